@@ -1,0 +1,99 @@
+// Package awsenv builds the process's aws.Config and resource names from the
+// environment, in one place.
+//
+// Endpoints are resolved by aws-sdk-go-v2 itself: AWS_ENDPOINT_URL points
+// every client at one endpoint (LocalStack), AWS_ENDPOINT_URL_DYNAMODB and
+// AWS_ENDPOINT_URL_SQS point one service each (the embedded stack). With none
+// set the clients talk to AWS. No code changes between the three.
+//
+// Call Load once in main, build the clients from the returned config and
+// inject them; nothing here is a package global.
+package awsenv
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/contactsync/contactsync/pkg/resources"
+)
+
+// Environment variable names.
+const (
+	EnvTable          = "CONTACTSYNC_TABLE"
+	EnvPagesQueue     = "CONTACTSYNC_PAGES_QUEUE"
+	EnvPagesQueueURL  = "CONTACTSYNC_PAGES_QUEUE_URL"
+	EnvOutboxQueue    = "CONTACTSYNC_OUTBOX_QUEUE"
+	EnvOutboxQueueURL = "CONTACTSYNC_OUTBOX_QUEUE_URL"
+)
+
+// DefaultRegion is used when neither AWS_REGION nor a profile names one.
+const DefaultRegion = "us-east-1"
+
+// Names are the resource names and queue URLs a process uses.
+type Names struct {
+	Table       string
+	PagesQueue  string
+	OutboxQueue string
+	// Queue URLs, when the environment gives them (Lambda does). Empty URLs
+	// are resolved from the names with GetQueueUrl by pkg/queue.
+	PagesQueueURL  string
+	OutboxQueueURL string
+}
+
+// NamesFrom reads resource names with getenv (os.Getenv in main, a map in
+// tests), falling back to the defaults of pkg/resources.
+func NamesFrom(getenv func(string) string) Names {
+	or := func(key, def string) string {
+		if v := getenv(key); v != "" {
+			return v
+		}
+		return def
+	}
+	return Names{
+		Table:          or(EnvTable, resources.DefaultTableName),
+		PagesQueue:     or(EnvPagesQueue, resources.DefaultPagesQueue),
+		OutboxQueue:    or(EnvOutboxQueue, resources.DefaultOutboxQueue),
+		PagesQueueURL:  getenv(EnvPagesQueueURL),
+		OutboxQueueURL: getenv(EnvOutboxQueueURL),
+	}
+}
+
+// LocalEndpoint reports whether getenv names a non-AWS endpoint for any
+// service (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_DYNAMODB / _SQS).
+func LocalEndpoint(getenv func(string) string) bool {
+	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS"} {
+		if getenv(k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// Load builds the aws.Config with the SDK's default resolution chain
+// (environment, shared config, IMDS/Lambda role). For local endpoints it
+// supplies a default region and static dummy credentials when none are set,
+// because emulators accept any signature but the SDK insists on having one.
+func Load(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
+	return load(ctx, os.Getenv, optFns...)
+}
+
+func load(ctx context.Context, getenv func(string) string, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
+	var opts []func(*config.LoadOptions) error
+	if getenv("AWS_REGION") == "" && getenv("AWS_DEFAULT_REGION") == "" {
+		opts = append(opts, config.WithRegion(DefaultRegion))
+	}
+	if LocalEndpoint(getenv) && getenv("AWS_ACCESS_KEY_ID") == "" && getenv("AWS_PROFILE") == "" {
+		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
+	}
+	opts = append(opts, optFns...)
+	cfg, err := config.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("loading AWS config: %w", err)
+	}
+	return cfg, nil
+}

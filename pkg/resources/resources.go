@@ -1,0 +1,151 @@
+package resources
+
+import "time"
+
+// AttrType is a DynamoDB scalar attribute type used in a key.
+type AttrType string
+
+// Key attribute types.
+const (
+	String AttrType = "S"
+	Number AttrType = "N"
+)
+
+// KeyAttr is one key attribute of a table or index.
+type KeyAttr struct {
+	Name string
+	Type AttrType
+}
+
+// Index is a global secondary index. Projection is always ALL: every access
+// pattern served by an index reads whole items.
+type Index struct {
+	Name         string
+	PartitionKey KeyAttr
+	SortKey      KeyAttr
+}
+
+// Table describes the DynamoDB table.
+type Table struct {
+	Name         string
+	PartitionKey KeyAttr
+	SortKey      KeyAttr
+	GSIs         []Index
+	// TTLAttribute holds epoch seconds after which DynamoDB may delete the
+	// item (lazily: reads must filter expired items themselves).
+	TTLAttribute string
+}
+
+// Queue describes an SQS queue. A queue with a DeadLetter gets a redrive
+// policy sending a message there after MaxReceiveCount receives.
+type Queue struct {
+	Name              string
+	VisibilityTimeout time.Duration
+	RetentionPeriod   time.Duration
+	DeadLetter        *Queue
+	MaxReceiveCount   int
+}
+
+// Function describes a Lambda function's runtime limits.
+type Function struct {
+	Name       string // folder under functions/
+	Timeout    time.Duration
+	MemoryMB   int
+	SQSTrigger string // logical queue name feeding it, "" for none
+}
+
+// Default resource names. The environment can override each (pkg/awsenv).
+const (
+	DefaultTableName   = "contactsync"
+	DefaultPagesQueue  = "contactsync-pages"
+	DefaultOutboxQueue = "contactsync-outbox"
+	DLQSuffix          = "-dlq"
+)
+
+// Attribute names of the table's keys.
+const (
+	AttrPK        = "PK"
+	AttrSK        = "SK"
+	AttrGSI1PK    = "GSI1PK"
+	AttrGSI1SK    = "GSI1SK"
+	AttrGSI2PK    = "GSI2PK"
+	AttrGSI2SK    = "GSI2SK"
+	AttrExpiresAt = "expiresAt"
+)
+
+// Index names.
+const (
+	GSI1 = "GSI1"
+	GSI2 = "GSI2"
+)
+
+// MainTable returns the single table of the single-table design under the
+// given name. pkg/store documents which access pattern uses which key.
+func MainTable(name string) Table {
+	return Table{
+		Name:         name,
+		PartitionKey: KeyAttr{Name: AttrPK, Type: String},
+		SortKey:      KeyAttr{Name: AttrSK, Type: String},
+		GSIs: []Index{
+			{Name: GSI1, PartitionKey: KeyAttr{Name: AttrGSI1PK, Type: String}, SortKey: KeyAttr{Name: AttrGSI1SK, Type: String}},
+			{Name: GSI2, PartitionKey: KeyAttr{Name: AttrGSI2PK, Type: String}, SortKey: KeyAttr{Name: AttrGSI2SK, Type: String}},
+		},
+		TTLAttribute: AttrExpiresAt,
+	}
+}
+
+// MaxReceiveCount is how often a message is received before it moves to its
+// DLQ (AWS guidance: at least 5, so throttling alone does not dead-letter).
+const MaxReceiveCount = 5
+
+// VisibilityFactor is the ratio between a queue's visibility timeout and its
+// consumer's timeout (AWS guidance: at least 6x the function timeout).
+const VisibilityFactor = 6
+
+// Functions returns every Lambda function with its limits.
+func Functions() []Function {
+	return []Function{
+		{Name: "webhook", Timeout: 10 * time.Second, MemoryMB: 256},
+		{Name: "inbound", Timeout: 10 * time.Second, MemoryMB: 256},
+		{Name: "api", Timeout: 15 * time.Second, MemoryMB: 256},
+		{Name: "scheduler", Timeout: 60 * time.Second, MemoryMB: 256},
+		{Name: "bulksync", Timeout: 120 * time.Second, MemoryMB: 512, SQSTrigger: DefaultPagesQueue},
+		{Name: "outbox", Timeout: 30 * time.Second, MemoryMB: 256, SQSTrigger: DefaultOutboxQueue},
+		{Name: "health", Timeout: 3 * time.Second, MemoryMB: 128},
+	}
+}
+
+// FunctionByName returns the named function's definition.
+func FunctionByName(name string) (Function, bool) {
+	for _, f := range Functions() {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Function{}, false
+}
+
+// Queues returns the work queues (each with its DLQ) under the given names.
+// Visibility timeouts are VisibilityFactor times the consumer's timeout.
+func Queues(pagesName, outboxName string) []Queue {
+	return []Queue{
+		workQueue(pagesName, "bulksync"),
+		workQueue(outboxName, "outbox"),
+	}
+}
+
+func workQueue(name, consumer string) Queue {
+	f, _ := FunctionByName(consumer)
+	dlq := &Queue{Name: name + DLQSuffix, VisibilityTimeout: 30 * time.Second, RetentionPeriod: 14 * 24 * time.Hour}
+	return Queue{
+		Name:              name,
+		VisibilityTimeout: VisibilityFactor * f.Timeout,
+		RetentionPeriod:   4 * 24 * time.Hour,
+		DeadLetter:        dlq,
+		MaxReceiveCount:   MaxReceiveCount,
+	}
+}
+
+// RetentionPeriod is how long history, reports, runs and consent evidence
+// are kept (their expiresAt is event time + RetentionPeriod).
+const RetentionPeriod = 365 * 24 * time.Hour

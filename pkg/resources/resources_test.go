@@ -1,0 +1,40 @@
+package resources
+
+import "testing"
+
+func TestQueues_VisibilityIsSixTimesConsumerTimeout(t *testing.T) {
+	for _, q := range Queues(DefaultPagesQueue, DefaultOutboxQueue) {
+		var consumer Function
+		for _, f := range Functions() {
+			if f.SQSTrigger == q.Name {
+				consumer = f
+			}
+		}
+		if consumer.Name == "" {
+			t.Fatalf("queue %s has no consumer function", q.Name)
+		}
+		if q.VisibilityTimeout < VisibilityFactor*consumer.Timeout {
+			t.Errorf("queue %s visibility %v < %d x %v", q.Name, q.VisibilityTimeout, VisibilityFactor, consumer.Timeout)
+		}
+		if q.DeadLetter == nil || q.MaxReceiveCount < 5 {
+			t.Errorf("queue %s: DLQ %v maxReceiveCount %d, want a DLQ and >= 5", q.Name, q.DeadLetter, q.MaxReceiveCount)
+		}
+	}
+}
+
+func TestMainTable_TenantKeysAndTTL(t *testing.T) {
+	tb := MainTable("x")
+	if tb.TTLAttribute != "expiresAt" {
+		t.Errorf("TTL attribute = %q, want expiresAt", tb.TTLAttribute)
+	}
+	seen := map[string]bool{}
+	for _, g := range tb.GSIs {
+		if seen[g.Name] {
+			t.Errorf("duplicate index %s", g.Name)
+		}
+		seen[g.Name] = true
+		if g.PartitionKey.Type != String || g.SortKey.Type != String {
+			t.Errorf("index %s keys must be strings (tenant-prefixed)", g.Name)
+		}
+	}
+}

@@ -1,0 +1,186 @@
+// Package source defines the platform-neutral source record that every
+// connector (Shopify, WooCommerce, Mailchimp, Klaviyo) produces and the merge
+// core consumes, plus the small page/plan/webhook values that carry records
+// from a platform to the pipeline.
+//
+// The package is pure data: no I/O, no clock, no AWS.
+package source
+
+import "time"
+
+// Platform names a supported source platform. The values are the path
+// segment used in webhook URLs (/webhooks/{platform}/{connectionId}).
+type Platform string
+
+// Supported platforms.
+const (
+	Shopify     Platform = "shopify"
+	WooCommerce Platform = "woocommerce"
+	Mailchimp   Platform = "mailchimp"
+	Klaviyo     Platform = "klaviyo"
+)
+
+// DefaultLabel is the source label a platform's contacts carry when the
+// connection sets none (it prefixes group names: "Shopify - VIP").
+func (p Platform) DefaultLabel() string {
+	switch p {
+	case Shopify:
+		return "Shopify"
+	case WooCommerce:
+		return "WooCommerce"
+	case Mailchimp:
+		return "Mailchimp"
+	case Klaviyo:
+		return "Klaviyo"
+	}
+	return string(p)
+}
+
+// Valid reports whether p is a supported platform.
+func (p Platform) Valid() bool {
+	switch p {
+	case Shopify, WooCommerce, Mailchimp, Klaviyo:
+		return true
+	}
+	return false
+}
+
+// SignalState is what a source says about a phone number's SMS marketing
+// consent.
+type SignalState string
+
+// Consent signal states. SignalNone means the record carries no consent
+// information at all (for example a Shopify customers/update body since API
+// 2025-01, or a tag-delta webhook); it must never change consent.
+// SignalNeverAsked is an explicit "not subscribed / never asked / unknown"
+// from the source; SignalSubscribed and SignalUnsubscribed are explicit.
+const (
+	SignalNone         SignalState = ""
+	SignalNeverAsked   SignalState = "never_asked"
+	SignalSubscribed   SignalState = "subscribed"
+	SignalUnsubscribed SignalState = "unsubscribed"
+)
+
+// ConsentSignal is a source's statement about SMS consent.
+type ConsentSignal struct {
+	State SignalState
+	// At is the source's own consent timestamp (Shopify consent_updated_at,
+	// Klaviyo consent_timestamp, Mailchimp timestamp_opt / webhook fired_at).
+	// Zero when the source does not give one. A source opt-in can override a
+	// hub-side opt-out only when At is after the opt-out.
+	At time.Time
+	// Method is the source's own word for how consent was collected
+	// (e.g. "SINGLE_OPT_IN", "checkout", "meta:sms_consent"); kept as evidence.
+	Method string
+}
+
+// PhoneField is one raw phone value from a record with the field it came from.
+type PhoneField struct {
+	// Raw is the value exactly as the platform sent it (free text).
+	Raw string
+	// Country is the ISO 3166-1 alpha-2 country of the address the phone
+	// belongs to, when the platform gives one ("" otherwise).
+	Country string
+	// Field names where the phone came from, e.g. "default_address",
+	// "billing", "sms_consent", "phone".
+	Field string
+}
+
+// Record is one customer/profile/member as a source platform describes it,
+// already mapped to hub terms but not yet normalised or merged.
+type Record struct {
+	Platform     Platform
+	Label        string // source label, e.g. "Shopify" (contact.sources, group prefix)
+	ConnectionID string
+	ExternalID   string    // the platform's id (Shopify numeric id, Mailchimp subscriber hash, ...)
+	UpdatedAt    time.Time // the source's updated_at for this record (zero if unknown)
+
+	FirstName string
+	LastName  string
+	Emails    []string     // raw, first is primary
+	Phones    []PhoneField // raw, in order of preference (SMS consent phone first)
+	Country   string       // ISO 3166-1 alpha-2 of the record (default/billing address)
+
+	Consent ConsentSignal
+
+	// Groups is the complete set of the record's tags/segments/lists (raw
+	// names, without the "<Label> - " prefix) when HasGroups is true. When
+	// HasGroups is false the record says nothing about groups and AddGroups /
+	// RemoveGroups carry deltas (Shopify customer.tags_added/_removed,
+	// customer.joined_segment/left_segment).
+	Groups       []string
+	HasGroups    bool
+	AddGroups    []string
+	RemoveGroups []string
+
+	Guest   bool // a guest checkout with no customer account ("<Label> - Guests")
+	Deleted bool // the customer was deleted at the source (only ExternalID is meaningful)
+
+	// Fields holds custom fields already mapped through the connection's
+	// field map: hub field name -> value.
+	Fields map[string]string
+}
+
+// Options are the per-connection settings a connector needs to map records.
+type Options struct {
+	ConnectionID string
+	Label        string            // defaults to Platform.DefaultLabel()
+	SelectedTags []string          // Mailchimp: only these tags become groups (empty = all)
+	FieldMap     map[string]string // source field name -> hub field name
+}
+
+// Cursor is an opaque, serialisable page position. A connector produces and
+// consumes cursors; the pipeline stores them in SQS page messages. Fetching
+// the same cursor twice returns the same page (for a store that did not
+// change), so a retried message refetches its page.
+type Cursor string
+
+// Plan is how a listing is split into pages.
+//
+// Platforms whose pages are addressable up front (page numbers, offsets, byte
+// ranges of a bulk-export file) return every page in Fanout so the pipeline
+// can enqueue them all at once. Cursor-chained platforms return one cursor in
+// Fanout (the first page) with Chained set; each fetched Page then names the
+// next cursor.
+type Plan struct {
+	Fanout  []Cursor
+	Chained bool
+	// Total is the number of records the platform reported, or -1 if unknown.
+	Total int
+}
+
+// Page is one fetched page of records.
+type Page struct {
+	Records []Record
+	// Next is the following cursor for chained plans; "" on the last page and
+	// always "" for fan-out plans.
+	Next Cursor
+}
+
+// Webhook is a verified, parsed webhook delivery.
+type Webhook struct {
+	// DeliveryID is the per-delivery id used for dedup (X-Shopify-Webhook-Id,
+	// X-WC-Webhook-Delivery-ID, ...). When a platform gives none, the
+	// connector derives one from a hash of the raw body.
+	DeliveryID string
+	Topic      string
+	// Records holds the source records the delivery describes (empty for a
+	// ping or a topic that carries nothing for us).
+	Records []Record
+	// Ping is true for a platform's test/validation delivery.
+	Ping bool
+	// Privacy is set for Shopify's mandatory privacy topics; Records then
+	// identify the customers concerned (ExternalID, Emails, Phones).
+	Privacy PrivacyRequest
+}
+
+// PrivacyRequest names a mandatory privacy webhook.
+type PrivacyRequest string
+
+// Privacy requests (Shopify's mandatory compliance topics).
+const (
+	PrivacyNone           PrivacyRequest = ""
+	PrivacyDataRequest    PrivacyRequest = "customers/data_request"
+	PrivacyRedactCustomer PrivacyRequest = "customers/redact"
+	PrivacyRedactShop     PrivacyRequest = "shop/redact"
+)
