@@ -172,7 +172,15 @@ func (c Config) start(e emulator) error {
 	return os.WriteFile(c.pidFile(e.name), []byte(strconv.Itoa(pid)), 0o644)
 }
 
-func (c Config) pidFile(name string) string { return filepath.Join(c.runDir(), name+".pid") }
+// pidFile is per emulator and port, so stacks on other ports (benchmarks,
+// a second checkout's settings) never touch each other's records.
+func (c Config) pidFile(name string) string {
+	port := c.DynamoDBPort
+	if name == "sqs" {
+		port = c.SQSPort
+	}
+	return filepath.Join(c.runDir(), fmt.Sprintf("%s-%d.pid", name, port))
+}
 
 func waitReady(ctx context.Context, e emulator, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
