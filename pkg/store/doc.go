@@ -1,0 +1,51 @@
+// Package store is contactsync's DynamoDB adapter: one table (defined in
+// pkg/resources), conditional writes for every write that could race, and
+// TTL-based one-year history.
+//
+// # Single-table design
+//
+// Every partition key starts with "T#<tenantId>", so no key built from one
+// tenant's id can address another tenant's items. Two index partitions are
+// cross-tenant by nature and carry no personal data: the scheduler's
+// due-connection index (GSI2, "SCHED#<shard>") — it must find due connections
+// of every tenant in one query — and nothing else.
+//
+//	access pattern                         key condition                                            index
+//	tenant (settings, SMS provider)        PK=T#t            SK=TENANT                                table
+//	API key → tenant (hash of the secret)  PK=T#t            SK=KEY#<sha256>                          table (the key token carries t)
+//	connection by id                       PK=T#t            SK=CONN#<c>                              table
+//	connections of a tenant                PK=T#t            SK begins_with CONN#                     table
+//	connections due (scheduler)            GSI2PK=SCHED#<0..7> GSI2SK <= <nextDue>#...                GSI2
+//	contact by id                          PK=T#t#C#<id>     SK=CONTACT                               table
+//	contact by phone (claim + consent)     PK=T#t#P#<e164>   SK=PHONE                                 table
+//	contact by email (claim)               PK=T#t#EMAILS#<s> SK=<email>         (s = hash(email)%8)   table
+//	contact by source record               PK=T#t#S#<c>#<extId> SK=LINK                               table
+//	contacts of a tenant, by name prefix   GSI1PK=T#t#CONTACTS GSI1SK begins_with <name>              GSI1
+//	contacts by email prefix               PK=T#t#EMAILS#<0..7> SK begins_with <prefix> (8 queries)   table
+//	contacts of a group                    PK=T#t#G#<group>  SK=C#<id>                                table
+//	group list                             PK=T#t            SK begins_with GROUP#                    table
+//	consent ledger of a phone              PK=T#t#P#<e164>   SK=PHONE (state + evidence)              table
+//	consent/contact history                PK=T#t#H#<e164|contactId> SK=<time>#<seq>                  table (TTL)
+//	suppression (redacted numbers)         PK=T#t#SUP#<sha256(e164)> SK=SUP                           table
+//	sync runs of a tenant, newest first    PK=T#t            SK begins_with RUN#  (ids sort by time)  table, descending
+//	sync runs of a connection, newest first GSI1PK=T#t#CONN#<c>#RUNS GSI1SK=<runId>                   GSI1, descending
+//	run lock (one run per connection)      PK=T#t            SK=LOCK#<c>                              table
+//	page markers and report rows           PK=T#t#RUN#<r>    SK=PAGE#<p> / ROWS#<p>                   table (TTL)
+//	idempotency keys                       PK=T#t#IDEM#<scope>#<key> SK=IDEM                          table (TTL)
+//	outbox markers                         PK=T#t#OUT#<ref>  SK=OUT                                   table (TTL)
+//
+// # Costs the design is built for
+//
+// An unchanged contact in a re-sync page costs one eventually consistent read
+// of its source link (0.5 RCU) and no write: the link stores the content hash
+// of the last applied record. A new contact with phone, email and two groups
+// is one transaction (contact, phone claim, email claim: 6 WCU) plus its
+// name-index entry, its link and two memberships (4 WCU). Report rows are
+// written per page as one item, history items only for changes and failures.
+//
+// # Retention
+//
+// Runs, report rows, page markers, idempotency keys and history carry
+// expiresAt (epoch seconds, event time + 365 days for history); every read
+// filters expired items itself because DynamoDB deletes them lazily.
+package store

@@ -1,0 +1,545 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/contactsync/contactsync/pkg/resources"
+)
+
+// Run statuses.
+const (
+	RunRunning   = "running"
+	RunCompleted = "completed"
+	RunFailed    = "failed"
+)
+
+// Run triggers.
+const (
+	TriggerInstall  = "install"
+	TriggerSchedule = "schedule"
+	TriggerManual   = "manual"
+)
+
+// Counts are a run's outcome counters. A run adds up when Seen equals the
+// sum of the outcomes.
+type Counts struct {
+	Seen      int `dynamodbav:"seen" json:"-"`
+	Created   int `dynamodbav:"created" json:"created"`
+	Updated   int `dynamodbav:"updated" json:"updated"`
+	Unchanged int `dynamodbav:"unchanged" json:"unchanged"`
+	Invalid   int `dynamodbav:"invalid" json:"invalid"`
+	Skipped   int `dynamodbav:"skipped" json:"skipped,omitempty"`
+	// Messages counts SMS queued by the run (one credit each).
+	Messages int `dynamodbav:"messages" json:"messages,omitempty"`
+}
+
+// AddsUp reports whether every record seen has an outcome.
+func (c Counts) AddsUp() bool {
+	return c.Seen == c.Created+c.Updated+c.Unchanged+c.Invalid+c.Skipped
+}
+
+// Run is one sync run of a connection.
+type Run struct {
+	TenantID     string    `dynamodbav:"tenantId"`
+	ID           string    `dynamodbav:"id"`
+	ConnectionID string    `dynamodbav:"connectionId"`
+	Trigger      string    `dynamodbav:"trigger"`
+	Status       string    `dynamodbav:"status"`
+	Incremental  bool      `dynamodbav:"incremental"`
+	Since        time.Time `dynamodbav:"since,omitempty"`
+	Counts       Counts    `dynamodbav:"counts"`
+	// Planned is set once the page plan is known; PagesTotal then counts
+	// every page (chained platforms add one per page that has a next).
+	Planned    bool      `dynamodbav:"planned"`
+	PagesTotal int       `dynamodbav:"pagesTotal"`
+	PagesDone  int       `dynamodbav:"pagesDone"`
+	DeadPages  int       `dynamodbav:"deadPages"`
+	Expected   int       `dynamodbav:"expected"` // records the platform reported, -1 unknown
+	Error      string    `dynamodbav:"error,omitempty"`
+	StartedAt  time.Time `dynamodbav:"startedAt"`
+	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"`
+	ExpiresAt  int64     `dynamodbav:"expiresAt"`
+}
+
+type runItem struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	GSI1PK string `dynamodbav:"GSI1PK"`
+	GSI1SK string `dynamodbav:"GSI1SK"`
+	Run
+}
+
+// RunInProgressError is returned by StartRun when the connection already
+// has a run going.
+type RunInProgressError struct{ RunID string }
+
+func (e *RunInProgressError) Error() string {
+	return "store: a sync run is already in progress: " + e.RunID
+}
+
+// RunSpec describes a run to start.
+type RunSpec struct {
+	TenantID     string
+	ConnectionID string
+	Trigger      string
+	Incremental  bool
+	Since        time.Time
+	// LockFor is how long the connection stays locked without progress;
+	// every recorded page extends it. A crashed run's lock expires after it.
+	LockFor time.Duration
+}
+
+type lockItem struct {
+	PK          string `dynamodbav:"PK"`
+	SK          string `dynamodbav:"SK"`
+	RunID       string `dynamodbav:"runId"`
+	LockedUntil int64  `dynamodbav:"lockedUntil"`
+}
+
+// newRunID returns an id that sorts by start time (newest last), so runs
+// list newest first with a descending query.
+func newRunID(now time.Time) string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return "r" + fmt.Sprintf("%013d", now.UnixMilli()) + hex.EncodeToString(b)
+}
+
+// StartRun creates a run and takes the connection's lock in one
+// transaction. A connection with a live lock gets *RunInProgressError.
+func (s *Store) StartRun(ctx context.Context, spec RunSpec) (Run, error) {
+	now := s.now()
+	run := Run{
+		TenantID: spec.TenantID, ID: newRunID(now), ConnectionID: spec.ConnectionID, Trigger: spec.Trigger,
+		Status: RunRunning, Incremental: spec.Incremental, Since: spec.Since, Expected: -1,
+		StartedAt: now, ExpiresAt: now.Add(resources.RetentionPeriod).Unix(),
+	}
+	runAV, err := marshalMap(runItem{
+		PK: tenantPK(spec.TenantID), SK: runSK(run.ID),
+		GSI1PK: connRunsIndexPK(spec.TenantID, spec.ConnectionID), GSI1SK: run.ID, Run: run,
+	})
+	if err != nil {
+		return Run{}, err
+	}
+	lockAV, err := marshalMap(lockItem{PK: tenantPK(spec.TenantID), SK: lockSK(spec.ConnectionID), RunID: run.ID, LockedUntil: now.Add(spec.LockFor).Unix()})
+	if err != nil {
+		return Run{}, err
+	}
+	err = s.transact(ctx, "start run", []types.TransactWriteItem{
+		{Put: &types.Put{
+			TableName: aws.String(s.table), Item: lockAV,
+			ConditionExpression:       aws.String("attribute_not_exists(PK) OR lockedUntil < :now"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": numAV(now.Unix())},
+		}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: runAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	})
+	if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
+		lock, gerr := s.getLock(ctx, spec.TenantID, spec.ConnectionID)
+		if gerr != nil {
+			return Run{}, gerr
+		}
+		return Run{}, &RunInProgressError{RunID: lock.RunID}
+	}
+	if err != nil {
+		return Run{}, fmt.Errorf("starting run: %w", err)
+	}
+	return run, nil
+}
+
+func (s *Store) getLock(ctx context.Context, tenant, conn string) (lockItem, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), lockSK(conn)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return lockItem{}, fmt.Errorf("reading run lock: %w", err)
+	}
+	var l lockItem
+	return l, unmarshalMap(out.Item, &l)
+}
+
+// RunningRunID returns the id of the connection's live run, or "".
+func (s *Store) RunningRunID(ctx context.Context, tenant, conn string) (string, error) {
+	l, err := s.getLock(ctx, tenant, conn)
+	if err != nil || l.RunID == "" || l.LockedUntil < s.now().Unix() {
+		return "", err
+	}
+	return l.RunID, nil
+}
+
+// GetRun reads a run of the tenant; expired runs are not found.
+func (s *Store) GetRun(ctx context.Context, tenant, runID string) (Run, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return Run{}, fmt.Errorf("reading run: %w", err)
+	}
+	if out.Item == nil {
+		return Run{}, ErrNotFound
+	}
+	var it runItem
+	if err := unmarshalMap(out.Item, &it); err != nil {
+		return Run{}, err
+	}
+	if it.ExpiresAt <= s.now().Unix() {
+		return Run{}, ErrNotFound
+	}
+	return it.Run, nil
+}
+
+// SetPlan records the page plan of a running run: pages fanned out up front
+// (or 1 for a chained plan) and the number of records the platform reported
+// (-1 unknown).
+func (s *Store) SetPlan(ctx context.Context, tenant, runID string, pages, expected int) error {
+	upd := expression.Set(expression.Name("planned"), expression.Value(true)).
+		Set(expression.Name("expected"), expression.Value(expected)).
+		Add(expression.Name("pagesTotal"), expression.Value(pages))
+	cond := expression.Name("status").Equal(expression.Value(RunRunning)).And(expression.Name("planned").Equal(expression.Value(false)))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return fmt.Errorf("building plan update: %w", err)
+	}
+	err = s.withRetry(ctx, "set plan", func() error {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
+			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		})
+		return err
+	})
+	if conditionFailed(err) {
+		return nil // already planned (a retried planning message)
+	}
+	return err
+}
+
+// ReportRow is one line of a run's detailed report. Only changes and
+// failures get rows; unchanged records are only counted.
+type ReportRow struct {
+	ExternalID string `dynamodbav:"x" json:"externalId"`
+	Outcome    string `dynamodbav:"o" json:"outcome"`
+	Reason     string `dynamodbav:"r,omitempty" json:"reason,omitempty"`
+	ContactID  string `dynamodbav:"c,omitempty" json:"contactId,omitempty"`
+}
+
+// PageResult is what applying one page produced.
+type PageResult struct {
+	TenantID string
+	RunID    string
+	PageID   string // unique within the run (the cursor's hash, say)
+	Counts   Counts
+	Rows     []ReportRow
+	// HasNext adds one page to the plan (chained platforms).
+	HasNext bool
+	// DeadReason marks the page as permanently failed (dead-lettered): it
+	// counts as done, its records as missing, and the run will fail.
+	DeadReason string
+}
+
+type pageMarker struct {
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	Dead      string `dynamodbav:"dead,omitempty"`
+	ExpiresAt int64  `dynamodbav:"expiresAt"`
+}
+
+type rowsItem struct {
+	PK        string      `dynamodbav:"PK"`
+	SK        string      `dynamodbav:"SK"`
+	Rows      []ReportRow `dynamodbav:"rows"`
+	ExpiresAt int64       `dynamodbav:"expiresAt"`
+}
+
+// RecordPage counts a page's outcomes exactly once (a page recorded twice
+// counts once), stores its report rows and extends the connection lock. It
+// returns whether this call counted the page and whether every planned page
+// is now done, so the caller can FinishRun.
+func (s *Store) RecordPage(ctx context.Context, p PageResult, lockFor time.Duration) (counted, allDone bool, err error) {
+	now := s.now()
+	exp := now.Add(resources.RetentionPeriod).Unix()
+	if len(p.Rows) > 0 {
+		av, err := marshalMap(rowsItem{PK: runPK(p.TenantID, p.RunID), SK: "ROWS#" + p.PageID, Rows: p.Rows, ExpiresAt: exp})
+		if err != nil {
+			return false, false, err
+		}
+		if err := s.put(ctx, av); err != nil {
+			return false, false, fmt.Errorf("writing report rows: %w", err)
+		}
+	}
+	marker, err := marshalMap(pageMarker{PK: runPK(p.TenantID, p.RunID), SK: "PAGE#" + p.PageID, Dead: p.DeadReason, ExpiresAt: exp})
+	if err != nil {
+		return false, false, err
+	}
+	upd := expression.Add(expression.Name("pagesDone"), expression.Value(1))
+	c := p.Counts
+	for name, n := range map[string]int{"seen": c.Seen, "created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged, "invalid": c.Invalid, "skipped": c.Skipped, "messages": c.Messages} {
+		if n != 0 {
+			upd = upd.Add(expression.Name("counts."+name), expression.Value(n))
+		}
+	}
+	if p.HasNext {
+		upd = upd.Add(expression.Name("pagesTotal"), expression.Value(1))
+	}
+	if p.DeadReason != "" {
+		upd = upd.Add(expression.Name("deadPages"), expression.Value(1)).Set(expression.Name("error"), expression.Value(p.DeadReason))
+	}
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(expression.Name("status").Equal(expression.Value(RunRunning))).Build()
+	if err != nil {
+		return false, false, fmt.Errorf("building page update: %w", err)
+	}
+	run, err := s.GetRun(ctx, p.TenantID, p.RunID)
+	if err != nil {
+		return false, false, err
+	}
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: marker, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Update: &types.Update{
+			TableName: aws.String(s.table), Key: keyOf(tenantPK(p.TenantID), runSK(p.RunID)),
+			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		}},
+		{Update: &types.Update{
+			TableName: aws.String(s.table), Key: keyOf(tenantPK(p.TenantID), lockSK(run.ConnectionID)),
+			UpdateExpression:          aws.String("SET lockedUntil = :u"),
+			ConditionExpression:       aws.String("runId = :r"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":u": numAV(now.Add(lockFor).Unix()), ":r": &types.AttributeValueMemberS{Value: p.RunID}},
+		}},
+	}
+	err = s.transact(ctx, "record page", items)
+	reasons := cancelReasons(err)
+	switch {
+	case err == nil:
+		counted = true
+	case len(reasons) == 3 && reasons[0] == "ConditionalCheckFailed":
+		counted = false // recorded before
+	case len(reasons) == 3 && reasons[2] == "ConditionalCheckFailed":
+		// The lock moved on (expired and another run started): count the
+		// page without touching the lock.
+		if err = s.transact(ctx, "record page", items[:2]); err != nil && cancelReasons(err) == nil {
+			return false, false, fmt.Errorf("recording page: %w", err)
+		}
+		counted = err == nil
+	case len(reasons) == 3 && reasons[1] == "ConditionalCheckFailed":
+		counted = false // the run is already finished
+	default:
+		return false, false, fmt.Errorf("recording page: %w", err)
+	}
+	run, err = s.GetRun(ctx, p.TenantID, p.RunID)
+	if err != nil {
+		return counted, false, err
+	}
+	return counted, run.Status == RunRunning && run.Planned && run.PagesDone >= run.PagesTotal, nil
+}
+
+// FinishRun finalises a run whose pages are all done, exactly once: the
+// first caller sets completed (or failed when the run does not add up or a
+// page died) and releases the lock; later callers get the finished run.
+func (s *Store) FinishRun(ctx context.Context, tenant, runID string) (Run, error) {
+	run, err := s.GetRun(ctx, tenant, runID)
+	if err != nil {
+		return Run{}, err
+	}
+	if run.Status != RunRunning {
+		return run, nil
+	}
+	if !run.Planned || run.PagesDone < run.PagesTotal {
+		return run, fmt.Errorf("store: run %s has %d of %d pages done", runID, run.PagesDone, run.PagesTotal)
+	}
+	status, reason := RunCompleted, ""
+	switch {
+	case run.DeadPages > 0:
+		status, reason = RunFailed, fmt.Sprintf("%d page(s) failed permanently: %s", run.DeadPages, run.Error)
+	case !run.Counts.AddsUp():
+		status, reason = RunFailed, fmt.Sprintf("run does not add up: seen %d, outcomes %d", run.Counts.Seen,
+			run.Counts.Created+run.Counts.Updated+run.Counts.Unchanged+run.Counts.Invalid+run.Counts.Skipped)
+	case run.Expected >= 0 && run.Counts.Seen < run.Expected:
+		status, reason = RunFailed, fmt.Sprintf("platform reported %d records, run saw %d", run.Expected, run.Counts.Seen)
+	}
+	now := s.now()
+	upd := expression.Set(expression.Name("status"), expression.Value(status)).
+		Set(expression.Name("finishedAt"), expression.Value(now))
+	if reason != "" {
+		upd = upd.Set(expression.Name("error"), expression.Value(reason))
+	}
+	cond := expression.Name("status").Equal(expression.Value(RunRunning))
+	expr, err := expression.NewBuilder().WithUpdate(upd).WithCondition(cond).Build()
+	if err != nil {
+		return Run{}, fmt.Errorf("building finish update: %w", err)
+	}
+	err = s.transact(ctx, "finish run", []types.TransactWriteItem{
+		{Update: &types.Update{
+			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
+			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		}},
+	})
+	if err != nil && cancelReasons(err) == nil {
+		return Run{}, fmt.Errorf("finishing run: %w", err)
+	}
+	// Release the lock if it is still ours (a lapsed lock may belong to a
+	// newer run by now).
+	_, derr := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), lockSK(run.ConnectionID)),
+		ConditionExpression:       aws.String("runId = :r"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: runID}},
+	})
+	if derr != nil && !conditionFailed(derr) {
+		return Run{}, fmt.Errorf("releasing run lock: %w", derr)
+	}
+	return s.GetRun(ctx, tenant, runID)
+}
+
+// ListRuns lists a tenant's runs newest first, or one connection's when
+// conn is not empty.
+func (s *Store) ListRuns(ctx context.Context, tenant, conn string, limit int, cursor string) ([]Run, string, error) {
+	start, _, err := decodeCursor(cursor, tenant)
+	if err != nil {
+		return nil, "", err
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
+		ExclusiveStartKey:         start,
+		FilterExpression:          aws.String("expiresAt > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": numAV(s.now().Unix())},
+	}
+	if conn == "" {
+		in.KeyConditionExpression = aws.String("PK = :pk AND begins_with(SK, :run)")
+		in.ExpressionAttributeValues[":pk"] = &types.AttributeValueMemberS{Value: tenantPK(tenant)}
+		in.ExpressionAttributeValues[":run"] = &types.AttributeValueMemberS{Value: "RUN#"}
+	} else {
+		in.IndexName = aws.String(resources.GSI1)
+		in.KeyConditionExpression = aws.String("GSI1PK = :pk")
+		in.ExpressionAttributeValues[":pk"] = &types.AttributeValueMemberS{Value: connRunsIndexPK(tenant, conn)}
+	}
+	var runs []Run
+	next, err := s.queryPages(ctx, in, limit, func(item map[string]types.AttributeValue) error {
+		var it runItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return err
+		}
+		runs = append(runs, it.Run)
+		return nil
+	})
+	return runs, next, err
+}
+
+// ListReport lists a run's report rows, optionally only those with outcome.
+func (s *Store) ListReport(ctx context.Context, tenant, runID, outcome string, limit int, cursor string) ([]ReportRow, string, error) {
+	start, offset, err := decodeCursor(cursor, tenant)
+	if err != nil {
+		return nil, "", err
+	}
+	var rows []ReportRow
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :rows)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":rows": &types.AttributeValueMemberS{Value: "ROWS#"},
+		},
+		ExclusiveStartKey: start,
+	}
+	now := s.now().Unix()
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("listing report: %w", err)
+		}
+		var prevKey map[string]types.AttributeValue = in.ExclusiveStartKey
+		for _, item := range out.Items {
+			var it rowsItem
+			if err := unmarshalMap(item, &it); err != nil {
+				return nil, "", err
+			}
+			if it.ExpiresAt <= now {
+				prevKey = keyOf(it.PK, it.SK)
+				continue
+			}
+			for i := offset; i < len(it.Rows); i++ {
+				if outcome != "" && it.Rows[i].Outcome != outcome {
+					continue
+				}
+				if len(rows) == limit {
+					return rows, encodeCursor(prevKey, i), nil
+				}
+				rows = append(rows, it.Rows[i])
+			}
+			offset = 0
+			prevKey = keyOf(it.PK, it.SK)
+		}
+		if out.LastEvaluatedKey == nil {
+			return rows, "", nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// queryPages runs a query until limit items passed its filter or the
+// partition ends. It reads one item more than it returns, so the cursor is
+// "" exactly when there is no next page.
+func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit int, each func(map[string]types.AttributeValue) error) (string, error) {
+	keyNames := []string{"PK", "SK"}
+	if in.IndexName != nil {
+		idx := *in.IndexName
+		keyNames = append(keyNames, idx+"PK", idx+"SK")
+	}
+	var items []map[string]types.AttributeValue
+	for {
+		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return "", fmt.Errorf("query: %w", err)
+		}
+		s.trackOne(false, out.ConsumedCapacity)
+		items = append(items, out.Items...)
+		if len(items) > limit || out.LastEvaluatedKey == nil {
+			break
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+	next := ""
+	if len(items) > limit {
+		items = items[:limit]
+		last := items[limit-1]
+		key := map[string]types.AttributeValue{}
+		for _, k := range keyNames {
+			if v, ok := last[k]; ok {
+				key[k] = v
+			}
+		}
+		next = encodeCursor(key, 0)
+	}
+	for _, item := range items {
+		if err := each(item); err != nil {
+			return "", err
+		}
+	}
+	return next, nil
+}
+
+func (s *Store) put(ctx context.Context, item map[string]types.AttributeValue) error {
+	return s.withRetry(ctx, "put", func() error {
+		out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ReturnConsumedCapacity: s.capacityMode()})
+		if out != nil {
+			s.trackOne(true, out.ConsumedCapacity)
+		}
+		return err
+	})
+}
+
+func (s *Store) transact(ctx context.Context, name string, items []types.TransactWriteItem) error {
+	return s.withRetry(ctx, name, func() error {
+		out, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ReturnConsumedCapacity: s.capacityMode()})
+		if out != nil {
+			s.track(true, out.ConsumedCapacity...)
+		}
+		return err
+	})
+}
+
+func numAV(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
