@@ -1,0 +1,210 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/contactsync/contactsync/pkg/resources"
+)
+
+// Connection is an installed integration of a tenant.
+type Connection struct {
+	TenantID          string            `dynamodbav:"tenantId"`
+	ID                string            `dynamodbav:"id"`
+	Platform          string            `dynamodbav:"platform"`
+	Label             string            `dynamodbav:"label"`
+	ConsentMode       string            `dynamodbav:"consentMode"`
+	DefaultRegion     string            `dynamodbav:"defaultRegion"`
+	SelectedTags      []string          `dynamodbav:"selectedTags,omitempty"`
+	FieldMap          map[string]string `dynamodbav:"fieldMap,omitempty"`
+	WriteBackOptOuts  bool              `dynamodbav:"writeBackOptOuts"`
+	SyncIntervalHours int               `dynamodbav:"syncIntervalHours"`
+	Enabled           bool              `dynamodbav:"enabled"`
+	// Config is the platform configuration with its secrets, sealed by the
+	// caller (KMS envelope in AWS); the store never looks inside.
+	Config         []byte    `dynamodbav:"config"`
+	LastSyncAt     time.Time `dynamodbav:"lastSyncAt,omitempty"`
+	LastFullSyncAt time.Time `dynamodbav:"lastFullSyncAt,omitempty"`
+	NextSyncAt     time.Time `dynamodbav:"nextSyncAt"`
+	CreatedAt      time.Time `dynamodbav:"createdAt"`
+	UpdatedAt      time.Time `dynamodbav:"updatedAt"`
+	Version        int64     `dynamodbav:"version"`
+}
+
+type connItem struct {
+	PK string `dynamodbav:"PK"`
+	SK string `dynamodbav:"SK"`
+	// The scheduler index holds enabled connections only (sparse).
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
+	Connection
+}
+
+func (s *Store) connItem(c Connection) connItem {
+	it := connItem{PK: tenantPK(c.TenantID), SK: connSK(c.ID), Connection: c}
+	if c.Enabled {
+		it.GSI2PK = schedPK(c.TenantID, c.ID)
+		it.GSI2SK = c.NextSyncAt.UTC().Format(time.RFC3339) + "#" + c.TenantID + "#" + c.ID
+	}
+	return it
+}
+
+// CreateConnection stores a new connection (its ID must be new).
+func (s *Store) CreateConnection(ctx context.Context, c Connection) error {
+	now := s.now()
+	c.CreatedAt, c.UpdatedAt, c.Version = now, now, 1
+	av, err := marshalMap(s.connItem(c))
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	if conditionFailed(err) {
+		return fmt.Errorf("connection %s exists: %w", c.ID, ErrConflict)
+	}
+	if err != nil {
+		return fmt.Errorf("creating connection: %w", err)
+	}
+	return nil
+}
+
+// UpdateConnection writes c if its Version is still the stored one, and
+// bumps the version. A stale version gets ErrConflict.
+func (s *Store) UpdateConnection(ctx context.Context, c Connection) (Connection, error) {
+	prev := c.Version
+	c.Version++
+	c.UpdatedAt = s.now()
+	av, err := marshalMap(s.connItem(c))
+	if err != nil {
+		return Connection{}, err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table), Item: av,
+		ConditionExpression:       aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": numAV(prev)},
+	})
+	if conditionFailed(err) {
+		return Connection{}, fmt.Errorf("connection %s changed meanwhile: %w", c.ID, ErrConflict)
+	}
+	if err != nil {
+		return Connection{}, fmt.Errorf("updating connection: %w", err)
+	}
+	return c, nil
+}
+
+// GetConnection reads one connection of the tenant.
+func (s *Store) GetConnection(ctx context.Context, tenant, id string) (Connection, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return Connection{}, fmt.Errorf("reading connection: %w", err)
+	}
+	if out.Item == nil {
+		return Connection{}, ErrNotFound
+	}
+	var it connItem
+	return it.Connection, unmarshalMap(out.Item, &it)
+}
+
+// ListConnections lists a tenant's connections.
+func (s *Store) ListConnections(ctx context.Context, tenant string, limit int, cursor string) ([]Connection, string, error) {
+	start, _, err := decodeCursor(cursor, tenant)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []Connection
+	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :c)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: tenantPK(tenant)}, ":c": &types.AttributeValueMemberS{Value: "CONN#"},
+		},
+		ExclusiveStartKey: start,
+	}, limit, func(item map[string]types.AttributeValue) error {
+		var it connItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return err
+		}
+		out = append(out, it.Connection)
+		return nil
+	})
+	return out, next, err
+}
+
+// DeleteConnection removes a connection.
+func (s *Store) DeleteConnection(ctx context.Context, tenant, id string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)),
+		ConditionExpression: aws.String("attribute_exists(PK)"),
+	})
+	if conditionFailed(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("deleting connection: %w", err)
+	}
+	return nil
+}
+
+// MarkSynced records a finished run's time and schedules the next one
+// after the connection's interval.
+func (s *Store) MarkSynced(ctx context.Context, tenant, id string, at time.Time, full bool) error {
+	c, err := s.GetConnection(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	c.LastSyncAt = at
+	if full {
+		c.LastFullSyncAt = at
+	}
+	c.NextSyncAt = at.Add(time.Duration(max(c.SyncIntervalHours, 1)) * time.Hour)
+	_, err = s.UpdateConnection(ctx, c)
+	return err
+}
+
+// DueConnection identifies a connection the scheduler should sync.
+type DueConnection struct {
+	TenantID, ConnectionID string
+}
+
+// ListDueConnections returns enabled connections whose next sync time is at
+// or before now, across every tenant (the scheduler index, sharded).
+func (s *Store) ListDueConnections(ctx context.Context, now time.Time, each func(DueConnection) error) error {
+	upper := now.UTC().Format(time.RFC3339) + "#~"
+	for shard := range schedShards {
+		in := &dynamodb.QueryInput{
+			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
+			KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK <= :up"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("SCHED#%d", shard)},
+				":up": &types.AttributeValueMemberS{Value: upper},
+			},
+			ProjectionExpression: aws.String("tenantId, id"),
+		}
+		for {
+			out, err := s.db.Query(ctx, in)
+			if err != nil {
+				return fmt.Errorf("listing due connections: %w", err)
+			}
+			for _, item := range out.Items {
+				var d struct {
+					TenantID string `dynamodbav:"tenantId"`
+					ID       string `dynamodbav:"id"`
+				}
+				if err := unmarshalMap(item, &d); err != nil {
+					return err
+				}
+				if err := each(DueConnection{TenantID: d.TenantID, ConnectionID: d.ID}); err != nil {
+					return err
+				}
+			}
+			if out.LastEvaluatedKey == nil {
+				break
+			}
+			in.ExclusiveStartKey = out.LastEvaluatedKey
+		}
+	}
+	return nil
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Tenant is one hub account.
+type Tenant struct {
+	ID        string    `dynamodbav:"tenantId"`
+	Name      string    `dynamodbav:"name"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+	// SMSProvider is the sealed SMS provider settings (PUT /v1/sms-provider);
+	// the store never looks inside.
+	SMSProvider []byte `dynamodbav:"smsProvider,omitempty"`
+}
+
+type tenantItem struct {
+	PK string `dynamodbav:"PK"`
+	SK string `dynamodbav:"SK"`
+	Tenant
+}
+
+type apiKeyItem struct {
+	PK        string    `dynamodbav:"PK"`
+	SK        string    `dynamodbav:"SK"`
+	TenantID  string    `dynamodbav:"tenantId"`
+	CreatedAt time.Time `dynamodbav:"createdAt"`
+}
+
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// NewID returns a random URL-safe id with a prefix ("t_", "c_", ...).
+func NewID(prefix string) string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return prefix + hex.EncodeToString(b)
+}
+
+// CreateTenant stores a new tenant and returns it with its first API key.
+// The key is "<tenantId>.<secret>"; only the secret's SHA-256 is stored.
+func (s *Store) CreateTenant(ctx context.Context, name string) (Tenant, string, error) {
+	t := Tenant{ID: NewID("t_"), Name: name, CreatedAt: s.now()}
+	secret := randomToken(24)
+	tav, err := marshalMap(tenantItem{PK: tenantPK(t.ID), SK: skTenant, Tenant: t})
+	if err != nil {
+		return Tenant{}, "", err
+	}
+	kav, err := marshalMap(apiKeyItem{PK: tenantPK(t.ID), SK: keySK(hashHex(secret)), TenantID: t.ID, CreatedAt: t.CreatedAt})
+	if err != nil {
+		return Tenant{}, "", err
+	}
+	err = s.transact(ctx, "create tenant", []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: tav, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: kav}},
+	})
+	if err != nil {
+		return Tenant{}, "", fmt.Errorf("creating tenant: %w", err)
+	}
+	return t, t.ID + "." + secret, nil
+}
+
+// Authenticate returns the tenant an API key belongs to, or ErrNotFound.
+func (s *Store) Authenticate(ctx context.Context, apiKey string) (string, error) {
+	tenant, secret, ok := strings.Cut(apiKey, ".")
+	if !ok || tenant == "" || secret == "" || !strings.HasPrefix(tenant, "t_") || strings.Contains(tenant, "#") {
+		return "", ErrNotFound
+	}
+	h := hashHex(secret)
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), keySK(h))})
+	if err != nil {
+		return "", fmt.Errorf("reading API key: %w", err)
+	}
+	var it apiKeyItem
+	if out.Item == nil {
+		return "", ErrNotFound
+	}
+	if err := unmarshalMap(out.Item, &it); err != nil {
+		return "", err
+	}
+	// The lookup is by the secret's hash, so its timing says nothing about
+	// the secret itself.
+	if it.TenantID != tenant {
+		return "", ErrNotFound
+	}
+	return tenant, nil
+}
+
+// GetTenant reads a tenant.
+func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(id), skTenant)})
+	if err != nil {
+		return Tenant{}, fmt.Errorf("reading tenant: %w", err)
+	}
+	if out.Item == nil {
+		return Tenant{}, ErrNotFound
+	}
+	var it tenantItem
+	return it.Tenant, unmarshalMap(out.Item, &it)
+}
+
+// SetSMSProvider stores the tenant's sealed SMS provider settings.
+func (s *Store) SetSMSProvider(ctx context.Context, tenant string, sealed []byte) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
+		UpdateExpression:          aws.String("SET smsProvider = :p"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberB{Value: sealed}},
+	})
+	if conditionFailed(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("storing SMS provider: %w", err)
+	}
+	return nil
+}
