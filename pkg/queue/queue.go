@@ -1,0 +1,115 @@
+// Package queue sends JSON messages to SQS in batches of ten, retrying the
+// entries SQS reports as failed, and resolves queue URLs from names when the
+// environment gives only names.
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// MaxMessageBytes is SQS's message size limit (256 KiB).
+const MaxMessageBytes = 256 * 1024
+
+// API lists the SQS calls the sender makes.
+type API interface {
+	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+	GetQueueUrl(context.Context, *sqs.GetQueueUrlInput, ...func(*sqs.Options)) (*sqs.GetQueueUrlOutput, error)
+}
+
+// Sender sends JSON messages to one queue.
+type Sender struct {
+	api API
+	url string
+}
+
+// NewSender returns a sender for the queue at url.
+func NewSender(api API, url string) *Sender { return &Sender{api: api, url: url} }
+
+// URL is the queue's URL.
+func (s *Sender) URL() string { return s.url }
+
+// Resolve returns url if set, else looks the queue up by name.
+func Resolve(ctx context.Context, api API, url, name string) (string, error) {
+	if url != "" {
+		return url, nil
+	}
+	out, err := api.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+	if err != nil {
+		return "", fmt.Errorf("resolving queue %s: %w", name, err)
+	}
+	return aws.ToString(out.QueueUrl), nil
+}
+
+// ErrTooLarge: a message over MaxMessageBytes.
+var ErrTooLarge = errors.New("queue: message over 256 KiB")
+
+// Send encodes every message as JSON and sends them in batches of ten. It
+// returns only when every message was accepted, or with an error naming how
+// many were not.
+func (s *Sender) Send(ctx context.Context, messages ...any) error {
+	bodies := make([]string, len(messages))
+	for i, m := range messages {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encoding message: %w", err)
+		}
+		if len(b) > MaxMessageBytes {
+			return fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(b))
+		}
+		bodies[i] = string(b)
+	}
+	for start := 0; start < len(bodies); start += 10 {
+		if err := s.sendBatch(ctx, bodies[start:min(start+10, len(bodies))]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sender) sendBatch(ctx context.Context, bodies []string) error {
+	pending := map[string]string{}
+	for i, b := range bodies {
+		pending[strconv.Itoa(i)] = b
+	}
+	for attempt := 0; len(pending) > 0; attempt++ {
+		if attempt == 5 {
+			return fmt.Errorf("queue: %d of %d messages not accepted after %d attempts", len(pending), len(bodies), attempt)
+		}
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(50<<attempt) * time.Millisecond):
+			}
+		}
+		entries := make([]types.SendMessageBatchRequestEntry, 0, len(pending))
+		for id, b := range pending {
+			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(b)})
+		}
+		out, err := s.api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.url), Entries: entries})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue // transport errors were retried by the SDK already; try the batch again
+		}
+		for _, ok := range out.Successful {
+			delete(pending, aws.ToString(ok.Id))
+		}
+		for _, f := range out.Failed {
+			if f.SenderFault {
+				return fmt.Errorf("queue: message rejected: %s %s", aws.ToString(f.Code), aws.ToString(f.Message))
+			}
+		}
+	}
+	return nil
+}
