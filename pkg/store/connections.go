@@ -26,14 +26,16 @@ type Connection struct {
 	SyncIntervalHours int               `dynamodbav:"syncIntervalHours"`
 	Enabled           bool              `dynamodbav:"enabled"`
 	// Config is the platform configuration with its secrets, sealed by the
-	// caller (KMS envelope in AWS); the store never looks inside.
-	Config         []byte    `dynamodbav:"config"`
-	LastSyncAt     time.Time `dynamodbav:"lastSyncAt,omitempty"`
-	LastFullSyncAt time.Time `dynamodbav:"lastFullSyncAt,omitempty"`
-	NextSyncAt     time.Time `dynamodbav:"nextSyncAt"`
-	CreatedAt      time.Time `dynamodbav:"createdAt"`
-	UpdatedAt      time.Time `dynamodbav:"updatedAt"`
-	Version        int64     `dynamodbav:"version"`
+	// caller (pkg/seal); the store never looks inside. PublicConfig holds
+	// the non-secret settings the API may show (shop domain, store URL...).
+	Config         []byte            `dynamodbav:"config"`
+	PublicConfig   map[string]string `dynamodbav:"publicConfig,omitempty"`
+	LastSyncAt     time.Time         `dynamodbav:"lastSyncAt,omitempty"`
+	LastFullSyncAt time.Time         `dynamodbav:"lastFullSyncAt,omitempty"`
+	NextSyncAt     time.Time         `dynamodbav:"nextSyncAt"`
+	CreatedAt      time.Time         `dynamodbav:"createdAt"`
+	UpdatedAt      time.Time         `dynamodbav:"updatedAt"`
+	Version        int64             `dynamodbav:"version"`
 }
 
 type connItem struct {

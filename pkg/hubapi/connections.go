@@ -1,0 +1,321 @@
+package hubapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+// Consent modes (design.md section 4).
+var consentModes = map[string]bool{"explicit": true, "inferred": true, "confirmation": true, "double_opt_in": true}
+
+// platformConfig lists each platform's config fields: required ones, and
+// which are secrets (write-only: sealed, never returned).
+var platformConfig = map[source.Platform]struct {
+	required []string
+	optional []string
+	secret   map[string]bool
+}{
+	source.Shopify:     {[]string{"shopDomain", "accessToken", "webhookSecret"}, []string{"apiVersion", "apiBaseUrl"}, map[string]bool{"accessToken": true, "webhookSecret": true}},
+	source.WooCommerce: {[]string{"storeUrl", "consumerKey", "consumerSecret", "webhookSecret"}, []string{"smsConsentMetaKey"}, map[string]bool{"consumerKey": true, "consumerSecret": true, "webhookSecret": true}},
+	source.Mailchimp:   {[]string{"apiKey", "audienceId"}, []string{"apiBaseUrl"}, map[string]bool{"apiKey": true, "webhookToken": true}},
+	source.Klaviyo:     {[]string{"privateApiKey"}, []string{"webhookSecret", "apiBaseUrl"}, map[string]bool{"privateApiKey": true, "webhookSecret": true}},
+}
+
+var regionRE = regexp.MustCompile(`^[A-Z]{2}$`)
+
+type connectionIn struct {
+	Platform          string            `json:"platform"`
+	Label             *string           `json:"label"`
+	ConsentMode       *string           `json:"consentMode"`
+	DefaultRegion     *string           `json:"defaultRegion"`
+	SelectedTags      []string          `json:"selectedTags"`
+	FieldMap          map[string]string `json:"fieldMap"`
+	WriteBackOptOuts  *bool             `json:"writeBackOptOuts"`
+	SyncIntervalHours *int              `json:"syncIntervalHours"`
+	Enabled           *bool             `json:"enabled"`
+	Config            map[string]string `json:"config"`
+}
+
+// ConnectionOut is a connection as the API shows it (no secrets).
+type ConnectionOut struct {
+	ID                string            `json:"id"`
+	Platform          string            `json:"platform"`
+	Label             string            `json:"label"`
+	ConsentMode       string            `json:"consentMode"`
+	DefaultRegion     string            `json:"defaultRegion"`
+	SelectedTags      []string          `json:"selectedTags,omitempty"`
+	FieldMap          map[string]string `json:"fieldMap,omitempty"`
+	WriteBackOptOuts  bool              `json:"writeBackOptOuts"`
+	SyncIntervalHours int               `json:"syncIntervalHours"`
+	Enabled           bool              `json:"enabled"`
+	Config            map[string]string `json:"config"`
+	WebhookURL        string            `json:"webhookUrl"`
+	LastSyncAt        *time.Time        `json:"lastSyncAt,omitempty"`
+	CreatedAt         time.Time         `json:"createdAt"`
+	UpdatedAt         time.Time         `json:"updatedAt"`
+	SyncID            string            `json:"syncId,omitempty"`
+}
+
+func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) ConnectionOut {
+	out := ConnectionOut{
+		ID: c.ID, Platform: c.Platform, Label: c.Label, ConsentMode: c.ConsentMode, DefaultRegion: c.DefaultRegion,
+		SelectedTags: c.SelectedTags, FieldMap: c.FieldMap, WriteBackOptOuts: c.WriteBackOptOuts,
+		SyncIntervalHours: c.SyncIntervalHours, Enabled: c.Enabled, Config: c.PublicConfig,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		WebhookURL: h.d.PublicBaseURL + "/webhooks/" + c.Platform + "/" + c.ID,
+	}
+	if out.Config == nil {
+		out.Config = map[string]string{}
+	}
+	if !c.LastSyncAt.IsZero() {
+		t := c.LastSyncAt
+		out.LastSyncAt = &t
+	}
+	if tok := secrets["webhookToken"]; tok != "" {
+		out.WebhookURL += "?token=" + url.QueryEscape(tok)
+	}
+	return out
+}
+
+// validateConnection checks the connection a create or patch would
+// produce; it returns invalid fields by name.
+func validateConnection(c store.Connection, cfg map[string]string) map[string]string {
+	bad := map[string]string{}
+	spec, ok := platformConfig[source.Platform(c.Platform)]
+	if !ok {
+		bad["platform"] = "must be one of shopify, woocommerce, mailchimp, klaviyo"
+		return bad
+	}
+	if !consentModes[c.ConsentMode] {
+		bad["consentMode"] = "must be one of explicit, inferred, confirmation, double_opt_in"
+	}
+	if !regionRE.MatchString(c.DefaultRegion) {
+		bad["defaultRegion"] = "must be an ISO 3166-1 alpha-2 code such as US or AU"
+	}
+	if c.SyncIntervalHours < 1 || c.SyncIntervalHours > 24*7 {
+		bad["syncIntervalHours"] = "must be from 1 to 168"
+	}
+	if len(c.Label) > 40 {
+		bad["label"] = "at most 40 characters"
+	}
+	known := map[string]bool{}
+	for _, k := range append(append([]string{}, spec.required...), spec.optional...) {
+		known[k] = true
+	}
+	for k := range cfg {
+		if !known[k] && k != "webhookToken" {
+			bad["config."+k] = "unknown field for " + c.Platform
+		}
+	}
+	for _, k := range spec.required {
+		if strings.TrimSpace(cfg[k]) == "" {
+			bad["config."+k] = "required"
+		}
+	}
+	for _, k := range []string{"storeUrl", "apiBaseUrl"} {
+		if v := cfg[k]; v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				bad["config."+k] = "must be an http(s) URL"
+			}
+		}
+	}
+	if c.Platform == string(source.Mailchimp) && cfg["apiKey"] != "" && !strings.Contains(cfg["apiKey"], "-") {
+		bad["config.apiKey"] = "must end with -<dc> (the data centre)"
+	}
+	return bad
+}
+
+func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
+	var in connectionIn
+	if resp, ok := decode(c.body, &in); !ok {
+		return resp
+	}
+	conn := store.Connection{
+		TenantID: c.tenant, ID: store.NewID("c_"), Platform: in.Platform,
+		SyncIntervalHours: 24, Enabled: true, SelectedTags: in.SelectedTags, FieldMap: in.FieldMap,
+	}
+	conn.Label = source.Platform(in.Platform).DefaultLabel()
+	applyPatch(&conn, in)
+	cfg := in.Config
+	if cfg == nil {
+		cfg = map[string]string{}
+	}
+	if conn.Platform == string(source.Mailchimp) {
+		cfg["webhookToken"] = randomToken()
+	}
+	if bad := validateConnection(conn, cfg); len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	if err := h.sealConfig(&conn, cfg); err != nil {
+		return h.internal(ctx, "sealing config", err)
+	}
+	conn.NextSyncAt = h.d.Now().Add(time.Duration(conn.SyncIntervalHours) * time.Hour)
+	if err := h.d.Store.CreateConnection(ctx, conn); err != nil {
+		return h.internal(ctx, "creating connection", err)
+	}
+	out := h.connectionOut(conn, cfg)
+	run, err := h.d.Starter.Start(ctx, c.tenant, conn.ID, store.TriggerInstall, false, time.Time{})
+	if err != nil {
+		return h.internal(ctx, "starting install sync", err)
+	}
+	out.SyncID = run.ID
+	return apigw.JSON(http.StatusCreated, out)
+}
+
+func applyPatch(conn *store.Connection, in connectionIn) {
+	if in.Label != nil {
+		conn.Label = *in.Label
+	}
+	if in.ConsentMode != nil {
+		conn.ConsentMode = *in.ConsentMode
+	}
+	if in.DefaultRegion != nil {
+		conn.DefaultRegion = strings.ToUpper(*in.DefaultRegion)
+	}
+	if in.SelectedTags != nil {
+		conn.SelectedTags = in.SelectedTags
+	}
+	if in.FieldMap != nil {
+		conn.FieldMap = in.FieldMap
+	}
+	if in.WriteBackOptOuts != nil {
+		conn.WriteBackOptOuts = *in.WriteBackOptOuts
+	}
+	if in.SyncIntervalHours != nil {
+		conn.SyncIntervalHours = *in.SyncIntervalHours
+	}
+	if in.Enabled != nil {
+		conn.Enabled = *in.Enabled
+	}
+}
+
+// sealConfig splits cfg into the sealed whole and the public part.
+func (h *Handler) sealConfig(conn *store.Connection, cfg map[string]string) error {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	conn.Config = h.d.Sealer.Seal(conn.TenantID, raw)
+	spec := platformConfig[source.Platform(conn.Platform)]
+	conn.PublicConfig = map[string]string{}
+	for k, v := range cfg {
+		if !spec.secret[k] {
+			conn.PublicConfig[k] = v
+		}
+	}
+	return nil
+}
+
+// OpenConfig returns a connection's full (secret) config.
+func OpenConfig(s interface {
+	Open(string, []byte) ([]byte, error)
+}, conn store.Connection) (map[string]string, error) {
+	raw, err := s.Open(conn.TenantID, conn.Config)
+	if err != nil {
+		return nil, err
+	}
+	var cfg map[string]string
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func (h *Handler) loadConnection(ctx context.Context, c call) (store.Connection, map[string]string, *apigw.Response) {
+	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		resp := notFound("connection")
+		return conn, nil, &resp
+	}
+	if err != nil {
+		resp := h.internal(ctx, "reading connection", err)
+		return conn, nil, &resp
+	}
+	cfg, err := OpenConfig(h.d.Sealer, conn)
+	if err != nil {
+		resp := h.internal(ctx, "opening connection config", err)
+		return conn, nil, &resp
+	}
+	return conn, cfg, nil
+}
+
+func (h *Handler) getConnection(ctx context.Context, c call) apigw.Response {
+	conn, cfg, errResp := h.loadConnection(ctx, c)
+	if errResp != nil {
+		return *errResp
+	}
+	return apigw.JSON(http.StatusOK, h.connectionOut(conn, cfg))
+}
+
+func (h *Handler) listConnections(ctx context.Context, c call) apigw.Response {
+	limit, cursor, bad := page(c.req)
+	if bad != nil {
+		return apigw.Invalid(bad)
+	}
+	conns, next, err := h.d.Store.ListConnections(ctx, c.tenant, limit, cursor)
+	if err != nil {
+		return h.listError(ctx, err)
+	}
+	out := make([]ConnectionOut, 0, len(conns))
+	for _, conn := range conns {
+		cfg, err := OpenConfig(h.d.Sealer, conn)
+		if err != nil {
+			return h.internal(ctx, "opening connection config", err)
+		}
+		out = append(out, h.connectionOut(conn, cfg))
+	}
+	return apigw.JSON(http.StatusOK, listOf(out, next))
+}
+
+func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
+	var in connectionIn
+	if resp, ok := decode(c.body, &in); !ok {
+		return resp
+	}
+	if in.Platform != "" {
+		return apigw.Invalid(map[string]string{"platform": "cannot be changed"})
+	}
+	conn, cfg, errResp := h.loadConnection(ctx, c)
+	if errResp != nil {
+		return *errResp
+	}
+	applyPatch(&conn, in)
+	for k, v := range in.Config {
+		cfg[k] = v
+	}
+	if bad := validateConnection(conn, cfg); len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	if err := h.sealConfig(&conn, cfg); err != nil {
+		return h.internal(ctx, "sealing config", err)
+	}
+	conn, err := h.d.Store.UpdateConnection(ctx, conn)
+	if errors.Is(err, store.ErrConflict) {
+		return apigw.Error(http.StatusConflict, "conflict", "the connection changed meanwhile; retry")
+	}
+	if err != nil {
+		return h.internal(ctx, "updating connection", err)
+	}
+	return apigw.JSON(http.StatusOK, h.connectionOut(conn, cfg))
+}
+
+func (h *Handler) deleteConnection(ctx context.Context, c call) apigw.Response {
+	err := h.d.Store.DeleteConnection(ctx, c.tenant, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("connection")
+	}
+	if err != nil {
+		return h.internal(ctx, "deleting connection", err)
+	}
+	return apigw.Response{StatusCode: http.StatusNoContent}
+}

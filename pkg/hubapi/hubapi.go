@@ -1,0 +1,191 @@
+// Package hubapi is the Hub API Lambda's handler (design.md section 6):
+// tenants, connections, syncs, contacts, groups and the SMS provider, over
+// API Gateway HTTP API events, authenticated by API key (Bearer), with
+// opaque cursors and the {"error":{"code","message"}} error shape.
+package hubapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/syncrun"
+)
+
+// MaxBody is the largest request body the API accepts (413 above it).
+const MaxBody = 256 * 1024
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	Store         *store.Store
+	Sealer        *seal.Sealer
+	Starter       syncrun.Starter
+	AdminToken    string
+	PublicBaseURL string
+	Log           *slog.Logger
+	Now           func() time.Time
+}
+
+// Handler serves the Hub API.
+type Handler struct{ d Deps }
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
+	return &Handler{d: d}
+}
+
+type route struct {
+	method, pattern string
+	admin           bool
+	fn              func(ctx context.Context, c call) apigw.Response
+}
+
+// call is one authenticated request.
+type call struct {
+	req    apigw.Request
+	tenant string
+	params map[string]string
+	body   []byte
+}
+
+func (h *Handler) routes() []route {
+	return []route{
+		{"POST", "/admin/tenants", true, h.createTenant},
+		{"POST", "/v1/connections", false, h.createConnection},
+		{"GET", "/v1/connections", false, h.listConnections},
+		{"GET", "/v1/connections/{id}", false, h.getConnection},
+		{"PATCH", "/v1/connections/{id}", false, h.patchConnection},
+		{"DELETE", "/v1/connections/{id}", false, h.deleteConnection},
+		{"POST", "/v1/connections/{id}/syncs", false, h.startSync},
+		{"GET", "/v1/syncs", false, h.listSyncs},
+		{"GET", "/v1/syncs/{id}", false, h.getSync},
+		{"GET", "/v1/syncs/{id}/report", false, h.getReport},
+		{"PUT", "/v1/sms-provider", false, h.putSMSProvider},
+	}
+}
+
+// Handle serves one API Gateway request.
+func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	path, method := apigw.Path(req), apigw.Method(req)
+	var allowed []string
+	for _, r := range h.routes() {
+		params, ok := apigw.Match(r.pattern, path)
+		if !ok {
+			continue
+		}
+		if r.method != method {
+			allowed = append(allowed, r.method)
+			continue
+		}
+		c := call{req: req, params: params}
+		body, err := apigw.Body(req, MaxBody)
+		switch {
+		case errors.Is(err, apigw.ErrTooLarge):
+			return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "request body over 256 KiB"), nil
+		case err != nil:
+			return apigw.Error(http.StatusBadRequest, "bad_body", "request body is not decodable"), nil
+		}
+		c.body = body
+		token, _ := strings.CutPrefix(apigw.Header(req, "Authorization"), "Bearer ")
+		if r.admin {
+			if h.d.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.d.AdminToken)) != 1 {
+				return unauthorized(), nil
+			}
+		} else {
+			tenant, err := h.d.Store.Authenticate(ctx, token)
+			if errors.Is(err, store.ErrNotFound) {
+				return unauthorized(), nil
+			}
+			if err != nil {
+				return h.internal(ctx, "authenticating", err), nil
+			}
+			c.tenant = tenant
+		}
+		return r.fn(ctx, c), nil
+	}
+	if len(allowed) > 0 {
+		resp := apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed here")
+		resp.Headers["Allow"] = strings.Join(allowed, ", ")
+		return resp, nil
+	}
+	return apigw.Error(http.StatusNotFound, "not_found", "no such route"), nil
+}
+
+func unauthorized() apigw.Response {
+	return apigw.Error(http.StatusUnauthorized, "unauthorized", "missing or invalid credentials")
+}
+
+func notFound(what string) apigw.Response {
+	return apigw.Error(http.StatusNotFound, "not_found", what+" not found")
+}
+
+// internal logs err (never shown to the caller) and answers 500.
+func (h *Handler) internal(ctx context.Context, doing string, err error) apigw.Response {
+	h.d.Log.ErrorContext(ctx, "hub api error", "doing", doing, "err", err)
+	return apigw.Error(http.StatusInternalServerError, "internal", "internal error")
+}
+
+// page parses limit (default 50, max 100) and cursor.
+func page(req apigw.Request) (int, string, map[string]string) {
+	q := req.QueryStringParameters
+	limit := 50
+	if v := q["limit"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return 0, "", map[string]string{"limit": "must be an integer from 1 to 100"}
+		}
+		limit = n
+	}
+	return limit, q["cursor"], nil
+}
+
+// list is the shape of every list response.
+type list[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+func listOf[T any](items []T, next string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items, NextCursor: next}
+}
+
+func (h *Handler) listError(ctx context.Context, err error) apigw.Response {
+	if errors.Is(err, store.ErrBadCursor) {
+		return apigw.Invalid(map[string]string{"cursor": "invalid cursor"})
+	}
+	return h.internal(ctx, "listing", err)
+}
+
+func (h *Handler) createTenant(ctx context.Context, c call) apigw.Response {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if len(c.body) > 0 {
+		if resp, ok := decode(c.body, &in); !ok {
+			return resp
+		}
+	}
+	t, key, err := h.d.Store.CreateTenant(ctx, in.Name)
+	if err != nil {
+		return h.internal(ctx, "creating tenant", err)
+	}
+	return apigw.JSON(http.StatusCreated, map[string]string{"tenantId": t.ID, "apiKey": key})
+}

@@ -1,0 +1,99 @@
+package hubapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+// SMSProvider is the body of PUT /v1/sms-provider (credentials write-only).
+type SMSProvider struct {
+	Provider    string            `json:"provider"`
+	Sender      string            `json:"sender"`
+	CompanyName string            `json:"companyName"`
+	HelpText    string            `json:"helpText,omitempty"`
+	APIBaseURL  string            `json:"apiBaseUrl,omitempty"`
+	Credentials map[string]string `json:"credentials"`
+}
+
+var providerCredentials = map[string][]string{
+	"twilio":       {"accountSid", "authToken"},
+	"messagemedia": {"apiKey", "apiSecret"},
+	"sinch":        {"servicePlanId", "apiToken"},
+}
+
+var providerOptional = map[string][]string{
+	"messagemedia": {"webhookSecret"},
+	"sinch":        {"webhookSecret"},
+}
+
+func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
+	var in SMSProvider
+	if resp, ok := decode(c.body, &in); !ok {
+		return resp
+	}
+	bad := map[string]string{}
+	required, ok := providerCredentials[in.Provider]
+	if !ok {
+		bad["provider"] = "must be one of messagemedia, sinch, twilio"
+	}
+	if strings.TrimSpace(in.Sender) == "" {
+		bad["sender"] = "required"
+	}
+	if strings.TrimSpace(in.CompanyName) == "" {
+		bad["companyName"] = "required"
+	}
+	if in.APIBaseURL != "" {
+		if u, err := url.Parse(in.APIBaseURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			bad["apiBaseUrl"] = "must be an http(s) URL"
+		}
+	}
+	known := map[string]bool{}
+	for _, k := range append(append([]string{}, required...), providerOptional[in.Provider]...) {
+		known[k] = true
+	}
+	for _, k := range required {
+		if in.Credentials[k] == "" {
+			bad["credentials."+k] = "required"
+		}
+	}
+	for k := range in.Credentials {
+		if ok && !known[k] {
+			bad["credentials."+k] = "unknown field for " + in.Provider
+		}
+	}
+	if len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return h.internal(ctx, "encoding provider", err)
+	}
+	if err := h.d.Store.SetSMSProvider(ctx, c.tenant, h.d.Sealer.Seal(c.tenant, raw)); errors.Is(err, store.ErrNotFound) {
+		return notFound("tenant")
+	} else if err != nil {
+		return h.internal(ctx, "storing provider", err)
+	}
+	return apigw.JSON(http.StatusOK, map[string]string{"provider": in.Provider, "sender": in.Sender, "companyName": in.CompanyName})
+}
+
+// OpenSMSProvider returns a tenant's SMS provider settings, or ErrNotFound.
+func OpenSMSProvider(s interface {
+	Open(string, []byte) ([]byte, error)
+}, t store.Tenant) (SMSProvider, error) {
+	if len(t.SMSProvider) == 0 {
+		return SMSProvider{}, store.ErrNotFound
+	}
+	raw, err := s.Open(t.ID, t.SMSProvider)
+	if err != nil {
+		return SMSProvider{}, err
+	}
+	var p SMSProvider
+	return p, json.Unmarshal(raw, &p)
+}

@@ -1,0 +1,111 @@
+package hubapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+// SyncOut is a sync run as the API shows it.
+type SyncOut struct {
+	ID           string       `json:"id"`
+	ConnectionID string       `json:"connectionId"`
+	Trigger      string       `json:"trigger"`
+	Status       string       `json:"status"`
+	Counts       store.Counts `json:"counts"`
+	Error        string       `json:"error,omitempty"`
+	StartedAt    time.Time    `json:"startedAt"`
+	FinishedAt   *time.Time   `json:"finishedAt,omitempty"`
+}
+
+func syncOut(r store.Run) SyncOut {
+	out := SyncOut{ID: r.ID, ConnectionID: r.ConnectionID, Trigger: r.Trigger, Status: r.Status, Counts: r.Counts, Error: r.Error, StartedAt: r.StartedAt}
+	if !r.FinishedAt.IsZero() {
+		t := r.FinishedAt
+		out.FinishedAt = &t
+	}
+	return out
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
+	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("connection")
+	}
+	if err != nil {
+		return h.internal(ctx, "reading connection", err)
+	}
+	run, err := h.d.Starter.Start(ctx, c.tenant, conn.ID, store.TriggerManual, false, time.Time{})
+	var busy *store.RunInProgressError
+	if errors.As(err, &busy) {
+		return apigw.JSON(http.StatusConflict, map[string]any{"error": map[string]string{
+			"code": "sync_in_progress", "message": "a sync of this connection is already running", "syncId": busy.RunID,
+		}})
+	}
+	if err != nil {
+		return h.internal(ctx, "starting sync", err)
+	}
+	return apigw.JSON(http.StatusAccepted, map[string]string{"syncId": run.ID})
+}
+
+func (h *Handler) listSyncs(ctx context.Context, c call) apigw.Response {
+	limit, cursor, bad := page(c.req)
+	if bad != nil {
+		return apigw.Invalid(bad)
+	}
+	runs, next, err := h.d.Store.ListRuns(ctx, c.tenant, c.req.QueryStringParameters["connectionId"], limit, cursor)
+	if err != nil {
+		return h.listError(ctx, err)
+	}
+	out := make([]SyncOut, len(runs))
+	for i, r := range runs {
+		out[i] = syncOut(r)
+	}
+	return apigw.JSON(http.StatusOK, listOf(out, next))
+}
+
+func (h *Handler) getSync(ctx context.Context, c call) apigw.Response {
+	run, err := h.d.Store.GetRun(ctx, c.tenant, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("sync")
+	}
+	if err != nil {
+		return h.internal(ctx, "reading sync", err)
+	}
+	return apigw.JSON(http.StatusOK, syncOut(run))
+}
+
+var outcomes = map[string]bool{"": true, "created": true, "updated": true, "unchanged": true, "invalid": true}
+
+func (h *Handler) getReport(ctx context.Context, c call) apigw.Response {
+	limit, cursor, bad := page(c.req)
+	if bad != nil {
+		return apigw.Invalid(bad)
+	}
+	outcome := c.req.QueryStringParameters["outcome"]
+	if !outcomes[outcome] {
+		return apigw.Invalid(map[string]string{"outcome": "must be created, updated, unchanged or invalid"})
+	}
+	if _, err := h.d.Store.GetRun(ctx, c.tenant, c.params["id"]); errors.Is(err, store.ErrNotFound) {
+		return notFound("sync")
+	} else if err != nil {
+		return h.internal(ctx, "reading sync", err)
+	}
+	rows, next, err := h.d.Store.ListReport(ctx, c.tenant, c.params["id"], outcome, limit, cursor)
+	if err != nil {
+		return h.listError(ctx, err)
+	}
+	return apigw.JSON(http.StatusOK, listOf(rows, next))
+}
