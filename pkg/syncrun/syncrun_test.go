@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/contactsync/contactsync/pkg/queue"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
@@ -79,7 +80,8 @@ func TestMessage_Validate(t *testing.T) {
 			t.Errorf("%+v validated", bad)
 		}
 	}
-	if syncrun.PageID("a") == syncrun.PageID("b") || syncrun.PageID("a") != syncrun.PageID("a") {
+	first, again := syncrun.PageID("cursor-a"), syncrun.PageID(source.Cursor("cursor-"+"a"))
+	if first == syncrun.PageID("cursor-b") || first != again {
 		t.Error("PageID not a stable function of the cursor")
 	}
 }
