@@ -41,7 +41,7 @@ type Option func(*Store)
 // WithClock sets the store's clock (tests drive TTL and lock expiry with it).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// WithMaxAttempts bounds conflict/throttle retries (default 6).
+// WithMaxAttempts bounds conflict/throttle retries (default 10).
 func WithMaxAttempts(n int) Option { return func(s *Store) { s.maxAttempts = n } }
 
 // WithUsage makes every request ask for consumed capacity and add it to u
@@ -50,7 +50,7 @@ func WithUsage(u *Usage) Option { return func(s *Store) { s.usage = u } }
 
 // New returns a Store on the given table.
 func New(db DynamoDBAPI, table string, opts ...Option) *Store {
-	s := &Store{db: db, table: table, now: time.Now, maxAttempts: 6}
+	s := &Store{db: db, table: table, now: time.Now, maxAttempts: 10}
 	for _, o := range opts {
 		o(s)
 	}
