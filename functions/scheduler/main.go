@@ -1,0 +1,38 @@
+// Command scheduler is the daily-pull Lambda (EventBridge schedule).
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/queue"
+	"github.com/contactsync/contactsync/pkg/scheduler"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/syncrun"
+)
+
+func main() {
+	log := logging.ForLambda()
+	ctx := context.Background()
+	cfg, err := awsenv.Load(ctx)
+	if err != nil {
+		log.Error("loading AWS config", "err", err)
+		os.Exit(1)
+	}
+	names := awsenv.NamesFrom(os.Getenv)
+	st := store.New(dynamodb.NewFromConfig(cfg), names.Table)
+	pages := queue.NewSender(sqs.NewFromConfig(cfg), names.PagesQueueURL)
+	h := scheduler.New(scheduler.Deps{
+		Store:   st,
+		Starter: syncrun.Starter{Store: st, Pages: pages, LockFor: 6 * time.Hour},
+		Log:     log,
+	})
+	lambda.Start(h.Handle)
+}

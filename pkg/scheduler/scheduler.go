@@ -1,0 +1,142 @@
+// Package scheduler is the daily-pull Lambda's handler: on each EventBridge
+// tick it finds every enabled connection whose interval has elapsed, across
+// all tenants (the store's sharded due index), and starts a run for each,
+// skipping connections whose run is still going.
+//
+// A run is incremental (changes since the last sync) when the platform
+// offers an updated-since filter and the last full sync is less than a week
+// old; otherwise it is full, so deletions are caught at least weekly.
+// Starting a run is one transaction and one SQS message, so one invocation
+// starts thousands of runs a minute with bounded concurrency; the work
+// itself fans out over the pages queue.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+// FullSyncEvery is the longest time between two full syncs of a connection.
+const FullSyncEvery = 7 * 24 * time.Hour
+
+// ConnectionStore is what the scheduler reads.
+type ConnectionStore interface {
+	ListDueConnections(ctx context.Context, now time.Time, each func(store.DueConnection) error) error
+	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
+}
+
+// RunStarter starts runs (syncrun.Starter).
+type RunStarter interface {
+	Start(ctx context.Context, tenant, conn, trigger string, incremental bool, since time.Time) (store.Run, error)
+}
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	Store       ConnectionStore
+	Starter     RunStarter
+	Now         func() time.Time
+	Log         *slog.Logger
+	Concurrency int // parallel starts (default 16)
+}
+
+// Handler handles scheduled events.
+type Handler struct{ d Deps }
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Concurrency <= 0 {
+		d.Concurrency = 16
+	}
+	return &Handler{d: d}
+}
+
+// Summary is what one tick did.
+type Summary struct {
+	Due     int `json:"due"`
+	Started int `json:"started"`
+	Skipped int `json:"skipped"` // a run was still in progress
+	Failed  int `json:"failed"`
+}
+
+// Handle runs one scheduler tick. It fails (so EventBridge retries) only if
+// the due connections cannot be listed; single connections that fail to
+// start are logged and counted, and the next tick retries them.
+func (h *Handler) Handle(ctx context.Context, _ events.EventBridgeEvent) (Summary, error) {
+	now := h.d.Now()
+	var (
+		mu  sync.Mutex
+		sum Summary
+		wg  sync.WaitGroup
+	)
+	sem := make(chan struct{}, h.d.Concurrency)
+	err := h.d.Store.ListDueConnections(ctx, now, func(d store.DueConnection) error {
+		mu.Lock()
+		sum.Due++
+		mu.Unlock()
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			outcome := h.start(ctx, d, now)
+			mu.Lock()
+			defer mu.Unlock()
+			switch outcome {
+			case started:
+				sum.Started++
+			case skipped:
+				sum.Skipped++
+			default:
+				sum.Failed++
+			}
+		}()
+		return nil
+	})
+	wg.Wait()
+	h.d.Log.InfoContext(ctx, "scheduler tick", "due", sum.Due, "started", sum.Started, "skipped", sum.Skipped, "failed", sum.Failed)
+	return sum, err
+}
+
+type outcome int
+
+const (
+	started outcome = iota + 1
+	skipped
+	failed
+)
+
+func (h *Handler) start(ctx context.Context, d store.DueConnection, now time.Time) outcome {
+	conn, err := h.d.Store.GetConnection(ctx, d.TenantID, d.ConnectionID)
+	if err != nil {
+		h.d.Log.ErrorContext(ctx, "reading due connection", "tenant", d.TenantID, "connection", d.ConnectionID, "err", err)
+		return failed
+	}
+	if !conn.Enabled {
+		return skipped
+	}
+	incremental := !conn.LastSyncAt.IsZero() && now.Sub(conn.LastFullSyncAt) < FullSyncEvery
+	_, err = h.d.Starter.Start(ctx, d.TenantID, d.ConnectionID, store.TriggerSchedule, incremental, conn.LastSyncAt)
+	var busy *store.RunInProgressError
+	if errors.As(err, &busy) {
+		h.d.Log.InfoContext(ctx, "run still in progress: skipped", "tenant", d.TenantID, "connection", d.ConnectionID, "run", busy.RunID)
+		return skipped
+	}
+	if err != nil {
+		h.d.Log.ErrorContext(ctx, "starting scheduled run", "tenant", d.TenantID, "connection", d.ConnectionID, "err", err)
+		return failed
+	}
+	return started
+}
