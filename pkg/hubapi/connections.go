@@ -141,7 +141,7 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 		return resp
 	}
 	conn := store.Connection{
-		TenantID: c.tenant, ID: store.NewID("c_"), Platform: in.Platform,
+		TenantID: c.tenant, ID: store.NewConnectionID(c.tenant), Platform: in.Platform,
 		SyncIntervalHours: 24, Enabled: true, SelectedTags: in.SelectedTags, FieldMap: in.FieldMap,
 	}
 	conn.Label = source.Platform(in.Platform).DefaultLabel()

@@ -75,6 +75,13 @@ func (h *Handler) routes() []route {
 		{"GET", "/v1/syncs", false, h.listSyncs},
 		{"GET", "/v1/syncs/{id}", false, h.getSync},
 		{"GET", "/v1/syncs/{id}/report", false, h.getReport},
+		{"GET", "/v1/contacts", false, h.listContacts},
+		{"GET", "/v1/contacts/export", false, h.exportContacts},
+		{"GET", "/v1/contacts/{id}", false, h.getContact},
+		{"DELETE", "/v1/contacts/{id}", false, h.deleteContact},
+		{"PUT", "/v1/contacts/{id}/subscription", false, h.putSubscription},
+		{"GET", "/v1/contacts/{id}/history", false, h.contactHistory},
+		{"GET", "/v1/groups", false, h.listGroups},
 		{"PUT", "/v1/sms-provider", false, h.putSMSProvider},
 	}
 }
@@ -83,11 +90,13 @@ func (h *Handler) routes() []route {
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	path, method := apigw.Path(req), apigw.Method(req)
 	var allowed []string
+	matched := ""
 	for _, r := range h.routes() {
 		params, ok := apigw.Match(r.pattern, path)
-		if !ok {
-			continue
+		if !ok || (matched != "" && matched != r.pattern) {
+			continue // the first matching pattern wins (/contacts/export before /contacts/{id})
 		}
+		matched = r.pattern
 		if r.method != method {
 			allowed = append(allowed, r.method)
 			continue

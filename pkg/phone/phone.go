@@ -194,7 +194,9 @@ func clean(raw string) (string, Reason) {
 	if strings.IndexFunc(s, unicode.IsLetter) >= 0 {
 		return "", ReasonVanity // letters between digits: keypad letters
 	}
-	s = strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '/' || r == ',' || r == ';' || r == '-' || r == ':' })
+	s = strings.TrimFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '/' || r == ',' || r == ';' || r == '-' || r == ':'
+	})
 	if s == "" {
 		return "", ReasonEmpty
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -209,4 +210,19 @@ func (s *Store) ListDueConnections(ctx context.Context, now time.Time, each func
 		}
 	}
 	return nil
+}
+
+// NewConnectionID returns a new connection id for tenant. The id carries the
+// tenant ("<tenantId>.c_<random>") so ingress URLs that name only a
+// connection (/webhooks/{platform}/{connectionId}) find its tenant without
+// any cross-tenant index; reads still go through the tenant's own key.
+func NewConnectionID(tenant string) string { return tenant + "." + NewID("c_") }
+
+// TenantOfConnection returns the tenant a connection id belongs to.
+func TenantOfConnection(connID string) (string, bool) {
+	t, rest, ok := strings.Cut(connID, ".")
+	if !ok || !strings.HasPrefix(t, "t_") || !strings.HasPrefix(rest, "c_") || strings.ContainsAny(connID, "#/") {
+		return "", false
+	}
+	return t, true
 }

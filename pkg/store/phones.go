@@ -147,4 +147,3 @@ func (s *Store) UpdateLedger(ctx context.Context, tenant, e164 string, fn func(P
 		return next, nil
 	}
 }
-

@@ -543,3 +543,15 @@ func (s *Store) transact(ctx context.Context, name string, items []types.Transac
 func numAV(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
+
+// PageRecorded reports whether a page of the run was already counted.
+func (s *Store) PageRecorded(ctx context.Context, tenant, runID, pageID string) (bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: keyOf(runPK(tenant, runID), "PAGE#"+pageID),
+		ConsistentRead: aws.Bool(true), ProjectionExpression: aws.String("PK"),
+	})
+	if err != nil {
+		return false, fmt.Errorf("reading page marker: %w", err)
+	}
+	return out.Item != nil, nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -33,6 +34,11 @@ type Store struct {
 	// store (the SDK retryer handles transport-level retries first).
 	maxAttempts int
 	usage       *Usage
+	// groups remembers group list entries this process wrote.
+	groups sync.Map
+	// beforeWrite, when set (tests only), runs between reading a record's
+	// state and writing its decision, to drive interleavings.
+	beforeWrite func()
 }
 
 // Option configures a Store.

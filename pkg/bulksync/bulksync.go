@@ -1,0 +1,328 @@
+// Package bulksync is the bulk-sync Lambda's handler: an SQS event source
+// (ReportBatchItemFailures) whose messages are the page protocol of
+// pkg/syncrun. A plan message asks the connector for its page plan and
+// enqueues the pages; a page message fetches one page, merges and writes
+// its records, counts them on the run exactly once, enqueues the next page
+// of a chained plan, and finishes the run after its last page.
+//
+// Failures: a transient error (platform 5xx/429 after the client's own
+// retries, throttling) leaves the message to SQS, which redelivers it after
+// the visibility timeout; on its last allowed receive, or at once for a
+// permanent error (credentials revoked, a cursor the platform refuses), the
+// page is recorded as dead with its reason, moved to the dead-letter queue
+// and acknowledged. The run then finishes as failed, with the reason, once
+// every other page is done: it fails only when a page can make no progress.
+package bulksync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/syncrun"
+	"github.com/contactsync/contactsync/pkg/webhook"
+)
+
+// Source is one connection's platform client.
+type Source interface {
+	PlanBulk(ctx context.Context) (source.Plan, error)
+	PlanIncremental(ctx context.Context, since time.Time) (source.Plan, error)
+	FetchPage(ctx context.Context, cur source.Cursor) (source.Page, error)
+}
+
+// Sources builds (or returns a cached) client for a connection. Clients
+// must be reused across pages of one connection so they share its rate
+// budget.
+type Sources interface {
+	Source(ctx context.Context, conn store.Connection) (Source, error)
+}
+
+// ErrPermanent marks errors that no retry can fix (wrap it).
+var ErrPermanent = errors.New("permanent failure")
+
+// Store is what the handler needs from the store.
+type Store interface {
+	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
+	GetRun(ctx context.Context, tenant, runID string) (store.Run, error)
+	SetPlan(ctx context.Context, tenant, runID string, pages, expected int) error
+	PageRecorded(ctx context.Context, tenant, runID, pageID string) (bool, error)
+	ApplyRecords(ctx context.Context, t store.Target, recs []source.Record, now time.Time) ([]store.Applied, error)
+	RecordPage(ctx context.Context, p store.PageResult, lockFor time.Duration) (bool, bool, error)
+	FinishRun(ctx context.Context, tenant, runID string) (store.Run, error)
+	MarkSynced(ctx context.Context, tenant, id string, at time.Time, full bool) error
+}
+
+// Sender enqueues JSON messages.
+type Sender interface {
+	Send(ctx context.Context, messages ...any) error
+}
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	Store      Store
+	Sources    Sources
+	Pages      Sender // the pages queue (next pages, fan-out)
+	Outbox     Sender // due SMS
+	DeadLetter Sender // the pages DLQ, for permanent failures
+	Now        func() time.Time
+	Log        *slog.Logger
+	// MaxReceives is the queue's maxReceiveCount: on that receive a failing
+	// page is recorded dead instead of being retried (default
+	// resources.MaxReceiveCount).
+	MaxReceives int
+	LockFor     time.Duration // run lock extension per page (default 6 h)
+	Concurrency int           // messages of one batch processed in parallel (default 4)
+}
+
+// Handler handles page messages.
+type Handler struct{ d Deps }
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.MaxReceives == 0 {
+		d.MaxReceives = resources.MaxReceiveCount
+	}
+	if d.LockFor == 0 {
+		d.LockFor = 6 * time.Hour
+	}
+	if d.Concurrency == 0 {
+		d.Concurrency = 4
+	}
+	return &Handler{d: d}
+}
+
+// Handle processes a batch and reports the messages to retry.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var (
+		mu       sync.Mutex
+		failures []events.SQSBatchItemFailure
+		wg       sync.WaitGroup
+	)
+	sem := make(chan struct{}, h.d.Concurrency)
+	for _, rec := range ev.Records {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := h.handleMessage(ctx, rec); err != nil {
+				mu.Lock()
+				failures = append(failures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return events.SQSEventResponse{BatchItemFailures: failures}, nil
+}
+
+func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) error {
+	var m syncrun.Message
+	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Validate() != nil {
+		// Poison: nothing identifies a run to record it on. Dead-letter it.
+		h.d.Log.ErrorContext(ctx, "invalid page message: dead-lettered", "messageId", rec.MessageId)
+		return h.deadLetter(ctx, rec.Body, "invalid page message")
+	}
+	log := h.d.Log.With("tenant", m.TenantID, "connection", m.ConnectionID, "run", m.RunID, "kind", m.Kind, "page", m.PageID)
+	var err error
+	if m.Kind == syncrun.KindPlan {
+		err = h.plan(ctx, m)
+	} else {
+		err = h.page(ctx, m, log)
+	}
+	if err == nil {
+		return nil
+	}
+	receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	if !errors.Is(err, ErrPermanent) && receives < h.d.MaxReceives {
+		log.WarnContext(ctx, "page failed: will be retried", "receive", receives, "err", err)
+		return err
+	}
+	reason := err.Error()
+	if len(reason) > 300 {
+		reason = reason[:300]
+	}
+	log.ErrorContext(ctx, "page failed permanently: dead-lettered", "receive", receives, "err", err)
+	pageID := m.PageID
+	if m.Kind == syncrun.KindPlan {
+		pageID = "plan"
+		if perr := h.d.Store.SetPlan(ctx, m.TenantID, m.RunID, 1, -1); perr != nil {
+			return perr
+		}
+	}
+	if _, done, rerr := h.d.Store.RecordPage(ctx, store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: pageID, DeadReason: reason}, h.d.LockFor); rerr != nil {
+		return rerr
+	} else if done {
+		if _, ferr := h.d.Store.FinishRun(ctx, m.TenantID, m.RunID); ferr != nil {
+			return ferr
+		}
+	}
+	return h.deadLetter(ctx, rec.Body, reason)
+}
+
+func (h *Handler) deadLetter(ctx context.Context, body, reason string) error {
+	if h.d.DeadLetter == nil {
+		return errors.New("no dead-letter queue configured") // leave it to SQS's redrive
+	}
+	return h.d.DeadLetter.Send(ctx, deadLetter{Reason: reason, Message: json.RawMessage(body)})
+}
+
+type deadLetter struct {
+	Reason  string          `json:"reason"`
+	Message json.RawMessage `json:"message"`
+}
+
+func (h *Handler) source(ctx context.Context, m syncrun.Message) (store.Connection, Source, error) {
+	conn, err := h.d.Store.GetConnection(ctx, m.TenantID, m.ConnectionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return conn, nil, fmt.Errorf("%w: the connection was deleted", ErrPermanent)
+	}
+	if err != nil {
+		return conn, nil, err
+	}
+	src, err := h.d.Sources.Source(ctx, conn)
+	if err != nil {
+		return conn, nil, err
+	}
+	return conn, src, nil
+}
+
+// plan asks the connector for the run's pages and enqueues them.
+func (h *Handler) plan(ctx context.Context, m syncrun.Message) error {
+	run, err := h.d.Store.GetRun(ctx, m.TenantID, m.RunID)
+	if err != nil || run.Status != store.RunRunning {
+		return err // finished or expired runs need nothing more
+	}
+	_, src, err := h.source(ctx, m)
+	if err != nil {
+		return err
+	}
+	var plan source.Plan
+	if m.Incremental {
+		plan, err = src.PlanIncremental(ctx, m.Since)
+	} else {
+		plan, err = src.PlanBulk(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("planning: %w", err)
+	}
+	expected := plan.Total
+	if m.Incremental || plan.Chained {
+		expected = -1 // an incremental total is not a completeness bound
+	}
+	if err := h.d.Store.SetPlan(ctx, m.TenantID, m.RunID, len(plan.Fanout), expected); err != nil {
+		return err
+	}
+	if len(plan.Fanout) == 0 {
+		return h.finish(ctx, m)
+	}
+	msgs := make([]any, len(plan.Fanout))
+	for i, cur := range plan.Fanout {
+		msgs[i] = syncrun.PageMessage(m, cur)
+	}
+	return h.d.Pages.Send(ctx, msgs...)
+}
+
+// page fetches, merges and records one page.
+func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger) error {
+	run, err := h.d.Store.GetRun(ctx, m.TenantID, m.RunID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && run.Status != store.RunRunning) {
+		return nil // the run is over (or expired): nothing to do
+	}
+	if err != nil {
+		return err
+	}
+	if done, err := h.d.Store.PageRecorded(ctx, m.TenantID, m.RunID, m.PageID); err != nil || done {
+		return err // a duplicate delivery of a page already counted
+	}
+	conn, src, err := h.source(ctx, m)
+	if err != nil {
+		return err
+	}
+	pg, err := src.FetchPage(ctx, m.Cursor)
+	if err != nil {
+		return fmt.Errorf("fetching page: %w", err)
+	}
+	now := h.d.Now()
+	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID}, pg.Records, now)
+	if err != nil {
+		return fmt.Errorf("applying page: %w", err)
+	}
+	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID, HasNext: pg.Next != ""}
+	var due []any
+	for i, a := range applied {
+		res.Counts.Seen++
+		row := store.ReportRow{ExternalID: pg.Records[i].ExternalID, Outcome: string(a.Decision.Outcome), Reason: string(a.Decision.Reason), ContactID: a.Decision.ContactID}
+		switch a.Decision.Outcome {
+		case merge.Created:
+			res.Counts.Created++
+		case merge.Updated:
+			res.Counts.Updated++
+		case merge.Invalid:
+			res.Counts.Invalid++
+		default:
+			res.Counts.Unchanged++
+			row = store.ReportRow{} // unchanged records are counted, not listed
+		}
+		if row.Outcome != "" {
+			res.Rows = append(res.Rows, row)
+		}
+		res.Counts.Messages += len(a.Messages)
+		for _, msg := range a.Messages {
+			due = append(due, outboxMessage(m.TenantID, msg))
+		}
+	}
+	if len(due) > 0 && h.d.Outbox != nil {
+		if err := h.d.Outbox.Send(ctx, due...); err != nil {
+			return fmt.Errorf("enqueuing messages: %w", err)
+		}
+	}
+	if pg.Next != "" {
+		if err := h.d.Pages.Send(ctx, syncrun.PageMessage(m, pg.Next)); err != nil {
+			return fmt.Errorf("enqueuing next page: %w", err)
+		}
+	}
+	counted, done, err := h.d.Store.RecordPage(ctx, res, h.d.LockFor)
+	if err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "page applied", "records", res.Counts.Seen, "created", res.Counts.Created, "updated", res.Counts.Updated,
+		"unchanged", res.Counts.Unchanged, "invalid", res.Counts.Invalid, "counted", counted)
+	if done {
+		return h.finish(ctx, m)
+	}
+	return nil
+}
+
+func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
+	run, err := h.d.Store.FinishRun(ctx, m.TenantID, m.RunID)
+	if err != nil {
+		return err
+	}
+	if run.Status == store.RunCompleted {
+		return h.d.Store.MarkSynced(ctx, m.TenantID, m.ConnectionID, run.StartedAt, !run.Incremental)
+	}
+	return nil
+}
+
+func outboxMessage(tenant string, msg consent.Message) webhook.OutboxMessage {
+	return webhook.OutboxMessage{Kind: "sms", TenantID: tenant, Ref: store.OutboxRef(msg), Message: msg}
+}

@@ -1,0 +1,227 @@
+package hubapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+// ContactOut is a contact as the API shows it.
+type ContactOut struct {
+	ID        string    `json:"id"`
+	FirstName string    `json:"firstName"`
+	LastName  string    `json:"lastName"`
+	Email     string    `json:"email"`
+	Phone     string    `json:"phone"`
+	Status    string    `json:"status"`
+	Sources   []string  `json:"sources"`
+	Groups    []string  `json:"groups"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+func contactOut(v store.ContactView) ContactOut {
+	out := ContactOut{
+		ID: v.ID, FirstName: v.FirstName.Value, LastName: v.LastName.Value, Email: v.Email.Value, Phone: v.Phone,
+		Status: v.Status, Sources: v.Labels(), Groups: v.Groups, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+	}
+	if out.Sources == nil {
+		out.Sources = []string{}
+	}
+	if out.Groups == nil {
+		out.Groups = []string{}
+	}
+	return out
+}
+
+var statuses = map[string]bool{"": true, "subscribed": true, "not_subscribed": true, "unsubscribed": true, "pending": true}
+
+func contactFilter(q map[string]string) (store.ContactFilter, map[string]string) {
+	f := store.ContactFilter{Query: q["q"], Source: q["source"], Group: q["group"], Status: q["status"]}
+	if !statuses[f.Status] {
+		return f, map[string]string{"status": "must be subscribed, not_subscribed, unsubscribed or pending"}
+	}
+	return f, nil
+}
+
+func (h *Handler) listContacts(ctx context.Context, c call) apigw.Response {
+	limit, cursor, bad := page(c.req)
+	f, fbad := contactFilter(c.req.QueryStringParameters)
+	if bad != nil || fbad != nil {
+		return apigw.Invalid(merged(bad, fbad))
+	}
+	views, next, err := h.d.Store.ListContacts(ctx, c.tenant, f, limit, cursor)
+	if err != nil {
+		return h.listError(ctx, err)
+	}
+	out := make([]ContactOut, len(views))
+	for i, v := range views {
+		out[i] = contactOut(v)
+	}
+	return apigw.JSON(http.StatusOK, listOf(out, next))
+}
+
+func merged(ms ...map[string]string) map[string]string {
+	out := map[string]string{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// MaxExportRows bounds one CSV export (Lambda responses are limited to 6 MB).
+const MaxExportRows = 20000
+
+func (h *Handler) exportContacts(ctx context.Context, c call) apigw.Response {
+	f, bad := contactFilter(c.req.QueryStringParameters)
+	if bad != nil {
+		return apigw.Invalid(bad)
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"id", "firstName", "lastName", "email", "phone", "status", "sources", "groups", "createdAt", "updatedAt"})
+	cursor, rows := c.req.QueryStringParameters["cursor"], 0
+	for {
+		views, next, err := h.d.Store.ListContacts(ctx, c.tenant, f, 100, cursor)
+		if err != nil {
+			return h.listError(ctx, err)
+		}
+		for _, v := range views {
+			o := contactOut(v)
+			_ = w.Write([]string{o.ID, csvSafe(o.FirstName), csvSafe(o.LastName), csvSafe(o.Email), o.Phone, o.Status,
+				strings.Join(o.Sources, ";"), csvSafe(strings.Join(o.Groups, ";")), o.CreatedAt.Format(time.RFC3339), o.UpdatedAt.Format(time.RFC3339)})
+			rows++
+		}
+		cursor = next
+		if next == "" || rows >= MaxExportRows {
+			break
+		}
+	}
+	w.Flush()
+	resp := apigw.Text(http.StatusOK, "text/csv; charset=utf-8", buf.String())
+	resp.Headers["Content-Disposition"] = `attachment; filename="contacts.csv"`
+	if cursor != "" {
+		resp.Headers["X-Next-Cursor"] = cursor // more rows: call again with ?cursor=
+	}
+	return resp
+}
+
+// csvSafe defuses spreadsheet formulas in user-controlled cells.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+func (h *Handler) getContact(ctx context.Context, c call) apigw.Response {
+	v, err := h.d.Store.GetContact(ctx, c.tenant, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("contact")
+	}
+	if err != nil {
+		return h.internal(ctx, "reading contact", err)
+	}
+	return apigw.JSON(http.StatusOK, contactOut(v))
+}
+
+func (h *Handler) deleteContact(ctx context.Context, c call) apigw.Response {
+	err := h.d.Store.DeleteContact(ctx, c.tenant, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("contact")
+	}
+	if err != nil {
+		return h.internal(ctx, "deleting contact", err)
+	}
+	return apigw.Response{StatusCode: http.StatusNoContent}
+}
+
+// putSubscription is a hub-side opt-in or opt-out of the contact's number.
+func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
+	var in struct {
+		Status string `json:"status"`
+	}
+	if resp, ok := decode(c.body, &in); !ok {
+		return resp
+	}
+	if in.Status != "subscribed" && in.Status != "unsubscribed" {
+		return apigw.Invalid(map[string]string{"status": "must be subscribed or unsubscribed"})
+	}
+	v, err := h.d.Store.GetContact(ctx, c.tenant, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("contact")
+	}
+	if err != nil {
+		return h.internal(ctx, "reading contact", err)
+	}
+	if v.Phone == "" {
+		return apigw.Invalid(map[string]string{"status": "the contact has no phone number"})
+	}
+	now := h.d.Now()
+	ev := consent.OptInEvent(now, consent.Evidence{Text: "hub resubscribe", MessageID: c.req.RequestContext.RequestID, Provider: "hub"})
+	if in.Status == "unsubscribed" {
+		ev = consent.OptOutEvent(now, consent.Evidence{Text: "hub unsubscribe", MessageID: c.req.RequestContext.RequestID, Provider: "hub"})
+	}
+	_, err = h.d.Store.UpdateLedger(ctx, c.tenant, v.Phone, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
+		l, ch := r.Ledger.Apply(ev)
+		upd := store.LedgerUpdate{Ledger: l, Changed: !ch.IsZero()}
+		if ch.StateChanged() {
+			upd.History = append(upd.History, store.HistoryEntry{At: now, EventID: string(ch.Kind) + "-" + c.req.RequestContext.RequestID, Kind: "consent_change",
+				Detail: map[string]string{"from": string(ch.From), "to": string(ch.To), "event": string(ch.Kind), "provider": "hub"}})
+		}
+		return upd, nil
+	})
+	if err != nil {
+		return h.internal(ctx, "updating subscription", err)
+	}
+	v, err = h.d.Store.GetContact(ctx, c.tenant, c.params["id"])
+	if err != nil {
+		return h.internal(ctx, "reading contact", err)
+	}
+	return apigw.JSON(http.StatusOK, contactOut(v))
+}
+
+func (h *Handler) contactHistory(ctx context.Context, c call) apigw.Response {
+	limit, cursor, bad := page(c.req)
+	if bad != nil {
+		return apigw.Invalid(bad)
+	}
+	v, err := h.d.Store.GetContact(ctx, c.tenant, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("contact")
+	}
+	if err != nil {
+		return h.internal(ctx, "reading contact", err)
+	}
+	subject := v.Phone
+	if subject == "" {
+		subject = v.ID
+	}
+	entries, next, err := h.d.Store.ListHistory(ctx, c.tenant, subject, limit, cursor)
+	if err != nil {
+		return h.listError(ctx, err)
+	}
+	return apigw.JSON(http.StatusOK, listOf(entries, next))
+}
+
+func (h *Handler) listGroups(ctx context.Context, c call) apigw.Response {
+	limit, cursor, bad := page(c.req)
+	if bad != nil {
+		return apigw.Invalid(bad)
+	}
+	groups, next, err := h.d.Store.ListGroups(ctx, c.tenant, limit, cursor)
+	if err != nil {
+		return h.listError(ctx, err)
+	}
+	return apigw.JSON(http.StatusOK, listOf(groups, next))
+}

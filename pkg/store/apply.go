@@ -1,0 +1,291 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// Target says where records are applied: the tenant, the connection's merge
+// settings and the run (empty for webhooks).
+type Target struct {
+	TenantID string
+	Conn     merge.Connection
+	RunID    string
+}
+
+// Applied is the result of applying one record.
+type Applied struct {
+	Decision merge.Decision
+	// Messages are the SMS that became due; their outbox markers were
+	// written with the decision, and the caller enqueues them.
+	Messages []consent.Message
+	// Wrote is false when the record cost no write (unchanged).
+	Wrote bool
+}
+
+// linkItem maps a source record to its contact and remembers what was last
+// applied: the applied hash (record content plus the connection settings
+// that shape the merge) lets an unchanged record cost one read and no
+// write; the run and outcome make counts exact when a page is retried.
+type linkItem struct {
+	PK          string    `dynamodbav:"PK"`
+	SK          string    `dynamodbav:"SK"`
+	ContactID   string    `dynamodbav:"contactId"`
+	AppliedHash string    `dynamodbav:"appliedHash"`
+	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
+	RunID       string    `dynamodbav:"runId,omitempty"`
+	Outcome     string    `dynamodbav:"outcome,omitempty"`
+}
+
+type emailItem struct {
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	ContactID string `dynamodbav:"contactId"`
+}
+
+type outboxItem struct {
+	PK           string    `dynamodbav:"PK"`
+	SK           string    `dynamodbav:"SK"`
+	Status       string    `dynamodbav:"status"`
+	Phone        string    `dynamodbav:"phone"`
+	ConnectionID string    `dynamodbav:"connectionId,omitempty"`
+	Purpose      string    `dynamodbav:"purpose"`
+	At           time.Time `dynamodbav:"at"`
+	ExpiresAt    int64     `dynamodbav:"expiresAt"`
+}
+
+// OutboxRef is the idempotency reference of a due message: one per
+// (number, connection, purpose, event time).
+func OutboxRef(m consent.Message) string {
+	sum := sha256.Sum256([]byte(m.Phone + "|" + m.ConnectionID + "|" + string(m.Purpose) + "|" + m.At.UTC().Format(time.RFC3339Nano)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// appliedHash combines the record's content hash with the settings that
+// change what a merge of it produces.
+func appliedHash(rec source.Record, conn merge.Connection) string {
+	h := sha256.New()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], merge.ContentHash(rec))
+	h.Write(b[:])
+	fmt.Fprintf(h, "|%s|%s|%s", conn.Label, conn.Mode, conn.DefaultRegion)
+	keys := make([]string, 0, len(conn.FieldMap))
+	for k := range conn.FieldMap {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "|%s=%s", k, conn.FieldMap[k])
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// loaded is the stored state around a set of records, with the versions and
+// owners the conditional writes check.
+type loaded struct {
+	state    merge.State
+	links    map[merge.LinkKey]linkItem
+	phoneVer map[string]int64 // E.164 -> stored version (0: no item)
+	emailOwn map[string]string
+}
+
+func newLoaded() *loaded {
+	return &loaded{
+		state: merge.State{
+			Contacts: map[string]merge.Contact{}, Phones: map[string]string{}, Emails: map[string]string{},
+			Links: map[merge.LinkKey]string{}, Ledgers: map[string]consent.Ledger{},
+		},
+		links: map[merge.LinkKey]linkItem{}, phoneVer: map[string]int64{}, emailOwn: map[string]string{},
+	}
+}
+
+// load reads links, phone items, email claims and the contacts they point
+// to (and those contacts' own phone and email items) for the given records.
+func (s *Store) load(ctx context.Context, tenant string, conn merge.Connection, recs []source.Record, ids []merge.Identity, consistent bool, into *loaded) error {
+	var keys []map[string]types.AttributeValue
+	for i, r := range recs {
+		keys = append(keys, keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink))
+		if p := ids[i].Phone; p != "" {
+			keys = append(keys, keyOf(phonePK(tenant, p), skPhone))
+		}
+		if e := ids[i].EmailKey; e != "" {
+			keys = append(keys, keyOf(emailPK(tenant, e), e))
+		}
+	}
+	items, err := s.batchGet(ctx, keys, consistent)
+	if err != nil {
+		return err
+	}
+	for i, r := range recs {
+		lk := merge.LinkKey{ConnectionID: conn.ID, ExternalID: r.ExternalID}
+		if item, ok := items[linkPK(tenant, conn.ID, r.ExternalID)+"|"+skLink]; ok {
+			var it linkItem
+			if err := unmarshalMap(item, &it); err != nil {
+				return err
+			}
+			into.links[lk] = it
+			into.state.Links[lk] = it.ContactID
+		}
+		if err := into.takePhone(items, tenant, ids[i].Phone); err != nil {
+			return err
+		}
+		if err := into.takeEmail(items, tenant, ids[i].EmailKey); err != nil {
+			return err
+		}
+	}
+	// Contacts referenced so far, then their own identifiers.
+	for round := 0; round < 2; round++ {
+		var ckeys []map[string]types.AttributeValue
+		for _, id := range into.referencedContacts() {
+			if _, ok := into.state.Contacts[id]; !ok {
+				ckeys = append(ckeys, keyOf(contactPK(tenant, id), skContact))
+			}
+		}
+		if len(ckeys) == 0 {
+			break
+		}
+		citems, err := s.batchGet(ctx, ckeys, consistent)
+		if err != nil {
+			return err
+		}
+		var more []map[string]types.AttributeValue
+		for _, item := range citems {
+			var it contactItem
+			if err := unmarshalMap(item, &it); err != nil {
+				return err
+			}
+			c := it.Contact
+			c.Version = it.Version
+			into.state.Contacts[c.ID] = c
+			for _, l := range c.Sources {
+				into.state.Links[l.Key()] = c.ID
+			}
+			if _, ok := into.phoneVer[c.Phone]; c.Phone != "" && !ok {
+				more = append(more, keyOf(phonePK(tenant, c.Phone), skPhone))
+			}
+			if _, ok := into.emailOwn[c.EmailKey]; c.EmailKey != "" && !ok {
+				more = append(more, keyOf(emailPK(tenant, c.EmailKey), c.EmailKey))
+			}
+		}
+		// Contacts that were referenced but do not exist (a claim left by a
+		// deleted contact) are recorded as absent so the loop ends.
+		for _, k := range ckeys {
+			id := strings.TrimPrefix(k["PK"].(*types.AttributeValueMemberS).Value, contactPK(tenant, ""))
+			if _, ok := into.state.Contacts[id]; !ok {
+				into.dropContact(id)
+			}
+		}
+		if len(more) == 0 {
+			continue
+		}
+		mitems, err := s.batchGet(ctx, more, consistent)
+		if err != nil {
+			return err
+		}
+		for _, c := range into.state.Contacts {
+			if err := into.takePhone(mitems, tenant, c.Phone); err != nil {
+				return err
+			}
+			if err := into.takeEmail(mitems, tenant, c.EmailKey); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (l *loaded) takePhone(items map[string]map[string]types.AttributeValue, tenant, p string) error {
+	if p == "" {
+		return nil
+	}
+	if _, done := l.phoneVer[p]; done {
+		return nil
+	}
+	item, ok := items[phonePK(tenant, p)+"|"+skPhone]
+	if !ok {
+		l.phoneVer[p] = 0
+		return nil
+	}
+	var it phoneItem
+	if err := unmarshalMap(item, &it); err != nil {
+		return err
+	}
+	rec := phoneRecordFrom(it)
+	l.phoneVer[p] = rec.Version
+	l.state.Ledgers[p] = rec.Ledger
+	if rec.ContactID != "" {
+		l.state.Phones[p] = rec.ContactID
+	}
+	return nil
+}
+
+func (l *loaded) takeEmail(items map[string]map[string]types.AttributeValue, tenant, e string) error {
+	if e == "" {
+		return nil
+	}
+	if _, done := l.emailOwn[e]; done {
+		return nil
+	}
+	item, ok := items[emailPK(tenant, e)+"|"+e]
+	if !ok {
+		l.emailOwn[e] = ""
+		return nil
+	}
+	var it emailItem
+	if err := unmarshalMap(item, &it); err != nil {
+		return err
+	}
+	l.emailOwn[e] = it.ContactID
+	l.state.Emails[e] = it.ContactID
+	return nil
+}
+
+func (l *loaded) referencedContacts() []string {
+	var ids []string
+	add := func(id string) {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range l.state.Links {
+		add(id)
+	}
+	for _, id := range l.state.Phones {
+		add(id)
+	}
+	for _, id := range l.state.Emails {
+		add(id)
+	}
+	return ids
+}
+
+// dropContact forgets references to a contact that does not exist.
+func (l *loaded) dropContact(id string) {
+	for k, v := range l.state.Links {
+		if v == id {
+			delete(l.state.Links, k)
+		}
+	}
+	for k, v := range l.state.Phones {
+		if v == id {
+			delete(l.state.Phones, k)
+		}
+	}
+	for k, v := range l.state.Emails {
+		if v == id {
+			delete(l.state.Emails, k)
+		}
+	}
+}

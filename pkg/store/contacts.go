@@ -1,0 +1,259 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/resources"
+)
+
+// contactItem is a contact with its denormalised status and labels (for
+// filtering lists) and its name-index key.
+type contactItem struct {
+	PK      string        `dynamodbav:"PK"`
+	SK      string        `dynamodbav:"SK"`
+	GSI1PK  string        `dynamodbav:"GSI1PK"`
+	GSI1SK  string        `dynamodbav:"GSI1SK"`
+	Contact merge.Contact `dynamodbav:"contact"`
+	Status  string        `dynamodbav:"status"`
+	Labels  []string      `dynamodbav:"labels,stringset,omitempty"`
+	Version int64         `dynamodbav:"version"`
+}
+
+// nameKey is the contact's sort key in the tenant's name index: lower-case
+// "first last", else the email, then the id (so keys are unique).
+func nameKey(c merge.Contact) string {
+	n := strings.ToLower(strings.TrimSpace(c.FirstName.Value + " " + c.LastName.Value))
+	if n == "" {
+		n = c.EmailKey
+	}
+	return n + "#" + c.ID
+}
+
+func (s *Store) contactAV(tenant string, c merge.Contact, status string) (map[string]types.AttributeValue, error) {
+	return marshalMap(contactItem{
+		PK: contactPK(tenant, c.ID), SK: skContact,
+		GSI1PK: contactsIndexPK(tenant), GSI1SK: nameKey(c),
+		Contact: c, Status: status, Labels: c.Labels(), Version: c.Version,
+	})
+}
+
+// ContactView is a contact as readers see it, with its consent status.
+type ContactView struct {
+	merge.Contact
+	Status string
+}
+
+func viewOf(it contactItem) ContactView {
+	c := it.Contact
+	c.Version = it.Version
+	return ContactView{Contact: c, Status: it.Status}
+}
+
+// GetContact reads one contact of the tenant.
+func (s *Store) GetContact(ctx context.Context, tenant, id string) (ContactView, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return ContactView{}, fmt.Errorf("reading contact: %w", err)
+	}
+	if out.Item == nil {
+		return ContactView{}, ErrNotFound
+	}
+	var it contactItem
+	if err := unmarshalMap(out.Item, &it); err != nil {
+		return ContactView{}, err
+	}
+	return viewOf(it), nil
+}
+
+// ContactFilter narrows a contact listing.
+type ContactFilter struct {
+	// Query is a case-insensitive prefix of the name ("first last") or, when
+	// it contains "@", of the email.
+	Query  string
+	Source string // a source label, e.g. "Shopify"
+	Group  string // a group name, e.g. "Shopify - VIP"
+	Status string // subscribed, not_subscribed, unsubscribed, pending
+}
+
+// ListContacts lists a tenant's contacts in name order.
+func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter, limit int, cursor string) ([]ContactView, string, error) {
+	start, _, err := decodeCursor(cursor, tenant)
+	if err != nil {
+		return nil, "", err
+	}
+	if f.Group != "" {
+		return s.listGroupContacts(ctx, tenant, f, limit, start)
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(resources.GSI1),
+		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: contactsIndexPK(tenant)}},
+		ExclusiveStartKey:         start,
+	}
+	q := strings.ToLower(strings.TrimSpace(f.Query))
+	var filters []string
+	in.ExpressionAttributeNames = map[string]string{}
+	if q != "" && !strings.Contains(q, "@") {
+		in.KeyConditionExpression = aws.String("GSI1PK = :pk AND begins_with(GSI1SK, :q)")
+		in.ExpressionAttributeValues[":q"] = &types.AttributeValueMemberS{Value: q}
+	} else if q != "" {
+		filters = append(filters, "begins_with(contact.EmailKey, :q)")
+		in.ExpressionAttributeValues[":q"] = &types.AttributeValueMemberS{Value: q}
+	}
+	if f.Source != "" {
+		filters = append(filters, "contains(labels, :src)")
+		in.ExpressionAttributeValues[":src"] = &types.AttributeValueMemberS{Value: f.Source}
+	}
+	if f.Status != "" {
+		filters = append(filters, "#st = :st")
+		in.ExpressionAttributeNames["#st"] = "status"
+		in.ExpressionAttributeValues[":st"] = &types.AttributeValueMemberS{Value: f.Status}
+	}
+	if len(filters) > 0 {
+		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
+	}
+	if len(in.ExpressionAttributeNames) == 0 {
+		in.ExpressionAttributeNames = nil
+	}
+	var out []ContactView
+	next, err := s.queryPages(ctx, in, limit, func(item map[string]types.AttributeValue) error {
+		var it contactItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return err
+		}
+		out = append(out, viewOf(it))
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("listing contacts: %w", err)
+	}
+	return out, next, nil
+}
+
+type membershipItem struct {
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	ContactID string `dynamodbav:"contactId"`
+}
+
+func (s *Store) listGroupContacts(ctx context.Context, tenant string, f ContactFilter, limit int, start map[string]types.AttributeValue) ([]ContactView, string, error) {
+	var ids []string
+	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: groupPK(tenant, f.Group)}},
+		ExclusiveStartKey:         start,
+	}, limit, func(item map[string]types.AttributeValue) error {
+		var m membershipItem
+		if err := unmarshalMap(item, &m); err != nil {
+			return err
+		}
+		ids = append(ids, m.ContactID)
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("listing group: %w", err)
+	}
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = keyOf(contactPK(tenant, id), skContact)
+	}
+	items, err := s.batchGet(ctx, keys, false)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []ContactView
+	q := strings.ToLower(strings.TrimSpace(f.Query))
+	for _, id := range ids {
+		item, ok := items[contactPK(tenant, id)+"|"+skContact]
+		if !ok {
+			continue // a membership whose contact was deleted meanwhile
+		}
+		// A membership left behind by a crash between a contact's write and
+		// its membership delete is not shown: the contact item decides.
+		var it contactItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return nil, "", err
+		}
+		v := viewOf(it)
+		if !contains(v.Groups, f.Group) || (f.Status != "" && v.Status != f.Status) || (f.Source != "" && !contains(v.Labels(), f.Source)) ||
+			(q != "" && !strings.HasPrefix(nameKey(v.Contact), q) && !strings.HasPrefix(v.EmailKey, q)) {
+			continue
+		}
+		out = append(out, v)
+	}
+	return out, next, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// itemKey identifies an item by its primary key: "PK|SK".
+func itemKey(item map[string]types.AttributeValue) string {
+	pk, _ := item["PK"].(*types.AttributeValueMemberS)
+	sk, _ := item["SK"].(*types.AttributeValueMemberS)
+	if pk == nil || sk == nil {
+		return ""
+	}
+	return pk.Value + "|" + sk.Value
+}
+
+// batchGet reads items by key (≤ 100 per request), retrying unprocessed
+// keys with backoff, and returns them by itemKey.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool) (map[string]map[string]types.AttributeValue, error) {
+	out := make(map[string]map[string]types.AttributeValue, len(keys))
+	seen := map[string]bool{}
+	var pending []map[string]types.AttributeValue
+	for _, k := range keys {
+		if id := itemKey(k); !seen[id] {
+			seen[id] = true
+			pending = append(pending, k)
+		}
+	}
+	for attempt := 0; len(pending) > 0; {
+		n := min(len(pending), 100)
+		req := map[string]types.KeysAndAttributes{s.table: {Keys: pending[:n], ConsistentRead: aws.Bool(consistent)}}
+		rest := pending[n:]
+		for len(req) > 0 {
+			resp, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: s.capacityMode()})
+			if err != nil {
+				if retryable(err) && attempt < s.maxAttempts {
+					attempt++
+					if err := sleep(ctx, backoff(attempt)); err != nil {
+						return nil, err
+					}
+					continue
+				}
+				return nil, fmt.Errorf("batch get: %w", err)
+			}
+			s.track(false, resp.ConsumedCapacity...)
+			for _, item := range resp.Responses[s.table] {
+				out[itemKey(item)] = item
+			}
+			req = resp.UnprocessedKeys
+			if len(req) > 0 {
+				attempt++
+				if attempt > 3*s.maxAttempts {
+					return nil, &RetryError{Op: "batch get", Attempts: attempt, Err: fmt.Errorf("%d keys unprocessed", len(req[s.table].Keys))}
+				}
+				if err := sleep(ctx, backoff(min(attempt, 6))); err != nil {
+					return nil, err
+				}
+			}
+		}
+		pending = rest
+	}
+	return out, nil
+}

@@ -1,0 +1,401 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// pageConcurrency bounds parallel writes inside one page (records that share
+// no key are applied in parallel; records that share one, in order).
+const pageConcurrency = 8
+
+// ApplyRecords merges and writes a page of records of one connection. It
+// reads the stored state with BatchGetItem (eventually consistent), skips
+// unchanged records without writing, merges the rest in memory and writes
+// each decision with conditional writes; a decision whose conditions fail
+// is re-read (consistently), re-merged and retried, bounded, with jitter.
+// The result has one Applied per record, in order.
+func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record, now time.Time) ([]Applied, error) {
+	ids := make([]merge.Identity, len(recs))
+	for i, r := range recs {
+		ids[i] = merge.Identify(r, t.Conn.DefaultRegion)
+	}
+	ld := newLoaded()
+	if err := s.load(ctx, t.TenantID, t.Conn, recs, ids, false, ld); err != nil {
+		return nil, err
+	}
+	out := make([]Applied, len(recs))
+	groups := groupRecords(t.Conn.ID, recs, ids, ld)
+	var (
+		mu       sync.Mutex // guards ld
+		wg       sync.WaitGroup
+		firstErr error
+		errOnce  sync.Once
+	)
+	sem := make(chan struct{}, pageConcurrency)
+	for _, g := range groups {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			for _, i := range g {
+				a, err := s.applyOne(ctx, t, recs[i], ids[i], ld, &mu, now)
+				if err != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("record %s: %w", recs[i].ExternalID, err) })
+					return
+				}
+				out[i] = a
+			}
+		}()
+	}
+	wg.Wait()
+	return out, firstErr
+}
+
+// ApplyRecord merges and writes one record (webhooks).
+func (s *Store) ApplyRecord(ctx context.Context, t Target, rec source.Record, now time.Time) (Applied, error) {
+	out, err := s.ApplyRecords(ctx, t, []source.Record{rec}, now)
+	if err != nil {
+		return Applied{}, err
+	}
+	return out[0], nil
+}
+
+func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id merge.Identity, ld *loaded, mu *sync.Mutex, now time.Time) (Applied, error) {
+	lk := merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID}
+	hash := appliedHash(rec, t.Conn)
+	for attempt := 1; ; attempt++ {
+		mu.Lock()
+		link, linked := ld.links[lk]
+		if linked && link.AppliedHash == hash && !rec.Deleted {
+			mu.Unlock()
+			outcome := merge.Unchanged
+			if t.RunID != "" && link.RunID == t.RunID {
+				outcome = merge.Outcome(link.Outcome) // a retried page: count what this run did
+			}
+			return Applied{Decision: merge.Decision{Outcome: outcome, Reason: merge.ReasonDuplicate, ContactID: link.ContactID}}, nil
+		}
+		snap := ld.snapshot(id, lk)
+		d := merge.Merge(merge.Input{Record: rec, Identity: id, Connection: t.Conn, Now: now, NewID: NewID("c_"), State: snap.state})
+		after := merge.Apply(snap.state, d)
+		mu.Unlock()
+
+		if len(d.Mutations) == 0 {
+			// Nothing to change; make sure the link remembers this content
+			// (first sight after a crash, or a link item lost).
+			if d.ContactID != "" && d.Outcome != merge.Invalid && !rec.Deleted {
+				li := linkItem{PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
+					AppliedHash: hash, UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome)}
+				av, err := marshalMap(li)
+				if err != nil {
+					return Applied{}, err
+				}
+				if err := s.put(ctx, av); err != nil {
+					return Applied{}, err
+				}
+				mu.Lock()
+				ld.links[lk] = li
+				mu.Unlock()
+				return Applied{Decision: d, Wrote: true}, nil
+			}
+			return Applied{Decision: d}, nil
+		}
+		if s.beforeWrite != nil {
+			s.beforeWrite()
+		}
+		fx, err := s.writeDecision(ctx, t, rec, snap, d, after, now)
+		if errors.Is(err, errStale) {
+			if attempt >= s.maxAttempts {
+				return Applied{}, fmt.Errorf("%w after %d attempts", ErrConflict, attempt)
+			}
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return Applied{}, err
+			}
+			if err := s.reload(ctx, t, rec, id, ld, mu); err != nil {
+				return Applied{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return Applied{}, err
+		}
+		if err := s.finish(ctx, t.TenantID, fx); err != nil {
+			return Applied{}, err
+		}
+		if fx.linkDel {
+			if err := s.deleteLink(ctx, t.TenantID, t.Conn.ID, rec.ExternalID); err != nil {
+				return Applied{}, err
+			}
+		}
+		mu.Lock()
+		ld.absorb(snap.state, after, d, fx, lk)
+		mu.Unlock()
+		return Applied{Decision: d, Messages: fx.messages, Wrote: true}, nil
+	}
+}
+
+// reload re-reads everything one record touches with consistent reads and
+// replaces it in ld.
+func (s *Store) reload(ctx context.Context, t Target, rec source.Record, id merge.Identity, ld *loaded, mu *sync.Mutex) error {
+	fresh := newLoaded()
+	if err := s.load(ctx, t.TenantID, t.Conn, []source.Record{rec}, []merge.Identity{id}, true, fresh); err != nil {
+		return err
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	lk := merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID}
+	if li, ok := fresh.links[lk]; ok {
+		ld.links[lk] = li
+	} else {
+		delete(ld.links, lk)
+	}
+	// Forget what ld believed about the record's keys, then take the fresh view.
+	for _, p := range []string{id.Phone} {
+		if p != "" {
+			delete(ld.state.Phones, p)
+			delete(ld.state.Ledgers, p)
+			delete(ld.phoneVer, p)
+		}
+	}
+	if id.EmailKey != "" {
+		delete(ld.state.Emails, id.EmailKey)
+		delete(ld.emailOwn, id.EmailKey)
+	}
+	delete(ld.state.Links, lk)
+	for cid := range fresh.state.Contacts {
+		delete(ld.state.Contacts, cid)
+	}
+	ld.merge(fresh)
+	return nil
+}
+
+// merge copies every entry of o into l.
+func (l *loaded) merge(o *loaded) {
+	for k, v := range o.state.Contacts {
+		l.state.Contacts[k] = v
+	}
+	for k, v := range o.state.Phones {
+		l.state.Phones[k] = v
+	}
+	for k, v := range o.state.Emails {
+		l.state.Emails[k] = v
+	}
+	for k, v := range o.state.Links {
+		l.state.Links[k] = v
+	}
+	for k, v := range o.state.Ledgers {
+		l.state.Ledgers[k] = v
+	}
+	for k, v := range o.links {
+		l.links[k] = v
+	}
+	for k, v := range o.phoneVer {
+		l.phoneVer[k] = v
+	}
+	for k, v := range o.emailOwn {
+		l.emailOwn[k] = v
+	}
+}
+
+// snapshot is the part of the loaded state one record can touch, with the
+// stored versions and owners its conditional writes check.
+type snapshot struct {
+	state    merge.State
+	phoneVer map[string]int64
+	emailOwn map[string]string
+}
+
+// snapshot extracts what one record can touch: its link, phone and email,
+// the contacts they point to, and those contacts' own identifiers and
+// ledgers. Merge and Apply then work on small private maps.
+func (l *loaded) snapshot(id merge.Identity, lk merge.LinkKey) snapshot {
+	snap := snapshot{
+		state: merge.State{
+			Contacts: map[string]merge.Contact{}, Phones: map[string]string{}, Emails: map[string]string{},
+			Links: map[merge.LinkKey]string{}, Ledgers: map[string]consent.Ledger{},
+		},
+		phoneVer: map[string]int64{}, emailOwn: map[string]string{},
+	}
+	sub := snap.state
+	addPhone := func(p string) {
+		if p == "" {
+			return
+		}
+		snap.phoneVer[p] = l.phoneVer[p]
+		if owner, ok := l.state.Phones[p]; ok {
+			sub.Phones[p] = owner
+		}
+		if led, ok := l.state.Ledgers[p]; ok {
+			sub.Ledgers[p] = led
+		}
+	}
+	addEmail := func(e string) {
+		if e == "" {
+			return
+		}
+		snap.emailOwn[e] = l.emailOwn[e]
+		if owner, ok := l.state.Emails[e]; ok {
+			sub.Emails[e] = owner
+		}
+	}
+	addContact := func(cid string) {
+		c, ok := l.state.Contacts[cid]
+		if !ok || cid == "" {
+			return
+		}
+		if _, done := sub.Contacts[cid]; done {
+			return
+		}
+		sub.Contacts[cid] = c
+		for _, s := range c.Sources {
+			sub.Links[s.Key()] = cid
+		}
+		addPhone(c.Phone)
+		addEmail(c.EmailKey)
+	}
+	addPhone(id.Phone)
+	addEmail(id.EmailKey)
+	if cid, ok := l.state.Links[lk]; ok {
+		sub.Links[lk] = cid
+		addContact(cid)
+	}
+	addContact(sub.Phones[id.Phone])
+	addContact(sub.Emails[id.EmailKey])
+	return snap
+}
+
+// absorb folds a written decision back into ld: the after-state of the
+// record's keys with the versions the writes gave them.
+func (l *loaded) absorb(before, after merge.State, d merge.Decision, fx effects, lk merge.LinkKey) {
+	for cid := range before.Contacts {
+		if _, ok := after.Contacts[cid]; !ok {
+			l.dropContact(cid)
+			delete(l.state.Contacts, cid)
+		}
+	}
+	for cid, c := range after.Contacts {
+		old, existed := before.Contacts[cid]
+		if touched(d, cid) {
+			if existed {
+				c.Version = old.Version + 1
+			} else {
+				c.Version = 1
+			}
+		}
+		l.state.Contacts[cid] = c
+	}
+	written := map[string]bool{}
+	for _, m := range d.Mutations {
+		switch m.Kind {
+		case merge.MutClaimPhone, merge.MutReleasePhone:
+			written[m.Value] = true
+		case merge.MutConsent:
+			written[m.Consent.Phone] = true
+		}
+	}
+	for p := range written {
+		l.phoneVer[p]++
+		if owner, ok := after.Phones[p]; ok {
+			l.state.Phones[p] = owner
+		} else {
+			delete(l.state.Phones, p)
+		}
+		led := after.Ledger(p)
+		led.Version = l.phoneVer[p]
+		l.state.Ledgers[p] = led
+	}
+	for e := range before.Emails {
+		if _, ok := after.Emails[e]; !ok {
+			delete(l.state.Emails, e)
+			l.emailOwn[e] = ""
+		}
+	}
+	for e, owner := range after.Emails {
+		l.state.Emails[e] = owner
+		l.emailOwn[e] = owner
+	}
+	for k, cid := range after.Links {
+		l.state.Links[k] = cid
+	}
+	if fx.linkDel {
+		delete(l.links, lk)
+		delete(l.state.Links, lk)
+	}
+	if fx.linkPut != nil {
+		l.links[lk] = *fx.linkPut
+	}
+}
+
+func touched(d merge.Decision, cid string) bool {
+	for _, m := range d.Mutations {
+		if m.ContactID == cid && m.Kind != merge.MutConsent && m.Kind != merge.MutQueueMessage {
+			return true
+		}
+	}
+	return false
+}
+
+// groupRecords partitions record indexes into groups that share no key
+// (link, phone, email or referenced contact); each group keeps page order.
+func groupRecords(conn string, recs []source.Record, ids []merge.Identity, ld *loaded) [][]int {
+	parent := make([]int, len(recs))
+	for i := range parent {
+		parent[i] = i
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	owner := map[string]int{}
+	claim := func(key string, i int) {
+		if key[2:] == "" {
+			return // no identifier of this kind: nothing shared
+		}
+		if j, ok := owner[key]; ok {
+			parent[find(i)] = find(j)
+			return
+		}
+		owner[key] = i
+	}
+	for i, r := range recs {
+		lk := merge.LinkKey{ConnectionID: conn, ExternalID: r.ExternalID}
+		claim("l:"+r.ExternalID, i)
+		claim("p:"+ids[i].Phone, i)
+		claim("e:"+ids[i].EmailKey, i)
+		for _, cid := range []string{ld.state.Links[lk], ld.state.Phones[ids[i].Phone], ld.state.Emails[ids[i].EmailKey]} {
+			if cid != "" {
+				claim("c:"+cid, i)
+				if c, ok := ld.state.Contacts[cid]; ok {
+					claim("p:"+c.Phone, i)
+					claim("e:"+c.EmailKey, i)
+				}
+			}
+		}
+	}
+	byRoot := map[int][]int{}
+	var roots []int
+	for i := range recs {
+		r := find(i)
+		if _, ok := byRoot[r]; !ok {
+			roots = append(roots, r)
+		}
+		byRoot[r] = append(byRoot[r], i)
+	}
+	out := make([][]int, len(roots))
+	for i, r := range roots {
+		out[i] = byRoot[r]
+	}
+	return out
+}

@@ -1,0 +1,310 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+func conn(id, label string, mode consent.Mode) merge.Connection {
+	return merge.Connection{ID: id, Label: label, Mode: mode, DefaultRegion: "AU"}
+}
+
+func record(c merge.Connection, i int, updated time.Time, first string, sig source.ConsentSignal) source.Record {
+	email := fmt.Sprintf("User%03d@Example.com", i)
+	if c.ID == "c2" {
+		email = strings.ToLower(email)
+	}
+	return source.Record{
+		Platform: source.Shopify, Label: c.Label, ConnectionID: c.ID, ExternalID: fmt.Sprintf("%s-%d", c.ID, i),
+		UpdatedAt: updated, FirstName: first, LastName: "Nguyen",
+		Emails: []string{email}, Phones: []source.PhoneField{{Raw: fmt.Sprintf("0412 %03d %03d", i/1000, i%1000), Country: "AU", Field: "phone"}},
+		Consent: sig, Groups: []string{"tag-" + c.ID}, HasGroups: true,
+	}
+}
+
+func TestApply_RaceOf64WritersOn100NumbersFrom3Connections(t *testing.T) {
+	t.Parallel()
+	st, _, _ := newStore(t)
+	ctx := context.Background()
+	conns := []merge.Connection{conn("c1", "Shopify", consent.Explicit), conn("c2", "WooCommerce", consent.Explicit), conn("c3", "Klaviyo", consent.Explicit)}
+	type job struct {
+		c   merge.Connection
+		rec source.Record
+	}
+	var jobs []job
+	for ci, c := range conns {
+		for i := range 100 {
+			sig := source.ConsentSignal{State: source.SignalNeverAsked}
+			switch {
+			case c.ID == "c2" && i%2 == 0:
+				sig = source.ConsentSignal{State: source.SignalSubscribed, At: t0.Add(time.Hour)}
+			case c.ID == "c3" && i%10 == 0:
+				sig = source.ConsentSignal{State: source.SignalUnsubscribed, At: t0.Add(2 * time.Hour)}
+			}
+			jobs = append(jobs, job{c, record(c, i, t0.Add(time.Duration(ci+1)*time.Minute), fmt.Sprintf("%s-name", c.ID), sig)})
+		}
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(jobs), func(i, j int) { jobs[i], jobs[j] = jobs[j], jobs[i] })
+	work := make(chan job)
+	var wg sync.WaitGroup
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range work {
+				if _, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: j.c}, j.rec, t0.Add(3*time.Hour)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		work <- j
+	}
+	close(work)
+	wg.Wait()
+
+	var all []store.ContactView
+	cursor := ""
+	for {
+		page, next, err := st.ListContacts(ctx, "t1", store.ContactFilter{}, 100, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, page...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(all) != 100 {
+		t.Fatalf("%d contacts, want exactly 100", len(all))
+	}
+	phones := map[string]bool{}
+	for _, c := range all {
+		if phones[c.Phone] {
+			t.Errorf("two contacts share %s", c.Phone)
+		}
+		phones[c.Phone] = true
+		if got := strings.Join(c.Labels(), ","); got != "Klaviyo,Shopify,WooCommerce" {
+			t.Errorf("%s sources = %s, want all three", c.ID, got)
+		}
+		if len(c.Groups) != 3 {
+			t.Errorf("%s groups = %v, want the union of 3", c.ID, c.Groups)
+		}
+		if c.FirstName.Value != "c3-name" {
+			t.Errorf("%s first name = %q, want the newest source's (lost update)", c.ID, c.FirstName.Value)
+		}
+		var i int
+		fmt.Sscanf(c.EmailKey, "user%03d@example.com", &i)
+		want := "not_subscribed"
+		switch {
+		case i%10 == 0:
+			want = "unsubscribed"
+		case i%2 == 0:
+			want = "subscribed"
+		}
+		if c.Status != want {
+			t.Errorf("contact %d status %s, want %s", i, c.Status, want)
+		}
+	}
+}
+
+func TestApply_ReplayedPageWritesNothingAndCountsOnce(t *testing.T) {
+	t.Parallel()
+	usage := &store.Usage{}
+	st, _, clk := newStore(t, store.WithUsage(usage))
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Inferred)
+	var recs []source.Record
+	for i := range 50 {
+		recs = append(recs, record(c, i, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked}))
+	}
+	run, err := st.StartRun(ctx, store.RunSpec{TenantID: "t1", ConnectionID: "c1", Trigger: store.TriggerInstall, LockFor: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPlan(ctx, "t1", run.ID, 1, 50); err != nil {
+		t.Fatal(err)
+	}
+	apply := func() store.Counts {
+		t.Helper()
+		out, err := st.ApplyRecords(ctx, store.Target{TenantID: "t1", Conn: c, RunID: run.ID}, recs, clk.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n store.Counts
+		for _, a := range out {
+			n.Seen++
+			switch a.Decision.Outcome {
+			case merge.Created:
+				n.Created++
+			case merge.Updated:
+				n.Updated++
+			case merge.Unchanged:
+				n.Unchanged++
+			case merge.Invalid:
+				n.Invalid++
+			}
+		}
+		return n
+	}
+	first := apply()
+	if first.Created != 50 {
+		t.Fatalf("first application = %+v, want 50 created", first)
+	}
+	if _, wcu, _ := usage.Totals(); wcu < 50 {
+		t.Fatalf("first application consumed %.1f WCU: consumed capacity is not being measured", wcu)
+	}
+	if counted, _, err := st.RecordPage(ctx, store.PageResult{TenantID: "t1", RunID: run.ID, PageID: "p1", Counts: first}, time.Hour); err != nil || !counted {
+		t.Fatalf("record page: %v %v", counted, err)
+	}
+	usage.Reset()
+	second := apply()
+	_, wcu, _ := usage.Totals()
+	if wcu != 0 {
+		t.Errorf("replayed page consumed %.1f WCU, want 0", wcu)
+	}
+	if second != first {
+		t.Errorf("replayed page outcomes = %+v, want the same as the first (%+v) within one run", second, first)
+	}
+	if counted, _, _ := st.RecordPage(ctx, store.PageResult{TenantID: "t1", RunID: run.ID, PageID: "p1", Counts: second}, time.Hour); counted {
+		t.Error("replayed page counted twice")
+	}
+	r, err := st.FinishRun(ctx, "t1", run.ID)
+	if err != nil || r.Counts.Created != 50 || r.Status != store.RunCompleted {
+		t.Fatalf("run = %+v %v", r, err)
+	}
+}
+
+func TestApply_StopDuringPageLeavesNumberUnsubscribed(t *testing.T) {
+	t.Parallel()
+	st, _, clk := newStore(t)
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Inferred)
+	rec := record(c, 7, t0, "Ann", source.ConsentSignal{State: source.SignalSubscribed, At: t0})
+	phone := "+61412000007"
+	stopAt := t0.Add(time.Hour)
+	stop := func() {
+		if _, err := st.UpdateLedger(ctx, "t1", phone, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
+			l, ch := r.Ledger.Apply(consent.OptOutEvent(stopAt, consent.Evidence{Text: "STOP", MessageID: "SM1", Provider: "twilio"}))
+			return store.LedgerUpdate{Ledger: l, Changed: !ch.IsZero()}, nil
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	// The page read the number's state; then STOP lands; then the page writes.
+	var once sync.Once
+	store.SetBeforeWrite(st, func() { once.Do(stop) })
+	if _, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: c, RunID: "r1"}, rec, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	rec2 := rec
+	rec2.UpdatedAt = t0.Add(2 * time.Hour) // a later re-sync still says subscribed (consent timestamp t0, before STOP)
+	if _, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: c, RunID: "r2"}, rec2, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	p, ok, err := st.GetPhone(ctx, "t1", phone)
+	if err != nil || !ok {
+		t.Fatalf("phone: %v %v", ok, err)
+	}
+	if s := p.Ledger.State(); s != consent.Unsubscribed {
+		t.Fatalf("state = %s, want unsubscribed (STOP wins)", s)
+	}
+	cv, err := st.GetContact(ctx, "t1", p.ContactID)
+	if err != nil || cv.Status != string(consent.Unsubscribed) {
+		t.Fatalf("contact status = %q %v", cv.Status, err)
+	}
+}
+
+func TestApply_TenantIsolation(t *testing.T) {
+	t.Parallel()
+	st, _, clk := newStore(t)
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Inferred)
+	a, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: c}, record(c, 1, t0, "Ann", source.ConsentSignal{}), clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GetContact(ctx, "t2", a.Decision.ContactID); err == nil {
+		t.Fatal("tenant 2 read tenant 1's contact")
+	}
+	b, err := st.ApplyRecord(ctx, store.Target{TenantID: "t2", Conn: c}, record(c, 1, t0, "Bob", source.ConsentSignal{}), clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Decision.Outcome != merge.Created || b.Decision.ContactID == a.Decision.ContactID {
+		t.Fatalf("tenant 2's same record = %+v, want its own new contact", b.Decision)
+	}
+	got, err := st.GetContact(ctx, "t1", a.Decision.ContactID)
+	if err != nil || got.FirstName.Value != "Ann" {
+		t.Fatalf("tenant 1's contact changed: %+v %v", got, err)
+	}
+}
+
+func TestApply_HistoryAndReportItemsExpireInOneYear(t *testing.T) {
+	t.Parallel()
+	st, s, clk := newStore(t)
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Explicit)
+	run, err := st.StartRun(ctx, store.RunSpec{TenantID: "t1", ConnectionID: "c1", Trigger: store.TriggerInstall, LockFor: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: c, RunID: run.ID}, record(c, 3, t0, "Ann", source.ConsentSignal{State: source.SignalSubscribed, At: t0}), clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.RecordPage(ctx, store.PageResult{TenantID: "t1", RunID: run.ID, PageID: "p", Counts: store.Counts{Seen: 1, Created: 1}, Rows: []store.ReportRow{{ExternalID: "x", Outcome: "created"}}}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.DynamoDB.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(s.Table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := clk.now().Add(365 * 24 * time.Hour).Unix()
+	kinds := map[string]bool{}
+	for _, item := range out.Items {
+		var it struct {
+			PK, SK    string
+			ExpiresAt int64 `dynamodbav:"expiresAt"`
+		}
+		if err := attributevalueUnmarshal(item, &it); err != nil {
+			t.Fatal(err)
+		}
+		var kind string
+		switch {
+		case strings.Contains(it.PK, "#H#"):
+			kind = "history"
+		case strings.HasPrefix(it.SK, "RUN#"):
+			kind = "run"
+		case strings.HasPrefix(it.SK, "ROWS#"), strings.HasPrefix(it.SK, "PAGE#"):
+			kind = "report"
+		default:
+			continue
+		}
+		kinds[kind] = true
+		if d := it.ExpiresAt - want; d < -120 || d > 120 {
+			t.Errorf("%s item %s/%s expiresAt %d, want ≈ %d (now + 365 d)", kind, it.PK, it.SK, it.ExpiresAt, want)
+		}
+	}
+	for _, k := range []string{"history", "run", "report"} {
+		if !kinds[k] {
+			t.Errorf("no %s item found", k)
+		}
+	}
+}

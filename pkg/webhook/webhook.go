@@ -1,0 +1,262 @@
+// Package webhook is the webhook Lambda's handler: POST
+// /webhooks/{platform}/{connectionId} from Shopify, WooCommerce, Mailchimp
+// and Klaviyo. It finds the connection, verifies the platform's signature
+// over the raw body, deduplicates by delivery id, merges and writes every
+// record at once, and answers fast (Shopify allows 5 s).
+//
+// Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
+// signature; 404 for an unknown connection or a platform that does not
+// match it; 400 for a malformed body or an unsupported topic; 413 over
+// MaxBody; 409 with Retry-After while the same delivery is being processed
+// (the platform retries). Internal errors answer 500 so the platform
+// retries; nothing internal is echoed.
+package webhook
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+// MaxBody is the largest webhook body accepted.
+const MaxBody = 1 << 20
+
+// Errors a Connector returns (wrapped) so the handler can answer.
+var (
+	ErrSignature = errors.New("webhook: invalid signature")
+	ErrMalformed = errors.New("webhook: malformed delivery")
+)
+
+// Delivery is one webhook request as a connector sees it.
+type Delivery struct {
+	Header http.Header
+	Body   []byte
+	// URL is the public URL the platform called (PUBLIC_BASE_URL + path +
+	// query), for schemes that sign it.
+	URL   string
+	Query map[string]string
+}
+
+// Connector verifies and parses one platform's webhooks.
+type Connector interface {
+	// Verify checks the delivery's authentication against the connection's
+	// (opened) config; it returns an error wrapping ErrSignature if it fails.
+	Verify(cfg map[string]string, d Delivery) error
+	// Parse turns a verified delivery into records; errors wrap ErrMalformed.
+	Parse(d Delivery, opts source.Options) (source.Webhook, error)
+}
+
+// Store is what the handler needs from the store.
+type Store interface {
+	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
+	ClaimIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key string, inProgressFor, keepFor time.Duration) (store.Claim, string, error)
+	CompleteIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key, result string, keepFor time.Duration) error
+	ReleaseIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key string) error
+	ApplyRecord(ctx context.Context, t store.Target, rec source.Record, now time.Time) (store.Applied, error)
+	ForgetSourceRecord(ctx context.Context, t store.Target, externalID string, now time.Time) error
+}
+
+// Opener opens a connection's sealed config.
+type Opener interface {
+	Open(tenant string, sealed []byte) ([]byte, error)
+}
+
+// Outbox enqueues due messages for the outbox consumer.
+type Outbox interface {
+	Send(ctx context.Context, messages ...any) error
+}
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	Store         Store
+	Opener        Opener
+	Connectors    map[source.Platform]Connector
+	Outbox        Outbox
+	PublicBaseURL string
+	Now           func() time.Time
+	Log           *slog.Logger
+	// KeepDeliveries is how long delivery ids are remembered (default
+	// 72 h: Shopify retries for 4 h, Sinch for ~22 h).
+	KeepDeliveries time.Duration
+}
+
+// Handler handles platform webhooks.
+type Handler struct{ d Deps }
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.KeepDeliveries == 0 {
+		d.KeepDeliveries = 72 * time.Hour
+	}
+	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
+	return &Handler{d: d}
+}
+
+// OutboxMessage is what the webhook and bulk-sync paths enqueue for the
+// outbox consumer: one due SMS.
+type OutboxMessage struct {
+	Kind     string          `json:"kind"` // "sms"
+	TenantID string          `json:"tenantId"`
+	Ref      string          `json:"ref"`
+	Message  consent.Message `json:"message"`
+}
+
+// Handle serves one API Gateway request.
+func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	params, ok := apigw.Match("/webhooks/{platform}/{connectionId}", apigw.Path(req))
+	if !ok {
+		return apigw.Error(http.StatusNotFound, "not_found", "no such route"), nil
+	}
+	platform := source.Platform(params["platform"])
+	conn, status := h.connection(ctx, platform, params["connectionId"])
+	if status != 0 {
+		return apigw.Error(status, "not_found", "unknown connection"), nil
+	}
+	method := apigw.Method(req)
+	if method == http.MethodGet || method == http.MethodHead {
+		// Mailchimp validates a new webhook URL with a GET and wants 200.
+		return apigw.Text(http.StatusOK, "text/plain", "ok"), nil
+	}
+	if method != http.MethodPost {
+		return apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "use POST"), nil
+	}
+	body, err := apigw.Body(req, MaxBody)
+	if errors.Is(err, apigw.ErrTooLarge) {
+		return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "webhook body over 1 MiB"), nil
+	}
+	if err != nil {
+		return apigw.Error(http.StatusBadRequest, "malformed", "body is not decodable"), nil
+	}
+	log := h.d.Log.With("tenant", conn.TenantID, "connection", conn.ID, "platform", string(platform))
+	cfg, err := h.openConfig(conn)
+	if err != nil {
+		return h.internal(ctx, log, "opening connection config", err), nil
+	}
+	d := Delivery{Header: apigw.HTTPHeader(req), Body: body, URL: h.d.PublicBaseURL + apigw.Path(req), Query: req.QueryStringParameters}
+	if req.RawQueryString != "" {
+		d.URL += "?" + req.RawQueryString
+	}
+	cn := h.d.Connectors[platform]
+	if err := cn.Verify(cfg, d); err != nil {
+		log.WarnContext(ctx, "webhook signature rejected")
+		return apigw.Error(http.StatusUnauthorized, "invalid_signature", "signature verification failed"), nil
+	}
+	wh, err := cn.Parse(d, source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap})
+	if err != nil {
+		log.InfoContext(ctx, "webhook rejected", "err", err)
+		return apigw.Error(http.StatusBadRequest, "malformed", "the delivery could not be parsed"), nil
+	}
+	if wh.Ping {
+		return apigw.JSON(http.StatusOK, map[string]string{"status": "ok"}), nil
+	}
+	key := string(platform) + ":" + conn.ID + ":" + wh.DeliveryID
+	claim, _, err := h.d.Store.ClaimIdempotency(ctx, conn.TenantID, store.ScopeWebhook, key, 30*time.Second, h.d.KeepDeliveries)
+	if err != nil {
+		return h.internal(ctx, log, "claiming delivery", err), nil
+	}
+	switch claim {
+	case store.ClaimCompleted:
+		return apigw.JSON(http.StatusOK, map[string]string{"status": "duplicate"}), nil
+	case store.ClaimInProgress:
+		resp := apigw.Error(http.StatusConflict, "in_progress", "this delivery is being processed; retry later")
+		resp.Headers["Retry-After"] = "5"
+		return resp, nil
+	}
+	outcomes, err := h.apply(ctx, conn, wh)
+	if err != nil {
+		if rerr := h.d.Store.ReleaseIdempotency(ctx, conn.TenantID, store.ScopeWebhook, key); rerr != nil {
+			log.ErrorContext(ctx, "releasing delivery claim", "err", rerr)
+		}
+		return h.internal(ctx, log, "applying webhook", err), nil
+	}
+	if err := h.d.Store.CompleteIdempotency(ctx, conn.TenantID, store.ScopeWebhook, key, "ok", h.d.KeepDeliveries); err != nil {
+		log.ErrorContext(ctx, "completing delivery claim", "err", err) // the work is done; a duplicate would be a no-op merge
+	}
+	log.InfoContext(ctx, "webhook applied", "topic", wh.Topic, "records", len(wh.Records), "outcomes", strings.Join(outcomes, ","))
+	return apigw.JSON(http.StatusOK, map[string]any{"status": "ok", "outcomes": outcomes}), nil
+}
+
+func (h *Handler) connection(ctx context.Context, platform source.Platform, id string) (store.Connection, int) {
+	tenant, ok := store.TenantOfConnection(id)
+	if !ok || h.d.Connectors[platform] == nil {
+		return store.Connection{}, http.StatusNotFound
+	}
+	conn, err := h.d.Store.GetConnection(ctx, tenant, id)
+	if err != nil || conn.Platform != string(platform) {
+		return store.Connection{}, http.StatusNotFound
+	}
+	return conn, 0
+}
+
+// apply merges every record of the delivery; it returns their outcomes.
+func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.Webhook) ([]string, error) {
+	now := h.d.Now()
+	target := store.Target{TenantID: conn.TenantID, Conn: MergeConnection(conn)}
+	var outcomes []string
+	for _, rec := range wh.Records {
+		if wh.Privacy == source.PrivacyRedactCustomer || wh.Privacy == source.PrivacyRedactShop {
+			if err := h.d.Store.ForgetSourceRecord(ctx, target, rec.ExternalID, now); err != nil {
+				return nil, err
+			}
+			outcomes = append(outcomes, "redacted")
+			continue
+		}
+		if wh.Privacy == source.PrivacyDataRequest {
+			outcomes = append(outcomes, "data_request_logged")
+			continue
+		}
+		a, err := h.d.Store.ApplyRecord(ctx, target, rec, now)
+		if err != nil {
+			return nil, err
+		}
+		outcomes = append(outcomes, string(a.Decision.Outcome))
+		if err := h.enqueue(ctx, conn.TenantID, a.Messages); err != nil {
+			return nil, err
+		}
+	}
+	return outcomes, nil
+}
+
+func (h *Handler) enqueue(ctx context.Context, tenant string, msgs []consent.Message) error {
+	if len(msgs) == 0 || h.d.Outbox == nil {
+		return nil
+	}
+	out := make([]any, len(msgs))
+	for i, m := range msgs {
+		out[i] = OutboxMessage{Kind: "sms", TenantID: tenant, Ref: store.OutboxRef(m), Message: m}
+	}
+	return h.d.Outbox.Send(ctx, out...)
+}
+
+// MergeConnection maps a stored connection to the merge core's settings.
+func MergeConnection(c store.Connection) merge.Connection {
+	return merge.Connection{ID: c.ID, Label: c.Label, Mode: consent.Mode(c.ConsentMode), DefaultRegion: c.DefaultRegion, FieldMap: c.FieldMap}
+}
+
+func (h *Handler) openConfig(conn store.Connection) (map[string]string, error) {
+	raw, err := h.d.Opener.Open(conn.TenantID, conn.Config)
+	if err != nil {
+		return nil, err
+	}
+	return decodeConfig(raw)
+}
+
+func (h *Handler) internal(ctx context.Context, log *slog.Logger, doing string, err error) apigw.Response {
+	log.ErrorContext(ctx, "webhook error", "doing", doing, "err", err)
+	return apigw.Error(http.StatusInternalServerError, "internal", "internal error")
+}
