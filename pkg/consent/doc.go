@@ -1,0 +1,58 @@
+// Package consent is the SMS consent core: a per-phone-number Ledger whose
+// state is a pure function of its contents, the events that change it, the
+// messages that become due, and the inbound keyword classifier.
+//
+// Consent belongs to the phone number (per tenant), never to a contact: every
+// contact with the number shows the same state, and a ledger exists without
+// any contact (a suppression entry for a number that opted out before, or
+// after, any source knew it).
+//
+// # How the state is derived (design.md §4)
+//
+// The ledger keeps the newest hub-side opt-out (STOP-family reply or hub
+// unsubscribe), the newest hub-side opt-in (START/UNSTOP reply or hub
+// resubscribe), the newest YES to a double opt-in request, and one signal per
+// source connection. From these, State computes:
+//
+//  1. The newest explicit opt-out: the hub opt-out at T, or a source
+//     "unsubscribed" at its own consent timestamp (or, when the source gave
+//     none, at the time the hub received it).
+//  2. If there is one, the number is unsubscribed unless a lifting statement
+//     is strictly newer: a hub opt-in, a YES, or a source "subscribed" whose
+//     own consent timestamp is after it. A source signal without a consent
+//     timestamp never lifts an opt-out, and neither does inferred consent
+//     ("never asked" in an inferred, confirmation or double opt-in
+//     connection), a re-sync, a replay or a new connection. The state is then
+//     the highest of the lifting statements (a source opt-in through a double
+//     opt-in connection lifts only to pending).
+//  3. Without an opt-out, the state is the highest contribution of all
+//     statements and signals, ranking subscribed > pending > not_subscribed.
+//     So "never asked" never lowers what another source or the hub
+//     established; only explicit opt-outs lower. Per connection the ledger
+//     keeps the newest explicit signal by its own consent timestamp, and a
+//     "never asked" never replaces an explicit signal of the same connection.
+//
+// Because State reads only the contents, and every slot keeps "the newest by
+// timestamp, ties broken by a total order on the values", the state does not
+// depend on the order in which events with distinct timestamps arrive.
+//
+// # Messages
+//
+// Apply lists the messages that become due: one "confirmation" per number
+// and connection when the number is subscribed through a connection in
+// confirmation mode, one "double_opt_in_request" per number and connection
+// when it becomes pending through a double opt-in connection, and one
+// "opt_out_confirmation" per opt-out that moves the number to unsubscribed
+// (FCC 47 CFR 64.1200(a)(12): at most one confirmation text per revocation).
+// Nothing is ever due to an unsubscribed number except that confirmation.
+// The ledger remembers what was queued, so a message is never due twice.
+//
+// # Keywords
+//
+// Classify maps inbound SMS text to OptOut, OptIn, Help or Other; see its
+// documentation for the normalisation and for how longer sentences are read
+// (the FCC 24-24 order: revocation "by any reasonable means"; platforms.md §8).
+//
+// The package is pure: no I/O, no clock, no randomness. Times come in as
+// arguments.
+package consent

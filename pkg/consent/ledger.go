@@ -1,0 +1,238 @@
+package consent
+
+import (
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// Evidence is what the hub keeps about a consent statement (design.md §4:
+// "recorded with time, source, evidence"). Every field is optional.
+type Evidence struct {
+	// Text is the inbound reply text (the keyword as the person typed it) or
+	// a short note for hub actions ("hub unsubscribe", "contact merge").
+	Text string
+	// MessageID is the provider's inbound message id, the webhook delivery
+	// id, or the hub request id.
+	MessageID string
+	// Provider names who reported it: an SMS provider ("twilio",
+	// "messagemedia", "sinch"), "hub" for a hub user action, or the source
+	// label for source signals.
+	Provider string
+}
+
+// SourceSignal is the newest consent statement one source connection made
+// about the number.
+//
+// Store: persist every field; a zero time is stored as absent.
+type SourceSignal struct {
+	ConnectionID string
+	Mode         Mode               // the connection's consent mode when the signal arrived
+	State        source.SignalState // never SignalNone
+	At           time.Time          // the source's own consent timestamp (zero if it gave none)
+	Method       string             // the source's word for how consent was collected
+	ReceivedAt   time.Time          // when the hub received it
+	Evidence     Evidence
+}
+
+// effectiveAt is the time the signal is ordered by: the source's own consent
+// timestamp, or the time the hub received it when the source gave none.
+func (s SourceSignal) effectiveAt() time.Time {
+	if s.At.IsZero() {
+		return s.ReceivedAt
+	}
+	return s.At
+}
+
+// contribution is the state this signal alone would give the number
+// (design.md §4 table).
+func (s SourceSignal) contribution() State {
+	switch s.State {
+	case source.SignalUnsubscribed:
+		return Unsubscribed
+	case source.SignalSubscribed:
+		if s.Mode == DoubleOptIn {
+			return Pending
+		}
+		return Subscribed
+	case source.SignalNeverAsked:
+		switch s.Mode {
+		case Inferred, Confirmation:
+			return Subscribed
+		case DoubleOptIn:
+			return Pending
+		}
+	}
+	return NotSubscribed
+}
+
+// explicit reports whether the signal is an explicit source statement
+// (subscribed or unsubscribed) rather than "never asked / unknown".
+func (s SourceSignal) explicit() bool {
+	return s.State == source.SignalSubscribed || s.State == source.SignalUnsubscribed
+}
+
+// Message is an outbound SMS that became due for the ledger's number.
+//
+// Store: queue it idempotently under (tenant, Phone, ConnectionID, Purpose,
+// At); the same message may be handed over again after a retry.
+type Message struct {
+	Phone        string // E.164
+	ConnectionID string // "" for hub-level messages (opt-out confirmation)
+	Purpose      Purpose
+	// At is the time of the event that made the message due. For an opt-out
+	// confirmation it is the opt-out's time (one confirmation per opt-out).
+	At time.Time
+}
+
+// sameSlot reports whether m and o are the "same message" for the
+// never-twice rule: per (connection, purpose), and per opt-out for opt-out
+// confirmations.
+func (m Message) sameSlot(o Message) bool {
+	if m.ConnectionID != o.ConnectionID || m.Purpose != o.Purpose {
+		return false
+	}
+	if m.Purpose == PurposeOptOutConfirmation {
+		return m.At.Equal(o.At)
+	}
+	return true
+}
+
+// Ledger is everything needed to derive one phone number's consent state.
+// It belongs to the number (per tenant), not to a contact; it exists without
+// any contact, which is how a suppression (an opt-out for a number no source
+// knows yet, or a deleted contact's opt-out) is represented.
+//
+// Store: persist the whole ledger as one item per (tenant, Phone), together
+// with the phone's claim, and replace it with a condition on Version (the
+// store increments Version on every write; Apply never touches it). Signals
+// is kept sorted by ConnectionID, Queued in the order messages became due;
+// keep both orders. Consent history (one item per state change, one-year
+// TTL) is written from the Change that Apply returns, not from the ledger.
+type Ledger struct {
+	Phone string // E.164
+
+	OptOutAt time.Time // newest hub-side opt-out (STOP-family reply or hub unsubscribe); zero if none
+	OptOut   Evidence
+	OptInAt  time.Time // newest hub-side opt-in (START/UNSTOP reply or hub resubscribe); zero if none
+	OptIn    Evidence
+	YesAt    time.Time // newest YES to a double opt-in request; zero if none
+	Yes      Evidence
+
+	// Signals holds the newest signal per source connection, sorted by
+	// ConnectionID.
+	Signals []SourceSignal
+	// Queued lists every message that became due, so none is due twice.
+	Queued []Message
+
+	Version int64 // optimistic-lock counter, owned by the store
+}
+
+// Suppressed reports whether the number is opted out: nothing may be sent
+// to it (except the opt-out confirmation that Apply hands out).
+func (l Ledger) Suppressed() bool { return l.state() == Unsubscribed }
+
+// Signal returns the stored signal of a connection.
+func (l Ledger) Signal(connectionID string) (SourceSignal, bool) { return l.signal(connectionID) }
+
+func (l *Ledger) signal(connectionID string) (SourceSignal, bool) {
+	if i, ok := l.signalIndex(connectionID); ok {
+		return l.Signals[i], true
+	}
+	return SourceSignal{}, false
+}
+
+// signalIndex finds a connection's signal (binary search on the sorted
+// slice) or the position where it would go.
+func (l *Ledger) signalIndex(connectionID string) (int, bool) {
+	lo, hi := 0, len(l.Signals)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if l.Signals[mid].ConnectionID < connectionID {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, lo < len(l.Signals) && l.Signals[lo].ConnectionID == connectionID
+}
+
+// WasQueued reports whether a message for (connection, purpose) was already
+// due once (for opt-out confirmations: for the opt-out at m.At).
+func (l Ledger) WasQueued(m Message) bool { return l.wasQueued(m) }
+
+func (l *Ledger) wasQueued(m Message) bool {
+	for _, q := range l.Queued {
+		if q.sameSlot(m) {
+			return true
+		}
+	}
+	return false
+}
+
+// State derives the number's consent state from the ledger's contents (see
+// the package documentation). It does not depend on the order in which the
+// contents arrived.
+func (l Ledger) State() State { return l.state() }
+
+func (l *Ledger) state() State {
+	outAt, hasOut := l.newestOptOut()
+	best := State("")
+	consider := func(s State) {
+		if s.rank() > best.rank() {
+			best = s
+		}
+	}
+	if hasOut {
+		// Only statements strictly after the newest opt-out lift it.
+		if l.OptInAt.After(outAt) || l.YesAt.After(outAt) {
+			consider(Subscribed)
+		}
+		for _, s := range l.Signals {
+			if s.State == source.SignalSubscribed && !s.At.IsZero() && s.At.After(outAt) {
+				consider(s.contribution())
+			}
+		}
+		if best == "" {
+			return Unsubscribed
+		}
+		return best
+	}
+	if !l.OptInAt.IsZero() || !l.YesAt.IsZero() {
+		consider(Subscribed)
+	}
+	for _, s := range l.Signals {
+		consider(s.contribution())
+	}
+	if best == "" {
+		return NotSubscribed
+	}
+	return best
+}
+
+// newestOptOut returns the time of the newest explicit opt-out: the hub
+// opt-out or a source "unsubscribed".
+func (l *Ledger) newestOptOut() (time.Time, bool) {
+	at, ok := l.OptOutAt, !l.OptOutAt.IsZero()
+	for _, s := range l.Signals {
+		if s.State != source.SignalUnsubscribed {
+			continue
+		}
+		if e := s.effectiveAt(); !ok || e.After(at) {
+			at, ok = e, true
+		}
+	}
+	return at, ok
+}
+
+// Contribution returns the state a connection's own signal gives the number
+// (design.md §4 table), or "" when the connection never spoke for it.
+func (l Ledger) Contribution(connectionID string) State { return l.contribution(connectionID) }
+
+func (l *Ledger) contribution(connectionID string) State {
+	s, ok := l.signal(connectionID)
+	if !ok {
+		return ""
+	}
+	return s.contribution()
+}

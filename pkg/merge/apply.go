@@ -1,0 +1,159 @@
+package merge
+
+import (
+	"github.com/contactsync/contactsync/pkg/consent"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Apply returns the state after the decision's mutations, computed in
+// memory exactly as the store applies them (claims only when free,
+// releases only by their owner). It does not modify s. It is idempotent:
+// Apply(Apply(s, d), d) equals Apply(s, d). Message mutations leave no
+// trace in State (the ledger remembers them in Queued).
+func Apply(s State, d Decision) State {
+	n := State{
+		Contacts: maps.Clone(s.Contacts),
+		Phones:   maps.Clone(s.Phones),
+		Emails:   maps.Clone(s.Emails),
+		Links:    maps.Clone(s.Links),
+		Ledgers:  maps.Clone(s.Ledgers),
+	}
+	if n.Contacts == nil {
+		n.Contacts = map[string]Contact{}
+	}
+	if n.Phones == nil {
+		n.Phones = map[string]string{}
+	}
+	if n.Emails == nil {
+		n.Emails = map[string]string{}
+	}
+	if n.Links == nil {
+		n.Links = map[LinkKey]string{}
+	}
+	if n.Ledgers == nil {
+		n.Ledgers = map[string]consent.Ledger{}
+	}
+	for _, mu := range d.Mutations {
+		n.apply(mu, d)
+	}
+	return n
+}
+
+// apply applies one mutation to n (whose maps are already copies; contact
+// values are replaced, never modified in place).
+func (n State) apply(mu Mutation, d Decision) {
+	if mu.Kind == MutConsent {
+		n.Ledgers[mu.Consent.Phone] = mu.Consent.Ledger
+		return
+	}
+	if mu.Kind == MutQueueMessage {
+		return
+	}
+	c, exists := n.Contacts[mu.ContactID]
+	switch mu.Kind {
+	case MutCreateContact:
+		if !exists {
+			n.Contacts[mu.ContactID] = Contact{ID: mu.ContactID, CreatedAt: mu.At, UpdatedAt: mu.At}
+		}
+		return
+	case MutDeleteContact:
+		delete(n.Contacts, mu.ContactID)
+		return
+	}
+	if !exists {
+		return // the store's conditions fail on a missing contact
+	}
+	switch mu.Kind {
+	case MutClaimPhone:
+		if owner, taken := n.Phones[mu.Value]; taken && owner != mu.ContactID {
+			return
+		}
+		n.Phones[mu.Value] = mu.ContactID
+		c.Phone = mu.Value
+	case MutReleasePhone:
+		if n.Phones[mu.Value] == mu.ContactID {
+			delete(n.Phones, mu.Value)
+		}
+		if c.Phone == mu.Value {
+			c.Phone = ""
+		}
+	case MutClaimEmail:
+		if owner, taken := n.Emails[mu.Value]; taken && owner != mu.ContactID {
+			return
+		}
+		n.Emails[mu.Value] = mu.ContactID
+		c.EmailKey = mu.Value
+	case MutReleaseEmail:
+		if n.Emails[mu.Value] == mu.ContactID {
+			delete(n.Emails, mu.Value)
+		}
+		if c.EmailKey == mu.Value {
+			c.EmailKey = ""
+		}
+	case MutSetField:
+		f := Field{Value: mu.Value, At: mu.At}
+		switch mu.Field {
+		case FieldFirstName:
+			c.FirstName = f
+		case FieldLastName:
+			c.LastName = f
+		case FieldEmail:
+			c.Email = f
+		}
+	case MutSetCustom:
+		c.Custom = maps.Clone(c.Custom)
+		if c.Custom == nil {
+			c.Custom = map[string]Field{}
+		}
+		c.Custom[mu.Field] = Field{Value: mu.Value, At: mu.At}
+	case MutPutLink:
+		c.Sources = putLink(c.Sources, *mu.Link)
+		n.Links[mu.Link.Key()] = mu.ContactID
+	case MutRemoveLink:
+		c.Sources = slices.DeleteFunc(slices.Clone(c.Sources), func(l Link) bool { return l.Key() == mu.Link.Key() })
+		if n.Links[mu.Link.Key()] == mu.ContactID {
+			delete(n.Links, mu.Link.Key())
+		}
+	case MutAddGroup:
+		c.Groups = insertSorted(c.Groups, mu.Group.String())
+	case MutRemoveGroup:
+		c.Groups = removeSorted(c.Groups, mu.Group.String())
+	}
+	c.UpdatedAt = d.At
+	n.Contacts[mu.ContactID] = c
+}
+
+// putLink adds or replaces l in the sorted links (copy on write).
+func putLink(links []Link, l Link) []Link {
+	cmp := func(a Link, k LinkKey) int {
+		if a.ConnectionID != k.ConnectionID {
+			return strings.Compare(a.ConnectionID, k.ConnectionID)
+		}
+		return strings.Compare(a.ExternalID, k.ExternalID)
+	}
+	i, found := slices.BinarySearchFunc(links, l.Key(), cmp)
+	out := slices.Clone(links)
+	if found {
+		out[i] = l
+		return out
+	}
+	return slices.Insert(out, i, l)
+}
+
+// DerivedGroups returns the groups a contact's sources give it: the sorted
+// union of "<Label> - <name>" over the links, plus "<Label> - Guests" for
+// guest links. Apply keeps Contact.Groups equal to it.
+func DerivedGroups(sources []Link) []string {
+	var out []string
+	for _, l := range sources {
+		for _, g := range l.Groups {
+			out = insertSorted(out, GroupName(l.Label, g))
+		}
+		if l.Guest {
+			out = insertSorted(out, GroupName(l.Label, GuestsGroup))
+		}
+	}
+	return out
+}

@@ -1,0 +1,118 @@
+package merge
+
+import (
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+)
+
+// Outcome is the report outcome of merging one record (design.md §6 report
+// rows).
+type Outcome string
+
+// Outcomes.
+const (
+	Created   Outcome = "created"
+	Updated   Outcome = "updated"
+	Unchanged Outcome = "unchanged"
+	Invalid   Outcome = "invalid"
+)
+
+// Reason explains an outcome. Invalid phone reasons are pkg/phone's reasons
+// converted (Reason(phone.Reason)).
+type Reason string
+
+// Reasons set by Merge.
+const (
+	ReasonNone          Reason = ""
+	ReasonNoIdentifier  Reason = "no_identifier"     // no email and no valid phone (invalid)
+	ReasonPhoneConflict Reason = "phone_conflict"    // the phone belongs to another contact
+	ReasonEmailConflict Reason = "email_conflict"    // the email belongs to another contact
+	ReasonOlderThan     Reason = "older_than_stored" // the source updated_at is older than the applied one
+	ReasonDuplicate     Reason = "duplicate"         // same content as the applied record
+	ReasonNoChange      Reason = "no_change"         // the record changed nothing
+	ReasonSourceRemoved Reason = "source_removed"    // a delete removed the source from the contact
+	ReasonContactGone   Reason = "contact_deleted"   // ... and the contact with it
+	ReasonNotLinked     Reason = "not_linked"        // a delete for a record we never linked
+)
+
+// MutationKind names a mutation.
+type MutationKind string
+
+// Mutation kinds. Each is idempotent on its own: applying it again leaves
+// the same result.
+const (
+	// MutCreateContact creates contact ContactID at At (attribute_not_exists).
+	MutCreateContact MutationKind = "create_contact"
+	// MutSetField sets core field Field (FieldFirstName, FieldLastName,
+	// FieldEmail) to Value with source time At.
+	MutSetField MutationKind = "set_field"
+	// MutSetCustom sets custom field Field to Value with source time At.
+	MutSetCustom MutationKind = "set_custom"
+	// MutClaimPhone / MutReleasePhone claim or release phone Value (E.164)
+	// for ContactID.
+	MutClaimPhone   MutationKind = "claim_phone"
+	MutReleasePhone MutationKind = "release_phone"
+	// MutClaimEmail / MutReleaseEmail claim or release the normalised email
+	// Value for ContactID (MutClaimEmail also sets the contact's EmailKey).
+	MutClaimEmail   MutationKind = "claim_email"
+	MutReleaseEmail MutationKind = "release_email"
+	// MutPutLink adds or replaces source link Link on ContactID.
+	MutPutLink MutationKind = "put_link"
+	// MutRemoveLink removes source link Link (by its key) from ContactID.
+	MutRemoveLink MutationKind = "remove_link"
+	// MutAddGroup / MutRemoveGroup add or remove ContactID's membership of
+	// Group (derived from the links; emitted only when the union changes).
+	MutAddGroup    MutationKind = "add_group"
+	MutRemoveGroup MutationKind = "remove_group"
+	// MutConsent stores Consent.Ledger for Consent.Phone (condition on the
+	// ledger's Version) and, when Consent.Change.StateChanged(), one
+	// consent-history item.
+	MutConsent MutationKind = "consent"
+	// MutQueueMessage queues Message (idempotently).
+	MutQueueMessage MutationKind = "queue_message"
+	// MutDeleteContact deletes ContactID (no source and no hub-side data
+	// left); its claims are released by separate mutations. The phone's
+	// ledger is never deleted.
+	MutDeleteContact MutationKind = "delete_contact"
+)
+
+// Mutation is one explicit, idempotent operation for the store. Only the
+// fields named by Kind are set. The pointers are never nil for their kinds
+// and point to values owned by the decision (treat them as read-only).
+type Mutation struct {
+	Kind      MutationKind
+	ContactID string
+	Field     string           // MutSetField, MutSetCustom
+	Value     string           // MutSetField/MutSetCustom value; claim/release key
+	At        time.Time        // MutSetField/MutSetCustom source time; create/delete time
+	Group     Group            // MutAddGroup, MutRemoveGroup
+	Link      *Link            // MutPutLink (the new link), MutRemoveLink (the removed one)
+	Consent   *ConsentUpdate   // MutConsent
+	Message   *consent.Message // MutQueueMessage
+}
+
+// ConsentUpdate is a consent event applied to a phone's ledger.
+//
+// Store: write Ledger (condition: the stored Version equals
+// Ledger.Version); if the condition fails, re-read and re-merge. Write a
+// history item when Change.StateChanged().
+type ConsentUpdate struct {
+	Phone  string
+	Event  consent.Event
+	Change consent.Change
+	Ledger consent.Ledger // the ledger after the event
+}
+
+// Decision is the result of merging one record: the report row and the
+// mutations to apply, in order. Applying it twice equals applying it once.
+type Decision struct {
+	Outcome   Outcome
+	Reason    Reason
+	ContactID string // the contact the record landed on ("" when invalid)
+	// PhoneReason says why the record's phone was not used (invalid phone
+	// reasons from pkg/phone), whatever the outcome; "" otherwise.
+	PhoneReason Reason
+	At          time.Time // the merge time (Input.Now): the contacts' UpdatedAt
+	Mutations   []Mutation
+}

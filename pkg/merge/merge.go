@@ -1,0 +1,489 @@
+package merge
+
+import (
+	"strings"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// bufMutations is how many mutations a merge collects on the stack before
+// the decision's slice is allocated at its exact size (a create with
+// names, email, custom fields, claims, link, groups and consent fits).
+const bufMutations = 12
+
+// Merge decides what the record in does to the contacts of in.State
+// (design.md §3). It is deterministic, reads in.State only and returns
+// the mutations to apply. See the package documentation for the rules.
+func Merge(in Input) Decision {
+	m := merger{in: in}
+	m.d.At = in.Now
+	m.init()
+	if m.in.Record.Deleted {
+		return m.remove()
+	}
+	return m.upsert()
+}
+
+// merger carries one Merge call.
+type merger struct {
+	in    Input // by value: a pointer would move it to the heap
+	label string
+	key   LinkKey
+
+	linked  bool    // the record's link exists and its contact is in State
+	linkedC Contact // the linked contact
+	oldLink Link    // the link as stored on linkedC
+	d       Decision
+	changed bool // the contact itself changed (not just the link's hash)
+
+	claimedEmail string // the email this decision claims for the target
+
+	buf  [bufMutations]Mutation // mutations collected so far (then more)
+	nbuf int
+	more []Mutation
+}
+
+func (m *merger) init() {
+	m.label = m.in.Connection.Label
+	if m.label == "" {
+		m.label = m.in.Record.Label
+	}
+	if m.label == "" {
+		m.label = m.in.Record.Platform.DefaultLabel()
+	}
+	connID := m.in.Connection.ID
+	if connID == "" {
+		connID = m.in.Record.ConnectionID
+	}
+	m.key = LinkKey{ConnectionID: connID, ExternalID: m.in.Record.ExternalID}
+	if id, ok := m.in.State.Links[m.key]; ok {
+		if c, ok := m.in.State.Contacts[id]; ok {
+			if l, ok := c.Link(m.key); ok {
+				m.linked, m.linkedC, m.oldLink = true, c, l
+			}
+		}
+	}
+}
+
+func (m *merger) add(mu Mutation) {
+	if m.nbuf < len(m.buf) {
+		m.buf[m.nbuf] = mu
+		m.nbuf++
+		return
+	}
+	m.more = append(m.more, mu)
+}
+
+// decision returns m.d with its mutations in one exactly sized slice.
+func (m *merger) decision() Decision {
+	if n := m.nbuf + len(m.more); n > 0 {
+		m.d.Mutations = make([]Mutation, 0, n)
+		m.d.Mutations = append(append(m.d.Mutations, m.buf[:m.nbuf]...), m.more...)
+	}
+	return m.d
+}
+
+// remove handles a record deleted at the source: the source leaves the
+// contact, and the contact goes when no source and no hub data remain. The
+// phone's ledger stays (opt-outs are never deleted).
+func (m *merger) remove() Decision {
+	if !m.linked {
+		return Decision{Outcome: Unchanged, Reason: ReasonNotLinked, At: m.in.Now}
+	}
+	if m.olderThanLink() {
+		return Decision{Outcome: Unchanged, Reason: ReasonOlderThan, ContactID: m.linkedC.ID, At: m.in.Now}
+	}
+	m.detach(&m.linkedC)
+	m.d.Outcome, m.d.ContactID = Updated, m.linkedC.ID
+	if m.d.Reason == "" {
+		m.d.Reason = ReasonSourceRemoved
+	}
+	return m.decision()
+}
+
+// detach removes the record's link from c (with the group memberships only
+// it gave) and deletes c when nothing else keeps it.
+func (m *merger) detach(c *Contact) {
+	removed := m.oldLink
+	m.add(Mutation{Kind: MutRemoveLink, ContactID: c.ID, Link: &removed})
+	m.groupDiff(c, &m.oldLink, &Link{})
+	if len(c.Sources) > 1 || c.HubData {
+		return
+	}
+	if c.Phone != "" {
+		m.add(Mutation{Kind: MutReleasePhone, ContactID: c.ID, Value: c.Phone})
+	}
+	if c.EmailKey != "" {
+		m.add(Mutation{Kind: MutReleaseEmail, ContactID: c.ID, Value: c.EmailKey})
+	}
+	m.add(Mutation{Kind: MutDeleteContact, ContactID: c.ID, At: m.in.Now})
+	if c.ID == m.linkedC.ID {
+		m.d.Reason = ReasonContactGone
+	}
+}
+
+func (m *merger) olderThanLink() bool {
+	return !m.in.Record.UpdatedAt.IsZero() && m.in.Record.UpdatedAt.Before(m.oldLink.UpdatedAt)
+}
+
+// upsert handles a created or updated record.
+func (m *merger) upsert() Decision {
+	hash := ContentHash(m.in.Record)
+	if m.linked {
+		switch {
+		case m.olderThanLink():
+			// The contact keeps the newer record, but consent is ordered by
+			// the ledger itself: a timestamped signal still counts. A stale
+			// signal without a timestamp cannot be ordered and is dropped.
+			m.d.Outcome, m.d.Reason, m.d.ContactID = Unchanged, ReasonOlderThan, m.linkedC.ID
+			if !m.in.Record.Consent.At.IsZero() {
+				m.consent(m.in.Identity.Phone)
+			}
+			return m.decision()
+		case hash == m.oldLink.Hash:
+			return Decision{Outcome: Unchanged, Reason: ReasonDuplicate, ContactID: m.linkedC.ID, At: m.in.Now}
+		}
+	}
+	target, create, ok := m.match()
+	if !ok {
+		return Decision{Outcome: Invalid, Reason: ReasonNoIdentifier, PhoneReason: m.in.Identity.PhoneReason, At: m.in.Now}
+	}
+	if m.linked && m.linkedC.ID != target.ID {
+		// The source record now lands on another contact: it leaves the old one.
+		m.detach(&m.linkedC)
+		m.linked, m.oldLink = false, Link{}
+	}
+	if create {
+		m.add(Mutation{Kind: MutCreateContact, ContactID: target.ID, At: m.in.Now})
+		m.changed = true
+	}
+	m.claims(&target)
+	m.fields(&target)
+	m.link(&target, hash)
+	m.consent(m.in.Identity.Phone)
+	m.d.ContactID = target.ID
+	m.d.PhoneReason = m.in.Identity.PhoneReason
+	switch {
+	case create:
+		m.d.Outcome = Created
+	case m.changed:
+		m.d.Outcome = Updated
+	default:
+		m.d.Outcome = Unchanged
+		if m.d.Reason == "" {
+			m.d.Reason = ReasonNoChange
+		}
+	}
+	return m.decision()
+}
+
+// match applies the matching rules (design.md §3) and returns the target
+// contact (a new, empty one when create), and sets m.newPhone/Reason. ok is
+// false when the record has no identifier and no link.
+func (m *merger) match() (target Contact, create, ok bool) {
+	st := &m.in.State
+	phone, email := m.in.Identity.Phone, m.in.Identity.EmailKey
+	var pOwner, eOwner Contact
+	var hasP, hasE bool
+	if phone != "" {
+		pOwner, hasP = owner(st, st.Phones, phone)
+	}
+	if email != "" {
+		eOwner, hasE = owner(st, st.Emails, email)
+	}
+	fresh := Contact{ID: m.in.NewID}
+	switch {
+	case phone == "" && email == "":
+		if m.linked {
+			return m.linkedC, false, true
+		}
+		return Contact{}, false, false
+	case email == "": // only phone
+		if hasP {
+			return pOwner, false, true
+		}
+		return fresh, true, true
+	case phone == "": // only email
+		if hasE {
+			return eOwner, false, true
+		}
+		return fresh, true, true
+	case !hasP && !hasE: // neither known
+		return fresh, true, true
+	case hasP && hasE && pOwner.ID == eOwner.ID:
+		return pOwner, false, true
+	case hasP && hasE: // email on X, phone on Y: the phone wins
+		m.d.Reason = ReasonEmailConflict
+		return pOwner, false, true
+	case hasP: // the phone is known, the email is free
+		if pOwner.EmailKey == "" {
+			return pOwner, false, true
+		}
+		m.d.Reason = ReasonPhoneConflict
+		return fresh, true, true
+	default: // the email is known, the phone is free
+		if eOwner.Phone == "" {
+			return eOwner, false, true
+		}
+		m.d.Reason = ReasonEmailConflict
+		return fresh, true, true
+	}
+}
+
+// owner returns the contact owning key in claims.
+func owner(st *State, claims map[string]string, key string) (Contact, bool) {
+	id, ok := claims[key]
+	if !ok {
+		return Contact{}, false
+	}
+	c, ok := st.Contacts[id]
+	if !ok {
+		// A claim whose contact was not loaded: treat it as owned by an
+		// unknown contact so nothing steals it.
+		return Contact{ID: id, Phone: "?", EmailKey: "?"}, true
+	}
+	return c, true
+}
+
+// claims attaches the record's free identifiers to target.
+func (m *merger) claims(target *Contact) {
+	st := &m.in.State
+	id := m.in.Identity
+	if id.Phone != "" && target.Phone == "" {
+		if _, taken := st.Phones[id.Phone]; !taken {
+			m.add(Mutation{Kind: MutClaimPhone, ContactID: target.ID, Value: id.Phone})
+			target.Phone = id.Phone
+			m.changed = true
+		}
+	}
+	if id.EmailKey != "" && target.EmailKey == "" {
+		if _, taken := st.Emails[id.EmailKey]; !taken {
+			m.add(Mutation{Kind: MutClaimEmail, ContactID: target.ID, Value: id.EmailKey})
+			target.EmailKey, m.claimedEmail = id.EmailKey, id.EmailKey
+			m.changed = true
+		}
+	}
+}
+
+// fields applies "newest source update wins per field; empty never erases".
+func (m *merger) fields(c *Contact) {
+	at := m.in.Record.UpdatedAt
+	first, last := m.in.Record.FirstName, m.in.Record.LastName
+	fm := m.in.Connection.FieldMap
+	if first == "" {
+		first = mappedCore(m.in.Record.Fields, fm, FieldFirstName)
+	}
+	if last == "" {
+		last = mappedCore(m.in.Record.Fields, fm, FieldLastName)
+	}
+	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
+	m.setField(c.ID, FieldFirstName, c.FirstName, first, at)
+	m.setField(c.ID, FieldLastName, c.LastName, last, at)
+	if first == "" && last == "" && c.FirstName.Value == "" && m.in.Identity.Email != "" {
+		// Name empty but email present: the first name is the email's local
+		// part. It only fills an empty name, at the zero time, so any real
+		// name wins over it whatever the order.
+		local := m.in.Identity.Email
+		if i := strings.LastIndexByte(local, '@'); i > 0 {
+			local = local[:i]
+		}
+		m.setField(c.ID, FieldFirstName, c.FirstName, local, time.Time{})
+	}
+	if m.in.Identity.EmailKey != "" && (m.in.Identity.EmailKey == c.EmailKey || m.in.Identity.EmailKey == m.claimedEmail) {
+		m.setField(c.ID, FieldEmail, c.Email, m.in.Identity.Email, at)
+	}
+	m.customFields(c, at)
+}
+
+// wins decides an incoming value at source time at against the stored
+// field: set reports whether to write it, changed whether the value
+// changes. Never when empty; always into an empty field; otherwise the
+// newer time wins, equal times are broken by the value (so the result does
+// not depend on arrival order), and an equal value arriving with a newer
+// time moves the field's time forward (so an older different value
+// arriving later cannot win).
+func wins(stored Field, value string, at time.Time) (set, changed bool) {
+	switch {
+	case value == "":
+		return false, false
+	case stored.Value == "":
+		return true, true
+	case value == stored.Value:
+		return at.After(stored.At), false
+	case at.Equal(stored.At):
+		return value > stored.Value, value > stored.Value
+	}
+	return at.After(stored.At), at.After(stored.At)
+}
+
+func (m *merger) setField(id, name string, stored Field, value string, at time.Time) {
+	if set, changed := wins(stored, value, at); set {
+		m.add(Mutation{Kind: MutSetField, ContactID: id, Field: name, Value: value, At: at})
+		m.changed = m.changed || changed
+	}
+}
+
+// mappedCore finds the record field mapped to a core hub field.
+func mappedCore(fields, fm map[string]string, hub string) string {
+	for k, v := range fields {
+		if fm[k] == hub && v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// hubName maps a record field name through the field map ("" = dropped).
+func hubName(fm map[string]string, k string) string {
+	if h, ok := fm[k]; ok {
+		return h
+	}
+	return k
+}
+
+// customFields sets the record's custom fields in key order (a selection
+// walk instead of sorting, so nothing is allocated).
+func (m *merger) customFields(c *Contact, at time.Time) {
+	fm := m.in.Connection.FieldMap
+	prev, started := "", false
+	for range len(m.in.Record.Fields) {
+		next, found := "", false
+		for k := range m.in.Record.Fields {
+			if (!started || k > prev) && (!found || k < next) {
+				next, found = k, true
+			}
+		}
+		if !found {
+			return
+		}
+		prev, started = next, true
+		name := hubName(fm, next)
+		if name == "" || name == FieldFirstName || name == FieldLastName || name == FieldEmail {
+			continue
+		}
+		value := strings.TrimSpace(m.in.Record.Fields[next])
+		if set, changed := wins(c.Custom[name], value, at); set {
+			m.add(Mutation{Kind: MutSetCustom, ContactID: c.ID, Field: name, Value: value, At: at})
+			m.changed = m.changed || changed
+		}
+	}
+}
+
+// link writes the record's source link and the group memberships it
+// changes. A connection's memberships mirror the source: a full group set
+// replaces the link's groups, deltas add and remove.
+func (m *merger) link(c *Contact, hash uint64) {
+	old := m.oldLink
+	n := Link{
+		ConnectionID: m.key.ConnectionID,
+		Label:        m.label,
+		ExternalID:   m.key.ExternalID,
+		UpdatedAt:    m.in.Record.UpdatedAt,
+		Hash:         hash,
+	}
+	if old.UpdatedAt.After(n.UpdatedAt) {
+		n.UpdatedAt = old.UpdatedAt
+	}
+	if m.in.Record.HasGroups {
+		n.Groups = sortedUnique(m.in.Record.Groups)
+		n.Guest = m.in.Record.Guest
+	} else {
+		n.Groups = old.Groups
+		for _, g := range m.in.Record.AddGroups {
+			if g != "" {
+				n.Groups = insertSorted(n.Groups, g)
+			}
+		}
+		for _, g := range m.in.Record.RemoveGroups {
+			n.Groups = removeSorted(n.Groups, g)
+		}
+		n.Guest = old.Guest || m.in.Record.Guest
+	}
+	m.add(Mutation{Kind: MutPutLink, ContactID: c.ID, Link: &n})
+	if !m.linked || old.Label != n.Label {
+		m.changed = true // a new source on the contact
+	}
+	if m.groupDiff(c, &old, &n) {
+		m.changed = true
+	}
+}
+
+// groupDiff emits the membership changes of c when its link old becomes n
+// (an empty n for a removed link); it reports whether there were any.
+func (m *merger) groupDiff(c *Contact, old, n *Link) bool {
+	changed := false
+	has := func(l *Link, name string) bool {
+		if name == GuestsGroup && l.Guest {
+			return true
+		}
+		return contains(l.Groups, name)
+	}
+	// held reports whether another link of c gives the group label - name.
+	held := func(label, name string) bool {
+		for i := range c.Sources {
+			l := &c.Sources[i]
+			if l.Key() == m.key || l.Label != label {
+				continue
+			}
+			if has(l, name) {
+				return true
+			}
+		}
+		return false
+	}
+	visit := func(l *Link, fn func(name string)) {
+		for _, g := range l.Groups {
+			fn(g)
+		}
+		if l.Guest && !contains(l.Groups, GuestsGroup) {
+			fn(GuestsGroup)
+		}
+	}
+	visit(n, func(name string) {
+		if (old.Label == n.Label && has(old, name)) || held(n.Label, name) {
+			return
+		}
+		m.add(Mutation{Kind: MutAddGroup, ContactID: c.ID, Group: Group{Label: n.Label, Name: name}})
+		changed = true
+	})
+	visit(old, func(name string) {
+		if (old.Label == n.Label && has(n, name)) || held(old.Label, name) {
+			return
+		}
+		m.add(Mutation{Kind: MutRemoveGroup, ContactID: c.ID, Group: Group{Label: old.Label, Name: name}})
+		changed = true
+	})
+	return changed
+}
+
+// consent applies the record's consent signal to the ledger of its phone
+// (consent belongs to the number, whichever contact holds it). A record
+// that says nothing about consent (source.SignalNone) counts as "never
+// asked" only for a connection that never spoke for the number, so a new
+// contact in an inferred, confirmation or double opt-in connection gets
+// the mode's default (design.md §4 table) and nothing else changes.
+func (m *merger) consent(phone string) {
+	if phone == "" {
+		return
+	}
+	ledger := m.in.State.Ledger(phone)
+	sig := m.in.Record.Consent
+	if sig.State == source.SignalNone {
+		if _, spoke := ledger.Signal(m.key.ConnectionID); spoke {
+			return
+		}
+		sig = source.ConsentSignal{State: source.SignalNeverAsked}
+	}
+	ev := consent.SignalEvent(m.key.ConnectionID, m.in.Connection.Mode, sig, m.in.Now,
+		consent.Evidence{Provider: m.label})
+	after, ch := ledger.Apply(ev)
+	if ch.IsZero() {
+		return
+	}
+	m.add(Mutation{Kind: MutConsent, Consent: &ConsentUpdate{Phone: phone, Event: ev, Change: ch, Ledger: after}})
+	for i := range ch.MessagesDue {
+		m.add(Mutation{Kind: MutQueueMessage, Message: &ch.MessagesDue[i]})
+	}
+}

@@ -1,0 +1,59 @@
+package merge
+
+import (
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// Connection is the per-connection setting merge needs.
+type Connection struct {
+	ID            string
+	Label         string // "" = the record's label
+	Mode          consent.Mode
+	DefaultRegion string // ISO 3166-1 alpha-2 for national phone formats
+	// FieldMap maps a key of Record.Fields to a hub field name. A key that
+	// is not in the map keeps its own name; a key mapped to "" is dropped;
+	// keys mapped to FieldFirstName / FieldLastName feed the core fields.
+	FieldMap map[string]string
+}
+
+// State is everything a record can touch, as read by the store before the
+// merge: the contacts found by the record's phone, email and link, the
+// ownership of that phone and email, and the ledgers of the phones
+// involved. Maps may be nil. Merge only reads it.
+type State struct {
+	Contacts map[string]Contact        // by contact id
+	Phones   map[string]string         // E.164 -> owning contact id
+	Emails   map[string]string         // normalised email -> owning contact id
+	Links    map[LinkKey]string        // source record -> contact id
+	Ledgers  map[string]consent.Ledger // E.164 -> ledger (absent = empty ledger)
+}
+
+// Ledger returns the phone's ledger, or an empty one for that phone.
+func (s State) Ledger(phone string) consent.Ledger {
+	if l, ok := s.Ledgers[phone]; ok {
+		return l
+	}
+	return consent.Ledger{Phone: phone}
+}
+
+// Identity is a record's normalised identifiers (see Identify).
+type Identity struct {
+	Phone       string // E.164 of the first valid phone, "" if none
+	PhoneReason Reason // why the first phone was invalid ("" if valid or no phone)
+	Email       string // display form of the primary email (trimmed), "" if none/invalid
+	EmailKey    string // its normalised form
+	EmailReason Reason // why the primary email was invalid ("" if valid or none)
+}
+
+// Input is one merge call.
+type Input struct {
+	Record     source.Record
+	Identity   Identity // from Identify(Record, Connection.DefaultRegion)
+	Connection Connection
+	Now        time.Time
+	NewID      string // the contact id to use if a contact is created
+	State      State
+}
