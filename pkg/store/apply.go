@@ -145,6 +145,9 @@ func (s *Store) load(ctx context.Context, tenant string, conn merge.Connection, 
 			return err
 		}
 	}
+	if err := s.loadSuppressions(ctx, tenant, ids, into); err != nil {
+		return err
+	}
 	// Contacts referenced so far, then their own identifiers.
 	for round := 0; round < 2; round++ {
 		var ckeys []map[string]types.AttributeValue
@@ -288,4 +291,36 @@ func (l *loaded) dropContact(id string) {
 			delete(l.state.Emails, k)
 		}
 	}
+}
+
+// loadSuppressions gives numbers without a phone item the opt-out of their
+// hashed suppression entry, if any (a number whose data was redacted after
+// it opted out): a later sync must still respect it.
+func (s *Store) loadSuppressions(ctx context.Context, tenant string, ids []merge.Identity, into *loaded) error {
+	var keys []map[string]types.AttributeValue
+	for _, id := range ids {
+		if v, ok := into.phoneVer[id.Phone]; id.Phone != "" && ok && v == 0 {
+			keys = append(keys, keyOf(suppressionPK(tenant, id.Phone), skSup))
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	items, err := s.batchGet(ctx, keys, false)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		item, ok := items[suppressionPK(tenant, id.Phone)+"|"+skSup]
+		if !ok || id.Phone == "" {
+			continue
+		}
+		var sup suppressionItem
+		if err := unmarshalMap(item, &sup); err != nil {
+			return err
+		}
+		l, _ := into.state.Ledger(id.Phone).Apply(consent.OptOutEvent(sup.At, consent.Evidence{Text: sup.Reason, Provider: "suppression"}))
+		into.state.Ledgers[id.Phone] = l
+	}
+	return nil
 }

@@ -308,3 +308,52 @@ func TestApply_HistoryAndReportItemsExpireInOneYear(t *testing.T) {
 		}
 	}
 }
+
+func TestRedact_KeepsOnlyAHashedOptOutThatLaterSyncsRespect(t *testing.T) {
+	t.Parallel()
+	st, s, clk := newStore(t)
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Inferred)
+	rec := record(c, 9, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
+	target := store.Target{TenantID: "t1", Conn: c}
+	if _, err := st.ApplyRecord(ctx, target, rec, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	phone := "+61412000009"
+	if _, err := st.UpdateLedger(ctx, "t1", phone, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
+		l, ch := r.Ledger.Apply(consent.OptOutEvent(t0.Add(time.Hour), consent.Evidence{Text: "STOP"}))
+		return store.LedgerUpdate{Ledger: l, Changed: !ch.IsZero()}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ForgetSourceRecord(ctx, target, rec.ExternalID, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.DynamoDB.Scan(ctx, &dynamodb.ScanInput{TableName: aws.String(s.Table)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, item := range out.Items {
+		var it struct{ PK, SK string }
+		if err := attributevalueUnmarshal(item, &it); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(it.PK, phone) || strings.Contains(it.PK, "#C#") || strings.Contains(it.PK, "user009") {
+			t.Errorf("personal data left after redaction: %s / %s", it.PK, it.SK)
+		}
+	}
+	if ok, _, _ := st.Suppressed(ctx, "t1", phone); !ok {
+		t.Fatal("no hashed suppression entry")
+	}
+	// The customer comes back through a re-sync in inferred mode: the
+	// number must stay unsubscribed.
+	rec.UpdatedAt = t0.Add(48 * time.Hour)
+	a, err := st.ApplyRecord(ctx, target, rec, clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv, err := st.GetContact(ctx, "t1", a.Decision.ContactID)
+	if err != nil || cv.Status != string(consent.Unsubscribed) {
+		t.Fatalf("re-synced contact status = %q %v, want unsubscribed", cv.Status, err)
+	}
+}
