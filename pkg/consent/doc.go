@@ -53,6 +53,16 @@
 // documentation for the normalisation and for how longer sentences are read
 // (the FCC 24-24 order: revocation "by any reasonable means"; platforms.md §8).
 //
+// # Sources
+//
+//   - FCC 24-24 (revocation by any reasonable means; stop, quit, end,
+//     revoke, opt out, cancel and unsubscribe are reasonable per se):
+//     https://docs.fcc.gov/public/attachments/FCC-24-24A1.pdf
+//   - 47 CFR 64.1200(a)(12) (one confirmation text, within 5 minutes, no
+//     marketing): https://www.ecfr.gov/current/title-47/part-64/section-64.1200
+//   - Twilio's default keywords (single word, case-insensitive):
+//     https://www.twilio.com/docs/messaging/tutorials/advanced-opt-out
+//
 // The package is pure: no I/O, no clock, no randomness. Times come in as
 // arguments.
 package consent

@@ -137,3 +137,14 @@ func TestClassify_LongInputIsBounded(t *testing.T) {
 		t.Errorf("Classify(stop + many courtesy words) = %q, want %q", got, OptOut)
 	}
 }
+
+func BenchmarkClassify(b *testing.B) {
+	texts := []string{"STOP", "Stop please", "ＳＴＯＰ", "please stop texting me", "YES!", "Thanks, see you Tuesday"}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		Classify(texts[n%len(texts)])
+		n++
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "messages/s")
+}

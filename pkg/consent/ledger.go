@@ -8,6 +8,8 @@ import (
 
 // Evidence is what the hub keeps about a consent statement (design.md §4:
 // "recorded with time, source, evidence"). Every field is optional.
+//
+// Store: persist it inside the ledger and in consent-history items.
 type Evidence struct {
 	// Text is the inbound reply text (the keyword as the person typed it) or
 	// a short note for hub actions ("hub unsubscribe", "contact merge").

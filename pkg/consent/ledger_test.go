@@ -33,9 +33,15 @@ func run(t *testing.T, evs ...Event) (Ledger, []Change) {
 	return l, chs
 }
 
-func stop(n int) Event  { return OptOutEvent(at(n), Evidence{Text: "STOP", MessageID: "in-stop", Provider: "twilio"}) }
-func start(n int) Event { return OptInEvent(at(n), Evidence{Text: "START", MessageID: "in-start", Provider: "twilio"}) }
-func yes(n int) Event   { return YesEvent(at(n), Evidence{Text: "YES", MessageID: "in-yes", Provider: "twilio"}) }
+func stop(n int) Event {
+	return OptOutEvent(at(n), Evidence{Text: "STOP", MessageID: "in-stop", Provider: "twilio"})
+}
+func start(n int) Event {
+	return OptInEvent(at(n), Evidence{Text: "START", MessageID: "in-start", Provider: "twilio"})
+}
+func yes(n int) Event {
+	return YesEvent(at(n), Evidence{Text: "YES", MessageID: "in-yes", Provider: "twilio"})
+}
 
 func signal(conn string, mode Mode, state source.SignalState, consentAt time.Time, received int) Event {
 	return SignalEvent(conn, mode, sig(state, consentAt), at(received), Evidence{Provider: "Shopify"})
@@ -435,5 +441,25 @@ func TestConsent_ModeValid(t *testing.T) {
 	}
 	if Mode("opt_in").Valid() {
 		t.Error(`"opt_in".Valid() = true`)
+	}
+}
+
+// TestConsent_ChangeRecordsTimeSourceAndEvidence: every consent change is
+// recorded with time, source and evidence (design.md §4).
+func TestConsent_ChangeRecordsTimeSourceAndEvidence(t *testing.T) {
+	t.Parallel()
+	ev := SignalEvent("c1", Explicit, source.ConsentSignal{State: source.SignalSubscribed, At: at(1), Method: "checkout"}, at(2), Evidence{MessageID: "wh-1", Provider: "Shopify"})
+	l, ch := Ledger{Phone: testPhone}.Apply(ev)
+	want := Change{From: NotSubscribed, To: Subscribed, Kind: EventSourceSignal, At: at(2), ConnectionID: "c1", SourceAt: at(1), Evidence: Evidence{MessageID: "wh-1", Provider: "Shopify"}}
+	if !reflect.DeepEqual(ch, want) {
+		t.Errorf("change = %+v, want %+v", ch, want)
+	}
+	s, _ := l.Signal("c1")
+	if s.Method != "checkout" || !s.ReceivedAt.Equal(at(2)) || s.Evidence.MessageID != "wh-1" {
+		t.Errorf("stored signal = %+v", s)
+	}
+	_, ch = l.Apply(stop(3))
+	if ch.Kind != EventHubOptOut || !ch.At.Equal(at(3)) || ch.Evidence.Text != "STOP" || ch.Evidence.MessageID != "in-stop" || ch.Evidence.Provider != "twilio" {
+		t.Errorf("opt-out change = %+v", ch)
 	}
 }

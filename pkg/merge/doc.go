@@ -1,7 +1,79 @@
-// Package merge decides what one source record does to the hub's contacts
-// (design.md §3): matching by phone and email, per-field "newest wins",
-// groups, source links, deletes, and the consent event for the contact's
-// phone. It is pure: the store reads a State, Merge returns a Decision of
-// explicit idempotent mutations, and the store applies them with
-// conditional writes. Apply computes the same after-image in memory.
+// Package merge decides what one source record does to a tenant's contacts
+// (design.md §3). It is pure: the store reads a State (the contacts the
+// record can touch, the phone and email claims, the source links and the
+// phones' consent ledgers), Merge returns a Decision of explicit,
+// idempotent mutations, and the store applies them with conditional
+// writes. Apply computes the same after-image in memory (tests, and the
+// store's own checks). No I/O, no clock, no randomness: the time and the
+// id of a new contact come in with the Input.
+//
+// # Pipeline
+//
+//	id := merge.Identify(rec, conn.DefaultRegion)   // phone and email normalisation (costly)
+//	d := merge.Merge(merge.Input{Record: rec, Identity: id, Connection: conn, Now: now, NewID: newID, State: st})
+//	// store: apply d.Mutations with conditions; report d.Outcome, d.Reason
+//
+// # Rules
+//
+//   - Identifiers: the first valid phone of the record (connectors list the
+//     SMS consent phone first) and the first valid email; the other phones
+//     and emails are ignored. Each phone and each email belongs to at most
+//     one contact; a claim is only made when it is free.
+//   - Matching: no email and no valid phone → invalid, no_identifier
+//     (unless the record's source link already names a contact: a tag delta
+//     or consent-only webhook then updates that contact). Only email →
+//     match by email, else create. Only phone → match by phone, else
+//     create. Email and phone: neither known → create; one known contact X
+//     whose other identifier is empty or equal → update X; different → a new
+//     contact with only the free identifier (phone_conflict /
+//     email_conflict); email on X and phone on Y → the phone wins, Y is
+//     updated, email_conflict.
+//   - Source links: a record is linked by (connection id, external id) to
+//     one contact. A record whose source updated_at is older than the linked
+//     one changes no contact field (older_than_stored); a record with the
+//     same content hash as the applied one changes nothing and costs no
+//     write (duplicate). When matching lands a linked record on another
+//     contact, the link moves and the old contact goes if nothing else
+//     keeps it.
+//   - Fields: per field, the newer source updated_at wins; equal times are
+//     broken by the value so the result does not depend on arrival order;
+//     an empty incoming value never erases. When the record has no name but
+//     an email, the first name is the email's local part; it only fills an
+//     empty name, at the zero time, so any real name replaces it. Record
+//     fields go through the connection's field map (Connection.FieldMap).
+//   - Groups: "<Label> - <name>" per tag/segment/list, "<Label> - Guests"
+//     for guests; Contact.Groups is the union over the contact's links. A
+//     full group set replaces that link's groups (a tag removed at the
+//     source is removed here); deltas add and remove. Membership mutations
+//     are emitted only when the union changes.
+//   - Deletes: the source link goes, with the memberships only it gave; the
+//     contact goes (its claims released) when no link and no hub-side data
+//     (Contact.HubData) remain. The phone's consent ledger is never deleted:
+//     an opt-out outlives the contact.
+//   - Consent: the record's signal is applied to the ledger of the record's
+//     phone (consent belongs to the number, whichever contact holds it),
+//     even for an out-of-order record when the signal has its own
+//     timestamp. A record that says nothing about consent counts as "never
+//     asked" only for a connection that never spoke for the number, so a
+//     new contact gets its mode's default (design.md §4 table: subscribed in
+//     inferred and confirmation mode, pending in double opt-in) and nothing
+//     else changes. Messages due (confirmation, double opt-in request) come
+//     from the ledger, once per number per connection.
+//
+// # Outcomes
+//
+// created, updated (the contact changed), unchanged (duplicate,
+// older_than_stored, no_change — the latter may still carry a put_link
+// mutation that records the new content hash), invalid (no_identifier).
+// Decision.PhoneReason carries pkg/phone's reason when the record's phone
+// was unusable, whatever the outcome.
+//
+// # For the store
+//
+// Apply the mutations in order, each with its condition: create_contact
+// with attribute_not_exists; claims with attribute_not_exists (or owner =
+// contact); releases with owner = contact; the contact item with its
+// Version; the ledger with its Version. A failed condition means the State
+// was stale: re-read and merge again. Every mutation is idempotent, so a
+// retried or replayed decision changes nothing more.
 package merge

@@ -542,3 +542,31 @@ func TestContentHash_StableAndOrderInsensitiveForGroups(t *testing.T) {
 		t.Error("not stable")
 	}
 }
+
+// TestMerge_DedupKey_OneContactPerPhoneAcrossIntegrations: contacts with
+// the same phone merge across all integrations, and sources lists every
+// label that contributed while each source keeps its own record.
+func TestMerge_DedupKey_OneContactPerPhoneAcrossIntegrations(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	kl := Connection{ID: "kl-1", Label: "Klaviyo", Mode: consent.Explicit}
+	for _, step := range []struct {
+		conn Connection
+		ext  string
+		grp  string
+	}{{shopify, "1", "VIP"}, {woo, "w1", "Buyers"}, {kl, "k1", "Engaged"}} {
+		r := rec(step.ext, 1, "Jane", "")
+		r.Groups, r.HasGroups = []string{step.grp}, true
+		w.merge(step.conn, r, ident(phoneA, ""))
+	}
+	if len(w.s.Contacts) != 1 {
+		t.Fatalf("contacts = %d, want 1", len(w.s.Contacts))
+	}
+	c := w.byPhone(phoneA)
+	if got, want := c.Labels(), []string{"Klaviyo", "Shopify", "WooCommerce"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("Labels() = %v, want %v", got, want)
+	}
+	if l, ok := c.Link(LinkKey{"woo-1", "w1"}); !ok || !reflect.DeepEqual(l.Groups, []string{"Buyers"}) || l.Label != "WooCommerce" {
+		t.Errorf("woo link = %+v, %v", l, ok)
+	}
+}

@@ -23,6 +23,11 @@ type Connection struct {
 // merge: the contacts found by the record's phone, email and link, the
 // ownership of that phone and email, and the ledgers of the phones
 // involved. Maps may be nil. Merge only reads it.
+//
+// Store: load the contact of every claim and link you put in the State. A
+// claim whose contact is missing is treated as owned by an unknown contact
+// (nothing steals it, and mutations may then name a contact you did not
+// load: their conditions fail and you re-merge).
 type State struct {
 	Contacts map[string]Contact        // by contact id
 	Phones   map[string]string         // E.164 -> owning contact id
