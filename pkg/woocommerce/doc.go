@@ -1,0 +1,39 @@
+// Package woocommerce is the WooCommerce connector: REST API v3 client
+// (bulk and incremental listing, write-back), webhook verification and
+// parsing, and the mapping of customers and guest orders to source records.
+// Its fake, woocommercetest, serves the same API for tests and the sandbox.
+//
+// Facts relied on (see ../../../shared/platforms.md §2 for the full table):
+//
+//   - Customers: GET {store}/wp-json/wc/v3/customers?page=N&per_page=100
+//     (WordPress caps per_page at 100), role=all to include every role,
+//     orderby=id&order=asc for a stable order; totals in X-WP-Total and
+//     X-WP-TotalPages. https://woocommerce.github.io/woocommerce-rest-api-docs/#list-all-customers
+//   - Guests exist only as orders with customer_id 0 and the buyer in
+//     billing{...}: GET /orders?page=N&per_page=100.
+//     https://woocommerce.github.io/woocommerce-rest-api-docs/#orders
+//   - Incremental: modified_after=<ISO 8601> on both lists.
+//   - Auth: HTTP Basic with consumer key and secret over https; over plain
+//     http the keys go in the query string (consumer_key, consumer_secret),
+//     which is what local fakes use.
+//     https://woocommerce.github.io/woocommerce-rest-api-docs/#authentication
+//   - Core WooCommerce has no rate limit; hosts and WAFs answer 429/503. The
+//     client paces with a token bucket (Config.MaxRPS), halves its rate on a
+//     429 and recovers slowly, and honours Retry-After.
+//   - No core SMS-consent field: consent comes from a configurable customer
+//     meta key (Config.SMSConsentMetaKey); without one every customer is
+//     "never asked" and the connection's consent mode decides.
+//   - Webhooks: X-WC-Webhook-Signature = base64(HMAC-SHA256(secret, exact
+//     body)); X-WC-Webhook-Delivery-ID is new for every delivery, and WooCommerce
+//     can fire several identical deliveries per save (woocommerce#13760), so
+//     the merge core also compares content hashes. A new webhook sends a
+//     ping: the form body webhook_id=<id> with no signature or topic headers,
+//     which must be answered 200. WooCommerce never retries a delivery, so
+//     the daily run reconciles what webhooks missed.
+//     WC-core class-wc-webhook.php deliver(), deliver_ping(), generate_signature().
+//   - *.deleted deliveries carry only {"id": N}.
+//
+// The plan of a bulk listing is every page of customers and of orders, known
+// from one probe of each (per_page=1 reads the totals), so all pages fan out
+// at once.
+package woocommerce

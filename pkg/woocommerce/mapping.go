@@ -1,0 +1,135 @@
+package woocommerce
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// consentValues maps the usual plugin meta values to a signal.
+var consentValues = map[string]source.SignalState{
+	"yes": source.SignalSubscribed, "1": source.SignalSubscribed, "true": source.SignalSubscribed,
+	"subscribed": source.SignalSubscribed, "on": source.SignalSubscribed, "opted_in": source.SignalSubscribed,
+	"no": source.SignalUnsubscribed, "0": source.SignalUnsubscribed, "false": source.SignalUnsubscribed,
+	"unsubscribed": source.SignalUnsubscribed, "off": source.SignalUnsubscribed, "opted_out": source.SignalUnsubscribed,
+}
+
+
+// consentFrom reads the SMS consent meta key: a known value is explicit, an
+// absent key (or none configured) is "never asked". WooCommerce keeps no
+// consent timestamp, so At is zero: a source opt-in then never lifts a
+// hub-side STOP (design.md §4).
+func consentFrom(key string, meta []Meta) source.ConsentSignal {
+	if key == "" {
+		return source.ConsentSignal{State: source.SignalNeverAsked}
+	}
+	for _, m := range meta {
+		if m.Key != key {
+			continue
+		}
+		if st, ok := consentValues[strings.ToLower(strings.TrimSpace(m.StringValue()))]; ok {
+			return source.ConsentSignal{State: st, Method: "meta:" + key}
+		}
+	}
+	return source.ConsentSignal{State: source.SignalNeverAsked}
+}
+
+func (c *Client) customerRecord(cu Customer) source.Record {
+	return customerRecord(cu, c.opts, c.cfg.SMSConsentMetaKey)
+}
+
+func customerRecord(cu Customer, opts source.Options, consentKey string) source.Record {
+	r := source.Record{
+		Platform: source.WooCommerce, Label: label(opts), ConnectionID: opts.ConnectionID,
+		ExternalID: strconv.FormatInt(cu.ID, 10), UpdatedAt: cu.DateModifiedGMT.Time,
+		FirstName: firstNonEmpty(cu.FirstName, cu.Billing.FirstName), LastName: firstNonEmpty(cu.LastName, cu.Billing.LastName),
+		Country: firstNonEmpty(cu.Billing.Country, cu.Shipping.Country),
+		Consent: consentFrom(consentKey, cu.MetaData),
+		// WooCommerce has no customer tags or segments: the group set is
+		// always empty.
+		HasGroups: true,
+		Fields:    fields(cu.MetaData, opts.FieldMap),
+	}
+	for _, e := range []string{cu.Email, cu.Billing.Email} {
+		if e = strings.TrimSpace(e); e != "" && !containsFold(r.Emails, e) {
+			r.Emails = append(r.Emails, e)
+		}
+	}
+	if cu.Billing.Phone != "" {
+		r.Phones = append(r.Phones, source.PhoneField{Raw: cu.Billing.Phone, Country: cu.Billing.Country, Field: "billing"})
+	}
+	if cu.Shipping.Phone != "" {
+		r.Phones = append(r.Phones, source.PhoneField{Raw: cu.Shipping.Phone, Country: cu.Shipping.Country, Field: "shipping"})
+	}
+	return r
+}
+
+func (c *Client) guestRecord(o Order) (source.Record, bool) {
+	return guestRecord(o, c.opts, c.cfg.SMSConsentMetaKey)
+}
+
+// guestRecord maps a guest order (customer_id 0) to a record; orders of
+// registered customers and orders with no contact give none.
+func guestRecord(o Order, opts source.Options, consentKey string) (source.Record, bool) {
+	if o.CustomerID != 0 || (strings.TrimSpace(o.Billing.Email) == "" && strings.TrimSpace(o.Billing.Phone) == "") {
+		return source.Record{}, false
+	}
+	r := source.Record{
+		Platform: source.WooCommerce, Label: label(opts), ConnectionID: opts.ConnectionID,
+		ExternalID: "order:" + strconv.FormatInt(o.ID, 10), UpdatedAt: o.DateModifiedGMT.Time,
+		FirstName: o.Billing.FirstName, LastName: o.Billing.LastName, Country: o.Billing.Country,
+		Consent: consentFrom(consentKey, o.MetaData), Guest: true, HasGroups: true,
+	}
+	if e := strings.TrimSpace(o.Billing.Email); e != "" {
+		r.Emails = []string{e}
+	}
+	if o.Billing.Phone != "" {
+		r.Phones = []source.PhoneField{{Raw: o.Billing.Phone, Country: o.Billing.Country, Field: "billing"}}
+	}
+	return r, true
+}
+
+func label(opts source.Options) string {
+	if opts.Label != "" {
+		return opts.Label
+	}
+	return source.WooCommerce.DefaultLabel()
+}
+
+// fields maps meta keys through the field map (source meta key -> hub field).
+func fields(meta []Meta, fieldMap map[string]string) map[string]string {
+	if len(fieldMap) == 0 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, m := range meta {
+		if hub, ok := fieldMap[m.Key]; ok && hub != "" {
+			if v := m.StringValue(); v != "" {
+				out[hub] = v
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+func firstNonEmpty(xs ...string) string {
+	for _, x := range xs {
+		if x = strings.TrimSpace(x); x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func containsFold(xs []string, s string) bool {
+	for _, x := range xs {
+		if strings.EqualFold(strings.TrimSpace(x), s) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,414 @@
+// Package woocommercetest is a fake WooCommerce store serving the REST API
+// v3 paths the connector uses — customers (list, get, update) and orders —
+// with consumer-key auth, page/per_page pagination, X-WP-Total and
+// X-WP-TotalPages and Link headers, modified_after filtering, an optional
+// host rate limit answered with 429 + Retry-After, injectable 5xx/429
+// failures, and signed webhook deliveries exactly as WooCommerce sends them.
+// Its customers come from pkg/fakestore, deterministic by seed.
+package woocommercetest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/woocommerce"
+)
+
+// Options configure the fake store.
+type Options struct {
+	Customers int   // registered customers
+	Guests    int   // guest orders (customer_id 0)
+	Seed      int64 // fakestore seed (people by index are shared across fakes)
+	// FirstPerson is the fakestore index of customer 1 (to overlap or
+	// separate stores); guests follow the customers.
+	FirstPerson    int
+	ConsumerKey    string // default "ck_test"
+	ConsumerSecret string // default "cs_test"
+	// ConsentMetaKey is the meta key holding SMS consent ("" = none).
+	ConsentMetaKey string
+	// RateLimit is the host's requests per second (0 = none, as core).
+	RateLimit float64
+	// FailEvery makes every Nth request fail with FailStatus (500 default).
+	FailEvery  int
+	FailStatus int
+	Latency    time.Duration
+}
+
+// Server is a running fake store.
+type Server struct {
+	opts    Options
+	srv     *httptest.Server
+	limiter *rate.Limiter
+
+	mu         sync.Mutex
+	customers  map[int64]*woocommerce.Customer
+	orders     []woocommerce.Order
+	requests   int
+	deliveries int
+	writeBacks []WriteBack
+}
+
+// WriteBack is a recorded customer update.
+type WriteBack struct {
+	CustomerID int64
+	Meta       map[string]string
+}
+
+// NewServer starts a fake store on a loopback port.
+func NewServer(opts Options) *Server {
+	s := NewStore(opts)
+	s.srv = httptest.NewServer(s.Handler())
+	return s
+}
+
+// NewStore builds the store without starting a server (mount Handler()).
+func NewStore(opts Options) *Server {
+	if opts.ConsumerKey == "" {
+		opts.ConsumerKey = "ck_test"
+	}
+	if opts.ConsumerSecret == "" {
+		opts.ConsumerSecret = "cs_test"
+	}
+	if opts.FailStatus == 0 {
+		opts.FailStatus = http.StatusInternalServerError
+	}
+	s := &Server{opts: opts, customers: map[int64]*woocommerce.Customer{}}
+	if opts.RateLimit > 0 {
+		s.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), max(1, int(opts.RateLimit)))
+	}
+	for i := range opts.Customers {
+		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
+		c := customerOf(p, int64(i+1), opts.ConsentMetaKey)
+		s.customers[c.ID] = &c
+	}
+	for i := range opts.Guests {
+		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+opts.Customers+i)
+		s.orders = append(s.orders, woocommerce.Order{
+			ID: int64(1000 + i), CustomerID: 0, Status: "processing",
+			DateCreatedGMT: woocommerce.WCTime{Time: p.UpdatedAt}, DateModifiedGMT: woocommerce.WCTime{Time: p.UpdatedAt},
+			Billing: woocommerce.Address{FirstName: p.FirstName, LastName: p.LastName, Country: p.Country, Email: p.Email, Phone: p.Phone},
+		})
+	}
+	return s
+}
+
+func customerOf(p fakestore.Person, id int64, consentKey string) woocommerce.Customer {
+	c := woocommerce.Customer{
+		ID: id, Email: strings.TrimSpace(p.Email), FirstName: p.FirstName, LastName: p.LastName, Role: "customer",
+		Username:        fmt.Sprintf("user%d", id),
+		DateCreatedGMT:  woocommerce.WCTime{Time: p.UpdatedAt.Add(-24 * time.Hour)},
+		DateModifiedGMT: woocommerce.WCTime{Time: p.UpdatedAt},
+		Billing:         woocommerce.Address{FirstName: p.FirstName, LastName: p.LastName, Country: p.Country, Email: p.Email, Phone: p.Phone},
+		Shipping:        woocommerce.Address{FirstName: p.FirstName, LastName: p.LastName, Country: p.Country},
+		MetaData:        []woocommerce.Meta{},
+	}
+	if consentKey != "" && p.Consent != "never" {
+		v := "yes"
+		if p.Consent == "unsubscribed" {
+			v = "no"
+		}
+		raw, _ := json.Marshal(v) // a string always encodes
+		c.MetaData = append(c.MetaData, woocommerce.Meta{ID: id * 10, Key: consentKey, Value: raw})
+	}
+	return c
+}
+
+// URL is the store URL (the connection's storeUrl).
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Credentials returns the consumer key and secret.
+func (s *Server) Credentials() (string, string) { return s.opts.ConsumerKey, s.opts.ConsumerSecret }
+
+// Requests is the number of API requests served (including refused ones).
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}
+
+// Customer returns a copy of a customer.
+func (s *Server) Customer(id int64) (woocommerce.Customer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.customers[id]
+	if !ok {
+		return woocommerce.Customer{}, false
+	}
+	return *c, true
+}
+
+// Update changes a customer and bumps its date_modified_gmt to at.
+func (s *Server) Update(id int64, at time.Time, f func(*woocommerce.Customer)) (woocommerce.Customer, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.customers[id]
+	if !ok {
+		return woocommerce.Customer{}, false
+	}
+	f(c)
+	c.DateModifiedGMT = woocommerce.WCTime{Time: at.UTC().Truncate(time.Second)}
+	return *c, true
+}
+
+// Delete removes a customer.
+func (s *Server) Delete(id int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.customers, id)
+}
+
+// WriteBacks returns the recorded customer updates.
+func (s *Server) WriteBacks() []WriteBack {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]WriteBack(nil), s.writeBacks...)
+}
+
+// Handler serves the store's REST API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /wp-json/wc/v3/customers", s.listCustomers)
+	mux.HandleFunc("GET /wp-json/wc/v3/customers/{id}", s.getCustomer)
+	mux.HandleFunc("PUT /wp-json/wc/v3/customers/{id}", s.putCustomer)
+	mux.HandleFunc("GET /wp-json/wc/v3/orders", s.listOrders)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.admit(w, r) {
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// admit applies latency, injected failures, the rate limit and auth.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
+	}
+	s.mu.Lock()
+	s.requests++
+	n := s.requests
+	s.mu.Unlock()
+	if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
+		if s.opts.FailStatus == http.StatusTooManyRequests || s.opts.FailStatus == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeError(w, s.opts.FailStatus, "fake_failure", "injected failure")
+		return false
+	}
+	if s.limiter != nil && !s.limiter.Allow() {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "Too many requests")
+		return false
+	}
+	key, secret, ok := r.BasicAuth()
+	if !ok {
+		key, secret = r.URL.Query().Get("consumer_key"), r.URL.Query().Get("consumer_secret")
+	}
+	if key != s.opts.ConsumerKey || secret != s.opts.ConsumerSecret {
+		writeError(w, http.StatusUnauthorized, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
+		return false
+	}
+	return true
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": msg, "data": map[string]int{"status": status}})
+}
+
+type pageReq struct {
+	page, perPage int
+	since         time.Time
+}
+
+func parsePage(w http.ResponseWriter, r *http.Request) (pageReq, bool) {
+	q := r.URL.Query()
+	p := pageReq{page: 1, perPage: 10}
+	if v := q.Get("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			writeError(w, 400, "rest_invalid_param", "Invalid parameter(s): page")
+			return p, false
+		}
+		p.page = n
+	}
+	if v := q.Get("per_page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			writeError(w, 400, "rest_invalid_param", "Invalid parameter(s): per_page")
+			return p, false
+		}
+		p.perPage = n
+	}
+	if v := q.Get("modified_after"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			writeError(w, 400, "rest_invalid_param", "Invalid parameter(s): modified_after")
+			return p, false
+		}
+		p.since = t
+	}
+	return p, true
+}
+
+// writePage writes one page of a list with WordPress's paging headers.
+func writePage[T any](w http.ResponseWriter, r *http.Request, all []T, p pageReq) {
+	total := len(all)
+	pages := (total + p.perPage - 1) / p.perPage
+	start := min((p.page-1)*p.perPage, total)
+	end := min(start+p.perPage, total)
+	w.Header().Set("X-WP-Total", strconv.Itoa(total))
+	w.Header().Set("X-WP-TotalPages", strconv.Itoa(pages))
+	if p.page < pages {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(p.page+1))
+		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, q.Encode()))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(all[start:end])
+}
+
+func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
+	p, ok := parsePage(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	all := make([]woocommerce.Customer, 0, len(s.customers))
+	for _, c := range s.customers {
+		if p.since.IsZero() || c.DateModifiedGMT.After(p.since) {
+			all = append(all, *c)
+		}
+	}
+	s.mu.Unlock()
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	writePage(w, r, all, p)
+}
+
+func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
+	p, ok := parsePage(w, r)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	var all []woocommerce.Order
+	for _, o := range s.orders {
+		if p.since.IsZero() || o.DateModifiedGMT.After(p.since) {
+			all = append(all, o)
+		}
+	}
+	s.mu.Unlock()
+	writePage(w, r, all, p)
+}
+
+func (s *Server) getCustomer(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	c, ok := s.Customer(id)
+	if !ok {
+		writeError(w, 404, "woocommerce_rest_invalid_id", "Invalid resource ID.")
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(c)
+}
+
+func (s *Server) putCustomer(w http.ResponseWriter, r *http.Request) {
+	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	var body struct {
+		MetaData []woocommerce.Meta `json:"meta_data"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		writeError(w, 400, "rest_invalid_json", "Invalid JSON body passed.")
+		return
+	}
+	c, ok := s.Update(id, time.Now(), func(c *woocommerce.Customer) {
+		for _, m := range body.MetaData {
+			replaced := false
+			for i := range c.MetaData {
+				if c.MetaData[i].Key == m.Key {
+					c.MetaData[i].Value, replaced = m.Value, true
+				}
+			}
+			if !replaced {
+				c.MetaData = append(c.MetaData, m)
+			}
+		}
+	})
+	if !ok {
+		writeError(w, 404, "woocommerce_rest_invalid_id", "Invalid resource ID.")
+		return
+	}
+	wb := WriteBack{CustomerID: id, Meta: map[string]string{}}
+	for _, m := range body.MetaData {
+		wb.Meta[m.Key] = m.StringValue()
+	}
+	s.mu.Lock()
+	s.writeBacks = append(s.writeBacks, wb)
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(c)
+}
+
+// EncodePHP encodes v the way WooCommerce's wp_json_encode does on the
+// wire: compact, with "/" escaped as "\/".
+func EncodePHP(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return bytes.ReplaceAll(b, []byte("/"), []byte(`\/`)), nil
+}
+
+// SendWebhook posts a signed delivery of topic with payload to url, with
+// WooCommerce's headers.
+func (s *Server) SendWebhook(ctx context.Context, url, secret, topic string, payload any) (*http.Response, error) {
+	body, err := EncodePHP(payload)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.deliveries++
+	n := s.deliveries
+	s.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	resource, event, _ := strings.Cut(topic, ".")
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "WooCommerce/9.4.0 Hookshot (WordPress/6.7)")
+	req.Header.Set("X-WC-Webhook-Source", s.srv.URL+"/")
+	req.Header.Set("X-WC-Webhook-Topic", topic)
+	req.Header.Set("X-WC-Webhook-Resource", resource)
+	req.Header.Set("X-WC-Webhook-Event", event)
+	req.Header.Set("X-WC-Webhook-ID", "7")
+	req.Header.Set("X-WC-Webhook-Delivery-ID", fmt.Sprintf("%016x%016x", time.Now().UnixNano(), n))
+	req.Header.Set("X-WC-Webhook-Signature", woocommerce.Sign(secret, body))
+	return http.DefaultClient.Do(req)
+}
+
+// SendPing posts the ping a newly created webhook sends.
+func SendPing(ctx context.Context, url string, webhookID int) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("webhook_id="+strconv.Itoa(webhookID)))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return http.DefaultClient.Do(req)
+}
