@@ -350,8 +350,7 @@ func groupRecords(conn string, recs []source.Record, ids []merge.Identity, ld *l
 	for i := range parent {
 		parent[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for parent[i] != i {
 			parent[i] = parent[parent[i]]
 			i = parent[i]

@@ -15,7 +15,6 @@ var consentValues = map[string]source.SignalState{
 	"unsubscribed": source.SignalUnsubscribed, "off": source.SignalUnsubscribed, "opted_out": source.SignalUnsubscribed,
 }
 
-
 // consentFrom reads the SMS consent meta key: a known value is explicit, an
 // absent key (or none configured) is "never asked". WooCommerce keeps no
 // consent timestamp, so At is zero: a source opt-in then never lifts a

@@ -132,7 +132,7 @@ func TestFake_SendsSignedDeliveriesAndPings(t *testing.T) {
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("delivery: %v %v", resp, err)
 	}
-	if resp, _ := s.SendWebhook(context.Background(), hook.URL, "wrong", "customer.updated", cust); resp.StatusCode != 401 {
+	if resp, _ := s.SendWebhook(context.Background(), hook.URL, "wrong", "customer.updated", cust); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("wrongly signed delivery answered %d", resp.StatusCode)
 	}
 	if resp, err := woocommercetest.SendPing(context.Background(), hook.URL, 7); err != nil || resp.StatusCode != 200 {
