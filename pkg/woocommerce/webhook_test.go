@@ -116,12 +116,12 @@ func TestFake_SendsSignedDeliveriesAndPings(t *testing.T) {
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if err := woocommerce.VerifyWebhook("wsec", r.Header, body); err != nil {
-			http.Error(w, "bad signature", 401)
+			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
 		wh, err := woocommerce.ParseWebhook(r.Header, body, source.Options{}, "")
 		if err != nil {
-			http.Error(w, err.Error(), 400)
+			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
 		}
 		got = append(got, wh)
