@@ -52,7 +52,7 @@ type Connector interface {
 	// (opened) config; it returns an error wrapping ErrSignature if it fails.
 	Verify(cfg map[string]string, d Delivery) error
 	// Parse turns a verified delivery into records; errors wrap ErrMalformed.
-	Parse(d Delivery, opts source.Options) (source.Webhook, error)
+	Parse(cfg map[string]string, d Delivery, opts source.Options) (source.Webhook, error)
 }
 
 // Store is what the handler needs from the store.
@@ -156,7 +156,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		log.WarnContext(ctx, "webhook signature rejected")
 		return apigw.Error(http.StatusUnauthorized, "invalid_signature", "signature verification failed"), nil
 	}
-	wh, err := cn.Parse(d, source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap})
+	wh, err := cn.Parse(cfg, d, source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap})
 	if err != nil {
 		log.InfoContext(ctx, "webhook rejected", "err", err)
 		return apigw.Error(http.StatusBadRequest, "malformed", "the delivery could not be parsed"), nil

@@ -1,0 +1,150 @@
+// Package connectors wires the platform packages (pkg/woocommerce, ...) to
+// the handlers: it builds a connection's platform client from its sealed
+// config for the bulk-sync pages (one cached client per connection per
+// process, so concurrent pages share its rate budget), and adapts each
+// platform's webhook verification and parsing to pkg/webhook.
+package connectors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/bulksync"
+	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/webhook"
+	"github.com/contactsync/contactsync/pkg/woocommerce"
+)
+
+// Opener opens sealed connection configs.
+type Opener interface {
+	Open(tenant string, sealed []byte) ([]byte, error)
+}
+
+// Registry builds and caches platform clients.
+type Registry struct {
+	Opener Opener
+	HTTP   *http.Client
+
+	mu      sync.Mutex
+	clients map[string]bulksync.Source // by connection id and version
+}
+
+// ErrUnsupportedPlatform: no connector for the connection's platform.
+var ErrUnsupportedPlatform = errors.New("connectors: unsupported platform")
+
+// Config opens a connection's config.
+func (r *Registry) Config(conn store.Connection) (map[string]string, error) {
+	raw, err := r.Opener.Open(conn.TenantID, conn.Config)
+	if err != nil {
+		return nil, fmt.Errorf("opening connection config: %w", err)
+	}
+	var cfg map[string]string
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, fmt.Errorf("decoding connection config: %w", err)
+	}
+	return cfg, nil
+}
+
+// Source returns the connection's platform client.
+func (r *Registry) Source(_ context.Context, conn store.Connection) (bulksync.Source, error) {
+	key := conn.TenantID + "/" + conn.ID + "/" + strconv.FormatInt(conn.Version, 10)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.clients[key]; ok {
+		return c, nil
+	}
+	cfg, err := r.Config(conn)
+	if err != nil {
+		return nil, err
+	}
+	opts := source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap}
+	hc := r.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	var src bulksync.Source
+	switch source.Platform(conn.Platform) {
+	case source.WooCommerce:
+		c, err := woocommerce.New(woocommerce.Config{
+			StoreURL: cfg["storeUrl"], ConsumerKey: cfg["consumerKey"], ConsumerSecret: cfg["consumerSecret"],
+			WebhookSecret: cfg["webhookSecret"], SMSConsentMetaKey: cfg["smsConsentMetaKey"],
+		}, opts, hc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+		}
+		src = permanentErrors{c, wooPermanent}
+	default:
+		return nil, fmt.Errorf("%w: %w %q", bulksync.ErrPermanent, ErrUnsupportedPlatform, conn.Platform)
+	}
+	if r.clients == nil {
+		r.clients = map[string]bulksync.Source{}
+	}
+	r.clients[key] = src
+	return src, nil
+}
+
+// permanentErrors marks a platform's non-retryable errors as permanent for
+// the bulk-sync consumer.
+type permanentErrors struct {
+	bulksync.Source
+	permanent func(error) bool
+}
+
+func (p permanentErrors) mark(err error) error {
+	if err != nil && p.permanent(err) {
+		return fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+	}
+	return err
+}
+
+func (p permanentErrors) PlanBulk(ctx context.Context) (source.Plan, error) {
+	plan, err := p.Source.PlanBulk(ctx)
+	return plan, p.mark(err)
+}
+
+func (p permanentErrors) PlanIncremental(ctx context.Context, since time.Time) (source.Plan, error) {
+	plan, err := p.Source.PlanIncremental(ctx, since)
+	return plan, p.mark(err)
+}
+
+func (p permanentErrors) FetchPage(ctx context.Context, cur source.Cursor) (source.Page, error) {
+	page, err := p.Source.FetchPage(ctx, cur)
+	return page, p.mark(err)
+}
+
+func wooPermanent(err error) bool {
+	var he *woocommerce.HTTPError
+	return errors.Is(err, woocommerce.ErrUnauthorized) || errors.Is(err, woocommerce.ErrInvalidCursor) ||
+		errors.Is(err, woocommerce.ErrNotFound) || (errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+}
+
+// Webhooks returns the webhook adapters of every supported platform.
+func Webhooks() map[source.Platform]webhook.Connector {
+	return map[source.Platform]webhook.Connector{
+		source.WooCommerce: wooWebhook{},
+	}
+}
+
+type wooWebhook struct{}
+
+func (wooWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
+	if err := woocommerce.VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body); err != nil {
+		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
+	}
+	return nil
+}
+
+func (wooWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
+	wh, err := woocommerce.ParseWebhook(d.Header, d.Body, opts, cfg["smsConsentMetaKey"])
+	if err != nil {
+		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+	}
+	return wh, nil
+}
