@@ -29,6 +29,7 @@ const (
 	EnvPagesQueueURL  = "CONTACTSYNC_PAGES_QUEUE_URL"
 	EnvOutboxQueue    = "CONTACTSYNC_OUTBOX_QUEUE"
 	EnvOutboxQueueURL = "CONTACTSYNC_OUTBOX_QUEUE_URL"
+	EnvPagesDLQURL    = "CONTACTSYNC_PAGES_DLQ_URL"
 )
 
 // DefaultRegion is used when neither AWS_REGION nor a profile names one.
@@ -43,6 +44,7 @@ type Names struct {
 	// are resolved from the names with GetQueueUrl by pkg/queue.
 	PagesQueueURL  string
 	OutboxQueueURL string
+	PagesDLQURL    string
 }
 
 // NamesFrom reads resource names with getenv (os.Getenv in main, a map in
@@ -60,6 +62,7 @@ func NamesFrom(getenv func(string) string) Names {
 		OutboxQueue:    or(EnvOutboxQueue, resources.DefaultOutboxQueue),
 		PagesQueueURL:  getenv(EnvPagesQueueURL),
 		OutboxQueueURL: getenv(EnvOutboxQueueURL),
+		PagesDLQURL:    getenv(EnvPagesDLQURL),
 	}
 }
 

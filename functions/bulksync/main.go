@@ -1,0 +1,47 @@
+// Command bulksync is the bulk-sync page consumer (SQS event source with
+// ReportBatchItemFailures).
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/bulksync"
+	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/queue"
+	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+func main() {
+	log := logging.ForLambda()
+	cfg, err := awsenv.Load(context.Background())
+	if err != nil {
+		log.Error("loading AWS config", "err", err)
+		os.Exit(1)
+	}
+	sealer, err := seal.FromEnv(os.Getenv)
+	if err != nil {
+		log.Error("loading the sealing key", "err", err)
+		os.Exit(1)
+	}
+	names := awsenv.NamesFrom(os.Getenv)
+	sq := sqs.NewFromConfig(cfg)
+	h := bulksync.New(bulksync.Deps{
+		Store:      store.New(dynamodb.NewFromConfig(cfg), names.Table),
+		Sources:    &connectors.Registry{Opener: sealer, HTTP: &http.Client{Timeout: 60 * time.Second}},
+		Pages:      queue.NewSender(sq, names.PagesQueueURL),
+		Outbox:     queue.NewSender(sq, names.OutboxQueueURL),
+		DeadLetter: queue.NewSender(sq, names.PagesDLQURL),
+		Log:        log,
+	})
+	lambda.Start(h.Handle)
+}

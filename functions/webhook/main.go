@@ -1,0 +1,43 @@
+// Command webhook is the platform-webhook Lambda (API Gateway HTTP API).
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/queue"
+	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/webhook"
+)
+
+func main() {
+	log := logging.ForLambda()
+	cfg, err := awsenv.Load(context.Background())
+	if err != nil {
+		log.Error("loading AWS config", "err", err)
+		os.Exit(1)
+	}
+	sealer, err := seal.FromEnv(os.Getenv)
+	if err != nil {
+		log.Error("loading the sealing key", "err", err)
+		os.Exit(1)
+	}
+	names := awsenv.NamesFrom(os.Getenv)
+	h := webhook.New(webhook.Deps{
+		Store:         store.New(dynamodb.NewFromConfig(cfg), names.Table),
+		Opener:        sealer,
+		Connectors:    connectors.Webhooks(),
+		Outbox:        queue.NewSender(sqs.NewFromConfig(cfg), names.OutboxQueueURL),
+		PublicBaseURL: os.Getenv("PUBLIC_BASE_URL"),
+		Log:           log,
+	})
+	lambda.Start(h.Handle)
+}
