@@ -21,12 +21,12 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: ## start the whole product on the embedded stack with the demo
-	@echo "make run: not yet — the sandbox and demo land with the sandbox issue; 'make stack-up' starts the stack"
+run: stack-up ## start the whole product on the embedded stack and show the demo (DEMO_SIZE, SANDBOX_PORT)
+	@eval "$$($(STACK) env)"; $(GO) run ./localstack/sandbox -demo
 
 .PHONY: sandbox
-sandbox: ## start the stack and the sandbox with no demo data
-	@echo "make sandbox: not yet — lands with the sandbox issue; 'make stack-up' starts the stack"
+sandbox: stack-up ## the same stack and routes with no demo data; prints "ready <base url>"
+	@eval "$$($(STACK) env)"; $(GO) run ./localstack/sandbox
 
 .PHONY: test
 test: ## run every test (unit, integration on the embedded stack, fuzz seeds) with -race

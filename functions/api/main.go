@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/hubapi"
@@ -32,11 +30,11 @@ func main() {
 		os.Exit(1)
 	}
 	names := awsenv.NamesFrom(os.Getenv)
-	st := store.New(dynamodb.NewFromConfig(cfg), names.Table)
+	st := store.New(awsenv.NewDynamoDB(cfg), names.Table)
 	h := hubapi.New(hubapi.Deps{
 		Store:         st,
 		Sealer:        sealer,
-		Starter:       syncrun.Starter{Store: st, Pages: queue.NewSender(sqs.NewFromConfig(cfg), names.PagesQueueURL), LockFor: 6 * time.Hour},
+		Starter:       syncrun.Starter{Store: st, Pages: queue.NewSender(awsenv.NewSQS(cfg), names.PagesQueueURL), LockFor: 6 * time.Hour},
 		AdminToken:    os.Getenv("HUB_ADMIN_TOKEN"),
 		PublicBaseURL: os.Getenv("PUBLIC_BASE_URL"),
 		Log:           log,

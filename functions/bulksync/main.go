@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/bulksync"
@@ -34,9 +32,9 @@ func main() {
 		os.Exit(1)
 	}
 	names := awsenv.NamesFrom(os.Getenv)
-	sq := sqs.NewFromConfig(cfg)
+	sq := awsenv.NewSQS(cfg)
 	h := bulksync.New(bulksync.Deps{
-		Store:      store.New(dynamodb.NewFromConfig(cfg), names.Table),
+		Store:      store.New(awsenv.NewDynamoDB(cfg), names.Table),
 		Sources:    &connectors.Registry{Opener: sealer, HTTP: &http.Client{Timeout: 60 * time.Second}},
 		Pages:      queue.NewSender(sq, names.PagesQueueURL),
 		Outbox:     queue.NewSender(sq, names.OutboxQueueURL),

@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/logging"
@@ -27,8 +25,8 @@ func main() {
 		os.Exit(1)
 	}
 	names := awsenv.NamesFrom(os.Getenv)
-	st := store.New(dynamodb.NewFromConfig(cfg), names.Table)
-	pages := queue.NewSender(sqs.NewFromConfig(cfg), names.PagesQueueURL)
+	st := store.New(awsenv.NewDynamoDB(cfg), names.Table)
+	pages := queue.NewSender(awsenv.NewSQS(cfg), names.PagesQueueURL)
 	h := scheduler.New(scheduler.Deps{
 		Store:   st,
 		Starter: syncrun.Starter{Store: st, Pages: pages, LockFor: 6 * time.Hour},

@@ -6,8 +6,6 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/connectors"
@@ -32,10 +30,10 @@ func main() {
 	}
 	names := awsenv.NamesFrom(os.Getenv)
 	h := webhook.New(webhook.Deps{
-		Store:         store.New(dynamodb.NewFromConfig(cfg), names.Table),
+		Store:         store.New(awsenv.NewDynamoDB(cfg), names.Table),
 		Opener:        sealer,
 		Connectors:    connectors.Webhooks(),
-		Outbox:        queue.NewSender(sqs.NewFromConfig(cfg), names.OutboxQueueURL),
+		Outbox:        queue.NewSender(awsenv.NewSQS(cfg), names.OutboxQueueURL),
 		PublicBaseURL: os.Getenv("PUBLIC_BASE_URL"),
 		Log:           log,
 	})

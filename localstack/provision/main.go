@@ -10,9 +10,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/provision"
 	"github.com/contactsync/contactsync/pkg/resources"
@@ -33,10 +30,10 @@ func run() error {
 		return err
 	}
 	names := awsenv.NamesFrom(os.Getenv)
-	if err := provision.Table(ctx, dynamodb.NewFromConfig(cfg), resources.MainTable(names.Table)); err != nil {
+	if err := provision.Table(ctx, awsenv.NewDynamoDB(cfg), resources.MainTable(names.Table)); err != nil {
 		return err
 	}
-	urls, err := provision.Queues(ctx, sqs.NewFromConfig(cfg), resources.Queues(names.PagesQueue, names.OutboxQueue))
+	urls, err := provision.Queues(ctx, awsenv.NewSQS(cfg), resources.Queues(names.PagesQueue, names.OutboxQueue))
 	if err != nil {
 		return err
 	}

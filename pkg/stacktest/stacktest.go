@@ -86,8 +86,8 @@ func New(t testing.TB, opts ...Option) *Stack {
 	}
 	s := &Stack{
 		Config:   cfg,
-		DynamoDB: dynamodb.NewFromConfig(cfg),
-		SQS:      sqs.NewFromConfig(cfg),
+		DynamoDB: awsenv.NewDynamoDB(cfg),
+		SQS:      awsenv.NewSQS(cfg),
 	}
 	base := uniqueName(t.Name())
 	s.Table = base

@@ -44,6 +44,9 @@ type Options struct {
 	FailEvery  int
 	FailStatus int
 	Latency    time.Duration
+	// URL is the store's address when it is mounted elsewhere (NewStore);
+	// NewServer sets it to its own server's.
+	URL string
 }
 
 // Server is a running fake store.
@@ -70,10 +73,12 @@ type WriteBack struct {
 func NewServer(opts Options) *Server {
 	s := NewStore(opts)
 	s.srv = httptest.NewServer(s.Handler())
+	s.opts.URL = s.srv.URL
 	return s
 }
 
-// NewStore builds the store without starting a server (mount Handler()).
+// NewStore builds the store without starting a server (mount Handler()
+// and set Options.URL to where it is mounted).
 func NewStore(opts Options) *Server {
 	if opts.ConsumerKey == "" {
 		opts.ConsumerKey = "ck_test"
@@ -126,10 +131,14 @@ func customerOf(p fakestore.Person, id int64, consentKey string) woocommerce.Cus
 }
 
 // URL is the store URL (the connection's storeUrl).
-func (s *Server) URL() string { return s.srv.URL }
+func (s *Server) URL() string { return s.opts.URL }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server (if NewServer started one).
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
 
 // Credentials returns the consumer key and secret.
 func (s *Server) Credentials() (string, string) { return s.opts.ConsumerKey, s.opts.ConsumerSecret }
@@ -393,7 +402,7 @@ func (s *Server) SendWebhook(ctx context.Context, url, secret, topic string, pay
 	resource, event, _ := strings.Cut(topic, ".")
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "WooCommerce/9.4.0 Hookshot (WordPress/6.7)")
-	req.Header.Set("X-WC-Webhook-Source", s.srv.URL+"/")
+	req.Header.Set("X-WC-Webhook-Source", s.opts.URL+"/")
 	req.Header.Set("X-WC-Webhook-Topic", topic)
 	req.Header.Set("X-WC-Webhook-Resource", resource)
 	req.Header.Set("X-WC-Webhook-Event", event)
