@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/fakestore"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
@@ -70,6 +71,14 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 	}
 	api := client{app.BaseURL, tenant.APIKey}
 	fmt.Printf("\n== demo tenant %s\n", tenant.TenantID)
+	sid, token := f.twilio.Credentials()
+	if err := api.do(ctx, "PUT", "/v1/sms-provider", map[string]any{
+		"provider": "twilio", "sender": demoSender, "companyName": "Demo Outfitters", "helpText": "Questions? Call 1300 000 000.",
+		"apiBaseUrl": app.BaseURL + "/_fakes/twilio", "credentials": map[string]string{"accountSid": sid, "authToken": token},
+	}, nil); err != nil {
+		return err
+	}
+	fmt.Println("SMS provider: Twilio (fake) — confirmations and double opt-in requests go through the outbox")
 	stores := []struct {
 		label, mode, secret, metaKey string
 		shop                         *woocommercetest.Server
@@ -102,6 +111,7 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 		report(ctx, app, tenant.TenantID, conns[i].Label, r)
 	}
 	liveEvents(ctx, app, api, tenant.TenantID, conns, f)
+	replies(ctx, app, api, tenant.TenantID, f)
 	fmt.Printf("\n== try it (the sandbox keeps serving until Ctrl-C)\n")
 	fmt.Printf("export API_KEY=%s\n", tenant.APIKey)
 	fmt.Printf("curl -s -H \"Authorization: Bearer $API_KEY\" '%s/v1/contacts?limit=5' | jq\n", app.BaseURL)
@@ -230,7 +240,53 @@ func liveEvents(ctx context.Context, app *sandbox.App, api client, tenant string
 	show(ctx, api, "gus.guest@example.com")
 	resp, err = f.woo.SendWebhook(ctx, conns[0].WebhookURL, wooSecret, "order.created", guest)
 	printDelivery("the same guest checkout re-fired (new delivery id)", resp, err)
-	fmt.Println("  (YES / STOP replies from SMS providers land with the SMS provider work; see README)")
+}
+
+const demoSender = "+61400000000"
+
+// replies sends a YES from a number waiting for double opt-in and a STOP
+// from a subscribed one, through the Twilio fake, and shows their effect.
+func replies(ctx context.Context, app *sandbox.App, api client, tenant string, f demoFakes) {
+	size := demoSize()
+	yes, stop := fakestore.Person{}, fakestore.Person{}
+	for i := size*3/4 + size/2 - 1; i >= size+size/20; i-- { // only in the Outlet (double opt-in)
+		if p := fakestore.NewPerson(43, i); p.E164 != "" && strings.TrimSpace(p.Email) != "" {
+			yes = p
+			break
+		}
+	}
+	for i := 0; i < size/2; i++ { // only in WooCommerce (inferred)
+		if p := fakestore.NewPerson(42, i); p.E164 != "" && strings.TrimSpace(p.Email) != "" && p.Consent != "unsubscribed" {
+			stop = p
+			break
+		}
+	}
+	hook := app.BaseURL + "/sms/inbound/twilio/" + tenant
+	public := app.PublicBaseURL + "/sms/inbound/twilio/" + tenant
+	for _, r := range []struct {
+		p    fakestore.Person
+		text string
+	}{{yes, "Yes"}, {stop, "STOP"}} {
+		if r.p.E164 == "" {
+			continue
+		}
+		fmt.Printf("  SMS reply %-5q from %s (before)\n", r.text, r.p.E164)
+		show(ctx, api, strings.ToLower(strings.TrimSpace(r.p.Email)))
+		resp, _, err := f.twilio.SendInbound(ctx, hook, public, r.p.E164, demoSender, r.text, "")
+		printDelivery("  inbound Twilio webhook", resp, err)
+		show(ctx, api, strings.ToLower(strings.TrimSpace(r.p.Email)))
+	}
+	// The outbox works through the install's double opt-in requests first;
+	// wait (bounded) for the opt-out confirmation to come out of it.
+	for deadline := time.Now().Add(30 * time.Second); stop.E164 != "" && len(f.twilio.SentTo(stop.E164)) == 0 && time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+	}
+	fmt.Printf("  SMS sent through Twilio by the outbox so far: %d (double opt-in requests, confirmations)\n", len(f.twilio.Sent()))
+	for _, p := range []fakestore.Person{yes, stop} {
+		for _, m := range f.twilio.SentTo(p.E164) {
+			fmt.Printf("    to %s: %q\n", p.E164, m.Text)
+		}
+	}
 }
 
 func printDelivery(what string, resp *http.Response, err error) {

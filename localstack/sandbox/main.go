@@ -32,6 +32,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/logging"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/sms/twilio/twiliotest"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
 
@@ -100,6 +101,7 @@ func run(demo bool) error {
 // demoFakes are the platform fakes the sandbox serves under /_fakes/.
 type demoFakes struct {
 	woo, outlet *woocommercetest.Server
+	twilio      *twiliotest.Server
 }
 
 func demoSize() int {
@@ -119,9 +121,11 @@ func mountFakes(app *sandbox.App, demo bool) demoFakes {
 	f := demoFakes{
 		woo: woocommercetest.NewStore(woocommercetest.Options{Customers: size, Guests: size / 20, Seed: 42, ConsentMetaKey: "sms_consent",
 			URL: app.BaseURL + "/_fakes/woocommerce"}),
-		outlet: woocommercetest.NewStore(woocommercetest.Options{Customers: size / 2, Seed: 43, FirstPerson: size / 2,
+		outlet: woocommercetest.NewStore(woocommercetest.Options{Customers: size / 2, Seed: 43, FirstPerson: size * 3 / 4,
 			URL: app.BaseURL + "/_fakes/outlet"}),
+		twilio: twiliotest.New(twiliotest.Options{}),
 	}
+	app.Mount("/_fakes/twilio", f.twilio.Handler())
 	app.Mount("/_fakes/woocommerce", f.woo.Handler())
 	app.Mount("/_fakes/outlet", f.outlet.Handler())
 	return f

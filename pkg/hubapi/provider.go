@@ -9,18 +9,12 @@ import (
 	"strings"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
 // SMSProvider is the body of PUT /v1/sms-provider (credentials write-only).
-type SMSProvider struct {
-	Provider    string            `json:"provider"`
-	Sender      string            `json:"sender"`
-	CompanyName string            `json:"companyName"`
-	HelpText    string            `json:"helpText,omitempty"`
-	APIBaseURL  string            `json:"apiBaseUrl,omitempty"`
-	Credentials map[string]string `json:"credentials"`
-}
+type SMSProvider = sms.Settings
 
 var providerCredentials = map[string][]string{
 	"twilio":       {"accountSid", "authToken"},
@@ -39,7 +33,7 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 		return resp
 	}
 	bad := map[string]string{}
-	required, ok := providerCredentials[in.Provider]
+	required, ok := providerCredentials[string(in.Provider)]
 	if !ok {
 		bad["provider"] = "must be one of messagemedia, sinch, twilio"
 	}
@@ -55,7 +49,7 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 		}
 	}
 	known := map[string]bool{}
-	for _, k := range append(append([]string{}, required...), providerOptional[in.Provider]...) {
+	for _, k := range append(append([]string{}, required...), providerOptional[string(in.Provider)]...) {
 		known[k] = true
 	}
 	for _, k := range required {
@@ -65,7 +59,7 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	}
 	for k := range in.Credentials {
 		if ok && !known[k] {
-			bad["credentials."+k] = "unknown field for " + in.Provider
+			bad["credentials."+k] = "unknown field for " + string(in.Provider)
 		}
 	}
 	if len(bad) > 0 {
@@ -80,7 +74,7 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	} else if err != nil {
 		return h.internal(ctx, "storing provider", err)
 	}
-	return apigw.JSON(http.StatusOK, map[string]string{"provider": in.Provider, "sender": in.Sender, "companyName": in.CompanyName})
+	return apigw.JSON(http.StatusOK, map[string]string{"provider": string(in.Provider), "sender": in.Sender, "companyName": in.CompanyName})
 }
 
 // OpenSMSProvider returns a tenant's SMS provider settings, or ErrNotFound.

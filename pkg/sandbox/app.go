@@ -21,6 +21,8 @@ import (
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/health"
 	"github.com/contactsync/contactsync/pkg/hubapi"
+	"github.com/contactsync/contactsync/pkg/inbound"
+	outboxpkg "github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/provision"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/resources"
@@ -53,7 +55,9 @@ type App struct {
 	Store   *store.Store
 	SQS     *sqs.Client
 	BaseURL string
-	Names   awsenv.Names
+	// PublicBaseURL is what platforms and providers call (signed URLs).
+	PublicBaseURL string
+	Names         awsenv.Names
 
 	mux      *http.ServeMux
 	srv      *http.Server
@@ -107,11 +111,13 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Store: st, Sources: &connectors.Registry{Opener: cfg.Sealer, HTTP: &http.Client{Timeout: 60 * time.Second}},
 		Pages: pages, Outbox: outbox, DeadLetter: queue.NewSender(sq, names.PagesDLQURL), Log: cfg.Log,
 	})
-	a := &App{cfg: cfg, Store: st, SQS: sq, BaseURL: base, Names: names, mux: http.NewServeMux(), listener: l,
+	a := &App{cfg: cfg, Store: st, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
 		sched: scheduler.New(scheduler.Deps{Store: st, Starter: starter, Log: cfg.Log})}
 	a.mux.Handle("/admin/", HTTP("/admin/{proxy+}", api.Handle))
 	a.mux.Handle("/v1/", HTTP("/v1/{proxy+}", api.Handle))
 	a.mux.Handle("/webhooks/", HTTP("/webhooks/{platform}/{connectionId}", wh.Handle))
+	in := inbound.New(inbound.Deps{Store: st, Opener: cfg.Sealer, Outbox: outbox, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
+	a.mux.Handle("/sms/inbound/", HTTP("/sms/inbound/{provider}/{tenantId}", in.Handle))
 	a.mux.Handle("GET /health", HTTP("/health", health.Handler{Version: "sandbox"}.Handle))
 	a.mux.HandleFunc("POST /_sandbox/schedule", a.fireSchedule)
 	a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
@@ -126,6 +132,16 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	a.goRun(func() {
 		(&Poller{SQS: sq, QueueURL: names.PagesQueueURL, QueueARN: pagesARN, Handler: bs.Handle, BatchSize: 5,
 			Concurrency: cfg.PageWorkers, RetryDelay: 2 * time.Second, Log: cfg.Log}).Run(runCtx)
+	})
+	outboxARN, err := queueARN(ctx, sq, names.OutboxQueueURL)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	ob := outboxpkg.New(outboxpkg.Deps{Store: st, Opener: cfg.Sealer, Log: cfg.Log})
+	a.goRun(func() {
+		(&Poller{SQS: sq, QueueURL: names.OutboxQueueURL, QueueARN: outboxARN, Handler: ob.Handle, BatchSize: 10,
+			Concurrency: 4, RetryDelay: 2 * time.Second, Log: cfg.Log}).Run(runCtx)
 	})
 	a.goRun(func() { a.daily(runCtx) })
 	a.goRun(func() {

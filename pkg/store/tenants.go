@@ -22,6 +22,8 @@ type Tenant struct {
 	// SMSProvider is the sealed SMS provider settings (PUT /v1/sms-provider);
 	// the store never looks inside.
 	SMSProvider []byte `dynamodbav:"smsProvider,omitempty"`
+	// CreditsUsed counts SMS sent for the tenant.
+	CreditsUsed int `dynamodbav:"creditsUsed"`
 }
 
 type tenantItem struct {

@@ -1,0 +1,33 @@
+// Command outbox is the outbound-SMS consumer (SQS event source with
+// ReportBatchItemFailures).
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+func main() {
+	log := logging.ForLambda()
+	cfg, err := awsenv.Load(context.Background())
+	if err != nil {
+		log.Error("loading AWS config", "err", err)
+		os.Exit(1)
+	}
+	sealer, err := seal.FromEnv(os.Getenv)
+	if err != nil {
+		log.Error("loading the sealing key", "err", err)
+		os.Exit(1)
+	}
+	names := awsenv.NamesFrom(os.Getenv)
+	h := outbox.New(outbox.Deps{Store: store.New(awsenv.NewDynamoDB(cfg), names.Table), Opener: sealer, Log: log})
+	lambda.Start(h.Handle)
+}

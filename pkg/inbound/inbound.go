@@ -1,0 +1,235 @@
+// Package inbound is the inbound-SMS Lambda's handler: POST
+// /sms/inbound/{provider}/{tenantId}. It verifies the provider's signature,
+// deduplicates by the provider's message id, classifies the text and acts:
+//
+//   - opt-out (STOP family, or a revocation in a sentence): the number is
+//     unsubscribed before the handler returns, with evidence (text, message
+//     id, provider, time), and one opt-out confirmation is queued; a number
+//     no contact holds is recorded too (a suppression a later sync
+//     respects);
+//   - YES / Y to a pending double opt-in: subscribed; START / UNSTOP / YES
+//     otherwise: re-subscribed, but only where the number has a consent
+//     record (we never subscribe a stranger by keyword);
+//   - HELP / INFO: the tenant's help text is queued;
+//   - anything else: kept in the number's history, nothing changes.
+//
+// Answers: 200 with what the provider expects (Twilio: empty TwiML), also
+// for duplicates; 401 bad signature; 404 unknown tenant or provider; 400
+// malformed; 413 oversized.
+package inbound
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/smsproviders"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/webhook"
+)
+
+// MaxBody bounds an inbound request.
+const MaxBody = 64 << 10
+
+// Store is what the handler needs.
+type Store interface {
+	GetTenant(ctx context.Context, id string) (store.Tenant, error)
+	ClaimIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key string, inProgressFor, keepFor time.Duration) (store.Claim, string, error)
+	CompleteIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key, result string, keepFor time.Duration) error
+	ReleaseIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key string) error
+	UpdateLedger(ctx context.Context, tenant, e164 string, fn func(store.PhoneRecord) (store.LedgerUpdate, error)) (store.PhoneRecord, error)
+	AppendHistory(ctx context.Context, tenant, subject string, e store.HistoryEntry) error
+}
+
+// Opener opens the tenant's sealed provider settings.
+type Opener interface {
+	Open(tenant string, sealed []byte) ([]byte, error)
+}
+
+// Outbox enqueues messages to send.
+type Outbox interface {
+	Send(ctx context.Context, messages ...any) error
+}
+
+// Deps are the handler's collaborators.
+type Deps struct {
+	Store         Store
+	Opener        Opener
+	Outbox        Outbox
+	PublicBaseURL string
+	Now           func() time.Time
+	Log           *slog.Logger
+}
+
+// Handler handles inbound SMS.
+type Handler struct{ d Deps }
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
+	return &Handler{d: d}
+}
+
+// Handle serves one API Gateway request.
+func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	params, ok := apigw.Match("/sms/inbound/{provider}/{tenantId}", apigw.Path(req))
+	if !ok || apigw.Method(req) != http.MethodPost {
+		return apigw.Error(http.StatusNotFound, "not_found", "no such route"), nil
+	}
+	provider, tenantID := sms.Provider(params["provider"]), params["tenantId"]
+	settings, err := h.settings(ctx, tenantID)
+	if err != nil || settings.Provider != provider {
+		return apigw.Error(http.StatusNotFound, "not_found", "unknown tenant or provider"), nil
+	}
+	body, err := apigw.Body(req, MaxBody)
+	if errors.Is(err, apigw.ErrTooLarge) {
+		return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "body too large"), nil
+	}
+	if err != nil {
+		return apigw.Error(http.StatusBadRequest, "malformed", "body is not decodable"), nil
+	}
+	publicURL := h.d.PublicBaseURL + apigw.Path(req)
+	if req.RawQueryString != "" {
+		publicURL += "?" + req.RawQueryString
+	}
+	log := h.d.Log.With("tenant", tenantID, "provider", string(provider))
+	in, err := smsproviders.ParseInbound(settings, publicURL, apigw.HTTPHeader(req), body)
+	switch {
+	case errors.Is(err, sms.ErrInvalidSignature):
+		log.WarnContext(ctx, "inbound signature rejected")
+		return apigw.Error(http.StatusUnauthorized, "invalid_signature", "signature verification failed"), nil
+	case errors.Is(err, sms.ErrUnsupported):
+		return answer(provider), nil // e.g. a binary MO: acknowledged, ignored
+	case err != nil:
+		return apigw.Error(http.StatusBadRequest, "malformed", "the message could not be parsed"), nil
+	}
+	if in.ReceivedAt.IsZero() {
+		in.ReceivedAt = h.d.Now()
+	}
+	key := string(provider) + ":" + in.MessageID
+	claim, _, err := h.d.Store.ClaimIdempotency(ctx, tenantID, store.ScopeInbound, key, 10*time.Second, 7*24*time.Hour)
+	if err != nil {
+		return h.internal(ctx, log, "claiming message", err), nil
+	}
+	switch claim {
+	case store.ClaimCompleted:
+		return answer(provider), nil
+	case store.ClaimInProgress:
+		resp := apigw.Error(http.StatusConflict, "in_progress", "this message is being processed; retry later")
+		resp.Headers["Retry-After"] = "5"
+		return resp, nil
+	}
+	kind, err := h.act(ctx, tenantID, settings, in)
+	if err != nil {
+		if rerr := h.d.Store.ReleaseIdempotency(ctx, tenantID, store.ScopeInbound, key); rerr != nil {
+			log.ErrorContext(ctx, "releasing message claim", "err", rerr)
+		}
+		return h.internal(ctx, log, "handling reply", err), nil
+	}
+	if err := h.d.Store.CompleteIdempotency(ctx, tenantID, store.ScopeInbound, key, string(kind), 7*24*time.Hour); err != nil {
+		log.ErrorContext(ctx, "completing message claim", "err", err)
+	}
+	log.InfoContext(ctx, "inbound reply handled", "keyword", string(kind), "from", in.From)
+	return answer(provider), nil
+}
+
+func answer(p sms.Provider) apigw.Response {
+	status, ct, body := smsproviders.Answer(p)
+	return apigw.Text(status, ct, body)
+}
+
+// act applies the reply to the number's consent and queues what is due.
+func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings, in sms.Inbound) (consent.Keyword, error) {
+	kind := consent.Classify(in.Text)
+	ev := consent.Evidence{Text: truncate(in.Text, 160), MessageID: in.MessageID, Provider: string(in.Provider)}
+	var due []consent.Message
+	switch kind {
+	case consent.OptOut, consent.OptIn:
+		_, err := h.d.Store.UpdateLedger(ctx, tenant, in.From, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
+			var event consent.Event
+			switch {
+			case kind == consent.OptOut:
+				event = consent.OptOutEvent(in.ReceivedAt, ev)
+			case r.Version == 0:
+				return store.LedgerUpdate{}, nil // a stranger's START/YES subscribes nothing
+			case r.Ledger.State() == consent.Pending && isYes(in.Text):
+				event = consent.YesEvent(in.ReceivedAt, ev)
+			default:
+				event = consent.OptInEvent(in.ReceivedAt, ev)
+			}
+			l, ch := r.Ledger.Apply(event)
+			if l.Phone == "" {
+				l.Phone = in.From
+			}
+			upd := store.LedgerUpdate{Ledger: l, Changed: !ch.IsZero()}
+			if ch.StateChanged() {
+				upd.History = append(upd.History, store.HistoryEntry{At: in.ReceivedAt, EventID: string(ch.Kind) + "-" + in.MessageID, Kind: "consent_change",
+					Detail: map[string]string{"from": string(ch.From), "to": string(ch.To), "event": string(ch.Kind), "text": ev.Text, "messageId": in.MessageID, "provider": ev.Provider}})
+			}
+			due = ch.MessagesDue
+			return upd, nil
+		})
+		if err != nil {
+			return kind, err
+		}
+	case consent.Help:
+		due = []consent.Message{{Phone: in.From, Purpose: consent.PurposeHelp, At: in.ReceivedAt}}
+	default:
+		if err := h.d.Store.AppendHistory(ctx, tenant, in.From, store.HistoryEntry{At: in.ReceivedAt, EventID: "reply-" + in.MessageID, Kind: "reply",
+			Detail: map[string]string{"text": truncate(in.Text, 500), "messageId": in.MessageID, "provider": string(in.Provider)}}); err != nil {
+			return kind, err
+		}
+	}
+	if len(due) == 0 || h.d.Outbox == nil {
+		return kind, nil
+	}
+	msgs := make([]any, len(due))
+	for i, m := range due {
+		msgs[i] = webhook.OutboxMessage{Kind: "sms", TenantID: tenant, Ref: store.OutboxRef(m), Message: m}
+	}
+	return kind, h.d.Outbox.Send(ctx, msgs...)
+}
+
+func isYes(text string) bool {
+	t := strings.ToUpper(strings.Trim(strings.TrimSpace(text), ".!?, "))
+	return t == "YES" || t == "Y"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func (h *Handler) settings(ctx context.Context, tenantID string) (sms.Settings, error) {
+	t, err := h.d.Store.GetTenant(ctx, tenantID)
+	if err != nil {
+		return sms.Settings{}, err
+	}
+	if len(t.SMSProvider) == 0 {
+		return sms.Settings{}, store.ErrNotFound
+	}
+	raw, err := h.d.Opener.Open(t.ID, t.SMSProvider)
+	if err != nil {
+		return sms.Settings{}, err
+	}
+	return decodeSettings(raw)
+}
+
+func (h *Handler) internal(ctx context.Context, log *slog.Logger, doing string, err error) apigw.Response {
+	log.ErrorContext(ctx, "inbound error", "doing", doing, "err", err)
+	return apigw.Error(http.StatusInternalServerError, "internal", "internal error")
+}

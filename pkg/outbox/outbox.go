@@ -1,0 +1,171 @@
+// Package outbox is the outbox Lambda's handler: an SQS consumer that sends
+// the SMS the merge and inbound paths made due (confirmation, double opt-in
+// request, opt-out confirmation, help) through the tenant's provider.
+//
+// At most once: each message has a reference (store.OutboxRef) and a
+// marker item. The consumer leases the marker before calling the provider
+// and records the outcome after, so a redelivered or concurrently consumed
+// message is not sent again. The crash window — the provider accepted the
+// message but we died before recording it — is closed by the lease: the
+// message is sent again only after the lease lapses, and only for that
+// crash; providers that take a client reference (Sinch client_reference,
+// MessageMedia metadata) get the reference, so the duplicate is traceable.
+//
+// Before sending anything but an opt-out confirmation the number's consent
+// is read again: nothing goes to a number that opted out meanwhile. Each
+// sent message adds one credit to the tenant's usage.
+package outbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/smsproviders"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/webhook"
+)
+
+// Store is what the consumer needs.
+type Store interface {
+	GetTenant(ctx context.Context, id string) (store.Tenant, error)
+	GetPhone(ctx context.Context, tenant, e164 string) (store.PhoneRecord, bool, error)
+	LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (bool, string, error)
+	FinishOutbox(ctx context.Context, tenant, ref, status, detail string) error
+	AddCredits(ctx context.Context, tenant string, n int) error
+}
+
+// Opener opens sealed provider settings.
+type Opener interface {
+	Open(tenant string, sealed []byte) ([]byte, error)
+}
+
+// Deps are the consumer's collaborators.
+type Deps struct {
+	Store  Store
+	Opener Opener
+	HTTP   *http.Client
+	Log    *slog.Logger
+	// Lease bounds how long a send may take before another consumer may
+	// retry it (default 60 s).
+	Lease time.Duration
+}
+
+// Handler consumes outbox messages.
+type Handler struct{ d Deps }
+
+// New returns a Handler.
+func New(d Deps) *Handler {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Lease == 0 {
+		d.Lease = 60 * time.Second
+	}
+	if d.HTTP == nil {
+		d.HTTP = &http.Client{Timeout: 15 * time.Second}
+	}
+	return &Handler{d: d}
+}
+
+// errRetry marks a message to be redelivered.
+var errRetry = errors.New("retry later")
+
+// Handle sends a batch and reports the messages to retry.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		if err := h.one(ctx, rec.Body); err != nil {
+			h.d.Log.WarnContext(ctx, "outbox message not sent yet", "messageId", rec.MessageId, "err", err)
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+func (h *Handler) one(ctx context.Context, body string) error {
+	var m webhook.OutboxMessage
+	if err := json.Unmarshal([]byte(body), &m); err != nil || m.Kind != "sms" || m.TenantID == "" || m.Ref == "" || m.Message.Phone == "" {
+		h.d.Log.ErrorContext(ctx, "invalid outbox message dropped") // poison: no retry can fix it
+		return nil
+	}
+	log := h.d.Log.With("tenant", m.TenantID, "ref", m.Ref, "purpose", string(m.Message.Purpose))
+	ok, state, err := h.d.Store.LeaseOutbox(ctx, m.TenantID, m.Ref, h.d.Lease)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		if state == store.OutboxSending {
+			return errRetry // another consumer holds it; see later whether it finished
+		}
+		return nil // already sent, failed or skipped
+	}
+	status, detail, err := h.send(ctx, m)
+	if err != nil {
+		if ferr := h.d.Store.FinishOutbox(ctx, m.TenantID, m.Ref, store.OutboxPending, err.Error()); ferr != nil {
+			return errors.Join(err, ferr)
+		}
+		return err
+	}
+	if err := h.d.Store.FinishOutbox(ctx, m.TenantID, m.Ref, status, detail); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "outbox message done", "status", status, "to", m.Message.Phone)
+	if status == store.OutboxSent {
+		return h.d.Store.AddCredits(ctx, m.TenantID, 1)
+	}
+	return nil
+}
+
+// send returns the final status, or an error for a retry.
+func (h *Handler) send(ctx context.Context, m webhook.OutboxMessage) (string, string, error) {
+	if m.Message.Purpose != consent.PurposeOptOutConfirmation && m.Message.Purpose != consent.PurposeHelp {
+		rec, _, err := h.d.Store.GetPhone(ctx, m.TenantID, m.Message.Phone)
+		if err != nil {
+			return "", "", err
+		}
+		if rec.Ledger.Suppressed() {
+			return store.OutboxSkipped, "number opted out", nil
+		}
+	}
+	t, err := h.d.Store.GetTenant(ctx, m.TenantID)
+	if err != nil {
+		return "", "", err
+	}
+	if len(t.SMSProvider) == 0 {
+		return store.OutboxFailed, "no SMS provider configured", nil
+	}
+	raw, err := h.d.Opener.Open(t.ID, t.SMSProvider)
+	if err != nil {
+		return "", "", err
+	}
+	var settings sms.Settings
+	if err := json.Unmarshal(raw, &settings); err != nil {
+		return store.OutboxFailed, "unreadable SMS provider settings", nil
+	}
+	text, err := settings.Templates.Render(sms.Purpose(m.Message.Purpose), settings.CompanyName, settings.HelpText)
+	if err != nil {
+		return store.OutboxFailed, err.Error(), nil
+	}
+	sender, err := smsproviders.NewSender(settings, h.d.HTTP)
+	if err != nil {
+		return store.OutboxFailed, err.Error(), nil
+	}
+	res, err := sender.Send(ctx, sms.Message{To: m.Message.Phone, From: settings.Sender, Text: text, Purpose: sms.Purpose(m.Message.Purpose), Reference: m.Ref})
+	var se *sms.SendError
+	if errors.As(err, &se) && se.Permanent {
+		return store.OutboxFailed, se.Error(), nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("sending: %w", err)
+	}
+	return store.OutboxSent, res.ProviderMessageID, nil
+}

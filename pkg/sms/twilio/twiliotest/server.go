@@ -1,0 +1,177 @@
+// Package twiliotest is a fake Twilio: it serves the Messages API send
+// endpoint with HTTP Basic auth, records what was sent, can refuse
+// opted-out recipients (error 21610) or fail with 5xx/429, and posts
+// inbound SMS to a webhook URL signed exactly as Twilio signs them.
+package twiliotest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/sms/twilio"
+)
+
+// Options configure the fake.
+type Options struct {
+	AccountSID string // default "AC00000000000000000000000000000001"
+	AuthToken  string // default "twilio_test_token"
+	// FailNext makes the next N sends answer FailStatus (default 503).
+	FailNext   int
+	FailStatus int
+}
+
+// Server is a running fake.
+type Server struct {
+	opts Options
+	srv  *httptest.Server
+
+	mu      sync.Mutex
+	sent    []sms.Message
+	optOuts map[string]bool
+	seq     int
+}
+
+// NewServer starts the fake on a loopback port.
+func NewServer(opts Options) *Server {
+	s := New(opts)
+	s.srv = httptest.NewServer(s.Handler())
+	return s
+}
+
+// New builds the fake without starting a server (mount Handler()).
+func New(opts Options) *Server {
+	if opts.AccountSID == "" {
+		opts.AccountSID = "AC00000000000000000000000000000001"
+	}
+	if opts.AuthToken == "" {
+		opts.AuthToken = "twilio_test_token"
+	}
+	if opts.FailStatus == 0 {
+		opts.FailStatus = http.StatusServiceUnavailable
+	}
+	return &Server{opts: opts, optOuts: map[string]bool{}}
+}
+
+// URL is the API base URL of a started server.
+func (s *Server) URL() string { return s.srv.URL }
+
+// Close stops a started server.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// Credentials returns the account SID and auth token.
+func (s *Server) Credentials() (string, string) { return s.opts.AccountSID, s.opts.AuthToken }
+
+// OptOut makes sends to number fail with 21610, as Twilio does after STOP.
+func (s *Server) OptOut(number string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.optOuts[number] = true
+}
+
+// FailNext makes the next n sends fail with status.
+func (s *Server) FailNext(n, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.FailNext, s.opts.FailStatus = n, status
+}
+
+// Sent returns the accepted messages.
+func (s *Server) Sent() []sms.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sms.Message(nil), s.sent...)
+}
+
+// SentTo returns the accepted messages to one number.
+func (s *Server) SentTo(number string) []sms.Message {
+	var out []sms.Message
+	for _, m := range s.Sent() {
+		if m.To == number {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Handler serves the Messages API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", s.send)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+	user, pass, ok := r.BasicAuth()
+	if !ok || user != s.opts.AccountSID || pass != s.opts.AuthToken || r.PathValue("sid") != s.opts.AccountSID {
+		writeJSON(w, 401, map[string]any{"code": 20003, "message": "Authenticate", "status": 401})
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		writeJSON(w, 400, map[string]any{"code": 21602, "message": "Message body is required.", "status": 400})
+		return
+	}
+	to, from, body := r.PostForm.Get("To"), r.PostForm.Get("From"), r.PostForm.Get("Body")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.opts.FailNext > 0:
+		s.opts.FailNext--
+		writeJSON(w, s.opts.FailStatus, map[string]any{"code": 20500, "message": "injected failure", "status": s.opts.FailStatus})
+		return
+	case !strings.HasPrefix(to, "+"):
+		writeJSON(w, 400, map[string]any{"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400})
+		return
+	case body == "":
+		writeJSON(w, 400, map[string]any{"code": 21602, "message": "Message body is required.", "status": 400})
+		return
+	case s.optOuts[to]:
+		writeJSON(w, 400, map[string]any{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400})
+		return
+	}
+	s.seq++
+	sid := fmt.Sprintf("SM%032x", s.seq)
+	s.sent = append(s.sent, sms.Message{To: to, From: from, Text: body})
+	writeJSON(w, 201, map[string]any{"sid": sid, "status": "queued", "to": to, "from": from, "body": body})
+}
+
+// SendInbound posts an inbound SMS to webhookURL signed for publicURL (the
+// URL Twilio believes it calls; usually the same). messageSID "" makes a
+// new one; pass a previous SID to simulate a redelivery.
+func (s *Server) SendInbound(ctx context.Context, webhookURL, publicURL, from, to, text, messageSID string) (*http.Response, string, error) {
+	if messageSID == "" {
+		s.mu.Lock()
+		s.seq++
+		messageSID = fmt.Sprintf("SM%032x", 1<<40+s.seq)
+		s.mu.Unlock()
+	}
+	form := url.Values{
+		"MessageSid": {messageSID}, "SmsMessageSid": {messageSID}, "SmsSid": {messageSID}, "AccountSid": {s.opts.AccountSID},
+		"From": {from}, "To": {to}, "Body": {text}, "NumMedia": {"0"}, "NumSegments": {"1"}, "SmsStatus": {"received"}, "ApiVersion": {"2010-04-01"},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, webhookURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", "TwilioProxy/1.1")
+	req.Header.Set(twilio.HeaderSignature, twilio.Signature(s.opts.AuthToken, publicURL, form))
+	resp, err := http.DefaultClient.Do(req)
+	return resp, messageSID, err
+}

@@ -1,0 +1,48 @@
+// Package smsproviders wires the SMS provider packages (pkg/sms/twilio, ...)
+// to the inbound and outbox handlers: inbound verification and parsing, the
+// answer each provider expects, and a sender built from a tenant's settings.
+package smsproviders
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/sms/twilio"
+)
+
+// ErrUnsupported: no adapter for the provider.
+var ErrUnsupported = fmt.Errorf("smsproviders: unsupported provider")
+
+// ParseInbound verifies and parses an inbound message for the tenant's
+// provider settings. publicURL is the URL the provider called.
+func ParseInbound(s sms.Settings, publicURL string, h http.Header, body []byte) (sms.Inbound, error) {
+	switch s.Provider {
+	case sms.Twilio:
+		return twilio.ParseInbound(s.Credentials["authToken"], publicURL, h, body)
+	}
+	return sms.Inbound{}, fmt.Errorf("%w: %s", ErrUnsupported, s.Provider)
+}
+
+// Answer is what the provider expects back: status, content type, body.
+func Answer(p sms.Provider) (int, string, string) {
+	if p == sms.Twilio {
+		return http.StatusOK, twilio.ContentType, twilio.EmptyTwiML()
+	}
+	return http.StatusOK, "application/json", `{"status":"ok"}`
+}
+
+// Sender sends messages through one provider account.
+type Sender interface {
+	Send(ctx context.Context, m sms.Message) (sms.SendResult, error)
+}
+
+// NewSender builds the sender for a tenant's settings.
+func NewSender(s sms.Settings, hc *http.Client) (Sender, error) {
+	switch s.Provider {
+	case sms.Twilio:
+		return twilio.NewClient(s.APIBaseURL, s.Credentials["accountSid"], s.Credentials["authToken"], hc)
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnsupported, s.Provider)
+}
