@@ -28,6 +28,15 @@ run: stack-up ## start the whole product on the embedded stack and show the demo
 sandbox: stack-up ## the same stack and routes with no demo data; prints "ready <base url>"
 	@eval "$$($(STACK) env)"; $(GO) run ./localstack/sandbox
 
+.PHONY: invoke
+invoke: stack-up ## run one handler with a sample event: make invoke FN=webhook EVENT=events/webhook/woocommerce-customer-created.json
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<events/...json>"; exit 2; }
+	@eval "$$($(STACK) env)"; $(GO) run ./localstack/invoke -fn $(FN) -event $(EVENT)
+
+.PHONY: events
+events: ## regenerate the signed sample events under events/
+	$(GO) run ./localstack/invoke -write-events
+
 .PHONY: test
 test: ## run every test (unit, integration on the embedded stack, fuzz seeds) with -race
 	@was_running=0; $(STACK) status 2>/dev/null && was_running=1; \

@@ -130,3 +130,26 @@ func (s *Store) SetSMSProvider(ctx context.Context, tenant string, sealed []byte
 	}
 	return nil
 }
+
+// EnsureTenant creates the tenant with a fixed id and API key secret if it
+// does not exist (the sample tenant of `make invoke`); it changes nothing
+// when it does.
+func (s *Store) EnsureTenant(ctx context.Context, id, name, secret string) error {
+	t := Tenant{ID: id, Name: name, CreatedAt: s.now()}
+	tav, err := marshalMap(tenantItem{PK: tenantPK(id), SK: skTenant, Tenant: t})
+	if err != nil {
+		return err
+	}
+	kav, err := marshalMap(apiKeyItem{PK: tenantPK(id), SK: keySK(hashHex(secret)), TenantID: id, CreatedAt: t.CreatedAt})
+	if err != nil {
+		return err
+	}
+	err = s.transact(ctx, "ensure tenant", []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: tav, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: kav}},
+	})
+	if cancelReasons(err) != nil {
+		return nil // exists already
+	}
+	return err
+}

@@ -1,0 +1,182 @@
+// Command invoke runs one function's real handler with a sample event
+// against the local stack and prints the response, the way `sam local
+// invoke` would:
+//
+//	make invoke FN=webhook EVENT=events/webhook/woocommerce-customer-created.json
+//	go run ./localstack/invoke -fn webhook -event events/webhook/....json
+//
+// It first seeds, idempotently, the sample tenant the events are signed for
+// (tenant t_sample, API key "t_sample.sample_api_key_for_local_use", a
+// WooCommerce connection t_sample.c_woocommerce with webhook secret
+// "sample_woocommerce_webhook_secret", and Twilio with auth token
+// "sample_twilio_auth_token"; signed URLs use https://hooks.example.com).
+//
+//	go run ./localstack/invoke -write-events   regenerates the signed events
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/bulksync"
+	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/health"
+	"github.com/contactsync/contactsync/pkg/hubapi"
+	"github.com/contactsync/contactsync/pkg/inbound"
+	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/provision"
+	"github.com/contactsync/contactsync/pkg/queue"
+	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/scheduler"
+	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/syncrun"
+	"github.com/contactsync/contactsync/pkg/webhook"
+)
+
+// The sample tenant the events are made for.
+const (
+	SampleTenant        = "t_sample"
+	SampleAPISecret     = "sample_api_key_for_local_use"
+	SampleConnection    = "t_sample.c_woocommerce"
+	SampleWooSecret     = "sample_woocommerce_webhook_secret"
+	SampleTwilioToken   = "sample_twilio_auth_token"
+	SampleTwilioAccount = "AC0000000000000000000000000000sample"
+	SamplePublicBaseURL = "https://hooks.example.com"
+	SampleAdminToken    = "sample_admin_token"
+)
+
+// sampleSealKey seals the sample tenant's secrets (not a secret itself).
+var sampleSealKey = []byte("contactsync-sample-seal-key-32by")
+
+func main() {
+	fn := flag.String("fn", "", "function: webhook, inbound, api, scheduler, bulksync, outbox, health")
+	event := flag.String("event", "", "path of the event JSON")
+	write := flag.Bool("write-events", false, "regenerate the signed sample events under events/")
+	flag.Parse()
+	var err error
+	if *write {
+		err = writeEvents(".", "events")
+	} else {
+		err = run(*fn, *event)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "invoke:", err)
+		os.Exit(1)
+	}
+}
+
+func run(fn, eventPath string) error {
+	if fn == "" || eventPath == "" {
+		return errors.New("usage: invoke -fn NAME -event FILE")
+	}
+	raw, err := os.ReadFile(eventPath)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := invoke(ctx, fn, raw)
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return err
+	}
+	fmt.Println(string(b))
+	return nil
+}
+
+// invoke seeds the sample tenant and calls fn's handler with the event.
+func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
+	cfg, err := awsenv.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := awsenv.NamesFrom(os.Getenv)
+	db, sq := awsenv.NewDynamoDB(cfg), awsenv.NewSQS(cfg)
+	if err := provision.Table(ctx, db, resources.MainTable(names.Table)); err != nil {
+		return nil, fmt.Errorf("the local stack is not reachable (make stack-up): %w", err)
+	}
+	urls, err := provision.Queues(ctx, sq, resources.Queues(names.PagesQueue, names.OutboxQueue))
+	if err != nil {
+		return nil, err
+	}
+	sealer, err := seal.New(sampleSealKey)
+	if err != nil {
+		return nil, err
+	}
+	st := store.New(db, names.Table)
+	if err := seed(ctx, st, sealer); err != nil {
+		return nil, err
+	}
+	pages := queue.NewSender(sq, urls[names.PagesQueue])
+	ob := queue.NewSender(sq, urls[names.OutboxQueue])
+	starter := syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour}
+	apiEvent := func(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)) (any, error) {
+		var ev events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("event is not an API Gateway v2 request: %w", err)
+		}
+		return h(ctx, ev)
+	}
+	sqsEvent := func(h func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)) (any, error) {
+		var ev events.SQSEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("event is not an SQS event: %w", err)
+		}
+		return h(ctx, ev)
+	}
+	switch fn {
+	case "webhook":
+		return apiEvent(webhook.New(webhook.Deps{Store: st, Opener: sealer, Connectors: connectors.Webhooks(), Outbox: ob, PublicBaseURL: SamplePublicBaseURL}).Handle)
+	case "inbound":
+		return apiEvent(inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: ob, PublicBaseURL: SamplePublicBaseURL}).Handle)
+	case "api":
+		return apiEvent(hubapi.New(hubapi.Deps{Store: st, Sealer: sealer, Starter: starter, AdminToken: SampleAdminToken, PublicBaseURL: SamplePublicBaseURL}).Handle)
+	case "health":
+		return apiEvent(health.Handler{Version: "invoke"}.Handle)
+	case "scheduler":
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("event is not an EventBridge event: %w", err)
+		}
+		return scheduler.New(scheduler.Deps{Store: st, Starter: starter}).Handle(ctx, ev)
+	case "bulksync":
+		return sqsEvent(bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient},
+			Pages: pages, Outbox: ob, DeadLetter: queue.NewSender(sq, urls[names.PagesQueue+resources.DLQSuffix])}).Handle)
+	case "outbox":
+		return sqsEvent(outbox.New(outbox.Deps{Store: st, Opener: sealer}).Handle)
+	}
+	return nil, fmt.Errorf("unknown function %q", fn)
+}
+
+// seed creates the sample tenant, connection and SMS provider if missing.
+func seed(ctx context.Context, st *store.Store, sealer *seal.Sealer) error {
+	if err := st.EnsureTenant(ctx, SampleTenant, "Sample tenant", SampleAPISecret); err != nil {
+		return err
+	}
+	cfg, _ := json.Marshal(map[string]string{"storeUrl": "http://127.0.0.1:9/sample-store", "consumerKey": "ck_sample", "consumerSecret": "cs_sample", "webhookSecret": SampleWooSecret})
+	err := st.CreateConnection(ctx, store.Connection{
+		TenantID: SampleTenant, ID: SampleConnection, Platform: "woocommerce", Label: "WooCommerce", ConsentMode: "inferred",
+		DefaultRegion: "AU", SyncIntervalHours: 24, Enabled: false, Config: sealer.Seal(SampleTenant, cfg),
+		PublicConfig: map[string]string{"storeUrl": "http://127.0.0.1:9/sample-store"},
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	provider, _ := json.Marshal(sms.Settings{Provider: sms.Twilio, Sender: "+15005550006", CompanyName: "Sample Co",
+		APIBaseURL: "http://127.0.0.1:9/twilio", Credentials: map[string]string{"accountSid": SampleTwilioAccount, "authToken": SampleTwilioToken}})
+	return st.SetSMSProvider(ctx, SampleTenant, sealer.Seal(SampleTenant, provider))
+}
