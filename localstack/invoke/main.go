@@ -90,12 +90,10 @@ func run(fn, eventPath string) error {
 	if err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(out, "", "  ")
-	if err != nil {
-		return err
-	}
-	fmt.Println(string(b))
-	return nil
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // invoke seeds the sample tenant and calls fn's handler with the event.
