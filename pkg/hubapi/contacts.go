@@ -211,6 +211,20 @@ func (h *Handler) contactHistory(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.listError(ctx, err)
 	}
+	if next == "" && v.Phone != "" {
+		// The number's first consent state is kept in its ledger, not as a
+		// history item: list each source's current statement last.
+		p, ok, err := h.d.Store.GetPhone(ctx, c.tenant, v.Phone)
+		if err != nil {
+			return h.internal(ctx, "reading consent", err)
+		}
+		for _, sig := range p.Ledger.Signals {
+			if ok {
+				entries = append(entries, store.HistoryEntry{At: sig.ReceivedAt, Kind: "consent_signal", Detail: map[string]string{
+					"connectionId": sig.ConnectionID, "state": string(sig.State), "mode": string(sig.Mode), "method": sig.Method, "provider": sig.Evidence.Provider}})
+			}
+		}
+	}
 	return apigw.JSON(http.StatusOK, listOf(entries, next))
 }
 

@@ -114,9 +114,46 @@ func newLoaded() *loaded {
 // load reads links, phone items, email claims and the contacts they point
 // to (and those contacts' own phone and email items) for the given records.
 func (s *Store) load(ctx context.Context, tenant string, conn merge.Connection, recs []source.Record, ids []merge.Identity, consistent bool, into *loaded) error {
+	return s.loadWith(ctx, tenant, conn, recs, ids, consistent, false, into)
+}
+
+// loadLinks reads only the records' links: enough to find the unchanged
+// records of a re-sync (one eventually consistent read each).
+func (s *Store) loadLinks(ctx context.Context, tenant string, conn merge.Connection, recs []source.Record, into *loaded) error {
+	keys := make([]map[string]types.AttributeValue, len(recs))
+	for i, r := range recs {
+		keys[i] = keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink)
+	}
+	items, err := s.batchGet(ctx, keys, false)
+	if err != nil {
+		return err
+	}
+	return into.takeLinks(items, tenant, conn, recs)
+}
+
+func (l *loaded) takeLinks(items map[string]map[string]types.AttributeValue, tenant string, conn merge.Connection, recs []source.Record) error {
+	for _, r := range recs {
+		lk := merge.LinkKey{ConnectionID: conn.ID, ExternalID: r.ExternalID}
+		if item, ok := items[linkPK(tenant, conn.ID, r.ExternalID)+"|"+skLink]; ok {
+			var it linkItem
+			if err := unmarshalMap(item, &it); err != nil {
+				return err
+			}
+			l.links[lk] = it
+			l.state.Links[lk] = it.ContactID
+		}
+	}
+	return nil
+}
+
+// loadWith reads what recs can touch; with linksLoaded the links are
+// already in into.
+func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connection, recs []source.Record, ids []merge.Identity, consistent, linksLoaded bool, into *loaded) error {
 	var keys []map[string]types.AttributeValue
 	for i, r := range recs {
-		keys = append(keys, keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink))
+		if !linksLoaded {
+			keys = append(keys, keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink))
+		}
 		if p := ids[i].Phone; p != "" {
 			keys = append(keys, keyOf(phonePK(tenant, p), skPhone))
 		}
@@ -128,16 +165,12 @@ func (s *Store) load(ctx context.Context, tenant string, conn merge.Connection, 
 	if err != nil {
 		return err
 	}
-	for i, r := range recs {
-		lk := merge.LinkKey{ConnectionID: conn.ID, ExternalID: r.ExternalID}
-		if item, ok := items[linkPK(tenant, conn.ID, r.ExternalID)+"|"+skLink]; ok {
-			var it linkItem
-			if err := unmarshalMap(item, &it); err != nil {
-				return err
-			}
-			into.links[lk] = it
-			into.state.Links[lk] = it.ContactID
+	if !linksLoaded {
+		if err := into.takeLinks(items, tenant, conn, recs); err != nil {
+			return err
 		}
+	}
+	for i := range recs {
 		if err := into.takePhone(items, tenant, ids[i].Phone); err != nil {
 			return err
 		}

@@ -222,6 +222,11 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 			pending = append(pending, k)
 		}
 	}
+	perKey := 0.5
+	if consistent {
+		perKey = 1
+	}
+	s.estimate(false, perKey*float64(len(pending)))
 	for attempt := 0; len(pending) > 0; {
 		n := min(len(pending), 100)
 		req := map[string]types.KeysAndAttributes{s.table: {Keys: pending[:n], ConsistentRead: aws.Bool(consistent)}}

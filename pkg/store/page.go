@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -27,11 +29,28 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 	for i, r := range recs {
 		ids[i] = merge.Identify(r, t.Conn.DefaultRegion)
 	}
+	// Links first: a re-sync's unchanged records end there (0.5 RCU each,
+	// no write); only the others need their phones, emails and contacts.
 	ld := newLoaded()
-	if err := s.load(ctx, t.TenantID, t.Conn, recs, ids, false, ld); err != nil {
+	if err := s.loadLinks(ctx, t.TenantID, t.Conn, recs, ld); err != nil {
 		return nil, err
 	}
+	var changed []source.Record
+	var changedIDs []merge.Identity
+	for i, r := range recs {
+		li, ok := ld.links[merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: r.ExternalID}]
+		if !ok || r.Deleted || li.AppliedHash != appliedHash(r, t.Conn) {
+			changed = append(changed, r)
+			changedIDs = append(changedIDs, ids[i])
+		}
+	}
+	if len(changed) > 0 {
+		if err := s.loadWith(ctx, t.TenantID, t.Conn, changed, changedIDs, false, true, ld); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]Applied, len(recs))
+	var side pendingWrites // guarded by mu
 	groups := groupRecords(t.Conn.ID, recs, ids, ld)
 	var (
 		mu       sync.Mutex // guards ld
@@ -47,7 +66,7 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 			defer wg.Done()
 			defer func() { <-sem }()
 			for _, i := range g {
-				a, err := s.applyOne(ctx, t, recs[i], ids[i], ld, &mu, now)
+				a, err := s.applyOne(ctx, t, recs[i], ids[i], ld, &side, &mu, now)
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("record %s: %w", recs[i].ExternalID, err) })
 					return
@@ -57,7 +76,19 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 		}()
 	}
 	wg.Wait()
+	// The side writes of every decision that committed, batched: links last.
+	if err := s.batchWrite(ctx, side.first); err != nil {
+		return nil, errors.Join(firstErr, err)
+	}
+	if err := s.batchWrite(ctx, side.last); err != nil {
+		return nil, errors.Join(firstErr, err)
+	}
 	return out, firstErr
+}
+
+// pendingWrites collects a page's side writes.
+type pendingWrites struct {
+	first, last []types.WriteRequest
 }
 
 // ApplyRecord merges and writes one record (webhooks).
@@ -69,7 +100,7 @@ func (s *Store) ApplyRecord(ctx context.Context, t Target, rec source.Record, no
 	return out[0], nil
 }
 
-func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id merge.Identity, ld *loaded, mu *sync.Mutex, now time.Time) (Applied, error) {
+func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id merge.Identity, ld *loaded, side *pendingWrites, mu *sync.Mutex, now time.Time) (Applied, error) {
 	lk := merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID}
 	hash := appliedHash(rec, t.Conn)
 	for attempt := 1; ; attempt++ {
@@ -127,15 +158,13 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		if err != nil {
 			return Applied{}, err
 		}
-		if err := s.finish(ctx, t.TenantID, fx); err != nil {
+		first, last, err := s.sideWrites(t.TenantID, fx, keyOf(linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), skLink))
+		if err != nil {
 			return Applied{}, err
 		}
-		if fx.linkDel {
-			if err := s.deleteLink(ctx, t.TenantID, t.Conn.ID, rec.ExternalID); err != nil {
-				return Applied{}, err
-			}
-		}
 		mu.Lock()
+		side.first = append(side.first, first...)
+		side.last = append(side.last, last...)
 		ld.absorb(snap.state, after, d, fx, lk)
 		mu.Unlock()
 		return Applied{Decision: d, Messages: fx.messages, Wrote: true}, nil

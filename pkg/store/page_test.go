@@ -269,6 +269,10 @@ func TestApply_HistoryAndReportItemsExpireInOneYear(t *testing.T) {
 	if _, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: c, RunID: run.ID}, record(c, 3, t0, "Ann", source.ConsentSignal{State: source.SignalSubscribed, At: t0}), clk.now()); err != nil {
 		t.Fatal(err)
 	}
+	// A later opt-out at the source changes the state: a history item.
+	if _, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: c, RunID: run.ID}, record(c, 3, t0.Add(time.Hour), "Ann", source.ConsentSignal{State: source.SignalUnsubscribed, At: t0.Add(time.Hour)}), clk.now()); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := st.RecordPage(ctx, store.PageResult{TenantID: "t1", RunID: run.ID, PageID: "p", Counts: store.Counts{Seen: 1, Created: 1}, Rows: []store.ReportRow{{ExternalID: "x", Outcome: "created"}}}, time.Hour); err != nil {
 		t.Fatal(err)
 	}

@@ -521,6 +521,7 @@ func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit i
 }
 
 func (s *Store) put(ctx context.Context, item map[string]types.AttributeValue) error {
+	s.estimate(true, writeUnits(item, false))
 	return s.withRetry(ctx, "put", func() error {
 		out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ReturnConsumedCapacity: s.capacityMode()})
 		if out != nil {
@@ -531,6 +532,14 @@ func (s *Store) put(ctx context.Context, item map[string]types.AttributeValue) e
 }
 
 func (s *Store) transact(ctx context.Context, name string, items []types.TransactWriteItem) error {
+	for _, it := range items {
+		switch {
+		case it.Put != nil:
+			s.estimate(true, writeUnits(it.Put.Item, true))
+		case it.Update != nil, it.Delete != nil:
+			s.estimate(true, 2)
+		}
+	}
 	return s.withRetry(ctx, name, func() error {
 		out, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ReturnConsumedCapacity: s.capacityMode()})
 		if out != nil {

@@ -14,6 +14,8 @@ type Usage struct {
 	read     float64
 	write    float64
 	requests int
+	estRead  float64 // by AWS's pricing rules (units.go)
+	estWrite float64
 }
 
 // Totals returns read units, write units and requests counted so far.
@@ -27,7 +29,7 @@ func (u *Usage) Totals() (rcu, wcu float64, requests int) {
 func (u *Usage) Reset() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	u.read, u.write, u.requests = 0, 0, 0
+	u.read, u.write, u.requests, u.estRead, u.estWrite = 0, 0, 0, 0, 0
 }
 
 func (s *Store) capacityMode() types.ReturnConsumedCapacity {

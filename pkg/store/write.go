@@ -61,7 +61,9 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			contacts[m.ContactID] = true
 		case merge.MutConsent:
 			phones[m.Consent.Phone] = true
-			if m.Consent.Change.StateChanged() {
+			// A number's first state is recorded in its new ledger (signal,
+			// time, evidence); history items record changes after that.
+			if m.Consent.Change.StateChanged() && snap.phoneVer[m.Consent.Phone] > 0 {
 				fx.history = append(fx.history, subjectEntry{m.Consent.Phone, consentHistory(m.Consent.Change)})
 			}
 		case merge.MutQueueMessage:
@@ -165,7 +167,12 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		}
 		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
 	}
-	if len(items) > 0 {
+	if len(items) == 1 {
+		// One item needs no transaction (which would cost twice the units).
+		if err := s.writeOne(ctx, items[0]); err != nil {
+			return fx, err
+		}
+	} else if len(items) > 0 {
 		err := s.transact(ctx, "apply decision", items)
 		if cancelReasons(err) != nil {
 			return fx, errStale
@@ -183,62 +190,48 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 	return fx, nil
 }
 
-// finish writes the idempotent side effects of a committed decision:
-// memberships, the group list, history, and last the link (the link is the
-// marker that everything before it is done).
-func (s *Store) finish(ctx context.Context, tenant string, fx effects) error {
-	var writes []types.WriteRequest
+// sideWrites returns the idempotent writes that follow a committed
+// decision: memberships, group list entries and history first, the link
+// last (the link is the marker that everything before it is done). A page
+// batches them across its records.
+func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.AttributeValue) (first, last []types.WriteRequest, err error) {
 	for _, g := range fx.groupsAdd {
 		name := g.String()
 		av, err := marshalMap(membershipItem{PK: groupPK(tenant, name), SK: "C#" + fx.contactID, ContactID: fx.contactID})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		first = append(first, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 		if s.groupKnown(tenant, name) {
 			continue
 		}
 		gav, err := marshalMap(groupItem{PK: tenantPK(tenant), SK: groupSK(name), Name: name, Label: g.Label})
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: gav}})
+		first = append(first, types.WriteRequest{PutRequest: &types.PutRequest{Item: gav}})
 	}
 	for _, g := range fx.groupsDel {
-		writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(tenant, g.String()), "C#"+fx.contactID)}})
+		first = append(first, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(tenant, g.String()), "C#"+fx.contactID)}})
 	}
 	for _, h := range fx.history {
 		av, err := historyAV(tenant, h.subject, h.entry)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		first = append(first, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 	}
-	if err := s.batchWrite(ctx, writes); err != nil {
-		return err
-	}
-	if fx.linkDel && fx.linkPut == nil {
-		return nil
-	}
-	if fx.linkPut != nil {
+	switch {
+	case fx.linkPut != nil:
 		av, err := marshalMap(*fx.linkPut)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		return s.put(ctx, av)
+		last = append(last, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+	case fx.linkDel:
+		last = append(last, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: linkKey}})
 	}
-	return nil
-}
-
-// deleteLink removes a source record's link item.
-func (s *Store) deleteLink(ctx context.Context, tenant, conn, ext string) error {
-	return s.withRetry(ctx, "delete link", func() error {
-		out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: keyOf(linkPK(tenant, conn, ext), skLink), ReturnConsumedCapacity: s.capacityMode()})
-		if out != nil {
-			s.trackOne(true, out.ConsumedCapacity)
-		}
-		return err
-	})
+	return first, last, nil
 }
 
 func consentHistory(ch consent.Change) HistoryEntry {
@@ -267,6 +260,14 @@ type groupItem struct {
 
 // batchWrite writes up to 25 requests per call, retrying unprocessed ones.
 func (s *Store) batchWrite(ctx context.Context, writes []types.WriteRequest) error {
+	writes = dedupWrites(writes)
+	for _, w := range writes {
+		if w.PutRequest != nil {
+			s.estimate(true, writeUnits(w.PutRequest.Item, false))
+		} else {
+			s.estimate(true, 1)
+		}
+	}
 	for start := 0; start < len(writes); start += 25 {
 		req := map[string][]types.WriteRequest{s.table: writes[start:min(start+25, len(writes))]}
 		for attempt := 0; len(req) > 0; attempt++ {
@@ -305,4 +306,68 @@ func sortedSet(m map[string]bool) []string {
 type subjectEntry struct {
 	subject string
 	entry   HistoryEntry
+}
+
+// writeOne performs a single conditional write of a decision; a failed
+// condition is errStale.
+func (s *Store) writeOne(ctx context.Context, it types.TransactWriteItem) error {
+	if it.Put != nil {
+		s.estimate(true, writeUnits(it.Put.Item, false))
+	} else {
+		s.estimate(true, 1)
+	}
+	err := s.withRetry(ctx, "apply decision", func() error {
+		switch {
+		case it.Put != nil:
+			out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+				TableName: it.Put.TableName, Item: it.Put.Item, ConditionExpression: it.Put.ConditionExpression,
+				ExpressionAttributeNames: it.Put.ExpressionAttributeNames, ExpressionAttributeValues: it.Put.ExpressionAttributeValues,
+				ReturnConsumedCapacity: s.capacityMode(),
+			})
+			if out != nil {
+				s.trackOne(true, out.ConsumedCapacity)
+			}
+			return err
+		case it.Delete != nil:
+			out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+				TableName: it.Delete.TableName, Key: it.Delete.Key, ConditionExpression: it.Delete.ConditionExpression,
+				ExpressionAttributeNames: it.Delete.ExpressionAttributeNames, ExpressionAttributeValues: it.Delete.ExpressionAttributeValues,
+				ReturnConsumedCapacity: s.capacityMode(),
+			})
+			if out != nil {
+				s.trackOne(true, out.ConsumedCapacity)
+			}
+			return err
+		}
+		return errors.New("store: unsupported single write")
+	})
+	if conditionFailed(err) {
+		return errStale
+	}
+	if err != nil {
+		return fmt.Errorf("applying decision: %w", err)
+	}
+	return nil
+}
+
+// dedupWrites keeps the last write of each key: one BatchWriteItem request
+// must not name a key twice.
+func dedupWrites(writes []types.WriteRequest) []types.WriteRequest {
+	index := map[string]int{}
+	out := writes[:0:0]
+	for _, w := range writes {
+		var k string
+		if w.PutRequest != nil {
+			k = itemKey(w.PutRequest.Item)
+		} else if w.DeleteRequest != nil {
+			k = itemKey(w.DeleteRequest.Key)
+		}
+		if i, ok := index[k]; ok && k != "" {
+			out[i] = w
+			continue
+		}
+		index[k] = len(out)
+		out = append(out, w)
+	}
+	return out
 }
