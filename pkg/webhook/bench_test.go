@@ -51,7 +51,7 @@ func BenchmarkWebhookLatency(b *testing.B) {
 		c.DateModifiedGMT = woocommerce.WCTime{Time: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)}
 		body, _ := woocommercetest.EncodePHP(c)
 		return events.APIGatewayV2HTTPRequest{RawPath: "/webhooks/woocommerce/" + conn.ID, Body: string(body),
-			Headers: map[string]string{"x-wc-webhook-topic": "customer.updated", "x-wc-webhook-delivery-id": fmt.Sprint("d", i), "x-wc-webhook-signature": woocommerce.Sign("whsec", body)},
+			Headers:        map[string]string{"x-wc-webhook-topic": "customer.updated", "x-wc-webhook-delivery-id": fmt.Sprint("d", i), "x-wc-webhook-signature": woocommerce.Sign("whsec", body)},
 			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "POST"}}}
 	}
 	var lat []time.Duration
