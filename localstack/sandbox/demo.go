@@ -20,9 +20,14 @@ import (
 )
 
 const (
-	wooSecret    = "demo_woocommerce_webhook_secret"
-	outletSecret = "demo_outlet_webhook_secret"
+	wooSecret  = "demo_woocommerce_webhook_secret"
+	shopSecret = "demo_shopify_webhook_secret"
 )
+
+func wooConfig(s *woocommercetest.Server) map[string]string {
+	key, secret := s.Credentials()
+	return map[string]string{"storeUrl": s.URL(), "consumerKey": key, "consumerSecret": secret, "webhookSecret": wooSecret, "smsConsentMetaKey": "sms_consent"}
+}
 
 // client calls the sandbox's own Hub API.
 type client struct {
@@ -79,30 +84,26 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 		return err
 	}
 	fmt.Println("SMS provider: Twilio (fake) — confirmations and double opt-in requests go through the outbox")
-	stores := []struct {
-		label, mode, secret, metaKey string
-		shop                         *woocommercetest.Server
+	installs := []struct {
+		label, platform, mode string
+		config                map[string]string
 	}{
-		{"WooCommerce", "inferred", wooSecret, "sms_consent", f.woo},
-		{"Outlet", "double_opt_in", outletSecret, "", f.outlet},
+		{"Shopify", "shopify", "double_opt_in", map[string]string{"shopDomain": f.shop.Domain(), "accessToken": f.shop.AccessToken(),
+			"webhookSecret": shopSecret, "apiBaseUrl": f.shop.URL()}},
+		{"WooCommerce", "woocommerce", "inferred", wooConfig(f.woo)},
 	}
 	var conns []conn
-	for _, s := range stores {
-		key, secret := s.shop.Credentials()
+	for _, in := range installs {
 		var out struct {
 			ID, Label, SyncID, WebhookURL string
 		}
-		cfg := map[string]string{"storeUrl": s.shop.URL(), "consumerKey": key, "consumerSecret": secret, "webhookSecret": s.secret}
-		if s.metaKey != "" {
-			cfg["smsConsentMetaKey"] = s.metaKey
-		}
 		if err := api.do(ctx, "POST", "/v1/connections", map[string]any{
-			"platform": "woocommerce", "label": s.label, "consentMode": s.mode, "defaultRegion": "AU", "config": cfg,
+			"platform": in.platform, "label": in.label, "consentMode": in.mode, "defaultRegion": "AU", "config": in.config,
 		}, &out); err != nil {
 			return err
 		}
 		conns = append(conns, conn(out))
-		fmt.Printf("installed %-12s (%s mode): install sync %s\n", s.label, s.mode, out.SyncID)
+		fmt.Printf("installed %-12s (%s mode): install sync %s\n", in.label, in.mode, out.SyncID)
 	}
 	fmt.Println()
 	runs := progress(ctx, app, tenant.TenantID, conns)
@@ -110,7 +111,7 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 	for i, r := range runs {
 		report(ctx, app, tenant.TenantID, conns[i].Label, r)
 	}
-	liveEvents(ctx, app, api, tenant.TenantID, conns, f)
+	liveEvents(ctx, api, conns, f)
 	replies(ctx, app, api, tenant.TenantID, f)
 	fmt.Printf("\n== try it (the sandbox keeps serving until Ctrl-C)\n")
 	fmt.Printf("export API_KEY=%s\n", tenant.APIKey)
@@ -219,27 +220,31 @@ func report(ctx context.Context, app *sandbox.App, tenant, label string, r store
 	}
 }
 
-// liveEvents sends a signed webhook and a guest checkout, and shows their
-// effect on one contact.
-func liveEvents(ctx context.Context, app *sandbox.App, api client, tenant string, conns []conn, f demoFakes) {
+// liveEvents sends signed webhooks — a Shopify customer update, a guest
+// checkout, the same checkout re-fired — and shows their effect.
+func liveEvents(ctx context.Context, api client, conns []conn, f demoFakes) {
 	fmt.Println("\n== live events")
-	cust, ok := f.woo.Customer(1)
-	if !ok {
-		return
+	payload := f.shop.CustomerPayload(1)
+	payload["first_name"] = "Olivia-Rose"
+	payload["updated_at"] = time.Now().UTC().Format(time.RFC3339)
+	resp, err := f.shop.SendWebhook(ctx, conns[0].WebhookURL, shopSecret, "customers/update", payload)
+	printDelivery("Shopify customers/update (first name -> Olivia-Rose)", resp, err)
+	if email, _ := payload["email"].(string); email != "" {
+		show(ctx, api, strings.ToLower(email))
 	}
-	updated, _ := f.woo.Update(1, time.Now(), func(c *woocommerce.Customer) { c.FirstName = "Olivia-Rose" })
-	resp, err := f.woo.SendWebhook(ctx, conns[0].WebhookURL, wooSecret, "customer.updated", updated)
-	printDelivery("signed webhook customer.updated (first name -> Olivia-Rose)", resp, err)
-	show(ctx, api, strings.ToLower(strings.TrimSpace(cust.Email)))
-
-	guest := woocommerce.Order{ID: 99001, CustomerID: 0, Status: "processing",
-		DateCreatedGMT: woocommerce.WCTime{Time: time.Now().UTC()}, DateModifiedGMT: woocommerce.WCTime{Time: time.Now().UTC()},
-		Billing: woocommerce.Address{FirstName: "Gus", LastName: "Guest", Country: "AU", Email: "gus.guest@example.com", Phone: "0491 570 006"}}
-	resp, err = f.woo.SendWebhook(ctx, conns[0].WebhookURL, wooSecret, "order.created", guest)
-	printDelivery("guest checkout order.created", resp, err)
+	guest := map[string]any{"id": 99001, "email": "gus.guest@example.com", "phone": "+61491570006", "customer": nil,
+		"created_at": time.Now().UTC().Format(time.RFC3339), "updated_at": time.Now().UTC().Format(time.RFC3339),
+		"billing_address": map[string]any{"first_name": "Gus", "last_name": "Guest", "phone": "0491 570 006", "country_code": "AU"}}
+	resp, err = f.shop.SendWebhook(ctx, conns[0].WebhookURL, shopSecret, "orders/create", guest)
+	printDelivery("Shopify guest checkout orders/create", resp, err)
 	show(ctx, api, "gus.guest@example.com")
-	resp, err = f.woo.SendWebhook(ctx, conns[0].WebhookURL, wooSecret, "order.created", guest)
-	printDelivery("the same guest checkout re-fired (new delivery id)", resp, err)
+	resp, err = f.shop.SendWebhook(ctx, conns[0].WebhookURL, shopSecret, "orders/create", guest)
+	printDelivery("the same checkout re-fired (new delivery id)", resp, err)
+	cust, _ := f.woo.Customer(1)
+	updated, _ := f.woo.Update(1, time.Now(), func(c *woocommerce.Customer) { c.LastName = "Renamed" })
+	resp, err = f.woo.SendWebhook(ctx, conns[1].WebhookURL, wooSecret, "customer.updated", updated)
+	printDelivery("WooCommerce customer.updated (last name -> Renamed)", resp, err)
+	show(ctx, api, strings.ToLower(strings.TrimSpace(cust.Email)))
 }
 
 const demoSender = "+61400000000"
@@ -247,15 +252,16 @@ const demoSender = "+61400000000"
 // replies sends a YES from a number waiting for double opt-in and a STOP
 // from a subscribed one, through the Twilio fake, and shows their effect.
 func replies(ctx context.Context, app *sandbox.App, api client, tenant string, f demoFakes) {
-	size := demoSize()
+	shopSize := demoSize()
+	wooFirst := shopSize - shopSize/5
 	yes, stop := fakestore.Person{}, fakestore.Person{}
-	for i := size*3/4 + size/2 - 1; i >= size+size/20; i-- { // only in the Outlet (double opt-in)
-		if p := fakestore.NewPerson(43, i); p.E164 != "" && strings.TrimSpace(p.Email) != "" {
+	for i := 0; i < wooFirst; i++ { // only in Shopify (double opt-in): pending
+		if p := fakestore.NewPerson(42, i); p.E164 != "" && strings.TrimSpace(p.Email) != "" && p.Consent != "unsubscribed" {
 			yes = p
 			break
 		}
 	}
-	for i := 0; i < size/2; i++ { // only in WooCommerce (inferred)
+	for i := shopSize; i < shopSize+shopSize/5; i++ { // only in WooCommerce (inferred): subscribed
 		if p := fakestore.NewPerson(42, i); p.E164 != "" && strings.TrimSpace(p.Email) != "" && p.Consent != "unsubscribed" {
 			stop = p
 			break

@@ -32,6 +32,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/logging"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
 	"github.com/contactsync/contactsync/pkg/sms/twilio/twiliotest"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
@@ -100,34 +101,37 @@ func run(demo bool) error {
 
 // demoFakes are the platform fakes the sandbox serves under /_fakes/.
 type demoFakes struct {
-	woo, outlet *woocommercetest.Server
-	twilio      *twiliotest.Server
+	shop   *shopifytest.Server
+	woo    *woocommercetest.Server
+	twilio *twiliotest.Server
 }
 
+// demoSize is the Shopify store's size (DEMO_SIZE, default 5000); the
+// WooCommerce store holds two fifths as many, a quarter of them shared.
 func demoSize() int {
 	if n, err := strconv.Atoi(os.Getenv("DEMO_SIZE")); err == nil && n > 0 {
 		return n
 	}
-	return 2000
+	return 5000
 }
 
-// mountFakes serves the platform fakes under the sandbox's own address, so
-// connections can name http://127.0.0.1:<port>/_fakes/<store>.
+// mountFakes serves the platform and provider fakes under the sandbox's
+// own address (http://127.0.0.1:<port>/_fakes/<name>), empty unless demo.
 func mountFakes(app *sandbox.App, demo bool) demoFakes {
-	size := 0
+	shopSize, wooSize := 0, 0
 	if demo {
-		size = demoSize()
+		shopSize = demoSize()
+		wooSize = shopSize * 2 / 5
 	}
 	f := demoFakes{
-		woo: woocommercetest.NewStore(woocommercetest.Options{Customers: size, Guests: size / 20, Seed: 42, ConsentMetaKey: "sms_consent",
-			URL: app.BaseURL + "/_fakes/woocommerce"}),
-		outlet: woocommercetest.NewStore(woocommercetest.Options{Customers: size / 2, Seed: 43, FirstPerson: size * 3 / 4,
-			URL: app.BaseURL + "/_fakes/outlet"}),
+		shop: shopifytest.NewStore(shopifytest.Options{Customers: shopSize, Seed: 42, URL: app.BaseURL + "/_fakes/shopify"}),
+		woo: woocommercetest.NewStore(woocommercetest.Options{Customers: wooSize, Guests: wooSize / 20, Seed: 42, ConsentMetaKey: "sms_consent",
+			FirstPerson: shopSize - wooSize/2, URL: app.BaseURL + "/_fakes/woocommerce"}),
 		twilio: twiliotest.New(twiliotest.Options{}),
 	}
-	app.Mount("/_fakes/twilio", f.twilio.Handler())
+	app.Mount("/_fakes/shopify", f.shop.Handler())
 	app.Mount("/_fakes/woocommerce", f.woo.Handler())
-	app.Mount("/_fakes/outlet", f.outlet.Handler())
+	app.Mount("/_fakes/twilio", f.twilio.Handler())
 	return f
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
+	"github.com/contactsync/contactsync/pkg/shopify"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/webhook"
@@ -80,6 +81,15 @@ func (r *Registry) Source(_ context.Context, conn store.Connection) (bulksync.So
 			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}
 		src = permanentErrors{c, wooPermanent}
+	case source.Shopify:
+		c, err := shopify.New(shopify.Config{
+			ShopDomain: cfg["shopDomain"], AccessToken: cfg["accessToken"], WebhookSecret: cfg["webhookSecret"],
+			APIVersion: cfg["apiVersion"], APIBaseURL: cfg["apiBaseUrl"],
+		}, opts, hc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+		}
+		src = permanentErrors{c, shopifyPermanent}
 	default:
 		return nil, fmt.Errorf("%w: %w %q", bulksync.ErrPermanent, ErrUnsupportedPlatform, conn.Platform)
 	}
@@ -125,11 +135,37 @@ func wooPermanent(err error) bool {
 		errors.Is(err, woocommerce.ErrNotFound) || (errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 }
 
+func shopifyPermanent(err error) bool {
+	var he *shopify.HTTPError
+	var ge *shopify.GraphQLError
+	return errors.Is(err, shopify.ErrUnauthorized) || errors.Is(err, shopify.ErrInvalidCursor) || errors.As(err, &ge) ||
+		(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+}
+
 // Webhooks returns the webhook adapters of every supported platform.
 func Webhooks() map[source.Platform]webhook.Connector {
 	return map[source.Platform]webhook.Connector{
 		source.WooCommerce: wooWebhook{},
+		source.Shopify:     shopifyWebhook{},
 	}
+}
+
+type shopifyWebhook struct{}
+
+func (shopifyWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
+	// previousWebhookSecret covers the hour after a secret rotation.
+	if err := shopify.VerifyWebhook([]string{cfg["webhookSecret"], cfg["previousWebhookSecret"]}, d.Header, d.Body); err != nil {
+		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
+	}
+	return nil
+}
+
+func (shopifyWebhook) Parse(_ map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
+	wh, err := shopify.ParseWebhook(d.Header, d.Body, opts)
+	if err != nil {
+		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+	}
+	return wh, nil
 }
 
 type wooWebhook struct{}

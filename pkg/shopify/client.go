@@ -1,0 +1,274 @@
+package shopify
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// DefaultAPIVersion is the Admin API version the client asks for.
+const DefaultAPIVersion = "2026-07"
+
+// Config is a connection's Shopify configuration (design.md §6).
+type Config struct {
+	ShopDomain    string // acme.myshopify.com
+	AccessToken   string
+	WebhookSecret string
+	APIVersion    string // default DefaultAPIVersion
+	APIBaseURL    string // overrides https://{ShopDomain} (fakes, tests)
+}
+
+// Errors callers branch on.
+var (
+	ErrUnauthorized  = errors.New("shopify: unauthorized (check the access token)")
+	ErrInvalidConfig = errors.New("shopify: invalid configuration")
+	ErrInvalidCursor = errors.New("shopify: invalid cursor")
+	ErrThrottled     = errors.New("shopify: throttled")
+)
+
+// HTTPError is a non-2xx answer that is not retried.
+type HTTPError struct {
+	Status  int
+	Message string
+}
+
+func (e *HTTPError) Error() string { return fmt.Sprintf("shopify: HTTP %d: %s", e.Status, e.Message) }
+
+// GraphQLError is a GraphQL error the client does not retry.
+type GraphQLError struct{ Message, Code string }
+
+func (e *GraphQLError) Error() string { return "shopify: GraphQL error " + e.Code + ": " + e.Message }
+
+// Client talks to one shop. It is safe for concurrent use; goroutines
+// sharing it share its cost bucket.
+type Client struct {
+	cfg      Config
+	opts     source.Options
+	endpoint string
+	hc       *http.Client
+	bucket   bucket
+}
+
+// New validates cfg and returns a client.
+func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
+	if cfg.AccessToken == "" || (cfg.ShopDomain == "" && cfg.APIBaseURL == "") {
+		return nil, fmt.Errorf("%w: shop domain and access token are required", ErrInvalidConfig)
+	}
+	base := strings.TrimRight(cfg.APIBaseURL, "/")
+	if base == "" {
+		base = "https://" + cfg.ShopDomain
+	}
+	if cfg.APIVersion == "" {
+		cfg.APIVersion = DefaultAPIVersion
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	if opts.Label == "" {
+		opts.Label = source.Shopify.DefaultLabel()
+	}
+	return &Client{cfg: cfg, opts: opts, endpoint: base + "/admin/api/" + cfg.APIVersion + "/graphql.json", hc: hc,
+		bucket: bucket{max: 2000, available: 2000, rate: 100, at: time.Now()}}, nil
+}
+
+// bucket models Shopify's leaky bucket: points restore at rate per second
+// up to max; each request reserves its cost before it is sent (waiting when
+// the model is short), and each answer corrects the model with Shopify's
+// own throttleStatus. Reservations of requests still in flight are kept
+// aside, so concurrent pages of one connection share the budget.
+type bucket struct {
+	mu        sync.Mutex
+	max       float64
+	available float64
+	rate      float64
+	at        time.Time
+	inflight  float64
+}
+
+func (b *bucket) refill(now time.Time) {
+	b.available = min(b.max, b.available+b.rate*now.Sub(b.at).Seconds())
+	b.at = now
+}
+
+// reserve takes cost points, waiting as long as the model says it must.
+func (b *bucket) reserve(ctx context.Context, cost float64) error {
+	b.mu.Lock()
+	b.refill(time.Now())
+	b.available -= cost
+	b.inflight += cost
+	wait := time.Duration(0)
+	if b.available < 0 {
+		wait = time.Duration(-b.available / b.rate * float64(time.Second))
+	}
+	b.mu.Unlock()
+	if wait == 0 {
+		return nil
+	}
+	if err := sleep(ctx, wait); err != nil {
+		b.done(cost, nil, false)
+		return err
+	}
+	return nil
+}
+
+// done settles a reservation: charged says whether Shopify spent the
+// points (a THROTTLED answer does not), ts is its throttle status if any.
+func (b *bucket) done(cost float64, ts *throttleStatus, charged bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill(time.Now())
+	b.inflight -= cost
+	if !charged {
+		b.available += cost
+	}
+	if ts == nil || ts.MaximumAvailable <= 0 || ts.RestoreRate <= 0 {
+		return
+	}
+	b.max, b.rate = ts.MaximumAvailable, ts.RestoreRate
+	b.available = min(b.available, ts.CurrentlyAvailable-b.inflight)
+}
+
+type throttleStatus struct {
+	MaximumAvailable   float64 `json:"maximumAvailable"`
+	CurrentlyAvailable float64 `json:"currentlyAvailable"`
+	RestoreRate        float64 `json:"restoreRate"`
+}
+
+type gqlResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string `json:"message"`
+		Extensions struct {
+			Code string `json:"code"`
+		} `json:"extensions"`
+	} `json:"errors"`
+	Extensions struct {
+		Cost struct {
+			RequestedQueryCost float64        `json:"requestedQueryCost"`
+			ActualQueryCost    float64        `json:"actualQueryCost"`
+			ThrottleStatus     throttleStatus `json:"throttleStatus"`
+		} `json:"cost"`
+	} `json:"extensions"`
+}
+
+const maxAttempts = 8
+
+// query runs a GraphQL operation with variables into out, pacing by cost
+// and retrying THROTTLED, 429, 5xx and network errors.
+func (c *Client) query(ctx context.Context, cost float64, q string, vars map[string]any, out any) error {
+	body, err := json.Marshal(map[string]any{"query": q, "variables": vars})
+	if err != nil {
+		return fmt.Errorf("encoding query: %w", err)
+	}
+	var last error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		if err := c.bucket.reserve(ctx, cost); err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Shopify-Access-Token", c.cfg.AccessToken)
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			c.bucket.done(cost, nil, false)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			last = fmt.Errorf("shopify: request failed: %w", err)
+			if err := sleep(ctx, backoff(attempt, 0)); err != nil {
+				return err
+			}
+			continue
+		}
+		data, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		resp.Body.Close()
+		if rerr != nil || resp.StatusCode != http.StatusOK {
+			c.bucket.done(cost, nil, false)
+		}
+		switch {
+		case rerr != nil:
+			last = fmt.Errorf("shopify: reading response: %w", rerr)
+			continue
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			return ErrUnauthorized
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			last = &HTTPError{Status: resp.StatusCode, Message: "retried"}
+			if err := sleep(ctx, backoff(attempt, retryAfter(resp.Header))); err != nil {
+				return err
+			}
+			continue
+		case resp.StatusCode >= 300:
+			return &HTTPError{Status: resp.StatusCode, Message: excerpt(string(data))}
+		}
+		var gr gqlResponse
+		if err := json.Unmarshal(data, &gr); err != nil {
+			c.bucket.done(cost, nil, true)
+			return fmt.Errorf("shopify: decoding response: %w", err)
+		}
+		throttled := len(gr.Errors) > 0 && gr.Errors[0].Extensions.Code == "THROTTLED"
+		c.bucket.done(cost, &gr.Extensions.Cost.ThrottleStatus, !throttled)
+		if len(gr.Errors) > 0 {
+			e := gr.Errors[0]
+			if throttled {
+				last = ErrThrottled // the next reserve waits for the points Shopify reported missing
+				continue
+			}
+			if e.Extensions.Code == "ACCESS_DENIED" || e.Extensions.Code == "UNAUTHORIZED" {
+				return ErrUnauthorized
+			}
+			return &GraphQLError{Message: excerpt(e.Message), Code: e.Extensions.Code}
+		}
+		if out != nil {
+			if err := json.Unmarshal(gr.Data, out); err != nil {
+				return fmt.Errorf("shopify: decoding data: %w", err)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("shopify: gave up after %d attempts: %w", maxAttempts, last)
+}
+
+func retryAfter(h http.Header) time.Duration {
+	if s, err := strconv.ParseFloat(h.Get("Retry-After"), 64); err == nil {
+		return time.Duration(s * float64(time.Second))
+	}
+	return 0
+}
+
+func backoff(attempt int, floor time.Duration) time.Duration {
+	d := min(100*time.Millisecond<<attempt, 10*time.Second)
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+	return max(d, floor)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func excerpt(s string) string {
+	if len(s) > 200 {
+		return s[:200]
+	}
+	return s
+}

@@ -1,0 +1,377 @@
+// Package shopifytest is a fake Shopify shop serving the GraphQL Admin API
+// the connector uses — the customers connection (cursor pages, the
+// updated_at query filter) and customerSmsMarketingConsentUpdate — with the
+// access-token check, the cost-based leaky bucket and its
+// extensions.cost.throttleStatus (THROTTLED errors when empty), injectable
+// 5xx failures, and signed webhook deliveries exactly as Shopify sends
+// them. Customers come from pkg/fakestore, deterministic by seed.
+//
+// Cost model: a customers page of n nodes costs 2 + n points (one per node
+// plus the connection), a mutation 10; the bucket holds MaxAvailable points
+// and restores RestoreRate per second (Standard plan: 2000 and 100).
+package shopifytest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/shopify"
+)
+
+// Options configure the fake shop.
+type Options struct {
+	Customers   int
+	Seed        int64
+	FirstPerson int    // fakestore index of customer 1
+	Domain      string // default "demo.myshopify.com"
+	AccessToken string // default "shpat_test"
+	// Cost bucket; zero values mean the Standard plan (2000, 100/s).
+	MaxAvailable, RestoreRate float64
+	// InitialAvailable starts the bucket with that many points (0 = full),
+	// so benchmarks can measure the steady restore rate.
+	InitialAvailable float64
+	FailEvery        int // every Nth request answers 503
+	URL              string
+}
+
+// Server is a running fake shop.
+type Server struct {
+	opts Options
+	srv  *httptest.Server
+
+	mu         sync.Mutex
+	customers  []*node // sorted by id
+	available  float64
+	at         time.Time
+	requests   int
+	webhooks   int
+	writeBacks []string // customer GIDs unsubscribed
+}
+
+type node struct {
+	ID        int64
+	FirstName string
+	LastName  string
+	UpdatedAt time.Time
+	Tags      []string
+	Email     string
+	Phone     string // SMS consent phone ("" for some)
+	AddrPhone string
+	Country   string
+	State     string // SUBSCRIBED, UNSUBSCRIBED, NOT_SUBSCRIBED
+	ConsentAt time.Time
+}
+
+// BaseID is added to customer numbers to make ids like Shopify's (> 2^53).
+const BaseID int64 = 7064055069303700000
+
+// NewServer starts the fake on a loopback port.
+func NewServer(opts Options) *Server {
+	s := NewStore(opts)
+	s.srv = httptest.NewServer(s.Handler())
+	s.opts.URL = s.srv.URL
+	return s
+}
+
+// NewStore builds the fake without starting a server (mount Handler() and
+// set Options.URL).
+func NewStore(opts Options) *Server {
+	if opts.Domain == "" {
+		opts.Domain = "demo.myshopify.com"
+	}
+	if opts.AccessToken == "" {
+		opts.AccessToken = "shpat_test"
+	}
+	if opts.MaxAvailable == 0 {
+		opts.MaxAvailable = 2000
+	}
+	if opts.RestoreRate == 0 {
+		opts.RestoreRate = 100
+	}
+	s := &Server{opts: opts, available: opts.MaxAvailable, at: time.Now()}
+	if opts.InitialAvailable > 0 && opts.InitialAvailable < opts.MaxAvailable {
+		s.available = opts.InitialAvailable
+	}
+	for i := range opts.Customers {
+		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
+		n := &node{ID: BaseID + int64(i+1), FirstName: p.FirstName, LastName: p.LastName, UpdatedAt: p.UpdatedAt, Tags: p.Tags,
+			Email: strings.TrimSpace(p.Email), Country: p.Country, ConsentAt: p.ConsentAt, State: "NOT_SUBSCRIBED"}
+		switch p.Consent {
+		case "subscribed":
+			n.State = "SUBSCRIBED"
+		case "unsubscribed":
+			n.State = "UNSUBSCRIBED"
+		}
+		if i%5 == 4 {
+			n.AddrPhone = p.Phone // the phone only on the default address
+		} else {
+			n.Phone = p.Phone
+		}
+		s.customers = append(s.customers, n)
+	}
+	return s
+}
+
+// URL is the API base URL (the connection's apiBaseUrl).
+func (s *Server) URL() string { return s.opts.URL }
+
+// Close stops a started server.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// Domain and AccessToken are the shop's credentials.
+func (s *Server) Domain() string      { return s.opts.Domain }
+func (s *Server) AccessToken() string { return s.opts.AccessToken }
+
+// WriteBacks returns the customer GIDs whose SMS consent was unsubscribed.
+func (s *Server) WriteBacks() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.writeBacks...)
+}
+
+// Update changes customer n (1-based) and bumps its updatedAt to at.
+func (s *Server) Update(n int, at time.Time, f func(first, last *string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.customers[n-1]
+	f(&c.FirstName, &c.LastName)
+	c.UpdatedAt = at.UTC().Truncate(time.Second)
+}
+
+// Handler serves the GraphQL endpoint.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.graphql)
+	return mux
+}
+
+type gqlRequest struct {
+	Query     string         `json:"query"`
+	Variables map[string]any `json:"variables"`
+}
+
+func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	n := s.requests
+	s.mu.Unlock()
+	if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
+		http.Error(w, `{"errors":"Internal Server Error"}`, http.StatusServiceUnavailable)
+		return
+	}
+	if r.Header.Get("X-Shopify-Access-Token") != s.opts.AccessToken {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`))
+		return
+	}
+	var req gqlRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Invalid JSON body"}}})
+		return
+	}
+	switch {
+	case strings.Contains(req.Query, "customerSmsMarketingConsentUpdate"):
+		s.mutation(w, req)
+	case strings.Contains(req.Query, "customers("):
+		s.customersPage(w, req)
+	default:
+		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "unsupported operation", "extensions": map[string]string{"code": "NOT_SUPPORTED"}}}})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// spend takes cost points from the bucket; ok is false when it is short.
+func (s *Server) spend(cost float64) (map[string]any, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	s.available = min(s.opts.MaxAvailable, s.available+s.opts.RestoreRate*now.Sub(s.at).Seconds())
+	s.at = now
+	ok := s.available >= cost
+	if ok {
+		s.available -= cost
+	}
+	return map[string]any{"cost": map[string]any{
+		"requestedQueryCost": cost, "actualQueryCost": cost,
+		"throttleStatus": map[string]any{"maximumAvailable": s.opts.MaxAvailable, "currentlyAvailable": s.available, "restoreRate": s.opts.RestoreRate},
+	}}, ok
+}
+
+var updatedAfter = regexp.MustCompile(`updated_at:>'([^']+)'`)
+
+func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
+	first := 50
+	if v, ok := req.Variables["first"].(float64); ok {
+		first = int(v)
+	}
+	if first < 1 || first > 250 {
+		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "first must be between 1 and 250", "extensions": map[string]string{"code": "BAD_REQUEST"}}}})
+		return
+	}
+	ext, ok := s.spend(float64(2 + first))
+	if !ok {
+		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Throttled", "extensions": map[string]string{"code": "THROTTLED"}}}, "extensions": ext})
+		return
+	}
+	var since time.Time
+	if q, _ := req.Variables["query"].(string); q != "" {
+		if m := updatedAfter.FindStringSubmatch(q); m != nil {
+			since, _ = time.Parse(time.RFC3339, m[1])
+		}
+	}
+	after := int64(0)
+	if a, _ := req.Variables["after"].(string); a != "" {
+		b, err := base64.StdEncoding.DecodeString(a)
+		if err == nil {
+			after, _ = strconv.ParseInt(strings.TrimPrefix(string(b), "cursor:"), 10, 64)
+		}
+	}
+	s.mu.Lock()
+	var sel []*node
+	for _, c := range s.customers {
+		if c.ID > after && (since.IsZero() || c.UpdatedAt.After(since)) {
+			sel = append(sel, c)
+		}
+	}
+	sort.Slice(sel, func(i, j int) bool { return sel[i].ID < sel[j].ID })
+	has := len(sel) > first
+	if has {
+		sel = sel[:first]
+	}
+	nodes := make([]map[string]any, len(sel))
+	for i, c := range sel {
+		nodes[i] = c.json()
+	}
+	s.mu.Unlock()
+	end := ""
+	if len(sel) > 0 {
+		end = base64.StdEncoding.EncodeToString([]byte("cursor:" + strconv.FormatInt(sel[len(sel)-1].ID, 10)))
+	}
+	writeJSON(w, map[string]any{"data": map[string]any{"customers": map[string]any{
+		"pageInfo": map[string]any{"hasNextPage": has, "endCursor": end}, "nodes": nodes}}, "extensions": ext})
+}
+
+func (c *node) json() map[string]any {
+	m := map[string]any{
+		"id": fmt.Sprintf("gid://shopify/Customer/%d", c.ID), "firstName": c.FirstName, "lastName": c.LastName,
+		"updatedAt": c.UpdatedAt.UTC().Format(time.RFC3339), "tags": append([]string{}, c.Tags...),
+		"defaultEmailAddress": nil, "defaultPhoneNumber": nil,
+		"defaultAddress": map[string]any{"phone": nilIfEmpty(c.AddrPhone), "countryCodeV2": c.Country},
+	}
+	if c.Email != "" {
+		m["defaultEmailAddress"] = map[string]any{"emailAddress": c.Email}
+	}
+	if c.Phone != "" {
+		m["defaultPhoneNumber"] = map[string]any{"phoneNumber": c.Phone, "marketingState": c.State,
+			"marketingOptInLevel": "SINGLE_OPT_IN", "marketingUpdatedAt": c.ConsentAt.UTC().Format(time.RFC3339)}
+	}
+	return m
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (s *Server) mutation(w http.ResponseWriter, req gqlRequest) {
+	ext, ok := s.spend(10)
+	if !ok {
+		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Throttled", "extensions": map[string]string{"code": "THROTTLED"}}}, "extensions": ext})
+		return
+	}
+	input, _ := req.Variables["input"].(map[string]any)
+	gid, _ := input["customerId"].(string)
+	consent, _ := input["smsMarketingConsent"].(map[string]any)
+	state, _ := consent["marketingState"].(string)
+	id, err := shopifyID(gid)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var target *node
+	for _, c := range s.customers {
+		if c.ID == id {
+			target = c
+		}
+	}
+	if err != nil || target == nil || target.Phone == "" {
+		writeJSON(w, map[string]any{"data": map[string]any{"customerSmsMarketingConsentUpdate": map[string]any{
+			"customer": nil, "userErrors": []map[string]any{{"field": []string{"customerId"}, "message": "Customer must have a phone number"}}}}, "extensions": ext})
+		return
+	}
+	target.State = state
+	target.ConsentAt = time.Now().UTC()
+	s.writeBacks = append(s.writeBacks, gid)
+	writeJSON(w, map[string]any{"data": map[string]any{"customerSmsMarketingConsentUpdate": map[string]any{
+		"customer": map[string]any{"id": gid}, "userErrors": []any{}}}, "extensions": ext})
+}
+
+func shopifyID(gid string) (int64, error) {
+	i := strings.LastIndexByte(gid, '/')
+	return strconv.ParseInt(gid[i+1:], 10, 64)
+}
+
+// CustomerPayload is customer n (1-based) as a 2026-07 customers/create or
+// customers/update webhook body (no tags, no consent since 2025-01).
+func (s *Server) CustomerPayload(n int) map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.customers[n-1]
+	phone := c.Phone
+	if phone == "" {
+		phone = c.AddrPhone
+	}
+	return map[string]any{
+		"id": json.Number(strconv.FormatInt(c.ID, 10)), "created_at": c.UpdatedAt.Format(time.RFC3339), "updated_at": c.UpdatedAt.Format(time.RFC3339),
+		"first_name": c.FirstName, "last_name": c.LastName, "state": "enabled", "email": c.Email, "phone": nilIfEmpty(phone),
+		"admin_graphql_api_id": fmt.Sprintf("gid://shopify/Customer/%d", c.ID),
+		"default_address": map[string]any{"customer_id": json.Number(strconv.FormatInt(c.ID, 10)), "first_name": c.FirstName, "last_name": c.LastName,
+			"country_code": c.Country, "phone": nilIfEmpty(c.AddrPhone), "default": true},
+	}
+}
+
+// SendWebhook posts a signed delivery of topic to url, as Shopify does.
+func (s *Server) SendWebhook(ctx context.Context, url, secret, topic string, payload any) (*http.Response, error) {
+	body, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.webhooks++
+	n := s.webhooks
+	s.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Topic", topic)
+	req.Header.Set("X-Shopify-Hmac-Sha256", shopify.Sign(secret, body))
+	req.Header.Set("X-Shopify-Shop-Domain", s.opts.Domain)
+	req.Header.Set("X-Shopify-API-Version", shopify.DefaultAPIVersion)
+	req.Header.Set("X-Shopify-Webhook-Id", fmt.Sprintf("%08x-%04x-4000-8000-%012x", time.Now().Unix(), n, time.Now().UnixNano()&0xffffffffffff))
+	req.Header.Set("X-Shopify-Event-Id", fmt.Sprintf("evt-%d", n))
+	req.Header.Set("X-Shopify-Triggered-At", time.Now().UTC().Format(time.RFC3339Nano))
+	return http.DefaultClient.Do(req)
+}
