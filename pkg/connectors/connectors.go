@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
+	"github.com/contactsync/contactsync/pkg/mailchimp"
 	"github.com/contactsync/contactsync/pkg/shopify"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -90,6 +91,16 @@ func (r *Registry) Source(_ context.Context, conn store.Connection) (bulksync.So
 			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}
 		src = permanentErrors{c, shopifyPermanent}
+	case source.Mailchimp:
+		c, err := mailchimp.New(mailchimp.Config{APIKey: cfg["apiKey"], AudienceID: cfg["audienceId"], APIBaseURL: cfg["apiBaseUrl"]}, opts, hc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+		}
+		src = permanentErrors{c, func(err error) bool {
+			var he *mailchimp.HTTPError
+			return errors.Is(err, mailchimp.ErrUnauthorized) || errors.Is(err, mailchimp.ErrInvalidCursor) ||
+				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+		}}
 	default:
 		return nil, fmt.Errorf("%w: %w %q", bulksync.ErrPermanent, ErrUnsupportedPlatform, conn.Platform)
 	}
@@ -147,7 +158,26 @@ func Webhooks() map[source.Platform]webhook.Connector {
 	return map[source.Platform]webhook.Connector{
 		source.WooCommerce: wooWebhook{},
 		source.Shopify:     shopifyWebhook{},
+		source.Mailchimp:   mailchimpWebhook{},
 	}
+}
+
+type mailchimpWebhook struct{}
+
+// Verify checks the secret token our webhook URL carries (Mailchimp signs nothing).
+func (mailchimpWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
+	if err := mailchimp.VerifyWebhook(cfg["webhookToken"], d.Query["token"]); err != nil {
+		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
+	}
+	return nil
+}
+
+func (mailchimpWebhook) Parse(_ map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
+	wh, err := mailchimp.ParseWebhook(d.Body, opts)
+	if err != nil {
+		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+	}
+	return wh, nil
 }
 
 type shopifyWebhook struct{}

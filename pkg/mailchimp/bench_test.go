@@ -1,0 +1,34 @@
+package mailchimp_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/mailchimp"
+	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// BenchmarkBulkListing: Mailchimp's limit is 10 simultaneous connections;
+// with a realistic 200 ms per 1000-member page the bound is
+// 10 × 1000 / 0.2 s = 50,000 members/s. Reports members/s, bound, ratio.
+func BenchmarkBulkListing(b *testing.B) {
+	const latency = 200 * time.Millisecond
+	s := mailchimptest.NewServer(mailchimptest.Options{Members: 40000, Seed: 1, Latency: latency})
+	defer s.Close()
+	c := client(b, s, source.Options{})
+	n := 0
+	for b.Loop() {
+		plan, err := c.PlanBulk(context.Background())
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(listAll(b, c, plan))
+	}
+	rate := float64(n) / b.Elapsed().Seconds()
+	bound := float64(mailchimp.MaxConnections*mailchimp.PageSize) / latency.Seconds()
+	b.ReportMetric(rate, "members/s")
+	b.ReportMetric(bound, "bound-members/s")
+	b.ReportMetric(rate/bound, "ratio")
+}

@@ -1,0 +1,214 @@
+// Package mailchimptest is a fake Mailchimp audience serving GET
+// /3.0/lists/{id}/members (count, offset, fields, since_last_changed,
+// total_items) with HTTP Basic API-key auth, Mailchimp's limit of 10
+// simultaneous connections (429 beyond), an optional per-request latency,
+// injectable failures, and form-encoded list webhooks sent exactly as
+// Mailchimp sends them. Members come from pkg/fakestore by seed.
+package mailchimptest
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/fakestore"
+)
+
+// Options configure the fake audience.
+type Options struct {
+	Members     int
+	Seed        int64
+	FirstPerson int
+	AudienceID  string // default "a6b5da1054"
+	APIKey      string // default "0123456789abcdef0123456789abcdef-us6"
+	Latency     time.Duration
+	FailEvery   int
+	URL         string
+}
+
+// Server is a running fake.
+type Server struct {
+	opts    Options
+	srv     *httptest.Server
+	mu      sync.Mutex
+	members []map[string]any
+	changed []time.Time
+	active  int
+	reqs    int
+}
+
+// NewServer starts the fake.
+func NewServer(opts Options) *Server {
+	s := NewStore(opts)
+	s.srv = httptest.NewServer(s.Handler())
+	s.opts.URL = s.srv.URL
+	return s
+}
+
+// NewStore builds it without a server.
+func NewStore(opts Options) *Server {
+	if opts.AudienceID == "" {
+		opts.AudienceID = "a6b5da1054"
+	}
+	if opts.APIKey == "" {
+		opts.APIKey = "0123456789abcdef0123456789abcdef-us6"
+	}
+	s := &Server{opts: opts}
+	for i := range opts.Members {
+		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
+		email := strings.TrimSpace(p.Email)
+		if email == "" {
+			email = fmt.Sprintf("member%d@example.com", opts.FirstPerson+i) // every member has an email
+		}
+		sum := md5.Sum([]byte(strings.ToLower(email)))
+		sms := map[string]string{"subscribed": "subscribed", "unsubscribed": "unsubscribed", "never": "nonsubscribed"}[p.Consent]
+		var tags []map[string]any
+		for j, t := range p.Tags {
+			tags = append(tags, map[string]any{"id": j + 1, "name": t})
+		}
+		s.members = append(s.members, map[string]any{
+			"id": hex.EncodeToString(sum[:]), "unique_email_id": fmt.Sprintf("%010x", uint64(i+1)*2654435761%(1<<40)),
+			"email_address": email, "status": "subscribed",
+			"merge_fields": map[string]any{"FNAME": p.FirstName, "LNAME": p.LastName, "PHONE": ""},
+			"tags":         tags, "last_changed": p.UpdatedAt.Format(time.RFC3339),
+			"sms_phone_number": p.Phone, "sms_subscription_status": sms, "sms_subscription_last_updated": p.ConsentAt.Format(time.RFC3339),
+		})
+		s.changed = append(s.changed, p.UpdatedAt)
+	}
+	return s
+}
+
+// URL is the API base URL (apiBaseUrl); APIKey and AudienceID the credentials.
+func (s *Server) URL() string        { return s.opts.URL }
+func (s *Server) APIKey() string     { return s.opts.APIKey }
+func (s *Server) AudienceID() string { return s.opts.AudienceID }
+
+// Close stops a started server.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// Update changes member n (1-based) and its last_changed.
+func (s *Server) Update(n int, at time.Time, f func(m map[string]any)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(s.members[n-1])
+	s.members[n-1]["last_changed"] = at.UTC().Format(time.RFC3339)
+	s.changed[n-1] = at
+}
+
+// Handler serves the members endpoint.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /3.0/lists/{list}/members", s.list)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.active++
+	s.reqs++
+	active, n := s.active, s.reqs
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.active--
+		s.mu.Unlock()
+	}()
+	if active > 10 {
+		writeJSON(w, 429, map[string]any{"title": "Too Many Requests", "status": 429, "detail": "You have exceeded the limit of 10 simultaneous connections."})
+		return
+	}
+	if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
+		writeJSON(w, 503, map[string]any{"title": "Service Unavailable", "status": 503})
+		return
+	}
+	if _, key, ok := r.BasicAuth(); !ok || key != s.opts.APIKey {
+		writeJSON(w, 401, map[string]any{"title": "API Key Invalid", "status": 401, "detail": "Your API key may be invalid."})
+		return
+	}
+	if r.PathValue("list") != s.opts.AudienceID {
+		writeJSON(w, 404, map[string]any{"title": "Resource Not Found", "status": 404, "detail": "The requested resource could not be found."})
+		return
+	}
+	if s.opts.Latency > 0 {
+		time.Sleep(s.opts.Latency)
+	}
+	q := r.URL.Query()
+	count, offset := 10, 0
+	if v, err := strconv.Atoi(q.Get("count")); err == nil {
+		count = v
+	}
+	if v, err := strconv.Atoi(q.Get("offset")); err == nil {
+		offset = v
+	}
+	if count < 1 || count > 1000 || offset < 0 {
+		writeJSON(w, 400, map[string]any{"title": "Invalid Resource", "status": 400, "detail": "count must be 1-1000"})
+		return
+	}
+	var since time.Time
+	if v := q.Get("since_last_changed"); v != "" {
+		since, _ = time.Parse(time.RFC3339, v)
+	}
+	s.mu.Lock()
+	var sel []map[string]any
+	for i, m := range s.members {
+		if since.IsZero() || s.changed[i].After(since) {
+			sel = append(sel, m)
+		}
+	}
+	total := len(sel)
+	sel = sel[min(offset, total):min(offset+count, total)]
+	out := map[string]any{"total_items": total}
+	if !strings.Contains(q.Get("fields"), "members") && q.Get("fields") != "" {
+		s.mu.Unlock()
+		writeJSON(w, 200, out)
+		return
+	}
+	out["members"] = sel
+	b, _ := json.Marshal(out) // plain maps always encode
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+// SendWebhook posts a form-encoded list webhook of type typ for member n
+// (1-based) to hookURL, exactly as Mailchimp does (no signature).
+func (s *Server) SendWebhook(ctx context.Context, hookURL, typ string, n int) (*http.Response, error) {
+	s.mu.Lock()
+	m := s.members[n-1]
+	merges := m["merge_fields"].(map[string]any)
+	form := url.Values{"type": {typ}, "fired_at": {time.Now().UTC().Format("2006-01-02 15:04:05")},
+		"data[id]": {m["unique_email_id"].(string)}, "data[list_id]": {s.opts.AudienceID}, "data[email]": {m["email_address"].(string)},
+		"data[email_type]": {"html"}, "data[merges][EMAIL]": {m["email_address"].(string)},
+		"data[merges][FNAME]": {fmt.Sprint(merges["FNAME"])}, "data[merges][LNAME]": {fmt.Sprint(merges["LNAME"])}, "data[ip_opt]": {"10.20.10.30"}}
+	s.mu.Unlock()
+	if typ == "unsubscribe" {
+		form.Set("data[action]", "unsub")
+		form.Set("data[reason]", "manual")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hookURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("User-Agent", "MailChimp")
+	return http.DefaultClient.Do(req)
+}
