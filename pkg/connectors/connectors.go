@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
+	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/mailchimp"
 	"github.com/contactsync/contactsync/pkg/shopify"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -99,6 +100,16 @@ func (r *Registry) Source(_ context.Context, conn store.Connection) (bulksync.So
 		src = permanentErrors{c, func(err error) bool {
 			var he *mailchimp.HTTPError
 			return errors.Is(err, mailchimp.ErrUnauthorized) || errors.Is(err, mailchimp.ErrInvalidCursor) ||
+				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+		}}
+	case source.Klaviyo:
+		c, err := klaviyo.New(klaviyo.Config{PrivateAPIKey: cfg["privateApiKey"], APIBaseURL: cfg["apiBaseUrl"]}, opts, hc)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+		}
+		src = permanentErrors{c, func(err error) bool {
+			var he *klaviyo.HTTPError
+			return errors.Is(err, klaviyo.ErrUnauthorized) || errors.Is(err, klaviyo.ErrInvalidCursor) ||
 				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 		}}
 	default:

@@ -1,0 +1,278 @@
+// Package klaviyo is the Klaviyo connector: profiles with their SMS
+// consent through the JSON:API (cursor-chained pages of 100, incremental by
+// updated), paced by Klaviyo's rate-limit headers, and SMS opt-out
+// write-back with a bulk unsubscribe job. Its fake, klaviyotest, serves the
+// same API.
+//
+// Facts relied on (../../../shared/platforms.md §4):
+//   - https://a.klaviyo.com/api, Authorization: Klaviyo-API-Key <private
+//     key>, revision: 2026-07-15, Accept: application/vnd.api+json.
+//   - GET /api/profiles?page[size]=100 (max 100), next page in links.next
+//     (a page[cursor]); filter=greater-than(updated,<ts>);
+//     additional-fields[profile]=subscriptions is required for consent.
+//     https://developers.klaviyo.com/en/reference/get_profiles
+//   - get_profiles allows 75 requests/s burst and 750/min steady; non-429
+//     answers carry RateLimit-Limit / -Remaining / -Reset, a 429 carries
+//     Retry-After. include=lists or segments drops the limit to 1/s and
+//     15/min, so lists and segments are not pulled: Klaviyo profiles carry
+//     no groups here. https://developers.klaviyo.com/en/docs/rate_limits_and_error_handling
+//   - SMS consent: subscriptions.sms.marketing{consent SUBSCRIBED |
+//     UNSUBSCRIBED | NEVER_SUBSCRIBED, consent_timestamp, method}.
+//   - Write-back: POST /api/profile-subscription-bulk-delete-jobs with the
+//     phone number and sms.marketing.consent UNSUBSCRIBED (202; account-wide
+//     without a list). https://developers.klaviyo.com/en/reference/bulk_unsubscribe_profiles
+//   - Webhooks: Klaviyo's signed system webhooks exist only for Advanced
+//     KDP accounts and app partners, and their signing scheme has no
+//     official vector (unconfirmed). Klaviyo is therefore synced by the
+//     daily pull (and "sync now"), not by webhooks.
+package klaviyo
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// Revision is the API revision the client sends.
+const Revision = "2026-07-15"
+
+// PageSize is the largest profiles page.
+const PageSize = 100
+
+// Config is a connection's Klaviyo configuration.
+type Config struct {
+	PrivateAPIKey string
+	APIBaseURL    string // overrides https://a.klaviyo.com
+}
+
+// Errors callers branch on.
+var (
+	ErrUnauthorized  = errors.New("klaviyo: unauthorized (check the private API key and its scopes)")
+	ErrInvalidConfig = errors.New("klaviyo: invalid configuration")
+	ErrInvalidCursor = errors.New("klaviyo: invalid cursor")
+)
+
+// HTTPError is a non-2xx answer that is not retried.
+type HTTPError struct {
+	Status int
+	Detail string
+}
+
+func (e *HTTPError) Error() string { return fmt.Sprintf("klaviyo: HTTP %d: %s", e.Status, e.Detail) }
+
+// Client reads one Klaviyo account. Goroutines sharing it share its budget.
+type Client struct {
+	cfg     Config
+	opts    source.Options
+	base    string
+	hc      *http.Client
+	limiter *rate.Limiter
+}
+
+// New validates cfg and returns a client paced at get_profiles' steady
+// limit (750/min) with its burst (75).
+func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
+	if cfg.PrivateAPIKey == "" {
+		return nil, fmt.Errorf("%w: a private API key is required", ErrInvalidConfig)
+	}
+	base := strings.TrimRight(cfg.APIBaseURL, "/")
+	if base == "" {
+		base = "https://a.klaviyo.com"
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	if opts.Label == "" {
+		opts.Label = source.Klaviyo.DefaultLabel()
+	}
+	return &Client{cfg: cfg, opts: opts, base: base, hc: hc, limiter: rate.NewLimiter(rate.Limit(750.0/60), 75)}, nil
+}
+
+// SetPace changes the client's pace (the fake's scaled-down limits in tests).
+func (c *Client) SetPace(perSecond float64, burst int) {
+	c.limiter.SetLimit(rate.Limit(perSecond))
+	c.limiter.SetBurst(burst)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body any, out any) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	u := c.base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	var last error
+	for attempt := 1; attempt <= 8; attempt++ {
+		if err := c.limiter.Wait(ctx); err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(payload))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Klaviyo-API-Key "+c.cfg.PrivateAPIKey)
+		req.Header.Set("revision", Revision)
+		req.Header.Set("Accept", "application/vnd.api+json")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/vnd.api+json")
+		}
+		resp, err := c.hc.Do(req)
+		var data []byte
+		if err == nil {
+			data, err = io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+			resp.Body.Close()
+		}
+		wait := backoff(attempt)
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			last = fmt.Errorf("klaviyo: request failed: %w", err)
+		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+			return ErrUnauthorized
+		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+			last = &HTTPError{Status: resp.StatusCode, Detail: "retried"}
+			if s, perr := strconv.ParseFloat(resp.Header.Get("Retry-After"), 64); perr == nil {
+				wait = max(wait, time.Duration(s*float64(time.Second)))
+			}
+		case resp.StatusCode >= 300:
+			return &HTTPError{Status: resp.StatusCode, Detail: excerpt(string(data))}
+		default:
+			// Stay under the window: with nothing left, wait for its reset.
+			if rem, err := strconv.Atoi(resp.Header.Get("RateLimit-Remaining")); err == nil && rem <= 0 {
+				if reset, err := strconv.Atoi(resp.Header.Get("RateLimit-Reset")); err == nil {
+					_ = sleep(ctx, time.Duration(reset)*time.Second) // a cancelled context surfaces on the next call
+				}
+			}
+			if out != nil && len(data) > 0 {
+				if err := json.Unmarshal(data, out); err != nil {
+					return fmt.Errorf("klaviyo: decoding %s: %w", path, err)
+				}
+			}
+			return nil
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("klaviyo: gave up: %w", last)
+}
+
+func backoff(attempt int) time.Duration {
+	d := min(100*time.Millisecond<<attempt, 10*time.Second)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func excerpt(s string) string {
+	if len(s) > 200 {
+		return s[:200]
+	}
+	return s
+}
+
+type cursor struct {
+	Page  string    `json:"p,omitempty"` // Klaviyo's page[cursor]
+	Since time.Time `json:"s,omitzero"`
+}
+
+func (c cursor) encode() source.Cursor {
+	b, _ := json.Marshal(c) // a small struct always encodes
+	return source.Cursor("kl1." + base64.RawURLEncoding.EncodeToString(b))
+}
+
+func decodeCursor(s source.Cursor) (cursor, error) {
+	raw, ok := strings.CutPrefix(string(s), "kl1.")
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	var c cursor
+	if !ok || err != nil || json.Unmarshal(b, &c) != nil {
+		return cursor{}, ErrInvalidCursor
+	}
+	return c, nil
+}
+
+// PlanBulk plans a full listing: a chain of cursor pages.
+func (c *Client) PlanBulk(context.Context) (source.Plan, error) {
+	return source.Plan{Fanout: []source.Cursor{cursor{}.encode()}, Chained: true, Total: -1}, nil
+}
+
+// PlanIncremental plans the profiles updated after since.
+func (c *Client) PlanIncremental(_ context.Context, since time.Time) (source.Plan, error) {
+	return source.Plan{Fanout: []source.Cursor{cursor{Since: since}.encode()}, Chained: true, Total: -1}, nil
+}
+
+// FetchPage fetches the profiles page at cur.
+func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page, error) {
+	cu, err := decodeCursor(cur)
+	if err != nil {
+		return source.Page{}, err
+	}
+	q := url.Values{"page[size]": {strconv.Itoa(PageSize)}, "additional-fields[profile]": {"subscriptions"}}
+	if cu.Page != "" {
+		q.Set("page[cursor]", cu.Page)
+	}
+	if !cu.Since.IsZero() {
+		q.Set("filter", fmt.Sprintf("greater-than(updated,%s)", cu.Since.UTC().Format(time.RFC3339)))
+	}
+	var out struct {
+		Data  []Profile `json:"data"`
+		Links struct {
+			Next string `json:"next"`
+		} `json:"links"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/api/profiles", q, nil, &out); err != nil {
+		return source.Page{}, err
+	}
+	page := source.Page{Records: make([]source.Record, 0, len(out.Data))}
+	for _, p := range out.Data {
+		page.Records = append(page.Records, p.Record(c.opts))
+	}
+	if out.Links.Next != "" {
+		next, err := url.Parse(out.Links.Next)
+		if err != nil || next.Query().Get("page[cursor]") == "" {
+			return source.Page{}, fmt.Errorf("klaviyo: unusable links.next %q", out.Links.Next)
+		}
+		page.Next = cursor{Page: next.Query().Get("page[cursor]"), Since: cu.Since}.encode()
+	}
+	return page, nil
+}
+
+// WriteBackOptOut unsubscribes the number from SMS marketing.
+func (c *Client) WriteBackOptOut(ctx context.Context, _ string, e164 string) error {
+	body := map[string]any{"data": map[string]any{"type": "profile-subscription-bulk-delete-job", "attributes": map[string]any{
+		"profiles": map[string]any{"data": []any{map[string]any{"type": "profile", "attributes": map[string]any{
+			"phone_number": e164, "subscriptions": map[string]any{"sms": map[string]any{"marketing": map[string]any{"consent": "UNSUBSCRIBED"}}},
+		}}}},
+	}}}
+	return c.do(ctx, http.MethodPost, "/api/profile-subscription-bulk-delete-jobs", nil, body, nil)
+}

@@ -1,0 +1,296 @@
+// Package klaviyotest is a fake Klaviyo account serving GET /api/profiles
+// (page[size], page[cursor], filter=greater-than(updated,...),
+// additional-fields[profile]=subscriptions) and POST
+// /api/profile-subscription-bulk-delete-jobs, with the private-key check,
+// the required revision header, the get_profiles rate limits (75/s burst,
+// 750/min steady by default) announced in RateLimit-* headers and enforced
+// with 429 + Retry-After, and injectable 5xx failures. Profiles come from
+// pkg/fakestore by seed; their phones are E.164 as Klaviyo stores them.
+package klaviyotest
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/fakestore"
+)
+
+// Options configure the fake.
+type Options struct {
+	Profiles    int
+	Seed        int64
+	FirstPerson int
+	APIKey      string // default "pk_test"
+	// PerSecond and PerMinute are the limits (defaults 75 and 750; a
+	// negative value disables one).
+	PerSecond, PerMinute int
+	FailEvery            int
+	URL                  string
+}
+
+// Server is a running fake.
+type Server struct {
+	opts     Options
+	srv      *httptest.Server
+	mu       sync.Mutex
+	profiles []map[string]any
+	updated  []time.Time
+	second   []time.Time // request times in the last second
+	minute   []time.Time // ... and minute
+	reqs     int
+	unsubs   []string
+}
+
+// NewServer starts the fake.
+func NewServer(opts Options) *Server {
+	s := NewStore(opts)
+	s.srv = httptest.NewServer(s.Handler())
+	s.opts.URL = s.srv.URL
+	return s
+}
+
+// NewStore builds it without a server.
+func NewStore(opts Options) *Server {
+	if opts.APIKey == "" {
+		opts.APIKey = "pk_test"
+	}
+	if opts.PerSecond == 0 {
+		opts.PerSecond = 75
+	}
+	if opts.PerMinute == 0 {
+		opts.PerMinute = 750
+	}
+	s := &Server{opts: opts}
+	countries := map[string]string{"AU": "Australia", "US": "United States", "GB": "United Kingdom", "NZ": "New Zealand"}
+	for i := range opts.Profiles {
+		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
+		consent := map[string]string{"subscribed": "SUBSCRIBED", "unsubscribed": "UNSUBSCRIBED", "never": "NEVER_SUBSCRIBED"}[p.Consent]
+		var phone any
+		if p.E164 != "" {
+			phone = p.E164
+		}
+		s.profiles = append(s.profiles, map[string]any{
+			"type": "profile", "id": fmt.Sprintf("01K%023d", opts.FirstPerson+i),
+			"attributes": map[string]any{
+				"email": strings.TrimSpace(p.Email), "phone_number": phone, "first_name": p.FirstName, "last_name": p.LastName,
+				"updated": p.UpdatedAt.Format(time.RFC3339), "location": map[string]any{"country": countries[p.Country]},
+				"properties": map[string]any{},
+				"subscriptions": map[string]any{"sms": map[string]any{"marketing": map[string]any{
+					"can_receive_sms_marketing": consent == "SUBSCRIBED", "consent": consent,
+					"consent_timestamp": p.ConsentAt.Format(time.RFC3339), "method": "TEXT", "method_detail": "JOIN"}}},
+			},
+		})
+		s.updated = append(s.updated, p.UpdatedAt)
+	}
+	return s
+}
+
+// URL is the API base URL; APIKey the private key.
+func (s *Server) URL() string    { return s.opts.URL }
+func (s *Server) APIKey() string { return s.opts.APIKey }
+
+// Close stops a started server.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// Unsubscribed returns the phone numbers bulk-unsubscribed so far.
+func (s *Server) Unsubscribed() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.unsubs...)
+}
+
+// Update changes profile n (1-based) and its updated time.
+func (s *Server) Update(n int, at time.Time, f func(attrs map[string]any)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	attrs := s.profiles[n-1]["attributes"].(map[string]any)
+	f(attrs)
+	attrs["updated"] = at.UTC().Format(time.RFC3339)
+	s.updated[n-1] = at
+}
+
+// Handler serves the API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/profiles", s.list)
+	mux.HandleFunc("POST /api/profile-subscription-bulk-delete-jobs", s.unsubscribe)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.admit(w, r) {
+			mux.ServeHTTP(w, r)
+		}
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/vnd.api+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func apiError(w http.ResponseWriter, status int, code, detail string) {
+	writeJSON(w, status, map[string]any{"errors": []map[string]any{{"status": status, "code": code, "title": code, "detail": detail}}})
+}
+
+// admit applies failures, auth, the revision header and the rate limits.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	s.reqs++
+	n := s.reqs
+	now := time.Now()
+	keep := func(ts []time.Time, d time.Duration) []time.Time {
+		for len(ts) > 0 && now.Sub(ts[0]) >= d {
+			ts = ts[1:]
+		}
+		return ts
+	}
+	s.second, s.minute = keep(s.second, time.Second), keep(s.minute, time.Minute)
+	limited := (s.opts.PerSecond > 0 && len(s.second) >= s.opts.PerSecond) || (s.opts.PerMinute > 0 && len(s.minute) >= s.opts.PerMinute)
+	retry := 1
+	if limited && s.opts.PerMinute > 0 && len(s.minute) >= s.opts.PerMinute {
+		retry = int(time.Minute-now.Sub(s.minute[0]))/int(time.Second) + 1
+	}
+	if !limited {
+		s.second, s.minute = append(s.second, now), append(s.minute, now)
+	}
+	remaining := s.opts.PerMinute - len(s.minute)
+	s.mu.Unlock()
+	if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
+		apiError(w, http.StatusServiceUnavailable, "service_unavailable", "injected failure")
+		return false
+	}
+	if r.Header.Get("Authorization") != "Klaviyo-API-Key "+s.opts.APIKey {
+		apiError(w, http.StatusUnauthorized, "not_authenticated", "Authentication credentials were not provided or are invalid.")
+		return false
+	}
+	if r.Header.Get("revision") == "" {
+		apiError(w, http.StatusBadRequest, "invalid", "The revision header is required.")
+		return false
+	}
+	if limited {
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		apiError(w, http.StatusTooManyRequests, "throttled", "Request was throttled.")
+		return false
+	}
+	if s.opts.PerMinute > 0 {
+		w.Header().Set("RateLimit-Limit", strconv.Itoa(s.opts.PerMinute))
+		w.Header().Set("RateLimit-Remaining", strconv.Itoa(max(remaining, 0)))
+		w.Header().Set("RateLimit-Reset", "60")
+	}
+	return true
+}
+
+var greaterThanUpdated = regexp.MustCompile(`^greater-than\(updated,([^)]+)\)$`)
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	size := 20
+	if v := q.Get("page[size]"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			apiError(w, http.StatusBadRequest, "invalid", "page[size] must be 1-100")
+			return
+		}
+		size = n
+	}
+	var since time.Time
+	if f := q.Get("filter"); f != "" {
+		m := greaterThanUpdated.FindStringSubmatch(f)
+		if m == nil {
+			apiError(w, http.StatusBadRequest, "invalid", "unsupported filter")
+			return
+		}
+		t, err := time.Parse(time.RFC3339, m[1])
+		if err != nil {
+			apiError(w, http.StatusBadRequest, "invalid", "invalid datetime in filter")
+			return
+		}
+		since = t
+	}
+	start := 0
+	if c := q.Get("page[cursor]"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil {
+			apiError(w, http.StatusBadRequest, "invalid", "invalid page cursor")
+			return
+		}
+		start, _ = strconv.Atoi(strings.TrimPrefix(string(b), "idx:"))
+	}
+	withSubs := q.Get("additional-fields[profile]") == "subscriptions"
+	s.mu.Lock()
+	var data []map[string]any
+	next := -1
+	for i := start; i < len(s.profiles); i++ {
+		if !since.IsZero() && !s.updated[i].After(since) {
+			continue
+		}
+		if len(data) == size {
+			next = i
+			break
+		}
+		p := s.profiles[i]
+		if !withSubs {
+			attrs := map[string]any{}
+			for k, v := range p["attributes"].(map[string]any) {
+				if k != "subscriptions" {
+					attrs[k] = v
+				}
+			}
+			p = map[string]any{"type": p["type"], "id": p["id"], "attributes": attrs}
+		}
+		data = append(data, p)
+	}
+	s.mu.Unlock()
+	links := map[string]any{"self": s.opts.URL + r.URL.RequestURI()}
+	if next >= 0 {
+		q.Set("page[cursor]", base64.RawURLEncoding.EncodeToString([]byte("idx:"+strconv.Itoa(next))))
+		links["next"] = s.opts.URL + "/api/profiles?" + q.Encode()
+	}
+	if data == nil {
+		data = []map[string]any{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": data, "links": links})
+}
+
+func (s *Server) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Data struct {
+			Type       string `json:"type"`
+			Attributes struct {
+				Profiles struct {
+					Data []struct {
+						Attributes struct {
+							PhoneNumber string `json:"phone_number"`
+						} `json:"attributes"`
+					} `json:"data"`
+				} `json:"profiles"`
+			} `json:"attributes"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Data.Type != "profile-subscription-bulk-delete-job" {
+		apiError(w, http.StatusBadRequest, "invalid", "invalid job body")
+		return
+	}
+	profiles := body.Data.Attributes.Profiles.Data
+	if len(profiles) == 0 || len(profiles) > 100 {
+		apiError(w, http.StatusBadRequest, "invalid", "1 to 100 profiles per job")
+		return
+	}
+	s.mu.Lock()
+	for _, p := range profiles {
+		s.unsubs = append(s.unsubs, p.Attributes.PhoneNumber)
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+}
