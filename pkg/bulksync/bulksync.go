@@ -28,6 +28,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -50,7 +51,7 @@ type Sources interface {
 }
 
 // ErrPermanent marks errors that no retry can fix (wrap it).
-var ErrPermanent = errors.New("permanent failure")
+var ErrPermanent = source.ErrPermanent
 
 // Store is what the handler needs from the store.
 type Store interface {
@@ -323,6 +324,6 @@ func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
 	return nil
 }
 
-func outboxMessage(tenant string, msg consent.Message) webhook.OutboxMessage {
-	return webhook.OutboxMessage{Kind: "sms", TenantID: tenant, Ref: store.OutboxRef(msg), Message: msg}
+func outboxMessage(tenant string, msg consent.Message) outbox.Message {
+	return outbox.SMS(tenant, msg)
 }

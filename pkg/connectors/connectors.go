@@ -36,7 +36,13 @@ type Registry struct {
 	HTTP   *http.Client
 
 	mu      sync.Mutex
-	clients map[string]bulksync.Source // by connection id and version
+	clients map[string]platformClient // by connection id and version
+}
+
+// platformClient is what every platform client offers.
+type platformClient interface {
+	bulksync.Source
+	WriteBackOptOut(ctx context.Context, externalID, e164 string) error
 }
 
 // ErrUnsupportedPlatform: no connector for the connection's platform.
@@ -55,8 +61,26 @@ func (r *Registry) Config(conn store.Connection) (map[string]string, error) {
 	return cfg, nil
 }
 
-// Source returns the connection's platform client.
-func (r *Registry) Source(_ context.Context, conn store.Connection) (bulksync.Source, error) {
+// Source returns the connection's platform client for bulk sync.
+func (r *Registry) Source(ctx context.Context, conn store.Connection) (bulksync.Source, error) {
+	c, err := r.client(conn)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// WriteBack writes an opt-out of the number back to the connection's
+// source record.
+func (r *Registry) WriteBack(ctx context.Context, conn store.Connection, externalID, e164 string) error {
+	c, err := r.client(conn)
+	if err != nil {
+		return err
+	}
+	return c.WriteBackOptOut(ctx, externalID, e164)
+}
+
+func (r *Registry) client(conn store.Connection) (platformClient, error) {
 	key := conn.TenantID + "/" + conn.ID + "/" + strconv.FormatInt(conn.Version, 10)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -72,7 +96,7 @@ func (r *Registry) Source(_ context.Context, conn store.Connection) (bulksync.So
 	if hc == nil {
 		hc = &http.Client{Timeout: 60 * time.Second}
 	}
-	var src bulksync.Source
+	var src platformClient
 	switch source.Platform(conn.Platform) {
 	case source.WooCommerce:
 		c, err := woocommerce.New(woocommerce.Config{
@@ -99,7 +123,7 @@ func (r *Registry) Source(_ context.Context, conn store.Connection) (bulksync.So
 		}
 		src = permanentErrors{c, func(err error) bool {
 			var he *mailchimp.HTTPError
-			return errors.Is(err, mailchimp.ErrUnauthorized) || errors.Is(err, mailchimp.ErrInvalidCursor) ||
+			return errors.Is(err, mailchimp.ErrUnauthorized) || errors.Is(err, mailchimp.ErrInvalidCursor) || errors.Is(err, mailchimp.ErrWriteBackUnsupported) ||
 				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 		}}
 	case source.Klaviyo:
@@ -116,7 +140,7 @@ func (r *Registry) Source(_ context.Context, conn store.Connection) (bulksync.So
 		return nil, fmt.Errorf("%w: %w %q", bulksync.ErrPermanent, ErrUnsupportedPlatform, conn.Platform)
 	}
 	if r.clients == nil {
-		r.clients = map[string]bulksync.Source{}
+		r.clients = map[string]platformClient{}
 	}
 	r.clients[key] = src
 	return src, nil
@@ -125,7 +149,7 @@ func (r *Registry) Source(_ context.Context, conn store.Connection) (bulksync.So
 // permanentErrors marks a platform's non-retryable errors as permanent for
 // the bulk-sync consumer.
 type permanentErrors struct {
-	bulksync.Source
+	platformClient
 	permanent func(error) bool
 }
 
@@ -137,30 +161,34 @@ func (p permanentErrors) mark(err error) error {
 }
 
 func (p permanentErrors) PlanBulk(ctx context.Context) (source.Plan, error) {
-	plan, err := p.Source.PlanBulk(ctx)
+	plan, err := p.platformClient.PlanBulk(ctx)
 	return plan, p.mark(err)
 }
 
 func (p permanentErrors) PlanIncremental(ctx context.Context, since time.Time) (source.Plan, error) {
-	plan, err := p.Source.PlanIncremental(ctx, since)
+	plan, err := p.platformClient.PlanIncremental(ctx, since)
 	return plan, p.mark(err)
 }
 
+func (p permanentErrors) WriteBackOptOut(ctx context.Context, externalID, e164 string) error {
+	return p.mark(p.platformClient.WriteBackOptOut(ctx, externalID, e164))
+}
+
 func (p permanentErrors) FetchPage(ctx context.Context, cur source.Cursor) (source.Page, error) {
-	page, err := p.Source.FetchPage(ctx, cur)
+	page, err := p.platformClient.FetchPage(ctx, cur)
 	return page, p.mark(err)
 }
 
 func wooPermanent(err error) bool {
 	var he *woocommerce.HTTPError
-	return errors.Is(err, woocommerce.ErrUnauthorized) || errors.Is(err, woocommerce.ErrInvalidCursor) ||
+	return errors.Is(err, woocommerce.ErrUnauthorized) || errors.Is(err, woocommerce.ErrInvalidCursor) || errors.Is(err, woocommerce.ErrWriteBackUnsupported) ||
 		errors.Is(err, woocommerce.ErrNotFound) || (errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 }
 
 func shopifyPermanent(err error) bool {
 	var he *shopify.HTTPError
 	var ge *shopify.GraphQLError
-	return errors.Is(err, shopify.ErrUnauthorized) || errors.Is(err, shopify.ErrInvalidCursor) || errors.As(err, &ge) ||
+	return errors.Is(err, shopify.ErrUnauthorized) || errors.Is(err, shopify.ErrInvalidCursor) || errors.Is(err, shopify.ErrInvalidConfig) || errors.As(err, &ge) ||
 		(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 }
 
@@ -170,7 +198,27 @@ func Webhooks() map[source.Platform]webhook.Connector {
 		source.WooCommerce: wooWebhook{},
 		source.Shopify:     shopifyWebhook{},
 		source.Mailchimp:   mailchimpWebhook{},
+		source.Klaviyo:     klaviyoWebhook{},
 	}
+}
+
+// klaviyoWebhook verifies Klaviyo's system webhooks (accounts that have
+// them; the daily pull covers the rest).
+type klaviyoWebhook struct{}
+
+func (klaviyoWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
+	if err := klaviyo.VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body); err != nil {
+		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
+	}
+	return nil
+}
+
+func (klaviyoWebhook) Parse(_ map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
+	wh, err := klaviyo.ParseWebhook(d.Header, d.Body, opts)
+	if err != nil {
+		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+	}
+	return wh, nil
 }
 
 type mailchimpWebhook struct{}

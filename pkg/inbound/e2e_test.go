@@ -22,7 +22,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/webhook"
 )
 
 const phone = "+61412555001"
@@ -69,7 +68,7 @@ func TestDoubleOptIn_YesThenStop_EndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range a.Messages {
-			if err := outboxQ.Send(ctx, webhook.OutboxMessage{Kind: "sms", TenantID: tenant.ID, Ref: store.OutboxRef(m), Message: m}); err != nil {
+			if err := outboxQ.Send(ctx, outbox.SMS(tenant.ID, m)); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -28,10 +28,10 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/smsproviders"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/webhook"
 )
 
 // MaxBody bounds an inbound request.
@@ -45,6 +45,7 @@ type Store interface {
 	ReleaseIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key string) error
 	UpdateLedger(ctx context.Context, tenant, e164 string, fn func(store.PhoneRecord) (store.LedgerUpdate, error)) (store.PhoneRecord, error)
 	AppendHistory(ctx context.Context, tenant, subject string, e store.HistoryEntry) error
+	WriteBackTargets(ctx context.Context, tenant, e164 string) ([]store.WriteBack, error)
 }
 
 // Opener opens the tenant's sealed provider settings.
@@ -195,9 +196,16 @@ func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings,
 	if len(due) == 0 || h.d.Outbox == nil {
 		return kind, nil
 	}
-	msgs := make([]any, len(due))
-	for i, m := range due {
-		msgs[i] = webhook.OutboxMessage{Kind: "sms", TenantID: tenant, Ref: store.OutboxRef(m), Message: m}
+	msgs := outbox.SMSMessages(tenant, due)
+	if kind == consent.OptOut {
+		// Write the opt-out back to the sources that asked for it.
+		targets, err := h.d.Store.WriteBackTargets(ctx, tenant, in.From)
+		if err != nil {
+			return kind, err
+		}
+		for _, t := range targets {
+			msgs = append(msgs, outbox.WriteBackMessage(tenant, t, in.From, in.ReceivedAt))
+		}
 	}
 	return kind, h.d.Outbox.Send(ctx, msgs...)
 }

@@ -1,30 +1,3 @@
-// Package klaviyo is the Klaviyo connector: profiles with their SMS
-// consent through the JSON:API (cursor-chained pages of 100, incremental by
-// updated), paced by Klaviyo's rate-limit headers, and SMS opt-out
-// write-back with a bulk unsubscribe job. Its fake, klaviyotest, serves the
-// same API.
-//
-// Facts relied on (../../../shared/platforms.md §4):
-//   - https://a.klaviyo.com/api, Authorization: Klaviyo-API-Key <private
-//     key>, revision: 2026-07-15, Accept: application/vnd.api+json.
-//   - GET /api/profiles?page[size]=100 (max 100), next page in links.next
-//     (a page[cursor]); filter=greater-than(updated,<ts>);
-//     additional-fields[profile]=subscriptions is required for consent.
-//     https://developers.klaviyo.com/en/reference/get_profiles
-//   - get_profiles allows 75 requests/s burst and 750/min steady; non-429
-//     answers carry RateLimit-Limit / -Remaining / -Reset, a 429 carries
-//     Retry-After. include=lists or segments drops the limit to 1/s and
-//     15/min, so lists and segments are not pulled: Klaviyo profiles carry
-//     no groups here. https://developers.klaviyo.com/en/docs/rate_limits_and_error_handling
-//   - SMS consent: subscriptions.sms.marketing{consent SUBSCRIBED |
-//     UNSUBSCRIBED | NEVER_SUBSCRIBED, consent_timestamp, method}.
-//   - Write-back: POST /api/profile-subscription-bulk-delete-jobs with the
-//     phone number and sms.marketing.consent UNSUBSCRIBED (202; account-wide
-//     without a list). https://developers.klaviyo.com/en/reference/bulk_unsubscribe_profiles
-//   - Webhooks: Klaviyo's signed system webhooks exist only for Advanced
-//     KDP accounts and app partners, and their signing scheme has no
-//     official vector (unconfirmed). Klaviyo is therefore synced by the
-//     daily pull (and "sync now"), not by webhooks.
 package klaviyo
 
 import (
@@ -56,6 +29,7 @@ const PageSize = 100
 // Config is a connection's Klaviyo configuration.
 type Config struct {
 	PrivateAPIKey string
+	WebhookSecret string // secret_key of a system webhook (VerifyWebhook)
 	APIBaseURL    string // overrides https://a.klaviyo.com
 }
 
@@ -99,12 +73,17 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if opts.Label == "" {
 		opts.Label = source.Klaviyo.DefaultLabel()
 	}
-	return &Client{cfg: cfg, opts: opts, base: base, hc: hc, limiter: rate.NewLimiter(rate.Limit(750.0/60), 75)}, nil
+	return &Client{cfg: cfg, opts: opts, base: base, hc: hc, limiter: rate.NewLimiter(rate.Limit(750.0/60*paceMargin), 75)}, nil
 }
 
-// SetPace changes the client's pace (the fake's scaled-down limits in tests).
+// paceMargin keeps the client just under a limit, so timing jitter at a
+// window edge does not cost a 429 and a whole Retry-After second.
+const paceMargin = 0.97
+
+// SetPace changes the client's pace (the fake's scaled-down limits in
+// tests); the client runs at paceMargin of perSecond.
 func (c *Client) SetPace(perSecond float64, burst int) {
-	c.limiter.SetLimit(rate.Limit(perSecond))
+	c.limiter.SetLimit(rate.Limit(perSecond * paceMargin))
 	c.limiter.SetBurst(burst)
 }
 

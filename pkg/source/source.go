@@ -6,7 +6,14 @@
 // The package is pure data: no I/O, no clock, no AWS.
 package source
 
-import "time"
+import (
+	"errors"
+	"time"
+)
+
+// ErrPermanent marks errors that no retry can fix (bad credentials, a
+// cursor or write-back the platform refuses); wrap it.
+var ErrPermanent = errors.New("permanent failure")
 
 // Platform names a supported source platform. The values are the path
 // segment used in webhook URLs (/webhooks/{platform}/{connectionId}).

@@ -23,6 +23,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -105,15 +106,6 @@ func New(d Deps) *Handler {
 	}
 	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
 	return &Handler{d: d}
-}
-
-// OutboxMessage is what the webhook and bulk-sync paths enqueue for the
-// outbox consumer: one due SMS.
-type OutboxMessage struct {
-	Kind     string          `json:"kind"` // "sms"
-	TenantID string          `json:"tenantId"`
-	Ref      string          `json:"ref"`
-	Message  consent.Message `json:"message"`
 }
 
 // Handle serves one API Gateway request.
@@ -236,11 +228,7 @@ func (h *Handler) enqueue(ctx context.Context, tenant string, msgs []consent.Mes
 	if len(msgs) == 0 || h.d.Outbox == nil {
 		return nil
 	}
-	out := make([]any, len(msgs))
-	for i, m := range msgs {
-		out[i] = OutboxMessage{Kind: "sms", TenantID: tenant, Ref: store.OutboxRef(m), Message: m}
-	}
-	return h.d.Outbox.Send(ctx, out...)
+	return h.d.Outbox.Send(ctx, outbox.SMSMessages(tenant, msgs)...)
 }
 
 // MergeConnection maps a stored connection to the merge core's settings.

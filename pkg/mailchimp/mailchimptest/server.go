@@ -148,9 +148,10 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 404, map[string]any{"title": "Resource Not Found", "status": 404, "detail": "The requested resource could not be found."})
 		return
 	}
-	if s.opts.Latency > 0 {
-		time.Sleep(s.opts.Latency)
-	}
+	// Latency is the whole server time of an answer: the fake sleeps what
+	// building the answer did not already take.
+	start := time.Now()
+	defer func() { time.Sleep(s.opts.Latency - time.Since(start)) }()
 	q := r.URL.Query()
 	count, offset := 10, 0
 	if v, err := strconv.Atoi(q.Get("count")); err == nil {

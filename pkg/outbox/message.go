@@ -1,0 +1,58 @@
+package outbox
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+// Message kinds.
+const (
+	KindSMS       = "sms"       // an SMS to send
+	KindWriteBack = "writeback" // an opt-out to write back to a source platform
+)
+
+// Message is one outbox-queue message.
+type Message struct {
+	Kind     string `json:"kind"`
+	TenantID string `json:"tenantId"`
+	// Ref is the idempotency reference (the outbox marker's key).
+	Ref string `json:"ref"`
+	// SMS is the due message (KindSMS).
+	SMS consent.Message `json:"message,omitzero"`
+	// WriteBack names the source record and number (KindWriteBack).
+	WriteBack *WriteBack `json:"writeBack,omitempty"`
+}
+
+// WriteBack is an opt-out to write back to one source record.
+type WriteBack struct {
+	ConnectionID string    `json:"connectionId"`
+	ExternalID   string    `json:"externalId"`
+	Phone        string    `json:"phone"`
+	OptOutAt     time.Time `json:"optOutAt"`
+}
+
+// SMS returns the message that sends m.
+func SMS(tenant string, m consent.Message) Message {
+	return Message{Kind: KindSMS, TenantID: tenant, Ref: store.OutboxRef(m), SMS: m}
+}
+
+// WriteBackMessage returns the message that writes an opt-out back to a
+// source record (one per record and opt-out).
+func WriteBackMessage(tenant string, t store.WriteBack, phone string, at time.Time) Message {
+	sum := sha256.Sum256([]byte("wb|" + t.ConnectionID + "|" + t.ExternalID + "|" + phone + "|" + at.UTC().Format(time.RFC3339Nano)))
+	return Message{Kind: KindWriteBack, TenantID: tenant, Ref: hex.EncodeToString(sum[:16]),
+		WriteBack: &WriteBack{ConnectionID: t.ConnectionID, ExternalID: t.ExternalID, Phone: phone, OptOutAt: at}}
+}
+
+// SMSMessages converts due messages.
+func SMSMessages(tenant string, due []consent.Message) []any {
+	out := make([]any, len(due))
+	for i, m := range due {
+		out[i] = SMS(tenant, m)
+	}
+	return out
+}
