@@ -31,10 +31,12 @@ func main() {
 	}
 	names := awsenv.NamesFrom(os.Getenv)
 	st := store.New(awsenv.NewDynamoDB(cfg), names.Table)
+	sq := awsenv.NewSQS(cfg)
 	h := hubapi.New(hubapi.Deps{
 		Store:         st,
 		Sealer:        sealer,
-		Starter:       syncrun.Starter{Store: st, Pages: queue.NewSender(awsenv.NewSQS(cfg), names.PagesQueueURL), LockFor: 6 * time.Hour},
+		Starter:       syncrun.Starter{Store: st, Pages: queue.NewSender(sq, names.PagesQueueURL), LockFor: 6 * time.Hour},
+		Outbox:        queue.NewSender(sq, names.OutboxQueueURL),
 		AdminToken:    os.Getenv("HUB_ADMIN_TOKEN"),
 		PublicBaseURL: os.Getenv("PUBLIC_BASE_URL"),
 		Log:           log,

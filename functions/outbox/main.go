@@ -4,11 +4,14 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/logging"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -28,6 +31,11 @@ func main() {
 		os.Exit(1)
 	}
 	names := awsenv.NamesFrom(os.Getenv)
-	h := outbox.New(outbox.Deps{Store: store.New(awsenv.NewDynamoDB(cfg), names.Table), Opener: sealer, Log: log})
+	h := outbox.New(outbox.Deps{
+		Store:      store.New(awsenv.NewDynamoDB(cfg), names.Table),
+		Opener:     sealer,
+		WriteBacks: &connectors.Registry{Opener: sealer, HTTP: &http.Client{Timeout: 30 * time.Second}},
+		Log:        log,
+	})
 	lambda.Start(h.Handle)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -172,8 +173,10 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 	if in.Status == "unsubscribed" {
 		ev = consent.OptOutEvent(now, consent.Evidence{Text: "hub unsubscribe", MessageID: c.req.RequestContext.RequestID, Provider: "hub"})
 	}
+	optedOut := false
 	_, err = h.d.Store.UpdateLedger(ctx, c.tenant, v.Phone, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
 		l, ch := r.Ledger.Apply(ev)
+		optedOut = ch.StateChanged() && ch.To == consent.Unsubscribed
 		upd := store.LedgerUpdate{Ledger: l, Changed: !ch.IsZero()}
 		if ch.StateChanged() {
 			upd.History = append(upd.History, store.HistoryEntry{At: now, EventID: string(ch.Kind) + "-" + c.req.RequestContext.RequestID, Kind: "consent_change",
@@ -183,6 +186,21 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 	})
 	if err != nil {
 		return h.internal(ctx, "updating subscription", err)
+	}
+	// A hub unsubscribe is written back to the sources that asked for it.
+	// No SMS is sent: the business, not the person, acted.
+	if optedOut && h.d.Outbox != nil {
+		targets, err := h.d.Store.WriteBackTargets(ctx, c.tenant, v.Phone)
+		if err != nil {
+			return h.internal(ctx, "finding write-back targets", err)
+		}
+		msgs := make([]any, len(targets))
+		for i, t := range targets {
+			msgs[i] = outbox.WriteBackMessage(c.tenant, t, v.Phone, now)
+		}
+		if err := h.d.Outbox.Send(ctx, msgs...); err != nil {
+			return h.internal(ctx, "enqueuing write-backs", err)
+		}
 	}
 	v, err = h.d.Store.GetContact(ctx, c.tenant, c.params["id"])
 	if err != nil {

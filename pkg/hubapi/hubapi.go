@@ -25,9 +25,13 @@ const MaxBody = 256 * 1024
 
 // Deps are the handler's collaborators.
 type Deps struct {
-	Store         *store.Store
-	Sealer        *seal.Sealer
-	Starter       syncrun.Starter
+	Store   *store.Store
+	Sealer  *seal.Sealer
+	Starter syncrun.Starter
+	// Outbox receives write-backs of hub-side opt-outs (nil: none).
+	Outbox interface {
+		Send(ctx context.Context, messages ...any) error
+	}
 	AdminToken    string
 	PublicBaseURL string
 	Log           *slog.Logger

@@ -105,10 +105,11 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	pages := queue.NewSender(sq, names.PagesQueueURL)
 	outbox := queue.NewSender(sq, names.OutboxQueueURL)
 	starter := syncrun.Starter{Store: st, Pages: pages, LockFor: 6 * time.Hour}
-	api := hubapi.New(hubapi.Deps{Store: st, Sealer: cfg.Sealer, Starter: starter, AdminToken: cfg.AdminToken, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
+	api := hubapi.New(hubapi.Deps{Store: st, Sealer: cfg.Sealer, Starter: starter, Outbox: outbox, AdminToken: cfg.AdminToken, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
 	wh := webhook.New(webhook.Deps{Store: st, Opener: cfg.Sealer, Connectors: connectors.Webhooks(), Outbox: outbox, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
+	registry := &connectors.Registry{Opener: cfg.Sealer, HTTP: &http.Client{Timeout: 60 * time.Second}}
 	bs := bulksync.New(bulksync.Deps{
-		Store: st, Sources: &connectors.Registry{Opener: cfg.Sealer, HTTP: &http.Client{Timeout: 60 * time.Second}},
+		Store: st, Sources: registry,
 		Pages: pages, Outbox: outbox, DeadLetter: queue.NewSender(sq, names.PagesDLQURL), Log: cfg.Log,
 	})
 	a := &App{cfg: cfg, Store: st, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
@@ -138,7 +139,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		cancel()
 		return nil, err
 	}
-	ob := outboxpkg.New(outboxpkg.Deps{Store: st, Opener: cfg.Sealer, Log: cfg.Log})
+	ob := outboxpkg.New(outboxpkg.Deps{Store: st, Opener: cfg.Sealer, WriteBacks: registry, Log: cfg.Log})
 	a.goRun(func() {
 		(&Poller{SQS: sq, QueueURL: names.OutboxQueueURL, QueueARN: outboxARN, Handler: ob.Handle, BatchSize: 10,
 			Concurrency: 4, RetryDelay: 2 * time.Second, Log: cfg.Log}).Run(runCtx)
