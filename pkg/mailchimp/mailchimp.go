@@ -290,16 +290,19 @@ func (m Member) Record(opts source.Options) source.Record {
 		return ""
 	}
 	r.FirstName, r.LastName = str("FNAME"), str("LNAME")
-	if m.SMSPhoneNumber != "" {
-		r.Phones = append(r.Phones, source.PhoneField{Raw: m.SMSPhoneNumber, Country: "US", Field: "sms_phone_number"})
-	}
-	if p := str("PHONE"); p != "" {
-		r.Phones = append(r.Phones, source.PhoneField{Raw: p, Field: "merge:PHONE"})
-	}
 	if addr, ok := m.MergeFields["ADDRESS"].(map[string]any); ok {
 		if c, ok := addr["country"].(string); ok && len(c) == 2 {
 			r.Country = strings.ToUpper(c)
 		}
+	}
+	// SMS numbers are described as US numbers; they normally come in E.164.
+	// A national format is read in the address country, then the
+	// connection's default region.
+	if m.SMSPhoneNumber != "" {
+		r.Phones = append(r.Phones, source.PhoneField{Raw: m.SMSPhoneNumber, Country: r.Country, Field: "sms_phone_number"})
+	}
+	if p := str("PHONE"); p != "" {
+		r.Phones = append(r.Phones, source.PhoneField{Raw: p, Country: r.Country, Field: "merge:PHONE"})
 	}
 	r.Consent = source.ConsentSignal{State: source.SignalNeverAsked, At: parseTime(m.SMSLastUpdated), Method: "sms_subscription_status"}
 	switch m.SMSStatus {

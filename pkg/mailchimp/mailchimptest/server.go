@@ -78,9 +78,9 @@ func NewStore(opts Options) *Server {
 		s.members = append(s.members, map[string]any{
 			"id": hex.EncodeToString(sum[:]), "unique_email_id": fmt.Sprintf("%010x", uint64(i+1)*2654435761%(1<<40)),
 			"email_address": email, "status": "subscribed",
-			"merge_fields": map[string]any{"FNAME": p.FirstName, "LNAME": p.LastName, "PHONE": ""},
+			"merge_fields": map[string]any{"FNAME": p.FirstName, "LNAME": p.LastName, "PHONE": p.Phone},
 			"tags":         tags, "last_changed": p.UpdatedAt.Format(time.RFC3339),
-			"sms_phone_number": p.Phone, "sms_subscription_status": sms, "sms_subscription_last_updated": p.ConsentAt.Format(time.RFC3339),
+			"sms_phone_number": p.E164, "sms_subscription_status": sms, "sms_subscription_last_updated": p.ConsentAt.Format(time.RFC3339),
 		})
 		s.changed = append(s.changed, p.UpdatedAt)
 	}
