@@ -79,6 +79,9 @@ $(BUILD_DIR)/%.zip: FORCE
 .PHONY: FORCE
 FORCE:
 
+# The CDK app's targets (synth, diff, deploy, cdklocal) live with it.
+-include infra/make.mk
+
 .PHONY: stack-up
 stack-up: ## install (first time) and start DynamoDB Local + the SQS emulator, then provision
 	@$(STACK) up

@@ -40,6 +40,13 @@ var functionGrants = map[string]grants{
 	"health":    {},
 }
 
+// triggerQueue maps resources.Function.SQSTrigger (a default queue name) to
+// the queue's logical name in the stack, so renamed queues still wire up.
+var triggerQueue = map[string]string{
+	resources.DefaultPagesQueue:  "pages",
+	resources.DefaultOutboxQueue: "outbox",
+}
+
 // New builds the stack from cfg.
 func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackProps) awscdk.Stack {
 	s := awscdk.NewStack(scope, jsii.String(id), props)
@@ -51,7 +58,8 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 	key.GrantEncryptDecrypt(awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil))
 	topic := awssns.NewTopic(s, jsii.String("Alarms"), &awssns.TopicProps{MasterKey: key, EnforceSSL: jsii.Bool(true)})
 	alarm := func(id string, m awscloudwatch.IMetric, threshold float64) {
-		a := m.CreateAlarm(s, jsii.String(id), &awscloudwatch.CreateAlarmOptions{
+		a := awscloudwatch.NewAlarm(s, jsii.String(id), &awscloudwatch.AlarmProps{
+			Metric:             m,
 			Threshold:          jsii.Number(threshold),
 			EvaluationPeriods:  jsii.Number(1),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
@@ -89,7 +97,6 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 
 	// Queues with DLQs from resources.Queues; logical names "pages", "outbox".
 	queues := map[string]awssqs.Queue{}
-	byName := map[string]awssqs.Queue{}
 	logical := []string{"pages", "outbox"}
 	for i, q := range resources.Queues(cfg.PagesQueue, cfg.OutboxQueue) {
 		id := logical[i]
@@ -110,7 +117,6 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 			DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(float64(q.MaxReceiveCount))},
 		})
 		queues[id] = work
-		byName[q.Name] = work
 	}
 
 	env := map[string]*string{
@@ -158,10 +164,7 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 			}))
 		}
 		if f.SQSTrigger != "" {
-			q := byName[f.SQSTrigger]
-			if q == nil {
-				q = queues[map[string]string{resources.DefaultPagesQueue: "pages", resources.DefaultOutboxQueue: "outbox"}[f.SQSTrigger]]
-			}
+			q := queues[triggerQueue[f.SQSTrigger]]
 			fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q, &awslambdaeventsources.SqsEventSourceProps{
 				BatchSize:               jsii.Number(10),
 				MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(5)),

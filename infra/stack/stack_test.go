@@ -50,7 +50,7 @@ func TestStack(t *testing.T) {
 		PagesQueue: resources.DefaultPagesQueue, OutboxQueue: resources.DefaultOutboxQueue,
 		BulksyncConcurrency: 5, ThrottleRate: 50, ThrottleBurst: 100,
 	}, nil)
-	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil))
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(nil), nil)
 	tpl := assertions.Template_FromStack(s, nil)
 	raw := *tpl.ToJSON()
 	res := raw["Resources"].(map[string]any)

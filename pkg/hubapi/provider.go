@@ -65,6 +65,14 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	if len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
+	// Providers that do not sign callbacks authenticate them by a token in
+	// the inbound URL (Sinch without an HMAC secret; MessageMedia).
+	out := map[string]string{"provider": string(in.Provider), "sender": in.Sender, "companyName": in.CompanyName,
+		"inboundUrl": h.d.PublicBaseURL + "/sms/inbound/" + string(in.Provider) + "/" + c.tenant}
+	if (in.Provider == sms.Sinch || in.Provider == sms.MessageMedia) && in.Credentials["webhookSecret"] == "" {
+		in.Credentials["webhookToken"] = randomToken()
+		out["inboundUrl"] += "?token=" + in.Credentials["webhookToken"]
+	}
 	raw, err := json.Marshal(in)
 	if err != nil {
 		return h.internal(ctx, "encoding provider", err)
@@ -74,7 +82,7 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	} else if err != nil {
 		return h.internal(ctx, "storing provider", err)
 	}
-	return apigw.JSON(http.StatusOK, map[string]string{"provider": string(in.Provider), "sender": in.Sender, "companyName": in.CompanyName})
+	return apigw.JSON(http.StatusOK, out)
 }
 
 // OpenSMSProvider returns a tenant's SMS provider settings, or ErrNotFound.

@@ -7,8 +7,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 
 	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/sms/sinch"
 	"github.com/contactsync/contactsync/pkg/sms/twilio"
 )
 
@@ -21,8 +23,22 @@ func ParseInbound(s sms.Settings, publicURL string, h http.Header, body []byte) 
 	switch s.Provider {
 	case sms.Twilio:
 		return twilio.ParseInbound(s.Credentials["authToken"], publicURL, h, body)
+	case sms.Sinch:
+		if err := sinch.Verify(s.Credentials["webhookSecret"], s.Credentials["webhookToken"], queryToken(publicURL), h, body); err != nil {
+			return sms.Inbound{}, err
+		}
+		return sinch.ParseInbound(body)
 	}
 	return sms.Inbound{}, fmt.Errorf("%w: %s", ErrUnsupported, s.Provider)
+}
+
+// queryToken returns the ?token= of a URL.
+func queryToken(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return ""
+	}
+	return p.Query().Get("token")
 }
 
 // Answer is what the provider expects back: status, content type, body.
@@ -43,6 +59,8 @@ func NewSender(s sms.Settings, hc *http.Client) (Sender, error) {
 	switch s.Provider {
 	case sms.Twilio:
 		return twilio.NewClient(s.APIBaseURL, s.Credentials["accountSid"], s.Credentials["authToken"], hc)
+	case sms.Sinch:
+		return sinch.NewClient(s.APIBaseURL, s.Credentials["servicePlanId"], s.Credentials["apiToken"], hc)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, s.Provider)
 }

@@ -1,0 +1,189 @@
+// Package sinch verifies and parses Sinch SMS inbound (MO) callbacks and
+// sends SMS through the Sinch SMS REST API. Its fake, sinchtest, serves the
+// batches endpoint and posts signed inbound messages.
+//
+// Facts relied on (../../../../shared/platforms.md §7):
+//   - MO callback: JSON {type: mo_text | mo_binary | mo_media, id, from, to,
+//     body, received_at, ...}; MSISDNs come without '+'. Only mo_text is a
+//     reply we act on; other types are acknowledged and ignored.
+//     https://developers.sinch.com/docs/sms/api-reference/sms/tag/Inbounds
+//   - HMAC callbacks (2025-02+): x-sinch-webhook-signature =
+//     base64(HMAC-SHA256(secret, body + "." + nonce + "." + timestamp)) with
+//     x-sinch-webhook-signature-nonce and -timestamp headers. A service plan
+//     without HMAC authenticates by a secret in the callback URL instead.
+//   - Sinch retries 5xx and 429 (backing off up to ~22 h), so the same id
+//     arrives again: dedupe on it.
+//   - Send: POST {base}/xms/v1/{service_plan_id}/batches, Bearer API token,
+//     {from, to: [...], body, client_reference}; our reference goes in
+//     client_reference, which makes a crash-window duplicate traceable.
+//     https://developers.sinch.com/docs/sms/api-reference/sms/tag/Batches
+package sinch
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/sms"
+)
+
+// Headers of an HMAC-signed callback.
+const (
+	HeaderSignature = "x-sinch-webhook-signature"
+	HeaderNonce     = "x-sinch-webhook-signature-nonce"
+	HeaderTimestamp = "x-sinch-webhook-signature-timestamp"
+)
+
+// Sign computes the callback signature.
+func Sign(secret string, body []byte, nonce, timestamp string) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	m.Write([]byte("." + nonce + "." + timestamp))
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// Verify checks the callback: the HMAC headers when a webhook secret is
+// set, else the secret token in the callback URL (both constant time).
+func Verify(webhookSecret, urlToken, gotToken string, h http.Header, body []byte) error {
+	if webhookSecret != "" {
+		got, err := base64.StdEncoding.DecodeString(h.Get(HeaderSignature))
+		if err != nil || len(got) == 0 {
+			return sms.ErrInvalidSignature
+		}
+		want, _ := base64.StdEncoding.DecodeString(Sign(webhookSecret, body, h.Get(HeaderNonce), h.Get(HeaderTimestamp))) // our encoding decodes
+		if !hmac.Equal(got, want) {
+			return sms.ErrInvalidSignature
+		}
+		return nil
+	}
+	if urlToken == "" || subtle.ConstantTimeCompare([]byte(urlToken), []byte(gotToken)) != 1 {
+		return sms.ErrInvalidSignature
+	}
+	return nil
+}
+
+// ParseInbound parses a verified MO callback; non-text MO types are
+// sms.ErrUnsupported.
+func ParseInbound(body []byte) (sms.Inbound, error) {
+	var mo struct {
+		Type       string     `json:"type"`
+		ID         string     `json:"id"`
+		From       string     `json:"from"`
+		To         string     `json:"to"`
+		Body       string     `json:"body"`
+		ReceivedAt *time.Time `json:"received_at"`
+	}
+	if err := json.Unmarshal(body, &mo); err != nil {
+		return sms.Inbound{}, fmt.Errorf("%w: %v", sms.ErrMalformed, err)
+	}
+	if mo.Type != "mo_text" {
+		return sms.Inbound{}, fmt.Errorf("%w: %q", sms.ErrUnsupported, mo.Type)
+	}
+	from := msisdn(mo.From)
+	if mo.ID == "" || len(from) < 8 {
+		return sms.Inbound{}, fmt.Errorf("%w: id and from are required", sms.ErrMalformed)
+	}
+	in := sms.Inbound{Provider: sms.Sinch, MessageID: mo.ID, From: from, To: msisdn(mo.To), Text: mo.Body}
+	if mo.ReceivedAt != nil {
+		in.ReceivedAt = mo.ReceivedAt.UTC()
+	}
+	return in, nil
+}
+
+// msisdn adds the '+' Sinch leaves off.
+func msisdn(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.HasPrefix(s, "+") {
+		return s
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return s // a short code or alphanumeric sender: leave it
+		}
+	}
+	return "+" + s
+}
+
+// DefaultBaseURL is Sinch's US region.
+const DefaultBaseURL = "https://us.sms.api.sinch.com"
+
+// Client sends SMS through one service plan.
+type Client struct {
+	base, plan, token string
+	hc                *http.Client
+}
+
+// NewClient returns a client; baseURL "" means the US region.
+func NewClient(baseURL, servicePlanID, apiToken string, hc *http.Client) (*Client, error) {
+	if servicePlanID == "" || apiToken == "" {
+		return nil, errors.New("sinch: service plan id and API token are required")
+	}
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), plan: servicePlanID, token: apiToken, hc: hc}, nil
+}
+
+// Send sends one message; 429 and 5xx are retried, other 4xx are permanent.
+func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error) {
+	payload, err := json.Marshal(map[string]any{"from": m.From, "to": []string{m.To}, "body": m.Text, "client_reference": m.Reference})
+	if err != nil {
+		return sms.SendResult{}, err
+	}
+	var last error
+	for attempt := 1; attempt <= 5; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/xms/v1/"+c.plan+"/batches", bytes.NewReader(payload))
+		if err != nil {
+			return sms.SendResult{}, err
+		}
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return sms.SendResult{}, ctx.Err()
+			}
+			last = fmt.Errorf("sinch: sending: %w", err)
+		} else {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			var out struct {
+				ID   string `json:"id"`
+				Code string `json:"code"`
+				Text string `json:"text"`
+			}
+			_ = json.Unmarshal(body, &out) // the status decides either way
+			switch {
+			case resp.StatusCode < 300 && out.ID != "":
+				return sms.SendResult{ProviderMessageID: out.ID}, nil
+			case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+				last = &sms.SendError{Status: resp.StatusCode, Code: out.Code, Reason: out.Text}
+			default:
+				return sms.SendResult{}, &sms.SendError{Status: resp.StatusCode, Code: out.Code, Reason: out.Text, Permanent: true}
+			}
+		}
+		d := min(200*time.Millisecond<<attempt, 5*time.Second)
+		t := time.NewTimer(d/2 + time.Duration(rand.Int64N(int64(d/2))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return sms.SendResult{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return sms.SendResult{}, last
+}

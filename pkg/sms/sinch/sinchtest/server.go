@@ -1,0 +1,151 @@
+// Package sinchtest is a fake Sinch SMS API: it accepts batches at
+// /xms/v1/{service_plan_id}/batches with Bearer-token auth, records what
+// was sent, can fail the next sends, and posts MO callbacks signed with
+// Sinch's HMAC scheme.
+package sinchtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/sms/sinch"
+)
+
+// Options configure the fake.
+type Options struct {
+	ServicePlanID string // default "plan_test"
+	APIToken      string // default "sinch_test_token"
+}
+
+// Server is a running fake.
+type Server struct {
+	opts     Options
+	srv      *httptest.Server
+	mu       sync.Mutex
+	sent     []sms.Message
+	failNext int
+	seq      int
+}
+
+// NewServer starts the fake.
+func NewServer(opts Options) *Server {
+	s := New(opts)
+	s.srv = httptest.NewServer(s.Handler())
+	return s
+}
+
+// New builds it without a server.
+func New(opts Options) *Server {
+	if opts.ServicePlanID == "" {
+		opts.ServicePlanID = "plan_test"
+	}
+	if opts.APIToken == "" {
+		opts.APIToken = "sinch_test_token"
+	}
+	return &Server{opts: opts}
+}
+
+// URL is the base URL; Credentials the plan id and token.
+func (s *Server) URL() string                   { return s.srv.URL }
+func (s *Server) Credentials() (string, string) { return s.opts.ServicePlanID, s.opts.APIToken }
+
+// Close stops a started server.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// FailNext makes the next n sends answer 503.
+func (s *Server) FailNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = n
+}
+
+// Sent returns accepted messages (Reference holds client_reference).
+func (s *Server) Sent() []sms.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sms.Message(nil), s.sent...)
+}
+
+// Handler serves the batches endpoint.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /xms/v1/{plan}/batches", s.batch)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer "+s.opts.APIToken || r.PathValue("plan") != s.opts.ServicePlanID {
+		writeJSON(w, 401, map[string]string{"code": "unauthorized", "text": "Invalid credentials"})
+		return
+	}
+	var b struct {
+		From      string   `json:"from"`
+		To        []string `json:"to"`
+		Body      string   `json:"body"`
+		Reference string   `json:"client_reference"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&b); err != nil || len(b.To) == 0 || b.Body == "" {
+		writeJSON(w, 400, map[string]string{"code": "syntax_invalid_json", "text": "invalid batch"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failNext > 0 {
+		s.failNext--
+		writeJSON(w, 503, map[string]string{"code": "service_unavailable", "text": "injected"})
+		return
+	}
+	s.seq++
+	for _, to := range b.To {
+		s.sent = append(s.sent, sms.Message{To: to, From: b.From, Text: b.Body, Reference: b.Reference})
+	}
+	writeJSON(w, 201, map[string]any{"id": fmt.Sprintf("01BATCH%019d", s.seq), "to": b.To, "from": b.From, "body": b.Body})
+}
+
+// SendInbound posts an MO text to url, signed with secret (HMAC; "" sends
+// it unsigned for URL-token plans). id "" makes a new one.
+func (s *Server) SendInbound(ctx context.Context, url, secret, from, to, text, id string) (*http.Response, string, error) {
+	if id == "" {
+		s.mu.Lock()
+		s.seq++
+		id = fmt.Sprintf("01MO%022d", s.seq)
+		s.mu.Unlock()
+	}
+	body, err := json.Marshal(map[string]any{"type": "mo_text", "id": id, "from": strings.TrimPrefix(from, "+"), "to": strings.TrimPrefix(to, "+"),
+		"body": text, "received_at": time.Now().UTC().Format(time.RFC3339Nano), "operator_id": "31612"})
+	if err != nil {
+		return nil, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		nonce, ts := fmt.Sprintf("01NONCE%d", time.Now().UnixNano()), fmt.Sprint(time.Now().Unix())
+		req.Header.Set(sinch.HeaderNonce, nonce)
+		req.Header.Set(sinch.HeaderTimestamp, ts)
+		req.Header.Set("x-sinch-webhook-signature-algorithm", "HmacSHA256")
+		req.Header.Set(sinch.HeaderSignature, sinch.Sign(secret, body, nonce, ts))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	return resp, id, err
+}
