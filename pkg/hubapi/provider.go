@@ -23,7 +23,7 @@ var providerCredentials = map[string][]string{
 }
 
 var providerOptional = map[string][]string{
-	"messagemedia": {"webhookSecret"},
+	"messagemedia": {"webhookSecret", "signaturePublicKey"},
 	"sinch":        {"webhookSecret"},
 }
 
@@ -69,7 +69,7 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	// the inbound URL (Sinch without an HMAC secret; MessageMedia).
 	out := map[string]string{"provider": string(in.Provider), "sender": in.Sender, "companyName": in.CompanyName,
 		"inboundUrl": h.d.PublicBaseURL + "/sms/inbound/" + string(in.Provider) + "/" + c.tenant}
-	if (in.Provider == sms.Sinch || in.Provider == sms.MessageMedia) && in.Credentials["webhookSecret"] == "" {
+	if (in.Provider == sms.Sinch && in.Credentials["webhookSecret"] == "") || (in.Provider == sms.MessageMedia && in.Credentials["signaturePublicKey"] == "") {
 		in.Credentials["webhookToken"] = randomToken()
 		out["inboundUrl"] += "?token=" + in.Credentials["webhookToken"]
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 
 	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/sms/messagemedia"
 	"github.com/contactsync/contactsync/pkg/sms/sinch"
 	"github.com/contactsync/contactsync/pkg/sms/twilio"
 )
@@ -28,6 +29,15 @@ func ParseInbound(s sms.Settings, publicURL string, h http.Header, body []byte) 
 			return sms.Inbound{}, err
 		}
 		return sinch.ParseInbound(body)
+	case sms.MessageMedia:
+		path := "/"
+		if p, err := url.Parse(publicURL); err == nil {
+			path = p.Path
+		}
+		if err := messagemedia.Verify(s.Credentials["signaturePublicKey"], s.Credentials["webhookToken"], queryToken(publicURL), path, h, body); err != nil {
+			return sms.Inbound{}, err
+		}
+		return messagemedia.ParseInbound(body)
 	}
 	return sms.Inbound{}, fmt.Errorf("%w: %s", ErrUnsupported, s.Provider)
 }
@@ -61,6 +71,8 @@ func NewSender(s sms.Settings, hc *http.Client) (Sender, error) {
 		return twilio.NewClient(s.APIBaseURL, s.Credentials["accountSid"], s.Credentials["authToken"], hc)
 	case sms.Sinch:
 		return sinch.NewClient(s.APIBaseURL, s.Credentials["servicePlanId"], s.Credentials["apiToken"], hc)
+	case sms.MessageMedia:
+		return messagemedia.NewClient(s.APIBaseURL, s.Credentials["apiKey"], s.Credentials["apiSecret"], hc)
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, s.Provider)
 }

@@ -1,0 +1,197 @@
+// Package messagemedia verifies and parses Sinch MessageMedia reply
+// callbacks and sends SMS through its Messages API. Its fake,
+// messagemediatest, serves the send endpoint and posts replies.
+//
+// Facts relied on (../../../../shared/platforms.md §6):
+//   - A reply is POSTed as JSON to the original message's callback URL with
+//     the fields of a GET /v1/replies element: reply_id, message_id,
+//     content, date_received, source_number (the customer),
+//     destination_number (our number), metadata (unconfirmed: the spec
+//     shows only the delivery-report example). Any 2xx acknowledges it; it is
+//     retried otherwise, so reply_id is the dedup key.
+//   - Signed webhooks are opt-in per account: X-Messagemedia-Signature is a
+//     base64 RSA signature (PKCS#1 v1.5 with the digest named in
+//     X-Messagemedia-Digest-Type: SHA224, SHA256 or SHA512) which the vendor's
+//     demo verifies over "POST <path> HTTP/1.1" + the Date header + the raw
+//     body (unconfirmed: no formal spec or vector). With a configured public
+//     key the signature is required; without one, the callback URL carries a
+//     secret token we generate.
+//   - Send: POST /v1/messages {"messages":[{content, destination_number,
+//     source_number, format "SMS", delivery_report, metadata}]}, HTTP Basic
+//     (API key : secret), answered 202 with message ids. Our reference goes
+//     in metadata, so a crash-window duplicate is traceable.
+//   - MessageMedia blacklists numbers that reply with an opt-out keyword
+//     itself; we still record the opt-out on our side.
+package messagemedia
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/sms"
+
+	_ "crypto/sha256" // SHA224 and SHA256 for signatures
+	_ "crypto/sha512" // SHA512 for signatures
+)
+
+// Signature headers.
+const (
+	HeaderSignature  = "X-Messagemedia-Signature"
+	HeaderDigestType = "X-Messagemedia-Digest-Type"
+)
+
+var digests = map[string]crypto.Hash{"SHA224": crypto.SHA224, "SHA256": crypto.SHA256, "SHA512": crypto.SHA512}
+
+// SignedString is what the signature covers.
+func SignedString(path, date string, body []byte) []byte {
+	return append([]byte("POST "+path+" HTTP/1.1"+date), body...)
+}
+
+// Verify checks a reply callback: the RSA signature when publicKeyPEM is
+// set, else the URL token (constant time).
+func Verify(publicKeyPEM, urlToken, gotToken, path string, h http.Header, body []byte) error {
+	if publicKeyPEM == "" {
+		if urlToken == "" || subtle.ConstantTimeCompare([]byte(urlToken), []byte(gotToken)) != 1 {
+			return sms.ErrInvalidSignature
+		}
+		return nil
+	}
+	block, _ := pem.Decode([]byte(publicKeyPEM))
+	if block == nil {
+		return fmt.Errorf("%w: no PEM public key configured", sms.ErrInvalidSignature)
+	}
+	key, err := x509.ParsePKIXPublicKey(block.Bytes)
+	pub, ok := key.(*rsa.PublicKey)
+	if err != nil || !ok {
+		return fmt.Errorf("%w: the configured key is not an RSA public key", sms.ErrInvalidSignature)
+	}
+	hash, ok := digests[strings.ToUpper(h.Get(HeaderDigestType))]
+	sig, derr := base64.StdEncoding.DecodeString(h.Get(HeaderSignature))
+	if !ok || derr != nil || len(sig) == 0 {
+		return sms.ErrInvalidSignature
+	}
+	d := hash.New()
+	d.Write(SignedString(path, h.Get("Date"), body))
+	if rsa.VerifyPKCS1v15(pub, hash, d.Sum(nil), sig) != nil {
+		return sms.ErrInvalidSignature
+	}
+	return nil
+}
+
+// ParseInbound parses a verified reply callback.
+func ParseInbound(body []byte) (sms.Inbound, error) {
+	var r struct {
+		ReplyID           string     `json:"reply_id"`
+		Content           string     `json:"content"`
+		SourceNumber      string     `json:"source_number"`
+		DestinationNumber string     `json:"destination_number"`
+		DateReceived      *time.Time `json:"date_received"`
+	}
+	if err := json.Unmarshal(body, &r); err != nil {
+		return sms.Inbound{}, fmt.Errorf("%w: %v", sms.ErrMalformed, err)
+	}
+	if r.ReplyID == "" || !strings.HasPrefix(r.SourceNumber, "+") || len(r.SourceNumber) < 8 {
+		return sms.Inbound{}, fmt.Errorf("%w: reply_id and an E.164 source_number are required", sms.ErrMalformed)
+	}
+	in := sms.Inbound{Provider: sms.MessageMedia, MessageID: r.ReplyID, From: r.SourceNumber, To: r.DestinationNumber, Text: r.Content}
+	if r.DateReceived != nil {
+		in.ReceivedAt = r.DateReceived.UTC()
+	}
+	return in, nil
+}
+
+// DefaultBaseURL is MessageMedia's API.
+const DefaultBaseURL = "https://api.messagemedia.com"
+
+// Client sends SMS through one account.
+type Client struct {
+	base, key, secret string
+	hc                *http.Client
+}
+
+// NewClient returns a client; baseURL "" means MessageMedia's own.
+func NewClient(baseURL, apiKey, apiSecret string, hc *http.Client) (*Client, error) {
+	if apiKey == "" || apiSecret == "" {
+		return nil, errors.New("messagemedia: API key and secret are required")
+	}
+	if baseURL == "" {
+		baseURL = DefaultBaseURL
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey, secret: apiSecret, hc: hc}, nil
+}
+
+// Send sends one message; 429 and 5xx are retried, other 4xx are permanent.
+func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error) {
+	msg := map[string]any{"content": m.Text, "destination_number": m.To, "format": "SMS", "delivery_report": true}
+	if m.From != "" {
+		msg["source_number"] = m.From
+	}
+	if m.Reference != "" {
+		msg["metadata"] = map[string]string{"reference": m.Reference}
+	}
+	payload, err := json.Marshal(map[string]any{"messages": []any{msg}})
+	if err != nil {
+		return sms.SendResult{}, err
+	}
+	var last error
+	for attempt := 1; attempt <= 5; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/messages", bytes.NewReader(payload))
+		if err != nil {
+			return sms.SendResult{}, err
+		}
+		req.SetBasicAuth(c.key, c.secret)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.hc.Do(req)
+		if err != nil {
+			if ctx.Err() != nil {
+				return sms.SendResult{}, ctx.Err()
+			}
+			last = fmt.Errorf("messagemedia: sending: %w", err)
+		} else {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+			resp.Body.Close()
+			var out struct {
+				Messages []struct {
+					MessageID string `json:"message_id"`
+				} `json:"messages"`
+				Message string `json:"message"`
+			}
+			_ = json.Unmarshal(body, &out) // the status decides either way
+			switch {
+			case resp.StatusCode < 300 && len(out.Messages) > 0:
+				return sms.SendResult{ProviderMessageID: out.Messages[0].MessageID}, nil
+			case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+				last = &sms.SendError{Status: resp.StatusCode, Reason: out.Message}
+			default:
+				return sms.SendResult{}, &sms.SendError{Status: resp.StatusCode, Reason: out.Message, Permanent: true}
+			}
+		}
+		d := min(200*time.Millisecond<<attempt, 5*time.Second)
+		t := time.NewTimer(d/2 + time.Duration(rand.Int64N(int64(d/2))))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return sms.SendResult{}, ctx.Err()
+		case <-t.C:
+		}
+	}
+	return sms.SendResult{}, last
+}

@@ -1,0 +1,183 @@
+// Package messagemediatest is a fake Sinch MessageMedia account: it
+// accepts POST /v1/messages with HTTP Basic auth, records what was sent,
+// can fail the next sends, and posts reply callbacks — RSA-signed when it
+// holds a key, as signed-webhook accounts receive them.
+package messagemediatest
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/sms/messagemedia"
+)
+
+// Options configure the fake.
+type Options struct {
+	APIKey, APISecret string // defaults "mm_key", "mm_secret"
+	// Sign makes replies RSA-signed with a key generated for the fake.
+	Sign bool
+}
+
+// Server is a running fake.
+type Server struct {
+	opts     Options
+	srv      *httptest.Server
+	key      *rsa.PrivateKey
+	mu       sync.Mutex
+	sent     []sms.Message
+	failNext int
+	seq      int
+}
+
+// NewServer starts the fake.
+func NewServer(opts Options) *Server {
+	if opts.APIKey == "" {
+		opts.APIKey = "mm_key"
+	}
+	if opts.APISecret == "" {
+		opts.APISecret = "mm_secret"
+	}
+	s := &Server{opts: opts}
+	if opts.Sign {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic("messagemediatest: generating a key: " + err.Error()) // crypto/rand does not fail
+		}
+		s.key = k
+	}
+	s.srv = httptest.NewServer(s.Handler())
+	return s
+}
+
+// URL is the base URL; Credentials the API key and secret.
+func (s *Server) URL() string                   { return s.srv.URL }
+func (s *Server) Credentials() (string, string) { return s.opts.APIKey, s.opts.APISecret }
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// PublicKeyPEM is the signing key's public half ("" when not signing).
+func (s *Server) PublicKeyPEM() string {
+	if s.key == nil {
+		return ""
+	}
+	der, _ := x509.MarshalPKIXPublicKey(&s.key.PublicKey) // an RSA key always marshals
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+// FailNext makes the next n sends answer 503.
+func (s *Server) FailNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failNext = n
+}
+
+// Sent returns accepted messages (Reference from metadata.reference).
+func (s *Server) Sent() []sms.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sms.Message(nil), s.sent...)
+}
+
+// Handler serves the Messages API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/messages", s.send)
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) send(w http.ResponseWriter, r *http.Request) {
+	if k, sec, ok := r.BasicAuth(); !ok || k != s.opts.APIKey || sec != s.opts.APISecret {
+		writeJSON(w, 401, map[string]string{"message": "Unauthorized"})
+		return
+	}
+	var b struct {
+		Messages []struct {
+			Content           string            `json:"content"`
+			DestinationNumber string            `json:"destination_number"`
+			SourceNumber      string            `json:"source_number"`
+			Metadata          map[string]string `json:"metadata"`
+		} `json:"messages"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&b); err != nil || len(b.Messages) == 0 || len(b.Messages) > 100 {
+		writeJSON(w, 400, map[string]string{"message": "Invalid request body"})
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failNext > 0 {
+		s.failNext--
+		writeJSON(w, 503, map[string]string{"message": "injected"})
+		return
+	}
+	var ids []map[string]string
+	for _, m := range b.Messages {
+		if m.Content == "" || m.DestinationNumber == "" {
+			writeJSON(w, 400, map[string]string{"message": "content and destination_number are required"})
+			return
+		}
+		s.seq++
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq)
+		s.sent = append(s.sent, sms.Message{To: m.DestinationNumber, From: m.SourceNumber, Text: m.Content, Reference: m.Metadata["reference"]})
+		ids = append(ids, map[string]string{"message_id": id, "status": "queued"})
+	}
+	writeJSON(w, 202, map[string]any{"messages": ids})
+}
+
+// SendReply posts a reply callback to callbackURL; replyID "" makes a new one.
+func (s *Server) SendReply(ctx context.Context, callbackURL, from, to, text, replyID string) (*http.Response, string, error) {
+	if replyID == "" {
+		s.mu.Lock()
+		s.seq++
+		replyID = fmt.Sprintf("a175e797-2b54-468b-9850-%012d", s.seq)
+		s.mu.Unlock()
+	}
+	body, err := json.Marshal(map[string]any{"reply_id": replyID, "message_id": "877c19ef-fa2e-4cec-827a-e1df9b5509f7", "content": text,
+		"date_received": time.Now().UTC().Format(time.RFC3339Nano), "source_number": from, "destination_number": to,
+		"metadata": map[string]string{}, "vendor_account_id": map[string]string{"vendor_id": "SinchEU", "account_id": "Fake"}})
+	if err != nil {
+		return nil, "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callbackURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if s.key != nil {
+		u, _ := url.Parse(callbackURL) // a URL the caller built
+		date := time.Now().UTC().Format(http.TimeFormat)
+		d := sha256.Sum256(messagemedia.SignedString(u.Path, date, body))
+		sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, d[:])
+		if err != nil {
+			return nil, "", err
+		}
+		req.Header.Set("Date", date)
+		req.Header.Set(messagemedia.HeaderDigestType, "SHA256")
+		req.Header.Set("X-Messagemedia-Cipher-Type", "RSA")
+		req.Header.Set("X-Messagemedia-Key-Id", "fake-key")
+		req.Header.Set(messagemedia.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	return resp, replyID, err
+}
