@@ -11,6 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/contactsync/contactsync/pkg/klaviyo"
+	"github.com/contactsync/contactsync/pkg/shopify"
+	"github.com/contactsync/contactsync/pkg/sms/sinch"
 	"github.com/contactsync/contactsync/pkg/sms/twilio"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 )
@@ -75,6 +78,14 @@ func sqsEvent(queue string, bodies ...string) events.SQSEvent {
 	return ev
 }
 
+func shopifyEvent(topic string, body []byte) events.APIGatewayV2HTTPRequest {
+	return apiRequest("POST", "/webhooks/shopify/"+SampleShopify, "", map[string]string{
+		"content-type": "application/json", "x-shopify-topic": topic, "x-shopify-shop-domain": "sample.myshopify.com",
+		"x-shopify-api-version": "2026-07", "x-shopify-webhook-id": "sample-" + strings.ReplaceAll(topic, "/", "-"),
+		"x-shopify-hmac-sha256": shopify.Sign(SampleShopifySecret, body),
+	}, string(body))
+}
+
 // writeEvents regenerates the sample events (signatures computed with the
 // sample secrets, so they verify against the seeded sample tenant).
 func writeEvents(root, dir string) error {
@@ -89,6 +100,18 @@ func writeEvents(root, dir string) error {
 	if err != nil {
 		return err
 	}
+	shopCustomer, err := os.ReadFile(filepath.Join(root, "pkg", "shopify", "testdata", "webhook-customers-create.docs-2026-07.json"))
+	if err != nil {
+		return err
+	}
+	mcUnsub, err := os.ReadFile(filepath.Join(root, "pkg", "mailchimp", "testdata", "unsubscribe.classic-docs.form"))
+	if err != nil {
+		return err
+	}
+	klBody := []byte(`{"data":[{"topic":"profile:updated","external_id":"x1","payload":{"data":{"type":"profile","id":"01KSAMPLE","attributes":{"email":"sam@example.com","phone_number":"+61412345679","updated":"2026-11-24T09:00:00Z","subscriptions":{"sms":{"marketing":{"consent":"SUBSCRIBED","consent_timestamp":"2026-11-24T09:00:00Z","method":"TEXT"}}}}}}}],"meta":{"klaviyo_webhook_id":"w1","timestamp":"2026-11-24T09:00:01Z"}}`)
+	sinchBody := []byte(`{"type":"mo_text","id":"01SAMPLEMO0000000000000001","from":"61412345678","to":"61400000000","body":"HELP","received_at":"2026-11-24T09:00:00Z"}`)
+	mmBody := []byte(`{"reply_id":"a175e797-2b54-468b-9850-000000000001","message_id":"877c19ef-fa2e-4cec-827a-e1df9b5509f7","content":"YES","date_received":"2026-11-24T09:00:00Z","source_number":"+61412345678","destination_number":"+61400000000","metadata":{},"vendor_account_id":{"vendor_id":"SinchEU","account_id":"Sample"}}`)
+	guestOrder := []byte(`{"id":450789469,"email":"bob.norman@mail.example.com","contact_email":"bob.norman@mail.example.com","phone":"+557734881234","customer":null,"created_at":"2026-11-24T09:00:00Z","billing_address":{"first_name":"Bob","last_name":"Norman","phone":"+1(502)-459-2181","country_code":"US"}}`)
 	adminH := map[string]string{"authorization": "Bearer " + SampleAdminToken, "content-type": "application/json"}
 	keyH := map[string]string{"authorization": "Bearer " + SampleTenant + "." + SampleAPISecret}
 	files := map[string]any{
@@ -97,6 +120,18 @@ func writeEvents(root, dir string) error {
 		"webhook/woocommerce-bad-signature.json":       wooEvent("customer.created", bytes.TrimSpace(customer), "not-the-secret"),
 		"webhook/woocommerce-ping.json": apiRequest("POST", "/webhooks/woocommerce/"+SampleConnection, "",
 			map[string]string{"content-type": "application/x-www-form-urlencoded"}, "webhook_id=7"),
+		"webhook/shopify-customers-create.json":    shopifyEvent("customers/create", bytes.TrimSpace(shopCustomer)),
+		"webhook/shopify-guest-orders-create.json": shopifyEvent("orders/create", guestOrder),
+		"webhook/mailchimp-unsubscribe.json": apiRequest("POST", "/webhooks/mailchimp/"+SampleMailchimp, "token="+SampleMailchimpTok,
+			map[string]string{"content-type": "application/x-www-form-urlencoded", "user-agent": "MailChimp"}, string(bytes.TrimSpace(mcUnsub))),
+		"webhook/klaviyo-profile-updated.json": apiRequest("POST", "/webhooks/klaviyo/"+SampleKlaviyo, "", map[string]string{
+			"content-type": "application/json", "klaviyo-webhook-id": "sample-delivery-1", "klaviyo-timestamp": "1795510800",
+			"klaviyo-signature": klaviyo.Signature(SampleKlaviyoSecret, klBody, "1795510800")}, string(klBody)),
+		"inbound/messagemedia-yes.json": apiRequest("POST", "/sms/inbound/messagemedia/"+SampleTenantMM, "token="+SampleMMToken,
+			map[string]string{"content-type": "application/json"}, string(mmBody)),
+		"inbound/sinch-help.json": apiRequest("POST", "/sms/inbound/sinch/"+SampleTenantSinch, "", map[string]string{
+			"content-type": "application/json", sinch.HeaderNonce: "01JSAMPLENONCE", sinch.HeaderTimestamp: "1795510800",
+			"x-sinch-webhook-signature-algorithm": "HmacSHA256", sinch.HeaderSignature: sinch.Sign(SampleSinchSecret, sinchBody, "01JSAMPLENONCE", "1795510800")}, string(sinchBody)),
 		"inbound/twilio-stop.json":  twilioEvent("STOP", "SM00000000000000000000000000000001"),
 		"inbound/twilio-yes.json":   twilioEvent("Yes", "SM00000000000000000000000000000002"),
 		"inbound/twilio-help.json":  twilioEvent("help", "SM00000000000000000000000000000003"),

@@ -54,6 +54,18 @@ const (
 	SampleTwilioAccount = "AC0000000000000000000000000000sample"
 	SamplePublicBaseURL = "https://hooks.example.com"
 	SampleAdminToken    = "sample_admin_token"
+
+	SampleShopify       = "t_sample.c_shopify"
+	SampleShopifySecret = "sample_shopify_webhook_secret"
+	SampleMailchimp     = "t_sample.c_mailchimp"
+	SampleMailchimpTok  = "sample_mailchimp_url_token"
+	SampleKlaviyo       = "t_sample.c_klaviyo"
+	SampleKlaviyoSecret = "sample_klaviyo_webhook_secret"
+	// Tenants whose SMS provider is MessageMedia (URL token) and Sinch (HMAC).
+	SampleTenantMM    = "t_samplemm"
+	SampleMMToken     = "sample_messagemedia_url_token"
+	SampleTenantSinch = "t_samplesinch"
+	SampleSinchSecret = "sample_sinch_webhook_secret"
 )
 
 // sampleSealKey seals the sample tenant's secrets (not a secret itself).
@@ -160,21 +172,48 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 	return nil, fmt.Errorf("unknown function %q", fn)
 }
 
-// seed creates the sample tenant, connection and SMS provider if missing.
+// seed creates the sample tenants, connections and SMS providers if missing.
 func seed(ctx context.Context, st *store.Store, sealer *seal.Sealer) error {
-	if err := st.EnsureTenant(ctx, SampleTenant, "Sample tenant", SampleAPISecret); err != nil {
-		return err
+	for _, t := range []string{SampleTenant, SampleTenantMM, SampleTenantSinch} {
+		if err := st.EnsureTenant(ctx, t, "Sample tenant", SampleAPISecret); err != nil {
+			return err
+		}
 	}
-	cfg, _ := json.Marshal(map[string]string{"storeUrl": "http://127.0.0.1:9/sample-store", "consumerKey": "ck_sample", "consumerSecret": "cs_sample", "webhookSecret": SampleWooSecret})
-	err := st.CreateConnection(ctx, store.Connection{
-		TenantID: SampleTenant, ID: SampleConnection, Platform: "woocommerce", Label: "WooCommerce", ConsentMode: "inferred",
-		DefaultRegion: "AU", SyncIntervalHours: 24, Enabled: false, Config: sealer.Seal(SampleTenant, cfg),
-		PublicConfig: map[string]string{"storeUrl": "http://127.0.0.1:9/sample-store"},
-	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
-		return err
+	conns := []struct {
+		id, platform, label string
+		cfg                 map[string]string
+	}{
+		{SampleConnection, "woocommerce", "WooCommerce", map[string]string{"storeUrl": "http://127.0.0.1:9/sample-store", "consumerKey": "ck_sample", "consumerSecret": "cs_sample", "webhookSecret": SampleWooSecret}},
+		{SampleShopify, "shopify", "Shopify", map[string]string{"shopDomain": "sample.myshopify.com", "accessToken": "shpat_sample", "webhookSecret": SampleShopifySecret, "apiBaseUrl": "http://127.0.0.1:9"}},
+		{SampleMailchimp, "mailchimp", "Mailchimp", map[string]string{"apiKey": "sample-us6", "audienceId": "a6b5da1054", "webhookToken": SampleMailchimpTok, "apiBaseUrl": "http://127.0.0.1:9"}},
+		{SampleKlaviyo, "klaviyo", "Klaviyo", map[string]string{"privateApiKey": "pk_sample", "webhookSecret": SampleKlaviyoSecret, "apiBaseUrl": "http://127.0.0.1:9"}},
 	}
-	provider, _ := json.Marshal(sms.Settings{Provider: sms.Twilio, Sender: "+15005550006", CompanyName: "Sample Co",
-		APIBaseURL: "http://127.0.0.1:9/twilio", Credentials: map[string]string{"accountSid": SampleTwilioAccount, "authToken": SampleTwilioToken}})
-	return st.SetSMSProvider(ctx, SampleTenant, sealer.Seal(SampleTenant, provider))
+	for _, c := range conns {
+		cfg, _ := json.Marshal(c.cfg)
+		err := st.CreateConnection(ctx, store.Connection{
+			TenantID: SampleTenant, ID: c.id, Platform: c.platform, Label: c.label, ConsentMode: "inferred",
+			DefaultRegion: "AU", SyncIntervalHours: 24, Enabled: false, Config: sealer.Seal(SampleTenant, cfg),
+		})
+		if err != nil && !errors.Is(err, store.ErrConflict) {
+			return err
+		}
+	}
+	providers := []struct {
+		tenant string
+		s      sms.Settings
+	}{
+		{SampleTenant, sms.Settings{Provider: sms.Twilio, Sender: "+15005550006", CompanyName: "Sample Co", APIBaseURL: "http://127.0.0.1:9/twilio",
+			Credentials: map[string]string{"accountSid": SampleTwilioAccount, "authToken": SampleTwilioToken}}},
+		{SampleTenantMM, sms.Settings{Provider: sms.MessageMedia, Sender: "+61400000000", CompanyName: "Sample Co", APIBaseURL: "http://127.0.0.1:9/mm",
+			Credentials: map[string]string{"apiKey": "mm_sample", "apiSecret": "mm_sample_secret", "webhookToken": SampleMMToken}}},
+		{SampleTenantSinch, sms.Settings{Provider: sms.Sinch, Sender: "+61400000000", CompanyName: "Sample Co", HelpText: "Call 1300 000 000.", APIBaseURL: "http://127.0.0.1:9/sinch",
+			Credentials: map[string]string{"servicePlanId": "plan_sample", "apiToken": "sinch_sample", "webhookSecret": SampleSinchSecret}}},
+	}
+	for _, p := range providers {
+		raw, _ := json.Marshal(p.s)
+		if err := st.SetSMSProvider(ctx, p.tenant, sealer.Seal(p.tenant, raw)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
