@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -22,8 +25,9 @@ import (
 const admin = "admin-token-for-tests"
 
 type api struct {
-	t *testing.T
-	h *hubapi.Handler
+	t  *testing.T
+	h  *hubapi.Handler
+	st *store.Store
 }
 
 func newAPI(t *testing.T) *api {
@@ -38,7 +42,7 @@ func newAPI(t *testing.T) *api {
 		Store: st, Sealer: sealer, AdminToken: admin, PublicBaseURL: "https://hooks.example.com/",
 		Starter: syncrun.Starter{Store: st, Pages: queue.NewSender(s.SQS, s.PagesQueueURL), LockFor: time.Hour},
 	})
-	return &api{t: t, h: h}
+	return &api{t: t, h: h, st: st}
 }
 
 func (a *api) do(method, path, token, body string, query map[string]string) (int, map[string]any) {
@@ -59,6 +63,19 @@ func (a *api) do(method, path, token, body string, query map[string]string) (int
 		}
 	}
 	return resp.StatusCode, out
+}
+
+// raw calls the handler and returns the status and body as they are.
+func (a *api) raw(method, path, token string) (int, string) {
+	a.t.Helper()
+	resp, err := a.h.Handle(context.Background(), apigw.Request{
+		RawPath: path, Headers: map[string]string{"authorization": "Bearer " + token},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}},
+	})
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Body
 }
 
 func (a *api) tenant() string {
@@ -162,6 +179,38 @@ func TestAPI_AuthAndTenantIsolation(t *testing.T) {
 		if code, out := a.do(tc.method, tc.path, keyB, body, nil); code != http.StatusNotFound {
 			t.Errorf("tenant B %s %s = %d %v, want 404", tc.method, tc.path, code, out)
 		}
+	}
+	// A contact of tenant A, through the real merge path.
+	tenantA := strings.SplitN(keyA, ".", 2)[0]
+	applied, err := a.st.ApplyRecord(context.Background(), store.Target{TenantID: tenantA, Conn: merge.Connection{ID: id, Label: "Shopify", Mode: consent.Inferred, DefaultRegion: "AU"}},
+		source.Record{Platform: source.Shopify, Label: "Shopify", ConnectionID: id, ExternalID: "1", UpdatedAt: time.Now(), FirstName: "Ann",
+			Emails: []string{"ann@example.com"}, Phones: []source.PhoneField{{Raw: "0412 345 678"}}}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cid := applied.Decision.ContactID
+	for _, tc := range []struct{ method, path, body string }{
+		{"GET", "/v1/contacts/" + cid, ""}, {"DELETE", "/v1/contacts/" + cid, ""},
+		{"PUT", "/v1/contacts/" + cid + "/subscription", `{"status":"unsubscribed"}`}, {"GET", "/v1/contacts/" + cid + "/history", ""},
+	} {
+		if code, out := a.do(tc.method, tc.path, keyB, tc.body, nil); code != http.StatusNotFound {
+			t.Errorf("tenant B %s %s = %d %v, want 404", tc.method, tc.path, code, out)
+		}
+	}
+	if code, out := a.do("GET", "/v1/contacts", keyB, "", map[string]string{"q": "ann"}); code != 200 || len(out["items"].([]any)) != 0 {
+		t.Errorf("tenant B lists tenant A's contacts: %v", out)
+	}
+	if code, out := a.do("GET", "/v1/contacts/"+cid, keyA, "", nil); code != 200 || out["firstName"] != "Ann" || out["status"] != "subscribed" {
+		t.Errorf("tenant A reads its contact: %d %v", code, out)
+	}
+	if code, csv := a.raw("GET", "/v1/contacts/export", keyB); code != 200 || strings.Contains(csv, "ann@example.com") || strings.Count(csv, "\n") != 1 {
+		t.Errorf("tenant B's export: %d %q", code, csv)
+	}
+	if code, csv := a.raw("GET", "/v1/contacts/export", keyA); code != 200 || !strings.Contains(csv, "ann@example.com") || !strings.HasPrefix(csv, "id,firstName") {
+		t.Errorf("tenant A's export: %d %q", code, csv)
+	}
+	if code, out := a.do("GET", "/v1/groups", keyB, "", nil); code != 200 || len(out["items"].([]any)) != 0 {
+		t.Errorf("tenant B lists groups: %v", out)
 	}
 	if code, out := a.do("GET", "/v1/connections", keyB, "", nil); code != 200 || len(out["items"].([]any)) != 0 {
 		t.Errorf("tenant B lists %v", out)
