@@ -63,8 +63,12 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 	done
 
 .PHONY: bench
-bench: ## run the benchmarks on the embedded stack
-	@$(STACK) up; eval "$$($(STACK) env)"; $(GO) test -run '^$$' -bench . -benchmem ./...
+bench: stack-up ## the pipeline benchmark: one table, also in .local/bench/results.{md,json} (BENCH_SIZE, BENCH_RATES)
+	@eval "$$($(STACK) env)"; $(GO) run ./localstack/bench
+
+.PHONY: bench-components
+bench-components: stack-up ## every package's go test benchmarks (connectors, merge, store, webhook, ...)
+	@eval "$$($(STACK) env)"; $(GO) test -run '^$$' -bench . -benchmem ./...
 
 .PHONY: build
 build: $(addprefix $(BUILD_DIR)/,$(addsuffix .zip,$(FUNCTIONS))) ## cross-compile every function to a Lambda zip (linux/arm64, provided.al2023)

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,41 +27,6 @@ func wooConfig(s *woocommercetest.Server) map[string]string {
 	return map[string]string{"storeUrl": s.URL(), "consumerKey": key, "consumerSecret": secret, "webhookSecret": wooSecret, "smsConsentMetaKey": "sms_consent"}
 }
 
-// client calls the sandbox's own Hub API.
-type client struct {
-	base, token string
-}
-
-func (c client) do(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
-}
-
 type conn struct {
 	ID, Label, SyncID, WebhookURL string
 }
@@ -71,13 +34,13 @@ type conn struct {
 func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) error {
 	start := time.Now()
 	var tenant struct{ TenantID, APIKey string }
-	if err := (client{app.BaseURL, admin}).do(ctx, "POST", "/admin/tenants", map[string]string{"name": "Demo Outfitters"}, &tenant); err != nil {
+	if err := (sandbox.Client{Base: app.BaseURL, Token: admin}).Do(ctx, "POST", "/admin/tenants", map[string]string{"name": "Demo Outfitters"}, &tenant); err != nil {
 		return err
 	}
-	api := client{app.BaseURL, tenant.APIKey}
+	api := sandbox.Client{Base: app.BaseURL, Token: tenant.APIKey}
 	fmt.Printf("\n== demo tenant %s\n", tenant.TenantID)
 	sid, token := f.twilio.Credentials()
-	if err := api.do(ctx, "PUT", "/v1/sms-provider", map[string]any{
+	if err := api.Do(ctx, "PUT", "/v1/sms-provider", map[string]any{
 		"provider": "twilio", "sender": demoSender, "companyName": "Demo Outfitters", "helpText": "Questions? Call 1300 000 000.",
 		"apiBaseUrl": app.BaseURL + "/_fakes/twilio", "credentials": map[string]string{"accountSid": sid, "authToken": token},
 	}, nil); err != nil {
@@ -97,7 +60,7 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 		var out struct {
 			ID, Label, SyncID, WebhookURL string
 		}
-		if err := api.do(ctx, "POST", "/v1/connections", map[string]any{
+		if err := api.Do(ctx, "POST", "/v1/connections", map[string]any{
 			"platform": in.platform, "label": in.label, "consentMode": in.mode, "defaultRegion": "AU", "config": in.config,
 		}, &out); err != nil {
 			return err
@@ -222,7 +185,7 @@ func report(ctx context.Context, app *sandbox.App, tenant, label string, r store
 
 // liveEvents sends signed webhooks — a Shopify customer update, a guest
 // checkout, the same checkout re-fired — and shows their effect.
-func liveEvents(ctx context.Context, api client, conns []conn, f demoFakes) {
+func liveEvents(ctx context.Context, api sandbox.Client, conns []conn, f demoFakes) {
 	fmt.Println("\n== live events")
 	payload := f.shop.CustomerPayload(1)
 	payload["first_name"] = "Olivia-Rose"
@@ -251,7 +214,7 @@ const demoSender = "+61400000000"
 
 // replies sends a YES from a number waiting for double opt-in and a STOP
 // from a subscribed one, through the Twilio fake, and shows their effect.
-func replies(ctx context.Context, app *sandbox.App, api client, tenant string, f demoFakes) {
+func replies(ctx context.Context, app *sandbox.App, api sandbox.Client, tenant string, f demoFakes) {
 	shopSize := demoSize()
 	wooFirst := shopSize - shopSize/5
 	yes, stop := fakestore.Person{}, fakestore.Person{}
@@ -305,11 +268,11 @@ func printDelivery(what string, resp *http.Response, err error) {
 	fmt.Printf("  %-55s -> %d %s\n", what, resp.StatusCode, strings.TrimSpace(string(b)))
 }
 
-func show(ctx context.Context, api client, q string) {
+func show(ctx context.Context, api sandbox.Client, q string) {
 	var out struct {
 		Items []map[string]any `json:"items"`
 	}
-	if err := api.do(ctx, "GET", "/v1/contacts?q="+q, nil, &out); err != nil || len(out.Items) == 0 {
+	if err := api.Do(ctx, "GET", "/v1/contacts?q="+q, nil, &out); err != nil || len(out.Items) == 0 {
 		fmt.Printf("    contact %q not found (%v)\n", q, err)
 		return
 	}

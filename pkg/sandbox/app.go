@@ -13,8 +13,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/bulksync"
@@ -46,15 +48,25 @@ type Config struct {
 	Log           *slog.Logger
 	// PageWorkers is the bulk-sync consumer's concurrent invocations.
 	PageWorkers int
+	// AWSOptions are added to every AWS client's middleware stack (the
+	// benchmark counts requests and items with them).
+	AWSOptions []func(*middleware.Stack) error
+	// StoreOptions are passed to store.New (e.g. store.WithUsage).
+	StoreOptions []store.Option
+	// OnInvoke, when set, is called after every handler invocation with
+	// the function's name ("bulksync", "webhook", ...) and how long it took
+	// — what Lambda would bill.
+	OnInvoke func(function string, took time.Duration)
 }
 
 // App is a running sandbox: the real handlers behind one HTTP server,
 // queue pollers in place of event source mappings, and a daily schedule.
 type App struct {
-	cfg     Config
-	Store   *store.Store
-	SQS     *sqs.Client
-	BaseURL string
+	cfg      Config
+	Store    *store.Store
+	DynamoDB *dynamodb.Client
+	SQS      *sqs.Client
+	BaseURL  string
 	// PublicBaseURL is what platforms and providers call (signed URLs).
 	PublicBaseURL string
 	Names         awsenv.Names
@@ -81,6 +93,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	awsCfg.APIOptions = append(awsCfg.APIOptions, cfg.AWSOptions...)
 	db, sq := awsenv.NewDynamoDB(awsCfg), awsenv.NewSQS(awsCfg)
 	if err := provision.Table(ctx, db, resources.MainTable(cfg.Names.Table)); err != nil {
 		return nil, fmt.Errorf("provisioning the table (is the stack up? make stack-up): %w", err)
@@ -101,7 +114,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.PublicBaseURL == "" {
 		cfg.PublicBaseURL = base
 	}
-	st := store.New(db, names.Table)
+	st := store.New(db, names.Table, cfg.StoreOptions...)
 	pages := queue.NewSender(sq, names.PagesQueueURL)
 	outbox := queue.NewSender(sq, names.OutboxQueueURL)
 	starter := syncrun.Starter{Store: st, Pages: pages, LockFor: 6 * time.Hour}
@@ -112,13 +125,13 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Store: st, Sources: registry,
 		Pages: pages, Outbox: outbox, DeadLetter: queue.NewSender(sq, names.PagesDLQURL), Log: cfg.Log,
 	})
-	a := &App{cfg: cfg, Store: st, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
+	a := &App{cfg: cfg, Store: st, DynamoDB: db, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
 		sched: scheduler.New(scheduler.Deps{Store: st, Starter: starter, Log: cfg.Log})}
-	a.mux.Handle("/admin/", HTTP("/admin/{proxy+}", api.Handle))
-	a.mux.Handle("/v1/", HTTP("/v1/{proxy+}", api.Handle))
-	a.mux.Handle("/webhooks/", HTTP("/webhooks/{platform}/{connectionId}", wh.Handle))
+	a.mux.Handle("/admin/", HTTP("/admin/{proxy+}", timedAPI(cfg, "api", api.Handle)))
+	a.mux.Handle("/v1/", HTTP("/v1/{proxy+}", timedAPI(cfg, "api", api.Handle)))
+	a.mux.Handle("/webhooks/", HTTP("/webhooks/{platform}/{connectionId}", timedAPI(cfg, "webhook", wh.Handle)))
 	in := inbound.New(inbound.Deps{Store: st, Opener: cfg.Sealer, Outbox: outbox, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
-	a.mux.Handle("/sms/inbound/", HTTP("/sms/inbound/{provider}/{tenantId}", in.Handle))
+	a.mux.Handle("/sms/inbound/", HTTP("/sms/inbound/{provider}/{tenantId}", timedAPI(cfg, "inbound", in.Handle)))
 	a.mux.Handle("GET /health", HTTP("/health", health.Handler{Version: "sandbox"}.Handle))
 	a.mux.HandleFunc("POST /_sandbox/schedule", a.fireSchedule)
 	a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
@@ -131,7 +144,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	a.goRun(func() {
-		(&Poller{SQS: sq, QueueURL: names.PagesQueueURL, QueueARN: pagesARN, Handler: bs.Handle, BatchSize: 5,
+		(&Poller{SQS: sq, QueueURL: names.PagesQueueURL, QueueARN: pagesARN, Handler: timedSQS(cfg, "bulksync", bs.Handle), BatchSize: 5,
 			Concurrency: cfg.PageWorkers, RetryDelay: 2 * time.Second, Log: cfg.Log}).Run(runCtx)
 	})
 	outboxARN, err := queueARN(ctx, sq, names.OutboxQueueURL)
@@ -141,7 +154,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	}
 	ob := outboxpkg.New(outboxpkg.Deps{Store: st, Opener: cfg.Sealer, WriteBacks: registry, Log: cfg.Log})
 	a.goRun(func() {
-		(&Poller{SQS: sq, QueueURL: names.OutboxQueueURL, QueueARN: outboxARN, Handler: ob.Handle, BatchSize: 10,
+		(&Poller{SQS: sq, QueueURL: names.OutboxQueueURL, QueueARN: outboxARN, Handler: timedSQS(cfg, "outbox", ob.Handle), BatchSize: 10,
 			Concurrency: 4, RetryDelay: 2 * time.Second, Log: cfg.Log}).Run(runCtx)
 	})
 	a.goRun(func() { a.daily(runCtx) })
@@ -151,6 +164,30 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		}
 	})
 	return a, nil
+}
+
+// timedAPI reports each invocation of h to cfg.OnInvoke, if set.
+func timedAPI(cfg Config, name string, h APIHandler) APIHandler {
+	if cfg.OnInvoke == nil {
+		return h
+	}
+	return func(ctx context.Context, e events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		start := time.Now()
+		defer func() { cfg.OnInvoke(name, time.Since(start)) }()
+		return h(ctx, e)
+	}
+}
+
+// timedSQS reports each invocation of h to cfg.OnInvoke, if set.
+func timedSQS(cfg Config, name string, h SQSHandler) SQSHandler {
+	if cfg.OnInvoke == nil {
+		return h
+	}
+	return func(ctx context.Context, e events.SQSEvent) (events.SQSEventResponse, error) {
+		start := time.Now()
+		defer func() { cfg.OnInvoke(name, time.Since(start)) }()
+		return h(ctx, e)
+	}
 }
 
 func (a *App) goRun(f func()) {

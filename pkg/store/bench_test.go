@@ -3,14 +3,10 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
@@ -121,34 +117,9 @@ func BenchmarkPageThroughput(b *testing.B) {
 // the emulator at the given concurrency.
 func emulatorTxCeiling(b *testing.B, s *stacktest.Stack, workers, total int) float64 {
 	b.Helper()
-	ctx := context.Background()
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(total) {
-					return
-				}
-				item := func(pk string) types.TransactWriteItem {
-					return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.Table), ConditionExpression: aws.String("attribute_not_exists(PK)"),
-						Item: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: pk}, "SK": &types.AttributeValueMemberS{Value: "X"},
-							"data": &types.AttributeValueMemberS{Value: "a contact-sized attribute value of some length for realism"}}}}
-				}
-				_, err := s.DynamoDB.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-					item(fmt.Sprint("ceil#c#", i)), item(fmt.Sprint("ceil#p#", i)), item(fmt.Sprint("ceil#e#", i)),
-				}})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		}()
+	rate, err := stacktest.TxPerSecond(context.Background(), s.DynamoDB, s.Table, "ceil", workers, total)
+	if err != nil {
+		b.Fatal(err)
 	}
-	wg.Wait()
-	return float64(total) / time.Since(start).Seconds()
+	return rate
 }

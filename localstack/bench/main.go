@@ -1,0 +1,259 @@
+// Command bench measures the whole pipeline the way users load it, on the
+// embedded stack (or LocalStack) named by AWS_ENDPOINT_URL*: it hosts the
+// real handlers in a sandbox (pkg/sandbox), drives them through the Hub API,
+// the platform fakes and signed webhooks, and meters every AWS request and
+// handler invocation. `make bench` runs it and prints one table; the same
+// table is written as markdown and JSON under .local/bench/.
+//
+// Per platform: the install sync of a generated store with the fake at the
+// platform's real default rate limit (wall time, contacts/s, ratio to the
+// rate-limit bound) and with limits off (our ceiling next to the
+// emulators', measured in the same run); a full re-sync of the unchanged
+// store (items written and read units per contact). Then capacity per
+// new / updated / unchanged contact, webhook load at fixed rates with
+// duplicate and out-of-order deliveries (p50/p99, errors, exact final data),
+// a burst of STOP replies, and a cost model from the measured units.
+//
+// Settings (flags, or the environment in brackets): -size [BENCH_SIZE]
+// customers per store, -platforms, -workers (bulk-sync invocations at once),
+// -rates [BENCH_RATES] webhook requests/s, -rate-duration, -stops, -out.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/embedded"
+	"github.com/contactsync/contactsync/pkg/sandbox"
+	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+// settings are one run's knobs.
+type settings struct {
+	Size         int           `json:"size"`
+	Platforms    []string      `json:"platforms"`
+	Workers      int           `json:"workers"`
+	Rates        []int         `json:"webhookRates"`
+	RateDuration time.Duration `json:"webhookSecondsPerRate"`
+	Stops        int           `json:"stops"`
+	Out          string        `json:"-"`
+	// Quiet turns progress lines off (tests).
+	Quiet bool `json:"-"`
+	// Verbose logs every failed webhook answer.
+	Verbose bool `json:"-"`
+}
+
+func main() {
+	var s settings
+	var plats, rates string
+	flag.IntVar(&s.Size, "size", envInt("BENCH_SIZE", 10000), "customers per platform store")
+	flag.StringVar(&plats, "platforms", "woocommerce,shopify,mailchimp,klaviyo", "platforms to sync")
+	flag.IntVar(&s.Workers, "workers", 4, "concurrent bulk-sync invocations (the sandbox's and Lambda's maximum concurrency)")
+	flag.StringVar(&rates, "rates", envString("BENCH_RATES", "50,100,200"), "webhook load rates, requests/s")
+	flag.DurationVar(&s.RateDuration, "rate-duration", 10*time.Second, "how long each webhook rate is held")
+	flag.IntVar(&s.Stops, "stops", 1000, "STOP replies in the burst")
+	flag.StringVar(&s.Out, "out", filepath.Join(localDir(), "bench"), "where results.md and results.json go")
+	flag.BoolVar(&s.Verbose, "v", false, "log failed webhook answers")
+	flag.Parse()
+	s.Platforms = split(plats)
+	for _, r := range split(rates) {
+		n, err := strconv.Atoi(r)
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "bench: -rates: %q is not a positive rate\n", r)
+			os.Exit(2)
+		}
+		s.Rates = append(s.Rates, n)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := run(ctx, s)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Println()
+	fmt.Print(res.markdown())
+	md, js, err := res.write(s.Out)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("\nwritten: %s, %s\n", md, js)
+}
+
+// bench is one running benchmark.
+type bench struct {
+	s     settings
+	app   *sandbox.App
+	meter *meter
+	usage *store.Usage
+	admin sandbox.Client
+}
+
+// run starts a sandbox on fresh resources, runs every part and returns
+// the results.
+func run(ctx context.Context, s settings) (*results, error) {
+	suffix := fmt.Sprintf("-bench-%d", time.Now().UnixNano())
+	names := awsenv.NamesFrom(os.Getenv)
+	names.Table += suffix
+	names.PagesQueue += suffix
+	names.OutboxQueue += suffix
+	names.PagesQueueURL, names.OutboxQueueURL, names.PagesDLQURL = "", "", ""
+	sealer, err := seal.New(randomBytes(32))
+	if err != nil {
+		return nil, err
+	}
+	b := &bench{s: s, meter: newMeter(), usage: &store.Usage{}}
+	admin := "adm_" + hex.EncodeToString(randomBytes(16))
+	b.app, err = sandbox.Start(ctx, sandbox.Config{
+		Addr: "127.0.0.1:0", AdminToken: admin, Sealer: sealer, Names: names, PageWorkers: s.Workers,
+		AWSOptions: []func(*middleware.Stack) error{b.meter.option}, StoreOptions: []store.Option{store.WithUsage(b.usage)},
+		OnInvoke: b.meter.invoked,
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = b.app.Close(shutdown)
+		b.cleanup(shutdown)
+	}()
+	b.admin = sandbox.Client{Base: b.app.BaseURL, Token: admin}
+	res := &results{Settings: s, Machine: machine(), Started: time.Now().UTC()}
+
+	b.logf("emulator ceilings")
+	if res.Emulators, err = b.emulatorCeilings(ctx); err != nil {
+		return nil, fmt.Errorf("measuring the emulators: %w", err)
+	}
+	for _, p := range platforms() {
+		if !contains(s.Platforms, p.name) {
+			continue
+		}
+		pr, err := b.platform(ctx, p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p.label, err)
+		}
+		res.Platforms = append(res.Platforms, pr)
+	}
+	res.Units = unitsFrom(res.Platforms)
+	for _, rate := range s.Rates {
+		b.logf("webhook load at %d/s for %s", rate, s.RateDuration)
+		w, err := b.webhookLoad(ctx, rate, s.RateDuration)
+		if err != nil {
+			return nil, fmt.Errorf("webhook load at %d/s: %w", rate, err)
+		}
+		res.Webhooks = append(res.Webhooks, w)
+	}
+	if s.Stops > 0 {
+		b.logf("burst of %d STOP replies", s.Stops)
+		if res.Stops, err = b.stopBurst(ctx, s.Stops); err != nil {
+			return nil, fmt.Errorf("STOP burst: %w", err)
+		}
+	}
+	res.Cost = costModel(res.Platforms)
+	res.Finished = time.Now().UTC()
+	return res, nil
+}
+
+// newTenant creates a tenant through the admin API and returns a client
+// holding its API key.
+func (b *bench) newTenant(ctx context.Context, name string) (string, sandbox.Client, error) {
+	var t struct{ TenantID, APIKey string }
+	if err := b.admin.Do(ctx, "POST", "/admin/tenants", map[string]string{"name": name}, &t); err != nil {
+		return "", sandbox.Client{}, err
+	}
+	return t.TenantID, sandbox.Client{Base: b.app.BaseURL, Token: t.APIKey}, nil
+}
+
+// waitRun polls a run until it is no longer running.
+func (b *bench) waitRun(ctx context.Context, tenant, runID string, timeout time.Duration) (store.Run, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		r, err := b.app.Store.GetRun(ctx, tenant, runID)
+		if err != nil {
+			return r, err
+		}
+		if r.Status != store.RunRunning {
+			if r.Status != store.RunCompleted {
+				return r, fmt.Errorf("run %s ended %s: %s", runID, r.Status, r.Error)
+			}
+			return r, nil
+		}
+		if time.Now().After(deadline) {
+			return r, fmt.Errorf("run %s still running after %s (%d/%d pages)", runID, timeout, r.PagesDone, r.PagesTotal)
+		}
+		select {
+		case <-ctx.Done():
+			return r, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (b *bench) logf(format string, args ...any) {
+	if !b.s.Quiet {
+		fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+	}
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return b
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil && n > 0 {
+		return n
+	}
+	return def
+}
+
+func envString(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func localDir() string {
+	wd, _ := os.Getwd()
+	if root, err := embedded.FindRoot(wd); err == nil {
+		return filepath.Join(root, ".local")
+	}
+	return filepath.Join(os.TempDir(), "contactsync")
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
+	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
+	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
+	"github.com/contactsync/contactsync/pkg/woocommerce"
+	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
+)
+
+// A fakeStore is one platform fake serving a generated store.
+type fakeStore struct {
+	config  map[string]string
+	records int // what a full listing returns (customers + guest orders)
+	close   func()
+	// update changes every customer's name (a newer updated-at), so the
+	// next sync updates them all; nil where the bench does not use it.
+	update func(at time.Time)
+}
+
+// platform describes one platform's benchmark: its fake at the platform's
+// real default rate limit (limited) or with limits off, and the bound —
+// the customers per second the real default limit allows a perfect client.
+type platform struct {
+	name, label string
+	// limit describes the limit the bound comes from (for the table).
+	limit string
+	bound float64
+	start func(size int, limited bool) fakeStore
+}
+
+// mailchimpLatency is the fake's time per members page: Mailchimp's limit
+// is on simultaneous connections, so its bound depends on how long a
+// request takes; 200 ms for a 1,000-member page is what we assume.
+const mailchimpLatency = 200 * time.Millisecond
+
+func platforms() []platform {
+	return []platform{
+		{
+			name: "woocommerce", label: "WooCommerce",
+			limit: "host limit 10 req/s (core has none) × 100 per page",
+			bound: 10 * woocommerce.PerPage,
+			start: func(size int, limited bool) fakeStore {
+				rps := 0.0
+				if limited {
+					rps = 10
+				}
+				s := woocommercetest.NewServer(woocommercetest.Options{Customers: size, Seed: 7, RateLimit: rps})
+				key, secret := s.Credentials()
+				return fakeStore{config: map[string]string{"storeUrl": s.URL(), "consumerKey": key, "consumerSecret": secret, "webhookSecret": "bench"},
+					records: size, close: s.Close}
+			},
+		},
+		{
+			name: "shopify", label: "Shopify",
+			limit: "Standard plan: 100 cost points/s restore, 2,000 bucket",
+			bound: shopifyBound,
+			start: func(size int, limited bool) fakeStore {
+				opts := shopifytest.Options{Customers: size, Seed: 7}
+				if !limited {
+					opts.RestoreRate, opts.MaxAvailable = 1e6, 1e6
+				}
+				s := shopifytest.NewServer(opts)
+				return fakeStore{config: map[string]string{"shopDomain": s.Domain(), "accessToken": s.AccessToken(), "webhookSecret": "bench", "apiBaseUrl": s.URL()},
+					records: size, close: s.Close,
+					update: func(at time.Time) {
+						for n := 1; n <= size; n++ {
+							s.Update(n, at, func(first, _ *string) { *first += " Jr" })
+						}
+					}}
+			},
+		},
+		{
+			name: "mailchimp", label: "Mailchimp",
+			limit: "10 simultaneous connections × 1,000 per page at 200 ms per page",
+			bound: 10 * 1000 / mailchimpLatency.Seconds(),
+			start: func(size int, limited bool) fakeStore {
+				opts := mailchimptest.Options{Members: size, Seed: 7}
+				if limited {
+					opts.Latency = mailchimpLatency
+				}
+				s := mailchimptest.NewServer(opts)
+				return fakeStore{config: map[string]string{"apiKey": s.APIKey(), "audienceId": s.AudienceID(), "apiBaseUrl": s.URL()},
+					records: size, close: s.Close}
+			},
+		},
+		{
+			name: "klaviyo", label: "Klaviyo",
+			limit: "Get Profiles: 75/s burst, 750/min steady × 100 per page",
+			bound: 750.0 / 60 * 100,
+			start: func(size int, limited bool) fakeStore {
+				opts := klaviyotest.Options{Profiles: size, Seed: 7}
+				if !limited {
+					opts.PerSecond, opts.PerMinute = -1, -1
+				}
+				s := klaviyotest.NewServer(opts)
+				return fakeStore{config: map[string]string{"privateApiKey": s.APIKey(), "apiBaseUrl": s.URL()},
+					records: size, close: s.Close}
+			},
+		},
+	}
+}
+
+// shopifyBound is the customers/s Shopify's Standard-plan bucket allows
+// paginated GraphQL listing: 100 points/s ÷ 252 points per 250-customer
+// page. A bulk operation is not bound by the bucket (its JSONL download
+// is not a GraphQL call), so it has no rate-limit bound.
+const shopifyBound = 100.0 / 252 * 250
