@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
@@ -27,7 +28,9 @@ type platform struct {
 	name, label string
 	// limit describes the limit the bound comes from (for the table).
 	limit string
-	bound float64
+	// bound is the customers/s the real default limit allows a perfect
+	// client listing a store of n customers (bursts included).
+	bound func(n int) float64
 	start func(size int, limited bool) fakeStore
 }
 
@@ -41,7 +44,7 @@ func platforms() []platform {
 		{
 			name: "woocommerce", label: "WooCommerce",
 			limit: "host limit 10 req/s (core has none) × 100 per page",
-			bound: 10 * woocommerce.PerPage,
+			bound: func(n int) float64 { return perSecondBound(n, woocommerce.PerPage, 10, 0) },
 			start: func(size int, limited bool) fakeStore {
 				rps := 0.0
 				if limited {
@@ -75,7 +78,10 @@ func platforms() []platform {
 		{
 			name: "mailchimp", label: "Mailchimp",
 			limit: "10 simultaneous connections × 1,000 per page at 200 ms per page",
-			bound: 10 * 1000 / mailchimpLatency.Seconds(),
+			bound: func(n int) float64 {
+				waves := (pages(n, 1000) + 9) / 10 // 10 connections at a time
+				return float64(n) / (float64(waves) * mailchimpLatency.Seconds())
+			},
 			start: func(size int, limited bool) fakeStore {
 				opts := mailchimptest.Options{Members: size, Seed: 7}
 				if limited {
@@ -89,7 +95,7 @@ func platforms() []platform {
 		{
 			name: "klaviyo", label: "Klaviyo",
 			limit: "Get Profiles: 75/s burst, 750/min steady × 100 per page",
-			bound: 750.0 / 60 * 100,
+			bound: func(n int) float64 { return perSecondBound(n, 100, 75, 750) },
 			start: func(size int, limited bool) fakeStore {
 				opts := klaviyotest.Options{Profiles: size, Seed: 7}
 				if !limited {
@@ -103,8 +109,30 @@ func platforms() []platform {
 	}
 }
 
-// shopifyBound is the customers/s Shopify's Standard-plan bucket allows
-// paginated GraphQL listing: 100 points/s ÷ 252 points per 250-customer
-// page. A bulk operation is not bound by the bucket (its JSONL download
-// is not a GraphQL call), so it has no rate-limit bound.
-const shopifyBound = 100.0 / 252 * 250
+// shopifyBound is what Shopify's Standard-plan bucket allows paginated
+// GraphQL listing of n customers: the bucket starts full (2,000 points),
+// then restores 100 points/s; a 250-customer page costs 252 points.
+func shopifyBound(n int) float64 {
+	need := float64(pages(n, 250))*252 - 2000
+	if need <= 0 {
+		return math.Inf(1)
+	}
+	return float64(n) / (need / 100)
+}
+
+// perSecondBound is n over the least time a client needs for the pages of
+// n at perSecond requests in any second and perMinute in any minute (0: no
+// such limit), counting from its first request.
+func perSecondBound(n, perPage int, perSecond, perMinute float64) float64 {
+	p := float64(pages(n, perPage))
+	t := (p - 1) / perSecond
+	if perMinute > 0 {
+		t = math.Max(t, math.Floor((p-1)/perMinute)*60)
+	}
+	if t <= 0 {
+		return math.Inf(1)
+	}
+	return float64(n) / t
+}
+
+func pages(n, perPage int) int { return (n + perPage - 1) / perPage }

@@ -76,7 +76,7 @@ func (r *results) markdown() string {
 		i := p.Install
 		row(p.Platform+" install, real default limit", fmt.Sprintf("%d records in %.1f s: **%.0f contacts/s** (%d created, %d invalid)",
 			i.Seen, i.WallSeconds, i.PerSecond, i.Counts.Created, i.Counts.Invalid),
-			fmt.Sprintf("bound %.0f/s (%s): ratio **%.2f** (goal ≥ 0.9)", p.Bound, p.Limit, p.Ratio))
+			boundText(p))
 		row(p.Platform+" install, limits off", fmt.Sprintf("**%.0f contacts/s**", p.Unlimited.PerSecond),
 			fmt.Sprintf("%.2f new contacts per emulator transaction/s", p.Unlimited.PerSecond/nonzero(r.Emulators.DynamoDBTx3PerSecond)))
 		s := p.Resync
@@ -109,6 +109,13 @@ func (r *results) markdown() string {
 	fmt.Fprintf(&b, "\nRun time %s. Prices: DynamoDB on-demand $0.625/M WRU, $0.125/M RRU; SQS $0.40/M requests; Lambda arm64 $0.0000133334/GB-s, $0.20/M requests (us-east-1 list prices, see localstack/bench/cost.go). Lambda time is the handlers' measured duration against the local emulators on this machine.\n",
 		r.Finished.Sub(r.Started).Round(time.Second))
 	return b.String()
+}
+
+func boundText(p platformResult) string {
+	if p.Bound == 0 {
+		return fmt.Sprintf("%s: the whole store fits in the burst, no bound at this size", p.Limit)
+	}
+	return fmt.Sprintf("bound %.0f/s (%s): ratio **%.2f** (goal ≥ 0.9)", p.Bound, p.Limit, p.Ratio)
 }
 
 func nonzero(f float64) float64 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -88,7 +89,7 @@ type platformResult struct {
 // platform runs one platform's install, re-sync, update and unlimited
 // install.
 func (b *bench) platform(ctx context.Context, p platform) (platformResult, error) {
-	res := platformResult{Platform: p.label, Limit: p.limit, Records: b.s.Size, Bound: p.bound}
+	res := platformResult{Platform: p.label, Limit: p.limit, Records: b.s.Size, Bound: p.bound(b.s.Size)}
 	timeout := time.Duration(b.s.Size)*20*time.Millisecond + 2*time.Minute
 
 	fs := p.start(b.s.Size, true)
@@ -114,10 +115,12 @@ func (b *bench) platform(ctx context.Context, p platform) (platformResult, error
 	if res.Install.Seen != fs.records || !run.Counts.AddsUp() {
 		return res, fmt.Errorf("install saw %d records (%+v), the store has %d", res.Install.Seen, run.Counts, fs.records)
 	}
-	if p.bound > 0 {
-		res.Ratio = res.Install.PerSecond / p.bound
+	if math.IsInf(res.Bound, 1) {
+		res.Bound = 0 // the store fits in the limit's burst: no bound at this size
+	} else {
+		res.Ratio = res.Install.PerSecond / res.Bound
 	}
-	b.logf("%s: %.0f contacts/s (bound %.0f/s, ratio %.2f)", p.label, res.Install.PerSecond, p.bound, res.Ratio)
+	b.logf("%s: %.0f contacts/s (bound %.0f/s, ratio %.2f)", p.label, res.Install.PerSecond, res.Bound, res.Ratio)
 
 	b.logf("%s: full re-sync of the unchanged store", p.label)
 	if res.Resync, err = b.syncNow(ctx, tenant, api, conn.ID, timeout); err != nil {

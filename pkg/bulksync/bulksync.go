@@ -59,6 +59,7 @@ type Store interface {
 	GetRun(ctx context.Context, tenant, runID string) (store.Run, error)
 	SetPlan(ctx context.Context, tenant, runID string, pages, expected int) error
 	PageRecorded(ctx context.Context, tenant, runID, pageID string) (bool, error)
+	ChainPage(ctx context.Context, tenant, runID, pageID string) error
 	ApplyRecords(ctx context.Context, t store.Target, recs []source.Record, now time.Time) ([]store.Applied, error)
 	RecordPage(ctx context.Context, p store.PageResult, lockFor time.Duration) (bool, bool, error)
 	FinishRun(ctx context.Context, tenant, runID string) (store.Run, error)
@@ -262,12 +263,23 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 	if err != nil {
 		return fmt.Errorf("fetching page: %w", err)
 	}
+	if pg.Next != "" {
+		// Count and enqueue the next page now, so fetching it overlaps
+		// applying this one (a retry of this page re-sends it: the copy is
+		// the same page id, counted once).
+		if err := h.d.Store.ChainPage(ctx, m.TenantID, m.RunID, m.PageID); err != nil {
+			return err
+		}
+		if err := h.d.Pages.Send(ctx, syncrun.PageMessage(m, pg.Next)); err != nil {
+			return fmt.Errorf("enqueuing next page: %w", err)
+		}
+	}
 	now := h.d.Now()
 	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID}, pg.Records, now)
 	if err != nil {
 		return fmt.Errorf("applying page: %w", err)
 	}
-	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID, HasNext: pg.Next != ""}
+	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID}
 	var due []any
 	for i, a := range applied {
 		res.Counts.Seen++
@@ -294,11 +306,6 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 	if len(due) > 0 && h.d.Outbox != nil {
 		if err := h.d.Outbox.Send(ctx, due...); err != nil {
 			return fmt.Errorf("enqueuing messages: %w", err)
-		}
-	}
-	if pg.Next != "" {
-		if err := h.d.Pages.Send(ctx, syncrun.PageMessage(m, pg.Next)); err != nil {
-			return fmt.Errorf("enqueuing next page: %w", err)
 		}
 	}
 	counted, done, err := h.d.Store.RecordPage(ctx, res, h.d.LockFor)

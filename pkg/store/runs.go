@@ -553,6 +553,40 @@ func numAV(n int64) types.AttributeValue {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
 
+// ChainPage counts, once, the page that follows pageID in a chained
+// listing (cursor pagination). The bulk-sync handler calls it before it
+// enqueues that page — and before it applies its own — so a run never
+// looks finished while a page it has enqueued is still to be recorded, and
+// fetching the next page overlaps applying this one. A repeated call (a
+// retried page) counts nothing; so does a call for a run that is over.
+func (s *Store) ChainPage(ctx context.Context, tenant, runID, pageID string) error {
+	marker, err := marshalMap(pageMarker{PK: runPK(tenant, runID), SK: "NEXT#" + pageID, ExpiresAt: s.now().Add(resources.RetentionPeriod).Unix()})
+	if err != nil {
+		return err
+	}
+	expr, err := expression.NewBuilder().
+		WithUpdate(expression.Add(expression.Name("pagesTotal"), expression.Value(1))).
+		WithCondition(expression.Name("status").Equal(expression.Value(RunRunning))).Build()
+	if err != nil {
+		return fmt.Errorf("building chain update: %w", err)
+	}
+	err = s.transact(ctx, "chain page", []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: marker, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Update: &types.Update{
+			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
+			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		}},
+	})
+	if r := cancelReasons(err); len(r) == 2 && (r[0] == "ConditionalCheckFailed" || r[1] == "ConditionalCheckFailed") {
+		return nil // counted before, or the run is over
+	}
+	if err != nil {
+		return fmt.Errorf("chaining page: %w", err)
+	}
+	return nil
+}
+
 // PageRecorded reports whether a page of the run was already counted.
 func (s *Store) PageRecorded(ctx context.Context, tenant, runID, pageID string) (bool, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{

@@ -176,3 +176,45 @@ func TestRuns_ListNewestFirstAndExpiredInvisible(t *testing.T) {
 		t.Fatalf("other tenant's run read: %v", err)
 	}
 }
+
+// A chained listing counts each next page before it is enqueued, so the
+// last page recorded ahead of its predecessor (fetch overlapping apply)
+// does not finish the run, and a retried page's chaining counts once.
+func TestRuns_ChainedPageRecordedEarlyDoesNotFinishRun(t *testing.T) {
+	t.Parallel()
+	st, _, _ := newStore(t)
+	ctx := context.Background()
+	run, err := st.StartRun(ctx, store.RunSpec{TenantID: "t1", ConnectionID: "c1", Trigger: store.TriggerInstall, LockFor: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPlan(ctx, "t1", run.ID, 1, -1); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // page "a" fetched, then retried: its next page counts once
+		if err := st.ChainPage(ctx, "t1", run.ID, "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := func(id string) store.PageResult {
+		return store.PageResult{TenantID: "t1", RunID: run.ID, PageID: id, Counts: store.Counts{Seen: 5, Created: 5}}
+	}
+	// "b" (the last page) is recorded before "a".
+	if _, done, err := st.RecordPage(ctx, page("b"), time.Hour); err != nil || done {
+		t.Fatalf("last page first: done=%v err=%v, want not done", done, err)
+	}
+	if _, done, err := st.RecordPage(ctx, page("a"), time.Hour); err != nil || !done {
+		t.Fatalf("first page last: done=%v err=%v, want done", done, err)
+	}
+	got, err := st.FinishRun(ctx, "t1", run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != store.RunCompleted || got.PagesTotal != 2 || got.Counts.Created != 10 {
+		t.Fatalf("run = %s, %d pages, %+v; want completed, 2 pages, 10 created", got.Status, got.PagesTotal, got.Counts)
+	}
+	// Chaining after the run is over is a no-op, not an error.
+	if err := st.ChainPage(ctx, "t1", run.ID, "b"); err != nil {
+		t.Fatalf("chaining on a finished run: %v", err)
+	}
+}
