@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/source"
