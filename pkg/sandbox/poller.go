@@ -65,16 +65,35 @@ func (p *Poller) Run(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			idle := time.Duration(0)
 			for ctx.Err() == nil {
-				if err := p.pollOnce(ctx); err != nil && ctx.Err() == nil {
+				n, err := p.pollOnce(ctx)
+				switch {
+				case err != nil && ctx.Err() == nil:
 					p.Log.Warn("poll failed", "queue", p.QueueURL, "err", err)
 					sleepCtx(ctx, time.Second)
+				case n == 0:
+					// Short polls with a backoff while the queue is empty: the
+					// SQS emulator answers a long poll only when its wait ends,
+					// not when a message arrives (real SQS answers at once), so
+					// long polling would add up to its wait to every chained
+					// page.
+					idle = min(max(2*idle, minIdle), maxIdle)
+					sleepCtx(ctx, idle)
+				default:
+					idle = 0
 				}
 			}
 		}()
 	}
 	wg.Wait()
 }
+
+// The idle backoff between empty polls.
+const (
+	minIdle = 10 * time.Millisecond
+	maxIdle = 200 * time.Millisecond
+)
 
 func sleepCtx(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
@@ -85,17 +104,14 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 	}
 }
 
-// pollOnce gathers one batch and invokes the handler with it.
-func (p *Poller) pollOnce(ctx context.Context) error {
+// pollOnce gathers one batch and invokes the handler with it; it returns
+// how many messages the batch had.
+func (p *Poller) pollOnce(ctx context.Context) (int, error) {
 	var msgs []types.Message
 	deadline := time.Now().Add(p.Window)
 	for len(msgs) < p.BatchSize {
-		wait := int32(1)
-		if len(msgs) > 0 {
-			wait = 0
-		}
 		out, err := p.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(p.QueueURL), MaxNumberOfMessages: int32(min(10, p.BatchSize-len(msgs))), WaitTimeSeconds: wait,
+			QueueUrl: aws.String(p.QueueURL), MaxNumberOfMessages: int32(min(10, p.BatchSize-len(msgs))), WaitTimeSeconds: 0,
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 			MessageAttributeNames:       []string{"All"},
 		})
@@ -103,7 +119,7 @@ func (p *Poller) pollOnce(ctx context.Context) error {
 			if len(msgs) > 0 {
 				break
 			}
-			return err
+			return 0, err
 		}
 		msgs = append(msgs, out.Messages...)
 		if len(out.Messages) == 0 || time.Now().After(deadline) {
@@ -111,7 +127,7 @@ func (p *Poller) pollOnce(ctx context.Context) error {
 		}
 	}
 	if len(msgs) == 0 {
-		return nil
+		return 0, nil
 	}
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(msgs))}
 	for i, m := range msgs {
@@ -162,5 +178,5 @@ func (p *Poller) pollOnce(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return len(msgs), errors.Join(errs...)
 }
