@@ -92,8 +92,8 @@ func (r *results) markdown() string {
 		if !w.Exact {
 			exact = "final data **NOT exact**: " + w.ExactDetail
 		}
-		row(fmt.Sprintf("webhooks at %d/s", w.Rate), fmt.Sprintf("%d requests (%d duplicates, %d out of order) for %d customers: p50 **%.1f ms**, p99 **%.1f ms**, %d errors, %d retry-later (409 to a duplicate in flight); %s",
-			w.Requests, w.Duplicates, w.OutOfOrder, w.Customers, w.P50Ms, w.P99Ms, w.Errors, w.RetryLater, exact), "Shopify's 5 s; 0 errors")
+		row(fmt.Sprintf("webhooks at %d/s", w.Rate), fmt.Sprintf("%d requests (%d duplicates, %d out of order) for %d customers: p50 **%.1f ms**, p99 **%.1f ms**, %d errors, %d retry-later (409 to a duplicate in flight); %.1f DynamoDB requests, %.1f WCU per delivery; %s",
+			w.Requests, w.Duplicates, w.OutOfOrder, w.Customers, w.P50Ms, w.P99Ms, w.Errors, w.RetryLater, w.DynamoDBPerDelivery, w.WCUPerDelivery, exact), "Shopify's 5 s; 0 errors")
 	}
 	if st := r.Stops; st.Replies > 0 {
 		row(fmt.Sprintf("burst of %d STOP replies", st.Replies), fmt.Sprintf("all answered in %.2f s (p50 %.0f ms, p99 %.0f ms, %d errors), all unsubscribed: **%v** (%.2f s); %d confirmations sent in %.1f s",

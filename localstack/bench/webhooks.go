@@ -33,10 +33,13 @@ type webhookResult struct {
 	// Errors counts every other answer that is not 2xx.
 	Errors int `json:"errors"`
 	// Statuses counts answers by HTTP status ("0" for transport errors).
-	Statuses    map[string]int `json:"statuses"`
-	Throughput  float64        `json:"throughput"`
-	Exact       bool           `json:"exact"`
-	ExactDetail string         `json:"exactDetail,omitempty"`
+	Statuses map[string]int `json:"statuses"`
+	// DynamoDB requests and write units per delivery (AWS pricing rules).
+	DynamoDBPerDelivery float64 `json:"dynamodbRequestsPerDelivery"`
+	WCUPerDelivery      float64 `json:"wcuPerDelivery"`
+	Throughput          float64 `json:"throughput"`
+	Exact               bool    `json:"exact"`
+	ExactDetail         string  `json:"exactDetail,omitempty"`
 }
 
 // versions is how many versions of each customer a load delivers.
@@ -113,7 +116,11 @@ func (b *bench) webhookLoad(ctx context.Context, rate int, d time.Duration) (web
 		}
 	}
 	m.Close()
-	_ = b.end(ph, store.Counts{})
+	used := b.end(ph, store.Counts{})
+	if len(seq) > 0 {
+		res.DynamoDBPerDelivery = float64(used.DynamoDB) / float64(len(seq))
+		res.WCUPerDelivery = used.WCU / float64(len(seq))
+	}
 	res.Requests = int(m.Requests)
 	if res.Requests != len(seq) {
 		return res, fmt.Errorf("sent %d of %d deliveries", res.Requests, len(seq))
