@@ -31,6 +31,8 @@ type measured struct {
 	// Handler invocations and their summed duration (Lambda's billed time).
 	Invocations   int     `json:"invocations"`
 	BilledSeconds float64 `json:"billedSeconds"`
+	// Requests by service and operation ("DynamoDB.BatchGetItem", ...).
+	Requests map[string]int `json:"requests"`
 }
 
 // perContact divides by the records the phase saw.
@@ -58,7 +60,7 @@ func (b *bench) end(p phase, counts store.Counts) measured {
 	r, w := b.usage.Estimated()
 	d := b.meter.snapshot().since(p.snap)
 	m := measured{WallSeconds: wall.Seconds(), Counts: counts, Seen: counts.Seen, RCU: r - p.rcu, WCU: w - p.wcu,
-		Items: d.allItems(), ContactItems: d.contactItems(), DynamoDB: d.Requests["DynamoDB"], SQS: d.Requests["SQS"]}
+		Items: d.allItems(), ContactItems: d.contactItems(), DynamoDB: d.Requests["DynamoDB"], SQS: d.Requests["SQS"], Requests: d.Requests}
 	for fn, n := range d.Invocations {
 		m.Invocations += n
 		m.BilledSeconds += d.Billed[fn].Seconds()

@@ -290,8 +290,10 @@ func (l *loaded) takeEmail(items map[string]map[string]types.AttributeValue, ten
 
 func (l *loaded) referencedContacts() []string {
 	var ids []string
+	seen := map[string]bool{}
 	add := func(id string) {
-		if id != "" && !slices.Contains(ids, id) {
+		if id != "" && !seen[id] {
+			seen[id] = true
 			ids = append(ids, id)
 		}
 	}

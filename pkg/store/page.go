@@ -38,10 +38,16 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 	var changed []source.Record
 	var changedIDs []merge.Identity
 	for i, r := range recs {
-		li, ok := ld.links[merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: r.ExternalID}]
+		lk := merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: r.ExternalID}
+		li, ok := ld.links[lk]
 		if !ok || r.Deleted || li.AppliedHash != appliedHash(r, t.Conn) {
 			changed = append(changed, r)
 			changedIDs = append(changedIDs, ids[i])
+		} else {
+			// Unchanged: it ends at its link (ld.links). Its contact is not
+			// the merge's business, so it must not pull that contact and its
+			// identifiers into the load below.
+			delete(ld.state.Links, lk)
 		}
 	}
 	if len(changed) > 0 {

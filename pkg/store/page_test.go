@@ -361,3 +361,37 @@ func TestRedact_KeepsOnlyAHashedOptOutThatLaterSyncsRespect(t *testing.T) {
 		t.Fatalf("re-synced contact status = %q %v, want unsubscribed", cv.Status, err)
 	}
 }
+
+// A re-sync page where one record is new and the rest are unchanged reads
+// the unchanged ones' links only (0.5 RCU each): the new record's load must
+// not pull in the contacts (and their identifiers) the unchanged links
+// point at.
+func TestApply_UnchangedRecordsCostOnlyTheirLinkBesideAChangedOne(t *testing.T) {
+	t.Parallel()
+	usage := &store.Usage{}
+	st, _, clk := newStore(t, store.WithUsage(usage))
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Inferred)
+	var recs []source.Record
+	for i := range 99 {
+		recs = append(recs, record(c, i, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked}))
+	}
+	target := store.Target{TenantID: "t1", Conn: c}
+	if _, err := st.ApplyRecords(ctx, target, recs, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	recs = append(recs, record(c, 99, t0, "Bo", source.ConsentSignal{State: source.SignalNeverAsked}))
+	usage.Reset()
+	out, err := st.ApplyRecords(ctx, target, recs, clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out[99].Decision.Outcome != merge.Created || out[0].Decision.Outcome != merge.Unchanged {
+		t.Fatalf("outcomes: first %s, last %s; want unchanged, created", out[0].Decision.Outcome, out[99].Decision.Outcome)
+	}
+	// 100 links (50 RCU) plus the new record's phone, email and ledger
+	// reads: a handful of units, not the 99 other contacts.
+	if rcu, _ := usage.Estimated(); rcu > 60 {
+		t.Errorf("page read %.1f RCU, want about 50 (0.5 per unchanged record)", rcu)
+	}
+}
