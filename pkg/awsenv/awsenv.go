@@ -30,6 +30,16 @@ const (
 	EnvOutboxQueue    = "CONTACTSYNC_OUTBOX_QUEUE"
 	EnvOutboxQueueURL = "CONTACTSYNC_OUTBOX_QUEUE_URL"
 	EnvPagesDLQURL    = "CONTACTSYNC_PAGES_DLQ_URL"
+
+	// EnvPublicBaseURL is the URL platforms and SMS providers call; webhook
+	// URLs and URL-covering signatures (Twilio) are built from it.
+	EnvPublicBaseURL = "PUBLIC_BASE_URL"
+	// EnvAdminToken is the bearer token of POST /admin/tenants, given
+	// directly (local runs) or as the ARN of a Secrets Manager secret
+	// (EnvAdminTokenSecretARN, the deployed stack). Neither set disables the
+	// admin route.
+	EnvAdminToken          = "HUB_ADMIN_TOKEN"
+	EnvAdminTokenSecretARN = "HUB_ADMIN_TOKEN_SECRET_ARN"
 )
 
 // DefaultRegion is used when neither AWS_REGION nor a profile names one.
