@@ -19,14 +19,21 @@ import (
 
 func main() {
 	log := logging.ForLambda()
-	cfg, err := awsenv.Load(context.Background())
+	ctx := context.Background()
+	cfg, err := awsenv.Load(ctx)
 	if err != nil {
 		log.Error("loading AWS config", "err", err)
 		os.Exit(1)
 	}
-	sealer, err := seal.FromEnv(os.Getenv)
+	secrets := awsenv.SecretFetcher(awsenv.NewSecretsManager(cfg))
+	sealer, err := seal.Load(ctx, os.Getenv, seal.SecretFetcher(secrets))
 	if err != nil {
 		log.Error("loading the sealing key", "err", err)
+		os.Exit(1)
+	}
+	admin, err := awsenv.SecretSetting(ctx, os.Getenv, secrets, awsenv.EnvAdminToken, awsenv.EnvAdminTokenSecretARN)
+	if err != nil {
+		log.Error("loading the admin token", "err", err)
 		os.Exit(1)
 	}
 	names := awsenv.NamesFrom(os.Getenv)
@@ -37,8 +44,8 @@ func main() {
 		Sealer:        sealer,
 		Starter:       syncrun.Starter{Store: st, Pages: queue.NewSender(sq, names.PagesQueueURL), LockFor: 6 * time.Hour},
 		Outbox:        queue.NewSender(sq, names.OutboxQueueURL),
-		AdminToken:    os.Getenv("HUB_ADMIN_TOKEN"),
-		PublicBaseURL: os.Getenv("PUBLIC_BASE_URL"),
+		AdminToken:    admin,
+		PublicBaseURL: os.Getenv(awsenv.EnvPublicBaseURL),
 		Log:           log,
 	})
 	lambda.Start(h.Handle)

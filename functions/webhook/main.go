@@ -18,12 +18,14 @@ import (
 
 func main() {
 	log := logging.ForLambda()
-	cfg, err := awsenv.Load(context.Background())
+	ctx := context.Background()
+	cfg, err := awsenv.Load(ctx)
 	if err != nil {
 		log.Error("loading AWS config", "err", err)
 		os.Exit(1)
 	}
-	sealer, err := seal.FromEnv(os.Getenv)
+	secrets := awsenv.SecretFetcher(awsenv.NewSecretsManager(cfg))
+	sealer, err := seal.Load(ctx, os.Getenv, seal.SecretFetcher(secrets))
 	if err != nil {
 		log.Error("loading the sealing key", "err", err)
 		os.Exit(1)
@@ -34,7 +36,7 @@ func main() {
 		Opener:        sealer,
 		Connectors:    connectors.Webhooks(),
 		Outbox:        queue.NewSender(awsenv.NewSQS(cfg), names.OutboxQueueURL),
-		PublicBaseURL: os.Getenv("PUBLIC_BASE_URL"),
+		PublicBaseURL: os.Getenv(awsenv.EnvPublicBaseURL),
 		Log:           log,
 	})
 	lambda.Start(h.Handle)
