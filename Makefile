@@ -63,8 +63,8 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 20s)
 	done
 
 .PHONY: bench
-bench: stack-up ## the pipeline benchmark: one table, also in .local/bench/results.{md,json} (BENCH_SIZE, BENCH_RATES)
-	@eval "$$($(STACK) env)"; $(GO) run ./localstack/bench
+bench: stack-up ## the pipeline benchmark: one table, also in .local/bench/results.{md,json} (BENCH_SIZE, BENCH_RATES, BENCH_FLAGS)
+	@eval "$$($(STACK) env)"; $(GO) run ./localstack/bench $(BENCH_FLAGS)
 
 .PHONY: bench-components
 bench-components: stack-up ## every package's go test benchmarks (connectors, merge, store, webhook, ...)
