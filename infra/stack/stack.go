@@ -14,30 +14,46 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/seal"
 )
 
-// grants lists what each function may touch (least privilege).
-type grants struct {
-	tableWrite bool
-	send       []string // queue names it sends to
-	secrets    bool     // may encrypt/decrypt with the secrets key
+// needs lists what each function reads at start-up and may touch. New
+// derives both its environment and its IAM grants from it, so a function
+// gets a setting exactly when it gets the permission behind it, and no
+// function sees a secret it does not use. TestStack checks it against what
+// functions/<name>/main.go reads.
+type needs struct {
+	table      bool     // reads and writes the table
+	send       []string // queues it sends to: "pages", "outbox", "pagesDLQ"
+	sealKey    bool     // pkg/seal key (Secrets Manager secret, read at cold start)
+	adminToken bool     // HUB_ADMIN_TOKEN (Secrets Manager secret, read at cold start)
+	publicURL  bool     // PUBLIC_BASE_URL (webhook/inbound URLs, Twilio signatures)
 }
 
-var functionGrants = map[string]grants{
-	"webhook":   {tableWrite: true, send: []string{"pages"}},
-	"inbound":   {tableWrite: true, send: []string{"outbox"}, secrets: true},
-	"api":       {tableWrite: true, send: []string{"pages"}, secrets: true},
-	"scheduler": {tableWrite: true, send: []string{"pages"}},
-	"bulksync":  {tableWrite: true, send: []string{"pages", "outbox"}, secrets: true},
-	"outbox":    {tableWrite: true, secrets: true},
+var functionNeeds = map[string]needs{
+	"webhook":   {table: true, send: []string{"outbox"}, sealKey: true, publicURL: true},
+	"inbound":   {table: true, send: []string{"outbox"}, sealKey: true, publicURL: true},
+	"api":       {table: true, send: []string{"pages", "outbox"}, sealKey: true, adminToken: true, publicURL: true},
+	"scheduler": {table: true, send: []string{"pages"}},
+	"bulksync":  {table: true, send: []string{"pages", "outbox", "pagesDLQ"}, sealKey: true},
+	"outbox":    {table: true, sealKey: true},
 	"health":    {},
+}
+
+// queueURLEnv is the variable that carries each sendable queue's URL.
+var queueURLEnv = map[string]string{
+	"pages":    awsenv.EnvPagesQueueURL,
+	"outbox":   awsenv.EnvOutboxQueueURL,
+	"pagesDLQ": awsenv.EnvPagesDLQURL,
 }
 
 // triggerQueue maps resources.Function.SQSTrigger (a default queue name) to
@@ -53,10 +69,14 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 
 	key := awskms.NewKey(s, jsii.String("SecretsKey"), &awskms.KeyProps{
 		EnableKeyRotation: jsii.Bool(true),
-		Description:       jsii.String("contactsync: envelope key for connection and provider secrets; SNS alarm topic"),
+		Description:       jsii.String("contactsync: encrypts the Secrets Manager secrets (seal key, admin token) and the SNS alarm topic"),
 	})
 	key.GrantEncryptDecrypt(awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil))
 	topic := awssns.NewTopic(s, jsii.String("Alarms"), &awssns.TopicProps{MasterKey: key, EnforceSSL: jsii.Bool(true)})
+	if cfg.AlarmEmail != "" {
+		// AWS mails a confirmation link; alarms reach the address once it is followed.
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(cfg.AlarmEmail), nil))
+	}
 	alarm := func(id string, m awscloudwatch.IMetric, threshold float64) {
 		a := awscloudwatch.NewAlarm(s, jsii.String(id), &awscloudwatch.AlarmProps{
 			Metric:             m,
@@ -96,7 +116,7 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 	}
 
 	// Queues with DLQs from resources.Queues; logical names "pages", "outbox".
-	queues := map[string]awssqs.Queue{}
+	queues, dlqs := map[string]awssqs.Queue{}, map[string]awssqs.Queue{}
 	logical := []string{"pages", "outbox"}
 	for i, q := range resources.Queues(cfg.PagesQueue, cfg.OutboxQueue) {
 		id := logical[i]
@@ -117,18 +137,63 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 			DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(float64(q.MaxReceiveCount))},
 		})
 		queues[id] = work
+		dlqs[id] = dlq
 	}
+	sendable := map[string]awssqs.Queue{"pages": queues["pages"], "outbox": queues["outbox"], "pagesDLQ": dlqs["pages"]}
 
-	env := map[string]*string{
-		awsenv.EnvTable:          table.TableName(),
-		awsenv.EnvPagesQueue:     queues["pages"].QueueName(),
-		awsenv.EnvPagesQueueURL:  queues["pages"].QueueUrl(),
-		awsenv.EnvOutboxQueue:    queues["outbox"].QueueName(),
-		awsenv.EnvOutboxQueueURL: queues["outbox"].QueueUrl(),
+	// Secrets the functions read once at cold start. Only their ARNs go into
+	// the Lambda environment; the values never appear in the template or the
+	// function configuration. Encrypted with the customer key, generated by
+	// Secrets Manager at deploy time.
+	sealKey := awssecretsmanager.NewSecret(s, jsii.String("SealKey"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("contactsync: key material for sealing connection and SMS-provider secrets in the table (pkg/seal)"),
+		EncryptionKey: key,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(64), ExcludePunctuation: jsii.Bool(true), IncludeSpace: jsii.Bool(false),
+		},
+		// The table is retained; so is the key that opens its sealed values.
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	adminToken := awssecretsmanager.NewSecret(s, jsii.String("AdminToken"), &awssecretsmanager.SecretProps{
+		Description:   jsii.String("contactsync: bearer token of POST /admin/tenants"),
+		EncryptionKey: key,
+		GenerateSecretString: &awssecretsmanager.SecretStringGenerator{
+			PasswordLength: jsii.Number(48), ExcludePunctuation: jsii.Bool(true), IncludeSpace: jsii.Bool(false),
+		},
+	})
+	suppressSecretRotation(sealKey, adminToken)
+
+	// HTTP API. Functions take its URL as PUBLIC_BASE_URL: that references
+	// only the AWS::ApiGatewayV2::Api resource, which depends on no function
+	// (routes, integrations and permissions do), so there is no cycle.
+	api := awsapigatewayv2.NewHttpApi(s, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{CreateDefaultStage: jsii.Bool(false)})
+	publicURL := api.ApiEndpoint() // $default stage: no stage segment in the path
+	if cfg.PublicBaseURL != "" {
+		publicURL = jsii.String(cfg.PublicBaseURL)
 	}
 
 	fns := map[string]awslambda.Function{}
 	for _, f := range resources.Functions() {
+		n, ok := functionNeeds[f.Name]
+		if !ok {
+			panic("stack: no functionNeeds entry for function " + f.Name)
+		}
+		env := map[string]*string{}
+		if n.table {
+			env[awsenv.EnvTable] = table.TableName()
+		}
+		for _, q := range n.send {
+			env[queueURLEnv[q]] = sendable[q].QueueUrl()
+		}
+		if n.sealKey {
+			env[seal.EnvKeySecretARN] = sealKey.SecretArn()
+		}
+		if n.adminToken {
+			env[awsenv.EnvAdminTokenSecretARN] = adminToken.SecretArn()
+		}
+		if n.publicURL {
+			env[awsenv.EnvPublicBaseURL] = publicURL
+		}
 		logs := awslogs.NewLogGroup(s, jsii.String(f.Name+"Logs"), &awslogs.LogGroupProps{
 			Retention:     awslogs.RetentionDays_ONE_YEAR,
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -140,27 +205,42 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 			Code:         awslambda.Code_FromAsset(jsii.String(cfg.zip(f.Name)), nil),
 			MemorySize:   jsii.Number(float64(f.MemoryMB)),
 			Timeout:      seconds(f.Timeout.Seconds()),
-			Environment:  &env,
 			LogGroup:     logs,
+		}
+		if len(env) > 0 {
+			props.Environment = &env
 		}
 		if f.Name == "bulksync" && cfg.BulksyncConcurrency > 0 {
 			props.ReservedConcurrentExecutions = jsii.Number(float64(cfg.BulksyncConcurrency))
 		}
 		fn := awslambda.NewFunction(s, jsii.String(f.Name), props)
 		fns[f.Name] = fn
-		g := functionGrants[f.Name]
-		if g.tableWrite {
+		if n.table {
 			table.GrantReadWriteData(fn)
-		} else {
-			table.GrantReadData(fn)
 		}
-		for _, q := range g.send {
-			queues[q].GrantSendMessages(fn)
+		for _, q := range n.send {
+			sendable[q].GrantSendMessages(fn)
 		}
-		if g.secrets {
+		var secrets []*string
+		if n.sealKey {
+			secrets = append(secrets, sealKey.SecretArn())
+		}
+		if n.adminToken {
+			secrets = append(secrets, adminToken.SecretArn())
+		}
+		if len(secrets) > 0 {
+			// GetSecretValue on exactly these secrets, and Decrypt with the
+			// key only when Secrets Manager asks on the function's behalf.
 			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Actions:   jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey"),
+				Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+				Resources: &secrets,
+			}))
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("kms:Decrypt"),
 				Resources: jsii.Strings(*key.KeyArn()),
+				Conditions: &map[string]any{"StringEquals": map[string]any{
+					"kms:ViaService": "secretsmanager." + *s.Region() + ".amazonaws.com",
+				}},
 			}))
 		}
 		if f.SQSTrigger != "" {
@@ -176,8 +256,7 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		alarm(f.Name+"Throttles", fn.MetricThrottles(nil), 0)
 	}
 
-	// HTTP API, routes of design.md section 6.
-	api := awsapigatewayv2.NewHttpApi(s, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{CreateDefaultStage: jsii.Bool(false)})
+	// Routes of design.md section 6.
 	awsapigatewayv2.NewHttpStage(s, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
 		HttpApi: api, StageName: jsii.String("$default"), AutoDeploy: jsii.Bool(true),
 		Throttle: &awsapigatewayv2.ThrottleSettings{RateLimit: jsii.Number(cfg.ThrottleRate), BurstLimit: jsii.Number(cfg.ThrottleBurst)},
@@ -199,6 +278,12 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["scheduler"], nil)},
 	})
 	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: api.ApiEndpoint()})
+	awscdk.NewCfnOutput(s, jsii.String("PublicBaseUrl"), &awscdk.CfnOutputProps{Value: publicURL})
+	awscdk.NewCfnOutput(s, jsii.String("AdminTokenSecretArn"), &awscdk.CfnOutputProps{
+		Value:       adminToken.SecretArn(),
+		Description: jsii.String("aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text"),
+	})
+	awscdk.NewCfnOutput(s, jsii.String("SealKeySecretArn"), &awscdk.CfnOutputProps{Value: sealKey.SecretArn()})
 	suppress(s)
 	return s
 }

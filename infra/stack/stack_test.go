@@ -1,10 +1,13 @@
 package stack_test
 
 import (
-	"archive/zip"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -13,40 +16,15 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/contactsync/contactsync/infra/internal/placeholder"
 	"github.com/contactsync/contactsync/infra/stack"
 	"github.com/contactsync/contactsync/pkg/resources"
 )
 
-// placeholderZips writes a tiny zip per function so synthesis never depends
-// on `make build` having run.
-func placeholderZips(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	for _, f := range resources.Functions() {
-		out, err := os.Create(filepath.Join(dir, f.Name+".zip"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		zw := zip.NewWriter(out)
-		w, err := zw.Create("bootstrap")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(w, "placeholder %s\n", f.Name)
-		if err := zw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		if err := out.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func TestStack(t *testing.T) {
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
 	s := stack.New(app, "ContactSync", stack.Config{
-		AssetDir: placeholderZips(t), TableName: resources.DefaultTableName,
+		AssetDir: placeholder.Zips(t), TableName: resources.DefaultTableName,
 		PagesQueue: resources.DefaultPagesQueue, OutboxQueue: resources.DefaultOutboxQueue,
 		BulksyncConcurrency: 5, ThrottleRate: 50, ThrottleBurst: 100,
 	}, nil)
@@ -222,6 +200,380 @@ func TestStack(t *testing.T) {
 			}
 		}
 	})
+
+	// Logical ids by what they are.
+	fnID := map[string]string{} // function name → logical id
+	for _, f := range resources.Functions() {
+		re := regexp.MustCompile("^" + f.Name + "[0-9A-F]{8}$")
+		for id := range byType("AWS::Lambda::Function") {
+			if re.MatchString(id) {
+				fnID[f.Name] = id
+			}
+		}
+		if fnID[f.Name] == "" {
+			t.Fatalf("no function resource for %s", f.Name)
+		}
+	}
+	one := func(typ string, pred func(map[string]any) bool) string {
+		t.Helper()
+		found := ""
+		for id, p := range byType(typ) {
+			if pred(p) {
+				if found != "" {
+					t.Fatalf("two %s match: %s, %s", typ, found, id)
+				}
+				found = id
+			}
+		}
+		if found == "" {
+			t.Fatalf("no %s matches", typ)
+		}
+		return found
+	}
+	tableID := one("AWS::DynamoDB::Table", func(map[string]any) bool { return true })
+	queueID := func(name string) string {
+		return one("AWS::SQS::Queue", func(p map[string]any) bool { return p["QueueName"] == name })
+	}
+	secretID := func(descContains string) string {
+		return one("AWS::SecretsManager::Secret", func(p map[string]any) bool {
+			d, _ := p["Description"].(string)
+			return strings.Contains(d, descContains)
+		})
+	}
+	apiID := one("AWS::ApiGatewayV2::Api", func(map[string]any) bool { return true })
+	keyID := one("AWS::KMS::Key", func(map[string]any) bool { return true })
+	ref := func(id string) any { return map[string]any{"Ref": id} }
+	// Each variable a function may get, and the resource its value must name.
+	wantValue := map[string]any{
+		"CONTACTSYNC_TABLE":               ref(tableID),
+		"CONTACTSYNC_PAGES_QUEUE_URL":     ref(queueID(resources.DefaultPagesQueue)),
+		"CONTACTSYNC_OUTBOX_QUEUE_URL":    ref(queueID(resources.DefaultOutboxQueue)),
+		"CONTACTSYNC_PAGES_DLQ_URL":       ref(queueID(resources.DefaultPagesQueue + resources.DLQSuffix)),
+		"CONTACTSYNC_SEAL_KEY_SECRET_ARN": ref(secretID("pkg/seal")),
+		"HUB_ADMIN_TOKEN_SECRET_ARN":      ref(secretID("/admin/tenants")),
+		"PUBLIC_BASE_URL":                 map[string]any{"Fn::GetAtt": []any{apiID, "ApiEndpoint"}},
+	}
+	envOf := func(fn string) map[string]any {
+		p := byType("AWS::Lambda::Function")[fnID[fn]]
+		e, _ := p["Environment"].(map[string]any)
+		v, _ := e["Variables"].(map[string]any)
+		return v
+	}
+
+	t.Run("function_env_is_what_main_reads", func(t *testing.T) {
+		for _, f := range resources.Functions() {
+			src, err := os.ReadFile(filepath.Join("..", "..", "functions", f.Name, "main.go"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			code := string(src)
+			if m := unsupportedRead.FindString(code); m != "" {
+				t.Errorf("%s/main.go reads %q, which the stack does not provide; add it to functionNeeds and mainReads", f.Name, m)
+			}
+			want := []string{}
+			for _, r := range mainReads {
+				if strings.Contains(code, r.code) {
+					want = append(want, r.env)
+				}
+			}
+			env := envOf(f.Name)
+			got := []string{}
+			for k, v := range env {
+				got = append(got, k)
+				if w, ok := wantValue[k]; !ok {
+					t.Errorf("%s: unexpected variable %s", f.Name, k)
+				} else if fmt.Sprint(v) != fmt.Sprint(w) {
+					t.Errorf("%s: %s = %v, want %v", f.Name, k, v, w)
+				}
+			}
+			sort.Strings(want)
+			sort.Strings(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s environment = %v, want exactly %v (what main.go reads)", f.Name, got, want)
+			}
+		}
+		// The ones the review found missing.
+		for fn, v := range map[string]string{
+			"bulksync": "CONTACTSYNC_PAGES_DLQ_URL", "api": "HUB_ADMIN_TOKEN_SECRET_ARN",
+			"webhook": "PUBLIC_BASE_URL", "inbound": "PUBLIC_BASE_URL", "outbox": "CONTACTSYNC_SEAL_KEY_SECRET_ARN",
+		} {
+			if envOf(fn)[v] == nil {
+				t.Errorf("%s lacks %s", fn, v)
+			}
+		}
+	})
+
+	t.Run("no_plaintext_secrets", func(t *testing.T) {
+		for fn := range fnID {
+			for k, v := range envOf(fn) {
+				if k == "CONTACTSYNC_SEAL_KEY" || k == "HUB_ADMIN_TOKEN" {
+					t.Errorf("%s: %s is a plaintext environment value", fn, k)
+				}
+				if strings.HasSuffix(k, "_SECRET_ARN") {
+					r, _ := v.(map[string]any)
+					id, _ := r["Ref"].(string)
+					if res[id] == nil || res[id].(map[string]any)["Type"] != "AWS::SecretsManager::Secret" {
+						t.Errorf("%s: %s = %v, want a Ref to a secret", fn, k, v)
+					}
+				}
+			}
+		}
+		secrets := byType("AWS::SecretsManager::Secret")
+		if len(secrets) != 2 {
+			t.Errorf("%d secrets, want 2 (seal key, admin token)", len(secrets))
+		}
+		for id, p := range secrets {
+			if p["GenerateSecretString"] == nil || p["SecretString"] != nil {
+				t.Errorf("%s: not generated by Secrets Manager at deploy time: %v", id, p)
+			}
+			if fmt.Sprint(p["KmsKeyId"]) != fmt.Sprint(map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}}) {
+				t.Errorf("%s: KmsKeyId = %v, want the stack's key", id, p["KmsKeyId"])
+			}
+		}
+		// No value is resolved into the template either (dynamic references
+		// end up in plaintext in the function configuration).
+		b, _ := json.Marshal(raw)
+		for _, s := range []string{"{{resolve:secretsmanager", "{{resolve:ssm-secure", `"SecretString"`} {
+			if strings.Contains(string(b), s) {
+				t.Errorf("template contains %s", s)
+			}
+		}
+		// The seal key stays when the stack goes: the retained table's
+		// sealed values need it.
+		tpl.HasResource(jsii.String("AWS::SecretsManager::Secret"), map[string]any{
+			"DeletionPolicy": "Retain", "Properties": map[string]any{"Description": assertions.Match_StringLikeRegexp(jsii.String("pkg/seal"))},
+		})
+	})
+
+	t.Run("secret_and_queue_grants_scoped", func(t *testing.T) {
+		roleFn := map[string]string{}
+		for fn, id := range fnID {
+			role := byType("AWS::Lambda::Function")[id]["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+			roleFn[role] = fn
+		}
+		type grant struct {
+			secrets, sends []string
+			decrypt        bool
+		}
+		got := map[string]*grant{}
+		for fn := range fnID {
+			got[fn] = &grant{}
+		}
+		for id, p := range byType("AWS::IAM::Policy") {
+			var fns []string
+			for _, r := range list(p["Roles"]) {
+				if fn, ok := roleFn[r.(map[string]any)["Ref"].(string)]; ok {
+					fns = append(fns, fn)
+				}
+			}
+			for _, st := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+				m := st.(map[string]any)
+				acts := []string{}
+				for _, a := range list(m["Action"]) {
+					acts = append(acts, a.(string))
+				}
+				res := list(m["Resource"])
+				switch {
+				case slices.ContainsFunc(acts, func(a string) bool { return strings.HasPrefix(a, "secretsmanager:") }):
+					if !slices.Equal(acts, []string{"secretsmanager:GetSecretValue"}) {
+						t.Errorf("%s: secrets actions %v, want only GetSecretValue", id, acts)
+					}
+					for _, r := range res {
+						rid, _ := r.(map[string]any)["Ref"].(string)
+						for _, fn := range fns {
+							got[fn].secrets = append(got[fn].secrets, rid)
+						}
+					}
+				case slices.ContainsFunc(acts, func(a string) bool { return strings.HasPrefix(a, "kms:") }):
+					if !slices.Equal(acts, []string{"kms:Decrypt"}) || len(res) != 1 ||
+						fmt.Sprint(res[0]) != fmt.Sprint(map[string]any{"Fn::GetAtt": []any{keyID, "Arn"}}) {
+						t.Errorf("%s: kms statement %v, want kms:Decrypt on the key only", id, m)
+					}
+					cond, _ := m["Condition"].(map[string]any)
+					eq, _ := cond["StringEquals"].(map[string]any)
+					if !strings.Contains(fmt.Sprint(eq["kms:ViaService"]), "secretsmanager.") {
+						t.Errorf("%s: kms:Decrypt not limited to calls through Secrets Manager: %v", id, cond)
+					}
+					for _, fn := range fns {
+						got[fn].decrypt = true
+					}
+				case slices.Contains(acts, "sqs:SendMessage"):
+					for _, r := range res {
+						qid, _ := r.(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
+						for _, fn := range fns {
+							got[fn].sends = append(got[fn].sends, qid)
+						}
+					}
+				}
+			}
+		}
+		for fn := range fnID {
+			var wantSecrets, wantSends []string
+			for k, v := range envOf(fn) {
+				id, _ := v.(map[string]any)["Ref"].(string)
+				switch {
+				case strings.HasSuffix(k, "_SECRET_ARN"):
+					wantSecrets = append(wantSecrets, id)
+				case strings.HasSuffix(k, "_URL") && k != "PUBLIC_BASE_URL":
+					wantSends = append(wantSends, id)
+				}
+			}
+			for _, l := range [][]string{wantSecrets, wantSends, got[fn].secrets, got[fn].sends} {
+				sort.Strings(l)
+			}
+			if !slices.Equal(got[fn].secrets, wantSecrets) {
+				t.Errorf("%s may read secrets %v, want exactly those in its environment %v", fn, got[fn].secrets, wantSecrets)
+			}
+			if got[fn].decrypt != (len(wantSecrets) > 0) {
+				t.Errorf("%s: kms:Decrypt granted %v, but it reads %d secrets", fn, got[fn].decrypt, len(wantSecrets))
+			}
+			if !slices.Equal(got[fn].sends, wantSends) {
+				t.Errorf("%s may send to %v, want exactly the queues in its environment %v", fn, got[fn].sends, wantSends)
+			}
+		}
+		// health reads nothing and touches nothing but its logs.
+		for id, p := range byType("AWS::IAM::Policy") {
+			for _, r := range list(p["Roles"]) {
+				if roleFn[r.(map[string]any)["Ref"].(string)] == "health" {
+					t.Errorf("%s grants health more than its logs", id)
+				}
+			}
+		}
+	})
+
+	t.Run("no_alarm_subscription_by_default", func(t *testing.T) {
+		tpl.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(0))
+	})
+
+	t.Run("no_dependency_cycles", func(t *testing.T) {
+		deps := map[string][]string{}
+		for id, r := range res {
+			m := r.(map[string]any)
+			deps[id] = refsIn(m["Properties"], res)
+			for _, d := range list(m["DependsOn"]) {
+				if s, ok := d.(string); ok {
+					deps[id] = append(deps[id], s)
+				}
+			}
+		}
+		if c := findCycle(deps); c != nil {
+			t.Fatalf("dependency cycle: %v", c)
+		}
+		// The functions take the API's URL: the API itself must not wait for them.
+		for _, d := range reach(deps, apiID) {
+			if res[d].(map[string]any)["Type"] == "AWS::Lambda::Function" {
+				t.Errorf("the API depends on function %s", d)
+			}
+		}
+	})
+}
+
+// mainReads maps what a functions/<name>/main.go uses to the variable the
+// stack must set for it.
+var mainReads = []struct{ code, env string }{
+	{"names.Table", "CONTACTSYNC_TABLE"},
+	{"names.PagesQueueURL", "CONTACTSYNC_PAGES_QUEUE_URL"},
+	{"names.OutboxQueueURL", "CONTACTSYNC_OUTBOX_QUEUE_URL"},
+	{"names.PagesDLQURL", "CONTACTSYNC_PAGES_DLQ_URL"},
+	{"seal.Load(", "CONTACTSYNC_SEAL_KEY_SECRET_ARN"},
+	{"awsenv.EnvAdminTokenSecretARN", "HUB_ADMIN_TOKEN_SECRET_ARN"},
+	{"awsenv.EnvPublicBaseURL", "PUBLIC_BASE_URL"},
+}
+
+// unsupportedRead matches settings a function could read that the stack
+// does not map (a new variable, a plaintext key, a queue resolved by name).
+var unsupportedRead = regexp.MustCompile(`os\.Getenv\("|os\.LookupEnv|seal\.FromEnv|names\.(PagesQueue|OutboxQueue)\b`)
+
+// refsIn lists the resources v refers to (Ref, Fn::GetAtt).
+func refsIn(v any, res map[string]any) []string {
+	var out []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			switch k {
+			case "Ref":
+				if s, ok := e.(string); ok && res[s] != nil {
+					out = append(out, s)
+				}
+			case "Fn::GetAtt":
+				if l, ok := e.([]any); ok && len(l) > 0 {
+					if s, ok := l[0].(string); ok && res[s] != nil {
+						out = append(out, s)
+					}
+				}
+			default:
+				out = append(out, refsIn(e, res)...)
+			}
+		}
+	case []any:
+		for _, e := range x {
+			out = append(out, refsIn(e, res)...)
+		}
+	}
+	return out
+}
+
+// findCycle returns one dependency cycle, or nil.
+func findCycle(deps map[string][]string) []string {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	state := map[string]int{}
+	var stack []string
+	var visit func(string) []string
+	visit = func(n string) []string {
+		state[n] = active
+		stack = append(stack, n)
+		for _, d := range deps[n] {
+			switch state[d] {
+			case active:
+				i := slices.Index(stack, d)
+				return append(slices.Clone(stack[i:]), d)
+			case unseen:
+				if c := visit(d); c != nil {
+					return c
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		state[n] = done
+		return nil
+	}
+	ids := make([]string, 0, len(deps))
+	for id := range deps {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		if state[id] == unseen {
+			if c := visit(id); c != nil {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// reach lists every resource n depends on, directly or not.
+func reach(deps map[string][]string, n string) []string {
+	seen := map[string]bool{}
+	var walk func(string)
+	walk = func(n string) {
+		for _, d := range deps[n] {
+			if !seen[d] {
+				seen[d] = true
+				walk(d)
+			}
+		}
+	}
+	walk(n)
+	out := make([]string, 0, len(seen))
+	for d := range seen {
+		out = append(out, d)
+	}
+	return out
 }
 
 func list(v any) []any {
@@ -253,4 +605,62 @@ func allowedResource(r any) bool {
 		return true
 	}
 	return false
+}
+
+func TestFromContext(t *testing.T) {
+	base := stack.Config{
+		AssetDir: placeholder.Zips(t), TableName: resources.DefaultTableName,
+		PagesQueue: resources.DefaultPagesQueue, OutboxQueue: resources.DefaultOutboxQueue,
+		BulksyncConcurrency: 5, ThrottleRate: 50, ThrottleBurst: 100,
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{
+		Outdir: jsii.String(t.TempDir()),
+		Context: &map[string]any{
+			stack.ContextAlarmEmail:    "ops@example.com",
+			stack.ContextPublicBaseURL: "https://hooks.example.com/",
+		},
+	})
+	cfg, err := stack.FromContext(app, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.AlarmEmail != "ops@example.com" || cfg.PublicBaseURL != "https://hooks.example.com" {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	tpl := assertions.Template_FromStack(stack.New(app, "ContactSync", cfg, nil), nil)
+
+	t.Run("alarm_email_subscribed", func(t *testing.T) {
+		tpl.ResourceCountIs(jsii.String("AWS::SNS::Subscription"), jsii.Number(1))
+		tpl.HasResourceProperties(jsii.String("AWS::SNS::Subscription"), map[string]any{
+			"Protocol": "email", "Endpoint": "ops@example.com", "TopicArn": map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^Alarms"))},
+		})
+	})
+	t.Run("custom_public_base_url", func(t *testing.T) {
+		for _, fn := range []string{"webhook", "inbound", "api"} {
+			tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+				"Role":        map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^" + fn + "ServiceRole")), "Arn"}},
+				"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{"PUBLIC_BASE_URL": "https://hooks.example.com"})},
+			})
+		}
+	})
+
+	t.Run("bad_values_rejected", func(t *testing.T) {
+		for _, ctx := range []map[string]any{
+			{stack.ContextAlarmEmail: "not-an-address"},
+			{stack.ContextAlarmEmail: "Ops <ops@example.com>"},
+			{stack.ContextAlarmEmail: 42},
+			{stack.ContextPublicBaseURL: "http://hooks.example.com"},
+			{stack.ContextPublicBaseURL: "https://hooks.example.com/?x=1"},
+			{stack.ContextPublicBaseURL: "hooks.example.com"},
+		} {
+			app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir()), Context: &ctx})
+			if _, err := stack.FromContext(app, base); err == nil {
+				t.Errorf("context %v accepted", ctx)
+			}
+		}
+		app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(t.TempDir())})
+		if cfg, err := stack.FromContext(app, base); err != nil || cfg.AlarmEmail != "" || cfg.PublicBaseURL != "" {
+			t.Errorf("no context: %+v, %v", cfg, err)
+		}
+	})
 }
