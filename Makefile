@@ -44,7 +44,7 @@ test: ## run every test (unit, integration on the embedded stack, fuzz seeds) wi
 	eval "$$($(STACK) env)"; \
 	status=0; \
 	$(GO) test $(TEST_FLAGS) ./... || status=$$?; \
-	if [ -f infra/go.mod ]; then (cd infra && $(GO) test -count=1 -timeout 20m ./...) || status=$$?; fi; \
+	if [ -f infra/go.mod ]; then { $(MAKE) --no-print-directory infra-npm && (cd infra && $(GO) test -count=1 -timeout 20m ./...); } || status=$$?; fi; \
 	if [ $$was_running = 0 ]; then $(STACK) down; fi; \
 	exit $$status
 

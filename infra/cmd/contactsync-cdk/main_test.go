@@ -42,18 +42,15 @@ func TestSynth_RejectsBadContext(t *testing.T) {
 
 // TestMakeSynth runs the pinned CDK CLI the way `make synth` does (cdk.json
 // → go run ./cmd/contactsync-cdk), with the network off when the machine
-// allows it. It needs infra/node_modules (`make infra-npm`); without it the
-// test is skipped.
+// allows it. It needs infra/node_modules (`make infra-npm`, which `make
+// test` runs first); without it the test fails.
 func TestMakeSynth(t *testing.T) {
-	if testing.Short() {
-		t.Skip("-short")
-	}
 	cdk, err := filepath.Abs("../../node_modules/.bin/cdk")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(cdk); err != nil {
-		t.Skip("infra/node_modules not installed (make infra-npm): skipping the CLI synth")
+		t.Fatalf("the pinned CDK CLI is not installed (%v): run make infra-npm (make test does)", err)
 	}
 	out := t.TempDir()
 	args := []string{cdk, "synth", "--quiet", "--no-notices", "-o", out, "-c", "alarmEmail=alarms@example.com"}
