@@ -184,12 +184,20 @@ func (h *Handler) deadLetter(ctx context.Context, body, reason string) error {
 	if h.d.DeadLetter == nil {
 		return errors.New("no dead-letter queue configured") // leave it to SQS's redrive
 	}
-	return h.d.DeadLetter.Send(ctx, deadLetter{Reason: reason, Message: json.RawMessage(body)})
+	dl := deadLetter{Reason: reason}
+	if json.Valid([]byte(body)) {
+		dl.Message = json.RawMessage(body)
+	} else {
+		dl.Body = body // not JSON: kept as received (RawMessage would not encode)
+	}
+	return h.d.DeadLetter.Send(ctx, dl)
 }
 
+// deadLetter is what the DLQ receives: the reason and the message.
 type deadLetter struct {
 	Reason  string          `json:"reason"`
-	Message json.RawMessage `json:"message"`
+	Message json.RawMessage `json:"message,omitempty"`
+	Body    string          `json:"body,omitempty"`
 }
 
 func (h *Handler) source(ctx context.Context, m syncrun.Message) (store.Connection, Source, error) {
