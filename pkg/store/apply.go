@@ -99,6 +99,7 @@ type loaded struct {
 	links    map[merge.LinkKey]linkItem
 	phoneVer map[string]int64 // E.164 -> stored version (0: no item)
 	emailOwn map[string]string
+	marks    map[string]appliedMark // contact id -> its last run application
 }
 
 func newLoaded() *loaded {
@@ -108,6 +109,7 @@ func newLoaded() *loaded {
 			Links: map[merge.LinkKey]string{}, Ledgers: map[string]consent.Ledger{},
 		},
 		links: map[merge.LinkKey]linkItem{}, phoneVer: map[string]int64{}, emailOwn: map[string]string{},
+		marks: map[string]appliedMark{},
 	}
 }
 
@@ -205,6 +207,9 @@ func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connecti
 			c := it.Contact
 			c.Version = it.Version
 			into.state.Contacts[c.ID] = c
+			if it.Applied != nil {
+				into.marks[c.ID] = *it.Applied
+			}
 			for _, l := range c.Sources {
 				into.state.Links[l.Key()] = c.ID
 			}

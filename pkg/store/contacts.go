@@ -24,6 +24,18 @@ type contactItem struct {
 	Status  string        `dynamodbav:"status"`
 	Labels  []string      `dynamodbav:"labels,stringset,omitempty"`
 	Version int64         `dynamodbav:"version"`
+	// Applied marks the sync run and source record that wrote this version,
+	// with its outcome, so a page that crashed after the contact's
+	// transaction but before its link is re-counted with what it did.
+	Applied *appliedMark `dynamodbav:"applied,omitempty"`
+}
+
+// appliedMark is a contact's last application by a sync run.
+type appliedMark struct {
+	ConnectionID string `dynamodbav:"conn"`
+	ExternalID   string `dynamodbav:"ext"`
+	RunID        string `dynamodbav:"run"`
+	Outcome      string `dynamodbav:"outcome"`
 }
 
 // nameKey is the contact's sort key in the tenant's name index: lower-case
@@ -36,11 +48,11 @@ func nameKey(c merge.Contact) string {
 	return n + "#" + c.ID
 }
 
-func (s *Store) contactAV(tenant string, c merge.Contact, status string) (map[string]types.AttributeValue, error) {
+func (s *Store) contactAV(tenant string, c merge.Contact, status string, mark *appliedMark) (map[string]types.AttributeValue, error) {
 	return marshalMap(contactItem{
 		PK: contactPK(tenant, c.ID), SK: skContact,
 		GSI1PK: contactsIndexPK(tenant), GSI1SK: nameKey(c),
-		Contact: c, Status: status, Labels: c.Labels(), Version: c.Version,
+		Contact: c, Status: status, Labels: c.Labels(), Version: c.Version, Applied: mark,
 	})
 }
 

@@ -92,6 +92,30 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 	return out, firstErr
 }
 
+// rewriteMemberships puts a contact's group memberships (and group list
+// entries) again, from its sources: the recovery of a page that crashed
+// between a contact's transaction and its batched side writes.
+func (s *Store) rewriteMemberships(ctx context.Context, tenant string, c merge.Contact) error {
+	var fx effects
+	fx.contactID = c.ID
+	for _, l := range c.Sources {
+		for _, name := range l.Groups {
+			fx.groupsAdd = append(fx.groupsAdd, merge.Group{Label: l.Label, Name: name})
+		}
+		if l.Guest {
+			fx.groupsAdd = append(fx.groupsAdd, merge.Group{Label: l.Label, Name: merge.GuestsGroup})
+		}
+	}
+	if len(fx.groupsAdd) == 0 {
+		return nil
+	}
+	first, _, err := s.sideWrites(tenant, fx, nil)
+	if err != nil {
+		return err
+	}
+	return s.batchWrite(ctx, first)
+}
+
 // pendingWrites collects a page's side writes.
 type pendingWrites struct {
 	first, last []types.WriteRequest
@@ -129,6 +153,19 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 			// Nothing to change; make sure the link remembers this content
 			// (first sight after a crash, or a link item lost).
 			if d.ContactID != "" && d.Outcome != merge.Invalid && !rec.Deleted {
+				mu.Lock()
+				mark, marked := ld.marks[d.ContactID]
+				c := snap.state.Contacts[d.ContactID]
+				mu.Unlock()
+				if marked && t.RunID != "" && mark.RunID == t.RunID && mark.ConnectionID == t.Conn.ID && mark.ExternalID == rec.ExternalID {
+					// This run wrote the contact for this record and crashed
+					// before its link: count what it did, and redo the side
+					// writes it may have lost (idempotent puts).
+					d.Outcome = merge.Outcome(mark.Outcome)
+					if err := s.rewriteMemberships(ctx, t.TenantID, c); err != nil {
+						return Applied{}, err
+					}
+				}
 				li := linkItem{PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 					AppliedHash: hash, UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome)}
 				av, err := marshalMap(li)
@@ -163,6 +200,11 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		}
 		if err != nil {
 			return Applied{}, err
+		}
+		if s.afterWrite != nil {
+			if err := s.afterWrite(); err != nil {
+				return Applied{}, err // a crash between the transaction and the side writes
+			}
 		}
 		first, last, err := s.sideWrites(t.TenantID, fx, keyOf(linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), skLink))
 		if err != nil {
@@ -231,6 +273,9 @@ func (l *loaded) merge(o *loaded) {
 	}
 	for k, v := range o.links {
 		l.links[k] = v
+	}
+	for k, v := range o.marks {
+		l.marks[k] = v
 	}
 	for k, v := range o.phoneVer {
 		l.phoneVer[k] = v

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -393,5 +394,46 @@ func TestApply_UnchangedRecordsCostOnlyTheirLinkBesideAChangedOne(t *testing.T) 
 	// reads: a handful of units, not the 99 other contacts.
 	if rcu, _ := usage.Estimated(); rcu > 60 {
 		t.Errorf("page read %.1f RCU, want about 50 (0.5 per unchanged record)", rcu)
+	}
+}
+
+// A page that crashes after a record's transaction commits but before its
+// batched side writes (link, memberships) is redelivered within the same
+// run: the record counts as what the first attempt did (created), its
+// group membership exists, and there is one contact.
+func TestApply_CrashAfterTransactionBeforeSideWritesCountsWhatItDid(t *testing.T) {
+	t.Parallel()
+	st, _, clk := newStore(t)
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Inferred)
+	rec := record(c, 7, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
+	target := store.Target{TenantID: "t1", Conn: c, RunID: "run-1"}
+	store.SetAfterWrite(st, func() error { return errors.New("killed") })
+	if _, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now()); err == nil {
+		t.Fatal("the crash hook did not fire")
+	}
+	store.SetAfterWrite(st, nil)
+	out, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Decision.Outcome; got != merge.Created {
+		t.Errorf("redelivered record counted %s, want created (what the crashed attempt did)", got)
+	}
+	members, _, err := st.ListContacts(ctx, "t1", store.ContactFilter{Group: "Shopify - tag-c1"}, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _, err := st.ListContacts(ctx, "t1", store.ContactFilter{}, 10, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 1 || len(members) != 1 {
+		t.Errorf("%d contacts, %d in the group; want 1 and 1", len(all), len(members))
+	}
+	// A later run sees it unchanged.
+	out, err = st.ApplyRecords(ctx, store.Target{TenantID: "t1", Conn: c, RunID: "run-2"}, []source.Record{rec}, clk.now())
+	if err != nil || out[0].Decision.Outcome != merge.Unchanged {
+		t.Fatalf("next run: %v %v", out[0].Decision.Outcome, err)
 	}
 }

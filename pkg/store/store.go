@@ -39,6 +39,9 @@ type Store struct {
 	// beforeWrite, when set (tests only), runs between reading a record's
 	// state and writing its decision, to drive interleavings.
 	beforeWrite func()
+	// afterWrite, when set (tests only), runs after a decision commits and
+	// before its side writes; an error fails the record there (a crash).
+	afterWrite func() error
 }
 
 // Option configures a Store.

@@ -107,7 +107,11 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			continue
 		}
 		c.Version = old.Version + 1
-		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))))
+		var mark *appliedMark
+		if t.RunID != "" && id == d.ContactID {
+			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: t.RunID, Outcome: string(d.Outcome)}
+		}
+		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))), mark)
 		if err != nil {
 			return fx, err
 		}
