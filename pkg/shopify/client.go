@@ -27,6 +27,22 @@ type Config struct {
 	WebhookSecret string
 	APIVersion    string // default DefaultAPIVersion
 	APIBaseURL    string // overrides https://{ShopDomain} (fakes, tests)
+
+	// Bulk makes PlanBulk export the customers with a Shopify Bulk
+	// Operation (bulkOperationRunQuery) and plan byte ranges of its JSONL
+	// result, fetched in parallel, instead of a chain of GraphQL pages.
+	// The default (false) keeps the chained plan: it needs no waiting at
+	// plan time, but is bounded by the cost bucket (about 99 customers/s
+	// on a Standard plan). With Bulk, PlanBulk blocks until the export
+	// completes (its ctx bounds the wait), so the plan step's deadline
+	// must outlast the export of the store.
+	Bulk bool
+	// BulkLinesPerRange is about how many customers one range cursor of a
+	// bulk plan holds (default DefaultBulkLinesPerRange).
+	BulkLinesPerRange int
+	// BulkPollInterval is the first wait between status polls of a bulk
+	// operation; each wait is half again as long, up to 30 s (default 1 s).
+	BulkPollInterval time.Duration
 }
 
 // Errors callers branch on.

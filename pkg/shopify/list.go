@@ -18,16 +18,20 @@ const PageSize = 250
 // charges about one point per node plus two for the connection.
 const PageCost = 2 + PageSize
 
-// CustomersQuery is the page query (variables first, after, query).
-const CustomersQuery = `query Customers($first: Int!, $after: String, $query: String) {
-  customers(first: $first, after: $after, query: $query, sortKey: ID) {
-    pageInfo { hasNextPage endCursor }
-    nodes {
+// customerFields is the selection of a customer node, shared by the page
+// query and the bulk query so both map to identical records (Customer).
+const customerFields = `
       id firstName lastName updatedAt tags
       defaultEmailAddress { emailAddress }
       defaultPhoneNumber { phoneNumber marketingState marketingOptInLevel marketingUpdatedAt }
       defaultAddress { phone countryCodeV2 }
-    }
+`
+
+// CustomersQuery is the page query (variables first, after, query).
+const CustomersQuery = `query Customers($first: Int!, $after: String, $query: String) {
+  customers(first: $first, after: $after, query: $query, sortKey: ID) {
+    pageInfo { hasNextPage endCursor }
+    nodes {` + customerFields + `    }
   }
 }`
 
@@ -59,8 +63,13 @@ func decodeCursor(s source.Cursor) (cursor, error) {
 	return c, nil
 }
 
-// PlanBulk plans a full listing: a chain of cursor pages.
-func (c *Client) PlanBulk(context.Context) (source.Plan, error) {
+// PlanBulk plans a full listing. By default it is a chain of cursor pages;
+// with Config.Bulk it runs a bulk operation, waits for it, and fans out
+// byte ranges of its result file (see planBulkOperation).
+func (c *Client) PlanBulk(ctx context.Context) (source.Plan, error) {
+	if c.cfg.Bulk {
+		return c.planBulkOperation(ctx)
+	}
 	return source.Plan{Fanout: []source.Cursor{cursor{}.encode()}, Chained: true, Total: -1}, nil
 }
 
@@ -69,8 +78,16 @@ func (c *Client) PlanIncremental(_ context.Context, since time.Time) (source.Pla
 	return source.Plan{Fanout: []source.Cursor{cursor{Since: since}.encode()}, Chained: true, Total: -1}, nil
 }
 
-// FetchPage fetches the page at cur and names the next one.
+// FetchPage fetches the page at cur and names the next one. A range cursor
+// of a bulk plan reads its part of the bulk result file instead.
 func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page, error) {
+	if isRangeCursor(cur) {
+		rc, err := decodeRangeCursor(cur)
+		if err != nil {
+			return source.Page{}, err
+		}
+		return c.fetchRange(ctx, rc)
+	}
 	cu, err := decodeCursor(cur)
 	if err != nil {
 		return source.Page{}, err

@@ -6,6 +6,11 @@
 // 5xx failures, and signed webhook deliveries exactly as Shopify sends
 // them. Customers come from pkg/fakestore, deterministic by seed.
 //
+// Bulk operations (bulk.go): bulkOperationRunQuery, currentBulkOperation
+// and node(id:) with CREATED → RUNNING → COMPLETED (or FAILED) over
+// Options.BulkDelay, and the JSONL result served at a signed URL
+// (/bulk/{n}.jsonl?token=...) that honours Range requests.
+//
 // Cost model: a customers page of n nodes costs 2 + n points (one per node
 // plus the connection), a mutation 10; the bucket holds MaxAvailable points
 // and restores RestoreRate per second (Standard plan: 2000 and 100).
@@ -42,8 +47,23 @@ type Options struct {
 	// InitialAvailable starts the bucket with that many points (0 = full),
 	// so benchmarks can measure the steady restore rate.
 	InitialAvailable float64
-	FailEvery        int // every Nth request answers 503
-	URL              string
+	FailEvery        int // every Nth request (GraphQL or download) answers 503
+	// TooManyEvery makes every Nth request (GraphQL or download) answer
+	// 429 with a Retry-After header.
+	TooManyEvery int
+	URL          string
+
+	// BulkDelay is how long a bulk operation stays CREATED then RUNNING
+	// before it completes (0 means 20 ms; negative completes at once).
+	BulkDelay time.Duration
+	// BulkFailure, when set, makes bulk operations end FAILED with this
+	// errorCode (ACCESS_DENIED, INTERNAL_SERVER_ERROR or TIMEOUT).
+	BulkFailure string
+	// CutEvery drops every Nth result download halfway through its body.
+	CutEvery int
+	// IgnoreRange answers result downloads with 200 and the whole file,
+	// as a server without range support would.
+	IgnoreRange bool
 }
 
 // Server is a running fake shop.
@@ -58,6 +78,9 @@ type Server struct {
 	requests   int
 	webhooks   int
 	writeBacks []string // customer GIDs unsubscribed
+	bulkOps    []*bulkOp
+	downloads  int
+	urlKey     []byte // signs result URLs
 }
 
 type node struct {
@@ -100,7 +123,7 @@ func NewStore(opts Options) *Server {
 	if opts.RestoreRate == 0 {
 		opts.RestoreRate = 100
 	}
-	s := &Server{opts: opts, available: opts.MaxAvailable, at: time.Now()}
+	s := &Server{opts: opts, available: opts.MaxAvailable, at: time.Now(), urlKey: newURLKey()}
 	if opts.InitialAvailable > 0 && opts.InitialAvailable < opts.MaxAvailable {
 		s.available = opts.InitialAvailable
 	}
@@ -158,6 +181,7 @@ func (s *Server) Update(n int, at time.Time, f func(first, last *string)) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.graphql)
+	mux.HandleFunc("GET /bulk/{file}", s.download)
 	return mux
 }
 
@@ -167,12 +191,7 @@ type gqlRequest struct {
 }
 
 func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.requests++
-	n := s.requests
-	s.mu.Unlock()
-	if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
-		http.Error(w, `{"errors":"Internal Server Error"}`, http.StatusServiceUnavailable)
+	if s.fault(w) {
 		return
 	}
 	if r.Header.Get("X-Shopify-Access-Token") != s.opts.AccessToken {
@@ -187,6 +206,12 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case strings.Contains(req.Query, "bulkOperationRunQuery"):
+		s.bulkRun(w, req, r.PathValue("version"))
+	case strings.Contains(req.Query, "currentBulkOperation"):
+		s.bulkCurrent(w)
+	case strings.Contains(req.Query, "node("):
+		s.bulkNode(w, req)
 	case strings.Contains(req.Query, "customerSmsMarketingConsentUpdate"):
 		s.mutation(w, req)
 	case strings.Contains(req.Query, "customers("):
@@ -194,6 +219,25 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "unsupported operation", "extensions": map[string]string{"code": "NOT_SUPPORTED"}}}})
 	}
+}
+
+// fault answers the request with an injected failure (FailEvery,
+// TooManyEvery) and reports whether it did.
+func (s *Server) fault(w http.ResponseWriter) bool {
+	s.mu.Lock()
+	s.requests++
+	n := s.requests
+	s.mu.Unlock()
+	switch {
+	case s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0:
+		http.Error(w, `{"errors":"Internal Server Error"}`, http.StatusServiceUnavailable)
+		return true
+	case s.opts.TooManyEvery > 0 && n%s.opts.TooManyEvery == 0:
+		w.Header().Set("Retry-After", "0.05")
+		http.Error(w, `{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}`, http.StatusTooManyRequests)
+		return true
+	}
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -1,0 +1,349 @@
+package shopify_test
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/shopify"
+	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// bulkClient is a client whose PlanBulk runs a bulk operation, polling
+// the fake every few milliseconds.
+func bulkClient(t testing.TB, s *shopifytest.Server, lines int, version string) *shopify.Client {
+	t.Helper()
+	c, err := shopify.New(shopify.Config{ShopDomain: s.Domain(), AccessToken: s.AccessToken(), APIBaseURL: s.URL(), APIVersion: version,
+		Bulk: true, BulkLinesPerRange: lines, BulkPollInterval: 2 * time.Millisecond}, source.Options{ConnectionID: "c1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// fetchFanout fetches every cursor of a fan-out plan with workers in
+// parallel, each cursor twice (as a retried message would be), checks both
+// fetches return the same records, and returns the records in plan order.
+func fetchFanout(t testing.TB, c *shopify.Client, plan source.Plan, workers int) []source.Record {
+	t.Helper()
+	pages := make([][]source.Record, len(plan.Fanout))
+	errs := make([]error, len(plan.Fanout))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				var first []source.Record
+				for try := range 2 {
+					p, err := c.FetchPage(context.Background(), plan.Fanout[i])
+					switch {
+					case err != nil:
+						errs[i] = err
+					case p.Next != "":
+						errs[i] = errors.New("a range page names a next cursor")
+					case try == 0:
+						first = p.Records
+					case !reflect.DeepEqual(first, p.Records):
+						errs[i] = errors.New("a refetched range returned other records")
+					}
+				}
+				pages[i] = first
+			}
+		})
+	}
+	for i := range plan.Fanout {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	var all []source.Record
+	for i, p := range pages {
+		if errs[i] != nil {
+			t.Fatalf("range %d: %v", i, errs[i])
+		}
+		all = append(all, p...)
+	}
+	return all
+}
+
+func TestBulkPlan_EveryCustomerOnceAndAsChainedDespiteDownloadFaults(t *testing.T) {
+	t.Parallel()
+	const customers = 10000
+	s := shopifytest.NewServer(shopifytest.Options{Customers: customers, Seed: 1, RestoreRate: 1e6, MaxAvailable: 1e6,
+		FailEvery: 13, TooManyEvery: 17, CutEvery: 9})
+	defer s.Close()
+	c := bulkClient(t, s, 700, "")
+	plan, err := c.PlanBulk(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Chained || plan.Total != customers || len(plan.Fanout) < 10 {
+		t.Fatalf("plan: chained %v, total %d, %d ranges", plan.Chained, plan.Total, len(plan.Fanout))
+	}
+	bulk := fetchFanout(t, c, plan, 4)
+	if d := s.Downloads(); d <= 2*len(plan.Fanout) {
+		t.Fatalf("%d downloads for %d ranges fetched twice: no fault was injected", d, len(plan.Fanout))
+	}
+	seen := map[string]int{}
+	for _, r := range bulk {
+		seen[r.ExternalID]++
+	}
+	if len(seen) != customers || len(bulk) != customers {
+		t.Fatalf("%d records, %d distinct customers, want %d", len(bulk), len(seen), customers)
+	}
+
+	cc := client(t, s) // Bulk unset: the chained plan
+	chained := listAll(t, cc, mustPlan(t, cc))
+	if len(chained) != len(bulk) {
+		t.Fatalf("chained listing has %d records, bulk %d", len(chained), len(bulk))
+	}
+	for i := range chained { // both in id order
+		if !reflect.DeepEqual(chained[i], bulk[i]) {
+			t.Fatalf("record %d differs:\nchained %+v\nbulk    %+v", i, chained[i], bulk[i])
+		}
+	}
+	if n := s.BulkOperations(); n != 1 {
+		t.Fatalf("%d bulk operations started, want 1", n)
+	}
+}
+
+func mustPlan(t *testing.T, c *shopify.Client) source.Plan {
+	t.Helper()
+	plan, err := c.PlanBulk(context.Background())
+	if err != nil || !plan.Chained {
+		t.Fatalf("chained plan = %+v, %v", plan, err)
+	}
+	return plan
+}
+
+// TestBulkRanges_AnyTilingListsEachLineOnce cuts one result file into
+// ranges at line starts, on the newline bytes, just after line starts, in
+// the middle of lines, at random, and one byte at a time, and checks each
+// tiling lists exactly the records of the whole file, in order — with a
+// server that honours Range (206) and one that ignores it (200).
+func TestBulkRanges_AnyTilingListsEachLineOnce(t *testing.T) {
+	t.Parallel()
+	for _, ignore := range []bool{false, true} {
+		s := shopifytest.NewServer(shopifytest.Options{Customers: 300, Seed: 5, IgnoreRange: ignore})
+		defer s.Close()
+		c := bulkClient(t, s, 1000, "")
+		plan, err := c.PlanBulk(context.Background())
+		if err != nil || len(plan.Fanout) != 1 || plan.Total != 300 {
+			t.Fatalf("plan = %d ranges, total %d, %v", len(plan.Fanout), plan.Total, err)
+		}
+		url, _, _, err := shopify.DecodeRangeCursor(plan.Fanout[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		file, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		size := int64(len(file))
+		fetch := func(start, end int64) []source.Record {
+			t.Helper()
+			p, err := c.FetchPage(context.Background(), shopify.RangeCursor(url, start, end))
+			if err != nil {
+				t.Fatalf("range %d-%d: %v", start, end, err)
+			}
+			return p.Records
+		}
+		want := fetch(0, size)
+		if len(want) != 300 {
+			t.Fatalf("whole file: %d records", len(want))
+		}
+
+		var starts, newlines, mids []int64
+		for i := int64(0); i < size; i++ {
+			if i == 0 || file[i-1] == '\n' {
+				starts = append(starts, i)
+			}
+			if file[i] == '\n' {
+				newlines = append(newlines, i)
+			}
+		}
+		for i, st := range starts {
+			end := size
+			if i+1 < len(starts) {
+				end = starts[i+1]
+			}
+			mids = append(mids, (st+end)/2)
+		}
+		plusOne := make([]int64, len(starts))
+		for i, st := range starts {
+			plusOne[i] = st + 1
+		}
+		rng := rand.New(rand.NewPCG(7, 9))
+		random := make([]int64, 40)
+		for i := range random {
+			random[i] = rng.Int64N(size)
+		}
+		second := starts[1]
+		third := starts[2]
+		oneByte := []int64{}
+		for b := second; b <= third; b++ {
+			oneByte = append(oneByte, b) // line 2 cut into one-byte ranges
+		}
+		for _, tc := range []struct {
+			name string
+			cuts []int64
+		}{
+			{"each line its own range (boundaries at line starts)", starts},
+			{"boundaries on the newline bytes", newlines},
+			{"boundaries one byte into a line", plusOne},
+			{"boundaries mid-line", mids},
+			{"random boundaries", random},
+			{"one-byte ranges", oneByte},
+			{"a range starting at the last byte", []int64{size - 1}},
+		} {
+			cuts := append([]int64{0}, tc.cuts...)
+			cuts = append(cuts, size+100) // the last range may end past the file
+			slices.Sort(cuts)
+			var got []source.Record
+			for i := 0; i+1 < len(cuts); i++ {
+				if cuts[i] == cuts[i+1] {
+					continue
+				}
+				got = append(got, fetch(cuts[i], cuts[i+1])...)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("ignoreRange=%v, %s: %d records, want the file's %d in order", ignore, tc.name, len(got), len(want))
+			}
+		}
+		if recs := fetch(size, size+10); len(recs) != 0 {
+			t.Fatalf("ignoreRange=%v, a range at the end of the file: %d records", ignore, len(recs))
+		}
+		if !ignore {
+			var he *shopify.HTTPError
+			if _, err := c.FetchPage(context.Background(), shopify.RangeCursor(url, size+5, size+10)); !errors.As(err, &he) || he.Status != http.StatusRequestedRangeNotSatisfiable {
+				t.Fatalf("a range past the end of the file: %v", err)
+			}
+		}
+	}
+}
+
+func TestBulkPlan_EmptyStore(t *testing.T) {
+	t.Parallel()
+	s := shopifytest.NewServer(shopifytest.Options{Customers: 0})
+	defer s.Close()
+	plan, err := bulkClient(t, s, 0, "").PlanBulk(context.Background())
+	if err != nil || len(plan.Fanout) != 0 || plan.Total != 0 || plan.Chained {
+		t.Fatalf("empty store plan = %+v, %v", plan, err)
+	}
+}
+
+func TestBulkPlan_FailedOperationIsAnError(t *testing.T) {
+	t.Parallel()
+	for _, code := range []string{"INTERNAL_SERVER_ERROR", "ACCESS_DENIED"} {
+		s := shopifytest.NewServer(shopifytest.Options{Customers: 10, BulkFailure: code})
+		defer s.Close()
+		_, err := bulkClient(t, s, 0, "").PlanBulk(context.Background())
+		var be *shopify.BulkOperationError
+		if !errors.As(err, &be) || be.Status != "FAILED" || be.ErrorCode != code {
+			t.Fatalf("%s: err = %v", code, err)
+		}
+		if errors.Is(err, shopify.ErrUnauthorized) != (code == "ACCESS_DENIED") {
+			t.Fatalf("%s: errors.Is(err, ErrUnauthorized) = %v", code, errors.Is(err, shopify.ErrUnauthorized))
+		}
+	}
+}
+
+func TestBulkPlan_ReusesOurRunningOperation(t *testing.T) {
+	t.Parallel()
+	s := shopifytest.NewServer(shopifytest.Options{Customers: 50, BulkDelay: 400 * time.Millisecond})
+	defer s.Close()
+	c := bulkClient(t, s, 0, "")
+	// A plan attempt whose deadline passes while the export runs...
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := c.PlanBulk(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("plan past its deadline: %v", err)
+	}
+	// ...and its retry, which waits for the same operation.
+	plan, err := c.PlanBulk(context.Background())
+	if err != nil || plan.Total != 50 {
+		t.Fatalf("retried plan = %+v, %v", plan, err)
+	}
+	if n := s.BulkOperations(); n != 1 {
+		t.Fatalf("%d bulk operations started, want the running one reused", n)
+	}
+}
+
+func TestBulkPlan_AnotherOperationInProgress(t *testing.T) {
+	t.Parallel()
+	other := `{ products { edges { node { id } } } }`
+	// Before 2026-01 one bulk query runs at a time: someone else's is
+	// running, so ours cannot start (retry later).
+	s := shopifytest.NewServer(shopifytest.Options{Customers: 20, BulkDelay: time.Minute})
+	defer s.Close()
+	s.StartBulkQuery(other)
+	if _, err := bulkClient(t, s, 0, "2025-10").PlanBulk(context.Background()); !errors.Is(err, shopify.ErrBulkBusy) {
+		t.Fatalf("2025-10 with another bulk query running: %v", err)
+	}
+	// From 2026-01 up to five run at once: ours starts beside it.
+	s2 := shopifytest.NewServer(shopifytest.Options{Customers: 20, BulkDelay: 30 * time.Millisecond})
+	defer s2.Close()
+	s2.StartBulkQuery(other)
+	plan, err := bulkClient(t, s2, 0, "2026-07").PlanBulk(context.Background())
+	if err != nil || plan.Total != 20 || s2.BulkOperations() != 2 {
+		t.Fatalf("2026-07 beside another bulk query: %+v, %v (%d operations)", plan, err, s2.BulkOperations())
+	}
+}
+
+func TestBulkCursor_JunkRejected(t *testing.T) {
+	t.Parallel()
+	s := shopifytest.NewServer(shopifytest.Options{Customers: 5})
+	defer s.Close()
+	c := bulkClient(t, s, 0, "")
+	enc := func(js string) source.Cursor {
+		return source.Cursor("sb1." + base64.RawURLEncoding.EncodeToString([]byte(js)))
+	}
+	for _, cur := range []source.Cursor{"", "junk", "sb1.", "sb1.!!!", "sh1.%%", "sb2.e30", enc(`{}`), enc(`[1]`),
+		enc(`{"u":"ftp://h/x","s":0,"e":10}`), enc(`{"u":"http:///x","s":0,"e":10}`), enc(`{"u":"http://h/x","s":5,"e":5}`),
+		enc(`{"u":"http://h/x","s":-1,"e":5}`), enc(`{"u":"http://h/x","s":"0","e":5}`)} {
+		if _, err := c.FetchPage(context.Background(), cur); !errors.Is(err, shopify.ErrInvalidCursor) {
+			t.Errorf("cursor %q: %v", cur, err)
+		}
+	}
+	if d := s.Downloads(); d != 0 {
+		t.Fatalf("junk cursors caused %d downloads", d)
+	}
+}
+
+func TestBulkDownload_ErrorsHoldNoSignedURL(t *testing.T) {
+	t.Parallel()
+	s := shopifytest.NewServer(shopifytest.Options{Customers: 5})
+	defer s.Close()
+	c := bulkClient(t, s, 0, "")
+	plan, err := c.PlanBulk(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, start, end, _ := shopify.DecodeRangeCursor(plan.Fanout[0])
+	tampered := url[:len(url)-4] + "0000"
+	var he *shopify.HTTPError
+	_, err = c.FetchPage(context.Background(), shopify.RangeCursor(tampered, start, end))
+	if !errors.As(err, &he) || he.Status != http.StatusForbidden || strings.Contains(err.Error(), "token") {
+		t.Fatalf("tampered url: %v", err)
+	}
+	// A network error from net/http names the URL: the query is removed.
+	_, nerr := http.Get("http://127.0.0.1:1/bulk/1.jsonl?token=secret")
+	if nerr == nil || !strings.Contains(nerr.Error(), "secret") {
+		t.Fatalf("expected a network error naming the url, got %v", nerr)
+	}
+	if red := shopify.RedactErr(nerr); strings.Contains(red.Error(), "secret") || !strings.Contains(red.Error(), "/bulk/1.jsonl") {
+		t.Fatalf("redacted: %v", red)
+	}
+}

@@ -1,0 +1,17 @@
+package shopify
+
+import "github.com/contactsync/contactsync/pkg/source"
+
+// RangeCursor builds a range cursor, for tests of arbitrary boundaries.
+func RangeCursor(url string, start, end int64) source.Cursor {
+	return rangeCursor{URL: url, Start: start, End: end}.encode()
+}
+
+// DecodeRangeCursor reads a range cursor of a bulk plan.
+func DecodeRangeCursor(cur source.Cursor) (url string, start, end int64, err error) {
+	rc, err := decodeRangeCursor(cur)
+	return rc.URL, rc.Start, rc.End, err
+}
+
+// RedactErr is redactErr, for its test.
+var RedactErr = redactErr
