@@ -1,11 +1,14 @@
 // Package klaviyotest is a fake Klaviyo account serving GET /api/profiles
 // (page[size], page[cursor], filter=greater-than(updated,...),
-// additional-fields[profile]=subscriptions) and POST
+// additional-fields[profile]=subscriptions), the lists and segments with
+// their members (see groups.go) and POST
 // /api/profile-subscription-bulk-delete-jobs, with the private-key check,
 // the required revision header, the get_profiles rate limits (75/s burst,
 // 750/min steady by default) announced in RateLimit-* headers and enforced
-// with 429 + Retry-After, and injectable 5xx failures. Profiles come from
-// pkg/fakestore by seed; their phones are E.164 as Klaviyo stores them.
+// with 429 + Retry-After, and injectable 5xx failures. One window counts
+// every endpoint (Klaviyo counts per endpoint, so the fake is stricter).
+// Profiles come from pkg/fakestore by seed; their phones are E.164 as
+// Klaviyo stores them.
 package klaviyotest
 
 import (
@@ -14,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -34,6 +38,10 @@ type Options struct {
 	PerSecond, PerMinute int
 	FailEvery            int
 	URL                  string
+	// Lists and Segments are how many lists and segments the account has
+	// (default 0: none, so a listing sees profiles only). Their names,
+	// members and join times are deterministic (groups.go).
+	Lists, Segments int
 }
 
 // Server is a running fake.
@@ -46,7 +54,9 @@ type Server struct {
 	second   []time.Time // request times in the last second
 	minute   []time.Time // ... and minute
 	reqs     int
+	throttle int // 429s answered
 	unsubs   []string
+	groups   []*group
 }
 
 // NewServer starts the fake.
@@ -90,6 +100,7 @@ func NewStore(opts Options) *Server {
 		})
 		s.updated = append(s.updated, p.UpdatedAt)
 	}
+	s.groups = newGroups(opts)
 	return s
 }
 
@@ -111,6 +122,13 @@ func (s *Server) Unsubscribed() []string {
 	return append([]string(nil), s.unsubs...)
 }
 
+// Throttled returns how many requests were answered 429 so far.
+func (s *Server) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttle
+}
+
 // Update changes profile n (1-based) and its updated time.
 func (s *Server) Update(n int, at time.Time, f func(attrs map[string]any)) {
 	s.mu.Lock()
@@ -125,6 +143,10 @@ func (s *Server) Update(n int, at time.Time, f func(attrs map[string]any)) {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/profiles", s.list)
+	mux.HandleFunc("GET /api/lists", s.directory("list"))
+	mux.HandleFunc("GET /api/segments", s.directory("segment"))
+	mux.HandleFunc("GET /api/lists/{id}/profiles", s.members("list"))
+	mux.HandleFunc("GET /api/segments/{id}/profiles", s.members("segment"))
 	mux.HandleFunc("POST /api/profile-subscription-bulk-delete-jobs", s.unsubscribe)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.admit(w, r) {
@@ -163,6 +185,8 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	}
 	if !limited {
 		s.second, s.minute = append(s.second, now), append(s.minute, now)
+	} else {
+		s.throttle++
 	}
 	remaining := s.opts.PerMinute - len(s.minute)
 	s.mu.Unlock()
@@ -193,16 +217,59 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 
 var greaterThanUpdated = regexp.MustCompile(`^greater-than\(updated,([^)]+)\)$`)
 
-func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	size := 20
+// pageParams reads page[size] (default def, at most most) and the fake's
+// page[cursor] (the index to start from); ok is false after an error
+// answer.
+func pageParams(w http.ResponseWriter, q url.Values, def, most int) (size, start int, ok bool) {
+	size = def
 	if v := q.Get("page[size]"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 100 {
-			apiError(w, http.StatusBadRequest, "invalid", "page[size] must be 1-100")
-			return
+		if err != nil || n < 1 || n > most {
+			apiError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("page[size] must be 1-%d", most))
+			return 0, 0, false
 		}
 		size = n
+	}
+	if c := q.Get("page[cursor]"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		n, cerr := strconv.Atoi(strings.TrimPrefix(string(b), "idx:"))
+		if err != nil || cerr != nil || n < 0 {
+			apiError(w, http.StatusBadRequest, "invalid", "invalid page cursor")
+			return 0, 0, false
+		}
+		start = n
+	}
+	return size, start, true
+}
+
+// nextLink is links.next for the page starting at index next.
+func (s *Server) nextLink(r *http.Request, next int) string {
+	q := r.URL.Query()
+	q.Set("page[cursor]", base64.RawURLEncoding.EncodeToString([]byte("idx:"+strconv.Itoa(next))))
+	return s.opts.URL + r.URL.Path + "?" + q.Encode()
+}
+
+// profileResource is profile i as the API returns it (subscriptions only
+// when asked for). The caller holds s.mu.
+func (s *Server) profileResource(i int, withSubs bool) map[string]any {
+	p := s.profiles[i]
+	if withSubs {
+		return p
+	}
+	attrs := map[string]any{}
+	for k, v := range p["attributes"].(map[string]any) {
+		if k != "subscriptions" {
+			attrs[k] = v
+		}
+	}
+	return map[string]any{"type": p["type"], "id": p["id"], "attributes": attrs}
+}
+
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	size, start, ok := pageParams(w, q, 20, 100)
+	if !ok {
+		return
 	}
 	var since time.Time
 	if f := q.Get("filter"); f != "" {
@@ -218,15 +285,6 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		since = t
 	}
-	start := 0
-	if c := q.Get("page[cursor]"); c != "" {
-		b, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil {
-			apiError(w, http.StatusBadRequest, "invalid", "invalid page cursor")
-			return
-		}
-		start, _ = strconv.Atoi(strings.TrimPrefix(string(b), "idx:"))
-	}
 	withSubs := q.Get("additional-fields[profile]") == "subscriptions"
 	s.mu.Lock()
 	var data []map[string]any
@@ -239,23 +297,12 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			next = i
 			break
 		}
-		p := s.profiles[i]
-		if !withSubs {
-			attrs := map[string]any{}
-			for k, v := range p["attributes"].(map[string]any) {
-				if k != "subscriptions" {
-					attrs[k] = v
-				}
-			}
-			p = map[string]any{"type": p["type"], "id": p["id"], "attributes": attrs}
-		}
-		data = append(data, p)
+		data = append(data, s.profileResource(i, withSubs))
 	}
 	s.mu.Unlock()
 	links := map[string]any{"self": s.opts.URL + r.URL.RequestURI()}
 	if next >= 0 {
-		q.Set("page[cursor]", base64.RawURLEncoding.EncodeToString([]byte("idx:"+strconv.Itoa(next))))
-		links["next"] = s.opts.URL + "/api/profiles?" + q.Encode()
+		links["next"] = s.nextLink(r, next)
 	}
 	if data == nil {
 		data = []map[string]any{}
