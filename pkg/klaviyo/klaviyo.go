@@ -180,9 +180,16 @@ func excerpt(s string) string {
 	return s
 }
 
+// cursor is a page position: a page of the profiles listing (Kind ""),
+// or of the members of one list or segment (Kind "list" / "segment", ID,
+// and Name, the group name its records carry, fixed when the run was
+// planned so a retried page maps exactly as the first try did).
 type cursor struct {
 	Page  string    `json:"p,omitempty"` // Klaviyo's page[cursor]
 	Since time.Time `json:"s,omitzero"`
+	Kind  string    `json:"k,omitempty"`
+	ID    string    `json:"i,omitempty"`
+	Name  string    `json:"n,omitempty"`
 }
 
 func (c cursor) encode() source.Cursor {
@@ -197,20 +204,46 @@ func decodeCursor(s source.Cursor) (cursor, error) {
 	if !ok || err != nil || json.Unmarshal(b, &c) != nil {
 		return cursor{}, ErrInvalidCursor
 	}
+	switch c.Kind {
+	case "":
+	case kindList, kindSegment:
+		if c.ID == "" || c.Name == "" {
+			return cursor{}, ErrInvalidCursor
+		}
+	default:
+		return cursor{}, ErrInvalidCursor
+	}
 	return c, nil
 }
 
-// PlanBulk plans a full listing: a chain of cursor pages.
-func (c *Client) PlanBulk(context.Context) (source.Plan, error) {
-	return source.Plan{Fanout: []source.Cursor{cursor{}.encode()}, Chained: true, Total: -1}, nil
+// PlanBulk plans a full listing: the chain of profile pages, and one chain
+// of member pages per selected list and segment (see groups.go). Finding
+// the lists and segments costs a few requests now.
+func (c *Client) PlanBulk(ctx context.Context) (source.Plan, error) {
+	return c.plan(ctx, time.Time{})
 }
 
-// PlanIncremental plans the profiles updated after since.
-func (c *Client) PlanIncremental(_ context.Context, since time.Time) (source.Plan, error) {
-	return source.Plan{Fanout: []source.Cursor{cursor{Since: since}.encode()}, Chained: true, Total: -1}, nil
+// PlanIncremental plans the profiles updated after since and the
+// memberships that started after since (joined_group_at).
+func (c *Client) PlanIncremental(ctx context.Context, since time.Time) (source.Plan, error) {
+	return c.plan(ctx, since)
 }
 
-// FetchPage fetches the profiles page at cur.
+func (c *Client) plan(ctx context.Context, since time.Time) (source.Plan, error) {
+	groups, err := c.selectedGroups(ctx)
+	if err != nil {
+		return source.Plan{}, err
+	}
+	fanout := make([]source.Cursor, 0, 1+len(groups))
+	fanout = append(fanout, cursor{Since: since}.encode())
+	for _, g := range groups {
+		fanout = append(fanout, cursor{Since: since, Kind: g.Kind, ID: g.ID, Name: g.Name}.encode())
+	}
+	return source.Plan{Fanout: fanout, Chained: true, Total: -1}, nil
+}
+
+// FetchPage fetches the page at cur: profiles, or the members of a list or
+// segment (membership records, see groups.go).
 func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page, error) {
 	cu, err := decodeCursor(cur)
 	if err != nil {
@@ -220,8 +253,16 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	if cu.Page != "" {
 		q.Set("page[cursor]", cu.Page)
 	}
+	path := "/api/profiles"
+	if cu.Kind != "" {
+		path = "/api/" + cu.Kind + "s/" + url.PathEscape(cu.ID) + "/profiles"
+	}
 	if !cu.Since.IsZero() {
-		q.Set("filter", fmt.Sprintf("greater-than(updated,%s)", cu.Since.UTC().Format(time.RFC3339)))
+		field := "updated"
+		if cu.Kind != "" {
+			field = "joined_group_at"
+		}
+		q.Set("filter", fmt.Sprintf("greater-than(%s,%s)", field, cu.Since.UTC().Format(time.RFC3339)))
 	}
 	var out struct {
 		Data  []Profile `json:"data"`
@@ -229,21 +270,39 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 			Next string `json:"next"`
 		} `json:"links"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/api/profiles", q, nil, &out); err != nil {
+	if err := c.do(ctx, http.MethodGet, path, q, nil, &out); err != nil {
+		var he *HTTPError
+		if cu.Kind != "" && errors.As(err, &he) && he.Status == http.StatusNotFound {
+			return source.Page{}, nil // the list or segment was deleted after planning: no (more) members
+		}
 		return source.Page{}, err
 	}
 	page := source.Page{Records: make([]source.Record, 0, len(out.Data))}
 	for _, p := range out.Data {
-		page.Records = append(page.Records, p.Record(c.opts))
+		if cu.Kind == "" {
+			page.Records = append(page.Records, p.Record(c.opts))
+		} else {
+			page.Records = append(page.Records, p.MembershipRecord(c.opts, cu.Name))
+		}
 	}
 	if out.Links.Next != "" {
-		next, err := url.Parse(out.Links.Next)
-		if err != nil || next.Query().Get("page[cursor]") == "" {
-			return source.Page{}, fmt.Errorf("klaviyo: unusable links.next %q", out.Links.Next)
+		next, err := nextCursor(out.Links.Next)
+		if err != nil {
+			return source.Page{}, err
 		}
-		page.Next = cursor{Page: next.Query().Get("page[cursor]"), Since: cu.Since}.encode()
+		cu.Page = next
+		page.Next = cu.encode()
 	}
 	return page, nil
+}
+
+// nextCursor is the page[cursor] of a links.next URL.
+func nextCursor(link string) (string, error) {
+	next, err := url.Parse(link)
+	if err != nil || next.Query().Get("page[cursor]") == "" {
+		return "", fmt.Errorf("klaviyo: unusable links.next %q", link)
+	}
+	return next.Query().Get("page[cursor]"), nil
 }
 
 // WriteBackOptOut unsubscribes the number from SMS marketing.

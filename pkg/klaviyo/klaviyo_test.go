@@ -107,8 +107,12 @@ func TestBadKeyIsUnauthorized(t *testing.T) {
 	t.Parallel()
 	s := klaviyotest.NewServer(klaviyotest.Options{Profiles: 1})
 	defer s.Close()
+	first := mustPlan(t, newClient(t, s, s.APIKey())).Fanout[0]
 	c := newClient(t, s, "wrong")
-	_, err := c.FetchPage(context.Background(), mustPlan(t, c).Fanout[0])
+	if _, err := c.PlanBulk(context.Background()); !errors.Is(err, klaviyo.ErrUnauthorized) {
+		t.Fatalf("plan err = %v, want ErrUnauthorized", err) // planning lists the lists and segments
+	}
+	_, err := c.FetchPage(context.Background(), first)
 	if !errors.Is(err, klaviyo.ErrUnauthorized) {
 		t.Fatalf("err = %v, want ErrUnauthorized", err)
 	}

@@ -1,0 +1,100 @@
+package klaviyo
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// Kinds of groups, as the API path segments name them (/api/lists,
+// /api/segments) and JSON:API types them.
+const (
+	kindList    = "list"
+	kindSegment = "segment"
+)
+
+// maxDirectoryPages bounds the lists or segments listing (10 per page).
+const maxDirectoryPages = 1000
+
+// groupRef is one list or segment that becomes a group.
+type groupRef struct {
+	Kind, ID, Name string
+}
+
+// selectedGroups lists the account's lists, then its segments (GET
+// /api/lists and /api/segments, 10 per page, names only), and keeps those
+// named in opts.SelectedTags, or all when it is empty. A list or segment
+// without a name is named by its id.
+func (c *Client) selectedGroups(ctx context.Context) ([]groupRef, error) {
+	selected := map[string]bool{}
+	for _, t := range c.opts.SelectedTags {
+		selected[t] = true
+	}
+	var out []groupRef
+	seen := map[groupRef]bool{}
+	for _, kind := range []string{kindList, kindSegment} {
+		q := url.Values{"fields[" + kind + "]": {"name"}}
+		for pages := 0; ; pages++ {
+			if pages == maxDirectoryPages {
+				return nil, fmt.Errorf("klaviyo: more than %d pages of %ss", maxDirectoryPages, kind)
+			}
+			var page struct {
+				Data []struct {
+					ID         string `json:"id"`
+					Attributes struct {
+						Name *string `json:"name"`
+					} `json:"attributes"`
+				} `json:"data"`
+				Links struct {
+					Next string `json:"next"`
+				} `json:"links"`
+			}
+			if err := c.do(ctx, http.MethodGet, "/api/"+kind+"s", q, nil, &page); err != nil {
+				return nil, fmt.Errorf("listing %ss: %w", kind, err)
+			}
+			for _, d := range page.Data {
+				g := groupRef{Kind: kind, ID: d.ID}
+				if d.Attributes.Name != nil {
+					g.Name = strings.TrimSpace(*d.Attributes.Name)
+				}
+				if g.Name == "" {
+					g.Name = d.ID
+				}
+				if d.ID == "" || seen[g] || (len(selected) > 0 && !selected[g.Name]) {
+					continue
+				}
+				seen[g] = true
+				out = append(out, g)
+			}
+			if page.Links.Next == "" {
+				break
+			}
+			next, err := nextCursor(page.Links.Next)
+			if err != nil {
+				return nil, err
+			}
+			q.Set("page[cursor]", next)
+		}
+	}
+	return out, nil
+}
+
+// MembershipRecord maps a profile listed as a member of the list or
+// segment named group: the profile as Record maps it, with AddGroups
+// [group] (HasGroups stays false: the record adds this membership and
+// leaves the others alone) and UpdatedAt cleared, so that its fields only
+// fill what is empty and it is never set aside as older than the stored
+// link (which would drop the membership). It carries the profile's
+// identifiers and explicit consent, so it lands on the right contact
+// whichever page the pipeline applies first.
+func (p Profile) MembershipRecord(opts source.Options, group string) source.Record {
+	r := p.Record(opts)
+	r.UpdatedAt = time.Time{}
+	r.AddGroups = []string{group}
+	return r
+}
