@@ -130,13 +130,20 @@ func mustPlan(t *testing.T, c *shopify.Client) source.Plan {
 // ranges at line starts, on the newline bytes, just after line starts, in
 // the middle of lines, at random, and one byte at a time, and checks each
 // tiling lists exactly the records of the whole file, in order — with a
-// server that honours Range (206) and one that ignores it (200).
+// server that honours Range (206), the same with a slack shorter than a
+// line (each range's last line is finished by further requests), and a
+// server that ignores Range (200).
 func TestBulkRanges_AnyTilingListsEachLineOnce(t *testing.T) {
 	t.Parallel()
-	for _, ignore := range []bool{false, true} {
+	for _, v := range []struct {
+		ignore bool
+		slack  int64
+	}{{false, 0}, {false, 64}, {true, 0}} {
+		ignore := v.ignore
 		s := shopifytest.NewServer(shopifytest.Options{Customers: 300, Seed: 5, IgnoreRange: ignore})
 		defer s.Close()
 		c := bulkClient(t, s, 1000, "")
+		shopify.SetRangeSlack(c, v.slack)
 		plan, err := c.PlanBulk(context.Background())
 		if err != nil || len(plan.Fanout) != 1 || plan.Total != 300 {
 			t.Fatalf("plan = %d ranges, total %d, %v", len(plan.Fanout), plan.Total, err)
@@ -152,8 +159,10 @@ func TestBulkRanges_AnyTilingListsEachLineOnce(t *testing.T) {
 		file, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		size := int64(len(file))
+		fetches := 0
 		fetch := func(start, end int64) []source.Record {
 			t.Helper()
+			fetches++
 			p, err := c.FetchPage(context.Background(), shopify.RangeCursor(url, start, end))
 			if err != nil {
 				t.Fatalf("range %d-%d: %v", start, end, err)
@@ -219,11 +228,16 @@ func TestBulkRanges_AnyTilingListsEachLineOnce(t *testing.T) {
 				got = append(got, fetch(cuts[i], cuts[i+1])...)
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("ignoreRange=%v, %s: %d records, want the file's %d in order", ignore, tc.name, len(got), len(want))
+				t.Fatalf("ignoreRange=%v slack=%d, %s: %d records, want the file's %d in order", ignore, v.slack, tc.name, len(got), len(want))
 			}
 		}
 		if recs := fetch(size, size+10); len(recs) != 0 {
 			t.Fatalf("ignoreRange=%v, a range at the end of the file: %d records", ignore, len(recs))
+		}
+		// One request per range (plus the whole-file GET above), unless the
+		// slack is shorter than a line.
+		if d := s.Downloads(); (v.slack == 0) != (d == fetches+1) {
+			t.Fatalf("ignoreRange=%v slack=%d: %d downloads for %d range fetches", ignore, v.slack, d, fetches)
 		}
 		if !ignore {
 			var he *shopify.HTTPError

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -107,105 +108,200 @@ type transientError struct{ err error }
 
 func (e *transientError) Error() string { return e.err.Error() }
 
+// defaultRangeSlack is how far past End the first request of a range
+// reads, so that the range's last line (a customer is a few hundred bytes)
+// is finished without a second request; a longer line is finished by
+// further requests of the same size. Reading a bounded range, rather than
+// bytes=S- closed early, keeps the bytes fetched for nothing to the slack.
+const defaultRangeSlack = 64 << 10
+
 // readRange makes one attempt at a range. A line belongs to the range its
 // first byte is in, so the read starts one byte early (to see whether
 // Start begins a line) and goes on past End to finish the last line begun
-// before End; the open-ended request (bytes=S-) is closed as soon as that
-// line is read. wait is the server's Retry-After, if any.
+// before End. wait is the server's Retry-After, if any.
 func (c *Client) readRange(ctx context.Context, rc rangeCursor) (page source.Page, wait time.Duration, err error) {
+	slack := c.rangeSlack
+	if slack <= 0 {
+		slack = defaultRangeSlack
+	}
 	from := max(rc.Start-1, 0)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rc.URL, nil)
-	if err != nil {
-		return source.Page{}, 0, fmt.Errorf("shopify: bulk download request: %w", redactErr(err))
+	body := &rangeBody{c: c, ctx: ctx, url: rc.URL, pos: from, total: -1, chunk: slack}
+	defer body.close()
+	last := int64(-1) // to the end of the file when End is unknown (MaxInt64)
+	if rc.End <= math.MaxInt64-slack {
+		last = rc.End - 1 + slack
 	}
-	// The signed URL is the credential: the access token is not sent to
-	// the (storage) host that serves it.
-	req.Header.Set("Range", "bytes="+strconv.FormatInt(from, 10)+"-")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return source.Page{}, 0, &transientError{fmt.Errorf("shopify: bulk download: %w", redactErr(err))}
+	if err := body.open(last); err != nil {
+		return source.Page{}, body.wait, err
 	}
-	defer resp.Body.Close()
-	total := int64(-1) // file size, when the answer says
-	switch {
-	case resp.StatusCode == http.StatusPartialContent:
-		start, size, ok := parseContentRange(resp.Header.Get("Content-Range"))
-		if !ok || start != from {
-			return source.Page{}, 0, &transientError{fmt.Errorf("shopify: bulk download: unexpected Content-Range %q for bytes=%d-", excerpt(resp.Header.Get("Content-Range")), from)}
-		}
-		total = size
-	case resp.StatusCode == http.StatusOK:
-		// The whole file: skip to the range.
-		total = resp.ContentLength
-		if _, err := io.CopyN(io.Discard, resp.Body, from); err != nil {
-			if errors.Is(err, io.EOF) && (total < 0 || total == from) {
-				return source.Page{Records: []source.Record{}}, 0, nil // the range starts at the end of the file
-			}
-			return source.Page{}, 0, &transientError{fmt.Errorf("shopify: bulk download: skipping to byte %d: %w", from, err)}
-		}
-	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return source.Page{}, retryAfter(resp.Header), &transientError{&HTTPError{Status: resp.StatusCode, Message: "bulk result download retried"}}
-	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
-		return source.Page{}, 0, &HTTPError{Status: resp.StatusCode, Message: "bulk result is shorter than the range " + strconv.FormatInt(rc.Start, 10) + "-" + strconv.FormatInt(rc.End, 10)}
-	default:
-		// 403/400 when the signed URL expired (seven days after the
-		// operation completed) or was altered: replanning is the fix. The
-		// body is not quoted: storage errors may echo the signed string.
-		return source.Page{}, 0, &HTTPError{Status: resp.StatusCode, Message: "bulk result download refused (" + redactURL(rc.URL) + "; result URLs expire seven days after the operation completes)"}
-	}
-	recs, err := readLines(bufio.NewReaderSize(resp.Body, 64<<10), from, rc, total, c.opts)
+	recs, err := readLines(bufio.NewReaderSize(body, 64<<10), from, rc, c.opts)
 	if err != nil {
-		return source.Page{}, 0, err
+		return source.Page{}, body.wait, err
 	}
 	return source.Page{Records: recs}, 0, nil
 }
 
+// rangeBody reads a bulk result file from byte pos on, through as many
+// range requests as it takes. Read returns io.EOF only at the end of the
+// file: a body cut short is a transientError.
+type rangeBody struct {
+	c     *Client
+	ctx   context.Context
+	url   string
+	pos   int64         // file offset of the next byte Read returns
+	limit int64         // offset after the current answer's last byte (-1: unknown)
+	total int64         // file size (-1: unknown)
+	chunk int64         // bytes asked for by each further request
+	body  io.ReadCloser // the current answer's body, nil between answers
+	eof   bool          // the end of the file was reached
+	wait  time.Duration // Retry-After of the last answer
+}
+
+// open requests bytes pos..last of the file (last < 0: to its end).
+func (b *rangeBody) open(last int64) error {
+	req, err := http.NewRequestWithContext(b.ctx, http.MethodGet, b.url, nil)
+	if err != nil {
+		return fmt.Errorf("shopify: bulk download request: %w", redactErr(err))
+	}
+	// The signed URL is the credential: the access token is not sent to
+	// the (storage) host that serves the file.
+	spec := "bytes=" + strconv.FormatInt(b.pos, 10) + "-"
+	if last >= 0 {
+		spec += strconv.FormatInt(last, 10)
+	}
+	req.Header.Set("Range", spec)
+	resp, err := b.c.hc.Do(req)
+	if err != nil {
+		return &transientError{fmt.Errorf("shopify: bulk download: %w", redactErr(err))}
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			resp.Body.Close()
+		}
+	}()
+	switch {
+	case resp.StatusCode == http.StatusPartialContent:
+		first, lastGot, size, ok := parseContentRange(resp.Header.Get("Content-Range"))
+		if !ok || first != b.pos {
+			return &transientError{fmt.Errorf("shopify: bulk download: Content-Range %q does not answer %s", excerpt(resp.Header.Get("Content-Range")), spec)}
+		}
+		b.total, b.limit = size, lastGot+1
+	case resp.StatusCode == http.StatusOK:
+		// The whole file (Range not honoured): skip to pos.
+		b.total, b.limit = resp.ContentLength, resp.ContentLength
+		if _, err := io.CopyN(io.Discard, resp.Body, b.pos); err != nil {
+			if errors.Is(err, io.EOF) && b.total < 0 {
+				b.eof = true // pos is past the end of a file of unknown size
+				return nil
+			}
+			return &transientError{fmt.Errorf("shopify: bulk download: skipping to byte %d: %w", b.pos, err)}
+		}
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		b.wait = retryAfter(resp.Header)
+		return &transientError{&HTTPError{Status: resp.StatusCode, Message: "bulk result download retried"}}
+	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
+		if b.total < 0 && b.limit > 0 {
+			b.eof = true // a further request of a file of unknown size: its end
+			return nil
+		}
+		return &HTTPError{Status: resp.StatusCode, Message: "bulk result is shorter than the range (from byte " + strconv.FormatInt(b.pos, 10) + ")"}
+	default:
+		// 403 or 400 when the signed URL expired (seven days after the
+		// operation completed) or was altered: replanning is the fix. The
+		// body is not quoted: storage errors may echo the signed string.
+		return &HTTPError{Status: resp.StatusCode, Message: "bulk result download refused (" + redactURL(b.url) + "; result URLs expire seven days after the operation completes)"}
+	}
+	keep, b.body = true, resp.Body
+	return nil
+}
+
+func (b *rangeBody) Read(p []byte) (int, error) {
+	for {
+		if b.eof {
+			return 0, io.EOF
+		}
+		if b.body == nil { // the last answer ended before the file did
+			if err := b.open(b.pos + b.chunk - 1); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		n, err := b.body.Read(p)
+		b.pos += int64(n)
+		switch {
+		case errors.Is(err, io.EOF):
+			b.body.Close()
+			b.body = nil
+			switch {
+			case b.limit >= 0 && b.pos < b.limit:
+				return n, &transientError{fmt.Errorf("shopify: bulk download cut at byte %d: %w", b.pos, io.ErrUnexpectedEOF)}
+			case b.total < 0 && b.limit < 0, b.total >= 0 && b.pos >= b.total:
+				b.eof = true
+			}
+		case err != nil:
+			return n, &transientError{fmt.Errorf("shopify: bulk download at byte %d: %w", b.pos, redactErr(err))}
+		}
+		if n > 0 {
+			return n, nil
+		}
+	}
+}
+
+// close ends the current answer, first reading what is left of it (at
+// most about the slack once the range's lines are read) so the connection
+// can be reused.
+func (b *rangeBody) close() {
+	if b.body != nil {
+		_, _ = io.CopyN(io.Discard, b.body, b.chunk+1) // a failed drain only costs the connection
+		b.body.Close()
+		b.body = nil
+	}
+}
+
 // readLines reads r, positioned at byte from of the file, and maps the
-// lines that start in [rc.Start, rc.End). total is the file size, or -1.
-func readLines(r *bufio.Reader, from int64, rc rangeCursor, total int64, opts source.Options) ([]source.Record, error) {
+// lines that start in [rc.Start, rc.End).
+func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options) ([]source.Record, error) {
 	recs := []source.Record{}
 	pos := from
-	// cut reports a body that ended before the file did.
-	cut := func(err error) error {
-		if errors.Is(err, io.EOF) && (total < 0 || pos >= total) {
-			return nil // the end of the file
+	fail := func(err error) error {
+		var te *transientError
+		var he *HTTPError
+		if errors.As(err, &te) || errors.As(err, &he) || errors.Is(err, ErrMalformedResult) {
+			return err
 		}
-		if errors.Is(err, io.EOF) {
-			err = io.ErrUnexpectedEOF
-		}
-		return &transientError{fmt.Errorf("shopify: bulk download cut at byte %d: %w", pos, err)}
+		return &transientError{fmt.Errorf("shopify: bulk download at byte %d: %w", pos, err)}
 	}
 	if rc.Start > 0 {
 		// Byte Start-1: a newline means Start begins a line; otherwise the
 		// line under way belongs to the previous range and is skipped.
 		b, err := r.ReadByte()
+		if errors.Is(err, io.EOF) {
+			return recs, nil // the range starts at the end of the file
+		}
 		if err != nil {
-			return recs, cut(err)
+			return nil, fail(err)
 		}
 		pos++
 		if b != '\n' {
-			line, err := readLine(r)
+			line, err := readLine(r, nil)
 			pos += int64(len(line))
-			if errors.Is(err, ErrMalformedResult) {
-				return nil, err
+			if errors.Is(err, io.EOF) {
+				return recs, nil
 			}
 			if err != nil {
-				return recs, cut(err)
+				return nil, fail(err)
 			}
 		}
 	}
+	var line []byte // reused: bulkRecord copies what it keeps
 	for pos < rc.End {
 		lineStart := pos
-		line, err := readLine(r)
+		var err error
+		line, err = readLine(r, line[:0])
 		pos += int64(len(line))
-		if errors.Is(err, ErrMalformedResult) {
-			return nil, err
-		}
 		if err != nil && !errors.Is(err, io.EOF) {
-			return nil, cut(err)
-		}
-		if errors.Is(err, io.EOF) && total >= 0 && pos < total {
-			return nil, cut(err) // a last line without its newline before the end of the file
+			return nil, fail(err)
 		}
 		if body := bytes.TrimRight(line, "\r\n"); len(bytes.TrimSpace(body)) > 0 {
 			rec, derr := bulkRecord(body, opts)
@@ -214,17 +310,16 @@ func readLines(r *bufio.Reader, from int64, rc rangeCursor, total int64, opts so
 			}
 			recs = append(recs, rec)
 		}
-		if err != nil { // io.EOF: the file ended
+		if err != nil { // io.EOF: the end of the file
 			break
 		}
 	}
 	return recs, nil
 }
 
-// readLine returns the next line with its '\n' (without one at the end of
-// the file); err is io.EOF when the file ended.
-func readLine(r *bufio.Reader) ([]byte, error) {
-	var line []byte
+// readLine appends the next line, with its '\n' (none at the end of the
+// file), to line; err is io.EOF when the file ended.
+func readLine(r *bufio.Reader, line []byte) ([]byte, error) {
 	for {
 		chunk, err := r.ReadSlice('\n')
 		line = append(line, chunk...)
@@ -258,30 +353,32 @@ func bulkRecord(line []byte, opts source.Options) (source.Record, error) {
 }
 
 // parseContentRange reads "bytes first-last/size" ("*" size = -1).
-func parseContentRange(s string) (first, size int64, ok bool) {
+func parseContentRange(s string) (first, last, size int64, ok bool) {
 	rest, ok := strings.CutPrefix(s, "bytes ")
 	if !ok {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
 	span, sz, ok := strings.Cut(rest, "/")
 	if !ok {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	f, _, ok := strings.Cut(span, "-")
+	f, l, ok := strings.Cut(span, "-")
 	if !ok {
-		return 0, 0, false
+		return 0, 0, 0, false
 	}
-	first, err := strconv.ParseInt(f, 10, 64)
-	if err != nil {
-		return 0, 0, false
+	first, err1 := strconv.ParseInt(f, 10, 64)
+	last, err2 := strconv.ParseInt(l, 10, 64)
+	if err1 != nil || err2 != nil || last < first {
+		return 0, 0, 0, false
 	}
 	size = -1
 	if sz != "*" {
-		if size, err = strconv.ParseInt(sz, 10, 64); err != nil {
-			return 0, 0, false
+		var err error
+		if size, err = strconv.ParseInt(sz, 10, 64); err != nil || size <= last {
+			return 0, 0, 0, false
 		}
 	}
-	return first, size, true
+	return first, last, size, true
 }
 
 // redactErr strips the signed query string from the URL that net/http

@@ -74,6 +74,8 @@ type Client struct {
 	endpoint string
 	hc       *http.Client
 	bucket   bucket
+	// rangeSlack overrides defaultRangeSlack (tests of long lines).
+	rangeSlack int64
 }
 
 // New validates cfg and returns a client.

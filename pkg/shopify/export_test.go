@@ -15,3 +15,6 @@ func DecodeRangeCursor(cur source.Cursor) (url string, start, end int64, err err
 
 // RedactErr is redactErr, for its test.
 var RedactErr = redactErr
+
+// SetRangeSlack sets how far past a range's end its first request reads.
+func SetRangeSlack(c *Client, n int64) { c.rangeSlack = n }
