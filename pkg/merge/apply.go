@@ -117,9 +117,9 @@ func (n State) apply(mu Mutation, d Decision) {
 			delete(n.Links, mu.Link.Key())
 		}
 	case MutAddGroup:
-		c.Groups = insertSorted(c.Groups, mu.Group.String())
+		c.Groups = insertSorted(c.Groups, mu.Group().String())
 	case MutRemoveGroup:
-		c.Groups = removeSorted(c.Groups, mu.Group.String())
+		c.Groups = removeSorted(c.Groups, mu.Group().String())
 	}
 	c.UpdatedAt = d.At
 	n.Contacts[mu.ContactID] = c

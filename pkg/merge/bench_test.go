@@ -3,6 +3,7 @@ package merge
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/contactsync/contactsync/pkg/consent"
@@ -109,6 +110,25 @@ func BenchmarkMergeRecord(b *testing.B) {
 			b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
+	// mix_parallel is the mix on every core (GOMAXPROCS goroutines), as the
+	// store merges the records of a page: Merge is pure, so it scales.
+	b.Run("mix_parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		var total atomic.Int64
+		b.RunParallel(func(pb *testing.PB) {
+			n := 0
+			for pb.Next() {
+				i := n % len(recs)
+				d := Merge(Input{Record: recs[i], Identity: ids[i], Connection: conn, Now: at(500), NewID: "new", State: s})
+				if d.Outcome == "" {
+					panic("no outcome")
+				}
+				n++
+			}
+			total.Add(int64(n))
+		})
+		b.ReportMetric(float64(total.Load())/b.Elapsed().Seconds(), "records/s")
+	})
 }
 
 // BenchmarkNormalizeAndMergeRecord is Identify + Merge on the messy mix;

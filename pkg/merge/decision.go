@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/consent"
@@ -36,46 +37,66 @@ const (
 	ReasonNotLinked     Reason = "not_linked"        // a delete for a record we never linked
 )
 
-// MutationKind names a mutation.
-type MutationKind string
+// MutationKind names a mutation. It is a small integer so a Mutation stays
+// compact (a decision allocates its mutations in one slice); String gives
+// its name.
+type MutationKind uint8
 
 // Mutation kinds. Each is idempotent on its own: applying it again leaves
 // the same result.
 const (
+	_ MutationKind = iota
 	// MutCreateContact creates contact ContactID at At (attribute_not_exists).
-	MutCreateContact MutationKind = "create_contact"
+	MutCreateContact
 	// MutSetField sets core field Field (FieldFirstName, FieldLastName,
 	// FieldEmail) to Value with source time At.
-	MutSetField MutationKind = "set_field"
+	MutSetField
 	// MutSetCustom sets custom field Field to Value with source time At.
-	MutSetCustom MutationKind = "set_custom"
+	MutSetCustom
 	// MutClaimPhone / MutReleasePhone claim or release phone Value (E.164)
 	// for ContactID.
-	MutClaimPhone   MutationKind = "claim_phone"
-	MutReleasePhone MutationKind = "release_phone"
+	MutClaimPhone
+	MutReleasePhone
 	// MutClaimEmail / MutReleaseEmail claim or release the normalised email
 	// Value for ContactID (MutClaimEmail also sets the contact's EmailKey).
-	MutClaimEmail   MutationKind = "claim_email"
-	MutReleaseEmail MutationKind = "release_email"
+	MutClaimEmail
+	MutReleaseEmail
 	// MutPutLink adds or replaces source link Link on ContactID.
-	MutPutLink MutationKind = "put_link"
+	MutPutLink
 	// MutRemoveLink removes source link Link (by its key) from ContactID.
-	MutRemoveLink MutationKind = "remove_link"
+	MutRemoveLink
 	// MutAddGroup / MutRemoveGroup add or remove ContactID's membership of
-	// Group (derived from the links; emitted only when the union changes).
-	MutAddGroup    MutationKind = "add_group"
-	MutRemoveGroup MutationKind = "remove_group"
+	// Group() (derived from the links; emitted only when the union changes).
+	MutAddGroup
+	MutRemoveGroup
 	// MutConsent stores Consent.Ledger for Consent.Phone (condition on the
 	// ledger's Version) and, when Consent.Change.StateChanged(), one
 	// consent-history item.
-	MutConsent MutationKind = "consent"
+	MutConsent
 	// MutQueueMessage queues Message (idempotently).
-	MutQueueMessage MutationKind = "queue_message"
+	MutQueueMessage
 	// MutDeleteContact deletes ContactID (no source and no hub-side data
 	// left); its claims are released by separate mutations. The phone's
 	// ledger is never deleted.
-	MutDeleteContact MutationKind = "delete_contact"
+	MutDeleteContact
 )
+
+var kindNames = [...]string{
+	MutCreateContact: "create_contact", MutSetField: "set_field", MutSetCustom: "set_custom",
+	MutClaimPhone: "claim_phone", MutReleasePhone: "release_phone",
+	MutClaimEmail: "claim_email", MutReleaseEmail: "release_email",
+	MutPutLink: "put_link", MutRemoveLink: "remove_link",
+	MutAddGroup: "add_group", MutRemoveGroup: "remove_group",
+	MutConsent: "consent", MutQueueMessage: "queue_message", MutDeleteContact: "delete_contact",
+}
+
+// String returns the kind's name ("set_field").
+func (k MutationKind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "mutation(" + strconv.Itoa(int(k)) + ")"
+}
 
 // Mutation is one explicit, idempotent operation for the store. Only the
 // fields named by Kind are set. The pointers are never nil for their kinds
@@ -83,13 +104,24 @@ const (
 type Mutation struct {
 	Kind      MutationKind
 	ContactID string
-	Field     string           // MutSetField, MutSetCustom
-	Value     string           // MutSetField/MutSetCustom value; claim/release key
-	At        time.Time        // MutSetField/MutSetCustom source time; create/delete time
-	Group     Group            // MutAddGroup, MutRemoveGroup
-	Link      *Link            // MutPutLink (the new link), MutRemoveLink (the removed one)
-	Consent   *ConsentUpdate   // MutConsent
-	Message   *consent.Message // MutQueueMessage
+	// Field is the field name (MutSetField, MutSetCustom) or the group's
+	// source label (MutAddGroup, MutRemoveGroup: use Group()).
+	Field string
+	// Value is the field value (MutSetField, MutSetCustom), the claim or
+	// release key, or the group's raw name (MutAddGroup, MutRemoveGroup).
+	Value   string
+	At      time.Time        // MutSetField/MutSetCustom source time; create/delete time
+	Link    *Link            // MutPutLink (the new link), MutRemoveLink (the removed one)
+	Consent *ConsentUpdate   // MutConsent
+	Message *consent.Message // MutQueueMessage
+}
+
+// Group returns the membership of a MutAddGroup or MutRemoveGroup.
+func (m Mutation) Group() Group { return Group{Label: m.Field, Name: m.Value} }
+
+// groupMutation builds a membership mutation.
+func groupMutation(kind MutationKind, contactID string, g Group) Mutation {
+	return Mutation{Kind: kind, ContactID: contactID, Field: g.Label, Value: g.Name}
 }
 
 // ConsentUpdate is a consent event applied to a phone's ledger.

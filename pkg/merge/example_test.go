@@ -26,7 +26,7 @@ func ExampleMerge() {
 		case merge.MutSetField, merge.MutClaimPhone, merge.MutClaimEmail:
 			fmt.Println(" ", m.Kind, m.Field, m.Value)
 		case merge.MutAddGroup:
-			fmt.Println(" ", m.Kind, m.Group)
+			fmt.Println(" ", m.Kind, m.Group())
 		case merge.MutConsent:
 			fmt.Println(" ", m.Kind, m.Consent.Phone, m.Consent.Change.To)
 		case merge.MutQueueMessage:

@@ -1,6 +1,11 @@
 package merge
 
-import "github.com/contactsync/contactsync/pkg/source"
+import (
+	"encoding/binary"
+	"unsafe"
+
+	"github.com/contactsync/contactsync/pkg/source"
+)
 
 // The hash reads 8 bytes at a time and mixes each word with a multiply and
 // a shift (the "fold" of wyhash/splitmix-style hashes). It is stable across
@@ -20,12 +25,12 @@ func mix(h, v uint64) uint64 {
 // hashString mixes s and its length into h.
 func hashString(h uint64, s string) uint64 {
 	h = mix(h, uint64(len(s)))
-	for len(s) >= 8 {
-		v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-			uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-		h = mix(h, v)
-		s = s[8:]
+	b := unsafe.Slice(unsafe.StringData(s), len(s)) // read-only view, no copy
+	for len(b) >= 8 {
+		h = mix(h, binary.LittleEndian.Uint64(b))
+		b = b[8:]
 	}
+	s = s[len(s)-len(b):]
 	if len(s) > 0 {
 		var v uint64
 		for i := 0; i < len(s); i++ {

@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ const bufMutations = 12
 // (design.md §3). It is deterministic, reads in.State only and returns
 // the mutations to apply. See the package documentation for the rules.
 func Merge(in Input) Decision {
-	m := merger{in: in}
+	m := merger{in: in, putAt: -1}
 	m.d.At = in.Now
 	m.init()
 	if m.in.Record.Deleted {
@@ -39,6 +40,11 @@ type merger struct {
 	changed bool // the contact itself changed (not just the link's hash)
 
 	claimedEmail string // the email this decision claims for the target
+
+	// put is the new source link of the decision's MutPutLink, at index
+	// putAt of the mutations (-1: none); decision() moves it to the heap.
+	put   Link
+	putAt int
 
 	buf  [bufMutations]Mutation // mutations collected so far (then more)
 	nbuf int
@@ -76,13 +82,54 @@ func (m *merger) add(mu Mutation) {
 	m.more = append(m.more, mu)
 }
 
-// decision returns m.d with its mutations in one exactly sized slice.
+// decision returns m.d with its mutations in one exactly sized slice. The
+// new source link (m.put) shares that allocation when the decision is of a
+// common size: one allocation per decision instead of two.
 func (m *merger) decision() Decision {
-	if n := m.nbuf + len(m.more); n > 0 {
-		m.d.Mutations = make([]Mutation, 0, n)
-		m.d.Mutations = append(append(m.d.Mutations, m.buf[:m.nbuf]...), m.more...)
+	n := m.nbuf + len(m.more)
+	if n == 0 {
+		return m.d
 	}
+	var muts []Mutation
+	var link *Link
+	if m.putAt >= 0 {
+		muts, link = withLink(n)
+		*link = m.put
+	} else {
+		muts = make([]Mutation, 0, n)
+	}
+	muts = append(append(muts, m.buf[:m.nbuf]...), m.more...)
+	if link != nil {
+		muts[m.putAt].Link = link
+	}
+	m.d.Mutations = muts
 	return m.d
+}
+
+// withLink allocates a decision's mutations (capacity n, exactly) together
+// with its new link, for the sizes most decisions have.
+func withLink(n int) ([]Mutation, *Link) {
+	switch {
+	case n <= 4:
+		b := new(struct {
+			l Link
+			m [4]Mutation
+		})
+		return b.m[:0:n], &b.l
+	case n <= 8:
+		b := new(struct {
+			l Link
+			m [8]Mutation
+		})
+		return b.m[:0:n], &b.l
+	case n <= 12:
+		b := new(struct {
+			l Link
+			m [12]Mutation
+		})
+		return b.m[:0:n], &b.l
+	}
+	return make([]Mutation, 0, n), new(Link)
 }
 
 // remove handles a record deleted at the source: the source leaves the
@@ -188,10 +235,10 @@ func (m *merger) match() (target Contact, create, ok bool) {
 	var pOwner, eOwner Contact
 	var hasP, hasE bool
 	if phone != "" {
-		pOwner, hasP = owner(st, st.Phones, phone)
+		pOwner, hasP = m.owner(st.Phones, phone)
 	}
 	if email != "" {
-		eOwner, hasE = owner(st, st.Emails, email)
+		eOwner, hasE = m.owner(st.Emails, email)
 	}
 	fresh := Contact{ID: m.in.NewID}
 	switch {
@@ -232,13 +279,17 @@ func (m *merger) match() (target Contact, create, ok bool) {
 	}
 }
 
-// owner returns the contact owning key in claims.
-func owner(st *State, claims map[string]string, key string) (Contact, bool) {
+// owner returns the contact owning key in claims (the linked contact,
+// usually, which init has already looked up).
+func (m *merger) owner(claims map[string]string, key string) (Contact, bool) {
 	id, ok := claims[key]
 	if !ok {
 		return Contact{}, false
 	}
-	c, ok := st.Contacts[id]
+	if m.linked && id == m.linkedC.ID {
+		return m.linkedC, true
+	}
+	c, ok := m.in.State.Contacts[id]
 	if !ok {
 		// A claim whose contact was not loaded: treat it as owned by an
 		// unknown contact so nothing steals it.
@@ -327,6 +378,9 @@ func (m *merger) setField(id, name string, stored Field, value string, at time.T
 
 // mappedCore finds the record field mapped to a core hub field.
 func mappedCore(fields, fm map[string]string, hub string) string {
+	if len(fm) == 0 || len(fields) == 0 {
+		return ""
+	}
 	for k, v := range fields {
 		if fm[k] == hub && v != "" {
 			return v
@@ -343,30 +397,50 @@ func hubName(fm map[string]string, k string) string {
 	return k
 }
 
-// customFields sets the record's custom fields in key order (a selection
-// walk instead of sorting, so nothing is allocated).
+// customFields sets the record's custom fields in key order. Up to
+// smallFields keys are sorted in a stack array (one map walk, nothing
+// allocated); more are sorted in a slice.
 func (m *merger) customFields(c *Contact, at time.Time) {
+	fields := m.in.Record.Fields
+	if len(fields) == 0 {
+		return
+	}
+	var small [smallFields]string
+	keys := small[:0]
+	if len(fields) > smallFields {
+		keys = make([]string, 0, len(fields))
+	}
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	insertionSort(keys)
 	fm := m.in.Connection.FieldMap
-	prev, started := "", false
-	for range len(m.in.Record.Fields) {
-		next, found := "", false
-		for k := range m.in.Record.Fields {
-			if (!started || k > prev) && (!found || k < next) {
-				next, found = k, true
-			}
-		}
-		if !found {
-			return
-		}
-		prev, started = next, true
-		name := hubName(fm, next)
+	for _, k := range keys {
+		name := hubName(fm, k)
 		if name == "" || name == FieldFirstName || name == FieldLastName || name == FieldEmail {
 			continue
 		}
-		value := strings.TrimSpace(m.in.Record.Fields[next])
+		value := strings.TrimSpace(fields[k])
 		if set, changed := wins(c.Custom[name], value, at); set {
 			m.add(Mutation{Kind: MutSetCustom, ContactID: c.ID, Field: name, Value: value, At: at})
 			m.changed = m.changed || changed
+		}
+	}
+}
+
+// smallFields is how many custom fields customFields sorts on the stack.
+const smallFields = 16
+
+// insertionSort sorts a few strings in place (faster than slices.Sort for
+// the handful of custom fields a record has, and it does not allocate).
+func insertionSort(xs []string) {
+	if len(xs) > smallFields {
+		slices.Sort(xs)
+		return
+	}
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && xs[j] < xs[j-1]; j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
 		}
 	}
 }
@@ -401,7 +475,8 @@ func (m *merger) link(c *Contact, hash uint64) {
 		}
 		n.Guest = old.Guest || m.in.Record.Guest
 	}
-	m.add(Mutation{Kind: MutPutLink, ContactID: c.ID, Link: &n})
+	m.put, m.putAt = n, m.nbuf+len(m.more)
+	m.add(Mutation{Kind: MutPutLink, ContactID: c.ID}) // Link set by decision()
 	if !m.linked || old.Label != n.Label {
 		m.changed = true // a new source on the contact
 	}
@@ -445,14 +520,14 @@ func (m *merger) groupDiff(c *Contact, old, n *Link) bool {
 		if (old.Label == n.Label && has(old, name)) || held(n.Label, name) {
 			return
 		}
-		m.add(Mutation{Kind: MutAddGroup, ContactID: c.ID, Group: Group{Label: n.Label, Name: name}})
+		m.add(groupMutation(MutAddGroup, c.ID, Group{Label: n.Label, Name: name}))
 		changed = true
 	})
 	visit(old, func(name string) {
 		if (old.Label == n.Label && has(n, name)) || held(old.Label, name) {
 			return
 		}
-		m.add(Mutation{Kind: MutRemoveGroup, ContactID: c.ID, Group: Group{Label: old.Label, Name: name}})
+		m.add(groupMutation(MutRemoveGroup, c.ID, Group{Label: old.Label, Name: name}))
 		changed = true
 	})
 	return changed

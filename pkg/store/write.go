@@ -71,10 +71,10 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 				fx.messages = append(fx.messages, *m.Message)
 			}
 		case merge.MutAddGroup:
-			fx.groupsAdd = append(fx.groupsAdd, m.Group)
+			fx.groupsAdd = append(fx.groupsAdd, m.Group())
 			contacts[m.ContactID] = true
 		case merge.MutRemoveGroup:
-			fx.groupsDel = append(fx.groupsDel, m.Group)
+			fx.groupsDel = append(fx.groupsDel, m.Group())
 			contacts[m.ContactID] = true
 		case merge.MutRemoveLink:
 			if m.Link.ConnectionID == t.Conn.ID && m.Link.ExternalID == rec.ExternalID {
