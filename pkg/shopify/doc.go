@@ -1,9 +1,33 @@
 // Package shopify is the Shopify connector: a GraphQL Admin API client
 // (cursor-paginated customers, incremental by updated_at, cost-based
-// throttling, SMS-consent write-back), webhook verification and parsing,
-// and the mapping of customers and guest orders to source records. Its
-// fake, shopifytest, serves the same GraphQL endpoint for tests and the
-// sandbox.
+// throttling, SMS-consent write-back, and optionally a Bulk Operations
+// export for the install sync), webhook verification and parsing, and the
+// mapping of customers and guest orders to source records. Its fake,
+// shopifytest, serves the same GraphQL endpoint and bulk result downloads
+// for tests and the sandbox.
+//
+// Two plans for the install (bulk) sync. The default is a chain of
+// customers pages, bounded by the cost bucket (below). With Config.Bulk,
+// PlanBulk runs BulkCustomersQuery with bulkOperationRunQuery — or reuses
+// our export already running (same query document, CREATED or RUNNING in
+// currentBulkOperation), as after a plan attempt whose deadline passed —
+// polls node(id:) with growing waits (Config.BulkPollInterval, ×1.5, at
+// most 30 s) until COMPLETED, and fans out byte ranges of the JSONL result
+// of about Config.BulkLinesPerRange (1000) lines each, sized from fileSize
+// / objectCount; Total is objectCount. A range cursor ("sb1.") holds the
+// result URL and [start, end): a line belongs to the range its first byte
+// is in, so the ranges list every customer exactly once whatever the line
+// lengths; FetchPage reads from start-1 (a '\n' there means start begins a
+// line) through end plus 64 KiB, asking for more only if the last line is
+// longer. Each line maps through the same Customer.record as a page node,
+// so both plans give identical records. The download takes no access
+// token and no cost points; 429 (after Retry-After), 5xx, network errors
+// and cut bodies are retried; 200 without Range support is read by
+// skipping. FAILED/CANCELED/EXPIRED end the plan with a
+// BulkOperationError (ACCESS_DENIED unwraps to ErrUnauthorized); Shopify
+// refusing a second operation while someone else's runs is ErrBulkBusy
+// (retry later). The signed result URL is a bearer credential: it is kept
+// out of errors and logs (redactErr), though it travels in page messages.
 //
 // Facts relied on (../../../shared/platforms.md §1):
 //
@@ -42,6 +66,44 @@
 //   - Ids exceed 2^53: they are decoded as json.Number / int64, never float64.
 //   - Write-back: customerSmsMarketingConsentUpdate with marketingState
 //     UNSUBSCRIBED. https://shopify.dev/docs/api/admin-graphql/latest/mutations/customerSmsMarketingConsentUpdate
+//   - Bulk export: bulkOperationRunQuery(query:) runs a query
+//     asynchronously over a whole connection (no first/after); poll
+//     currentBulkOperation or node(id:) (or subscribe to
+//     bulk_operations/finish) until status COMPLETED, then download the
+//     JSONL file at url. Nested connections come as separate lines with
+//     __parentId; the customers query has none, so a line is a customer.
+//     From API 2026-01 an app runs up to five bulk queries per shop at
+//     once (before: one query and one mutation); an operation must finish
+//     within 10 days; bulk queries do not spend the cost bucket.
+//     https://shopify.dev/docs/api/usage/bulk-operations/queries ;
+//     https://shopify.dev/changelog (faster bulk operations, 2025-12-15)
+//   - BulkOperation fields: id, status, errorCode, type, query (the
+//     document as submitted), createdAt, completedAt, objectCount,
+//     rootObjectCount, fileSize, url, partialDataUrl; url and
+//     partialDataUrl expire seven days after the operation ends (a range
+//     fetched later fails with a permanent HTTPError: replan). objectCount,
+//     rootObjectCount and fileSize are UnsignedInt64, sent as strings of
+//     digits ("50"). https://shopify.dev/docs/api/admin-graphql/latest/objects/BulkOperation ;
+//     https://shopify.dev/docs/api/admin-graphql/latest/scalars/UnsignedInt64
+//   - BulkOperationStatus: CREATED, RUNNING, COMPLETED, CANCELING,
+//     CANCELED, FAILED, EXPIRED. BulkOperationErrorCode (FAILED):
+//     ACCESS_DENIED, INTERNAL_SERVER_ERROR, TIMEOUT.
+//     BulkOperationUserErrorCode (userErrors of the mutation): INVALID,
+//     LIMIT_REACHED, OPERATION_IN_PROGRESS.
+//     https://shopify.dev/docs/api/admin-graphql/latest/enums/BulkOperationUserErrorCode ;
+//     https://shopify.dev/docs/api/admin-graphql/2026-07/enums/BulkOperationErrorCode
+//   - 2026-01 added bulkOperations(query: "status:running ...") and
+//     bulkOperation(id:); currentBulkOperation shows only the app's most
+//     recent operation, so with several running at once a reuse check can
+//     miss ours (a duplicate export, not a wrong result). node(id:) works
+//     in every version. https://shopify.dev/changelog/new-queries-for-bulk-operations
+//   - *Unconfirmed*, handled either way: that an empty result has url null
+//     and objectCount "0" (empty plan; fileSize null alone gives a single
+//     range to the end of the file); that the result host honours Range
+//     (the URL is a signed cloud-storage link; a 200 with the whole file
+//     is read by skipping); the exact "already in progress" message text
+//     (the code is checked first); that query comes back verbatim (it is
+//     compared ignoring whitespace).
 //
 // For the README: Shopify syncs customers (names, email, the SMS consent
 // phone and the default address phone with its country, tags as groups,
@@ -49,7 +111,10 @@
 // customers/create, customers/update, customers/delete,
 // customers_marketing_consent/update, customer.tags_added,
 // customer.tags_removed and orders/create webhooks, plus the mandatory
-// privacy topics. The bulk pull is bounded by the cost bucket: at 100
-// points/s and 252 points per page of 250, about 99 customers/s on a
-// Standard plan. Bulk Operations (JSONL export) are not used yet.
+// privacy topics. The chained bulk pull is bounded by the cost bucket: at
+// 100 points/s and 252 points per page of 250, about 99 customers/s on a
+// Standard plan. With Config.Bulk the install sync uses a Bulk Operations
+// export instead: no cost bucket, ranges of the result fetched in
+// parallel (BenchmarkBulkOperation: about 10^5 customers/s against the
+// fake, export time excluded — on Shopify the export itself sets the pace).
 package shopify
