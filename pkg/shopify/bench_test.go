@@ -56,7 +56,7 @@ func BenchmarkBulkOperation(b *testing.B) {
 	s := shopifytest.NewServer(shopifytest.Options{Customers: customers, Seed: 1})
 	defer s.Close()
 	c, err := shopify.New(shopify.Config{ShopDomain: s.Domain(), AccessToken: s.AccessToken(), APIBaseURL: s.URL(),
-		Bulk: true, BulkPollInterval: 5 * time.Millisecond}, source.Options{ConnectionID: "c1"}, nil)
+		Bulk: true, BulkPollInterval: 5 * time.Millisecond, BulkReuseWithin: -1}, source.Options{ConnectionID: "c1"}, nil) // a new export each time
 	if err != nil {
 		b.Fatal(err)
 	}

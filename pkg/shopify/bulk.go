@@ -48,6 +48,11 @@ const BulkPollQuery = `query BulkPoll($id: ID!) { node(id: $id) { ... on BulkOpe
 // a few hundred kilobytes of JSONL.
 const DefaultBulkLinesPerRange = 1000
 
+// DefaultBulkReuseWithin is Config.BulkReuseWithin's default: longer than
+// the retries of one plan message (5 receives, 12 minutes apart, in
+// pkg/resources), well short of the result URL's seven days.
+const DefaultBulkReuseWithin = time.Hour
+
 const (
 	defaultBulkPoll = time.Second
 	maxBulkPoll     = 30 * time.Second
@@ -89,15 +94,16 @@ func (e *BulkOperationError) Unwrap() error {
 // BulkPollQuery. URL is a signed link to the result; it is a bearer
 // credential for seven days, so it is never logged or put in errors.
 type bulkOperation struct {
-	ID              string  `json:"id"`
-	Status          string  `json:"status"`
-	ErrorCode       string  `json:"errorCode"`
-	Type            string  `json:"type"`
-	Query           string  `json:"query"`
-	ObjectCount     uint64s `json:"objectCount"`
-	RootObjectCount uint64s `json:"rootObjectCount"`
-	FileSize        uint64s `json:"fileSize"`
-	URL             string  `json:"url"`
+	ID              string    `json:"id"`
+	Status          string    `json:"status"`
+	ErrorCode       string    `json:"errorCode"`
+	Type            string    `json:"type"`
+	Query           string    `json:"query"`
+	CreatedAt       time.Time `json:"createdAt"`
+	ObjectCount     uint64s   `json:"objectCount"`
+	RootObjectCount uint64s   `json:"rootObjectCount"`
+	FileSize        uint64s   `json:"fileSize"`
+	URL             string    `json:"url"`
 }
 
 // uint64s decodes Shopify's UnsignedInt64, which GraphQL sends as a string
@@ -134,17 +140,31 @@ func sameQuery(a, b string) bool {
 	return strings.Join(strings.Fields(a), " ") == strings.Join(strings.Fields(b), " ")
 }
 
+// reusable says whether PlanBulk may plan from op rather than start an
+// export: ours, and running or completed within BulkReuseWithin.
+func (c *Client) reusable(op *bulkOperation, now time.Time) bool {
+	if op == nil || !op.ours() {
+		return false
+	}
+	within := c.cfg.BulkReuseWithin
+	if within == 0 {
+		within = DefaultBulkReuseWithin
+	}
+	return op.running() || (op.Status == "COMPLETED" && within > 0 && now.Sub(op.CreatedAt) < within)
+}
+
 // planBulkOperation exports the customers with a bulk operation and plans
-// byte ranges of the result. A running export of ours (left by an earlier
-// attempt of this plan, e.g. one whose deadline passed while waiting) is
-// reused rather than started again.
+// byte ranges of the result. An export of ours still running, or completed
+// within BulkReuseWithin (left by an earlier attempt of this plan, e.g.
+// one whose deadline passed while waiting), is reused rather than started
+// again.
 func (c *Client) planBulkOperation(ctx context.Context) (source.Plan, error) {
 	op, err := c.currentBulkOperation(ctx)
 	if err != nil {
 		return source.Plan{}, err
 	}
 	id := ""
-	if op != nil && op.ours() && op.running() {
+	if c.reusable(op, time.Now()) {
 		id = op.ID
 	} else if id, err = c.runBulkQuery(ctx); err != nil {
 		return source.Plan{}, err

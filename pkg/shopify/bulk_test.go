@@ -295,6 +295,32 @@ func TestBulkPlan_ReusesOurRunningOperation(t *testing.T) {
 	}
 }
 
+func TestBulkPlan_ReusesOurRecentCompletedExport(t *testing.T) {
+	t.Parallel()
+	// An earlier attempt timed out; its export completed before the retry.
+	s := shopifytest.NewServer(shopifytest.Options{Customers: 40, BulkDelay: -1})
+	defer s.Close()
+	s.StartBulkQuery(shopify.BulkCustomersQuery)
+	plan, err := bulkClient(t, s, 0, "").PlanBulk(context.Background())
+	if err != nil || plan.Total != 40 || s.BulkOperations() != 1 {
+		t.Fatalf("plan = %+v, %v (%d operations), want the completed export reused", plan, err, s.BulkOperations())
+	}
+	// One older than BulkReuseWithin is not reused.
+	c, err := shopify.New(shopify.Config{ShopDomain: s.Domain(), AccessToken: s.AccessToken(), APIBaseURL: s.URL(), Bulk: true,
+		BulkPollInterval: 2 * time.Millisecond, BulkReuseWithin: time.Nanosecond}, source.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan, err := c.PlanBulk(context.Background()); err != nil || plan.Total != 40 || s.BulkOperations() != 2 {
+		t.Fatalf("plan = %+v, %v (%d operations), want a new export", plan, err, s.BulkOperations())
+	}
+	// Nor is a completed export of another query.
+	s.StartBulkQuery(`{ products { edges { node { id } } } }`)
+	if plan, err := bulkClient(t, s, 0, "").PlanBulk(context.Background()); err != nil || plan.Total != 40 || s.BulkOperations() != 4 {
+		t.Fatalf("plan = %+v, %v (%d operations), want a new export", plan, err, s.BulkOperations())
+	}
+}
+
 func TestBulkPlan_AnotherOperationInProgress(t *testing.T) {
 	t.Parallel()
 	other := `{ products { edges { node { id } } } }`

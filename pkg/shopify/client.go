@@ -43,6 +43,14 @@ type Config struct {
 	// BulkPollInterval is the first wait between status polls of a bulk
 	// operation; each wait is half again as long, up to 30 s (default 1 s).
 	BulkPollInterval time.Duration
+	// BulkReuseWithin is how recent (by createdAt) a COMPLETED export of
+	// ours must be for PlanBulk to plan from it instead of starting
+	// another (default DefaultBulkReuseWithin; negative: never). A plan
+	// attempt that timed out waiting is retried later; without this, an
+	// export that completed in between would be started again on every
+	// retry. The cost is a snapshot up to this old; changes since arrive
+	// by webhook.
+	BulkReuseWithin time.Duration
 }
 
 // Errors callers branch on.

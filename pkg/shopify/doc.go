@@ -9,9 +9,9 @@
 // Two plans for the install (bulk) sync. The default is a chain of
 // customers pages, bounded by the cost bucket (below). With Config.Bulk,
 // PlanBulk runs BulkCustomersQuery with bulkOperationRunQuery — or reuses
-// our export already running (same query document, CREATED or RUNNING in
-// currentBulkOperation), as after a plan attempt whose deadline passed —
-// polls node(id:) with growing waits (Config.BulkPollInterval, ×1.5, at
+// our export (same query document in currentBulkOperation) when it is
+// CREATED or RUNNING, or COMPLETED less than Config.BulkReuseWithin (1 h)
+// ago, as after a plan attempt whose deadline passed — polls node(id:) with growing waits (Config.BulkPollInterval, ×1.5, at
 // most 30 s) until COMPLETED, and fans out byte ranges of the JSONL result
 // of about Config.BulkLinesPerRange (1000) lines each, sized from fileSize
 // / objectCount; Total is objectCount. A range cursor ("sb1.") holds the
