@@ -15,9 +15,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/fakestore"
@@ -39,9 +41,16 @@ type Options struct {
 type Server struct {
 	opts    Options
 	srv     *httptest.Server
-	mu      sync.Mutex
+	mu      sync.Mutex   // active, reqs
+	data    sync.RWMutex // members, changed, encoded; requests read in parallel
 	members []map[string]any
 	changed []time.Time
+	// encoded caches each member's JSON per projection (the "fields"
+	// member keys, joined); Update drops a member's entries. It keeps the
+	// fake's CPU out of a benchmark of the client: Mailchimp's servers are
+	// not on the machine that runs the client.
+	encoded map[string][]atomic.Pointer[[]byte]
+	encMu   sync.Mutex // encoded's map itself
 	active  int
 	reqs    int
 }
@@ -101,11 +110,61 @@ func (s *Server) Close() {
 
 // Update changes member n (1-based) and its last_changed.
 func (s *Server) Update(n int, at time.Time, f func(m map[string]any)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.data.Lock()
+	defer s.data.Unlock()
 	f(s.members[n-1])
 	s.members[n-1]["last_changed"] = at.UTC().Format(time.RFC3339)
 	s.changed[n-1] = at
+	for _, enc := range s.encoded {
+		enc[n-1].Store(nil)
+	}
+}
+
+// projection returns the member keys a "fields" parameter selects, sorted
+// and joined ("" = every key).
+func projection(fields string) string {
+	if fields == "" {
+		return ""
+	}
+	var keys []string
+	for _, f := range strings.Split(fields, ",") {
+		if k, ok := strings.CutPrefix(strings.TrimSpace(f), "members."); ok && k != "" {
+			k, _, _ = strings.Cut(k, ".") // members.merge_fields.FNAME keeps merge_fields
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	return strings.Join(slices.Compact(keys), ",")
+}
+
+// memberJSON returns member i's JSON under projection proj (s.data read
+// lock held: requests encode in parallel, an Update waits).
+func (s *Server) memberJSON(i int, proj string) []byte {
+	s.encMu.Lock()
+	if s.encoded == nil {
+		s.encoded = map[string][]atomic.Pointer[[]byte]{}
+	}
+	enc := s.encoded[proj]
+	if enc == nil {
+		enc = make([]atomic.Pointer[[]byte], len(s.members))
+		s.encoded[proj] = enc
+	}
+	s.encMu.Unlock()
+	if b := enc[i].Load(); b != nil {
+		return *b
+	}
+	m := s.members[i]
+	if proj != "" {
+		m = map[string]any{}
+		for _, k := range strings.Split(proj, ",") {
+			if v, ok := s.members[i][k]; ok {
+				m[k] = v
+			}
+		}
+	}
+	b, _ := json.Marshal(m) // plain maps always encode
+	enc[i].Store(&b)
+	return b
 }
 
 // Handler serves the members endpoint.
@@ -168,24 +227,43 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("since_last_changed"); v != "" {
 		since, _ = time.Parse(time.RFC3339, v)
 	}
-	s.mu.Lock()
-	var sel []map[string]any
-	for i, m := range s.members {
-		if since.IsZero() || s.changed[i].After(since) {
-			sel = append(sel, m)
+	fields := q.Get("fields")
+	s.data.RLock()
+	var sel []int // member indexes of the page
+	total := 0
+	for i := range s.members {
+		if !since.IsZero() && !s.changed[i].After(since) {
+			continue
 		}
+		if total >= offset && total < offset+count {
+			sel = append(sel, i)
+		}
+		total++
 	}
-	total := len(sel)
-	sel = sel[min(offset, total):min(offset+count, total)]
-	out := map[string]any{"total_items": total}
-	if !strings.Contains(q.Get("fields"), "members") && q.Get("fields") != "" {
-		s.mu.Unlock()
-		writeJSON(w, 200, out)
+	if !strings.Contains(fields, "members") && fields != "" {
+		s.data.RUnlock()
+		writeJSON(w, 200, map[string]any{"total_items": total})
 		return
 	}
-	out["members"] = sel
-	b, _ := json.Marshal(out) // plain maps always encode
-	s.mu.Unlock()
+	proj := projection(fields)
+	page := make([][]byte, len(sel))
+	size := 64
+	for j, i := range sel {
+		page[j] = s.memberJSON(i, proj)
+		size += len(page[j]) + 1
+	}
+	s.data.RUnlock()
+	b := make([]byte, 0, size)
+	b = append(b, `{"members":[`...)
+	for j, m := range page {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, m...)
+	}
+	b = append(b, `],"total_items":`...)
+	b = strconv.AppendInt(b, int64(total), 10)
+	b = append(b, '}')
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
 }
@@ -193,14 +271,14 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 // SendWebhook posts a form-encoded list webhook of type typ for member n
 // (1-based) to hookURL, exactly as Mailchimp does (no signature).
 func (s *Server) SendWebhook(ctx context.Context, hookURL, typ string, n int) (*http.Response, error) {
-	s.mu.Lock()
+	s.data.RLock()
 	m := s.members[n-1]
 	merges := m["merge_fields"].(map[string]any)
 	form := url.Values{"type": {typ}, "fired_at": {time.Now().UTC().Format("2006-01-02 15:04:05")},
 		"data[id]": {m["unique_email_id"].(string)}, "data[list_id]": {s.opts.AudienceID}, "data[email]": {m["email_address"].(string)},
 		"data[email_type]": {"html"}, "data[merges][EMAIL]": {m["email_address"].(string)},
 		"data[merges][FNAME]": {fmt.Sprint(merges["FNAME"])}, "data[merges][LNAME]": {fmt.Sprint(merges["LNAME"])}, "data[ip_opt]": {"10.20.10.30"}}
-	s.mu.Unlock()
+	s.data.RUnlock()
 	if typ == "unsubscribe" {
 		form.Set("data[action]", "unsub")
 		form.Set("data[reason]", "manual")
