@@ -2,6 +2,7 @@ package main
 
 import (
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
@@ -31,7 +32,9 @@ type platform struct {
 	// bound is the customers/s the real default limit allows a perfect
 	// client listing a store of n customers (bursts included).
 	bound func(n int) float64
-	start func(size int, limited bool) fakeStore
+	// unlimited: the platform sets no rate limit on this path (bound +Inf).
+	unlimited bool
+	start     func(size int, limited bool) fakeStore
 }
 
 // mailchimpLatency is the fake's time per members page: Mailchimp's limit
@@ -60,20 +63,17 @@ func platforms() []platform {
 			name: "shopify", label: "Shopify",
 			limit: "Standard plan: 100 cost points/s restore, 2,000 bucket",
 			bound: shopifyBound,
-			start: func(size int, limited bool) fakeStore {
-				opts := shopifytest.Options{Customers: size, Seed: 7}
-				if !limited {
-					opts.RestoreRate, opts.MaxAvailable = 1e6, 1e6
-				}
-				s := shopifytest.NewServer(opts)
-				return fakeStore{config: map[string]string{"shopDomain": s.Domain(), "accessToken": s.AccessToken(), "webhookSecret": "bench", "apiBaseUrl": s.URL()},
-					records: size, close: s.Close,
-					update: func(at time.Time) {
-						for n := 1; n <= size; n++ {
-							s.Update(n, at, func(first, _ *string) { *first += " Jr" })
-						}
-					}}
-			},
+			start: func(size int, limited bool) fakeStore { return shopifyStore(size, limited, false) },
+		},
+		{
+			// The install through Bulk Operations (the default for
+			// installs): the export and its download do not use the cost
+			// bucket, so no platform limit bounds it.
+			name: "shopify-bulk", label: "Shopify (bulk export)",
+			limit:     "Bulk Operations: no rate limit on the export download",
+			bound:     func(int) float64 { return math.Inf(1) },
+			unlimited: true,
+			start:     func(size int, limited bool) fakeStore { return shopifyStore(size, limited, true) },
 		},
 		{
 			name: "mailchimp", label: "Mailchimp",
@@ -107,6 +107,24 @@ func platforms() []platform {
 			},
 		},
 	}
+}
+
+// shopifyStore starts the Shopify fake; bulk turns the connection's
+// Bulk Operations install on (off: GraphQL pages under the cost bucket).
+func shopifyStore(size int, limited, bulk bool) fakeStore {
+	opts := shopifytest.Options{Customers: size, Seed: 7}
+	if !limited {
+		opts.RestoreRate, opts.MaxAvailable = 1e6, 1e6
+	}
+	s := shopifytest.NewServer(opts)
+	return fakeStore{config: map[string]string{"shopDomain": s.Domain(), "accessToken": s.AccessToken(), "webhookSecret": "bench",
+		"apiBaseUrl": s.URL(), "bulkOperations": strconv.FormatBool(bulk)},
+		records: size, close: s.Close,
+		update: func(at time.Time) {
+			for n := 1; n <= size; n++ {
+				s.Update(n, at, func(first, _ *string) { *first += " Jr" })
+			}
+		}}
 }
 
 // shopifyBound is what Shopify's Standard-plan bucket allows paginated

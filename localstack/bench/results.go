@@ -112,6 +112,9 @@ func (r *results) markdown() string {
 }
 
 func boundText(p platformResult) string {
+	if p.Bound == 0 && p.NoLimit {
+		return p.Limit + ": no bound"
+	}
 	if p.Bound == 0 {
 		return fmt.Sprintf("%s: the whole store fits in the burst, no bound at this size", p.Limit)
 	}

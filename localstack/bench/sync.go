@@ -77,6 +77,8 @@ type platformResult struct {
 	Limit    string  `json:"limit"`
 	Records  int     `json:"records"`
 	Bound    float64 `json:"boundContactsPerSecond"`
+	// NoLimit: the platform sets no rate limit on this path at all.
+	NoLimit bool `json:"noLimit,omitempty"`
 	// Install at the real default limit, and its ratio to the bound.
 	Install measured `json:"install"`
 	Ratio   float64  `json:"ratioToBound"`
@@ -119,6 +121,7 @@ func (b *bench) platform(ctx context.Context, p platform) (platformResult, error
 	}
 	if math.IsInf(res.Bound, 1) {
 		res.Bound = 0 // the store fits in the limit's burst: no bound at this size
+		res.NoLimit = p.unlimited
 	} else {
 		res.Ratio = res.Install.PerSecond / res.Bound
 	}

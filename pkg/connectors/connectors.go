@@ -111,6 +111,10 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 		c, err := shopify.New(shopify.Config{
 			ShopDomain: cfg["shopDomain"], AccessToken: cfg["accessToken"], WebhookSecret: cfg["webhookSecret"],
 			APIVersion: cfg["apiVersion"], APIBaseURL: cfg["apiBaseUrl"],
+			// Install syncs export through Bulk Operations unless the
+			// connection turns it off: paging is capped by the cost bucket
+			// (about 99 customers/s on a Standard plan).
+			Bulk: cfg["bulkOperations"] != "false",
 		}, opts, hc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)

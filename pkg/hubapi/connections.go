@@ -25,7 +25,7 @@ var platformConfig = map[source.Platform]struct {
 	optional []string
 	secret   map[string]bool
 }{
-	source.Shopify: {[]string{"shopDomain", "accessToken", "webhookSecret"}, []string{"apiVersion", "apiBaseUrl", "previousWebhookSecret"},
+	source.Shopify: {[]string{"shopDomain", "accessToken", "webhookSecret"}, []string{"apiVersion", "apiBaseUrl", "previousWebhookSecret", "bulkOperations"},
 		map[string]bool{"accessToken": true, "webhookSecret": true, "previousWebhookSecret": true}},
 	source.WooCommerce: {[]string{"storeUrl", "consumerKey", "consumerSecret", "webhookSecret"}, []string{"smsConsentMetaKey"}, map[string]bool{"consumerKey": true, "consumerSecret": true, "webhookSecret": true}},
 	source.Mailchimp:   {[]string{"apiKey", "audienceId"}, []string{"apiBaseUrl"}, map[string]bool{"apiKey": true, "webhookToken": true}},
