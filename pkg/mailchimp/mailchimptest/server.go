@@ -207,10 +207,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 404, map[string]any{"title": "Resource Not Found", "status": 404, "detail": "The requested resource could not be found."})
 		return
 	}
-	// Latency is the whole server time of an answer: the fake sleeps what
-	// building the answer did not already take.
+	// Latency is the whole time of an answer, to its last byte: the fake
+	// sends all but the last byte of a page at once, then the last byte
+	// when Latency is up (a small answer is sent whole when it is up).
 	start := time.Now()
-	defer func() { time.Sleep(s.opts.Latency - time.Since(start)) }()
+	wait := func() { time.Sleep(s.opts.Latency - time.Since(start)) }
 	q := r.URL.Query()
 	count, offset := 10, 0
 	if v, err := strconv.Atoi(q.Get("count")); err == nil {
@@ -242,6 +243,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	}
 	if !strings.Contains(fields, "members") && fields != "" {
 		s.data.RUnlock()
+		wait()
 		writeJSON(w, 200, map[string]any{"total_items": total})
 		return
 	}
@@ -265,7 +267,13 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	b = strconv.AppendInt(b, int64(total), 10)
 	b = append(b, '}')
 	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(b)
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b[:len(b)-1])
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	wait()
+	_, _ = w.Write(b[len(b)-1:])
 }
 
 // SendWebhook posts a form-encoded list webhook of type typ for member n
