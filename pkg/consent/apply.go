@@ -68,7 +68,7 @@ func (l *Ledger) record(ev Event) bool {
 // keepNewest stores a hub event in its slot if it is newer than the one
 // held; it reports whether it did.
 func keepNewest(ev Event, at *time.Time, evidence *Evidence) bool {
-	if ev.At.IsZero() || !ev.At.After(*at) {
+	if !newer(ev, *at) {
 		return false
 	}
 	*at, *evidence = ev.At, ev.Evidence
@@ -80,7 +80,11 @@ func (l *Ledger) recordSignal(ev Event) bool {
 	if ev.Signal.State == source.SignalNone {
 		return false
 	}
-	s := SourceSignal{
+	return l.putSignal(signalOf(ev))
+}
+
+func signalOf(ev Event) SourceSignal {
+	return SourceSignal{
 		ConnectionID: ev.ConnectionID,
 		Mode:         ev.Mode,
 		State:        ev.Signal.State,
@@ -89,8 +93,32 @@ func (l *Ledger) recordSignal(ev Event) bool {
 		ReceivedAt:   ev.At,
 		Evidence:     ev.Evidence,
 	}
-	return l.putSignal(s)
 }
+
+// Holds reports whether the ledger already holds ev or something that
+// supersedes it, so that Apply(ev) would change nothing. It reads the
+// ledger in place: the cheap check before Apply for the common re-sync
+// whose signal is already stored.
+func (l *Ledger) Holds(ev Event) bool {
+	switch ev.Kind {
+	case EventHubOptOut:
+		return !newer(ev, l.OptOutAt)
+	case EventHubOptIn:
+		return !newer(ev, l.OptInAt)
+	case EventDoubleOptInYes:
+		return !newer(ev, l.YesAt)
+	case EventSourceSignal:
+		if ev.Signal.State == source.SignalNone {
+			return true
+		}
+		i, found := l.signalIndex(ev.ConnectionID)
+		return found && !supersedes(signalOf(ev), l.Signals[i])
+	}
+	return true
+}
+
+// newer reports whether a hub event is newer than the one held at at.
+func newer(ev Event, at time.Time) bool { return !ev.At.IsZero() && ev.At.After(at) }
 
 // putSignal stores s in a new signal list if it supersedes the
 // connection's stored signal (or there is none).

@@ -160,6 +160,26 @@ func TestConsentProperty_ApplyTwiceChangesNothing(t *testing.T) {
 	})
 }
 
+// TestConsentProperty_HoldsIsApplyChangingNothing: Holds, the cheap check
+// merge makes before Apply, says "nothing to do" exactly when Apply would
+// change nothing, for any ledger and any event.
+func TestConsentProperty_HoldsIsApplyChangingNothing(t *testing.T) {
+	t.Parallel()
+	rapid.Check(t, func(t *rapid.T) {
+		evs := genEvents(t)
+		l := Ledger{Phone: testPhone}
+		for i, ev := range evs {
+			probe := evs[rapid.IntRange(0, len(evs)-1).Draw(t, "probe")]
+			after, ch := l.Apply(probe)
+			unchanged := ch.IsZero() && reflect.DeepEqual(after, l)
+			if got := l.Holds(probe); got != unchanged {
+				t.Fatalf("before event %d: Holds = %v, but Apply changed nothing = %v (%+v)", i, got, unchanged, ch)
+			}
+			l, _ = l.Apply(ev)
+		}
+	})
+}
+
 // TestConsentProperty_OrderIndependent is property (c): for events with
 // distinct timestamps, the state (and every stored statement) does not
 // depend on the arrival order.

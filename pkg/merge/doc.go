@@ -13,6 +13,11 @@
 //	d := merge.Merge(merge.Input{Record: rec, Identity: id, Connection: conn, Now: now, NewID: newID, State: st})
 //	// store: apply d.Mutations with conditions; report d.Outcome, d.Reason
 //
+// A hot loop uses a Merger per goroutine instead (var mg merge.Merger;
+// d := mg.Merge(in)): its decisions reuse one buffer, so merging
+// allocates nothing of its own; a decision is valid until the next call.
+// Merge allocates each decision in one block. The store uses a Merger.
+//
 // # Rules
 //
 //   - Identifiers: the first valid phone of the record (connectors list the

@@ -55,7 +55,12 @@ func hashSet(h uint64, xs []string) uint64 {
 // reads. Groups, AddGroups and RemoveGroups are hashed as sets (their order
 // does not matter), Fields as a map. A re-fired identical payload has the
 // same hash, so it changes nothing and costs no write.
-func ContentHash(r source.Record) uint64 {
+func ContentHash(r source.Record) uint64 { return contentHash(&r, nil) }
+
+// contentHash is ContentHash; when keys is not nil and the record has at
+// most smallFields fields, it also leaves the field names in keys (in map
+// order), so merge walks the map once.
+func contentHash(r *source.Record, keys *fieldKeys) uint64 {
 	h := uint64(hashSeed)
 	h = hashString(h, string(r.Platform))
 	h = hashString(h, r.Label)
@@ -91,8 +96,23 @@ func ContentHash(r source.Record) uint64 {
 	}
 	h = mix(h, flags)
 	var fields uint64
+	collect := keys != nil && len(r.Fields) <= len(keys.k)
 	for k, v := range r.Fields {
 		fields += hashString(hashString(hashSeed, k), v)
+		if collect {
+			keys.k[keys.n] = k
+			keys.n++
+		}
+	}
+	if keys != nil {
+		keys.ok = collect
 	}
 	return mix(mix(h, uint64(len(r.Fields))), fields)
+}
+
+// fieldKeys holds a record's custom field names, gathered by contentHash.
+type fieldKeys struct {
+	k  [smallFields]string
+	n  int
+	ok bool // k[:n] holds every field name
 }

@@ -19,7 +19,31 @@ const bufMutations = 12
 // the mutations to apply. See the package documentation for the rules.
 func Merge(in Input) Decision {
 	m := merger{in: in, putAt: -1}
-	m.d.At = in.Now
+	return m.run()
+}
+
+// Merger merges records like Merge, but reuses the memory of its decisions:
+// a warm Merger allocates nothing for a decision of its own (the consent
+// package still allocates a changed ledger's lists). The Decision a call
+// returns, with its mutations and what they point to, is valid until the
+// next call; copy what must outlive it. The zero Merger is ready; it is not
+// safe for concurrent use (use one per goroutine).
+type Merger struct {
+	muts    []Mutation
+	put     Link // the decision's MutPutLink link
+	removed Link // its MutRemoveLink link
+	cu      ConsentUpdate
+}
+
+// Merge decides what the record in does (see the package-level Merge).
+func (mg *Merger) Merge(in Input) Decision {
+	mg.muts = mg.muts[:0]
+	m := merger{in: in, putAt: -1, sink: mg}
+	return m.run()
+}
+
+func (m *merger) run() Decision {
+	m.d.At = m.in.Now
 	m.init()
 	if m.in.Record.Deleted {
 		return m.remove()
@@ -41,12 +65,18 @@ type merger struct {
 
 	claimedEmail string // the email this decision claims for the target
 
+	keys fieldKeys // the record's custom field names (upsert)
+
 	// put is the new source link of the decision's MutPutLink, at index
 	// putAt of the mutations (-1: none); decision() moves it to the heap.
 	put   Link
 	putAt int
 
-	buf  [bufMutations]Mutation // mutations collected so far (then more)
+	// sink, when set, receives the mutations and what they point to
+	// (Merger.Merge); otherwise they are collected in buf (then more) and
+	// decision() allocates them.
+	sink *Merger
+	buf  [bufMutations]Mutation
 	nbuf int
 	more []Mutation
 }
@@ -74,6 +104,10 @@ func (m *merger) init() {
 }
 
 func (m *merger) add(mu Mutation) {
+	if m.sink != nil {
+		m.sink.muts = append(m.sink.muts, mu)
+		return
+	}
 	if m.nbuf < len(m.buf) {
 		m.buf[m.nbuf] = mu
 		m.nbuf++
@@ -86,6 +120,12 @@ func (m *merger) add(mu Mutation) {
 // new source link (m.put) shares that allocation when the decision is of a
 // common size: one allocation per decision instead of two.
 func (m *merger) decision() Decision {
+	if m.sink != nil {
+		if len(m.sink.muts) > 0 {
+			m.d.Mutations = m.sink.muts
+		}
+		return m.d
+	}
 	n := m.nbuf + len(m.more)
 	if n == 0 {
 		return m.d
@@ -153,8 +193,7 @@ func (m *merger) remove() Decision {
 // detach removes the record's link from c (with the group memberships only
 // it gave) and deletes c when nothing else keeps it.
 func (m *merger) detach(c *Contact) {
-	removed := m.oldLink
-	m.add(Mutation{Kind: MutRemoveLink, ContactID: c.ID, Link: &removed})
+	m.add(Mutation{Kind: MutRemoveLink, ContactID: c.ID, Link: m.removedLink(m.oldLink)})
 	m.groupDiff(c, &m.oldLink, &Link{})
 	if len(c.Sources) > 1 || c.HubData {
 		return
@@ -171,13 +210,24 @@ func (m *merger) detach(c *Contact) {
 	}
 }
 
+// removedLink returns where the decision keeps the link it removes.
+func (m *merger) removedLink(l Link) *Link {
+	if m.sink != nil {
+		m.sink.removed = l
+		return &m.sink.removed
+	}
+	p := new(Link)
+	*p = l
+	return p
+}
+
 func (m *merger) olderThanLink() bool {
 	return !m.in.Record.UpdatedAt.IsZero() && m.in.Record.UpdatedAt.Before(m.oldLink.UpdatedAt)
 }
 
 // upsert handles a created or updated record.
 func (m *merger) upsert() Decision {
-	hash := ContentHash(m.in.Record)
+	hash := contentHash(&m.in.Record, &m.keys)
 	if m.linked {
 		switch {
 		case m.olderThanLink():
@@ -398,20 +448,21 @@ func hubName(fm map[string]string, k string) string {
 }
 
 // customFields sets the record's custom fields in key order. Up to
-// smallFields keys are sorted in a stack array (one map walk, nothing
-// allocated); more are sorted in a slice.
+// smallFields names come from the content hash's walk of the map and are
+// sorted in place (nothing allocated); more are gathered in a slice.
 func (m *merger) customFields(c *Contact, at time.Time) {
 	fields := m.in.Record.Fields
 	if len(fields) == 0 {
 		return
 	}
-	var small [smallFields]string
-	keys := small[:0]
-	if len(fields) > smallFields {
+	var keys []string
+	if m.keys.ok {
+		keys = m.keys.k[:m.keys.n] // gathered by contentHash
+	} else {
 		keys = make([]string, 0, len(fields))
-	}
-	for k := range fields {
-		keys = append(keys, k)
+		for k := range fields {
+			keys = append(keys, k)
+		}
 	}
 	insertionSort(keys)
 	fm := m.in.Connection.FieldMap
@@ -428,8 +479,9 @@ func (m *merger) customFields(c *Contact, at time.Time) {
 	}
 }
 
-// smallFields is how many custom fields customFields sorts on the stack.
-const smallFields = 16
+// smallFields is how many custom field names a merge gathers without
+// allocating (a connection's field map rarely maps more).
+const smallFields = 8
 
 // insertionSort sorts a few strings in place (faster than slices.Sort for
 // the handful of custom fields a record has, and it does not allocate).
@@ -475,8 +527,13 @@ func (m *merger) link(c *Contact, hash uint64) {
 		}
 		n.Guest = old.Guest || m.in.Record.Guest
 	}
-	m.put, m.putAt = n, m.nbuf+len(m.more)
-	m.add(Mutation{Kind: MutPutLink, ContactID: c.ID}) // Link set by decision()
+	if m.sink != nil {
+		m.sink.put = n
+		m.add(Mutation{Kind: MutPutLink, ContactID: c.ID, Link: &m.sink.put})
+	} else {
+		m.put, m.putAt = n, m.nbuf+len(m.more)
+		m.add(Mutation{Kind: MutPutLink, ContactID: c.ID}) // Link set by decision()
+	}
 	if !m.linked || old.Label != n.Label {
 		m.changed = true // a new source on the contact
 	}
@@ -553,11 +610,21 @@ func (m *merger) consent(phone string) {
 	}
 	ev := consent.SignalEvent(m.key.ConnectionID, m.in.Connection.Mode, sig, m.in.Now,
 		consent.Evidence{Provider: m.label})
+	if ledger.Holds(ev) {
+		return // the common re-sync: the ledger has this signal already
+	}
 	after, ch := ledger.Apply(ev)
 	if ch.IsZero() {
 		return
 	}
-	m.add(Mutation{Kind: MutConsent, Consent: &ConsentUpdate{Phone: phone, Event: ev, Change: ch, Ledger: after}})
+	var cu *ConsentUpdate
+	if m.sink != nil {
+		cu = &m.sink.cu
+	} else {
+		cu = new(ConsentUpdate)
+	}
+	*cu = ConsentUpdate{Phone: phone, Event: ev, Change: ch, Ledger: after}
+	m.add(Mutation{Kind: MutConsent, Consent: cu})
 	for i := range ch.MessagesDue {
 		m.add(Mutation{Kind: MutQueueMessage, Message: &ch.MessagesDue[i]})
 	}

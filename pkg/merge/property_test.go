@@ -136,6 +136,7 @@ func withReplays(t *rapid.T, steps []step) []step {
 // events).
 func play(steps []step, check func(before, after State, st step, d Decision)) State {
 	var s State
+	var mg Merger // reused for every step, checked against Merge
 	for i, st := range steps {
 		before := s
 		var d Decision
@@ -145,7 +146,11 @@ func play(steps []step, check func(before, after State, st step, d Decision)) St
 				s = Apply(s, Decision{Mutations: []Mutation{{Kind: MutConsent, Consent: &ConsentUpdate{Phone: st.phone, Event: st.hub, Change: ch, Ledger: l}}}})
 			}
 		} else {
-			d = Merge(Input{Record: st.rec, Identity: st.id, Connection: st.conn, Now: at(10_000 + i), NewID: fmt.Sprintf("ct-%d", i), State: s})
+			in := Input{Record: st.rec, Identity: st.id, Connection: st.conn, Now: at(10_000 + i), NewID: fmt.Sprintf("ct-%d", i), State: s}
+			d = Merge(in)
+			if reused := mg.Merge(in); !reflect.DeepEqual(reused, d) {
+				panic(fmt.Sprintf("step %d: a reused Merger decided\n%+v\nbut Merge decided\n%+v", i, reused, d))
+			}
 			s = Apply(s, d)
 		}
 		if check != nil {

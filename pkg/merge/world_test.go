@@ -2,6 +2,7 @@ package merge
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ type world struct {
 	next  int
 	decs  []Decision
 	clock int
+	mg    Merger // reused for every merge, checked against Merge
 }
 
 func newWorld(t testing.TB) *world { return &world{t: t} }
@@ -45,7 +47,11 @@ func (w *world) merge(conn Connection, rec source.Record, id Identity) Decision 
 	if rec.ConnectionID == "" {
 		rec.ConnectionID = conn.ID
 	}
-	d := Merge(Input{Record: rec, Identity: id, Connection: conn, Now: at(1000 + w.clock), NewID: fmt.Sprintf("ct-%d", w.next), State: w.s})
+	in := Input{Record: rec, Identity: id, Connection: conn, Now: at(1000 + w.clock), NewID: fmt.Sprintf("ct-%d", w.next), State: w.s}
+	d := Merge(in)
+	if reused := w.mg.Merge(in); !reflect.DeepEqual(reused, d) {
+		w.t.Fatalf("a reused Merger decided\n%+v\nbut Merge decided\n%+v", reused, d)
+	}
 	w.s = Apply(w.s, d)
 	w.decs = append(w.decs, d)
 	return d

@@ -27,6 +27,8 @@ type Target struct {
 
 // Applied is the result of applying one record.
 type Applied struct {
+	// Decision is the record's decision without its mutations (nil: they
+	// were written, and their memory is reused for the next record).
 	Decision merge.Decision
 	// Messages are the SMS that became due; their outbox markers were
 	// written with the decision, and the caller enqueues them.

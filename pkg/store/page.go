@@ -71,12 +71,14 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
+			var mg merge.Merger // this goroutine's: its decisions reuse one buffer
 			for _, i := range g {
-				a, err := s.applyOne(ctx, t, recs[i], ids[i], ld, &side, &mu, now)
+				a, err := s.applyOne(ctx, t, recs[i], ids[i], ld, &side, &mu, &mg, now)
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("record %s: %w", recs[i].ExternalID, err) })
 					return
 				}
+				a.Decision.Mutations = nil // written; the next merge reuses them
 				out[i] = a
 			}
 		}()
@@ -130,7 +132,7 @@ func (s *Store) ApplyRecord(ctx context.Context, t Target, rec source.Record, no
 	return out[0], nil
 }
 
-func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id merge.Identity, ld *loaded, side *pendingWrites, mu *sync.Mutex, now time.Time) (Applied, error) {
+func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id merge.Identity, ld *loaded, side *pendingWrites, mu *sync.Mutex, mg *merge.Merger, now time.Time) (Applied, error) {
 	lk := merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID}
 	hash := appliedHash(rec, t.Conn)
 	for attempt := 1; ; attempt++ {
@@ -145,7 +147,7 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 			return Applied{Decision: merge.Decision{Outcome: outcome, Reason: merge.ReasonDuplicate, ContactID: link.ContactID}}, nil
 		}
 		snap := ld.snapshot(id, lk)
-		d := merge.Merge(merge.Input{Record: rec, Identity: id, Connection: t.Conn, Now: now, NewID: NewID("c_"), State: snap.state})
+		d := mg.Merge(merge.Input{Record: rec, Identity: id, Connection: t.Conn, Now: now, NewID: NewID("c_"), State: snap.state})
 		after := merge.Apply(snap.state, d)
 		mu.Unlock()
 
