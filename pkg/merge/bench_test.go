@@ -175,11 +175,12 @@ func BenchmarkNormalizeAndMergeRecord(b *testing.B) {
 	conn := Connection{ID: "shop-1", Label: "Shopify", Mode: consent.Confirmation, DefaultRegion: "AU"}
 	b.Run("normalize_and_merge", func(b *testing.B) {
 		b.ReportAllocs()
+		var mg Merger
 		n := 0
 		for b.Loop() {
 			i := n % len(recs)
 			id := Identify(recs[i], conn.DefaultRegion)
-			d := Merge(Input{Record: recs[i], Identity: id, Connection: conn, Now: at(500), NewID: "new", State: s})
+			d := mg.Merge(Input{Record: recs[i], Identity: id, Connection: conn, Now: at(500), NewID: "new", State: s})
 			if d.Outcome == "" {
 				b.Fatal("no outcome")
 			}

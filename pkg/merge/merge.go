@@ -94,13 +94,20 @@ func (m *merger) init() {
 		connID = m.in.Record.ConnectionID
 	}
 	m.key = LinkKey{ConnectionID: connID, ExternalID: m.in.Record.ExternalID}
-	if id, ok := m.in.State.Links[m.key]; ok {
-		if c, ok := m.in.State.Contacts[id]; ok {
-			if l, ok := c.Link(m.key); ok {
-				m.linked, m.linkedC, m.oldLink = true, c, l
-			}
+	id, ok := m.in.State.Links[m.key]
+	if !ok {
+		return
+	}
+	if m.linkedC, ok = m.in.State.Contacts[id]; !ok {
+		return
+	}
+	for i := range m.linkedC.Sources {
+		if l := &m.linkedC.Sources[i]; l.ConnectionID == connID && l.ExternalID == m.key.ExternalID {
+			m.linked, m.oldLink = true, *l
+			return
 		}
 	}
+	m.linkedC = Contact{}
 }
 
 func (m *merger) add(mu Mutation) {
