@@ -63,12 +63,13 @@
 //
 // Costs: a full run makes profiles/100 + Σ members/100 + ⌈lists/10⌉ +
 // ⌈segments/10⌉ requests; run counts (Seen, and the report's rows) include
-// the membership records. A member's source link stores the content hash
-// of whichever of its records was applied last, and a profile record and
-// its membership records differ, so an unchanged re-sync re-applies (and
-// re-writes the link of) every profile in a selected group instead of
-// skipping it as a duplicate; SelectedTags keeps that to the groups that
-// matter. The private key now needs lists:read and segments:read besides
+// the membership records. An unchanged re-sync writes nothing for them:
+// a membership record is a group delta, and the source link keeps the full
+// profile record's hash next to the delta's base (pkg/merge Link.DeltaBase),
+// so the profile and each of its memberships are recognised as applied
+// (pkg/store TestApply_GroupDeltasAndTheirFullRecord_ResyncWritesNothing);
+// the membership records still cost their reads. The private key now needs
+// lists:read and segments:read besides
 // profiles:read: without them planning fails with ErrUnauthorized (a
 // permanent error, the run fails rather than silently pulling no groups).
 //

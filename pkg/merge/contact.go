@@ -75,7 +75,14 @@ type Link struct {
 	// (without the "<Label> - " prefix), sorted, unique.
 	Groups []string
 	Guest  bool   // a guest record: member of "<Label> - Guests"
-	Hash   uint64 // ContentHash of the last applied record
+	Hash   uint64 // ContentHash of the last applied full record
+	// DeltaBase is the content hash, without its group deltas, of the last
+	// group-delta record applied (source.Record.AddGroups/RemoveGroups
+	// without HasGroups): a Klaviyo list member page or a Shopify tag
+	// webhook. A delta with the same base whose groups the link already
+	// reflects changes nothing, so the deltas of one profile (one per list)
+	// and its full record do not take turns rewriting the link.
+	DeltaBase uint64
 }
 
 // Key returns the link's key.

@@ -248,6 +248,8 @@ func (m *merger) upsert() Decision {
 			return m.decision()
 		case hash == m.oldLink.Hash:
 			return Decision{Outcome: Unchanged, Reason: ReasonDuplicate, ContactID: m.linkedC.ID, At: m.in.Now}
+		case isDelta(&m.in.Record) && deltaBase(&m.in.Record) == m.oldLink.DeltaBase && m.deltaHeld():
+			return Decision{Outcome: Unchanged, Reason: ReasonDuplicate, ContactID: m.linkedC.ID, At: m.in.Now}
 		}
 	}
 	target, create, ok := m.match()
@@ -533,6 +535,18 @@ func (m *merger) link(c *Contact, hash uint64) {
 			n.Groups = removeSorted(n.Groups, g)
 		}
 		n.Guest = old.Guest || m.in.Record.Guest
+		n.DeltaBase = old.DeltaBase
+		if isDelta(&m.in.Record) {
+			// The link keeps the full record's hash (so its next sync stays
+			// free) and remembers the delta's base.
+			n.DeltaBase = deltaBase(&m.in.Record)
+			if m.linked {
+				n.Hash = old.Hash
+			}
+		}
+	}
+	if m.linked && sameLink(&old, &n) {
+		return // a delta the link already reflects: nothing to write
 	}
 	if m.sink != nil {
 		m.sink.put = n
@@ -547,6 +561,32 @@ func (m *merger) link(c *Contact, hash uint64) {
 	if m.groupDiff(c, &old, &n) {
 		m.changed = true
 	}
+}
+
+// deltaHeld reports whether the linked record's groups already reflect the
+// record's deltas.
+func (m *merger) deltaHeld() bool {
+	r, l := &m.in.Record, &m.oldLink
+	if r.Guest && !l.Guest {
+		return false
+	}
+	for _, g := range r.AddGroups { // link() adds, then removes
+		if g != "" && !contains(l.Groups, g) && !slices.Contains(r.RemoveGroups, g) {
+			return false
+		}
+	}
+	for _, g := range r.RemoveGroups {
+		if contains(l.Groups, g) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameLink reports whether two links of one source record are equal.
+func sameLink(a, b *Link) bool {
+	return a.Label == b.Label && a.UpdatedAt.Equal(b.UpdatedAt) && a.Guest == b.Guest &&
+		a.Hash == b.Hash && a.DeltaBase == b.DeltaBase && slices.Equal(a.Groups, b.Groups)
 }
 
 // groupDiff emits the membership changes of c when its link old becomes n

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -568,5 +569,39 @@ func TestMerge_DedupKey_OneContactPerPhoneAcrossIntegrations(t *testing.T) {
 	}
 	if l, ok := c.Link(LinkKey{"woo-1", "w1"}); !ok || !reflect.DeepEqual(l.Groups, []string{"Buyers"}) || l.Label != "WooCommerce" {
 		t.Errorf("woo link = %+v, %v", l, ok)
+	}
+}
+
+// A profile's full record and its group deltas (one Klaviyo member page per
+// list) do not take turns rewriting the link: once applied, a full re-sync
+// of all of them changes nothing. A delta the link does not reflect yet
+// still applies.
+func TestMerge_GroupDeltasAndTheirFullRecord_ResyncChangesNothing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	klaviyo := Connection{ID: "kl-1", Label: "Klaviyo", Mode: consent.Explicit, DefaultRegion: "AU"}
+	full := rec("p1", 5, "Ann", "Lee")
+	full.Consent = source.ConsentSignal{State: source.SignalSubscribed, At: at(3)}
+	member := func(list string) source.Record {
+		r := full
+		r.UpdatedAt = time.Time{} // member records carry no updated time
+		r.AddGroups = []string{list}
+		return r
+	}
+	id := ident(phoneA, emailA)
+	for round := range 2 {
+		for _, r := range []source.Record{full, member("VIP"), member("Newsletter")} {
+			d := w.merge(klaviyo, r, id)
+			if round == 1 && (d.Outcome != Unchanged || len(d.Mutations) != 0) {
+				t.Errorf("re-sync of %v changed something: %+v", r.AddGroups, d)
+			}
+		}
+	}
+	c := w.byPhone(phoneA)
+	if want := []string{"Klaviyo - Newsletter", "Klaviyo - VIP"}; !slices.Equal(c.Groups, want) {
+		t.Errorf("groups = %v, want %v", c.Groups, want)
+	}
+	if d := w.merge(klaviyo, member("Gold"), id); d.Outcome != Updated {
+		t.Errorf("a new membership: %+v", d)
 	}
 }

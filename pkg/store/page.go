@@ -94,6 +94,11 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 	return out, firstErr
 }
 
+// isDelta reports whether rec changes groups by deltas only.
+func isDelta(rec source.Record) bool {
+	return !rec.HasGroups && (len(rec.AddGroups) > 0 || len(rec.RemoveGroups) > 0)
+}
+
 // rewriteMemberships puts a contact's group memberships (and group list
 // entries) again, from its sources: the recovery of a page that crashed
 // between a contact's transaction and its batched side writes.
@@ -159,7 +164,8 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				mark, marked := ld.marks[d.ContactID]
 				c := snap.state.Contacts[d.ContactID]
 				mu.Unlock()
-				if marked && t.RunID != "" && mark.RunID == t.RunID && mark.ConnectionID == t.Conn.ID && mark.ExternalID == rec.ExternalID {
+				crashed := marked && t.RunID != "" && mark.RunID == t.RunID && mark.ConnectionID == t.Conn.ID && mark.ExternalID == rec.ExternalID
+				if crashed {
 					// This run wrote the contact for this record and crashed
 					// before its link: count what it did, and redo the side
 					// writes it may have lost (idempotent puts).
@@ -167,6 +173,13 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 					if err := s.rewriteMemberships(ctx, t.TenantID, c); err != nil {
 						return Applied{}, err
 					}
+				}
+				if !crashed && linked && link.ContactID == d.ContactID && isDelta(rec) {
+					// A group delta the contact already reflects (a Klaviyo
+					// list member page, a Shopify tag webhook): the link item
+					// keeps the full record's hash, so that record's next
+					// sync stays free instead of the two taking turns.
+					return Applied{Decision: d}, nil
 				}
 				li := linkItem{PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 					AppliedHash: hash, UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome)}
@@ -202,6 +215,11 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		}
 		if err != nil {
 			return Applied{}, err
+		}
+		if fx.linkPut != nil && linked && link.ContactID == d.ContactID && isDelta(rec) {
+			// A group delta: the link item keeps the applied hash and time
+			// of the full record, whose next sync then stays free.
+			fx.linkPut.AppliedHash, fx.linkPut.UpdatedAt = link.AppliedHash, link.UpdatedAt
 		}
 		if s.afterWrite != nil {
 			if err := s.afterWrite(); err != nil {

@@ -437,3 +437,52 @@ func TestApply_CrashAfterTransactionBeforeSideWritesCountsWhatItDid(t *testing.T
 		t.Fatalf("next run: %v %v", out[0].Decision.Outcome, err)
 	}
 }
+
+// A profile's full record and its group deltas (Klaviyo list member pages)
+// cost nothing on a re-sync once applied: neither the contact nor the link
+// item is rewritten, and the full record still takes the free path.
+func TestApply_GroupDeltasAndTheirFullRecord_ResyncWritesNothing(t *testing.T) {
+	t.Parallel()
+	usage := &store.Usage{}
+	st, _, clk := newStore(t, store.WithUsage(usage))
+	ctx := context.Background()
+	c := conn("k1", "Klaviyo", consent.Inferred)
+	full := record(c, 1, t0, "Ann", source.ConsentSignal{State: source.SignalSubscribed, At: t0})
+	full.Groups, full.HasGroups = nil, false // a Klaviyo profile says nothing about groups
+	member := func(list string) source.Record {
+		r := full
+		r.UpdatedAt, r.AddGroups = time.Time{}, []string{list}
+		return r
+	}
+	page := []source.Record{full, member("VIP"), member("Newsletter")}
+	tgt := store.Target{TenantID: "t1", Conn: c}
+	apply := func() []store.Applied {
+		t.Helper()
+		var out []store.Applied
+		for _, r := range page { // one at a time: the order a sync gives them
+			a, err := st.ApplyRecord(ctx, tgt, r, clk.now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a)
+		}
+		return out
+	}
+	first := apply()
+	if first[0].Decision.Outcome != merge.Created || first[1].Decision.Outcome != merge.Updated || first[2].Decision.Outcome != merge.Updated {
+		t.Fatalf("first sync outcomes: %v %v %v", first[0].Decision.Outcome, first[1].Decision.Outcome, first[2].Decision.Outcome)
+	}
+	usage.Reset()
+	for i, a := range apply() {
+		if a.Decision.Outcome != merge.Unchanged || a.Wrote {
+			t.Errorf("re-sync of record %d: outcome %s, wrote %v; want unchanged without a write", i, a.Decision.Outcome, a.Wrote)
+		}
+	}
+	if _, wcu, _ := usage.Totals(); wcu != 0 {
+		t.Errorf("the re-sync consumed %.1f WCU, want 0", wcu)
+	}
+	members, _, err := st.ListContacts(ctx, "t1", store.ContactFilter{Group: "Klaviyo - Newsletter"}, 10, "")
+	if err != nil || len(members) != 1 {
+		t.Fatalf("members of Klaviyo - Newsletter: %d, %v", len(members), err)
+	}
+}
