@@ -204,19 +204,9 @@ func (s *Server) members(kind string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		var since time.Time
-		if f := q.Get("filter"); f != "" {
-			m := greaterThanJoined.FindStringSubmatch(f)
-			if m == nil {
-				apiError(w, http.StatusBadRequest, "invalid", "unsupported filter")
-				return
-			}
-			t, err := time.Parse(time.RFC3339, m[1])
-			if err != nil {
-				apiError(w, http.StatusBadRequest, "invalid", "invalid datetime in filter")
-				return
-			}
-			since = t
+		since, ok := filterSince(w, q, greaterThanJoined)
+		if !ok {
+			return
 		}
 		withSubs := q.Get("additional-fields[profile]") == "subscriptions"
 		s.mu.Lock()

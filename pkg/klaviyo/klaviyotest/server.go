@@ -265,25 +265,36 @@ func (s *Server) profileResource(i int, withSubs bool) map[string]any {
 	return map[string]any{"type": p["type"], "id": p["id"], "attributes": attrs}
 }
 
+// filterSince reads a filter=greater-than(<field>,<RFC 3339>) parameter
+// (zero time without one); it answers 400 and reports false when the
+// filter is not re's or its time does not parse.
+func filterSince(w http.ResponseWriter, q url.Values, re *regexp.Regexp) (time.Time, bool) {
+	f := q.Get("filter")
+	if f == "" {
+		return time.Time{}, true
+	}
+	m := re.FindStringSubmatch(f)
+	if m == nil {
+		apiError(w, http.StatusBadRequest, "invalid", "unsupported filter")
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, m[1])
+	if err != nil {
+		apiError(w, http.StatusBadRequest, "invalid", "invalid datetime in filter")
+		return time.Time{}, false
+	}
+	return t, true
+}
+
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	size, start, ok := pageParams(w, q, 20, 100)
 	if !ok {
 		return
 	}
-	var since time.Time
-	if f := q.Get("filter"); f != "" {
-		m := greaterThanUpdated.FindStringSubmatch(f)
-		if m == nil {
-			apiError(w, http.StatusBadRequest, "invalid", "unsupported filter")
-			return
-		}
-		t, err := time.Parse(time.RFC3339, m[1])
-		if err != nil {
-			apiError(w, http.StatusBadRequest, "invalid", "invalid datetime in filter")
-			return
-		}
-		since = t
+	since, ok := filterSince(w, q, greaterThanUpdated)
+	if !ok {
+		return
 	}
 	withSubs := q.Get("additional-fields[profile]") == "subscriptions"
 	s.mu.Lock()
