@@ -69,6 +69,7 @@ type Store interface {
 // Sender enqueues JSON messages.
 type Sender interface {
 	Send(ctx context.Context, messages ...any) error
+	SendDelayed(ctx context.Context, delay time.Duration, messages ...any) error
 }
 
 // Deps are the handler's collaborators.
@@ -230,6 +231,14 @@ func (h *Handler) plan(ctx context.Context, m syncrun.Message) error {
 		plan, err = src.PlanIncremental(ctx, m.Since)
 	} else {
 		plan, err = src.PlanBulk(ctx)
+	}
+	if nr := (*source.NotReadyError)(nil); errors.As(err, &nr) {
+		// The platform is still preparing the listing (a bulk export):
+		// ask again later without spending one of the message's receives.
+		// The run's lock bounds how long this can go on.
+		h.d.Log.InfoContext(ctx, "plan not ready: asking again later", "tenant", m.TenantID, "run", m.RunID,
+			"after", nr.RetryAfter, "reason", nr.Reason)
+		return h.d.Pages.SendDelayed(ctx, nr.RetryAfter, m)
 	}
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)

@@ -1,11 +1,14 @@
 package bulksync_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +39,11 @@ import (
 func TestInstall_FourPlatformsWithOverlappingPeople(t *testing.T) {
 	t.Parallel()
 	const seed = 42
-	shop := shopifytest.NewServer(shopifytest.Options{Customers: 5000, Seed: seed, RestoreRate: 100000, MaxAvailable: 100000})
+	// The Shopify install exports through Bulk Operations; the export takes
+	// longer than the plan step waits, so the plan is asked again later
+	// (source.NotReadyError → a delayed plan message) until it is ready.
+	shop := shopifytest.NewServer(shopifytest.Options{Customers: 5000, Seed: seed, RestoreRate: 100000, MaxAvailable: 100000,
+		BulkDelay: 2500 * time.Millisecond})
 	defer shop.Close()
 	woo := woocommercetest.NewServer(woocommercetest.Options{Customers: 600, Guests: 40, Seed: seed, FirstPerson: 4800})
 	defer woo.Close()
@@ -67,8 +74,10 @@ func TestInstall_FourPlatformsWithOverlappingPeople(t *testing.T) {
 	}
 	pages := queue.NewSender(s.SQS, s.PagesQueueURL)
 	starter := syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour}
-	h := bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient},
-		Pages: pages, Outbox: queue.NewSender(s.SQS, s.OutboxQueueURL), DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL)})
+	var logs syncBuffer
+	h := bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, ShopifyBulkWait: 300 * time.Millisecond},
+		Pages: pages, Outbox: queue.NewSender(s.SQS, s.OutboxQueueURL), DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL),
+		Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.PagesQueueURL, Handler: h.Handle, Concurrency: 4, BatchSize: 4, RetryDelay: time.Second}).Run(ctx)
 	var runs []string
 	for _, in := range installs {
@@ -98,6 +107,9 @@ func TestInstall_FourPlatformsWithOverlappingPeople(t *testing.T) {
 		if run.Status != store.RunCompleted || !run.Counts.AddsUp() || run.Counts.Seen != installs[i].records {
 			t.Fatalf("%s install run = %s %+v (%s), want completed with %d records", installs[i].label, run.Status, run.Counts, run.Error, installs[i].records)
 		}
+	}
+	if !strings.Contains(logs.String(), "plan not ready") || shop.BulkOperations() != 1 {
+		t.Errorf("the Shopify plan was not asked again while its export ran (bulk operations started: %d)", shop.BulkOperations())
 	}
 
 	// Who the fakes hold: persons 0-4999 (Shopify), 4800-5399 and guests
@@ -181,4 +193,22 @@ func TestInstall_FourPlatformsWithOverlappingPeople(t *testing.T) {
 			t.Errorf("person %d sources = %v, want %v", i, got, want)
 		}
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the handler's concurrent logging.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }

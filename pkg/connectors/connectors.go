@@ -6,6 +6,7 @@
 package connectors
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -34,6 +35,9 @@ type Opener interface {
 type Registry struct {
 	Opener Opener
 	HTTP   *http.Client
+	// ShopifyBulkWait is how long a plan step waits for a running Shopify
+	// bulk export before the pipeline asks again later (default 20 s).
+	ShopifyBulkWait time.Duration
 
 	mu      sync.Mutex
 	clients map[string]platformClient // by connection id and version
@@ -115,6 +119,10 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 			// connection turns it off: paging is capped by the cost bucket
 			// (about 99 customers/s on a Standard plan).
 			Bulk: cfg["bulkOperations"] != "false",
+			// The plan step waits this long for a running export, then is
+			// re-queued (bulksync honours source.NotReadyError) so a large
+			// store's export can take as long as it needs.
+			BulkWait: cmp.Or(r.ShopifyBulkWait, 20*time.Second),
 		}, opts, hc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)

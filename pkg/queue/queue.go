@@ -56,6 +56,20 @@ var ErrTooLarge = errors.New("queue: message over 256 KiB")
 // returns only when every message was accepted, or with an error naming how
 // many were not.
 func (s *Sender) Send(ctx context.Context, messages ...any) error {
+	return s.send(ctx, 0, messages)
+}
+
+// MaxDelay is the longest delay SQS allows on a message (DelaySeconds 900).
+const MaxDelay = 15 * time.Minute
+
+// SendDelayed is Send with every message invisible for delay (rounded up
+// to a whole second, at most MaxDelay).
+func (s *Sender) SendDelayed(ctx context.Context, delay time.Duration, messages ...any) error {
+	secs := int32(min(max((delay+time.Second-1)/time.Second, 0), MaxDelay/time.Second))
+	return s.send(ctx, secs, messages)
+}
+
+func (s *Sender) send(ctx context.Context, delaySeconds int32, messages []any) error {
 	bodies := make([]string, len(messages))
 	for i, m := range messages {
 		b, err := json.Marshal(m)
@@ -68,14 +82,14 @@ func (s *Sender) Send(ctx context.Context, messages ...any) error {
 		bodies[i] = string(b)
 	}
 	for start := 0; start < len(bodies); start += 10 {
-		if err := s.sendBatch(ctx, bodies[start:min(start+10, len(bodies))]); err != nil {
+		if err := s.sendBatch(ctx, delaySeconds, bodies[start:min(start+10, len(bodies))]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Sender) sendBatch(ctx context.Context, bodies []string) error {
+func (s *Sender) sendBatch(ctx context.Context, delaySeconds int32, bodies []string) error {
 	pending := map[string]string{}
 	for i, b := range bodies {
 		pending[strconv.Itoa(i)] = b
@@ -93,7 +107,7 @@ func (s *Sender) sendBatch(ctx context.Context, bodies []string) error {
 		}
 		entries := make([]types.SendMessageBatchRequestEntry, 0, len(pending))
 		for id, b := range pending {
-			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(b)})
+			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(b), DelaySeconds: delaySeconds})
 		}
 		out, err := s.api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.url), Entries: entries})
 		if err != nil {

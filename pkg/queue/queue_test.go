@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -65,4 +66,30 @@ func TestResolve_ByName(t *testing.T) {
 	if err != nil || got != s.PagesQueueURL {
 		t.Fatalf("Resolve = %q, %v; want %q", got, err, s.PagesQueueURL)
 	}
+}
+
+// A delayed message stays invisible for its delay, then arrives.
+func TestSender_SendDelayedHidesTheMessageForTheDelay(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	ctx := context.Background()
+	snd := queue.NewSender(s.SQS, s.PagesQueueURL)
+	sent := time.Now()
+	if err := snd.SendDelayed(ctx, 1500*time.Millisecond, map[string]string{"kind": "plan"}); err != nil {
+		t.Fatal(err)
+	}
+	for time.Since(sent) < 20*time.Second {
+		out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.PagesQueueURL), MaxNumberOfMessages: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 1 {
+			if waited := time.Since(sent); waited < 1900*time.Millisecond {
+				t.Fatalf("the message arrived after %v; the delay (rounded up to 2 s) was not applied", waited)
+			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the delayed message never arrived")
 }

@@ -232,11 +232,16 @@ func (c *Client) runBulkQuery(ctx context.Context) (string, error) {
 }
 
 // awaitBulkOperation polls the operation until it completes, waiting
-// longer between polls as it runs; it stops when ctx is done.
+// longer between polls as it runs; it stops when ctx is done, or returns a
+// *source.NotReadyError once BulkWait has passed.
 func (c *Client) awaitBulkOperation(ctx context.Context, id string) (*bulkOperation, error) {
 	wait := c.cfg.BulkPollInterval
 	if wait <= 0 {
 		wait = defaultBulkPoll
+	}
+	var giveUp time.Time
+	if c.cfg.BulkWait > 0 {
+		giveUp = time.Now().Add(c.cfg.BulkWait)
 	}
 	for {
 		var out struct {
@@ -256,6 +261,10 @@ func (c *Client) awaitBulkOperation(ctx context.Context, id string) (*bulkOperat
 		}
 		// CREATED, RUNNING, CANCELING (ends CANCELED) or a status added
 		// later: wait and look again.
+		if !giveUp.IsZero() && time.Now().Add(wait).After(giveUp) {
+			return nil, &source.NotReadyError{RetryAfter: wait,
+				Reason: fmt.Sprintf("bulk operation %s %s, %d objects so far", id, out.Op.Status, out.Op.ObjectCount)}
+		}
 		if err := sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("waiting for bulk operation %s (last status %s): %w", id, out.Op.Status, err)
 		}

@@ -295,6 +295,42 @@ func TestBulkPlan_ReusesOurRunningOperation(t *testing.T) {
 	}
 }
 
+// With BulkWait, a plan whose export is still running answers "not ready,
+// ask again in …" (source.NotReadyError) instead of blocking; asking again
+// reuses the same export and plans it once it has completed.
+func TestBulkPlan_NotReadyWhileTheExportRuns(t *testing.T) {
+	t.Parallel()
+	s := shopifytest.NewServer(shopifytest.Options{Customers: 50, BulkDelay: 600 * time.Millisecond})
+	defer s.Close()
+	c, err := shopify.New(shopify.Config{ShopDomain: s.Domain(), AccessToken: s.AccessToken(), APIBaseURL: s.URL(),
+		Bulk: true, BulkPollInterval: 50 * time.Millisecond, BulkWait: 100 * time.Millisecond}, source.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = c.PlanBulk(context.Background())
+	var nr *source.NotReadyError
+	if !errors.As(err, &nr) || nr.RetryAfter <= 0 {
+		t.Fatalf("plan while the export runs: %v, want a NotReadyError with a delay", err)
+	}
+	if waited := time.Since(start); waited > 400*time.Millisecond {
+		t.Fatalf("the plan waited %v, past its BulkWait of 100ms", waited)
+	}
+	var plan source.Plan
+	for time.Since(start) < 10*time.Second {
+		time.Sleep(nr.RetryAfter)
+		if plan, err = c.PlanBulk(context.Background()); !errors.As(err, &nr) {
+			break
+		}
+	}
+	if err != nil || plan.Total != 50 {
+		t.Fatalf("plan after the export = %+v, %v", plan, err)
+	}
+	if n := s.BulkOperations(); n != 1 {
+		t.Fatalf("%d bulk operations started, want the running one reused", n)
+	}
+}
+
 func TestBulkPlan_ReusesOurRecentCompletedExport(t *testing.T) {
 	t.Parallel()
 	// An earlier attempt timed out; its export completed before the retry.

@@ -33,10 +33,13 @@ type Config struct {
 	// result, fetched in parallel, instead of a chain of GraphQL pages.
 	// The default (false) keeps the chained plan: it needs no waiting at
 	// plan time, but is bounded by the cost bucket (about 99 customers/s
-	// on a Standard plan). With Bulk, PlanBulk blocks until the export
-	// completes (its ctx bounds the wait), so the plan step's deadline
-	// must outlast the export of the store.
+	// on a Standard plan). With Bulk, PlanBulk waits for the export to
+	// complete, up to BulkWait.
 	Bulk bool
+	// BulkWait is how long PlanBulk waits for a running export before it
+	// returns a *source.NotReadyError (the pipeline then asks again later,
+	// and the running export is reused). 0 waits until ctx is done.
+	BulkWait time.Duration
 	// BulkLinesPerRange is about how many customers one range cursor of a
 	// bulk plan holds (default DefaultBulkLinesPerRange).
 	BulkLinesPerRange int

@@ -15,6 +15,19 @@ import (
 // cursor or write-back the platform refuses); wrap it.
 var ErrPermanent = errors.New("permanent failure")
 
+// NotReadyError says a plan cannot be made yet because the platform is
+// still preparing it (a Shopify bulk export running): ask again after
+// RetryAfter. The pipeline re-queues the plan step with that delay instead
+// of counting a failed attempt; the work already started is reused.
+type NotReadyError struct {
+	RetryAfter time.Duration
+	Reason     string // e.g. "bulk operation gid://... RUNNING, 41,000 objects"
+}
+
+func (e *NotReadyError) Error() string {
+	return "not ready (ask again in " + e.RetryAfter.String() + "): " + e.Reason
+}
+
 // Platform names a supported source platform. The values are the path
 // segment used in webhook URLs (/webhooks/{platform}/{connectionId}).
 type Platform string
