@@ -22,7 +22,7 @@ func TestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := t.TempDir()
-	s := settings{Size: 150, Platforms: []string{"woocommerce", "shopify", "mailchimp", "klaviyo"}, Workers: 4,
+	s := settings{Size: 150, Platforms: []string{"woocommerce", "shopify", "shopify-bulk", "mailchimp", "klaviyo"}, Workers: 4,
 		Rates: []int{30}, RateDuration: 2 * time.Second, Stops: 40, Out: out, Quiet: true}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -30,8 +30,8 @@ func TestBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Platforms) != 4 {
-		t.Fatalf("%d platforms measured, want 4", len(res.Platforms))
+	if len(res.Platforms) != len(s.Platforms) {
+		t.Fatalf("%d platforms measured, want %d", len(res.Platforms), len(s.Platforms))
 	}
 	for _, p := range res.Platforms {
 		if p.Install.Seen != p.Records || p.Install.Counts.Created == 0 || p.Install.PerSecond <= 0 {
@@ -70,14 +70,14 @@ func TestBench(t *testing.T) {
 		t.Fatal(err)
 	}
 	var back results
-	if err := json.Unmarshal(b, &back); err != nil || len(back.Platforms) != 4 {
+	if err := json.Unmarshal(b, &back); err != nil || len(back.Platforms) != len(s.Platforms) {
 		t.Fatalf("results.json: %v (%d platforms)", err, len(back.Platforms))
 	}
 	table, err := os.ReadFile(md)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| measure | result | goal / bound |", "WooCommerce install", "webhooks at 30/s", "STOP replies", "cost per million contacts"} {
+	for _, want := range []string{"| measure | result | goal / bound |", "WooCommerce install", "Shopify (bulk export) install", "webhooks at 30/s", "STOP replies", "cost per million contacts"} {
 		if !strings.Contains(string(table), want) {
 			t.Errorf("results.md lacks %q", want)
 		}

@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -61,7 +62,7 @@ func main() {
 	var s settings
 	var plats, rates string
 	flag.IntVar(&s.Size, "size", envInt("BENCH_SIZE", 10000), "customers per platform store")
-	flag.StringVar(&plats, "platforms", "woocommerce,shopify,mailchimp,klaviyo", "platforms to sync")
+	flag.StringVar(&plats, "platforms", "woocommerce,shopify,shopify-bulk,mailchimp,klaviyo", "platforms to sync")
 	flag.IntVar(&s.Workers, "workers", 4, "concurrent bulk-sync invocations (the sandbox's and Lambda's maximum concurrency)")
 	flag.StringVar(&rates, "rates", envString("BENCH_RATES", "50,100,200"), "webhook load rates, requests/s")
 	flag.DurationVar(&s.RateDuration, "rate-duration", 10*time.Second, "how long each webhook rate is held")
@@ -70,6 +71,12 @@ func main() {
 	flag.BoolVar(&s.Verbose, "v", false, "log failed webhook answers")
 	flag.Parse()
 	s.Platforms = split(plats)
+	for _, name := range s.Platforms {
+		if !slices.ContainsFunc(platforms(), func(p platform) bool { return p.name == name }) {
+			fmt.Fprintf(os.Stderr, "bench: -platforms: no platform %q\n", name)
+			os.Exit(2)
+		}
+	}
 	for _, r := range split(rates) {
 		n, err := strconv.Atoi(r)
 		if err != nil || n <= 0 {

@@ -32,6 +32,8 @@ type platform struct {
 	// bound is the customers/s the real default limit allows a perfect
 	// client listing a store of n customers (bursts included).
 	bound func(n int) float64
+	// platform is the connection's platform ("" = name).
+	platform string
 	// unlimited: the platform sets no rate limit on this path (bound +Inf).
 	unlimited bool
 	start     func(size int, limited bool) fakeStore
@@ -69,7 +71,7 @@ func platforms() []platform {
 			// The install through Bulk Operations (the default for
 			// installs): the export and its download do not use the cost
 			// bucket, so no platform limit bounds it.
-			name: "shopify-bulk", label: "Shopify (bulk export)",
+			name: "shopify-bulk", label: "Shopify (bulk export)", platform: "shopify",
 			limit:     "Bulk Operations: no rate limit on the export download",
 			bound:     func(int) float64 { return math.Inf(1) },
 			unlimited: true,

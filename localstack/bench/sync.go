@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -107,7 +108,7 @@ func (b *bench) platform(ctx context.Context, p platform) (platformResult, error
 	var conn struct{ ID, SyncID string }
 	ph := b.begin()
 	if err := api.Do(ctx, "POST", "/v1/connections", map[string]any{
-		"platform": p.name, "label": p.label, "consentMode": "inferred", "defaultRegion": "AU", "config": fs.config,
+		"platform": cmp.Or(p.platform, p.name), "label": p.label, "consentMode": "inferred", "defaultRegion": "AU", "config": fs.config,
 	}, &conn); err != nil {
 		return res, err
 	}
@@ -153,7 +154,7 @@ func (b *bench) platform(ctx context.Context, p platform) (platformResult, error
 	b.logf("%s: install sync with the fake's limits off", p.label)
 	ph = b.begin()
 	if err := api.Do(ctx, "POST", "/v1/connections", map[string]any{
-		"platform": p.name, "label": p.label, "consentMode": "inferred", "defaultRegion": "AU", "config": free.config,
+		"platform": cmp.Or(p.platform, p.name), "label": p.label, "consentMode": "inferred", "defaultRegion": "AU", "config": free.config,
 	}, &conn); err != nil {
 		return res, err
 	}

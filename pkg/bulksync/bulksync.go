@@ -227,18 +227,24 @@ func (h *Handler) plan(ctx context.Context, m syncrun.Message) error {
 		return err
 	}
 	var plan source.Plan
-	if m.Incremental {
+	r, resumable := src.(source.Resumer)
+	switch {
+	case m.Incremental:
 		plan, err = src.PlanIncremental(ctx, m.Since)
-	} else {
+	case m.Resume != "" && resumable:
+		plan, err = r.ResumePlan(ctx, m.Resume)
+	default:
 		plan, err = src.PlanBulk(ctx)
 	}
 	if nr := (*source.NotReadyError)(nil); errors.As(err, &nr) {
 		// The platform is still preparing the listing (a bulk export):
-		// ask again later without spending one of the message's receives.
-		// The run's lock bounds how long this can go on.
+		// ask again later, resuming that work, without spending one of
+		// the message's receives. The run's lock bounds how long.
 		h.d.Log.InfoContext(ctx, "plan not ready: asking again later", "tenant", m.TenantID, "run", m.RunID,
 			"after", nr.RetryAfter, "reason", nr.Reason)
-		return h.d.Pages.SendDelayed(ctx, nr.RetryAfter, m)
+		next := m
+		next.Resume = nr.Resume
+		return h.d.Pages.SendDelayed(ctx, nr.RetryAfter, next)
 	}
 	if err != nil {
 		return fmt.Errorf("planning: %w", err)

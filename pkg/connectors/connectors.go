@@ -177,6 +177,17 @@ func (p permanentErrors) PlanBulk(ctx context.Context) (source.Plan, error) {
 	return plan, p.mark(err)
 }
 
+// ResumePlan resumes a plan where the client can (source.Resumer), else
+// plans afresh.
+func (p permanentErrors) ResumePlan(ctx context.Context, token string) (source.Plan, error) {
+	r, ok := p.platformClient.(source.Resumer)
+	if !ok {
+		return p.PlanBulk(ctx)
+	}
+	plan, err := r.ResumePlan(ctx, token)
+	return plan, p.mark(err)
+}
+
 func (p permanentErrors) PlanIncremental(ctx context.Context, since time.Time) (source.Plan, error) {
 	plan, err := p.platformClient.PlanIncremental(ctx, since)
 	return plan, p.mark(err)

@@ -48,10 +48,11 @@ const BulkPollQuery = `query BulkPoll($id: ID!) { node(id: $id) { ... on BulkOpe
 // a few hundred kilobytes of JSONL.
 const DefaultBulkLinesPerRange = 1000
 
-// DefaultBulkReuseWithin is Config.BulkReuseWithin's default: longer than
-// the retries of one plan message (5 receives, 12 minutes apart, in
-// pkg/resources), well short of the result URL's seven days.
-const DefaultBulkReuseWithin = time.Hour
+// DefaultBulkReuseWithin is Config.BulkReuseWithin's default: 0, a
+// completed export is never reused by PlanBulk (a new sync wants a new
+// snapshot); a plan asked again after NotReadyError resumes its own export
+// through ResumePlan instead.
+const DefaultBulkReuseWithin = 0
 
 const (
 	defaultBulkPoll = time.Second
@@ -147,9 +148,6 @@ func (c *Client) reusable(op *bulkOperation, now time.Time) bool {
 		return false
 	}
 	within := c.cfg.BulkReuseWithin
-	if within == 0 {
-		within = DefaultBulkReuseWithin
-	}
 	return op.running() || (op.Status == "COMPLETED" && within > 0 && now.Sub(op.CreatedAt) < within)
 }
 
@@ -175,6 +173,28 @@ func (c *Client) planBulkOperation(ctx context.Context) (source.Plan, error) {
 	}
 	return rangePlan(done, c.linesPerRange())
 }
+
+// ResumePlan plans from the bulk operation an earlier attempt of this plan
+// started (the Resume token of its NotReadyError): it waits for it again,
+// even once completed, so the retry plans that export and no other. An
+// operation that failed, expired or is gone is replaced by a new export.
+func (c *Client) ResumePlan(ctx context.Context, token string) (source.Plan, error) {
+	if !c.cfg.Bulk || !strings.HasPrefix(token, "gid://shopify/BulkOperation/") {
+		return c.PlanBulk(ctx)
+	}
+	done, err := c.awaitBulkOperation(ctx, token)
+	var be *BulkOperationError
+	switch {
+	case errors.As(err, &be) && !errors.Is(err, ErrUnauthorized), errors.Is(err, errBulkNotFound):
+		return c.planBulkOperation(ctx)
+	case err != nil:
+		return source.Plan{}, err
+	}
+	return rangePlan(done, c.linesPerRange())
+}
+
+// errBulkNotFound: node(id:) found no bulk operation by that id.
+var errBulkNotFound = errors.New("shopify: bulk operation not found")
 
 // currentBulkOperation returns the app's most recent bulk query, or nil.
 func (c *Client) currentBulkOperation(ctx context.Context) (*bulkOperation, error) {
@@ -251,7 +271,7 @@ func (c *Client) awaitBulkOperation(ctx context.Context, id string) (*bulkOperat
 			return nil, fmt.Errorf("polling bulk operation %s: %w", id, err)
 		}
 		if out.Op == nil {
-			return nil, fmt.Errorf("shopify: bulk operation %s not found", id)
+			return nil, fmt.Errorf("%w: %s", errBulkNotFound, id)
 		}
 		switch out.Op.Status {
 		case "COMPLETED":
@@ -262,7 +282,7 @@ func (c *Client) awaitBulkOperation(ctx context.Context, id string) (*bulkOperat
 		// CREATED, RUNNING, CANCELING (ends CANCELED) or a status added
 		// later: wait and look again.
 		if !giveUp.IsZero() && time.Now().Add(wait).After(giveUp) {
-			return nil, &source.NotReadyError{RetryAfter: wait,
+			return nil, &source.NotReadyError{RetryAfter: wait, Resume: id,
 				Reason: fmt.Sprintf("bulk operation %s %s, %d objects so far", id, out.Op.Status, out.Op.ObjectCount)}
 		}
 		if err := sleep(ctx, wait); err != nil {

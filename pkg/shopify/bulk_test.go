@@ -316,10 +316,13 @@ func TestBulkPlan_NotReadyWhileTheExportRuns(t *testing.T) {
 	if waited := time.Since(start); waited > 400*time.Millisecond {
 		t.Fatalf("the plan waited %v, past its BulkWait of 100ms", waited)
 	}
+	if !strings.HasPrefix(nr.Resume, "gid://shopify/BulkOperation/") {
+		t.Fatalf("resume token %q does not name the bulk operation", nr.Resume)
+	}
 	var plan source.Plan
 	for time.Since(start) < 10*time.Second {
 		time.Sleep(nr.RetryAfter)
-		if plan, err = c.PlanBulk(context.Background()); !errors.As(err, &nr) {
+		if plan, err = c.ResumePlan(context.Background(), nr.Resume); !errors.As(err, &nr) {
 			break
 		}
 	}
@@ -327,17 +330,31 @@ func TestBulkPlan_NotReadyWhileTheExportRuns(t *testing.T) {
 		t.Fatalf("plan after the export = %+v, %v", plan, err)
 	}
 	if n := s.BulkOperations(); n != 1 {
-		t.Fatalf("%d bulk operations started, want the running one reused", n)
+		t.Fatalf("%d bulk operations started, want the running one resumed", n)
+	}
+	// Resuming again plans the same (completed) export...
+	if plan, err = c.ResumePlan(context.Background(), nr.Resume); err != nil || plan.Total != 50 || s.BulkOperations() != 1 {
+		t.Fatalf("resumed again: %+v, %v (%d operations)", plan, err, s.BulkOperations())
+	}
+	// ...while a new plan (a new sync) wants a new snapshot.
+	if _, err := c.PlanBulk(context.Background()); !errors.As(err, &nr) || s.BulkOperations() != 2 {
+		t.Fatalf("a new plan: %v (%d operations), want a second export under way", err, s.BulkOperations())
 	}
 }
 
 func TestBulkPlan_ReusesOurRecentCompletedExport(t *testing.T) {
 	t.Parallel()
-	// An earlier attempt timed out; its export completed before the retry.
+	// With BulkReuseWithin set: an earlier attempt timed out, and its
+	// export completed before the retry.
 	s := shopifytest.NewServer(shopifytest.Options{Customers: 40, BulkDelay: -1})
 	defer s.Close()
 	s.StartBulkQuery(shopify.BulkCustomersQuery)
-	plan, err := bulkClient(t, s, 0, "").PlanBulk(context.Background())
+	reuser, err := shopify.New(shopify.Config{ShopDomain: s.Domain(), AccessToken: s.AccessToken(), APIBaseURL: s.URL(), Bulk: true,
+		BulkPollInterval: 2 * time.Millisecond, BulkReuseWithin: time.Hour}, source.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := reuser.PlanBulk(context.Background())
 	if err != nil || plan.Total != 40 || s.BulkOperations() != 1 {
 		t.Fatalf("plan = %+v, %v (%d operations), want the completed export reused", plan, err, s.BulkOperations())
 	}
@@ -352,7 +369,7 @@ func TestBulkPlan_ReusesOurRecentCompletedExport(t *testing.T) {
 	}
 	// Nor is a completed export of another query.
 	s.StartBulkQuery(`{ products { edges { node { id } } } }`)
-	if plan, err := bulkClient(t, s, 0, "").PlanBulk(context.Background()); err != nil || plan.Total != 40 || s.BulkOperations() != 4 {
+	if plan, err := reuser.PlanBulk(context.Background()); err != nil || plan.Total != 40 || s.BulkOperations() != 4 {
 		t.Fatalf("plan = %+v, %v (%d operations), want a new export", plan, err, s.BulkOperations())
 	}
 }
@@ -421,5 +438,18 @@ func TestBulkDownload_ErrorsHoldNoSignedURL(t *testing.T) {
 	}
 	if red := shopify.RedactErr(nerr); strings.Contains(red.Error(), "secret") || !strings.Contains(red.Error(), "/bulk/1.jsonl") {
 		t.Fatalf("redacted: %v", red)
+	}
+}
+
+// Resuming an export that is gone (or failed) starts a new one rather than
+// failing the plan for good.
+func TestBulkPlan_ResumeOfAGoneExportStartsANewOne(t *testing.T) {
+	t.Parallel()
+	s := shopifytest.NewServer(shopifytest.Options{Customers: 30})
+	defer s.Close()
+	c := bulkClient(t, s, 0, "")
+	plan, err := c.ResumePlan(context.Background(), "gid://shopify/BulkOperation/987654321")
+	if err != nil || plan.Total != 30 || s.BulkOperations() != 1 {
+		t.Fatalf("resume of a gone export = %+v, %v (%d operations), want a new export planned", plan, err, s.BulkOperations())
 	}
 }

@@ -48,11 +48,8 @@ type Config struct {
 	BulkPollInterval time.Duration
 	// BulkReuseWithin is how recent (by createdAt) a COMPLETED export of
 	// ours must be for PlanBulk to plan from it instead of starting
-	// another (default DefaultBulkReuseWithin; negative: never). A plan
-	// attempt that timed out waiting is retried later; without this, an
-	// export that completed in between would be started again on every
-	// retry. The cost is a snapshot up to this old; changes since arrive
-	// by webhook.
+	// another (default 0: never; a new sync wants a new snapshot). A plan
+	// that answered NotReadyError resumes its own export via ResumePlan.
 	BulkReuseWithin time.Duration
 }
 

@@ -3,10 +3,12 @@
 // core consumes, plus the small page/plan/webhook values that carry records
 // from a platform to the pipeline.
 //
-// The package is pure data: no I/O, no clock, no AWS.
+// The package is pure data and the interfaces around it: no I/O, no clock,
+// no AWS.
 package source
 
 import (
+	"context"
 	"errors"
 	"time"
 )
@@ -22,6 +24,16 @@ var ErrPermanent = errors.New("permanent failure")
 type NotReadyError struct {
 	RetryAfter time.Duration
 	Reason     string // e.g. "bulk operation gid://... RUNNING, 41,000 objects"
+	// Resume is an opaque token naming the work under way (a bulk
+	// operation's id); the pipeline hands it back through Resumer.
+	Resume string
+}
+
+// Resumer is a connector whose bulk plan can resume the work an earlier
+// attempt of the same plan started (the token of its NotReadyError), so a
+// retry neither starts the work again nor picks up someone else's.
+type Resumer interface {
+	ResumePlan(ctx context.Context, token string) (Plan, error)
 }
 
 func (e *NotReadyError) Error() string {

@@ -52,6 +52,9 @@ type Message struct {
 	PageID       string        `json:"pageId,omitempty"`
 	// Attempt counts re-enqueues by our own code (not SQS receives).
 	Attempt int `json:"attempt,omitempty"`
+	// Resume is a plan message's source.NotReadyError token: the work the
+	// platform is preparing for this plan (a Shopify bulk operation id).
+	Resume string `json:"resume,omitempty"`
 }
 
 // Validate checks a decoded message.
