@@ -3,24 +3,27 @@ package merge
 import (
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
-// bufMutations is how many mutations a merge collects on the stack before
-// the decision's slice is allocated at its exact size (a create with
-// names, email, custom fields, claims, link, groups and consent fits).
-const bufMutations = 12
-
 // Merge decides what the record in does to the contacts of in.State
 // (design.md §3). It is deterministic, reads in.State only and returns
 // the mutations to apply. See the package documentation for the rules.
+// The decision is its own: merged by a pooled Merger, then copied out in
+// one allocation (plus one per consent update or removed link).
 func Merge(in Input) Decision {
-	m := merger{in: in, putAt: -1}
-	return m.run()
+	mg := mergers.Get().(*Merger)
+	d := mg.Merge(in)
+	d.Mutations = detach(d.Mutations)
+	mergers.Put(mg)
+	return d
 }
+
+var mergers = sync.Pool{New: func() any { return new(Merger) }}
 
 // Merger merges records like Merge, but reuses the memory of its decisions:
 // a warm Merger allocates nothing for a decision of its own (the consent
@@ -38,8 +41,40 @@ type Merger struct {
 // Merge decides what the record in does (see the package-level Merge).
 func (mg *Merger) Merge(in Input) Decision {
 	mg.muts = mg.muts[:0]
-	m := merger{in: in, putAt: -1, sink: mg}
+	m := merger{in: in, sink: mg}
 	return m.run()
+}
+
+// detach copies a Merger's mutations, and what they point into the Merger,
+// out of it: the new link shares the mutations' allocation for the common
+// sizes; a removed link and a consent update are copied on their own.
+func detach(ms []Mutation) []Mutation {
+	if len(ms) == 0 {
+		return nil
+	}
+	put := slices.IndexFunc(ms, func(m Mutation) bool { return m.Kind == MutPutLink })
+	var out []Mutation
+	var link *Link
+	if put >= 0 {
+		out, link = withLink(len(ms))
+	} else {
+		out = make([]Mutation, 0, len(ms))
+	}
+	out = append(out, ms...)
+	for i := range out {
+		switch mu := &out[i]; {
+		case i == put:
+			*link = *mu.Link
+			mu.Link = link
+		case mu.Kind == MutRemoveLink:
+			l := *mu.Link
+			mu.Link = &l
+		case mu.Kind == MutConsent:
+			cu := *mu.Consent
+			mu.Consent = &cu
+		}
+	}
+	return out
 }
 
 func (m *merger) run() Decision {
@@ -65,20 +100,13 @@ type merger struct {
 
 	claimedEmail string // the email this decision claims for the target
 
+	// phoneTaken, emailTaken: match found the record's phone or email
+	// claimed (by any contact, loaded or not); claims reads them.
+	phoneTaken, emailTaken bool
+
 	keys fieldKeys // the record's custom field names (upsert)
 
-	// put is the new source link of the decision's MutPutLink, at index
-	// putAt of the mutations (-1: none); decision() moves it to the heap.
-	put   Link
-	putAt int
-
-	// sink, when set, receives the mutations and what they point to
-	// (Merger.Merge); otherwise they are collected in buf (then more) and
-	// decision() allocates them.
-	sink *Merger
-	buf  [bufMutations]Mutation
-	nbuf int
-	more []Mutation
+	sink *Merger // receives the mutations and what they point to
 }
 
 func (m *merger) init() {
@@ -110,46 +138,13 @@ func (m *merger) init() {
 	m.linkedC = Contact{}
 }
 
-func (m *merger) add(mu Mutation) {
-	if m.sink != nil {
-		m.sink.muts = append(m.sink.muts, mu)
-		return
-	}
-	if m.nbuf < len(m.buf) {
-		m.buf[m.nbuf] = mu
-		m.nbuf++
-		return
-	}
-	m.more = append(m.more, mu)
-}
+func (m *merger) add(mu Mutation) { m.sink.muts = append(m.sink.muts, mu) }
 
-// decision returns m.d with its mutations in one exactly sized slice. The
-// new source link (m.put) shares that allocation when the decision is of a
-// common size: one allocation per decision instead of two.
+// decision returns m.d with the mutations collected in the Merger.
 func (m *merger) decision() Decision {
-	if m.sink != nil {
-		if len(m.sink.muts) > 0 {
-			m.d.Mutations = m.sink.muts
-		}
-		return m.d
+	if len(m.sink.muts) > 0 {
+		m.d.Mutations = m.sink.muts
 	}
-	n := m.nbuf + len(m.more)
-	if n == 0 {
-		return m.d
-	}
-	var muts []Mutation
-	var link *Link
-	if m.putAt >= 0 {
-		muts, link = withLink(n)
-		*link = m.put
-	} else {
-		muts = make([]Mutation, 0, n)
-	}
-	muts = append(append(muts, m.buf[:m.nbuf]...), m.more...)
-	if link != nil {
-		muts[m.putAt].Link = link
-	}
-	m.d.Mutations = muts
 	return m.d
 }
 
@@ -219,13 +214,8 @@ func (m *merger) detach(c *Contact) {
 
 // removedLink returns where the decision keeps the link it removes.
 func (m *merger) removedLink(l Link) *Link {
-	if m.sink != nil {
-		m.sink.removed = l
-		return &m.sink.removed
-	}
-	p := new(Link)
-	*p = l
-	return p
+	m.sink.removed = l
+	return &m.sink.removed
 }
 
 func (m *merger) olderThanLink() bool {
@@ -295,9 +285,11 @@ func (m *merger) match() (target Contact, create, ok bool) {
 	var hasP, hasE bool
 	if phone != "" {
 		pOwner, hasP = m.owner(st.Phones, phone)
+		m.phoneTaken = hasP
 	}
 	if email != "" {
 		eOwner, hasE = m.owner(st.Emails, email)
+		m.emailTaken = hasE
 	}
 	fresh := Contact{ID: m.in.NewID}
 	switch {
@@ -359,17 +351,16 @@ func (m *merger) owner(claims map[string]string, key string) (Contact, bool) {
 
 // claims attaches the record's free identifiers to target.
 func (m *merger) claims(target *Contact) {
-	st := &m.in.State
 	id := m.in.Identity
 	if id.Phone != "" && target.Phone == "" {
-		if _, taken := st.Phones[id.Phone]; !taken {
+		if !m.phoneTaken {
 			m.add(Mutation{Kind: MutClaimPhone, ContactID: target.ID, Value: id.Phone})
 			target.Phone = id.Phone
 			m.changed = true
 		}
 	}
 	if id.EmailKey != "" && target.EmailKey == "" {
-		if _, taken := st.Emails[id.EmailKey]; !taken {
+		if !m.emailTaken {
 			m.add(Mutation{Kind: MutClaimEmail, ContactID: target.ID, Value: id.EmailKey})
 			target.EmailKey, m.claimedEmail = id.EmailKey, id.EmailKey
 			m.changed = true
@@ -548,13 +539,8 @@ func (m *merger) link(c *Contact, hash uint64) {
 	if m.linked && sameLink(&old, &n) {
 		return // a delta the link already reflects: nothing to write
 	}
-	if m.sink != nil {
-		m.sink.put = n
-		m.add(Mutation{Kind: MutPutLink, ContactID: c.ID, Link: &m.sink.put})
-	} else {
-		m.put, m.putAt = n, m.nbuf+len(m.more)
-		m.add(Mutation{Kind: MutPutLink, ContactID: c.ID}) // Link set by decision()
-	}
+	m.sink.put = n
+	m.add(Mutation{Kind: MutPutLink, ContactID: c.ID, Link: &m.sink.put})
 	if !m.linked || old.Label != n.Label {
 		m.changed = true // a new source on the contact
 	}
@@ -664,14 +650,8 @@ func (m *merger) consent(phone string) {
 	if ch.IsZero() {
 		return
 	}
-	var cu *ConsentUpdate
-	if m.sink != nil {
-		cu = &m.sink.cu
-	} else {
-		cu = new(ConsentUpdate)
-	}
-	*cu = ConsentUpdate{Phone: phone, Event: ev, Change: ch, Ledger: after}
-	m.add(Mutation{Kind: MutConsent, Consent: cu})
+	m.sink.cu = ConsentUpdate{Phone: phone, Event: ev, Change: ch, Ledger: after}
+	m.add(Mutation{Kind: MutConsent, Consent: &m.sink.cu})
 	for i := range ch.MessagesDue {
 		m.add(Mutation{Kind: MutQueueMessage, Message: &ch.MessagesDue[i]})
 	}
