@@ -11,8 +11,10 @@ import (
 )
 
 // BenchmarkBulkListing lists a store whose host allows 10 requests/s
-// (WooCommerce core has no limit; hosts do): the bound is 10 × 100 = 1,000
-// customers/s. It reports customers/s, the bound and their ratio.
+// (WooCommerce core has no limit; hosts do): the sustained bound is
+// 10 × 100 = 1,000 customers/s. A listing before the timed ones spends the
+// host's burst, so a short run cannot beat the bound on it. It reports
+// customers/s, the bound and their ratio.
 func BenchmarkBulkListing(b *testing.B) {
 	const hostRPS = 10
 	n, elapsed := benchListing(b, 3000, hostRPS, hostRPS)
@@ -45,7 +47,7 @@ func benchListing(b *testing.B, customers int, hostRPS, clientRPS float64) (int,
 	}
 	ctx := context.Background()
 	n := 0
-	for b.Loop() {
+	listAll := func() {
 		plan, err := c.PlanBulk(ctx)
 		if err != nil {
 			b.Fatal(err)
@@ -70,6 +72,11 @@ func benchListing(b *testing.B, customers int, hostRPS, clientRPS float64) (int,
 			}()
 		}
 		wg.Wait()
+	}
+	listAll() // warm-up: spends the host's burst
+	n = 0
+	for b.Loop() {
+		listAll()
 	}
 	return n, b.Elapsed().Seconds()
 }
