@@ -44,9 +44,10 @@ const BulkCurrentQuery = `query BulkCurrent { currentBulkOperation { ` + bulkOpe
 const BulkPollQuery = `query BulkPoll($id: ID!) { node(id: $id) { ... on BulkOperation { ` + bulkOperationFields + ` } } }`
 
 // DefaultBulkLinesPerRange is how many customers a range cursor holds
-// unless Config.BulkLinesPerRange says otherwise: about four chained pages,
-// a few hundred kilobytes of JSONL.
-const DefaultBulkLinesPerRange = 1000
+// unless Config.BulkLinesPerRange says otherwise: PageSize, so a range is
+// as much work for one bulk-sync invocation as a paged page, and a store's
+// ranges spread over as many workers.
+const DefaultBulkLinesPerRange = PageSize
 
 // DefaultBulkReuseWithin is Config.BulkReuseWithin's default: 0, a
 // completed export is never reused by PlanBulk (a new sync wants a new
