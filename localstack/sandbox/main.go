@@ -9,7 +9,7 @@
 //	sandbox -demo    also seed a demo tenant and stores and show a sync
 //
 // Settings: SANDBOX_PORT (8080), HUB_ADMIN_TOKEN (generated and printed when
-// unset), PUBLIC_BASE_URL (http://127.0.0.1:<port>), DEMO_SIZE (2000).
+// unset), PUBLIC_BASE_URL (http://127.0.0.1:<port>), DEMO_SIZE (5000).
 package main
 
 import (
