@@ -30,15 +30,33 @@ func hashString(h uint64, s string) uint64 {
 		h = mix(h, binary.LittleEndian.Uint64(b))
 		b = b[8:]
 	}
-	s = s[len(s)-len(b):]
-	if len(s) > 0 {
-		var v uint64
-		for i := 0; i < len(s); i++ {
-			v |= uint64(s[i]) << (8 * i)
-		}
-		h = mix(h, v)
+	if len(b) > 0 {
+		h = mix(h, tail(b))
 	}
 	return h
+}
+
+// tail reads 1 to 7 bytes as a little-endian word (the bytes beyond them
+// zero) with at most three loads instead of a byte loop.
+func tail(b []byte) uint64 {
+	switch n := len(b); {
+	case n >= 4:
+		v := uint64(binary.LittleEndian.Uint32(b))
+		switch n {
+		case 5:
+			v |= uint64(b[4]) << 32
+		case 6:
+			v |= uint64(binary.LittleEndian.Uint16(b[4:])) << 32
+		case 7:
+			v |= uint64(binary.LittleEndian.Uint16(b[4:]))<<32 | uint64(b[6])<<48
+		}
+		return v
+	case n == 3:
+		return uint64(binary.LittleEndian.Uint16(b)) | uint64(b[2])<<16
+	case n == 2:
+		return uint64(binary.LittleEndian.Uint16(b))
+	}
+	return uint64(b[0])
 }
 
 // hashSet hashes a set of strings independently of their order: the sum

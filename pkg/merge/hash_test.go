@@ -34,3 +34,32 @@ func TestContentHashIsStable(t *testing.T) {
 		}
 	}
 }
+
+// TestHashStringTailIsTheByteLoop: the word loads of the tail give what the
+// byte-at-a-time loop gave, for every tail length.
+func TestHashStringTailIsTheByteLoop(t *testing.T) {
+	s := "abcdefghijklmnopqrstuvwxyz\xff\x00\x80"
+	for i := 0; i <= len(s); i++ {
+		for j := i; j <= len(s); j++ {
+			x := s[i:j]
+			want := mix(uint64(hashSeed), uint64(len(x)))
+			for len(x) >= 8 {
+				var v uint64
+				for k := 0; k < 8; k++ {
+					v |= uint64(x[k]) << (8 * k)
+				}
+				want, x = mix(want, v), x[8:]
+			}
+			if len(x) > 0 {
+				var v uint64
+				for k := 0; k < len(x); k++ {
+					v |= uint64(x[k]) << (8 * k)
+				}
+				want = mix(want, v)
+			}
+			if got := hashString(hashSeed, s[i:j]); got != want {
+				t.Fatalf("hashString(%q) = %#x, want %#x", s[i:j], got, want)
+			}
+		}
+	}
+}
