@@ -115,6 +115,9 @@ func contentHash(r *source.Record, keys *fieldKeys) uint64 {
 	h = mix(h, flags)
 	var fields uint64
 	collect := keys != nil && len(r.Fields) <= len(keys.k)
+	if keys != nil {
+		keys.n = 0
+	}
 	for k, v := range r.Fields {
 		fields += hashString(hashString(hashSeed, k), v)
 		if collect {

@@ -36,6 +36,7 @@ type Merger struct {
 	put     Link // the decision's MutPutLink link
 	removed Link // its MutRemoveLink link
 	cu      ConsentUpdate
+	keys    fieldKeys // the record's custom field names, gathered by the hash
 }
 
 // Merge decides what the record in does (see the package-level Merge).
@@ -104,7 +105,6 @@ type merger struct {
 	// claimed (by any contact, loaded or not); claims reads them.
 	phoneTaken, emailTaken bool
 
-	keys fieldKeys // the record's custom field names (upsert)
 
 	sink *Merger // receives the mutations and what they point to
 }
@@ -224,7 +224,7 @@ func (m *merger) olderThanLink() bool {
 
 // upsert handles a created or updated record.
 func (m *merger) upsert() Decision {
-	hash := contentHash(&m.in.Record, &m.keys)
+	hash := contentHash(&m.in.Record, &m.sink.keys)
 	if m.linked {
 		switch {
 		case m.olderThanLink():
@@ -456,8 +456,8 @@ func (m *merger) customFields(c *Contact, at time.Time) {
 		return
 	}
 	var keys []string
-	if m.keys.ok {
-		keys = m.keys.k[:m.keys.n] // gathered by contentHash
+	if k := &m.sink.keys; k.ok {
+		keys = k.k[:k.n] // gathered by contentHash
 	} else {
 		keys = make([]string, 0, len(fields))
 		for k := range fields {
