@@ -105,7 +105,6 @@ type merger struct {
 	// claimed (by any contact, loaded or not); claims reads them.
 	phoneTaken, emailTaken bool
 
-
 	sink *Merger // receives the mutations and what they point to
 }
 
