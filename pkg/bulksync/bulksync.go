@@ -59,7 +59,8 @@ type Store interface {
 	GetRun(ctx context.Context, tenant, runID string) (store.Run, error)
 	SetPlan(ctx context.Context, tenant, runID string, pages, expected int) error
 	PageRecorded(ctx context.Context, tenant, runID, pageID string) (bool, error)
-	ChainPage(ctx context.Context, tenant, runID, pageID string) error
+	ChainPage(ctx context.Context, tenant, runID, pageID, nextPageID string) error
+	ChainedNext(ctx context.Context, tenant, runID, pageID string) (string, error)
 	ApplyRecords(ctx context.Context, t store.Target, recs []source.Record, now time.Time) ([]store.Applied, error)
 	RecordPage(ctx context.Context, p store.PageResult, lockFor time.Duration) (bool, bool, error)
 	FinishRun(ctx context.Context, tenant, runID string) (store.Run, error)
@@ -146,10 +147,11 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 	}
 	log := h.d.Log.With("tenant", m.TenantID, "connection", m.ConnectionID, "run", m.RunID, "kind", m.Kind, "page", m.PageID)
 	var err error
+	nextSent := false // this attempt enqueued the page after m
 	if m.Kind == syncrun.KindPlan {
 		err = h.plan(ctx, m)
 	} else {
-		err = h.page(ctx, m, log)
+		nextSent, err = h.page(ctx, m, log)
 	}
 	if err == nil {
 		return nil
@@ -171,14 +173,42 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 			return perr
 		}
 	}
-	if _, done, rerr := h.d.Store.RecordPage(ctx, store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: pageID, DeadReason: reason}, h.d.LockFor); rerr != nil {
-		return rerr
-	} else if done {
-		if _, ferr := h.d.Store.FinishRun(ctx, m.TenantID, m.RunID); ferr != nil {
-			return ferr
+	if err := h.recordDead(ctx, m, pageID, reason); err != nil {
+		return err
+	}
+	if m.Kind == syncrun.KindPage && !nextSent {
+		// This page counted the page after it, and no attempt of it that
+		// is still running enqueued that page: close it too, or the run
+		// would wait for it until its lock expired. (An earlier attempt
+		// that did enqueue it had it recorded long before this one.)
+		next, err := h.d.Store.ChainedNext(ctx, m.TenantID, m.RunID, m.PageID)
+		if err != nil {
+			return err
+		}
+		if next != "" {
+			recorded, err := h.d.Store.PageRecorded(ctx, m.TenantID, m.RunID, next)
+			if err != nil {
+				return err
+			}
+			if !recorded {
+				if err := h.recordDead(ctx, m, next, "not fetched: the page before it was dead-lettered"); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	return h.deadLetter(ctx, rec.Body, reason)
+}
+
+// recordDead records a page of m's run as dead with reason, and finishes
+// the run when that was its last page.
+func (h *Handler) recordDead(ctx context.Context, m syncrun.Message, pageID, reason string) error {
+	_, done, err := h.d.Store.RecordPage(ctx, store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: pageID, DeadReason: reason}, h.d.LockFor)
+	if err != nil || !done {
+		return err
+	}
+	_, err = h.d.Store.FinishRun(ctx, m.TenantID, m.RunID)
+	return err
 }
 
 func (h *Handler) deadLetter(ctx context.Context, body, reason string) error {
@@ -266,41 +296,44 @@ func (h *Handler) plan(ctx context.Context, m syncrun.Message) error {
 	return h.d.Pages.Send(ctx, msgs...)
 }
 
-// page fetches, merges and records one page.
-func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger) error {
+// page fetches, merges and records one page; nextSent reports whether it
+// enqueued the next page of a chained listing.
+func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger) (nextSent bool, err error) {
 	run, err := h.d.Store.GetRun(ctx, m.TenantID, m.RunID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && run.Status != store.RunRunning) {
-		return nil // the run is over (or expired): nothing to do
+		return nextSent, nil // the run is over (or expired): nothing to do
 	}
 	if err != nil {
-		return err
+		return nextSent, err
 	}
 	if done, err := h.d.Store.PageRecorded(ctx, m.TenantID, m.RunID, m.PageID); err != nil || done {
-		return err // a duplicate delivery of a page already counted
+		return nextSent, err // a duplicate delivery of a page already counted
 	}
 	conn, src, err := h.source(ctx, m)
 	if err != nil {
-		return err
+		return nextSent, err
 	}
 	pg, err := src.FetchPage(ctx, m.Cursor)
 	if err != nil {
-		return fmt.Errorf("fetching page: %w", err)
+		return nextSent, fmt.Errorf("fetching page: %w", err)
 	}
 	if pg.Next != "" {
 		// Count and enqueue the next page now, so fetching it overlaps
 		// applying this one (a retry of this page re-sends it: the copy is
 		// the same page id, counted once).
-		if err := h.d.Store.ChainPage(ctx, m.TenantID, m.RunID, m.PageID); err != nil {
-			return err
+		next := syncrun.PageMessage(m, pg.Next)
+		if err := h.d.Store.ChainPage(ctx, m.TenantID, m.RunID, m.PageID, next.PageID); err != nil {
+			return nextSent, err
 		}
-		if err := h.d.Pages.Send(ctx, syncrun.PageMessage(m, pg.Next)); err != nil {
-			return fmt.Errorf("enqueuing next page: %w", err)
+		if err := h.d.Pages.Send(ctx, next); err != nil {
+			return nextSent, fmt.Errorf("enqueuing next page: %w", err)
 		}
+		nextSent = true
 	}
 	now := h.d.Now()
 	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID}, pg.Records, now)
 	if err != nil {
-		return fmt.Errorf("applying page: %w", err)
+		return nextSent, fmt.Errorf("applying page: %w", err)
 	}
 	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID}
 	var due []any
@@ -328,19 +361,19 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 	}
 	if len(due) > 0 && h.d.Outbox != nil {
 		if err := h.d.Outbox.Send(ctx, due...); err != nil {
-			return fmt.Errorf("enqueuing messages: %w", err)
+			return nextSent, fmt.Errorf("enqueuing messages: %w", err)
 		}
 	}
 	counted, done, err := h.d.Store.RecordPage(ctx, res, h.d.LockFor)
 	if err != nil {
-		return err
+		return nextSent, err
 	}
 	log.InfoContext(ctx, "page applied", "records", res.Counts.Seen, "created", res.Counts.Created, "updated", res.Counts.Updated,
 		"unchanged", res.Counts.Unchanged, "invalid", res.Counts.Invalid, "counted", counted)
 	if done {
-		return h.finish(ctx, m)
+		return nextSent, h.finish(ctx, m)
 	}
-	return nil
+	return nextSent, nil
 }
 
 func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {

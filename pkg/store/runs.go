@@ -245,6 +245,7 @@ type pageMarker struct {
 	PK        string `dynamodbav:"PK"`
 	SK        string `dynamodbav:"SK"`
 	Dead      string `dynamodbav:"dead,omitempty"`
+	Next      string `dynamodbav:"next,omitempty"` // NEXT# markers: the page counted
 	ExpiresAt int64  `dynamodbav:"expiresAt"`
 }
 
@@ -559,8 +560,10 @@ func numAV(n int64) types.AttributeValue {
 // looks finished while a page it has enqueued is still to be recorded, and
 // fetching the next page overlaps applying this one. A repeated call (a
 // retried page) counts nothing; so does a call for a run that is over.
-func (s *Store) ChainPage(ctx context.Context, tenant, runID, pageID string) error {
-	marker, err := marshalMap(pageMarker{PK: runPK(tenant, runID), SK: "NEXT#" + pageID, ExpiresAt: s.now().Add(resources.RetentionPeriod).Unix()})
+// nextPageID is remembered (ChainedNext) so that a page that dead-letters
+// without having enqueued its next one can close it.
+func (s *Store) ChainPage(ctx context.Context, tenant, runID, pageID, nextPageID string) error {
+	marker, err := marshalMap(pageMarker{PK: runPK(tenant, runID), SK: "NEXT#" + pageID, Next: nextPageID, ExpiresAt: s.now().Add(resources.RetentionPeriod).Unix()})
 	if err != nil {
 		return err
 	}
@@ -585,6 +588,23 @@ func (s *Store) ChainPage(ctx context.Context, tenant, runID, pageID string) err
 		return fmt.Errorf("chaining page: %w", err)
 	}
 	return nil
+}
+
+// ChainedNext returns the page ChainPage counted after pageID ("" if none).
+func (s *Store) ChainedNext(ctx context.Context, tenant, runID, pageID string) (string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.table), Key: keyOf(runPK(tenant, runID), "NEXT#"+pageID), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return "", fmt.Errorf("reading chain marker: %w", err)
+	}
+	var m pageMarker
+	if out.Item != nil {
+		if err := unmarshalMap(out.Item, &m); err != nil {
+			return "", err
+		}
+	}
+	return m.Next, nil
 }
 
 // PageRecorded reports whether a page of the run was already counted.

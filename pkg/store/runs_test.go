@@ -192,7 +192,7 @@ func TestRuns_ChainedPageRecordedEarlyDoesNotFinishRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 { // page "a" fetched, then retried: its next page counts once
-		if err := st.ChainPage(ctx, "t1", run.ID, "a"); err != nil {
+		if err := st.ChainPage(ctx, "t1", run.ID, "a", "b"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -214,7 +214,10 @@ func TestRuns_ChainedPageRecordedEarlyDoesNotFinishRun(t *testing.T) {
 		t.Fatalf("run = %s, %d pages, %+v; want completed, 2 pages, 10 created", got.Status, got.PagesTotal, got.Counts)
 	}
 	// Chaining after the run is over is a no-op, not an error.
-	if err := st.ChainPage(ctx, "t1", run.ID, "b"); err != nil {
+	if next, err := st.ChainedNext(ctx, "t1", run.ID, "a"); err != nil || next != "b" {
+		t.Fatalf("the page chained after a = %q, %v; want b", next, err)
+	}
+	if err := st.ChainPage(ctx, "t1", run.ID, "b", "c"); err != nil {
 		t.Fatalf("chaining on a finished run: %v", err)
 	}
 }
