@@ -138,12 +138,6 @@ type fieldKeys struct {
 	ok bool // k[:n] holds every field name
 }
 
-// isDelta reports whether r changes groups by deltas only (AddGroups,
-// RemoveGroups) rather than stating its complete set.
-func isDelta(r *source.Record) bool {
-	return !r.HasGroups && (len(r.AddGroups) > 0 || len(r.RemoveGroups) > 0)
-}
-
 // deltaBase is the content hash of a delta record without its deltas.
 func deltaBase(r *source.Record) uint64 {
 	b := *r

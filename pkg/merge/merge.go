@@ -237,7 +237,7 @@ func (m *merger) upsert() Decision {
 			return m.decision()
 		case hash == m.oldLink.Hash:
 			return Decision{Outcome: Unchanged, Reason: ReasonDuplicate, ContactID: m.linkedC.ID, At: m.in.Now}
-		case isDelta(&m.in.Record) && deltaBase(&m.in.Record) == m.oldLink.DeltaBase && m.deltaHeld():
+		case m.in.Record.IsGroupDelta() && deltaBase(&m.in.Record) == m.oldLink.DeltaBase && m.deltaHeld():
 			return Decision{Outcome: Unchanged, Reason: ReasonDuplicate, ContactID: m.linkedC.ID, At: m.in.Now}
 		}
 	}
@@ -526,7 +526,7 @@ func (m *merger) link(c *Contact, hash uint64) {
 		}
 		n.Guest = old.Guest || m.in.Record.Guest
 		n.DeltaBase = old.DeltaBase
-		if isDelta(&m.in.Record) {
+		if m.in.Record.IsGroupDelta() {
 			// The link keeps the full record's hash (so its next sync stays
 			// free) and remembers the delta's base.
 			n.DeltaBase = deltaBase(&m.in.Record)

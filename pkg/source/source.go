@@ -153,6 +153,13 @@ type Record struct {
 	Fields map[string]string
 }
 
+// IsGroupDelta reports whether r changes groups by deltas only (AddGroups,
+// RemoveGroups) rather than stating its complete set: a Shopify tag
+// webhook, a Klaviyo list member page.
+func (r *Record) IsGroupDelta() bool {
+	return !r.HasGroups && (len(r.AddGroups) > 0 || len(r.RemoveGroups) > 0)
+}
+
 // Options are the per-connection settings a connector needs to map records.
 type Options struct {
 	ConnectionID string

@@ -94,11 +94,6 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 	return out, firstErr
 }
 
-// isDelta reports whether rec changes groups by deltas only.
-func isDelta(rec source.Record) bool {
-	return !rec.HasGroups && (len(rec.AddGroups) > 0 || len(rec.RemoveGroups) > 0)
-}
-
 // rewriteMemberships puts a contact's group memberships (and group list
 // entries) again, from its sources: the recovery of a page that crashed
 // between a contact's transaction and its batched side writes.
@@ -174,7 +169,7 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 						return Applied{}, err
 					}
 				}
-				if !crashed && linked && link.ContactID == d.ContactID && isDelta(rec) {
+				if !crashed && linked && link.ContactID == d.ContactID && rec.IsGroupDelta() {
 					// A group delta the contact already reflects (a Klaviyo
 					// list member page, a Shopify tag webhook): the link item
 					// keeps the full record's hash, so that record's next
@@ -216,7 +211,7 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		if err != nil {
 			return Applied{}, err
 		}
-		if fx.linkPut != nil && linked && link.ContactID == d.ContactID && isDelta(rec) {
+		if fx.linkPut != nil && linked && link.ContactID == d.ContactID && rec.IsGroupDelta() {
 			// A group delta: the link item keeps the applied hash and time
 			// of the full record, whose next sync then stays free.
 			fx.linkPut.AppliedHash, fx.linkPut.UpdatedAt = link.AppliedHash, link.UpdatedAt
