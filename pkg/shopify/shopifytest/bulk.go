@@ -23,6 +23,7 @@ type bulkOp struct {
 	created time.Time
 	delay   time.Duration
 	failure string // errorCode it ends FAILED with, if any
+	gate    <-chan struct{} // while open, the operation stays RUNNING (Options.HoldBulk)
 	count   int
 	data    []byte
 }
@@ -31,6 +32,9 @@ func (op *bulkOp) gid() string { return fmt.Sprintf("gid://shopify/BulkOperation
 
 // status is the operation's status at now.
 func (op *bulkOp) status(now time.Time) string {
+	if op.held() {
+		return "RUNNING"
+	}
 	elapsed := now.Sub(op.created)
 	switch {
 	case elapsed >= op.delay && op.failure != "":
@@ -41,6 +45,19 @@ func (op *bulkOp) status(now time.Time) string {
 		return "CREATED"
 	}
 	return "RUNNING"
+}
+
+// held reports whether the test still holds the operation open.
+func (op *bulkOp) held() bool {
+	if op.gate == nil {
+		return false
+	}
+	select {
+	case <-op.gate:
+		return false
+	default:
+		return true
+	}
 }
 
 func (op *bulkOp) running(now time.Time) bool {
@@ -97,7 +114,7 @@ func (s *Server) startLocked(query string) *bulkOp {
 	case delay < 0:
 		delay = 0
 	}
-	op := &bulkOp{n: len(s.bulkOps) + 1, query: query, created: time.Now(), delay: delay, failure: s.opts.BulkFailure}
+	op := &bulkOp{n: len(s.bulkOps) + 1, query: query, created: time.Now(), delay: delay, failure: s.opts.BulkFailure, gate: s.bulkGate}
 	var buf bytes.Buffer
 	for _, c := range s.customers { // in id order
 		line, err := json.Marshal(c.json())
@@ -119,6 +136,23 @@ func (s *Server) StartBulkQuery(query string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.startLocked(query).gid()
+}
+
+// ReleaseBulk lets held bulk operations (Options.HoldBulk) complete as
+// BulkDelay says; operations started afterwards are not held. Safe to call
+// more than once.
+func (s *Server) ReleaseBulk() {
+	if s.bulkGate != nil {
+		s.releaseBulk.Do(func() { close(s.bulkGate) })
+	}
+}
+
+// BulkPolls is the number of bulk operation status reads served
+// (currentBulkOperation and node(id:)).
+func (s *Server) BulkPolls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bulkPolls
 }
 
 // BulkOperations is the number of bulk operations started.
@@ -206,6 +240,7 @@ func (s *Server) bulkCurrent(w http.ResponseWriter) {
 		return
 	}
 	s.mu.Lock()
+	s.bulkPolls++
 	var cur any
 	if len(s.bulkOps) > 0 {
 		cur = s.opJSON(s.bulkOps[len(s.bulkOps)-1], time.Now())
@@ -223,6 +258,7 @@ func (s *Server) bulkNode(w http.ResponseWriter, req gqlRequest) {
 	}
 	id, _ := req.Variables["id"].(string)
 	s.mu.Lock()
+	s.bulkPolls++
 	var node any
 	for _, op := range s.bulkOps {
 		if op.gid() == id {

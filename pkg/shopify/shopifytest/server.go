@@ -56,6 +56,11 @@ type Options struct {
 	// BulkDelay is how long a bulk operation stays CREATED then RUNNING
 	// before it completes (0 means 20 ms; negative completes at once).
 	BulkDelay time.Duration
+	// HoldBulk keeps every bulk operation RUNNING, whatever BulkDelay
+	// says, until the test calls ReleaseBulk: a test that needs an export
+	// to be still running when the client polls holds it open instead of
+	// betting that the export is slower than the client.
+	HoldBulk bool
 	// BulkFailure, when set, makes bulk operations end FAILED with this
 	// errorCode (ACCESS_DENIED, INTERNAL_SERVER_ERROR or TIMEOUT).
 	BulkFailure string
@@ -80,7 +85,13 @@ type Server struct {
 	writeBacks []string // customer GIDs unsubscribed
 	bulkOps    []*bulkOp
 	downloads  int
+	bulkPolls  int // currentBulkOperation and node(id:) requests
 	urlKey     []byte // signs result URLs
+
+	// bulkGate is open (nil or closed) unless Options.HoldBulk; a held
+	// operation stays RUNNING until ReleaseBulk closes it.
+	bulkGate    chan struct{}
+	releaseBulk sync.Once
 }
 
 type node struct {
@@ -124,6 +135,9 @@ func NewStore(opts Options) *Server {
 		opts.RestoreRate = 100
 	}
 	s := &Server{opts: opts, available: opts.MaxAvailable, at: time.Now(), urlKey: newURLKey()}
+	if opts.HoldBulk {
+		s.bulkGate = make(chan struct{})
+	}
 	if opts.InitialAvailable > 0 && opts.InitialAvailable < opts.MaxAvailable {
 		s.available = opts.InitialAvailable
 	}
