@@ -22,7 +22,7 @@ type bulkOp struct {
 	query   string
 	created time.Time
 	delay   time.Duration
-	failure string // errorCode it ends FAILED with, if any
+	failure string          // errorCode it ends FAILED with, if any
 	gate    <-chan struct{} // while open, the operation stays RUNNING (Options.HoldBulk)
 	count   int
 	data    []byte

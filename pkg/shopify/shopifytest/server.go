@@ -85,7 +85,7 @@ type Server struct {
 	writeBacks []string // customer GIDs unsubscribed
 	bulkOps    []*bulkOp
 	downloads  int
-	bulkPolls  int // currentBulkOperation and node(id:) requests
+	bulkPolls  int    // currentBulkOperation and node(id:) requests
 	urlKey     []byte // signs result URLs
 
 	// bulkGate is open (nil or closed) unless Options.HoldBulk; a held
