@@ -137,7 +137,7 @@ func TestDoubleOptIn_YesThenStop_EndToEnd(t *testing.T) {
 	if got := state(); got != consent.Unsubscribed {
 		t.Fatalf("after re-sync: %s, want unsubscribed (STOP wins)", got)
 	}
-	time.Sleep(1500 * time.Millisecond) // give a wrong extra message time to arrive
+	s.WaitDrained(t, s.OutboxQueueURL, time.Minute) // every message handed to the outbox has been handled
 	if got := tw.SentTo(phone); len(got) != 2 {
 		t.Fatalf("provider received %d messages, want exactly 2 (one request, one opt-out confirmation): %+v", len(got), got)
 	}
