@@ -78,8 +78,8 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 	replies(ctx, app, api, tenant.TenantID, f)
 	fmt.Printf("\n== try it (the sandbox keeps serving until Ctrl-C)\n")
 	fmt.Printf("export API_KEY=%s\n", tenant.APIKey)
-	fmt.Printf("curl -s -H \"Authorization: Bearer $API_KEY\" '%s/v1/contacts?limit=5' | jq\n", app.BaseURL)
-	fmt.Printf("curl -s -H \"Authorization: Bearer $API_KEY\" '%s/v1/syncs/%s/report?outcome=invalid&limit=5' | jq\n", app.BaseURL, conns[0].SyncID)
+	fmt.Printf("curl -s -H \"Authorization: Bearer $API_KEY\" '%s/v1/contacts?limit=5'\n", app.BaseURL)
+	fmt.Printf("curl -s -H \"Authorization: Bearer $API_KEY\" '%s/v1/syncs/%s/report?outcome=invalid&limit=5'\n", app.BaseURL, conns[0].SyncID)
 	fmt.Printf("curl -s -X POST -H \"Authorization: Bearer $API_KEY\" '%s/v1/connections/%s/syncs'\n", app.BaseURL, conns[0].ID)
 	return nil
 }
@@ -126,6 +126,14 @@ func bar(label string, r store.Run, started time.Time) string {
 	total, done := max(r.PagesTotal, 1), r.PagesDone
 	filled := min(width, width*done/total)
 	elapsed := time.Since(started).Seconds()
+	if r.Status == store.RunRunning && r.PagesTotal == 0 {
+		// Not planned yet: Shopify is still preparing its bulk export.
+		step := "planning"
+		if label == "Shopify" {
+			step = "exporting"
+		}
+		return fmt.Sprintf("%-12s [%s] %s, %.0fs elapsed", label, strings.Repeat(".", width), step, elapsed)
+	}
 	rate := float64(r.Counts.Seen) / max(elapsed, 0.001)
 	eta := "--"
 	if done > 0 && r.Status == store.RunRunning {
