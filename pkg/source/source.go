@@ -145,7 +145,7 @@ type Record struct {
 	AddGroups    []string
 	RemoveGroups []string
 
-	Guest   bool // a guest checkout with no customer account ("<Label> - Guests")
+	Guest bool // a guest checkout with no customer account ("<Label> - Guests")
 	// Partial marks a record that carries only part of the customer
 	// (design.md §3 "Partial records are partial"): Shopify's
 	// customers_marketing_consent/update (id, phone, consent), a Klaviyo
