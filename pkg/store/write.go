@@ -30,6 +30,11 @@ type effects struct {
 	messages  []consent.Message
 	linkPut   *linkItem
 	linkDel   bool
+	held      *linkItem // the held deltas written (merge.MutHoldLink)
+	// linkCond: linkPut is a first link (the record had no link, or held
+	// deltas, when read); heldHash is the held item's applied hash then.
+	linkCond bool
+	heldHash string
 }
 
 // writeDecision writes decision d (computed on snap.state; after is the state
@@ -70,6 +75,10 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			if m.Message != nil {
 				fx.messages = append(fx.messages, *m.Message)
 			}
+		case merge.MutHoldLink:
+			h := *m.Link
+			fx.held = &linkItem{PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink,
+				AppliedHash: appliedHash(rec, t.Conn), UpdatedAt: rec.UpdatedAt, Held: &h}
 		case merge.MutAddGroup:
 			fx.groupsAdd = append(fx.groupsAdd, m.Group())
 			contacts[m.ContactID] = true
@@ -161,6 +170,20 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			items = append(items, types.TransactWriteItem{Put: put})
 		}
 	}
+	if fx.held != nil {
+		// Conditioned on the link item as read: still unlinked and holding
+		// what was read, or still absent.
+		av, err := marshalMap(*fx.held)
+		if err != nil {
+			return fx, err
+		}
+		put := &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+		if snap.linkRead {
+			put.ConditionExpression = aws.String("attribute_not_exists(contactId) AND appliedHash = :h")
+			put.ExpressionAttributeValues = map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: snap.link.AppliedHash}}
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+	}
 	for _, m := range fx.messages {
 		av, err := marshalMap(outboxItem{
 			PK: outboxPK(tenant, OutboxRef(m)), SK: skOut, Status: "pending", Phone: m.Phone,
@@ -189,6 +212,12 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		fx.linkPut = &linkItem{
 			PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 			AppliedHash: appliedHash(rec, t.Conn), UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome),
+		}
+		if !snap.linkRead || snap.link.ContactID == "" {
+			fx.linkCond = true
+			if snap.linkRead {
+				fx.heldHash = snap.link.AppliedHash
+			}
 		}
 	}
 	return fx, nil
