@@ -75,6 +75,10 @@ type Link struct {
 	// (without the "<Label> - " prefix), sorted, unique.
 	Groups []string
 	Guest  bool   // a guest record: member of "<Label> - Guests"
+	// Email is the record's email (display form) when it is not the
+	// contact's: another contact has it, or the contact has its own
+	// (email_conflict). The record's email stays on its source record.
+	Email string `dynamodbav:",omitempty" json:",omitempty"`
 	Hash   uint64 // ContentHash of the last applied full record
 	// DeltaBase is the content hash, without its group deltas, of the last
 	// group-delta record applied (source.Record.AddGroups/RemoveGroups

@@ -583,6 +583,14 @@ func (m *merger) link(c *Contact, hash uint64) {
 		// earlier updated_at than a consent or tag event still applies).
 		n.UpdatedAt = old.UpdatedAt
 	}
+	switch id := &m.in.Identity; {
+	case id.EmailKey == "":
+		if m.in.Record.IsPartial() {
+			n.Email = old.Email // a partial record says nothing about it
+		}
+	case id.EmailKey != c.EmailKey:
+		n.Email = id.Email
+	}
 	base := old
 	if !m.linked && m.hasHeld {
 		base = m.held // deltas that arrived before the record was linked
@@ -647,7 +655,7 @@ func (m *merger) deltaHeld() bool {
 
 // sameLink reports whether two links of one source record are equal.
 func sameLink(a, b *Link) bool {
-	return a.Label == b.Label && a.UpdatedAt.Equal(b.UpdatedAt) && a.Guest == b.Guest &&
+	return a.Label == b.Label && a.UpdatedAt.Equal(b.UpdatedAt) && a.Guest == b.Guest && a.Email == b.Email &&
 		a.Hash == b.Hash && a.DeltaBase == b.DeltaBase && slices.Equal(a.Groups, b.Groups)
 }
 

@@ -125,6 +125,9 @@ func TestMerge_EmailAndPhone_OneKnown_OtherDifferent(t *testing.T) {
 		if !reflect.DeepEqual(c.Labels(), []string{"Shopify", "WooCommerce"}) || c.FirstName.Value != "Janet" {
 			t.Errorf("contact = %+v, want both sources and the newer name", c)
 		}
+		if l, _ := c.Link(LinkKey{"woo-1", "w1"}); l.Email != emailA {
+			t.Errorf("link = %+v, want the record's email kept on it", l)
+		}
 	})
 	t.Run("PhoneOnXWithoutEmail_AttachesTheFreeEmail", func(t *testing.T) {
 		t.Parallel()
