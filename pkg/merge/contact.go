@@ -74,12 +74,12 @@ type Link struct {
 	// Groups is the source's own group set for this record: raw names
 	// (without the "<Label> - " prefix), sorted, unique.
 	Groups []string
-	Guest  bool   // a guest record: member of "<Label> - Guests"
+	Guest  bool // a guest record: member of "<Label> - Guests"
 	// Email is the record's email (display form) when it is not the
 	// contact's: another contact has it, or the contact has its own
 	// (email_conflict). The record's email stays on its source record.
 	Email string `dynamodbav:",omitempty" json:",omitempty"`
-	Hash   uint64 // ContentHash of the last applied full record
+	Hash  uint64 // ContentHash of the last applied full record
 	// DeltaBase is the content hash, without its group deltas, of the last
 	// group-delta record applied (source.Record.AddGroups/RemoveGroups
 	// without HasGroups): a Klaviyo list member page or a Shopify tag
