@@ -74,12 +74,8 @@ type Link struct {
 	// Groups is the source's own group set for this record: raw names
 	// (without the "<Label> - " prefix), sorted, unique.
 	Groups []string
-	Guest  bool // a guest record: member of "<Label> - Guests"
-	// Email is the record's email (display form) when it is not the
-	// contact's: another contact has it, or the contact has its own
-	// (email_conflict). The record's email stays on its source record.
-	Email string `dynamodbav:",omitempty" json:",omitempty"`
-	Hash  uint64 // ContentHash of the last applied full record
+	Guest  bool   // a guest record: member of "<Label> - Guests"
+	Hash   uint64 // ContentHash of the last applied full record
 	// DeltaBase is the content hash, without its group deltas, of the last
 	// group-delta record applied (source.Record.AddGroups/RemoveGroups
 	// without HasGroups): a Klaviyo list member page or a Shopify tag
@@ -87,6 +83,10 @@ type Link struct {
 	// reflects changes nothing, so the deltas of one profile (one per list)
 	// and its full record do not take turns rewriting the link.
 	DeltaBase uint64
+	// Email is the record's email (display form) when it is not the
+	// contact's: another contact has it, or the contact has its own
+	// (email_conflict). The record's email stays on its source record.
+	Email string `dynamodbav:",omitempty" json:",omitempty"`
 }
 
 // Key returns the link's key.
