@@ -285,7 +285,9 @@ func (m *merger) upsert() Decision {
 	m.claims(&target)
 	m.fields(&target)
 	m.link(&target, hash)
-	m.consent(m.in.Identity.Phone)
+	if m.consent(m.in.Identity.Phone) && target.Phone == m.in.Identity.Phone {
+		m.changed = true // the contact's status changed
+	}
 	m.d.ContactID = target.ID
 	m.d.PhoneReason = m.in.Identity.PhoneReason
 	switch {
@@ -712,31 +714,33 @@ func (m *merger) groupDiff(c *Contact, old, n *Link) bool {
 // that says nothing about consent (source.SignalNone) counts as "never
 // asked" only for a connection that never spoke for the number, so a new
 // contact in an inferred, confirmation or double opt-in connection gets
-// the mode's default (design.md §4 table) and nothing else changes.
-func (m *merger) consent(phone string) {
+// the mode's default (design.md §4 table) and nothing else changes. It
+// reports whether the number's state changed.
+func (m *merger) consent(phone string) bool {
 	if phone == "" {
-		return
+		return false
 	}
 	ledger := m.in.State.Ledger(phone)
 	sig := m.in.Record.Consent
 	if sig.State == source.SignalNone {
 		if _, spoke := ledger.Signal(m.key.ConnectionID); spoke {
-			return
+			return false
 		}
 		sig = source.ConsentSignal{State: source.SignalNeverAsked}
 	}
 	ev := consent.SignalEvent(m.key.ConnectionID, m.in.Connection.Mode, sig, m.in.Now,
 		consent.Evidence{Provider: m.label})
 	if ledger.Holds(ev) {
-		return // the common re-sync: the ledger has this signal already
+		return false // the common re-sync: the ledger has this signal already
 	}
 	after, ch := ledger.Apply(ev)
 	if ch.IsZero() {
-		return
+		return false
 	}
 	m.sink.cu = ConsentUpdate{Phone: phone, Event: ev, Change: ch, Ledger: after}
 	m.add(Mutation{Kind: MutConsent, Consent: &m.sink.cu})
 	for i := range ch.MessagesDue {
 		m.add(Mutation{Kind: MutQueueMessage, Message: &ch.MessagesDue[i]})
 	}
+	return ch.StateChanged()
 }

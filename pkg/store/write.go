@@ -133,6 +133,25 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
+	// A number whose state changes shows it on the contact that has it: a
+	// contact the decision does not put otherwise gets its denormalised
+	// status set (a partial record's consent on its linked contact).
+	for _, m := range d.Mutations {
+		if m.Kind != merge.MutConsent || !m.Consent.Change.StateChanged() {
+			continue
+		}
+		owner := after.Phones[m.Consent.Phone]
+		if _, loaded := snap.state.Contacts[owner]; owner == "" || contacts[owner] || !loaded {
+			continue
+		}
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, owner), skContact),
+			UpdateExpression:          aws.String("SET #st = :s"),
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: string(m.Consent.Ledger.State())}},
+		}})
+	}
 	for _, p := range sortedSet(phones) {
 		rec := PhoneRecord{Phone: p, ContactID: after.Phones[p], Ledger: after.Ledger(p), Version: snap.phoneVer[p]}
 		rec.Ledger.Phone = p
