@@ -2,10 +2,14 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -102,5 +106,104 @@ func TestApply_TagsRacingTheirCustomersCreate_AreNotLost(t *testing.T) {
 	}
 	if m := groupMembers(t, st, "Shopify - VIP"); len(m) != 1 {
 		t.Fatalf("members of Shopify - VIP: %+v", m)
+	}
+}
+
+// klaviyoProfile is a profile as the Klaviyo API lists it.
+func klaviyoProfile(t *testing.T, email, phone string) klaviyo.Profile {
+	t.Helper()
+	var p klaviyo.Profile
+	raw := fmt.Sprintf(`{"id":"01KPROFILE","attributes":{"email":%q,"phone_number":%q,"first_name":"Kim","last_name":"Lee",
+		"updated":"2026-11-01T09:30:00Z","location":{"country":"Australia"},
+		"subscriptions":{"sms":{"marketing":{"consent":"SUBSCRIBED","consent_timestamp":"2026-11-01T09:30:00Z","method":"TEXT"}}}}}`, email, phone)
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A Klaviyo profile page and a list member page of the same profile, in
+// both orders, when the profile's phone belongs to another contact X (a
+// Shopify customer): the profile lands on X (phone first), X keeps its
+// email, gets the list's group, and no contact is created or deleted.
+func TestApply_KlaviyoMemberPageAndProfilePage_EitherOrder(t *testing.T) {
+	t.Parallel()
+	for _, memberFirst := range []bool{false, true} {
+		t.Run(fmt.Sprint("memberFirst=", memberFirst), func(t *testing.T) {
+			t.Parallel()
+			st, _, clk := newStore(t)
+			ctx := context.Background()
+			shop := conn("s1", "Shopify", consent.Explicit)
+			x := record(shop, 5, t0, "Xena", source.ConsentSignal{State: source.SignalNeverAsked})
+			xa, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: shop}, x, clk.now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			kc := conn("k1", "Klaviyo", consent.Explicit)
+			opts := source.Options{ConnectionID: kc.ID, Label: kc.Label}
+			p := klaviyoProfile(t, "kim@example.com", "+61 412 000 005") // x's phone
+			page := []source.Record{p.Record(opts), p.MembershipRecord(opts, "Newsletter")}
+			if memberFirst {
+				page[0], page[1] = page[1], page[0]
+			}
+			for _, r := range page {
+				a, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: kc, RunID: "run-1"}, r, clk.now())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a.Decision.ContactID != xa.Decision.ContactID || a.Decision.Outcome == merge.Created {
+					t.Fatalf("record (partial %v) decided %+v, want it on X %s", r.Partial, a.Decision, xa.Decision.ContactID)
+				}
+			}
+			all, _, err := st.ListContacts(ctx, "t1", store.ContactFilter{}, 10, "")
+			if err != nil || len(all) != 1 {
+				t.Fatalf("contacts = %+v, %v", all, err)
+			}
+			c := all[0]
+			if c.EmailKey != "user005@example.com" || !slices.Contains(c.Groups, "Klaviyo - Newsletter") ||
+				!slices.Equal(c.Labels(), []string{"Klaviyo", "Shopify"}) || c.Status != "subscribed" {
+				t.Errorf("contact = %+v status %s", c.Contact, c.Status)
+			}
+		})
+	}
+}
+
+// A profile linked to an email-only contact N whose member page now
+// carries a phone that contact X has: the member page (partial) stays on
+// N and adds its group; only the profile's full record moves the profile
+// to X, and even then N, with its email, is not deleted.
+func TestApply_KlaviyoMemberPageNeverMovesItsProfile(t *testing.T) {
+	t.Parallel()
+	st, _, clk := newStore(t)
+	ctx := context.Background()
+	shop := conn("s1", "Shopify", consent.Explicit)
+	xa, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: shop}, record(shop, 5, t0, "Xena", source.ConsentSignal{}), clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := conn("k1", "Klaviyo", consent.Explicit)
+	tgt := store.Target{TenantID: "t1", Conn: kc}
+	opts := source.Options{ConnectionID: kc.ID, Label: kc.Label}
+	n, err := st.ApplyRecord(ctx, tgt, klaviyoProfile(t, "kim@example.com", "").Record(opts), clk.now())
+	if err != nil || n.Decision.Outcome != merge.Created {
+		t.Fatalf("profile: %+v %v", n.Decision, err)
+	}
+	withPhone := klaviyoProfile(t, "kim@example.com", "+61 412 000 005")
+	a, err := st.ApplyRecord(ctx, tgt, withPhone.MembershipRecord(opts, "Newsletter"), clk.now())
+	if err != nil || a.Decision.ContactID != n.Decision.ContactID {
+		t.Fatalf("member page: %+v %v, want it on %s", a.Decision, err, n.Decision.ContactID)
+	}
+	got, err := st.GetContact(ctx, "t1", n.Decision.ContactID)
+	if err != nil || !slices.Equal(got.Groups, []string{"Klaviyo - Newsletter"}) || got.Phone != "" {
+		t.Fatalf("N = %+v, %v", got, err)
+	}
+	full := withPhone.Record(opts)
+	full.UpdatedAt = full.UpdatedAt.Add(time.Hour)
+	a, err = st.ApplyRecord(ctx, tgt, full, clk.now())
+	if err != nil || a.Decision.ContactID != xa.Decision.ContactID || a.Decision.Reason != merge.ReasonEmailConflict {
+		t.Fatalf("full profile: %+v %v, want it on X", a.Decision, err)
+	}
+	if got, err := st.GetContact(ctx, "t1", n.Decision.ContactID); err != nil || got.EmailKey != "kim@example.com" {
+		t.Fatalf("N after the move = %+v, %v (want it kept with its email)", got, err)
 	}
 }
