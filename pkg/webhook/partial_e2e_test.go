@@ -76,7 +76,6 @@ func (h *hub) contacts(t *testing.T, tenant string) []store.ContactView {
 	return list
 }
 
-
 // sendShopify posts a signed Shopify webhook (API 2025-01 headers).
 func sendShopify(t *testing.T, u, secret, topic string, payload any) string {
 	t.Helper()
