@@ -243,7 +243,9 @@ func (m *merger) upsert() Decision {
 			return m.decision()
 		case hash == m.oldLink.Hash:
 			return Decision{Outcome: Unchanged, Reason: ReasonDuplicate, ContactID: m.linkedC.ID, At: m.in.Now}
-		case m.in.Record.IsGroupDelta() && deltaBase(&m.in.Record) == m.oldLink.DeltaBase && m.deltaHeld():
+		case partial && deltaBase(&m.in.Record) == m.oldLink.DeltaBase && (!m.in.Record.IsGroupDelta() || m.deltaHeld()):
+			// The partial record applied last, again (a replayed consent
+			// webhook, a member page whose group the link has).
 			return Decision{Outcome: Unchanged, Reason: ReasonDuplicate, ContactID: m.linkedC.ID, At: m.in.Now}
 		}
 	}
@@ -612,10 +614,10 @@ func (m *merger) link(c *Contact, hash uint64) {
 		}
 		n.Guest = base.Guest || m.in.Record.Guest
 		n.DeltaBase = old.DeltaBase
-		if m.in.Record.IsGroupDelta() {
-			// Remember the delta's base.
-			n.DeltaBase = deltaBase(&m.in.Record)
-		}
+	}
+	if m.in.Record.IsPartial() {
+		// Remember the partial record's base (its content without deltas).
+		n.DeltaBase = deltaBase(&m.in.Record)
 	}
 	if m.in.Record.IsPartial() && m.linked {
 		// The link keeps the full record's hash, so its next sync stays
