@@ -56,7 +56,11 @@ func (n State) apply(mu Mutation, d Decision) {
 		return
 	}
 	if mu.Kind == MutHoldLink {
-		if _, linked := n.Links[mu.Link.Key()]; !linked {
+		switch _, linked := n.Links[mu.Link.Key()]; {
+		case linked:
+		case len(mu.Link.Groups) == 0 && !mu.Link.Guest:
+			delete(n.Held, mu.Link.Key())
+		default:
 			n.Held[mu.Link.Key()] = *mu.Link
 		}
 		return

@@ -91,6 +91,7 @@ const (
 	// record that is not linked to a contact yet (condition: the stored
 	// link item is still unlinked and unchanged). The record's first full
 	// or identified record applies them when it links the source record.
+	// A Link without groups and not Guest drops what was held.
 	MutHoldLink
 )
 

@@ -40,8 +40,9 @@
 //     they never re-match the record, move its link or delete a contact,
 //     and their time is not the record's version (the link keeps the full
 //     record's time and hash). Not linked yet, a partial record with an
-//     identifier is matched from what it carries; one without (a tag
-//     webhook before the customer's create) is skipped
+//     identifier is matched from what it carries (one whose identifiers
+//     are all invalid is invalid); one without any (a tag webhook before
+//     the customer's create) is skipped
 //     (unknown_source_record) and its group deltas are held
 //     (MutHoldLink, State.Held) until a record links the source record.
 //   - Source links: a record is linked by (connection id, external id) to

@@ -183,7 +183,11 @@ func withLink(n int) ([]Mutation, *Link) {
 // phone's ledger stays (opt-outs are never deleted).
 func (m *merger) remove() Decision {
 	if !m.linked {
-		return Decision{Outcome: Unchanged, Reason: ReasonNotLinked, At: m.in.Now}
+		m.d = Decision{Outcome: Unchanged, Reason: ReasonNotLinked, At: m.in.Now}
+		if m.hasHeld {
+			m.dropHeld() // deleted before it was ever linked: nothing to keep
+		}
+		return m.decision()
 	}
 	if m.olderThanLink() {
 		return Decision{Outcome: Unchanged, Reason: ReasonOlderThan, ContactID: m.linkedC.ID, At: m.in.Now}
@@ -259,9 +263,10 @@ func (m *merger) upsert() Decision {
 		// re-match, no moved link, no deleted contact.
 		target, ok = m.linkedC, true
 		m.taken()
-	case partial && m.in.Identity.Phone == "" && m.in.Identity.EmailKey == "":
+	case partial && m.in.Identity == (Identity{}):
 		// Nothing to match and no contact yet: hold the deltas for the
-		// full record.
+		// full record. (One whose identifiers are all invalid is invalid,
+		// as its full record will be.)
 		return m.hold()
 	default:
 		// A full record, or a partial one that is not linked yet and
@@ -413,12 +418,25 @@ func (m *merger) hold() Decision {
 	for _, g := range r.RemoveGroups {
 		n.Groups = removeSorted(n.Groups, g)
 	}
-	if m.hasHeld && sameLink(&m.held, &n) {
+	switch {
+	case m.hasHeld && sameLink(&m.held, &n):
 		return m.d // held already (a replayed delta)
+	case len(n.Groups) == 0 && !n.Guest:
+		if m.hasHeld {
+			m.dropHeld() // the deltas cancel out
+		}
+		return m.decision()
 	}
 	m.sink.put = n
 	m.add(Mutation{Kind: MutHoldLink, Link: &m.sink.put})
 	return m.decision()
+}
+
+// dropHeld forgets the deltas held for the record: a MutHoldLink of an
+// empty link.
+func (m *merger) dropHeld() {
+	m.sink.put = Link{ConnectionID: m.key.ConnectionID, Label: m.label, ExternalID: m.key.ExternalID}
+	m.add(Mutation{Kind: MutHoldLink, Link: &m.sink.put})
 }
 
 // claims attaches the record's free identifiers to target.

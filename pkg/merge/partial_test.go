@@ -215,3 +215,36 @@ func TestMerge_PartialRecord_UnlinkedIsHeld(t *testing.T) {
 		t.Fatalf("create = %+v, contact %+v", d, w.byPhone(phoneA))
 	}
 }
+
+// Held deltas go when the customer is deleted before it was linked, or
+// when later deltas cancel them.
+func TestMerge_PartialRecord_HeldDeltasDropped(t *testing.T) {
+	t.Parallel()
+	for _, end := range []source.Record{
+		{ExternalID: "7", Deleted: true},
+		{ExternalID: "7", RemoveGroups: []string{"VIP"}},
+	} {
+		w := newWorld(t)
+		w.merge(shopify, source.Record{ExternalID: "7", AddGroups: []string{"VIP"}}, Identity{})
+		d := w.merge(shopify, end, Identity{})
+		if len(d.Mutations) != 1 || d.Mutations[0].Kind != MutHoldLink || len(w.s.Held) != 0 {
+			t.Fatalf("after %+v: %+v, held %v", end, d, w.s.Held)
+		}
+		cr, id := shopifyCreate(phoneA, emailA)
+		if w.merge(shopify, cr, id); len(w.byPhone(phoneA).Groups) != 0 {
+			t.Errorf("after %+v the create got %v", end, w.byPhone(phoneA).Groups)
+		}
+	}
+}
+
+// A partial record not linked yet whose identifiers are all invalid is
+// invalid, with the phone's reason, as its full record is (nothing held).
+func TestMerge_PartialRecord_UnlinkedWithInvalidPhoneIsInvalid(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := source.Record{ExternalID: "7", Partial: true, AddGroups: []string{"VIP"}, Phones: []source.PhoneField{{Raw: "12"}}}
+	d := w.merge(shopify, r, Identity{PhoneReason: "too_short"})
+	if d.Outcome != Invalid || d.Reason != ReasonNoIdentifier || d.PhoneReason != "too_short" || len(d.Mutations) != 0 {
+		t.Fatalf("decision = %+v", d)
+	}
+}

@@ -517,6 +517,10 @@ func (l *loaded) absorb(before, after merge.State, d merge.Decision, fx effects,
 		l.links[lk] = *fx.held
 		l.state.Held[lk] = *fx.held.Held
 	}
+	if fx.heldDel {
+		delete(l.links, lk)
+		delete(l.state.Held, lk)
+	}
 }
 
 func touched(d merge.Decision, cid string) bool {

@@ -74,6 +74,29 @@ func TestApply_TagsBeforeTheirCustomer_AreHeldForIt(t *testing.T) {
 	}
 }
 
+// A customer deleted (or redacted) before its create: the tags held for
+// it go with it.
+func TestApply_HeldTagsGoWithTheirDeletedCustomer(t *testing.T) {
+	t.Parallel()
+	st, _, clk := newStore(t)
+	ctx := context.Background()
+	c := conn("s1", "Shopify", consent.Explicit)
+	tgt := store.Target{TenantID: "t1", Conn: c}
+	if _, err := st.ApplyRecord(ctx, tgt, shopifyTags(c, 3, "VIP"), clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	del := source.Record{Platform: source.Shopify, Label: c.Label, ConnectionID: c.ID, ExternalID: "s1-3", Deleted: true}
+	if a, err := st.ApplyRecord(ctx, tgt, del, clk.now()); err != nil || a.Decision.Reason != merge.ReasonNotLinked || !a.Wrote {
+		t.Fatalf("delete: %+v wrote %v, %v", a.Decision, a.Wrote, err)
+	}
+	if _, err := st.ApplyRecord(ctx, tgt, shopifyCreate(c, 3), clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	if m := groupMembers(t, st, "Shopify - VIP"); len(m) != 0 {
+		t.Fatalf("the deleted customer's held tags reached a contact: %+v", m)
+	}
+}
+
 // A tag webhook that lands between the customer's create transaction and
 // its link (it finds no link, so it holds its tags) is not lost: the
 // create's link is conditioned on the link item it read, and applies what

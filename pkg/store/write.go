@@ -31,6 +31,7 @@ type effects struct {
 	linkPut   *linkItem
 	linkDel   bool
 	held      *linkItem // the held deltas written (merge.MutHoldLink)
+	heldDel   bool      // the held deltas deleted
 	// linkCond: linkPut is a first link (the record had no link, or held
 	// deltas, when read); heldHash is the held item's applied hash then.
 	linkCond bool
@@ -189,7 +190,18 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			items = append(items, types.TransactWriteItem{Put: put})
 		}
 	}
-	if fx.held != nil {
+	switch {
+	case fx.held != nil && len(fx.held.Held.Groups) == 0 && !fx.held.Held.Guest:
+		// Nothing held any more (a delete, or deltas that cancel out).
+		fx.heldDel, fx.held = true, nil
+		if snap.linkRead {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+				TableName: aws.String(s.table), Key: keyOf(linkPK(tenant, t.Conn.ID, rec.ExternalID), skLink),
+				ConditionExpression:       aws.String("attribute_not_exists(contactId) AND appliedHash = :h"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: snap.link.AppliedHash}},
+			}})
+		}
+	case fx.held != nil:
 		// Conditioned on the link item as read: still unlinked and holding
 		// what was read, or still absent.
 		av, err := marshalMap(*fx.held)
