@@ -12,27 +12,27 @@ import (
 // The three webhooks Shopify sends for one new customer since API
 // 2025-01: the customer (no tags, no consent), its SMS consent (id, phone,
 // consent) and its tags (a delta), all at the same time.
-func shopifyCreate(phone, email string) (source.Record, Identity) {
+func partialShopifyCreate(phone, email string) (source.Record, Identity) {
 	r := rec("7", 5, "Jane", "Doe")
 	return r, ident(phone, email)
 }
 
-func shopifyConsent(phone string) (source.Record, Identity) {
+func partialShopifyConsent(phone string) (source.Record, Identity) {
 	r := source.Record{ExternalID: "7", UpdatedAt: at(5), Partial: true,
 		Consent: source.ConsentSignal{State: source.SignalSubscribed, At: at(5)}}
 	return r, ident(phone, "")
 }
 
-func shopifyTags(tags ...string) (source.Record, Identity) {
+func partialShopifyTags(tags ...string) (source.Record, Identity) {
 	return source.Record{ExternalID: "7", UpdatedAt: at(5), AddGroups: tags}, Identity{}
 }
 
-func permutations(n int) [][]int {
+func partialOrders(n int) [][]int {
 	if n == 1 {
 		return [][]int{{0}}
 	}
 	var out [][]int
-	for _, p := range permutations(n - 1) {
+	for _, p := range partialOrders(n - 1) {
 		for i := 0; i <= len(p); i++ {
 			q := append(append(append([]int{}, p[:i]...), n-1), p[i:]...)
 			out = append(out, q)
@@ -49,7 +49,7 @@ func permutations(n int) [][]int {
 func TestMerge_PartialRecords_ShopifyTopicsInAnyOrder(t *testing.T) {
 	t.Parallel()
 	for _, phoneOnX := range []bool{true, false} {
-		for _, order := range permutations(3) {
+		for _, order := range partialOrders(3) {
 			t.Run(fmt.Sprintf("phoneOnX=%v/%v", phoneOnX, order), func(t *testing.T) {
 				t.Parallel()
 				w := newWorld(t)
@@ -58,9 +58,9 @@ func TestMerge_PartialRecords_ShopifyTopicsInAnyOrder(t *testing.T) {
 					x = w.merge(woo, rec("w1", 1, "Xena", ""), ident(phoneA, emailB))
 				}
 				steps := []func() Decision{
-					func() Decision { r, id := shopifyCreate(phoneA, emailA); return w.merge(shopify, r, id) },
-					func() Decision { r, id := shopifyConsent(phoneA); return w.merge(shopify, r, id) },
-					func() Decision { r, id := shopifyTags("VIP"); return w.merge(shopify, r, id) },
+					func() Decision { r, id := partialShopifyCreate(phoneA, emailA); return w.merge(shopify, r, id) },
+					func() Decision { r, id := partialShopifyConsent(phoneA); return w.merge(shopify, r, id) },
+					func() Decision { r, id := partialShopifyTags("VIP"); return w.merge(shopify, r, id) },
 				}
 				for _, i := range order {
 					d := steps[i]()
@@ -87,7 +87,7 @@ func TestMerge_PartialRecords_ShopifyTopicsInAnyOrder(t *testing.T) {
 				if c.EmailKey != wantEmail || c.FirstName.Value != "Jane" && !phoneOnX {
 					t.Errorf("contact = %+v", c)
 				}
-				if !slicesContain(c.Groups, "Shopify - VIP") {
+				if !partialContains(c.Groups, "Shopify - VIP") {
 					t.Errorf("groups = %v, want Shopify - VIP", c.Groups)
 				}
 				if got := Status(c, w.s.Ledger(phoneA)); got != consent.Subscribed {
@@ -104,7 +104,7 @@ func TestMerge_PartialRecords_ShopifyTopicsInAnyOrder(t *testing.T) {
 	}
 }
 
-func slicesContain(xs []string, s string) bool {
+func partialContains(xs []string, s string) bool {
 	for _, x := range xs {
 		if x == s {
 			return true
@@ -122,7 +122,7 @@ func TestMerge_PartialRecord_LinkedStaysOnItsContact(t *testing.T) {
 	w := newWorld(t)
 	n := w.merge(shopify, rec("7", 1, "Jane", ""), ident("", emailA))
 	x := w.merge(woo, rec("w1", 1, "Xena", ""), ident(phoneA, emailB))
-	r, id := shopifyConsent(phoneA)
+	r, id := partialShopifyConsent(phoneA)
 	d := w.merge(shopify, r, id)
 	if d.ContactID != n.ContactID {
 		t.Fatalf("decision = %+v, want it on %s", d, n.ContactID)
@@ -146,8 +146,8 @@ func TestMerge_PartialRecord_LinkedStaysOnItsContact(t *testing.T) {
 		t.Errorf("X = %+v, ledger %s", w.byPhone(phoneA), w.s.Ledger(phoneA).State())
 	}
 	// A tag delta lands on N too.
-	tr, tid := shopifyTags("VIP")
-	if d := w.merge(shopify, tr, tid); d.ContactID != n.ContactID || !slicesContain(w.s.Contacts[n.ContactID].Groups, "Shopify - VIP") {
+	tr, tid := partialShopifyTags("VIP")
+	if d := w.merge(shopify, tr, tid); d.ContactID != n.ContactID || !partialContains(w.s.Contacts[n.ContactID].Groups, "Shopify - VIP") {
 		t.Errorf("tags: %+v, N %+v", d, w.s.Contacts[n.ContactID])
 	}
 }
@@ -158,7 +158,7 @@ func TestMerge_PartialRecord_AttachesAFreePhoneToItsContact(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	n := w.merge(shopify, rec("7", 1, "Jane", ""), ident("", emailA))
-	r, id := shopifyConsent(phoneB)
+	r, id := partialShopifyConsent(phoneB)
 	d := w.merge(shopify, r, id)
 	if d.ContactID != n.ContactID || d.Outcome != Updated || w.byPhone(phoneB).ID != n.ContactID {
 		t.Fatalf("decision = %+v, contacts %+v", d, w.s.Contacts)
@@ -179,7 +179,7 @@ func TestMerge_PartialRecord_TimeIsNotTheRecordsVersion(t *testing.T) {
 		t.Fatalf("update after a later tag event: %+v", d)
 	}
 	old := source.Record{ExternalID: "7", UpdatedAt: at(2), AddGroups: []string{"Gold"}}
-	if d := w.merge(shopify, old, Identity{}); !slicesContain(w.byPhone(phoneA).Groups, "Shopify - Gold") {
+	if d := w.merge(shopify, old, Identity{}); !partialContains(w.byPhone(phoneA).Groups, "Shopify - Gold") {
 		t.Fatalf("a tag event older than the customer's update was dropped: %+v", d)
 	}
 }
@@ -210,7 +210,7 @@ func TestMerge_PartialRecord_UnlinkedIsHeld(t *testing.T) {
 	}
 	// A full record with no tags of its own (a 2025-01 customers/create)
 	// takes the held ones.
-	cr, id := shopifyCreate(phoneA, emailA)
+	cr, id := partialShopifyCreate(phoneA, emailA)
 	if d := w.merge(shopify, cr, id); d.Outcome != Created || !reflect.DeepEqual(w.byPhone(phoneA).Groups, []string{"Shopify - VIP"}) {
 		t.Fatalf("create = %+v, contact %+v", d, w.byPhone(phoneA))
 	}
@@ -230,7 +230,7 @@ func TestMerge_PartialRecord_HeldDeltasDropped(t *testing.T) {
 		if len(d.Mutations) != 1 || d.Mutations[0].Kind != MutHoldLink || len(w.s.Held) != 0 {
 			t.Fatalf("after %+v: %+v, held %v", end, d, w.s.Held)
 		}
-		cr, id := shopifyCreate(phoneA, emailA)
+		cr, id := partialShopifyCreate(phoneA, emailA)
 		if w.merge(shopify, cr, id); len(w.byPhone(phoneA).Groups) != 0 {
 			t.Errorf("after %+v the create got %v", end, w.byPhone(phoneA).Groups)
 		}

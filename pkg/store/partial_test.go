@@ -15,21 +15,21 @@ import (
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
-// shopifyTags is a customer.tags_added for record i of c: no identifier.
-func shopifyTags(c merge.Connection, i int, tags ...string) source.Record {
+// partialShopifyTags is a customer.tags_added for record i of c: no identifier.
+func partialShopifyTags(c merge.Connection, i int, tags ...string) source.Record {
 	r := record(c, i, t0, "", source.ConsentSignal{})
 	return source.Record{Platform: r.Platform, Label: r.Label, ConnectionID: r.ConnectionID, ExternalID: r.ExternalID,
 		UpdatedAt: t0, AddGroups: tags, Partial: true}
 }
 
-// shopifyCreate is a 2025-01 customers/create: no tags, no consent.
-func shopifyCreate(c merge.Connection, i int) source.Record {
+// partialShopifyCreate is a 2025-01 customers/create: no tags, no consent.
+func partialShopifyCreate(c merge.Connection, i int) source.Record {
 	r := record(c, i, t0, "Ann", source.ConsentSignal{})
 	r.Groups, r.HasGroups = nil, false
 	return r
 }
 
-func groupMembers(t *testing.T, st *store.Store, group string) []store.ContactView {
+func partialGroupMembers(t *testing.T, st *store.Store, group string) []store.ContactView {
 	t.Helper()
 	list, _, err := st.ListContacts(context.Background(), "t1", store.ContactFilter{Group: group}, 10, "")
 	if err != nil {
@@ -46,26 +46,26 @@ func TestApply_TagsBeforeTheirCustomer_AreHeldForIt(t *testing.T) {
 	ctx := context.Background()
 	c := conn("s1", "Shopify", consent.Explicit)
 	tgt := store.Target{TenantID: "t1", Conn: c}
-	a, err := st.ApplyRecord(ctx, tgt, shopifyTags(c, 3, "VIP"), clk.now())
+	a, err := st.ApplyRecord(ctx, tgt, partialShopifyTags(c, 3, "VIP"), clk.now())
 	if err != nil || a.Decision.Outcome != merge.Skipped || a.Decision.Reason != merge.ReasonUnknownSourceRecord {
 		t.Fatalf("tags first: %+v %v", a.Decision, err)
 	}
 	// A replay holds nothing more.
-	if a, err := st.ApplyRecord(ctx, tgt, shopifyTags(c, 3, "VIP"), clk.now()); err != nil || a.Wrote {
+	if a, err := st.ApplyRecord(ctx, tgt, partialShopifyTags(c, 3, "VIP"), clk.now()); err != nil || a.Wrote {
 		t.Fatalf("replayed tags: %+v wrote %v, %v", a.Decision, a.Wrote, err)
 	}
 	if all, _, _ := st.ListContacts(ctx, "t1", store.ContactFilter{}, 10, ""); len(all) != 0 {
 		t.Fatalf("held tags made contacts: %+v", all)
 	}
-	a, err = st.ApplyRecord(ctx, tgt, shopifyCreate(c, 3), clk.now())
+	a, err = st.ApplyRecord(ctx, tgt, partialShopifyCreate(c, 3), clk.now())
 	if err != nil || a.Decision.Outcome != merge.Created {
 		t.Fatalf("create: %+v %v", a.Decision, err)
 	}
-	if m := groupMembers(t, st, "Shopify - VIP"); len(m) != 1 || m[0].ID != a.Decision.ContactID {
+	if m := partialGroupMembers(t, st, "Shopify - VIP"); len(m) != 1 || m[0].ID != a.Decision.ContactID {
 		t.Fatalf("members of Shopify - VIP: %+v", m)
 	}
 	// More tags now go to the linked contact.
-	if a, err := st.ApplyRecord(ctx, tgt, shopifyTags(c, 3, "Gold"), clk.now()); err != nil || a.Decision.Outcome != merge.Updated {
+	if a, err := st.ApplyRecord(ctx, tgt, partialShopifyTags(c, 3, "Gold"), clk.now()); err != nil || a.Decision.Outcome != merge.Updated {
 		t.Fatalf("tags after: %+v %v", a.Decision, err)
 	}
 	got, err := st.GetContact(ctx, "t1", a.Decision.ContactID)
@@ -82,17 +82,17 @@ func TestApply_HeldTagsGoWithTheirDeletedCustomer(t *testing.T) {
 	ctx := context.Background()
 	c := conn("s1", "Shopify", consent.Explicit)
 	tgt := store.Target{TenantID: "t1", Conn: c}
-	if _, err := st.ApplyRecord(ctx, tgt, shopifyTags(c, 3, "VIP"), clk.now()); err != nil {
+	if _, err := st.ApplyRecord(ctx, tgt, partialShopifyTags(c, 3, "VIP"), clk.now()); err != nil {
 		t.Fatal(err)
 	}
 	del := source.Record{Platform: source.Shopify, Label: c.Label, ConnectionID: c.ID, ExternalID: "s1-3", Deleted: true}
 	if a, err := st.ApplyRecord(ctx, tgt, del, clk.now()); err != nil || a.Decision.Reason != merge.ReasonNotLinked || !a.Wrote {
 		t.Fatalf("delete: %+v wrote %v, %v", a.Decision, a.Wrote, err)
 	}
-	if _, err := st.ApplyRecord(ctx, tgt, shopifyCreate(c, 3), clk.now()); err != nil {
+	if _, err := st.ApplyRecord(ctx, tgt, partialShopifyCreate(c, 3), clk.now()); err != nil {
 		t.Fatal(err)
 	}
-	if m := groupMembers(t, st, "Shopify - VIP"); len(m) != 0 {
+	if m := partialGroupMembers(t, st, "Shopify - VIP"); len(m) != 0 {
 		t.Fatalf("the deleted customer's held tags reached a contact: %+v", m)
 	}
 }
@@ -113,13 +113,13 @@ func TestApply_TagsRacingTheirCustomersCreate_AreNotLost(t *testing.T) {
 			return nil
 		}
 		fired = true
-		a, err := st.ApplyRecord(ctx, tgt, shopifyTags(c, 4, "VIP"), clk.now())
+		a, err := st.ApplyRecord(ctx, tgt, partialShopifyTags(c, 4, "VIP"), clk.now())
 		if err == nil && a.Decision.Outcome != merge.Skipped {
 			t.Errorf("the racing tags were %s, want held (skipped)", a.Decision.Outcome)
 		}
 		return err
 	})
-	a, err := st.ApplyRecord(ctx, tgt, shopifyCreate(c, 4), clk.now())
+	a, err := st.ApplyRecord(ctx, tgt, partialShopifyCreate(c, 4), clk.now())
 	if err != nil || !fired {
 		t.Fatalf("create: %v (hook fired %v)", err, fired)
 	}
@@ -127,13 +127,13 @@ func TestApply_TagsRacingTheirCustomersCreate_AreNotLost(t *testing.T) {
 	if err != nil || !slices.Equal(got.Groups, []string{"Shopify - VIP"}) {
 		t.Fatalf("contact groups %v, %v: the racing tags were lost", got.Groups, err)
 	}
-	if m := groupMembers(t, st, "Shopify - VIP"); len(m) != 1 {
+	if m := partialGroupMembers(t, st, "Shopify - VIP"); len(m) != 1 {
 		t.Fatalf("members of Shopify - VIP: %+v", m)
 	}
 }
 
-// klaviyoProfile is a profile as the Klaviyo API lists it.
-func klaviyoProfile(t *testing.T, email, phone string) klaviyo.Profile {
+// partialKlaviyoProfile is a profile as the Klaviyo API lists it.
+func partialKlaviyoProfile(t *testing.T, email, phone string) klaviyo.Profile {
 	t.Helper()
 	var p klaviyo.Profile
 	raw := fmt.Sprintf(`{"id":"01KPROFILE","attributes":{"email":%q,"phone_number":%q,"first_name":"Kim","last_name":"Lee",
@@ -164,7 +164,7 @@ func TestApply_KlaviyoMemberPageAndProfilePage_EitherOrder(t *testing.T) {
 			}
 			kc := conn("k1", "Klaviyo", consent.Explicit)
 			opts := source.Options{ConnectionID: kc.ID, Label: kc.Label}
-			p := klaviyoProfile(t, "kim@example.com", "+61 412 000 005") // x's phone
+			p := partialKlaviyoProfile(t, "kim@example.com", "+61 412 000 005") // x's phone
 			page := []source.Record{p.Record(opts), p.MembershipRecord(opts, "Newsletter")}
 			if memberFirst {
 				page[0], page[1] = page[1], page[0]
@@ -207,11 +207,11 @@ func TestApply_KlaviyoMemberPageNeverMovesItsProfile(t *testing.T) {
 	kc := conn("k1", "Klaviyo", consent.Explicit)
 	tgt := store.Target{TenantID: "t1", Conn: kc}
 	opts := source.Options{ConnectionID: kc.ID, Label: kc.Label}
-	n, err := st.ApplyRecord(ctx, tgt, klaviyoProfile(t, "kim@example.com", "").Record(opts), clk.now())
+	n, err := st.ApplyRecord(ctx, tgt, partialKlaviyoProfile(t, "kim@example.com", "").Record(opts), clk.now())
 	if err != nil || n.Decision.Outcome != merge.Created {
 		t.Fatalf("profile: %+v %v", n.Decision, err)
 	}
-	withPhone := klaviyoProfile(t, "kim@example.com", "+61 412 000 005")
+	withPhone := partialKlaviyoProfile(t, "kim@example.com", "+61 412 000 005")
 	a, err := st.ApplyRecord(ctx, tgt, withPhone.MembershipRecord(opts, "Newsletter"), clk.now())
 	if err != nil || a.Decision.ContactID != n.Decision.ContactID {
 		t.Fatalf("member page: %+v %v, want it on %s", a.Decision, err, n.Decision.ContactID)

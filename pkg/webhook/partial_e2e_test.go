@@ -24,15 +24,15 @@ import (
 	"github.com/contactsync/contactsync/pkg/webhook"
 )
 
-// hub is the webhook handler on the embedded stack, for tests that make
+// partialHub is the webhook handler on the embedded stack, for tests that make
 // their own tenants and connections.
-type hub struct {
+type partialHub struct {
 	st     *store.Store
 	sealer *seal.Sealer
 	base   string // .../webhooks
 }
 
-func newHub(t *testing.T) *hub {
+func newPartialHub(t *testing.T) *partialHub {
 	t.Helper()
 	s := stacktest.New(t)
 	st := store.New(s.DynamoDB, s.Table)
@@ -43,10 +43,10 @@ func newHub(t *testing.T) *hub {
 	h := webhook.New(webhook.Deps{Store: st, Opener: sealer, Connectors: connectors.Webhooks(), Outbox: queue.NewSender(s.SQS, s.OutboxQueueURL)})
 	srv := httptest.NewServer(sandbox.HTTP("/webhooks/{platform}/{connectionId}", h.Handle))
 	t.Cleanup(srv.Close)
-	return &hub{st: st, sealer: sealer, base: srv.URL + "/webhooks/"}
+	return &partialHub{st: st, sealer: sealer, base: srv.URL + "/webhooks/"}
 }
 
-func (h *hub) tenant(t *testing.T) string {
+func (h *partialHub) tenant(t *testing.T) string {
 	t.Helper()
 	tn, _, err := h.st.CreateTenant(context.Background(), "Acme")
 	if err != nil {
@@ -56,7 +56,7 @@ func (h *hub) tenant(t *testing.T) string {
 }
 
 // connect adds a connection to tenant and returns its id and webhook URL.
-func (h *hub) connect(t *testing.T, tenant, platform, label, mode string, cfg map[string]string) (string, string) {
+func (h *partialHub) connect(t *testing.T, tenant, platform, label, mode string, cfg map[string]string) (string, string) {
 	t.Helper()
 	raw, _ := json.Marshal(cfg)
 	c := store.Connection{TenantID: tenant, ID: store.NewConnectionID(tenant), Platform: platform, Label: label,
@@ -67,7 +67,7 @@ func (h *hub) connect(t *testing.T, tenant, platform, label, mode string, cfg ma
 	return c.ID, h.base + platform + "/" + c.ID
 }
 
-func (h *hub) contacts(t *testing.T, tenant string) []store.ContactView {
+func (h *partialHub) contacts(t *testing.T, tenant string) []store.ContactView {
 	t.Helper()
 	list, _, err := h.st.ListContacts(context.Background(), tenant, store.ContactFilter{}, 50, "")
 	if err != nil {
@@ -76,8 +76,8 @@ func (h *hub) contacts(t *testing.T, tenant string) []store.ContactView {
 	return list
 }
 
-// sendShopify posts a signed Shopify webhook (API 2025-01 headers).
-func sendShopify(t *testing.T, u, secret, topic string, payload any) string {
+// postSignedShopify posts a signed Shopify webhook (API 2025-01 headers).
+func postSignedShopify(t *testing.T, u, secret, topic string, payload any) string {
 	t.Helper()
 	body, _ := json.Marshal(payload)
 	req, _ := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
@@ -96,19 +96,19 @@ func sendShopify(t *testing.T, u, secret, topic string, payload any) string {
 }
 
 const (
-	phoneP   = "+61412345678"
-	phonePAU = "0412 345 678"
+	partialPhone   = "+61412345678"
+	partialPhoneAU = "0412 345 678"
 )
 
-var at = time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)
+var partialAt = time.Date(2026, 11, 1, 9, 30, 0, 0, time.UTC)
 
-func shopifyCustomer(id int, email, phone, first string) map[string]any {
+func partialShopifyCustomer(id int, email, phone, first string) map[string]any {
 	return map[string]any{"id": id, "email": email, "phone": phone, "first_name": first, "last_name": "Doe",
-		"created_at": at.Format(time.RFC3339), "updated_at": at.Format(time.RFC3339),
+		"created_at": partialAt.Format(time.RFC3339), "updated_at": partialAt.Format(time.RFC3339),
 		"default_address": map[string]any{"country_code": "AU", "phone": nil}}
 }
 
-func permutations3() [][]int {
+func partialOrders() [][]int {
 	return [][]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
 }
 
@@ -122,10 +122,10 @@ func permutations3() [][]int {
 // email (the customer's stays on its source record).
 func TestWebhook_ShopifyCustomerConsentAndTags_AnyOrder(t *testing.T) {
 	t.Parallel()
-	h := newHub(t)
+	h := newPartialHub(t)
 	names := []string{"create", "consent", "tags"}
 	for _, phoneTaken := range []bool{true, false} {
-		for _, order := range permutations3() {
+		for _, order := range partialOrders() {
 			name := fmt.Sprintf("phoneTaken=%v/%s-%s-%s", phoneTaken, names[order[0]], names[order[1]], names[order[2]])
 			t.Run(name, func(t *testing.T) {
 				t.Parallel()
@@ -150,7 +150,7 @@ func TestWebhook_ShopifyCustomerConsentAndTags_AnyOrder(t *testing.T) {
 				}
 				var x string
 				if phoneTaken {
-					sendShopify(t, u, "whsec", "customers/create", shopifyCustomer(1, "xena@example.com", phoneP, "Xena"))
+					postSignedShopify(t, u, "whsec", "customers/create", partialShopifyCustomer(1, "xena@example.com", partialPhone, "Xena"))
 					list := h.contacts(t, tenant)
 					if len(list) != 1 {
 						t.Fatalf("contacts = %+v", list)
@@ -160,17 +160,17 @@ func TestWebhook_ShopifyCustomerConsentAndTags_AnyOrder(t *testing.T) {
 				}
 				steps := []func() string{
 					func() string {
-						return sendShopify(t, u, "whsec", "customers/create", shopifyCustomer(7, "Jane.Doe@Example.com", phonePAU, "Jane"))
+						return postSignedShopify(t, u, "whsec", "customers/create", partialShopifyCustomer(7, "Jane.Doe@Example.com", partialPhoneAU, "Jane"))
 					},
 					func() string {
-						return sendShopify(t, u, "whsec", "customers_marketing_consent/update", map[string]any{
-							"id": 7, "phone": phoneP, "email_address": nil,
+						return postSignedShopify(t, u, "whsec", "customers_marketing_consent/update", map[string]any{
+							"id": 7, "phone": partialPhone, "email_address": nil,
 							"sms_marketing_consent": map[string]any{"state": "subscribed", "opt_in_level": "single_opt_in",
-								"consent_updated_at": at.Format(time.RFC3339), "consent_collected_from": "SHOPIFY"}})
+								"consent_updated_at": partialAt.Format(time.RFC3339), "consent_collected_from": "SHOPIFY"}})
 					},
 					func() string {
-						return sendShopify(t, u, "whsec", "customer.tags_added", map[string]any{
-							"customerId": "gid://shopify/Customer/7", "tags": []string{"VIP"}, "occurredAt": at.Format(time.RFC3339)})
+						return postSignedShopify(t, u, "whsec", "customer.tags_added", map[string]any{
+							"customerId": "gid://shopify/Customer/7", "tags": []string{"VIP"}, "occurredAt": partialAt.Format(time.RFC3339)})
 					},
 				}
 				for _, i := range order {
@@ -192,8 +192,8 @@ func TestWebhook_ShopifyCustomerConsentAndTags_AnyOrder(t *testing.T) {
 						t.Errorf("customer 7 is on %s, want the phone's contact %s", c.ID, x)
 					}
 				}
-				if c.Phone != phoneP || c.EmailKey != wantEmail {
-					t.Errorf("contact phone %s email %s, want %s %s", c.Phone, c.EmailKey, phoneP, wantEmail)
+				if c.Phone != partialPhone || c.EmailKey != wantEmail {
+					t.Errorf("contact phone %s email %s, want %s %s", c.Phone, c.EmailKey, partialPhone, wantEmail)
 				}
 				if !slices.Contains(c.Groups, "Shopify - VIP") {
 					t.Errorf("groups = %v, want Shopify - VIP", c.Groups)
@@ -217,8 +217,8 @@ func TestWebhook_ShopifyCustomerConsentAndTags_AnyOrder(t *testing.T) {
 	}
 }
 
-// sendMailchimp posts a Mailchimp list webhook with the URL's token.
-func sendMailchimp(t *testing.T, u, token string, form url.Values) string {
+// postMailchimpForm posts a Mailchimp list webhook with the URL's token.
+func postMailchimpForm(t *testing.T, u, token string, form url.Values) string {
 	t.Helper()
 	resp, err := http.Post(u+"?token="+url.QueryEscape(token), "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
 	code, b := status(t)(resp, err)
@@ -235,18 +235,18 @@ func sendMailchimp(t *testing.T, u, token string, form url.Values) string {
 // partial records).
 func TestWebhook_MailchimpProfileUpdateStaysOnItsContact(t *testing.T) {
 	t.Parallel()
-	h := newHub(t)
+	h := newPartialHub(t)
 	tenant := h.tenant(t)
 	_, shop := h.connect(t, tenant, "shopify", "Shopify", "explicit", map[string]string{
 		"shopDomain": "acme.myshopify.com", "accessToken": "shpat_x", "webhookSecret": "whsec"})
 	_, mc := h.connect(t, tenant, "mailchimp", "Mailchimp", "explicit", map[string]string{
 		"apiKey": "k-us1", "listId": "l1", "webhookToken": "tok"})
-	sendShopify(t, shop, "whsec", "customers/create", shopifyCustomer(1, "xena@example.com", phoneP, "Xena"))
+	postSignedShopify(t, shop, "whsec", "customers/create", partialShopifyCustomer(1, "xena@example.com", partialPhone, "Xena"))
 	member := func(typ, first, phone string) url.Values {
-		return url.Values{"type": {typ}, "fired_at": {at.Format("2006-01-02 15:04:05")}, "data[id]": {"m1"},
+		return url.Values{"type": {typ}, "fired_at": {partialAt.Format("2006-01-02 15:04:05")}, "data[id]": {"m1"},
 			"data[email]": {"bea@example.com"}, "data[merges][FNAME]": {first}, "data[merges][PHONE]": {phone}}
 	}
-	sendMailchimp(t, mc, "tok", member("subscribe", "Bea", ""))
+	postMailchimpForm(t, mc, "tok", member("subscribe", "Bea", ""))
 	var n string
 	for _, c := range h.contacts(t, tenant) {
 		if c.EmailKey == "bea@example.com" {
@@ -256,9 +256,9 @@ func TestWebhook_MailchimpProfileUpdateStaysOnItsContact(t *testing.T) {
 	if n == "" {
 		t.Fatalf("no contact for the member: %+v", h.contacts(t, tenant))
 	}
-	later := member("profile", "Beatrice", phonePAU)
-	later.Set("fired_at", at.Add(time.Minute).Format("2006-01-02 15:04:05"))
-	sendMailchimp(t, mc, "tok", later)
+	later := member("profile", "Beatrice", partialPhoneAU)
+	later.Set("fired_at", partialAt.Add(time.Minute).Format("2006-01-02 15:04:05"))
+	postMailchimpForm(t, mc, "tok", later)
 	list := h.contacts(t, tenant)
 	if len(list) != 2 {
 		t.Fatalf("contacts = %+v, want the member's and the phone's", list)
@@ -270,13 +270,13 @@ func TestWebhook_MailchimpProfileUpdateStaysOnItsContact(t *testing.T) {
 				t.Errorf("member's contact = %+v", c.Contact)
 			}
 		default:
-			if c.Phone != phoneP || c.EmailKey != "xena@example.com" || !slices.Equal(c.Labels(), []string{"Shopify"}) {
+			if c.Phone != partialPhone || c.EmailKey != "xena@example.com" || !slices.Equal(c.Labels(), []string{"Shopify"}) {
 				t.Errorf("phone's contact = %+v", c.Contact)
 			}
 		}
 	}
 	// An unsubscribe (an email unsubscribe, partial too) leaves it there.
-	sendMailchimp(t, mc, "tok", member("unsubscribe", "Beatrice", phonePAU))
+	postMailchimpForm(t, mc, "tok", member("unsubscribe", "Beatrice", partialPhoneAU))
 	if list := h.contacts(t, tenant); len(list) != 2 {
 		t.Fatalf("after unsubscribe: %+v", list)
 	}
