@@ -347,6 +347,8 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 			res.Counts.Updated++
 		case merge.Invalid:
 			res.Counts.Invalid++
+		case merge.Skipped: // a partial record before its source record is linked
+			res.Counts.Skipped++
 		default:
 			res.Counts.Unchanged++
 			row = store.ReportRow{} // unchanged records are counted, not listed

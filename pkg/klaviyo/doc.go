@@ -24,11 +24,13 @@
 //
 // A member page yields membership records: the member profile as
 // Profile.Record maps it (identifiers, names, explicit SMS consent), with
-// AddGroups = [name], HasGroups false and UpdatedAt zero. Why not a bare
-// record (ExternalID plus AddGroups): the chains run concurrently, and a
-// record without an identifier whose profile page has not been applied yet
-// is invalid (no_identifier) in pkg/merge, so most memberships of an
-// install would be lost; with SignalNone instead of the profile's consent,
+// AddGroups = [name], HasGroups false, UpdatedAt zero and Partial (once
+// the profile is linked, a member page only updates that contact; it never
+// re-matches the profile). Why not a bare record (ExternalID plus
+// AddGroups): the chains run concurrently, and a record without an
+// identifier whose profile page has not been applied yet is only held by
+// pkg/merge (skipped), its link written in a batch that a concurrent
+// profile page can overwrite, so memberships of an install could be lost; with SignalNone instead of the profile's consent,
 // a membership arriving first would make a new contact "never asked" (a
 // confirmation text in confirmation mode) before the profile's explicit
 // state arrived. Carrying the profile makes the order irrelevant: the same

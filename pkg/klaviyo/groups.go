@@ -91,10 +91,15 @@ func (c *Client) selectedGroups(ctx context.Context) ([]groupRef, error) {
 // fill what is empty and it is never set aside as older than the stored
 // link (which would drop the membership). It carries the profile's
 // identifiers and explicit consent, so it lands on the right contact
-// whichever page the pipeline applies first.
+// whichever page the pipeline applies first. It is marked Partial.
 func (p Profile) MembershipRecord(opts source.Options, group string) source.Record {
 	r := p.Record(opts)
 	r.UpdatedAt = time.Time{}
 	r.AddGroups = []string{group}
+	// Partial: once the profile is linked, a member page only adds its
+	// group and fills what the contact lacks; it never re-matches the
+	// profile or moves its link (design.md §3). Not linked yet, it is
+	// matched from the profile it carries, like the profile page.
+	r.Partial = true
 	return r
 }

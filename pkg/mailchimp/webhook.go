@@ -43,7 +43,13 @@ func ParseWebhook(body []byte, opts source.Options) (source.Webhook, error) {
 		}
 		// Classic webhooks carry no SMS status: an unsubscribe is an email
 		// unsubscribe and says nothing about SMS consent (SignalNone).
+		// A profile update or an unsubscribe carries the member's merge
+		// fields but not its tags: it updates the contact the member is
+		// linked to and never re-matches it (design.md §3 partial
+		// records). A subscribe is how a member arrives: a full record.
+		rec.Partial = wh.Topic != "subscribe"
 	case "upemail":
+		rec.Partial = true // the new address only
 		rec.ExternalID = v.Get("data[new_id]")
 		email = strings.TrimSpace(v.Get("data[new_email]"))
 	case "cleaned":

@@ -19,6 +19,7 @@ func Apply(s State, d Decision) State {
 		Emails:   maps.Clone(s.Emails),
 		Links:    maps.Clone(s.Links),
 		Ledgers:  maps.Clone(s.Ledgers),
+		Held:     maps.Clone(s.Held),
 	}
 	if n.Contacts == nil {
 		n.Contacts = map[string]Contact{}
@@ -35,6 +36,9 @@ func Apply(s State, d Decision) State {
 	if n.Ledgers == nil {
 		n.Ledgers = map[string]consent.Ledger{}
 	}
+	if n.Held == nil {
+		n.Held = map[LinkKey]Link{}
+	}
 	for _, mu := range d.Mutations {
 		n.apply(mu, d)
 	}
@@ -49,6 +53,16 @@ func (n State) apply(mu Mutation, d Decision) {
 		return
 	}
 	if mu.Kind == MutQueueMessage {
+		return
+	}
+	if mu.Kind == MutHoldLink {
+		switch _, linked := n.Links[mu.Link.Key()]; {
+		case linked:
+		case len(mu.Link.Groups) == 0 && !mu.Link.Guest:
+			delete(n.Held, mu.Link.Key())
+		default:
+			n.Held[mu.Link.Key()] = *mu.Link
+		}
 		return
 	}
 	c, exists := n.Contacts[mu.ContactID]
@@ -111,6 +125,7 @@ func (n State) apply(mu Mutation, d Decision) {
 	case MutPutLink:
 		c.Sources = putLink(c.Sources, *mu.Link)
 		n.Links[mu.Link.Key()] = mu.ContactID
+		delete(n.Held, mu.Link.Key()) // the link took what was held
 	case MutRemoveLink:
 		c.Sources = slices.DeleteFunc(slices.Clone(c.Sources), func(l Link) bool { return l.Key() == mu.Link.Key() })
 		if n.Links[mu.Link.Key()] == mu.ContactID {

@@ -83,6 +83,10 @@ type Link struct {
 	// reflects changes nothing, so the deltas of one profile (one per list)
 	// and its full record do not take turns rewriting the link.
 	DeltaBase uint64
+	// Email is the record's email (display form) when it is not the
+	// contact's: another contact has it, or the contact has its own
+	// (email_conflict). The record's email stays on its source record.
+	Email string `dynamodbav:",omitempty" json:",omitempty"`
 }
 
 // Key returns the link's key.

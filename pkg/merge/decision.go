@@ -17,6 +17,11 @@ const (
 	Updated   Outcome = "updated"
 	Unchanged Outcome = "unchanged"
 	Invalid   Outcome = "invalid"
+	// Skipped: a partial record whose source record is not linked to a
+	// contact yet and that carries no identifier to match (a Shopify tag
+	// webhook before the customer's create). Its group deltas are held on
+	// the source record (MutHoldLink) for the full record to apply.
+	Skipped Outcome = "skipped"
 )
 
 // Reason explains an outcome. Invalid phone reasons are pkg/phone's reasons
@@ -35,6 +40,9 @@ const (
 	ReasonSourceRemoved Reason = "source_removed"    // a delete removed the source from the contact
 	ReasonContactGone   Reason = "contact_deleted"   // ... and the contact with it
 	ReasonNotLinked     Reason = "not_linked"        // a delete for a record we never linked
+	// ReasonUnknownSourceRecord: a partial record (skipped) whose source
+	// record is not linked yet; see Skipped.
+	ReasonUnknownSourceRecord Reason = "unknown_source_record"
 )
 
 // MutationKind names a mutation. It is a small integer so a Mutation stays
@@ -79,6 +87,12 @@ const (
 	// left); its claims are released by separate mutations. The phone's
 	// ledger is never deleted.
 	MutDeleteContact
+	// MutHoldLink keeps Link (ContactID "") as the held deltas of a source
+	// record that is not linked to a contact yet (condition: the stored
+	// link item is still unlinked and unchanged). The record's first full
+	// or identified record applies them when it links the source record.
+	// A Link without groups and not Guest drops what was held.
+	MutHoldLink
 )
 
 var kindNames = [...]string{
@@ -88,6 +102,7 @@ var kindNames = [...]string{
 	MutPutLink: "put_link", MutRemoveLink: "remove_link",
 	MutAddGroup: "add_group", MutRemoveGroup: "remove_group",
 	MutConsent: "consent", MutQueueMessage: "queue_message", MutDeleteContact: "delete_contact",
+	MutHoldLink: "hold_link",
 }
 
 // String returns the kind's name ("set_field").
@@ -111,7 +126,7 @@ type Mutation struct {
 	// release key, or the group's raw name (MutAddGroup, MutRemoveGroup).
 	Value   string
 	At      time.Time        // MutSetField/MutSetCustom source time; create/delete time
-	Link    *Link            // MutPutLink (the new link), MutRemoveLink (the removed one)
+	Link    *Link            // MutPutLink (the new link), MutRemoveLink (the removed one), MutHoldLink
 	Consent *ConsentUpdate   // MutConsent
 	Message *consent.Message // MutQueueMessage
 }

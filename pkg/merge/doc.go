@@ -24,15 +24,27 @@
 //     SMS consent phone first) and the first valid email; the other phones
 //     and emails are ignored. Each phone and each email belongs to at most
 //     one contact; a claim is only made when it is free.
-//   - Matching: no email and no valid phone → invalid, no_identifier
-//     (unless the record's source link already names a contact: a tag delta
-//     or consent-only webhook then updates that contact). Only email →
-//     match by email, else create. Only phone → match by phone, else
-//     create. Email and phone: neither known → create; one known contact X
-//     whose other identifier is empty or equal → update X; different → a new
-//     contact with only the free identifier (phone_conflict /
-//     email_conflict); email on X and phone on Y → the phone wins, Y is
-//     updated, email_conflict.
+//   - Matching, phone first: no email and no valid phone → invalid,
+//     no_identifier. A valid phone that a contact has → that contact,
+//     whatever the record's email: the record's email is attached when
+//     the contact has none and it is free; otherwise the contact keeps its
+//     own, the record's stays on its source link (Link.Email) and the
+//     reason is email_conflict. Such a record creates and deletes no
+//     contact (a link it moves leaves its old contact in place). Only
+//     email → match by email, else create. Only phone (new) → create.
+//     Email on X and phone new → X when X has no phone, else a new contact
+//     with only the phone (email_conflict). Neither known → create.
+//   - Partial records (source.Record.IsPartial: Shopify's consent topic,
+//     tag deltas, Klaviyo member pages, Mailchimp profile updates) update
+//     what they carry on the contact their source record is linked to;
+//     they never re-match the record, move its link or delete a contact,
+//     and their time is not the record's version (the link keeps the full
+//     record's time and hash). Not linked yet, a partial record with an
+//     identifier is matched from what it carries (one whose identifiers
+//     are all invalid is invalid); one without any (a tag webhook before
+//     the customer's create) is skipped
+//     (unknown_source_record) and its group deltas are held
+//     (MutHoldLink, State.Held) until a record links the source record.
 //   - Source links: a record is linked by (connection id, external id) to
 //     one contact. A record whose source updated_at is older than the linked
 //     one changes no contact field (older_than_stored); a record with the
@@ -67,9 +79,10 @@
 //
 // # Outcomes
 //
-// created, updated (the contact changed), unchanged (duplicate,
-// older_than_stored, no_change — the latter may still carry a put_link
-// mutation that records the new content hash), invalid (no_identifier).
+// created, updated (the contact changed, its status included), unchanged
+// (duplicate, older_than_stored, no_change — the latter may still carry a
+// put_link mutation that records the new content hash), invalid
+// (no_identifier), skipped (unknown_source_record).
 // Decision.PhoneReason carries pkg/phone's reason when the record's phone
 // was unusable, whatever the outcome.
 //

@@ -67,7 +67,7 @@ func detach(ms []Mutation) []Mutation {
 		case i == put:
 			*link = *mu.Link
 			mu.Link = link
-		case mu.Kind == MutRemoveLink:
+		case mu.Kind == MutRemoveLink, mu.Kind == MutHoldLink:
 			l := *mu.Link
 			mu.Link = &l
 		case mu.Kind == MutConsent:
@@ -96,6 +96,8 @@ type merger struct {
 	linked  bool    // the record's link exists and its contact is in State
 	linkedC Contact // the linked contact
 	oldLink Link    // the link as stored on linkedC
+	held    Link    // the deltas held for the record while it is not linked
+	hasHeld bool
 	d       Decision
 	changed bool // the contact itself changed (not just the link's hash)
 
@@ -104,6 +106,8 @@ type merger struct {
 	// phoneTaken, emailTaken: match found the record's phone or email
 	// claimed (by any contact, loaded or not); claims reads them.
 	phoneTaken, emailTaken bool
+	// byPhone: match chose the contact that has the record's phone.
+	byPhone bool
 
 	sink *Merger // receives the mutations and what they point to
 }
@@ -123,6 +127,7 @@ func (m *merger) init() {
 	m.key = LinkKey{ConnectionID: connID, ExternalID: m.in.Record.ExternalID}
 	id, ok := m.in.State.Links[m.key]
 	if !ok {
+		m.held, m.hasHeld = m.in.State.Held[m.key]
 		return
 	}
 	if m.linkedC, ok = m.in.State.Contacts[id]; !ok {
@@ -178,12 +183,16 @@ func withLink(n int) ([]Mutation, *Link) {
 // phone's ledger stays (opt-outs are never deleted).
 func (m *merger) remove() Decision {
 	if !m.linked {
-		return Decision{Outcome: Unchanged, Reason: ReasonNotLinked, At: m.in.Now}
+		m.d = Decision{Outcome: Unchanged, Reason: ReasonNotLinked, At: m.in.Now}
+		if m.hasHeld {
+			m.dropHeld() // deleted before it was ever linked: nothing to keep
+		}
+		return m.decision()
 	}
 	if m.olderThanLink() {
 		return Decision{Outcome: Unchanged, Reason: ReasonOlderThan, ContactID: m.linkedC.ID, At: m.in.Now}
 	}
-	m.detach(&m.linkedC)
+	m.detach(&m.linkedC, true)
 	m.d.Outcome, m.d.ContactID = Updated, m.linkedC.ID
 	if m.d.Reason == "" {
 		m.d.Reason = ReasonSourceRemoved
@@ -192,11 +201,11 @@ func (m *merger) remove() Decision {
 }
 
 // detach removes the record's link from c (with the group memberships only
-// it gave) and deletes c when nothing else keeps it.
-func (m *merger) detach(c *Contact) {
+// it gave) and, when mayDelete, deletes c when nothing else keeps it.
+func (m *merger) detach(c *Contact, mayDelete bool) {
 	m.add(Mutation{Kind: MutRemoveLink, ContactID: c.ID, Link: m.removedLink(m.oldLink)})
 	m.groupDiff(c, &m.oldLink, &Link{})
-	if len(c.Sources) > 1 || c.HubData {
+	if len(c.Sources) > 1 || c.HubData || !mayDelete {
 		return
 	}
 	if c.Phone != "" {
@@ -224,9 +233,10 @@ func (m *merger) olderThanLink() bool {
 // upsert handles a created or updated record.
 func (m *merger) upsert() Decision {
 	hash := contentHash(&m.in.Record, &m.sink.keys)
+	partial := m.in.Record.IsPartial()
 	if m.linked {
 		switch {
-		case m.olderThanLink():
+		case !partial && m.olderThanLink():
 			// The contact keeps the newer record, but consent is ordered by
 			// the ledger itself: a timestamped signal still counts. A stale
 			// signal without a timestamp cannot be ordered and is dropped.
@@ -237,17 +247,42 @@ func (m *merger) upsert() Decision {
 			return m.decision()
 		case hash == m.oldLink.Hash:
 			return Decision{Outcome: Unchanged, Reason: ReasonDuplicate, ContactID: m.linkedC.ID, At: m.in.Now}
-		case m.in.Record.IsGroupDelta() && deltaBase(&m.in.Record) == m.oldLink.DeltaBase && m.deltaHeld():
+		case partial && deltaBase(&m.in.Record) == m.oldLink.DeltaBase && (!m.in.Record.IsGroupDelta() || m.deltaHeld()):
+			// The partial record applied last, again (a replayed consent
+			// webhook, a member page whose group the link has).
 			return Decision{Outcome: Unchanged, Reason: ReasonDuplicate, ContactID: m.linkedC.ID, At: m.in.Now}
 		}
 	}
-	target, create, ok := m.match()
+	var target Contact
+	var create, ok bool
+	switch {
+	case partial && m.linked:
+		// Partial records are partial (design.md §3): what the record
+		// carries updates the contact its source record is linked to; its
+		// identifiers only fill what that contact lacks, when free. No
+		// re-match, no moved link, no deleted contact.
+		target, ok = m.linkedC, true
+		m.taken()
+	case partial && m.in.Identity == (Identity{}):
+		// Nothing to match and no contact yet: hold the deltas for the
+		// full record. (One whose identifiers are all invalid is invalid,
+		// as its full record will be.)
+		return m.hold()
+	default:
+		// A full record, or a partial one that is not linked yet and
+		// carries identifiers (a Klaviyo member page carries the profile,
+		// Shopify's consent topic the phone): matched from what it carries.
+		target, create, ok = m.match()
+	}
 	if !ok {
 		return Decision{Outcome: Invalid, Reason: ReasonNoIdentifier, PhoneReason: m.in.Identity.PhoneReason, At: m.in.Now}
 	}
 	if m.linked && m.linkedC.ID != target.ID {
-		// The source record now lands on another contact: it leaves the old one.
-		m.detach(&m.linkedC)
+		// The source record now lands on another contact (only a full
+		// record moves it): it leaves the old one. When the phone rule
+		// chose the contact, no contact is deleted (design.md §3): the old
+		// one keeps what is its own, its email first.
+		m.detach(&m.linkedC, !m.byPhone)
 		m.linked, m.oldLink = false, Link{}
 	}
 	if create {
@@ -257,7 +292,9 @@ func (m *merger) upsert() Decision {
 	m.claims(&target)
 	m.fields(&target)
 	m.link(&target, hash)
-	m.consent(m.in.Identity.Phone)
+	if m.consent(m.in.Identity.Phone) && target.Phone == m.in.Identity.Phone {
+		m.changed = true // the contact's status changed
+	}
 	m.d.ContactID = target.ID
 	m.d.PhoneReason = m.in.Identity.PhoneReason
 	switch {
@@ -299,6 +336,7 @@ func (m *merger) match() (target Contact, create, ok bool) {
 		return Contact{}, false, false
 	case email == "": // only phone
 		if hasP {
+			m.byPhone = true
 			return pOwner, false, true
 		}
 		return fresh, true, true
@@ -311,15 +349,15 @@ func (m *merger) match() (target Contact, create, ok bool) {
 		return fresh, true, true
 	case hasP && hasE && pOwner.ID == eOwner.ID:
 		return pOwner, false, true
-	case hasP && hasE: // email on X, phone on Y: the phone wins
-		m.d.Reason = ReasonEmailConflict
-		return pOwner, false, true
-	case hasP: // the phone is known, the email is free
-		if pOwner.EmailKey == "" {
-			return pOwner, false, true
+	case hasP: // the phone's contact, whatever the record's email
+		// Its own email stays; the record's is attached only when the
+		// contact has none and it is free (claims). No contact is created
+		// or deleted.
+		m.byPhone = true
+		if hasE || pOwner.EmailKey != "" {
+			m.d.Reason = ReasonEmailConflict
 		}
-		m.d.Reason = ReasonPhoneConflict
-		return fresh, true, true
+		return pOwner, false, true
 	default: // the email is known, the phone is free
 		if eOwner.Phone == "" {
 			return eOwner, false, true
@@ -346,6 +384,59 @@ func (m *merger) owner(claims map[string]string, key string) (Contact, bool) {
 		return Contact{ID: id, Phone: "?", EmailKey: "?"}, true
 	}
 	return c, true
+}
+
+// taken records whether the record's identifiers are claimed, for claims
+// (match does it while matching).
+func (m *merger) taken() {
+	if p := m.in.Identity.Phone; p != "" {
+		_, m.phoneTaken = m.in.State.Phones[p]
+	}
+	if e := m.in.Identity.EmailKey; e != "" {
+		_, m.emailTaken = m.in.State.Emails[e]
+	}
+}
+
+// hold handles a partial record without an identifier whose source record
+// is not linked yet (a Shopify tag webhook before the customer's create):
+// it is skipped, and its group deltas are held on the source record so the
+// record that links it applies them. Its consent, without a phone, has no
+// number to go to.
+func (m *merger) hold() Decision {
+	m.d = Decision{Outcome: Skipped, Reason: ReasonUnknownSourceRecord, PhoneReason: m.in.Identity.PhoneReason, At: m.in.Now}
+	r := &m.in.Record
+	if !r.IsGroupDelta() && !r.Guest {
+		return m.d
+	}
+	n := Link{ConnectionID: m.key.ConnectionID, Label: m.label, ExternalID: m.key.ExternalID,
+		Groups: m.held.Groups, Guest: m.held.Guest || r.Guest}
+	for _, g := range r.AddGroups {
+		if g != "" {
+			n.Groups = insertSorted(n.Groups, g)
+		}
+	}
+	for _, g := range r.RemoveGroups {
+		n.Groups = removeSorted(n.Groups, g)
+	}
+	switch {
+	case m.hasHeld && sameLink(&m.held, &n):
+		return m.d // held already (a replayed delta)
+	case len(n.Groups) == 0 && !n.Guest:
+		if m.hasHeld {
+			m.dropHeld() // the deltas cancel out
+		}
+		return m.decision()
+	}
+	m.sink.put = n
+	m.add(Mutation{Kind: MutHoldLink, Link: &m.sink.put})
+	return m.decision()
+}
+
+// dropHeld forgets the deltas held for the record: a MutHoldLink of an
+// empty link.
+func (m *merger) dropHeld() {
+	m.sink.put = Link{ConnectionID: m.key.ConnectionID, Label: m.label, ExternalID: m.key.ExternalID}
+	m.add(Mutation{Kind: MutHoldLink, Link: &m.sink.put})
 }
 
 // claims attaches the record's free identifiers to target.
@@ -508,14 +599,29 @@ func (m *merger) link(c *Contact, hash uint64) {
 		UpdatedAt:    m.in.Record.UpdatedAt,
 		Hash:         hash,
 	}
-	if old.UpdatedAt.After(n.UpdatedAt) {
+	if old.UpdatedAt.After(n.UpdatedAt) || m.in.Record.IsPartial() {
+		// A partial record does not speak for the record's version: the
+		// link keeps the full record's time (a later full record with an
+		// earlier updated_at than a consent or tag event still applies).
 		n.UpdatedAt = old.UpdatedAt
+	}
+	switch id := &m.in.Identity; {
+	case id.EmailKey == "":
+		if m.in.Record.IsPartial() {
+			n.Email = old.Email // a partial record says nothing about it
+		}
+	case id.EmailKey != c.EmailKey:
+		n.Email = id.Email
+	}
+	base := old
+	if !m.linked && m.hasHeld {
+		base = m.held // deltas that arrived before the record was linked
 	}
 	if m.in.Record.HasGroups {
 		n.Groups = sortedUnique(m.in.Record.Groups)
 		n.Guest = m.in.Record.Guest
 	} else {
-		n.Groups = old.Groups
+		n.Groups = base.Groups
 		for _, g := range m.in.Record.AddGroups {
 			if g != "" {
 				n.Groups = insertSorted(n.Groups, g)
@@ -524,16 +630,17 @@ func (m *merger) link(c *Contact, hash uint64) {
 		for _, g := range m.in.Record.RemoveGroups {
 			n.Groups = removeSorted(n.Groups, g)
 		}
-		n.Guest = old.Guest || m.in.Record.Guest
+		n.Guest = base.Guest || m.in.Record.Guest
 		n.DeltaBase = old.DeltaBase
-		if m.in.Record.IsGroupDelta() {
-			// The link keeps the full record's hash (so its next sync stays
-			// free) and remembers the delta's base.
-			n.DeltaBase = deltaBase(&m.in.Record)
-			if m.linked {
-				n.Hash = old.Hash
-			}
-		}
+	}
+	if m.in.Record.IsPartial() {
+		// Remember the partial record's base (its content without deltas).
+		n.DeltaBase = deltaBase(&m.in.Record)
+	}
+	if m.in.Record.IsPartial() && m.linked {
+		// The link keeps the full record's hash, so its next sync stays
+		// free.
+		n.Hash = old.Hash
 	}
 	if m.linked && sameLink(&old, &n) {
 		return // a delta the link already reflects: nothing to write
@@ -570,7 +677,7 @@ func (m *merger) deltaHeld() bool {
 
 // sameLink reports whether two links of one source record are equal.
 func sameLink(a, b *Link) bool {
-	return a.Label == b.Label && a.UpdatedAt.Equal(b.UpdatedAt) && a.Guest == b.Guest &&
+	return a.Label == b.Label && a.UpdatedAt.Equal(b.UpdatedAt) && a.Guest == b.Guest && a.Email == b.Email &&
 		a.Hash == b.Hash && a.DeltaBase == b.DeltaBase && slices.Equal(a.Groups, b.Groups)
 }
 
@@ -627,31 +734,33 @@ func (m *merger) groupDiff(c *Contact, old, n *Link) bool {
 // that says nothing about consent (source.SignalNone) counts as "never
 // asked" only for a connection that never spoke for the number, so a new
 // contact in an inferred, confirmation or double opt-in connection gets
-// the mode's default (design.md §4 table) and nothing else changes.
-func (m *merger) consent(phone string) {
+// the mode's default (design.md §4 table) and nothing else changes. It
+// reports whether the number's state changed.
+func (m *merger) consent(phone string) bool {
 	if phone == "" {
-		return
+		return false
 	}
 	ledger := m.in.State.Ledger(phone)
 	sig := m.in.Record.Consent
 	if sig.State == source.SignalNone {
 		if _, spoke := ledger.Signal(m.key.ConnectionID); spoke {
-			return
+			return false
 		}
 		sig = source.ConsentSignal{State: source.SignalNeverAsked}
 	}
 	ev := consent.SignalEvent(m.key.ConnectionID, m.in.Connection.Mode, sig, m.in.Now,
 		consent.Evidence{Provider: m.label})
 	if ledger.Holds(ev) {
-		return // the common re-sync: the ledger has this signal already
+		return false // the common re-sync: the ledger has this signal already
 	}
 	after, ch := ledger.Apply(ev)
 	if ch.IsZero() {
-		return
+		return false
 	}
 	m.sink.cu = ConsentUpdate{Phone: phone, Event: ev, Change: ch, Ledger: after}
 	m.add(Mutation{Kind: MutConsent, Consent: &m.sink.cu})
 	for i := range ch.MessagesDue {
 		m.add(Mutation{Kind: MutQueueMessage, Message: &ch.MessagesDue[i]})
 	}
+	return ch.StateChanged()
 }

@@ -104,24 +104,75 @@ func TestMerge_EmailAndPhone_OneKnown_OtherEmptyOrEqual_UpdatesX(t *testing.T) {
 	}
 }
 
-// One known contact X whose other identifier differs: a new contact with
-// only the free identifier, reported as a conflict.
-func TestMerge_EmailAndPhone_OneKnown_OtherDifferent_CreatesWithFreeIdentifier(t *testing.T) {
+// One known contact X whose other identifier differs. The phone first: a
+// record whose phone X has lands on X whatever its email (X keeps its own,
+// email_conflict, nothing created); a record whose email X has but whose
+// phone is new gets a new contact with only the phone (email_conflict).
+func TestMerge_EmailAndPhone_OneKnown_OtherDifferent(t *testing.T) {
 	t.Parallel()
-	t.Run("PhoneOnXWithOtherEmail_PhoneConflict", func(t *testing.T) {
+	t.Run("PhoneOnXWithOtherEmail_LandsOnX_EmailConflict", func(t *testing.T) {
 		t.Parallel()
 		w := newWorld(t)
 		x := w.merge(shopify, rec("1", 1, "Jane", ""), ident(phoneA, emailB))
 		d := w.merge(woo, rec("w1", 2, "Janet", ""), ident(phoneA, emailA))
-		if d.Outcome != Created || d.Reason != ReasonPhoneConflict || d.ContactID == x.ContactID {
+		if d.Outcome != Updated || d.Reason != ReasonEmailConflict || d.ContactID != x.ContactID || len(w.s.Contacts) != 1 {
+			t.Fatalf("decision = %+v, contacts %v", d, w.s.Contacts)
+		}
+		c := w.byPhone(phoneA)
+		if c.EmailKey != emailB || c.Email.Value != emailB || w.s.Emails[emailA] != "" {
+			t.Errorf("contact = %+v: it keeps its own email, the record's is not claimed", c)
+		}
+		if !reflect.DeepEqual(c.Labels(), []string{"Shopify", "WooCommerce"}) || c.FirstName.Value != "Janet" {
+			t.Errorf("contact = %+v, want both sources and the newer name", c)
+		}
+		if l, _ := c.Link(LinkKey{"woo-1", "w1"}); l.Email != emailA {
+			t.Errorf("link = %+v, want the record's email kept on it", l)
+		}
+	})
+	t.Run("PhoneOnXWithoutEmail_AttachesTheFreeEmail", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		x := w.merge(shopify, rec("1", 1, "Jane", ""), ident(phoneA, ""))
+		d := w.merge(woo, rec("w1", 2, "", ""), ident(phoneA, emailA))
+		if d.Outcome != Updated || d.Reason != "" || d.ContactID != x.ContactID || w.byPhone(phoneA).EmailKey != emailA {
+			t.Fatalf("decision = %+v, contact %+v", d, w.byPhone(phoneA))
+		}
+	})
+	t.Run("PhoneOnXWithoutEmail_EmailOnY_EmailConflict", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		x := w.merge(shopify, rec("1", 1, "Jane", ""), ident(phoneA, ""))
+		y := w.merge(shopify, rec("2", 1, "Yan", ""), ident("", emailA))
+		d := w.merge(woo, rec("w1", 2, "", ""), ident(phoneA, emailA))
+		if d.Outcome != Updated || d.Reason != ReasonEmailConflict || d.ContactID != x.ContactID || len(w.s.Contacts) != 2 {
 			t.Fatalf("decision = %+v", d)
 		}
-		n := w.s.Contacts[d.ContactID]
-		if n.Phone != "" || n.EmailKey != emailA {
-			t.Errorf("new contact = %+v, want only the free email", n)
+		if w.byPhone(phoneA).EmailKey != "" || w.byEmail(emailA).ID != y.ContactID {
+			t.Errorf("the email moved: %+v", w.s.Contacts)
 		}
-		if w.byPhone(phoneA).ID != x.ContactID {
-			t.Error("the phone moved")
+	})
+	t.Run("LinkedElsewhere_MovesTheLinkAndDeletesNothing", func(t *testing.T) {
+		t.Parallel()
+		w := newWorld(t)
+		// Customer 1 first had only its email: contact L.
+		l := w.merge(shopify, rec("1", 1, "Jane", ""), ident("", emailA))
+		x := w.merge(woo, rec("w1", 1, "Xena", ""), ident(phoneA, emailB))
+		// Then it gives the phone X has: the record lands on X.
+		d := w.merge(shopify, rec("1", 2, "Jane", ""), ident(phoneA, emailA))
+		if d.Outcome != Updated || d.ContactID != x.ContactID || d.Reason != ReasonEmailConflict {
+			t.Fatalf("decision = %+v", d)
+		}
+		for _, m := range d.Mutations {
+			if m.Kind == MutDeleteContact || m.Kind == MutCreateContact {
+				t.Fatalf("mutation %v in %+v", m.Kind, d)
+			}
+		}
+		kept, ok := w.s.Contacts[l.ContactID]
+		if !ok || kept.EmailKey != emailA || len(kept.Sources) != 0 {
+			t.Fatalf("old contact = %+v (%v), want it kept with its email and without the link", kept, ok)
+		}
+		if w.s.Links[LinkKey{"shop-1", "1"}] != x.ContactID || w.byPhone(phoneA).EmailKey != emailB {
+			t.Errorf("links %v, contact %+v", w.s.Links, w.byPhone(phoneA))
 		}
 	})
 	t.Run("EmailOnXWithOtherPhone_EmailConflict", func(t *testing.T) {

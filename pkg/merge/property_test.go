@@ -96,6 +96,8 @@ func genStream(t *rapid.T, people []person) []step {
 			if people == nil && rapid.Bool().Draw(t, "delta?") {
 				r.AddGroups = rapid.SliceOfDistinct(rapid.SampledFrom(propGroups), rapid.ID[string]).Draw(t, "add")
 				r.RemoveGroups = rapid.SliceOfDistinct(rapid.SampledFrom(propGroups), rapid.ID[string]).Draw(t, "remove")
+			} else if people == nil && rapid.IntRange(0, 3).Draw(t, "partial?") == 0 {
+				r.Partial = true // a consent topic, a profile webhook: no groups
 			} else {
 				r.HasGroups = true
 				r.Groups = rapid.SliceOfDistinct(rapid.SampledFrom(propGroups), rapid.ID[string]).Draw(t, "groups")
@@ -211,6 +213,30 @@ func TestMergeProperty_ApplyingTwiceChangesNothing(t *testing.T) {
 			again := Merge(Input{Record: st.rec, Identity: st.id, Connection: st.conn, Now: at(99_999), NewID: "again", State: after})
 			if len(again.Mutations) != 0 {
 				t.Fatalf("second merge of %+v changed something: %+v (first %+v)", st.rec, again, d)
+			}
+		})
+	})
+}
+
+// TestMergeProperty_PartialRecordsArePartial: a partial record (a group
+// delta, or one marked Partial) never deletes a contact or removes a link,
+// and once its source record is linked it lands on that contact.
+func TestMergeProperty_PartialRecordsArePartial(t *testing.T) {
+	t.Parallel()
+	rapid.Check(t, func(t *rapid.T) {
+		steps := withReplays(t, genStream(t, nil))
+		play(steps, func(before, after State, st step, d Decision) {
+			if st.hub.Kind != "" || !st.rec.IsPartial() {
+				return
+			}
+			for _, m := range d.Mutations {
+				if m.Kind == MutDeleteContact || m.Kind == MutRemoveLink || m.Kind == MutReleasePhone || m.Kind == MutReleaseEmail {
+					t.Fatalf("partial record %+v: %v in %+v", st.rec, m.Kind, d)
+				}
+			}
+			k := LinkKey{ConnectionID: st.conn.ID, ExternalID: st.rec.ExternalID}
+			if cid, ok := before.Links[k]; ok && d.ContactID != cid {
+				t.Fatalf("partial record %+v linked to %s landed on %q", st.rec, cid, d.ContactID)
 			}
 		})
 	})

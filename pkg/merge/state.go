@@ -34,6 +34,10 @@ type State struct {
 	Emails   map[string]string         // normalised email -> owning contact id
 	Links    map[LinkKey]string        // source record -> contact id
 	Ledgers  map[string]consent.Ledger // E.164 -> ledger (absent = empty ledger)
+	// Held holds the group deltas of source records that are not linked
+	// to a contact yet (partial records that arrived before the full one;
+	// see MutHoldLink). Links wins over Held for a key in both.
+	Held map[LinkKey]Link
 }
 
 // Ledger returns the phone's ledger, or an empty one for that phone.

@@ -126,6 +126,7 @@ func ParseWebhook(h http.Header, body []byte, opts source.Options) (source.Webho
 		}
 		rec := base
 		rec.ExternalID = strconv.FormatInt(id, 10)
+		rec.Partial = true // id, phone and consent only: never re-matched (design.md §3)
 		if d.Phone != "" {
 			rec.Phones = []source.PhoneField{{Raw: d.Phone, Field: "sms_consent"}}
 		}
@@ -158,6 +159,7 @@ func ParseWebhook(h http.Header, body []byte, opts source.Options) (source.Webho
 		}
 		rec := base
 		rec.ExternalID, rec.UpdatedAt = strconv.FormatInt(id, 10), d.OccurredAt.UTC()
+		rec.Partial = true // a tag delta: only the linked contact's groups
 		if topic == "customer.tags_added" {
 			rec.AddGroups = d.Tags
 		} else {

@@ -145,7 +145,16 @@ type Record struct {
 	AddGroups    []string
 	RemoveGroups []string
 
-	Guest   bool // a guest checkout with no customer account ("<Label> - Guests")
+	Guest bool // a guest checkout with no customer account ("<Label> - Guests")
+	// Partial marks a record that carries only part of the customer
+	// (design.md §3 "Partial records are partial"): Shopify's
+	// customers_marketing_consent/update (id, phone, consent), a Klaviyo
+	// list member page, a Mailchimp profile/upemail/unsubscribe webhook.
+	// It updates what it carries on the contact its source record is
+	// already linked to, and never re-matches the record's identity, moves
+	// its link or deletes a contact. Group deltas are partial whether or
+	// not this is set (see IsPartial).
+	Partial bool
 	Deleted bool // the customer was deleted at the source (only ExternalID is meaningful)
 
 	// Fields holds custom fields already mapped through the connection's
@@ -158,6 +167,13 @@ type Record struct {
 // webhook, a Klaviyo list member page.
 func (r *Record) IsGroupDelta() bool {
 	return !r.HasGroups && (len(r.AddGroups) > 0 || len(r.RemoveGroups) > 0)
+}
+
+// IsPartial reports whether r carries only part of the customer: marked
+// Partial by its connector, or a group delta (a delta never states the
+// whole record).
+func (r *Record) IsPartial() bool {
+	return r.Partial || r.IsGroupDelta()
 }
 
 // Options are the per-connection settings a connector needs to map records.

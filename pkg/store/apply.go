@@ -44,11 +44,16 @@ type Applied struct {
 type linkItem struct {
 	PK          string    `dynamodbav:"PK"`
 	SK          string    `dynamodbav:"SK"`
-	ContactID   string    `dynamodbav:"contactId"`
+	ContactID   string    `dynamodbav:"contactId,omitempty"`
 	AppliedHash string    `dynamodbav:"appliedHash"`
 	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
 	RunID       string    `dynamodbav:"runId,omitempty"`
 	Outcome     string    `dynamodbav:"outcome,omitempty"`
+	// Held is set, and ContactID empty, while the source record is not
+	// linked to a contact: the group deltas of partial records that came
+	// before the full one (merge.MutHoldLink). AppliedHash is then the
+	// last held record's.
+	Held *merge.Link `dynamodbav:"held,omitempty"`
 }
 
 type emailItem struct {
@@ -109,6 +114,7 @@ func newLoaded() *loaded {
 		state: merge.State{
 			Contacts: map[string]merge.Contact{}, Phones: map[string]string{}, Emails: map[string]string{},
 			Links: map[merge.LinkKey]string{}, Ledgers: map[string]consent.Ledger{},
+			Held: map[merge.LinkKey]merge.Link{},
 		},
 		links: map[merge.LinkKey]linkItem{}, phoneVer: map[string]int64{}, emailOwn: map[string]string{},
 		marks: map[string]appliedMark{},
@@ -144,7 +150,12 @@ func (l *loaded) takeLinks(items map[string]map[string]types.AttributeValue, ten
 				return err
 			}
 			l.links[lk] = it
-			l.state.Links[lk] = it.ContactID
+			switch {
+			case it.ContactID != "":
+				l.state.Links[lk] = it.ContactID
+			case it.Held != nil:
+				l.state.Held[lk] = *it.Held
+			}
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/consent"
@@ -88,6 +89,11 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 	if err := s.batchWrite(ctx, side.first); err != nil {
 		return nil, errors.Join(firstErr, err)
 	}
+	for _, it := range side.firstLinks {
+		if err := s.putFirstLink(ctx, t, it.item, it.heldHash, now); err != nil {
+			return nil, errors.Join(firstErr, err)
+		}
+	}
 	if err := s.batchWrite(ctx, side.last); err != nil {
 		return nil, errors.Join(firstErr, err)
 	}
@@ -121,6 +127,61 @@ func (s *Store) rewriteMemberships(ctx context.Context, tenant string, c merge.C
 // pendingWrites collects a page's side writes.
 type pendingWrites struct {
 	first, last []types.WriteRequest
+	firstLinks  []firstLink // webhooks: first links, conditioned (putFirstLink)
+}
+
+// firstLink is the first link item of a source record, and the applied
+// hash of the held deltas it replaces ("" when there were none).
+type firstLink struct {
+	item     linkItem
+	heldHash string
+}
+
+// putFirstLink writes a source record's first link, conditioned on the
+// link item being as read (absent, or holding the deltas read). When a
+// partial record held deltas on it meanwhile (a tag webhook that raced
+// the customer's create), the link is written all the same and those
+// deltas are applied to the now linked record, so none is lost.
+func (s *Store) putFirstLink(ctx context.Context, t Target, it linkItem, heldHash string, now time.Time) error {
+	av, err := marshalMap(it)
+	if err != nil {
+		return err
+	}
+	put := &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+	if heldHash != "" {
+		put.ConditionExpression = aws.String("attribute_not_exists(contactId) AND appliedHash = :h")
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: heldHash}}
+	}
+	err = s.writeOne(ctx, types.TransactWriteItem{Put: put})
+	if !errors.Is(err, errStale) {
+		return err
+	}
+	key := keyOf(it.PK, it.SK)
+	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{key}, true)
+	if err != nil {
+		return err
+	}
+	var cur linkItem
+	if item, ok := items[it.PK+"|"+it.SK]; ok {
+		if err := unmarshalMap(item, &cur); err != nil {
+			return err
+		}
+	}
+	// The link is this record's: it was merged and its contact written.
+	if err := s.put(ctx, av); err != nil {
+		return err
+	}
+	if cur.ContactID != "" || cur.Held == nil {
+		return nil // another writer linked it (last writer wins, as before) or it went
+	}
+	h := cur.Held
+	delta := source.Record{Label: h.Label, ConnectionID: t.Conn.ID, ExternalID: h.ExternalID,
+		AddGroups: h.Groups, Guest: h.Guest, Partial: true}
+	if len(delta.AddGroups) == 0 && !delta.Guest {
+		return nil
+	}
+	_, err = s.ApplyRecord(ctx, t, delta, now)
+	return err
 }
 
 // ApplyRecord merges and writes one record (webhooks).
@@ -169,11 +230,12 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 						return Applied{}, err
 					}
 				}
-				if !crashed && linked && link.ContactID == d.ContactID && rec.IsGroupDelta() {
-					// A group delta the contact already reflects (a Klaviyo
-					// list member page, a Shopify tag webhook): the link item
-					// keeps the full record's hash, so that record's next
-					// sync stays free instead of the two taking turns.
+				if !crashed && linked && link.ContactID == d.ContactID && rec.IsPartial() {
+					// A partial record the contact already reflects (a
+					// Klaviyo list member page, a Shopify tag or consent
+					// webhook): the link item keeps the full record's hash,
+					// so that record's next sync stays free instead of the
+					// two taking turns.
 					return Applied{Decision: d}, nil
 				}
 				li := linkItem{PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
@@ -211,9 +273,9 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		if err != nil {
 			return Applied{}, err
 		}
-		if fx.linkPut != nil && linked && link.ContactID == d.ContactID && rec.IsGroupDelta() {
-			// A group delta: the link item keeps the applied hash and time
-			// of the full record, whose next sync then stays free.
+		if fx.linkPut != nil && linked && link.ContactID == d.ContactID && rec.IsPartial() {
+			// A partial record: the link item keeps the applied hash and
+			// time of the full record, whose next sync then stays free.
 			fx.linkPut.AppliedHash, fx.linkPut.UpdatedAt = link.AppliedHash, link.UpdatedAt
 		}
 		if s.afterWrite != nil {
@@ -221,13 +283,23 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				return Applied{}, err // a crash between the transaction and the side writes
 			}
 		}
-		first, last, err := s.sideWrites(t.TenantID, fx, keyOf(linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), skLink))
+		// A webhook's first link is conditioned (putFirstLink): a partial
+		// record may hold deltas on it meanwhile. Bulk pages batch theirs.
+		sfx := fx
+		cond := t.RunID == "" && fx.linkCond && fx.linkPut != nil
+		if cond {
+			sfx.linkPut = nil
+		}
+		first, last, err := s.sideWrites(t.TenantID, sfx, keyOf(linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), skLink))
 		if err != nil {
 			return Applied{}, err
 		}
 		mu.Lock()
 		side.first = append(side.first, first...)
 		side.last = append(side.last, last...)
+		if cond {
+			side.firstLinks = append(side.firstLinks, firstLink{item: *fx.linkPut, heldHash: fx.heldHash})
+		}
 		ld.absorb(snap.state, after, d, fx, lk)
 		mu.Unlock()
 		return Applied{Decision: d, Messages: fx.messages, Wrote: true}, nil
@@ -262,6 +334,7 @@ func (s *Store) reload(ctx context.Context, t Target, rec source.Record, id merg
 		delete(ld.emailOwn, id.EmailKey)
 	}
 	delete(ld.state.Links, lk)
+	delete(ld.state.Held, lk)
 	for cid := range fresh.state.Contacts {
 		delete(ld.state.Contacts, cid)
 	}
@@ -286,6 +359,9 @@ func (l *loaded) merge(o *loaded) {
 	for k, v := range o.state.Ledgers {
 		l.state.Ledgers[k] = v
 	}
+	for k, v := range o.state.Held {
+		l.state.Held[k] = v
+	}
 	for k, v := range o.links {
 		l.links[k] = v
 	}
@@ -306,6 +382,10 @@ type snapshot struct {
 	state    merge.State
 	phoneVer map[string]int64
 	emailOwn map[string]string
+	// link is the record's link item as read (read: it exists), which a
+	// held or first link is conditioned on.
+	link     linkItem
+	linkRead bool
 }
 
 // snapshot extracts what one record can touch: its link, phone and email,
@@ -316,8 +396,13 @@ func (l *loaded) snapshot(id merge.Identity, lk merge.LinkKey) snapshot {
 		state: merge.State{
 			Contacts: map[string]merge.Contact{}, Phones: map[string]string{}, Emails: map[string]string{},
 			Links: map[merge.LinkKey]string{}, Ledgers: map[string]consent.Ledger{},
+			Held: map[merge.LinkKey]merge.Link{},
 		},
 		phoneVer: map[string]int64{}, emailOwn: map[string]string{},
+	}
+	snap.link, snap.linkRead = l.links[lk]
+	if h, ok := l.state.Held[lk]; ok {
+		snap.state.Held[lk] = h
 	}
 	sub := snap.state
 	addPhone := func(p string) {
@@ -426,6 +511,15 @@ func (l *loaded) absorb(before, after merge.State, d merge.Decision, fx effects,
 	}
 	if fx.linkPut != nil {
 		l.links[lk] = *fx.linkPut
+		delete(l.state.Held, lk)
+	}
+	if fx.held != nil {
+		l.links[lk] = *fx.held
+		l.state.Held[lk] = *fx.held.Held
+	}
+	if fx.heldDel {
+		delete(l.links, lk)
+		delete(l.state.Held, lk)
 	}
 }
 

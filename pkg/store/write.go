@@ -30,6 +30,12 @@ type effects struct {
 	messages  []consent.Message
 	linkPut   *linkItem
 	linkDel   bool
+	held      *linkItem // the held deltas written (merge.MutHoldLink)
+	heldDel   bool      // the held deltas deleted
+	// linkCond: linkPut is a first link (the record had no link, or held
+	// deltas, when read); heldHash is the held item's applied hash then.
+	linkCond bool
+	heldHash string
 }
 
 // writeDecision writes decision d (computed on snap.state; after is the state
@@ -70,6 +76,10 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			if m.Message != nil {
 				fx.messages = append(fx.messages, *m.Message)
 			}
+		case merge.MutHoldLink:
+			h := *m.Link
+			fx.held = &linkItem{PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink,
+				AppliedHash: appliedHash(rec, t.Conn), UpdatedAt: rec.UpdatedAt, Held: &h}
 		case merge.MutAddGroup:
 			fx.groupsAdd = append(fx.groupsAdd, m.Group())
 			contacts[m.ContactID] = true
@@ -124,6 +134,25 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
+	// A number whose state changes shows it on the contact that has it: a
+	// contact the decision does not put otherwise gets its denormalised
+	// status set (a partial record's consent on its linked contact).
+	for _, m := range d.Mutations {
+		if m.Kind != merge.MutConsent || !m.Consent.Change.StateChanged() {
+			continue
+		}
+		owner := after.Phones[m.Consent.Phone]
+		if _, loaded := snap.state.Contacts[owner]; owner == "" || contacts[owner] || !loaded {
+			continue
+		}
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, owner), skContact),
+			UpdateExpression:          aws.String("SET #st = :s"),
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeNames:  map[string]string{"#st": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: string(m.Consent.Ledger.State())}},
+		}})
+	}
 	for _, p := range sortedSet(phones) {
 		rec := PhoneRecord{Phone: p, ContactID: after.Phones[p], Ledger: after.Ledger(p), Version: snap.phoneVer[p]}
 		rec.Ledger.Phone = p
@@ -161,6 +190,31 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			items = append(items, types.TransactWriteItem{Put: put})
 		}
 	}
+	switch {
+	case fx.held != nil && len(fx.held.Held.Groups) == 0 && !fx.held.Held.Guest:
+		// Nothing held any more (a delete, or deltas that cancel out).
+		fx.heldDel, fx.held = true, nil
+		if snap.linkRead {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+				TableName: aws.String(s.table), Key: keyOf(linkPK(tenant, t.Conn.ID, rec.ExternalID), skLink),
+				ConditionExpression:       aws.String("attribute_not_exists(contactId) AND appliedHash = :h"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: snap.link.AppliedHash}},
+			}})
+		}
+	case fx.held != nil:
+		// Conditioned on the link item as read: still unlinked and holding
+		// what was read, or still absent.
+		av, err := marshalMap(*fx.held)
+		if err != nil {
+			return fx, err
+		}
+		put := &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+		if snap.linkRead {
+			put.ConditionExpression = aws.String("attribute_not_exists(contactId) AND appliedHash = :h")
+			put.ExpressionAttributeValues = map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: snap.link.AppliedHash}}
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+	}
 	for _, m := range fx.messages {
 		av, err := marshalMap(outboxItem{
 			PK: outboxPK(tenant, OutboxRef(m)), SK: skOut, Status: "pending", Phone: m.Phone,
@@ -189,6 +243,12 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		fx.linkPut = &linkItem{
 			PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 			AppliedHash: appliedHash(rec, t.Conn), UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome),
+		}
+		if !snap.linkRead || snap.link.ContactID == "" {
+			fx.linkCond = true
+			if snap.linkRead {
+				fx.heldHash = snap.link.AppliedHash
+			}
 		}
 	}
 	return fx, nil
