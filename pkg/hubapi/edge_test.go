@@ -89,8 +89,8 @@ func TestAPI_InputBeyondKeyLimitsIs4xx(t *testing.T) {
 	otherConn := f.otherTen + ".c_0123456789abcdef0123"
 	type tc struct {
 		name, method, path, token, body string
-		query                            map[string]string
-		want                             int
+		query                           map[string]string
+		want                            int
 	}
 	cases := []tc{
 		{"3000-char bearer token", "GET", "/v1/connections", strings.Repeat("a", 3000), "", nil, 401},
