@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -12,6 +13,10 @@ import (
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/resources"
 )
+
+// maxNameKeyBytes bounds the name part of a name-index key (the rest is
+// "#" and the contact id).
+const maxNameKeyBytes = 900
 
 // contactItem is a contact with its denormalised status and labels (for
 // filtering lists) and its name-index key.
@@ -44,6 +49,15 @@ func nameKey(c merge.Contact) string {
 	n := strings.ToLower(strings.TrimSpace(c.FirstName.Value + " " + c.LastName.Value))
 	if n == "" {
 		n = c.EmailKey
+	}
+	// A sort key is at most 1,024 bytes: the name part keeps its first
+	// maxNameKeyBytes (whole characters), whatever a source sent.
+	if len(n) > maxNameKeyBytes {
+		i := maxNameKeyBytes
+		for i > 0 && !utf8.RuneStart(n[i]) {
+			i--
+		}
+		n = n[:i]
 	}
 	return n + "#" + c.ID
 }
