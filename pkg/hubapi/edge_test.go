@@ -3,6 +3,7 @@ package hubapi_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -211,5 +212,63 @@ func TestAPI_InputBeyondKeyLimitsIs4xx(t *testing.T) {
 	}
 	if code, out := a.do("GET", "/v1/contacts", f.key, "", map[string]string{"q": strings.Repeat("a", 200)}); code != http.StatusOK {
 		t.Errorf("a 200-character q: %d %v, want 200", code, out)
+	}
+}
+
+// TestAPI_SettingsAreBoundedInCharacters: labels, selected tags, field
+// maps, config values and the SMS provider's texts are bounded in
+// characters (a 40-character label of two-byte letters is fine); over
+// the bound is a 400 naming the field, never a 500 from an item DynamoDB
+// refuses (a 200 KB config value is stored twice: sealed and in clear).
+func TestAPI_SettingsAreBoundedInCharacters(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	key := a.tenant()
+	conn := func(extra string) string {
+		return `{"platform":"shopify","consentMode":"inferred","defaultRegion":"AU",` + extra +
+			`"config":{"shopDomain":"acme.myshopify.com","accessToken":"shpat_secret","webhookSecret":"whsec"}}`
+	}
+	if code, out := a.do("POST", "/v1/connections", key, conn(`"label":"`+strings.Repeat("é", 40)+`",`), nil); code != http.StatusCreated {
+		t.Errorf("a 40-character label of two-byte letters: %d %v", code, out)
+	}
+	manyTags, _ := json.Marshal(make([]string, 101))
+	manyFields := map[string]string{}
+	for i := range 51 {
+		manyFields[fmt.Sprint("f", i)] = "x"
+	}
+	fm, _ := json.Marshal(manyFields)
+	for _, tc := range []struct{ name, body, field string }{
+		{"41-character label", conn(`"label":"` + strings.Repeat("é", 41) + `",`), "label"},
+		{"101 selected tags", conn(`"selectedTags":` + string(manyTags) + `,`), "selectedTags"},
+		{"a 101-character tag", conn(`"selectedTags":["` + strings.Repeat("t", 101) + `"],`), "selectedTags"},
+		{"51 mapped fields", conn(`"fieldMap":` + string(fm) + `,`), "fieldMap"},
+		{"a 200 KB config value", strings.Replace(conn(""), "acme.myshopify.com", strings.Repeat("a", 200<<10), 1), "config.shopDomain"},
+	} {
+		code, out := a.do("POST", "/v1/connections", key, tc.body, nil)
+		e, _ := out["error"].(map[string]any)
+		fields, _ := e["fields"].(map[string]any)
+		if code != 400 || fields[tc.field] == nil {
+			t.Errorf("%s: %d %.300v, want 400 naming %s", tc.name, code, out, tc.field)
+		}
+	}
+	provider := func(extra string) string {
+		return `{"provider":"twilio","sender":"+15005550006","companyName":"Acme",` + extra + `"credentials":{"accountSid":"AC1","authToken":"tok"}}`
+	}
+	if code, out := a.do("PUT", "/v1/sms-provider", key, provider(`"helpText":"`+strings.Repeat("ü", 320)+`",`), nil); code != 200 {
+		t.Errorf("a 320-character help text: %d %v", code, out)
+	}
+	for _, tc := range []struct{ name, body, field string }{
+		{"101-character company name", strings.Replace(provider(""), "Acme", strings.Repeat("Ä", 101), 1), "companyName"},
+		{"33-character sender", strings.Replace(provider(""), "+15005550006", strings.Repeat("1", 33), 1), "sender"},
+		{"321-character help text", provider(`"helpText":"` + strings.Repeat("ü", 321) + `",`), "helpText"},
+		{"641-character template", provider(`"templates":{"confirmation":"` + strings.Repeat("x", 641) + `"},`), "templates.confirmation"},
+		{"a 200 KB credential", strings.Replace(provider(""), `"tok"`, `"`+strings.Repeat("k", 200<<10)+`"`, 1), "credentials.authToken"},
+	} {
+		code, out := a.do("PUT", "/v1/sms-provider", key, tc.body, nil)
+		e, _ := out["error"].(map[string]any)
+		fields, _ := e["fields"].(map[string]any)
+		if code != 400 || fields[tc.field] == nil {
+			t.Errorf("%s: %d %.300v, want 400 naming %s", tc.name, code, out, tc.field)
+		}
 	}
 }

@@ -1,10 +1,12 @@
 package hubapi
 
 import (
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -66,6 +68,88 @@ func checkFilters(q map[string]string) map[string]string {
 	}
 	if len(bad) == 0 {
 		return nil
+	}
+	return bad
+}
+
+// Bounds of settings set through the Hub API, in characters (runes). They
+// end up in the connection and tenant items (at most 400 KB each, a
+// connection's public config stored twice: sealed and in clear), in group
+// names (selected tags) and in SMS texts.
+const (
+	maxLabelRunes       = source.MaxLabelRunes
+	maxConfigValueRunes = 2048
+	maxCredentials      = 10
+	maxSenderRunes      = 32  // an alphanumeric sender id is 11, a number 15
+	maxCompanyRunes     = 100 // {company} in every SMS text
+	maxHelpTextRunes    = 320 // two segments
+	maxTemplateRunes    = 640 // four segments
+)
+
+// tooLong reports whether v is not valid UTF-8 or has more than n runes.
+func tooLong(v string, n int) bool {
+	return !utf8.ValidString(v) || utf8.RuneCountInString(v) > n
+}
+
+// connectionBounds names the connection settings over their limits.
+func connectionBounds(c store.Connection, cfg map[string]string) map[string]string {
+	bad := map[string]string{}
+	if tooLong(c.Label, maxLabelRunes) {
+		bad["label"] = fmt.Sprintf("at most %d characters", maxLabelRunes)
+	}
+	if len(c.SelectedTags) > source.MaxGroups {
+		bad["selectedTags"] = fmt.Sprintf("at most %d tags", source.MaxGroups)
+	}
+	for _, tag := range c.SelectedTags {
+		if tooLong(tag, source.MaxGroupNameRunes) {
+			bad["selectedTags"] = fmt.Sprintf("each at most %d characters", source.MaxGroupNameRunes)
+		}
+	}
+	if len(c.FieldMap) > source.MaxFields {
+		bad["fieldMap"] = fmt.Sprintf("at most %d fields", source.MaxFields)
+	}
+	for k, v := range c.FieldMap {
+		if tooLong(k, source.MaxFieldNameRunes) || tooLong(v, source.MaxFieldNameRunes) {
+			bad["fieldMap"] = fmt.Sprintf("field names of at most %d characters", source.MaxFieldNameRunes)
+		}
+	}
+	for k, v := range cfg {
+		if tooLong(k, source.MaxFieldNameRunes) {
+			bad["config"] = "unknown field"
+		} else if tooLong(v, maxConfigValueRunes) {
+			bad["config."+k] = fmt.Sprintf("at most %d characters", maxConfigValueRunes)
+		}
+	}
+	return bad
+}
+
+// providerBounds names the SMS provider settings over their limits.
+func providerBounds(p SMSProvider) map[string]string {
+	bad := map[string]string{}
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{
+		{"sender", p.Sender, maxSenderRunes}, {"companyName", p.CompanyName, maxCompanyRunes},
+		{"helpText", p.HelpText, maxHelpTextRunes}, {"apiBaseUrl", p.APIBaseURL, maxConfigValueRunes},
+		{"templates.confirmation", p.Templates.Confirmation, maxTemplateRunes},
+		{"templates.doubleOptInRequest", p.Templates.DoubleOptInRequest, maxTemplateRunes},
+		{"templates.optOutConfirmation", p.Templates.OptOutConfirmation, maxTemplateRunes},
+		{"templates.help", p.Templates.Help, maxTemplateRunes},
+	} {
+		if tooLong(f.value, f.max) {
+			bad[f.name] = fmt.Sprintf("at most %d characters", f.max)
+		}
+	}
+	if len(p.Credentials) > maxCredentials {
+		bad["credentials"] = fmt.Sprintf("at most %d fields", maxCredentials)
+	}
+	for k, v := range p.Credentials {
+		if tooLong(k, source.MaxFieldNameRunes) {
+			bad["credentials"] = "unknown field"
+		} else if tooLong(v, maxConfigValueRunes) {
+			bad["credentials."+k] = fmt.Sprintf("at most %d characters", maxConfigValueRunes)
+		}
 	}
 	return bad
 }
