@@ -106,8 +106,8 @@ func validateConnection(c store.Connection, cfg map[string]string) map[string]st
 	if c.SyncIntervalHours < 1 || c.SyncIntervalHours > 24*7 {
 		bad["syncIntervalHours"] = "must be from 1 to 168"
 	}
-	if len(c.Label) > 40 {
-		bad["label"] = "at most 40 characters"
+	for k, v := range connectionBounds(c, cfg) {
+		bad[k] = v
 	}
 	known := map[string]bool{}
 	for _, k := range append(append([]string{}, spec.required...), spec.optional...) {

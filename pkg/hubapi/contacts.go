@@ -47,10 +47,11 @@ var statuses = map[string]bool{"": true, "subscribed": true, "not_subscribed": t
 
 func contactFilter(q map[string]string) (store.ContactFilter, map[string]string) {
 	f := store.ContactFilter{Query: q["q"], Source: q["source"], Group: q["group"], Status: q["status"]}
+	bad := checkFilters(q)
 	if !statuses[f.Status] {
-		return f, map[string]string{"status": "must be subscribed, not_subscribed, unsubscribed or pending"}
+		bad = merged(bad, map[string]string{"status": "must be subscribed, not_subscribed, unsubscribed or pending"})
 	}
-	return f, nil
+	return f, bad
 }
 
 func (h *Handler) listContacts(ctx context.Context, c call) apigw.Response {

@@ -129,6 +129,9 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 			}
 			c.tenant = tenant
 		}
+		if resp, ok := checkParams(r.pattern, c.params); !ok {
+			return resp, nil
+		}
 		return r.fn(ctx, c), nil
 	}
 	if len(allowed) > 0 {
@@ -183,6 +186,9 @@ func listOf[T any](items []T, next string) list[T] {
 func (h *Handler) listError(ctx context.Context, err error) apigw.Response {
 	if errors.Is(err, store.ErrBadCursor) {
 		return apigw.Invalid(map[string]string{"cursor": "invalid cursor"})
+	}
+	if errors.Is(err, store.ErrBadFilter) {
+		return apigw.Invalid(map[string]string{"filter": "too long"})
 	}
 	return h.internal(ctx, "listing", err)
 }

@@ -25,12 +25,12 @@ import (
 const admin = "admin-token-for-tests"
 
 type api struct {
-	t  *testing.T
+	t  testing.TB
 	h  *hubapi.Handler
 	st *store.Store
 }
 
-func newAPI(t *testing.T) *api {
+func newAPI(t testing.TB) *api {
 	t.Helper()
 	s := stacktest.New(t)
 	st := store.New(s.DynamoDB, s.Table)

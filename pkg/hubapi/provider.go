@@ -62,6 +62,9 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 			bad["credentials."+k] = "unknown field for " + string(in.Provider)
 		}
 	}
+	for k, v := range providerBounds(in) {
+		bad[k] = v
+	}
 	if len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}

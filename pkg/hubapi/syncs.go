@@ -65,7 +65,11 @@ func (h *Handler) listSyncs(ctx context.Context, c call) apigw.Response {
 	if bad != nil {
 		return apigw.Invalid(bad)
 	}
-	runs, next, err := h.d.Store.ListRuns(ctx, c.tenant, c.req.QueryStringParameters["connectionId"], limit, cursor)
+	conn := c.req.QueryStringParameters["connectionId"]
+	if conn != "" && !store.ValidConnectionID(conn) {
+		return apigw.Invalid(map[string]string{"connectionId": "not a connection id"})
+	}
+	runs, next, err := h.d.Store.ListRuns(ctx, c.tenant, conn, limit, cursor)
 	if err != nil {
 		return h.listError(ctx, err)
 	}

@@ -101,6 +101,9 @@ func (s *Store) UpdateConnection(ctx context.Context, c Connection) (Connection,
 
 // GetConnection reads one connection of the tenant.
 func (s *Store) GetConnection(ctx context.Context, tenant, id string) (Connection, error) {
+	if !keyable(tenant) || !keyable(id) {
+		return Connection{}, ErrNotFound // no such key can exist
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return Connection{}, fmt.Errorf("reading connection: %w", err)
@@ -114,7 +117,7 @@ func (s *Store) GetConnection(ctx context.Context, tenant, id string) (Connectio
 
 // ListConnections lists a tenant's connections.
 func (s *Store) ListConnections(ctx context.Context, tenant string, limit int, cursor string) ([]Connection, string, error) {
-	start, _, err := decodeCursor(cursor, tenant)
+	start, _, err := decodeCursor(cursor, tableListing(tenantPK(tenant), "CONN#"))
 	if err != nil {
 		return nil, "", err
 	}
@@ -138,6 +141,9 @@ func (s *Store) ListConnections(ctx context.Context, tenant string, limit int, c
 
 // DeleteConnection removes a connection.
 func (s *Store) DeleteConnection(ctx context.Context, tenant, id string) error {
+	if !keyable(tenant) || !keyable(id) {
+		return ErrNotFound
+	}
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)),
 		ConditionExpression: aws.String("attribute_exists(PK)"),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -12,6 +13,10 @@ import (
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/resources"
 )
+
+// maxNameKeyBytes bounds the name part of a name-index key (the rest is
+// "#" and the contact id).
+const maxNameKeyBytes = 900
 
 // contactItem is a contact with its denormalised status and labels (for
 // filtering lists) and its name-index key.
@@ -45,6 +50,15 @@ func nameKey(c merge.Contact) string {
 	if n == "" {
 		n = c.EmailKey
 	}
+	// A sort key is at most 1,024 bytes: the name part keeps its first
+	// maxNameKeyBytes (whole characters), whatever a source sent.
+	if len(n) > maxNameKeyBytes {
+		i := maxNameKeyBytes
+		for i > 0 && !utf8.RuneStart(n[i]) {
+			i--
+		}
+		n = n[:i]
+	}
 	return n + "#" + c.ID
 }
 
@@ -70,6 +84,9 @@ func viewOf(it contactItem) ContactView {
 
 // GetContact reads one contact of the tenant.
 func (s *Store) GetContact(ctx context.Context, tenant, id string) (ContactView, error) {
+	if !keyable(tenant) || !keyable(id) {
+		return ContactView{}, ErrNotFound // no such key can exist
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return ContactView{}, fmt.Errorf("reading contact: %w", err)
@@ -96,12 +113,25 @@ type ContactFilter struct {
 
 // ListContacts lists a tenant's contacts in name order.
 func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter, limit int, cursor string) ([]ContactView, string, error) {
-	start, _, err := decodeCursor(cursor, tenant)
-	if err != nil {
+	q := strings.ToLower(strings.TrimSpace(f.Query))
+	if err := checkFilter(f); err != nil {
 		return nil, "", err
 	}
 	if f.Group != "" {
+		start, _, err := decodeCursor(cursor, tableListing(groupPK(tenant, f.Group), "C#"))
+		if err != nil {
+			return nil, "", err
+		}
 		return s.listGroupContacts(ctx, tenant, f, limit, start)
+	}
+	l := listing{pk: "GSI1PK", pkValue: contactsIndexPK(tenant), sk: "GSI1SK",
+		index: true, tablePK: contactPK(tenant, ""), tablePKPrefix: true, tableSK: skContact}
+	if q != "" && !strings.Contains(q, "@") {
+		l.skPrefix = q
+	}
+	start, _, err := decodeCursor(cursor, l)
+	if err != nil {
+		return nil, "", err
 	}
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.table), IndexName: aws.String(resources.GSI1),
@@ -109,7 +139,6 @@ func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: contactsIndexPK(tenant)}},
 		ExclusiveStartKey:         start,
 	}
-	q := strings.ToLower(strings.TrimSpace(f.Query))
 	var filters []string
 	in.ExpressionAttributeNames = map[string]string{}
 	if q != "" && !strings.Contains(q, "@") {

@@ -25,7 +25,7 @@ type GroupInfo struct {
 
 // ListGroups lists a tenant's groups by name.
 func (s *Store) ListGroups(ctx context.Context, tenant string, limit int, cursor string) ([]GroupInfo, string, error) {
-	start, _, err := decodeCursor(cursor, tenant)
+	start, _, err := decodeCursor(cursor, tableListing(tenantPK(tenant), "GROUP#"))
 	if err != nil {
 		return nil, "", err
 	}

@@ -50,7 +50,7 @@ func (s *Store) AppendHistory(ctx context.Context, tenant, subject string, e His
 
 // ListHistory lists subject's events newest first; expired ones are skipped.
 func (s *Store) ListHistory(ctx context.Context, tenant, subject string, limit int, cursor string) ([]HistoryEntry, string, error) {
-	start, _, err := decodeCursor(cursor, tenant)
+	start, _, err := decodeCursor(cursor, tableListing(historyPK(tenant, subject), ""))
 	if err != nil {
 		return nil, "", err
 	}

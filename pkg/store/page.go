@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,13 +20,68 @@ import (
 // no key are applied in parallel; records that share one, in order).
 const pageConcurrency = 8
 
-// ApplyRecords merges and writes a page of records of one connection. It
+// ApplyRecords merges and writes a page of records of one connection.
+//
+// Records enter the core here, bulk pages and webhooks alike: each is first
+// cut to source's limits (source.Bound, in place: a record's report row
+// shows its bounded external id). A record that cannot be stored is
+// Invalid with Bound's reason and costs nothing; a record cut to size
+// carries the cut in its decision's reason. A record whose write DynamoDB
+// refuses for good (ValidationException: an item over 400 KB, a key over
+// its limit) is Invalid with ReasonWriteRejected; the others are applied.
+func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record, now time.Time) ([]Applied, error) {
+	out := make([]Applied, len(recs))
+	notes := make([][]string, len(recs))
+	keep := make([]int, 0, len(recs))
+	for i := range recs {
+		n, invalid := source.Bound(&recs[i])
+		if invalid != "" {
+			out[i] = Applied{Decision: merge.Decision{Outcome: merge.Invalid, Reason: merge.Reason(invalid), At: now}}
+			continue
+		}
+		notes[i] = n
+		keep = append(keep, i)
+	}
+	valid := recs
+	if len(keep) < len(recs) {
+		valid = make([]source.Record, len(keep))
+		for j, i := range keep {
+			valid[j] = recs[i]
+		}
+	}
+	var applied []Applied
+	if len(valid) > 0 {
+		var err error
+		if applied, err = s.applyRecords(ctx, t, valid, now); err != nil {
+			return nil, err
+		}
+	}
+	for j, i := range keep {
+		a := applied[j]
+		if d := &a.Decision; len(notes[i]) > 0 && (d.Outcome == merge.Created || d.Outcome == merge.Updated) {
+			// The report says what was cut (after the merge's own reason).
+			rs := append([]string{}, notes[i]...)
+			if d.Reason != "" {
+				rs = append([]string{string(d.Reason)}, rs...)
+			}
+			d.Reason = merge.Reason(strings.Join(rs, ","))
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// ReasonWriteRejected: DynamoDB refused the record's write for good (an
+// item over 400 KB, a key over its limit); the record is reported invalid.
+const ReasonWriteRejected merge.Reason = "write_rejected"
+
+// applyRecords merges and writes bounded records. It
 // reads the stored state with BatchGetItem (eventually consistent), skips
 // unchanged records without writing, merges the rest in memory and writes
 // each decision with conditional writes; a decision whose conditions fail
 // is re-read (consistently), re-merged and retried, bounded, with jitter.
 // The result has one Applied per record, in order.
-func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record, now time.Time) ([]Applied, error) {
+func (s *Store) applyRecords(ctx context.Context, t Target, recs []source.Record, now time.Time) ([]Applied, error) {
 	ids := make([]merge.Identity, len(recs))
 	for i, r := range recs {
 		ids[i] = merge.Identify(r, t.Conn.DefaultRegion)
@@ -75,6 +131,12 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 			var mg merge.Merger // this goroutine's: its decisions reuse one buffer
 			for _, i := range g {
 				a, err := s.applyOne(ctx, t, recs[i], ids[i], ld, &side, &mu, &mg, now)
+				if rejected(err) {
+					// This record's write can never succeed: it is the
+					// record's problem, not the page's.
+					out[i] = Applied{Decision: merge.Decision{Outcome: merge.Invalid, Reason: ReasonWriteRejected, At: now}}
+					continue
+				}
 				if err != nil {
 					errOnce.Do(func() { firstErr = fmt.Errorf("record %s: %w", recs[i].ExternalID, err) })
 					return

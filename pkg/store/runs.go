@@ -175,6 +175,9 @@ func (s *Store) RunningRunID(ctx context.Context, tenant, conn string) (string, 
 
 // GetRun reads a run of the tenant; expired runs are not found.
 func (s *Store) GetRun(ctx context.Context, tenant, runID string) (Run, error) {
+	if !keyable(tenant) || !keyable(runID) {
+		return Run{}, ErrNotFound // no such key can exist
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return Run{}, fmt.Errorf("reading run: %w", err)
@@ -398,7 +401,14 @@ func (s *Store) FinishRun(ctx context.Context, tenant, runID string) (Run, error
 // ListRuns lists a tenant's runs newest first, or one connection's when
 // conn is not empty.
 func (s *Store) ListRuns(ctx context.Context, tenant, conn string, limit int, cursor string) ([]Run, string, error) {
-	start, _, err := decodeCursor(cursor, tenant)
+	l := tableListing(tenantPK(tenant), "RUN#")
+	if conn != "" && !keyable(conn) {
+		return nil, "", ErrBadFilter
+	}
+	if conn != "" {
+		l = listing{pk: "GSI1PK", pkValue: connRunsIndexPK(tenant, conn), sk: "GSI1SK", index: true, tablePK: tenantPK(tenant), tableSK: "RUN#"}
+	}
+	start, _, err := decodeCursor(cursor, l)
 	if err != nil {
 		return nil, "", err
 	}
@@ -431,7 +441,9 @@ func (s *Store) ListRuns(ctx context.Context, tenant, conn string, limit int, cu
 
 // ListReport lists a run's report rows, optionally only those with outcome.
 func (s *Store) ListReport(ctx context.Context, tenant, runID, outcome string, limit int, cursor string) ([]ReportRow, string, error) {
-	start, offset, err := decodeCursor(cursor, tenant)
+	l := tableListing(runPK(tenant, runID), "ROWS#")
+	l.offsetOnly = true
+	start, offset, err := decodeCursor(cursor, l)
 	if err != nil {
 		return nil, "", err
 	}

@@ -75,10 +75,16 @@ func (s *Store) CreateTenant(ctx context.Context, name string) (Tenant, string, 
 	return t, t.ID + "." + secret, nil
 }
 
+// maxAPISecretLen bounds the secret part of an API key (randomToken(24) is
+// 32 characters; the sample key is longer).
+const maxAPISecretLen = 256
+
 // Authenticate returns the tenant an API key belongs to, or ErrNotFound.
+// A key that cannot be one (not "<tenant id>.<secret>", or too long) is
+// ErrNotFound before it reaches a key.
 func (s *Store) Authenticate(ctx context.Context, apiKey string) (string, error) {
 	tenant, secret, ok := strings.Cut(apiKey, ".")
-	if !ok || tenant == "" || secret == "" || !strings.HasPrefix(tenant, "t_") || strings.Contains(tenant, "#") {
+	if !ok || !ValidTenantID(tenant) || secret == "" || len(secret) > maxAPISecretLen {
 		return "", ErrNotFound
 	}
 	h := hashHex(secret)
@@ -103,6 +109,9 @@ func (s *Store) Authenticate(ctx context.Context, apiKey string) (string, error)
 
 // GetTenant reads a tenant.
 func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
+	if !keyable(id) {
+		return Tenant{}, ErrNotFound // no such key can exist
+	}
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(id), skTenant)})
 	if err != nil {
 		return Tenant{}, fmt.Errorf("reading tenant: %w", err)

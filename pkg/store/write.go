@@ -232,6 +232,9 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		}
 	} else if len(items) > 0 {
 		err := s.transact(ctx, "apply decision", items)
+		if rejected(err) {
+			return fx, fmt.Errorf("applying decision: %w", err) // not stale: refused for good
+		}
 		if cancelReasons(err) != nil {
 			return fx, errStale
 		}
