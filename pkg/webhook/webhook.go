@@ -114,18 +114,16 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	if !ok {
 		return apigw.Error(http.StatusNotFound, "not_found", "no such route"), nil
 	}
+	// Anything but a POST gets the same answer whether or not the
+	// connection exists, before it is looked up: an unauthenticated probe
+	// must not learn which connection ids are live.
+	if resp, ok := notPost(apigw.Method(req)); ok {
+		return resp, nil
+	}
 	platform := source.Platform(params["platform"])
 	conn, status := h.connection(ctx, platform, params["connectionId"])
 	if status != 0 {
 		return apigw.Error(status, "not_found", "unknown connection"), nil
-	}
-	method := apigw.Method(req)
-	if method == http.MethodGet || method == http.MethodHead {
-		// Mailchimp validates a new webhook URL with a GET and wants 200.
-		return apigw.Text(http.StatusOK, "text/plain", "ok"), nil
-	}
-	if method != http.MethodPost {
-		return apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "use POST"), nil
 	}
 	body, err := apigw.Body(req, MaxBody)
 	if errors.Is(err, apigw.ErrTooLarge) {
