@@ -230,7 +230,7 @@ func Webhooks() map[source.Platform]webhook.Connector {
 type klaviyoWebhook struct{}
 
 func (klaviyoWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
-	if err := klaviyo.VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body); err != nil {
+	if err := klaviyo.VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body, d.At); err != nil {
 		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
 	}
 	return nil

@@ -106,7 +106,8 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		publicURL += "?" + req.RawQueryString
 	}
 	log := h.d.Log.With("tenant", tenantID, "provider", string(provider))
-	in, err := smsproviders.ParseInbound(settings, publicURL, apigw.HTTPHeader(req), body)
+	received := h.d.Now()
+	in, err := smsproviders.ParseInbound(settings, publicURL, apigw.HTTPHeader(req), body, received)
 	switch {
 	case errors.Is(err, sms.ErrInvalidSignature):
 		log.WarnContext(ctx, "inbound signature rejected")
@@ -117,7 +118,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Error(http.StatusBadRequest, "malformed", "the message could not be parsed"), nil
 	}
 	if in.ReceivedAt.IsZero() {
-		in.ReceivedAt = h.d.Now()
+		in.ReceivedAt = received
 	}
 	key := string(provider) + ":" + in.MessageID
 	claim, _, err := h.d.Store.ClaimIdempotency(ctx, tenantID, store.ScopeInbound, key, 10*time.Second, 7*24*time.Hour)

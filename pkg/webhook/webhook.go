@@ -45,6 +45,10 @@ type Delivery struct {
 	// query), for schemes that sign it.
 	URL   string
 	Query map[string]string
+	// At is when the delivery was received (Deps.Now): signatures that
+	// cover a timestamp must be within their replay window of it, and
+	// secrets that expire are judged at it.
+	At time.Time
 }
 
 // Connector verifies and parses one platform's webhooks.
@@ -137,7 +141,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	if err != nil {
 		return h.internal(ctx, log, "opening connection config", err), nil
 	}
-	d := Delivery{Header: apigw.HTTPHeader(req), Body: body, URL: h.d.PublicBaseURL + apigw.Path(req), Query: req.QueryStringParameters}
+	d := Delivery{Header: apigw.HTTPHeader(req), Body: body, URL: h.d.PublicBaseURL + apigw.Path(req), Query: req.QueryStringParameters, At: h.d.Now()}
 	if req.RawQueryString != "" {
 		d.URL += "?" + req.RawQueryString
 	}
