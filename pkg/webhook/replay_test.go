@@ -15,6 +15,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/shopify"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/webhook"
@@ -42,13 +43,13 @@ func TestWebhook_BodyReplayedUnderAnotherTopicChangesNothing(t *testing.T) {
 	}
 }
 
-// klaviyoRig is a handler with a Klaviyo connection whose clock the test sets.
-type klaviyoRig struct {
+// clockRig is a handler with one connection, whose clock the test sets.
+type clockRig struct {
 	url string
 	now *time.Time
 }
 
-func newKlaviyoRig(t *testing.T, cfg map[string]string) klaviyoRig {
+func newClockRig(t *testing.T, platform string, cfg map[string]string) clockRig {
 	t.Helper()
 	s := stacktest.New(t)
 	ctx := context.Background()
@@ -62,7 +63,7 @@ func newKlaviyoRig(t *testing.T, cfg map[string]string) klaviyoRig {
 		t.Fatal(err)
 	}
 	raw, _ := json.Marshal(cfg)
-	conn := store.Connection{TenantID: tenant.ID, ID: store.NewConnectionID(tenant.ID), Platform: "klaviyo", Label: "Klaviyo",
+	conn := store.Connection{TenantID: tenant.ID, ID: store.NewConnectionID(tenant.ID), Platform: platform, Label: platform,
 		ConsentMode: "explicit", DefaultRegion: "AU", SyncIntervalHours: 24, Enabled: true, Config: sealer.Seal(tenant.ID, raw)}
 	if err := st.CreateConnection(ctx, conn); err != nil {
 		t.Fatal(err)
@@ -71,7 +72,7 @@ func newKlaviyoRig(t *testing.T, cfg map[string]string) klaviyoRig {
 	h := webhook.New(webhook.Deps{Store: st, Opener: sealer, Connectors: connectors.Webhooks(), Now: func() time.Time { return *now }})
 	srv := httptest.NewServer(sandbox.HTTP("/webhooks/{platform}/{connectionId}", h.Handle))
 	t.Cleanup(srv.Close)
-	return klaviyoRig{url: srv.URL + "/webhooks/klaviyo/" + conn.ID, now: now}
+	return clockRig{url: srv.URL + "/webhooks/" + platform + "/" + conn.ID, now: now}
 }
 
 const klaviyoDelivery = `{"data":[{"topic":"profile:updated","external_id":"x1","payload":{"data":{"type":"profile","id":"01KREPLAY","attributes":{"email":"r@example.com","phone_number":"+61412345670","updated":"2026-11-24T09:00:00Z","subscriptions":{"sms":{"marketing":{"consent":"SUBSCRIBED","consent_timestamp":"2026-11-24T09:00:00Z","method":"TEXT"}}}}}}}],"meta":{"klaviyo_webhook_id":"w1","timestamp":"2026-11-24T09:00:00Z"}}`
@@ -93,7 +94,7 @@ func postKlaviyo(t *testing.T, url, secret, id string, at time.Time) int {
 // is refused with 401.
 func TestWebhook_KlaviyoDeliveryOutsideTheReplayWindowIsRefused(t *testing.T) {
 	t.Parallel()
-	r := newKlaviyoRig(t, map[string]string{"privateApiKey": "pk_x", "webhookSecret": "klsec"})
+	r := newClockRig(t, "klaviyo", map[string]string{"privateApiKey": "pk_x", "webhookSecret": "klsec"})
 	signedAt := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	*r.now = signedAt.Add(klaviyo.ReplayWindow + time.Second)
 	if code := postKlaviyo(t, r.url, "klsec", "replayed-1", signedAt); code != http.StatusUnauthorized {
@@ -102,5 +103,50 @@ func TestWebhook_KlaviyoDeliveryOutsideTheReplayWindowIsRefused(t *testing.T) {
 	*r.now = signedAt.Add(time.Minute)
 	if code := postKlaviyo(t, r.url, "klsec", "fresh-1", signedAt); code != http.StatusOK {
 		t.Fatalf("within the window: %d, want 200", code)
+	}
+}
+
+// postShopify posts a customers/update signed with secret.
+func postShopify(t *testing.T, url, secret, id string) int {
+	t.Helper()
+	body := []byte(`{"id":7001,"created_at":"2026-11-01T00:00:00Z","updated_at":"2026-11-02T00:00:00Z","first_name":"Rota","email":"rota@example.com","phone":null,"admin_graphql_api_id":"gid://shopify/Customer/7001"}`)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Topic", "customers/update")
+	req.Header.Set("X-Shopify-Webhook-Id", id)
+	req.Header.Set("X-Shopify-Hmac-Sha256", shopify.Sign(secret, body))
+	code, _ := status(t)(http.DefaultClient.Do(req))
+	return code
+}
+
+// previousWebhookSecret is accepted for the hour after the rotation the
+// Hub API recorded, and not after: it used to be accepted forever, and
+// still is by nothing when no rotation time was recorded.
+func TestWebhook_PreviousShopifySecretOnlyWithinTheRotationWindow(t *testing.T) {
+	t.Parallel()
+	rotated := time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	r := newClockRig(t, "shopify", map[string]string{"shopDomain": "acme.myshopify.com", "accessToken": "shpat", "webhookSecret": "new",
+		"previousWebhookSecret": "old", "webhookSecretRotatedAt": rotated.Format(time.RFC3339Nano)})
+	for _, tc := range []struct {
+		name   string
+		at     time.Time
+		secret string
+		want   int
+	}{
+		{"old secret 59 minutes after", rotated.Add(59 * time.Minute), "old", http.StatusOK},
+		{"old secret 61 minutes after", rotated.Add(61 * time.Minute), "old", http.StatusUnauthorized},
+		{"old secret a week after", rotated.AddDate(0, 0, 7), "old", http.StatusUnauthorized},
+		{"new secret a week after", rotated.AddDate(0, 0, 7), "new", http.StatusOK},
+	} {
+		*r.now = tc.at
+		if got := postShopify(t, r.url, tc.secret, "d-"+tc.name); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	untimed := newClockRig(t, "shopify", map[string]string{"shopDomain": "acme.myshopify.com", "accessToken": "shpat", "webhookSecret": "new",
+		"previousWebhookSecret": "old"})
+	*untimed.now = rotated
+	if got := postShopify(t, untimed.url, "old", "d-untimed"); got != http.StatusUnauthorized {
+		t.Errorf("previous secret with no rotation time: %d, want 401", got)
 	}
 }
