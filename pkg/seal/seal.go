@@ -52,10 +52,13 @@
 //     patched, an SMS provider set) seals with the new key; older values
 //     keep opening with the old one.
 //  3. Re-seal what is still sealed with the old key: every connection's
-//     config and every tenant's SMS provider settings (Sealer.Reseal, or a
-//     PATCH / PUT of each through the Hub API). KeyID shows which key
-//     sealed a value; values from before envelopes have no id and need
-//     re-sealing too.
+//     config and every tenant's SMS provider settings. `go run
+//     ./localstack/reseal` does it with the step-2 settings (and
+//     CONTACTSYNC_TABLE, against the endpoint the environment names, AWS
+//     included): store.ResealAll with Sealer.Reseal, each write conditional
+//     on the value it read; it prints how many values it re-sealed and can
+//     be run again. KeyID shows which key sealed a value; values from
+//     before envelopes have no id and are re-sealed too.
 //  4. Only when no stored value needs the old key, remove it from the
 //     previous list (step 2's settings without it). A key removed too
 //     early makes the values it sealed unopenable: their connections and
