@@ -14,7 +14,9 @@
 //   - anything else: kept in the number's history, nothing changes.
 //
 // Answers: 200 with what the provider expects (Twilio: empty TwiML), also
-// for duplicates; 401 bad signature; 404 unknown tenant or provider; 400
+// for duplicates; 401 bad signature (or a signed timestamp, Sinch's or
+// MessageMedia's Date, outside the provider's replay window of the receipt
+// time, Deps.Now); 404 for any method but POST, whatever the tenant; 404 unknown tenant or provider; 400
 // malformed; 413 oversized.
 package inbound
 

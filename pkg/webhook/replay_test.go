@@ -109,14 +109,19 @@ func TestWebhook_KlaviyoDeliveryOutsideTheReplayWindowIsRefused(t *testing.T) {
 // postShopify posts a customers/update signed with secret.
 func postShopify(t *testing.T, url, secret, id string) int {
 	t.Helper()
+	code, _ := postShopifyBody(t, url, secret, id)
+	return code
+}
+
+func postShopifyBody(t *testing.T, url, secret, id string) (int, string) {
+	t.Helper()
 	body := []byte(`{"id":7001,"created_at":"2026-11-01T00:00:00Z","updated_at":"2026-11-02T00:00:00Z","first_name":"Rota","email":"rota@example.com","phone":null,"admin_graphql_api_id":"gid://shopify/Customer/7001"}`)
 	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Shopify-Topic", "customers/update")
 	req.Header.Set("X-Shopify-Webhook-Id", id)
 	req.Header.Set("X-Shopify-Hmac-Sha256", shopify.Sign(secret, body))
-	code, _ := status(t)(http.DefaultClient.Do(req))
-	return code
+	return status(t)(http.DefaultClient.Do(req))
 }
 
 // previousWebhookSecret is accepted for the hour after the rotation the
@@ -148,5 +153,30 @@ func TestWebhook_PreviousShopifySecretOnlyWithinTheRotationWindow(t *testing.T) 
 	*untimed.now = rotated
 	if got := postShopify(t, untimed.url, "old", "d-untimed"); got != http.StatusUnauthorized {
 		t.Errorf("previous secret with no rotation time: %d, want 401", got)
+	}
+}
+
+// A signed orders/create body re-sent as customers/redact (the topic header
+// is not signed) is refused with 400 and redacts nothing.
+func TestWebhook_ShopifyOrderReplayedAsRedactChangesNothing(t *testing.T) {
+	t.Parallel()
+	r := newClockRig(t, "shopify", map[string]string{"shopDomain": "acme.myshopify.com", "accessToken": "shpat", "webhookSecret": "new"})
+	*r.now = time.Date(2026, 12, 5, 6, 0, 0, 0, time.UTC)
+	if got := postShopify(t, r.url, "new", "d-create"); got != http.StatusOK {
+		t.Fatalf("customers/update: %d", got)
+	}
+	order := []byte(`{"id":9001,"order_number":1001,"line_items":[{"id":1,"quantity":1}],"email":"rota@example.com","created_at":"2026-12-05T05:00:00Z","customer":{"id":7001,"email":"rota@example.com","created_at":"2026-11-01T00:00:00Z","updated_at":"2026-11-02T00:00:00Z"}}`)
+	for _, topic := range []string{"customers/redact", "customers/delete", "shop/redact"} {
+		req, _ := http.NewRequest("POST", r.url, bytes.NewReader(order))
+		req.Header.Set("X-Shopify-Topic", topic)
+		req.Header.Set("X-Shopify-Webhook-Id", "d-"+topic)
+		req.Header.Set("X-Shopify-Hmac-Sha256", shopify.Sign("new", order))
+		if code, body := status(t)(http.DefaultClient.Do(req)); code != http.StatusBadRequest {
+			t.Fatalf("order body as %s: %d %s, want 400", topic, code, body)
+		}
+	}
+	// The customer is still there: the same update again is unchanged.
+	if code, body := postShopifyBody(t, r.url, "new", "d-again"); code != http.StatusOK || !strings.Contains(body, `"unchanged"`) {
+		t.Fatalf("customers/update again: %d %s, want unchanged (the customer kept)", code, body)
 	}
 }

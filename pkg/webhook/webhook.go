@@ -5,7 +5,10 @@
 // record at once, and answers fast (Shopify allows 5 s).
 //
 // Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
-// signature; 404 for an unknown connection or a platform that does not
+// signature (or a signed timestamp outside its replay window: Delivery.At
+// is the receipt time, from Deps.Now); any other method than POST gets
+// the same answer for every webhook URL, connection or not (GET and HEAD
+// 200, others 405); 404 for an unknown connection or a platform that does not
 // match it; 400 for a malformed body or an unsupported topic; 413 over
 // MaxBody; 409 with Retry-After while the same delivery is being processed
 // (the platform retries). Internal errors answer 500 so the platform

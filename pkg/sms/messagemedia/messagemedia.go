@@ -14,7 +14,9 @@
 //     X-Messagemedia-Digest-Type: SHA224, SHA256 or SHA512) which the vendor's
 //     demo verifies over "POST <path> HTTP/1.1" + the Date header + the raw
 //     body (unconfirmed: no formal spec or vector). With a configured public
-//     key the signature is required; without one, the callback URL carries a
+//     key the signature is required, and the signed Date must be within
+//     ReplayWindow (5 minutes, either way) of the time the callback is
+//     received (Verify's now); without a key, the callback URL carries a
 //     secret token we generate.
 //   - Send: POST /v1/messages {"messages":[{content, destination_number,
 //     source_number, format "SMS", delivery_report, metadata}]}, HTTP Basic

@@ -11,6 +11,9 @@
 //     base64(HMAC-SHA256(secret, body + "." + nonce + "." + timestamp)) with
 //     x-sinch-webhook-signature-nonce and -timestamp headers. A service plan
 //     without HMAC authenticates by a secret in the callback URL instead.
+//     The signed timestamp (Unix seconds) must be within ReplayWindow (5
+//     minutes, either way) of the time the callback is received (Verify's
+//     now), so a captured callback cannot be replayed later.
 //   - Sinch retries 5xx and 429 (backing off up to ~22 h), so the same id
 //     arrives again: dedupe on it.
 //   - Send: POST {base}/xms/v1/{service_plan_id}/batches, Bearer API token,
