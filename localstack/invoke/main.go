@@ -150,9 +150,9 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 	}
 	switch fn {
 	case "webhook":
-		return apiEvent(webhook.New(webhook.Deps{Store: st, Opener: sealer, Connectors: connectors.Webhooks(), Outbox: ob, PublicBaseURL: SamplePublicBaseURL}).Handle)
+		return apiEvent(webhook.New(webhook.Deps{Store: st, Opener: sealer, Connectors: connectors.Webhooks(), Outbox: ob, PublicBaseURL: SamplePublicBaseURL, Now: receivedAt(raw)}).Handle)
 	case "inbound":
-		return apiEvent(inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: ob, PublicBaseURL: SamplePublicBaseURL}).Handle)
+		return apiEvent(inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: ob, PublicBaseURL: SamplePublicBaseURL, Now: receivedAt(raw)}).Handle)
 	case "api":
 		return apiEvent(hubapi.New(hubapi.Deps{Store: st, Sealer: sealer, Starter: starter, AdminToken: SampleAdminToken, PublicBaseURL: SamplePublicBaseURL}).Handle)
 	case "health":
@@ -216,4 +216,18 @@ func seed(ctx context.Context, st *store.Store, sealer *seal.Sealer) error {
 		}
 	}
 	return nil
+}
+
+// receivedAt is the clock of a webhook or inbound handler invoked with a
+// stored event: the time API Gateway received it (requestContext.timeEpoch),
+// so a signature that covers a timestamp is judged at the moment the event
+// was signed for, not days later as a replay. Events without a time use
+// the real clock.
+func receivedAt(raw []byte) func() time.Time {
+	var ev events.APIGatewayV2HTTPRequest
+	if json.Unmarshal(raw, &ev) != nil || ev.RequestContext.TimeEpoch == 0 {
+		return time.Now
+	}
+	at := time.UnixMilli(ev.RequestContext.TimeEpoch)
+	return func() time.Time { return at }
 }

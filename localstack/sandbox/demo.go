@@ -203,7 +203,8 @@ func liveEvents(ctx context.Context, api sandbox.Client, conns []conn, f demoFak
 	if email, _ := payload["email"].(string); email != "" {
 		show(ctx, api, strings.ToLower(email))
 	}
-	guest := map[string]any{"id": 99001, "email": "gus.guest@example.com", "phone": "+61491570006", "customer": nil,
+	guest := map[string]any{"id": 99001, "order_number": 1001, "line_items": []any{map[string]any{"id": 1, "title": "Gift card", "quantity": 1, "price": "25.00"}},
+		"email": "gus.guest@example.com", "phone": "+61491570006", "customer": nil,
 		"created_at": time.Now().UTC().Format(time.RFC3339), "updated_at": time.Now().UTC().Format(time.RFC3339),
 		"billing_address": map[string]any{"first_name": "Gus", "last_name": "Guest", "phone": "0491 570 006", "country_code": "AU"}}
 	resp, err = f.shop.SendWebhook(ctx, conns[0].WebhookURL, shopSecret, "orders/create", guest)

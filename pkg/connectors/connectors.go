@@ -230,7 +230,7 @@ func Webhooks() map[source.Platform]webhook.Connector {
 type klaviyoWebhook struct{}
 
 func (klaviyoWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
-	if err := klaviyo.VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body); err != nil {
+	if err := klaviyo.VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body, d.At); err != nil {
 		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
 	}
 	return nil
@@ -265,8 +265,12 @@ func (mailchimpWebhook) Parse(_ map[string]string, d webhook.Delivery, opts sour
 type shopifyWebhook struct{}
 
 func (shopifyWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
-	// previousWebhookSecret covers the hour after a secret rotation.
-	if err := shopify.VerifyWebhook([]string{cfg["webhookSecret"], cfg["previousWebhookSecret"]}, d.Header, d.Body); err != nil {
+	// previousWebhookSecret covers the hour after a secret rotation
+	// (webhookSecretRotatedAt, set by the Hub API when it stores one), and
+	// only that hour.
+	rotatedAt, _ := time.Parse(time.RFC3339Nano, cfg["webhookSecretRotatedAt"]) // absent or bad: zero, the previous secret is not accepted
+	secrets := shopify.WebhookSecrets(cfg["webhookSecret"], cfg["previousWebhookSecret"], rotatedAt, d.At)
+	if err := shopify.VerifyWebhook(secrets, d.Header, d.Body); err != nil {
 		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -114,7 +115,7 @@ func validateConnection(c store.Connection, cfg map[string]string) map[string]st
 		known[k] = true
 	}
 	for k := range cfg {
-		if !known[k] && k != "webhookToken" {
+		if !known[k] && k != "webhookToken" && !serverManaged[k] {
 			bad["config."+k] = "unknown field for " + c.Platform
 		}
 	}
@@ -154,6 +155,10 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	if conn.Platform == string(source.Mailchimp) {
 		cfg["webhookToken"] = randomToken()
 	}
+	if bad := rejectServerManaged(in.Config); len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	recordRotation(conn.Platform, nil, in.Config, cfg, h.d.Now())
 	if bad := validateConnection(conn, cfg); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
@@ -291,9 +296,14 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 		return *errResp
 	}
 	applyPatch(&conn, in)
+	if bad := rejectServerManaged(in.Config); len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	before := maps.Clone(cfg)
 	for k, v := range in.Config {
 		cfg[k] = v
 	}
+	recordRotation(conn.Platform, before, in.Config, cfg, h.d.Now())
 	if bad := validateConnection(conn, cfg); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}

@@ -114,7 +114,10 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 			return apigw.Error(http.StatusBadRequest, "bad_body", "request body is not decodable"), nil
 		}
 		c.body = body
-		token, _ := strings.CutPrefix(apigw.Header(req, "Authorization"), "Bearer ")
+		token, ok := bearerToken(apigw.Header(req, "Authorization"))
+		if !ok {
+			return unauthorized(), nil
+		}
 		if r.admin {
 			if h.d.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.d.AdminToken)) != 1 {
 				return unauthorized(), nil

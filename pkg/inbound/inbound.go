@@ -14,7 +14,9 @@
 //   - anything else: kept in the number's history, nothing changes.
 //
 // Answers: 200 with what the provider expects (Twilio: empty TwiML), also
-// for duplicates; 401 bad signature; 404 unknown tenant or provider; 400
+// for duplicates; 401 bad signature (or a signed timestamp, Sinch's or
+// MessageMedia's Date, outside the provider's replay window of the receipt
+// time, Deps.Now); 404 for any method but POST, whatever the tenant; 404 unknown tenant or provider; 400
 // malformed; 413 oversized.
 package inbound
 
@@ -106,7 +108,8 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		publicURL += "?" + req.RawQueryString
 	}
 	log := h.d.Log.With("tenant", tenantID, "provider", string(provider))
-	in, err := smsproviders.ParseInbound(settings, publicURL, apigw.HTTPHeader(req), body)
+	received := h.d.Now()
+	in, err := smsproviders.ParseInbound(settings, publicURL, apigw.HTTPHeader(req), body, received)
 	switch {
 	case errors.Is(err, sms.ErrInvalidSignature):
 		log.WarnContext(ctx, "inbound signature rejected")
@@ -117,7 +120,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Error(http.StatusBadRequest, "malformed", "the message could not be parsed"), nil
 	}
 	if in.ReceivedAt.IsZero() {
-		in.ReceivedAt = h.d.Now()
+		in.ReceivedAt = received
 	}
 	key := string(provider) + ":" + in.MessageID
 	claim, _, err := h.d.Store.ClaimIdempotency(ctx, tenantID, store.ScopeInbound, key, 10*time.Second, 7*24*time.Hour)

@@ -123,7 +123,10 @@
 //     timestamp), per Hookdeck's guide
 //     (https://www.skills.sh/hookdeck/webhook-skills/klaviyo-webhooks); we
 //     found no official vector. VerifyWebhook/ParseWebhook implement that
-//     shape; ParseWebhook maps every item whose payload is a profile
+//     shape; Klaviyo-Timestamp (Unix seconds, milliseconds or RFC 3339) must
+//     be within ReplayWindow (5 minutes, either way) of the time the
+//     delivery is received (VerifyWebhook's now), so a captured delivery
+//     cannot be replayed later; ParseWebhook maps every item whose payload is a profile
 //     resource and rejects deliveries without one (ErrUnsupportedTopic).
 //   - Country: location.country is free text; common English names and
 //     codes map to ISO alpha-2, anything else leaves Country empty.

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -31,18 +33,52 @@ func Signature(secret string, body []byte, timestamp string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
+// ReplayWindow is how far Klaviyo-Timestamp may be from the time a
+// delivery is received, either way. Klaviyo documents none; 5 minutes is
+// the tolerance of the Standard Webhooks libraries (platforms-setup.md §6).
+const ReplayWindow = 5 * time.Minute
+
+// ErrStale: a validly signed delivery whose timestamp is outside
+// ReplayWindow (a replay, or a clock far off). It wraps ErrInvalidSignature,
+// so callers answer it as they answer a bad signature.
+var ErrStale = fmt.Errorf("%w: timestamp outside the replay window", ErrInvalidSignature)
+
 // VerifyWebhook checks Klaviyo-Signature over the raw body and
-// Klaviyo-Timestamp in constant time.
-func VerifyWebhook(secret string, h http.Header, body []byte) error {
-	got, err := hex.DecodeString(strings.TrimSpace(h.Get("Klaviyo-Signature")))
-	if secret == "" || err != nil || len(got) == 0 {
+// Klaviyo-Timestamp in constant time, then that the signed timestamp is
+// within ReplayWindow of now (the time the delivery was received; the
+// caller's clock, so tests fix it).
+func VerifyWebhook(secret string, h http.Header, body []byte, now time.Time) error {
+	sig, err := hex.DecodeString(strings.TrimSpace(h.Get("Klaviyo-Signature")))
+	if secret == "" || err != nil || len(sig) == 0 {
 		return ErrInvalidSignature
 	}
-	want, _ := hex.DecodeString(Signature(secret, body, h.Get("Klaviyo-Timestamp")))
-	if !hmac.Equal(got, want) {
+	ts := h.Get("Klaviyo-Timestamp")
+	want, _ := hex.DecodeString(Signature(secret, body, ts))
+	if !hmac.Equal(sig, want) {
 		return ErrInvalidSignature
+	}
+	at, ok := parseTimestamp(ts)
+	if !ok {
+		return fmt.Errorf("%w: Klaviyo-Timestamp %q is not a time", ErrInvalidSignature, ts)
+	}
+	if d := now.Sub(at); d > ReplayWindow || d < -ReplayWindow {
+		return ErrStale
 	}
 	return nil
+}
+
+// parseTimestamp reads Klaviyo-Timestamp: Unix seconds (what the Hookdeck
+// description and our fake send), Unix milliseconds, or RFC 3339.
+func parseTimestamp(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n > 1e12 || n < -1e12 {
+			return time.UnixMilli(n), true
+		}
+		return time.Unix(n, 0), true
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
 }
 
 // ParseWebhook turns a verified system-webhook delivery into records. Each

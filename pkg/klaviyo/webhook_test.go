@@ -16,6 +16,9 @@ import (
 
 const sampleDelivery = `{"data":[{"topic":"profile:updated","external_id":"x1","payload":{"data":{"type":"profile","id":"01KABC","attributes":{"email":"a@b.co","phone_number":"+61412345678","updated":"2026-05-01T00:00:00Z","subscriptions":{"sms":{"marketing":{"consent":"UNSUBSCRIBED","consent_timestamp":"2026-05-01T00:00:00Z","method":"TEXT"}}}}}}}],"meta":{"klaviyo_webhook_id":"w1","timestamp":"2026-05-01T00:00:01Z"}}`
 
+// sampleAt is the Klaviyo-Timestamp of signed deliveries.
+var sampleAt = time.Unix(1714521601, 0)
+
 func signed(secret, body string) http.Header {
 	h := http.Header{}
 	h.Set("Klaviyo-Timestamp", "1714521601")
@@ -27,15 +30,15 @@ func signed(secret, body string) http.Header {
 func TestSignedWebhookVerifiesAndAFlippedByteFails(t *testing.T) {
 	t.Parallel()
 	h := signed("s3cret", sampleDelivery)
-	if err := klaviyo.VerifyWebhook("s3cret", h, []byte(sampleDelivery)); err != nil {
+	if err := klaviyo.VerifyWebhook("s3cret", h, []byte(sampleDelivery), sampleAt); err != nil {
 		t.Fatalf("verify: %v", err)
 	}
 	b := []byte(sampleDelivery)
 	b[10] ^= 1
-	if err := klaviyo.VerifyWebhook("s3cret", h, b); !errors.Is(err, klaviyo.ErrInvalidSignature) {
+	if err := klaviyo.VerifyWebhook("s3cret", h, b, sampleAt); !errors.Is(err, klaviyo.ErrInvalidSignature) {
 		t.Fatalf("flipped byte: %v", err)
 	}
-	if err := klaviyo.VerifyWebhook("other", h, []byte(sampleDelivery)); !errors.Is(err, klaviyo.ErrInvalidSignature) {
+	if err := klaviyo.VerifyWebhook("other", h, []byte(sampleDelivery), sampleAt); !errors.Is(err, klaviyo.ErrInvalidSignature) {
 		t.Fatalf("wrong secret: %v", err)
 	}
 }
@@ -81,7 +84,7 @@ func TestFakeSendsWebhookTheClientVerifiesAndParses(t *testing.T) {
 	got := make(chan error, 1)
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		err := klaviyo.VerifyWebhook("whsec", r.Header, body)
+		err := klaviyo.VerifyWebhook("whsec", r.Header, body, time.Unix(1714521601, 0))
 		if err == nil {
 			var wh source.Webhook
 			wh, err = klaviyo.ParseWebhook(r.Header, body, source.Options{})

@@ -6,8 +6,11 @@
 // (logger.With, groups, records): values under secret-looking keys are
 // replaced by "[redacted]"; values under phone/email keys, and any string
 // that looks like an E.164 number or an email address, are masked
-// ("+6141****678", "j***@example.com"). Types that implement
-// slog.LogValuer (phone.E164, email.Address) mask themselves too.
+// ("+6141****678", "j***@example.com"), and so is every E.164 number or
+// email address inside other text: messages, strings, error values,
+// fmt.Stringers and any other value as its JSON would show it, at any
+// depth of groups. Types that implement slog.LogValuer (phone.E164,
+// email.Address) mask themselves too.
 package logging
 
 import (
@@ -41,7 +44,7 @@ type masking struct{ next slog.Handler }
 func (m masking) Enabled(ctx context.Context, l slog.Level) bool { return m.next.Enabled(ctx, l) }
 
 func (m masking) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	out := slog.NewRecord(r.Time, r.Level, MaskText(r.Message), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(maskAttr(a))
 		return true
@@ -90,6 +93,16 @@ func maskAttr(a slog.Attr) slog.Attr {
 			return slog.String(a.Key, "[redacted]")
 		}
 	}
+	if v.Kind() == slog.KindAny {
+		// Errors, Stringers and other values are written as text or JSON by
+		// the next handler: mask the numbers and emails that text carries.
+		if text, ok := anyText(v.Any()); ok {
+			if masked := MaskText(text); masked != text {
+				return slog.String(a.Key, masked)
+			}
+		}
+		return slog.Attr{Key: a.Key, Value: v}
+	}
 	if v.Kind() != slog.KindString {
 		return slog.Attr{Key: a.Key, Value: v}
 	}
@@ -102,7 +115,7 @@ func maskAttr(a slog.Attr) slog.Attr {
 	if looksPersonal(s) {
 		return slog.String(a.Key, MaskString(s))
 	}
-	return slog.Attr{Key: a.Key, Value: v}
+	return slog.String(a.Key, MaskText(s))
 }
 
 // looksPersonal reports whether s looks like an E.164 number or an email.

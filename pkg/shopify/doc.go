@@ -56,7 +56,12 @@
 //     customer.tags_added / customer.tags_removed (GID customerId).
 //   - Webhooks: X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(client secret,
 //     raw body)); after a secret rotation deliveries may be signed with the
-//     old secret for an hour, so several secrets are accepted.
+//     old secret for an hour, so the previous secret is accepted for
+//     SecretRotationWindow (1 h) after the rotation time the Hub API
+//     records (webhookSecretRotatedAt), never after.
+//   - The topic header is not signed, so each topic's body must have its
+//     topic's shape (shape.go); a body re-sent under another topic is
+//     ErrMalformed.
 //     X-Shopify-Webhook-Id is unique per delivery (dedup key). Header names
 //     may arrive lower-cased, and "events"-style deliveries use shopify-*
 //     names. https://shopify.dev/docs/apps/build/webhooks

@@ -81,6 +81,9 @@ func ParseWebhook(h http.Header, body []byte, opts source.Options) (source.Webho
 		sum := sha256.Sum256(body)
 		wh.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
 	}
+	if err := checkShape(topic, body); err != nil {
+		return source.Webhook{}, err
+	}
 	base := source.Record{Platform: source.Shopify, Label: label(opts), ConnectionID: opts.ConnectionID}
 	switch topic {
 	case "customers/create", "customers/update", "customers/enable", "customers/disable":

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/messagemedia"
@@ -19,13 +20,15 @@ import (
 var ErrUnsupported = fmt.Errorf("smsproviders: unsupported provider")
 
 // ParseInbound verifies and parses an inbound message for the tenant's
-// provider settings. publicURL is the URL the provider called.
-func ParseInbound(s sms.Settings, publicURL string, h http.Header, body []byte) (sms.Inbound, error) {
+// provider settings. publicURL is the URL the provider called; now is when
+// the request was received (signed timestamps must be within the
+// provider's replay window of it).
+func ParseInbound(s sms.Settings, publicURL string, h http.Header, body []byte, now time.Time) (sms.Inbound, error) {
 	switch s.Provider {
 	case sms.Twilio:
 		return twilio.ParseInbound(s.Credentials["authToken"], publicURL, h, body)
 	case sms.Sinch:
-		if err := sinch.Verify(s.Credentials["webhookSecret"], s.Credentials["webhookToken"], queryToken(publicURL), h, body); err != nil {
+		if err := sinch.Verify(s.Credentials["webhookSecret"], s.Credentials["webhookToken"], queryToken(publicURL), h, body, now); err != nil {
 			return sms.Inbound{}, err
 		}
 		return sinch.ParseInbound(body)
@@ -34,7 +37,7 @@ func ParseInbound(s sms.Settings, publicURL string, h http.Header, body []byte) 
 		if p, err := url.Parse(publicURL); err == nil {
 			path = p.Path
 		}
-		if err := messagemedia.Verify(s.Credentials["signaturePublicKey"], s.Credentials["webhookToken"], queryToken(publicURL), path, h, body); err != nil {
+		if err := messagemedia.Verify(s.Credentials["signaturePublicKey"], s.Credentials["webhookToken"], queryToken(publicURL), path, h, body, now); err != nil {
 			return sms.Inbound{}, err
 		}
 		return messagemedia.ParseInbound(body)

@@ -5,7 +5,10 @@
 // record at once, and answers fast (Shopify allows 5 s).
 //
 // Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
-// signature; 404 for an unknown connection or a platform that does not
+// signature (or a signed timestamp outside its replay window: Delivery.At
+// is the receipt time, from Deps.Now); any other method than POST gets
+// the same answer for every webhook URL, connection or not (GET and HEAD
+// 200, others 405); 404 for an unknown connection or a platform that does not
 // match it; 400 for a malformed body or an unsupported topic; 413 over
 // MaxBody; 409 with Retry-After while the same delivery is being processed
 // (the platform retries). Internal errors answer 500 so the platform
@@ -45,6 +48,10 @@ type Delivery struct {
 	// query), for schemes that sign it.
 	URL   string
 	Query map[string]string
+	// At is when the delivery was received (Deps.Now): signatures that
+	// cover a timestamp must be within their replay window of it, and
+	// secrets that expire are judged at it.
+	At time.Time
 }
 
 // Connector verifies and parses one platform's webhooks.
@@ -114,18 +121,16 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	if !ok {
 		return apigw.Error(http.StatusNotFound, "not_found", "no such route"), nil
 	}
+	// Anything but a POST gets the same answer whether or not the
+	// connection exists, before it is looked up: an unauthenticated probe
+	// must not learn which connection ids are live.
+	if resp, ok := notPost(apigw.Method(req)); ok {
+		return resp, nil
+	}
 	platform := source.Platform(params["platform"])
 	conn, status := h.connection(ctx, platform, params["connectionId"])
 	if status != 0 {
 		return apigw.Error(status, "not_found", "unknown connection"), nil
-	}
-	method := apigw.Method(req)
-	if method == http.MethodGet || method == http.MethodHead {
-		// Mailchimp validates a new webhook URL with a GET and wants 200.
-		return apigw.Text(http.StatusOK, "text/plain", "ok"), nil
-	}
-	if method != http.MethodPost {
-		return apigw.Error(http.StatusMethodNotAllowed, "method_not_allowed", "use POST"), nil
 	}
 	body, err := apigw.Body(req, MaxBody)
 	if errors.Is(err, apigw.ErrTooLarge) {
@@ -139,7 +144,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	if err != nil {
 		return h.internal(ctx, log, "opening connection config", err), nil
 	}
-	d := Delivery{Header: apigw.HTTPHeader(req), Body: body, URL: h.d.PublicBaseURL + apigw.Path(req), Query: req.QueryStringParameters}
+	d := Delivery{Header: apigw.HTTPHeader(req), Body: body, URL: h.d.PublicBaseURL + apigw.Path(req), Query: req.QueryStringParameters, At: h.d.Now()}
 	if req.RawQueryString != "" {
 		d.URL += "?" + req.RawQueryString
 	}

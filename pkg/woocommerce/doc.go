@@ -32,6 +32,11 @@
 //     the daily run reconciles what webhooks missed.
 //     WC-core class-wc-webhook.php deliver(), deliver_ping(), generate_signature().
 //   - *.deleted deliveries carry only {"id": N}.
+//   - X-WC-Webhook-Topic is not signed, so each topic's body must have its
+//     topic's shape (shape.go): a signed body re-sent under another topic
+//     (a customer as customer.deleted, an order as customer.updated) is
+//     ErrMalformed. WooCommerce signs no timestamp, so there is no replay
+//     window; duplicates are caught by delivery id and content hash.
 //
 // The plan of a bulk listing is every page of customers and of orders, known
 // from one probe of each (per_page=1 reads the totals), so all pages fan out

@@ -84,6 +84,12 @@ func ParseWebhook(h http.Header, body []byte, opts source.Options, consentKey st
 		wh.DeliveryID = "sha256:" + hex.EncodeToString(sum[:])
 	}
 	switch topic {
+	case "customer.created", "customer.updated", "customer.deleted", "order.created", "order.updated":
+		if err := checkShape(topic, body); err != nil {
+			return source.Webhook{}, err
+		}
+	}
+	switch topic {
 	case "customer.created", "customer.updated":
 		var c Customer
 		if err := decodeStrict(body, &c); err != nil || c.ID <= 0 {

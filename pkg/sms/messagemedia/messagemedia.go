@@ -14,7 +14,9 @@
 //     X-Messagemedia-Digest-Type: SHA224, SHA256 or SHA512) which the vendor's
 //     demo verifies over "POST <path> HTTP/1.1" + the Date header + the raw
 //     body (unconfirmed: no formal spec or vector). With a configured public
-//     key the signature is required; without one, the callback URL carries a
+//     key the signature is required, and the signed Date must be within
+//     ReplayWindow (5 minutes, either way) of the time the callback is
+//     received (Verify's now); without a key, the callback URL carries a
 //     secret token we generate.
 //   - Send: POST /v1/messages {"messages":[{content, destination_number,
 //     source_number, format "SMS", delivery_report, metadata}]}, HTTP Basic
@@ -61,9 +63,21 @@ func SignedString(path, date string, body []byte) []byte {
 	return append([]byte("POST "+path+" HTTP/1.1"+date), body...)
 }
 
+// ReplayWindow is how far the signed Date header of a callback may be from
+// the time it is received, either way (MessageMedia documents none; 5
+// minutes is the Standard Webhooks tolerance, and HTTP-signature schemes
+// over Date use similar skews).
+const ReplayWindow = 5 * time.Minute
+
+// ErrStale: a validly signed callback whose Date is outside ReplayWindow.
+// It wraps sms.ErrInvalidSignature (answered 401).
+var ErrStale = fmt.Errorf("%w: messagemedia Date outside the replay window", sms.ErrInvalidSignature)
+
 // Verify checks a reply callback: the RSA signature when publicKeyPEM is
-// set, else the URL token (constant time).
-func Verify(publicKeyPEM, urlToken, gotToken, path string, h http.Header, body []byte) error {
+// set, else the URL token (constant time). A signed callback's Date header
+// (an HTTP date, covered by the signature) must be within ReplayWindow of
+// now, the time it was received.
+func Verify(publicKeyPEM, urlToken, gotToken, path string, h http.Header, body []byte, now time.Time) error {
 	if publicKeyPEM == "" {
 		if urlToken == "" || subtle.ConstantTimeCompare([]byte(urlToken), []byte(gotToken)) != 1 {
 			return sms.ErrInvalidSignature
@@ -84,10 +98,18 @@ func Verify(publicKeyPEM, urlToken, gotToken, path string, h http.Header, body [
 	if !ok || derr != nil || len(sig) == 0 {
 		return sms.ErrInvalidSignature
 	}
+	date := h.Get("Date")
 	d := hash.New()
-	d.Write(SignedString(path, h.Get("Date"), body))
+	d.Write(SignedString(path, date, body))
 	if rsa.VerifyPKCS1v15(pub, hash, d.Sum(nil), sig) != nil {
 		return sms.ErrInvalidSignature
+	}
+	at, err := http.ParseTime(date)
+	if err != nil {
+		return fmt.Errorf("%w: Date %q is not an HTTP date", sms.ErrInvalidSignature, date)
+	}
+	if skew := now.Sub(at); skew > ReplayWindow || skew < -ReplayWindow {
+		return ErrStale
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"testing"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/messagemedia"
@@ -43,17 +44,25 @@ func TestParseInbound_DocsReplies(t *testing.T) {
 func TestVerify_SignedRepliesAndURLToken(t *testing.T) {
 	f := messagemediatest.NewServer(messagemediatest.Options{Sign: true})
 	defer f.Close()
-	var got []error
+	var got, stale []error
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		err := messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, body)
+		// The clock is the signed Date itself; the replay window is
+		// tested on either side of it.
+		at, _ := http.ParseTime(r.Header.Get("Date"))
+		err := messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, body, at)
 		got = append(got, err)
 		tampered := append([]byte{}, body...)
 		tampered[3] ^= 1
-		got = append(got, messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, tampered))
-		got = append(got, messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path+"x", r.Header, body))
+		got = append(got, messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, tampered, at))
+		got = append(got, messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path+"x", r.Header, body, at))
+		stale = append(stale,
+			messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, body, at.Add(messagemedia.ReplayWindow)),
+			messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, body, at.Add(-messagemedia.ReplayWindow)),
+			messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, body, at.Add(messagemedia.ReplayWindow+time.Second)),
+			messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, body, at.Add(-messagemedia.ReplayWindow-time.Second)))
 		r.Header.Del(messagemedia.HeaderSignature)
-		got = append(got, messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, body))
+		got = append(got, messagemedia.Verify(f.PublicKeyPEM(), "", "", r.URL.Path, r.Header, body, at))
 	}))
 	defer hook.Close()
 	if _, _, err := f.SendReply(context.Background(), hook.URL+"/sms/inbound/messagemedia/t1", "+61412345678", "+61400000000", "YES", ""); err != nil {
@@ -62,7 +71,13 @@ func TestVerify_SignedRepliesAndURLToken(t *testing.T) {
 	if len(got) != 4 || got[0] != nil || got[1] == nil || got[2] == nil || got[3] == nil {
 		t.Fatalf("verify results %v: want valid, then changed byte, changed path and missing header refused", got)
 	}
-	if messagemedia.Verify("", "tok", "tok", "/", nil, nil) != nil || messagemedia.Verify("", "tok", "x", "/", nil, nil) == nil || messagemedia.Verify("", "", "", "/", nil, nil) == nil {
+	// A validly signed reply is accepted only within the replay window of
+	// its Date: a captured one used to verify forever.
+	if len(stale) != 4 || stale[0] != nil || stale[1] != nil || !errors.Is(stale[2], messagemedia.ErrStale) || !errors.Is(stale[3], messagemedia.ErrStale) ||
+		!errors.Is(stale[2], sms.ErrInvalidSignature) {
+		t.Fatalf("replay window results %v: want the window's edges valid, a second beyond either refused as stale", stale)
+	}
+	if messagemedia.Verify("", "tok", "tok", "/", nil, nil, time.Time{}) != nil || messagemedia.Verify("", "tok", "x", "/", nil, nil, time.Time{}) == nil || messagemedia.Verify("", "", "", "/", nil, nil, time.Time{}) == nil {
 		t.Fatal("URL token check wrong")
 	}
 }

@@ -11,6 +11,9 @@
 //     base64(HMAC-SHA256(secret, body + "." + nonce + "." + timestamp)) with
 //     x-sinch-webhook-signature-nonce and -timestamp headers. A service plan
 //     without HMAC authenticates by a secret in the callback URL instead.
+//     The signed timestamp (Unix seconds) must be within ReplayWindow (5
+//     minutes, either way) of the time the callback is received (Verify's
+//     now), so a captured callback cannot be replayed later.
 //   - Sinch retries 5xx and 429 (backing off up to ~22 h), so the same id
 //     arrives again: dedupe on it.
 //   - Send: POST {base}/xms/v1/{service_plan_id}/batches, Bearer API token,
@@ -32,6 +35,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,17 +57,37 @@ func Sign(secret string, body []byte, nonce, timestamp string) string {
 	return base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
+// ReplayWindow is how far the signed timestamp of an HMAC callback may be
+// from the time it is received, either way (Sinch documents none; 5
+// minutes is the Standard Webhooks tolerance). A retry is a new request
+// with its own nonce, timestamp and signature.
+const ReplayWindow = 5 * time.Minute
+
+// ErrStale: a validly signed callback whose timestamp is outside
+// ReplayWindow. It wraps sms.ErrInvalidSignature (answered 401).
+var ErrStale = fmt.Errorf("%w: sinch timestamp outside the replay window", sms.ErrInvalidSignature)
+
 // Verify checks the callback: the HMAC headers when a webhook secret is
-// set, else the secret token in the callback URL (both constant time).
-func Verify(webhookSecret, urlToken, gotToken string, h http.Header, body []byte) error {
+// set, else the secret token in the callback URL (both constant time). A
+// signed callback must also carry a timestamp (Unix seconds) within
+// ReplayWindow of now, the time it was received.
+func Verify(webhookSecret, urlToken, gotToken string, h http.Header, body []byte, now time.Time) error {
 	if webhookSecret != "" {
 		got, err := base64.StdEncoding.DecodeString(h.Get(HeaderSignature))
 		if err != nil || len(got) == 0 {
 			return sms.ErrInvalidSignature
 		}
-		want, _ := base64.StdEncoding.DecodeString(Sign(webhookSecret, body, h.Get(HeaderNonce), h.Get(HeaderTimestamp))) // our encoding decodes
+		ts := h.Get(HeaderTimestamp)
+		want, _ := base64.StdEncoding.DecodeString(Sign(webhookSecret, body, h.Get(HeaderNonce), ts)) // our encoding decodes
 		if !hmac.Equal(got, want) {
 			return sms.ErrInvalidSignature
+		}
+		sec, err := strconv.ParseInt(strings.TrimSpace(ts), 10, 64)
+		if err != nil {
+			return fmt.Errorf("%w: timestamp %q is not Unix seconds", sms.ErrInvalidSignature, ts)
+		}
+		if d := now.Sub(time.Unix(sec, 0)); d > ReplayWindow || d < -ReplayWindow {
+			return ErrStale
 		}
 		return nil
 	}

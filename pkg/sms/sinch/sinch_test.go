@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/sinch"
@@ -40,24 +42,42 @@ func TestVerify_Vectors(t *testing.T) {
 		h.Set(sinch.HeaderSignature, v.Expected)
 		h.Set(sinch.HeaderNonce, v.Nonce)
 		h.Set(sinch.HeaderTimestamp, v.Timestamp)
-		if err := sinch.Verify(v.Secret, "", "", h, body); err != nil {
+		// The vectors verify with the clock at their timestamp.
+		sec, err := strconv.ParseInt(v.Timestamp, 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := time.Unix(sec, 0)
+		if err := sinch.Verify(v.Secret, "", "", h, body, at); err != nil {
 			t.Errorf("%s: %v", v.Name, err)
+		}
+		// and only within the replay window of it: a captured callback
+		// used to verify forever.
+		for _, now := range []time.Time{at.Add(sinch.ReplayWindow), at.Add(-sinch.ReplayWindow)} {
+			if err := sinch.Verify(v.Secret, "", "", h, body, now); err != nil {
+				t.Errorf("%s at %v: %v", v.Name, now.Sub(at), err)
+			}
+		}
+		for _, now := range []time.Time{at.Add(sinch.ReplayWindow + time.Second), at.Add(-sinch.ReplayWindow - time.Second), at.Add(22 * time.Hour)} {
+			if err := sinch.Verify(v.Secret, "", "", h, body, now); !errors.Is(err, sinch.ErrStale) || !errors.Is(err, sms.ErrInvalidSignature) {
+				t.Errorf("%s at %v: err = %v, want ErrStale", v.Name, now.Sub(at), err)
+			}
 		}
 		flipped := append([]byte{}, body...)
 		flipped[1] ^= 1
-		if sinch.Verify(v.Secret, "", "", h, flipped) == nil {
+		if sinch.Verify(v.Secret, "", "", h, flipped, at) == nil {
 			t.Errorf("%s: changed byte verified", v.Name)
 		}
 		h.Set(sinch.HeaderNonce, v.Nonce+"x")
-		if sinch.Verify(v.Secret, "", "", h, body) == nil {
+		if sinch.Verify(v.Secret, "", "", h, body, at) == nil {
 			t.Errorf("%s: changed nonce verified", v.Name)
 		}
 		h.Del(sinch.HeaderSignature)
-		if sinch.Verify(v.Secret, "", "", h, body) == nil {
+		if sinch.Verify(v.Secret, "", "", h, body, at) == nil {
 			t.Errorf("%s: missing header verified", v.Name)
 		}
 	}
-	if sinch.Verify("", "tok", "tok", nil, nil) != nil || sinch.Verify("", "tok", "nope", nil, nil) == nil || sinch.Verify("", "", "", nil, nil) == nil {
+	if sinch.Verify("", "tok", "tok", nil, nil, time.Time{}) != nil || sinch.Verify("", "tok", "nope", nil, nil, time.Time{}) == nil || sinch.Verify("", "", "", nil, nil, time.Time{}) == nil {
 		t.Error("URL token check wrong")
 	}
 }
