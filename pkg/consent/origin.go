@@ -126,6 +126,9 @@ func (l *Ledger) recordOptOut(ev Event) bool {
 		l.ConsumerOptOutAt, changed = ev.At, true
 	}
 	if ev.At.After(l.OptOutAt) || (ev.At.Equal(l.OptOutAt) && by == ByConsumer && l.optOutBy() == ByHubUser) {
+		// The person's opt-out leaving the slot stays known (a ledger
+		// stored before ConsumerOptOutAt existed has it only in the slot).
+		l.ConsumerOptOutAt = l.consumerHubOptOutAt()
 		l.OptOutAt, l.OptOut, l.OptOutBy, changed = ev.At, ev.Evidence, by, true
 	}
 	return changed
