@@ -47,6 +47,15 @@ func genEvents(t *rapid.T) []Event {
 	return evs
 }
 
+// genAnyEvents draws honest streams (genEvents) or adversarial ones
+// (genClockEvents, whose re-sync steps change nothing here).
+func genAnyEvents(t *rapid.T) []Event {
+	if rapid.Bool().Draw(t, "adversarial clocks") {
+		return genClockEvents(t)
+	}
+	return genEvents(t)
+}
+
 func rangeInts(lo, hi int) []int {
 	out := make([]int, 0, hi-lo)
 	for i := lo; i < hi; i++ {
@@ -260,7 +269,7 @@ func hubLast(evs []Event, newest time.Time) bool {
 func TestConsentProperty_ApplyTwiceChangesNothing(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
-		evs := genEvents(t)
+		evs := genAnyEvents(t)
 		l := Ledger{Phone: testPhone}
 		for i, ev := range evs {
 			l, _ = l.Apply(ev)
@@ -283,7 +292,7 @@ func TestConsentProperty_ApplyTwiceChangesNothing(t *testing.T) {
 func TestConsentProperty_HoldsIsApplyChangingNothing(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
-		evs := genEvents(t)
+		evs := genAnyEvents(t)
 		l := Ledger{Phone: testPhone}
 		for i, ev := range evs {
 			probe := evs[rapid.IntRange(0, len(evs)-1).Draw(t, "probe")]
