@@ -34,12 +34,10 @@ func Combine(keep, other Ledger, at time.Time) (Ledger, Change) {
 			changed = true
 		}
 	}
-	if changed {
-		n.compact()
-	}
 	if !changed {
 		return keep, Change{}
 	}
+	n.compact()
 	return n, Change{From: from, To: n.state(), Kind: EventContactMerge, At: at,
 		Evidence: Evidence{Text: "contact merge", MessageID: "merge:" + other.Phone, Provider: "hub"}}
 }
