@@ -24,6 +24,7 @@ func (l Ledger) Apply(ev Event) (Ledger, Change) {
 		n.Queued = append(append(make([]Message, 0, len(n.Queued)+1), n.Queued...), m)
 		ch.MessagesDue = []Message{m}
 	}
+	n.compact()
 	return n, ch
 }
 
@@ -54,7 +55,7 @@ func (l *Ledger) messageDue(ev Event, from, to State) (Message, bool) {
 func (l *Ledger) record(ev Event) bool {
 	switch ev.Kind {
 	case EventHubOptOut:
-		return keepNewest(ev, &l.OptOutAt, &l.OptOut)
+		return l.recordOptOut(ev)
 	case EventHubOptIn:
 		return keepNewest(ev, &l.OptInAt, &l.OptIn)
 	case EventDoubleOptInYes:
@@ -102,7 +103,8 @@ func signalOf(ev Event) SourceSignal {
 func (l *Ledger) Holds(ev Event) bool {
 	switch ev.Kind {
 	case EventHubOptOut:
-		return !newer(ev, l.OptOutAt)
+		c := *l // recordOptOut sets fields only: the copy shares no write
+		return !c.recordOptOut(ev)
 	case EventHubOptIn:
 		return !newer(ev, l.OptInAt)
 	case EventDoubleOptInYes:
@@ -112,7 +114,11 @@ func (l *Ledger) Holds(ev Event) bool {
 			return true
 		}
 		i, found := l.signalIndex(ev.ConnectionID)
-		return found && !supersedes(signalOf(ev), l.Signals[i])
+		if !found {
+			return false
+		}
+		_, changed := nextSignal(l.Signals[i], signalOf(ev))
+		return !changed
 	}
 	return true
 }
@@ -120,12 +126,15 @@ func (l *Ledger) Holds(ev Event) bool {
 // newer reports whether a hub event is newer than the one held at at.
 func newer(ev Event, at time.Time) bool { return !ev.At.IsZero() && ev.At.After(at) }
 
-// putSignal stores s in a new signal list if it supersedes the
-// connection's stored signal (or there is none).
+// putSignal stores s in a new signal list if it changes the connection's
+// stored signal (see nextSignal), or there is none.
 func (l *Ledger) putSignal(s SourceSignal) bool {
 	i, found := l.signalIndex(s.ConnectionID)
-	if found && !supersedes(s, l.Signals[i]) {
-		return false
+	if found {
+		var changed bool
+		if s, changed = nextSignal(l.Signals[i], s); !changed {
+			return false
+		}
 	}
 	sigs := make([]SourceSignal, 0, len(l.Signals)+1)
 	sigs = append(sigs, l.Signals[:i]...)
@@ -137,16 +146,54 @@ func (l *Ledger) putSignal(s SourceSignal) bool {
 	return true
 }
 
-// supersedes reports whether signal a replaces b of the same connection.
-// It compares a lexicographic key, a strict total order, so the stored
-// signal does not depend on arrival order:
+// nextSignal returns what a connection's slot holds once signal a arrives
+// beside the stored b, and whether that differs from b.
+//
+// The same statement arriving again (same state, same claimed consent
+// timestamp: a re-sync, a replayed webhook) is one statement, first
+// received at the earlier of the two receipts: its OrderedAt never moves
+// later, so a daily re-sync of "subscribed, 2099" received before a STOP
+// stays before the STOP. Otherwise the newer statement wins (supersedes).
+func nextSignal(b, a SourceSignal) (SourceSignal, bool) {
+	if !sameStatement(a, b) {
+		if supersedes(a, b) {
+			return a, true
+		}
+		return b, false
+	}
+	first := earliest(a.ReceivedAt, b.ReceivedAt)
+	w, changed := b, false
+	if tieBreak(a, b) {
+		w, changed = a, true
+	}
+	if !first.Equal(w.ReceivedAt) {
+		w.ReceivedAt, changed = first, true
+	}
+	return w, changed
+}
+
+// sameStatement reports whether a and b are the same timestamped statement
+// of a connection, whatever their receipt.
+func sameStatement(a, b SourceSignal) bool {
+	return a.State == b.State && !a.At.IsZero() && a.At.Equal(b.At)
+}
+
+// earliest is the earlier of two receipt times, ignoring a missing one.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
+// supersedes reports whether signal a replaces b of the same connection
+// (different statements; see nextSignal for a repeat). It compares a
+// lexicographic key, so the stored signal does not depend on arrival order:
 //  1. an explicit signal beats "never asked";
-//  2. the newer consent time wins (the source's timestamp, else the time
-//     the hub received it);
+//  2. the newer OrderedAt wins: min(the source's timestamp, the time the
+//     hub received it), or the receipt when the source gave none;
 //  3. at equal times unsubscribed beats subscribed beats never asked, then
-//     mode and method in byte order, then the later source timestamp;
-//  4. the same statement repeated keeps its earliest receipt, so a re-sync
-//     of a timestamped signal writes nothing.
+//     tieBreak.
 func supersedes(a, b SourceSignal) bool {
 	if a.explicit() != b.explicit() {
 		return a.explicit()
@@ -157,6 +204,14 @@ func supersedes(a, b SourceSignal) bool {
 	if ra, rb := signalRank(a.State), signalRank(b.State); ra != rb {
 		return ra > rb
 	}
+	return tieBreak(a, b)
+}
+
+// tieBreak orders two signals of equal rank and time: mode and method in
+// byte order, then the later source timestamp, then the earlier receipt
+// (the same statement repeated keeps its first receipt, so a re-sync of a
+// timestamped signal writes nothing).
+func tieBreak(a, b SourceSignal) bool {
 	if a.Mode != b.Mode {
 		return a.Mode > b.Mode
 	}

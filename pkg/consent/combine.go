@@ -7,14 +7,14 @@ import "time"
 // merged contact keeps; other is the ledger of the other contact's number.
 //
 //   - When both ledgers are for the same number (two copies meeting), their
-//     contents are united: the newest hub statements, the newest signal per
-//     connection, every queued message.
+//     contents are united: the newest hub statements (and who made them),
+//     the newest signal per connection, every queued message (compacted).
 //   - Consent given for another number does not transfer (consent belongs
 //     to the number), but a restriction does: when either side is
 //     unsubscribed and the result would not be, a hub-side opt-out at time
-//     at is recorded on keep, with evidence naming the other number. A later
-//     hub opt-in, or a source explicit opt-in timestamped after at, lifts it
-//     as usual.
+//     at is recorded on keep, with evidence naming the other number. It
+//     counts as the person's (ConsentRequired) unless the only opt-out in
+//     play was a hub user's. A later opt-in lifts it as usual.
 //
 // Combine queues no message: the person did not text STOP to this number.
 // It is idempotent: Combine(Combine(k, o, at), o, at) changes nothing more.
@@ -27,6 +27,9 @@ func Combine(keep, other Ledger, at time.Time) (Ledger, Change) {
 	}
 	if MostRestrictive(from, other.state()) == Unsubscribed && n.state() != Unsubscribed {
 		ev := OptOutEvent(at, Evidence{Text: "contact merge", MessageID: "merge:" + other.Phone, Provider: "hub"})
+		if !other.ConsentRequired() && !keep.ConsentRequired() {
+			ev.By = ByHubUser // only a hub user's unsubscribe is carried over
+		}
 		if n.record(ev) {
 			changed = true
 		}
@@ -34,6 +37,7 @@ func Combine(keep, other Ledger, at time.Time) (Ledger, Change) {
 	if !changed {
 		return keep, Change{}
 	}
+	n.compact()
 	return n, Change{From: from, To: n.state(), Kind: EventContactMerge, At: at,
 		Evidence: Evidence{Text: "contact merge", MessageID: "merge:" + other.Phone, Provider: "hub"}}
 }
@@ -43,11 +47,14 @@ func Combine(keep, other Ledger, at time.Time) (Ledger, Change) {
 func (l *Ledger) union(other *Ledger) bool {
 	changed := false
 	for _, ev := range []Event{
-		OptOutEvent(other.OptOutAt, other.OptOut),
+		{Kind: EventHubOptOut, At: other.OptOutAt, By: other.optOutBy(), Evidence: other.OptOut},
 		OptInEvent(other.OptInAt, other.OptIn),
 		YesEvent(other.YesAt, other.Yes),
 	} {
 		changed = l.record(ev) || changed
+	}
+	if c := other.consumerHubOptOutAt(); c.After(l.ConsumerOptOutAt) {
+		l.ConsumerOptOutAt, changed = c, true
 	}
 	for _, s := range other.Signals {
 		changed = l.putSignal(s) || changed

@@ -10,17 +10,24 @@
 // # How the state is derived (design.md §4)
 //
 // The ledger keeps the newest hub-side opt-out (STOP-family reply or hub
-// unsubscribe), the newest hub-side opt-in (START/UNSTOP reply or hub
-// resubscribe), the newest YES to a double opt-in request, and one signal per
-// source connection. From these, State computes:
+// unsubscribe) and who made it, the newest opt-out the person made, the
+// newest hub-side opt-in (START/UNSTOP reply or hub resubscribe), the newest
+// YES to a double opt-in request, and one signal per source connection.
+//
+// A source's consent timestamp is untrusted (a platform's clock, or a
+// tenant-set apiBaseUrl, can claim any time): every signal is ordered by
+// min(claimed time, time the hub received it), SourceSignal.OrderedAt, and
+// the claimed time is kept as evidence. The same statement arriving again
+// (same state and claimed time: a re-sync, a replay) keeps its first
+// receipt. From these, State computes:
 //
 //  1. The newest explicit opt-out: the hub opt-out at T, or a source
-//     "unsubscribed" at its own consent timestamp (or, when the source gave
-//     none, at the time the hub received it).
+//     "unsubscribed" at its OrderedAt (the receipt when the source gave no
+//     timestamp).
 //  2. If there is one, the number is unsubscribed unless a lifting statement
-//     is strictly newer: a hub opt-in, a YES, or a source "subscribed" whose
-//     own consent timestamp is after it. A source signal without a consent
-//     timestamp never lifts an opt-out, and neither does inferred consent
+//     is strictly newer: a hub opt-in, a YES, or a source "subscribed" with
+//     a consent timestamp whose OrderedAt is after it. A source signal
+//     without a consent timestamp never lifts an opt-out, and neither does inferred consent
 //     ("never asked" in an inferred, confirmation or double opt-in
 //     connection), a re-sync, a replay or a new connection. The state is then
 //     the highest of the lifting statements (a source opt-in through a double
@@ -31,6 +38,13 @@
 //     established; only explicit opt-outs lower. Per connection the ledger
 //     keeps the newest explicit signal by its own consent timestamp, and a
 //     "never asked" never replaces an explicit signal of the same connection.
+//
+// A hub user may always unsubscribe, but may not lift an opt-out the person
+// made (a STOP-family reply, a source unsubscribe, or one carried over by a
+// merge or a redaction): ConsentRequired reports it, and the Hub API answers
+// 409 consent_required. Ledgers stored before the origin was recorded read a
+// hub user's unsubscribe by its evidence ("hub unsubscribe"); every other
+// stored opt-out counts as the person's.
 //
 // Because State reads only the contents, and every slot keeps "the newest by
 // timestamp, ties broken by a total order on the values", the state does not
@@ -45,7 +59,9 @@
 // "opt_out_confirmation" per opt-out that moves the number to unsubscribed
 // (FCC 47 CFR 64.1200(a)(12): at most one confirmation text per revocation).
 // Nothing is ever due to an unsubscribed number except that confirmation.
-// The ledger remembers what was queued, so a message is never due twice.
+// The ledger remembers what was queued, so a message is never due twice,
+// and forgets what can never be asked for again (opt-out confirmations
+// older than the newest opt-out), so STOP/START toggles do not grow it.
 //
 // # Keywords
 //

@@ -41,6 +41,9 @@ type Event struct {
 	Mode         Mode
 	Signal       source.ConsentSignal
 	Evidence     Evidence
+	// By says who made a hub-side opt-out ("" is the person, ByConsumer);
+	// HubUnsubscribeEvent sets ByHubUser.
+	By Origin
 }
 
 // SignalEvent is a source connection's consent signal received at
@@ -49,8 +52,9 @@ func SignalEvent(connectionID string, mode Mode, sig source.ConsentSignal, recei
 	return Event{Kind: EventSourceSignal, At: receivedAt, ConnectionID: connectionID, Mode: mode, Signal: sig, Evidence: ev}
 }
 
-// OptOutEvent is a hub-side opt-out at time at: a STOP-family reply or an
-// unsubscribe in the hub.
+// OptOutEvent is a hub-side opt-out at time at made by the person: a
+// STOP-family reply (or an opt-out carried over for them). A hub user's
+// unsubscribe is HubUnsubscribeEvent.
 func OptOutEvent(at time.Time, ev Evidence) Event {
 	return Event{Kind: EventHubOptOut, At: at, Evidence: ev}
 }

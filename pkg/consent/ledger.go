@@ -31,19 +31,40 @@ type SourceSignal struct {
 	ConnectionID string
 	Mode         Mode               // the connection's consent mode when the signal arrived
 	State        source.SignalState // never SignalNone
-	At           time.Time          // the source's own consent timestamp (zero if it gave none)
-	Method       string             // the source's word for how consent was collected
-	ReceivedAt   time.Time          // when the hub received it
-	Evidence     Evidence
+	// At is the source's own consent timestamp, as it claimed it (zero if
+	// it gave none). It is evidence, not a clock the hub trusts: see
+	// OrderedAt.
+	At     time.Time
+	Method string // the source's word for how consent was collected
+	// ReceivedAt is when the hub first received this statement (a repeat of
+	// the same statement keeps the first receipt).
+	ReceivedAt time.Time
+	Evidence   Evidence
 }
 
-// effectiveAt is the time the signal is ordered by: the source's own consent
-// timestamp, or the time the hub received it when the source gave none.
+// OrderedAt is the time the signal is ordered by, everywhere signals are
+// ordered: min(claimed time, time the hub received it). A source's clock is
+// untrusted (a tenant-set apiBaseUrl can answer any time), so a statement
+// never counts as newer than its arrival: "subscribed, 2099" received before
+// a STOP stays older than the STOP. Without a claimed time it is the time of
+// receipt; without either, zero.
+func (s SourceSignal) OrderedAt() time.Time { return s.effectiveAt() }
+
 func (s SourceSignal) effectiveAt() time.Time {
-	if s.At.IsZero() {
+	switch {
+	case s.At.IsZero():
 		return s.ReceivedAt
+	case s.ReceivedAt.IsZero() || s.At.Before(s.ReceivedAt):
+		return s.At
 	}
-	return s.At
+	return s.ReceivedAt
+}
+
+// lifts reports whether the signal may lift an opt-out at t: an explicit
+// "subscribed" with a consent timestamp of its own, ordered (OrderedAt)
+// strictly after t.
+func (s SourceSignal) lifts(t time.Time) bool {
+	return s.State == source.SignalSubscribed && !s.At.IsZero() && s.effectiveAt().After(t)
 }
 
 // contribution is the state this signal alone would give the number
@@ -116,15 +137,30 @@ type Ledger struct {
 
 	OptOutAt time.Time // newest hub-side opt-out (STOP-family reply or hub unsubscribe); zero if none
 	OptOut   Evidence
-	OptInAt  time.Time // newest hub-side opt-in (START/UNSTOP reply or hub resubscribe); zero if none
-	OptIn    Evidence
-	YesAt    time.Time // newest YES to a double opt-in request; zero if none
-	Yes      Evidence
+	// OptOutBy says who made the opt-out at OptOutAt: the person (a
+	// STOP-family reply, or an opt-out carried over by a merge or a
+	// redaction) or a hub user. "" in ledgers stored before it existed:
+	// read through optOutBy.
+	OptOutBy Origin
+	// ConsumerOptOutAt is the newest hub-side opt-out made by the person
+	// (zero if none, or in ledgers stored before it existed: then OptOutAt
+	// counts when OptOutBy reads as the person). A hub user's unsubscribe
+	// after it does not hide it: only the person (or a source's explicit
+	// opt-in) lifts it, see ConsentRequired.
+	ConsumerOptOutAt time.Time
+
+	OptInAt time.Time // newest hub-side opt-in (START/UNSTOP reply or hub resubscribe); zero if none
+	OptIn   Evidence
+	YesAt   time.Time // newest YES to a double opt-in request; zero if none
+	Yes     Evidence
 
 	// Signals holds the newest signal per source connection, sorted by
 	// ConnectionID.
 	Signals []SourceSignal
-	// Queued lists every message that became due, so none is due twice.
+	// Queued lists the messages that became due and may still be asked for
+	// again, so none is due twice: one entry per (connection, purpose) and
+	// only the opt-out confirmations that a future opt-out could repeat
+	// (see compact). It does not grow with STOP/START toggles.
 	Queued []Message
 
 	Version int64 // optimistic-lock counter, owned by the store
@@ -191,7 +227,7 @@ func (l *Ledger) state() State {
 			consider(Subscribed)
 		}
 		for _, s := range l.Signals {
-			if s.State == source.SignalSubscribed && !s.At.IsZero() && s.At.After(outAt) {
+			if s.lifts(outAt) {
 				consider(s.contribution())
 			}
 		}
@@ -213,7 +249,7 @@ func (l *Ledger) state() State {
 }
 
 // newestOptOut returns the time of the newest explicit opt-out: the hub
-// opt-out or a source "unsubscribed".
+// opt-out or a source "unsubscribed" (at its OrderedAt).
 func (l *Ledger) newestOptOut() (time.Time, bool) {
 	at, ok := l.OptOutAt, !l.OptOutAt.IsZero()
 	for _, s := range l.Signals {

@@ -196,8 +196,8 @@ func TestConsent_NewestExplicitSignalWinsAmongSources(t *testing.T) {
 		{"SourceOptOutLowers", []Event{signal("c1", Explicit, source.SignalSubscribed, at(1), 1), signal("c2", Explicit, source.SignalUnsubscribed, at(2), 2)}, Unsubscribed},
 		{"NewerOptInOfOtherSourceWins", []Event{signal("c2", Explicit, source.SignalUnsubscribed, at(2), 2), signal("c1", Explicit, source.SignalSubscribed, at(3), 3)}, Subscribed},
 		{"OlderOptInOfOtherSourceLoses", []Event{signal("c2", Explicit, source.SignalUnsubscribed, at(2), 2), signal("c1", Explicit, source.SignalSubscribed, at(1), 3)}, Unsubscribed},
-		{"ByConsentTimestampNotArrival", []Event{signal("c1", Explicit, source.SignalSubscribed, at(5), 1), signal("c2", Explicit, source.SignalUnsubscribed, at(4), 9)}, Subscribed},
-		{"SameSourceOutOfOrderKeepsNewest", []Event{signal("c1", Explicit, source.SignalUnsubscribed, at(5), 1), signal("c1", Explicit, source.SignalSubscribed, at(4), 9)}, Unsubscribed},
+		{"ByConsentTimestampNotArrival", []Event{signal("c1", Explicit, source.SignalSubscribed, at(5), 6), signal("c2", Explicit, source.SignalUnsubscribed, at(4), 9)}, Subscribed},
+		{"SameSourceOutOfOrderKeepsNewest", []Event{signal("c1", Explicit, source.SignalUnsubscribed, at(5), 6), signal("c1", Explicit, source.SignalSubscribed, at(4), 9)}, Unsubscribed},
 		{"SourceOptOutWithoutTimestampCountsAtReceipt", []Event{signal("c1", Explicit, source.SignalSubscribed, at(1), 1), signal("c2", Explicit, source.SignalUnsubscribed, time.Time{}, 3)}, Unsubscribed},
 		{"HubOptInAfterSourceOptOut", []Event{signal("c2", Explicit, source.SignalUnsubscribed, at(2), 2), start(3)}, Subscribed},
 	}

@@ -47,6 +47,15 @@ func genEvents(t *rapid.T) []Event {
 	return evs
 }
 
+// genAnyEvents draws honest streams (genEvents) or adversarial ones
+// (genClockEvents, whose re-sync steps change nothing here).
+func genAnyEvents(t *rapid.T) []Event {
+	if rapid.Bool().Draw(t, "adversarial clocks") {
+		return genClockEvents(t)
+	}
+	return genEvents(t)
+}
+
 func rangeInts(lo, hi int) []int {
 	out := make([]int, 0, hi-lo)
 	for i := lo; i < hi; i++ {
@@ -70,29 +79,47 @@ func withReplays(t *rapid.T, evs []Event) []Event {
 
 // TestConsentProperty_StopWinsExactly is property (a): after a hub-side
 // opt-out at T the number is unsubscribed unless a hub opt-in/YES after T
-// or a source explicit opt-in with its own timestamp after T exists; and
-// when the newest statement of all is a hub opt-in or YES, it is
-// subscribed.
+// or a source explicit opt-in ordered after T (min of its own timestamp and
+// its receipt) exists; and when the newest statement of all is a hub
+// opt-in or YES, it is subscribed.
+//
+// Half the streams have honest, distinct timestamps; the other half
+// adversarial clocks (genClockEvents): consent timestamps in the future
+// (2099), skewed ahead or behind, equal to other events' times or missing,
+// hub events at equal times or without a time, STOPs and hub unsubscribes,
+// and re-syncs that re-deliver a connection's stored statement at any later
+// (or earlier) receipt. A re-sync is never evidence of a new opt-in.
 func TestConsentProperty_StopWinsExactly(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
-		evs := withReplays(t, genEvents(t))
+		var evs []Event
 		l := Ledger{Phone: testPhone}
-		for _, ev := range evs {
-			l, _ = l.Apply(ev)
+		if rapid.Bool().Draw(t, "adversarial clocks") {
+			l, evs = applyWithResyncs(t, l, genClockEvents(t))
+		} else {
+			evs = withReplays(t, genEvents(t))
+			for _, ev := range evs {
+				l, _ = l.Apply(ev)
+			}
 		}
-		var stopAt, newestOut, newestIn time.Time
+		var stopAt, personStop, newestOut, newestIn time.Time
+		personOut := false
 		for _, ev := range evs {
 			switch {
 			case ev.Kind == EventHubOptOut:
 				stopAt = maxTime(stopAt, ev.At)
 				newestOut = maxTime(newestOut, ev.At)
+				if ev.By != ByHubUser {
+					personStop = maxTime(personStop, ev.At)
+					personOut = personOut || !ev.At.IsZero()
+				}
 			case ev.Kind == EventHubOptIn || ev.Kind == EventDoubleOptInYes:
 				newestIn = maxTime(newestIn, ev.At)
 			case ev.Signal.State == source.SignalUnsubscribed:
-				newestOut = maxTime(newestOut, ev.Signal.At, ev.At)
-			case ev.Signal.State == source.SignalSubscribed:
-				newestIn = maxTime(newestIn, ev.Signal.At)
+				newestOut = maxTime(newestOut, orderedAt(ev))
+				personOut = true
+			case ev.Signal.State == source.SignalSubscribed && !ev.Signal.At.IsZero() && !isResync(ev):
+				newestIn = maxTime(newestIn, orderedAt(ev))
 			}
 		}
 		state := l.State()
@@ -102,7 +129,103 @@ func TestConsentProperty_StopWinsExactly(t *testing.T) {
 		if newestIn.After(newestOut) && hubLast(evs, newestIn) && state != Subscribed {
 			t.Fatalf("newest statement is a hub opt-in at %v, state %q", newestIn, state)
 		}
+		// A hub user may lift only an opt-out the person did not make: a
+		// STOP with nothing after it requires the person's consent, a hub
+		// unsubscribe alone does not.
+		if !personStop.IsZero() && !lifted(evs, personStop) && !l.ConsentRequired() {
+			t.Fatalf("STOP at %v, nothing after it, but ConsentRequired() = false", personStop)
+		}
+		if !personOut && l.ConsentRequired() {
+			t.Fatal("ConsentRequired() = true without any opt-out by the person")
+		}
 	})
+}
+
+// resyncProvider marks the evidence of a re-sync: a re-delivery of a
+// connection's stored statement (as a daily pull reports it again).
+const resyncProvider = "re-sync"
+
+func isResync(ev Event) bool { return ev.Evidence.Provider == resyncProvider }
+
+// orderedAt is the oracle's reading of rule 1: min(claimed, received), the
+// receipt when the source gave no time.
+func orderedAt(ev Event) time.Time {
+	if c := ev.Signal.At; !c.IsZero() && (ev.At.IsZero() || c.Before(ev.At)) {
+		return c
+	}
+	return ev.At
+}
+
+// genClockEvents draws a stream with adversarial clocks. Receipts come from
+// a small range, so equal times are common; a re-sync step (Kind "") is
+// turned into a real event by applyWithResyncs.
+func genClockEvents(t *rapid.T) []Event {
+	n := rapid.IntRange(1, 30).Draw(t, "n")
+	modes := map[string]Mode{}
+	for _, c := range propConnections {
+		modes[c] = rapid.SampledFrom(propModes).Draw(t, "mode "+c)
+	}
+	evs := make([]Event, 0, n)
+	for range n {
+		r := rapid.IntRange(1, 40).Draw(t, "received")
+		hubAt := at(r)
+		if rapid.IntRange(0, 9).Draw(t, "hub time missing?") == 0 {
+			hubAt = time.Time{}
+		}
+		switch rapid.IntRange(0, 9).Draw(t, "kind") {
+		case 0, 1:
+			evs = append(evs, OptOutEvent(hubAt, Evidence{Text: "STOP"}))
+		case 2:
+			evs = append(evs, HubUnsubscribeEvent(hubAt, Evidence{Text: "hub unsubscribe", Provider: "hub"}))
+		case 3:
+			evs = append(evs, OptInEvent(hubAt, Evidence{Text: "START"}))
+		case 4:
+			evs = append(evs, YesEvent(hubAt, Evidence{Text: "YES"}))
+		case 5, 6: // mostly later than the rest, sometimes earlier
+			c := rapid.SampledFrom(propConnections).Draw(t, "resync conn")
+			evs = append(evs, Event{ConnectionID: c, At: at(rapid.IntRange(10, 60).Draw(t, "resync received"))})
+		default:
+			c := rapid.SampledFrom(propConnections).Draw(t, "conn")
+			var claim time.Time
+			switch rapid.IntRange(0, 6).Draw(t, "clock") {
+			case 0: // missing
+			case 1: // honest: before its receipt
+				claim = at(r - rapid.IntRange(0, 10).Draw(t, "behind"))
+			case 2: // skewed ahead
+				claim = at(r + rapid.IntRange(1, 10).Draw(t, "ahead"))
+			case 3, 4: // far future
+				claim = year2099.Add(time.Duration(rapid.IntRange(0, 3).Draw(t, "2099+")) * time.Hour)
+			default: // any time, often equal to another event's
+				claim = at(rapid.IntRange(1, 40).Draw(t, "claim"))
+			}
+			st := rapid.SampledFrom(propSignals).Draw(t, "signal")
+			evs = append(evs, SignalEvent(c, modes[c], sig(st, claim), at(r), Evidence{Provider: c}))
+		}
+	}
+	return evs
+}
+
+// applyWithResyncs applies steps in order; a re-sync step re-delivers the
+// connection's stored statement at the step's receipt (nothing when the
+// connection has none). It returns the ledger and the events applied.
+func applyWithResyncs(t *rapid.T, l Ledger, steps []Event) (Ledger, []Event) {
+	out := make([]Event, 0, len(steps))
+	for _, ev := range steps {
+		if ev.Kind == "" {
+			s, ok := l.Signal(ev.ConnectionID)
+			if !ok {
+				continue
+			}
+			ev = SignalEvent(s.ConnectionID, s.Mode, source.ConsentSignal{State: s.State, At: s.At, Method: s.Method}, ev.At, Evidence{Provider: resyncProvider})
+		}
+		if rapid.IntRange(0, 4).Draw(t, "replay first?") == 0 && len(out) > 0 {
+			old := out[rapid.IntRange(0, len(out)-1).Draw(t, "replayed")]
+			l, _ = l.Apply(old)
+		}
+		l, _ = l.Apply(ev)
+		out = append(out, ev)
+	}
+	return l, out
 }
 
 func maxTime(ts ...time.Time) time.Time {
@@ -115,13 +238,16 @@ func maxTime(ts ...time.Time) time.Time {
 	return m
 }
 
-// lifted reports whether evs hold a statement that may lift an opt-out at T.
+// lifted reports whether evs hold a statement that may lift an opt-out at
+// T: a hub opt-in or YES after T, or a source's explicit opt-in (not a
+// re-sync of a stored one) ordered after T by rule 1.
 func lifted(evs []Event, stopAt time.Time) bool {
 	for _, ev := range evs {
 		switch {
 		case (ev.Kind == EventHubOptIn || ev.Kind == EventDoubleOptInYes) && ev.At.After(stopAt):
 			return true
-		case ev.Kind == EventSourceSignal && ev.Signal.State == source.SignalSubscribed && ev.Signal.At.After(stopAt):
+		case ev.Kind == EventSourceSignal && ev.Signal.State == source.SignalSubscribed && !ev.Signal.At.IsZero() &&
+			!isResync(ev) && orderedAt(ev).After(stopAt):
 			return true
 		}
 	}
@@ -143,7 +269,7 @@ func hubLast(evs []Event, newest time.Time) bool {
 func TestConsentProperty_ApplyTwiceChangesNothing(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
-		evs := genEvents(t)
+		evs := genAnyEvents(t)
 		l := Ledger{Phone: testPhone}
 		for i, ev := range evs {
 			l, _ = l.Apply(ev)
@@ -166,7 +292,7 @@ func TestConsentProperty_ApplyTwiceChangesNothing(t *testing.T) {
 func TestConsentProperty_HoldsIsApplyChangingNothing(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
-		evs := genEvents(t)
+		evs := genAnyEvents(t)
 		l := Ledger{Phone: testPhone}
 		for i, ev := range evs {
 			probe := evs[rapid.IntRange(0, len(evs)-1).Draw(t, "probe")]

@@ -148,7 +148,13 @@ func (h *Handler) deleteContact(ctx context.Context, c call) apigw.Response {
 	return apigw.Response{StatusCode: http.StatusNoContent}
 }
 
+// errConsentRequired: a hub user asked to subscribe a number whose opt-out
+// came from the person.
+var errConsentRequired = errors.New("the person's opt-out is in force")
+
 // putSubscription is a hub-side opt-in or opt-out of the contact's number.
+// A hub user can always unsubscribe, and can re-subscribe a number only
+// when no opt-out of the person's is in force (409 consent_required).
 func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 	var in struct {
 		Status string `json:"status"`
@@ -172,10 +178,15 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 	now := h.d.Now()
 	ev := consent.OptInEvent(now, consent.Evidence{Text: "hub resubscribe", MessageID: c.req.RequestContext.RequestID, Provider: "hub"})
 	if in.Status == "unsubscribed" {
-		ev = consent.OptOutEvent(now, consent.Evidence{Text: "hub unsubscribe", MessageID: c.req.RequestContext.RequestID, Provider: "hub"})
+		ev = consent.HubUnsubscribeEvent(now, consent.Evidence{Text: "hub unsubscribe", MessageID: c.req.RequestContext.RequestID, Provider: "hub"})
 	}
 	optedOut := false
 	_, err = h.d.Store.UpdateLedger(ctx, c.tenant, v.Phone, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
+		if ev.Kind == consent.EventHubOptIn && r.Ledger.ConsentRequired() {
+			// The person opted out (STOP, a source unsubscribe): only
+			// they can opt in again (design.md §4).
+			return store.LedgerUpdate{}, errConsentRequired
+		}
 		l, ch := r.Ledger.Apply(ev)
 		optedOut = ch.StateChanged() && ch.To == consent.Unsubscribed
 		upd := store.LedgerUpdate{Ledger: l, Changed: !ch.IsZero()}
@@ -185,6 +196,10 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 		}
 		return upd, nil
 	})
+	if errors.Is(err, errConsentRequired) {
+		return apigw.Error(http.StatusConflict, "consent_required",
+			"the number was opted out by its owner (a STOP reply or a source unsubscribe): only their START or YES reply, or a newer opt-in at a source, can subscribe it again")
+	}
 	if err != nil {
 		return h.internal(ctx, "updating subscription", err)
 	}

@@ -372,7 +372,13 @@ func (s *Store) loadSuppressions(ctx context.Context, tenant string, ids []merge
 		if err := unmarshalMap(item, &sup); err != nil {
 			return err
 		}
-		l, _ := into.state.Ledger(id.Phone).Apply(consent.OptOutEvent(sup.At, consent.Evidence{Text: sup.Reason, Provider: "suppression"}))
+		at := sup.At
+		if at.IsZero() {
+			// Any entry is an opt-out: one stored without a time (before
+			// redaction kept source opt-outs' times) counts from now.
+			at = s.now()
+		}
+		l, _ := into.state.Ledger(id.Phone).Apply(consent.OptOutEvent(at, consent.Evidence{Text: sup.Reason, Provider: "suppression"}))
 		into.state.Ledgers[id.Phone] = l
 	}
 	return nil

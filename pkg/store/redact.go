@@ -16,8 +16,9 @@ import (
 // ForgetSourceRecord honours a privacy redaction (Shopify customers/redact,
 // shop/redact) for one source record: the source is removed from its
 // contact as if deleted at the source (the contact goes with its last
-// source), and if the contact's number had opted out, a hashed suppression
-// entry keeps that opt-out without keeping the number.
+// source), and if the contact's number had opted out (for any reason), a
+// hashed suppression entry keeps that opt-out and its time without keeping
+// the number.
 func (s *Store) ForgetSourceRecord(ctx context.Context, t Target, externalID string, now time.Time) error {
 	var phone string
 	if cid, ok, err := s.linkedContact(ctx, t.TenantID, t.Conn.ID, externalID); err != nil {
@@ -38,7 +39,13 @@ func (s *Store) ForgetSourceRecord(ctx context.Context, t Target, externalID str
 	if err != nil || !ok || p.Ledger.State() != consent.Unsubscribed {
 		return err
 	}
-	if err := s.Suppress(ctx, t.TenantID, phone, p.Ledger.OptOutAt, "redacted opt-out"); err != nil {
+	// Whatever the opt-out came from (a STOP, a hub unsubscribe, a source
+	// "unsubscribed" that left OptOutAt zero), the entry keeps its time.
+	at, _ := p.Ledger.OptedOutAt()
+	if at.IsZero() {
+		at = now
+	}
+	if err := s.Suppress(ctx, t.TenantID, phone, at, "redacted opt-out"); err != nil {
 		return err
 	}
 	if p.ContactID != "" {
