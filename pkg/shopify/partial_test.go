@@ -16,8 +16,8 @@ func TestParseWebhook_PartialTopics(t *testing.T) {
 		topic, body string
 		partial     bool
 	}{
-		{"customers/create", `{"id":7,"email":"a@example.com","updated_at":"2026-11-01T00:00:00Z"}`, false},
-		{"customers/update", `{"id":7,"email":"a@example.com","updated_at":"2026-11-01T00:00:00Z"}`, false},
+		{"customers/create", `{"id":7,"email":"a@example.com","created_at":"2026-11-01T00:00:00Z","updated_at":"2026-11-01T00:00:00Z"}`, false},
+		{"customers/update", `{"id":7,"email":"a@example.com","created_at":"2026-11-01T00:00:00Z","updated_at":"2026-11-01T00:00:00Z"}`, false},
 		{"customers_marketing_consent/update", `{"id":7,"phone":"+61412345678","sms_marketing_consent":{"state":"subscribed","opt_in_level":"single_opt_in","consent_updated_at":"2026-11-01T00:00:00Z"}}`, true},
 		{"customer.tags_added", `{"customerId":"gid://shopify/Customer/7","tags":["VIP"],"occurredAt":"2026-11-01T00:00:00Z"}`, true},
 		{"customer.tags_removed", `{"customerId":"gid://shopify/Customer/7","tags":["VIP"],"occurredAt":"2026-11-01T00:00:00Z"}`, true},
