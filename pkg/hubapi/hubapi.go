@@ -39,7 +39,7 @@ type Deps struct {
 	// platform's own hosts (pkg/endpoints). See safehttp.EnvAllowPrivateHosts.
 	AllowPrivateHosts bool
 	Log               *slog.Logger
-	Now           func() time.Time
+	Now               func() time.Time
 }
 
 // Handler serves the Hub API.
