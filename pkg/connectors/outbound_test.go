@@ -142,3 +142,37 @@ func TestRegistryAllowsFakesWhenSet(t *testing.T) {
 		t.Fatalf("fetch: %v after %d requests", err, hits.Load())
 	}
 }
+
+// A platform's error answer does not reach the error text (which a sync
+// records and GET /v1/syncs/{id} shows): status and error code at most.
+func TestErrorsCarryNoResponseBody(t *testing.T) {
+	const marker = "tenant-controlled-body-text"
+	for i, tc := range []struct {
+		platform string
+		status   int
+		body     string
+	}{
+		{"shopify", http.StatusBadRequest, `{"errors":"` + marker + `"}`},
+		{"shopify", http.StatusOK, `{"errors":[{"message":"` + marker + `","extensions":{"code":"BAD_REQUEST"}}]}`},
+		{"woocommerce", http.StatusBadRequest, `{"code":"woocommerce_rest_bad","message":"` + marker + `"}`},
+		{"mailchimp", http.StatusBadRequest, `{"title":"Invalid","detail":"` + marker + `"}`},
+		{"klaviyo", http.StatusBadRequest, `{"errors":[{"code":"invalid","title":"` + marker + `","detail":"` + marker + `"}]}`},
+	} {
+		srv, _ := counter(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(tc.status)
+			_, _ = w.Write([]byte(tc.body))
+		})
+		cfg := map[string]map[string]string{
+			"shopify":     {"shopDomain": "acme.myshopify.com", "accessToken": "tok", "webhookSecret": "w", "apiBaseUrl": srv.URL, "bulkOperations": "false"},
+			"woocommerce": {"storeUrl": srv.URL, "consumerKey": "ck", "consumerSecret": "cs", "webhookSecret": "w"},
+			"mailchimp":   {"apiKey": "k-us6", "audienceId": "a", "apiBaseUrl": srv.URL},
+			"klaviyo":     {"privateApiKey": "pk", "apiBaseUrl": srv.URL},
+		}[tc.platform]
+		r := &connectors.Registry{Opener: plain{}, AllowPrivateHosts: true}
+		err := fetch(context.Background(), r, connection(t, "e"+string(rune('a'+i)), tc.platform, cfg))
+		if err == nil || strings.Contains(err.Error(), marker) {
+			t.Errorf("%s %d: error %v, want one without the answer's text", tc.platform, tc.status, err)
+		}
+	}
+}

@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -40,13 +41,35 @@ var (
 	ErrInvalidCursor = errors.New("klaviyo: invalid cursor")
 )
 
-// HTTPError is a non-2xx answer that is not retried.
+// HTTPError is a non-2xx answer that is not retried. Its Error() holds
+// the status and Klaviyo's error code (errors[0].code, safehttp.Code)
+// only: the text reaches API callers (a sync's error), so the answer's
+// excerpt stays in Detail, for logs.
 type HTTPError struct {
 	Status int
-	Detail string
+	Code   string
+	Detail string // an excerpt of the answer: logs only
 }
 
-func (e *HTTPError) Error() string { return fmt.Sprintf("klaviyo: HTTP %d: %s", e.Status, e.Detail) }
+func (e *HTTPError) Error() string {
+	if c := safehttp.Code(e.Code); c != "" {
+		return fmt.Sprintf("klaviyo: HTTP %d %s", e.Status, c)
+	}
+	return fmt.Sprintf("klaviyo: HTTP %d", e.Status)
+}
+
+// errorCode is the code of the first error of a JSON:API error answer.
+func errorCode(body []byte) string {
+	var e struct {
+		Errors []struct {
+			Code string `json:"code"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &e) != nil || len(e.Errors) == 0 {
+		return ""
+	}
+	return e.Errors[0].Code
+}
 
 // Client reads one Klaviyo account. Goroutines sharing it share its budget.
 type Client struct {
@@ -135,7 +158,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 				wait = max(wait, time.Duration(s*float64(time.Second)))
 			}
 		case resp.StatusCode >= 300:
-			return &HTTPError{Status: resp.StatusCode, Detail: excerpt(string(data))}
+			return &HTTPError{Status: resp.StatusCode, Code: errorCode(data), Detail: excerpt(string(data))}
 		default:
 			// Stay under the window: with nothing left, wait for its reset.
 			if rem, err := strconv.Atoi(resp.Header.Get("RateLimit-Remaining")); err == nil && rem <= 0 {
@@ -300,7 +323,7 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 func nextCursor(link string) (string, error) {
 	next, err := url.Parse(link)
 	if err != nil || next.Query().Get("page[cursor]") == "" {
-		return "", fmt.Errorf("klaviyo: unusable links.next %q", link)
+		return "", errors.New("klaviyo: unusable links.next (no page[cursor])")
 	}
 	return next.Query().Get("page[cursor]"), nil
 }

@@ -78,13 +78,15 @@ var (
 	ErrWriteBackUnsupported = errors.New("mailchimp: the API cannot write SMS opt-outs")
 )
 
-// HTTPError is a non-2xx answer that is not retried.
+// HTTPError is a non-2xx answer that is not retried. Its Error() holds
+// the status only: the text reaches API callers (a sync's error), so
+// Mailchimp's detail stays in Detail, for logs.
 type HTTPError struct {
 	Status int
-	Detail string
+	Detail string // Mailchimp's words: logs only
 }
 
-func (e *HTTPError) Error() string { return fmt.Sprintf("mailchimp: HTTP %d: %s", e.Status, e.Detail) }
+func (e *HTTPError) Error() string { return fmt.Sprintf("mailchimp: HTTP %d", e.Status) }
 
 // Client reads one audience.
 type Client struct {

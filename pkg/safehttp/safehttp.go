@@ -388,3 +388,20 @@ func ReadBody(r io.Reader, limit int64) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Code keeps a platform's error code fit for an error message that
+// reaches API callers: letters, digits and _ . - only, at most 64 of them
+// ("" when nothing is left). Anything else a response says stays out of
+// error text (it may go to logs).
+func Code(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() == 64 {
+			break
+		}
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '.' || r == '-' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

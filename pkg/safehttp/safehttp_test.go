@@ -264,3 +264,17 @@ func TestAllowPrivateFromEnv(t *testing.T) {
 		t.Fatal(`"1" did not allow`)
 	}
 }
+
+func TestCode(t *testing.T) {
+	for in, want := range map[string]string{
+		"woocommerce_rest_invalid_id": "woocommerce_rest_invalid_id",
+		"THROTTLED":                   "THROTTLED",
+		"<b>oops</b> secret=abc":      "boopsbsecretabc",
+		strings.Repeat("x", 100):      strings.Repeat("x", 64),
+		"":                            "",
+	} {
+		if got := Code(in); got != want {
+			t.Errorf("Code(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -120,7 +121,7 @@ func (u *uint64s) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("UnsignedInt64 %q: %w", excerpt(s), err)
+		return fmt.Errorf("UnsignedInt64: %w", err)
 	}
 	*u = uint64s(n)
 	return nil
@@ -244,7 +245,10 @@ func (c *Client) runBulkQuery(ctx context.Context) (string, error) {
 		if op != nil && op.ours() && op.running() {
 			return op.ID, nil
 		}
-		return "", fmt.Errorf("%w: %s", ErrBulkBusy, excerpt(ue[0].Message))
+		if c := safehttp.Code(ue[0].Code); c != "" {
+			return "", fmt.Errorf("%w (%s)", ErrBulkBusy, c)
+		}
+		return "", ErrBulkBusy
 	}
 	if out.Run.Op == nil || out.Run.Op.ID == "" {
 		return "", errors.New("shopify: bulkOperationRunQuery returned no operation")

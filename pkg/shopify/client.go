@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -61,18 +62,28 @@ var (
 	ErrThrottled     = errors.New("shopify: throttled")
 )
 
-// HTTPError is a non-2xx answer that is not retried.
+// HTTPError is a non-2xx answer that is not retried. Its Error() holds the
+// status and our own words (Message) only: the text reaches API callers
+// (a sync's error), so what the host answered stays in Body, for logs.
 type HTTPError struct {
 	Status  int
-	Message string
+	Message string // ours, never the host's
+	Body    string // an excerpt of the answer: logs only
 }
 
-func (e *HTTPError) Error() string { return fmt.Sprintf("shopify: HTTP %d: %s", e.Status, e.Message) }
+func (e *HTTPError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("shopify: HTTP %d", e.Status)
+	}
+	return fmt.Sprintf("shopify: HTTP %d: %s", e.Status, e.Message)
+}
 
-// GraphQLError is a GraphQL error the client does not retry.
+// GraphQLError is a GraphQL error the client does not retry. Error()
+// carries the code (safehttp.Code) only; Message, Shopify's text, is for
+// logs.
 type GraphQLError struct{ Message, Code string }
 
-func (e *GraphQLError) Error() string { return "shopify: GraphQL error " + e.Code + ": " + e.Message }
+func (e *GraphQLError) Error() string { return "shopify: GraphQL error " + safehttp.Code(e.Code) }
 
 // Client talks to one shop. It is safe for concurrent use; goroutines
 // sharing it share its cost bucket.
@@ -238,7 +249,7 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 			}
 			continue
 		case resp.StatusCode >= 300:
-			return &HTTPError{Status: resp.StatusCode, Message: excerpt(string(data))}
+			return &HTTPError{Status: resp.StatusCode, Body: excerpt(string(data))}
 		}
 		var gr gqlResponse
 		if err := json.Unmarshal(data, &gr); err != nil {

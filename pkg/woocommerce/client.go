@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -44,15 +45,21 @@ var (
 	ErrWriteBackUnsupported = errors.New("woocommerce: write-back needs an SMS consent meta key")
 )
 
-// HTTPError is a non-2xx answer that is not retried.
+// HTTPError is a non-2xx answer that is not retried. Its Error() holds
+// the status and WooCommerce's error code (safehttp.Code) only: the text
+// reaches API callers (a sync's error), so the store's message stays in
+// Message, for logs.
 type HTTPError struct {
 	Status  int
 	Code    string
-	Message string
+	Message string // the store's words: logs only
 }
 
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("woocommerce: HTTP %d %s: %s", e.Status, e.Code, e.Message)
+	if c := safehttp.Code(e.Code); c != "" {
+		return fmt.Sprintf("woocommerce: HTTP %d %s", e.Status, c)
+	}
+	return fmt.Sprintf("woocommerce: HTTP %d", e.Status)
 }
 
 // Client talks to one store. It is safe for concurrent use; goroutines
