@@ -252,6 +252,7 @@ func shopifyPermanent(err error) bool {
 	var he *shopify.HTTPError
 	var ge *shopify.GraphQLError
 	return errors.Is(err, shopify.ErrUnauthorized) || errors.Is(err, shopify.ErrInvalidCursor) || errors.Is(err, shopify.ErrInvalidConfig) || errors.As(err, &ge) ||
+		errors.Is(err, shopify.ErrResultTooLarge) || errors.Is(err, shopify.ErrMalformedResult) ||
 		(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 }
 

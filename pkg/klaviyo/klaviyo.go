@@ -78,6 +78,9 @@ type Client struct {
 	base    string
 	hc      *http.Client
 	limiter *rate.Limiter
+	// maxWait caps any wait Klaviyo asks for (Retry-After,
+	// RateLimit-Reset); 0 is safehttp.MaxRetryAfter. Tests lower it.
+	maxWait time.Duration
 }
 
 // New validates cfg and returns a client paced at get_profiles' steady
@@ -91,7 +94,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		base = "https://a.klaviyo.com"
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		// Tests against local fakes; production clients come hardened
+		// from connectors.Registry (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
 	}
 	if opts.Label == "" {
 		opts.Label = source.Klaviyo.DefaultLabel()
@@ -154,16 +159,15 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			return ErrUnauthorized
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			last = &HTTPError{Status: resp.StatusCode, Detail: "retried"}
-			if s, perr := strconv.ParseFloat(resp.Header.Get("Retry-After"), 64); perr == nil {
-				wait = max(wait, time.Duration(s*float64(time.Second)))
-			}
+			wait = max(wait, safehttp.RetryAfter(resp.Header, time.Now(), c.maxWait))
 		case resp.StatusCode >= 300:
 			return &HTTPError{Status: resp.StatusCode, Code: errorCode(data), Detail: excerpt(string(data))}
 		default:
 			// Stay under the window: with nothing left, wait for its reset.
 			if rem, err := strconv.Atoi(resp.Header.Get("RateLimit-Remaining")); err == nil && rem <= 0 {
 				if reset, err := strconv.Atoi(resp.Header.Get("RateLimit-Reset")); err == nil {
-					_ = sleep(ctx, time.Duration(reset)*time.Second) // a cancelled context surfaces on the next call
+					d := safehttp.CapWait(time.Duration(min(max(reset, 0), 1<<20))*time.Second, c.maxWait)
+					_ = sleep(ctx, d) // a cancelled context surfaces on the next call
 				}
 			}
 			if out != nil && len(data) > 0 {

@@ -49,6 +49,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -111,9 +112,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		// Keep every connection Mailchimp allows open between pages: the
 		// default transport keeps 2 idle per host, so 8 of the 10 would be
 		// re-dialled (a TLS handshake each) for every wave of pages.
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = MaxConnections
-		hc = &http.Client{Timeout: 120 * time.Second, Transport: tr}
+		// nil is for tests against local fakes; production clients come
+		// hardened from connectors.Registry (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 120 * time.Second, MaxIdleConnsPerHost: MaxConnections})
 	}
 	if opts.Label == "" {
 		opts.Label = source.Mailchimp.DefaultLabel()

@@ -330,6 +330,9 @@ func rangePlan(op *bulkOperation, lines int) (source.Plan, error) {
 	}
 	perLine := (size + int64(op.ObjectCount) - 1) / int64(op.ObjectCount)
 	step := max(perLine*int64(lines), 1)
+	if n := (size + step - 1) / step; n > maxRanges {
+		return source.Plan{}, fmt.Errorf("%w: bulk operation %s would need %d ranges (%d objects, %d bytes)", ErrResultTooLarge, op.ID, n, op.ObjectCount, op.FileSize)
+	}
 	for start := int64(0); start < size; start += step {
 		plan.Fanout = append(plan.Fanout, rangeCursor{URL: op.URL, Start: start, End: min(start+step, size)}.encode())
 	}

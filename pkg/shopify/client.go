@@ -9,7 +9,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,6 +94,11 @@ type Client struct {
 	bucket   bucket
 	// rangeSlack overrides defaultRangeSlack (tests of long lines).
 	rangeSlack int64
+	// limits override the caps of a range page (tests).
+	limits rangeLimits
+	// maxWait caps any wait the shop asks for (Retry-After, the cost
+	// bucket's refill); 0 is safehttp.MaxRetryAfter. Tests lower it.
+	maxWait time.Duration
 }
 
 // New validates cfg and returns a client.
@@ -110,7 +114,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		cfg.APIVersion = DefaultAPIVersion
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		// Tests against local fakes; production clients come hardened
+		// from connectors.Registry (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
 	}
 	if opts.Label == "" {
 		opts.Label = source.Shopify.DefaultLabel()
@@ -138,15 +144,18 @@ func (b *bucket) refill(now time.Time) {
 	b.at = now
 }
 
-// reserve takes cost points, waiting as long as the model says it must.
-func (b *bucket) reserve(ctx context.Context, cost float64) error {
+// reserve takes cost points, waiting as long as the model says it must,
+// but never longer than maxWait (safehttp.CapWait): the model's rates come
+// from the shop's answers, and a shop reporting a near-zero restore rate
+// must not park the worker.
+func (b *bucket) reserve(ctx context.Context, cost float64, maxWait time.Duration) error {
 	b.mu.Lock()
 	b.refill(time.Now())
 	b.available -= cost
 	b.inflight += cost
 	wait := time.Duration(0)
 	if b.available < 0 {
-		wait = time.Duration(-b.available / b.rate * float64(time.Second))
+		wait = safehttp.CapWait(time.Duration(min(-b.available/b.rate, 1e6)*float64(time.Second)), maxWait)
 	}
 	b.mu.Unlock()
 	if wait == 0 {
@@ -210,7 +219,7 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 	}
 	var last error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		if err := c.bucket.reserve(ctx, cost); err != nil {
+		if err := c.bucket.reserve(ctx, cost, c.maxWait); err != nil {
 			return err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
@@ -244,7 +253,7 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 			return ErrUnauthorized
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			last = &HTTPError{Status: resp.StatusCode, Message: "retried"}
-			if err := sleep(ctx, backoff(attempt, retryAfter(resp.Header))); err != nil {
+			if err := sleep(ctx, backoff(attempt, c.retryAfter(resp.Header))); err != nil {
 				return err
 			}
 			continue
@@ -279,11 +288,9 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 	return fmt.Errorf("shopify: gave up after %d attempts: %w", maxAttempts, last)
 }
 
-func retryAfter(h http.Header) time.Duration {
-	if s, err := strconv.ParseFloat(h.Get("Retry-After"), 64); err == nil {
-		return time.Duration(s * float64(time.Second))
-	}
-	return 0
+// retryAfter is the answer's Retry-After, capped (maxWait).
+func (c *Client) retryAfter(h http.Header) time.Duration {
+	return safehttp.RetryAfter(h, time.Now(), c.maxWait)
 }
 
 func backoff(attempt int, floor time.Duration) time.Duration {

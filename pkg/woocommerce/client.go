@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -74,6 +73,9 @@ type Client struct {
 
 	mu       sync.Mutex
 	lastSlow time.Time
+	// maxWait caps any wait the store asks for (Retry-After); 0 is
+	// safehttp.MaxRetryAfter. Tests lower it.
+	maxWait time.Duration
 }
 
 // New validates cfg and returns a client.
@@ -86,7 +88,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		return nil, fmt.Errorf("%w: consumer key and secret are required", ErrInvalidConfig)
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		// Tests against local fakes; production clients come hardened
+		// from connectors.Registry (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
 	}
 	if opts.Label == "" {
 		opts.Label = source.WooCommerce.DefaultLabel()
@@ -160,7 +164,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 				c.slowDown()
 			}
 			lastErr = &HTTPError{Status: resp.StatusCode, Message: "retried"}
-			if err := sleep(ctx, backoff(attempt, retryAfter(resp.Header))); err != nil {
+			if err := sleep(ctx, backoff(attempt, safehttp.RetryAfter(resp.Header, time.Now(), c.maxWait))); err != nil {
 				return nil, err
 			}
 			continue
@@ -201,20 +205,6 @@ func (c *Client) speedUp() {
 	if l := c.limiter.Limit(); float64(l) < c.maxRPS {
 		c.limiter.SetLimit(rate.Limit(min(float64(l)*1.05, c.maxRPS)))
 	}
-}
-
-func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }
 
 func backoff(attempt int, floor time.Duration) time.Duration {
