@@ -206,7 +206,9 @@ type permanentErrors struct {
 }
 
 func (p permanentErrors) mark(err error) error {
-	if err != nil && p.permanent(err) {
+	// An answer over a client's size cap is the host's doing: asking
+	// again gets the same answer.
+	if err != nil && (p.permanent(err) || errors.Is(err, safehttp.ErrBodyTooLarge)) {
 		return fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 	}
 	return err

@@ -12,6 +12,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -173,6 +174,38 @@ func TestErrorsCarryNoResponseBody(t *testing.T) {
 		err := fetch(context.Background(), r, connection(t, "e"+string(rune('a'+i)), tc.platform, cfg))
 		if err == nil || strings.Contains(err.Error(), marker) {
 			t.Errorf("%s %d: error %v, want one without the answer's text", tc.platform, tc.status, err)
+		}
+	}
+}
+
+// An answer longer than a client's documented cap (64 MiB at most) is
+// refused, not read on: a permanent error after one request.
+func TestOversizedAnswersAreRefused(t *testing.T) {
+	chunk := []byte(strings.Repeat(" ", 1<<20))
+	for i, platform := range []string{"shopify", "woocommerce", "mailchimp", "klaviyo"} {
+		srv, hits := counter(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("X-WP-Total", "1")
+			w.Header().Set("X-WP-TotalPages", "1")
+			for range 65 { // 65 MiB, past every client's cap; stops when the client hangs up
+				if _, err := w.Write(chunk); err != nil {
+					return
+				}
+			}
+		})
+		cfg := map[string]map[string]string{
+			"shopify":     {"shopDomain": "acme.myshopify.com", "accessToken": "tok", "webhookSecret": "w", "apiBaseUrl": srv.URL, "bulkOperations": "false"},
+			"woocommerce": {"storeUrl": srv.URL, "consumerKey": "ck", "consumerSecret": "cs", "webhookSecret": "w"},
+			"mailchimp":   {"apiKey": "k-us6", "audienceId": "a", "apiBaseUrl": srv.URL},
+			"klaviyo":     {"privateApiKey": "pk", "apiBaseUrl": srv.URL},
+		}[platform]
+		r := &connectors.Registry{Opener: plain{}, AllowPrivateHosts: true}
+		err := fetch(context.Background(), r, connection(t, "big"+string(rune('a'+i)), platform, cfg))
+		if !errors.Is(err, safehttp.ErrBodyTooLarge) || !errors.Is(err, bulksync.ErrPermanent) {
+			t.Errorf("%s: %v, want a permanent ErrBodyTooLarge", platform, err)
+		}
+		if n := hits.Load(); n != 1 {
+			t.Errorf("%s: %d requests, want 1 (no retry)", platform, n)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -104,6 +103,10 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	return &Client{cfg: cfg, opts: opts, base: base, hc: hc, limiter: rate.NewLimiter(rate.Limit(750.0/60*paceMargin), 75)}, nil
 }
 
+// maxBody caps an answer (a page of 100 profiles is well under 1 MiB); a
+// longer one fails with safehttp.ErrBodyTooLarge, not retried.
+const maxBody = 32 << 20
+
 // paceMargin keeps the client just under a limit, so timing jitter at a
 // window edge does not cost a 429 and a whole Retry-After second.
 const paceMargin = 0.97
@@ -145,11 +148,13 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		resp, err := c.hc.Do(req)
 		var data []byte
 		if err == nil {
-			data, err = io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+			data, err = safehttp.ReadBody(resp.Body, maxBody)
 			resp.Body.Close()
 		}
 		wait := backoff(attempt)
 		switch {
+		case errors.Is(err, safehttp.ErrBodyTooLarge):
+			return fmt.Errorf("klaviyo: reading %s: %w", path, err) // the host's answer, not a glitch: no retry
 		case err != nil:
 			if ctx.Err() != nil {
 				return ctx.Err()

@@ -173,6 +173,8 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 		// this P's run queue for the scheduler's 10 ms time slice.
 		runtime.Gosched()
 		switch {
+		case errors.Is(err, safehttp.ErrBodyTooLarge):
+			return fmt.Errorf("mailchimp: reading members: %w", err)
 		case err != nil:
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -204,7 +206,8 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 	return fmt.Errorf("mailchimp: gave up: %w", last)
 }
 
-// maxBody caps a response body (a 1000-member page is about 1 MB).
+// maxBody caps a response body (a 1000-member page is about 1 MB); a
+// longer one fails with safehttp.ErrBodyTooLarge, not retried.
 const maxBody = 64 << 20
 
 // readBody reads a response body in one allocation when its length is
@@ -216,7 +219,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 		_, err := io.ReadFull(resp.Body, b)
 		return b, err
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	return safehttp.ReadBody(resp.Body, maxBody)
 }
 
 type cursor struct {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -210,6 +209,10 @@ type gqlResponse struct {
 
 const maxAttempts = 8
 
+// maxBody caps a GraphQL answer (a page of 250 customers is a few hundred
+// KiB); a longer one fails with safehttp.ErrBodyTooLarge, not retried.
+const maxBody = 64 << 20
+
 // query runs a GraphQL operation with variables into out, pacing by cost
 // and retrying THROTTLED, 429, 5xx and network errors.
 func (c *Client) query(ctx context.Context, cost float64, q string, vars map[string]any, out any) error {
@@ -240,12 +243,14 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 			}
 			continue
 		}
-		data, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		data, rerr := safehttp.ReadBody(resp.Body, maxBody)
 		resp.Body.Close()
 		if rerr != nil || resp.StatusCode != http.StatusOK {
 			c.bucket.done(cost, nil, false)
 		}
 		switch {
+		case errors.Is(rerr, safehttp.ErrBodyTooLarge):
+			return fmt.Errorf("shopify: reading response: %w", rerr) // the host's answer, not a glitch: no retry
 		case rerr != nil:
 			last = fmt.Errorf("shopify: reading response: %w", rerr)
 			continue

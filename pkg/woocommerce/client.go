@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -104,6 +103,10 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 
 const maxAttempts = 6
 
+// maxBody caps an answer (a page of 100 customers is well under 1 MiB); a
+// longer one fails with safehttp.ErrBodyTooLarge, not retried.
+const maxBody = 32 << 20
+
 // get fetches path with query into v and returns the response headers.
 func (c *Client) get(ctx context.Context, path string, q url.Values, v any) (http.Header, error) {
 	return c.do(ctx, http.MethodGet, path, q, nil, v)
@@ -154,9 +157,11 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			}
 			continue
 		}
-		data, rerr := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+		data, rerr := safehttp.ReadBody(resp.Body, maxBody)
 		resp.Body.Close()
 		switch {
+		case errors.Is(rerr, safehttp.ErrBodyTooLarge):
+			return nil, fmt.Errorf("woocommerce: reading %s: %w", path, rerr) // the host's answer, not a glitch: no retry
 		case rerr != nil:
 			lastErr = fmt.Errorf("woocommerce: reading %s: %w", path, rerr)
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
