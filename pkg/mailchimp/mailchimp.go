@@ -49,6 +49,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -100,8 +101,9 @@ type Client struct {
 
 // New validates cfg and returns a client.
 func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
-	dc := cfg.APIKey[strings.LastIndexByte(cfg.APIKey, '-')+1:]
-	if cfg.APIKey == "" || cfg.AudienceID == "" || !strings.Contains(cfg.APIKey, "-") || dc == "" {
+	// The data centre becomes a host name: only letters then digits (us6).
+	dc, ok := endpoints.MailchimpDC(cfg.APIKey)
+	if cfg.AudienceID == "" || !ok {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
 	base := strings.TrimRight(cfg.APIBaseURL, "/")
