@@ -148,7 +148,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		resp, err := c.hc.Do(req)
 		var data []byte
 		if err == nil {
-			data, err = safehttp.ReadBody(resp.Body, maxBody)
+			data, err = safehttp.ReadResponse(resp, maxBody)
 			resp.Body.Close()
 		}
 		wait := backoff(attempt)

@@ -221,7 +221,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 		_, err := io.ReadFull(resp.Body, b)
 		return b, err
 	}
-	return safehttp.ReadBody(resp.Body, maxBody)
+	return safehttp.ReadResponse(resp, maxBody)
 }
 
 type cursor struct {

@@ -376,6 +376,15 @@ func CapWait(d, limit time.Duration) time.Duration {
 	return max(0, min(d, limit))
 }
 
+// ReadResponse reads resp's body as ReadBody does, refusing at once an
+// answer whose Content-Length is over limit.
+func ReadResponse(resp *http.Response, limit int64) ([]byte, error) {
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("%w (%d bytes announced, over %d)", ErrBodyTooLarge, resp.ContentLength, limit)
+	}
+	return ReadBody(resp.Body, limit)
+}
+
 // ReadBody reads r to its end, failing with ErrBodyTooLarge (not
 // truncating) when it holds more than limit bytes.
 func ReadBody(r io.Reader, limit int64) ([]byte, error) {

@@ -3,6 +3,7 @@ package safehttp
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -260,6 +261,17 @@ func TestReadBody(t *testing.T) {
 	}
 	if _, err := ReadBody(strings.NewReader("123456"), 5); !errors.Is(err, ErrBodyTooLarge) {
 		t.Fatalf("over the limit: %v", err)
+	}
+}
+
+func TestReadResponseRefusesAnnouncedLength(t *testing.T) {
+	resp := &http.Response{ContentLength: 1 << 40, Body: http.NoBody}
+	if _, err := ReadResponse(resp, 1<<20); !errors.Is(err, ErrBodyTooLarge) {
+		t.Fatalf("a terabyte announced: %v", err)
+	}
+	resp = &http.Response{ContentLength: -1, Body: io.NopCloser(strings.NewReader(strings.Repeat("x", 2<<20)))}
+	if _, err := ReadResponse(resp, 1<<20); !errors.Is(err, ErrBodyTooLarge) {
+		t.Fatalf("unannounced, over the cap: %v", err)
 	}
 }
 

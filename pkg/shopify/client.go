@@ -243,7 +243,7 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 			}
 			continue
 		}
-		data, rerr := safehttp.ReadBody(resp.Body, maxBody)
+		data, rerr := safehttp.ReadResponse(resp, maxBody)
 		resp.Body.Close()
 		if rerr != nil || resp.StatusCode != http.StatusOK {
 			c.bucket.done(cost, nil, false)

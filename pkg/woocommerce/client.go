@@ -157,7 +157,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			}
 			continue
 		}
-		data, rerr := safehttp.ReadBody(resp.Body, maxBody)
+		data, rerr := safehttp.ReadResponse(resp, maxBody)
 		resp.Body.Close()
 		switch {
 		case errors.Is(rerr, safehttp.ErrBodyTooLarge):
