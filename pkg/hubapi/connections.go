@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
-	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -90,9 +89,8 @@ func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) C
 }
 
 // validateConnection checks the connection a create or patch would
-// produce; it returns invalid fields by name. allowPrivate lets base URLs
-// point at local fakes (Deps.AllowPrivateHosts).
-func validateConnection(c store.Connection, cfg map[string]string, allowPrivate bool) map[string]string {
+// produce; it returns invalid fields by name.
+func validateConnection(c store.Connection, cfg map[string]string) map[string]string {
 	bad := map[string]string{}
 	spec, ok := platformConfig[source.Platform(c.Platform)]
 	if !ok {
@@ -125,11 +123,15 @@ func validateConnection(c store.Connection, cfg map[string]string, allowPrivate 
 			bad["config."+k] = "required"
 		}
 	}
-	// The hosts our workers will call: the platform's own, over https.
-	for k, msg := range endpoints.Connection(c.Platform, cfg, allowPrivate) {
-		if _, ok := bad["config."+k]; !ok {
-			bad["config."+k] = msg
+	for _, k := range []string{"storeUrl", "apiBaseUrl"} {
+		if v := cfg[k]; v != "" {
+			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				bad["config."+k] = "must be an http(s) URL"
+			}
 		}
+	}
+	if c.Platform == string(source.Mailchimp) && cfg["apiKey"] != "" && !strings.Contains(cfg["apiKey"], "-") {
+		bad["config.apiKey"] = "must end with -<dc> (the data centre)"
 	}
 	return bad
 }
@@ -152,7 +154,10 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	if conn.Platform == string(source.Mailchimp) {
 		cfg["webhookToken"] = randomToken()
 	}
-	if bad := validateConnection(conn, cfg, h.d.AllowPrivateHosts); len(bad) > 0 {
+	if bad := validateConnection(conn, cfg); len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if err := h.sealConfig(&conn, cfg); err != nil {
@@ -292,7 +297,10 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	for k, v := range in.Config {
 		cfg[k] = v
 	}
-	if bad := validateConnection(conn, cfg, h.d.AllowPrivateHosts); len(bad) > 0 {
+	if bad := validateConnection(conn, cfg); len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if err := h.sealConfig(&conn, cfg); err != nil {
