@@ -12,6 +12,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/logging"
 	"github.com/contactsync/contactsync/pkg/queue"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
@@ -39,14 +40,18 @@ func main() {
 	names := awsenv.NamesFrom(os.Getenv)
 	st := store.New(awsenv.NewDynamoDB(cfg), names.Table)
 	sq := awsenv.NewSQS(cfg)
+	// Outbound calls may reach private hosts only for local fakes; the
+	// deployed stack never sets the variable (infra/stack tests).
+	allowPrivate := safehttp.AllowPrivateFromEnv(os.Getenv)
 	h := hubapi.New(hubapi.Deps{
-		Store:         st,
-		Sealer:        sealer,
-		Starter:       syncrun.Starter{Store: st, Pages: queue.NewSender(sq, names.PagesQueueURL), LockFor: 6 * time.Hour},
-		Outbox:        queue.NewSender(sq, names.OutboxQueueURL),
-		AdminToken:    admin,
-		PublicBaseURL: os.Getenv(awsenv.EnvPublicBaseURL),
-		Log:           log,
+		Store:             st,
+		Sealer:            sealer,
+		Starter:           syncrun.Starter{Store: st, Pages: queue.NewSender(sq, names.PagesQueueURL), LockFor: 6 * time.Hour},
+		Outbox:            queue.NewSender(sq, names.OutboxQueueURL),
+		AdminToken:        admin,
+		PublicBaseURL:     os.Getenv(awsenv.EnvPublicBaseURL),
+		AllowPrivateHosts: allowPrivate,
+		Log:               log,
 	})
 	lambda.Start(h.Handle)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/logging"
 	"github.com/contactsync/contactsync/pkg/queue"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -35,9 +36,12 @@ func main() {
 	}
 	names := awsenv.NamesFrom(os.Getenv)
 	sq := awsenv.NewSQS(cfg)
+	// Outbound calls may reach private hosts only for local fakes; the
+	// deployed stack never sets the variable (infra/stack tests).
+	allowPrivate := safehttp.AllowPrivateFromEnv(os.Getenv)
 	h := bulksync.New(bulksync.Deps{
 		Store:      store.New(awsenv.NewDynamoDB(cfg), names.Table),
-		Sources:    &connectors.Registry{Opener: sealer, HTTP: &http.Client{Timeout: 60 * time.Second}},
+		Sources:    &connectors.Registry{Opener: sealer, HTTP: &http.Client{Timeout: 60 * time.Second}, AllowPrivateHosts: allowPrivate},
 		Pages:      queue.NewSender(sq, names.PagesQueueURL),
 		Outbox:     queue.NewSender(sq, names.OutboxQueueURL),
 		DeadLetter: queue.NewSender(sq, names.PagesDLQURL),

@@ -14,6 +14,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/logging"
 	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -33,11 +34,15 @@ func main() {
 		os.Exit(1)
 	}
 	names := awsenv.NamesFrom(os.Getenv)
+	// Outbound calls may reach private hosts only for local fakes; the
+	// deployed stack never sets the variable (infra/stack tests).
+	allowPrivate := safehttp.AllowPrivateFromEnv(os.Getenv)
 	h := outbox.New(outbox.Deps{
-		Store:      store.New(awsenv.NewDynamoDB(cfg), names.Table),
-		Opener:     sealer,
-		WriteBacks: &connectors.Registry{Opener: sealer, HTTP: &http.Client{Timeout: 30 * time.Second}},
-		Log:        log,
+		Store:             store.New(awsenv.NewDynamoDB(cfg), names.Table),
+		Opener:            sealer,
+		WriteBacks:        &connectors.Registry{Opener: sealer, HTTP: &http.Client{Timeout: 30 * time.Second}, AllowPrivateHosts: allowPrivate},
+		AllowPrivateHosts: allowPrivate,
+		Log:               log,
 	})
 	lambda.Start(h.Handle)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/contactsync/contactsync/infra/internal/placeholder"
 	"github.com/contactsync/contactsync/infra/stack"
 	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 )
 
 func TestStack(t *testing.T) {
@@ -299,6 +300,16 @@ func TestStack(t *testing.T) {
 		} {
 			if envOf(fn)[v] == nil {
 				t.Errorf("%s lacks %s", fn, v)
+			}
+		}
+	})
+
+	t.Run("no_function_may_reach_private_hosts", func(t *testing.T) {
+		// The setting that lets outbound clients reach loopback fakes is for
+		// local runs only: deployed, it would open the functions to SSRF.
+		for fn := range fnID {
+			if v, ok := envOf(fn)[safehttp.EnvAllowPrivateHosts]; ok {
+				t.Errorf("%s: %s = %v; the deployed stack must never set it", fn, safehttp.EnvAllowPrivateHosts, v)
 			}
 		}
 	})

@@ -154,7 +154,7 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 	case "inbound":
 		return apiEvent(inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: ob, PublicBaseURL: SamplePublicBaseURL, Now: receivedAt(raw)}).Handle)
 	case "api":
-		return apiEvent(hubapi.New(hubapi.Deps{Store: st, Sealer: sealer, Starter: starter, AdminToken: SampleAdminToken, PublicBaseURL: SamplePublicBaseURL}).Handle)
+		return apiEvent(hubapi.New(hubapi.Deps{Store: st, Sealer: sealer, Starter: starter, AdminToken: SampleAdminToken, PublicBaseURL: SamplePublicBaseURL, AllowPrivateHosts: true}).Handle)
 	case "health":
 		return apiEvent(health.Handler{Version: "invoke"}.Handle)
 	case "scheduler":
@@ -164,10 +164,10 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 		}
 		return scheduler.New(scheduler.Deps{Store: st, Starter: starter}).Handle(ctx, ev)
 	case "bulksync":
-		return sqsEvent(bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient},
+		return sqsEvent(bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 			Pages: pages, Outbox: ob, DeadLetter: queue.NewSender(sq, urls[names.PagesQueue+resources.DLQSuffix])}).Handle)
 	case "outbox":
-		return sqsEvent(outbox.New(outbox.Deps{Store: st, Opener: sealer}).Handle)
+		return sqsEvent(outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true}).Handle)
 	}
 	return nil, fmt.Errorf("unknown function %q", fn)
 }

@@ -49,7 +49,7 @@ func TestPage_DeadPageThatCouldNotEnqueueItsNextClosesIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	registry := &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient}
+	registry := &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true}
 	working := bulksync.New(bulksync.Deps{Store: st, Sources: registry, Pages: pages})
 	broken := bulksync.New(bulksync.Deps{Store: st, Sources: registry, Pages: queue.NewSender(s.SQS, s.PagesQueueURL+"-gone"),
 		DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL), MaxReceives: 2})

@@ -46,7 +46,7 @@ func TestPage_CrashMidPageAndDuplicateDelivery(t *testing.T) {
 	if err := st.CreateConnection(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
-	registry := &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient}
+	registry := &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true}
 	pages := queue.NewSender(s.SQS, s.PagesQueueURL)
 	h := bulksync.New(bulksync.Deps{Store: st, Sources: registry, Pages: pages})
 	run, err := syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour}.Start(ctx, tenant.ID, conn.ID, store.TriggerInstall, false, time.Time{})

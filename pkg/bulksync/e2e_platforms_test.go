@@ -76,7 +76,7 @@ func TestInstall_FourPlatformsWithOverlappingPeople(t *testing.T) {
 	pages := queue.NewSender(s.SQS, s.PagesQueueURL)
 	starter := syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour}
 	var logs syncBuffer
-	h := bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, ShopifyBulkWait: 300 * time.Millisecond},
+	h := bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true, ShopifyBulkWait: 300 * time.Millisecond},
 		Pages: pages, Outbox: queue.NewSender(s.SQS, s.OutboxQueueURL), DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL),
 		Log: slog.New(slog.NewTextHandler(&logs, nil))})
 	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.PagesQueueURL, Handler: h.Handle, Concurrency: 4, BatchSize: 4, RetryDelay: time.Second}).Run(ctx)

@@ -52,7 +52,7 @@ func newRig(t *testing.T, shop *woocommercetest.Server, mode string) *rig {
 	}
 	pages := queue.NewSender(s.SQS, s.PagesQueueURL)
 	h := bulksync.New(bulksync.Deps{
-		Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient},
+		Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 		Pages: pages, Outbox: queue.NewSender(s.SQS, s.OutboxQueueURL), DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL),
 	})
 	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.PagesQueueURL, Handler: h.Handle, Concurrency: 4, BatchSize: 5, RetryDelay: time.Second}).Run(ctx)

@@ -70,7 +70,7 @@ func worker() int {
 	}
 	db, sq := awsenv.NewDynamoDB(cfg), awsenv.NewSQS(cfg)
 	pages := queue.NewSender(sq, os.Getenv(childPagesURL))
-	h := bulksync.New(bulksync.Deps{Store: store.New(db, os.Getenv(childTable)), Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient},
+	h := bulksync.New(bulksync.Deps{Store: store.New(db, os.Getenv(childTable)), Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 		Pages: pages, DeadLetter: queue.NewSender(sq, os.Getenv(childDLQURL))})
 	(&sandbox.Poller{SQS: sq, QueueURL: os.Getenv(childPagesURL), Handler: h.Handle, Concurrency: 4, BatchSize: 2, RetryDelay: time.Second}).Run(ctx)
 	return 0

@@ -44,7 +44,7 @@ func startPipeline(t *testing.T, s *stacktest.Stack, db *dynamodb.Client, sq *sq
 	t.Helper()
 	st := store.New(db, s.Table)
 	pages := queue.NewSender(sq, s.PagesQueueURL)
-	h := bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: hc},
+	h := bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: hc, AllowPrivateHosts: true},
 		Pages: pages, Outbox: queue.NewSender(sq, s.OutboxQueueURL), DeadLetter: queue.NewSender(sq, s.PagesDLQURL)})
 	ctx, cancel := context.WithCancel(context.Background())
 	go (&sandbox.Poller{SQS: sq, QueueURL: s.PagesQueueURL, Handler: h.Handle, Concurrency: 4, BatchSize: 4, RetryDelay: time.Second}).Run(ctx)

@@ -12,13 +12,17 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
+	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/mailchimp"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/shopify"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -34,13 +38,41 @@ type Opener interface {
 // Registry builds and caches platform clients.
 type Registry struct {
 	Opener Opener
-	HTTP   *http.Client
+	// HTTP is the base of the outbound client (its timeout and transport
+	// tuning); the registry uses it only as safehttp.Harden makes it: no
+	// redirects and, unless AllowPrivateHosts, https to public addresses
+	// only. nil: safehttp.New with a 60 s timeout.
+	HTTP *http.Client
+	// AllowPrivateHosts lets connections reach private and loopback hosts
+	// over http: local fakes (the sandbox, tests, make run) only, set from
+	// safehttp.EnvAllowPrivateHosts, which no deployed function sets.
+	// Off, a connection's hosts must also be its platform's own
+	// (endpoints.Connection), checked again here before any request.
+	AllowPrivateHosts bool
 	// ShopifyBulkWait is how long a plan step waits for a running Shopify
 	// bulk export before the pipeline asks again later (default 20 s).
 	ShopifyBulkWait time.Duration
 
 	mu      sync.Mutex
 	clients map[string]platformClient // by connection id and version
+	hc      *http.Client              // HTTP hardened, built once
+}
+
+// ErrForbiddenHost: a connection's config names a host outbound calls may
+// not reach (see endpoints.Connection).
+var ErrForbiddenHost = errors.New("connectors: connection points at a host that is not allowed")
+
+// httpClient returns the hardened outbound client (r.mu held).
+func (r *Registry) httpClient() *http.Client {
+	if r.hc == nil {
+		if r.HTTP == nil {
+			r.hc = safehttp.New(safehttp.Options{AllowPrivate: r.AllowPrivateHosts, Timeout: 60 * time.Second,
+				MaxIdleConnsPerHost: mailchimp.MaxConnections})
+		} else {
+			r.hc = safehttp.Harden(r.HTTP, r.AllowPrivateHosts)
+		}
+	}
+	return r.hc
 }
 
 // platformClient is what every platform client offers.
@@ -95,11 +127,19 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap}
-	hc := r.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+	// Defence in depth: the API checked these hosts when the connection
+	// was saved; a config stored before that check, or altered since, is
+	// refused before any request. The message names keys, not values.
+	if bad := endpoints.Connection(conn.Platform, cfg, r.AllowPrivateHosts); len(bad) > 0 {
+		keys := make([]string, 0, len(bad))
+		for k := range bad {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return nil, fmt.Errorf("%w: %w (%s)", bulksync.ErrPermanent, ErrForbiddenHost, strings.Join(keys, ", "))
 	}
+	opts := source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap}
+	hc := r.httpClient()
 	var src platformClient
 	switch source.Platform(conn.Platform) {
 	case source.WooCommerce:
@@ -166,7 +206,9 @@ type permanentErrors struct {
 }
 
 func (p permanentErrors) mark(err error) error {
-	if err != nil && p.permanent(err) {
+	// An answer over a client's size cap is the host's doing: asking
+	// again gets the same answer.
+	if err != nil && (p.permanent(err) || errors.Is(err, safehttp.ErrBodyTooLarge)) {
 		return fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 	}
 	return err
@@ -212,6 +254,7 @@ func shopifyPermanent(err error) bool {
 	var he *shopify.HTTPError
 	var ge *shopify.GraphQLError
 	return errors.Is(err, shopify.ErrUnauthorized) || errors.Is(err, shopify.ErrInvalidCursor) || errors.Is(err, shopify.ErrInvalidConfig) || errors.As(err, &ge) ||
+		errors.Is(err, shopify.ErrResultTooLarge) || errors.Is(err, shopify.ErrMalformedResult) ||
 		(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 }
 

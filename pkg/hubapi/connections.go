@@ -162,6 +162,9 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	if bad := validateConnection(conn, cfg); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
+	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
 	if err := h.sealConfig(&conn, cfg); err != nil {
 		return h.internal(ctx, "sealing config", err)
 	}
@@ -305,6 +308,9 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	}
 	recordRotation(conn.Platform, before, in.Config, cfg, h.d.Now())
 	if bad := validateConnection(conn, cfg); len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if err := h.sealConfig(&conn, cfg); err != nil {

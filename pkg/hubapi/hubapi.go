@@ -34,8 +34,12 @@ type Deps struct {
 	}
 	AdminToken    string
 	PublicBaseURL string
-	Log           *slog.Logger
-	Now           func() time.Time
+	// AllowPrivateHosts accepts any http(s) base URL for connections and
+	// SMS providers (local fakes); off, they must be https on the
+	// platform's own hosts (pkg/endpoints). See safehttp.EnvAllowPrivateHosts.
+	AllowPrivateHosts bool
+	Log               *slog.Logger
+	Now               func() time.Time
 }
 
 // Handler serves the Hub API.

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -43,9 +43,10 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	if strings.TrimSpace(in.CompanyName) == "" {
 		bad["companyName"] = "required"
 	}
-	if in.APIBaseURL != "" {
-		if u, err := url.Parse(in.APIBaseURL); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			bad["apiBaseUrl"] = "must be an http(s) URL"
+	if ok {
+		// The host the outbox will send through: the provider's own, over https.
+		if err := endpoints.SMSProvider(string(in.Provider), in.APIBaseURL, h.d.AllowPrivateHosts); err != nil {
+			bad["apiBaseUrl"] = err.Error()
 		}
 	}
 	known := map[string]bool{}

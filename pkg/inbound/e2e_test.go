@@ -49,7 +49,7 @@ func TestDoubleOptIn_YesThenStop_EndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	outboxQ := queue.NewSender(s.SQS, s.OutboxQueueURL)
-	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.OutboxQueueURL, Handler: outbox.New(outbox.Deps{Store: st, Opener: sealer}).Handle, RetryDelay: time.Second}).Run(ctx)
+	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.OutboxQueueURL, Handler: outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true}).Handle, RetryDelay: time.Second}).Run(ctx)
 	in := inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: outboxQ})
 	srv := httptest.NewServer(sandbox.HTTP("/sms/inbound/{provider}/{tenantId}", in.Handle))
 	defer srv.Close()

@@ -41,7 +41,7 @@ func TestSinch_StopOfAStrangerIsSuppressedAndHelpIsAnswered(t *testing.T) {
 		t.Fatal(err)
 	}
 	outboxQ := queue.NewSender(s.SQS, s.OutboxQueueURL)
-	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.OutboxQueueURL, Handler: outbox.New(outbox.Deps{Store: st, Opener: sealer}).Handle, RetryDelay: time.Second}).Run(ctx)
+	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.OutboxQueueURL, Handler: outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true}).Handle, RetryDelay: time.Second}).Run(ctx)
 	srv := httptest.NewServer(sandbox.HTTP("/sms/inbound/{provider}/{tenantId}", inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: outboxQ}).Handle))
 	defer srv.Close()
 	hook := srv.URL + "/sms/inbound/sinch/" + tenant.ID

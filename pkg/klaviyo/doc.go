@@ -109,7 +109,8 @@
 //   - One limiter (750/min, burst 75) paces every endpoint of a client.
 //     Klaviyo states its limits per endpoint, so one shared budget is
 //     conservative; 429s (another process on the same account) are retried
-//     after Retry-After.
+//     after Retry-After, and an exhausted window waits for RateLimit-Reset
+//     (both capped at 60 s).
 //   - SMS consent: subscriptions.sms.marketing{consent SUBSCRIBED |
 //     UNSUBSCRIBED | NEVER_SUBSCRIBED, consent_timestamp, method}.
 //   - Write-back: POST /api/profile-subscription-bulk-delete-jobs with the

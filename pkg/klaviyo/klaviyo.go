@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -17,6 +16,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -40,13 +40,35 @@ var (
 	ErrInvalidCursor = errors.New("klaviyo: invalid cursor")
 )
 
-// HTTPError is a non-2xx answer that is not retried.
+// HTTPError is a non-2xx answer that is not retried. Its Error() holds
+// the status and Klaviyo's error code (errors[0].code, safehttp.Code)
+// only: the text reaches API callers (a sync's error), so the answer's
+// excerpt stays in Detail, for logs.
 type HTTPError struct {
 	Status int
-	Detail string
+	Code   string
+	Detail string // an excerpt of the answer: logs only
 }
 
-func (e *HTTPError) Error() string { return fmt.Sprintf("klaviyo: HTTP %d: %s", e.Status, e.Detail) }
+func (e *HTTPError) Error() string {
+	if c := safehttp.Code(e.Code); c != "" {
+		return fmt.Sprintf("klaviyo: HTTP %d %s", e.Status, c)
+	}
+	return fmt.Sprintf("klaviyo: HTTP %d", e.Status)
+}
+
+// errorCode is the code of the first error of a JSON:API error answer.
+func errorCode(body []byte) string {
+	var e struct {
+		Errors []struct {
+			Code string `json:"code"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(body, &e) != nil || len(e.Errors) == 0 {
+		return ""
+	}
+	return e.Errors[0].Code
+}
 
 // Client reads one Klaviyo account. Goroutines sharing it share its budget.
 type Client struct {
@@ -55,6 +77,9 @@ type Client struct {
 	base    string
 	hc      *http.Client
 	limiter *rate.Limiter
+	// maxWait caps any wait Klaviyo asks for (Retry-After,
+	// RateLimit-Reset); 0 is safehttp.MaxRetryAfter. Tests lower it.
+	maxWait time.Duration
 }
 
 // New validates cfg and returns a client paced at get_profiles' steady
@@ -68,13 +93,19 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		base = "https://a.klaviyo.com"
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		// Tests against local fakes; production clients come hardened
+		// from connectors.Registry (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
 	}
 	if opts.Label == "" {
 		opts.Label = source.Klaviyo.DefaultLabel()
 	}
 	return &Client{cfg: cfg, opts: opts, base: base, hc: hc, limiter: rate.NewLimiter(rate.Limit(750.0/60*paceMargin), 75)}, nil
 }
+
+// maxBody caps an answer (a page of 100 profiles is well under 1 MiB); a
+// longer one fails with safehttp.ErrBodyTooLarge, not retried.
+const maxBody = 32 << 20
 
 // paceMargin keeps the client just under a limit, so timing jitter at a
 // window edge does not cost a 429 and a whole Retry-After second.
@@ -117,11 +148,13 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		resp, err := c.hc.Do(req)
 		var data []byte
 		if err == nil {
-			data, err = io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+			data, err = safehttp.ReadResponse(resp, maxBody)
 			resp.Body.Close()
 		}
 		wait := backoff(attempt)
 		switch {
+		case errors.Is(err, safehttp.ErrBodyTooLarge):
+			return fmt.Errorf("klaviyo: reading %s: %w", path, err) // the host's answer, not a glitch: no retry
 		case err != nil:
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -131,16 +164,15 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			return ErrUnauthorized
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			last = &HTTPError{Status: resp.StatusCode, Detail: "retried"}
-			if s, perr := strconv.ParseFloat(resp.Header.Get("Retry-After"), 64); perr == nil {
-				wait = max(wait, time.Duration(s*float64(time.Second)))
-			}
+			wait = max(wait, safehttp.RetryAfter(resp.Header, time.Now(), c.maxWait))
 		case resp.StatusCode >= 300:
-			return &HTTPError{Status: resp.StatusCode, Detail: excerpt(string(data))}
+			return &HTTPError{Status: resp.StatusCode, Code: errorCode(data), Detail: excerpt(string(data))}
 		default:
 			// Stay under the window: with nothing left, wait for its reset.
 			if rem, err := strconv.Atoi(resp.Header.Get("RateLimit-Remaining")); err == nil && rem <= 0 {
 				if reset, err := strconv.Atoi(resp.Header.Get("RateLimit-Reset")); err == nil {
-					_ = sleep(ctx, time.Duration(reset)*time.Second) // a cancelled context surfaces on the next call
+					d := safehttp.CapWait(time.Duration(min(max(reset, 0), 1<<20))*time.Second, c.maxWait)
+					_ = sleep(ctx, d) // a cancelled context surfaces on the next call
 				}
 			}
 			if out != nil && len(data) > 0 {
@@ -300,7 +332,7 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 func nextCursor(link string) (string, error) {
 	next, err := url.Parse(link)
 	if err != nil || next.Query().Get("page[cursor]") == "" {
-		return "", fmt.Errorf("klaviyo: unusable links.next %q", link)
+		return "", errors.New("klaviyo: unusable links.next (no page[cursor])")
 	}
 	return next.Query().Get("page[cursor]"), nil
 }

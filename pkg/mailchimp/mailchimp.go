@@ -49,6 +49,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -78,13 +80,15 @@ var (
 	ErrWriteBackUnsupported = errors.New("mailchimp: the API cannot write SMS opt-outs")
 )
 
-// HTTPError is a non-2xx answer that is not retried.
+// HTTPError is a non-2xx answer that is not retried. Its Error() holds
+// the status only: the text reaches API callers (a sync's error), so
+// Mailchimp's detail stays in Detail, for logs.
 type HTTPError struct {
 	Status int
-	Detail string
+	Detail string // Mailchimp's words: logs only
 }
 
-func (e *HTTPError) Error() string { return fmt.Sprintf("mailchimp: HTTP %d: %s", e.Status, e.Detail) }
+func (e *HTTPError) Error() string { return fmt.Sprintf("mailchimp: HTTP %d", e.Status) }
 
 // Client reads one audience.
 type Client struct {
@@ -97,8 +101,9 @@ type Client struct {
 
 // New validates cfg and returns a client.
 func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
-	dc := cfg.APIKey[strings.LastIndexByte(cfg.APIKey, '-')+1:]
-	if cfg.APIKey == "" || cfg.AudienceID == "" || !strings.Contains(cfg.APIKey, "-") || dc == "" {
+	// The data centre becomes a host name: only letters then digits (us6).
+	dc, ok := endpoints.MailchimpDC(cfg.APIKey)
+	if cfg.AudienceID == "" || !ok {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
 	base := strings.TrimRight(cfg.APIBaseURL, "/")
@@ -109,9 +114,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		// Keep every connection Mailchimp allows open between pages: the
 		// default transport keeps 2 idle per host, so 8 of the 10 would be
 		// re-dialled (a TLS handshake each) for every wave of pages.
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = MaxConnections
-		hc = &http.Client{Timeout: 120 * time.Second, Transport: tr}
+		// nil is for tests against local fakes; production clients come
+		// hardened from connectors.Registry (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 120 * time.Second, MaxIdleConnsPerHost: MaxConnections})
 	}
 	if opts.Label == "" {
 		opts.Label = source.Mailchimp.DefaultLabel()
@@ -170,6 +175,8 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 		// this P's run queue for the scheduler's 10 ms time slice.
 		runtime.Gosched()
 		switch {
+		case errors.Is(err, safehttp.ErrBodyTooLarge):
+			return fmt.Errorf("mailchimp: reading members: %w", err)
 		case err != nil:
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -201,7 +208,8 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 	return fmt.Errorf("mailchimp: gave up: %w", last)
 }
 
-// maxBody caps a response body (a 1000-member page is about 1 MB).
+// maxBody caps a response body (a 1000-member page is about 1 MB); a
+// longer one fails with safehttp.ErrBodyTooLarge, not retried.
 const maxBody = 64 << 20
 
 // readBody reads a response body in one allocation when its length is
@@ -213,7 +221,7 @@ func readBody(resp *http.Response) ([]byte, error) {
 		_, err := io.ReadFull(resp.Body, b)
 		return b, err
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	return safehttp.ReadResponse(resp, maxBody)
 }
 
 type cursor struct {

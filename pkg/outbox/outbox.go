@@ -28,6 +28,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/smsproviders"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -59,8 +60,14 @@ type Deps struct {
 	Store      Store
 	Opener     Opener
 	WriteBacks WriteBacks // nil: write-back messages fail permanently
-	HTTP       *http.Client
-	Log        *slog.Logger
+	// HTTP is the base of the SMS providers' client, used as
+	// safehttp.Harden makes it (nil: a 15 s timeout).
+	HTTP *http.Client
+	// AllowPrivateHosts lets SMS providers' apiBaseUrl reach private and
+	// loopback hosts over http (local fakes only; see
+	// safehttp.EnvAllowPrivateHosts).
+	AllowPrivateHosts bool
+	Log               *slog.Logger
 	// Lease bounds how long a send may take before another consumer may
 	// retry it (default 60 s).
 	Lease time.Duration
@@ -80,6 +87,7 @@ func New(d Deps) *Handler {
 	if d.HTTP == nil {
 		d.HTTP = &http.Client{Timeout: 15 * time.Second}
 	}
+	d.HTTP = safehttp.Harden(d.HTTP, d.AllowPrivateHosts)
 	return &Handler{d: d}
 }
 
@@ -166,7 +174,7 @@ func (h *Handler) send(ctx context.Context, m Message) (string, string, error) {
 	if err != nil {
 		return store.OutboxFailed, err.Error(), nil
 	}
-	sender, err := smsproviders.NewSender(settings, h.d.HTTP)
+	sender, err := smsproviders.NewSender(settings, h.d.HTTP, h.d.AllowPrivateHosts)
 	if err != nil {
 		return store.OutboxFailed, err.Error(), nil
 	}

@@ -53,6 +53,12 @@ type Config struct {
 	AWSOptions []func(*middleware.Stack) error
 	// StoreOptions are passed to store.New (e.g. store.WithUsage).
 	StoreOptions []store.Option
+	// StrictOutbound makes the sandbox's outbound clients and API checks
+	// behave as deployed: https to the platforms' own public hosts only.
+	// Off (the default), connections and providers may point at fakes on
+	// loopback over http (safehttp.EnvAllowPrivateHosts explains why this
+	// is a local-only setting).
+	StrictOutbound bool
 	// OnInvoke, when set, is called after every handler invocation with
 	// the function's name ("bulksync", "webhook", ...) and how long it took
 	// — what Lambda would bill.
@@ -118,9 +124,11 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	pages := queue.NewSender(sq, names.PagesQueueURL)
 	outbox := queue.NewSender(sq, names.OutboxQueueURL)
 	starter := syncrun.Starter{Store: st, Pages: pages, LockFor: 6 * time.Hour}
-	api := hubapi.New(hubapi.Deps{Store: st, Sealer: cfg.Sealer, Starter: starter, Outbox: outbox, AdminToken: cfg.AdminToken, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
+	allowPrivate := !cfg.StrictOutbound
+	api := hubapi.New(hubapi.Deps{Store: st, Sealer: cfg.Sealer, Starter: starter, Outbox: outbox, AdminToken: cfg.AdminToken, PublicBaseURL: cfg.PublicBaseURL,
+		AllowPrivateHosts: allowPrivate, Log: cfg.Log})
 	wh := webhook.New(webhook.Deps{Store: st, Opener: cfg.Sealer, Connectors: connectors.Webhooks(), Outbox: outbox, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
-	registry := &connectors.Registry{Opener: cfg.Sealer, HTTP: &http.Client{Timeout: 60 * time.Second}}
+	registry := &connectors.Registry{Opener: cfg.Sealer, AllowPrivateHosts: allowPrivate}
 	bs := bulksync.New(bulksync.Deps{
 		Store: st, Sources: registry,
 		Pages: pages, Outbox: outbox, DeadLetter: queue.NewSender(sq, names.PagesDLQURL), Log: cfg.Log,
@@ -152,7 +160,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		cancel()
 		return nil, err
 	}
-	ob := outboxpkg.New(outboxpkg.Deps{Store: st, Opener: cfg.Sealer, WriteBacks: registry, Log: cfg.Log})
+	ob := outboxpkg.New(outboxpkg.Deps{Store: st, Opener: cfg.Sealer, WriteBacks: registry, AllowPrivateHosts: allowPrivate, Log: cfg.Log})
 	a.goRun(func() {
 		(&Poller{SQS: sq, QueueURL: names.OutboxQueueURL, QueueARN: outboxARN, Handler: timedSQS(cfg, "outbox", ob.Handle), BatchSize: 10,
 			Concurrency: 4, RetryDelay: 2 * time.Second, Log: cfg.Log}).Run(runCtx)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -120,7 +121,7 @@ func (u *uint64s) UnmarshalJSON(b []byte) error {
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("UnsignedInt64 %q: %w", excerpt(s), err)
+		return fmt.Errorf("UnsignedInt64: %w", err)
 	}
 	*u = uint64s(n)
 	return nil
@@ -244,7 +245,10 @@ func (c *Client) runBulkQuery(ctx context.Context) (string, error) {
 		if op != nil && op.ours() && op.running() {
 			return op.ID, nil
 		}
-		return "", fmt.Errorf("%w: %s", ErrBulkBusy, excerpt(ue[0].Message))
+		if c := safehttp.Code(ue[0].Code); c != "" {
+			return "", fmt.Errorf("%w (%s)", ErrBulkBusy, c)
+		}
+		return "", ErrBulkBusy
 	}
 	if out.Run.Op == nil || out.Run.Op.ID == "" {
 		return "", errors.New("shopify: bulkOperationRunQuery returned no operation")
@@ -326,6 +330,9 @@ func rangePlan(op *bulkOperation, lines int) (source.Plan, error) {
 	}
 	perLine := (size + int64(op.ObjectCount) - 1) / int64(op.ObjectCount)
 	step := max(perLine*int64(lines), 1)
+	if n := (size + step - 1) / step; n > maxRanges {
+		return source.Plan{}, fmt.Errorf("%w: bulk operation %s would need %d ranges (%d objects, %d bytes)", ErrResultTooLarge, op.ID, n, op.ObjectCount, op.FileSize)
+	}
 	for start := int64(0); start < size; start += step {
 		plan.Fanout = append(plan.Fanout, rangeCursor{URL: op.URL, Start: start, End: min(start+step, size)}.encode())
 	}

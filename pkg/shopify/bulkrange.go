@@ -25,9 +25,47 @@ var ErrMalformedResult = errors.New("shopify: malformed bulk result")
 // rangeCursorPrefix marks a range cursor of a bulk plan (version 1).
 const rangeCursorPrefix = "sb1."
 
-// maxBulkLine bounds one JSONL line (a customer with very many tags is a
-// few kilobytes; anything near this is not a customer line).
-const maxBulkLine = 16 << 20
+// Caps on what one range page may hold, so that a result file whatever
+// its size (or the size its operation claims) costs a worker bounded
+// memory. Past a cap the page fails with a permanent ErrResultTooLarge.
+const (
+	// maxBulkLine bounds one JSONL line (a customer with very many tags
+	// is a few kilobytes; anything near this is not a customer line).
+	maxBulkLine = 1 << 20
+	// maxRangeBytes bounds the bytes one range reads. A planned range is
+	// about DefaultBulkLinesPerRange customers (a few hundred KiB); a
+	// result whose fileSize is 0 or absent is planned as one range to the
+	// end of the file, and a file beyond this is refused, not read into
+	// memory.
+	maxRangeBytes = 64 << 20
+	// maxRangeRecords bounds the records of one range page (200 planned
+	// ranges' worth).
+	maxRangeRecords = 200 * DefaultBulkLinesPerRange
+	// maxRanges bounds a plan's fan-out (50 million customers at the
+	// default range size).
+	maxRanges = 200_000
+)
+
+// ErrResultTooLarge: a bulk result range beyond the caps above. The file
+// does not change, so the page is not retried.
+var ErrResultTooLarge = errors.New("shopify: bulk result range too large")
+
+// rangeLimits are the caps readLines applies.
+type rangeLimits struct{ bytes, records, line int64 }
+
+func (c *Client) rangeLimits() rangeLimits {
+	l := rangeLimits{bytes: maxRangeBytes, records: maxRangeRecords, line: maxBulkLine}
+	if c.limits.bytes > 0 {
+		l.bytes = c.limits.bytes
+	}
+	if c.limits.records > 0 {
+		l.records = c.limits.records
+	}
+	if c.limits.line > 0 {
+		l.line = c.limits.line
+	}
+	return l
+}
 
 // rangeCursor is a part of a bulk result file: the customers whose lines
 // START in [Start, End). Ranges that tile the file list each line exactly
@@ -134,7 +172,7 @@ func (c *Client) readRange(ctx context.Context, rc rangeCursor) (page source.Pag
 	if err := body.open(last); err != nil {
 		return source.Page{}, body.wait, err
 	}
-	recs, err := readLines(bufio.NewReaderSize(body, 64<<10), from, rc, c.opts)
+	recs, err := readLines(bufio.NewReaderSize(body, 64<<10), from, rc, c.opts, c.rangeLimits())
 	if err != nil {
 		return source.Page{}, body.wait, err
 	}
@@ -184,7 +222,7 @@ func (b *rangeBody) open(last int64) error {
 	case resp.StatusCode == http.StatusPartialContent:
 		first, lastGot, size, ok := parseContentRange(resp.Header.Get("Content-Range"))
 		if !ok || first != b.pos {
-			return &transientError{fmt.Errorf("shopify: bulk download: Content-Range %q does not answer %s", excerpt(resp.Header.Get("Content-Range")), spec)}
+			return &transientError{fmt.Errorf("shopify: bulk download: the Content-Range does not answer %s", spec)}
 		}
 		b.total, b.limit = size, lastGot+1
 	case resp.StatusCode == http.StatusOK:
@@ -198,7 +236,7 @@ func (b *rangeBody) open(last int64) error {
 			return &transientError{fmt.Errorf("shopify: bulk download: skipping to byte %d: %w", b.pos, err)}
 		}
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		b.wait = retryAfter(resp.Header)
+		b.wait = b.c.retryAfter(resp.Header)
 		return &transientError{&HTTPError{Status: resp.StatusCode, Message: "bulk result download retried"}}
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 		if b.total < 0 && b.limit > 0 {
@@ -261,13 +299,13 @@ func (b *rangeBody) close() {
 
 // readLines reads r, positioned at byte from of the file, and maps the
 // lines that start in [rc.Start, rc.End).
-func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options) ([]source.Record, error) {
+func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options, lim rangeLimits) ([]source.Record, error) {
 	recs := []source.Record{}
 	pos := from
 	fail := func(err error) error {
 		var te *transientError
 		var he *HTTPError
-		if errors.As(err, &te) || errors.As(err, &he) || errors.Is(err, ErrMalformedResult) {
+		if errors.As(err, &te) || errors.As(err, &he) || errors.Is(err, ErrMalformedResult) || errors.Is(err, ErrResultTooLarge) {
 			return err
 		}
 		return &transientError{fmt.Errorf("shopify: bulk download at byte %d: %w", pos, err)}
@@ -284,7 +322,7 @@ func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options)
 		}
 		pos++
 		if b != '\n' {
-			line, err := readLine(r, nil)
+			line, err := readLine(r, nil, lim.line)
 			pos += int64(len(line))
 			if errors.Is(err, io.EOF) {
 				return recs, nil
@@ -298,15 +336,21 @@ func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options)
 	for pos < rc.End {
 		lineStart := pos
 		var err error
-		line, err = readLine(r, line[:0])
+		line, err = readLine(r, line[:0], lim.line)
 		pos += int64(len(line))
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fail(err)
+		}
+		if pos-from > lim.bytes {
+			return nil, fmt.Errorf("%w: more than %d bytes from byte %d, too many to read as one page", ErrResultTooLarge, lim.bytes, from)
 		}
 		if body := bytes.TrimRight(line, "\r\n"); len(bytes.TrimSpace(body)) > 0 {
 			rec, derr := bulkRecord(body, opts)
 			if derr != nil {
 				return nil, fmt.Errorf("shopify: bulk result line at byte %d: %w", lineStart, derr)
+			}
+			if int64(len(recs)) >= lim.records {
+				return nil, fmt.Errorf("%w: more than %d customers from byte %d", ErrResultTooLarge, lim.records, from)
 			}
 			recs = append(recs, rec)
 		}
@@ -319,19 +363,15 @@ func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options)
 
 // readLine appends the next line, with its '\n' (none at the end of the
 // file), to line; err is io.EOF when the file ended.
-func readLine(r *bufio.Reader, line []byte) ([]byte, error) {
+func readLine(r *bufio.Reader, line []byte, maxLine int64) ([]byte, error) {
 	for {
 		chunk, err := r.ReadSlice('\n')
 		line = append(line, chunk...)
-		switch {
-		case err == nil:
-			return line, nil
-		case errors.Is(err, bufio.ErrBufferFull):
-			if len(line) > maxBulkLine {
-				return line, fmt.Errorf("%w: a bulk result line longer than %d bytes", ErrMalformedResult, maxBulkLine)
-			}
-		default:
-			return line, err
+		if int64(len(line)) > maxLine {
+			return line, fmt.Errorf("%w: %w: a line longer than %d bytes", ErrResultTooLarge, ErrMalformedResult, maxLine)
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return line, err // nil, io.EOF or a read error
 		}
 	}
 }
@@ -347,7 +387,7 @@ func bulkRecord(line []byte, opts source.Options) (source.Record, error) {
 		return source.Record{}, fmt.Errorf("%w: %w", ErrMalformedResult, err)
 	}
 	if n.ParentID != "" || !strings.HasPrefix(n.ID, "gid://shopify/Customer/") {
-		return source.Record{}, fmt.Errorf("%w: not a customer node (id %q)", ErrMalformedResult, excerpt(n.ID))
+		return source.Record{}, fmt.Errorf("%w: not a customer node", ErrMalformedResult)
 	}
 	return n.Customer.record(opts)
 }

@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -61,18 +60,28 @@ var (
 	ErrThrottled     = errors.New("shopify: throttled")
 )
 
-// HTTPError is a non-2xx answer that is not retried.
+// HTTPError is a non-2xx answer that is not retried. Its Error() holds the
+// status and our own words (Message) only: the text reaches API callers
+// (a sync's error), so what the host answered stays in Body, for logs.
 type HTTPError struct {
 	Status  int
-	Message string
+	Message string // ours, never the host's
+	Body    string // an excerpt of the answer: logs only
 }
 
-func (e *HTTPError) Error() string { return fmt.Sprintf("shopify: HTTP %d: %s", e.Status, e.Message) }
+func (e *HTTPError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("shopify: HTTP %d", e.Status)
+	}
+	return fmt.Sprintf("shopify: HTTP %d: %s", e.Status, e.Message)
+}
 
-// GraphQLError is a GraphQL error the client does not retry.
+// GraphQLError is a GraphQL error the client does not retry. Error()
+// carries the code (safehttp.Code) only; Message, Shopify's text, is for
+// logs.
 type GraphQLError struct{ Message, Code string }
 
-func (e *GraphQLError) Error() string { return "shopify: GraphQL error " + e.Code + ": " + e.Message }
+func (e *GraphQLError) Error() string { return "shopify: GraphQL error " + safehttp.Code(e.Code) }
 
 // Client talks to one shop. It is safe for concurrent use; goroutines
 // sharing it share its cost bucket.
@@ -84,6 +93,11 @@ type Client struct {
 	bucket   bucket
 	// rangeSlack overrides defaultRangeSlack (tests of long lines).
 	rangeSlack int64
+	// limits override the caps of a range page (tests).
+	limits rangeLimits
+	// maxWait caps any wait the shop asks for (Retry-After, the cost
+	// bucket's refill); 0 is safehttp.MaxRetryAfter. Tests lower it.
+	maxWait time.Duration
 }
 
 // New validates cfg and returns a client.
@@ -99,7 +113,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		cfg.APIVersion = DefaultAPIVersion
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		// Tests against local fakes; production clients come hardened
+		// from connectors.Registry (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
 	}
 	if opts.Label == "" {
 		opts.Label = source.Shopify.DefaultLabel()
@@ -127,15 +143,18 @@ func (b *bucket) refill(now time.Time) {
 	b.at = now
 }
 
-// reserve takes cost points, waiting as long as the model says it must.
-func (b *bucket) reserve(ctx context.Context, cost float64) error {
+// reserve takes cost points, waiting as long as the model says it must,
+// but never longer than maxWait (safehttp.CapWait): the model's rates come
+// from the shop's answers, and a shop reporting a near-zero restore rate
+// must not park the worker.
+func (b *bucket) reserve(ctx context.Context, cost float64, maxWait time.Duration) error {
 	b.mu.Lock()
 	b.refill(time.Now())
 	b.available -= cost
 	b.inflight += cost
 	wait := time.Duration(0)
 	if b.available < 0 {
-		wait = time.Duration(-b.available / b.rate * float64(time.Second))
+		wait = safehttp.CapWait(time.Duration(min(-b.available/b.rate, 1e6)*float64(time.Second)), maxWait)
 	}
 	b.mu.Unlock()
 	if wait == 0 {
@@ -190,6 +209,10 @@ type gqlResponse struct {
 
 const maxAttempts = 8
 
+// maxBody caps a GraphQL answer (a page of 250 customers is a few hundred
+// KiB); a longer one fails with safehttp.ErrBodyTooLarge, not retried.
+const maxBody = 64 << 20
+
 // query runs a GraphQL operation with variables into out, pacing by cost
 // and retrying THROTTLED, 429, 5xx and network errors.
 func (c *Client) query(ctx context.Context, cost float64, q string, vars map[string]any, out any) error {
@@ -199,7 +222,7 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 	}
 	var last error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		if err := c.bucket.reserve(ctx, cost); err != nil {
+		if err := c.bucket.reserve(ctx, cost, c.maxWait); err != nil {
 			return err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
@@ -220,12 +243,14 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 			}
 			continue
 		}
-		data, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		data, rerr := safehttp.ReadResponse(resp, maxBody)
 		resp.Body.Close()
 		if rerr != nil || resp.StatusCode != http.StatusOK {
 			c.bucket.done(cost, nil, false)
 		}
 		switch {
+		case errors.Is(rerr, safehttp.ErrBodyTooLarge):
+			return fmt.Errorf("shopify: reading response: %w", rerr) // the host's answer, not a glitch: no retry
 		case rerr != nil:
 			last = fmt.Errorf("shopify: reading response: %w", rerr)
 			continue
@@ -233,12 +258,12 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 			return ErrUnauthorized
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 			last = &HTTPError{Status: resp.StatusCode, Message: "retried"}
-			if err := sleep(ctx, backoff(attempt, retryAfter(resp.Header))); err != nil {
+			if err := sleep(ctx, backoff(attempt, c.retryAfter(resp.Header))); err != nil {
 				return err
 			}
 			continue
 		case resp.StatusCode >= 300:
-			return &HTTPError{Status: resp.StatusCode, Message: excerpt(string(data))}
+			return &HTTPError{Status: resp.StatusCode, Body: excerpt(string(data))}
 		}
 		var gr gqlResponse
 		if err := json.Unmarshal(data, &gr); err != nil {
@@ -268,11 +293,9 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 	return fmt.Errorf("shopify: gave up after %d attempts: %w", maxAttempts, last)
 }
 
-func retryAfter(h http.Header) time.Duration {
-	if s, err := strconv.ParseFloat(h.Get("Retry-After"), 64); err == nil {
-		return time.Duration(s * float64(time.Second))
-	}
-	return 0
+// retryAfter is the answer's Retry-After, capped (maxWait).
+func (c *Client) retryAfter(h http.Header) time.Duration {
+	return safehttp.RetryAfter(h, time.Now(), c.maxWait)
 }
 
 func backoff(attempt int, floor time.Duration) time.Duration {

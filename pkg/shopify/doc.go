@@ -28,6 +28,11 @@
 // refusing a second operation while someone else's runs is ErrBulkBusy
 // (retry later). The signed result URL is a bearer credential: it is kept
 // out of errors and logs (redactErr), though it travels in page messages.
+// A range page is capped (64 MiB read, 50,000 customers, 1 MiB per line):
+// a result whose fileSize is 0 or absent is planned as one range to the
+// end of the file, and past a cap the page fails with the permanent
+// ErrResultTooLarge rather than read the file into memory. Waits the shop
+// asks for (Retry-After, the cost bucket's refill) are capped at 60 s.
 //
 // Facts relied on (../../../shared/platforms.md §1):
 //

@@ -1,6 +1,10 @@
 package shopify
 
-import "github.com/contactsync/contactsync/pkg/source"
+import (
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/source"
+)
 
 // RangeCursor builds a range cursor, for tests of arbitrary boundaries.
 func RangeCursor(url string, start, end int64) source.Cursor {
@@ -15,6 +19,15 @@ func DecodeRangeCursor(cur source.Cursor) (url string, start, end int64, err err
 
 // RedactErr is redactErr, for its test.
 var RedactErr = redactErr
+
+// SetMaxWait lowers the cap on waits the shop asks for.
+func SetMaxWait(c *Client, d time.Duration) { c.maxWait = d }
+
+// SetRangeCaps lowers the caps of one range page (bytes read, records,
+// line length; 0 keeps a cap's default).
+func SetRangeCaps(c *Client, bytes, records, line int64) {
+	c.limits = rangeLimits{bytes: bytes, records: records, line: line}
+}
 
 // SetRangeSlack sets how far past a range's end its first request reads.
 func SetRangeSlack(c *Client, n int64) { c.rangeSlack = n }

@@ -5,11 +5,14 @@ package smsproviders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/messagemedia"
 	"github.com/contactsync/contactsync/pkg/sms/sinch"
@@ -67,8 +70,19 @@ type Sender interface {
 	Send(ctx context.Context, m sms.Message) (sms.SendResult, error)
 }
 
-// NewSender builds the sender for a tenant's settings.
-func NewSender(s sms.Settings, hc *http.Client) (Sender, error) {
+// ErrForbiddenHost: the settings' apiBaseUrl is not the provider's own
+// https host (see endpoints.SMSProvider).
+var ErrForbiddenHost = errors.New("smsproviders: apiBaseUrl is not a host of the provider")
+
+// NewSender builds the sender for a tenant's settings. The apiBaseUrl is
+// checked again (the API checked it on PUT) and hc is used as
+// safehttp.Harden makes it: no redirects and, unless allowPrivate (local
+// fakes only), https to public addresses only.
+func NewSender(s sms.Settings, hc *http.Client, allowPrivate bool) (Sender, error) {
+	if err := endpoints.SMSProvider(string(s.Provider), s.APIBaseURL, allowPrivate); err != nil {
+		return nil, fmt.Errorf("%w: apiBaseUrl %s", ErrForbiddenHost, err)
+	}
+	hc = safehttp.Harden(hc, allowPrivate)
 	switch s.Provider {
 	case sms.Twilio:
 		return twilio.NewClient(s.APIBaseURL, s.Credentials["accountSid"], s.Credentials["authToken"], hc)

@@ -6,17 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -44,15 +43,21 @@ var (
 	ErrWriteBackUnsupported = errors.New("woocommerce: write-back needs an SMS consent meta key")
 )
 
-// HTTPError is a non-2xx answer that is not retried.
+// HTTPError is a non-2xx answer that is not retried. Its Error() holds
+// the status and WooCommerce's error code (safehttp.Code) only: the text
+// reaches API callers (a sync's error), so the store's message stays in
+// Message, for logs.
 type HTTPError struct {
 	Status  int
 	Code    string
-	Message string
+	Message string // the store's words: logs only
 }
 
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("woocommerce: HTTP %d %s: %s", e.Status, e.Code, e.Message)
+	if c := safehttp.Code(e.Code); c != "" {
+		return fmt.Sprintf("woocommerce: HTTP %d %s", e.Status, c)
+	}
+	return fmt.Sprintf("woocommerce: HTTP %d", e.Status)
 }
 
 // Client talks to one store. It is safe for concurrent use; goroutines
@@ -67,6 +72,9 @@ type Client struct {
 
 	mu       sync.Mutex
 	lastSlow time.Time
+	// maxWait caps any wait the store asks for (Retry-After); 0 is
+	// safehttp.MaxRetryAfter. Tests lower it.
+	maxWait time.Duration
 }
 
 // New validates cfg and returns a client.
@@ -79,7 +87,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		return nil, fmt.Errorf("%w: consumer key and secret are required", ErrInvalidConfig)
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 60 * time.Second}
+		// Tests against local fakes; production clients come hardened
+		// from connectors.Registry (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
 	}
 	if opts.Label == "" {
 		opts.Label = source.WooCommerce.DefaultLabel()
@@ -92,6 +102,10 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 }
 
 const maxAttempts = 6
+
+// maxBody caps an answer (a page of 100 customers is well under 1 MiB); a
+// longer one fails with safehttp.ErrBodyTooLarge, not retried.
+const maxBody = 32 << 20
 
 // get fetches path with query into v and returns the response headers.
 func (c *Client) get(ctx context.Context, path string, q url.Values, v any) (http.Header, error) {
@@ -143,9 +157,11 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			}
 			continue
 		}
-		data, rerr := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+		data, rerr := safehttp.ReadResponse(resp, maxBody)
 		resp.Body.Close()
 		switch {
+		case errors.Is(rerr, safehttp.ErrBodyTooLarge):
+			return nil, fmt.Errorf("woocommerce: reading %s: %w", path, rerr) // the host's answer, not a glitch: no retry
 		case rerr != nil:
 			lastErr = fmt.Errorf("woocommerce: reading %s: %w", path, rerr)
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
@@ -153,7 +169,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 				c.slowDown()
 			}
 			lastErr = &HTTPError{Status: resp.StatusCode, Message: "retried"}
-			if err := sleep(ctx, backoff(attempt, retryAfter(resp.Header))); err != nil {
+			if err := sleep(ctx, backoff(attempt, safehttp.RetryAfter(resp.Header, time.Now(), c.maxWait))); err != nil {
 				return nil, err
 			}
 			continue
@@ -194,20 +210,6 @@ func (c *Client) speedUp() {
 	if l := c.limiter.Limit(); float64(l) < c.maxRPS {
 		c.limiter.SetLimit(rate.Limit(min(float64(l)*1.05, c.maxRPS)))
 	}
-}
-
-func retryAfter(h http.Header) time.Duration {
-	v := h.Get("Retry-After")
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.Duration(s * float64(time.Second))
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }
 
 func backoff(attempt int, floor time.Duration) time.Duration {

@@ -19,7 +19,7 @@
 //     https://woocommerce.github.io/woocommerce-rest-api-docs/#authentication
 //   - Core WooCommerce has no rate limit; hosts and WAFs answer 429/503. The
 //     client paces with a token bucket (Config.MaxRPS), halves its rate on a
-//     429 and recovers slowly, and honours Retry-After.
+//     429 and recovers slowly, and honours Retry-After (capped at 60 s).
 //   - No core SMS-consent field: consent comes from a configurable customer
 //     meta key (Config.SMSConsentMetaKey); without one every customer is
 //     "never asked" and the connection's consent mode decides.

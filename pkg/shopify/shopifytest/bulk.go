@@ -98,7 +98,9 @@ func (s *Server) opJSON(op *bulkOp, now time.Time) map[string]any {
 		m["objectCount"] = strconv.Itoa(op.count)
 		m["rootObjectCount"] = strconv.Itoa(op.count)
 		if op.count > 0 {
-			m["fileSize"] = strconv.Itoa(len(op.data))
+			if !s.opts.OmitFileSize {
+				m["fileSize"] = strconv.Itoa(len(op.data))
+			}
 			m["url"] = fmt.Sprintf("%s/bulk/%d.jsonl?token=%s", s.opts.URL, op.n, s.token(op))
 		}
 	}

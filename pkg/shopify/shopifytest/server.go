@@ -69,6 +69,9 @@ type Options struct {
 	// IgnoreRange answers result downloads with 200 and the whole file,
 	// as a server without range support would.
 	IgnoreRange bool
+	// OmitFileSize leaves fileSize out (null) of completed operations, as
+	// an answer without it would: the client then plans one range.
+	OmitFileSize bool
 }
 
 // Server is a running fake shop.

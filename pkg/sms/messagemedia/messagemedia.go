@@ -44,6 +44,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/sms"
 
 	_ "crypto/sha256" // SHA224 and SHA256 for signatures
@@ -154,7 +155,9 @@ func NewClient(baseURL, apiKey, apiSecret string, hc *http.Client) (*Client, err
 		baseURL = DefaultBaseURL
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
+		// Tests against local fakes; the outbox's sender comes hardened
+		// from smsproviders.NewSender (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 15 * time.Second})
 	}
 	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey, secret: apiSecret, hc: hc}, nil
 }

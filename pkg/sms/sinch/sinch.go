@@ -39,6 +39,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/sms"
 )
 
@@ -157,7 +158,9 @@ func NewClient(baseURL, servicePlanID, apiToken string, hc *http.Client) (*Clien
 		baseURL = DefaultBaseURL
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
+		// Tests against local fakes; the outbox's sender comes hardened
+		// from smsproviders.NewSender (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 15 * time.Second})
 	}
 	return &Client{base: strings.TrimRight(baseURL, "/"), plan: servicePlanID, token: apiToken, hc: hc}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/sms"
 )
 
@@ -34,7 +35,9 @@ func NewClient(baseURL, accountSID, authToken string, hc *http.Client) (*Client,
 		baseURL = DefaultBaseURL
 	}
 	if hc == nil {
-		hc = &http.Client{Timeout: 15 * time.Second}
+		// Tests against local fakes; the outbox's sender comes hardened
+		// from smsproviders.NewSender (safehttp).
+		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 15 * time.Second})
 	}
 	return &Client{base: strings.TrimRight(baseURL, "/"), accountSID: accountSID, authToken: authToken, hc: hc}, nil
 }

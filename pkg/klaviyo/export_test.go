@@ -1,0 +1,6 @@
+package klaviyo
+
+import "time"
+
+// SetMaxWait lowers the cap on waits Klaviyo asks for.
+func SetMaxWait(c *Client, d time.Duration) { c.maxWait = d }
