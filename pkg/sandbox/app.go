@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -28,6 +29,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/provision"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/scheduler"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -127,12 +129,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	})
 	a := &App{cfg: cfg, Store: st, DynamoDB: db, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
 		sched: scheduler.New(scheduler.Deps{Store: st, Starter: starter, Log: cfg.Log})}
-	a.mux.Handle("/admin/", HTTP("/admin/{proxy+}", timedAPI(cfg, "api", api.Handle)))
-	a.mux.Handle("/v1/", HTTP("/v1/{proxy+}", timedAPI(cfg, "api", api.Handle)))
-	a.mux.Handle("/webhooks/", HTTP("/webhooks/{platform}/{connectionId}", timedAPI(cfg, "webhook", wh.Handle)))
 	in := inbound.New(inbound.Deps{Store: st, Opener: cfg.Sealer, Outbox: outbox, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
-	a.mux.Handle("/sms/inbound/", HTTP("/sms/inbound/{provider}/{tenantId}", timedAPI(cfg, "inbound", in.Handle)))
-	a.mux.Handle("GET /health", HTTP("/health", health.Handler{Version: "sandbox"}.Handle))
+	if err := a.route(map[string]APIHandler{
+		routes.API: api.Handle, routes.Webhook: wh.Handle, routes.Inbound: in.Handle, routes.Health: health.Handler{Version: "sandbox"}.Handle,
+	}); err != nil {
+		return nil, err
+	}
 	a.mux.HandleFunc("POST /_sandbox/schedule", a.fireSchedule)
 	a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
 
@@ -164,6 +166,25 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		}
 	})
 	return a, nil
+}
+
+// route serves exactly the deployed routes (pkg/routes), each by its
+// function's handler; any other method or path gets API Gateway's own 404,
+// so a route that is not deployed is not served here either.
+func (a *App) route(handlers map[string]APIHandler) error {
+	for _, r := range routes.All() {
+		h, ok := handlers[r.Function]
+		if !ok {
+			return fmt.Errorf("sandbox: no handler for function %s (route %s)", r.Function, r.Key())
+		}
+		a.mux.Handle(r.Method+" "+r.Path, HTTP(r.Path, timedAPI(a.cfg, r.Function, h)))
+	}
+	a.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"message":"Not Found"}`)
+	}))
+	return nil
 }
 
 // timedAPI reports each invocation of h to cfg.OnInvoke, if set.

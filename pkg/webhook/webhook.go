@@ -24,6 +24,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -110,7 +111,7 @@ func New(d Deps) *Handler {
 
 // Handle serves one API Gateway request.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
-	params, ok := apigw.Match("/webhooks/{platform}/{connectionId}", apigw.Path(req))
+	params, ok := apigw.Match(routes.WebhookPath, apigw.Path(req))
 	if !ok {
 		return apigw.Error(http.StatusNotFound, "not_found", "no such route"), nil
 	}
