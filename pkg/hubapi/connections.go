@@ -161,10 +161,18 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 		return h.internal(ctx, "sealing config", err)
 	}
 	conn.NextSyncAt = h.d.Now().Add(time.Duration(conn.SyncIntervalHours) * time.Hour)
-	if err := h.d.Store.CreateConnection(ctx, conn); err != nil {
+	// Answer from the stored connection (its timestamps and version), not
+	// from the copy that was sent.
+	conn, err := h.d.Store.InsertConnection(ctx, conn)
+	if err != nil {
 		return h.internal(ctx, "creating connection", err)
 	}
 	out := h.connectionOut(conn, cfg)
+	if !conn.Enabled {
+		// Nothing syncs a disabled connection, its install included;
+		// enabling it later catches up at the next scheduler tick.
+		return apigw.JSON(http.StatusCreated, out)
+	}
 	run, err := h.d.Starter.Start(ctx, c.tenant, conn.ID, store.TriggerInstall, false, time.Time{})
 	if err != nil {
 		return h.internal(ctx, "starting install sync", err)
@@ -290,7 +298,14 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	if errResp != nil {
 		return *errResp
 	}
+	wasEnabled := conn.Enabled
 	applyPatch(&conn, in)
+	if !wasEnabled && conn.Enabled && conn.NextSyncAt.After(h.d.Now()) {
+		// Re-enabled: due at the next scheduler tick, which catches up with
+		// an incremental run since the last sync (full if none, or if the
+		// last full sync is a week old).
+		conn.NextSyncAt = h.d.Now()
+	}
 	for k, v := range in.Config {
 		cfg[k] = v
 	}

@@ -59,20 +59,27 @@ func (s *Store) connItem(c Connection) connItem {
 
 // CreateConnection stores a new connection (its ID must be new).
 func (s *Store) CreateConnection(ctx context.Context, c Connection) error {
+	_, err := s.InsertConnection(ctx, c)
+	return err
+}
+
+// InsertConnection stores a new connection (its ID must be new) and returns
+// it as stored: with its creation time, update time and first version.
+func (s *Store) InsertConnection(ctx context.Context, c Connection) (Connection, error) {
 	now := s.now()
 	c.CreatedAt, c.UpdatedAt, c.Version = now, now, 1
 	av, err := marshalMap(s.connItem(c))
 	if err != nil {
-		return err
+		return Connection{}, err
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")})
 	if conditionFailed(err) {
-		return fmt.Errorf("connection %s exists: %w", c.ID, ErrConflict)
+		return Connection{}, fmt.Errorf("connection %s exists: %w", c.ID, ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("creating connection: %w", err)
+		return Connection{}, fmt.Errorf("creating connection: %w", err)
 	}
-	return nil
+	return c, nil
 }
 
 // UpdateConnection writes c if its Version is still the stored one, and

@@ -149,6 +149,12 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		log.WarnContext(ctx, "webhook signature rejected")
 		return apigw.Error(http.StatusUnauthorized, "invalid_signature", "signature verification failed"), nil
 	}
+	if !conn.Enabled {
+		// A disabled connection takes nothing in; 200 so the platform does
+		// not retry (or disable the webhook) meanwhile.
+		log.InfoContext(ctx, "webhook ignored: connection disabled")
+		return apigw.JSON(http.StatusOK, map[string]string{"status": "ignored", "reason": "connection_disabled"}), nil
+	}
 	wh, err := cn.Parse(cfg, d, source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap})
 	if err != nil {
 		log.InfoContext(ctx, "webhook rejected", "err", err)
