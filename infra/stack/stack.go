@@ -273,10 +273,13 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		})
 	}
 
-	awsevents.NewRule(s, jsii.String("DailySchedule"), &awsevents.RuleProps{
-		Schedule: awsevents.Schedule_Rate(awscdk.Duration_Days(jsii.Number(1))),
-		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["scheduler"], nil)},
-	})
+	// Schedules from resources.Schedules (the sandbox fires the same ticks).
+	for _, sch := range resources.Schedules() {
+		awsevents.NewRule(s, jsii.String(sch.Name), &awsevents.RuleProps{
+			Schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(sch.Rate.Minutes()))),
+			Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns[sch.Function], nil)},
+		})
+	}
 	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: api.ApiEndpoint()})
 	awscdk.NewCfnOutput(s, jsii.String("PublicBaseUrl"), &awscdk.CfnOutputProps{Value: publicURL})
 	awscdk.NewCfnOutput(s, jsii.String("AdminTokenSecretArn"), &awscdk.CfnOutputProps{

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -156,11 +157,24 @@ func TestStack(t *testing.T) {
 		})
 	})
 
-	t.Run("daily_schedule_targets_scheduler", func(t *testing.T) {
-		tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
-			"ScheduleExpression": "rate(1 day)",
-			"State":              "ENABLED",
-		})
+	t.Run("schedules_match_resources", func(t *testing.T) {
+		rules := byType("AWS::Events::Rule")
+		if len(rules) != len(resources.Schedules()) {
+			t.Fatalf("%d rules, want %d (resources.Schedules)", len(rules), len(resources.Schedules()))
+		}
+		for _, sch := range resources.Schedules() {
+			if sch.Rate != 15*time.Minute {
+				t.Errorf("%s: rate %v; the scheduler's slots assume 15-minute ticks", sch.Name, sch.Rate)
+			}
+			tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+				"ScheduleExpression": fmt.Sprintf("rate(%d minutes)", int(sch.Rate.Minutes())),
+				"State":              "ENABLED",
+				"Targets": []any{map[string]any{
+					"Arn": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^" + sch.Function + "[0-9A-F]{8}$")), "Arn"}},
+					"Id":  assertions.Match_AnyValue(),
+				}},
+			})
+		}
 	})
 
 	t.Run("alarms_to_sns", func(t *testing.T) {

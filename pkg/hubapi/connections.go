@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/schedule"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -160,7 +161,7 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	if err := h.sealConfig(&conn, cfg); err != nil {
 		return h.internal(ctx, "sealing config", err)
 	}
-	conn.NextSyncAt = h.d.Now().Add(time.Duration(conn.SyncIntervalHours) * time.Hour)
+	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
 	// Answer from the stored connection (its timestamps and version), not
 	// from the copy that was sent.
 	conn, err := h.d.Store.InsertConnection(ctx, conn)

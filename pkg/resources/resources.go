@@ -115,6 +115,25 @@ func Functions() []Function {
 	}
 }
 
+// SchedulerTick is how often EventBridge invokes the scheduler. It bounds
+// how late a due connection starts (one tick) and makes every
+// syncIntervalHours from 1 to 168 keep its promise; a tick with nothing due
+// costs one index query per shard.
+const SchedulerTick = 15 * time.Minute
+
+// Schedule is an EventBridge rule invoking a function at a fixed rate.
+type Schedule struct {
+	Name     string // the rule's logical name
+	Function string
+	Rate     time.Duration
+}
+
+// Schedules returns every scheduled invocation: the CDK app creates these
+// rules and the sandbox fires the same ticks.
+func Schedules() []Schedule {
+	return []Schedule{{Name: "SchedulerTick", Function: "scheduler", Rate: SchedulerTick}}
+}
+
 // FunctionByName returns the named function's definition.
 func FunctionByName(name string) (Function, bool) {
 	for _, f := range Functions() {

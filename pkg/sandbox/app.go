@@ -247,9 +247,10 @@ func (a *App) fireSchedule(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(sum)
 }
 
-// daily fires the schedule every 24 h, like the EventBridge rule.
+// daily fires the scheduler every resources.SchedulerTick, like the
+// EventBridge rule.
 func (a *App) daily(ctx context.Context) {
-	t := time.NewTicker(24 * time.Hour)
+	t := time.NewTicker(resources.SchedulerTick)
 	defer t.Stop()
 	for {
 		select {
