@@ -143,11 +143,22 @@ func TestStack(t *testing.T) {
 		if len(esm) != want {
 			t.Fatalf("event source mappings = %d, want %d", len(esm), want)
 		}
-		tpl.AllResourcesProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
-			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
-			"BatchSize":             10,
-			"ScalingConfig":         map[string]any{"MaximumConcurrency": 5},
-		})
+		for _, f := range resources.Functions() {
+			if f.SQSTrigger == "" {
+				continue
+			}
+			es := f.EventSource
+			if !es.ReportBatchItemFailures {
+				t.Errorf("%s: partial batch responses off", f.Name)
+			}
+			tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+				"FunctionName":                   map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^" + f.Name + "[0-9A-F]{8}$"))},
+				"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
+				"BatchSize":                      es.BatchSize,
+				"MaximumBatchingWindowInSeconds": es.MaxBatchingWindow.Seconds(),
+				"ScalingConfig":                  map[string]any{"MaximumConcurrency": es.MaxConcurrency},
+			})
+		}
 	})
 
 	t.Run("stage_throttling", func(t *testing.T) {
@@ -334,13 +345,27 @@ func TestStack(t *testing.T) {
 			}
 			code := string(src)
 			if m := unsupportedRead.FindString(code); m != "" {
-				t.Errorf("%s/main.go reads %q, which the stack does not provide; add it to functionNeeds and mainReads", f.Name, m)
+				t.Errorf("%s/main.go reads %q itself; functions load their settings through pkg/compose from resources.Functions", f.Name, m)
 			}
+			// What the function reads (pkg/compose loads exactly this).
 			want := []string{}
-			for _, r := range mainReads {
-				if strings.Contains(code, r.code) {
-					want = append(want, r.env)
-				}
+			if f.Table {
+				want = append(want, "CONTACTSYNC_TABLE")
+			}
+			for _, q := range f.Sends {
+				want = append(want, map[string]string{
+					resources.QueuePages: "CONTACTSYNC_PAGES_QUEUE_URL", resources.QueueOutbox: "CONTACTSYNC_OUTBOX_QUEUE_URL",
+					resources.QueuePagesDLQ: "CONTACTSYNC_PAGES_DLQ_URL",
+				}[q])
+			}
+			if f.SealKey {
+				want = append(want, "CONTACTSYNC_SEAL_KEY_SECRET_ARN")
+			}
+			if f.AdminToken {
+				want = append(want, "HUB_ADMIN_TOKEN_SECRET_ARN")
+			}
+			if f.PublicURL {
+				want = append(want, "PUBLIC_BASE_URL")
 			}
 			env := envOf(f.Name)
 			got := []string{}
@@ -355,7 +380,7 @@ func TestStack(t *testing.T) {
 			sort.Strings(want)
 			sort.Strings(got)
 			if !slices.Equal(got, want) {
-				t.Errorf("%s environment = %v, want exactly %v (what main.go reads)", f.Name, got, want)
+				t.Errorf("%s environment = %v, want exactly %v (resources.Functions, what pkg/compose loads)", f.Name, got, want)
 			}
 		}
 		// The ones the review found missing.
@@ -534,21 +559,9 @@ func TestStack(t *testing.T) {
 	})
 }
 
-// mainReads maps what a functions/<name>/main.go uses to the variable the
-// stack must set for it.
-var mainReads = []struct{ code, env string }{
-	{"names.Table", "CONTACTSYNC_TABLE"},
-	{"names.PagesQueueURL", "CONTACTSYNC_PAGES_QUEUE_URL"},
-	{"names.OutboxQueueURL", "CONTACTSYNC_OUTBOX_QUEUE_URL"},
-	{"names.PagesDLQURL", "CONTACTSYNC_PAGES_DLQ_URL"},
-	{"seal.Load(", "CONTACTSYNC_SEAL_KEY_SECRET_ARN"},
-	{"awsenv.EnvAdminTokenSecretARN", "HUB_ADMIN_TOKEN_SECRET_ARN"},
-	{"awsenv.EnvPublicBaseURL", "PUBLIC_BASE_URL"},
-}
-
 // unsupportedRead matches settings a function could read that the stack
 // does not map (a new variable, a plaintext key, a queue resolved by name).
-var unsupportedRead = regexp.MustCompile(`os\.Getenv\("|os\.LookupEnv|seal\.FromEnv|names\.(PagesQueue|OutboxQueue)\b`)
+var unsupportedRead = regexp.MustCompile(`os\.Getenv\(|os\.LookupEnv|seal\.FromEnv|seal\.Load|awsenv\.NamesFrom|names\.(PagesQueue|OutboxQueue)\b`)
 
 // refsIn lists the resources v refers to (Ref, Fn::GetAtt).
 func refsIn(v any, res map[string]any) []string {

@@ -84,6 +84,19 @@ func TestEnabledFalse_AllEntryPoints(t *testing.T) {
 	if run := waitRun(t, app, tenantID, conn["syncId"].(string)); run.Status != store.RunCompleted {
 		t.Fatalf("install: %+v", run)
 	}
+	// The run's end marks the connection synced just after it completes.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		c, err := app.Store.GetConnection(ctx, tenantID, conn["id"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.LastSyncAt.IsZero() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the install never marked the connection synced")
+		}
+	}
 	if code, out := c.call("PATCH", "/v1/connections/"+connID, key, map[string]any{"enabled": false}); code != 200 || out["enabled"] != false {
 		t.Fatalf("disable: %d %v", code, out)
 	}
