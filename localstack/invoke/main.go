@@ -148,11 +148,11 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 	}
 	switch fn {
 	case "webhook":
-		return apiEvent(env.Webhook().Handle)
+		return apiEvent(env.For(fn).Webhook().Handle)
 	case "inbound":
-		return apiEvent(env.Inbound().Handle)
+		return apiEvent(env.For(fn).Inbound().Handle)
 	case "api":
-		return apiEvent(env.API().Handle)
+		return apiEvent(env.For(fn).API().Handle)
 	case "health":
 		return apiEvent(health.Handler{Version: "invoke"}.Handle)
 	case "scheduler":
@@ -160,11 +160,11 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("event is not an EventBridge event: %w", err)
 		}
-		return env.Scheduler().Handle(ctx, ev)
+		return env.For(fn).Scheduler().Handle(ctx, ev)
 	case "bulksync":
-		return sqsEvent(env.BulkSync().Handle)
+		return sqsEvent(env.For(fn).BulkSync().Handle)
 	case "outbox":
-		return sqsEvent(env.Outbox().Handle)
+		return sqsEvent(env.For(fn).Outbox().Handle)
 	}
 	return nil, fmt.Errorf("unknown function %q", fn)
 }

@@ -64,6 +64,44 @@ type Env struct {
 	StoreOptions []store.Option
 }
 
+// For returns e as function fn is given it when deployed: only the
+// settings resources.Functions lists for fn (the CDK app sets exactly
+// those), the others cleared. The sandbox and `make invoke` build every
+// handler from For, so a handler that relied on a setting its function is
+// not given fails locally as it would on AWS.
+func (e Env) For(fn string) Env {
+	f, ok := resources.FunctionByName(fn)
+	if !ok {
+		panic("compose: unknown function " + fn)
+	}
+	if !f.Table {
+		e.Names.Table = ""
+	}
+	sends := map[string]bool{}
+	for _, q := range f.Sends {
+		sends[q] = true
+	}
+	if !sends[resources.QueuePages] {
+		e.Names.PagesQueueURL = ""
+	}
+	if !sends[resources.QueueOutbox] {
+		e.Names.OutboxQueueURL = ""
+	}
+	if !sends[resources.QueuePagesDLQ] {
+		e.Names.PagesDLQURL = ""
+	}
+	if !f.SealKey {
+		e.Sealer = nil
+	}
+	if !f.AdminToken {
+		e.AdminToken = ""
+	}
+	if !f.PublicURL {
+		e.PublicBaseURL = ""
+	}
+	return e
+}
+
 // Store returns the table's store.
 func (e Env) Store() *store.Store { return store.New(e.DynamoDB, e.Names.Table, e.StoreOptions...) }
 
@@ -162,7 +200,7 @@ func Load(ctx context.Context, fn string, getenv func(string) string) (Env, erro
 	if f.PublicURL {
 		e.PublicBaseURL = getenv(awsenv.EnvPublicBaseURL)
 	}
-	return e, nil
+	return e.For(fn), nil
 }
 
 // MustLoad is Load from the process environment for a Lambda main: it

@@ -69,3 +69,27 @@ func TestLoad_ReadsWhatResourcesSays(t *testing.T) {
 		t.Error("unknown function loaded")
 	}
 }
+
+// TestFor_ClearsWhatAFunctionIsNotGiven.
+func TestFor_ClearsWhatAFunctionIsNotGiven(t *testing.T) {
+	sealer, err := seal.FromEnv(func(string) string { return seal.NewKey() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := compose.Env{
+		Names:  awsenv.Names{Table: "t", PagesQueueURL: "p", OutboxQueueURL: "o", PagesDLQURL: "d"},
+		Sealer: sealer, AdminToken: "adm", PublicBaseURL: "https://x",
+	}
+	sched := all.For("scheduler")
+	if sched.Sealer != nil || sched.AdminToken != "" || sched.PublicBaseURL != "" || sched.Names.OutboxQueueURL != "" || sched.Names.PagesDLQURL != "" ||
+		sched.Names.PagesQueueURL != "p" || sched.Names.Table != "t" {
+		t.Errorf("scheduler gets %+v", sched)
+	}
+	api := all.For("api")
+	if api.Sealer == nil || api.AdminToken != "adm" || api.PublicBaseURL != "https://x" || api.Names.PagesDLQURL != "" || api.Names.OutboxQueueURL != "o" {
+		t.Errorf("api gets %+v", api)
+	}
+	if wh := all.For("webhook"); wh.AdminToken != "" || wh.Names.PagesQueueURL != "" {
+		t.Errorf("webhook gets %+v", wh)
+	}
+}

@@ -56,7 +56,9 @@ type Config struct {
 }
 
 // App is a running sandbox: the real handlers behind one HTTP server,
-// queue pollers in place of event source mappings, and a daily schedule.
+// queue pollers in place of event source mappings, and the scheduler's
+// ticks — each with its deployed function's settings (resources.Functions,
+// resources.Schedules) and routes (pkg/routes).
 type App struct {
 	cfg      Config
 	Store    *store.Store
@@ -113,10 +115,11 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		DynamoDB: db, SQS: sq, Names: names, Sealer: cfg.Sealer, AdminToken: cfg.AdminToken,
 		PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log, StoreOptions: cfg.StoreOptions,
 	}
+	// Each handler gets only what its deployed function is given (For).
 	a := &App{cfg: cfg, Store: env.Store(), DynamoDB: db, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
-		sched: env.Scheduler()}
+		sched: env.For("scheduler").Scheduler()}
 	if err := a.route(map[string]APIHandler{
-		routes.API: env.API().Handle, routes.Webhook: env.Webhook().Handle, routes.Inbound: env.Inbound().Handle,
+		routes.API: env.For(routes.API).API().Handle, routes.Webhook: env.For(routes.Webhook).Webhook().Handle, routes.Inbound: env.For(routes.Inbound).Inbound().Handle,
 		routes.Health: health.Handler{Version: "sandbox"}.Handle,
 	}); err != nil {
 		return nil, err
@@ -133,8 +136,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		url     string
 		handler SQSHandler
 	}{
-		{"bulksync", names.PagesQueueURL, env.BulkSync().Handle},
-		{"outbox", names.OutboxQueueURL, env.Outbox().Handle},
+		{"bulksync", names.PagesQueueURL, env.For("bulksync").BulkSync().Handle},
+		{"outbox", names.OutboxQueueURL, env.For("outbox").Outbox().Handle},
 	} {
 		arn, err := queueARN(ctx, sq, c.url)
 		if err != nil {
@@ -249,9 +252,9 @@ func (a *App) Close(ctx context.Context) error {
 	return err
 }
 
-// fireSchedule runs the daily schedule now (sandbox only).
+// fireSchedule runs the scheduler's tick now (sandbox only).
 func (a *App) fireSchedule(w http.ResponseWriter, r *http.Request) {
-	sum, err := a.sched.Handle(r.Context(), scheduledEvent(time.Now()))
+	sum, err := a.tick(r.Context(), time.Now())
 	w.Header().Set("Content-Type", "application/json")
 	if err != nil {
 		w.WriteHeader(http.StatusInternalServerError)
@@ -261,18 +264,39 @@ func (a *App) fireSchedule(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(sum)
 }
 
-// daily fires the scheduler every resources.SchedulerTick, like the
-// EventBridge rule.
+// tick invokes the scheduler as its EventBridge rule does, with the
+// function's timeout as the deadline.
+func (a *App) tick(ctx context.Context, now time.Time) (scheduler.Summary, error) {
+	f, _ := resources.FunctionByName("scheduler")
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		if a.cfg.OnInvoke != nil {
+			a.cfg.OnInvoke("scheduler", time.Since(start))
+		}
+	}()
+	return a.sched.Handle(ctx, scheduledEvent(now))
+}
+
+// daily fires the scheduler at the deployed rule's rate
+// (resources.Schedules).
 func (a *App) daily(ctx context.Context) {
-	t := time.NewTicker(resources.SchedulerTick)
+	rate := resources.SchedulerTick
+	for _, s := range resources.Schedules() {
+		if s.Function == "scheduler" {
+			rate = s.Rate
+		}
+	}
+	t := time.NewTicker(rate)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if _, err := a.sched.Handle(ctx, scheduledEvent(now)); err != nil {
-				a.cfg.Log.Error("daily schedule failed", "err", err)
+			if _, err := a.tick(ctx, now); err != nil {
+				a.cfg.Log.Error("scheduler tick failed", "err", err)
 			}
 		}
 	}
