@@ -30,9 +30,9 @@ type sim struct {
 }
 
 type simRun struct {
-	trigger          string
-	start, end       time.Time
-	incremental, got bool
+	trigger     string
+	start, end  time.Time
+	incremental bool
 }
 
 func (s *sim) ListDueConnections(_ context.Context, now time.Time, each func(store.DueConnection) error) error {
