@@ -29,11 +29,16 @@ deploy: build infra-npm
 # LocalStack's test credentials. `make localstack-up LOCALSTACK_PROVISION=0
 # deploy-local`; see README.localstack.md for what it needs and what has
 # been exercised.
-LOCALSTACK_AWS = AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
-	AWS_ENDPOINT_URL=$${AWS_ENDPOINT_URL:-http://localhost:4566}
+# cdklocal wants AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_S3 together
+# (LOCALSTACK_URL, LOCALSTACK_S3_URL override them); the embedded stack's
+# per-service endpoints, if exported, must not leak into the deployment.
+LOCALSTACK_AWS = unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS; \
+	export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+	AWS_ENDPOINT_URL=$${LOCALSTACK_URL:-http://localhost.localstack.cloud:4566} \
+	AWS_ENDPOINT_URL_S3=$${LOCALSTACK_S3_URL:-http://s3.localhost.localstack.cloud:4566}
 CDKLOCAL = npx --no-install cdklocal
 cdklocal: build infra-npm
-	cd infra && export $(LOCALSTACK_AWS) && $(CDKLOCAL) bootstrap && \
+	cd infra && $(LOCALSTACK_AWS) && $(CDKLOCAL) bootstrap && \
 	  $(CDKLOCAL) deploy --require-approval never --outputs-file cdk.out/local-outputs.json $(CDK_CONTEXT)
 
 .PHONY: deploy-local deploy-local-dry
@@ -42,7 +47,7 @@ deploy-local: cdklocal
 # What deploy-local does short of talking to LocalStack: the Lambda zips and
 # the cloud assembly, offline (no Docker, no credentials).
 deploy-local-dry: build infra-npm
-	cd infra && export $(LOCALSTACK_AWS) && $(CDKLOCAL) synth --quiet --no-notices $(CDK_CONTEXT)
+	cd infra && $(LOCALSTACK_AWS) && $(CDKLOCAL) synth --quiet --no-notices $(CDK_CONTEXT)
 
 infra-test:
 	cd infra && go test -count=1 ./...
