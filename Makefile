@@ -97,9 +97,9 @@ stack-down: ## stop the emulators that stack-up started
 	@$(STACK) down
 
 .PHONY: localstack-up
-localstack-up: ## start LocalStack with Docker and provision it
+localstack-up: ## start LocalStack with Docker and provision it (LOCALSTACK_PROVISION=0: start only, for deploy-local)
 	docker compose -f localstack/docker-compose.yml up -d --wait
-	AWS_ENDPOINT_URL=http://localhost:4566 $(GO) run ./localstack/provision
+	@if [ "$${LOCALSTACK_PROVISION:-1}" != 0 ]; then AWS_ENDPOINT_URL=http://localhost:4566 $(GO) run ./localstack/provision; fi
 
 .PHONY: localstack-down
 localstack-down: ## stop LocalStack

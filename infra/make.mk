@@ -1,7 +1,6 @@
 # Included from the top Makefile: `include infra/make.mk`.
 # CDK targets; the CLI is the exact version pinned in infra/package.json.
 INFRA_CDK = cd infra && npx --no-install cdk
-INFRA_CDKLOCAL = cd infra && npx --no-install cdklocal
 
 .PHONY: infra-npm synth diff deploy cdklocal infra-test
 
@@ -25,9 +24,30 @@ diff: build infra-npm
 deploy: build infra-npm
 	$(INFRA_CDK) deploy --require-approval broadening $(CDK_CONTEXT)
 
-# LocalStack (needs Docker and a running LocalStack).
+# LocalStack (needs Docker and a running LocalStack): the same app and
+# assets as `make deploy`, through cdklocal (aws-cdk-local, pinned), with
+# LocalStack's test credentials. `make localstack-up LOCALSTACK_PROVISION=0
+# deploy-local`; see README.localstack.md for what it needs and what has
+# been exercised.
+# cdklocal wants AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_S3 together
+# (LOCALSTACK_URL, LOCALSTACK_S3_URL override them); the embedded stack's
+# per-service endpoints, if exported, must not leak into the deployment.
+LOCALSTACK_AWS = unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SQS; \
+	export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+	AWS_ENDPOINT_URL=$${LOCALSTACK_URL:-http://localhost.localstack.cloud:4566} \
+	AWS_ENDPOINT_URL_S3=$${LOCALSTACK_S3_URL:-http://s3.localhost.localstack.cloud:4566}
+CDKLOCAL = npx --no-install cdklocal
 cdklocal: build infra-npm
-	$(INFRA_CDKLOCAL) bootstrap && $(INFRA_CDKLOCAL) deploy --require-approval never $(CDK_CONTEXT)
+	cd infra && $(LOCALSTACK_AWS) && $(CDKLOCAL) bootstrap && \
+	  $(CDKLOCAL) deploy --require-approval never --outputs-file cdk.out/local-outputs.json $(CDK_CONTEXT)
+
+.PHONY: deploy-local deploy-local-dry
+deploy-local: cdklocal
+
+# What deploy-local does short of talking to LocalStack: the Lambda zips and
+# the cloud assembly, offline (no Docker, no credentials).
+deploy-local-dry: build infra-npm
+	cd infra && $(LOCALSTACK_AWS) && $(CDKLOCAL) synth --quiet --no-notices $(CDK_CONTEXT)
 
 infra-test:
 	cd infra && go test -count=1 ./...

@@ -1,51 +1,14 @@
-// Command bulksync is the bulk-sync page consumer (SQS event source with
-// ReportBatchItemFailures).
+// Command bulksync is the bulk-sync page consumer (SQS event source with ReportBatchItemFailures).
+// Its handler is built by pkg/compose from the settings resources.Functions
+// gives it, as in the sandbox and `make invoke`.
 package main
 
 import (
-	"context"
-	"net/http"
-	"os"
-	"time"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/bulksync"
-	"github.com/contactsync/contactsync/pkg/connectors"
-	"github.com/contactsync/contactsync/pkg/logging"
-	"github.com/contactsync/contactsync/pkg/queue"
-	"github.com/contactsync/contactsync/pkg/safehttp"
-	"github.com/contactsync/contactsync/pkg/seal"
-	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/compose"
 )
 
 func main() {
-	log := logging.ForLambda()
-	ctx := context.Background()
-	cfg, err := awsenv.Load(ctx)
-	if err != nil {
-		log.Error("loading AWS config", "err", err)
-		os.Exit(1)
-	}
-	secrets := awsenv.SecretFetcher(awsenv.NewSecretsManager(cfg))
-	sealer, err := seal.Load(ctx, os.Getenv, seal.SecretFetcher(secrets))
-	if err != nil {
-		log.Error("loading the sealing key", "err", err)
-		os.Exit(1)
-	}
-	names := awsenv.NamesFrom(os.Getenv)
-	sq := awsenv.NewSQS(cfg)
-	// Outbound calls may reach private hosts only for local fakes; the
-	// deployed stack never sets the variable (infra/stack tests).
-	allowPrivate := safehttp.AllowPrivateFromEnv(os.Getenv)
-	h := bulksync.New(bulksync.Deps{
-		Store:      store.New(awsenv.NewDynamoDB(cfg), names.Table),
-		Sources:    &connectors.Registry{Opener: sealer, HTTP: &http.Client{Timeout: 60 * time.Second}, AllowPrivateHosts: allowPrivate},
-		Pages:      queue.NewSender(sq, names.PagesQueueURL),
-		Outbox:     queue.NewSender(sq, names.OutboxQueueURL),
-		DeadLetter: queue.NewSender(sq, names.PagesDLQURL),
-		Log:        log,
-	})
-	lambda.Start(h.Handle)
+	lambda.Start(compose.MustLoad("bulksync").BulkSync().Handle)
 }

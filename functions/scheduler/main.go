@@ -1,36 +1,14 @@
-// Command scheduler is the daily-pull Lambda (EventBridge schedule).
+// Command scheduler is the scheduler Lambda (an EventBridge rule every resources.SchedulerTick).
+// Its handler is built by pkg/compose from the settings resources.Functions
+// gives it, as in the sandbox and `make invoke`.
 package main
 
 import (
-	"context"
-	"os"
-	"time"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/logging"
-	"github.com/contactsync/contactsync/pkg/queue"
-	"github.com/contactsync/contactsync/pkg/scheduler"
-	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/syncrun"
+	"github.com/contactsync/contactsync/pkg/compose"
 )
 
 func main() {
-	log := logging.ForLambda()
-	ctx := context.Background()
-	cfg, err := awsenv.Load(ctx)
-	if err != nil {
-		log.Error("loading AWS config", "err", err)
-		os.Exit(1)
-	}
-	names := awsenv.NamesFrom(os.Getenv)
-	st := store.New(awsenv.NewDynamoDB(cfg), names.Table)
-	pages := queue.NewSender(awsenv.NewSQS(cfg), names.PagesQueueURL)
-	h := scheduler.New(scheduler.Deps{
-		Store:   st,
-		Starter: syncrun.Starter{Store: st, Pages: pages, LockFor: 6 * time.Hour},
-		Log:     log,
-	})
-	lambda.Start(h.Handle)
+	lambda.Start(compose.MustLoad("scheduler").Scheduler().Handle)
 }

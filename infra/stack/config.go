@@ -12,7 +12,7 @@ import (
 )
 
 // Config is every deploy-time setting of the stack. Each function's
-// environment is derived from it and from functionNeeds (stack.go).
+// environment is derived from it and from resources.Functions.
 type Config struct {
 	// AssetDir holds <function>.zip files as produced by `make build`.
 	AssetDir string

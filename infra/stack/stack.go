@@ -26,34 +26,11 @@ import (
 	"github.com/contactsync/contactsync/pkg/seal"
 )
 
-// needs lists what each function reads at start-up and may touch. New
-// derives both its environment and its IAM grants from it, so a function
-// gets a setting exactly when it gets the permission behind it, and no
-// function sees a secret it does not use. TestStack checks it against what
-// functions/<name>/main.go reads.
-type needs struct {
-	table      bool     // reads and writes the table
-	send       []string // queues it sends to: "pages", "outbox", "pagesDLQ"
-	sealKey    bool     // pkg/seal key (Secrets Manager secret, read at cold start)
-	adminToken bool     // HUB_ADMIN_TOKEN (Secrets Manager secret, read at cold start)
-	publicURL  bool     // PUBLIC_BASE_URL (webhook/inbound URLs, Twilio signatures)
-}
-
-var functionNeeds = map[string]needs{
-	"webhook":   {table: true, send: []string{"outbox"}, sealKey: true, publicURL: true},
-	"inbound":   {table: true, send: []string{"outbox"}, sealKey: true, publicURL: true},
-	"api":       {table: true, send: []string{"pages", "outbox"}, sealKey: true, adminToken: true, publicURL: true},
-	"scheduler": {table: true, send: []string{"pages"}},
-	"bulksync":  {table: true, send: []string{"pages", "outbox", "pagesDLQ"}, sealKey: true},
-	"outbox":    {table: true, sealKey: true},
-	"health":    {},
-}
-
 // queueURLEnv is the variable that carries each sendable queue's URL.
 var queueURLEnv = map[string]string{
-	"pages":    awsenv.EnvPagesQueueURL,
-	"outbox":   awsenv.EnvOutboxQueueURL,
-	"pagesDLQ": awsenv.EnvPagesDLQURL,
+	resources.QueuePages:    awsenv.EnvPagesQueueURL,
+	resources.QueueOutbox:   awsenv.EnvOutboxQueueURL,
+	resources.QueuePagesDLQ: awsenv.EnvPagesDLQURL,
 }
 
 // triggerQueue maps resources.Function.SQSTrigger (a default queue name) to
@@ -139,7 +116,7 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		queues[id] = work
 		dlqs[id] = dlq
 	}
-	sendable := map[string]awssqs.Queue{"pages": queues["pages"], "outbox": queues["outbox"], "pagesDLQ": dlqs["pages"]}
+	sendable := map[string]awssqs.Queue{resources.QueuePages: queues["pages"], resources.QueueOutbox: queues["outbox"], resources.QueuePagesDLQ: dlqs["pages"]}
 
 	// Secrets the functions read once at cold start. Only their ARNs go into
 	// the Lambda environment; the values never appear in the template or the
@@ -174,24 +151,25 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 
 	fns := map[string]awslambda.Function{}
 	for _, f := range resources.Functions() {
-		n, ok := functionNeeds[f.Name]
-		if !ok {
-			panic("stack: no functionNeeds entry for function " + f.Name)
-		}
+		// What f reads and may touch comes from resources.Functions (the
+		// same definitions pkg/compose loads and the sandbox runs with): a
+		// function gets a setting exactly when it gets the permission
+		// behind it, and no function sees a secret it does not use.
+		n := f
 		env := map[string]*string{}
-		if n.table {
+		if n.Table {
 			env[awsenv.EnvTable] = table.TableName()
 		}
-		for _, q := range n.send {
+		for _, q := range n.Sends {
 			env[queueURLEnv[q]] = sendable[q].QueueUrl()
 		}
-		if n.sealKey {
+		if n.SealKey {
 			env[seal.EnvKeySecretARN] = sealKey.SecretArn()
 		}
-		if n.adminToken {
+		if n.AdminToken {
 			env[awsenv.EnvAdminTokenSecretARN] = adminToken.SecretArn()
 		}
-		if n.publicURL {
+		if n.PublicURL {
 			env[awsenv.EnvPublicBaseURL] = publicURL
 		}
 		logs := awslogs.NewLogGroup(s, jsii.String(f.Name+"Logs"), &awslogs.LogGroupProps{
@@ -215,17 +193,17 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		}
 		fn := awslambda.NewFunction(s, jsii.String(f.Name), props)
 		fns[f.Name] = fn
-		if n.table {
+		if n.Table {
 			table.GrantReadWriteData(fn)
 		}
-		for _, q := range n.send {
+		for _, q := range n.Sends {
 			sendable[q].GrantSendMessages(fn)
 		}
 		var secrets []*string
-		if n.sealKey {
+		if n.SealKey {
 			secrets = append(secrets, sealKey.SecretArn())
 		}
-		if n.adminToken {
+		if n.AdminToken {
 			secrets = append(secrets, adminToken.SecretArn())
 		}
 		if len(secrets) > 0 {
@@ -245,11 +223,12 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		}
 		if f.SQSTrigger != "" {
 			q := queues[triggerQueue[f.SQSTrigger]]
+			es := f.EventSource
 			fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(q, &awslambdaeventsources.SqsEventSourceProps{
-				BatchSize:               jsii.Number(10),
-				MaxBatchingWindow:       awscdk.Duration_Seconds(jsii.Number(5)),
-				ReportBatchItemFailures: jsii.Bool(true),
-				MaxConcurrency:          jsii.Number(5),
+				BatchSize:               jsii.Number(float64(es.BatchSize)),
+				MaxBatchingWindow:       seconds(es.MaxBatchingWindow.Seconds()),
+				ReportBatchItemFailures: jsii.Bool(es.ReportBatchItemFailures),
+				MaxConcurrency:          jsii.Number(float64(es.MaxConcurrency)),
 			}))
 		}
 		alarm(f.Name+"Errors", fn.MetricErrors(nil), 0)
@@ -273,10 +252,13 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		})
 	}
 
-	awsevents.NewRule(s, jsii.String("DailySchedule"), &awsevents.RuleProps{
-		Schedule: awsevents.Schedule_Rate(awscdk.Duration_Days(jsii.Number(1))),
-		Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns["scheduler"], nil)},
-	})
+	// Schedules from resources.Schedules (the sandbox fires the same ticks).
+	for _, sch := range resources.Schedules() {
+		awsevents.NewRule(s, jsii.String(sch.Name), &awsevents.RuleProps{
+			Schedule: awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(sch.Rate.Minutes()))),
+			Targets:  &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fns[sch.Function], nil)},
+		})
+	}
 	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{Value: api.ApiEndpoint()})
 	awscdk.NewCfnOutput(s, jsii.String("PublicBaseUrl"), &awscdk.CfnOutputProps{Value: publicURL})
 	awscdk.NewCfnOutput(s, jsii.String("AdminTokenSecretArn"), &awscdk.CfnOutputProps{

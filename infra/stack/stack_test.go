@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -19,6 +20,7 @@ import (
 	"github.com/contactsync/contactsync/infra/internal/placeholder"
 	"github.com/contactsync/contactsync/infra/stack"
 	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 )
 
@@ -142,31 +144,49 @@ func TestStack(t *testing.T) {
 		if len(esm) != want {
 			t.Fatalf("event source mappings = %d, want %d", len(esm), want)
 		}
-		tpl.AllResourcesProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
-			"FunctionResponseTypes": []any{"ReportBatchItemFailures"},
-			"BatchSize":             10,
-			"ScalingConfig":         map[string]any{"MaximumConcurrency": 5},
-		})
-	})
-
-	t.Run("every_route", func(t *testing.T) {
-		for _, r := range stack.Routes() {
-			tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Route"), map[string]any{
-				"RouteKey": r.Method + " " + r.Path,
+		for _, f := range resources.Functions() {
+			if f.SQSTrigger == "" {
+				continue
+			}
+			es := f.EventSource
+			if !es.ReportBatchItemFailures {
+				t.Errorf("%s: partial batch responses off", f.Name)
+			}
+			tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+				"FunctionName":                   map[string]any{"Ref": assertions.Match_StringLikeRegexp(jsii.String("^" + f.Name + "[0-9A-F]{8}$"))},
+				"FunctionResponseTypes":          []any{"ReportBatchItemFailures"},
+				"BatchSize":                      es.BatchSize,
+				"MaximumBatchingWindowInSeconds": es.MaxBatchingWindow.Seconds(),
+				"ScalingConfig":                  map[string]any{"MaximumConcurrency": es.MaxConcurrency},
 			})
 		}
-		tpl.ResourceCountIs(jsii.String("AWS::ApiGatewayV2::Route"), jsii.Number(float64(len(stack.Routes()))))
+	})
+
+	t.Run("stage_throttling", func(t *testing.T) {
 		tpl.HasResourceProperties(jsii.String("AWS::ApiGatewayV2::Stage"), map[string]any{
 			"StageName":            "$default",
 			"DefaultRouteSettings": map[string]any{"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100},
 		})
 	})
 
-	t.Run("daily_schedule_targets_scheduler", func(t *testing.T) {
-		tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
-			"ScheduleExpression": "rate(1 day)",
-			"State":              "ENABLED",
-		})
+	t.Run("schedules_match_resources", func(t *testing.T) {
+		rules := byType("AWS::Events::Rule")
+		if len(rules) != len(resources.Schedules()) {
+			t.Fatalf("%d rules, want %d (resources.Schedules)", len(rules), len(resources.Schedules()))
+		}
+		for _, sch := range resources.Schedules() {
+			if sch.Rate != 15*time.Minute {
+				t.Errorf("%s: rate %v; the scheduler's slots assume 15-minute ticks", sch.Name, sch.Rate)
+			}
+			tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), map[string]any{
+				"ScheduleExpression": fmt.Sprintf("rate(%d minutes)", int(sch.Rate.Minutes())),
+				"State":              "ENABLED",
+				"Targets": []any{map[string]any{
+					"Arn": map[string]any{"Fn::GetAtt": []any{assertions.Match_StringLikeRegexp(jsii.String("^" + sch.Function + "[0-9A-F]{8}$")), "Arn"}},
+					"Id":  assertions.Match_AnyValue(),
+				}},
+			})
+		}
 	})
 
 	t.Run("alarms_to_sns", func(t *testing.T) {
@@ -231,6 +251,63 @@ func TestStack(t *testing.T) {
 		}
 		return found
 	}
+	t.Run("routes_are_what_the_code_serves", func(t *testing.T) {
+		// Compared with pkg/routes (the serving code's own table), not with
+		// stack.Routes(): both directions, and each to its function.
+		idFn := map[string]string{}
+		for fn, id := range fnID {
+			idFn[id] = fn
+		}
+		integrationFn := map[string]string{}
+		for id, p := range byType("AWS::ApiGatewayV2::Integration") {
+			uri, _ := p["IntegrationUri"].(map[string]any)
+			att, _ := uri["Fn::GetAtt"].([]any)
+			if len(att) == 2 {
+				fnRes, _ := att[0].(string)
+				integrationFn[id] = idFn[fnRes]
+			}
+		}
+		deployed := map[string]string{} // route key → function
+		for id, p := range byType("AWS::ApiGatewayV2::Route") {
+			key, _ := p["RouteKey"].(string)
+			target := fmt.Sprint(p["Target"])
+			fn := ""
+			for in, f := range integrationFn {
+				if strings.Contains(target, "map[Ref:"+in+"]") {
+					fn = f
+				}
+			}
+			if fn == "" {
+				t.Errorf("route %s (%s): target %s is no function's integration", key, id, target)
+			}
+			if _, dup := deployed[key]; dup {
+				t.Errorf("route %s deployed twice", key)
+			}
+			deployed[key] = fn
+		}
+		served := map[string]string{}
+		for _, r := range routes.All() {
+			served[r.Key()] = r.Function
+		}
+		for key, fn := range served {
+			got, ok := deployed[key]
+			switch {
+			case !ok:
+				t.Errorf("%s is served by %s but not deployed", key, fn)
+			case got != fn:
+				t.Errorf("%s is deployed to %s, served by %s", key, got, fn)
+			}
+		}
+		for key, fn := range deployed {
+			if _, ok := served[key]; !ok {
+				t.Errorf("%s is deployed (to %s) but nothing serves it", key, fn)
+			}
+		}
+		if len(served) < 22 {
+			t.Errorf("only %d served routes: the table lost some", len(served))
+		}
+	})
+
 	tableID := one("AWS::DynamoDB::Table", func(map[string]any) bool { return true })
 	queueID := func(name string) string {
 		return one("AWS::SQS::Queue", func(p map[string]any) bool { return p["QueueName"] == name })
@@ -269,13 +346,27 @@ func TestStack(t *testing.T) {
 			}
 			code := string(src)
 			if m := unsupportedRead.FindString(code); m != "" {
-				t.Errorf("%s/main.go reads %q, which the stack does not provide; add it to functionNeeds and mainReads", f.Name, m)
+				t.Errorf("%s/main.go reads %q itself; functions load their settings through pkg/compose from resources.Functions", f.Name, m)
 			}
+			// What the function reads (pkg/compose loads exactly this).
 			want := []string{}
-			for _, r := range mainReads {
-				if strings.Contains(code, r.code) {
-					want = append(want, r.env)
-				}
+			if f.Table {
+				want = append(want, "CONTACTSYNC_TABLE")
+			}
+			for _, q := range f.Sends {
+				want = append(want, map[string]string{
+					resources.QueuePages: "CONTACTSYNC_PAGES_QUEUE_URL", resources.QueueOutbox: "CONTACTSYNC_OUTBOX_QUEUE_URL",
+					resources.QueuePagesDLQ: "CONTACTSYNC_PAGES_DLQ_URL",
+				}[q])
+			}
+			if f.SealKey {
+				want = append(want, "CONTACTSYNC_SEAL_KEY_SECRET_ARN")
+			}
+			if f.AdminToken {
+				want = append(want, "HUB_ADMIN_TOKEN_SECRET_ARN")
+			}
+			if f.PublicURL {
+				want = append(want, "PUBLIC_BASE_URL")
 			}
 			env := envOf(f.Name)
 			got := []string{}
@@ -290,7 +381,7 @@ func TestStack(t *testing.T) {
 			sort.Strings(want)
 			sort.Strings(got)
 			if !slices.Equal(got, want) {
-				t.Errorf("%s environment = %v, want exactly %v (what main.go reads)", f.Name, got, want)
+				t.Errorf("%s environment = %v, want exactly %v (resources.Functions, what pkg/compose loads)", f.Name, got, want)
 			}
 		}
 		// The ones the review found missing.
@@ -479,21 +570,9 @@ func TestStack(t *testing.T) {
 	})
 }
 
-// mainReads maps what a functions/<name>/main.go uses to the variable the
-// stack must set for it.
-var mainReads = []struct{ code, env string }{
-	{"names.Table", "CONTACTSYNC_TABLE"},
-	{"names.PagesQueueURL", "CONTACTSYNC_PAGES_QUEUE_URL"},
-	{"names.OutboxQueueURL", "CONTACTSYNC_OUTBOX_QUEUE_URL"},
-	{"names.PagesDLQURL", "CONTACTSYNC_PAGES_DLQ_URL"},
-	{"seal.Load(", "CONTACTSYNC_SEAL_KEY_SECRET_ARN"},
-	{"awsenv.EnvAdminTokenSecretARN", "HUB_ADMIN_TOKEN_SECRET_ARN"},
-	{"awsenv.EnvPublicBaseURL", "PUBLIC_BASE_URL"},
-}
-
 // unsupportedRead matches settings a function could read that the stack
 // does not map (a new variable, a plaintext key, a queue resolved by name).
-var unsupportedRead = regexp.MustCompile(`os\.Getenv\("|os\.LookupEnv|seal\.FromEnv|names\.(PagesQueue|OutboxQueue)\b`)
+var unsupportedRead = regexp.MustCompile(`os\.Getenv\(|os\.LookupEnv|seal\.FromEnv|seal\.Load|awsenv\.NamesFrom|names\.(PagesQueue|OutboxQueue)\b`)
 
 // refsIn lists the resources v refers to (Ref, Fn::GetAtt).
 func refsIn(v any, res map[string]any) []string {

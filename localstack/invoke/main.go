@@ -20,28 +20,19 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/bulksync"
-	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/compose"
 	"github.com/contactsync/contactsync/pkg/health"
-	"github.com/contactsync/contactsync/pkg/hubapi"
-	"github.com/contactsync/contactsync/pkg/inbound"
-	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/provision"
-	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/resources"
-	"github.com/contactsync/contactsync/pkg/scheduler"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/syncrun"
-	"github.com/contactsync/contactsync/pkg/webhook"
 )
 
 // The sample tenant the events are made for.
@@ -127,13 +118,23 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(db, names.Table)
-	if err := seed(ctx, st, sealer); err != nil {
+	// The handlers, built by the same composition root as the Lambda
+	// mains and the sandbox (same run lock, queues and optional parts).
+	names.PagesQueueURL, names.OutboxQueueURL = urls[names.PagesQueue], urls[names.OutboxQueue]
+	names.PagesDLQURL = urls[names.PagesQueue+resources.DLQSuffix]
+	// The sample events' fakes are on loopback (AllowPrivateHosts), and
+	// their signatures carry the time they were made (Now).
+	env := compose.Env{DynamoDB: db, SQS: sq, Names: names, Sealer: sealer, AdminToken: SampleAdminToken, PublicBaseURL: SamplePublicBaseURL,
+		AllowPrivateHosts: true, Now: receivedAt(raw)}
+	if err := seed(ctx, env.Store(), sealer); err != nil {
 		return nil, err
 	}
-	pages := queue.NewSender(sq, urls[names.PagesQueue])
-	ob := queue.NewSender(sq, urls[names.OutboxQueue])
-	starter := syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour}
+	// As Lambda does, the function's timeout is the invocation's deadline.
+	if f, ok := resources.FunctionByName(fn); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.Timeout)
+		defer cancel()
+	}
 	apiEvent := func(h func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)) (any, error) {
 		var ev events.APIGatewayV2HTTPRequest
 		if err := json.Unmarshal(raw, &ev); err != nil {
@@ -150,11 +151,11 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 	}
 	switch fn {
 	case "webhook":
-		return apiEvent(webhook.New(webhook.Deps{Store: st, Opener: sealer, Connectors: connectors.Webhooks(), Outbox: ob, PublicBaseURL: SamplePublicBaseURL, Now: receivedAt(raw)}).Handle)
+		return apiEvent(env.For(fn).Webhook().Handle)
 	case "inbound":
-		return apiEvent(inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: ob, PublicBaseURL: SamplePublicBaseURL, Now: receivedAt(raw)}).Handle)
+		return apiEvent(env.For(fn).Inbound().Handle)
 	case "api":
-		return apiEvent(hubapi.New(hubapi.Deps{Store: st, Sealer: sealer, Starter: starter, AdminToken: SampleAdminToken, PublicBaseURL: SamplePublicBaseURL, AllowPrivateHosts: true}).Handle)
+		return apiEvent(env.For(fn).API().Handle)
 	case "health":
 		return apiEvent(health.Handler{Version: "invoke"}.Handle)
 	case "scheduler":
@@ -162,12 +163,11 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("event is not an EventBridge event: %w", err)
 		}
-		return scheduler.New(scheduler.Deps{Store: st, Starter: starter}).Handle(ctx, ev)
+		return env.For(fn).Scheduler().Handle(ctx, ev)
 	case "bulksync":
-		return sqsEvent(bulksync.New(bulksync.Deps{Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
-			Pages: pages, Outbox: ob, DeadLetter: queue.NewSender(sq, urls[names.PagesQueue+resources.DLQSuffix])}).Handle)
+		return sqsEvent(env.For(fn).BulkSync().Handle)
 	case "outbox":
-		return sqsEvent(outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true}).Handle)
+		return sqsEvent(env.For(fn).Outbox().Handle)
 	}
 	return nil, fmt.Errorf("unknown function %q", fn)
 }
@@ -192,7 +192,11 @@ func seed(ctx context.Context, st *store.Store, sealer *seal.Sealer) error {
 		cfg, _ := json.Marshal(c.cfg)
 		err := st.CreateConnection(ctx, store.Connection{
 			TenantID: SampleTenant, ID: c.id, Platform: c.platform, Label: c.label, ConsentMode: "inferred",
-			DefaultRegion: "AU", SyncIntervalHours: 24, Enabled: false, Config: sealer.Seal(SampleTenant, cfg),
+			// Enabled, so the sample events take effect (a disabled connection
+			// ignores webhooks and refuses "sync now"), but never due: the
+			// sample scheduler tick must not sync stores that do not exist.
+			DefaultRegion: "AU", SyncIntervalHours: 24, Enabled: true, NextSyncAt: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC),
+			Config: sealer.Seal(SampleTenant, cfg),
 		})
 		if err != nil && !errors.Is(err, store.ErrConflict) {
 			return err

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/schedule"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -168,11 +169,19 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	if err := h.sealConfig(&conn, cfg); err != nil {
 		return h.internal(ctx, "sealing config", err)
 	}
-	conn.NextSyncAt = h.d.Now().Add(time.Duration(conn.SyncIntervalHours) * time.Hour)
-	if err := h.d.Store.CreateConnection(ctx, conn); err != nil {
+	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
+	// Answer from the stored connection (its timestamps and version), not
+	// from the copy that was sent.
+	conn, err := h.d.Store.InsertConnection(ctx, conn)
+	if err != nil {
 		return h.internal(ctx, "creating connection", err)
 	}
 	out := h.connectionOut(conn, cfg)
+	if !conn.Enabled {
+		// Nothing syncs a disabled connection, its install included;
+		// enabling it later catches up at the next scheduler tick.
+		return apigw.JSON(http.StatusCreated, out)
+	}
 	run, err := h.d.Starter.Start(ctx, c.tenant, conn.ID, store.TriggerInstall, false, time.Time{})
 	if err != nil {
 		return h.internal(ctx, "starting install sync", err)
@@ -298,11 +307,18 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	if errResp != nil {
 		return *errResp
 	}
+	wasEnabled := conn.Enabled
 	applyPatch(&conn, in)
 	if bad := rejectServerManaged(in.Config); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	before := maps.Clone(cfg)
+	if !wasEnabled && conn.Enabled && conn.NextSyncAt.After(h.d.Now()) {
+		// Re-enabled: due at the next scheduler tick, which catches up with
+		// an incremental run since the last sync (full if none, or if the
+		// last full sync is a week old).
+		conn.NextSyncAt = h.d.Now()
+	}
 	for k, v := range in.Config {
 		cfg[k] = v
 	}

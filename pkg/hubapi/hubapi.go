@@ -43,7 +43,10 @@ type Deps struct {
 }
 
 // Handler serves the Hub API.
-type Handler struct{ d Deps }
+type Handler struct {
+	d  Deps
+	rs []route // routes.Of(routes.API) bound to their methods
+}
 
 // New returns a Handler.
 func New(d Deps) *Handler {
@@ -54,7 +57,9 @@ func New(d Deps) *Handler {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
-	return &Handler{d: d}
+	h := &Handler{d: d}
+	h.rs = h.bindRoutes()
+	return h
 }
 
 type route struct {
@@ -71,35 +76,12 @@ type call struct {
 	body   []byte
 }
 
-func (h *Handler) routes() []route {
-	return []route{
-		{"POST", "/admin/tenants", true, h.createTenant},
-		{"POST", "/v1/connections", false, h.createConnection},
-		{"GET", "/v1/connections", false, h.listConnections},
-		{"GET", "/v1/connections/{id}", false, h.getConnection},
-		{"PATCH", "/v1/connections/{id}", false, h.patchConnection},
-		{"DELETE", "/v1/connections/{id}", false, h.deleteConnection},
-		{"POST", "/v1/connections/{id}/syncs", false, h.startSync},
-		{"GET", "/v1/syncs", false, h.listSyncs},
-		{"GET", "/v1/syncs/{id}", false, h.getSync},
-		{"GET", "/v1/syncs/{id}/report", false, h.getReport},
-		{"GET", "/v1/contacts", false, h.listContacts},
-		{"GET", "/v1/contacts/export", false, h.exportContacts},
-		{"GET", "/v1/contacts/{id}", false, h.getContact},
-		{"DELETE", "/v1/contacts/{id}", false, h.deleteContact},
-		{"PUT", "/v1/contacts/{id}/subscription", false, h.putSubscription},
-		{"GET", "/v1/contacts/{id}/history", false, h.contactHistory},
-		{"GET", "/v1/groups", false, h.listGroups},
-		{"PUT", "/v1/sms-provider", false, h.putSMSProvider},
-	}
-}
-
 // Handle serves one API Gateway request.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
 	path, method := apigw.Path(req), apigw.Method(req)
 	var allowed []string
 	matched := ""
-	for _, r := range h.routes() {
+	for _, r := range h.rs {
 		params, ok := apigw.Match(r.pattern, path)
 		if !ok || (matched != "" && matched != r.pattern) {
 			continue // the first matching pattern wins (/contacts/export before /contacts/{id})

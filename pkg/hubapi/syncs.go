@@ -47,6 +47,9 @@ func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "reading connection", err)
 	}
+	if !conn.Enabled {
+		return apigw.Error(http.StatusConflict, "connection_disabled", "the connection is disabled; enable it to sync")
+	}
 	run, err := h.d.Starter.Start(ctx, c.tenant, conn.ID, store.TriggerManual, false, time.Time{})
 	var busy *store.RunInProgressError
 	if errors.As(err, &busy) {

@@ -31,6 +31,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/smsproviders"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -87,7 +88,7 @@ func New(d Deps) *Handler {
 
 // Handle serves one API Gateway request.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
-	params, ok := apigw.Match("/sms/inbound/{provider}/{tenantId}", apigw.Path(req))
+	params, ok := apigw.Match(routes.InboundPath, apigw.Path(req))
 	if !ok || apigw.Method(req) != http.MethodPost {
 		return apigw.Error(http.StatusNotFound, "not_found", "no such route"), nil
 	}

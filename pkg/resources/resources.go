@@ -46,13 +46,40 @@ type Queue struct {
 	MaxReceiveCount   int
 }
 
-// Function describes a Lambda function's runtime limits.
+// Function describes a Lambda function: its runtime limits, what it reads
+// at start-up and may touch (the CDK app derives its environment and IAM
+// grants from these, pkg/compose loads exactly these, and infra's tests
+// compare the template with them), and the SQS event source feeding it.
 type Function struct {
 	Name       string // folder under functions/
 	Timeout    time.Duration
 	MemoryMB   int
 	SQSTrigger string // logical queue name feeding it, "" for none
+	// EventSource is the SQS event source mapping's settings when
+	// SQSTrigger is set (the sandbox's pollers use the same).
+	EventSource EventSource
+
+	Table      bool     // reads and writes the table (CONTACTSYNC_TABLE)
+	Sends      []string // queues it sends to: QueuePages, QueueOutbox, QueuePagesDLQ (their *_URL variables)
+	SealKey    bool     // the pkg/seal key (a Secrets Manager secret, read at cold start)
+	AdminToken bool     // HUB_ADMIN_TOKEN (a Secrets Manager secret, read at cold start)
+	PublicURL  bool     // PUBLIC_BASE_URL (webhook URLs, signed URLs)
 }
+
+// EventSource is an SQS event source mapping's settings.
+type EventSource struct {
+	BatchSize               int
+	MaxBatchingWindow       time.Duration
+	MaxConcurrency          int  // concurrent invocations (2-1000)
+	ReportBatchItemFailures bool // partial batch responses
+}
+
+// Logical names of the queues a function may send to.
+const (
+	QueuePages    = "pages"
+	QueueOutbox   = "outbox"
+	QueuePagesDLQ = "pagesDLQ"
+)
 
 // Default resource names. The environment can override each (pkg/awsenv).
 const (
@@ -105,14 +132,41 @@ const VisibilityFactor = 6
 // Functions returns every Lambda function with its limits.
 func Functions() []Function {
 	return []Function{
-		{Name: "webhook", Timeout: 10 * time.Second, MemoryMB: 256},
-		{Name: "inbound", Timeout: 10 * time.Second, MemoryMB: 256},
-		{Name: "api", Timeout: 15 * time.Second, MemoryMB: 256},
-		{Name: "scheduler", Timeout: 60 * time.Second, MemoryMB: 256},
-		{Name: "bulksync", Timeout: 120 * time.Second, MemoryMB: 512, SQSTrigger: DefaultPagesQueue},
-		{Name: "outbox", Timeout: 30 * time.Second, MemoryMB: 256, SQSTrigger: DefaultOutboxQueue},
+		{Name: "webhook", Timeout: 10 * time.Second, MemoryMB: 256,
+			Table: true, Sends: []string{QueueOutbox}, SealKey: true, PublicURL: true},
+		{Name: "inbound", Timeout: 10 * time.Second, MemoryMB: 256,
+			Table: true, Sends: []string{QueueOutbox}, SealKey: true, PublicURL: true},
+		{Name: "api", Timeout: 15 * time.Second, MemoryMB: 256,
+			Table: true, Sends: []string{QueuePages, QueueOutbox}, SealKey: true, AdminToken: true, PublicURL: true},
+		{Name: "scheduler", Timeout: 60 * time.Second, MemoryMB: 256,
+			Table: true, Sends: []string{QueuePages}},
+		{Name: "bulksync", Timeout: 120 * time.Second, MemoryMB: 512, SQSTrigger: DefaultPagesQueue,
+			EventSource: EventSource{BatchSize: 10, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
+			Table:       true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, SealKey: true},
+		{Name: "outbox", Timeout: 30 * time.Second, MemoryMB: 256, SQSTrigger: DefaultOutboxQueue,
+			EventSource: EventSource{BatchSize: 10, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
+			Table:       true, SealKey: true},
 		{Name: "health", Timeout: 3 * time.Second, MemoryMB: 128},
 	}
+}
+
+// SchedulerTick is how often EventBridge invokes the scheduler. It bounds
+// how late a due connection starts (one tick) and makes every
+// syncIntervalHours from 1 to 168 keep its promise; a tick with nothing due
+// costs one index query per shard.
+const SchedulerTick = 15 * time.Minute
+
+// Schedule is an EventBridge rule invoking a function at a fixed rate.
+type Schedule struct {
+	Name     string // the rule's logical name
+	Function string
+	Rate     time.Duration
+}
+
+// Schedules returns every scheduled invocation: the CDK app creates these
+// rules and the sandbox fires the same ticks.
+func Schedules() []Schedule {
+	return []Schedule{{Name: "SchedulerTick", Function: "scheduler", Rate: SchedulerTick}}
 }
 
 // FunctionByName returns the named function's definition.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,20 +20,14 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/bulksync"
-	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/compose"
 	"github.com/contactsync/contactsync/pkg/health"
-	"github.com/contactsync/contactsync/pkg/hubapi"
-	"github.com/contactsync/contactsync/pkg/inbound"
-	outboxpkg "github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/provision"
-	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/scheduler"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/syncrun"
-	"github.com/contactsync/contactsync/pkg/webhook"
 )
 
 // Config configures the sandbox.
@@ -46,7 +41,8 @@ type Config struct {
 	Sealer        *seal.Sealer
 	Names         awsenv.Names
 	Log           *slog.Logger
-	// PageWorkers is the bulk-sync consumer's concurrent invocations.
+	// PageWorkers is the bulk-sync consumer's concurrent invocations
+	// (default: the deployed event source's maximum concurrency).
 	PageWorkers int
 	// AWSOptions are added to every AWS client's middleware stack (the
 	// benchmark counts requests and items with them).
@@ -66,7 +62,9 @@ type Config struct {
 }
 
 // App is a running sandbox: the real handlers behind one HTTP server,
-// queue pollers in place of event source mappings, and a daily schedule.
+// queue pollers in place of event source mappings, and the scheduler's
+// ticks — each with its deployed function's settings (resources.Functions,
+// resources.Schedules) and routes (pkg/routes).
 type App struct {
 	cfg      Config
 	Store    *store.Store
@@ -91,9 +89,6 @@ type App struct {
 func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
-	}
-	if cfg.PageWorkers == 0 {
-		cfg.PageWorkers = 4
 	}
 	awsCfg, err := awsenv.Load(ctx)
 	if err != nil {
@@ -120,51 +115,47 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.PublicBaseURL == "" {
 		cfg.PublicBaseURL = base
 	}
-	st := store.New(db, names.Table, cfg.StoreOptions...)
-	pages := queue.NewSender(sq, names.PagesQueueURL)
-	outbox := queue.NewSender(sq, names.OutboxQueueURL)
-	starter := syncrun.Starter{Store: st, Pages: pages, LockFor: 6 * time.Hour}
-	allowPrivate := !cfg.StrictOutbound
-	api := hubapi.New(hubapi.Deps{Store: st, Sealer: cfg.Sealer, Starter: starter, Outbox: outbox, AdminToken: cfg.AdminToken, PublicBaseURL: cfg.PublicBaseURL,
-		AllowPrivateHosts: allowPrivate, Log: cfg.Log})
-	wh := webhook.New(webhook.Deps{Store: st, Opener: cfg.Sealer, Connectors: connectors.Webhooks(), Outbox: outbox, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
-	registry := &connectors.Registry{Opener: cfg.Sealer, AllowPrivateHosts: allowPrivate}
-	bs := bulksync.New(bulksync.Deps{
-		Store: st, Sources: registry,
-		Pages: pages, Outbox: outbox, DeadLetter: queue.NewSender(sq, names.PagesDLQURL), Log: cfg.Log,
-	})
-	a := &App{cfg: cfg, Store: st, DynamoDB: db, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
-		sched: scheduler.New(scheduler.Deps{Store: st, Starter: starter, Log: cfg.Log})}
-	a.mux.Handle("/admin/", HTTP("/admin/{proxy+}", timedAPI(cfg, "api", api.Handle)))
-	a.mux.Handle("/v1/", HTTP("/v1/{proxy+}", timedAPI(cfg, "api", api.Handle)))
-	a.mux.Handle("/webhooks/", HTTP("/webhooks/{platform}/{connectionId}", timedAPI(cfg, "webhook", wh.Handle)))
-	in := inbound.New(inbound.Deps{Store: st, Opener: cfg.Sealer, Outbox: outbox, PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log})
-	a.mux.Handle("/sms/inbound/", HTTP("/sms/inbound/{provider}/{tenantId}", timedAPI(cfg, "inbound", in.Handle)))
-	a.mux.Handle("GET /health", HTTP("/health", health.Handler{Version: "sandbox"}.Handle))
+	// The handlers, built by the same composition root as the Lambda
+	// mains and `make invoke`.
+	env := compose.Env{
+		DynamoDB: db, SQS: sq, Names: names, Sealer: cfg.Sealer, AdminToken: cfg.AdminToken,
+		PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log, StoreOptions: cfg.StoreOptions,
+		// The fakes are on loopback; StrictOutbound gives the deployed policy.
+		AllowPrivateHosts: !cfg.StrictOutbound,
+	}
+	// Each handler gets only what its deployed function is given (For).
+	a := &App{cfg: cfg, Store: env.Store(), DynamoDB: db, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
+		sched: env.For("scheduler").Scheduler()}
+	if err := a.route(map[string]APIHandler{
+		routes.API: env.For(routes.API).API().Handle, routes.Webhook: env.For(routes.Webhook).Webhook().Handle, routes.Inbound: env.For(routes.Inbound).Inbound().Handle,
+		routes.Health: health.Handler{Version: "sandbox"}.Handle,
+	}); err != nil {
+		return nil, err
+	}
 	a.mux.HandleFunc("POST /_sandbox/schedule", a.fireSchedule)
 	a.srv = &http.Server{Handler: a.mux, ReadHeaderTimeout: 10 * time.Second}
 
+	// Queue pollers in place of the event source mappings, with the
+	// deployed mappings' settings (resources.Functions).
 	runCtx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
-	pagesARN, err := queueARN(ctx, sq, names.PagesQueueURL)
-	if err != nil {
-		cancel()
-		return nil, err
+	for _, c := range []struct {
+		fn      string
+		url     string
+		handler SQSHandler
+	}{
+		{"bulksync", names.PagesQueueURL, env.For("bulksync").BulkSync().Handle},
+		{"outbox", names.OutboxQueueURL, env.For("outbox").Outbox().Handle},
+	} {
+		arn, err := queueARN(ctx, sq, c.url)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		p := pollerFor(c.fn, cfg)
+		p.SQS, p.QueueURL, p.QueueARN, p.Handler = sq, c.url, arn, timedSQS(cfg, c.fn, c.handler)
+		a.goRun(func() { p.Run(runCtx) })
 	}
-	a.goRun(func() {
-		(&Poller{SQS: sq, QueueURL: names.PagesQueueURL, QueueARN: pagesARN, Handler: timedSQS(cfg, "bulksync", bs.Handle), BatchSize: 5,
-			Concurrency: cfg.PageWorkers, RetryDelay: 2 * time.Second, Log: cfg.Log}).Run(runCtx)
-	})
-	outboxARN, err := queueARN(ctx, sq, names.OutboxQueueURL)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	ob := outboxpkg.New(outboxpkg.Deps{Store: st, Opener: cfg.Sealer, WriteBacks: registry, AllowPrivateHosts: allowPrivate, Log: cfg.Log})
-	a.goRun(func() {
-		(&Poller{SQS: sq, QueueURL: names.OutboxQueueURL, QueueARN: outboxARN, Handler: timedSQS(cfg, "outbox", ob.Handle), BatchSize: 10,
-			Concurrency: 4, RetryDelay: 2 * time.Second, Log: cfg.Log}).Run(runCtx)
-	})
 	a.goRun(func() { a.daily(runCtx) })
 	a.goRun(func() {
 		if err := a.srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -172,6 +163,53 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		}
 	})
 	return a, nil
+}
+
+// pollerFor is a poller with the deployed event source settings of
+// function fn: batch size, maximum concurrency, partial batch responses,
+// and the function's timeout as each invocation's deadline.
+func pollerFor(fn string, cfg Config) *Poller {
+	f, _ := resources.FunctionByName(fn)
+	es := f.EventSource
+	p := &Poller{BatchSize: es.BatchSize, Concurrency: es.MaxConcurrency, WholeBatch: !es.ReportBatchItemFailures,
+		Timeout: f.Timeout, RetryDelay: 2 * time.Second, Log: cfg.Log}
+	if fn == "bulksync" && cfg.PageWorkers > 0 {
+		p.Concurrency = cfg.PageWorkers
+	}
+	return p
+}
+
+// route serves exactly the deployed routes (pkg/routes), each by its
+// function's handler; any other method or path gets API Gateway's own 404,
+// so a route that is not deployed is not served here either.
+func (a *App) route(handlers map[string]APIHandler) error {
+	for _, r := range routes.All() {
+		h, ok := handlers[r.Function]
+		if !ok {
+			return fmt.Errorf("sandbox: no handler for function %s (route %s)", r.Function, r.Key())
+		}
+		a.mux.Handle(r.Method+" "+r.Path, HTTP(r.Path, timedAPI(a.cfg, r.Function, withDeadline(r.Function, h))))
+	}
+	a.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = io.WriteString(w, `{"message":"Not Found"}`)
+	}))
+	return nil
+}
+
+// withDeadline gives each invocation of function fn its deployed timeout
+// as the context deadline, as Lambda does.
+func withDeadline(fn string, h APIHandler) APIHandler {
+	f, ok := resources.FunctionByName(fn)
+	if !ok || f.Timeout <= 0 {
+		return h
+	}
+	return func(ctx context.Context, e events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+		defer cancel()
+		return h(ctx, e)
+	}
 }
 
 // timedAPI reports each invocation of h to cfg.OnInvoke, if set.
@@ -222,9 +260,9 @@ func (a *App) Close(ctx context.Context) error {
 	return err
 }
 
-// fireSchedule runs the daily schedule now (sandbox only).
+// fireSchedule runs the scheduler's tick now (sandbox only).
 func (a *App) fireSchedule(w http.ResponseWriter, r *http.Request) {
-	sum, err := a.sched.Handle(r.Context(), scheduledEvent(time.Now()))
+	sum, err := a.tick(r.Context(), time.Now())
 	w.Header().Set("Content-Type", "application/json")
 	if err != nil {
 		w.WriteHeader(http.StatusInternalServerError)
@@ -234,17 +272,39 @@ func (a *App) fireSchedule(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(sum)
 }
 
-// daily fires the schedule every 24 h, like the EventBridge rule.
+// tick invokes the scheduler as its EventBridge rule does, with the
+// function's timeout as the deadline.
+func (a *App) tick(ctx context.Context, now time.Time) (scheduler.Summary, error) {
+	f, _ := resources.FunctionByName("scheduler")
+	ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		if a.cfg.OnInvoke != nil {
+			a.cfg.OnInvoke("scheduler", time.Since(start))
+		}
+	}()
+	return a.sched.Handle(ctx, scheduledEvent(now))
+}
+
+// daily fires the scheduler at the deployed rule's rate
+// (resources.Schedules).
 func (a *App) daily(ctx context.Context) {
-	t := time.NewTicker(24 * time.Hour)
+	rate := resources.SchedulerTick
+	for _, s := range resources.Schedules() {
+		if s.Function == "scheduler" {
+			rate = s.Rate
+		}
+	}
+	t := time.NewTicker(rate)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			if _, err := a.sched.Handle(ctx, scheduledEvent(now)); err != nil {
-				a.cfg.Log.Error("daily schedule failed", "err", err)
+			if _, err := a.tick(ctx, now); err != nil {
+				a.cfg.Log.Error("scheduler tick failed", "err", err)
 			}
 		}
 	}

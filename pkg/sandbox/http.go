@@ -43,6 +43,7 @@ func HTTP(route string, h APIHandler) http.Handler {
 			return
 		}
 		ev := Event(route, r, body)
+		ev.PathParameters = pathParameters(route, r)
 		ctx := lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{AwsRequestID: ev.RequestContext.RequestID})
 		resp, err := h(ctx, ev)
 		if err != nil {
@@ -116,4 +117,23 @@ func Event(route string, r *http.Request, body []byte) events.APIGatewayV2HTTPRe
 		ev.IsBase64Encoded = true
 	}
 	return ev
+}
+
+// pathParameters returns the values of route's {name} segments, as API
+// Gateway passes them, when r was routed by a pattern that names them.
+func pathParameters(route string, r *http.Request) map[string]string {
+	var out map[string]string
+	for _, seg := range strings.Split(route, "/") {
+		if !strings.HasPrefix(seg, "{") || !strings.HasSuffix(seg, "}") {
+			continue
+		}
+		name := seg[1 : len(seg)-1]
+		if v := r.PathValue(name); v != "" {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[name] = v
+		}
+	}
+	return out
 }

@@ -43,6 +43,13 @@ type Poller struct {
 	// it for the whole visibility timeout; the sandbox shortens it so a
 	// local run retries in seconds (default 2 s).
 	RetryDelay time.Duration
+	// Timeout is the invocation's context deadline: the function's timeout
+	// (0: none).
+	Timeout time.Duration
+	// WholeBatch is an event source without ReportBatchItemFailures: Lambda
+	// then ignores reported item failures and deletes the whole batch
+	// unless the handler fails.
+	WholeBatch bool
 	Log        *slog.Logger
 }
 
@@ -146,7 +153,15 @@ func (p *Poller) pollOnce(ctx context.Context) (int, error) {
 	}
 	invokeID := strconv.FormatInt(time.Now().UnixNano(), 36)
 	ictx := lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: invokeID})
+	if p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithTimeout(ictx, p.Timeout)
+		defer cancel()
+	}
 	resp, err := p.Handler(ictx, ev)
+	if p.WholeBatch {
+		resp.BatchItemFailures = nil
+	}
 	failed := map[string]bool{}
 	if err != nil {
 		p.Log.Warn("handler failed: whole batch retried", "queue", p.QueueURL, "err", err)

@@ -4,8 +4,10 @@
 // skipping connections whose run is still going.
 //
 // A run is incremental (changes since the last sync) when the platform
-// offers an updated-since filter and the last full sync is less than a week
-// old; otherwise it is full, so deletions are caught at least weekly.
+// offers an updated-since filter and the last full sync is recent enough
+// (pkg/schedule.Full); otherwise it is full, so deletions are caught at
+// least weekly. Due times follow each connection's fixed slots
+// (pkg/schedule), and EventBridge ticks every resources.SchedulerTick.
 // Starting a run is one transaction and one SQS message, so one invocation
 // starts thousands of runs a minute with bounded concurrency; the work
 // itself fans out over the pages queue.
@@ -20,16 +22,19 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/contactsync/contactsync/pkg/schedule"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
 // FullSyncEvery is the longest time between two full syncs of a connection.
-const FullSyncEvery = 7 * 24 * time.Hour
+const FullSyncEvery = schedule.FullEvery
 
-// ConnectionStore is what the scheduler reads.
+// ConnectionStore is what the scheduler reads, and the next due time it
+// moves when it starts a slot's run.
 type ConnectionStore interface {
 	ListDueConnections(ctx context.Context, now time.Time, each func(store.DueConnection) error) error
 	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
+	ScheduleNext(ctx context.Context, tenant, id string, next time.Time) error
 }
 
 // RunStarter starts runs (syncrun.Starter).
@@ -127,7 +132,7 @@ func (h *Handler) start(ctx context.Context, d store.DueConnection, now time.Tim
 	if !conn.Enabled {
 		return skipped
 	}
-	incremental := !conn.LastSyncAt.IsZero() && now.Sub(conn.LastFullSyncAt) < FullSyncEvery
+	incremental := !schedule.Full(conn.LastSyncAt, conn.LastFullSyncAt, now, conn.SyncIntervalHours)
 	_, err = h.d.Starter.Start(ctx, d.TenantID, d.ConnectionID, store.TriggerSchedule, incremental, conn.LastSyncAt)
 	var busy *store.RunInProgressError
 	if errors.As(err, &busy) {
@@ -137,6 +142,13 @@ func (h *Handler) start(ctx context.Context, d store.DueConnection, now time.Tim
 	if err != nil {
 		h.d.Log.ErrorContext(ctx, "starting scheduled run", "tenant", d.TenantID, "connection", d.ConnectionID, "err", err)
 		return failed
+	}
+	// The slot's run is under way: the next slot is next (the run's end
+	// sets the same, pkg/schedule), so a run that fails is retried at the
+	// next slot rather than at every tick.
+	next := schedule.AfterStart(d.TenantID, d.ConnectionID, conn.SyncIntervalHours, now)
+	if err := h.d.Store.ScheduleNext(ctx, d.TenantID, d.ConnectionID, next); err != nil {
+		h.d.Log.ErrorContext(ctx, "scheduling the next sync", "tenant", d.TenantID, "connection", d.ConnectionID, "err", err)
 	}
 	return started
 }

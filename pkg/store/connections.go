@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/schedule"
 )
 
 // Connection is an installed integration of a tenant.
@@ -59,20 +60,27 @@ func (s *Store) connItem(c Connection) connItem {
 
 // CreateConnection stores a new connection (its ID must be new).
 func (s *Store) CreateConnection(ctx context.Context, c Connection) error {
+	_, err := s.InsertConnection(ctx, c)
+	return err
+}
+
+// InsertConnection stores a new connection (its ID must be new) and returns
+// it as stored: with its creation time, update time and first version.
+func (s *Store) InsertConnection(ctx context.Context, c Connection) (Connection, error) {
 	now := s.now()
 	c.CreatedAt, c.UpdatedAt, c.Version = now, now, 1
 	av, err := marshalMap(s.connItem(c))
 	if err != nil {
-		return err
+		return Connection{}, err
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")})
 	if conditionFailed(err) {
-		return fmt.Errorf("connection %s exists: %w", c.ID, ErrConflict)
+		return Connection{}, fmt.Errorf("connection %s exists: %w", c.ID, ErrConflict)
 	}
 	if err != nil {
-		return fmt.Errorf("creating connection: %w", err)
+		return Connection{}, fmt.Errorf("creating connection: %w", err)
 	}
-	return nil
+	return c, nil
 }
 
 // UpdateConnection writes c if its Version is still the stored one, and
@@ -157,8 +165,9 @@ func (s *Store) DeleteConnection(ctx context.Context, tenant, id string) error {
 	return nil
 }
 
-// MarkSynced records a finished run's time and schedules the next one
-// after the connection's interval.
+// MarkSynced records a finished run's start time and schedules the next
+// run at the connection's next slot (pkg/schedule: anchored to the
+// schedule, not to when this run started or ended).
 func (s *Store) MarkSynced(ctx context.Context, tenant, id string, at time.Time, full bool) error {
 	c, err := s.GetConnection(ctx, tenant, id)
 	if err != nil {
@@ -168,9 +177,33 @@ func (s *Store) MarkSynced(ctx context.Context, tenant, id string, at time.Time,
 	if full {
 		c.LastFullSyncAt = at
 	}
-	c.NextSyncAt = at.Add(time.Duration(max(c.SyncIntervalHours, 1)) * time.Hour)
+	c.NextSyncAt = schedule.AfterStart(tenant, id, c.SyncIntervalHours, at)
 	_, err = s.UpdateConnection(ctx, c)
 	return err
+}
+
+// ScheduleNext moves an enabled connection's next sync to next (the
+// scheduler does, as it starts the run of a slot, so a run that fails does
+// not make the connection due again at every tick). It changes nothing else
+// and leaves a disabled or deleted connection alone.
+func (s *Store) ScheduleNext(ctx context.Context, tenant, id string, next time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)),
+		UpdateExpression:    aws.String("SET nextSyncAt = :n, GSI2SK = :sk"),
+		ConditionExpression: aws.String("attribute_exists(PK) AND enabled = :t"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n":  &types.AttributeValueMemberS{Value: next.UTC().Format(time.RFC3339Nano)},
+			":sk": &types.AttributeValueMemberS{Value: next.UTC().Format(time.RFC3339) + "#" + tenant + "#" + id},
+			":t":  &types.AttributeValueMemberBOOL{Value: true},
+		},
+	})
+	if conditionFailed(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("scheduling the next sync: %w", err)
+	}
+	return nil
 }
 
 // DueConnection identifies a connection the scheduler should sync.

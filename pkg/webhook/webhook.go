@@ -27,6 +27,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -117,7 +118,7 @@ func New(d Deps) *Handler {
 
 // Handle serves one API Gateway request.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
-	params, ok := apigw.Match("/webhooks/{platform}/{connectionId}", apigw.Path(req))
+	params, ok := apigw.Match(routes.WebhookPath, apigw.Path(req))
 	if !ok {
 		return apigw.Error(http.StatusNotFound, "not_found", "no such route"), nil
 	}
@@ -152,6 +153,12 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	if err := cn.Verify(cfg, d); err != nil {
 		log.WarnContext(ctx, "webhook signature rejected")
 		return apigw.Error(http.StatusUnauthorized, "invalid_signature", "signature verification failed"), nil
+	}
+	if !conn.Enabled {
+		// A disabled connection takes nothing in; 200 so the platform does
+		// not retry (or disable the webhook) meanwhile.
+		log.InfoContext(ctx, "webhook ignored: connection disabled")
+		return apigw.JSON(http.StatusOK, map[string]string{"status": "ignored", "reason": "connection_disabled"}), nil
 	}
 	wh, err := cn.Parse(cfg, d, source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap})
 	if err != nil {

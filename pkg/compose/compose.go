@@ -1,0 +1,227 @@
+// Package compose is the one composition root: it builds each function's
+// handler from its configuration and clients. The Lambda mains
+// (functions/*/main.go), the sandbox (pkg/sandbox, and through it `make
+// run`, `make sandbox` and the benchmark) and `make invoke` all build their
+// handlers here, so they cannot drift apart: the same run lock, the same
+// queues, the same optional parts (write-backs, the outbox of the Hub API,
+// the dead-letter queue of bulk sync).
+//
+// What each function reads comes from resources.Functions — the
+// definitions the CDK app derives every function's environment and grants
+// from — so Load reads exactly the settings the deployed function is given.
+package compose
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/bulksync"
+	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/hubapi"
+	"github.com/contactsync/contactsync/pkg/inbound"
+	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/queue"
+	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/safehttp"
+	"github.com/contactsync/contactsync/pkg/scheduler"
+	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/syncrun"
+	"github.com/contactsync/contactsync/pkg/webhook"
+)
+
+// RunLock is how long a started run holds its connection's lock (a Shopify
+// bulk export may take that long); every entry point uses it.
+const RunLock = 6 * time.Hour
+
+// Timeouts of the platform clients: a page fetch in bulk sync, a
+// write-back in the outbox.
+const (
+	FetchTimeout     = 60 * time.Second
+	WriteBackTimeout = 30 * time.Second
+)
+
+// Env is what handlers are built from: the AWS clients, the resource names
+// (with the queue URLs), the secrets and settings, and the logger.
+type Env struct {
+	DynamoDB *dynamodb.Client
+	SQS      *sqs.Client
+	// Names must carry the queue URLs a function sends to.
+	Names         awsenv.Names
+	Sealer        *seal.Sealer
+	AdminToken    string
+	PublicBaseURL string
+	Log           *slog.Logger
+	// StoreOptions are passed to store.New (the benchmark meters with them).
+	StoreOptions []store.Option
+	// AllowPrivateHosts lets outbound platform and SMS calls reach
+	// loopback and private addresses over http: for the local fakes only
+	// (the sandbox, make invoke, tests). The deployed stack never sets
+	// CONTACTSYNC_ALLOW_PRIVATE_HOSTS (the infra tests check it).
+	AllowPrivateHosts bool
+	// Now is the webhook and inbound handlers' clock (nil: time.Now);
+	// make invoke sets it to a sample event's own time, so the signed
+	// timestamps of stored events fall inside the replay window.
+	Now func() time.Time
+}
+
+// For returns e as function fn is given it when deployed: only the
+// settings resources.Functions lists for fn (the CDK app sets exactly
+// those), the others cleared. The sandbox and `make invoke` build every
+// handler from For, so a handler that relied on a setting its function is
+// not given fails locally as it would on AWS.
+func (e Env) For(fn string) Env {
+	f, ok := resources.FunctionByName(fn)
+	if !ok {
+		panic("compose: unknown function " + fn)
+	}
+	if !f.Table {
+		e.Names.Table = ""
+	}
+	sends := map[string]bool{}
+	for _, q := range f.Sends {
+		sends[q] = true
+	}
+	if !sends[resources.QueuePages] {
+		e.Names.PagesQueueURL = ""
+	}
+	if !sends[resources.QueueOutbox] {
+		e.Names.OutboxQueueURL = ""
+	}
+	if !sends[resources.QueuePagesDLQ] {
+		e.Names.PagesDLQURL = ""
+	}
+	if !f.SealKey {
+		e.Sealer = nil
+	}
+	if !f.AdminToken {
+		e.AdminToken = ""
+	}
+	if !f.PublicURL {
+		e.PublicBaseURL = ""
+	}
+	return e
+}
+
+// Store returns the table's store.
+func (e Env) Store() *store.Store { return store.New(e.DynamoDB, e.Names.Table, e.StoreOptions...) }
+
+func (e Env) sender(url string) *queue.Sender { return queue.NewSender(e.SQS, url) }
+
+func (e Env) log() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
+}
+
+// starter starts runs: one message on the pages queue, under RunLock.
+func (e Env) starter(st *store.Store) syncrun.Starter {
+	return syncrun.Starter{Store: st, Pages: e.sender(e.Names.PagesQueueURL), LockFor: RunLock}
+}
+
+// registry opens connections' platform clients. Outbound HTTP settings of
+// the connectors (timeouts, and any dial or redirect policy) belong here.
+func (e Env) registry(timeout time.Duration) *connectors.Registry {
+	return &connectors.Registry{Opener: e.Sealer, HTTP: &http.Client{Timeout: timeout}, AllowPrivateHosts: e.AllowPrivateHosts}
+}
+
+// API is the Hub API (functions/api).
+func (e Env) API() *hubapi.Handler {
+	st := e.Store()
+	return hubapi.New(hubapi.Deps{
+		Store: st, Sealer: e.Sealer, Starter: e.starter(st), Outbox: e.sender(e.Names.OutboxQueueURL),
+		AdminToken: e.AdminToken, PublicBaseURL: e.PublicBaseURL, AllowPrivateHosts: e.AllowPrivateHosts, Log: e.log(),
+	})
+}
+
+// Webhook is the platform-webhook handler (functions/webhook).
+func (e Env) Webhook() *webhook.Handler {
+	return webhook.New(webhook.Deps{
+		Store: e.Store(), Opener: e.Sealer, Connectors: connectors.Webhooks(), Outbox: e.sender(e.Names.OutboxQueueURL),
+		PublicBaseURL: e.PublicBaseURL, Now: e.Now, Log: e.log(),
+	})
+}
+
+// Inbound is the inbound-SMS handler (functions/inbound).
+func (e Env) Inbound() *inbound.Handler {
+	return inbound.New(inbound.Deps{
+		Store: e.Store(), Opener: e.Sealer, Outbox: e.sender(e.Names.OutboxQueueURL), PublicBaseURL: e.PublicBaseURL, Now: e.Now, Log: e.log(),
+	})
+}
+
+// Scheduler is the scheduler tick's handler (functions/scheduler).
+func (e Env) Scheduler() *scheduler.Handler {
+	st := e.Store()
+	// Further work of the tick (sweeping undelivered outbox markers,
+	// checking the pages DLQ) gets its dependencies here.
+	return scheduler.New(scheduler.Deps{Store: st, Starter: e.starter(st), Log: e.log()})
+}
+
+// BulkSync is the pages-queue consumer (functions/bulksync).
+func (e Env) BulkSync() *bulksync.Handler {
+	return bulksync.New(bulksync.Deps{
+		Store: e.Store(), Sources: e.registry(FetchTimeout),
+		Pages: e.sender(e.Names.PagesQueueURL), Outbox: e.sender(e.Names.OutboxQueueURL), DeadLetter: e.sender(e.Names.PagesDLQURL),
+		Log: e.log(),
+	})
+}
+
+// Outbox is the outbox-queue consumer (functions/outbox): SMS and
+// write-backs.
+func (e Env) Outbox() *outbox.Handler {
+	return outbox.New(outbox.Deps{Store: e.Store(), Opener: e.Sealer, WriteBacks: e.registry(WriteBackTimeout),
+		AllowPrivateHosts: e.AllowPrivateHosts, Log: e.log()})
+}
+
+// Load reads function fn's configuration the way it runs on Lambda: the
+// AWS configuration (awsenv), and exactly the settings resources.Functions
+// says fn reads — the table and queue URLs, the seal key and admin token
+// (from Secrets Manager when their *_SECRET_ARN is set), the public URL.
+func Load(ctx context.Context, fn string, getenv func(string) string) (Env, error) {
+	f, ok := resources.FunctionByName(fn)
+	if !ok {
+		return Env{}, fmt.Errorf("compose: unknown function %q", fn)
+	}
+	cfg, err := awsenv.Load(ctx)
+	if err != nil {
+		return Env{}, fmt.Errorf("loading AWS config: %w", err)
+	}
+	e := Env{DynamoDB: awsenv.NewDynamoDB(cfg), SQS: awsenv.NewSQS(cfg), Names: awsenv.NamesFrom(getenv), Log: logging.ForLambda(),
+		AllowPrivateHosts: safehttp.AllowPrivateFromEnv(getenv)}
+	secrets := awsenv.SecretFetcher(awsenv.NewSecretsManager(cfg))
+	if f.SealKey {
+		if e.Sealer, err = seal.Load(ctx, getenv, seal.SecretFetcher(secrets)); err != nil {
+			return Env{}, fmt.Errorf("loading the sealing key: %w", err)
+		}
+	}
+	if f.AdminToken {
+		if e.AdminToken, err = awsenv.SecretSetting(ctx, getenv, secrets, awsenv.EnvAdminToken, awsenv.EnvAdminTokenSecretARN); err != nil {
+			return Env{}, fmt.Errorf("loading the admin token: %w", err)
+		}
+	}
+	if f.PublicURL {
+		e.PublicBaseURL = getenv(awsenv.EnvPublicBaseURL)
+	}
+	return e.For(fn), nil
+}
+
+// MustLoad is Load from the process environment for a Lambda main: it
+// logs the error and exits when the configuration cannot be loaded.
+func MustLoad(fn string) Env {
+	e, err := Load(context.Background(), fn, os.Getenv)
+	if err != nil {
+		logging.ForLambda().Error("loading configuration", "function", fn, "err", err)
+		os.Exit(1)
+	}
+	return e
+}

@@ -1,0 +1,95 @@
+package compose_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/compose"
+	"github.com/contactsync/contactsync/pkg/resources"
+	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/stacktest"
+)
+
+// TestLoad_ReadsWhatResourcesSays: each function loads exactly the
+// settings resources.Functions gives it (what the CDK app sets): a function
+// without the seal key or admin token starts without them, one that needs
+// them does not start without them, and every handler builds.
+func TestLoad_ReadsWhatResourcesSays(t *testing.T) {
+	s := stacktest.New(t) // AWS_ENDPOINT_URL_* point at the stack
+	key := seal.NewKey()
+	full := map[string]string{
+		awsenv.EnvTable: s.Table, awsenv.EnvPagesQueueURL: s.PagesQueueURL, awsenv.EnvOutboxQueueURL: s.OutboxQueueURL,
+		awsenv.EnvPagesDLQURL: s.PagesDLQURL, seal.EnvKey: key, awsenv.EnvAdminToken: "adm", awsenv.EnvPublicBaseURL: "https://hooks.example.com",
+	}
+	ctx := context.Background()
+	for _, f := range resources.Functions() {
+		if f.Name == "health" {
+			continue // no configuration: its main starts health.Handler alone
+		}
+		e, err := compose.Load(ctx, f.Name, func(k string) string { return full[k] })
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		if (e.Sealer != nil) != f.SealKey || (e.AdminToken != "") != f.AdminToken || (e.PublicBaseURL != "") != f.PublicURL {
+			t.Errorf("%s loaded sealer %v, admin token %v, public URL %q; resources says %+v", f.Name, e.Sealer != nil, e.AdminToken != "", e.PublicBaseURL, f)
+		}
+		if e.Names.Table != s.Table {
+			t.Errorf("%s: table %q", f.Name, e.Names.Table)
+		}
+		switch f.Name {
+		case "api":
+			_ = e.API()
+		case "webhook":
+			_ = e.Webhook()
+		case "inbound":
+			_ = e.Inbound()
+		case "scheduler":
+			_ = e.Scheduler()
+		case "bulksync":
+			_ = e.BulkSync()
+		case "outbox":
+			_ = e.Outbox()
+		default:
+			t.Errorf("compose builds no handler for %s", f.Name)
+		}
+		if f.SealKey {
+			without := func(k string) string {
+				if k == seal.EnvKey {
+					return ""
+				}
+				return full[k]
+			}
+			if _, err := compose.Load(ctx, f.Name, without); err == nil {
+				t.Errorf("%s started without its seal key", f.Name)
+			}
+		}
+	}
+	if _, err := compose.Load(ctx, "nope", func(string) string { return "" }); err == nil {
+		t.Error("unknown function loaded")
+	}
+}
+
+// TestFor_ClearsWhatAFunctionIsNotGiven.
+func TestFor_ClearsWhatAFunctionIsNotGiven(t *testing.T) {
+	sealer, err := seal.FromEnv(func(string) string { return seal.NewKey() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := compose.Env{
+		Names:  awsenv.Names{Table: "t", PagesQueueURL: "p", OutboxQueueURL: "o", PagesDLQURL: "d"},
+		Sealer: sealer, AdminToken: "adm", PublicBaseURL: "https://x",
+	}
+	sched := all.For("scheduler")
+	if sched.Sealer != nil || sched.AdminToken != "" || sched.PublicBaseURL != "" || sched.Names.OutboxQueueURL != "" || sched.Names.PagesDLQURL != "" ||
+		sched.Names.PagesQueueURL != "p" || sched.Names.Table != "t" {
+		t.Errorf("scheduler gets %+v", sched)
+	}
+	api := all.For("api")
+	if api.Sealer == nil || api.AdminToken != "adm" || api.PublicBaseURL != "https://x" || api.Names.PagesDLQURL != "" || api.Names.OutboxQueueURL != "o" {
+		t.Errorf("api gets %+v", api)
+	}
+	if wh := all.For("webhook"); wh.AdminToken != "" || wh.Names.PagesQueueURL != "" {
+		t.Errorf("webhook gets %+v", wh)
+	}
+}
