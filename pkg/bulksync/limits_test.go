@@ -71,7 +71,7 @@ func TestInstall_OversizedRecordsDoNotStallThePage(t *testing.T) {
 	sealer, _ := seal.New([]byte(strings.Repeat("k", 32)))
 	pages := queue.NewSender(s.SQS, s.PagesQueueURL)
 	h := bulksync.New(bulksync.Deps{
-		Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient},
+		Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 		Pages: pages, Outbox: queue.NewSender(s.SQS, s.OutboxQueueURL), DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL),
 	})
 	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.PagesQueueURL, Handler: h.Handle, Concurrency: 2, BatchSize: 2, RetryDelay: time.Second}).Run(ctx)

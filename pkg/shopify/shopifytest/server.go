@@ -194,6 +194,23 @@ func (s *Server) Update(n int, at time.Time, f func(first, last *string)) {
 	c.UpdatedAt = at.UTC().Truncate(time.Second)
 }
 
+// SetSMSConsent sets customer n's (1-based) SMS number and its marketing
+// consent (SUBSCRIBED, UNSUBSCRIBED or NOT_SUBSCRIBED) with the consent
+// time the shop reports — any time, as a shop with a wrong clock would.
+func (s *Server) SetSMSConsent(n int, phone, state string, consentAt time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.customers[n-1]
+	c.Phone, c.State, c.ConsentAt = phone, state, consentAt
+}
+
+// SetTags replaces customer n's (1-based) tags.
+func (s *Server) SetTags(n int, tags []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.customers[n-1].Tags = tags
+}
+
 // Handler serves the GraphQL endpoint.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
