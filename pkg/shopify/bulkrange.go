@@ -12,6 +12,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -322,8 +323,8 @@ func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options,
 		}
 		pos++
 		if b != '\n' {
-			line, err := readLine(r, nil, lim.line)
-			pos += int64(len(line))
+			_, n, _, err := readLine(r, nil, lim.line)
+			pos += n
 			if errors.Is(err, io.EOF) {
 				return recs, nil
 			}
@@ -335,16 +336,27 @@ func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options,
 	var line []byte // reused: bulkRecord copies what it keeps
 	for pos < rc.End {
 		lineStart := pos
-		var err error
-		line, err = readLine(r, line[:0], lim.line)
-		pos += int64(len(line))
+		var (
+			err     error
+			n       int64
+			tooLong bool
+		)
+		line, n, tooLong, err = readLine(r, line[:0], lim.line)
+		pos += n
 		if err != nil && !errors.Is(err, io.EOF) {
 			return nil, fail(err)
 		}
 		if pos-from > lim.bytes {
 			return nil, fmt.Errorf("%w: more than %d bytes from byte %d, too many to read as one page", ErrResultTooLarge, lim.bytes, from)
 		}
-		if body := bytes.TrimRight(line, "\r\n"); len(bytes.TrimSpace(body)) > 0 {
+		if tooLong {
+			// One customer too large to read is that customer's problem:
+			// it is reported invalid, the rest of the page is read.
+			if int64(len(recs)) >= lim.records {
+				return nil, fmt.Errorf("%w: more than %d customers from byte %d", ErrResultTooLarge, lim.records, from)
+			}
+			recs = append(recs, unreadableRecord(line, opts))
+		} else if body := bytes.TrimRight(line, "\r\n"); len(bytes.TrimSpace(body)) > 0 {
 			rec, derr := bulkRecord(body, opts)
 			if derr != nil {
 				return nil, fmt.Errorf("shopify: bulk result line at byte %d: %w", lineStart, derr)
@@ -362,18 +374,51 @@ func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options,
 }
 
 // readLine appends the next line, with its '\n' (none at the end of the
-// file), to line; err is io.EOF when the file ended.
-func readLine(r *bufio.Reader, line []byte, maxLine int64) ([]byte, error) {
+// file), to line and returns the bytes it consumed; err is io.EOF when the
+// file ended. A line longer than maxLine is read to its end but not kept
+// (tooLong; line then holds only its start, enough to find its id).
+func readLine(r *bufio.Reader, line []byte, maxLine int64) (_ []byte, n int64, tooLong bool, err error) {
+	var tail []byte // the overlong line's last bytes
 	for {
 		chunk, err := r.ReadSlice('\n')
-		line = append(line, chunk...)
-		if int64(len(line)) > maxLine {
-			return line, fmt.Errorf("%w: %w: a line longer than %d bytes", ErrResultTooLarge, ErrMalformedResult, maxLine)
+		n += int64(len(chunk))
+		switch {
+		case tooLong:
+			tail = append(tail, chunk[max(0, len(chunk)-unreadableKeep):]...)
+			tail = tail[max(0, len(tail)-unreadableKeep):]
+		case n > maxLine:
+			tooLong = true
+			line = append(line, chunk...)
+			tail = append(tail, line[max(0, len(line)-unreadableKeep):]...)
+			line = line[:min(len(line), unreadableKeep)]
+		default:
+			line = append(line, chunk...)
 		}
 		if !errors.Is(err, bufio.ErrBufferFull) {
-			return line, err // nil, io.EOF or a read error
+			if tooLong {
+				// Its start and end: the id is in one of them whatever
+				// the order of the line's keys.
+				line = append(append(line, ' '), tail...)
+			}
+			return line, n, tooLong, err // nil, io.EOF or a read error
 		}
 	}
+}
+
+// unreadableKeep is how much of an overlong line's start and end is kept
+// to find its id.
+const unreadableKeep = 256
+
+var customerGID = regexp.MustCompile(`"id"\s*:\s*"gid://shopify/Customer/([0-9]{1,20})"`)
+
+// unreadableRecord is the record of a customer whose line was over the
+// line cap: its id when the line's start names it, and the reason.
+func unreadableRecord(start []byte, opts source.Options) source.Record {
+	rec := source.Record{Platform: source.Shopify, Label: label(opts), ConnectionID: opts.ConnectionID, Unreadable: "record_too_large"}
+	if m := customerGID.FindSubmatch(start); m != nil {
+		rec.ExternalID = string(m[1])
+	}
+	return rec
 }
 
 // bulkRecord maps one JSONL line (a customer node) exactly as a node of a

@@ -47,7 +47,6 @@ func TestBulkRangeWithoutFileSizeIsCapped(t *testing.T) {
 	}{
 		{"bytes", 4 << 10, 0, 0},
 		{"customers", 0, 100, 0},
-		{"line length", 0, 0, 64},
 	} {
 		capped := bulkClient(t, s, 100, "")
 		shopify.SetRangeCaps(capped, tc.bytes, tc.records, tc.lines)
@@ -55,6 +54,30 @@ func TestBulkRangeWithoutFileSizeIsCapped(t *testing.T) {
 		if !errors.Is(err, shopify.ErrResultTooLarge) {
 			t.Errorf("%s cap: %v, want ErrResultTooLarge", tc.name, err)
 		}
+	}
+	// A line over the line cap is that customer's problem, not the page's:
+	// it comes back unreadable (reported invalid), with its id, and the
+	// other lines are read.
+	capped := bulkClient(t, s, 100, "")
+	s.Update(5, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), func(first, _ *string) { *first = strings.Repeat("x", 8<<10) })
+	plan, err = capped.PlanBulk(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shopify.SetRangeCaps(capped, 0, 0, 4<<10)
+	page, err = capped.FetchPage(ctx, plan.Fanout[0])
+	if err != nil || len(page.Records) != 300 {
+		t.Fatalf("line cap: %d records, %v; want 300 records, one unreadable", len(page.Records), err)
+	}
+	var unreadable []source.Record
+	for _, r := range page.Records {
+		if r.Unreadable != "" {
+			unreadable = append(unreadable, r)
+		}
+	}
+	if len(unreadable) != 1 || unreadable[0].Unreadable != "record_too_large" || unreadable[0].ExternalID != page.Records[4].ExternalID ||
+		unreadable[0].ExternalID == "" {
+		t.Fatalf("unreadable records %+v, want customer 5's alone, with its id", unreadable)
 	}
 }
 

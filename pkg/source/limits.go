@@ -74,6 +74,9 @@ func Bound(r *Record) (notes []string, invalid string) {
 			notes = append(notes, n)
 		}
 	}
+	if r.Unreadable != "" {
+		return notes, r.Unreadable
+	}
 	if len(r.ExternalID) > MaxExternalIDBytes || !utf8.ValidString(r.ExternalID) {
 		r.ExternalID = Truncate(strings.ToValidUTF8(r.ExternalID, "\uFFFD"), 32) + "…"
 		return notes, InvalidExternalIDLen

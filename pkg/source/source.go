@@ -156,6 +156,12 @@ type Record struct {
 	// not this is set (see IsPartial).
 	Partial bool
 	Deleted bool // the customer was deleted at the source (only ExternalID is meaningful)
+	// Unreadable, when set, is why the connector could not read this
+	// record whole (e.g. "record_too_large": a bulk result line over its
+	// size cap); only ExternalID (if it could be found) is meaningful, and
+	// the record is reported invalid with this reason instead of failing
+	// its page.
+	Unreadable string `json:",omitempty"`
 
 	// Fields holds custom fields already mapped through the connection's
 	// field map: hub field name -> value.
