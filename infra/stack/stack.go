@@ -34,6 +34,7 @@ import (
 type needs struct {
 	table      bool     // reads and writes the table
 	send       []string // queues it sends to: "pages", "outbox", "pagesDLQ"
+	consume    []string // queues it receives from and deletes in itself (not as an event source)
 	sealKey    bool     // pkg/seal key (Secrets Manager secret, read at cold start)
 	adminToken bool     // HUB_ADMIN_TOKEN (Secrets Manager secret, read at cold start)
 	publicURL  bool     // PUBLIC_BASE_URL (webhook/inbound URLs, Twilio signatures)
@@ -43,7 +44,7 @@ var functionNeeds = map[string]needs{
 	"webhook":   {table: true, send: []string{"outbox"}, sealKey: true, publicURL: true},
 	"inbound":   {table: true, send: []string{"outbox"}, sealKey: true, publicURL: true},
 	"api":       {table: true, send: []string{"pages", "outbox"}, sealKey: true, adminToken: true, publicURL: true},
-	"scheduler": {table: true, send: []string{"pages"}},
+	"scheduler": {table: true, send: []string{"pages", "outbox", "pagesDLQ"}, consume: []string{"pagesDLQ"}}, // the outbox sweep; the pages DLQ drain
 	"bulksync":  {table: true, send: []string{"pages", "outbox", "pagesDLQ"}, sealKey: true},
 	"outbox":    {table: true, sealKey: true},
 	"health":    {},
@@ -220,6 +221,9 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		}
 		for _, q := range n.send {
 			sendable[q].GrantSendMessages(fn)
+		}
+		for _, q := range n.consume {
+			sendable[q].GrantConsumeMessages(fn)
 		}
 		var secrets []*string
 		if n.sealKey {

@@ -88,6 +88,10 @@ type Deps struct {
 	MaxReceives int
 	LockFor     time.Duration // run lock extension per page (default 6 h)
 	Concurrency int           // messages of one batch processed in parallel (default 4)
+	// MessageTimeout is each message's deadline (default half the
+	// function's timeout, resources.MessageTimeout): a page that hangs on
+	// its platform fails and is retried instead of using up the invocation.
+	MessageTimeout time.Duration
 }
 
 // Handler handles page messages.
@@ -109,6 +113,9 @@ func New(d Deps) *Handler {
 	}
 	if d.Concurrency == 0 {
 		d.Concurrency = 4
+	}
+	if d.MessageTimeout == 0 {
+		d.MessageTimeout = resources.MessageTimeout("bulksync")
 	}
 	return &Handler{d: d}
 }
@@ -148,14 +155,20 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 	log := h.d.Log.With("tenant", m.TenantID, "connection", m.ConnectionID, "run", m.RunID, "kind", m.Kind, "page", m.PageID)
 	var err error
 	nextSent := false // this attempt enqueued the page after m
+	work, cancel := context.WithTimeout(ctx, h.d.MessageTimeout)
+	defer cancel()
 	if m.Kind == syncrun.KindPlan {
-		err = h.plan(ctx, m)
+		err = h.plan(work, m)
 	} else {
-		nextSent, err = h.page(ctx, m, log)
+		nextSent, err = h.page(work, m, log)
 	}
 	if err == nil {
 		return nil
 	}
+	// What follows records the failure, with time of its own: the
+	// message's deadline may be what failed it.
+	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), recordBudget)
+	defer cancelRecord()
 	receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 	if !errors.Is(err, ErrPermanent) && receives < h.d.MaxReceives {
 		log.WarnContext(ctx, "page failed: will be retried", "receive", receives, "err", err)
@@ -166,6 +179,20 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 		reason = reason[:300]
 	}
 	log.ErrorContext(ctx, "page failed permanently: dead-lettered", "receive", receives, "err", err)
+	if err := h.failPage(ctx, m, reason, nextSent); err != nil {
+		return err
+	}
+	return h.deadLetter(ctx, rec.Body, reason)
+}
+
+// recordBudget is the time recording a failed message may take after the
+// message's own deadline passed.
+const recordBudget = 10 * time.Second
+
+// failPage records m's page (or plan) as dead with reason, and the page
+// after it too when m counted it and nextSent says no attempt enqueued it;
+// the run finishes (failed) when that was its last page.
+func (h *Handler) failPage(ctx context.Context, m syncrun.Message, reason string, nextSent bool) error {
 	pageID := m.PageID
 	if m.Kind == syncrun.KindPlan {
 		pageID = "plan"
@@ -197,7 +224,7 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 			}
 		}
 	}
-	return h.deadLetter(ctx, rec.Body, reason)
+	return nil
 }
 
 // recordDead records a page of m's run as dead with reason, and finishes

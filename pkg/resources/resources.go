@@ -115,6 +115,19 @@ func Functions() []Function {
 	}
 }
 
+// MessageTimeout is the deadline each SQS message of the named consumer gets
+// (bulksync, outbox): half the function's timeout, so a message that hangs
+// on a platform or provider ends with a recorded outcome (or a retry)
+// before the invocation is killed, and the batch's other messages still
+// get time. An unknown name gets 10 s.
+func MessageTimeout(consumer string) time.Duration {
+	f, ok := FunctionByName(consumer)
+	if !ok {
+		return 10 * time.Second
+	}
+	return f.Timeout / 2
+}
+
 // FunctionByName returns the named function's definition.
 func FunctionByName(name string) (Function, bool) {
 	for _, f := range Functions() {

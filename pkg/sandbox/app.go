@@ -126,7 +126,9 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Pages: pages, Outbox: outbox, DeadLetter: queue.NewSender(sq, names.PagesDLQURL), Log: cfg.Log,
 	})
 	a := &App{cfg: cfg, Store: st, DynamoDB: db, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
-		sched: scheduler.New(scheduler.Deps{Store: st, Starter: starter, Log: cfg.Log})}
+		sched: scheduler.New(scheduler.Deps{Store: st, Starter: starter, Log: cfg.Log,
+			DeadPages: &bulksync.DeadLetters{SQS: sq, QueueURL: names.PagesDLQURL, Handler: bs},
+			Outbox:    &outboxpkg.Sweeper{Store: st, Queue: outbox, Log: cfg.Log}})}
 	a.mux.Handle("/admin/", HTTP("/admin/{proxy+}", timedAPI(cfg, "api", api.Handle)))
 	a.mux.Handle("/v1/", HTTP("/v1/{proxy+}", timedAPI(cfg, "api", api.Handle)))
 	a.mux.Handle("/webhooks/", HTTP("/webhooks/{platform}/{connectionId}", timedAPI(cfg, "webhook", wh.Handle)))
