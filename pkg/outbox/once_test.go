@@ -129,3 +129,43 @@ func TestOutbox_UnknownSendIsSweptAndReconciled(t *testing.T) {
 		t.Fatalf("credits = %d, want 1", tn.CreditsUsed)
 	}
 }
+
+// TestOutbox_HangingProviderEndsAtTheMessageDeadline: with an HTTP client
+// that never gives up, a provider that takes the message and never answers
+// is cut off by the message's own deadline; the outcome (unknown) is still
+// recorded.
+func TestOutbox_HangingProviderEndsAtTheMessageDeadline(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	ctx := context.Background()
+	st := store.New(s.DynamoDB, s.Table)
+	sealer, _ := seal.New([]byte(strings.Repeat("k", 32)))
+	tw := twiliotest.NewServer(twiliotest.Options{})
+	defer tw.Close()
+	tenant, _, _ := st.CreateTenant(ctx, "Acme")
+	sid, token := tw.Credentials()
+	settings, _ := json.Marshal(sms.Settings{Provider: sms.Twilio, Sender: "+15005550006", CompanyName: "Acme", APIBaseURL: tw.URL(),
+		Credentials: map[string]string{"accountSid": sid, "authToken": token}})
+	if err := st.SetSMSProvider(ctx, tenant.ID, sealer.Seal(tenant.ID, settings)); err != nil {
+		t.Fatal(err)
+	}
+	msg := outbox.SMS(tenant.ID, consent.Message{Phone: "+61412555997", Purpose: consent.PurposeHelp, At: time.Now().UTC()})
+	body, _ := json.Marshal(msg)
+	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, HTTP: &http.Client{}, MessageTimeout: 500 * time.Millisecond})
+	tw.HangNext(1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: string(body)}}}); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Errorf("handling: %v %+v", err, resp)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the message was still waiting on the provider 30 s later: no message deadline")
+	}
+	if _, status, err := st.GetOutbox(ctx, tenant.ID, msg.Ref); err != nil || status != store.OutboxUnknown {
+		t.Fatalf("marker = %q %v, want unknown", status, err)
+	}
+}
