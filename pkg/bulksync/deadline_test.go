@@ -69,7 +69,7 @@ type deadlineRig struct {
 	sealer  *seal.Sealer
 }
 
-func newDeadlineRig(t *testing.T, shop *faultyShop, opts ...stacktest.Option) *deadlineRig {
+func newDeadlineRig(t *testing.T, shop *faultyShop, mode string, opts ...stacktest.Option) *deadlineRig {
 	t.Helper()
 	s := stacktest.New(t, opts...)
 	ctx := context.Background()
@@ -79,7 +79,7 @@ func newDeadlineRig(t *testing.T, shop *faultyShop, opts ...stacktest.Option) *d
 	key, secret := shop.Credentials()
 	cfg, _ := json.Marshal(map[string]string{"storeUrl": shop.srv.URL, "consumerKey": key, "consumerSecret": secret, "webhookSecret": "w"})
 	conn := store.Connection{TenantID: tenant.ID, ID: store.NewConnectionID(tenant.ID), Platform: "woocommerce", Label: "WooCommerce",
-		ConsentMode: "inferred", DefaultRegion: "AU", SyncIntervalHours: 24, Enabled: true, Config: sealer.Seal(tenant.ID, cfg)}
+		ConsentMode: mode, DefaultRegion: "AU", SyncIntervalHours: 24, Enabled: true, Config: sealer.Seal(tenant.ID, cfg)}
 	if err := st.CreateConnection(ctx, conn); err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func (r *deadlineRig) receivePage(t *testing.T, wait int32) *events.SQSMessage {
 func TestPage_HangingPlatformEndsAtTheMessageDeadline(t *testing.T) {
 	t.Parallel()
 	shop := newFaultyShop(t)
-	r := newDeadlineRig(t, shop)
+	r := newDeadlineRig(t, shop, "inferred")
 	ctx := context.Background()
 	h := bulksync.New(bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient},
 		Pages: queue.NewSender(r.s.SQS, r.s.PagesQueueURL), MessageTimeout: 500 * time.Millisecond})
@@ -154,7 +154,7 @@ func TestPage_HangingPlatformEndsAtTheMessageDeadline(t *testing.T) {
 func TestRun_PagesSQSDeadLetteredEndFailed(t *testing.T) {
 	t.Parallel()
 	shop := newFaultyShop(t)
-	r := newDeadlineRig(t, shop, stacktest.WithMaxReceiveCount(2), stacktest.WithVisibilityTimeout(time.Second))
+	r := newDeadlineRig(t, shop, "inferred", stacktest.WithMaxReceiveCount(2), stacktest.WithVisibilityTimeout(time.Second))
 	ctx := context.Background()
 	h := bulksync.New(bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient},
 		Pages: queue.NewSender(r.s.SQS, r.s.PagesQueueURL), DeadLetter: queue.NewSender(r.s.SQS, r.s.PagesDLQURL),
