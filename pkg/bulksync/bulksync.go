@@ -12,6 +12,11 @@
 // page is recorded as dead with its reason, moved to the dead-letter queue
 // and acknowledged. The run then finishes as failed, with the reason, once
 // every other page is done: it fails only when a page can make no progress.
+// A page whose every attempt was cut short (the invocation timed out or
+// crashed) never reaches that last receive in the handler: SQS moves it to
+// the DLQ itself, and DeadLetters, run by the scheduler's tick, records it
+// dead so its run ends too. Each message has its own deadline
+// (Deps.MessageTimeout), well inside the function's timeout.
 package bulksync
 
 import (

@@ -38,3 +38,14 @@ func TestMainTable_TenantKeysAndTTL(t *testing.T) {
 		}
 	}
 }
+
+func TestMessageTimeout_WellInsideTheConsumersTimeout(t *testing.T) {
+	for _, f := range Functions() {
+		if f.SQSTrigger == "" {
+			continue
+		}
+		if d := MessageTimeout(f.Name); d <= 0 || d > f.Timeout/2 {
+			t.Errorf("%s: message deadline %v, want at most half its timeout %v", f.Name, d, f.Timeout)
+		}
+	}
+}

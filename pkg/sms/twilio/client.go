@@ -102,6 +102,9 @@ func (c *Client) Find(ctx context.Context, m sms.Message, since time.Time) (stri
 		}
 		req.SetBasicAuth(c.accountSID, c.authToken)
 		resp, err := c.hc.Do(req)
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			err = ue.Err // the URL names the recipient: keep it out of errors and logs
+		}
 		if err != nil {
 			return "", false, fmt.Errorf("twilio: listing messages: %w", err)
 		}
