@@ -122,7 +122,9 @@ func TestPage_HangingPlatformEndsAtTheMessageDeadline(t *testing.T) {
 	if plan == nil {
 		t.Fatal("no plan message")
 	}
-	if resp, _ := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{*plan}}); len(resp.BatchItemFailures) != 0 {
+	planner := bulksync.New(bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient},
+		Pages: queue.NewSender(r.s.SQS, r.s.PagesQueueURL)})
+	if resp, _ := planner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{*plan}}); len(resp.BatchItemFailures) != 0 {
 		t.Fatal("planning failed")
 	}
 	page := r.receivePage(t, 5)
