@@ -93,9 +93,11 @@ type Deps struct {
 	MaxReceives int
 	LockFor     time.Duration // run lock extension per page (default 6 h)
 	Concurrency int           // messages of one batch processed in parallel (default 4)
-	// MessageTimeout is each message's deadline (default half the
-	// function's timeout, resources.MessageTimeout): a page that hangs on
-	// its platform fails and is retried instead of using up the invocation.
+	// MessageTimeout is each message's deadline (default three quarters of
+	// the function's timeout, resources.MessageTimeout, and never later than
+	// the invocation's deadline minus the time to record a failure): a page
+	// that hangs on its platform fails and is retried instead of using up
+	// the invocation.
 	MessageTimeout time.Duration
 }
 
@@ -160,7 +162,7 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 	log := h.d.Log.With("tenant", m.TenantID, "connection", m.ConnectionID, "run", m.RunID, "kind", m.Kind, "page", m.PageID)
 	var err error
 	nextSent := false // this attempt enqueued the page after m
-	work, cancel := context.WithTimeout(ctx, h.d.MessageTimeout)
+	work, cancel := context.WithTimeout(ctx, messageTimeout(ctx, h.d.MessageTimeout, recordBudget))
 	defer cancel()
 	if m.Kind == syncrun.KindPlan {
 		err = h.plan(work, m)
@@ -192,7 +194,16 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 
 // recordBudget is the time recording a failed message may take after the
 // message's own deadline passed.
-const recordBudget = 10 * time.Second
+var recordBudget = resources.MessageReserve("bulksync")
+
+// messageTimeout is a message's deadline: d, or less so that reserve is left
+// before the invocation's own deadline.
+func messageTimeout(ctx context.Context, d, reserve time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		d = max(min(d, time.Until(dl)-reserve), 0)
+	}
+	return d
+}
 
 // failPage records m's page (or plan) as dead with reason, and the page
 // after it too when m counted it and nextSent says no attempt enqueued it;

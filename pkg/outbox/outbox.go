@@ -19,8 +19,10 @@
 // sent message adds one credit to the tenant's usage, in the same write
 // that marks it sent.
 //
-// Every message gets its own deadline (Deps.MessageTimeout, half the
-// function's timeout), so one hung provider cannot use up the invocation.
+// Every message gets its own deadline (Deps.MessageTimeout, three quarters
+// of the function's timeout, and never later than the invocation's deadline
+// minus the time to record the outcome), so a hung provider cannot use up
+// the invocation.
 package outbox
 
 import (
@@ -71,8 +73,8 @@ type Deps struct {
 	// Lease bounds how long a send may take before another consumer may
 	// retry it (default 60 s; longer than MessageTimeout).
 	Lease time.Duration
-	// MessageTimeout is each message's deadline (default half the outbox
-	// function's timeout, resources.MessageTimeout).
+	// MessageTimeout is each message's deadline (default three quarters of
+	// the outbox function's timeout, resources.MessageTimeout).
 	MessageTimeout time.Duration
 }
 
@@ -114,7 +116,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // finishBudget is the time recording an outcome may take after the
 // message's own deadline passed (the outcome of a send that timed out must
 // still be recorded).
-const finishBudget = 5 * time.Second
+var finishBudget = resources.MessageReserve("outbox")
 
 func (h *Handler) one(parent context.Context, body string) error {
 	var m Message
@@ -123,7 +125,11 @@ func (h *Handler) one(parent context.Context, body string) error {
 		h.d.Log.ErrorContext(parent, "invalid outbox message dropped") // poison: no retry can fix it
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(parent, h.d.MessageTimeout)
+	timeout := h.d.MessageTimeout
+	if dl, ok := parent.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(dl)-finishBudget), 0) // leave time to record the outcome
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	log := h.d.Log.With("tenant", m.TenantID, "ref", m.Ref, "purpose", string(m.SMS.Purpose))
 	lease, err := h.d.Store.LeaseOutbox(ctx, m.TenantID, m.Ref, h.d.Lease)

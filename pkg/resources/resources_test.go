@@ -1,6 +1,9 @@
 package resources
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestQueues_VisibilityIsSixTimesConsumerTimeout(t *testing.T) {
 	for _, q := range Queues(DefaultPagesQueue, DefaultOutboxQueue) {
@@ -44,8 +47,8 @@ func TestMessageTimeout_WellInsideTheConsumersTimeout(t *testing.T) {
 		if f.SQSTrigger == "" {
 			continue
 		}
-		if d := MessageTimeout(f.Name); d <= 0 || d > f.Timeout/2 {
-			t.Errorf("%s: message deadline %v, want at most half its timeout %v", f.Name, d, f.Timeout)
+		if d, r := MessageTimeout(f.Name), MessageReserve(f.Name); d <= 0 || d > f.Timeout*3/4 || r < 5*time.Second || d+r > f.Timeout {
+			t.Errorf("%s: message deadline %v and reserve %v, want at most 3/4 of its timeout %v and at least 5 s to record", f.Name, d, r, f.Timeout)
 		}
 	}
 }
