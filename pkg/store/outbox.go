@@ -279,20 +279,6 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 
 var errNotLeased = errors.New("not leased")
 
-// AddCredits adds n used credits (sent SMS) to the tenant's usage.
-func (s *Store) AddCredits(ctx context.Context, tenant string, n int) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
-		UpdateExpression:          aws.String("ADD creditsUsed :n"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(n))},
-	})
-	if err != nil {
-		return fmt.Errorf("counting credits: %w", err)
-	}
-	return nil
-}
-
 // GetOutbox reads a marker: its entry and status (ErrNotFound if none).
 func (s *Store) GetOutbox(ctx context.Context, tenant, ref string) (OutboxEntry, string, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut), ConsistentRead: aws.Bool(true)})
