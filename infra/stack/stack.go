@@ -199,6 +199,9 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		for _, q := range n.Sends {
 			sendable[q].GrantSendMessages(fn)
 		}
+		for _, q := range n.Consumes {
+			sendable[q].GrantConsumeMessages(fn)
+		}
 		var secrets []*string
 		if n.SealKey {
 			secrets = append(secrets, sealKey.SecretArn())

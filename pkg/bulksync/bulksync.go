@@ -12,6 +12,11 @@
 // page is recorded as dead with its reason, moved to the dead-letter queue
 // and acknowledged. The run then finishes as failed, with the reason, once
 // every other page is done: it fails only when a page can make no progress.
+// A page whose every attempt was cut short (the invocation timed out or
+// crashed) never reaches that last receive in the handler: SQS moves it to
+// the DLQ itself, and DeadLetters, run by the scheduler's tick, records it
+// dead so its run ends too. Each message has its own deadline
+// (Deps.MessageTimeout), well inside the function's timeout.
 package bulksync
 
 import (
@@ -88,6 +93,12 @@ type Deps struct {
 	MaxReceives int
 	LockFor     time.Duration // run lock extension per page (default 6 h)
 	Concurrency int           // messages of one batch processed in parallel (default 4)
+	// MessageTimeout is each message's deadline (default three quarters of
+	// the function's timeout, resources.MessageTimeout, and never later than
+	// the invocation's deadline minus the time to record a failure): a page
+	// that hangs on its platform fails and is retried instead of using up
+	// the invocation.
+	MessageTimeout time.Duration
 }
 
 // Handler handles page messages.
@@ -109,6 +120,9 @@ func New(d Deps) *Handler {
 	}
 	if d.Concurrency == 0 {
 		d.Concurrency = 4
+	}
+	if d.MessageTimeout == 0 {
+		d.MessageTimeout = resources.MessageTimeout("bulksync")
 	}
 	return &Handler{d: d}
 }
@@ -148,14 +162,20 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 	log := h.d.Log.With("tenant", m.TenantID, "connection", m.ConnectionID, "run", m.RunID, "kind", m.Kind, "page", m.PageID)
 	var err error
 	nextSent := false // this attempt enqueued the page after m
+	work, cancel := context.WithTimeout(ctx, messageTimeout(ctx, h.d.MessageTimeout, recordBudget))
+	defer cancel()
 	if m.Kind == syncrun.KindPlan {
-		err = h.plan(ctx, m)
+		err = h.plan(work, m)
 	} else {
-		nextSent, err = h.page(ctx, m, log)
+		nextSent, err = h.page(work, m, log)
 	}
 	if err == nil {
 		return nil
 	}
+	// What follows records the failure, with time of its own: the
+	// message's deadline may be what failed it.
+	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), recordBudget)
+	defer cancelRecord()
 	receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 	if !errors.Is(err, ErrPermanent) && receives < h.d.MaxReceives {
 		log.WarnContext(ctx, "page failed: will be retried", "receive", receives, "err", err)
@@ -166,6 +186,29 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 		reason = reason[:300]
 	}
 	log.ErrorContext(ctx, "page failed permanently: dead-lettered", "receive", receives, "err", err)
+	if err := h.failPage(ctx, m, reason, nextSent); err != nil {
+		return err
+	}
+	return h.deadLetter(ctx, rec.Body, reason)
+}
+
+// recordBudget is the time recording a failed message may take after the
+// message's own deadline passed.
+var recordBudget = resources.MessageReserve("bulksync")
+
+// messageTimeout is a message's deadline: d, or less so that reserve is left
+// before the invocation's own deadline.
+func messageTimeout(ctx context.Context, d, reserve time.Duration) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		d = max(min(d, time.Until(dl)-reserve), 0)
+	}
+	return d
+}
+
+// failPage records m's page (or plan) as dead with reason, and the page
+// after it too when m counted it and nextSent says no attempt enqueued it;
+// the run finishes (failed) when that was its last page.
+func (h *Handler) failPage(ctx context.Context, m syncrun.Message, reason string, nextSent bool) error {
 	pageID := m.PageID
 	if m.Kind == syncrun.KindPlan {
 		pageID = "plan"
@@ -197,7 +240,7 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 			}
 		}
 	}
-	return h.deadLetter(ctx, rec.Body, reason)
+	return nil
 }
 
 // recordDead records a page of m's run as dead with reason, and finishes

@@ -162,9 +162,13 @@ func (e Env) Inbound() *inbound.Handler {
 // Scheduler is the scheduler tick's handler (functions/scheduler).
 func (e Env) Scheduler() *scheduler.Handler {
 	st := e.Store()
-	// Further work of the tick (sweeping undelivered outbox markers,
-	// checking the pages DLQ) gets its dependencies here.
-	return scheduler.New(scheduler.Deps{Store: st, Starter: e.starter(st), Log: e.log()})
+	// The tick also re-enqueues outbox markers whose enqueue was lost
+	// (Outbox) and ends the runs of pages SQS dead-lettered (DeadPages).
+	pagesDLQ := bulksync.New(bulksync.Deps{Store: st, DeadLetter: e.sender(e.Names.PagesDLQURL), Log: e.log()})
+	return scheduler.New(scheduler.Deps{Store: st, Starter: e.starter(st), Log: e.log(),
+		DeadPages: &bulksync.DeadLetters{SQS: e.SQS, QueueURL: e.Names.PagesDLQURL, Handler: pagesDLQ},
+		Outbox:    &outbox.Sweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},
+	})
 }
 
 // BulkSync is the pages-queue consumer (functions/bulksync).

@@ -180,7 +180,17 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 	if in.Status == "unsubscribed" {
 		ev = consent.HubUnsubscribeEvent(now, consent.Evidence{Text: "hub unsubscribe", MessageID: c.req.RequestContext.RequestID, Provider: "hub"})
 	}
-	optedOut := false
+	// A hub unsubscribe is written back to the sources that asked for it;
+	// the write-backs' outbox markers go with the ledger, so a failed
+	// enqueue is found by the outbox sweeper. No SMS is sent: the business,
+	// not the person, acted.
+	var targets []store.WriteBack
+	if in.Status == "unsubscribed" && h.d.Outbox != nil {
+		if targets, err = h.d.Store.WriteBackTargets(ctx, c.tenant, v.Phone); err != nil {
+			return h.internal(ctx, "finding write-back targets", err)
+		}
+	}
+	var writeBacks []outbox.Message
 	_, err = h.d.Store.UpdateLedger(ctx, c.tenant, v.Phone, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
 		if ev.Kind == consent.EventHubOptIn && r.Ledger.ConsentRequired() {
 			// The person opted out (STOP, a source unsubscribe): only
@@ -188,11 +198,17 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 			return store.LedgerUpdate{}, errConsentRequired
 		}
 		l, ch := r.Ledger.Apply(ev)
-		optedOut = ch.StateChanged() && ch.To == consent.Unsubscribed
+		writeBacks = nil
 		upd := store.LedgerUpdate{Ledger: l, Changed: !ch.IsZero()}
 		if ch.StateChanged() {
 			upd.History = append(upd.History, store.HistoryEntry{At: now, EventID: string(ch.Kind) + "-" + c.req.RequestContext.RequestID, Kind: "consent_change",
 				Detail: map[string]string{"from": string(ch.From), "to": string(ch.To), "event": string(ch.Kind), "provider": "hub"}})
+		}
+		if ch.StateChanged() && ch.To == consent.Unsubscribed {
+			for _, t := range targets {
+				writeBacks = append(writeBacks, outbox.WriteBackMessage(c.tenant, t, v.Phone, now))
+			}
+			upd.Outbox = outbox.Entries(writeBacks)
 		}
 		return upd, nil
 	})
@@ -203,18 +219,8 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "updating subscription", err)
 	}
-	// A hub unsubscribe is written back to the sources that asked for it.
-	// No SMS is sent: the business, not the person, acted.
-	if optedOut && h.d.Outbox != nil {
-		targets, err := h.d.Store.WriteBackTargets(ctx, c.tenant, v.Phone)
-		if err != nil {
-			return h.internal(ctx, "finding write-back targets", err)
-		}
-		msgs := make([]any, len(targets))
-		for i, t := range targets {
-			msgs[i] = outbox.WriteBackMessage(c.tenant, t, v.Phone, now)
-		}
-		if err := h.d.Outbox.Send(ctx, msgs...); err != nil {
+	if len(writeBacks) > 0 {
+		if err := h.d.Outbox.Send(ctx, outbox.Values(writeBacks)...); err != nil {
 			return h.internal(ctx, "enqueuing write-backs", err)
 		}
 	}

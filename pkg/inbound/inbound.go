@@ -49,6 +49,7 @@ type Store interface {
 	UpdateLedger(ctx context.Context, tenant, e164 string, fn func(store.PhoneRecord) (store.LedgerUpdate, error)) (store.PhoneRecord, error)
 	AppendHistory(ctx context.Context, tenant, subject string, e store.HistoryEntry) error
 	WriteBackTargets(ctx context.Context, tenant, e164 string) ([]store.WriteBack, error)
+	PutOutbox(ctx context.Context, entries ...store.OutboxEntry) error
 }
 
 // Opener opens the tenant's sealed provider settings.
@@ -156,13 +157,25 @@ func answer(p sms.Provider) apigw.Response {
 }
 
 // act applies the reply to the number's consent and queues what is due.
+// The due messages' outbox markers are written with the ledger (a HELP's
+// on its own before the enqueue), so a failed enqueue is not a lost
+// message: the outbox sweeper finds the marker.
 func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings, in sms.Inbound) (consent.Keyword, error) {
 	kind := consent.Classify(in.Text)
 	ev := consent.Evidence{Text: truncate(in.Text, 160), MessageID: in.MessageID, Provider: string(in.Provider)}
-	var due []consent.Message
+	var msgs []outbox.Message
 	switch kind {
 	case consent.OptOut, consent.OptIn:
+		var targets []store.WriteBack
+		if kind == consent.OptOut && h.d.Outbox != nil {
+			// Write the opt-out back to the sources that asked for it.
+			var err error
+			if targets, err = h.d.Store.WriteBackTargets(ctx, tenant, in.From); err != nil {
+				return kind, err
+			}
+		}
 		_, err := h.d.Store.UpdateLedger(ctx, tenant, in.From, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
+			msgs = nil
 			var event consent.Event
 			switch {
 			case kind == consent.OptOut:
@@ -183,35 +196,37 @@ func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings,
 				upd.History = append(upd.History, store.HistoryEntry{At: in.ReceivedAt, EventID: string(ch.Kind) + "-" + in.MessageID, Kind: "consent_change",
 					Detail: map[string]string{"from": string(ch.From), "to": string(ch.To), "event": string(ch.Kind), "text": ev.Text, "messageId": in.MessageID, "provider": ev.Provider}})
 			}
-			due = ch.MessagesDue
+			if len(ch.MessagesDue) > 0 && h.d.Outbox != nil {
+				for _, m := range ch.MessagesDue {
+					msgs = append(msgs, outbox.SMS(tenant, m))
+				}
+				for _, t := range targets {
+					msgs = append(msgs, outbox.WriteBackMessage(tenant, t, in.From, in.ReceivedAt))
+				}
+				upd.Outbox = outbox.Entries(msgs)
+			}
 			return upd, nil
 		})
 		if err != nil {
 			return kind, err
 		}
 	case consent.Help:
-		due = []consent.Message{{Phone: in.From, Purpose: consent.PurposeHelp, At: in.ReceivedAt}}
+		if h.d.Outbox != nil {
+			msgs = []outbox.Message{outbox.SMS(tenant, consent.Message{Phone: in.From, Purpose: consent.PurposeHelp, At: in.ReceivedAt})}
+			if err := h.d.Store.PutOutbox(ctx, outbox.Entries(msgs)...); err != nil {
+				return kind, err
+			}
+		}
 	default:
 		if err := h.d.Store.AppendHistory(ctx, tenant, in.From, store.HistoryEntry{At: in.ReceivedAt, EventID: "reply-" + in.MessageID, Kind: "reply",
 			Detail: map[string]string{"text": truncate(in.Text, 500), "messageId": in.MessageID, "provider": string(in.Provider)}}); err != nil {
 			return kind, err
 		}
 	}
-	if len(due) == 0 || h.d.Outbox == nil {
+	if len(msgs) == 0 {
 		return kind, nil
 	}
-	msgs := outbox.SMSMessages(tenant, due)
-	if kind == consent.OptOut {
-		// Write the opt-out back to the sources that asked for it.
-		targets, err := h.d.Store.WriteBackTargets(ctx, tenant, in.From)
-		if err != nil {
-			return kind, err
-		}
-		for _, t := range targets {
-			msgs = append(msgs, outbox.WriteBackMessage(tenant, t, in.From, in.ReceivedAt))
-		}
-	}
-	return kind, h.d.Outbox.Send(ctx, msgs...)
+	return kind, h.d.Outbox.Send(ctx, outbox.Values(msgs)...)
 }
 
 func isYes(text string) bool {

@@ -56,3 +56,43 @@ func SMSMessages(tenant string, due []consent.Message) []any {
 	}
 	return out
 }
+
+// Entry is m as its outbox marker keeps it.
+func (m Message) Entry() store.OutboxEntry {
+	if m.Kind == KindWriteBack && m.WriteBack != nil {
+		wb := m.WriteBack
+		return store.OutboxEntry{TenantID: m.TenantID, Ref: m.Ref, Kind: store.OutboxKindWriteBack, Phone: wb.Phone,
+			ConnectionID: wb.ConnectionID, ExternalID: wb.ExternalID, At: wb.OptOutAt}
+	}
+	e := store.SMSEntry(m.TenantID, m.SMS)
+	e.Ref = m.Ref
+	return e
+}
+
+// FromEntry is the message of an outbox marker (the sweeper enqueues it
+// again).
+func FromEntry(e store.OutboxEntry) Message {
+	if e.Kind == store.OutboxKindWriteBack {
+		return Message{Kind: KindWriteBack, TenantID: e.TenantID, Ref: e.Ref,
+			WriteBack: &WriteBack{ConnectionID: e.ConnectionID, ExternalID: e.ExternalID, Phone: e.Phone, OptOutAt: e.At}}
+	}
+	return Message{Kind: KindSMS, TenantID: e.TenantID, Ref: e.Ref, SMS: e.SMS()}
+}
+
+// Entries returns the marker entries of messages.
+func Entries(msgs []Message) []store.OutboxEntry {
+	out := make([]store.OutboxEntry, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Entry()
+	}
+	return out
+}
+
+// Values returns msgs as the ...any a queue sender takes.
+func Values(msgs []Message) []any {
+	out := make([]any, len(msgs))
+	for i, m := range msgs {
+		out[i] = m
+	}
+	return out
+}

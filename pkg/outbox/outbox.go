@@ -1,19 +1,28 @@
 // Package outbox is the outbox Lambda's handler: an SQS consumer that sends
 // the SMS the merge and inbound paths made due (confirmation, double opt-in
-// request, opt-out confirmation, help) through the tenant's provider.
+// request, opt-out confirmation, help) through the tenant's provider, and
+// writes opt-outs back to source platforms.
 //
 // At most once: each message has a reference (store.OutboxRef) and a
-// marker item. The consumer leases the marker before calling the provider
-// and records the outcome after, so a redelivered or concurrently consumed
-// message is not sent again. The crash window — the provider accepted the
-// message but we died before recording it — is closed by the lease: the
-// message is sent again only after the lease lapses, and only for that
-// crash; providers that take a client reference (Sinch client_reference,
-// MessageMedia metadata) get the reference, so the duplicate is traceable.
+// marker item, written with the decision that made it due. The consumer
+// leases the marker before calling the provider and records the outcome
+// after, so a redelivered, swept (Sweeper) or concurrently consumed message
+// is not sent again. The SMS clients never repeat a request the provider
+// may have taken (sms.PostOnce); such a send is recorded unknown and, where
+// the provider can look messages up (sms.Finder: Twilio, Sinch), reconciled
+// by the next holder of the lease before anything is sent again — as is a
+// lease whose holder died mid-send. Without a lookup (MessageMedia) an
+// unknown send stays unknown: one missing message rather than two.
 //
 // Before sending anything but an opt-out confirmation the number's consent
 // is read again: nothing goes to a number that opted out meanwhile. Each
-// sent message adds one credit to the tenant's usage.
+// sent message adds one credit to the tenant's usage, in the same write
+// that marks it sent.
+//
+// Every message gets its own deadline (Deps.MessageTimeout, three quarters
+// of the function's timeout, and never later than the invocation's deadline
+// minus the time to record the outcome), so a hung provider cannot use up
+// the invocation.
 package outbox
 
 import (
@@ -28,6 +37,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/smsproviders"
@@ -39,9 +49,8 @@ import (
 type Store interface {
 	GetTenant(ctx context.Context, id string) (store.Tenant, error)
 	GetPhone(ctx context.Context, tenant, e164 string) (store.PhoneRecord, bool, error)
-	LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (bool, string, error)
-	FinishOutbox(ctx context.Context, tenant, ref, status, detail string) error
-	AddCredits(ctx context.Context, tenant string, n int) error
+	LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (store.OutboxLease, error)
+	FinishOutbox(ctx context.Context, tenant, ref string, r store.OutboxResult) error
 	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
 }
 
@@ -69,8 +78,11 @@ type Deps struct {
 	AllowPrivateHosts bool
 	Log               *slog.Logger
 	// Lease bounds how long a send may take before another consumer may
-	// retry it (default 60 s).
+	// retry it (default 60 s; longer than MessageTimeout).
 	Lease time.Duration
+	// MessageTimeout is each message's deadline (default three quarters of
+	// the outbox function's timeout, resources.MessageTimeout).
+	MessageTimeout time.Duration
 }
 
 // Handler consumes outbox messages.
@@ -83,6 +95,9 @@ func New(d Deps) *Handler {
 	}
 	if d.Lease == 0 {
 		d.Lease = 60 * time.Second
+	}
+	if d.MessageTimeout == 0 {
+		d.MessageTimeout = resources.MessageTimeout("outbox")
 	}
 	if d.HTTP == nil {
 		d.HTTP = &http.Client{Timeout: 15 * time.Second}
@@ -106,114 +121,148 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	return resp, nil
 }
 
-func (h *Handler) one(ctx context.Context, body string) error {
+// finishBudget is the time recording an outcome may take after the
+// message's own deadline passed (the outcome of a send that timed out must
+// still be recorded).
+var finishBudget = resources.MessageReserve("outbox")
+
+func (h *Handler) one(parent context.Context, body string) error {
 	var m Message
 	if err := json.Unmarshal([]byte(body), &m); err != nil || m.TenantID == "" || m.Ref == "" ||
 		(m.Kind == KindSMS && m.SMS.Phone == "") || (m.Kind == KindWriteBack && m.WriteBack == nil) || (m.Kind != KindSMS && m.Kind != KindWriteBack) {
-		h.d.Log.ErrorContext(ctx, "invalid outbox message dropped") // poison: no retry can fix it
+		h.d.Log.ErrorContext(parent, "invalid outbox message dropped") // poison: no retry can fix it
 		return nil
 	}
+	timeout := h.d.MessageTimeout
+	if dl, ok := parent.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(dl)-finishBudget), 0) // leave time to record the outcome
+	}
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	defer cancel()
 	log := h.d.Log.With("tenant", m.TenantID, "ref", m.Ref, "purpose", string(m.SMS.Purpose))
-	ok, state, err := h.d.Store.LeaseOutbox(ctx, m.TenantID, m.Ref, h.d.Lease)
+	lease, err := h.d.Store.LeaseOutbox(ctx, m.TenantID, m.Ref, h.d.Lease)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		if state == store.OutboxSending {
+	if !lease.OK {
+		if lease.State == store.OutboxSending {
 			return errRetry // another consumer holds it; see later whether it finished
 		}
 		return nil // already sent, failed or skipped
 	}
-	status, detail, err := h.send(ctx, m)
+	res, err := h.send(ctx, m, lease)
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(parent), finishBudget)
+	defer fcancel()
 	if err != nil {
-		if ferr := h.d.Store.FinishOutbox(ctx, m.TenantID, m.Ref, store.OutboxPending, err.Error()); ferr != nil {
+		if ferr := h.d.Store.FinishOutbox(fctx, m.TenantID, m.Ref, store.OutboxResult{Status: store.OutboxPending, Detail: err.Error()}); ferr != nil {
 			return errors.Join(err, ferr)
 		}
 		return err
 	}
-	if err := h.d.Store.FinishOutbox(ctx, m.TenantID, m.Ref, status, detail); err != nil {
+	if err := h.d.Store.FinishOutbox(fctx, m.TenantID, m.Ref, res); err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "outbox message done", "status", status, "to", m.SMS.Phone)
-	if status == store.OutboxSent && m.Kind == KindSMS {
-		return h.d.Store.AddCredits(ctx, m.TenantID, 1)
-	}
+	log.InfoContext(ctx, "outbox message done", "status", res.Status, "to", m.SMS.Phone)
 	return nil
 }
 
-// send returns the final status, or an error for a retry.
-func (h *Handler) send(ctx context.Context, m Message) (string, string, error) {
+// send returns the outcome to record, or an error for a retry (nothing
+// reached the provider).
+func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) (store.OutboxResult, error) {
 	if m.Kind == KindWriteBack {
 		return h.writeBack(ctx, m)
 	}
 	if m.SMS.Purpose != consent.PurposeOptOutConfirmation && m.SMS.Purpose != consent.PurposeHelp {
 		rec, _, err := h.d.Store.GetPhone(ctx, m.TenantID, m.SMS.Phone)
 		if err != nil {
-			return "", "", err
+			return store.OutboxResult{}, err
 		}
 		if rec.Ledger.Suppressed() {
-			return store.OutboxSkipped, "number opted out", nil
+			return store.OutboxResult{Status: store.OutboxSkipped, Detail: "number opted out"}, nil
 		}
 	}
 	t, err := h.d.Store.GetTenant(ctx, m.TenantID)
 	if err != nil {
-		return "", "", err
+		return store.OutboxResult{}, err
 	}
 	if len(t.SMSProvider) == 0 {
-		return store.OutboxFailed, "no SMS provider configured", nil
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: "no SMS provider configured"}, nil
 	}
 	raw, err := h.d.Opener.Open(t.ID, t.SMSProvider)
 	if err != nil {
-		return "", "", err
+		return store.OutboxResult{}, err
 	}
 	var settings sms.Settings
 	if err := json.Unmarshal(raw, &settings); err != nil {
-		return store.OutboxFailed, "unreadable SMS provider settings", nil
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: "unreadable SMS provider settings"}, nil
 	}
 	text, err := settings.Templates.Render(sms.Purpose(m.SMS.Purpose), settings.CompanyName, settings.HelpText)
 	if err != nil {
-		return store.OutboxFailed, err.Error(), nil
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	}
 	sender, err := smsproviders.NewSender(settings, h.d.HTTP, h.d.AllowPrivateHosts)
 	if err != nil {
-		return store.OutboxFailed, err.Error(), nil
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	}
-	res, err := sender.Send(ctx, sms.Message{To: m.SMS.Phone, From: settings.Sender, Text: text, Purpose: sms.Purpose(m.SMS.Purpose), Reference: m.Ref})
+	msg := sms.Message{To: m.SMS.Phone, From: settings.Sender, Text: text, Purpose: sms.Purpose(m.SMS.Purpose), Reference: m.Ref}
+	finder, canFind := sender.(sms.Finder)
+	if lease.State == store.OutboxUnknown || lease.State == store.OutboxSending {
+		// An earlier attempt may have reached the provider: ask it first.
+		if !canFind {
+			return store.OutboxResult{Status: store.OutboxUnknown, Detail: "an earlier send may have reached the provider, which cannot look it up: not sent again"}, nil
+		}
+		since := lease.PrevAttempt
+		if since.IsZero() {
+			since = m.SMS.At
+		}
+		id, found, err := finder.Find(ctx, msg, since)
+		if err != nil {
+			return store.OutboxResult{Status: store.OutboxUnknown, Detail: "looking the earlier send up: " + err.Error(), Revisit: true}, nil
+		}
+		if found {
+			return store.OutboxResult{Status: store.OutboxSent, Detail: id, Credits: 1}, nil
+		}
+		// The provider has no such message: the earlier attempt never
+		// reached it, and this one may send.
+	}
+	res, err := sender.Send(ctx, msg)
 	var se *sms.SendError
-	if errors.As(err, &se) && se.Permanent {
-		return store.OutboxFailed, se.Error(), nil
+	switch {
+	case errors.Is(err, sms.ErrUnknownOutcome):
+		return store.OutboxResult{Status: store.OutboxUnknown, Detail: err.Error(), Revisit: canFind}, nil
+	case errors.As(err, &se) && se.Permanent:
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: se.Error()}, nil
+	case err != nil:
+		return store.OutboxResult{}, fmt.Errorf("sending: %w", err)
 	}
-	if err != nil {
-		return "", "", fmt.Errorf("sending: %w", err)
-	}
-	return store.OutboxSent, res.ProviderMessageID, nil
+	return store.OutboxResult{Status: store.OutboxSent, Detail: res.ProviderMessageID, Credits: 1}, nil
 }
 
 // writeBack calls the source platform; a platform that cannot take the
 // opt-out (Mailchimp, a guest) or refuses it is a permanent failure with its
 // reason, anything else is retried.
-func (h *Handler) writeBack(ctx context.Context, m Message) (string, string, error) {
+func (h *Handler) writeBack(ctx context.Context, m Message) (store.OutboxResult, error) {
 	wb := m.WriteBack
 	if h.d.WriteBacks == nil {
-		return store.OutboxFailed, "write-back is not configured", nil
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: "write-back is not configured"}, nil
 	}
 	conn, err := h.d.Store.GetConnection(ctx, m.TenantID, wb.ConnectionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.OutboxSkipped, "connection deleted", nil
+		return store.OutboxResult{Status: store.OutboxSkipped, Detail: "connection deleted"}, nil
 	}
 	if err != nil {
-		return "", "", err
+		return store.OutboxResult{}, err
 	}
 	if !conn.WriteBackOptOuts {
-		return store.OutboxSkipped, "write-back turned off", nil
+		return store.OutboxResult{Status: store.OutboxSkipped, Detail: "write-back turned off"}, nil
 	}
 	if err := h.d.WriteBacks.WriteBack(ctx, conn, wb.ExternalID, wb.Phone); err != nil {
 		if permanent(err) {
-			return store.OutboxFailed, err.Error(), nil
+			return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 		}
-		return "", "", err
+		return store.OutboxResult{}, err
 	}
-	return store.OutboxSent, "written back", nil
+	return store.OutboxResult{Status: store.OutboxSent, Detail: "written back"}, nil
 }
 
 // permanent reports errors no retry fixes (the connectors mark them).

@@ -59,11 +59,15 @@ type Function struct {
 	// SQSTrigger is set (the sandbox's pollers use the same).
 	EventSource EventSource
 
-	Table      bool     // reads and writes the table (CONTACTSYNC_TABLE)
-	Sends      []string // queues it sends to: QueuePages, QueueOutbox, QueuePagesDLQ (their *_URL variables)
-	SealKey    bool     // the pkg/seal key (a Secrets Manager secret, read at cold start)
-	AdminToken bool     // HUB_ADMIN_TOKEN (a Secrets Manager secret, read at cold start)
-	PublicURL  bool     // PUBLIC_BASE_URL (webhook URLs, signed URLs)
+	Table bool     // reads and writes the table (CONTACTSYNC_TABLE)
+	Sends []string // queues it sends to: QueuePages, QueueOutbox, QueuePagesDLQ (their *_URL variables)
+	// Consumes lists the queues it receives from and deletes in itself,
+	// not as an event source (the scheduler drains the pages DLQ); each
+	// must also be in Sends (its URL variable).
+	Consumes   []string
+	SealKey    bool // the pkg/seal key (a Secrets Manager secret, read at cold start)
+	AdminToken bool // HUB_ADMIN_TOKEN (a Secrets Manager secret, read at cold start)
+	PublicURL  bool // PUBLIC_BASE_URL (webhook URLs, signed URLs)
 }
 
 // EventSource is an SQS event source mapping's settings.
@@ -138,8 +142,10 @@ func Functions() []Function {
 			Table: true, Sends: []string{QueueOutbox}, SealKey: true, PublicURL: true},
 		{Name: "api", Timeout: 15 * time.Second, MemoryMB: 256,
 			Table: true, Sends: []string{QueuePages, QueueOutbox}, SealKey: true, AdminToken: true, PublicURL: true},
+		// The scheduler's tick also sweeps undelivered outbox markers (sends
+		// to the outbox) and drains the pages DLQ (ends their runs).
 		{Name: "scheduler", Timeout: 60 * time.Second, MemoryMB: 256,
-			Table: true, Sends: []string{QueuePages}},
+			Table: true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, Consumes: []string{QueuePagesDLQ}},
 		{Name: "bulksync", Timeout: 120 * time.Second, MemoryMB: 512, SQSTrigger: DefaultPagesQueue,
 			EventSource: EventSource{BatchSize: 10, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
 			Table:       true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, SealKey: true},
@@ -167,6 +173,30 @@ type Schedule struct {
 // rules and the sandbox fires the same ticks.
 func Schedules() []Schedule {
 	return []Schedule{{Name: "SchedulerTick", Function: "scheduler", Rate: SchedulerTick}}
+}
+
+// MessageTimeout is the deadline each SQS message of the named consumer gets
+// (bulksync, outbox): three quarters of the function's timeout (90 s, 22.5
+// s), so a message that hangs on a platform or provider ends, and its
+// outcome (or retry) is recorded in the quarter left, before the invocation
+// is killed. Handlers also end a message that much before the invocation's
+// own deadline (MessageReserve). An unknown name gets 10 s.
+func MessageTimeout(consumer string) time.Duration {
+	f, ok := FunctionByName(consumer)
+	if !ok {
+		return 10 * time.Second
+	}
+	return f.Timeout * 3 / 4
+}
+
+// MessageReserve is the time a consumer keeps, before its invocation's
+// deadline, to record the outcome of a message that ran out of time.
+func MessageReserve(consumer string) time.Duration {
+	f, ok := FunctionByName(consumer)
+	if !ok {
+		return 2 * time.Second
+	}
+	return f.Timeout - MessageTimeout(consumer)
 }
 
 // FunctionByName returns the named function's definition.

@@ -1,6 +1,9 @@
 package resources
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestQueues_VisibilityIsSixTimesConsumerTimeout(t *testing.T) {
 	for _, q := range Queues(DefaultPagesQueue, DefaultOutboxQueue) {
@@ -35,6 +38,17 @@ func TestMainTable_TenantKeysAndTTL(t *testing.T) {
 		seen[g.Name] = true
 		if g.PartitionKey.Type != String || g.SortKey.Type != String {
 			t.Errorf("index %s keys must be strings (tenant-prefixed)", g.Name)
+		}
+	}
+}
+
+func TestMessageTimeout_WellInsideTheConsumersTimeout(t *testing.T) {
+	for _, f := range Functions() {
+		if f.SQSTrigger == "" {
+			continue
+		}
+		if d, r := MessageTimeout(f.Name), MessageReserve(f.Name); d <= 0 || d > f.Timeout*3/4 || r < 5*time.Second || d+r > f.Timeout {
+			t.Errorf("%s: message deadline %v and reserve %v, want at most 3/4 of its timeout %v and at least 5 s to record", f.Name, d, r, f.Timeout)
 		}
 	}
 }

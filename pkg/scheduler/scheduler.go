@@ -11,6 +11,11 @@
 // Starting a run is one transaction and one SQS message, so one invocation
 // starts thousands of runs a minute with bounded concurrency; the work
 // itself fans out over the pages queue.
+//
+// Each tick also does the pipeline's housekeeping: it drains the pages DLQ
+// (runs whose pages SQS dead-lettered end failed instead of waiting out
+// their lock), then sweeps the outbox (due messages whose enqueue was lost
+// are enqueued again).
 package scheduler
 
 import (
@@ -49,6 +54,16 @@ type Deps struct {
 	Now         func() time.Time
 	Log         *slog.Logger
 	Concurrency int // parallel starts (default 16)
+	// DeadPages ends runs whose pages SQS dead-lettered (bulksync.DeadLetters;
+	// nil: none).
+	DeadPages interface {
+		Drain(ctx context.Context) (int, error)
+	}
+	// Outbox enqueues due messages whose enqueue was lost (outbox.Sweeper;
+	// nil: none).
+	Outbox interface {
+		Sweep(ctx context.Context, now time.Time) (int, error)
+	}
 }
 
 // Handler handles scheduled events.
@@ -74,6 +89,10 @@ type Summary struct {
 	Started int `json:"started"`
 	Skipped int `json:"skipped"` // a run was still in progress
 	Failed  int `json:"failed"`
+	// DeadPages are pages SQS dead-lettered, recorded so their runs end.
+	DeadPages int `json:"deadPages,omitempty"`
+	// Swept are outbox messages enqueued again.
+	Swept int `json:"swept,omitempty"`
 }
 
 // Handle runs one scheduler tick. It fails (so EventBridge retries) only if
@@ -111,7 +130,24 @@ func (h *Handler) Handle(ctx context.Context, _ events.EventBridgeEvent) (Summar
 		return nil
 	})
 	wg.Wait()
-	h.d.Log.InfoContext(ctx, "scheduler tick", "due", sum.Due, "started", sum.Started, "skipped", sum.Skipped, "failed", sum.Failed)
+	// Housekeeping failures are logged, not returned: the next tick does
+	// it again, and a retried tick must not start runs twice.
+	if h.d.DeadPages != nil {
+		n, derr := h.d.DeadPages.Drain(ctx)
+		sum.DeadPages = n
+		if derr != nil {
+			h.d.Log.ErrorContext(ctx, "draining the pages DLQ", "err", derr)
+		}
+	}
+	if h.d.Outbox != nil {
+		n, serr := h.d.Outbox.Sweep(ctx, now)
+		sum.Swept = n
+		if serr != nil {
+			h.d.Log.ErrorContext(ctx, "sweeping the outbox", "err", serr)
+		}
+	}
+	h.d.Log.InfoContext(ctx, "scheduler tick", "due", sum.Due, "started", sum.Started, "skipped", sum.Skipped, "failed", sum.Failed,
+		"deadPages", sum.DeadPages, "swept", sum.Swept)
 	return sum, err
 }
 

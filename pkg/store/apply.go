@@ -62,17 +62,6 @@ type emailItem struct {
 	ContactID string `dynamodbav:"contactId"`
 }
 
-type outboxItem struct {
-	PK           string    `dynamodbav:"PK"`
-	SK           string    `dynamodbav:"SK"`
-	Status       string    `dynamodbav:"status"`
-	Phone        string    `dynamodbav:"phone"`
-	ConnectionID string    `dynamodbav:"connectionId,omitempty"`
-	Purpose      string    `dynamodbav:"purpose"`
-	At           time.Time `dynamodbav:"at"`
-	ExpiresAt    int64     `dynamodbav:"expiresAt"`
-}
-
 // OutboxRef is the idempotency reference of a due message: one per
 // (number, connection, purpose, event time).
 func OutboxRef(m consent.Message) string {

@@ -5,10 +5,14 @@
 // # Single-table design
 //
 // Every partition key starts with "T#<tenantId>", so no key built from one
-// tenant's id can address another tenant's items. Two index partitions are
-// cross-tenant by nature and carry no personal data: the scheduler's
+// tenant's id can address another tenant's items. Two kinds of index
+// partition are cross-tenant by nature, both read only by the scheduler: its
 // due-connection index (GSI2, "SCHED#<shard>") — it must find due connections
-// of every tenant in one query — and nothing else.
+// of every tenant in one query — which carries no personal data, and the
+// outbox sweeper's index (GSI2, "OUTBOX#<shard>"), whose sort keys carry the
+// tenant ("<time>#T#<t>#<ref>") and whose items are unfinished outbox markers
+// (GSI2 projects ALL, so they hold the number and purpose of a due message
+// until it is finished; a finished marker leaves the index).
 //
 //	access pattern                         key condition                                            index
 //	tenant (settings, SMS provider)        PK=T#t            SK=TENANT                                table
@@ -33,6 +37,7 @@
 //	page markers and report rows           PK=T#t#RUN#<r>    SK=PAGE#<p> / ROWS#<p>                   table (TTL)
 //	idempotency keys                       PK=T#t#IDEM#<scope>#<key> SK=IDEM                          table (TTL)
 //	outbox markers                         PK=T#t#OUT#<ref>  SK=OUT                                   table (TTL)
+//	unfinished outbox markers (sweeper)    GSI2PK=OUTBOX#<0..7> GSI2SK <= <ms>#T#t#<ref>              GSI2 (sparse)
 //
 // # Costs the design is built for
 //
@@ -42,6 +47,9 @@
 // is one transaction (contact, phone claim, email claim: 6 WCU) plus its
 // name-index entry, its link and two memberships (4 WCU). Report rows are
 // written per page as one item, history items only for changes and failures.
+// A due message's marker costs its put (inside the decision's transaction)
+// plus the sweeper index's copy; its lease and finish update both (the index
+// entry moves to the lease's end, then leaves): about 3 index WCU per SMS.
 //
 // # Retention
 //

@@ -2,96 +2,394 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/resources"
 )
 
 // Outbox marker statuses. A marker is written with the decision that made a
 // message due (pending); the outbox consumer leases it (sending) before it
 // calls the provider and records the end (sent, failed or skipped), so a
 // message is sent at most once even across redeliveries, crashes and
-// concurrent consumers. A lease whose holder crashed lapses; only then can
-// the message be sent again, and only when the provider never answered.
+// concurrent consumers. A send whose outcome the provider left open (a
+// time-out after the request was written) is unknown: it is never sent
+// again blindly, only reconciled through the provider's message lookup. A
+// lease whose holder crashed lapses; the next holder reconciles the same
+// way before it sends.
 const (
 	OutboxPending = "pending"
 	OutboxSending = "sending"
 	OutboxSent    = "sent"
 	OutboxFailed  = "failed"
 	OutboxSkipped = "skipped"
+	OutboxUnknown = "unknown"
 )
 
-// LeaseOutbox leases the message with reference ref for sending. ok is
-// false when it is already done or leased by a live consumer (state says
-// which). A marker that does not exist yet (messages made due outside a
-// merge decision, e.g. HELP replies) is created leased.
-func (s *Store) LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (ok bool, state string, err error) {
+// Outbox message kinds (OutboxEntry.Kind).
+const (
+	OutboxKindSMS       = "sms"
+	OutboxKindWriteBack = "writeback"
+)
+
+// OutboxGrace is how long a marker may wait for its queue message before
+// the sweeper (Store.DueOutbox) considers the message lost and enqueues it
+// again; a lease that lapsed is looked at the same time after it lapsed.
+const OutboxGrace = 5 * time.Minute
+
+// OutboxMaxSweeps bounds how often the sweeper re-enqueues one marker before
+// it gives up on it (failed, with the reason).
+const OutboxMaxSweeps = 24
+
+const outboxShards = 8
+
+// OutboxEntry is a due message as its marker keeps it: enough to enqueue it
+// again when the first enqueue was lost.
+type OutboxEntry struct {
+	TenantID string
+	Ref      string
+	Kind     string // OutboxKindSMS or OutboxKindWriteBack
+	Phone    string
+	// ConnectionID is the connection the message is for ("" for hub-level
+	// SMS); for a write-back, the connection to write to.
+	ConnectionID string
+	Purpose      string // SMS purpose (consent.Purpose)
+	ExternalID   string // write-back: the source record
+	At           time.Time
+	// Sweeps counts the sweeper's re-enqueues.
+	Sweeps int
+}
+
+// SMSEntry returns the entry of a due SMS.
+func SMSEntry(tenant string, m consent.Message) OutboxEntry {
+	return OutboxEntry{TenantID: tenant, Ref: OutboxRef(m), Kind: OutboxKindSMS, Phone: m.Phone, ConnectionID: m.ConnectionID, Purpose: string(m.Purpose), At: m.At}
+}
+
+// SMS returns the due SMS of an OutboxKindSMS entry.
+func (e OutboxEntry) SMS() consent.Message {
+	return consent.Message{Phone: e.Phone, ConnectionID: e.ConnectionID, Purpose: consent.Purpose(e.Purpose), At: e.At}
+}
+
+type outboxItem struct {
+	PK           string    `dynamodbav:"PK"`
+	SK           string    `dynamodbav:"SK"`
+	Status       string    `dynamodbav:"status"`
+	TenantID     string    `dynamodbav:"tenantId,omitempty"`
+	Ref          string    `dynamodbav:"ref,omitempty"`
+	Kind         string    `dynamodbav:"kind,omitempty"` // "" = sms (markers written before kinds existed)
+	Phone        string    `dynamodbav:"phone"`
+	ConnectionID string    `dynamodbav:"connectionId,omitempty"`
+	Purpose      string    `dynamodbav:"purpose,omitempty"`
+	ExternalID   string    `dynamodbav:"externalId,omitempty"`
+	At           time.Time `dynamodbav:"at"`
+	Sweeps       int       `dynamodbav:"sweeps,omitempty"`
+	ExpiresAt    int64     `dynamodbav:"expiresAt"`
+	// GSI2PK/GSI2SK put an unfinished marker in the sweeper's index
+	// (sparse: a finished marker leaves it).
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
+}
+
+// outboxIndexPK is the sweeper's index partition of a marker: sharded, and
+// like the scheduler's SCHED# partitions the only cross-tenant kind.
+func outboxIndexPK(t, ref string) string {
+	return "OUTBOX#" + strconv.Itoa(shard(t+"/"+ref, outboxShards))
+}
+
+// outboxIndexSK sorts a marker by when the sweeper should look at it; the
+// tenant and reference follow.
+func outboxIndexSK(t, ref string, at time.Time) string {
+	return fmt.Sprintf("%013d#T#%s#%s", at.UnixMilli(), t, ref)
+}
+
+// outboxPut is the conditional put of a new pending marker.
+func (s *Store) outboxPut(e OutboxEntry, now time.Time) (types.TransactWriteItem, error) {
+	kind := e.Kind
+	if kind == OutboxKindSMS {
+		kind = "" // the historical encoding of an SMS marker
+	}
+	av, err := marshalMap(outboxItem{
+		PK: outboxPK(e.TenantID, e.Ref), SK: skOut, Status: OutboxPending, TenantID: e.TenantID, Ref: e.Ref, Kind: kind,
+		Phone: e.Phone, ConnectionID: e.ConnectionID, Purpose: e.Purpose, ExternalID: e.ExternalID, At: e.At,
+		ExpiresAt: now.Add(30 * 24 * time.Hour).Unix(),
+		GSI2PK:    outboxIndexPK(e.TenantID, e.Ref), GSI2SK: outboxIndexSK(e.TenantID, e.Ref, now.Add(OutboxGrace)),
+	})
+	if err != nil {
+		return types.TransactWriteItem{}, err
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")}}, nil
+}
+
+// PutOutbox writes pending markers for messages that no other write makes
+// due (a HELP reply); a marker that already exists is left as it is.
+func (s *Store) PutOutbox(ctx context.Context, entries ...OutboxEntry) error {
+	for _, e := range entries {
+		it, err := s.outboxPut(e, s.now())
+		if err != nil {
+			return err
+		}
+		err = s.withRetry(ctx, "put outbox marker", func() error {
+			_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: it.Put.TableName, Item: it.Put.Item, ConditionExpression: it.Put.ConditionExpression})
+			return err
+		})
+		if err != nil && !conditionFailed(err) {
+			return fmt.Errorf("writing outbox marker: %w", err)
+		}
+	}
+	return nil
+}
+
+// OutboxLease is the result of LeaseOutbox.
+type OutboxLease struct {
+	// OK: the caller holds the lease and may send.
+	OK bool
+	// State is, when OK, the state the marker was in before: pending (or ""
+	// for a marker the lease created), unknown (a send whose outcome is
+	// open), or sending (a lease whose holder died): in the last two the
+	// message may have reached the provider already. When not OK it is the
+	// marker's current state.
+	State string
+	// PrevAttempt is when the previous send attempt started (zero: none).
+	PrevAttempt time.Time
+}
+
+// LeaseOutbox leases the message with reference ref for sending. It is not
+// OK when the message is finished or leased by a live consumer. A marker
+// that does not exist yet is created leased (messages made due before
+// markers were written for every path).
+func (s *Store) LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (OutboxLease, error) {
 	now := s.now()
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
-		UpdateExpression:         aws.String("SET #s = :sending, leaseUntil = :until, expiresAt = if_not_exists(expiresAt, :exp)"),
-		ConditionExpression:      aws.String("attribute_not_exists(PK) OR #s = :pending OR (#s = :sending AND leaseUntil < :now)"),
+		// The index key moves to the lease's end: if the holder dies, the
+		// sweeper brings the message back after the lease lapsed. (A marker
+		// the lease creates has no GSI2PK and stays out of the index.)
+		UpdateExpression:         aws.String("SET #s = :sending, leaseUntil = :until, attemptAt = :now, expiresAt = if_not_exists(expiresAt, :exp), GSI2SK = :sk"),
+		ConditionExpression:      aws.String("attribute_not_exists(PK) OR #s = :pending OR #s = :unknown OR (#s = :sending AND leaseUntil < :now)"),
 		ExpressionAttributeNames: map[string]string{"#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":sending": &types.AttributeValueMemberS{Value: OutboxSending}, ":pending": &types.AttributeValueMemberS{Value: OutboxPending},
-			":until": numAV(now.Add(lease).UnixMilli()), ":now": numAV(now.UnixMilli()), ":exp": numAV(now.Add(30 * 24 * time.Hour).Unix()),
+			":unknown": &types.AttributeValueMemberS{Value: OutboxUnknown},
+			":until":   numAV(now.Add(lease).UnixMilli()), ":now": numAV(now.UnixMilli()), ":exp": numAV(now.Add(30 * 24 * time.Hour).Unix()),
+			":sk": &types.AttributeValueMemberS{Value: outboxIndexSK(tenant, ref, now.Add(lease+OutboxGrace))},
 		},
+		ReturnValues:                        types.ReturnValueAllOld,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	var old struct {
+		Status    string `dynamodbav:"status"`
+		AttemptAt int64  `dynamodbav:"attemptAt"`
+	}
 	if err == nil {
-		return true, OutboxSending, nil
+		if err := unmarshalMap(out.Attributes, &old); err != nil {
+			return OutboxLease{}, err
+		}
+		l := OutboxLease{OK: true, State: old.Status}
+		if old.AttemptAt > 0 {
+			l.PrevAttempt = time.UnixMilli(old.AttemptAt)
+		}
+		return l, nil
 	}
 	if !conditionFailed(err) {
-		return false, "", fmt.Errorf("leasing outbox message: %w", err)
+		return OutboxLease{}, fmt.Errorf("leasing outbox message: %w", err)
 	}
 	got, gerr := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut), ConsistentRead: aws.Bool(true)})
 	if gerr != nil {
-		return false, "", fmt.Errorf("reading outbox message: %w", gerr)
+		return OutboxLease{}, fmt.Errorf("reading outbox message: %w", gerr)
 	}
-	var it struct {
-		Status string `dynamodbav:"status"`
+	if err := unmarshalMap(got.Item, &old); err != nil {
+		return OutboxLease{}, err
 	}
-	if err := unmarshalMap(got.Item, &it); err != nil {
-		return false, "", err
-	}
-	return false, it.Status, nil
+	return OutboxLease{State: old.Status}, nil
 }
 
-// FinishOutbox records the end of a leased message: status OutboxSent (with
-// the provider's message id), OutboxFailed (with the reason) or
-// OutboxSkipped, or OutboxPending to give the lease back for a retry.
-func (s *Store) FinishOutbox(ctx context.Context, tenant, ref, status, detail string) error {
-	return s.withRetry(ctx, "finish outbox message", func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
-			UpdateExpression:         aws.String("SET #s = :s, detail = :d, finishedAt = :t REMOVE leaseUntil"),
-			ConditionExpression:      aws.String("#s = :sending"),
-			ExpressionAttributeNames: map[string]string{"#s": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":s": &types.AttributeValueMemberS{Value: status}, ":d": &types.AttributeValueMemberS{Value: detail},
-				":t": numAV(s.now().Unix()), ":sending": &types.AttributeValueMemberS{Value: OutboxSending},
-			},
+// OutboxResult is how a leased message ended.
+type OutboxResult struct {
+	// Status: OutboxSent (Detail: the provider's message id), OutboxFailed
+	// or OutboxSkipped (Detail: the reason), OutboxUnknown (the provider may
+	// have it), or OutboxPending to give the lease back for a retry.
+	Status string
+	Detail string
+	// Credits are added to the tenant's usage in the same write that marks
+	// the message sent.
+	Credits int
+	// Revisit keeps the marker in the sweeper's index, looked at again
+	// after OutboxGrace (implied for OutboxPending). An unknown outcome is
+	// revisited when the provider can look it up, and final otherwise.
+	Revisit bool
+}
+
+// FinishOutbox records the end of a leased message.
+func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxResult) error {
+	now := s.now()
+	vals := map[string]types.AttributeValue{
+		":s": &types.AttributeValueMemberS{Value: r.Status}, ":d": &types.AttributeValueMemberS{Value: r.Detail},
+		":t": numAV(now.Unix()), ":sending": &types.AttributeValueMemberS{Value: OutboxSending},
+	}
+	upd := "SET #s = :s, detail = :d, finishedAt = :t REMOVE leaseUntil"
+	if r.Revisit || r.Status == OutboxPending {
+		upd = "SET #s = :s, detail = :d, finishedAt = :t, GSI2SK = :sk REMOVE leaseUntil"
+		vals[":sk"] = &types.AttributeValueMemberS{Value: outboxIndexSK(tenant, ref, now.Add(OutboxGrace))}
+	} else {
+		upd += ", GSI2PK, GSI2SK"
+	}
+	marker := &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
+		UpdateExpression: aws.String(upd), ConditionExpression: aws.String("#s = :sending"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"}, ExpressionAttributeValues: vals,
+	}
+	if r.Credits == 0 {
+		return s.withRetry(ctx, "finish outbox message", func() error {
+			_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName: marker.TableName, Key: marker.Key, UpdateExpression: marker.UpdateExpression, ConditionExpression: marker.ConditionExpression,
+				ExpressionAttributeNames: marker.ExpressionAttributeNames, ExpressionAttributeValues: marker.ExpressionAttributeValues,
+			})
+			if conditionFailed(err) {
+				return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
+			}
+			return err
 		})
-		if conditionFailed(err) {
-			return fmt.Errorf("finishing outbox message %s: not leased", ref)
-		}
-		return err
-	})
-}
-
-// AddCredits adds n used credits (sent SMS) to the tenant's usage.
-func (s *Store) AddCredits(ctx context.Context, tenant string, n int) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	}
+	credit := &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
 		UpdateExpression:          aws.String("ADD creditsUsed :n"),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(n))},
-	})
-	if err != nil {
-		return fmt.Errorf("counting credits: %w", err)
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(r.Credits))},
+	}
+	err := s.transact(ctx, "finish outbox message", []types.TransactWriteItem{{Update: marker}, {Update: credit}})
+	switch reasons := cancelReasons(err); {
+	case len(reasons) == 2 && reasons[0] == "ConditionalCheckFailed":
+		return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
+	case len(reasons) == 2 && reasons[1] == "ConditionalCheckFailed":
+		// The tenant is gone: record the message, there is no usage to count.
+		r.Credits = 0
+		return s.FinishOutbox(ctx, tenant, ref, r)
+	case err != nil:
+		return fmt.Errorf("finishing outbox message: %w", err)
 	}
 	return nil
+}
+
+var errNotLeased = errors.New("not leased")
+
+// GetOutbox reads a marker: its entry and status (ErrNotFound if none).
+func (s *Store) GetOutbox(ctx context.Context, tenant, ref string) (OutboxEntry, string, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return OutboxEntry{}, "", fmt.Errorf("reading outbox message: %w", err)
+	}
+	if out.Item == nil {
+		return OutboxEntry{}, "", ErrNotFound
+	}
+	var it outboxItem
+	if err := unmarshalMap(out.Item, &it); err != nil {
+		return OutboxEntry{}, "", err
+	}
+	return it.entry(tenant, ref), it.Status, nil
+}
+
+func (it outboxItem) entry(tenant, ref string) OutboxEntry {
+	kind := it.Kind
+	if kind == "" {
+		kind = OutboxKindSMS
+	}
+	return OutboxEntry{TenantID: tenant, Ref: ref, Kind: kind, Phone: it.Phone, ConnectionID: it.ConnectionID, Purpose: it.Purpose,
+		ExternalID: it.ExternalID, At: it.At, Sweeps: it.Sweeps}
+}
+
+// SweepOutbox finds markers the sweeper should look at — pending or unknown
+// ones, and leases that lapsed, whose time came at or before now — across
+// every tenant (the outbox index, sharded), at most limit of them. Each is
+// moved on to now+every in the index before each sees it (so a concurrent
+// sweep or the next tick does not take it again at once); a marker that has
+// been swept OutboxMaxSweeps times is failed instead, with the reason.
+func (s *Store) SweepOutbox(ctx context.Context, now time.Time, every time.Duration, limit int, each func(OutboxEntry) error) (int, error) {
+	upper := fmt.Sprintf("%013d#~", now.UnixMilli())
+	n := 0
+	for sh := range outboxShards {
+		in := &dynamodb.QueryInput{
+			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
+			KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK <= :up"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": &types.AttributeValueMemberS{Value: "OUTBOX#" + strconv.Itoa(sh)},
+				":up": &types.AttributeValueMemberS{Value: upper},
+			},
+		}
+		for {
+			out, err := s.db.Query(ctx, in)
+			if err != nil {
+				return n, fmt.Errorf("listing due outbox messages: %w", err)
+			}
+			for _, item := range out.Items {
+				var it outboxItem
+				if err := unmarshalMap(item, &it); err != nil {
+					return n, err
+				}
+				if it.TenantID == "" || it.Ref == "" || it.Phone == "" {
+					continue // not a marker the sweeper can rebuild
+				}
+				took, err := s.takeSwept(ctx, it, now, every)
+				if err != nil {
+					return n, err
+				}
+				if !took {
+					continue
+				}
+				e := it.entry(it.TenantID, it.Ref)
+				e.Sweeps++
+				if err := each(e); err != nil {
+					return n, err
+				}
+				if n++; n >= limit {
+					return n, nil
+				}
+			}
+			if out.LastEvaluatedKey == nil {
+				break
+			}
+			in.ExclusiveStartKey = out.LastEvaluatedKey
+		}
+	}
+	return n, nil
+}
+
+// takeSwept moves a swept marker on in the index, or fails it after
+// OutboxMaxSweeps; took is false when it changed meanwhile (leased,
+// finished or swept by another tick) or was given up.
+func (s *Store) takeSwept(ctx context.Context, it outboxItem, now time.Time, every time.Duration) (took bool, err error) {
+	in := &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(it.PK, it.SK),
+		ConditionExpression:      aws.String("GSI2SK = :old"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":old": &types.AttributeValueMemberS{Value: it.GSI2SK},
+		},
+	}
+	giveUp := it.Sweeps >= OutboxMaxSweeps && it.Status != OutboxSending
+	if giveUp {
+		in.UpdateExpression = aws.String("SET #s = :failed, detail = :d, finishedAt = :t REMOVE GSI2PK, GSI2SK")
+		in.ExpressionAttributeValues[":failed"] = &types.AttributeValueMemberS{Value: OutboxFailed}
+		in.ExpressionAttributeValues[":d"] = &types.AttributeValueMemberS{Value: fmt.Sprintf("not delivered after %d sweeps (last state %s)", it.Sweeps, it.Status)}
+		in.ExpressionAttributeValues[":t"] = numAV(now.Unix())
+	} else {
+		in.UpdateExpression = aws.String("SET GSI2SK = :sk ADD sweeps :one")
+		in.ExpressionAttributeNames = nil
+		in.ExpressionAttributeValues[":sk"] = &types.AttributeValueMemberS{Value: outboxIndexSK(it.TenantID, it.Ref, now.Add(every))}
+		in.ExpressionAttributeValues[":one"] = numAV(1)
+	}
+	_, err = s.db.UpdateItem(ctx, in)
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("sweeping outbox message: %w", err)
+	}
+	return !giveUp, nil
 }

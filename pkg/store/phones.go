@@ -82,6 +82,10 @@ type LedgerUpdate struct {
 	Ledger  consent.Ledger
 	History []HistoryEntry
 	Changed bool
+	// Outbox are the messages the change makes due: their pending markers
+	// are written in the same transaction as the ledger, so a lost enqueue
+	// is found by the sweeper (SweepOutbox) instead of being lost with it.
+	Outbox []OutboxEntry
 }
 
 // UpdateLedger applies fn to a number's ledger with optimistic locking: on a
@@ -110,7 +114,15 @@ func (s *Store) UpdateLedger(ctx context.Context, tenant, e164 string, fn func(P
 			return PhoneRecord{}, err
 		}
 		items := []types.TransactWriteItem{{Put: put}}
-		if rec.ContactID != "" && rec.Ledger.State() != upd.Ledger.State() {
+		for _, e := range upd.Outbox {
+			m, err := s.outboxPut(e, s.now())
+			if err != nil {
+				return PhoneRecord{}, err
+			}
+			items = append(items, m)
+		}
+		withContact := rec.ContactID != "" && rec.Ledger.State() != upd.Ledger.State()
+		if withContact { // last, so its cancellation reason is the last one
 			items = append(items, types.TransactWriteItem{Update: &types.Update{
 				TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, rec.ContactID), skContact),
 				UpdateExpression:          aws.String("SET #st = :s"),
@@ -128,9 +140,9 @@ func (s *Store) UpdateLedger(ctx context.Context, tenant, e164 string, fn func(P
 				return PhoneRecord{}, err
 			}
 			continue
-		} else if len(reasons) > 1 && reasons[1] == "ConditionalCheckFailed" {
+		} else if withContact && len(reasons) == len(items) && reasons[len(items)-1] == "ConditionalCheckFailed" {
 			// The contact is gone (deleted meanwhile): write the ledger alone.
-			if err = s.transact(ctx, "update ledger", items[:1]); cancelReasons(err) != nil {
+			if err = s.transact(ctx, "update ledger", items[:len(items)-1]); cancelReasons(err) != nil {
 				continue
 			}
 		}

@@ -216,14 +216,11 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
 	for _, m := range fx.messages {
-		av, err := marshalMap(outboxItem{
-			PK: outboxPK(tenant, OutboxRef(m)), SK: skOut, Status: "pending", Phone: m.Phone,
-			ConnectionID: m.ConnectionID, Purpose: string(m.Purpose), At: m.At, ExpiresAt: now.Add(30 * 24 * time.Hour).Unix(),
-		})
+		put, err := s.outboxPut(SMSEntry(tenant, m), now)
 		if err != nil {
 			return fx, err
 		}
-		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
+		items = append(items, put)
 	}
 	if len(items) == 1 {
 		// One item needs no transaction (which would cost twice the units).

@@ -21,7 +21,9 @@
 //   - Send: POST /v1/messages {"messages":[{content, destination_number,
 //     source_number, format "SMS", delivery_report, metadata}]}, HTTP Basic
 //     (API key : secret), answered 202 with message ids. Our reference goes
-//     in metadata, so a crash-window duplicate is traceable.
+//     in metadata, so a crash-window duplicate is traceable. The Messages
+//     API has no lookup by metadata, so a send whose answer was lost stays
+//     unknown (never re-sent).
 //   - MessageMedia blacklists numbers that reply with an opt-out keyword
 //     itself; we still record the opt-out on our side.
 package messagemedia
@@ -38,8 +40,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
@@ -162,7 +162,10 @@ func NewClient(baseURL, apiKey, apiSecret string, hc *http.Client) (*Client, err
 	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey, secret: apiSecret, hc: hc}, nil
 }
 
-// Send sends one message; 429 and 5xx are retried, other 4xx are permanent.
+// Send sends one message. It repeats the request only when MessageMedia
+// provably did not take it (sms.PostOnce: no connection, 429, 503); a request
+// that was sent and got no answer is sms.ErrUnknownOutcome, other 4xx are
+// permanent *sms.SendError.
 func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error) {
 	msg := map[string]any{"content": m.Text, "destination_number": m.To, "format": "SMS", "delivery_report": true}
 	if m.From != "" {
@@ -175,48 +178,35 @@ func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error
 	if err != nil {
 		return sms.SendResult{}, err
 	}
-	var last error
-	for attempt := 1; attempt <= 5; attempt++ {
+	ex, err := sms.PostOnce(ctx, c.hc, "messagemedia", func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/messages", bytes.NewReader(payload))
 		if err != nil {
-			return sms.SendResult{}, err
+			return nil, err
 		}
 		req.SetBasicAuth(c.key, c.secret)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json")
-		resp, err := c.hc.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return sms.SendResult{}, ctx.Err()
-			}
-			last = fmt.Errorf("messagemedia: sending: %w", err)
-		} else {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			var out struct {
-				Messages []struct {
-					MessageID string `json:"message_id"`
-				} `json:"messages"`
-				Message string `json:"message"`
-			}
-			_ = json.Unmarshal(body, &out) // the status decides either way
-			switch {
-			case resp.StatusCode < 300 && len(out.Messages) > 0:
-				return sms.SendResult{ProviderMessageID: out.Messages[0].MessageID}, nil
-			case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-				last = &sms.SendError{Status: resp.StatusCode, Reason: out.Message}
-			default:
-				return sms.SendResult{}, &sms.SendError{Status: resp.StatusCode, Reason: out.Message, Permanent: true}
-			}
-		}
-		d := min(200*time.Millisecond<<attempt, 5*time.Second)
-		t := time.NewTimer(d/2 + time.Duration(rand.Int64N(int64(d/2))))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return sms.SendResult{}, ctx.Err()
-		case <-t.C:
-		}
+		return req, nil
+	})
+	if err != nil {
+		return sms.SendResult{}, err
 	}
-	return sms.SendResult{}, last
+	var out struct {
+		Messages []struct {
+			MessageID string `json:"message_id"`
+		} `json:"messages"`
+		Message string `json:"message"`
+	}
+	_ = json.Unmarshal(ex.Body, &out) // the status decides either way
+	switch {
+	case ex.Status < 300:
+		res := sms.SendResult{}
+		if len(out.Messages) > 0 {
+			res.ProviderMessageID = out.Messages[0].MessageID
+		}
+		return res, nil
+	case ex.Status == http.StatusTooManyRequests || ex.Status == http.StatusServiceUnavailable:
+		return sms.SendResult{}, &sms.SendError{Status: ex.Status, Reason: out.Message}
+	}
+	return sms.SendResult{}, &sms.SendError{Status: ex.Status, Reason: out.Message, Permanent: true}
 }

@@ -20,6 +20,10 @@
 //     {from, to: [...], body, client_reference}; our reference goes in
 //     client_reference, which makes a crash-window duplicate traceable.
 //     https://developers.sinch.com/docs/sms/api-reference/sms/tag/Batches
+//   - List batches: GET {base}/xms/v1/{service_plan_id}/batches with
+//     client_reference and start_date (ISO-8601) filters, batches of the last
+//     14 days: Find reconciles a send whose answer was lost by our reference.
+//     https://developers.sinch.com/docs/sms/api-reference/sms/batches/listbatches.md
 package sinch
 
 import (
@@ -33,8 +37,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -165,52 +169,80 @@ func NewClient(baseURL, servicePlanID, apiToken string, hc *http.Client) (*Clien
 	return &Client{base: strings.TrimRight(baseURL, "/"), plan: servicePlanID, token: apiToken, hc: hc}, nil
 }
 
-// Send sends one message; 429 and 5xx are retried, other 4xx are permanent.
+// Send sends one message. It repeats the request only when Sinch provably
+// did not take it (sms.PostOnce: no connection, 429, 503); a request that was
+// sent and got no answer is sms.ErrUnknownOutcome (look it up with Find by
+// its client_reference), other 4xx are permanent *sms.SendError.
 func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error) {
 	payload, err := json.Marshal(map[string]any{"from": m.From, "to": []string{m.To}, "body": m.Text, "client_reference": m.Reference})
 	if err != nil {
 		return sms.SendResult{}, err
 	}
-	var last error
-	for attempt := 1; attempt <= 5; attempt++ {
+	ex, err := sms.PostOnce(ctx, c.hc, "sinch", func(ctx context.Context) (*http.Request, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/xms/v1/"+c.plan+"/batches", bytes.NewReader(payload))
 		if err != nil {
-			return sms.SendResult{}, err
+			return nil, err
 		}
 		req.Header.Set("Authorization", "Bearer "+c.token)
 		req.Header.Set("Content-Type", "application/json")
-		resp, err := c.hc.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return sms.SendResult{}, ctx.Err()
-			}
-			last = fmt.Errorf("sinch: sending: %w", err)
-		} else {
-			body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-			resp.Body.Close()
-			var out struct {
-				ID   string `json:"id"`
-				Code string `json:"code"`
-				Text string `json:"text"`
-			}
-			_ = json.Unmarshal(body, &out) // the status decides either way
-			switch {
-			case resp.StatusCode < 300 && out.ID != "":
-				return sms.SendResult{ProviderMessageID: out.ID}, nil
-			case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-				last = &sms.SendError{Status: resp.StatusCode, Code: out.Code, Reason: out.Text}
-			default:
-				return sms.SendResult{}, &sms.SendError{Status: resp.StatusCode, Code: out.Code, Reason: out.Text, Permanent: true}
-			}
-		}
-		d := min(200*time.Millisecond<<attempt, 5*time.Second)
-		t := time.NewTimer(d/2 + time.Duration(rand.Int64N(int64(d/2))))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return sms.SendResult{}, ctx.Err()
-		case <-t.C:
+		return req, nil
+	})
+	if err != nil {
+		return sms.SendResult{}, err
+	}
+	var out struct {
+		ID   string `json:"id"`
+		Code string `json:"code"`
+		Text string `json:"text"`
+	}
+	_ = json.Unmarshal(ex.Body, &out) // the status decides either way
+	switch {
+	case ex.Status < 300:
+		return sms.SendResult{ProviderMessageID: out.ID}, nil
+	case ex.Status == http.StatusTooManyRequests || ex.Status == http.StatusServiceUnavailable:
+		return sms.SendResult{}, &sms.SendError{Status: ex.Status, Code: out.Code, Reason: out.Text}
+	}
+	return sms.SendResult{}, &sms.SendError{Status: ex.Status, Code: out.Code, Reason: out.Text, Permanent: true}
+}
+
+// Find looks for the batch carrying m.Reference as client_reference created
+// at or after since (minus a minute of clock skew).
+func (c *Client) Find(ctx context.Context, m sms.Message, since time.Time) (string, bool, error) {
+	if m.Reference == "" {
+		return "", false, errors.New("sinch: finding a message needs its reference")
+	}
+	q := url.Values{"client_reference": {m.Reference}, "start_date": {since.Add(-time.Minute).UTC().Format("2006-01-02T15:04:05.000Z")}, "page_size": {"30"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/xms/v1/"+c.plan+"/batches?"+q.Encode(), nil)
+	if err != nil {
+		return "", false, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return "", false, fmt.Errorf("sinch: listing batches: %w", err)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	resp.Body.Close()
+	if err != nil {
+		return "", false, fmt.Errorf("sinch: listing batches: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", false, fmt.Errorf("sinch: listing batches: HTTP %d", resp.StatusCode)
+	}
+	var page struct {
+		Batches []struct {
+			ID              string   `json:"id"`
+			To              []string `json:"to"`
+			ClientReference string   `json:"client_reference"`
+		} `json:"batches"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil {
+		return "", false, fmt.Errorf("sinch: listing batches: %w", err)
+	}
+	for _, b := range page.Batches {
+		if b.ClientReference == m.Reference {
+			return b.ID, true, nil
 		}
 	}
-	return sms.SendResult{}, last
+	return "", false, nil
 }

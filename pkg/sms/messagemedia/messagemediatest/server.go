@@ -41,6 +41,7 @@ type Server struct {
 	mu       sync.Mutex
 	sent     []sms.Message
 	failNext int
+	hang     int
 	seq      int
 }
 
@@ -78,6 +79,13 @@ func (s *Server) PublicKeyPEM() string {
 	}
 	der, _ := x509.MarshalPKIXPublicKey(&s.key.PublicKey) // an RSA key always marshals
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+}
+
+// HangNext makes the next n sends accept the messages and never answer.
+func (s *Server) HangNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang = n
 }
 
 // FailNext makes the next n sends answer 503.
@@ -141,6 +149,13 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq)
 		s.sent = append(s.sent, sms.Message{To: m.DestinationNumber, From: m.SourceNumber, Text: m.Content, Reference: m.Metadata["reference"]})
 		ids = append(ids, map[string]string{"message_id": id, "status": "queued"})
+	}
+	if s.hang > 0 {
+		s.hang--
+		s.mu.Unlock()
+		<-r.Context().Done() // accepted; the answer never comes
+		s.mu.Lock()
+		return
 	}
 	writeJSON(w, 202, map[string]any{"messages": ids})
 }

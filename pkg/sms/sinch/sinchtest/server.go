@@ -1,7 +1,8 @@
 // Package sinchtest is a fake Sinch SMS API: it accepts batches at
 // /xms/v1/{service_plan_id}/batches with Bearer-token auth, records what
-// was sent, can fail the next sends, and posts MO callbacks signed with
-// Sinch's HMAC scheme.
+// was sent, lists batches by client_reference, can fail the next sends or
+// accept one and never answer (HangNext), and posts MO callbacks signed
+// with Sinch's HMAC scheme.
 package sinchtest
 
 import (
@@ -32,7 +33,10 @@ type Server struct {
 	mu       sync.Mutex
 	sent     []sms.Message
 	failNext int
+	hang     int
+	posts    int
 	seq      int
+	batches  []map[string]any
 }
 
 // NewServer starts the fake.
@@ -71,6 +75,20 @@ func (s *Server) FailNext(n int) {
 	s.failNext = n
 }
 
+// HangNext makes the next n sends accept the batch and never answer.
+func (s *Server) HangNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang = n
+}
+
+// Posts counts send requests received.
+func (s *Server) Posts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.posts
+}
+
 // Sent returns accepted messages (Reference holds client_reference).
 func (s *Server) Sent() []sms.Message {
 	s.mu.Lock()
@@ -82,6 +100,7 @@ func (s *Server) Sent() []sms.Message {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /xms/v1/{plan}/batches", s.batch)
+	mux.HandleFunc("GET /xms/v1/{plan}/batches", s.list)
 	return mux
 }
 
@@ -108,6 +127,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.posts++
 	if s.failNext > 0 {
 		s.failNext--
 		writeJSON(w, 503, map[string]string{"code": "service_unavailable", "text": "injected"})
@@ -117,7 +137,35 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 	for _, to := range b.To {
 		s.sent = append(s.sent, sms.Message{To: to, From: b.From, Text: b.Body, Reference: b.Reference})
 	}
-	writeJSON(w, 201, map[string]any{"id": fmt.Sprintf("01BATCH%019d", s.seq), "to": b.To, "from": b.From, "body": b.Body})
+	batch := map[string]any{"id": fmt.Sprintf("01BATCH%019d", s.seq), "to": b.To, "from": b.From, "body": b.Body,
+		"client_reference": b.Reference, "created_at": time.Now().UTC().Format(time.RFC3339Nano)}
+	s.batches = append(s.batches, batch)
+	if s.hang > 0 {
+		s.hang--
+		s.mu.Unlock()
+		<-r.Context().Done() // accepted; the answer never comes
+		s.mu.Lock()
+		return
+	}
+	writeJSON(w, 201, batch)
+}
+
+// list serves GET batches filtered by client_reference (one page).
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "Bearer "+s.opts.APIToken || r.PathValue("plan") != s.opts.ServicePlanID {
+		writeJSON(w, 401, map[string]string{"code": "unauthorized", "text": "Invalid credentials"})
+		return
+	}
+	ref := r.URL.Query().Get("client_reference")
+	s.mu.Lock()
+	out := []map[string]any{}
+	for i := len(s.batches) - 1; i >= 0; i-- {
+		if ref == "" || s.batches[i]["client_reference"] == ref {
+			out = append(out, s.batches[i])
+		}
+	}
+	s.mu.Unlock()
+	writeJSON(w, 200, map[string]any{"count": len(out), "page": 0, "page_size": len(out), "batches": out})
 }
 
 // SendInbound posts an MO text to url, signed with secret (HMAC; "" sends

@@ -1,7 +1,8 @@
-// Package twiliotest is a fake Twilio: it serves the Messages API send
-// endpoint with HTTP Basic auth, records what was sent, can refuse
-// opted-out recipients (error 21610) or fail with 5xx/429, and posts
-// inbound SMS to a webhook URL signed exactly as Twilio signs them.
+// Package twiliotest is a fake Twilio: it serves the Messages API send and
+// list endpoints with HTTP Basic auth, records what was sent, can refuse
+// opted-out recipients (error 21610), fail with 5xx/429, or accept a message
+// and then never answer (HangNext), and posts inbound SMS to a webhook URL
+// signed exactly as Twilio signs them.
 package twiliotest
 
 import (
@@ -11,8 +12,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/twilio"
@@ -34,8 +37,12 @@ type Server struct {
 
 	mu      sync.Mutex
 	sent    []sms.Message
+	created []time.Time // of each sent message
+	sids    []string    // of each sent message
 	optOuts map[string]bool
 	seq     int
+	hang    int
+	posts   int
 }
 
 // NewServer starts the fake on a loopback port.
@@ -86,6 +93,23 @@ func (s *Server) FailNext(n, status int) {
 	s.opts.FailNext, s.opts.FailStatus = n, status
 }
 
+// HangNext makes the next n sends accept the message (it is recorded and
+// listed) and then never answer: the request hangs until the client gives
+// up or the server closes — a provider that took the message and whose
+// answer was lost.
+func (s *Server) HangNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hang = n
+}
+
+// Posts counts send requests received (accepted or not).
+func (s *Server) Posts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.posts
+}
+
 // Sent returns the accepted messages.
 func (s *Server) Sent() []sms.Message {
 	s.mu.Lock()
@@ -108,6 +132,7 @@ func (s *Server) SentTo(number string) []sms.Message {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", s.send)
+	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/Messages.json", s.list)
 	return mux
 }
 
@@ -130,6 +155,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	to, from, body := r.PostForm.Get("To"), r.PostForm.Get("From"), r.PostForm.Get("Body")
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.posts++
 	switch {
 	case s.opts.FailNext > 0:
 		s.opts.FailNext--
@@ -148,7 +174,52 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	s.seq++
 	sid := fmt.Sprintf("SM%032x", s.seq)
 	s.sent = append(s.sent, sms.Message{To: to, From: from, Text: body})
+	s.created = append(s.created, time.Now().UTC())
+	s.sids = append(s.sids, sid)
+	if s.hang > 0 {
+		s.hang--
+		s.mu.Unlock()
+		<-r.Context().Done() // accepted; the answer never comes
+		s.mu.Lock()
+		return
+	}
 	writeJSON(w, 201, map[string]any{"sid": sid, "status": "queued", "to": to, "from": from, "body": body})
+}
+
+// list serves GET Messages.json: the account's messages, newest first,
+// filtered by To and From, one page (PageSize, default 50) with
+// next_page_uri.
+func (s *Server) list(w http.ResponseWriter, r *http.Request) {
+	user, pass, ok := r.BasicAuth()
+	if !ok || user != s.opts.AccountSID || pass != s.opts.AuthToken || r.PathValue("sid") != s.opts.AccountSID {
+		writeJSON(w, 401, map[string]any{"code": 20003, "message": "Authenticate", "status": 401})
+		return
+	}
+	q := r.URL.Query()
+	size := 50
+	if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > 0 && n <= 1000 {
+		size = n
+	}
+	page, _ := strconv.Atoi(q.Get("Page"))
+	s.mu.Lock()
+	var all []map[string]any
+	for i := len(s.sent) - 1; i >= 0; i-- {
+		m := s.sent[i]
+		if (q.Get("To") != "" && m.To != q.Get("To")) || (q.Get("From") != "" && m.From != q.Get("From")) {
+			continue
+		}
+		all = append(all, map[string]any{"sid": s.sids[i], "to": m.To, "from": m.From, "body": m.Text, "status": "sent",
+			"date_created": s.created[i].Format(time.RFC1123Z)})
+	}
+	s.mu.Unlock()
+	start := min(page*size, len(all))
+	end := min(start+size, len(all))
+	out := map[string]any{"messages": append([]map[string]any{}, all[start:end]...), "page": page, "page_size": size, "next_page_uri": nil}
+	if end < len(all) {
+		q.Set("Page", strconv.Itoa(page+1))
+		out["next_page_uri"] = r.URL.Path + "?" + q.Encode()
+	}
+	writeJSON(w, 200, out)
 }
 
 // SendInbound posts an inbound SMS to webhookURL signed for publicURL (the
