@@ -27,7 +27,7 @@ deploy: build infra-npm
 # LocalStack (needs Docker and a running LocalStack): the same app and
 # assets as `make deploy`, through cdklocal (aws-cdk-local, pinned), with
 # LocalStack's test credentials. `make localstack-up LOCALSTACK_PROVISION=0
-# deploy-local`; see README.localstack.md for what it needs and what has
+# deploy-local`; see the README (The deployed stack on LocalStack) for what it needs and what has
 # been exercised.
 # cdklocal wants AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_S3 together
 # (LOCALSTACK_URL, LOCALSTACK_S3_URL override them); the embedded stack's
