@@ -113,7 +113,7 @@ func TestPage_HangingPlatformEndsAtTheMessageDeadline(t *testing.T) {
 	shop := newFaultyShop(t)
 	r := newDeadlineRig(t, shop, "inferred")
 	ctx := context.Background()
-	h := bulksync.New(bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient},
+	h := bulksync.New(bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 		Pages: queue.NewSender(r.s.SQS, r.s.PagesQueueURL), MessageTimeout: 500 * time.Millisecond})
 	if _, err := r.starter.Start(ctx, r.tenant, r.conn.ID, store.TriggerInstall, false, time.Time{}); err != nil {
 		t.Fatal(err)
@@ -122,7 +122,7 @@ func TestPage_HangingPlatformEndsAtTheMessageDeadline(t *testing.T) {
 	if plan == nil {
 		t.Fatal("no plan message")
 	}
-	planner := bulksync.New(bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient},
+	planner := bulksync.New(bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 		Pages: queue.NewSender(r.s.SQS, r.s.PagesQueueURL)})
 	if resp, _ := planner.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{*plan}}); len(resp.BatchItemFailures) != 0 {
 		t.Fatal("planning failed")
@@ -158,7 +158,7 @@ func TestRun_PagesSQSDeadLetteredEndFailed(t *testing.T) {
 	shop := newFaultyShop(t)
 	r := newDeadlineRig(t, shop, "inferred", stacktest.WithMaxReceiveCount(2), stacktest.WithVisibilityTimeout(time.Second))
 	ctx := context.Background()
-	h := bulksync.New(bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient},
+	h := bulksync.New(bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 		Pages: queue.NewSender(r.s.SQS, r.s.PagesQueueURL), DeadLetter: queue.NewSender(r.s.SQS, r.s.PagesDLQURL),
 		MaxReceives: 1000}) // the handler never sees a last receive: SQS decides
 	sched := scheduler.New(scheduler.Deps{Store: r.st, Starter: r.starter,

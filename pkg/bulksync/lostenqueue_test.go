@@ -27,7 +27,7 @@ func TestPage_DueMessagesOfAPageWhoseEnqueueFailedAreSwept(t *testing.T) {
 	shop := newFaultyShop(t)
 	r := newDeadlineRig(t, shop, "double_opt_in")
 	ctx := context.Background()
-	deps := bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient},
+	deps := bulksync.Deps{Store: r.st, Sources: &connectors.Registry{Opener: r.sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 		Pages: queue.NewSender(r.s.SQS, r.s.PagesQueueURL), DeadLetter: queue.NewSender(r.s.SQS, r.s.PagesDLQURL)}
 	broken := deps
 	broken.Outbox = queue.NewSender(r.s.SQS, r.s.OutboxQueueURL+"-gone")

@@ -68,7 +68,7 @@ func TestWriteBack_StopReachesTheSourcePlatform(t *testing.T) {
 	}
 	outboxQ := queue.NewSender(s.SQS, s.OutboxQueueURL)
 	reg := &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true}
-	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.OutboxQueueURL, Handler: outbox.New(outbox.Deps{Store: st, Opener: sealer, WriteBacks: reg, AllowPrivateHosts: true}).Handle, RetryDelay: time.Second}).Run(ctx)
+	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.OutboxQueueURL, Handler: outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true, WriteBacks: reg}).Handle, RetryDelay: time.Second}).Run(ctx)
 	srv := httptest.NewServer(sandbox.HTTP("/sms/inbound/{provider}/{tenantId}", inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: outboxQ}).Handle))
 	defer srv.Close()
 	path := "/sms/inbound/twilio/" + tenant.ID

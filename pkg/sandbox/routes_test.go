@@ -67,6 +67,14 @@ func TestSandbox_ServesExactlyTheDeployedRoutes(t *testing.T) {
 				t.Errorf("%s: %d %s, want the Hub API's 401", r.Key(), code, body)
 			}
 		case routes.Webhook, routes.Inbound:
+			if r.Method == http.MethodGet {
+				// A GET on a webhook URL (Mailchimp's URL check) answers
+				// alike whether the connection exists or not.
+				if code != http.StatusOK {
+					t.Errorf("%s: %d %s, want the handler's 200", r.Key(), code, body)
+				}
+				continue
+			}
 			// Unknown connection / tenant: the handler's own 404 body.
 			if code != http.StatusNotFound || !strings.Contains(body, `"code":"not_found"`) {
 				t.Errorf("%s: %d %s, want the handler's not_found", r.Key(), code, body)
