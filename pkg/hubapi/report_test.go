@@ -300,3 +300,76 @@ func TestReport_RowsSayWhyAndDownloadAsCSV(t *testing.T) {
 		t.Errorf("re-sync rows %+v, want Ann's update only (unchanged records are counted, not listed)", again)
 	}
 }
+
+// TestReport_LargeReportCSVContinuesByCursor: a report too large for one
+// Lambda response (6 MB) downloads in parts: each part has the header, is
+// under the limit as Lambda returns it (JSON-escaped), and names the next
+// part in X-Next-Cursor; together the parts hold every row once, in the
+// listing's order.
+func TestReport_LargeReportCSVContinuesByCursor(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	key := a.tenant()
+	ctx := context.Background()
+	tenant, err := a.st.Authenticate(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := a.st.StartRun(ctx, store.RunSpec{TenantID: tenant, ConnectionID: "c1", Trigger: store.TriggerInstall, LockFor: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rows of names that JSON escapes six-fold (<, >, &): 3,000 of them
+	// make a CSV of about 1 MB, some 5 MB escaped.
+	const pages, perPage = 3, 1000
+	var want []string
+	for p := range pages {
+		rows := make([]store.ReportRow, perPage)
+		for i := range rows {
+			id := fmt.Sprintf("%d-%04d", p, i)
+			rows[i] = store.ReportRow{ExternalID: id, Outcome: "created", Name: strings.Repeat("<&>", 100), ContactID: "c_" + id}
+		}
+		if _, _, err := a.st.RecordPage(ctx, store.PageResult{TenantID: tenant, RunID: run.ID, PageID: fmt.Sprint("p", p),
+			Counts: store.Counts{Seen: perPage, Created: perPage}, Rows: rows}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for cursor := ""; ; {
+		part, next, err := a.st.ListReport(ctx, tenant, run.ID, "", 100, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range part {
+			want = append(want, r.ExternalID)
+		}
+		if cursor = next; cursor == "" {
+			break
+		}
+	}
+	var got []string
+	parts := 0
+	for q := map[string]string{}; ; parts++ {
+		resp := a.get("/v1/syncs/"+run.ID+"/report.csv", key, q)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("part %d: %d %s", parts, resp.StatusCode, resp.Body)
+		}
+		if b, _ := json.Marshal(resp); len(b) >= 6<<20 {
+			t.Fatalf("part %d is %d bytes as Lambda returns it, over 6 MB", parts, len(b))
+		}
+		recs, err := csv.NewReader(strings.NewReader(resp.Body)).ReadAll()
+		if err != nil || len(recs) == 0 || recs[0][0] != "externalId" {
+			t.Fatalf("part %d does not parse or has no header: %v", parts, err)
+		}
+		for _, r := range recs[1:] {
+			got = append(got, r[0])
+		}
+		next := resp.Headers["X-Next-Cursor"]
+		if next == "" {
+			break
+		}
+		q = map[string]string{"cursor": next}
+	}
+	if parts == 0 || !slices.Equal(got, want) || len(got) != pages*perPage {
+		t.Errorf("%d parts with %d rows, want more than one part and the %d rows of the listing, each once, in order", parts+1, len(got), len(want))
+	}
+}
