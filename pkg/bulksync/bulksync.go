@@ -382,7 +382,7 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 	var due []any
 	for i, a := range applied {
 		res.Counts.Seen++
-		row := store.ReportRow{ExternalID: pg.Records[i].ExternalID, Outcome: string(a.Decision.Outcome), Reason: string(a.Decision.Reason), ContactID: a.Decision.ContactID}
+		row := store.NewReportRow(pg.Records[i], a.Decision, a.Identity)
 		switch a.Decision.Outcome {
 		case merge.Created:
 			res.Counts.Created++

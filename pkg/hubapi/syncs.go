@@ -94,25 +94,18 @@ func (h *Handler) getSync(ctx context.Context, c call) apigw.Response {
 	return apigw.JSON(http.StatusOK, syncOut(run))
 }
 
-var outcomes = map[string]bool{"": true, "created": true, "updated": true, "unchanged": true, "invalid": true}
-
 func (h *Handler) getReport(ctx context.Context, c call) apigw.Response {
 	limit, cursor, bad := page(c.req)
 	if bad != nil {
 		return apigw.Invalid(bad)
 	}
-	outcome := c.req.QueryStringParameters["outcome"]
-	if !outcomes[outcome] {
-		return apigw.Invalid(map[string]string{"outcome": "must be created, updated, unchanged or invalid"})
-	}
-	if _, err := h.d.Store.GetRun(ctx, c.tenant, c.params["id"]); errors.Is(err, store.ErrNotFound) {
-		return notFound("sync")
-	} else if err != nil {
-		return h.internal(ctx, "reading sync", err)
+	outcome, resp, ok := h.reportQuery(ctx, c)
+	if !ok {
+		return resp
 	}
 	rows, next, err := h.d.Store.ListReport(ctx, c.tenant, c.params["id"], outcome, limit, cursor)
 	if err != nil {
 		return h.listError(ctx, err)
 	}
-	return apigw.JSON(http.StatusOK, listOf(rows, next))
+	return apigw.JSON(http.StatusOK, listOf(reportOut(rows), next))
 }

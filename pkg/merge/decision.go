@@ -32,7 +32,7 @@ type Reason string
 const (
 	ReasonNone          Reason = ""
 	ReasonNoIdentifier  Reason = "no_identifier"     // no email and no valid phone (invalid)
-	ReasonPhoneConflict Reason = "phone_conflict"    // the phone belongs to another contact
+	ReasonPhoneConflict Reason = "phone_conflict"    // the phone belongs to another contact and stays there (a partial record)
 	ReasonEmailConflict Reason = "email_conflict"    // the email belongs to another contact
 	ReasonOlderThan     Reason = "older_than_stored" // the source updated_at is older than the applied one
 	ReasonDuplicate     Reason = "duplicate"         // same content as the applied record

@@ -82,7 +82,9 @@
 // created, updated (the contact changed, its status included), unchanged
 // (duplicate, older_than_stored, no_change — the latter may still carry a
 // put_link mutation that records the new content hash), invalid
-// (no_identifier), skipped (unknown_source_record).
+// (no_identifier), skipped (unknown_source_record). Created and updated
+// carry email_conflict when the record's email stays with another contact,
+// phone_conflict when a partial record's phone does (it never re-matches).
 // Decision.PhoneReason carries pkg/phone's reason when the record's phone
 // was unusable, whatever the outcome.
 //

@@ -290,6 +290,11 @@ func (m *merger) upsert() Decision {
 		m.changed = true
 	}
 	m.claims(&target)
+	if p := m.in.Identity.Phone; p != "" && target.Phone != p && m.phoneTaken && m.d.Reason == "" {
+		// The record's phone belongs to another contact and stays there
+		// (a partial record never re-matches): the report says so.
+		m.d.Reason = ReasonPhoneConflict
+	}
 	m.fields(&target)
 	m.link(&target, hash)
 	if m.consent(m.in.Identity.Phone) && target.Phone == m.in.Identity.Phone {

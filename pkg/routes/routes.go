@@ -61,6 +61,7 @@ func All() []Route {
 		{"GET", "/v1/contacts/{id}/history", API},
 		{"GET", "/v1/groups", API},
 		{"PUT", "/v1/sms-provider", API},
+		{"GET", "/v1/syncs/{id}/report.csv", API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},

@@ -27,9 +27,12 @@ import (
 // fields ≤ MaxFieldBytes, names ≤ 2 × MaxNameRunes × 4 bytes: about 50 KB.
 // A contact with more sources than the item can hold is refused by
 // DynamoDB; that record is reported invalid (write_rejected), the page
-// goes on. A page's report rows are one item: a row is at most about 250
-// bytes (external id ≤ MaxExternalIDBytes, reason and notes, contact id),
-// so the largest page (Mailchimp, 1,000 members) stays under 250 KB.
+// goes on. A page's report rows are stored ReportRowsPerItem to an item,
+// the items of a page in one batch: a row is at most MaxReportRowBytes
+// (external id ≤ MaxExternalIDBytes, outcome, reason and notes, phone and
+// email reasons, a masked identifier and a name of MaxReportNameRunes,
+// contact id), so an item stays under 300 KB whatever the page size
+// (Mailchimp pages hold 1,000 members: 7 items when every one has a row).
 //
 // Client input of the Hub API is bounded in pkg/hubapi (validate.go) and
 // pkg/store (ids.go, cursor.go): ids by their format, query strings by
@@ -51,6 +54,18 @@ const (
 	MaxFieldBytes      = 32 << 10
 	MaxMethodRunes     = 64 // consent method evidence: cut
 	MaxCountryRunes    = 8  // an ISO code; anything longer is dropped
+)
+
+// Report row bounds (store.NewReportRow).
+const (
+	MaxReportNameRunes   = 64  // a row's name (first + last) and masked identifier: cut
+	MaxReportReasonRunes = 160 // the outcome's reason with Bound's notes: cut
+	MaxReportCodeRunes   = 40  // outcome, phone and email reasons, contact id: cut
+	// MaxReportRowBytes bounds one stored row: the fields above in UTF-8
+	// (4 bytes a rune at worst) and the external id, with attribute names.
+	MaxReportRowBytes = MaxExternalIDBytes + 4*(2*MaxReportNameRunes+MaxReportReasonRunes+4*MaxReportCodeRunes) + 64
+	// ReportRowsPerItem is how many rows one report item holds.
+	ReportRowsPerItem = 150
 )
 
 // Notes and invalid reasons Bound reports (report reasons).

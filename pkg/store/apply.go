@@ -35,6 +35,10 @@ type Applied struct {
 	Messages []consent.Message
 	// Wrote is false when the record cost no write (unchanged).
 	Wrote bool
+	// Identity is what the merge read from the record (zero when the
+	// record was refused before it): its report row says why a phone or
+	// email was not used, and masks the one in conflict.
+	Identity merge.Identity
 }
 
 // linkItem maps a source record to its contact and remembers what was last

@@ -34,7 +34,7 @@
 //	sync runs of a tenant, newest first    PK=T#t            SK begins_with RUN#  (ids sort by time)  table, descending
 //	sync runs of a connection, newest first GSI1PK=T#t#CONN#<c>#RUNS GSI1SK=<runId>                   GSI1, descending
 //	run lock (one run per connection)      PK=T#t            SK=LOCK#<c>                              table
-//	page markers and report rows           PK=T#t#RUN#<r>    SK=PAGE#<p> / ROWS#<p>                   table (TTL)
+//	page markers and report rows           PK=T#t#RUN#<r>    SK=PAGE#<p> / ROWS#<p>[#<nn>]            table (TTL)
 //	idempotency keys                       PK=T#t#IDEM#<scope>#<key> SK=IDEM                          table (TTL)
 //	outbox markers                         PK=T#t#OUT#<ref>  SK=OUT                                   table (TTL)
 //	unfinished outbox markers (sweeper)    GSI2PK=OUTBOX#<0..7> GSI2SK <= <ms>#T#t#<ref>              GSI2 (sparse)
@@ -45,8 +45,11 @@
 // of its source link (0.5 RCU) and no write: the link stores the content hash
 // of the last applied record. A new contact with phone, email and two groups
 // is one transaction (contact, phone claim, email claim: 6 WCU) plus its
-// name-index entry, its link and two memberships (4 WCU). Report rows are
-// written per page as one item, history items only for changes and failures.
+// name-index entry, its link and two memberships (4 WCU). Report rows
+// (created, updated, invalid and the like; unchanged records are only
+// counted) are written per page in one batch, source.ReportRowsPerItem rows
+// to an item (a typical row is 100-150 bytes: about 0.15 WCU a listed
+// record); history items only for changes and failures.
 // A due message's marker costs its put (inside the decision's transaction)
 // plus the sweeper index's copy; its lease and finish update both (the index
 // entry moves to the lease's end, then leaves): about 3 index WCU per SMS.

@@ -147,6 +147,9 @@ func (s *Store) applyRecords(ctx context.Context, t Target, recs []source.Record
 		}()
 	}
 	wg.Wait()
+	for i := range out {
+		out[i].Identity = ids[i]
+	}
 	// The side writes of every decision that committed, batched: links last.
 	if err := s.batchWrite(ctx, side.first); err != nil {
 		return nil, errors.Join(firstErr, err)

@@ -222,12 +222,28 @@ func (s *Store) SetPlan(ctx context.Context, tenant, runID string, pages, expect
 }
 
 // ReportRow is one line of a run's detailed report. Only changes and
-// failures get rows; unchanged records are only counted.
+// failures get rows; unchanged records are only counted. A row says why
+// (report.go builds it from the record and its decision): the outcome's
+// reason, why the record's phone or email was not used, the masked
+// identifier of a conflict, and who the record is (its platform id and a
+// bounded name). Rows are stored a page at a time (RecordPage), in items
+// of at most source.ReportRowsPerItem rows.
 type ReportRow struct {
 	ExternalID string `dynamodbav:"x" json:"externalId"`
 	Outcome    string `dynamodbav:"o" json:"outcome"`
 	Reason     string `dynamodbav:"r,omitempty" json:"reason,omitempty"`
-	ContactID  string `dynamodbav:"c,omitempty" json:"contactId,omitempty"`
+	// PhoneReason and EmailReason say why the record's phone or email was
+	// not used ("phone_too_short", "email_invalid_syntax"), whatever the
+	// outcome: on a created or updated row they are warnings.
+	PhoneReason string `dynamodbav:"pr,omitempty" json:"phoneReason,omitempty"`
+	EmailReason string `dynamodbav:"er,omitempty" json:"emailReason,omitempty"`
+	// Identifier is the masked phone or email of a phone_conflict or
+	// email_conflict ("+6141****678", "j***@example.com").
+	Identifier string `dynamodbav:"i,omitempty" json:"identifier,omitempty"`
+	// Name is the record's first and last name, bounded
+	// (source.MaxReportNameRunes).
+	Name      string `dynamodbav:"n,omitempty" json:"name,omitempty"`
+	ContactID string `dynamodbav:"c,omitempty" json:"contactId,omitempty"`
 }
 
 // PageResult is what applying one page produced.
@@ -266,14 +282,8 @@ type rowsItem struct {
 func (s *Store) RecordPage(ctx context.Context, p PageResult, lockFor time.Duration) (counted, allDone bool, err error) {
 	now := s.now()
 	exp := now.Add(resources.RetentionPeriod).Unix()
-	if len(p.Rows) > 0 {
-		av, err := marshalMap(rowsItem{PK: runPK(p.TenantID, p.RunID), SK: "ROWS#" + p.PageID, Rows: p.Rows, ExpiresAt: exp})
-		if err != nil {
-			return false, false, err
-		}
-		if err := s.put(ctx, av); err != nil {
-			return false, false, fmt.Errorf("writing report rows: %w", err)
-		}
+	if err := s.putRows(ctx, p, exp); err != nil {
+		return false, false, err
 	}
 	marker, err := marshalMap(pageMarker{PK: runPK(p.TenantID, p.RunID), SK: "PAGE#" + p.PageID, Dead: p.DeadReason, ExpiresAt: exp})
 	if err != nil {
@@ -454,6 +464,9 @@ func (s *Store) ListReport(ctx context.Context, tenant, runID, outcome string, l
 			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":rows": &types.AttributeValueMemberS{Value: "ROWS#"},
 		},
 		ExclusiveStartKey: start,
+		// A few row items per request (each holds up to a page's rows):
+		// a listing of 100 rows reads what it shows, not 1 MB of report.
+		Limit: aws.Int32(reportItemsPerQuery),
 	}
 	now := s.now().Unix()
 	for {
