@@ -86,7 +86,7 @@ func TestSweep_HubUnsubscribeWriteBackSurvivesAFailedEnqueue(t *testing.T) {
 	if n, err := sw.Sweep(ctx, time.Now().Add(store.OutboxGrace+time.Minute)); err != nil || n != 1 {
 		t.Fatalf("sweep = %d %v, want the write-back", n, err)
 	}
-	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, WriteBacks: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient}})
+	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true, WriteBacks: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true}})
 	for i, b := range receive(t, s, 1) {
 		for range 2 { // delivered twice
 			if resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m" + string(rune('0'+i)), Body: b}}}); err != nil || len(resp.BatchItemFailures) != 0 {

@@ -48,7 +48,7 @@ func TestOutbox_AcceptedSendWithLostAnswerIsSentOnceAndCountedOnce(t *testing.T)
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(msg)
-	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, HTTP: &http.Client{Timeout: 500 * time.Millisecond}, MessageTimeout: 2 * time.Second})
+	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true, HTTP: &http.Client{Timeout: 500 * time.Millisecond}, MessageTimeout: 2 * time.Second})
 	handle := func(b string) {
 		t.Helper()
 		resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: b}}})
@@ -108,7 +108,7 @@ func TestOutbox_UnknownSendIsSweptAndReconciled(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(msg)
-	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, HTTP: &http.Client{Timeout: 500 * time.Millisecond}, MessageTimeout: 2 * time.Second})
+	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true, HTTP: &http.Client{Timeout: 500 * time.Millisecond}, MessageTimeout: 2 * time.Second})
 	tw.HangNext(1)
 	if resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: string(body)}}}); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("handling: %v %+v", err, resp)
@@ -151,7 +151,7 @@ func TestOutbox_HangingProviderEndsAtTheMessageDeadline(t *testing.T) {
 	}
 	msg := outbox.SMS(tenant.ID, consent.Message{Phone: "+61412555997", Purpose: consent.PurposeHelp, At: time.Now().UTC()})
 	body, _ := json.Marshal(msg)
-	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, HTTP: &http.Client{}, MessageTimeout: 500 * time.Millisecond})
+	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true, HTTP: &http.Client{}, MessageTimeout: 500 * time.Millisecond})
 	tw.HangNext(1)
 	done := make(chan struct{})
 	go func() {

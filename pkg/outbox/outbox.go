@@ -16,8 +16,18 @@
 //
 // Before sending anything but an opt-out confirmation the number's consent
 // is read again: nothing goes to a number that opted out meanwhile. Each
-// sent message adds one credit to the tenant's usage, in the same write
-// that marks it sent.
+// sent message adds its credits — the parts its text is billed as
+// (sms.Credits: GSM-7 160/153, UCS-2 70/67) — to the tenant's usage, by
+// month, connection and purpose, in the same write that marks it sent.
+//
+// A tenant's monthly credit cap (store.Tenant.MonthlyCreditCap) holds a
+// confirmation or double opt-in request whose credits would take the
+// month past it (store.OutboxHeld) instead of sending it; changing the cap
+// releases held messages (store.ReleaseHeld) and they are checked again.
+// Opt-out confirmations and help replies answer the number's own STOP or
+// HELP and are never held (they are counted). The check reads the month's
+// counters before the send, so consumers sending at the same moment may
+// together pass the cap by the messages they have in flight.
 //
 // Every message gets its own deadline (Deps.MessageTimeout, three quarters
 // of the function's timeout, and never later than the invocation's deadline
@@ -52,6 +62,7 @@ type Store interface {
 	LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (store.OutboxLease, error)
 	FinishOutbox(ctx context.Context, tenant, ref string, r store.OutboxResult) error
 	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
+	GetMonthUsage(ctx context.Context, tenant, month string) (store.MonthUsage, error)
 }
 
 // WriteBacks writes opt-outs back to source platforms (connectors.Registry).
@@ -83,6 +94,9 @@ type Deps struct {
 	// MessageTimeout is each message's deadline (default three quarters of
 	// the outbox function's timeout, resources.MessageTimeout).
 	MessageTimeout time.Duration
+	// Now is the clock that picks the month a credit cap is checked
+	// against (default time.Now; the store's clock counts the send).
+	Now func() time.Time
 }
 
 // Handler consumes outbox messages.
@@ -101,6 +115,9 @@ func New(d Deps) *Handler {
 	}
 	if d.HTTP == nil {
 		d.HTTP = &http.Client{Timeout: 15 * time.Second}
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	d.HTTP = safehttp.Harden(d.HTTP, d.AllowPrivateHosts)
 	return &Handler{d: d}
@@ -205,6 +222,11 @@ func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) 
 		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	}
 	msg := sms.Message{To: m.SMS.Phone, From: settings.Sender, Text: text, Purpose: sms.Purpose(m.SMS.Purpose), Reference: m.Ref}
+	// What the provider bills the text as; recorded with the sent message.
+	_, parts := sms.Credits(text)
+	sent := func(id string) store.OutboxResult {
+		return store.OutboxResult{Status: store.OutboxSent, Detail: id, Credits: parts, ConnectionID: m.SMS.ConnectionID, Purpose: string(m.SMS.Purpose)}
+	}
 	finder, canFind := sender.(sms.Finder)
 	if lease.State == store.OutboxUnknown || lease.State == store.OutboxSending {
 		// An earlier attempt may have reached the provider: ask it first.
@@ -220,10 +242,15 @@ func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) 
 			return store.OutboxResult{Status: store.OutboxUnknown, Detail: "looking the earlier send up: " + err.Error(), Revisit: true}, nil
 		}
 		if found {
-			return store.OutboxResult{Status: store.OutboxSent, Detail: id, Credits: 1}, nil
+			return sent(id), nil
 		}
 		// The provider has no such message: the earlier attempt never
 		// reached it, and this one may send.
+	}
+	if held, detail, err := h.overCap(ctx, t, m, parts); err != nil {
+		return store.OutboxResult{}, err
+	} else if held {
+		return store.OutboxResult{Status: store.OutboxHeld, Detail: detail, Credits: parts, ConnectionID: m.SMS.ConnectionID, Purpose: string(m.SMS.Purpose)}, nil
 	}
 	res, err := sender.Send(ctx, msg)
 	var se *sms.SendError
@@ -235,7 +262,7 @@ func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) 
 	case err != nil:
 		return store.OutboxResult{}, fmt.Errorf("sending: %w", err)
 	}
-	return store.OutboxResult{Status: store.OutboxSent, Detail: res.ProviderMessageID, Credits: 1}, nil
+	return sent(res.ProviderMessageID), nil
 }
 
 // writeBack calls the source platform; a platform that cannot take the
@@ -267,3 +294,19 @@ func (h *Handler) writeBack(ctx context.Context, m Message) (store.OutboxResult,
 
 // permanent reports errors no retry fixes (the connectors mark them).
 func permanent(err error) bool { return errors.Is(err, source.ErrPermanent) }
+
+// overCap reports whether the tenant's monthly credit cap holds message m
+// of parts credits, with the reason.
+func (h *Handler) overCap(ctx context.Context, t store.Tenant, m Message, parts int) (bool, string, error) {
+	if t.MonthlyCreditCap == nil || m.SMS.Purpose == consent.PurposeOptOutConfirmation || m.SMS.Purpose == consent.PurposeHelp {
+		return false, "", nil
+	}
+	u, err := h.d.Store.GetMonthUsage(ctx, m.TenantID, store.UsageMonth(h.d.Now()))
+	if err != nil {
+		return false, "", err
+	}
+	if limit := *t.MonthlyCreditCap; u.Credits+parts > limit {
+		return true, fmt.Sprintf("monthly credit cap %d: %d used, this message needs %d", limit, u.Credits, parts), nil
+	}
+	return false, "", nil
+}

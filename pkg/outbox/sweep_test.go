@@ -116,7 +116,7 @@ func TestSweep_DueMessagesSurviveAFailedEnqueue(t *testing.T) {
 	}
 
 	// Consume what the sweeper enqueued, each message delivered twice.
-	h := outbox.New(outbox.Deps{Store: st, Opener: sealer})
+	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true})
 	bodies := receive(t, s, 2)
 	for round := range 2 {
 		for i, b := range bodies {

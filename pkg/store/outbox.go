@@ -218,8 +218,13 @@ type OutboxResult struct {
 	Status string
 	Detail string
 	// Credits are added to the tenant's usage in the same write that marks
-	// the message sent.
+	// the message sent: its total (Tenant.CreditsUsed) and the month's
+	// counters (GetMonthUsage) of ConnectionID and Purpose. For OutboxHeld,
+	// the credits the message would have cost.
 	Credits int
+	// ConnectionID and Purpose are the sent message's ("" connection: a
+	// hub-level reply), for the usage counters.
+	ConnectionID, Purpose string
 	// Revisit keeps the marker in the sweeper's index, looked at again
 	// after OutboxGrace (implied for OutboxPending). An unknown outcome is
 	// revisited when the provider can look it up, and final otherwise.
@@ -228,6 +233,9 @@ type OutboxResult struct {
 
 // FinishOutbox records the end of a leased message.
 func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxResult) error {
+	if r.Status == OutboxHeld {
+		return s.finishHeld(ctx, tenant, ref, r)
+	}
 	now := s.now()
 	vals := map[string]types.AttributeValue{
 		":s": &types.AttributeValueMemberS{Value: r.Status}, ":d": &types.AttributeValueMemberS{Value: r.Detail},
@@ -263,11 +271,12 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(r.Credits))},
 	}
-	err := s.transact(ctx, "finish outbox message", []types.TransactWriteItem{{Update: marker}, {Update: credit}})
+	usage := s.usageUpdate(tenant, UsageMonth(now), r.ConnectionID, r.Purpose, r.Credits)
+	err := s.transact(ctx, "finish outbox message", []types.TransactWriteItem{{Update: marker}, {Update: credit}, {Update: usage}})
 	switch reasons := cancelReasons(err); {
-	case len(reasons) == 2 && reasons[0] == "ConditionalCheckFailed":
+	case len(reasons) == 3 && reasons[0] == "ConditionalCheckFailed":
 		return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
-	case len(reasons) == 2 && reasons[1] == "ConditionalCheckFailed":
+	case len(reasons) == 3 && reasons[1] == "ConditionalCheckFailed":
 		// The tenant is gone: record the message, there is no usage to count.
 		r.Credits = 0
 		return s.FinishOutbox(ctx, tenant, ref, r)
