@@ -12,12 +12,18 @@ import (
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
-// UsageCount is one connection's or purpose's messages and credits.
-type UsageCount struct {
-	ConnectionID string `json:"connectionId,omitempty"`
-	Purpose      string `json:"purpose,omitempty"`
+// ConnectionUsage is one connection's messages and credits in a month.
+type ConnectionUsage struct {
+	ConnectionID string `json:"connectionId"`
 	Messages     int    `json:"messages"`
 	Credits      int    `json:"credits"`
+}
+
+// PurposeUsage is one message purpose's messages and credits in a month.
+type PurposeUsage struct {
+	Purpose  string `json:"purpose"`
+	Messages int    `json:"messages"`
+	Credits  int    `json:"credits"`
 }
 
 // UsageOut is GET /v1/usage: the month's sent messages and their credits
@@ -26,13 +32,13 @@ type UsageCount struct {
 // purpose; heldByCap counts messages the monthly credit cap holds now;
 // monthlyCreditCap is the cap (absent: none).
 type UsageOut struct {
-	Month            string       `json:"month"`
-	Messages         int          `json:"messages"`
-	Credits          int          `json:"credits"`
-	ByConnection     []UsageCount `json:"byConnection"`
-	ByPurpose        []UsageCount `json:"byPurpose"`
-	HeldByCap        int          `json:"heldByCap"`
-	MonthlyCreditCap *int         `json:"monthlyCreditCap"`
+	Month            string            `json:"month"`
+	Messages         int               `json:"messages"`
+	Credits          int               `json:"credits"`
+	ByConnection     []ConnectionUsage `json:"byConnection"`
+	ByPurpose        []PurposeUsage    `json:"byPurpose"`
+	HeldByCap        int               `json:"heldByCap"`
+	MonthlyCreditCap *int              `json:"monthlyCreditCap"`
 }
 
 // maxCreditCap bounds a monthly credit cap.
@@ -63,12 +69,12 @@ func (h *Handler) getUsage(ctx context.Context, c call) apigw.Response {
 		return h.internal(ctx, "reading tenant", err)
 	}
 	out := UsageOut{Month: u.Month, Messages: u.Messages, Credits: u.Credits, HeldByCap: held, MonthlyCreditCap: t.MonthlyCreditCap,
-		ByConnection: []UsageCount{}, ByPurpose: []UsageCount{}}
+		ByConnection: []ConnectionUsage{}, ByPurpose: []PurposeUsage{}}
 	for _, b := range u.ByConnection {
-		out.ByConnection = append(out.ByConnection, UsageCount{ConnectionID: b.Key, Messages: b.Messages, Credits: b.Credits})
+		out.ByConnection = append(out.ByConnection, ConnectionUsage{ConnectionID: b.Key, Messages: b.Messages, Credits: b.Credits})
 	}
 	for _, b := range u.ByPurpose {
-		out.ByPurpose = append(out.ByPurpose, UsageCount{Purpose: b.Key, Messages: b.Messages, Credits: b.Credits})
+		out.ByPurpose = append(out.ByPurpose, PurposeUsage{Purpose: b.Key, Messages: b.Messages, Credits: b.Credits})
 	}
 	return apigw.JSON(http.StatusOK, out)
 }

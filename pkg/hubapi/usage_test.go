@@ -133,14 +133,18 @@ func (f *usageFixture) usage(query map[string]string) hubapi.UsageOut {
 	return u
 }
 
-func counts(cs []hubapi.UsageCount, byConn bool) map[string][2]int {
+func byConnection(cs []hubapi.ConnectionUsage) map[string][2]int {
 	out := map[string][2]int{}
 	for _, c := range cs {
-		k := c.Purpose
-		if byConn {
-			k = c.ConnectionID
-		}
-		out[k] = [2]int{c.Messages, c.Credits}
+		out[c.ConnectionID] = [2]int{c.Messages, c.Credits}
+	}
+	return out
+}
+
+func byPurpose(cs []hubapi.PurposeUsage) map[string][2]int {
+	out := map[string][2]int{}
+	for _, c := range cs {
+		out[c.Purpose] = [2]int{c.Messages, c.Credits}
 	}
 	return out
 }
@@ -177,13 +181,25 @@ func TestUsage_CreditsByEncodingAndLengthPerConnectionAndPurpose(t *testing.T) {
 		t.Fatalf("usage = %+v, want 2026-11: 4 messages, 7 credits, none held, no cap", u)
 	}
 	wantConn := map[string][2]int{connA: {2, 3}, connB: {1, 2}, "": {1, 2}}
-	if got := counts(u.ByConnection, true); len(got) != 3 || got[connA] != wantConn[connA] || got[connB] != wantConn[connB] || got[""] != wantConn[""] {
+	if got := byConnection(u.ByConnection); len(got) != 3 || got[connA] != wantConn[connA] || got[connB] != wantConn[connB] || got[""] != wantConn[""] {
 		t.Errorf("byConnection = %v, want %v", got, wantConn)
 	}
 	wantPurp := map[string][2]int{"confirmation": {2, 4}, "double_opt_in_request": {1, 1}, "help": {1, 2}}
-	if got := counts(u.ByPurpose, false); len(got) != 3 || got["confirmation"] != wantPurp["confirmation"] ||
+	if got := byPurpose(u.ByPurpose); len(got) != 3 || got["confirmation"] != wantPurp["confirmation"] ||
 		got["double_opt_in_request"] != wantPurp["double_opt_in_request"] || got["help"] != wantPurp["help"] {
 		t.Errorf("byPurpose = %v, want %v", got, wantPurp)
+	}
+	// The shape: every entry names its connection (hub-level replies: "") or purpose.
+	_, raw := f.do("GET", "/v1/usage", f.key, "", nil)
+	for _, e := range raw["byConnection"].([]any) {
+		if _, ok := e.(map[string]any)["connectionId"]; !ok {
+			t.Errorf("byConnection entry without connectionId: %v", e)
+		}
+	}
+	for _, e := range raw["byPurpose"].([]any) {
+		if _, ok := e.(map[string]any)["purpose"]; !ok {
+			t.Errorf("byPurpose entry without purpose: %v", e)
+		}
 	}
 	if tn, _ := f.st.GetTenant(context.Background(), f.tenant); tn.CreditsUsed != 7 {
 		t.Errorf("tenant credits = %d, want 7", tn.CreditsUsed)
