@@ -31,6 +31,7 @@ type usageFixture struct {
 	s      *stacktest.Stack
 	ob     *outbox.Handler
 	tw     *twiliotest.Server
+	sealer *seal.Sealer
 	key    string
 	tenant string
 	now    time.Time
@@ -53,7 +54,7 @@ func newUsageFixture(t *testing.T, templates map[string]string) *usageFixture {
 	})
 	tw := twiliotest.NewServer(twiliotest.Options{})
 	t.Cleanup(tw.Close)
-	f := &usageFixture{api: &api{t: t, h: h, st: st}, s: s, tw: tw, now: now,
+	f := &usageFixture{api: &api{t: t, h: h, st: st}, s: s, tw: tw, now: now, sealer: sealer,
 		ob: outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true, Now: clock})}
 	f.key = f.api.tenant()
 	f.tenant, _, _ = strings.Cut(f.key, ".")
@@ -325,5 +326,52 @@ func TestUsage_ReleasedMessagesSurviveALostEnqueue(t *testing.T) {
 	f.consume(f.queued(1)...)
 	if u := f.usage(nil); u.HeldByCap != 0 || u.Messages != 1 || len(f.tw.SentTo("+61412000021")) != 1 {
 		t.Fatalf("after the sweep: usage %+v, sent %d; want sent once", u, len(f.tw.SentTo("+61412000021")))
+	}
+}
+
+// TestUsage_CapCountsSendsInFlight: a 2-credit confirmation is at the
+// provider (it took the message and has not answered) when a second one is
+// consumed under a cap of 3: the first one's reserved credits count, so
+// the second is held rather than both going out. The first one's lost
+// answer is reconciled later: sent, 2 credits, its reservation turned into
+// them.
+func TestUsage_CapCountsSendsInFlight(t *testing.T) {
+	t.Parallel()
+	f := newUsageFixture(t, map[string]string{"confirmation": strings.Repeat("x", 151) + " {company} STOP"}) // 2 credits
+	ctx := context.Background()
+	if code, out := f.do("PUT", "/v1/usage/cap", f.key, `{"monthlyCredits":3}`, nil); code != http.StatusOK {
+		t.Fatalf("put cap: %d %v", code, out)
+	}
+	conn := store.NewConnectionID(f.tenant)
+	const first, second = "+61412000031", "+61412000032"
+	m1, m2 := f.due(conn, consent.PurposeConfirmation, first), f.due(conn, consent.PurposeConfirmation, second)
+	f.tw.HangNext(1)
+	slow := outbox.New(outbox.Deps{Store: f.st, Opener: f.sealer, AllowPrivateHosts: true, Now: func() time.Time { return f.now },
+		HTTP: &http.Client{}, MessageTimeout: 3 * time.Second})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		body, _ := json.Marshal(m1)
+		if resp, err := slow.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "slow", Body: string(body)}}}); err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Errorf("first send: %v %+v", err, resp)
+		}
+	}()
+	for deadline := time.Now().Add(20 * time.Second); f.tw.Posts() == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the first send never reached the provider")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	f.consume(m2) // while the first is at the provider
+	<-done
+	if n := len(f.tw.SentTo(second)); n != 0 {
+		t.Fatalf("second confirmation sent %d times while the first was in flight, want held", n)
+	}
+	if u := f.usage(nil); u.HeldByCap != 1 || u.Credits != 0 {
+		t.Fatalf("usage = %+v, want 1 held and no credits until the first one's outcome is known", u)
+	}
+	f.consume(m1) // the redelivery finds it at the provider
+	if u := f.usage(nil); u.Credits != 2 || u.Messages != 1 || u.HeldByCap != 1 || len(f.tw.SentTo(first)) != 1 {
+		t.Fatalf("usage = %+v, first sent %d; want 2 credits, 1 message, 1 held, sent once", u, len(f.tw.SentTo(first)))
 	}
 }

@@ -25,9 +25,11 @@
 // month past it (store.OutboxHeld) instead of sending it; changing the cap
 // releases held messages (store.ReleaseHeld) and they are checked again.
 // Opt-out confirmations and help replies answer the number's own STOP or
-// HELP and are never held (they are counted). The check reads the month's
-// counters before the send, so consumers sending at the same moment may
-// together pass the cap by the messages they have in flight.
+// HELP and are never held (they are counted). A message reserves its
+// credits before it is sent (store.ReserveCredits: a conditional add to the
+// month's committed credits, sent plus in flight), so consumers sending at
+// the same moment cannot together pass the cap; a send whose outcome is
+// unknown keeps its reservation.
 //
 // Every message gets its own deadline (Deps.MessageTimeout, three quarters
 // of the function's timeout, and never later than the invocation's deadline
@@ -62,7 +64,7 @@ type Store interface {
 	LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (store.OutboxLease, error)
 	FinishOutbox(ctx context.Context, tenant, ref string, r store.OutboxResult) error
 	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
-	GetMonthUsage(ctx context.Context, tenant, month string) (store.MonthUsage, error)
+	ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error)
 }
 
 // WriteBacks writes opt-outs back to source platforms (connectors.Registry).
@@ -167,7 +169,11 @@ func (h *Handler) one(parent context.Context, body string) error {
 		}
 		return nil // already sent, failed or skipped
 	}
-	res, err := h.send(ctx, m, lease)
+	res, err := h.send(ctx, m, &lease)
+	// Credits reserved under the cap, by this attempt or an earlier one: a
+	// sent message turns them into its credits, a failed or skipped one
+	// gives them back (store.FinishOutbox).
+	res.Reserved, res.ReservedMonth = lease.Reserved, lease.ReservedMonth
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(parent), finishBudget)
 	defer fcancel()
 	if err != nil {
@@ -185,7 +191,7 @@ func (h *Handler) one(parent context.Context, body string) error {
 
 // send returns the outcome to record, or an error for a retry (nothing
 // reached the provider).
-func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) (store.OutboxResult, error) {
+func (h *Handler) send(ctx context.Context, m Message, lease *store.OutboxLease) (store.OutboxResult, error) {
 	if m.Kind == KindWriteBack {
 		return h.writeBack(ctx, m)
 	}
@@ -247,7 +253,7 @@ func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) 
 		// The provider has no such message: the earlier attempt never
 		// reached it, and this one may send.
 	}
-	if held, detail, err := h.overCap(ctx, t, m, parts); err != nil {
+	if held, detail, err := h.overCap(ctx, t, m, lease, parts); err != nil {
 		return store.OutboxResult{}, err
 	} else if held {
 		return store.OutboxResult{Status: store.OutboxHeld, Detail: detail, Credits: parts, ConnectionID: m.SMS.ConnectionID, Purpose: string(m.SMS.Purpose)}, nil
@@ -295,18 +301,21 @@ func (h *Handler) writeBack(ctx context.Context, m Message) (store.OutboxResult,
 // permanent reports errors no retry fixes (the connectors mark them).
 func permanent(err error) bool { return errors.Is(err, source.ErrPermanent) }
 
-// overCap reports whether the tenant's monthly credit cap holds message m
-// of parts credits, with the reason.
-func (h *Handler) overCap(ctx context.Context, t store.Tenant, m Message, parts int) (bool, string, error) {
-	if t.MonthlyCreditCap == nil || m.SMS.Purpose == consent.PurposeOptOutConfirmation || m.SMS.Purpose == consent.PurposeHelp {
+// overCap reserves the credits of message m (parts) under the tenant's
+// monthly credit cap, or reports that the cap holds it, with the reason. A
+// message that holds a reservation from an earlier attempt keeps it.
+func (h *Handler) overCap(ctx context.Context, t store.Tenant, m Message, lease *store.OutboxLease, parts int) (bool, string, error) {
+	if t.MonthlyCreditCap == nil || lease.Reserved > 0 || m.SMS.Purpose == consent.PurposeOptOutConfirmation || m.SMS.Purpose == consent.PurposeHelp {
 		return false, "", nil
 	}
-	u, err := h.d.Store.GetMonthUsage(ctx, m.TenantID, store.UsageMonth(h.d.Now()))
+	month, limit := store.UsageMonth(h.d.Now()), *t.MonthlyCreditCap
+	ok, err := h.d.Store.ReserveCredits(ctx, m.TenantID, m.Ref, month, parts, limit)
 	if err != nil {
 		return false, "", err
 	}
-	if limit := *t.MonthlyCreditCap; u.Credits+parts > limit {
-		return true, fmt.Sprintf("monthly credit cap %d: %d used, this message needs %d", limit, u.Credits, parts), nil
+	if !ok {
+		return true, fmt.Sprintf("monthly credit cap %d: this message needs %d more", limit, parts), nil
 	}
+	lease.Reserved, lease.ReservedMonth = parts, month
 	return false, "", nil
 }

@@ -52,11 +52,13 @@ type MonthUsage struct {
 }
 
 // usageUpdate is the transaction item that counts one sent message of
-// credits parts for connection conn and purpose purpose in month.
-func (s *Store) usageUpdate(tenant, month, conn, purpose string, credits int) *types.Update {
+// credits parts for connection conn and purpose purpose in month, and adds
+// commit to the month's committed credits (its credits less what it had
+// reserved there already).
+func (s *Store) usageUpdate(tenant, month, conn, purpose string, credits, commit int) *types.Update {
 	return &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)),
-		UpdateExpression: aws.String("SET tenantId = :t, #month = :month ADD messages :one, credits :n, #cm :one, #cc :n, #pm :one, #pc :n"),
+		UpdateExpression: aws.String("SET tenantId = :t, #month = :month ADD messages :one, credits :n, committed :commit, #cm :one, #cc :n, #pm :one, #pc :n"),
 		ExpressionAttributeNames: map[string]string{
 			"#month": "month",
 			"#cm":    usageConn + conn + "#m", "#cc": usageConn + conn + "#c",
@@ -64,9 +66,61 @@ func (s *Store) usageUpdate(tenant, month, conn, purpose string, credits int) *t
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
-			":one": numAV(1), ":n": numAV(int64(credits)),
+			":one": numAV(1), ":n": numAV(int64(credits)), ":commit": numAV(int64(commit)),
 		},
 	}
+}
+
+// commitUpdate adds n (negative: gives back) to month's committed credits.
+func (s *Store) commitUpdate(tenant, month string, n int) *types.Update {
+	return &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)),
+		UpdateExpression:          aws.String("ADD committed :n"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(n))},
+	}
+}
+
+// ReserveCredits reserves credits for the leased message ref in month's
+// usage, unless the month's committed credits — those of sent messages and
+// the reservations of messages being sent — would pass limit; ok is false
+// then (nothing is reserved: the caller holds the message). The
+// reservation is recorded on the marker (OutboxLease.Reserved for a later
+// holder) in the same transaction, so concurrent consumers cannot together
+// pass the cap.
+func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error) {
+	if credits > limit {
+		return false, nil
+	}
+	usage := &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)),
+		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD committed :n"),
+		ConditionExpression:      aws.String("attribute_not_exists(committed) OR committed <= :room"),
+		ExpressionAttributeNames: map[string]string{"#month": "month"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+			":n": numAV(int64(credits)), ":room": numAV(int64(limit - credits)),
+		},
+	}
+	marker := &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
+		UpdateExpression:         aws.String("SET reserved = :n, reservedMonth = :month"),
+		ConditionExpression:      aws.String("#s = :sending"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n": numAV(int64(credits)), ":month": &types.AttributeValueMemberS{Value: month},
+			":sending": &types.AttributeValueMemberS{Value: OutboxSending},
+		},
+	}
+	err := s.transact(ctx, "reserve credits", []types.TransactWriteItem{{Update: usage}, {Update: marker}})
+	switch reasons := cancelReasons(err); {
+	case len(reasons) == 2 && reasons[0] == "ConditionalCheckFailed":
+		return false, nil
+	case len(reasons) == 2 && reasons[1] == "ConditionalCheckFailed":
+		return false, fmt.Errorf("reserving credits for %s: %w", ref, errNotLeased)
+	case err != nil:
+		return false, fmt.Errorf("reserving credits: %w", err)
+	}
+	return true, nil
 }
 
 // GetMonthUsage reads a tenant's usage in month ("2006-01"); a month with no
