@@ -375,3 +375,25 @@ func TestUsage_CapCountsSendsInFlight(t *testing.T) {
 		t.Fatalf("usage = %+v, first sent %d; want 2 credits, 1 message, 1 held, sent once", u, len(f.tw.SentTo(first)))
 	}
 }
+
+// TestUsage_CapReservationOfAFailedSendIsGivenBack: a confirmation the
+// provider refuses for good (Twilio 21610) gives its reserved credits
+// back, so the next one fits under the cap.
+func TestUsage_CapReservationOfAFailedSendIsGivenBack(t *testing.T) {
+	t.Parallel()
+	f := newUsageFixture(t, map[string]string{"confirmation": strings.Repeat("x", 151) + " {company} STOP"}) // 2 credits
+	if code, out := f.do("PUT", "/v1/usage/cap", f.key, `{"monthlyCredits":3}`, nil); code != http.StatusOK {
+		t.Fatalf("put cap: %d %v", code, out)
+	}
+	conn := store.NewConnectionID(f.tenant)
+	const refused, next = "+61412000041", "+61412000042"
+	f.tw.OptOut(refused)
+	m1, m2 := f.due(conn, consent.PurposeConfirmation, refused), f.due(conn, consent.PurposeConfirmation, next)
+	f.consume(m1, m2)
+	if _, status, _ := f.st.GetOutbox(context.Background(), f.tenant, m1.Ref); status != store.OutboxFailed {
+		t.Fatalf("refused message = %q, want failed", status)
+	}
+	if u := f.usage(nil); len(f.tw.SentTo(next)) != 1 || u.HeldByCap != 0 || u.Credits != 2 || u.Messages != 1 {
+		t.Fatalf("usage = %+v, next sent %d; want the next one sent (2 credits), none held", u, len(f.tw.SentTo(next)))
+	}
+}
