@@ -38,6 +38,8 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"GET /v1/groups":                     {false, h.listGroups},
 		"PUT /v1/sms-provider":               {false, h.putSMSProvider},
 		"GET /v1/syncs/{id}/report.csv":      {false, h.getReportCSV},
+		"GET /v1/usage":                      {false, h.getUsage},
+		"PUT /v1/usage/cap":                  {false, h.putUsageCap},
 	}
 }
 

@@ -16,8 +16,20 @@
 //
 // Before sending anything but an opt-out confirmation the number's consent
 // is read again: nothing goes to a number that opted out meanwhile. Each
-// sent message adds one credit to the tenant's usage, in the same write
-// that marks it sent.
+// sent message adds its credits — the parts its text is billed as
+// (sms.Credits: GSM-7 160/153, UCS-2 70/67) — to the tenant's usage, by
+// month, connection and purpose, in the same write that marks it sent.
+//
+// A tenant's monthly credit cap (store.Tenant.MonthlyCreditCap) holds a
+// confirmation or double opt-in request whose credits would take the
+// month past it (store.OutboxHeld) instead of sending it; changing the cap
+// releases held messages (store.ReleaseHeld) and they are checked again.
+// Opt-out confirmations and help replies answer the number's own STOP or
+// HELP and are never held (they are counted). A message reserves its
+// credits before it is sent (store.ReserveCredits: a conditional add to the
+// month's committed credits, sent plus in flight), so consumers sending at
+// the same moment cannot together pass the cap; a send whose outcome is
+// unknown keeps its reservation.
 //
 // Every message gets its own deadline (Deps.MessageTimeout, three quarters
 // of the function's timeout, and never later than the invocation's deadline
@@ -52,6 +64,7 @@ type Store interface {
 	LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (store.OutboxLease, error)
 	FinishOutbox(ctx context.Context, tenant, ref string, r store.OutboxResult) error
 	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
+	ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error)
 }
 
 // WriteBacks writes opt-outs back to source platforms (connectors.Registry).
@@ -83,6 +96,9 @@ type Deps struct {
 	// MessageTimeout is each message's deadline (default three quarters of
 	// the outbox function's timeout, resources.MessageTimeout).
 	MessageTimeout time.Duration
+	// Now is the clock that picks the month a credit cap is checked
+	// against (default time.Now; the store's clock counts the send).
+	Now func() time.Time
 }
 
 // Handler consumes outbox messages.
@@ -101,6 +117,9 @@ func New(d Deps) *Handler {
 	}
 	if d.HTTP == nil {
 		d.HTTP = &http.Client{Timeout: 15 * time.Second}
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	d.HTTP = safehttp.Harden(d.HTTP, d.AllowPrivateHosts)
 	return &Handler{d: d}
@@ -150,7 +169,11 @@ func (h *Handler) one(parent context.Context, body string) error {
 		}
 		return nil // already sent, failed or skipped
 	}
-	res, err := h.send(ctx, m, lease)
+	res, err := h.send(ctx, m, &lease)
+	// Credits reserved under the cap, by this attempt or an earlier one: a
+	// sent message turns them into its credits, a failed or skipped one
+	// gives them back (store.FinishOutbox).
+	res.Reserved, res.ReservedMonth = lease.Reserved, lease.ReservedMonth
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(parent), finishBudget)
 	defer fcancel()
 	if err != nil {
@@ -168,7 +191,7 @@ func (h *Handler) one(parent context.Context, body string) error {
 
 // send returns the outcome to record, or an error for a retry (nothing
 // reached the provider).
-func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) (store.OutboxResult, error) {
+func (h *Handler) send(ctx context.Context, m Message, lease *store.OutboxLease) (store.OutboxResult, error) {
 	if m.Kind == KindWriteBack {
 		return h.writeBack(ctx, m)
 	}
@@ -205,6 +228,11 @@ func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) 
 		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	}
 	msg := sms.Message{To: m.SMS.Phone, From: settings.Sender, Text: text, Purpose: sms.Purpose(m.SMS.Purpose), Reference: m.Ref}
+	// What the provider bills the text as; recorded with the sent message.
+	_, parts := sms.Credits(text)
+	sent := func(id string) store.OutboxResult {
+		return store.OutboxResult{Status: store.OutboxSent, Detail: id, Credits: parts, ConnectionID: m.SMS.ConnectionID, Purpose: string(m.SMS.Purpose)}
+	}
 	finder, canFind := sender.(sms.Finder)
 	if lease.State == store.OutboxUnknown || lease.State == store.OutboxSending {
 		// An earlier attempt may have reached the provider: ask it first.
@@ -220,10 +248,15 @@ func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) 
 			return store.OutboxResult{Status: store.OutboxUnknown, Detail: "looking the earlier send up: " + err.Error(), Revisit: true}, nil
 		}
 		if found {
-			return store.OutboxResult{Status: store.OutboxSent, Detail: id, Credits: 1}, nil
+			return sent(id), nil
 		}
 		// The provider has no such message: the earlier attempt never
 		// reached it, and this one may send.
+	}
+	if held, detail, err := h.overCap(ctx, t, m, lease, parts); err != nil {
+		return store.OutboxResult{}, err
+	} else if held {
+		return store.OutboxResult{Status: store.OutboxHeld, Detail: detail, Credits: parts, ConnectionID: m.SMS.ConnectionID, Purpose: string(m.SMS.Purpose)}, nil
 	}
 	res, err := sender.Send(ctx, msg)
 	var se *sms.SendError
@@ -235,7 +268,7 @@ func (h *Handler) send(ctx context.Context, m Message, lease store.OutboxLease) 
 	case err != nil:
 		return store.OutboxResult{}, fmt.Errorf("sending: %w", err)
 	}
-	return store.OutboxResult{Status: store.OutboxSent, Detail: res.ProviderMessageID, Credits: 1}, nil
+	return sent(res.ProviderMessageID), nil
 }
 
 // writeBack calls the source platform; a platform that cannot take the
@@ -267,3 +300,22 @@ func (h *Handler) writeBack(ctx context.Context, m Message) (store.OutboxResult,
 
 // permanent reports errors no retry fixes (the connectors mark them).
 func permanent(err error) bool { return errors.Is(err, source.ErrPermanent) }
+
+// overCap reserves the credits of message m (parts) under the tenant's
+// monthly credit cap, or reports that the cap holds it, with the reason. A
+// message that holds a reservation from an earlier attempt keeps it.
+func (h *Handler) overCap(ctx context.Context, t store.Tenant, m Message, lease *store.OutboxLease, parts int) (bool, string, error) {
+	if t.MonthlyCreditCap == nil || lease.Reserved > 0 || m.SMS.Purpose == consent.PurposeOptOutConfirmation || m.SMS.Purpose == consent.PurposeHelp {
+		return false, "", nil
+	}
+	month, limit := store.UsageMonth(h.d.Now()), *t.MonthlyCreditCap
+	ok, err := h.d.Store.ReserveCredits(ctx, m.TenantID, m.Ref, month, parts, limit)
+	if err != nil {
+		return false, "", err
+	}
+	if !ok {
+		return true, fmt.Sprintf("monthly credit cap %d: this message needs %d more", limit, parts), nil
+	}
+	lease.Reserved, lease.ReservedMonth = parts, month
+	return false, "", nil
+}

@@ -62,6 +62,8 @@ func All() []Route {
 		{"GET", "/v1/groups", API},
 		{"PUT", "/v1/sms-provider", API},
 		{"GET", "/v1/syncs/{id}/report.csv", API},
+		{"GET", "/v1/usage", API},
+		{"PUT", "/v1/usage/cap", API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},

@@ -38,6 +38,8 @@
 //	idempotency keys                       PK=T#t#IDEM#<scope>#<key> SK=IDEM                          table (TTL)
 //	outbox markers                         PK=T#t#OUT#<ref>  SK=OUT                                   table (TTL)
 //	unfinished outbox markers (sweeper)    GSI2PK=OUTBOX#<0..7> GSI2SK <= <ms>#T#t#<ref>              GSI2 (sparse)
+//	SMS usage of a month (credits)         PK=T#t            SK=USAGE#<yyyy-mm>                       table
+//	SMS held by the monthly credit cap     PK=T#t#HELD       SK=<ref>                                 table (TTL)
 //
 // # Costs the design is built for
 //
@@ -53,6 +55,10 @@
 // A due message's marker costs its put (inside the decision's transaction)
 // plus the sweeper index's copy; its lease and finish update both (the index
 // entry moves to the lease's end, then leaves): about 3 index WCU per SMS.
+// A sent SMS adds its credits (the parts its text is billed as) to the
+// tenant's total and to its month's usage item — totals, and one counter
+// per connection and per purpose — in the transaction that marks it sent,
+// so GET /v1/usage is one read of one item.
 //
 // # Retention
 //

@@ -158,6 +158,12 @@ type OutboxLease struct {
 	State string
 	// PrevAttempt is when the previous send attempt started (zero: none).
 	PrevAttempt time.Time
+	// Reserved and ReservedMonth are the credits an earlier attempt
+	// reserved under the credit cap (ReserveCredits) and still holds: the
+	// attempt's send may have reached the provider, or it was given back
+	// for a retry. The holder reuses them rather than reserving again.
+	Reserved      int
+	ReservedMonth string
 }
 
 // LeaseOutbox leases the message with reference ref for sending. It is not
@@ -186,12 +192,14 @@ func (s *Store) LeaseOutbox(ctx context.Context, tenant, ref string, lease time.
 	var old struct {
 		Status    string `dynamodbav:"status"`
 		AttemptAt int64  `dynamodbav:"attemptAt"`
+		Reserved  int    `dynamodbav:"reserved"`
+		ResMonth  string `dynamodbav:"reservedMonth"`
 	}
 	if err == nil {
 		if err := unmarshalMap(out.Attributes, &old); err != nil {
 			return OutboxLease{}, err
 		}
-		l := OutboxLease{OK: true, State: old.Status}
+		l := OutboxLease{OK: true, State: old.Status, Reserved: old.Reserved, ReservedMonth: old.ResMonth}
 		if old.AttemptAt > 0 {
 			l.PrevAttempt = time.UnixMilli(old.AttemptAt)
 		}
@@ -218,8 +226,19 @@ type OutboxResult struct {
 	Status string
 	Detail string
 	// Credits are added to the tenant's usage in the same write that marks
-	// the message sent.
+	// the message sent: its total (Tenant.CreditsUsed) and the month's
+	// counters (GetMonthUsage) of ConnectionID and Purpose. For OutboxHeld,
+	// the credits the message would have cost.
 	Credits int
+	// ConnectionID and Purpose are the sent message's ("" connection: a
+	// hub-level reply), for the usage counters.
+	ConnectionID, Purpose string
+	// Reserved and ReservedMonth are the credits the message holds under
+	// the credit cap (OutboxLease, ReserveCredits): a sent message turns
+	// them into its credits, a failed or skipped one gives them back, a
+	// pending or unknown one keeps them for the next attempt.
+	Reserved      int
+	ReservedMonth string
 	// Revisit keeps the marker in the sweeper's index, looked at again
 	// after OutboxGrace (implied for OutboxPending). An unknown outcome is
 	// revisited when the provider can look it up, and final otherwise.
@@ -228,6 +247,9 @@ type OutboxResult struct {
 
 // FinishOutbox records the end of a leased message.
 func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxResult) error {
+	if r.Status == OutboxHeld {
+		return s.finishHeld(ctx, tenant, ref, r)
+	}
 	now := s.now()
 	vals := map[string]types.AttributeValue{
 		":s": &types.AttributeValueMemberS{Value: r.Status}, ":d": &types.AttributeValueMemberS{Value: r.Detail},
@@ -244,6 +266,15 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
 		UpdateExpression: aws.String(upd), ConditionExpression: aws.String("#s = :sending"),
 		ExpressionAttributeNames: map[string]string{"#s": "status"}, ExpressionAttributeValues: vals,
+	}
+	if r.Credits == 0 && r.Reserved > 0 && (r.Status == OutboxFailed || r.Status == OutboxSkipped) {
+		// Not sent: the reservation goes back to the month it was taken in.
+		give := s.commitUpdate(tenant, r.ReservedMonth, -r.Reserved)
+		err := s.transact(ctx, "finish outbox message", []types.TransactWriteItem{{Update: marker}, {Update: give}})
+		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
+			return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
+		}
+		return err
 	}
 	if r.Credits == 0 {
 		return s.withRetry(ctx, "finish outbox message", func() error {
@@ -263,11 +294,21 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(r.Credits))},
 	}
-	err := s.transact(ctx, "finish outbox message", []types.TransactWriteItem{{Update: marker}, {Update: credit}})
+	month := UsageMonth(now)
+	items := []types.TransactWriteItem{{Update: marker}, {Update: credit}}
+	if r.Reserved > 0 && r.ReservedMonth != month {
+		// Reserved in another month (a send across the month's end): the
+		// credits count now, the reservation goes back where it was taken.
+		items = append(items, types.TransactWriteItem{Update: s.usageUpdate(tenant, month, r.ConnectionID, r.Purpose, r.Credits, r.Credits)},
+			types.TransactWriteItem{Update: s.commitUpdate(tenant, r.ReservedMonth, -r.Reserved)})
+	} else {
+		items = append(items, types.TransactWriteItem{Update: s.usageUpdate(tenant, month, r.ConnectionID, r.Purpose, r.Credits, r.Credits-r.Reserved)})
+	}
+	err := s.transact(ctx, "finish outbox message", items)
 	switch reasons := cancelReasons(err); {
-	case len(reasons) == 2 && reasons[0] == "ConditionalCheckFailed":
+	case len(reasons) >= 3 && reasons[0] == "ConditionalCheckFailed":
 		return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
-	case len(reasons) == 2 && reasons[1] == "ConditionalCheckFailed":
+	case len(reasons) >= 3 && reasons[1] == "ConditionalCheckFailed":
 		// The tenant is gone: record the message, there is no usage to count.
 		r.Credits = 0
 		return s.FinishOutbox(ctx, tenant, ref, r)

@@ -24,6 +24,9 @@ type Tenant struct {
 	SMSProvider []byte `dynamodbav:"smsProvider,omitempty"`
 	// CreditsUsed counts SMS sent for the tenant.
 	CreditsUsed int `dynamodbav:"creditsUsed"`
+	// MonthlyCreditCap, when set, holds SMS that would take the month's
+	// credits past it (SetCreditCap, PUT /v1/usage/cap).
+	MonthlyCreditCap *int `dynamodbav:"monthlyCreditCap,omitempty"`
 }
 
 type tenantItem struct {

@@ -1,0 +1,358 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// OutboxHeld is the status of an SMS the tenant's monthly credit cap held
+// instead of sending: it waits, out of the sweeper's index, in the tenant's
+// held partition until the cap is changed (ReleaseHeld).
+const OutboxHeld = "held_by_cap"
+
+// Usage counters: one item per tenant and month (PK=T#t, SK=USAGE#<yyyy-mm>)
+// holding the month's totals and, as top-level numbers, the messages and
+// credits of each connection ("c#<connectionId>#m" / "#c") and purpose
+// ("p#<purpose>#m" / "#c"); FinishOutbox adds to them with ADD in the same
+// transaction that marks a message sent. GET /v1/usage reads one item.
+const (
+	usagePrefix = "USAGE#"
+	usageConn   = "c#"
+	usagePurp   = "p#"
+)
+
+func usageSK(month string) string { return usagePrefix + month }
+func heldPK(t string) string      { return "T#" + t + "#HELD" }
+
+// UsageMonth is the month a message sent at t is counted in (UTC).
+func UsageMonth(t time.Time) string { return t.UTC().Format("2006-01") }
+
+// UsageCount is messages and credits of one connection or purpose.
+type UsageCount struct {
+	Key      string // connection id ("" for hub-level replies) or purpose
+	Messages int
+	Credits  int
+}
+
+// MonthUsage is a tenant's sent messages and credits in one month.
+type MonthUsage struct {
+	Month        string
+	Messages     int
+	Credits      int
+	ByConnection []UsageCount // sorted by key
+	ByPurpose    []UsageCount // sorted by key
+}
+
+// usageUpdate is the transaction item that counts one sent message of
+// credits parts for connection conn and purpose purpose in month, and adds
+// commit to the month's committed credits (its credits less what it had
+// reserved there already).
+func (s *Store) usageUpdate(tenant, month, conn, purpose string, credits, commit int) *types.Update {
+	return &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)),
+		UpdateExpression: aws.String("SET tenantId = :t, #month = :month ADD messages :one, credits :n, committed :commit, #cm :one, #cc :n, #pm :one, #pc :n"),
+		ExpressionAttributeNames: map[string]string{
+			"#month": "month",
+			"#cm":    usageConn + conn + "#m", "#cc": usageConn + conn + "#c",
+			"#pm": usagePurp + purpose + "#m", "#pc": usagePurp + purpose + "#c",
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+			":one": numAV(1), ":n": numAV(int64(credits)), ":commit": numAV(int64(commit)),
+		},
+	}
+}
+
+// commitUpdate adds n (negative: gives back) to month's committed credits.
+func (s *Store) commitUpdate(tenant, month string, n int) *types.Update {
+	return &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)),
+		UpdateExpression:          aws.String("ADD committed :n"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(n))},
+	}
+}
+
+// ReserveCredits reserves credits for the leased message ref in month's
+// usage, unless the month's committed credits — those of sent messages and
+// the reservations of messages being sent — would pass limit; ok is false
+// then (nothing is reserved: the caller holds the message). The
+// reservation is recorded on the marker (OutboxLease.Reserved for a later
+// holder) in the same transaction, so concurrent consumers cannot together
+// pass the cap.
+func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error) {
+	if credits > limit {
+		return false, nil
+	}
+	usage := &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)),
+		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD committed :n"),
+		ConditionExpression:      aws.String("attribute_not_exists(committed) OR committed <= :room"),
+		ExpressionAttributeNames: map[string]string{"#month": "month"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+			":n": numAV(int64(credits)), ":room": numAV(int64(limit - credits)),
+		},
+	}
+	marker := &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
+		UpdateExpression:         aws.String("SET reserved = :n, reservedMonth = :month"),
+		ConditionExpression:      aws.String("#s = :sending"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n": numAV(int64(credits)), ":month": &types.AttributeValueMemberS{Value: month},
+			":sending": &types.AttributeValueMemberS{Value: OutboxSending},
+		},
+	}
+	err := s.transact(ctx, "reserve credits", []types.TransactWriteItem{{Update: usage}, {Update: marker}})
+	switch reasons := cancelReasons(err); {
+	case len(reasons) == 2 && reasons[0] == "ConditionalCheckFailed":
+		return false, nil
+	case len(reasons) == 2 && reasons[1] == "ConditionalCheckFailed":
+		return false, fmt.Errorf("reserving credits for %s: %w", ref, errNotLeased)
+	case err != nil:
+		return false, fmt.Errorf("reserving credits: %w", err)
+	}
+	return true, nil
+}
+
+// GetMonthUsage reads a tenant's usage in month ("2006-01"); a month with no
+// message is all zeros.
+func (s *Store) GetMonthUsage(ctx context.Context, tenant, month string) (MonthUsage, error) {
+	u := MonthUsage{Month: month, ByConnection: []UsageCount{}, ByPurpose: []UsageCount{}}
+	if !keyable(tenant) {
+		return u, nil
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return u, fmt.Errorf("reading usage: %w", err)
+	}
+	conns, purps := map[string]*UsageCount{}, map[string]*UsageCount{}
+	for name, av := range out.Item {
+		n, ok := av.(*types.AttributeValueMemberN)
+		if !ok {
+			continue
+		}
+		v, err := strconv.Atoi(n.Value)
+		if err != nil {
+			return u, fmt.Errorf("reading usage: %s: %w", name, err)
+		}
+		switch {
+		case name == "messages":
+			u.Messages = v
+		case name == "credits":
+			u.Credits = v
+		case strings.HasPrefix(name, usageConn):
+			addCount(conns, strings.TrimPrefix(name, usageConn), v)
+		case strings.HasPrefix(name, usagePurp):
+			addCount(purps, strings.TrimPrefix(name, usagePurp), v)
+		}
+	}
+	u.ByConnection, u.ByPurpose = sortedCounts(conns), sortedCounts(purps)
+	return u, nil
+}
+
+// addCount adds v to the count named by rest ("<key>#m" or "<key>#c").
+func addCount(m map[string]*UsageCount, rest string, v int) {
+	i := strings.LastIndexByte(rest, '#')
+	if i < 0 {
+		return
+	}
+	key, field := rest[:i], rest[i+1:]
+	c := m[key]
+	if c == nil {
+		c = &UsageCount{Key: key}
+		m[key] = c
+	}
+	switch field {
+	case "m":
+		c.Messages += v
+	case "c":
+		c.Credits += v
+	}
+}
+
+func sortedCounts(m map[string]*UsageCount) []UsageCount {
+	out := make([]UsageCount, 0, len(m))
+	for _, c := range m {
+		out = append(out, *c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// SetCreditCap sets the tenant's monthly credit cap (nil: no cap).
+func (s *Store) SetCreditCap(ctx context.Context, tenant string, monthly *int) error {
+	in := &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
+		UpdateExpression:    aws.String("REMOVE monthlyCreditCap"),
+		ConditionExpression: aws.String("attribute_exists(PK)"),
+	}
+	if monthly != nil {
+		in.UpdateExpression = aws.String("SET monthlyCreditCap = :c")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":c": numAV(int64(*monthly))}
+	}
+	_, err := s.db.UpdateItem(ctx, in)
+	if conditionFailed(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("storing credit cap: %w", err)
+	}
+	return nil
+}
+
+// heldItem is an SMS held by the credit cap, in the tenant's held partition
+// (PK=T#t#HELD, SK=<ref>): the entry to enqueue again when it is released.
+type heldItem struct {
+	PK           string    `dynamodbav:"PK"`
+	SK           string    `dynamodbav:"SK"`
+	TenantID     string    `dynamodbav:"tenantId"`
+	Ref          string    `dynamodbav:"ref"`
+	Phone        string    `dynamodbav:"phone"`
+	ConnectionID string    `dynamodbav:"connectionId,omitempty"`
+	Purpose      string    `dynamodbav:"purpose,omitempty"`
+	At           time.Time `dynamodbav:"at"`
+	Credits      int       `dynamodbav:"credits"`
+	HeldAt       int64     `dynamodbav:"heldAt"`
+	ExpiresAt    int64     `dynamodbav:"expiresAt"`
+}
+
+// finishHeld marks a leased SMS held by the cap and files it in the
+// tenant's held partition, in one transaction.
+func (s *Store) finishHeld(ctx context.Context, tenant, ref string, r OutboxResult) error {
+	now := s.now()
+	e, _, err := s.GetOutbox(ctx, tenant, ref)
+	if err != nil {
+		return fmt.Errorf("holding outbox message %s: %w", ref, err)
+	}
+	av, err := marshalMap(heldItem{PK: heldPK(tenant), SK: ref, TenantID: tenant, Ref: ref, Phone: e.Phone, ConnectionID: e.ConnectionID,
+		Purpose: e.Purpose, At: e.At, Credits: r.Credits, HeldAt: now.Unix(), ExpiresAt: now.Add(365 * 24 * time.Hour).Unix()})
+	if err != nil {
+		return err
+	}
+	marker := &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
+		// Held messages wait for a cap change, not the sweeper; the marker
+		// lives as long as the held item.
+		UpdateExpression:         aws.String("SET #s = :held, detail = :d, finishedAt = :t, expiresAt = :exp REMOVE leaseUntil, GSI2PK, GSI2SK"),
+		ConditionExpression:      aws.String("#s = :sending"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":held": &types.AttributeValueMemberS{Value: OutboxHeld}, ":d": &types.AttributeValueMemberS{Value: r.Detail},
+			":t": numAV(now.Unix()), ":exp": numAV(now.Add(365 * 24 * time.Hour).Unix()),
+			":sending": &types.AttributeValueMemberS{Value: OutboxSending},
+		},
+	}
+	err = s.transact(ctx, "hold outbox message", []types.TransactWriteItem{{Update: marker}, {Put: &types.Put{TableName: aws.String(s.table), Item: av}}})
+	if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
+		return fmt.Errorf("holding outbox message %s: %w", ref, errNotLeased)
+	}
+	if err != nil {
+		return fmt.Errorf("holding outbox message: %w", err)
+	}
+	return nil
+}
+
+// HeldCount counts the tenant's SMS held by the credit cap (a count query
+// of the tenant's held partition).
+func (s *Store) HeldCount(ctx context.Context, tenant string) (int, error) {
+	if !keyable(tenant) {
+		return 0, nil
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"), Select: types.SelectCount, ConsistentRead: aws.Bool(true),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: heldPK(tenant)}},
+	}
+	n := 0
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return n, fmt.Errorf("counting held messages: %w", err)
+		}
+		n += int(out.Count)
+		if out.LastEvaluatedKey == nil {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// ReleaseHeld makes every SMS the credit cap held pending again — back in
+// the sweeper's index, so it is enqueued again even if the caller's enqueue
+// is lost — and calls each with its entry (for the caller to enqueue). The
+// consumer checks the cap again: a message still over it is held again.
+func (s *Store) ReleaseHeld(ctx context.Context, tenant string, each func(OutboxEntry) error) (int, error) {
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"), ConsistentRead: aws.Bool(true),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: heldPK(tenant)}},
+	}
+	n := 0
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return n, fmt.Errorf("listing held messages: %w", err)
+		}
+		for _, item := range out.Items {
+			var it heldItem
+			if err := unmarshalMap(item, &it); err != nil {
+				return n, err
+			}
+			released, err := s.releaseOne(ctx, it)
+			if err != nil {
+				return n, err
+			}
+			if !released {
+				continue
+			}
+			n++
+			e := OutboxEntry{TenantID: tenant, Ref: it.Ref, Kind: OutboxKindSMS, Phone: it.Phone, ConnectionID: it.ConnectionID, Purpose: it.Purpose, At: it.At}
+			if err := each(e); err != nil {
+				return n, err
+			}
+		}
+		if out.LastEvaluatedKey == nil {
+			return n, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// releaseOne moves one held marker back to pending and removes its held
+// item; a marker that is no longer held only loses its held item.
+func (s *Store) releaseOne(ctx context.Context, it heldItem) (bool, error) {
+	now := s.now()
+	marker := &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(outboxPK(it.TenantID, it.Ref), skOut),
+		UpdateExpression:         aws.String("SET #s = :pending, detail = :d, expiresAt = :exp, GSI2PK = :pk, GSI2SK = :sk"),
+		ConditionExpression:      aws.String("#s = :held"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pending": &types.AttributeValueMemberS{Value: OutboxPending}, ":held": &types.AttributeValueMemberS{Value: OutboxHeld},
+			":d":   &types.AttributeValueMemberS{Value: "released by a credit cap change"},
+			":exp": numAV(now.Add(30 * 24 * time.Hour).Unix()),
+			":pk":  &types.AttributeValueMemberS{Value: outboxIndexPK(it.TenantID, it.Ref)},
+			":sk":  &types.AttributeValueMemberS{Value: outboxIndexSK(it.TenantID, it.Ref, now.Add(OutboxGrace))},
+		},
+	}
+	del := &types.Delete{TableName: aws.String(s.table), Key: keyOf(it.PK, it.SK)}
+	err := s.transact(ctx, "release held message", []types.TransactWriteItem{{Update: marker}, {Delete: del}})
+	if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
+		_, derr := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: del.TableName, Key: del.Key})
+		if derr != nil {
+			return false, fmt.Errorf("dropping a stale held message: %w", derr)
+		}
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("releasing held message: %w", err)
+	}
+	return true, nil
+}
