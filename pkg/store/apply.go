@@ -35,6 +35,9 @@ type Applied struct {
 	Messages []consent.Message
 	// Wrote is false when the record cost no write (unchanged).
 	Wrote bool
+	// Pending: the record's contact waits for a YES to a double opt-in
+	// request (set when the decision was written).
+	Pending bool
 }
 
 // linkItem maps a source record to its contact and remembers what was last
