@@ -70,12 +70,12 @@ type ConnectionOut struct {
 	WebhookURL        string            `json:"webhookUrl"`
 	// DoubleOptInExpiryDays and DoubleOptInReminderDays apply to double
 	// opt-in requests that are never answered.
-	DoubleOptInExpiryDays   int `json:"doubleOptInExpiryDays"`
-	DoubleOptInReminderDays int `json:"doubleOptInReminderDays"`
-	LastSyncAt        *time.Time        `json:"lastSyncAt,omitempty"`
-	CreatedAt         time.Time         `json:"createdAt"`
-	UpdatedAt         time.Time         `json:"updatedAt"`
-	SyncID            string            `json:"syncId,omitempty"`
+	DoubleOptInExpiryDays   int        `json:"doubleOptInExpiryDays"`
+	DoubleOptInReminderDays int        `json:"doubleOptInReminderDays"`
+	LastSyncAt              *time.Time `json:"lastSyncAt,omitempty"`
+	CreatedAt               time.Time  `json:"createdAt"`
+	UpdatedAt               time.Time  `json:"updatedAt"`
+	SyncID                  string     `json:"syncId,omitempty"`
 }
 
 func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) ConnectionOut {

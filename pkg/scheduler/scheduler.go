@@ -15,7 +15,8 @@
 // Each tick also does the pipeline's housekeeping: it drains the pages DLQ
 // (runs whose pages SQS dead-lettered end failed instead of waiting out
 // their lock), then sweeps the outbox (due messages whose enqueue was lost
-// are enqueued again).
+// are enqueued again), then reviews unanswered double opt-in requests (their
+// one reminder, their expiry).
 package scheduler
 
 import (
