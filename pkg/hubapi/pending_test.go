@@ -17,6 +17,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
+	"github.com/contactsync/contactsync/pkg/scheduler"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/stacktest"
@@ -33,6 +34,7 @@ type pendingFixture struct {
 	key, tid, doi string
 	now           time.Time
 	sweeper       *outbox.PendingSweeper
+	starter       syncrun.Starter
 	contacts      map[string]string // first name -> contact id
 	phones        map[string]string // first name -> E.164
 }
@@ -48,8 +50,8 @@ func newPendingFixture(t *testing.T, connJSON string) *pendingFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.h = hubapi.New(hubapi.Deps{Store: st, Sealer: sealer, AdminToken: admin, Now: func() time.Time { return f.now },
-		Starter: syncrun.Starter{Store: st, Pages: queue.NewSender(s.SQS, s.PagesQueueURL), LockFor: time.Hour}})
+	f.starter = syncrun.Starter{Store: st, Pages: queue.NewSender(s.SQS, s.PagesQueueURL), LockFor: time.Hour}
+	f.h = hubapi.New(hubapi.Deps{Store: st, Sealer: sealer, AdminToken: admin, Now: func() time.Time { return f.now }, Starter: f.starter})
 	f.key = f.tenant()
 	f.tid = strings.SplitN(f.key, ".", 2)[0]
 	code, conn := f.do("POST", "/v1/connections", f.key, connJSON, nil)
@@ -285,8 +287,12 @@ func TestPending_ExpiryAndOneReminder(t *testing.T) {
 	if s := f.sweep(9 * day); s.Looked != 0 {
 		t.Fatalf("sweep after 9 days = %+v, want none", s)
 	}
-	if s := f.sweep(10*day + time.Minute); s.Looked != 3 || s.Expired != 2 || s.Reminded != 0 {
-		t.Fatalf("sweep after 10 days = %+v, want Bob and Cat expired", s)
+	// The scheduler's tick does it (its clock at 10 days and a minute).
+	f.now = pendingT0.Add(10*day + time.Minute)
+	tick, err := scheduler.New(scheduler.Deps{Store: f.st, Starter: f.starter, Now: func() time.Time { return f.now }, Pending: f.sweeper}).
+		Handle(context.Background(), events.EventBridgeEvent{})
+	if err != nil || tick.Expired != 2 || tick.Reminded != 0 {
+		t.Fatalf("scheduler tick after 10 days = %+v %v, want Bob and Cat expired", tick, err)
 	}
 	for n, want := range map[string]string{"Ann": "subscribed", "Bob": "not_subscribed", "Cat": "not_subscribed"} {
 		if got := f.status(n); got != want {
