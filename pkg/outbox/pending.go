@@ -30,7 +30,9 @@ type PendingSweeper struct {
 	Queue interface {
 		Send(ctx context.Context, messages ...any) error
 	}
-	// Limit bounds the requests one sweep looks at (default 2000).
+	// Limit bounds the requests one sweep looks at (default 500: the tick
+	// also starts runs and sweeps the outbox within its minute; the rest
+	// wait for the next tick).
 	Limit int
 	Log   *slog.Logger
 }
@@ -44,23 +46,34 @@ type PendingSummary struct {
 func (p *PendingSweeper) Sweep(ctx context.Context, now time.Time) (PendingSummary, error) {
 	limit := p.Limit
 	if limit == 0 {
-		limit = 2000
+		limit = 500
 	}
 	var sum PendingSummary
+	conns := map[string]*store.Connection{} // read once per sweep; nil: gone
 	n, err := p.Store.SweepPending(ctx, now, limit, func(r store.PendingRequest) (time.Time, bool, error) {
-		conn, err := p.Store.GetConnection(ctx, r.TenantID, r.ConnectionID)
-		if errors.Is(err, store.ErrNotFound) {
+		k := r.TenantID + "/" + r.ConnectionID
+		c, seen := conns[k]
+		if !seen {
+			got, err := p.Store.GetConnection(ctx, r.TenantID, r.ConnectionID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+			case err != nil:
+				return time.Time{}, false, err
+			default:
+				c = &got
+			}
+			conns[k] = c
+		}
+		if c == nil {
 			return time.Time{}, true, nil // the connection is gone: nothing to expire for it
 		}
-		if err != nil {
-			return time.Time{}, false, err
-		}
+		conn := *c
 		policy := consent.PendingPolicy{ExpiryDays: conn.DoubleOptInExpiryDays, ReminderDays: conn.DoubleOptInReminderDays}
 		var (
 			review consent.PendingReview
 			msgs   []Message
 		)
-		_, err = p.Store.UpdateLedger(ctx, r.TenantID, r.Phone, func(rec store.PhoneRecord) (store.LedgerUpdate, error) {
+		_, err := p.Store.UpdateLedger(ctx, r.TenantID, r.Phone, func(rec store.PhoneRecord) (store.LedgerUpdate, error) {
 			msgs = nil
 			review = rec.Ledger.ReviewPending(r.ConnectionID, policy, now)
 			var ev consent.Event
