@@ -281,7 +281,13 @@ func show(ctx context.Context, api sandbox.Client, q string) {
 	var out struct {
 		Items []map[string]any `json:"items"`
 	}
-	if err := api.Do(ctx, "GET", "/v1/contacts?q="+q, nil, &out); err != nil || len(out.Items) == 0 {
+	err := api.Do(ctx, "GET", "/v1/contacts?q="+q, nil, &out)
+	if err == nil && len(out.Items) == 0 {
+		// Contacts waiting for their YES are not in the audience: ask for
+		// them by status.
+		err = api.Do(ctx, "GET", "/v1/contacts?status=pending&q="+q, nil, &out)
+	}
+	if err != nil || len(out.Items) == 0 {
 		fmt.Printf("    contact %q not found (%v)\n", q, err)
 		return
 	}

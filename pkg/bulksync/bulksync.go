@@ -396,6 +396,12 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 			res.Counts.Unchanged++
 			row = store.ReportRow{} // unchanged records are counted, not listed
 		}
+		if a.Pending && (a.Decision.Outcome == merge.Created || a.Decision.Outcome == merge.Updated) {
+			// Created or updated, and waiting for a YES: out of the
+			// audience until then (double opt-in).
+			res.Counts.PendingConfirmation++
+			row.Consent = "pending_confirmation"
+		}
 		if row.Outcome != "" {
 			res.Rows = append(res.Rows, row)
 		}

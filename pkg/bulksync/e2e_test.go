@@ -26,6 +26,7 @@ type rig struct {
 	st      *store.Store
 	starter syncrun.Starter
 	tenant  string
+	key     string // the tenant's API key
 	conn    store.Connection
 }
 
@@ -39,7 +40,7 @@ func newRig(t *testing.T, shop *woocommercetest.Server, mode string) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenant, _, err := st.CreateTenant(ctx, "Acme")
+	tenant, apiKey, err := st.CreateTenant(ctx, "Acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +57,7 @@ func newRig(t *testing.T, shop *woocommercetest.Server, mode string) *rig {
 		Pages: pages, Outbox: queue.NewSender(s.SQS, s.OutboxQueueURL), DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL),
 	})
 	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.PagesQueueURL, Handler: h.Handle, Concurrency: 4, BatchSize: 5, RetryDelay: time.Second}).Run(ctx)
-	return &rig{st: st, starter: syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour}, tenant: tenant.ID, conn: conn}
+	return &rig{st: st, starter: syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour}, tenant: tenant.ID, key: apiKey, conn: conn}
 }
 
 func (r *rig) runToEnd(t *testing.T, trigger string) store.Run {

@@ -168,6 +168,7 @@ func (e Env) Scheduler() *scheduler.Handler {
 	return scheduler.New(scheduler.Deps{Store: st, Starter: e.starter(st), Log: e.log(),
 		DeadPages: &bulksync.DeadLetters{SQS: e.SQS, QueueURL: e.Names.PagesDLQURL, Handler: pagesDLQ},
 		Outbox:    &outbox.Sweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},
+		Pending:   &outbox.PendingSweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},
 	})
 }
 

@@ -20,6 +20,9 @@ func (l Ledger) Apply(ev Event) (Ledger, Change) {
 		ch.ConnectionID = ev.ConnectionID
 		ch.SourceAt = ev.Signal.At
 	}
+	if ev.Kind == EventDoubleOptInExpired || ev.Kind == EventDoubleOptInReminder {
+		ch.ConnectionID = ev.ConnectionID
+	}
 	if m, due := n.messageDue(ev, from, to); due {
 		n.Queued = append(append(make([]Message, 0, len(n.Queued)+1), n.Queued...), m)
 		ch.MessagesDue = []Message{m}
@@ -40,6 +43,8 @@ func (l *Ledger) messageDue(ev Event, from, to State) (Message, bool) {
 	case ev.Kind == EventSourceSignal && ev.Mode == DoubleOptIn && to == Pending &&
 		l.contribution(ev.ConnectionID) == Pending:
 		m = Message{Phone: l.Phone, ConnectionID: ev.ConnectionID, Purpose: PurposeDoubleOptInRequest, At: ev.At}
+	case ev.Kind == EventDoubleOptInReminder:
+		m = Message{Phone: l.Phone, ConnectionID: ev.ConnectionID, Purpose: PurposeDoubleOptInReminder, At: ev.At}
 	default:
 		return Message{}, false
 	}
@@ -62,6 +67,10 @@ func (l *Ledger) record(ev Event) bool {
 		return keepNewest(ev, &l.YesAt, &l.Yes)
 	case EventSourceSignal:
 		return l.recordSignal(ev)
+	case EventDoubleOptInExpired:
+		return l.recordExpiry(ev)
+	case EventDoubleOptInReminder:
+		return l.recordReminder(ev)
 	}
 	return false
 }
@@ -119,6 +128,11 @@ func (l *Ledger) Holds(ev Event) bool {
 		}
 		_, changed := nextSignal(l.Signals[i], signalOf(ev))
 		return !changed
+	case EventDoubleOptInExpired:
+		c := *l
+		return !c.recordExpiry(ev)
+	case EventDoubleOptInReminder:
+		return !l.recordReminder(ev)
 	}
 	return true
 }

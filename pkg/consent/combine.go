@@ -59,6 +59,12 @@ func (l *Ledger) union(other *Ledger) bool {
 	for _, s := range other.Signals {
 		changed = l.putSignal(s) || changed
 	}
+	for _, e := range other.Expirations {
+		if !l.expired(e.ConnectionID) {
+			l.putExpiry(e)
+			changed = true
+		}
+	}
 	for _, m := range other.Queued {
 		if !l.wasQueued(m) {
 			l.Queued = append(append(make([]Message, 0, len(l.Queued)+1), l.Queued...), m)

@@ -162,6 +162,10 @@ type Ledger struct {
 	// only the opt-out confirmations that a future opt-out could repeat
 	// (see compact). It does not grow with STOP/START toggles.
 	Queued []Message
+	// Expirations lists the connections whose double opt-in request
+	// expired unanswered (sorted by ConnectionID): their pending
+	// contribution counts as not_subscribed (see ReviewPending).
+	Expirations []Expiry `dynamodbav:",omitempty"`
 
 	Version int64 // optimistic-lock counter, owned by the store
 }
@@ -228,7 +232,7 @@ func (l *Ledger) state() State {
 		}
 		for _, s := range l.Signals {
 			if s.lifts(outAt) {
-				consider(s.contribution())
+				consider(l.signalContribution(s))
 			}
 		}
 		if best == "" {
@@ -240,7 +244,7 @@ func (l *Ledger) state() State {
 		consider(Subscribed)
 	}
 	for _, s := range l.Signals {
-		consider(s.contribution())
+		consider(l.signalContribution(s))
 	}
 	if best == "" {
 		return NotSubscribed
@@ -272,5 +276,15 @@ func (l *Ledger) contribution(connectionID string) State {
 	if !ok {
 		return ""
 	}
-	return s.contribution()
+	return l.signalContribution(s)
+}
+
+// signalContribution is a signal's contribution, with an expired double
+// opt-in request's pending counted as not_subscribed.
+func (l *Ledger) signalContribution(s SourceSignal) State {
+	c := s.contribution()
+	if c == Pending && len(l.Expirations) > 0 && l.expired(s.ConnectionID) {
+		return NotSubscribed
+	}
+	return c
 }

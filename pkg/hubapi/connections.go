@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/schedule"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -47,6 +48,10 @@ type connectionIn struct {
 	SyncIntervalHours *int              `json:"syncIntervalHours"`
 	Enabled           *bool             `json:"enabled"`
 	Config            map[string]string `json:"config"`
+	// DoubleOptInExpiryDays (1-365, default 30) and DoubleOptInReminderDays
+	// (0 = no reminder, else fewer than the expiry days).
+	DoubleOptInExpiryDays   *int `json:"doubleOptInExpiryDays"`
+	DoubleOptInReminderDays *int `json:"doubleOptInReminderDays"`
 }
 
 // ConnectionOut is a connection as the API shows it (no secrets).
@@ -63,10 +68,14 @@ type ConnectionOut struct {
 	Enabled           bool              `json:"enabled"`
 	Config            map[string]string `json:"config"`
 	WebhookURL        string            `json:"webhookUrl"`
-	LastSyncAt        *time.Time        `json:"lastSyncAt,omitempty"`
-	CreatedAt         time.Time         `json:"createdAt"`
-	UpdatedAt         time.Time         `json:"updatedAt"`
-	SyncID            string            `json:"syncId,omitempty"`
+	// DoubleOptInExpiryDays and DoubleOptInReminderDays apply to double
+	// opt-in requests that are never answered.
+	DoubleOptInExpiryDays   int        `json:"doubleOptInExpiryDays"`
+	DoubleOptInReminderDays int        `json:"doubleOptInReminderDays"`
+	LastSyncAt              *time.Time `json:"lastSyncAt,omitempty"`
+	CreatedAt               time.Time  `json:"createdAt"`
+	UpdatedAt               time.Time  `json:"updatedAt"`
+	SyncID                  string     `json:"syncId,omitempty"`
 }
 
 func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) ConnectionOut {
@@ -75,7 +84,8 @@ func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) C
 		SelectedTags: c.SelectedTags, FieldMap: c.FieldMap, WriteBackOptOuts: c.WriteBackOptOuts,
 		SyncIntervalHours: c.SyncIntervalHours, Enabled: c.Enabled, Config: c.PublicConfig,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-		WebhookURL: h.d.PublicBaseURL + "/webhooks/" + c.Platform + "/" + c.ID,
+		WebhookURL:            h.d.PublicBaseURL + "/webhooks/" + c.Platform + "/" + c.ID,
+		DoubleOptInExpiryDays: expiryDays(c), DoubleOptInReminderDays: c.DoubleOptInReminderDays,
 	}
 	if out.Config == nil {
 		out.Config = map[string]string{}
@@ -107,6 +117,9 @@ func validateConnection(c store.Connection, cfg map[string]string) map[string]st
 	}
 	if c.SyncIntervalHours < 1 || c.SyncIntervalHours > 24*7 {
 		bad["syncIntervalHours"] = "must be from 1 to 168"
+	}
+	for k, v := range validatePendingPolicy(c) {
+		bad[k] = v
 	}
 	for k, v := range connectionBounds(c, cfg) {
 		bad[k] = v
@@ -146,6 +159,7 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	conn := store.Connection{
 		TenantID: c.tenant, ID: store.NewConnectionID(c.tenant), Platform: in.Platform,
 		SyncIntervalHours: 24, Enabled: true, SelectedTags: in.SelectedTags, FieldMap: in.FieldMap,
+		DoubleOptInExpiryDays: consent.DefaultDoubleOptInExpiryDays,
 	}
 	conn.Label = source.Platform(in.Platform).DefaultLabel()
 	applyPatch(&conn, in)
@@ -160,7 +174,7 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 		return apigw.Invalid(bad)
 	}
 	recordRotation(conn.Platform, nil, in.Config, cfg, h.d.Now())
-	if bad := validateConnection(conn, cfg); len(bad) > 0 {
+	if bad := merged(validateConnection(conn, cfg), checkPendingInput(in)); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
@@ -214,6 +228,12 @@ func applyPatch(conn *store.Connection, in connectionIn) {
 	}
 	if in.Enabled != nil {
 		conn.Enabled = *in.Enabled
+	}
+	if in.DoubleOptInExpiryDays != nil {
+		conn.DoubleOptInExpiryDays = *in.DoubleOptInExpiryDays
+	}
+	if in.DoubleOptInReminderDays != nil {
+		conn.DoubleOptInReminderDays = *in.DoubleOptInReminderDays
 	}
 }
 
@@ -323,7 +343,7 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 		cfg[k] = v
 	}
 	recordRotation(conn.Platform, before, in.Config, cfg, h.d.Now())
-	if bad := validateConnection(conn, cfg); len(bad) > 0 {
+	if bad := merged(validateConnection(conn, cfg), checkPendingInput(in)); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {

@@ -136,6 +136,7 @@ func providerBounds(p SMSProvider) map[string]string {
 		{"templates.doubleOptInRequest", p.Templates.DoubleOptInRequest, maxTemplateRunes},
 		{"templates.optOutConfirmation", p.Templates.OptOutConfirmation, maxTemplateRunes},
 		{"templates.help", p.Templates.Help, maxTemplateRunes},
+		{"templates.doubleOptInReminder", p.Templates.DoubleOptInReminder, maxTemplateRunes},
 	} {
 		if tooLong(f.value, f.max) {
 			bad[f.name] = fmt.Sprintf("at most %d characters", f.max)

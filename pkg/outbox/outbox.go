@@ -203,6 +203,10 @@ func (h *Handler) send(ctx context.Context, m Message, lease *store.OutboxLease)
 		if rec.Ledger.Suppressed() {
 			return store.OutboxResult{Status: store.OutboxSkipped, Detail: "number opted out"}, nil
 		}
+		if m.SMS.Purpose == consent.PurposeDoubleOptInReminder && rec.Ledger.State() != consent.Pending {
+			// Answered (or expired) since the reminder became due.
+			return store.OutboxResult{Status: store.OutboxSkipped, Detail: "no longer pending"}, nil
+		}
 	}
 	t, err := h.d.Store.GetTenant(ctx, m.TenantID)
 	if err != nil {

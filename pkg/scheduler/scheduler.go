@@ -15,7 +15,8 @@
 // Each tick also does the pipeline's housekeeping: it drains the pages DLQ
 // (runs whose pages SQS dead-lettered end failed instead of waiting out
 // their lock), then sweeps the outbox (due messages whose enqueue was lost
-// are enqueued again).
+// are enqueued again), then reviews unanswered double opt-in requests (their
+// one reminder, their expiry).
 package scheduler
 
 import (
@@ -27,6 +28,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/schedule"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -64,6 +66,11 @@ type Deps struct {
 	Outbox interface {
 		Sweep(ctx context.Context, now time.Time) (int, error)
 	}
+	// Pending reminds and expires unanswered double opt-in requests
+	// (outbox.PendingSweeper; nil: none).
+	Pending interface {
+		Sweep(ctx context.Context, now time.Time) (outbox.PendingSummary, error)
+	}
 }
 
 // Handler handles scheduled events.
@@ -93,6 +100,10 @@ type Summary struct {
 	DeadPages int `json:"deadPages,omitempty"`
 	// Swept are outbox messages enqueued again.
 	Swept int `json:"swept,omitempty"`
+	// Reminded and Expired are unanswered double opt-in requests reminded
+	// and expired.
+	Reminded int `json:"reminded,omitempty"`
+	Expired  int `json:"expired,omitempty"`
 }
 
 // Handle runs one scheduler tick. It fails (so EventBridge retries) only if
@@ -146,8 +157,15 @@ func (h *Handler) Handle(ctx context.Context, _ events.EventBridgeEvent) (Summar
 			h.d.Log.ErrorContext(ctx, "sweeping the outbox", "err", serr)
 		}
 	}
+	if h.d.Pending != nil {
+		p, perr := h.d.Pending.Sweep(ctx, now)
+		sum.Reminded, sum.Expired = p.Reminded, p.Expired
+		if perr != nil {
+			h.d.Log.ErrorContext(ctx, "reviewing pending double opt-in requests", "err", perr)
+		}
+	}
 	h.d.Log.InfoContext(ctx, "scheduler tick", "due", sum.Due, "started", sum.Started, "skipped", sum.Skipped, "failed", sum.Failed,
-		"deadPages", sum.DeadPages, "swept", sum.Swept)
+		"deadPages", sum.DeadPages, "swept", sum.Swept, "reminded", sum.Reminded, "expired", sum.Expired)
 	return sum, err
 }
 

@@ -43,6 +43,9 @@ const (
 	PurposeDoubleOptInRequest Purpose = "double_opt_in_request"
 	PurposeOptOutConfirmation Purpose = "opt_out_confirmation"
 	PurposeHelp               Purpose = "help"
+	// PurposeDoubleOptInReminder: the one reminder of an unanswered double
+	// opt-in request.
+	PurposeDoubleOptInReminder Purpose = "double_opt_in_reminder"
 )
 
 // Message is one outbound SMS.
@@ -88,19 +91,21 @@ func (e *SendError) Error() string {
 // Templates are a tenant's message texts; "{company}" and "{help}" are
 // replaced when rendering.
 type Templates struct {
-	Confirmation       string `json:"confirmation,omitempty"`
-	DoubleOptInRequest string `json:"doubleOptInRequest,omitempty"`
-	OptOutConfirmation string `json:"optOutConfirmation,omitempty"`
-	Help               string `json:"help,omitempty"`
+	Confirmation        string `json:"confirmation,omitempty"`
+	DoubleOptInRequest  string `json:"doubleOptInRequest,omitempty"`
+	OptOutConfirmation  string `json:"optOutConfirmation,omitempty"`
+	Help                string `json:"help,omitempty"`
+	DoubleOptInReminder string `json:"doubleOptInReminder,omitempty"`
 }
 
 // DefaultTemplates are the texts of issue 6, each within one SMS segment.
 func DefaultTemplates() Templates {
 	return Templates{
-		Confirmation:       "You are subscribed to receive messages from {company}. Reply STOP to cancel.",
-		DoubleOptInRequest: "Reply Y or YES to confirm that you want to receive SMS messages from {company}.",
-		OptOutConfirmation: "You have been unsubscribed from {company} messages. No more messages will be sent.",
-		Help:               "{company}: {help} Reply STOP to unsubscribe.",
+		Confirmation:        "You are subscribed to receive messages from {company}. Reply STOP to cancel.",
+		DoubleOptInRequest:  "Reply Y or YES to confirm that you want to receive SMS messages from {company}.",
+		OptOutConfirmation:  "You have been unsubscribed from {company} messages. No more messages will be sent.",
+		Help:                "{company}: {help} Reply STOP to unsubscribe.",
+		DoubleOptInReminder: "Reminder: reply Y or YES to confirm that you want to receive SMS messages from {company}.",
 	}
 }
 
@@ -123,6 +128,8 @@ func (t Templates) Render(p Purpose, company, help string) (string, error) {
 		tpl = pick(t.OptOutConfirmation, d.OptOutConfirmation)
 	case PurposeHelp:
 		tpl = pick(t.Help, d.Help)
+	case PurposeDoubleOptInReminder:
+		tpl = pick(t.DoubleOptInReminder, d.DoubleOptInReminder)
 	default:
 		return "", fmt.Errorf("sms: no template for purpose %q", p)
 	}

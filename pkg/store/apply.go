@@ -39,6 +39,9 @@ type Applied struct {
 	// record was refused before it): its report row says why a phone or
 	// email was not used, and masks the one in conflict.
 	Identity merge.Identity
+	// Pending: the record's contact waits for a YES to a double opt-in
+	// request (set when the decision was written).
+	Pending bool
 }
 
 // linkItem maps a source record to its contact and remembers what was last

@@ -27,6 +27,11 @@ type Connection struct {
 	WriteBackOptOuts  bool              `dynamodbav:"writeBackOptOuts"`
 	SyncIntervalHours int               `dynamodbav:"syncIntervalHours"`
 	Enabled           bool              `dynamodbav:"enabled"`
+	// DoubleOptInExpiryDays is how long a double opt-in request waits for
+	// its YES before the number is not_subscribed (0: the default, 30);
+	// DoubleOptInReminderDays when its one reminder is sent (0: none).
+	DoubleOptInExpiryDays   int `dynamodbav:"doubleOptInExpiryDays,omitempty"`
+	DoubleOptInReminderDays int `dynamodbav:"doubleOptInReminderDays,omitempty"`
 	// Config is the platform configuration with its secrets, sealed by the
 	// caller (pkg/seal); the store never looks inside. PublicConfig holds
 	// the non-secret settings the API may show (shop domain, store URL...).

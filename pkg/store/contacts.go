@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/resources"
 )
@@ -65,9 +66,35 @@ func nameKey(c merge.Contact) string {
 func (s *Store) contactAV(tenant string, c merge.Contact, status string, mark *appliedMark) (map[string]types.AttributeValue, error) {
 	return marshalMap(contactItem{
 		PK: contactPK(tenant, c.ID), SK: skContact,
-		GSI1PK: contactsIndexPK(tenant), GSI1SK: nameKey(c),
+		GSI1PK: contactsIndexFor(tenant, status), GSI1SK: nameKey(c),
 		Contact: c, Status: status, Labels: c.Labels(), Version: c.Version, Applied: mark,
 	})
+}
+
+// contactsIndexFor is a contact's name-index partition: pending contacts
+// (double opt-in, no YES yet) have their own, so the audience — the
+// default listing — does not hold them (issue 18 item 7) and
+// ?status=pending reads only them.
+func contactsIndexFor(tenant, status string) string {
+	if status == string(consent.Pending) {
+		return pendingIndexPK(tenant)
+	}
+	return contactsIndexPK(tenant)
+}
+
+// statusUpdate is the update of a contact's denormalised status, which
+// moves it between the name index's partitions.
+func (s *Store) statusUpdate(tenant, id string, status consent.State) *types.Update {
+	return &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact),
+		UpdateExpression:         aws.String("SET #st = :s, GSI1PK = :ix"),
+		ConditionExpression:      aws.String("attribute_exists(PK)"),
+		ExpressionAttributeNames: map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":s":  &types.AttributeValueMemberS{Value: string(status)},
+			":ix": &types.AttributeValueMemberS{Value: contactsIndexFor(tenant, string(status))},
+		},
+	}
 }
 
 // ContactView is a contact as readers see it, with its consent status.
@@ -108,7 +135,10 @@ type ContactFilter struct {
 	Query  string
 	Source string // a source label, e.g. "Shopify"
 	Group  string // a group name, e.g. "Shopify - VIP"
-	Status string // subscribed, not_subscribed, unsubscribed, pending
+	// Status is subscribed, not_subscribed, unsubscribed or pending; ""
+	// lists every contact except pending ones (the audience: a double
+	// opt-in contact joins it with its YES).
+	Status string
 }
 
 // ListContacts lists a tenant's contacts in name order.
@@ -124,7 +154,8 @@ func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter
 		}
 		return s.listGroupContacts(ctx, tenant, f, limit, start)
 	}
-	l := listing{pk: "GSI1PK", pkValue: contactsIndexPK(tenant), sk: "GSI1SK",
+	indexPK := contactsIndexFor(tenant, f.Status)
+	l := listing{pk: "GSI1PK", pkValue: indexPK, sk: "GSI1SK",
 		index: true, tablePK: contactPK(tenant, ""), tablePKPrefix: true, tableSK: skContact}
 	if q != "" && !strings.Contains(q, "@") {
 		l.skPrefix = q
@@ -136,7 +167,7 @@ func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.table), IndexName: aws.String(resources.GSI1),
 		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: contactsIndexPK(tenant)}},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: indexPK}},
 		ExclusiveStartKey:         start,
 	}
 	var filters []string
@@ -152,10 +183,20 @@ func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter
 		filters = append(filters, "contains(labels, :src)")
 		in.ExpressionAttributeValues[":src"] = &types.AttributeValueMemberS{Value: f.Source}
 	}
-	if f.Status != "" {
+	switch {
+	case f.Status == string(consent.Pending):
+		// Its own partition holds only pending contacts.
+	case f.Status != "":
 		filters = append(filters, "#st = :st")
 		in.ExpressionAttributeNames["#st"] = "status"
 		in.ExpressionAttributeValues[":st"] = &types.AttributeValueMemberS{Value: f.Status}
+	default:
+		// A pending contact written before pending ones had their own
+		// partition is still here until its next write: left out (queryPages
+		// reads on until the page is full, so paging stays exact).
+		filters = append(filters, "#st <> :pending")
+		in.ExpressionAttributeNames["#st"] = "status"
+		in.ExpressionAttributeValues[":pending"] = &types.AttributeValueMemberS{Value: string(consent.Pending)}
 	}
 	if len(filters) > 0 {
 		in.FilterExpression = aws.String(strings.Join(filters, " AND "))
@@ -223,7 +264,7 @@ func (s *Store) listGroupContacts(ctx context.Context, tenant string, f ContactF
 			return nil, "", err
 		}
 		v := viewOf(it)
-		if !contains(v.Groups, f.Group) || (f.Status != "" && v.Status != f.Status) || (f.Source != "" && !contains(v.Labels(), f.Source)) ||
+		if !contains(v.Groups, f.Group) || (f.Status != "" && v.Status != f.Status) || (f.Status == "" && v.Status == string(consent.Pending)) || (f.Source != "" && !contains(v.Labels(), f.Source)) ||
 			(q != "" && !strings.HasPrefix(nameKey(v.Contact), q) && !strings.HasPrefix(v.EmailKey, q)) {
 			continue
 		}

@@ -12,7 +12,15 @@
 // outbox sweeper's index (GSI2, "OUTBOX#<shard>"), whose sort keys carry the
 // tenant ("<time>#T#<t>#<ref>") and whose items are unfinished outbox markers
 // (GSI2 projects ALL, so they hold the number and purpose of a due message
-// until it is finished; a finished marker leaves the index).
+// until it is finished; a finished marker leaves the index). The
+// pending-request index (GSI2, "DOI#<shard>") is built the same way: its
+// sort keys carry the tenant, and a number leaves it once it no longer
+// waits on its double opt-in request.
+//
+// A contact's name-index partition follows its status: pending contacts
+// (a double opt-in request without its YES) have their own, so the
+// default listing — the audience — never reads them and ?status=pending
+// reads only them; a status change moves the contact (the same write).
 //
 //	access pattern                         key condition                                            index
 //	tenant (settings, SMS provider)        PK=T#t            SK=TENANT                                table
@@ -24,7 +32,8 @@
 //	contact by phone (claim + consent)     PK=T#t#P#<e164>   SK=PHONE                                 table
 //	contact by email (claim)               PK=T#t#EMAILS#<s> SK=<email>         (s = hash(email)%8)   table
 //	contact by source record               PK=T#t#S#<c>#<extId> SK=LINK                               table
-//	contacts of a tenant, by name prefix   GSI1PK=T#t#CONTACTS GSI1SK begins_with <name>              GSI1
+//	contacts of a tenant, by name prefix   GSI1PK=T#t#CONTACTS GSI1SK begins_with <name>              GSI1 (not pending ones)
+//	pending contacts (double opt-in)       GSI1PK=T#t#CONTACTS#PENDING GSI1SK begins_with <name>      GSI1
 //	contacts by email prefix               PK=T#t#EMAILS#<0..7> SK begins_with <prefix> (8 queries)   table
 //	contacts of a group                    PK=T#t#G#<group>  SK=C#<id>                                table
 //	group list                             PK=T#t            SK begins_with GROUP#                    table
@@ -40,6 +49,8 @@
 //	unfinished outbox markers (sweeper)    GSI2PK=OUTBOX#<0..7> GSI2SK <= <ms>#T#t#<ref>              GSI2 (sparse)
 //	SMS usage of a month (credits)         PK=T#t            SK=USAGE#<yyyy-mm>                       table
 //	SMS held by the monthly credit cap     PK=T#t#HELD       SK=<ref>                                 table (TTL)
+//	unanswered double opt-in request       PK=T#t#DOI#<c>#<e164> SK=DOI                                table
+//	requests due a look (expiry, reminder) GSI2PK=DOI#<0..7> GSI2SK <= <ms>#T#t#<c>#<e164>            GSI2 (sparse)
 //
 // # Costs the design is built for
 //

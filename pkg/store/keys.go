@@ -35,6 +35,7 @@ func runPK(t, run string) string            { return "T#" + t + "#RUN#" + run }
 func idemPK(t, scope, key string) string    { return "T#" + t + "#IDEM#" + scope + "#" + key }
 func outboxPK(t, ref string) string         { return "T#" + t + "#OUT#" + ref }
 func contactsIndexPK(t string) string       { return "T#" + t + "#CONTACTS" }
+func pendingIndexPK(t string) string        { return "T#" + t + "#CONTACTS#PENDING" }
 func connRunsIndexPK(t, conn string) string { return "T#" + t + "#CONN#" + conn + "#RUNS" }
 func connSK(conn string) string             { return "CONN#" + conn }
 func runSK(run string) string               { return "RUN#" + run }

@@ -367,7 +367,11 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		}
 		ld.absorb(snap.state, after, d, fx, lk)
 		mu.Unlock()
-		return Applied{Decision: d, Messages: fx.messages, Wrote: true}, nil
+		pending := false
+		if c, ok := after.Contacts[d.ContactID]; ok && d.ContactID != "" {
+			pending = merge.Status(c, after.Ledger(c.Phone)) == consent.Pending
+		}
+		return Applied{Decision: d, Messages: fx.messages, Wrote: true, Pending: pending}, nil
 	}
 }
 

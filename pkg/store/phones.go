@@ -120,16 +120,15 @@ func (s *Store) UpdateLedger(ctx context.Context, tenant, e164 string, fn func(P
 				return PhoneRecord{}, err
 			}
 			items = append(items, m)
+			if p, ok, err := s.pendingPut(e); err != nil {
+				return PhoneRecord{}, err
+			} else if ok {
+				items = append(items, p)
+			}
 		}
 		withContact := rec.ContactID != "" && rec.Ledger.State() != upd.Ledger.State()
 		if withContact { // last, so its cancellation reason is the last one
-			items = append(items, types.TransactWriteItem{Update: &types.Update{
-				TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, rec.ContactID), skContact),
-				UpdateExpression:          aws.String("SET #st = :s"),
-				ConditionExpression:       aws.String("attribute_exists(PK)"),
-				ExpressionAttributeNames:  map[string]string{"#st": "status"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: string(upd.Ledger.State())}},
-			}})
+			items = append(items, types.TransactWriteItem{Update: s.statusUpdate(tenant, rec.ContactID, upd.Ledger.State())})
 		}
 		err = s.transact(ctx, "update ledger", items)
 		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {

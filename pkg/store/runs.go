@@ -41,6 +41,10 @@ type Counts struct {
 	Skipped   int `dynamodbav:"skipped" json:"skipped,omitempty"`
 	// Messages counts SMS queued by the run (one credit each).
 	Messages int `dynamodbav:"messages" json:"messages,omitempty"`
+	// PendingConfirmation counts created or updated records whose contact
+	// waits for a YES (double opt-in): informational, they are also
+	// counted as created or updated, and kept out of the audience.
+	PendingConfirmation int `dynamodbav:"pendingConfirmation" json:"pending_confirmation,omitempty"`
 }
 
 // AddsUp reports whether every record seen has an outcome.
@@ -244,6 +248,8 @@ type ReportRow struct {
 	// (source.MaxReportNameRunes).
 	Name      string `dynamodbav:"n,omitempty" json:"name,omitempty"`
 	ContactID string `dynamodbav:"c,omitempty" json:"contactId,omitempty"`
+	// Consent is "pending_confirmation" when the contact waits for a YES.
+	Consent string `dynamodbav:"s,omitempty" json:"consent,omitempty"`
 }
 
 // PageResult is what applying one page produced.
@@ -291,7 +297,7 @@ func (s *Store) RecordPage(ctx context.Context, p PageResult, lockFor time.Durat
 	}
 	upd := expression.Add(expression.Name("pagesDone"), expression.Value(1))
 	c := p.Counts
-	for name, n := range map[string]int{"seen": c.Seen, "created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged, "invalid": c.Invalid, "skipped": c.Skipped, "messages": c.Messages} {
+	for name, n := range map[string]int{"seen": c.Seen, "created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged, "invalid": c.Invalid, "skipped": c.Skipped, "messages": c.Messages, "pendingConfirmation": c.PendingConfirmation} {
 		if n != 0 {
 			upd = upd.Add(expression.Name("counts."+name), expression.Value(n))
 		}

@@ -145,13 +145,7 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		if _, loaded := snap.state.Contacts[owner]; owner == "" || contacts[owner] || !loaded {
 			continue
 		}
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, owner), skContact),
-			UpdateExpression:          aws.String("SET #st = :s"),
-			ConditionExpression:       aws.String("attribute_exists(PK)"),
-			ExpressionAttributeNames:  map[string]string{"#st": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: string(m.Consent.Ledger.State())}},
-		}})
+		items = append(items, types.TransactWriteItem{Update: s.statusUpdate(tenant, owner, m.Consent.Ledger.State())})
 	}
 	for _, p := range sortedSet(phones) {
 		rec := PhoneRecord{Phone: p, ContactID: after.Phones[p], Ledger: after.Ledger(p), Version: snap.phoneVer[p]}
@@ -221,6 +215,11 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			return fx, err
 		}
 		items = append(items, put)
+		if p, ok, err := s.pendingPut(SMSEntry(tenant, m)); err != nil {
+			return fx, err
+		} else if ok {
+			items = append(items, p)
+		}
 	}
 	if len(items) == 1 {
 		// One item needs no transaction (which would cost twice the units).
