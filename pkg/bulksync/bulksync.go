@@ -383,14 +383,19 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 	for i, a := range applied {
 		res.Counts.Seen++
 		row := store.ReportRow{ExternalID: pg.Records[i].ExternalID, Outcome: string(a.Decision.Outcome), Reason: string(a.Decision.Reason), ContactID: a.Decision.ContactID}
-		switch a.Decision.Outcome {
-		case merge.Created:
+		switch {
+		case pg.Records[i].OutOfScope:
+			// Left out by the connection's scope: counted and listed as
+			// such, whether or not it took this source from a contact.
+			res.Counts.OutOfScope++
+			row = outOfScopeRow(pg.Records[i], a.Decision)
+		case a.Decision.Outcome == merge.Created:
 			res.Counts.Created++
-		case merge.Updated:
+		case a.Decision.Outcome == merge.Updated:
 			res.Counts.Updated++
-		case merge.Invalid:
+		case a.Decision.Outcome == merge.Invalid:
 			res.Counts.Invalid++
-		case merge.Skipped: // a partial record before its source record is linked
+		case a.Decision.Outcome == merge.Skipped: // a partial record before its source record is linked
 			res.Counts.Skipped++
 		default:
 			res.Counts.Unchanged++
@@ -414,7 +419,7 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		return nextSent, err
 	}
 	log.InfoContext(ctx, "page applied", "records", res.Counts.Seen, "created", res.Counts.Created, "updated", res.Counts.Updated,
-		"unchanged", res.Counts.Unchanged, "invalid", res.Counts.Invalid, "counted", counted)
+		"unchanged", res.Counts.Unchanged, "invalid", res.Counts.Invalid, "outOfScope", res.Counts.OutOfScope, "counted", counted)
 	if done {
 		return nextSent, h.finish(ctx, m)
 	}
@@ -430,6 +435,28 @@ func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
 		return h.d.Store.MarkSynced(ctx, m.TenantID, m.ConnectionID, run.StartedAt, !run.Incremental)
 	}
 	return nil
+}
+
+// OutcomeOutOfScope is the report outcome of a record the connection's
+// scope leaves out (source.Record.OutOfScope).
+const OutcomeOutOfScope = "out_of_scope"
+
+// Reasons of out_of_scope rows.
+const (
+	// ReasonNotSelected: the record is in none of the selected tags.
+	ReasonNotSelected = "not_in_selected_tags"
+)
+
+// outOfScopeRow is the report row of an out-of-scope record: the merge's
+// reason when it took the source from a contact (source_removed, or
+// contact_deleted when nothing else kept the contact), not_in_selected_tags
+// otherwise.
+func outOfScopeRow(rec source.Record, d merge.Decision) store.ReportRow {
+	row := store.ReportRow{ExternalID: rec.ExternalID, Outcome: OutcomeOutOfScope, Reason: ReasonNotSelected}
+	if d.Outcome == merge.Updated {
+		row.Reason, row.ContactID = string(d.Reason), d.ContactID
+	}
+	return row
 }
 
 func outboxMessage(tenant string, msg consent.Message) outbox.Message {
