@@ -186,4 +186,16 @@ func TestMailchimp_SelectedTagScopesTheSync(t *testing.T) {
 	if n := confirmations(); n != 0 {
 		t.Fatalf("the re-sync queued %d messages", n)
 	}
+
+	// Tagged again, the member is synced again (nothing of its removal
+	// holds it out); its number was confirmed before, so no new text.
+	mc.Tag("SMS subscribers", every)
+	run = runToEnd(store.TriggerManual)
+	want = store.Counts{Seen: members, Created: 1, Unchanged: 499, OutOfScope: members - 500}
+	if run.Status != store.RunCompleted || run.Counts != want {
+		t.Fatalf("sync after re-tagging = %s %+v (%s), want completed %+v", run.Status, run.Counts, run.Error, want)
+	}
+	if c, ok := contacts()["tagged20@example.com"]; !ok || len(c.Sources) != 1 {
+		t.Fatalf("the re-tagged member: %+v", c)
+	}
 }
