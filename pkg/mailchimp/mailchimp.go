@@ -296,23 +296,18 @@ func (c *Client) plan(ctx context.Context, since time.Time) (source.Plan, error)
 	scoped := len(c.opts.SelectedTags) > 0
 	var plan source.Plan
 	if scoped && since.IsZero() {
+		// One chain per selected tag (its first page; each page names the
+		// next while total_items says there are more), and the audience's
+		// ids-and-tags pages fanned out, each a chain of one page.
 		segs, err := c.selectedSegments(ctx)
 		if err != nil {
 			return source.Plan{}, err
 		}
 		for _, g := range segs {
-			q := segmentQuery()
-			q.Set("count", "1")
-			q.Set("fields", "total_items")
-			var p membersPage
-			if err := c.getPath(ctx, "/segments/"+url.PathEscape(g.id)+"/members", q, &p); err != nil {
-				return source.Plan{}, err
-			}
-			for off := 0; off < p.TotalItems; off += PageSize {
-				plan.Fanout = append(plan.Fanout, cursor{Offset: off, Segment: g.id, Tag: g.name}.encode())
-			}
+			plan.Fanout = append(plan.Fanout, cursor{Segment: g.id, Tag: g.name}.encode())
 		}
 	}
+	plan.Chained = scoped && since.IsZero()
 	q := url.Values{"count": {"1"}, "offset": {"0"}, "fields": {"total_items"}}
 	if !since.IsZero() {
 		q.Set("since_last_changed", since.UTC().Format(time.RFC3339))
@@ -413,6 +408,11 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 		}
 	}
 	page := source.Page{Records: make([]source.Record, 0, len(p.Members))}
+	if cu.Segment != "" && len(p.Members) > 0 && cu.Offset+len(p.Members) < p.TotalItems {
+		next := cu
+		next.Offset += len(p.Members)
+		page.Next = next.encode()
+	}
 	for _, m := range p.Members {
 		switch {
 		case cu.Segment != "":

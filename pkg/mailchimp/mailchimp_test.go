@@ -33,14 +33,17 @@ func listAll(t testing.TB, c *mailchimp.Client, plan source.Plan) []source.Recor
 		wg.Add(1)
 		go func() { // more goroutines than Mailchimp allows connections: the client caps them
 			defer wg.Done()
-			p, err := c.FetchPage(context.Background(), cur)
-			if err != nil {
-				t.Error(err)
-				return
+			for cur != "" { // a chained plan's pages name their next
+				p, err := c.FetchPage(context.Background(), cur)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				all = append(all, p.Records...)
+				mu.Unlock()
+				cur = p.Next
 			}
-			mu.Lock()
-			all = append(all, p.Records...)
-			mu.Unlock()
 		}()
 	}
 	wg.Wait()

@@ -26,19 +26,20 @@ func TestScopedListing_OnlySelectedTagsMembers(t *testing.T) {
 	defer s.Close()
 	var sms, both []int
 	for n := 1; n <= 2500; n++ {
-		if n%10 == 0 {
+		if n%2 == 0 {
 			sms = append(sms, n)
 		}
 		if n%20 == 0 || n == 7 {
 			both = append(both, n)
 		}
 	}
-	s.Tag("SMS list", sms...)      // 250 members
+	s.Tag("SMS list", sms...)      // 1,250 members: two pages
 	s.Tag("Launch promo", both...) // 126 members, 125 of them also in "SMS list"
 	c := client(t, s, source.Options{ConnectionID: "c1", SelectedTags: []string{"SMS list", "Launch promo", "No such tag"}})
 	plan, err := c.PlanBulk(context.Background())
-	// 1 page of "SMS list", 1 of "Launch promo", 3 of the audience's ids.
-	if err != nil || len(plan.Fanout) != 5 || plan.Total != -1 {
+	// A chain per selected tag the audience has (its pages name the
+	// next), and the 3 pages of the audience's ids.
+	if err != nil || len(plan.Fanout) != 5 || !plan.Chained || plan.Total != -1 {
 		t.Fatalf("plan = %d pages, total %d, %v", len(plan.Fanout), plan.Total, err)
 	}
 	in := map[string]bool{}
@@ -68,7 +69,7 @@ func TestScopedListing_OnlySelectedTagsMembers(t *testing.T) {
 			}
 		}
 	}
-	if inScope != 251 || out != 2500-251 || len(seen) != 2500 {
+	if inScope != 1251 || out != 2500-1251 || len(seen) != 2500 {
 		t.Fatalf("in scope %d, out of scope %d, distinct %d", inScope, out, len(seen))
 	}
 	for id, n := range seen {
