@@ -397,6 +397,11 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	}
 	var p membersPage
 	if err := c.getPath(ctx, path, q, &p); err != nil {
+		if he := (*HTTPError)(nil); cu.Segment != "" && errors.As(err, &he) && he.Status == http.StatusNotFound {
+			// The tag was deleted since the plan: it has no members now
+			// (its former members are out of scope on the audience pages).
+			return source.Page{}, nil
+		}
 		return source.Page{}, err
 	}
 	// A selected tag's rank: a tag's page leaves out the members that

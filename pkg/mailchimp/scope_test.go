@@ -93,6 +93,19 @@ func TestScopedListing_OnlySelectedTagsMembers(t *testing.T) {
 	if !found {
 		t.Fatal("a member who left the selected tag is not out of scope")
 	}
+
+	// A tag deleted after the plan: its pages are empty (not a failed
+	// run), and its members are out of scope on the audience pages.
+	plan, err = c.PlanBulk(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DeleteTag("Launch promo")
+	for _, r := range listAll(t, c, plan) {
+		if r.ExternalID == s.UniqueEmailID(7) && !r.OutOfScope {
+			t.Fatal("a member of a deleted tag only is in scope")
+		}
+	}
 }
 
 // An incremental scoped listing sorts the changed members: those in a

@@ -160,6 +160,18 @@ func (s *Server) Untag(name string, ns ...int) {
 	}
 }
 
+// DeleteTag deletes tag name: its segment and every member's tag.
+func (s *Server) DeleteTag(name string) {
+	s.data.Lock()
+	defer s.data.Unlock()
+	s.segments = slices.DeleteFunc(s.segments, func(g segment) bool { return g.Name == name })
+	for i, m := range s.members {
+		tags, _ := m["tags"].([]map[string]any)
+		m["tags"] = slices.DeleteFunc(slices.Clone(tags), func(t map[string]any) bool { return t["name"] == name })
+		s.dropEncoded(i)
+	}
+}
+
 // UniqueEmailID returns member n's (1-based) unique_email_id, the id the
 // connector links.
 func (s *Server) UniqueEmailID(n int) string {
