@@ -381,21 +381,25 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID}
 	var due []any
 	for i, a := range applied {
+		if pg.Records[i].OutOfScope {
+			// Left out by the connection's scope: counted and listed as
+			// such, whether or not it took this source from a contact (it
+			// is applied as a delete: no message is ever due).
+			res.Counts.Seen++
+			res.Counts.OutOfScope++
+			res.Rows = append(res.Rows, outOfScopeRow(pg.Records[i], a.Decision))
+			continue
+		}
 		res.Counts.Seen++
 		row := store.ReportRow{ExternalID: pg.Records[i].ExternalID, Outcome: string(a.Decision.Outcome), Reason: string(a.Decision.Reason), ContactID: a.Decision.ContactID}
-		switch {
-		case pg.Records[i].OutOfScope:
-			// Left out by the connection's scope: counted and listed as
-			// such, whether or not it took this source from a contact.
-			res.Counts.OutOfScope++
-			row = outOfScopeRow(pg.Records[i], a.Decision)
-		case a.Decision.Outcome == merge.Created:
+		switch a.Decision.Outcome {
+		case merge.Created:
 			res.Counts.Created++
-		case a.Decision.Outcome == merge.Updated:
+		case merge.Updated:
 			res.Counts.Updated++
-		case a.Decision.Outcome == merge.Invalid:
+		case merge.Invalid:
 			res.Counts.Invalid++
-		case a.Decision.Outcome == merge.Skipped: // a partial record before its source record is linked
+		case merge.Skipped: // a partial record before its source record is linked
 			res.Counts.Skipped++
 		default:
 			res.Counts.Unchanged++

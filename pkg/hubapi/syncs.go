@@ -94,7 +94,7 @@ func (h *Handler) getSync(ctx context.Context, c call) apigw.Response {
 	return apigw.JSON(http.StatusOK, syncOut(run))
 }
 
-var outcomes = map[string]bool{"": true, "created": true, "updated": true, "unchanged": true, "invalid": true, "out_of_scope": true}
+var outcomes = map[string]bool{"": true, "created": true, "updated": true, "unchanged": true, "invalid": true}
 
 func (h *Handler) getReport(ctx context.Context, c call) apigw.Response {
 	limit, cursor, bad := page(c.req)
@@ -103,7 +103,7 @@ func (h *Handler) getReport(ctx context.Context, c call) apigw.Response {
 	}
 	outcome := c.req.QueryStringParameters["outcome"]
 	if !outcomes[outcome] {
-		return apigw.Invalid(map[string]string{"outcome": "must be created, updated, unchanged, invalid or out_of_scope"})
+		return apigw.Invalid(map[string]string{"outcome": "must be created, updated, unchanged or invalid"})
 	}
 	if _, err := h.d.Store.GetRun(ctx, c.tenant, c.params["id"]); errors.Is(err, store.ErrNotFound) {
 		return notFound("sync")
