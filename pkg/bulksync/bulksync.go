@@ -381,6 +381,15 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID}
 	var due []any
 	for i, a := range applied {
+		if pg.Records[i].OutOfScope {
+			// Left out by the connection's scope: counted and listed as
+			// such, whether or not it took this source from a contact (it
+			// is applied as a delete: no message is ever due).
+			res.Counts.Seen++
+			res.Counts.OutOfScope++
+			res.Rows = append(res.Rows, outOfScopeRow(pg.Records[i], a.Decision))
+			continue
+		}
 		res.Counts.Seen++
 		row := store.NewReportRow(pg.Records[i], a.Decision, a.Identity)
 		switch a.Decision.Outcome {
@@ -420,7 +429,7 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		return nextSent, err
 	}
 	log.InfoContext(ctx, "page applied", "records", res.Counts.Seen, "created", res.Counts.Created, "updated", res.Counts.Updated,
-		"unchanged", res.Counts.Unchanged, "invalid", res.Counts.Invalid, "counted", counted)
+		"unchanged", res.Counts.Unchanged, "invalid", res.Counts.Invalid, "outOfScope", res.Counts.OutOfScope, "counted", counted)
 	if done {
 		return nextSent, h.finish(ctx, m)
 	}
@@ -436,6 +445,28 @@ func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
 		return h.d.Store.MarkSynced(ctx, m.TenantID, m.ConnectionID, run.StartedAt, !run.Incremental)
 	}
 	return nil
+}
+
+// OutcomeOutOfScope is the report outcome of a record the connection's
+// scope leaves out (source.Record.OutOfScope).
+const OutcomeOutOfScope = "out_of_scope"
+
+// Reasons of out_of_scope rows.
+const (
+	// ReasonNotSelected: the record is in none of the selected tags.
+	ReasonNotSelected = "not_in_selected_tags"
+)
+
+// outOfScopeRow is the report row of an out-of-scope record: the merge's
+// reason when it took the source from a contact (source_removed, or
+// contact_deleted when nothing else kept the contact), not_in_selected_tags
+// otherwise.
+func outOfScopeRow(rec source.Record, d merge.Decision) store.ReportRow {
+	row := store.ReportRow{ExternalID: rec.ExternalID, Outcome: OutcomeOutOfScope, Reason: ReasonNotSelected}
+	if d.Outcome == merge.Updated {
+		row.Reason, row.ContactID = string(d.Reason), d.ContactID
+	}
+	return row
 }
 
 func outboxMessage(tenant string, msg consent.Message) outbox.Message {

@@ -50,10 +50,18 @@ func TestInstall_OversizedRecordsDoNotStallThePage(t *testing.T) {
 	for i := range tagNames {
 		tagNames[i] = fmt.Sprintf("tag-%05d", i)
 	}
+	// Selected tags scope the sync: every member of both audiences is in
+	// the first one (a static segment), so all of them are synced.
+	every := make([]int, members)
+	for i := range every {
+		every[i] = i + 1
+	}
+	bad.Tag(tagNames[0], every...)
+	good.Tag(tagNames[0], every...)
 	bad.Update(5, at, func(m map[string]any) {
-		tags := make([]map[string]any, len(tagNames))
-		for i, name := range tagNames {
-			tags[i] = map[string]any{"id": i + 1, "name": name}
+		tags := m["tags"].([]map[string]any) // tag-00000 first
+		for i, name := range tagNames[1:] {
+			tags = append(tags, map[string]any{"id": 1_000_000 + i, "name": name})
 		}
 		m["tags"] = tags
 	})

@@ -24,8 +24,29 @@
 //     Classic webhooks carry no SMS status: an "unsubscribe" or "cleaned"
 //     is about email and never an SMS opt-out here (SignalNone).
 //     https://mailchimp.com/developer/marketing/guides/sync-audience-data-webhooks/
-//   - Only the connection's selected tags become groups (design.md §3);
-//     none selected means no tag groups.
+//   - Selected tags scope the connection (design.md §3, "only the tags you
+//     select will be synced"): tags are static segments, GET
+//     /lists/{id}/segments?type=static (count, offset, total_items), and a
+//     full sync lists only their members, GET
+//     /lists/{id}/segments/{segment_id}/members (count max 1000, offset,
+//     fields, total_items; include_cleaned, include_transactional and
+//     include_unsubscribed default to false, so they are set: an email
+//     status says nothing about SMS). The same fields projection is asked
+//     for as on /members (*that segment members carry tags and the SMS
+//     fields is not in the 3.0.55 schema; unconfirmed*).
+//     https://mailchimp.com/developer/marketing/api/list-segment-members/
+//     A member in several selected tags is read once: a tag's page skips
+//     the members that carry a selected tag listed before it. To count
+//     what is left out and to see members that left every selected tag,
+//     the full sync also reads the audience's ids and tags alone (fields
+//     members.unique_email_id,members.id,members.tags): a member with no
+//     selected tag is an out-of-scope record (source.Record.OutOfScope),
+//     which takes the Mailchimp source from a contact it was linked to. A
+//     member returns at most 50 tags: one with 50 and no selected tag
+//     among them may be in one, so it is left alone. An incremental sync
+//     reads the changed members whole and sorts them the same way. Only
+//     selected tags become groups; none selected means the whole audience
+//     and no tag groups.
 //   - Write-back: the members API has no SMS fields (and a 2025-08 release
 //     note says SMS opt-outs must be updated manually), so WriteBackOptOut
 //     returns ErrWriteBackUnsupported.
@@ -146,10 +167,21 @@ type membersPage struct {
 	TotalItems int      `json:"total_items"`
 }
 
+// scopeFields is the projection of a scope page: ids and tags only.
+const scopeFields = "members.unique_email_id,members.id,members.tags,total_items"
+
+// MaxMemberTags is the most tags Mailchimp returns with a member.
+const MaxMemberTags = 50
+
 const fields = "members.unique_email_id,members.id,members.email_address,members.status,members.merge_fields,members.tags,members.last_changed,members.sms_phone_number,members.sms_subscription_status,members.sms_subscription_last_updated,total_items"
 
 func (c *Client) get(ctx context.Context, q url.Values, out any) error {
-	u := c.base + "/lists/" + url.PathEscape(c.cfg.AudienceID) + "/members?" + q.Encode()
+	return c.getPath(ctx, "/members", q, out)
+}
+
+// getPath GETs path under the audience (/lists/{id}) into out.
+func (c *Client) getPath(ctx context.Context, path string, q url.Values, out any) error {
+	u := c.base + "/lists/" + url.PathEscape(c.cfg.AudienceID) + path + "?" + q.Encode()
 	var last error
 	for attempt := 1; attempt <= 6; attempt++ {
 		select {
@@ -192,7 +224,7 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 			return &HTTPError{Status: resp.StatusCode, Detail: e.Detail}
 		default:
 			if err := json.Unmarshal(body, out); err != nil {
-				return fmt.Errorf("mailchimp: decoding members: %w", err)
+				return fmt.Errorf("mailchimp: decoding %s: %w", strings.TrimPrefix(path, "/"), err)
 			}
 			return nil
 		}
@@ -227,6 +259,14 @@ func readBody(resp *http.Response) ([]byte, error) {
 type cursor struct {
 	Offset int       `json:"o"`
 	Since  time.Time `json:"s,omitzero"`
+	// Segment and Tag name a page of one selected tag's members (its
+	// static segment's id and the tag's name).
+	Segment string `json:"g,omitempty"`
+	Tag     string `json:"t,omitempty"`
+	// Scope marks a page of the audience read only for the members out of
+	// the selected tags (ids and tags); with Since, an incremental page
+	// read whole and sorted into in and out of scope.
+	Scope bool `json:"x,omitempty"`
 }
 
 func (c cursor) encode() source.Cursor {
@@ -253,6 +293,21 @@ func (c *Client) PlanIncremental(ctx context.Context, since time.Time) (source.P
 }
 
 func (c *Client) plan(ctx context.Context, since time.Time) (source.Plan, error) {
+	scoped := len(c.opts.SelectedTags) > 0
+	var plan source.Plan
+	if scoped && since.IsZero() {
+		// One chain per selected tag (its first page; each page names the
+		// next while total_items says there are more), and the audience's
+		// ids-and-tags pages fanned out, each a chain of one page.
+		segs, err := c.selectedSegments(ctx)
+		if err != nil {
+			return source.Plan{}, err
+		}
+		for _, g := range segs {
+			plan.Fanout = append(plan.Fanout, cursor{Segment: g.id, Tag: g.name}.encode())
+		}
+	}
+	plan.Chained = scoped && since.IsZero()
 	q := url.Values{"count": {"1"}, "offset": {"0"}, "fields": {"total_items"}}
 	if !since.IsZero() {
 		q.Set("since_last_changed", since.UTC().Format(time.RFC3339))
@@ -261,14 +316,63 @@ func (c *Client) plan(ctx context.Context, since time.Time) (source.Plan, error)
 	if err := c.get(ctx, q, &p); err != nil {
 		return source.Plan{}, err
 	}
-	plan := source.Plan{Total: p.TotalItems}
-	if !since.IsZero() {
+	plan.Total = p.TotalItems
+	if !since.IsZero() || scoped {
+		// Scoped: a member in several tags is read once, and one with 50
+		// tags none of which is selected is not read at all, so the
+		// audience's size bounds nothing.
 		plan.Total = -1
 	}
 	for off := 0; off < p.TotalItems; off += PageSize {
-		plan.Fanout = append(plan.Fanout, cursor{Offset: off, Since: since}.encode())
+		plan.Fanout = append(plan.Fanout, cursor{Offset: off, Since: since, Scope: scoped}.encode())
 	}
 	return plan, nil
+}
+
+type namedSegment struct{ id, name string }
+
+// selectedSegments returns the static segments of the selected tags, in
+// the order the tags were selected (a selected tag the audience does not
+// have is left out: it has no members).
+func (c *Client) selectedSegments(ctx context.Context) ([]namedSegment, error) {
+	byName := map[string]string{}
+	for off := 0; ; off += PageSize {
+		q := url.Values{"type": {"static"}, "count": {strconv.Itoa(PageSize)}, "offset": {strconv.Itoa(off)},
+			"fields": {"segments.id,segments.name,total_items"}}
+		var p struct {
+			Segments []struct {
+				ID   json.Number `json:"id"`
+				Name string      `json:"name"`
+			} `json:"segments"`
+			TotalItems int `json:"total_items"`
+		}
+		if err := c.getPath(ctx, "/segments", q, &p); err != nil {
+			return nil, err
+		}
+		for _, g := range p.Segments {
+			if _, dup := byName[g.Name]; !dup && g.ID != "" {
+				byName[g.Name] = g.ID.String()
+			}
+		}
+		if len(p.Segments) == 0 || off+PageSize >= p.TotalItems {
+			break
+		}
+	}
+	var out []namedSegment
+	seen := map[string]bool{}
+	for _, t := range c.opts.SelectedTags {
+		if id, ok := byName[t]; ok && !seen[t] {
+			seen[t] = true
+			out = append(out, namedSegment{id: id, name: t})
+		}
+	}
+	return out, nil
+}
+
+// segmentQuery asks a segment's members of every email status: the email
+// status says nothing about SMS.
+func segmentQuery() url.Values {
+	return url.Values{"include_cleaned": {"true"}, "include_transactional": {"true"}, "include_unsubscribed": {"true"}}
 }
 
 // FetchPage fetches the members page at cur.
@@ -278,18 +382,91 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 		return source.Page{}, err
 	}
 	q := url.Values{"count": {strconv.Itoa(PageSize)}, "offset": {strconv.Itoa(cu.Offset)}, "fields": {fields}}
+	path := "/members"
+	switch {
+	case cu.Segment != "":
+		path = "/segments/" + url.PathEscape(cu.Segment) + "/members"
+		for k, v := range segmentQuery() {
+			q[k] = v
+		}
+	case cu.Scope && cu.Since.IsZero():
+		q.Set("fields", scopeFields)
+	}
 	if !cu.Since.IsZero() {
 		q.Set("since_last_changed", cu.Since.UTC().Format(time.RFC3339))
 	}
 	var p membersPage
-	if err := c.get(ctx, q, &p); err != nil {
+	if err := c.getPath(ctx, path, q, &p); err != nil {
+		if he := (*HTTPError)(nil); cu.Segment != "" && errors.As(err, &he) && he.Status == http.StatusNotFound {
+			// The tag was deleted since the plan: it has no members now
+			// (its former members are out of scope on the audience pages).
+			return source.Page{}, nil
+		}
 		return source.Page{}, err
 	}
+	// A selected tag's rank: a tag's page leaves out the members that
+	// carry a tag selected before it (that tag's page has them).
+	rank := map[string]int{}
+	for i, t := range c.opts.SelectedTags {
+		if _, ok := rank[t]; !ok {
+			rank[t] = i
+		}
+	}
 	page := source.Page{Records: make([]source.Record, 0, len(p.Members))}
+	if cu.Segment != "" && len(p.Members) > 0 && cu.Offset+len(p.Members) < p.TotalItems {
+		next := cu
+		next.Offset += len(p.Members)
+		page.Next = next.encode()
+	}
 	for _, m := range p.Members {
-		page.Records = append(page.Records, m.Record(c.opts))
+		switch {
+		case cu.Segment != "":
+			if first, ok := m.firstSelected(rank); ok && first != cu.Tag && rank[first] < rank[cu.Tag] {
+				continue // read on that tag's page
+			}
+			page.Records = append(page.Records, m.Record(c.opts))
+		case !cu.Scope:
+			page.Records = append(page.Records, m.Record(c.opts))
+		default:
+			_, in := m.firstSelected(rank)
+			switch {
+			case in && !cu.Since.IsZero():
+				page.Records = append(page.Records, m.Record(c.opts)) // changed, in scope
+			case in || len(m.Tags) >= MaxMemberTags:
+				// In scope (its tag's page reads it), or perhaps in a tag
+				// Mailchimp did not return: left alone.
+			default:
+				page.Records = append(page.Records, m.outOfScope(c.opts))
+			}
+		}
 	}
 	return page, nil
+}
+
+// firstSelected returns the member's selected tag of lowest rank.
+func (m *Member) firstSelected(rank map[string]int) (string, bool) {
+	first, found := "", false
+	for _, t := range m.Tags {
+		if r, ok := rank[t.Name]; ok && (!found || r < rank[first]) {
+			first, found = t.Name, true
+		}
+	}
+	return first, found
+}
+
+// outOfScope is the record of a member in none of the selected tags: it
+// takes this source from a contact it was linked to, and is reported
+// out_of_scope.
+func (m Member) outOfScope(opts source.Options) source.Record {
+	r := source.Record{Platform: source.Mailchimp, Label: opts.Label, ConnectionID: opts.ConnectionID,
+		ExternalID: m.UniqueEmailID, Deleted: true, OutOfScope: true}
+	if r.Label == "" {
+		r.Label = source.Mailchimp.DefaultLabel()
+	}
+	if r.ExternalID == "" {
+		r.ExternalID = m.ID
+	}
+	return r
 }
 
 // WriteBackOptOut cannot be done through Mailchimp's API (see the package doc).

@@ -24,3 +24,16 @@ func TestParseWebhook_PartialTopics(t *testing.T) {
 		}
 	}
 }
+
+// With tags selected, a subscribe (which carries no tags) cannot bring in a
+// member the selected tags may leave out: it is partial, so it only
+// updates a member already synced (fails when a subscribe created
+// contacts for the whole audience).
+func TestParseWebhook_SubscribeIsPartialWhenTagsScope(t *testing.T) {
+	t.Parallel()
+	form := url.Values{"type": {"subscribe"}, "fired_at": {"2026-11-01 00:00:00"}, "data[id]": {"m1"}, "data[email]": {"a@example.com"}}
+	wh, err := mailchimp.ParseWebhook([]byte(form.Encode()), source.Options{ConnectionID: "c1", SelectedTags: []string{"SMS"}})
+	if err != nil || len(wh.Records) != 1 || !wh.Records[0].Partial {
+		t.Fatalf("subscribe with tags selected: %+v %v", wh, err)
+	}
+}

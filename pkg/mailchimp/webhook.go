@@ -46,8 +46,12 @@ func ParseWebhook(body []byte, opts source.Options) (source.Webhook, error) {
 		// A profile update or an unsubscribe carries the member's merge
 		// fields but not its tags: it updates the contact the member is
 		// linked to and never re-matches it (design.md §3 partial
-		// records). A subscribe is how a member arrives: a full record.
-		rec.Partial = wh.Topic != "subscribe"
+		// records). A subscribe is how a member arrives: a full record,
+		// unless tags scope the connection — it carries no tags, so it
+		// cannot say the member is in a selected tag: it then updates only
+		// a member already synced (a re-subscribe), and a new member
+		// arrives with the sync that sees it in a selected tag.
+		rec.Partial = wh.Topic != "subscribe" || len(opts.SelectedTags) > 0
 	case "upemail":
 		rec.Partial = true // the new address only
 		rec.ExternalID = v.Get("data[new_id]")

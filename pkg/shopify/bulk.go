@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -24,6 +25,18 @@ const BulkCustomersQuery = `{
     }
   }
 }`
+
+// bulkQuery is the bulk export of the connection's customers:
+// BulkCustomersQuery, or with tags selected the same filtered by them
+// (customers(query: "(tag:'a' OR tag:'b')")).
+func (c *Client) bulkQuery() string {
+	q := c.searchQuery(time.Time{})
+	if q == "" {
+		return BulkCustomersQuery
+	}
+	lit, _ := json.Marshal(q) // a GraphQL string literal: JSON's escapes are GraphQL's
+	return strings.Replace(BulkCustomersQuery, "customers {", "customers(query: "+string(lit)+") {", 1)
+}
 
 // BulkRunMutation starts a bulk query (variable query).
 const BulkRunMutation = `mutation BulkRun($query: String!) {
@@ -132,10 +145,11 @@ func (op *bulkOperation) running() bool {
 	return op.Status == "CREATED" || op.Status == "RUNNING"
 }
 
-// ours says whether op is an export of BulkCustomersQuery (by this app:
-// currentBulkOperation only shows the calling app's operations).
-func (op *bulkOperation) ours() bool {
-	return (op.Type == "" || op.Type == "QUERY") && sameQuery(op.Query, BulkCustomersQuery)
+// ours says whether op is an export of query, the connection's bulkQuery
+// (by this app: currentBulkOperation only shows the calling app's
+// operations).
+func (op *bulkOperation) ours(query string) bool {
+	return (op.Type == "" || op.Type == "QUERY") && sameQuery(op.Query, query)
 }
 
 // sameQuery compares two query documents, ignoring layout.
@@ -146,7 +160,7 @@ func sameQuery(a, b string) bool {
 // reusable says whether PlanBulk may plan from op rather than start an
 // export: ours, and running or completed within BulkReuseWithin.
 func (c *Client) reusable(op *bulkOperation, now time.Time) bool {
-	if op == nil || !op.ours() {
+	if op == nil || !op.ours(c.bulkQuery()) {
 		return false
 	}
 	within := c.cfg.BulkReuseWithin
@@ -225,7 +239,7 @@ func (c *Client) runBulkQuery(ctx context.Context) (string, error) {
 			} `json:"userErrors"`
 		} `json:"bulkOperationRunQuery"`
 	}
-	if err := c.query(ctx, bulkRunCost, BulkRunMutation, map[string]any{"query": BulkCustomersQuery}, &out); err != nil {
+	if err := c.query(ctx, bulkRunCost, BulkRunMutation, map[string]any{"query": c.bulkQuery()}, &out); err != nil {
 		return "", fmt.Errorf("starting the bulk operation: %w", err)
 	}
 	if ue := out.Run.UserErrors; len(ue) > 0 {
@@ -242,7 +256,7 @@ func (c *Client) runBulkQuery(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if op != nil && op.ours() && op.running() {
+		if op != nil && op.ours(c.bulkQuery()) && op.running() {
 			return op.ID, nil
 		}
 		if c := safehttp.Code(ue[0].Code); c != "" {

@@ -56,6 +56,18 @@
 //     CustomerSmsMarketingState: SUBSCRIBED, UNSUBSCRIBED, NOT_SUBSCRIBED,
 //     PENDING, REDACTED (INVALID in some versions); only the first two are
 //     explicit here, the rest are "never asked".
+//   - Selected tags (source.Options.SelectedTags) scope the listings: the
+//     customers search gets "(tag:'a' OR tag:'b')" (AND the updated_at
+//     filter of an incremental listing), the paged query through its query
+//     variable and the bulk export as customers(query: "...") — so our
+//     export is recognised by that query (reuse, resume). In a quoted
+//     value \ and ' are escaped by a backslash; the tag search term is
+//     enabled again in every API version (2024-07 had disabled it).
+//     https://shopify.dev/docs/api/usage/search-syntax ,
+//     https://shopify.dev/changelog/posts/re-enabled-customer-search-terms
+//     Customers left out are never read, so they are not counted
+//     (out_of_scope) and one that loses its last selected tag keeps its
+//     Shopify source; webhooks (whose bodies carry no tags) are not scoped.
 //   - Since 2025-01 customers/* webhook bodies carry no tags and no consent:
 //     SMS consent comes on customers_marketing_consent/update, tag deltas on
 //     customer.tags_added / customer.tags_removed (GID customerId).

@@ -96,8 +96,8 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	if cu.After != "" {
 		vars["after"] = cu.After
 	}
-	if !cu.Since.IsZero() {
-		vars["query"] = fmt.Sprintf("updated_at:>'%s'", cu.Since.UTC().Format(time.RFC3339))
+	if q := c.searchQuery(cu.Since); q != "" {
+		vars["query"] = q
 	}
 	var out struct {
 		Customers struct {
@@ -123,6 +123,26 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 		page.Next = cursor{After: out.Customers.PageInfo.EndCursor, Since: cu.Since}.encode()
 	}
 	return page, nil
+}
+
+// searchQuery is the customers search of a listing: the selected tags
+// (source.Options.SelectedTags; none = every customer) and, for an
+// incremental listing, updated after since. Shopify's search syntax:
+// terms joined by AND / OR, a quoted value with \ and ' escaped by a
+// backslash. https://shopify.dev/docs/api/usage/search-syntax
+func (c *Client) searchQuery(since time.Time) string {
+	var terms []string
+	if tags := c.opts.SelectedTags; len(tags) > 0 {
+		ors := make([]string, len(tags))
+		for i, t := range tags {
+			ors[i] = "tag:'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(t) + "'"
+		}
+		terms = append(terms, "("+strings.Join(ors, " OR ")+")")
+	}
+	if !since.IsZero() {
+		terms = append(terms, fmt.Sprintf("updated_at:>'%s'", since.UTC().Format(time.RFC3339)))
+	}
+	return strings.Join(terms, " AND ")
 }
 
 // WriteBackMutation unsubscribes a customer's SMS marketing consent.

@@ -156,6 +156,11 @@ type Record struct {
 	// not this is set (see IsPartial).
 	Partial bool
 	Deleted bool // the customer was deleted at the source (only ExternalID is meaningful)
+	// OutOfScope marks a record the connection's scope leaves out (a
+	// Mailchimp member in none of the selected tags): it is applied as
+	// Deleted (a contact it was linked to loses this source; nothing else
+	// is written) and reported out_of_scope. Set Deleted with it.
+	OutOfScope bool `json:",omitempty"`
 	// Unreadable, when set, is why the connector could not read this
 	// record whole (e.g. "record_too_large": a bulk result line over its
 	// size cap); only ExternalID (if it could be found) is meaningful, and
@@ -185,8 +190,11 @@ func (r *Record) IsPartial() bool {
 // Options are the per-connection settings a connector needs to map records.
 type Options struct {
 	ConnectionID string
-	Label        string            // defaults to Platform.DefaultLabel()
-	SelectedTags []string          // Mailchimp: only these tags become groups (empty = all)
+	Label        string // defaults to Platform.DefaultLabel()
+	// SelectedTags scopes the connection: Mailchimp syncs only the members
+	// of these tags (and only they become groups); empty = the whole
+	// audience, no tag groups.
+	SelectedTags []string
 	FieldMap     map[string]string // source field name -> hub field name
 }
 

@@ -39,6 +39,9 @@ type Counts struct {
 	Unchanged int `dynamodbav:"unchanged" json:"unchanged"`
 	Invalid   int `dynamodbav:"invalid" json:"invalid"`
 	Skipped   int `dynamodbav:"skipped" json:"skipped,omitempty"`
+	// OutOfScope counts records the connection's scope left out (members
+	// in none of its selected tags); a linked one lost this source.
+	OutOfScope int `dynamodbav:"outOfScope" json:"out_of_scope,omitempty"`
 	// Messages counts SMS queued by the run (one credit each).
 	Messages int `dynamodbav:"messages" json:"messages,omitempty"`
 	// PendingConfirmation counts created or updated records whose contact
@@ -49,7 +52,12 @@ type Counts struct {
 
 // AddsUp reports whether every record seen has an outcome.
 func (c Counts) AddsUp() bool {
-	return c.Seen == c.Created+c.Updated+c.Unchanged+c.Invalid+c.Skipped
+	return c.Seen == c.Outcomes()
+}
+
+// Outcomes is the sum of the outcome counters (what Seen must equal).
+func (c Counts) Outcomes() int {
+	return c.Created + c.Updated + c.Unchanged + c.Invalid + c.Skipped + c.OutOfScope
 }
 
 // Run is one sync run of a connection.
@@ -297,7 +305,7 @@ func (s *Store) RecordPage(ctx context.Context, p PageResult, lockFor time.Durat
 	}
 	upd := expression.Add(expression.Name("pagesDone"), expression.Value(1))
 	c := p.Counts
-	for name, n := range map[string]int{"seen": c.Seen, "created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged, "invalid": c.Invalid, "skipped": c.Skipped, "messages": c.Messages, "pendingConfirmation": c.PendingConfirmation} {
+	for name, n := range map[string]int{"seen": c.Seen, "created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged, "invalid": c.Invalid, "skipped": c.Skipped, "outOfScope": c.OutOfScope, "messages": c.Messages, "pendingConfirmation": c.PendingConfirmation} {
 		if n != 0 {
 			upd = upd.Add(expression.Name("counts."+name), expression.Value(n))
 		}
@@ -375,8 +383,7 @@ func (s *Store) FinishRun(ctx context.Context, tenant, runID string) (Run, error
 	case run.DeadPages > 0:
 		status, reason = RunFailed, fmt.Sprintf("%d page(s) failed permanently: %s", run.DeadPages, run.Error)
 	case !run.Counts.AddsUp():
-		status, reason = RunFailed, fmt.Sprintf("run does not add up: seen %d, outcomes %d", run.Counts.Seen,
-			run.Counts.Created+run.Counts.Updated+run.Counts.Unchanged+run.Counts.Invalid+run.Counts.Skipped)
+		status, reason = RunFailed, fmt.Sprintf("run does not add up: seen %d, outcomes %d", run.Counts.Seen, run.Counts.Outcomes())
 	case run.Expected >= 0 && run.Counts.Seen < run.Expected:
 		status, reason = RunFailed, fmt.Sprintf("platform reported %d records, run saw %d", run.Expected, run.Counts.Seen)
 	}

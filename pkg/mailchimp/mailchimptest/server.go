@@ -1,6 +1,11 @@
 // Package mailchimptest is a fake Mailchimp audience serving GET
 // /3.0/lists/{id}/members (count, offset, fields, since_last_changed,
-// total_items) with HTTP Basic API-key auth, Mailchimp's limit of 10
+// total_items), its tags as static segments — GET
+// /3.0/lists/{id}/segments (type, count, offset, total_items, each with
+// its member_count of subscribed members) and GET
+// /3.0/lists/{id}/segments/{segment_id}/members (count, offset, fields,
+// include_cleaned / include_transactional / include_unsubscribed, which
+// default to false as Mailchimp's do) — with HTTP Basic API-key auth, Mailchimp's limit of 10
 // simultaneous connections (429 beyond), an optional per-request latency,
 // injectable failures, and form-encoded list webhooks sent exactly as
 // Mailchimp sends them. Members come from pkg/fakestore by seed.
@@ -51,8 +56,11 @@ type Server struct {
 	// not on the machine that runs the client.
 	encoded map[string][]atomic.Pointer[[]byte]
 	encMu   sync.Mutex // encoded's map itself
-	active  int
-	reqs    int
+	// segments are the audience's tags (static segments), in creation
+	// order; a member's "tags" hold {id, name} of the ones it is in.
+	segments []segment
+	active   int
+	reqs     int
 }
 
 // NewServer starts the fake.
@@ -93,7 +101,98 @@ func NewStore(opts Options) *Server {
 		})
 		s.changed = append(s.changed, p.UpdatedAt)
 	}
+	// The tags the members carry are the audience's static segments.
+	for _, m := range s.members {
+		tags, _ := m["tags"].([]map[string]any)
+		for _, t := range tags {
+			t["id"] = s.segmentID(t["name"].(string))
+		}
+	}
 	return s
+}
+
+// segment is a tag of the audience: a static segment.
+type segment struct {
+	ID      int
+	Name    string
+	Created time.Time
+}
+
+// segmentID returns the id of tag name, creating its segment (s.data
+// write lock held, or construction).
+func (s *Server) segmentID(name string) int {
+	for _, g := range s.segments {
+		if g.Name == name {
+			return g.ID
+		}
+	}
+	id := 100 + len(s.segments)*7 // ids are not dense on Mailchimp either
+	s.segments = append(s.segments, segment{ID: id, Name: name, Created: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)})
+	return id
+}
+
+// Tag adds tag name to members ns (1-based), as the Mailchimp UI or
+// POST /lists/{id}/members/{hash}/tags does. The members' last_changed is
+// left as it was (a tag is not a change of the member's fields).
+func (s *Server) Tag(name string, ns ...int) {
+	s.data.Lock()
+	defer s.data.Unlock()
+	id := s.segmentID(name)
+	for _, n := range ns {
+		m := s.members[n-1]
+		tags, _ := m["tags"].([]map[string]any)
+		if !slices.ContainsFunc(tags, func(t map[string]any) bool { return t["name"] == name }) {
+			m["tags"] = append(tags, map[string]any{"id": id, "name": name})
+		}
+		s.dropEncoded(n - 1)
+	}
+}
+
+// Untag removes tag name from members ns (1-based).
+func (s *Server) Untag(name string, ns ...int) {
+	s.data.Lock()
+	defer s.data.Unlock()
+	for _, n := range ns {
+		m := s.members[n-1]
+		tags, _ := m["tags"].([]map[string]any)
+		m["tags"] = slices.DeleteFunc(slices.Clone(tags), func(t map[string]any) bool { return t["name"] == name })
+		s.dropEncoded(n - 1)
+	}
+}
+
+// DeleteTag deletes tag name: its segment and every member's tag.
+func (s *Server) DeleteTag(name string) {
+	s.data.Lock()
+	defer s.data.Unlock()
+	s.segments = slices.DeleteFunc(s.segments, func(g segment) bool { return g.Name == name })
+	for i, m := range s.members {
+		tags, _ := m["tags"].([]map[string]any)
+		m["tags"] = slices.DeleteFunc(slices.Clone(tags), func(t map[string]any) bool { return t["name"] == name })
+		s.dropEncoded(i)
+	}
+}
+
+// UniqueEmailID returns member n's (1-based) unique_email_id, the id the
+// connector links.
+func (s *Server) UniqueEmailID(n int) string {
+	s.data.RLock()
+	defer s.data.RUnlock()
+	return s.members[n-1]["unique_email_id"].(string)
+}
+
+func (s *Server) dropEncoded(i int) {
+	s.encMu.Lock()
+	defer s.encMu.Unlock()
+	for _, enc := range s.encoded {
+		enc[i].Store(nil)
+	}
+}
+
+// hasTag reports whether member i carries the tag with segment id (s.data
+// read lock held).
+func (s *Server) hasTag(i, id int) bool {
+	tags, _ := s.members[i]["tags"].([]map[string]any)
+	return slices.ContainsFunc(tags, func(t map[string]any) bool { return t["id"] == id })
 }
 
 // URL is the API base URL (apiBaseUrl); APIKey and AudienceID the credentials.
@@ -115,9 +214,7 @@ func (s *Server) Update(n int, at time.Time, f func(m map[string]any)) {
 	f(s.members[n-1])
 	s.members[n-1]["last_changed"] = at.UTC().Format(time.RFC3339)
 	s.changed[n-1] = at
-	for _, enc := range s.encoded {
-		enc[n-1].Store(nil)
-	}
+	s.dropEncoded(n - 1)
 }
 
 // projection returns the member keys a "fields" parameter selects, sorted
@@ -170,8 +267,132 @@ func (s *Server) memberJSON(i int, proj string) []byte {
 // Handler serves the members endpoint.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /3.0/lists/{list}/members", s.list)
+	mux.HandleFunc("GET /3.0/lists/{list}/members", s.guarded(s.list))
+	mux.HandleFunc("GET /3.0/lists/{list}/segments", s.guarded(s.listSegments))
+	mux.HandleFunc("GET /3.0/lists/{list}/segments/{segment}/members", s.guarded(s.segmentMembers))
 	return mux
+}
+
+// guarded applies what every endpoint shares: the connection limit,
+// injected failures, the API key and the audience id.
+func (s *Server) guarded(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.active++
+		s.reqs++
+		active, n := s.active, s.reqs
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			s.active--
+			s.mu.Unlock()
+		}()
+		if active > 10 {
+			writeJSON(w, 429, map[string]any{"title": "Too Many Requests", "status": 429, "detail": "You have exceeded the limit of 10 simultaneous connections."})
+			return
+		}
+		if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
+			writeJSON(w, 503, map[string]any{"title": "Service Unavailable", "status": 503})
+			return
+		}
+		if _, key, ok := r.BasicAuth(); !ok || key != s.opts.APIKey {
+			writeJSON(w, 401, map[string]any{"title": "API Key Invalid", "status": 401, "detail": "Your API key may be invalid."})
+			return
+		}
+		if r.PathValue("list") != s.opts.AudienceID {
+			notFound(w)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func notFound(w http.ResponseWriter) {
+	writeJSON(w, 404, map[string]any{"title": "Resource Not Found", "status": 404, "detail": "The requested resource could not be found."})
+}
+
+// paging reads count (default 10, 1-1000) and offset (default 0).
+func paging(w http.ResponseWriter, r *http.Request) (count, offset int, ok bool) {
+	q := r.URL.Query()
+	count, offset = 10, 0
+	if v, err := strconv.Atoi(q.Get("count")); err == nil {
+		count = v
+	}
+	if v, err := strconv.Atoi(q.Get("offset")); err == nil {
+		offset = v
+	}
+	if count < 1 || count > 1000 || offset < 0 {
+		writeJSON(w, 400, map[string]any{"title": "Invalid Resource", "status": 400, "detail": "count must be 1-1000"})
+		return 0, 0, false
+	}
+	return count, offset, true
+}
+
+// listSegments serves the audience's tags as static segments (type=static
+// or no type; saved and fuzzy segments: there are none).
+func (s *Server) listSegments(w http.ResponseWriter, r *http.Request) {
+	count, offset, ok := paging(w, r)
+	if !ok {
+		return
+	}
+	typ := r.URL.Query().Get("type")
+	if typ != "" && typ != "static" && typ != "saved" && typ != "fuzzy" {
+		writeJSON(w, 400, map[string]any{"title": "Invalid Resource", "status": 400, "detail": "type must be saved, static or fuzzy"})
+		return
+	}
+	s.data.RLock()
+	defer s.data.RUnlock()
+	out := []map[string]any{}
+	total := 0
+	if typ == "" || typ == "static" {
+		total = len(s.segments)
+		for j := offset; j < len(s.segments) && j < offset+count; j++ {
+			g := s.segments[j]
+			members := 0
+			for i := range s.members {
+				if s.members[i]["status"] == "subscribed" && s.hasTag(i, g.ID) {
+					members++
+				}
+			}
+			out = append(out, map[string]any{"id": g.ID, "name": g.Name, "member_count": members, "type": "static",
+				"created_at": g.Created.Format(time.RFC3339), "updated_at": g.Created.Format(time.RFC3339), "list_id": s.opts.AudienceID})
+		}
+	}
+	writeJSON(w, 200, map[string]any{"segments": out, "list_id": s.opts.AudienceID, "total_items": total})
+}
+
+// segmentMembers serves the members of one tag, in audience order, with
+// Mailchimp's defaults: unsubscribed, cleaned and transactional members
+// are left out unless include_<status>=true.
+func (s *Server) segmentMembers(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("segment"))
+	count, offset, ok := paging(w, r)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	include := map[string]bool{"subscribed": true, "pending": true,
+		"unsubscribed": q.Get("include_unsubscribed") == "true", "cleaned": q.Get("include_cleaned") == "true",
+		"transactional": q.Get("include_transactional") == "true"}
+	s.data.RLock()
+	if err != nil || !slices.ContainsFunc(s.segments, func(g segment) bool { return g.ID == id }) {
+		s.data.RUnlock()
+		notFound(w)
+		return
+	}
+	var sel []int
+	total := 0
+	for i := range s.members {
+		if !s.hasTag(i, id) || !include[fmt.Sprint(s.members[i]["status"])] {
+			continue
+		}
+		if total >= offset && total < offset+count {
+			sel = append(sel, i)
+		}
+		total++
+	}
+	s.data.RUnlock()
+	s.writeMembers(w, r, sel, total, time.Now())
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -181,54 +402,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	s.active++
-	s.reqs++
-	active, n := s.active, s.reqs
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.active--
-		s.mu.Unlock()
-	}()
-	if active > 10 {
-		writeJSON(w, 429, map[string]any{"title": "Too Many Requests", "status": 429, "detail": "You have exceeded the limit of 10 simultaneous connections."})
-		return
-	}
-	if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
-		writeJSON(w, 503, map[string]any{"title": "Service Unavailable", "status": 503})
-		return
-	}
-	if _, key, ok := r.BasicAuth(); !ok || key != s.opts.APIKey {
-		writeJSON(w, 401, map[string]any{"title": "API Key Invalid", "status": 401, "detail": "Your API key may be invalid."})
-		return
-	}
-	if r.PathValue("list") != s.opts.AudienceID {
-		writeJSON(w, 404, map[string]any{"title": "Resource Not Found", "status": 404, "detail": "The requested resource could not be found."})
-		return
-	}
-	// Latency is the whole time of an answer, to its last byte: the fake
-	// sends all but the last byte of a page at once, then the last byte
-	// when Latency is up (a small answer is sent whole when it is up).
 	start := time.Now()
-	wait := func() { time.Sleep(s.opts.Latency - time.Since(start)) }
-	q := r.URL.Query()
-	count, offset := 10, 0
-	if v, err := strconv.Atoi(q.Get("count")); err == nil {
-		count = v
-	}
-	if v, err := strconv.Atoi(q.Get("offset")); err == nil {
-		offset = v
-	}
-	if count < 1 || count > 1000 || offset < 0 {
-		writeJSON(w, 400, map[string]any{"title": "Invalid Resource", "status": 400, "detail": "count must be 1-1000"})
+	count, offset, ok := paging(w, r)
+	if !ok {
 		return
 	}
+	q := r.URL.Query()
 	var since time.Time
 	if v := q.Get("since_last_changed"); v != "" {
 		since, _ = time.Parse(time.RFC3339, v)
 	}
-	fields := q.Get("fields")
 	s.data.RLock()
 	var sel []int // member indexes of the page
 	total := 0
@@ -241,13 +424,25 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 		total++
 	}
+	s.data.RUnlock()
+	s.writeMembers(w, r, sel, total, start)
+}
+
+// writeMembers answers with members sel (indexes) and total_items, under
+// the request's "fields" projection.
+func (s *Server) writeMembers(w http.ResponseWriter, r *http.Request, sel []int, total int, start time.Time) {
+	// Latency is the whole time of an answer, to its last byte: the fake
+	// sends all but the last byte of a page at once, then the last byte
+	// when Latency is up (a small answer is sent whole when it is up).
+	wait := func() { time.Sleep(s.opts.Latency - time.Since(start)) }
+	fields := r.URL.Query().Get("fields")
 	if !strings.Contains(fields, "members") && fields != "" {
-		s.data.RUnlock()
 		wait()
 		writeJSON(w, 200, map[string]any{"total_items": total})
 		return
 	}
 	proj := projection(fields)
+	s.data.RLock()
 	page := make([][]byte, len(sel))
 	size := 64
 	for j, i := range sel {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -107,6 +108,9 @@ func (s *Server) opJSON(op *bulkOp, now time.Time) map[string]any {
 	return m
 }
 
+// bulkSearch finds the search argument of a bulk query's customers field.
+var bulkSearch = regexp.MustCompile(`customers\(query:\s*("(?:[^"\\]|\\.)*")\)`)
+
 // startLocked creates a bulk operation of query; s.mu is held.
 func (s *Server) startLocked(query string) *bulkOp {
 	delay := s.opts.BulkDelay
@@ -117,8 +121,18 @@ func (s *Server) startLocked(query string) *bulkOp {
 		delay = 0
 	}
 	op := &bulkOp{n: len(s.bulkOps) + 1, query: query, created: time.Now(), delay: delay, failure: s.opts.BulkFailure, gate: s.bulkGate}
+	var tags []string // customers(query: "...") filters the export by tag
+	if m := bulkSearch.FindStringSubmatch(query); m != nil {
+		var search string
+		if json.Unmarshal([]byte(m[1]), &search) == nil {
+			tags = tagFilter(search)
+		}
+	}
 	var buf bytes.Buffer
 	for _, c := range s.customers { // in id order
+		if !c.hasAnyTag(tags) {
+			continue
+		}
 		line, err := json.Marshal(c.json())
 		if err != nil {
 			panic(err) // maps of strings always encode

@@ -298,6 +298,38 @@ func (s *Server) spend(cost float64) (map[string]any, bool) {
 
 var updatedAfter = regexp.MustCompile(`updated_at:>'([^']+)'`)
 
+// tagTerm is a tag:'<value>' search term (\ and ' escaped by a backslash
+// in the value).
+var tagTerm = regexp.MustCompile(`tag:'((?:[^'\\]|\\.)*)'`)
+
+var escaped = regexp.MustCompile(`\\(.)`)
+
+// tagFilter returns the tags a customers search names (terms joined by
+// OR, as the connector writes them); nil means no tag filter.
+func tagFilter(q string) []string {
+	var tags []string
+	for _, m := range tagTerm.FindAllStringSubmatch(q, -1) {
+		tags = append(tags, escaped.ReplaceAllString(m[1], "$1"))
+	}
+	return tags
+}
+
+// hasAnyTag reports whether c carries one of tags (case-insensitive, as
+// Shopify's search is); true when tags is nil.
+func (c *node) hasAnyTag(tags []string) bool {
+	if tags == nil {
+		return true
+	}
+	for _, t := range c.Tags {
+		for _, want := range tags {
+			if strings.EqualFold(t, want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
 	first := 50
 	if v, ok := req.Variables["first"].(float64); ok {
@@ -313,10 +345,12 @@ func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
 		return
 	}
 	var since time.Time
+	var tags []string
 	if q, _ := req.Variables["query"].(string); q != "" {
 		if m := updatedAfter.FindStringSubmatch(q); m != nil {
 			since, _ = time.Parse(time.RFC3339, m[1])
 		}
+		tags = tagFilter(q)
 	}
 	after := int64(0)
 	if a, _ := req.Variables["after"].(string); a != "" {
@@ -328,7 +362,7 @@ func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
 	s.mu.Lock()
 	var sel []*node
 	for _, c := range s.customers {
-		if c.ID > after && (since.IsZero() || c.UpdatedAt.After(since)) {
+		if c.ID > after && (since.IsZero() || c.UpdatedAt.After(since)) && c.hasAnyTag(tags) {
 			sel = append(sel, c)
 		}
 	}
