@@ -290,7 +290,9 @@ func TestBulkPlan_ReusesOurRunningOperation(t *testing.T) {
 	// the export complete once the retry has read it at least twice.
 	polls := s.BulkPolls()
 	go func() {
-		for s.BulkPolls() < polls+2 {
+		// Released at the latest after a minute, so a retry that never
+		// polls fails the test's assertions instead of hanging it.
+		for deadline := time.Now().Add(time.Minute); s.BulkPolls() < polls+2 && time.Now().Before(deadline); {
 			time.Sleep(5 * time.Millisecond)
 		}
 		s.ReleaseBulk()
