@@ -216,6 +216,14 @@ type Plan struct {
 	Chained bool
 	// Total is the number of records the platform reported, or -1 if unknown.
 	Total int
+	// CompleteGroups names the groups (as records carry them in AddGroups,
+	// before the connection's label is added) whose membership this plan
+	// lists completely: a full run that finishes without a failed page
+	// removes each of these groups from the connection's contacts that no
+	// record of the run put in it (a member who left a list, a segment or
+	// a selected tag). Empty for incremental plans and for connectors whose
+	// records carry their complete group set (HasGroups).
+	CompleteGroups []string `json:",omitempty"`
 }
 
 // Page is one fetched page of records.
