@@ -261,3 +261,34 @@ const (
 	PrivacyRedactCustomer PrivacyRequest = "customers/redact"
 	PrivacyRedactShop     PrivacyRequest = "shop/redact"
 )
+
+// Field is one field a platform declares for its customers or members,
+// as the install wizard's field-mapping dropdowns offer it.
+type Field struct {
+	// Key is the name records carry it under in Record.Fields (the key a
+	// connection's FieldMap maps from).
+	Key string `json:"key"`
+	// Label is the platform's own name for it, for people.
+	Label string `json:"label"`
+	// Type is how the platform declares it: FieldText, FieldNumber,
+	// FieldDate, FieldBirthday, FieldPhone, FieldEmail, FieldAddress.
+	Type string `json:"type"`
+}
+
+// Field types.
+const (
+	FieldText     = "text"
+	FieldNumber   = "number"
+	FieldDate     = "date"
+	FieldBirthday = "birthday"
+	FieldPhone    = "phone"
+	FieldEmail    = "email"
+	FieldAddress  = "address"
+)
+
+// FieldLister is implemented by connectors that can list the fields a
+// connection's records may carry (the field map is validated against it and
+// the install options show it).
+type FieldLister interface {
+	Fields(ctx context.Context) ([]Field, error)
+}
