@@ -65,6 +65,7 @@ func New(d Deps) *Handler {
 type route struct {
 	method, pattern string
 	admin           bool
+	public          bool // served without credentials (routes.Route.Public)
 	fn              func(ctx context.Context, c call) apigw.Response
 }
 
@@ -74,6 +75,9 @@ type call struct {
 	tenant string
 	params map[string]string
 	body   []byte
+	// session is the console session that authenticated the call (nil for
+	// an API key).
+	session *consoleSession
 }
 
 // Handle serves one API Gateway request.
@@ -100,7 +104,22 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 			return apigw.Error(http.StatusBadRequest, "bad_body", "request body is not decodable"), nil
 		}
 		c.body = body
+		if r.public {
+			return r.fn(ctx, c), nil
+		}
 		token, ok := bearerToken(apigw.Header(req, "Authorization"))
+		if !ok && !r.admin {
+			// The console's session cookie, the only other credential.
+			sess, resp, ok := h.sessionAuth(ctx, req)
+			if !ok {
+				return resp, nil
+			}
+			c.tenant, c.session = sess.TenantID, &sess
+			if resp, ok := checkParams(r.pattern, c.params); !ok {
+				return resp, nil
+			}
+			return r.fn(ctx, c), nil
+		}
 		if !ok {
 			return unauthorized(), nil
 		}

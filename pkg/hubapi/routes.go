@@ -40,6 +40,13 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"GET /v1/syncs/{id}/report.csv":      {false, h.getReportCSV},
 		"GET /v1/usage":                      {false, h.getUsage},
 		"PUT /v1/usage/cap":                  {false, h.putUsageCap},
+		"GET /console":                       {false, h.consolePage},
+		"POST /console/session":              {false, h.signIn},
+		"GET /console/session":               {false, h.getSession},
+		"DELETE /console/session":            {false, h.signOut},
+		"GET /console/login":                 {false, h.signInWithLink},
+		"GET /console/{asset}":               {false, h.consoleAsset},
+		"POST /v1/console/links":             {false, h.createConsoleLink},
 	}
 }
 
@@ -56,7 +63,7 @@ func (h *Handler) bindRoutes() []route {
 			panic(fmt.Sprintf("hubapi: route %s has no handler", r.Key()))
 		}
 		delete(fns, r.Key())
-		out = append(out, route{method: r.Method, pattern: r.Path, admin: e.admin, fn: e.fn})
+		out = append(out, route{method: r.Method, pattern: r.Path, admin: e.admin, public: r.Public(), fn: e.fn})
 	}
 	for key := range fns {
 		panic(fmt.Sprintf("hubapi: handler for %s has no route in pkg/routes", key))

@@ -22,10 +22,24 @@ type SyncOut struct {
 	Error        string       `json:"error,omitempty"`
 	StartedAt    time.Time    `json:"startedAt"`
 	FinishedAt   *time.Time   `json:"finishedAt,omitempty"`
+	Progress     Progress     `json:"progress"`
+}
+
+// Progress is how far a run is: pages applied of the pages planned so far
+// (a chained plan adds a page for each page with a next, so the total
+// grows while it runs), and the records the platform reported (-1 unknown).
+// Planned is false while the plan is being made (a Shopify bulk export
+// still running).
+type Progress struct {
+	Planned    bool `json:"planned"`
+	PagesDone  int  `json:"pagesDone"`
+	PagesTotal int  `json:"pagesTotal"`
+	Expected   int  `json:"expected"`
 }
 
 func syncOut(r store.Run) SyncOut {
-	out := SyncOut{ID: r.ID, ConnectionID: r.ConnectionID, Trigger: r.Trigger, Status: r.Status, Counts: r.Counts, Error: r.Error, StartedAt: r.StartedAt}
+	out := SyncOut{ID: r.ID, ConnectionID: r.ConnectionID, Trigger: r.Trigger, Status: r.Status, Counts: r.Counts, Error: r.Error, StartedAt: r.StartedAt,
+		Progress: Progress{Planned: r.Planned, PagesDone: r.PagesDone, PagesTotal: r.PagesTotal, Expected: r.Expected}}
 	if !r.FinishedAt.IsZero() {
 		t := r.FinishedAt
 		out.FinishedAt = &t

@@ -64,6 +64,15 @@ func All() []Route {
 		{"GET", "/v1/syncs/{id}/report.csv", API},
 		{"GET", "/v1/usage", API},
 		{"PUT", "/v1/usage/cap", API},
+		// The hub console (pkg/console): its page and assets, sign-in with
+		// an API key or a single-use link, and the links a hub makes.
+		{"GET", "/console", API},
+		{"POST", "/console/session", API},
+		{"GET", "/console/session", API},
+		{"DELETE", "/console/session", API},
+		{"GET", "/console/login", API},
+		{"GET", "/console/{asset}", API},
+		{"POST", "/v1/console/links", API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},
@@ -71,6 +80,18 @@ func All() []Route {
 		{"POST", InboundPath, Inbound},
 		{"GET", HealthPath, Health},
 	}
+}
+
+// Public reports whether the route is served without credentials: the
+// console's page and assets, and the two ways to sign in to it. Every
+// other api route needs an API key (or the console's session cookie), the
+// admin routes the admin token.
+func (r Route) Public() bool {
+	switch r.Key() {
+	case "GET /console", "GET /console/{asset}", "POST /console/session", "GET /console/login":
+		return true
+	}
+	return false
 }
 
 // Of returns the routes function fn serves, in table order.

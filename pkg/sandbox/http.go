@@ -110,6 +110,16 @@ func Event(route string, r *http.Request, body []byte) events.APIGatewayV2HTTPRe
 	if len(query) == 0 {
 		ev.QueryStringParameters = nil
 	}
+	// Payload 2.0 moves the Cookie header into "cookies", one "name=value"
+	// a cookie, and leaves no cookie header.
+	if c, ok := headers["cookie"]; ok {
+		delete(ev.Headers, "cookie")
+		for _, part := range strings.Split(c, ";") {
+			if part = strings.TrimSpace(part); part != "" {
+				ev.Cookies = append(ev.Cookies, part)
+			}
+		}
+	}
 	if utf8.Valid(body) {
 		ev.Body = string(body)
 	} else {
