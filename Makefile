@@ -38,7 +38,7 @@ events: ## regenerate the signed sample events under events/
 	$(GO) run ./localstack/invoke -write-events
 
 .PHONY: test
-test: ## run every test (unit, integration on the embedded stack, fuzz seeds) with -race
+test: browser ## run every test (unit, integration on the embedded stack, browser, fuzz seeds) with -race
 	@was_running=0; $(STACK) status 2>/dev/null && was_running=1; \
 	$(STACK) up; \
 	eval "$$($(STACK) env)"; \
@@ -47,6 +47,23 @@ test: ## run every test (unit, integration on the embedded stack, fuzz seeds) wi
 	if [ -f infra/go.mod ]; then { $(MAKE) --no-print-directory infra-npm && (cd infra && $(GO) test -count=1 -timeout 20m ./...); } || status=$$?; fi; \
 	if [ $$was_running = 0 ]; then $(STACK) down; fi; \
 	exit $$status
+
+# The browser the console's tests drive: Chromium as the npm package
+# @sparticuz/chromium ships it (unpacked by its executablePath() into
+# .local/browser/tmp), and axe-core, both pinned in localstack/browser.
+BROWSER_DIR := .local/browser
+$(BROWSER_DIR)/chromium-path: localstack/browser/package.json localstack/browser/package-lock.json
+	@mkdir -p $(BROWSER_DIR)/tmp
+	@cp localstack/browser/package.json localstack/browser/package-lock.json $(BROWSER_DIR)/
+	cd $(BROWSER_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(BROWSER_DIR) && TMPDIR="$$PWD/tmp" node -e "require('@sparticuz/chromium').default.executablePath().then(p => console.log(p))" > chromium-path.new
+	@mv $(BROWSER_DIR)/chromium-path.new $@
+	@echo "browser: $$(cat $@)"
+
+.PHONY: browser
+browser: ## install the pinned headless Chromium and axe-core the console's browser tests use
+	@if [ ! -x "$$(cat $(BROWSER_DIR)/chromium-path 2>/dev/null)" ]; then rm -f $(BROWSER_DIR)/chromium-path; fi
+	@$(MAKE) --no-print-directory $(BROWSER_DIR)/chromium-path
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck (pinned)

@@ -1,5 +1,5 @@
 // The console's router: the part of the URL after # names the page.
-import {h, field, showErrors} from './dom.js';
+import {h, field, showErrors, fill} from './dom.js';
 import {session, signIn, signOut} from './api.js';
 import {integrations, connection} from './integrations.js';
 import {syncs, syncReport} from './syncs.js';
@@ -8,11 +8,11 @@ import {usage} from './usage.js';
 
 const routes = [
   [/^\/$/, integrations],
-  [/^\/connections\/([\w-]+)$/, connection],
+  [/^\/connections\/([\w.-]+)$/, connection],
   [/^\/syncs$/, syncs],
-  [/^\/syncs\/([\w-]+)$/, syncReport],
+  [/^\/syncs\/([\w.-]+)$/, syncReport],
   [/^\/contacts$/, contacts],
-  [/^\/contacts\/([\w-]+)$/, contact],
+  [/^\/contacts\/([\w.-]+)$/, contact],
   [/^\/usage$/, usage],
 ];
 
@@ -38,7 +38,7 @@ async function render() {
   const {path, query} = parseHash();
   if (path.startsWith('/signin') || !signedIn) {
     document.getElementById('nav').hidden = true;
-    main.replaceChildren(signInView(path === '/signin/link-invalid'));
+    fill(main, signInView(path === '/signin/link-invalid'));
     return;
   }
   document.getElementById('nav').hidden = false;
@@ -55,16 +55,16 @@ async function render() {
       every(fn, ms) { timers.push(setInterval(fn, ms)); },
       go(hash) { location.hash = hash; },
     };
-    main.replaceChildren(h('p', {class: 'muted'}, 'Loading…'));
+    fill(main, h('p', {class: 'muted'}, 'Loading…'));
     try {
       await view(ctx);
     } catch (err) {
       if (err.status === 401) return;
-      main.replaceChildren(h('h1', {}, 'Something went wrong'), h('p', {class: 'error', role: 'alert'}, err.message));
+      fill(main, h('h1', {}, 'Something went wrong'), h('p', {class: 'error', role: 'alert'}, err.message));
     }
     return;
   }
-  main.replaceChildren(h('h1', {}, 'Not found'), h('p', {}, 'No such page. ', h('a', {href: '#/'}, 'Go to Integrations')));
+  fill(main, h('h1', {}, 'Not found'), h('p', {}, 'No such page. ', h('a', {href: '#/'}, 'Go to Integrations')));
 }
 
 function signInView(linkInvalid) {

@@ -1,5 +1,5 @@
 // Contacts: search and filters, and one contact with its consent timeline.
-import {h, fmtTime, emptyState, toast} from './dom.js';
+import {h, fmtTime, emptyState, toast, fill} from './dom.js';
 import {api, qs} from './api.js';
 
 export async function contacts(ctx) {
@@ -48,7 +48,7 @@ export async function contacts(ctx) {
   };
   more.addEventListener('click', load);
   await load();
-  main.replaceChildren(h('h1', {}, 'Contacts'), form, errorBox,
+  fill(main, h('h1', {}, 'Contacts'), form, errorBox,
     count ? h('table', {class: 'data', id: 'contacts'},
       h('caption', {class: 'sr-only'}, 'Contacts'),
       h('thead', {}, h('tr', {}, ['Name', 'Email', 'Phone', 'Status', 'Sources'].map((t) => h('th', {scope: 'col'}, t)))), tbody)
@@ -75,10 +75,10 @@ export async function contact(ctx) {
   };
   const subscribed = c.status === 'subscribed';
   const action = h('button', {type: 'button', id: subscribed ? 'unsubscribe' : 'resubscribe', class: subscribed ? 'danger' : ''},
-    subscribed ? 'Unsubscribe' : 'Subscribe again');
+    subscribed ? 'Unsubscribe' : (c.status === 'unsubscribed' ? 'Subscribe again' : 'Subscribe'));
   action.addEventListener('click', () => setStatus(subscribed ? 'unsubscribed' : 'subscribed'));
   const custom = Object.entries(c.fields || c.customFields || {});
-  main.replaceChildren(
+  fill(main, 
     h('p', {}, h('a', {href: '#/contacts'}, '← Contacts')),
     h('h1', {}, [c.firstName, c.lastName].filter(Boolean).join(' ') || '(no name)', ' ', h('span', {class: `badge ${c.status}`}, c.status)),
     h('section', {class: 'card', 'aria-labelledby': 'details-title'}, h('h2', {id: 'details-title'}, 'Details'),

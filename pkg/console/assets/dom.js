@@ -14,6 +14,12 @@ export function h(tag, attrs, ...children) {
   return el;
 }
 
+// fill replaces el's children, with h's rules for null, false and arrays.
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
 function append(el, children) {
   for (const c of children) {
     if (c === null || c === undefined || c === false) continue;

@@ -1,5 +1,5 @@
 // Integrations: a tile per platform, and a connection's own page.
-import {h, fmtTime, fmtDuration, num, toast, emptyState} from './dom.js';
+import {h, fmtTime, fmtDuration, num, toast, emptyState, fill} from './dom.js';
 import {api, qs} from './api.js';
 import {progressBar} from './syncs.js';
 
@@ -51,7 +51,7 @@ export async function integrations({main}) {
     return h('section', {class: 'tile', 'aria-labelledby': `tile-${p.id}`},
       h('h2', {id: `tile-${p.id}`}, p.name), body);
   });
-  main.replaceChildren(
+  fill(main, 
     h('h1', {}, 'Integrations'),
     conns.items.length ? null : emptyState('No integration is connected yet. Connect a platform from the hub (POST /v1/connections with its keys); it appears here with its first sync.'),
     h('div', {class: 'tiles'}, tiles));
@@ -125,7 +125,7 @@ export async function connection(ctx) {
     ['Last sync', fmtTime(c.lastSyncAt) || 'never'],
   ];
   await drawSync();
-  main.replaceChildren(
+  fill(main, 
     h('p', {}, h('a', {href: '#/'}, '← Integrations')),
     h('h1', {}, c.label || platformName(c.platform), ' ', badge),
     h('section', {class: 'card', 'aria-labelledby': 'sync-title'},

@@ -1,5 +1,5 @@
 // Syncs: a year of runs, newest first, with charts; a run's report.
-import {h, fmtTime, fmtDuration, num, emptyState} from './dom.js';
+import {h, fmtTime, fmtDuration, num, emptyState, fill} from './dom.js';
 import {api, qs} from './api.js';
 import {barChart} from './chart.js';
 
@@ -67,7 +67,7 @@ export async function syncs(ctx) {
   connSel.addEventListener('change', apply);
   statusSel.addEventListener('change', apply);
   await load();
-  main.replaceChildren(
+  fill(main, 
     h('h1', {}, 'Syncs'),
     h('div', {class: 'filters'},
       h('label', {for: 'f-connection'}, 'Connection'), connSel,
@@ -102,7 +102,7 @@ function drawCharts(el, runs) {
   el.replaceChildren(
     barChart({title: 'Contacts created and updated per day', labels: dayKeys.map((d) => d.slice(5)),
       series: [{name: 'created', values: dayKeys.map((d) => days[d].created)}, {name: 'updated', values: dayKeys.map((d) => days[d].updated)}]}),
-    barChart({title: 'Sync durations (seconds)', labels: finished.map((r) => fmtTime(r.startedAt).slice(0, 5)),
+    barChart({title: 'Sync durations (seconds)', labels: finished.map((r) => new Date(r.startedAt).toLocaleTimeString([], {hour: '2-digit', minute: '2-digit'})),
       series: [{name: 'seconds', values: finished.map((r) => Math.round((new Date(r.finishedAt) - new Date(r.startedAt)) / 1000))}]}));
 }
 
@@ -135,7 +135,7 @@ export async function syncReport(ctx) {
   sel.addEventListener('change', () => ctx.go(`#/syncs/${id}` + qs({outcome: sel.value})));
   await load();
   const c = run.counts;
-  main.replaceChildren(
+  fill(main, 
     h('p', {}, h('a', {href: '#/syncs'}, '← Syncs')),
     h('h1', {}, `Sync of ${fmtTime(run.startedAt)}`),
     h('p', {}, `${run.trigger} sync, `, h('span', {class: `badge ${run.status}`}, run.status), `, ${fmtDuration(run.startedAt, run.finishedAt)}`,

@@ -1,5 +1,5 @@
 // Usage: messages and credits per month and per connection.
-import {h, num} from './dom.js';
+import {h, num, fill} from './dom.js';
 import {api, qs} from './api.js';
 import {barChart} from './chart.js';
 
@@ -20,7 +20,7 @@ export async function usage({main}) {
   const labels = Object.fromEntries(conns.items.map((c) => [c.id, c.label || c.platform]));
   const cur = usages[usages.length - 1];
   const connIds = [...new Set(usages.flatMap((u) => u.byConnection.map((b) => b.connectionId)))];
-  main.replaceChildren(
+  fill(main, 
     h('h1', {}, 'Usage'),
     h('ul', {class: 'counts'},
       h('li', {}, h('strong', {id: 'credits-month'}, num(cur.credits)), ' credits this month'),

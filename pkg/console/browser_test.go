@@ -1,0 +1,335 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/sandbox"
+	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
+	"github.com/contactsync/contactsync/pkg/stacktest"
+)
+
+// The console in a real browser: Chromium from the npm package
+// @sparticuz/chromium (installed by `make browser` into .local/browser;
+// CONTACTSYNC_CHROMIUM names another binary), driving the sandbox — the
+// real api, bulksync and outbox handlers on the embedded stack — with a
+// fake Shopify store. Without the browser the test fails; it never skips.
+
+// repoRoot is the directory holding go.mod.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+func chromium(t *testing.T, root string) string {
+	t.Helper()
+	if p := os.Getenv("CONTACTSYNC_CHROMIUM"); p != "" {
+		return p
+	}
+	b, err := os.ReadFile(filepath.Join(root, ".local", "browser", "chromium-path"))
+	if err != nil {
+		t.Fatalf("no browser for the console tests: run `make browser` (make test does), or set CONTACTSYNC_CHROMIUM: %v", err)
+	}
+	p := strings.TrimSpace(string(b))
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("the browser %s is gone (a cleaned temporary directory?): run `make browser` again: %v", p, err)
+	}
+	return p
+}
+
+// newBrowser starts Chromium with the flags its package is built for
+// (single process, no zygote, SwiftShader for GL) and returns a tab.
+func newBrowser(t *testing.T, exec string) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exec),
+		chromedp.Flag("headless", "shell"),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("no-zygote", true),
+		chromedp.Flag("single-process", true),
+		chromedp.Flag("use-gl", "angle"),
+		chromedp.Flag("use-angle", "swiftshader"),
+		chromedp.Flag("disable-features", "AudioServiceOutOfProcess,Translate"),
+		chromedp.WindowSize(1280, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("starting %s: %v", exec, err)
+	}
+	return ctx
+}
+
+type harness struct {
+	t        *testing.T
+	app      *sandbox.App
+	shop     *shopifytest.Server
+	ctx      context.Context
+	root     string
+	axe      string
+	mu       sync.Mutex
+	requests []string
+}
+
+func (h *harness) api(method, p, token string, body any) (int, map[string]any) {
+	h.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, h.app.BaseURL+p, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+// waitJS waits until the expression is truthy in the page, up to a deadline.
+func (h *harness) waitJS(what, expr string) {
+	h.t.Helper()
+	if err := chromedp.Do(h.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+		body, _ := chromedp.Run(h.ctx, chromedp.Evaluate[string](`location.href + '\n' + document.getElementById('main').innerText`))
+		h.t.Fatalf("waiting for %s (%s): %v\npage:\n%s", what, expr, err, body)
+	}
+}
+
+func (h *harness) text(sel string) string {
+	h.t.Helper()
+	s, err := chromedp.Run(h.ctx, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {}).innerText || ''`, sel)))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return s
+}
+
+func (h *harness) do(steps ...chromedp.Action[chromedp.Void]) {
+	h.t.Helper()
+	if err := chromedp.Do(h.ctx, steps...); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// check runs axe-core on the page (no serious or critical violation) and
+// saves a screenshot under .local/console/.
+func (h *harness) check(name string) {
+	h.t.Helper()
+	type violation struct {
+		ID     string `json:"id"`
+		Impact string `json:"impact"`
+		Help   string `json:"help"`
+		Nodes  []struct {
+			Target []any `json:"target"`
+		} `json:"nodes"`
+	}
+	vs, err := chromedp.Run(h.ctx, chromedp.Evaluate[[]violation](h.axe+`;axe.run(document, {resultTypes: ['violations']}).then(r => r.violations)`,
+		chromedp.EvalAwaitPromise))
+	if err != nil {
+		h.t.Fatalf("axe on %s: %v", name, err)
+	}
+	for _, v := range vs {
+		if v.Impact == "serious" || v.Impact == "critical" {
+			h.t.Errorf("page %s: %s violation %s (%s) at %v", name, v.Impact, v.ID, v.Help, v.Nodes)
+		}
+	}
+	png, err := chromedp.Run(h.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	dir := filepath.Join(h.root, ".local", "console")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func TestConsole_InABrowser(t *testing.T) {
+	root := repoRoot(t)
+	exec := chromium(t, root)
+	axe, err := os.ReadFile(filepath.Join(root, ".local", "browser", "node_modules", "axe-core", "axe.min.js"))
+	if err != nil {
+		t.Fatalf("axe-core is not installed: run `make browser`: %v", err)
+	}
+	s := stacktest.New(t)
+	sealer, err := seal.FromEnv(func(string) string { return seal.NewKey() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := sandbox.Start(context.Background(), sandbox.Config{
+		Addr: "127.0.0.1:0", AdminToken: "test-admin", Sealer: sealer, PageWorkers: 2,
+		Names: awsenv.Names{Table: s.Table, PagesQueue: path.Base(s.PagesQueueURL), OutboxQueue: path.Base(s.OutboxQueueURL)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = app.Close(ctx)
+	})
+	shop := shopifytest.NewStore(shopifytest.Options{Customers: 600, Seed: 7, URL: app.BaseURL + "/_fakes/shopify", HoldBulk: true})
+	app.Mount("/_fakes/shopify", shop.Handler())
+	h := &harness{t: t, app: app, shop: shop, root: root, axe: string(axe), ctx: newBrowser(t, exec)}
+
+	// Every request the page makes, to check none leaves the origin.
+	if err := chromedp.Listen(h.ctx, func(ev any) {
+		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
+			h.mu.Lock()
+			h.requests = append(h.requests, e.Request.URL)
+			h.mu.Unlock()
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, out := h.api("POST", "/admin/tenants", "test-admin", map[string]string{"name": "Console test"})
+	if code != http.StatusCreated {
+		t.Fatalf("tenant: %d %v", code, out)
+	}
+	key := out["apiKey"].(string)
+	code, out = h.api("POST", "/v1/connections", key, map[string]any{"platform": "shopify", "label": "Demo shop", "consentMode": "explicit", "defaultRegion": "AU",
+		"config": map[string]string{"shopDomain": shop.Domain(), "accessToken": shop.AccessToken(), "webhookSecret": "whsec", "apiBaseUrl": shop.URL()}})
+	if code != http.StatusCreated {
+		t.Fatalf("connection: %d %v", code, out)
+	}
+	connID, syncID := out["id"].(string), out["syncId"].(string)
+
+	// Sign in with the API key.
+	h.do(chromedp.Navigate(app.BaseURL + "/console"))
+	h.waitJS("the sign-in form", `document.querySelector('#f-apiKey')`)
+	h.check("signin")
+	h.do(chromedp.SendKeys("#f-apiKey", "t_wrong.key"), chromedp.Click(`form button[type="submit"]`))
+	h.waitJS("the refusal next to the form", `document.querySelector('[data-error-for="_form"]').textContent.includes('not valid')`)
+	h.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-apiKey').value = ''`), chromedp.SendKeys("#f-apiKey", key), chromedp.Click(`form button[type="submit"]`))
+	h.waitJS("the Integrations page", `document.querySelector('h1') && document.querySelector('h1').textContent === 'Integrations' && document.querySelector('#tile-shopify')`)
+	if cookies, err := chromedp.Run(h.ctx, chromedp.Evaluate[string](`document.cookie`)); err != nil || cookies != "" {
+		t.Fatalf("page script can read cookies %q (%v): the session cookie must be HttpOnly", cookies, err)
+	}
+	h.waitJS("the Shopify tile syncing", `document.querySelector('#tile-shopify').parentElement.innerText.includes('Syncing')`)
+	h.check("integrations")
+
+	// The connection page while the export runs: "exporting", Sync now is
+	// unavailable, and the API refuses a second sync.
+	h.do(chromedp.Click(`a[href="#/connections/`+connID+`"]`))
+	h.waitJS("the exporting state", `document.querySelector('[data-progress="exporting"]') && document.querySelector('#sync-now').disabled`)
+	if code, out := h.api("POST", "/v1/connections/"+connID+"/syncs", key, nil); code != http.StatusConflict {
+		t.Fatalf("a second sync while one runs: %d %v", code, out)
+	}
+	h.check("connection-syncing")
+	shop.ReleaseBulk()
+	h.waitJS("the sync to finish", `!document.querySelector('#sync-now').disabled && document.querySelector('#latest-sync').innerText.includes('completed')`)
+
+	// Sync now: the press starts a sync, and a second press while it runs
+	// is refused (the button is disabled, and the API answers 409).
+	h.do(chromedp.Click("#sync-now"))
+	h.waitJS("the new sync", `document.querySelector('#toast').textContent === 'Sync started'`)
+	h.waitJS("the manual sync to finish", `!document.querySelector('#sync-now').disabled && document.querySelector('#latest-sync').innerText.includes('manual sync, completed')`)
+
+	// The install sync's report, filtered to invalid rows.
+	code, run := h.api("GET", "/v1/syncs/"+syncID, key, nil)
+	if code != http.StatusOK || run["status"] != "completed" {
+		t.Fatalf("install sync: %d %v", code, run)
+	}
+	invalid := int(run["counts"].(map[string]any)["invalid"].(float64))
+	if invalid == 0 {
+		t.Fatal("the fake store has no invalid record to filter")
+	}
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/syncs"))
+	h.waitJS("the syncs list", `document.querySelectorAll('table.data tbody tr').length === 2 && document.querySelector('.chart svg')`)
+	h.check("syncs")
+	h.do(chromedp.Click(`a[href="#/syncs/` + syncID + `"]`))
+	h.waitJS("the report", `document.querySelector('#report')`)
+	// Choosing an option, as a user's keyboard or mouse does: the value
+	// changes, then the change event.
+	h.do(chromedp.Evaluate[chromedp.Void](`(s => { s.value = 'invalid'; s.dispatchEvent(new Event('change')); })(document.querySelector('#f-outcome'))`))
+	h.waitJS("the invalid rows", `location.hash.includes('outcome=invalid') && document.querySelectorAll('#report tbody tr').length > 0`)
+	rows, err := chromedp.Run(h.ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('#report tbody tr')].map(r => r.dataset.outcome)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != min(invalid, 100) {
+		t.Errorf("%d invalid rows shown, the sync counted %d", len(rows), invalid)
+	}
+	for _, o := range rows {
+		if o != "invalid" {
+			t.Fatalf("the invalid filter shows a %q row", o)
+		}
+	}
+	if href := h.text("#csv"); href == "" {
+		t.Error("no CSV download link")
+	}
+	h.check("report")
+
+	// Search a contact and see its consent timeline.
+	p := fakestore.NewPerson(7, 3)
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/contacts"))
+	h.waitJS("the contacts", `document.querySelector('#contacts')`)
+	h.check("contacts")
+	h.do(chromedp.SendKeys("#f-q", p.FirstName), chromedp.Click(`form[role="search"] button[type="submit"]`))
+	h.waitJS("the search result", fmt.Sprintf(`location.hash.includes('q=') && [...document.querySelectorAll('#contacts tbody a')].some(a => a.textContent.includes(%q))`, p.FirstName))
+	h.do(chromedp.Click(`#contacts tbody a`))
+	h.waitJS("the contact page", `document.querySelector('#timeline') || document.querySelector('#history-title')`)
+	h.check("contact")
+
+	// A phone's width: the same page, usable and accessible.
+	h.do(chromedp.EmulateViewport(375, 812))
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/contacts"))
+	h.waitJS("the contacts at a phone's width", `document.querySelector('#contacts') && document.documentElement.scrollWidth <= 375`)
+	h.check("contacts-phone")
+	h.do(chromedp.EmulateViewport(1280, 900))
+
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/usage"))
+	h.waitJS("the usage page", `document.querySelector('#credits-month') && document.querySelector('.chart')`)
+	h.check("usage")
+
+	// Nothing but the sandbox's own origin was asked for.
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.requests) == 0 {
+		t.Fatal("no request recorded")
+	}
+	for _, u := range h.requests {
+		if !strings.HasPrefix(u, app.BaseURL+"/console") && !strings.HasPrefix(u, app.BaseURL+"/v1/") {
+			t.Errorf("the console asked for %s", u)
+		}
+	}
+}
