@@ -39,6 +39,11 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 	}
 	api := sandbox.Client{Base: app.BaseURL, Token: tenant.APIKey}
 	fmt.Printf("\n== demo tenant %s\n", tenant.TenantID)
+	var link struct{ URL string }
+	if err := api.Do(ctx, "POST", "/v1/console/links", map[string]int{"ttlSeconds": 3600}, &link); err != nil {
+		return err
+	}
+	fmt.Printf("console: open %s to watch the installs in a browser (a one-time sign-in link, valid 1 h)\n", link.URL)
 	sid, token := f.twilio.Credentials()
 	if err := api.Do(ctx, "PUT", "/v1/sms-provider", map[string]any{
 		"provider": "twilio", "sender": demoSender, "companyName": "Demo Outfitters", "helpText": "Questions? Call 1300 000 000.",
@@ -77,6 +82,7 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 	liveEvents(ctx, api, conns, f)
 	replies(ctx, app, api, tenant.TenantID, f)
 	fmt.Printf("\n== try it (the sandbox keeps serving until Ctrl-C)\n")
+	fmt.Printf("console: %s/console (sign in with the API key below)\n", app.BaseURL)
 	fmt.Printf("export API_KEY=%s\n", tenant.APIKey)
 	fmt.Printf("curl -s -H \"Authorization: Bearer $API_KEY\" '%s/v1/contacts?limit=5'\n", app.BaseURL)
 	fmt.Printf("curl -s -H \"Authorization: Bearer $API_KEY\" '%s/v1/syncs/%s/report?outcome=invalid&limit=5'\n", app.BaseURL, conns[0].SyncID)

@@ -83,6 +83,7 @@ func run(demo bool) error {
 	}
 	fakes := mountFakes(app, demo)
 	fmt.Printf("ready %s\n", app.BaseURL)
+	fmt.Printf("console: %s/console\n", app.BaseURL)
 	if generated {
 		fmt.Printf("admin token: %s   (set HUB_ADMIN_TOKEN to choose one)\n", admin)
 	}

@@ -249,7 +249,7 @@ func TestConsole_InABrowser(t *testing.T) {
 
 	// The connection page while the export runs: "exporting", Sync now is
 	// unavailable, and the API refuses a second sync.
-	h.do(chromedp.Click(`a[href="#/connections/`+connID+`"]`))
+	h.do(chromedp.Click(`a[href="#/connections/` + connID + `"]`))
 	h.waitJS("the exporting state", `document.querySelector('[data-progress="exporting"]') && document.querySelector('#sync-now').disabled`)
 	if code, out := h.api("POST", "/v1/connections/"+connID+"/syncs", key, nil); code != http.StatusConflict {
 		t.Fatalf("a second sync while one runs: %d %v", code, out)
