@@ -206,7 +206,7 @@ func TestConsole_InABrowser(t *testing.T) {
 		defer cancel()
 		_ = app.Close(ctx)
 	})
-	shop := shopifytest.NewStore(shopifytest.Options{Customers: 600, Seed: 7, URL: app.BaseURL + "/_fakes/shopify", HoldBulk: true})
+	shop := shopifytest.NewStore(shopifytest.Options{Customers: 400, Seed: 7, URL: app.BaseURL + "/_fakes/shopify", HoldBulk: true})
 	app.Mount("/_fakes/shopify", shop.Handler())
 	h := &harness{t: t, app: app, shop: shop, root: root, axe: string(axe), ctx: newBrowser(t, exec)}
 

@@ -203,3 +203,15 @@ func TestConsole_AssetsWithStrictHeaders(t *testing.T) {
 		}
 	}
 }
+
+func TestAPI_SyncsStatusFilterIsValidated(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	key := a.tenant()
+	if code, out := a.do("GET", "/v1/syncs", key, "", map[string]string{"status": "done; DROP"}); code != http.StatusBadRequest {
+		t.Fatalf("bad status filter: %d %v", code, out)
+	}
+	if code, out := a.do("GET", "/v1/syncs", key, "", map[string]string{"status": "running"}); code != http.StatusOK {
+		t.Fatalf("running filter: %d %v", code, out)
+	}
+}

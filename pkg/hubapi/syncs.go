@@ -86,7 +86,13 @@ func (h *Handler) listSyncs(ctx context.Context, c call) apigw.Response {
 	if conn != "" && !store.ValidConnectionID(conn) {
 		return apigw.Invalid(map[string]string{"connectionId": "not a connection id"})
 	}
-	runs, next, err := h.d.Store.ListRuns(ctx, c.tenant, conn, limit, cursor)
+	status := c.req.QueryStringParameters["status"]
+	switch status {
+	case "", store.RunRunning, store.RunCompleted, store.RunFailed:
+	default:
+		return apigw.Invalid(map[string]string{"status": "must be running, completed or failed"})
+	}
+	runs, next, err := h.d.Store.ListRunsFiltered(ctx, c.tenant, store.RunFilter{Connection: conn, Status: status}, limit, cursor)
 	if err != nil {
 		return h.listError(ctx, err)
 	}

@@ -424,6 +424,19 @@ func (s *Store) FinishRun(ctx context.Context, tenant, runID string) (Run, error
 // ListRuns lists a tenant's runs newest first, or one connection's when
 // conn is not empty.
 func (s *Store) ListRuns(ctx context.Context, tenant, conn string, limit int, cursor string) ([]Run, string, error) {
+	return s.ListRunsFiltered(ctx, tenant, RunFilter{Connection: conn}, limit, cursor)
+}
+
+// RunFilter narrows a listing of runs: to one connection (its own index
+// partition) and to one status (a filter on the listing: a page may come
+// back short, and its cursor continues).
+type RunFilter struct {
+	Connection, Status string
+}
+
+// ListRunsFiltered lists a tenant's runs, newest first, as f narrows them.
+func (s *Store) ListRunsFiltered(ctx context.Context, tenant string, f RunFilter, limit int, cursor string) ([]Run, string, error) {
+	conn := f.Connection
 	l := tableListing(tenantPK(tenant), "RUN#")
 	if conn != "" && !keyable(conn) {
 		return nil, "", ErrBadFilter
@@ -440,6 +453,11 @@ func (s *Store) ListRuns(ctx context.Context, tenant, conn string, limit int, cu
 		ExclusiveStartKey:         start,
 		FilterExpression:          aws.String("expiresAt > :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": numAV(s.now().Unix())},
+	}
+	if f.Status != "" {
+		in.FilterExpression = aws.String("expiresAt > :now AND #st = :st")
+		in.ExpressionAttributeNames = map[string]string{"#st": "status"}
+		in.ExpressionAttributeValues[":st"] = &types.AttributeValueMemberS{Value: f.Status}
 	}
 	if conn == "" {
 		in.KeyConditionExpression = aws.String("PK = :pk AND begins_with(SK, :run)")

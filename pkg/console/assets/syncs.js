@@ -34,18 +34,9 @@ export async function syncs(ctx) {
   const more = h('button', {type: 'button', id: 'older'}, 'Older syncs');
   const charts = h('div', {class: 'charts'});
   const load = async () => {
-    // A status filter is applied to each page the API returns; keep
-    // reading until the page is full or the history ends.
-    let added = 0;
-    do {
-      const page = await api('GET', '/v1/syncs' + qs({connectionId: connFilter, limit: 50, cursor}));
-      cursor = page.nextCursor || '';
-      for (const r of page.items) {
-        if (statusFilter && r.status !== statusFilter) continue;
-        rows.push(r);
-        added++;
-      }
-    } while (cursor && added < 20);
+    const page = await api('GET', '/v1/syncs' + qs({connectionId: connFilter, status: statusFilter, limit: 25, cursor}));
+    cursor = page.nextCursor || '';
+    rows.push(...page.items);
     tbody.replaceChildren(...rows.map((r) => h('tr', {},
       h('td', {}, h('a', {href: `#/syncs/${r.id}`}, fmtTime(r.startedAt))),
       h('td', {}, labels[r.connectionId] || r.connectionId),
@@ -79,7 +70,7 @@ export async function syncs(ctx) {
       : emptyState('No sync matches. A connection syncs when it is created, every day, and when you press "Sync now" on its page.', h('a', {href: '#/'}, 'Go to Integrations')));
   if (rows.some((r) => r.status === 'running')) {
     ctx.every(async () => {
-      const fresh = await api('GET', '/v1/syncs' + qs({connectionId: connFilter, limit: 50}));
+      const fresh = await api('GET', '/v1/syncs' + qs({connectionId: connFilter, status: statusFilter, limit: 25}));
       const byId = Object.fromEntries(fresh.items.map((r) => [r.id, r]));
       let changed = false;
       for (let i = 0; i < rows.length; i++) if (byId[rows[i].id] && JSON.stringify(byId[rows[i].id]) !== JSON.stringify(rows[i])) { rows[i] = byId[rows[i].id]; changed = true; }
