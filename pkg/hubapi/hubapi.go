@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
@@ -40,6 +41,8 @@ type Deps struct {
 	AllowPrivateHosts bool
 	Log               *slog.Logger
 	Now               func() time.Time
+	// Notify makes notifications to the hub (nil: none).
+	Notify *outbox.Notifier
 }
 
 // Handler serves the Hub API.

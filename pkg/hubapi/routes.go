@@ -40,6 +40,10 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"GET /v1/syncs/{id}/report.csv":      {false, h.getReportCSV},
 		"GET /v1/usage":                      {false, h.getUsage},
 		"PUT /v1/usage/cap":                  {false, h.putUsageCap},
+		"PUT /v1/notifications/endpoint":     {false, h.putNotifyEndpoint},
+		"GET /v1/notifications/endpoint":     {false, h.getNotifyEndpoint},
+		"DELETE /v1/notifications/endpoint":  {false, h.deleteNotifyEndpoint},
+		"GET /v1/notifications":              {false, h.listNotifications},
 	}
 }
 

@@ -64,6 +64,10 @@ func All() []Route {
 		{"GET", "/v1/syncs/{id}/report.csv", API},
 		{"GET", "/v1/usage", API},
 		{"PUT", "/v1/usage/cap", API},
+		{"PUT", "/v1/notifications/endpoint", API},
+		{"GET", "/v1/notifications/endpoint", API},
+		{"DELETE", "/v1/notifications/endpoint", API},
+		{"GET", "/v1/notifications", API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},
