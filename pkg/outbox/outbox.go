@@ -32,6 +32,15 @@
 // the same moment cannot together pass the cap; a send whose outcome is
 // unknown keeps its reservation.
 //
+// Notifications to the hub (KindNotify, pkg/notify) ride the same
+// markers, leases and sweeper: Notifier stores an event's log item with
+// its marker and queues it; each message is one signed attempt through a
+// safehttp client. A failed attempt that may be retried gives the lease
+// back with the marker's index time at the next attempt (notify.Backoff),
+// and the sweeper brings it back then; a queue message that arrives before
+// that time changes nothing. Unlike an SMS, a notification may arrive
+// twice (a lost outcome is retried): receivers dedupe on its webhook-id.
+//
 // Every message gets its own deadline (Deps.MessageTimeout, three quarters
 // of the function's timeout, and never later than the invocation's deadline
 // minus the time to record the outcome), so a hung provider cannot use up

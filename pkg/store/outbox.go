@@ -443,5 +443,11 @@ func (s *Store) takeSwept(ctx context.Context, it outboxItem, now time.Time, eve
 	if err != nil {
 		return false, fmt.Errorf("sweeping outbox message: %w", err)
 	}
+	if giveUp && it.Kind == OutboxKindNotify {
+		// The delivery log says so too.
+		if err := s.FailNotification(ctx, it.TenantID, it.Ref, "not delivered: given up by the outbox sweeper"); err != nil && !errors.Is(err, ErrNotFound) {
+			return false, err
+		}
+	}
 	return !giveUp, nil
 }
