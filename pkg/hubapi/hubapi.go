@@ -1,5 +1,6 @@
 // Package hubapi is the Hub API Lambda's handler (design.md section 6):
-// tenants, connections, syncs, contacts, groups and the SMS provider, over
+// tenants, connections, syncs, contacts, groups, the SMS provider and the
+// notification endpoint and its delivery log (notifications.go), over
 // API Gateway HTTP API events, authenticated by API key (Bearer), with
 // opaque cursors and the {"error":{"code","message"}} error shape.
 package hubapi
