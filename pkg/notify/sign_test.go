@@ -40,14 +40,15 @@ func TestNewSecret_ShapeAndUniqueness(t *testing.T) {
 func TestEvent_IDIsStableForAKeyAndSortsByTime(t *testing.T) {
 	at := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
 	e := notify.Event{Type: notify.SyncCompleted, At: at, Key: "r1"}
-	if e.ID() != e.ID() || !strings.HasPrefix(e.ID(), "msg_") || strings.Contains(e.ID(), ".") {
-		t.Fatalf("id %q", e.ID())
+	again := notify.Event{Type: notify.SyncCompleted, At: at, Key: "r1"}
+	if e.ID() != again.ID() || !strings.HasPrefix(e.ID(), "msg_") || strings.Contains(e.ID(), ".") {
+		t.Fatalf("id %q, again %q", e.ID(), again.ID())
 	}
 	later := notify.Event{Type: notify.SyncCompleted, At: at.Add(time.Millisecond), Key: "r0"}
 	if later.ID() <= e.ID() {
 		t.Errorf("ids do not sort by time: %s <= %s", later.ID(), e.ID())
 	}
-	if random := (notify.Event{Type: notify.SyncCompleted, At: at}); random.ID() == random.ID() {
+	if r1, r2 := (notify.Event{Type: notify.SyncCompleted, At: at}), (notify.Event{Type: notify.SyncCompleted, At: at}); r1.ID() == r2.ID() {
 		t.Error("an event without a key has a fixed id")
 	}
 }
