@@ -444,3 +444,37 @@ func TestNotifications_HubUnsubscribeTellsTheHub(t *testing.T) {
 		t.Errorf("log = %+v, want the one unsubscribe of a tenant with an endpoint", log)
 	}
 }
+
+// TestNotifications_FailedSyncSaysWhy: an install whose platform refuses
+// the credentials ends failed, and the hub gets sync.failed with the
+// run's reason (and the connection.activated of its start).
+func TestNotifications_FailedSyncSaysWhy(t *testing.T) {
+	t.Parallel()
+	shop := woocommercetest.NewServer(woocommercetest.Options{Customers: 2, Seed: 5})
+	defer shop.Close()
+	f := newNotifyFixture(t)
+	f.register()
+	body, _ := json.Marshal(map[string]any{"platform": "woocommerce", "consentMode": "inferred", "defaultRegion": "AU",
+		"config": map[string]string{"storeUrl": shop.URL(), "consumerKey": "ck_wrong", "consumerSecret": "cs_wrong", "webhookSecret": "whsec"}})
+	code, created := f.do("POST", "/v1/connections", f.key, string(body), nil)
+	if code != http.StatusCreated {
+		t.Fatalf("create connection: %d %v", code, created)
+	}
+	run := f.waitSync(f.key, created["syncId"].(string))
+	if run["status"] != "failed" || run["error"] == "" {
+		t.Fatalf("install: %v, want failed with a reason", run)
+	}
+	f.waitLog("sync.failed", func(n loggedNotification) bool { return n.Status == "delivered" })
+	got := f.rcv.of("sync.failed")
+	var ev struct {
+		Data struct {
+			SyncID, Reason string
+		} `json:"data"`
+	}
+	if len(got) != 1 || !got[0].valid || json.Unmarshal(got[0].body, &ev) != nil || ev.Data.SyncID != run["id"] || ev.Data.Reason != run["error"] {
+		t.Fatalf("sync.failed deliveries %+v, want one with the run's reason %q", got, run["error"])
+	}
+	if len(f.rcv.of("sync.completed")) != 0 || len(f.rcv.of("connection.activated")) != 1 {
+		t.Errorf("deliveries: %d sync.completed, %d connection.activated", len(f.rcv.of("sync.completed")), len(f.rcv.of("connection.activated")))
+	}
+}
