@@ -33,6 +33,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -99,6 +100,9 @@ type Deps struct {
 	// that hangs on its platform fails and is retried instead of using up
 	// the invocation.
 	MessageTimeout time.Duration
+	// Notify tells the hub a run ended (sync.completed, sync.failed; nil:
+	// nothing is told).
+	Notify *outbox.Notifier
 }
 
 // Handler handles page messages.
@@ -250,8 +254,12 @@ func (h *Handler) recordDead(ctx context.Context, m syncrun.Message, pageID, rea
 	if err != nil || !done {
 		return err
 	}
-	_, err = h.d.Store.FinishRun(ctx, m.TenantID, m.RunID)
-	return err
+	run, err := h.d.Store.FinishRun(ctx, m.TenantID, m.RunID)
+	if err != nil {
+		return err
+	}
+	h.notifyFinished(ctx, run)
+	return nil
 }
 
 func (h *Handler) deadLetter(ctx context.Context, body, reason string) error {
@@ -441,10 +449,20 @@ func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
 	if err != nil {
 		return err
 	}
+	h.notifyFinished(ctx, run)
 	if run.Status == store.RunCompleted {
 		return h.d.Store.MarkSynced(ctx, m.TenantID, m.ConnectionID, run.StartedAt, !run.Incremental)
 	}
 	return nil
+}
+
+// notifyFinished tells the hub a run ended. Whoever finishes a run (or
+// sees it finished, on a retry) emits; the event's id is the run's, so it
+// is stored and sent once. A failure is logged: it never fails the page.
+func (h *Handler) notifyFinished(ctx context.Context, run store.Run) {
+	if ev, ok := notify.RunFinished(run); ok {
+		h.d.Notify.EmitLogged(ctx, run.TenantID, ev)
+	}
 }
 
 // OutcomeOutOfScope is the report outcome of a record the connection's

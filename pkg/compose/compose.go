@@ -135,12 +135,18 @@ func (e Env) registry(timeout time.Duration) *connectors.Registry {
 	return &connectors.Registry{Opener: e.Sealer, HTTP: &http.Client{Timeout: timeout}, AllowPrivateHosts: e.AllowPrivateHosts}
 }
 
+// notifier makes notifications to the hub, queued on the outbox queue.
+func (e Env) notifier(st *store.Store) *outbox.Notifier {
+	return &outbox.Notifier{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()}
+}
+
 // API is the Hub API (functions/api).
 func (e Env) API() *hubapi.Handler {
 	st := e.Store()
 	return hubapi.New(hubapi.Deps{
 		Store: st, Sealer: e.Sealer, Starter: e.starter(st), Outbox: e.sender(e.Names.OutboxQueueURL),
 		AdminToken: e.AdminToken, PublicBaseURL: e.PublicBaseURL, AllowPrivateHosts: e.AllowPrivateHosts, Log: e.log(),
+		Notify: e.notifier(st),
 	})
 }
 
@@ -154,8 +160,10 @@ func (e Env) Webhook() *webhook.Handler {
 
 // Inbound is the inbound-SMS handler (functions/inbound).
 func (e Env) Inbound() *inbound.Handler {
+	st := e.Store()
 	return inbound.New(inbound.Deps{
-		Store: e.Store(), Opener: e.Sealer, Outbox: e.sender(e.Names.OutboxQueueURL), PublicBaseURL: e.PublicBaseURL, Now: e.Now, Log: e.log(),
+		Store: st, Opener: e.Sealer, Outbox: e.sender(e.Names.OutboxQueueURL), PublicBaseURL: e.PublicBaseURL, Now: e.Now, Log: e.log(),
+		Notify: e.notifier(st),
 	})
 }
 
@@ -164,7 +172,7 @@ func (e Env) Scheduler() *scheduler.Handler {
 	st := e.Store()
 	// The tick also re-enqueues outbox markers whose enqueue was lost
 	// (Outbox) and ends the runs of pages SQS dead-lettered (DeadPages).
-	pagesDLQ := bulksync.New(bulksync.Deps{Store: st, DeadLetter: e.sender(e.Names.PagesDLQURL), Log: e.log()})
+	pagesDLQ := bulksync.New(bulksync.Deps{Store: st, DeadLetter: e.sender(e.Names.PagesDLQURL), Log: e.log(), Notify: e.notifier(st)})
 	return scheduler.New(scheduler.Deps{Store: st, Starter: e.starter(st), Log: e.log(),
 		DeadPages: &bulksync.DeadLetters{SQS: e.SQS, QueueURL: e.Names.PagesDLQURL, Handler: pagesDLQ},
 		Outbox:    &outbox.Sweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},
@@ -174,15 +182,16 @@ func (e Env) Scheduler() *scheduler.Handler {
 
 // BulkSync is the pages-queue consumer (functions/bulksync).
 func (e Env) BulkSync() *bulksync.Handler {
+	st := e.Store()
 	return bulksync.New(bulksync.Deps{
-		Store: e.Store(), Sources: e.registry(FetchTimeout),
+		Store: st, Sources: e.registry(FetchTimeout),
 		Pages: e.sender(e.Names.PagesQueueURL), Outbox: e.sender(e.Names.OutboxQueueURL), DeadLetter: e.sender(e.Names.PagesDLQURL),
-		Log: e.log(),
+		Log: e.log(), Notify: e.notifier(st),
 	})
 }
 
-// Outbox is the outbox-queue consumer (functions/outbox): SMS and
-// write-backs.
+// Outbox is the outbox-queue consumer (functions/outbox): SMS,
+// write-backs and notifications to the hub.
 func (e Env) Outbox() *outbox.Handler {
 	return outbox.New(outbox.Deps{Store: e.Store(), Opener: e.Sealer, WriteBacks: e.registry(WriteBackTimeout),
 		AllowPrivateHosts: e.AllowPrivateHosts, Log: e.log()})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/schedule"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -201,6 +202,9 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 		return h.internal(ctx, "starting install sync", err)
 	}
 	out.SyncID = run.ID
+	// Until draft connections and activation exist, a connection is
+	// activated when its install sync starts.
+	h.d.Notify.EmitLogged(ctx, c.tenant, notify.Activated(conn, run))
 	return apigw.JSON(http.StatusCreated, out)
 }
 

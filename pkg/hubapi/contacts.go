@@ -11,6 +11,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -190,6 +191,14 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 			return h.internal(ctx, "finding write-back targets", err)
 		}
 	}
+	// The hub hears of the unsubscribe (contact.unsubscribed) from the
+	// same transaction.
+	notifyOn := false
+	if in.Status == "unsubscribed" {
+		if notifyOn, err = h.d.Notify.Enabled(ctx, c.tenant); err != nil {
+			return h.internal(ctx, "reading notification endpoint", err)
+		}
+	}
 	var writeBacks []outbox.Message
 	_, err = h.d.Store.UpdateLedger(ctx, c.tenant, v.Phone, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
 		if ev.Kind == consent.EventHubOptIn && r.Ledger.ConsentRequired() {
@@ -208,6 +217,13 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 			for _, t := range targets {
 				writeBacks = append(writeBacks, outbox.WriteBackMessage(c.tenant, t, v.Phone, now))
 			}
+			if notifyOn {
+				n, err := notify.Unsubscribed(v.ID, v.Phone, notify.SourceHub, c.req.RequestContext.RequestID, now).Notification(c.tenant)
+				if err != nil {
+					return store.LedgerUpdate{}, err
+				}
+				writeBacks = append(writeBacks, outbox.NotifyMessage(n))
+			}
 			upd.Outbox = outbox.Entries(writeBacks)
 		}
 		return upd, nil
@@ -219,7 +235,7 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "updating subscription", err)
 	}
-	if len(writeBacks) > 0 {
+	if len(writeBacks) > 0 && h.d.Outbox != nil {
 		if err := h.d.Outbox.Send(ctx, outbox.Values(writeBacks)...); err != nil {
 			return h.internal(ctx, "enqueuing write-backs", err)
 		}

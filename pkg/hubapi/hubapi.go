@@ -1,5 +1,6 @@
 // Package hubapi is the Hub API Lambda's handler (design.md section 6):
-// tenants, connections, syncs, contacts, groups and the SMS provider, over
+// tenants, connections, syncs, contacts, groups, the SMS provider and the
+// notification endpoint and its delivery log (notifications.go), over
 // API Gateway HTTP API events, authenticated by API key (Bearer), with
 // opaque cursors and the {"error":{"code","message"}} error shape.
 package hubapi
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
@@ -40,6 +42,8 @@ type Deps struct {
 	AllowPrivateHosts bool
 	Log               *slog.Logger
 	Now               func() time.Time
+	// Notify makes notifications to the hub (nil: none).
+	Notify *outbox.Notifier
 }
 
 // Handler serves the Hub API.

@@ -47,6 +47,10 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"GET /console/login":                 {false, h.signInWithLink},
 		"GET /console/{asset}":               {false, h.consoleAsset},
 		"POST /v1/console/links":             {false, h.createConsoleLink},
+		"PUT /v1/notifications/endpoint":     {false, h.putNotifyEndpoint},
+		"GET /v1/notifications/endpoint":     {false, h.getNotifyEndpoint},
+		"DELETE /v1/notifications/endpoint":  {false, h.deleteNotifyEndpoint},
+		"GET /v1/notifications":              {false, h.listNotifications},
 	}
 }
 

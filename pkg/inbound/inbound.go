@@ -30,6 +30,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/sms"
@@ -70,6 +71,9 @@ type Deps struct {
 	PublicBaseURL string
 	Now           func() time.Time
 	Log           *slog.Logger
+	// Notify tells the hub of STOP replies (contact.unsubscribed; nil:
+	// nothing is told).
+	Notify *outbox.Notifier
 }
 
 // Handler handles inbound SMS.
@@ -167,10 +171,15 @@ func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings,
 	switch kind {
 	case consent.OptOut, consent.OptIn:
 		var targets []store.WriteBack
+		notifyOn := false
 		if kind == consent.OptOut && h.d.Outbox != nil {
 			// Write the opt-out back to the sources that asked for it.
 			var err error
 			if targets, err = h.d.Store.WriteBackTargets(ctx, tenant, in.From); err != nil {
+				return kind, err
+			}
+			// Tell the hub, if it listens.
+			if notifyOn, err = h.d.Notify.Enabled(ctx, tenant); err != nil {
 				return kind, err
 			}
 		}
@@ -203,6 +212,17 @@ func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings,
 				for _, t := range targets {
 					msgs = append(msgs, outbox.WriteBackMessage(tenant, t, in.From, in.ReceivedAt))
 				}
+			}
+			if notifyOn && ch.StateChanged() && ch.To == consent.Unsubscribed {
+				// The hub hears of the STOP (contact.unsubscribed) from
+				// the same transaction.
+				n, err := notify.Unsubscribed(r.ContactID, in.From, notify.SourceSMSStop, string(in.Provider)+":"+in.MessageID, in.ReceivedAt).Notification(tenant)
+				if err != nil {
+					return store.LedgerUpdate{}, err
+				}
+				msgs = append(msgs, outbox.NotifyMessage(n))
+			}
+			if len(msgs) > 0 {
 				upd.Outbox = outbox.Entries(msgs)
 			}
 			return upd, nil

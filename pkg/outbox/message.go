@@ -25,6 +25,10 @@ type Message struct {
 	SMS consent.Message `json:"message,omitzero"`
 	// WriteBack names the source record and number (KindWriteBack).
 	WriteBack *WriteBack `json:"writeBack,omitempty"`
+	// Notification is, when the message is made (NotifyMessage), the
+	// notification's log item, written with the marker (Entry); the queue
+	// message carries only the reference.
+	Notification *store.Notification `json:"-"`
 }
 
 // WriteBack is an opt-out to write back to one source record.
@@ -59,6 +63,12 @@ func SMSMessages(tenant string, due []consent.Message) []any {
 
 // Entry is m as its outbox marker keeps it.
 func (m Message) Entry() store.OutboxEntry {
+	if m.Kind == KindNotify {
+		if m.Notification != nil {
+			return store.NotifyEntry(*m.Notification)
+		}
+		return store.OutboxEntry{TenantID: m.TenantID, Ref: m.Ref, Kind: store.OutboxKindNotify}
+	}
 	if m.Kind == KindWriteBack && m.WriteBack != nil {
 		wb := m.WriteBack
 		return store.OutboxEntry{TenantID: m.TenantID, Ref: m.Ref, Kind: store.OutboxKindWriteBack, Phone: wb.Phone,
@@ -72,6 +82,9 @@ func (m Message) Entry() store.OutboxEntry {
 // FromEntry is the message of an outbox marker (the sweeper enqueues it
 // again).
 func FromEntry(e store.OutboxEntry) Message {
+	if e.Kind == store.OutboxKindNotify {
+		return Message{Kind: KindNotify, TenantID: e.TenantID, Ref: e.Ref}
+	}
 	if e.Kind == store.OutboxKindWriteBack {
 		return Message{Kind: KindWriteBack, TenantID: e.TenantID, Ref: e.Ref,
 			WriteBack: &WriteBack{ConnectionID: e.ConnectionID, ExternalID: e.ExternalID, Phone: e.Phone, OptOutAt: e.At}}

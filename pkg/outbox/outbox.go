@@ -1,7 +1,8 @@
 // Package outbox is the outbox Lambda's handler: an SQS consumer that sends
 // the SMS the merge and inbound paths made due (confirmation, double opt-in
 // request, opt-out confirmation, help) through the tenant's provider, and
-// writes opt-outs back to source platforms.
+// writes opt-outs back to source platforms, and delivers notifications to
+// the hub (KindNotify, pkg/notify).
 //
 // At most once: each message has a reference (store.OutboxRef) and a
 // marker item, written with the decision that made it due. The consumer
@@ -30,6 +31,15 @@
 // month's committed credits, sent plus in flight), so consumers sending at
 // the same moment cannot together pass the cap; a send whose outcome is
 // unknown keeps its reservation.
+//
+// Notifications to the hub (KindNotify, pkg/notify) ride the same
+// markers, leases and sweeper: Notifier stores an event's log item with
+// its marker and queues it; each message is one signed attempt through a
+// safehttp client. A failed attempt that may be retried gives the lease
+// back with the marker's index time at the next attempt (notify.Backoff),
+// and the sweeper brings it back then; a queue message that arrives before
+// that time changes nothing. Unlike an SMS, a notification may arrive
+// twice (a lost outcome is retried): receivers dedupe on its webhook-id.
 //
 // Every message gets its own deadline (Deps.MessageTimeout, three quarters
 // of the function's timeout, and never later than the invocation's deadline
@@ -97,12 +107,22 @@ type Deps struct {
 	// the outbox function's timeout, resources.MessageTimeout).
 	MessageTimeout time.Duration
 	// Now is the clock that picks the month a credit cap is checked
-	// against (default time.Now; the store's clock counts the send).
+	// against (default time.Now; the store's clock counts the send), and
+	// a notification's attempt time.
 	Now func() time.Time
+	// Notifications reads and records notifications to the hub (nil: the
+	// Store, when it has those methods; otherwise notify messages fail).
+	Notifications NotifyStore
+	// NotifyHTTP is the base of the notifications' client, hardened like
+	// HTTP (nil: safehttp.New with notify.Timeout).
+	NotifyHTTP *http.Client
 }
 
 // Handler consumes outbox messages.
-type Handler struct{ d Deps }
+type Handler struct {
+	d          Deps
+	notifyHTTP *http.Client
+}
 
 // New returns a Handler.
 func New(d Deps) *Handler {
@@ -122,7 +142,7 @@ func New(d Deps) *Handler {
 		d.Now = time.Now
 	}
 	d.HTTP = safehttp.Harden(d.HTTP, d.AllowPrivateHosts)
-	return &Handler{d: d}
+	return &Handler{d: d, notifyHTTP: notifyClient(d.NotifyHTTP, d.AllowPrivateHosts)}
 }
 
 // errRetry marks a message to be redelivered.
@@ -148,7 +168,7 @@ var finishBudget = resources.MessageReserve("outbox")
 func (h *Handler) one(parent context.Context, body string) error {
 	var m Message
 	if err := json.Unmarshal([]byte(body), &m); err != nil || m.TenantID == "" || m.Ref == "" ||
-		(m.Kind == KindSMS && m.SMS.Phone == "") || (m.Kind == KindWriteBack && m.WriteBack == nil) || (m.Kind != KindSMS && m.Kind != KindWriteBack) {
+		(m.Kind == KindSMS && m.SMS.Phone == "") || (m.Kind == KindWriteBack && m.WriteBack == nil) || (m.Kind != KindSMS && m.Kind != KindWriteBack && m.Kind != KindNotify) {
 		h.d.Log.ErrorContext(parent, "invalid outbox message dropped") // poison: no retry can fix it
 		return nil
 	}
@@ -194,6 +214,9 @@ func (h *Handler) one(parent context.Context, body string) error {
 func (h *Handler) send(ctx context.Context, m Message, lease *store.OutboxLease) (store.OutboxResult, error) {
 	if m.Kind == KindWriteBack {
 		return h.writeBack(ctx, m)
+	}
+	if m.Kind == KindNotify {
+		return h.notify(ctx, m)
 	}
 	if m.SMS.Purpose != consent.PurposeOptOutConfirmation && m.SMS.Purpose != consent.PurposeHelp {
 		rec, _, err := h.d.Store.GetPhone(ctx, m.TenantID, m.SMS.Phone)

@@ -73,6 +73,10 @@ func All() []Route {
 		{"GET", "/console/login", API},
 		{"GET", "/console/{asset}", API},
 		{"POST", "/v1/console/links", API},
+		{"PUT", "/v1/notifications/endpoint", API},
+		{"GET", "/v1/notifications/endpoint", API},
+		{"DELETE", "/v1/notifications/endpoint", API},
+		{"GET", "/v1/notifications", API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},

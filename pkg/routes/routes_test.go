@@ -29,6 +29,7 @@ func TestAll_UniqueKeysKnownFunctionsAPIGatewaySyntax(t *testing.T) {
 		"PUT /v1/contacts/{id}/subscription", "GET /v1/contacts/{id}/history",
 		"POST /webhooks/{platform}/{connectionId}", "POST /sms/inbound/{provider}/{tenantId}", "GET /health",
 		"GET /v1/usage", "PUT /v1/usage/cap",
+		"PUT /v1/notifications/endpoint", "GET /v1/notifications/endpoint", "DELETE /v1/notifications/endpoint", "GET /v1/notifications",
 	} {
 		if !seen[k] {
 			t.Errorf("%s is not in the table", k)

@@ -12,7 +12,8 @@
 // outbox sweeper's index (GSI2, "OUTBOX#<shard>"), whose sort keys carry the
 // tenant ("<time>#T#<t>#<ref>") and whose items are unfinished outbox markers
 // (GSI2 projects ALL, so they hold the number and purpose of a due message
-// until it is finished; a finished marker leaves the index). The
+// until it is finished; a finished marker leaves the index; a notification's
+// marker holds no number and waits there until its next attempt's time). The
 // pending-request index (GSI2, "DOI#<shard>") is built the same way: its
 // sort keys carry the tenant, and a number leaves it once it no longer
 // waits on its double opt-in request.
@@ -51,6 +52,8 @@
 //	SMS held by the monthly credit cap     PK=T#t#HELD       SK=<ref>                                 table (TTL)
 //	unanswered double opt-in request       PK=T#t#DOI#<c>#<e164> SK=DOI                                table
 //	requests due a look (expiry, reminder) GSI2PK=DOI#<0..7> GSI2SK <= <ms>#T#t#<c>#<e164>            GSI2 (sparse)
+//	notification endpoint (URL, sealed secret) PK=T#t        SK=NOTIFY                                table
+//	notifications to the hub, newest first PK=T#t#NTF        SK=msg_<ms><hex> (ids sort by time)      table (TTL), descending
 //
 // # Costs the design is built for
 //
@@ -73,7 +76,8 @@
 //
 // # Retention
 //
-// Runs, report rows, page markers, idempotency keys and history carry
-// expiresAt (epoch seconds, event time + 365 days for history); every read
-// filters expired items itself because DynamoDB deletes them lazily.
+// Runs, report rows, page markers, idempotency keys, notifications and
+// history carry expiresAt (epoch seconds, event time + 365 days for
+// history); every read filters expired items itself because DynamoDB
+// deletes them lazily.
 package store

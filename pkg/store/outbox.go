@@ -37,6 +37,7 @@ const (
 const (
 	OutboxKindSMS       = "sms"
 	OutboxKindWriteBack = "writeback"
+	// OutboxKindNotify (notifications.go): a notification to the hub.
 )
 
 // OutboxGrace is how long a marker may wait for its queue message before
@@ -65,6 +66,9 @@ type OutboxEntry struct {
 	At           time.Time
 	// Sweeps counts the sweeper's re-enqueues.
 	Sweeps int
+	// Notification is, for a new OutboxKindNotify entry, the log item
+	// written with the marker (NotifyEntry); nil when read back.
+	Notification *Notification
 }
 
 // SMSEntry returns the entry of a due SMS.
@@ -243,6 +247,9 @@ type OutboxResult struct {
 	// after OutboxGrace (implied for OutboxPending). An unknown outcome is
 	// revisited when the provider can look it up, and final otherwise.
 	Revisit bool
+	// RevisitAt, when set, is when the sweeper looks at a revisited or
+	// pending marker again instead (a notification's next attempt).
+	RevisitAt time.Time
 }
 
 // FinishOutbox records the end of a leased message.
@@ -258,7 +265,11 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 	upd := "SET #s = :s, detail = :d, finishedAt = :t REMOVE leaseUntil"
 	if r.Revisit || r.Status == OutboxPending {
 		upd = "SET #s = :s, detail = :d, finishedAt = :t, GSI2SK = :sk REMOVE leaseUntil"
-		vals[":sk"] = &types.AttributeValueMemberS{Value: outboxIndexSK(tenant, ref, now.Add(OutboxGrace))}
+		revisit := now.Add(OutboxGrace)
+		if !r.RevisitAt.IsZero() {
+			revisit = r.RevisitAt
+		}
+		vals[":sk"] = &types.AttributeValueMemberS{Value: outboxIndexSK(tenant, ref, revisit)}
 	} else {
 		upd += ", GSI2PK, GSI2SK"
 	}
@@ -373,7 +384,7 @@ func (s *Store) SweepOutbox(ctx context.Context, now time.Time, every time.Durat
 				if err := unmarshalMap(item, &it); err != nil {
 					return n, err
 				}
-				if it.TenantID == "" || it.Ref == "" || it.Phone == "" {
+				if it.TenantID == "" || it.Ref == "" || (it.Phone == "" && it.Kind != OutboxKindNotify) {
 					continue // not a marker the sweeper can rebuild
 				}
 				took, err := s.takeSwept(ctx, it, now, every)
@@ -431,6 +442,12 @@ func (s *Store) takeSwept(ctx context.Context, it outboxItem, now time.Time, eve
 	}
 	if err != nil {
 		return false, fmt.Errorf("sweeping outbox message: %w", err)
+	}
+	if giveUp && it.Kind == OutboxKindNotify {
+		// The delivery log says so too.
+		if err := s.FailNotification(ctx, it.TenantID, it.Ref, "not delivered: given up by the outbox sweeper"); err != nil && !errors.Is(err, ErrNotFound) {
+			return false, err
+		}
 	}
 	return !giveUp, nil
 }

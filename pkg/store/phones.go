@@ -125,6 +125,11 @@ func (s *Store) UpdateLedger(ctx context.Context, tenant, e164 string, fn func(P
 			} else if ok {
 				items = append(items, p)
 			}
+			if n, ok, err := s.notificationPut(e); err != nil {
+				return PhoneRecord{}, err
+			} else if ok {
+				items = append(items, n)
+			}
 		}
 		withContact := rec.ContactID != "" && rec.Ledger.State() != upd.Ledger.State()
 		if withContact { // last, so its cancellation reason is the last one

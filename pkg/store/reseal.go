@@ -29,15 +29,16 @@ type ResealCounts struct {
 }
 
 // ResealAll seals every stored secret again (step 3 of the seal-key
-// rotation, pkg/seal): each connection's config and each tenant's SMS
-// provider settings. Each write is conditional on the value read, so a
-// value written meanwhile (already sealed with the current key) is left
-// alone. Values that do not open (another key, another table) fail the
+// rotation, pkg/seal): each connection's config, each tenant's SMS
+// provider settings and notification signing secret. Each write is
+// conditional on the value read, so a value written meanwhile (already
+// sealed with the current key) is left alone. Values that do not open (another key, another table) fail the
 // run, which can be repeated.
 func ResealAll(ctx context.Context, db ResealAPI, table string, reseal Resealer) (ResealCounts, error) {
 	var counts ResealCounts
-	filter := expression.Name("SK").Equal(expression.Value(skTenant)).Or(expression.Name("SK").BeginsWith("CONN#"))
-	proj := expression.NamesList(expression.Name("PK"), expression.Name("SK"), expression.Name("config"), expression.Name("smsProvider"))
+	filter := expression.Name("SK").Equal(expression.Value(skTenant)).Or(expression.Name("SK").BeginsWith("CONN#")).
+		Or(expression.Name("SK").Equal(expression.Value(skNotifyEndpoint)))
+	proj := expression.NamesList(expression.Name("PK"), expression.Name("SK"), expression.Name("config"), expression.Name("smsProvider"), expression.Name("secret"))
 	expr, err := expression.NewBuilder().WithFilter(filter).WithProjection(proj).Build()
 	if err != nil {
 		return counts, fmt.Errorf("building the scan: %w", err)
@@ -56,8 +57,11 @@ func ResealAll(ctx context.Context, db ResealAPI, table string, reseal Resealer)
 				continue
 			}
 			attr := "smsProvider"
-			if strings.HasPrefix(sk.Value, "CONN#") {
+			switch {
+			case strings.HasPrefix(sk.Value, "CONN#"):
 				attr = "config"
+			case sk.Value == skNotifyEndpoint:
+				attr = "secret" // the notification signing secret
 			}
 			old, _ := item[attr].(*types.AttributeValueMemberB)
 			if old == nil || len(old.Value) == 0 {
