@@ -40,6 +40,12 @@ type Deps struct {
 	AllowPrivateHosts bool
 	Log               *slog.Logger
 	Now               func() time.Time
+
+	// Platforms checks credentials when a connection is created or its
+	// credentials change, and lists install options (nil: no checks, and
+	// GET /v1/connections/{id}/options answers 503; the composition root
+	// always sets it).
+	Platforms Platforms
 }
 
 // Handler serves the Hub API.

@@ -40,6 +40,7 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"GET /v1/syncs/{id}/report.csv":      {false, h.getReportCSV},
 		"GET /v1/usage":                      {false, h.getUsage},
 		"PUT /v1/usage/cap":                  {false, h.putUsageCap},
+		"GET /v1/connections/{id}/options":   {false, h.getOptions},
 	}
 }
 

@@ -181,7 +181,12 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 
 // getPath GETs path under the audience (/lists/{id}) into out.
 func (c *Client) getPath(ctx context.Context, path string, q url.Values, out any) error {
-	u := c.base + "/lists/" + url.PathEscape(c.cfg.AudienceID) + path + "?" + q.Encode()
+	return c.getURL(ctx, c.base+"/lists/"+url.PathEscape(c.cfg.AudienceID)+path+"?"+q.Encode(), path, out)
+}
+
+// getURL GETs u into out, retrying 429, 5xx and network errors; path
+// names it in errors.
+func (c *Client) getURL(ctx context.Context, u, path string, out any) error {
 	var last error
 	for attempt := 1; attempt <= 6; attempt++ {
 		select {

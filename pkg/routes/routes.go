@@ -64,6 +64,7 @@ func All() []Route {
 		{"GET", "/v1/syncs/{id}/report.csv", API},
 		{"GET", "/v1/usage", API},
 		{"PUT", "/v1/usage/cap", API},
+		{"GET", "/v1/connections/{id}/options", API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},

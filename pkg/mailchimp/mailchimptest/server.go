@@ -40,6 +40,11 @@ type Options struct {
 	Latency     time.Duration
 	FailEvery   int
 	URL         string
+	// AudienceName is the audience's name (default "Demo audience");
+	// OtherAudiences are more audiences of the account (names; empty,
+	// and not served beyond GET /3.0/lists).
+	AudienceName   string
+	OtherAudiences []string
 }
 
 // Server is a running fake.
@@ -61,6 +66,10 @@ type Server struct {
 	segments []segment
 	active   int
 	reqs     int
+
+	// saved are the audience's saved segments (conditions, not tags):
+	// listed with their member counts, never synced.
+	saved []SavedSegment
 }
 
 // NewServer starts the fake.
@@ -270,6 +279,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /3.0/lists/{list}/members", s.guarded(s.list))
 	mux.HandleFunc("GET /3.0/lists/{list}/segments", s.guarded(s.listSegments))
 	mux.HandleFunc("GET /3.0/lists/{list}/segments/{segment}/members", s.guarded(s.segmentMembers))
+	mux.HandleFunc("GET /3.0/lists", s.guarded(s.audiences))
+	mux.HandleFunc("GET /3.0/lists/{list}", s.guarded(s.audience))
 	return mux
 }
 
@@ -299,7 +310,7 @@ func (s *Server) guarded(h http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, 401, map[string]any{"title": "API Key Invalid", "status": 401, "detail": "Your API key may be invalid."})
 			return
 		}
-		if r.PathValue("list") != s.opts.AudienceID {
+		if r.PathValue("list") != s.opts.AudienceID && r.Pattern != "GET /3.0/lists" {
 			notFound(w)
 			return
 		}
@@ -357,6 +368,9 @@ func (s *Server) listSegments(w http.ResponseWriter, r *http.Request) {
 			out = append(out, map[string]any{"id": g.ID, "name": g.Name, "member_count": members, "type": "static",
 				"created_at": g.Created.Format(time.RFC3339), "updated_at": g.Created.Format(time.RFC3339), "list_id": s.opts.AudienceID})
 		}
+	}
+	if typ == "" || typ == "saved" {
+		out, total = s.savedSegments(out, total, offset, count)
 	}
 	writeJSON(w, 200, map[string]any{"segments": out, "list_id": s.opts.AudienceID, "total_items": total})
 }

@@ -95,6 +95,10 @@ type Server struct {
 	// operation stays RUNNING until ReleaseBulk closes it.
 	bulkGate    chan struct{}
 	releaseBulk sync.Once
+
+	// setupSegments are the shop's customer segments (AddSegment), as
+	// the install options list them.
+	setupSegments []string
 }
 
 type node struct {
@@ -240,6 +244,8 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case strings.Contains(req.Query, "query Contactsync"):
+		s.setupQuery(w, req) // the credential check and install options (setup.go)
 	case strings.Contains(req.Query, "bulkOperationRunQuery"):
 		s.bulkRun(w, req, r.PathValue("version"))
 	case strings.Contains(req.Query, "currentBulkOperation"):
