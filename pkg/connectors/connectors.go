@@ -3,6 +3,14 @@
 // config for the bulk-sync pages (one cached client per connection per
 // process, so concurrent pages share its rate budget), and adapts each
 // platform's webhook verification and parsing to pkg/webhook.
+//
+// For the Hub API (setup.go) it also builds a fresh client of a connection
+// that is not stored yet, from its config in the clear, to check its
+// credentials (source.CredentialChecker) and list its install options
+// (source.OptionLister, plus source.FieldLister's fields); errors come
+// back as source.CredentialsRejectedError or source.PlatformError with
+// reasons safe to show (source.SafeReason: the config's secrets and
+// anything key-like removed).
 package connectors
 
 import (

@@ -2,6 +2,12 @@
 // tenants, connections, syncs, contacts, groups and the SMS provider, over
 // API Gateway HTTP API events, authenticated by API key (Bearer), with
 // opaque cursors and the {"error":{"code","message"}} error shape.
+//
+// Connections are checked with the platform when they are created or
+// their credentials change (setup.go: 422 credentials_rejected with the
+// platform's reason, 502 platform_unreachable; nothing stored), and GET
+// /v1/connections/{id}/options lists what the install wizard offers,
+// through Deps.Platforms (connectors.Registry in the composition root).
 package hubapi
 
 import (

@@ -70,35 +70,37 @@ func groupNames(raw json.RawMessage) []string {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return nil
 	}
-	return namesOf(v, 0)
+	return namesOf(v, 0, false)
 }
 
-func namesOf(v any, depth int) []string {
+// namesOf reads v at depth (0: the value itself, 1: an element of it);
+// a string holding JSON is read once (unquoted is false then).
+func namesOf(v any, depth int, unquoted bool) []string {
 	switch x := v.(type) {
 	case string:
 		s := strings.TrimSpace(x)
-		if depth == 0 {
-			if strings.HasPrefix(s, "a:") {
-				return phpList(s)
-			}
-			if strings.HasPrefix(s, "[") || strings.HasPrefix(s, "{") {
-				var inner any
-				if json.Unmarshal([]byte(s), &inner) == nil {
-					return namesOf(inner, depth+1)
-				}
-			}
-			return strings.Split(s, ",")
+		if depth > 0 {
+			return []string{s}
 		}
-		return []string{s}
+		if strings.HasPrefix(s, "a:") {
+			return phpList(s)
+		}
+		if !unquoted && (strings.HasPrefix(s, "[") || strings.HasPrefix(s, "{")) {
+			var inner any
+			if json.Unmarshal([]byte(s), &inner) == nil {
+				return namesOf(inner, 0, true)
+			}
+		}
+		return strings.Split(s, ",")
 	case float64:
 		return []string{strconv.FormatFloat(x, 'f', -1, 64)}
 	case []any:
-		if depth > 1 {
-			return nil
+		if depth > 0 {
+			return nil // a list in a list is no name
 		}
 		var out []string
 		for _, e := range x {
-			out = append(out, namesOf(e, depth+1)...)
+			out = append(out, namesOf(e, 1, true)...)
 		}
 		return out
 	case map[string]any:
@@ -117,7 +119,7 @@ func namesOf(v any, depth int) []string {
 		sortKeys(keys)
 		var out []string
 		for _, k := range keys {
-			out = append(out, namesOf(x[k], depth+1)...)
+			out = append(out, namesOf(x[k], 1, true)...)
 		}
 		return out
 	}

@@ -8,7 +8,11 @@
 // default to false as Mailchimp's do) — with HTTP Basic API-key auth, Mailchimp's limit of 10
 // simultaneous connections (429 beyond), an optional per-request latency,
 // injectable failures, and form-encoded list webhooks sent exactly as
-// Mailchimp sends them. Members come from pkg/fakestore by seed.
+// Mailchimp sends them. Members come from pkg/fakestore by seed. For the
+// connector's setup calls it also serves GET /3.0/lists (the audience and
+// Options.OtherAudiences, with stats.member_count), GET /3.0/lists/{id}
+// (fields honoured) and saved segments (AddSavedSegment) in the segments
+// listing (audiences.go).
 package mailchimptest
 
 import (

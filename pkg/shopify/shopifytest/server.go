@@ -6,6 +6,11 @@
 // 5xx failures, and signed webhook deliveries exactly as Shopify sends
 // them. Customers come from pkg/fakestore, deterministic by seed.
 //
+// Setup queries (setup.go): the connector's named ContactsyncCheck (shop
+// { name }), ContactsyncOptionTags (shop { customerTags(first:) }: the
+// customers' tags, sorted) and ContactsyncOptionSegments (segments(first:,
+// after:), the segments AddSegment added), each costing 1 point.
+//
 // Bulk operations (bulk.go): bulkOperationRunQuery, currentBulkOperation
 // and node(id:) with CREATED → RUNNING → COMPLETED (or FAILED) over
 // Options.BulkDelay, and the JSONL result served at a signed URL

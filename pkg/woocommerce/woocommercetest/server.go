@@ -4,7 +4,11 @@
 // X-WP-TotalPages and Link headers, modified_after filtering, an optional
 // host rate limit answered with 429 + Retry-After, injectable 5xx/429
 // failures, and signed webhook deliveries exactly as WooCommerce sends them.
-// Its customers come from pkg/fakestore, deterministic by seed.
+// Its customers come from pkg/fakestore, deterministic by seed; they carry
+// a role (RoleEvery: some are not "customer", and the listing honours
+// role, default "customer", as WooCommerce does) and, with GroupsMetaKey,
+// their tags in meta_data as a tagging plugin stores them. Guest orders
+// can be interleaved with registered customers' orders (CustomerOrders).
 package woocommercetest
 
 import (
