@@ -157,10 +157,10 @@ func phpList(s string) []string {
 			str, rest, ok = phpString(rest)
 		case 'i', 'd', 'b':
 			end := strings.IndexByte(rest, ';')
-			if end < 0 {
+			if end < 2 || rest[1] != ':' {
 				return out
 			}
-			str, rest, ok = rest[2:end], rest[end+1:], len(rest) > 2
+			str, rest, ok = rest[2:end], rest[end+1:], true
 		default:
 			return out // nested arrays and objects are not tag lists
 		}

@@ -59,3 +59,26 @@ func TestGroups_MetaIgnoredWithoutTheKey(t *testing.T) {
 		t.Fatalf("records %+v (%v), want a complete, empty group set", wh.Records, err)
 	}
 }
+
+// Any groups meta value gives a bounded group list and never a panic.
+func FuzzGroupsMetaValue(f *testing.F) {
+	for _, seed := range []string{`"a,b"`, `["x",{"name":"y"}]`, `"a:2:{i:0;s:3:\"VIP\";i:1;s:4:\"Gold\";}"`, `"a:1:{i;s:1:\"x\";}"`, `{"3":"c","1":"a"}`, `"[\"a\"]"`} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		if !json.Valid([]byte(value)) {
+			return
+		}
+		body, _ := json.Marshal(map[string]any{"id": 5, "email": "a@example.com", "username": "a", "role": "customer",
+			"meta_data": []map[string]any{{"id": 1, "key": "tags", "value": json.RawMessage(value)}}})
+		h := http.Header{}
+		h.Set(woocommerce.HeaderTopic, "customer.updated")
+		wh, err := woocommerce.ParseWebhookKeys(h, body, source.Options{}, woocommerce.Keys{Groups: "tags"})
+		if err != nil {
+			return // a body the shape check refuses
+		}
+		if n := len(wh.Records[0].Groups); n > source.MaxGroups {
+			t.Fatalf("%d groups", n)
+		}
+	})
+}
