@@ -146,7 +146,8 @@ func (e Env) API() *hubapi.Handler {
 	return hubapi.New(hubapi.Deps{
 		Store: st, Sealer: e.Sealer, Starter: e.starter(st), Outbox: e.sender(e.Names.OutboxQueueURL),
 		AdminToken: e.AdminToken, PublicBaseURL: e.PublicBaseURL, AllowPrivateHosts: e.AllowPrivateHosts, Log: e.log(),
-		Notify: e.notifier(st),
+		Notify:    e.notifier(st),
+		Platforms: e.registry(hubapi.OptionsTimeout),
 	})
 }
 

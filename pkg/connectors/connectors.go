@@ -3,6 +3,14 @@
 // config for the bulk-sync pages (one cached client per connection per
 // process, so concurrent pages share its rate budget), and adapts each
 // platform's webhook verification and parsing to pkg/webhook.
+//
+// For the Hub API (setup.go) it also builds a fresh client of a connection
+// that is not stored yet, from its config in the clear, to check its
+// credentials (source.CredentialChecker) and list its install options
+// (source.OptionLister, plus source.FieldLister's fields); errors come
+// back as source.CredentialsRejectedError or source.PlatformError with
+// reasons safe to show (source.SafeReason: the config's secrets and
+// anything key-like removed).
 package connectors
 
 import (
@@ -138,19 +146,33 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 		slices.Sort(keys)
 		return nil, fmt.Errorf("%w: %w (%s)", bulksync.ErrPermanent, ErrForbiddenHost, strings.Join(keys, ", "))
 	}
+	src, err := r.newClient(conn, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if r.clients == nil {
+		r.clients = map[string]platformClient{}
+	}
+	r.clients[key] = src
+	return src, nil
+}
+
+// newClient builds the connection's platform client from its opened
+// config, wrapped so its non-retryable errors are marked permanent; the
+// wrapped client is permanentErrors.platformClient (r.mu held).
+func (r *Registry) newClient(conn store.Connection, cfg map[string]string) (permanentErrors, error) {
 	opts := source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap}
 	hc := r.httpClient()
-	var src platformClient
 	switch source.Platform(conn.Platform) {
 	case source.WooCommerce:
 		c, err := woocommerce.New(woocommerce.Config{
 			StoreURL: cfg["storeUrl"], ConsumerKey: cfg["consumerKey"], ConsumerSecret: cfg["consumerSecret"],
-			WebhookSecret: cfg["webhookSecret"], SMSConsentMetaKey: cfg["smsConsentMetaKey"],
+			WebhookSecret: cfg["webhookSecret"], SMSConsentMetaKey: cfg["smsConsentMetaKey"], GroupsMetaKey: cfg["groupsMetaKey"],
 		}, opts, hc)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}
-		src = permanentErrors{c, wooPermanent}
+		return permanentErrors{c, wooPermanent}, nil
 	case source.Shopify:
 		c, err := shopify.New(shopify.Config{
 			ShopDomain: cfg["shopDomain"], AccessToken: cfg["accessToken"], WebhookSecret: cfg["webhookSecret"],
@@ -165,37 +187,32 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 			BulkWait: cmp.Or(r.ShopifyBulkWait, 20*time.Second),
 		}, opts, hc)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}
-		src = permanentErrors{c, shopifyPermanent}
+		return permanentErrors{c, shopifyPermanent}, nil
 	case source.Mailchimp:
 		c, err := mailchimp.New(mailchimp.Config{APIKey: cfg["apiKey"], AudienceID: cfg["audienceId"], APIBaseURL: cfg["apiBaseUrl"]}, opts, hc)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}
-		src = permanentErrors{c, func(err error) bool {
+		return permanentErrors{c, func(err error) bool {
 			var he *mailchimp.HTTPError
 			return errors.Is(err, mailchimp.ErrUnauthorized) || errors.Is(err, mailchimp.ErrInvalidCursor) || errors.Is(err, mailchimp.ErrWriteBackUnsupported) ||
 				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
-		}}
+		}}, nil
 	case source.Klaviyo:
 		c, err := klaviyo.New(klaviyo.Config{PrivateAPIKey: cfg["privateApiKey"], APIBaseURL: cfg["apiBaseUrl"]}, opts, hc)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}
-		src = permanentErrors{c, func(err error) bool {
+		return permanentErrors{c, func(err error) bool {
 			var he *klaviyo.HTTPError
 			return errors.Is(err, klaviyo.ErrUnauthorized) || errors.Is(err, klaviyo.ErrInvalidCursor) ||
 				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
-		}}
+		}}, nil
 	default:
-		return nil, fmt.Errorf("%w: %w %q", bulksync.ErrPermanent, ErrUnsupportedPlatform, conn.Platform)
+		return permanentErrors{}, fmt.Errorf("%w: %w %q", bulksync.ErrPermanent, ErrUnsupportedPlatform, conn.Platform)
 	}
-	if r.clients == nil {
-		r.clients = map[string]platformClient{}
-	}
-	r.clients[key] = src
-	return src, nil
 }
 
 // permanentErrors marks a platform's non-retryable errors as permanent for
@@ -337,7 +354,7 @@ func (wooWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
 }
 
 func (wooWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
-	wh, err := woocommerce.ParseWebhook(d.Header, d.Body, opts, cfg["smsConsentMetaKey"])
+	wh, err := woocommerce.ParseWebhookKeys(d.Header, d.Body, opts, woocommerce.Keys{Consent: cfg["smsConsentMetaKey"], Groups: cfg["groupsMetaKey"]})
 	if err != nil {
 		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
 	}

@@ -31,7 +31,7 @@ var platformConfig = map[source.Platform]struct {
 }{
 	source.Shopify: {[]string{"shopDomain", "accessToken", "webhookSecret"}, []string{"apiVersion", "apiBaseUrl", "previousWebhookSecret", "bulkOperations"},
 		map[string]bool{"accessToken": true, "webhookSecret": true, "previousWebhookSecret": true}},
-	source.WooCommerce: {[]string{"storeUrl", "consumerKey", "consumerSecret", "webhookSecret"}, []string{"smsConsentMetaKey"}, map[string]bool{"consumerKey": true, "consumerSecret": true, "webhookSecret": true}},
+	source.WooCommerce: {[]string{"storeUrl", "consumerKey", "consumerSecret", "webhookSecret"}, []string{"smsConsentMetaKey", "groupsMetaKey"}, map[string]bool{"consumerKey": true, "consumerSecret": true, "webhookSecret": true}},
 	source.Mailchimp:   {[]string{"apiKey", "audienceId"}, []string{"apiBaseUrl"}, map[string]bool{"apiKey": true, "webhookToken": true}},
 	source.Klaviyo:     {[]string{"privateApiKey"}, []string{"webhookSecret", "apiBaseUrl"}, map[string]bool{"privateApiKey": true, "webhookSecret": true}},
 }
@@ -180,6 +180,9 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	}
 	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
 		return apigw.Invalid(bad)
+	}
+	if resp, ok := h.checkCredentials(ctx, conn, cfg); !ok {
+		return resp
 	}
 	if err := h.sealConfig(&conn, cfg); err != nil {
 		return h.internal(ctx, "sealing config", err)
@@ -352,6 +355,11 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	}
 	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
 		return apigw.Invalid(bad)
+	}
+	if credentialsChanged(conn.Platform, before, cfg) {
+		if resp, ok := h.checkCredentials(ctx, conn, cfg); !ok {
+			return resp
+		}
 	}
 	if err := h.sealConfig(&conn, cfg); err != nil {
 		return h.internal(ctx, "sealing config", err)

@@ -3,6 +3,12 @@
 // notification endpoint and its delivery log (notifications.go), over
 // API Gateway HTTP API events, authenticated by API key (Bearer), with
 // opaque cursors and the {"error":{"code","message"}} error shape.
+//
+// Connections are checked with the platform when they are created or
+// their credentials change (setup.go: 422 credentials_rejected with the
+// platform's reason, 502 platform_unreachable; nothing stored), and GET
+// /v1/connections/{id}/options lists what the install wizard offers,
+// through Deps.Platforms (connectors.Registry in the composition root).
 package hubapi
 
 import (
@@ -44,6 +50,12 @@ type Deps struct {
 	Now               func() time.Time
 	// Notify makes notifications to the hub (nil: none).
 	Notify *outbox.Notifier
+
+	// Platforms checks credentials when a connection is created or its
+	// credentials change, and lists install options (nil: no checks, and
+	// GET /v1/connections/{id}/options answers 503; the composition root
+	// always sets it).
+	Platforms Platforms
 }
 
 // Handler serves the Hub API.

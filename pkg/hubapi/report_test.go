@@ -45,7 +45,8 @@ func pipelineAPI(t *testing.T) *api {
 	pages := queue.NewSender(s.SQS, s.PagesQueueURL)
 	h := hubapi.New(hubapi.Deps{
 		Store: st, Sealer: sealer, AdminToken: admin, PublicBaseURL: "https://hooks.example.com/", AllowPrivateHosts: true,
-		Starter: syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour},
+		Starter:   syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour},
+		Platforms: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 	})
 	bs := bulksync.New(bulksync.Deps{
 		Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},

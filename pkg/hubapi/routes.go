@@ -51,6 +51,7 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"GET /v1/notifications/endpoint":     {false, h.getNotifyEndpoint},
 		"DELETE /v1/notifications/endpoint":  {false, h.deleteNotifyEndpoint},
 		"GET /v1/notifications":              {false, h.listNotifications},
+		"GET /v1/connections/{id}/options":   {false, h.getOptions},
 	}
 }
 

@@ -137,4 +137,11 @@
 // pull (and sync now) is the source of truth for Klaviyo contacts. Lists
 // and segments become groups ("Klaviyo - <name>"; selected tags choose
 // them by name, none = all); joins are pulled, leaves are not."
+//
+// Setup calls (check.go, options.go): the credential check is one
+// GET /api/profiles?page[size]=1 without retry (401/403 are rejections with
+// Klaviyo's code and detail); the install options are the lists and
+// segments directories (names, 10 a page, up to source.MaxOptions each).
+// Klaviyo's listings give no member counts (only the single-list read with
+// additional-fields, at a much lower rate limit), so none are shown.
 package klaviyo

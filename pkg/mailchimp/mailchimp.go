@@ -52,6 +52,15 @@
 //     returns ErrWriteBackUnsupported.
 //   - upemail gives the new unique id and both emails: the member's new id
 //     is linked; the old id's link stays until the contact is re-synced.
+//
+// Setup calls (check.go, options.go): the credential check reads the
+// chosen audience once (GET /lists/{id}?fields=id,name, no retry), which
+// checks the key and the audience together (401/403 and 404 are
+// rejections with Mailchimp's title and detail); the install options are
+// the account's audiences (GET /lists) and the audience's tags (static
+// segments) and saved segments (GET /lists/{id}/segments?type=...), each
+// with Mailchimp's member count, one request of up to source.MaxOptions
+// items each. Merge fields are the connector's fields (source.FieldLister).
 package mailchimp
 
 import (
@@ -181,7 +190,12 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 
 // getPath GETs path under the audience (/lists/{id}) into out.
 func (c *Client) getPath(ctx context.Context, path string, q url.Values, out any) error {
-	u := c.base + "/lists/" + url.PathEscape(c.cfg.AudienceID) + path + "?" + q.Encode()
+	return c.getURL(ctx, c.base+"/lists/"+url.PathEscape(c.cfg.AudienceID)+path+"?"+q.Encode(), path, out)
+}
+
+// getURL GETs u into out, retrying 429, 5xx and network errors; path
+// names it in errors.
+func (c *Client) getURL(ctx context.Context, u, path string, out any) error {
 	var last error
 	for attempt := 1; attempt <= 6; attempt++ {
 		select {

@@ -77,6 +77,7 @@ func All() []Route {
 		{"GET", "/v1/notifications/endpoint", API},
 		{"DELETE", "/v1/notifications/endpoint", API},
 		{"GET", "/v1/notifications", API},
+		{"GET", "/v1/connections/{id}/options", API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},

@@ -139,4 +139,11 @@
 // export instead: no cost bucket, ranges of the result fetched in
 // parallel (BenchmarkBulkOperation: about 10^5 customers/s against the
 // fake, export time excluded — on Shopify the export itself sets the pace).
+//
+// Setup calls (check.go, options.go): the credential check is one
+// `query ContactsyncCheck { shop { name } }` without retry (401/403, 402,
+// 404 and GraphQL errors are rejections with Shopify's words; 429, 5xx and
+// transport failures platform errors); the install options are
+// Shop.customerTags(first: 250) (a first-n listing, truncated beyond) and
+// segments(first: 250, after:) pages up to source.MaxOptions, no counts.
 package shopify

@@ -26,6 +26,9 @@ type Config struct {
 	ConsumerSecret    string
 	WebhookSecret     string
 	SMSConsentMetaKey string
+	// GroupsMetaKey is the customer meta key holding tags or segments
+	// that become groups ("" = none; the role still does).
+	GroupsMetaKey string
 	// MaxRPS caps requests per second (the host's limit; core has none).
 	// Zero means DefaultMaxRPS.
 	MaxRPS float64

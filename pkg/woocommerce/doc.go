@@ -32,6 +32,23 @@
 //     the daily run reconciles what webhooks missed.
 //     WC-core class-wc-webhook.php deliver(), deliver_ping(), generate_signature().
 //   - *.deleted deliveries carry only {"id": N}.
+//   - Groups (groups.go): core WooCommerce has no customer tags or
+//     segments. A customer's groups are its role (the REST "role" slug)
+//     when it is not the default "customer" — wholesale and membership
+//     plugins add roles — and the names in the connection's groups meta
+//     key (Config.GroupsMetaKey, config "groupsMetaKey"), read in the
+//     shapes tagging plugins leave in meta_data[].value: a comma-separated
+//     string, a JSON array or object (PHP arrays with gaps in their keys),
+//     terms with a name, or a PHP-serialized list kept as a string; a
+//     value over 16 KiB is not read. Records carry the complete set
+//     (HasGroups), webhooks as well as pages.
+//   - Credential check (check.go): one GET /customers?per_page=1&role=all,
+//     no retry: 401/403 and 404 (no WooCommerce REST API at the URL) are
+//     rejections with the store's code and message, 429/5xx and transport
+//     failures are platform errors.
+//   - Install options (options.go): WooCommerce has no endpoint listing
+//     roles or meta keys, so they are those seen in the newest
+//     OptionSamplePages pages of customers, counted in that sample.
 //   - X-WC-Webhook-Topic is not signed, so each topic's body must have its
 //     topic's shape (shape.go): a signed body re-sent under another topic
 //     (a customer as customer.deleted, an order as customer.updated) is

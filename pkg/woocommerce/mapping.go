@@ -35,20 +35,25 @@ func consentFrom(key string, meta []Meta) source.ConsentSignal {
 }
 
 func (c *Client) customerRecord(cu Customer) source.Record {
-	return customerRecord(cu, c.opts, c.cfg.SMSConsentMetaKey)
+	return customerRecord(cu, c.opts, c.keys())
 }
 
-func customerRecord(cu Customer, opts source.Options, consentKey string) source.Record {
+func (c *Client) keys() Keys {
+	return Keys{Consent: c.cfg.SMSConsentMetaKey, Groups: c.cfg.GroupsMetaKey}
+}
+
+func customerRecord(cu Customer, opts source.Options, keys Keys) source.Record {
 	r := source.Record{
 		Platform: source.WooCommerce, Label: label(opts), ConnectionID: opts.ConnectionID,
 		ExternalID: strconv.FormatInt(cu.ID, 10), UpdatedAt: cu.DateModifiedGMT.Time,
 		FirstName: firstNonEmpty(cu.FirstName, cu.Billing.FirstName), LastName: firstNonEmpty(cu.LastName, cu.Billing.LastName),
 		Country: firstNonEmpty(cu.Billing.Country, cu.Shipping.Country),
-		Consent: consentFrom(consentKey, cu.MetaData),
-		// WooCommerce has no customer tags or segments: the group set is
-		// always empty.
-		HasGroups: true,
-		Fields:    fields(cu.MetaData, opts.FieldMap),
+		Consent: consentFrom(keys.Consent, cu.MetaData),
+		// Core WooCommerce has no customer tags or segments: the groups
+		// are the role (when not the default) and the groups meta key's
+		// names, the complete set (a group the customer left is removed).
+		Groups: customerGroups(cu, keys.Groups), HasGroups: true,
+		Fields: fields(cu.MetaData, opts.FieldMap),
 	}
 	for _, e := range []string{cu.Email, cu.Billing.Email} {
 		if e = strings.TrimSpace(e); e != "" && !containsFold(r.Emails, e) {
@@ -65,7 +70,7 @@ func customerRecord(cu Customer, opts source.Options, consentKey string) source.
 }
 
 func (c *Client) guestRecord(o Order) (source.Record, bool) {
-	return guestRecord(o, c.opts, c.cfg.SMSConsentMetaKey)
+	return guestRecord(o, c.opts, c.keys().Consent)
 }
 
 // guestRecord maps a guest order (customer_id 0) to a record; orders of

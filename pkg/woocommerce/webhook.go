@@ -74,6 +74,13 @@ func VerifyWebhook(secret string, h http.Header, body []byte) error {
 // ParseWebhook turns a verified delivery into records. consentKey is the
 // connection's SMS consent meta key ("" for none).
 func ParseWebhook(h http.Header, body []byte, opts source.Options, consentKey string) (source.Webhook, error) {
+	return ParseWebhookKeys(h, body, opts, Keys{Consent: consentKey})
+}
+
+// ParseWebhookKeys is ParseWebhook with every meta key the connection
+// sets (consent and groups).
+func ParseWebhookKeys(h http.Header, body []byte, opts source.Options, keys Keys) (source.Webhook, error) {
+	consentKey := keys.Consent
 	if IsPing(h, body) {
 		return source.Webhook{Ping: true, DeliveryID: "ping:" + string(body), Topic: "ping"}, nil
 	}
@@ -95,7 +102,7 @@ func ParseWebhook(h http.Header, body []byte, opts source.Options, consentKey st
 		if err := decodeStrict(body, &c); err != nil || c.ID <= 0 {
 			return source.Webhook{}, fmt.Errorf("%w: %s body is not a customer", ErrMalformed, topic)
 		}
-		wh.Records = []source.Record{customerRecord(c, opts, consentKey)}
+		wh.Records = []source.Record{customerRecord(c, opts, keys)}
 	case "customer.deleted":
 		var d struct {
 			ID int64 `json:"id"`

@@ -8,7 +8,11 @@
 // default to false as Mailchimp's do) — with HTTP Basic API-key auth, Mailchimp's limit of 10
 // simultaneous connections (429 beyond), an optional per-request latency,
 // injectable failures, and form-encoded list webhooks sent exactly as
-// Mailchimp sends them. Members come from pkg/fakestore by seed.
+// Mailchimp sends them. Members come from pkg/fakestore by seed. For the
+// connector's setup calls it also serves GET /3.0/lists (the audience and
+// Options.OtherAudiences, with stats.member_count), GET /3.0/lists/{id}
+// (fields honoured) and saved segments (AddSavedSegment) in the segments
+// listing (audiences.go).
 package mailchimptest
 
 import (
@@ -40,6 +44,11 @@ type Options struct {
 	Latency     time.Duration
 	FailEvery   int
 	URL         string
+	// AudienceName is the audience's name (default "Demo audience");
+	// OtherAudiences are more audiences of the account (names; empty,
+	// and not served beyond GET /3.0/lists).
+	AudienceName   string
+	OtherAudiences []string
 }
 
 // Server is a running fake.
@@ -61,6 +70,10 @@ type Server struct {
 	segments []segment
 	active   int
 	reqs     int
+
+	// saved are the audience's saved segments (conditions, not tags):
+	// listed with their member counts, never synced.
+	saved []SavedSegment
 }
 
 // NewServer starts the fake.
@@ -270,6 +283,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /3.0/lists/{list}/members", s.guarded(s.list))
 	mux.HandleFunc("GET /3.0/lists/{list}/segments", s.guarded(s.listSegments))
 	mux.HandleFunc("GET /3.0/lists/{list}/segments/{segment}/members", s.guarded(s.segmentMembers))
+	mux.HandleFunc("GET /3.0/lists", s.guarded(s.audiences))
+	mux.HandleFunc("GET /3.0/lists/{list}", s.guarded(s.audience))
 	return mux
 }
 
@@ -299,7 +314,7 @@ func (s *Server) guarded(h http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, 401, map[string]any{"title": "API Key Invalid", "status": 401, "detail": "Your API key may be invalid."})
 			return
 		}
-		if r.PathValue("list") != s.opts.AudienceID {
+		if r.PathValue("list") != s.opts.AudienceID && r.Pattern != "GET /3.0/lists" {
 			notFound(w)
 			return
 		}
@@ -357,6 +372,9 @@ func (s *Server) listSegments(w http.ResponseWriter, r *http.Request) {
 			out = append(out, map[string]any{"id": g.ID, "name": g.Name, "member_count": members, "type": "static",
 				"created_at": g.Created.Format(time.RFC3339), "updated_at": g.Created.Format(time.RFC3339), "list_id": s.opts.AudienceID})
 		}
+	}
+	if typ == "" || typ == "saved" {
+		out, total = s.savedSegments(out, total, offset, count)
 	}
 	writeJSON(w, 200, map[string]any{"segments": out, "list_id": s.opts.AudienceID, "total_items": total})
 }

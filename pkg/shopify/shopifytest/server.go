@@ -6,6 +6,11 @@
 // 5xx failures, and signed webhook deliveries exactly as Shopify sends
 // them. Customers come from pkg/fakestore, deterministic by seed.
 //
+// Setup queries (setup.go): the connector's named ContactsyncCheck (shop
+// { name }), ContactsyncOptionTags (shop { customerTags(first:) }: the
+// customers' tags, sorted) and ContactsyncOptionSegments (segments(first:,
+// after:), the segments AddSegment added), each costing 1 point.
+//
 // Bulk operations (bulk.go): bulkOperationRunQuery, currentBulkOperation
 // and node(id:) with CREATED → RUNNING → COMPLETED (or FAILED) over
 // Options.BulkDelay, and the JSONL result served at a signed URL
@@ -95,6 +100,10 @@ type Server struct {
 	// operation stays RUNNING until ReleaseBulk closes it.
 	bulkGate    chan struct{}
 	releaseBulk sync.Once
+
+	// setupSegments are the shop's customer segments (AddSegment), as
+	// the install options list them.
+	setupSegments []string
 }
 
 type node struct {
@@ -240,6 +249,8 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case strings.Contains(req.Query, "query Contactsync"):
+		s.setupQuery(w, req) // the credential check and install options (setup.go)
 	case strings.Contains(req.Query, "bulkOperationRunQuery"):
 		s.bulkRun(w, req, r.PathValue("version"))
 	case strings.Contains(req.Query, "currentBulkOperation"):

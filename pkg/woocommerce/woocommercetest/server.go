@@ -4,11 +4,16 @@
 // X-WP-TotalPages and Link headers, modified_after filtering, an optional
 // host rate limit answered with 429 + Retry-After, injectable 5xx/429
 // failures, and signed webhook deliveries exactly as WooCommerce sends them.
-// Its customers come from pkg/fakestore, deterministic by seed.
+// Its customers come from pkg/fakestore, deterministic by seed; they carry
+// a role (RoleEvery: some are not "customer", and the listing honours
+// role, default "customer", as WooCommerce does) and, with GroupsMetaKey,
+// their tags in meta_data as a tagging plugin stores them. Guest orders
+// can be interleaved with registered customers' orders (CustomerOrders).
 package woocommercetest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -38,6 +43,17 @@ type Options struct {
 	ConsumerSecret string // default "cs_test"
 	// ConsentMetaKey is the meta key holding SMS consent ("" = none).
 	ConsentMetaKey string
+	// GroupsMetaKey, when set, holds each customer's fakestore tags in
+	// that meta key, as a tagging plugin stores them (a JSON array).
+	GroupsMetaKey string
+	// RoleEvery gives every Nth customer (id divisible by N) the role
+	// Role (default "wholesale_customer") instead of "customer".
+	RoleEvery int
+	Role      string
+	// CustomerOrders adds that many orders of registered customers
+	// (customer_id > 0), interleaved with the guest orders: one after
+	// every guest order until they run out.
+	CustomerOrders int
 	// RateLimit is the host's requests per second (0 = none, as core).
 	RateLimit float64
 	// FailEvery makes every Nth request fail with FailStatus (500 default).
@@ -96,17 +112,42 @@ func NewStore(opts Options) *Server {
 	for i := range opts.Customers {
 		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
 		c := customerOf(p, int64(i+1), opts.ConsentMetaKey)
+		addGroups(&c, p, opts)
 		s.customers[c.ID] = &c
 	}
-	for i := range opts.Guests {
-		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+opts.Customers+i)
-		s.orders = append(s.orders, woocommerce.Order{
-			ID: int64(1000 + i), CustomerID: 0, Status: "processing",
-			DateCreatedGMT: woocommerce.WCTime{Time: p.UpdatedAt}, DateModifiedGMT: woocommerce.WCTime{Time: p.UpdatedAt},
-			Billing: woocommerce.Address{FirstName: p.FirstName, LastName: p.LastName, Country: p.Country, Email: p.Email, Phone: p.Phone},
-		})
+	id := int64(1000)
+	for i := range max(opts.Guests, opts.CustomerOrders) {
+		if i < opts.Guests {
+			p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+opts.Customers+i)
+			s.orders = append(s.orders, woocommerce.Order{
+				ID: id, CustomerID: 0, Status: "processing",
+				DateCreatedGMT: woocommerce.WCTime{Time: p.UpdatedAt}, DateModifiedGMT: woocommerce.WCTime{Time: p.UpdatedAt},
+				Billing: woocommerce.Address{FirstName: p.FirstName, LastName: p.LastName, Country: p.Country, Email: p.Email, Phone: p.Phone},
+			})
+			id++
+		}
+		if i < opts.CustomerOrders && opts.Customers > 0 {
+			c := s.customers[int64(i%opts.Customers)+1]
+			s.orders = append(s.orders, woocommerce.Order{
+				ID: id, CustomerID: c.ID, Status: "completed",
+				DateCreatedGMT: c.DateModifiedGMT, DateModifiedGMT: c.DateModifiedGMT, Billing: c.Billing, Shipping: c.Shipping,
+			})
+			id++
+		}
 	}
 	return s
+}
+
+// addGroups gives c its role and groups meta value (Options.RoleEvery,
+// GroupsMetaKey).
+func addGroups(c *woocommerce.Customer, p fakestore.Person, opts Options) {
+	if opts.RoleEvery > 0 && c.ID%int64(opts.RoleEvery) == 0 {
+		c.Role = cmp.Or(opts.Role, "wholesale_customer")
+	}
+	if opts.GroupsMetaKey != "" && len(p.Tags) > 0 {
+		raw, _ := json.Marshal(p.Tags) // strings always encode
+		c.MetaData = append(c.MetaData, woocommerce.Meta{ID: c.ID*10 + 1, Key: opts.GroupsMetaKey, Value: raw})
+	}
 }
 
 func customerOf(p fakestore.Person, id int64, consentKey string) woocommerce.Customer {
@@ -298,9 +339,15 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// WooCommerce lists only the "customer" role unless role says
+	// otherwise (role=all for every role).
+	role := cmp.Or(r.URL.Query().Get("role"), woocommerce.DefaultRole)
 	s.mu.Lock()
 	all := make([]woocommerce.Customer, 0, len(s.customers))
 	for _, c := range s.customers {
+		if role != "all" && c.Role != role {
+			continue
+		}
 		if p.since.IsZero() || c.DateModifiedGMT.After(p.since) {
 			all = append(all, *c)
 		}
