@@ -3,6 +3,7 @@ package shopify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"strings"
@@ -117,8 +118,11 @@ func TestAuthAndWriteBack(t *testing.T) {
 	s := shopifytest.NewServer(shopifytest.Options{Customers: 5, Seed: 4})
 	defer s.Close()
 	bad, _ := shopify.New(shopify.Config{ShopDomain: "x", AccessToken: "wrong", APIBaseURL: s.URL()}, source.Options{}, nil)
-	plan, _ := bad.PlanBulk(context.Background())
-	if _, err := bad.FetchPage(context.Background(), plan.Fanout[0]); err != shopify.ErrUnauthorized {
+	if _, err := bad.PlanBulk(context.Background()); !errors.Is(err, shopify.ErrUnauthorized) {
+		t.Fatalf("bad token: plan %v", err) // the plan lists the segments
+	}
+	plan, _ := bad.PlanIncremental(context.Background(), time.Time{})
+	if _, err := bad.FetchPage(context.Background(), plan.Fanout[0]); !errors.Is(err, shopify.ErrUnauthorized) {
 		t.Fatalf("bad token: %v", err)
 	}
 	c := client(t, s)
