@@ -16,6 +16,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/shopify"
 	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -226,5 +227,43 @@ func TestShopify_SelectedSegmentScopesTheSync(t *testing.T) {
 				t.Errorf("customer 4 got the unselected segment's group: %v", g)
 			}
 		})
+	}
+}
+
+// TestShopify_SegmentCapIsAWarningInTheReport: a shop with more segments
+// than a run reads (50) syncs the first 50 as groups and the report says
+// the rest were left out (a row with reason segments_over_cap) instead of
+// reading without bound; the run still completes.
+func TestShopify_SegmentCapIsAWarningInTheReport(t *testing.T) {
+	t.Parallel()
+	shop, _, _ := newSegmentShop(t)
+	for i := range shopify.DefaultMaxSegments {
+		shop.AddSegment(fmt.Sprintf("Segment %02d", i), 30+i%10)
+	}
+	r := newShopifyRig(t, shop, false)
+	run := r.run(t, store.TriggerInstall, false, time.Time{})
+	if run.Status != store.RunCompleted || !run.Counts.AddsUp() {
+		t.Fatalf("install run = %s %+v (%s)", run.Status, run.Counts, run.Error)
+	}
+	rows, _, err := r.st.ListReport(context.Background(), r.tenant, run.ID, "invalid", 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned bool
+	for _, row := range rows {
+		warned = warned || (row.ExternalID == "segments" && row.Reason == shopify.WarnSegmentsOverCap)
+	}
+	if !warned {
+		t.Fatalf("no segments_over_cap row in the report: %+v", rows)
+	}
+	// The first 50 segments (Big Spenders, Winback and 48 others) are groups.
+	groups := map[string]bool{}
+	for _, c := range r.bySource(t) {
+		for _, g := range c.Groups {
+			groups[g] = true
+		}
+	}
+	if !groups["Shopify - Big Spenders"] || !groups["Shopify - Segment 47"] || groups["Shopify - Segment 48"] || groups["Shopify - Segment 49"] {
+		t.Fatalf("segment groups: %v", groups)
 	}
 }

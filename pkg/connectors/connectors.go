@@ -274,7 +274,7 @@ func WebhooksFor(r *Registry) map[source.Platform]webhook.Connector {
 	}
 	return map[source.Platform]webhook.Connector{
 		source.WooCommerce: wooWebhook{},
-		source.Shopify:     shopifyWebhook{r: r},
+		source.Shopify:     shopifyWebhook{r: r, names: &segmentNames{}},
 		source.Mailchimp:   mailchimpWebhook{},
 		source.Klaviyo:     klaviyoWebhook{},
 	}
@@ -317,10 +317,49 @@ func (mailchimpWebhook) Parse(_ map[string]string, d webhook.Delivery, opts sour
 	return wh, nil
 }
 
-type shopifyWebhook struct{ r *Registry }
+type shopifyWebhook struct {
+	r     *Registry
+	names *segmentNames
+}
 
 // segmentTimeout bounds the segment name lookup of a webhook delivery.
 const segmentTimeout = 10 * time.Second
+
+// Segment names read for webhooks are reused for segmentNameTTL (a burst
+// of joins after a segment is recomputed costs one lookup; a rename shows
+// within the TTL), at most maxSegmentNames of them (the cache is emptied
+// when full).
+const (
+	segmentNameTTL  = 5 * time.Minute
+	maxSegmentNames = 10_000
+)
+
+// segmentNames caches segment names by connection and segment GID.
+type segmentNames struct {
+	mu sync.Mutex
+	m  map[string]segmentName
+}
+
+type segmentName struct {
+	name string
+	at   time.Time
+}
+
+func (c *segmentNames) get(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.m[key]
+	return n.name, ok && time.Since(n.at) < segmentNameTTL
+}
+
+func (c *segmentNames) put(key, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxSegmentNames {
+		c.m = map[string]segmentName{}
+	}
+	c.m[key] = segmentName{name: name, at: time.Now()}
+}
 
 func (shopifyWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
 	// previousWebhookSecret covers the hour after a secret rotation
@@ -339,11 +378,21 @@ func (w shopifyWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts so
 	// name (the group) is read from the shop, through the same hardened
 	// client and host checks as a sync.
 	names := func(ctx context.Context, gid string) (string, error) {
+		key := opts.ConnectionID + " " + gid
+		if w.names != nil {
+			if name, ok := w.names.get(key); ok {
+				return name, nil
+			}
+		}
 		c, err := w.segmentClient(cfg, opts)
 		if err != nil {
 			return "", err
 		}
-		return c.SegmentName(ctx, gid)
+		name, err := c.SegmentName(ctx, gid)
+		if err == nil && name != "" && w.names != nil {
+			w.names.put(key, name)
+		}
+		return name, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), segmentTimeout)
 	defer cancel()

@@ -44,7 +44,10 @@
 // a union: the customers listing is filtered by the selected tags as
 // before, and each selected segment's members are listed too; with only
 // segments selected no customers listing is made (the members are the
-// whole scope). A segment and a tag with the same name give one group.
+// whole scope, and their contacts carry no tag groups: member records
+// have no tags). A selected name that is both a segment's and a tag's is
+// taken as the segment. A segment and a tag with the same name give one
+// group.
 // Each segment's members are a chain of their own in Fanout (cursor
 // "sg1.": segment GID, the name resolved at plan time, Shopify's cursor),
 // 250 a page: a page yields membership records (Customer.MembershipRecord:
@@ -93,7 +96,7 @@
 // (2026-07) carry only GIDs, so ParseWebhookWith asks a SegmentNamer
 // (Client.SegmentName, SegmentNameQuery) for the segment's name; pkg/
 // connectors answers it through the connection's hardened client within
-// 10 s. A segment the selection leaves out, or one that is gone, gives no
+// 10 s, and reuses a name for 5 minutes (a rename shows within that). A segment the selection leaves out, or one that is gone, gives no
 // record; a failed lookup refuses the delivery (Shopify retries it). The
 // record is a group delta (AddGroups or RemoveGroups [name], Partial), held
 // like a tag delta when the customer is not linked yet.
