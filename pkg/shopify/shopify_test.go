@@ -249,15 +249,16 @@ func TestParse_RejectsUnknownAndGarbage(t *testing.T) {
 
 func FuzzParseWebhook(f *testing.F) {
 	for _, s := range []string{`{"id":706405506930370084,"email":"a@b.co","default_address":{"phone":"555","country_code":"CA"}}`,
-		`{"customerId":"gid://shopify/Customer/1","tags":["a"]}`, `{"id":1,"customer":null,"billing_address":{"phone":"+1 502 459 2181"}}`, `[]`, `null`} {
-		for _, topic := range []string{"customers/create", "customer.tags_added", "orders/create", "customers/redact", "customers_marketing_consent/update"} {
+		`{"customerId":"gid://shopify/Customer/1","tags":["a"]}`, `{"id":1,"customer":null,"billing_address":{"phone":"+1 502 459 2181"}}`, `[]`, `null`,
+		`{"shop_id":"gid://shopify/Shop/1","customer_id":"gid://shopify/Customer/2","segment_id":"gid://shopify/Segment/3"}`} {
+		for _, topic := range []string{"customers/create", "customer.tags_added", "orders/create", "customers/redact", "customers_marketing_consent/update", "customer.joined_segment"} {
 			f.Add(topic, []byte(s))
 		}
 	}
 	f.Fuzz(func(t *testing.T, topic string, body []byte) {
 		h := http.Header{}
 		h.Set("X-Shopify-Topic", topic)
-		wh, err := shopify.ParseWebhook(h, body, source.Options{})
+		wh, err := shopify.ParseWebhookWith(context.Background(), h, body, source.Options{}, segmentNamed("S"))
 		if err != nil {
 			return
 		}
