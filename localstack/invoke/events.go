@@ -111,6 +111,10 @@ func writeEvents(root, dir string) error {
 	klBody := []byte(`{"data":[{"topic":"profile:updated","external_id":"x1","payload":{"data":{"type":"profile","id":"01KSAMPLE","attributes":{"email":"sam@example.com","phone_number":"+61412345679","updated":"2026-11-24T09:00:00Z","subscriptions":{"sms":{"marketing":{"consent":"SUBSCRIBED","consent_timestamp":"2026-11-24T09:00:00Z","method":"TEXT"}}}}}}}],"meta":{"klaviyo_webhook_id":"w1","timestamp":"2026-11-24T09:00:01Z"}}`)
 	sinchBody := []byte(`{"type":"mo_text","id":"01SAMPLEMO0000000000000001","from":"61412345678","to":"61400000000","body":"HELP","received_at":"2026-11-24T09:00:00Z"}`)
 	mmBody := []byte(`{"reply_id":"a175e797-2b54-468b-9850-000000000001","message_id":"877c19ef-fa2e-4cec-827a-e1df9b5509f7","content":"YES","date_received":"2026-11-24T09:00:00Z","source_number":"+61412345678","destination_number":"+61400000000","metadata":{},"vendor_account_id":{"vendor_id":"SinchEU","account_id":"Sample"}}`)
+	joined, err := os.ReadFile(filepath.Join(root, "pkg", "shopify", "testdata", "webhook-customer-joined-segment.docs-2026-07.json"))
+	if err != nil {
+		return err
+	}
 	guestOrder := []byte(`{"id":450789469,"email":"bob.norman@mail.example.com","contact_email":"bob.norman@mail.example.com","phone":"+557734881234","customer":null,"order_number":1001,"line_items":[{"id":466157049,"title":"IPod Nano - 8gb","quantity":1,"price":"199.00"}],"admin_graphql_api_id":"gid://shopify/Order/450789469","created_at":"2026-11-24T09:00:00Z","billing_address":{"first_name":"Bob","last_name":"Norman","phone":"+1(502)-459-2181","country_code":"US"}}`)
 	adminH := map[string]string{"authorization": "Bearer " + SampleAdminToken, "content-type": "application/json"}
 	keyH := map[string]string{"authorization": "Bearer " + SampleTenant + "." + SampleAPISecret}
@@ -122,6 +126,9 @@ func writeEvents(root, dir string) error {
 			map[string]string{"content-type": "application/x-www-form-urlencoded"}, "webhook_id=7"),
 		"webhook/shopify-customers-create.json":    shopifyEvent("customers/create", bytes.TrimSpace(shopCustomer)),
 		"webhook/shopify-guest-orders-create.json": shopifyEvent("orders/create", guestOrder),
+		// customer.left_segment has the same shape (2026-07 docs).
+		"webhook/shopify-customer-joined-segment.json": shopifyEvent("customer.joined_segment", compact(joined)),
+		"webhook/shopify-customer-left-segment.json":   shopifyEvent("customer.left_segment", compact(joined)),
 		"webhook/mailchimp-unsubscribe.json": apiRequest("POST", "/webhooks/mailchimp/"+SampleMailchimp, "token="+SampleMailchimpTok,
 			map[string]string{"content-type": "application/x-www-form-urlencoded", "user-agent": "MailChimp"}, string(bytes.TrimSpace(mcUnsub))),
 		"webhook/klaviyo-profile-updated.json": apiRequest("POST", "/webhooks/klaviyo/"+SampleKlaviyo, "", map[string]string{

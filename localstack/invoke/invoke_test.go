@@ -64,6 +64,11 @@ func TestEvents_RunThroughTheRealHandlers(t *testing.T) {
 		{"webhook", "webhook/woocommerce-ping.json", 200},
 		{"webhook", "webhook/shopify-customers-create.json", 200},
 		{"webhook", "webhook/shopify-guest-orders-create.json", 200},
+		// Signed and of their topic's shape, but the segment's name (the
+		// group) is read from the shop, and the sample shop does not
+		// exist: refused, nothing applied (Shopify retries).
+		{"webhook", "webhook/shopify-customer-joined-segment.json", 400},
+		{"webhook", "webhook/shopify-customer-left-segment.json", 400},
 		{"webhook", "webhook/mailchimp-unsubscribe.json", 200},
 		{"webhook", "webhook/klaviyo-profile-updated.json", 200},
 		{"inbound", "inbound/messagemedia-yes.json", 200},

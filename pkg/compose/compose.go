@@ -154,7 +154,7 @@ func (e Env) API() *hubapi.Handler {
 // Webhook is the platform-webhook handler (functions/webhook).
 func (e Env) Webhook() *webhook.Handler {
 	return webhook.New(webhook.Deps{
-		Store: e.Store(), Opener: e.Sealer, Connectors: connectors.Webhooks(), Outbox: e.sender(e.Names.OutboxQueueURL),
+		Store: e.Store(), Opener: e.Sealer, Connectors: connectors.WebhooksFor(e.registry(10 * time.Second)), Outbox: e.sender(e.Names.OutboxQueueURL),
 		PublicBaseURL: e.PublicBaseURL, Now: e.Now, Log: e.log(),
 	})
 }

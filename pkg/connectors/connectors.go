@@ -276,10 +276,22 @@ func shopifyPermanent(err error) bool {
 }
 
 // Webhooks returns the webhook adapters of every supported platform.
+// Shopify's segment topics resolve the segment's name with a call to the
+// shop through a Registry with no private hosts (WebhooksFor takes one).
 func Webhooks() map[source.Platform]webhook.Connector {
+	return WebhooksFor(nil)
+}
+
+// WebhooksFor is Webhooks with r's outbound HTTP settings (hardening,
+// AllowPrivateHosts) for the calls a webhook needs (the name of a
+// segment a Shopify delivery names by id); nil is a default Registry.
+func WebhooksFor(r *Registry) map[source.Platform]webhook.Connector {
+	if r == nil {
+		r = &Registry{}
+	}
 	return map[source.Platform]webhook.Connector{
 		source.WooCommerce: wooWebhook{},
-		source.Shopify:     shopifyWebhook{},
+		source.Shopify:     shopifyWebhook{r: r, names: &segmentNames{}},
 		source.Mailchimp:   mailchimpWebhook{},
 		source.Klaviyo:     klaviyoWebhook{},
 	}
@@ -322,7 +334,49 @@ func (mailchimpWebhook) Parse(_ map[string]string, d webhook.Delivery, opts sour
 	return wh, nil
 }
 
-type shopifyWebhook struct{}
+type shopifyWebhook struct {
+	r     *Registry
+	names *segmentNames
+}
+
+// segmentTimeout bounds the segment name lookup of a webhook delivery.
+const segmentTimeout = 10 * time.Second
+
+// Segment names read for webhooks are reused for segmentNameTTL (a burst
+// of joins after a segment is recomputed costs one lookup; a rename shows
+// within the TTL), at most maxSegmentNames of them (the cache is emptied
+// when full).
+const (
+	segmentNameTTL  = 5 * time.Minute
+	maxSegmentNames = 10_000
+)
+
+// segmentNames caches segment names by connection and segment GID.
+type segmentNames struct {
+	mu sync.Mutex
+	m  map[string]segmentName
+}
+
+type segmentName struct {
+	name string
+	at   time.Time
+}
+
+func (c *segmentNames) get(key string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.m[key]
+	return n.name, ok && time.Since(n.at) < segmentNameTTL
+}
+
+func (c *segmentNames) put(key, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxSegmentNames {
+		c.m = map[string]segmentName{}
+	}
+	c.m[key] = segmentName{name: name, at: time.Now()}
+}
 
 func (shopifyWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
 	// previousWebhookSecret covers the hour after a secret rotation
@@ -336,12 +390,51 @@ func (shopifyWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
 	return nil
 }
 
-func (shopifyWebhook) Parse(_ map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
-	wh, err := shopify.ParseWebhook(d.Header, d.Body, opts)
+func (w shopifyWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
+	// customer.joined_segment / left_segment name the segment by id: its
+	// name (the group) is read from the shop, through the same hardened
+	// client and host checks as a sync.
+	names := func(ctx context.Context, gid string) (string, error) {
+		key := opts.ConnectionID + " " + gid
+		if w.names != nil {
+			if name, ok := w.names.get(key); ok {
+				return name, nil
+			}
+		}
+		c, err := w.segmentClient(cfg, opts)
+		if err != nil {
+			return "", err
+		}
+		name, err := c.SegmentName(ctx, gid)
+		if err == nil && name != "" && w.names != nil {
+			w.names.put(key, name)
+		}
+		return name, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), segmentTimeout)
+	defer cancel()
+	wh, err := shopify.ParseWebhookWith(ctx, d.Header, d.Body, opts, names)
 	if err != nil {
 		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
 	}
 	return wh, nil
+}
+
+// segmentClient is a Shopify client of the connection's config for a
+// segment name lookup.
+func (w shopifyWebhook) segmentClient(cfg map[string]string, opts source.Options) (*shopify.Client, error) {
+	r := w.r
+	if r == nil {
+		r = &Registry{}
+	}
+	if bad := endpoints.Connection(string(source.Shopify), cfg, r.AllowPrivateHosts); len(bad) > 0 {
+		return nil, ErrForbiddenHost
+	}
+	r.mu.Lock()
+	hc := r.httpClient()
+	r.mu.Unlock()
+	return shopify.New(shopify.Config{ShopDomain: cfg["shopDomain"], AccessToken: cfg["accessToken"],
+		APIVersion: cfg["apiVersion"], APIBaseURL: cfg["apiBaseUrl"]}, opts, hc)
 }
 
 type wooWebhook struct{}

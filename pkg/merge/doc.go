@@ -61,7 +61,9 @@
 //   - Groups: "<Label> - <name>" per tag/segment/list, "<Label> - Guests"
 //     for guests; Contact.Groups is the union over the contact's links. A
 //     full group set replaces that link's groups (a tag removed at the
-//     source is removed here); deltas add and remove. Membership mutations
+//     source is removed here), except those it names in KeepGroups (groups
+//     another listing owns: a Shopify customer's segments); deltas add and
+//     remove. Membership mutations
 //     are emitted only when the union changes.
 //   - Deletes: the source link goes, with the memberships only it gave; the
 //     contact goes (its claims released) when no link and no hub-side data

@@ -624,6 +624,13 @@ func (m *merger) link(c *Contact, hash uint64) {
 	}
 	if m.in.Record.HasGroups {
 		n.Groups = sortedUnique(m.in.Record.Groups)
+		for _, g := range m.in.Record.KeepGroups {
+			// Groups another listing owns (Shopify segments): the full
+			// set does not speak for them, so the link keeps them.
+			if g != "" && contains(base.Groups, g) {
+				n.Groups = insertSorted(n.Groups, g)
+			}
+		}
 		n.Guest = m.in.Record.Guest
 	} else {
 		n.Groups = base.Groups

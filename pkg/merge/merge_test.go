@@ -656,3 +656,31 @@ func TestMerge_GroupDeltasAndTheirFullRecord_ResyncChangesNothing(t *testing.T) 
 		t.Errorf("a new membership: %+v", d)
 	}
 }
+
+// A full group set (a Shopify customer's tags) keeps the link's groups it
+// names in KeepGroups (segments, which member records add): a segment
+// group survives the customer's next record, a tag it no longer has goes,
+// and a KeepGroups name the link does not have is not added.
+func TestMerge_FullSetKeepsTheGroupsItDoesNotSpeakFor(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	r := rec("1", 1, "Jane", "")
+	r.Groups, r.HasGroups = []string{"Wholesale"}, true
+	w.merge(shopify, r, ident(phoneA, ""))
+	member := rec("1", 0, "", "")
+	member.AddGroups, member.Partial = []string{"Big Spenders"}, true
+	w.merge(shopify, member, ident(phoneA, ""))
+
+	r2 := rec("1", 2, "Jane", "")
+	r2.Groups, r2.HasGroups, r2.KeepGroups = []string{"Returning"}, true, []string{"Big Spenders", "Winback"}
+	w.merge(shopify, r2, ident(phoneA, ""))
+	if got, want := w.byPhone(phoneA).Groups, []string{"Shopify - Big Spenders", "Shopify - Returning"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("after the full set: %v, want %v", got, want)
+	}
+	r3 := rec("1", 3, "Jane", "")
+	r3.Groups, r3.HasGroups = []string{"Returning"}, true // the segment is gone from the shop
+	w.merge(shopify, r3, ident(phoneA, ""))
+	if got, want := w.byPhone(phoneA).Groups, []string{"Shopify - Returning"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("without KeepGroups: %v, want %v", got, want)
+	}
+}

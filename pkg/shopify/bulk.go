@@ -27,10 +27,10 @@ const BulkCustomersQuery = `{
 }`
 
 // bulkQuery is the bulk export of the connection's customers:
-// BulkCustomersQuery, or with tags selected the same filtered by them
-// (customers(query: "(tag:'a' OR tag:'b')")).
-func (c *Client) bulkQuery() string {
-	q := c.searchQuery(time.Time{})
+// BulkCustomersQuery, or with tags selected (scope) the same filtered by
+// them (customers(query: "(tag:'a' OR tag:'b')")).
+func bulkQuery(tags []string) string {
+	q := searchQuery(tags, time.Time{})
 	if q == "" {
 		return BulkCustomersQuery
 	}
@@ -159,8 +159,8 @@ func sameQuery(a, b string) bool {
 
 // reusable says whether PlanBulk may plan from op rather than start an
 // export: ours, and running or completed within BulkReuseWithin.
-func (c *Client) reusable(op *bulkOperation, now time.Time) bool {
-	if op == nil || !op.ours(c.bulkQuery()) {
+func (c *Client) reusable(op *bulkOperation, tags []string, now time.Time) bool {
+	if op == nil || !op.ours(bulkQuery(tags)) {
 		return false
 	}
 	within := c.cfg.BulkReuseWithin
@@ -172,15 +172,15 @@ func (c *Client) reusable(op *bulkOperation, now time.Time) bool {
 // within BulkReuseWithin (left by an earlier attempt of this plan, e.g.
 // one whose deadline passed while waiting), is reused rather than started
 // again.
-func (c *Client) planBulkOperation(ctx context.Context) (source.Plan, error) {
+func (c *Client) planBulkOperation(ctx context.Context, tags []string) (source.Plan, error) {
 	op, err := c.currentBulkOperation(ctx)
 	if err != nil {
 		return source.Plan{}, err
 	}
 	id := ""
-	if c.reusable(op, time.Now()) {
+	if c.reusable(op, tags, time.Now()) {
 		id = op.ID
-	} else if id, err = c.runBulkQuery(ctx); err != nil {
+	} else if id, err = c.runBulkQuery(ctx, tags); err != nil {
 		return source.Plan{}, err
 	}
 	done, err := c.awaitBulkOperation(ctx, id)
@@ -198,11 +198,16 @@ func (c *Client) ResumePlan(ctx context.Context, token string) (source.Plan, err
 	if !c.cfg.Bulk || !strings.HasPrefix(token, "gid://shopify/BulkOperation/") {
 		return c.PlanBulk(ctx)
 	}
+	return c.planFull(ctx, token)
+}
+
+// resumeBulkOperation is ResumePlan's customers part.
+func (c *Client) resumeBulkOperation(ctx context.Context, token string, tags []string) (source.Plan, error) {
 	done, err := c.awaitBulkOperation(ctx, token)
 	var be *BulkOperationError
 	switch {
 	case errors.As(err, &be) && !errors.Is(err, ErrUnauthorized), errors.Is(err, errBulkNotFound):
-		return c.planBulkOperation(ctx)
+		return c.planBulkOperation(ctx, tags)
 	case err != nil:
 		return source.Plan{}, err
 	}
@@ -227,7 +232,7 @@ func (c *Client) currentBulkOperation(ctx context.Context) (*bulkOperation, erro
 // When Shopify answers that a bulk operation is already in progress (one
 // at a time before 2026-01, up to five from 2026-01) and the running one
 // is ours, its id is returned instead.
-func (c *Client) runBulkQuery(ctx context.Context) (string, error) {
+func (c *Client) runBulkQuery(ctx context.Context, tags []string) (string, error) {
 	var out struct {
 		Run struct {
 			Op *struct {
@@ -239,7 +244,7 @@ func (c *Client) runBulkQuery(ctx context.Context) (string, error) {
 			} `json:"userErrors"`
 		} `json:"bulkOperationRunQuery"`
 	}
-	if err := c.query(ctx, bulkRunCost, BulkRunMutation, map[string]any{"query": c.bulkQuery()}, &out); err != nil {
+	if err := c.query(ctx, bulkRunCost, BulkRunMutation, map[string]any{"query": bulkQuery(tags)}, &out); err != nil {
 		return "", fmt.Errorf("starting the bulk operation: %w", err)
 	}
 	if ue := out.Run.UserErrors; len(ue) > 0 {
@@ -256,7 +261,7 @@ func (c *Client) runBulkQuery(ctx context.Context) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if op != nil && op.ours(c.bulkQuery()) && op.running() {
+		if op != nil && op.ours(bulkQuery(tags)) && op.running() {
 			return op.ID, nil
 		}
 		if c := safehttp.Code(ue[0].Code); c != "" {

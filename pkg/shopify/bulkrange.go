@@ -177,6 +177,13 @@ func (c *Client) readRange(ctx context.Context, rc rangeCursor) (page source.Pag
 	if err != nil {
 		return source.Page{}, body.wait, err
 	}
+	keep, err := c.keepGroups(ctx)
+	if err != nil {
+		return source.Page{}, 0, err
+	}
+	for i := range recs {
+		recs[i].KeepGroups = keep
+	}
 	return source.Page{Records: recs}, 0, nil
 }
 

@@ -50,6 +50,20 @@ type Config struct {
 	// another (default 0: never; a new sync wants a new snapshot). A plan
 	// that answered NotReadyError resumes its own export via ResumePlan.
 	BulkReuseWithin time.Duration
+
+	// MaxSegments caps how many segments a run reads members of (and
+	// makes groups); the rest are reported (segments_over_cap). Default
+	// DefaultMaxSegments.
+	MaxSegments int
+	// MaxSegmentMembers caps the segment members a run reads, summed over
+	// its segments by their totalCount at plan time; a segment that does
+	// not fit is left as it is and reported (segment_over_member_cap).
+	// Default DefaultMaxSegmentMembers.
+	MaxSegmentMembers int
+	// MaxGuestOrders caps the orders a full run reads for guest checkouts;
+	// past it the listing stops and is reported (guest_orders_capped).
+	// Default DefaultMaxGuestOrders.
+	MaxGuestOrders int
 }
 
 // Errors callers branch on.
@@ -98,6 +112,8 @@ type Client struct {
 	// maxWait caps any wait the shop asks for (Retry-After, the cost
 	// bucket's refill); 0 is safehttp.MaxRetryAfter. Tests lower it.
 	maxWait time.Duration
+	// segNames caches the shop's segment names for KeepGroups.
+	segNames segmentNameCache
 }
 
 // New validates cfg and returns a client.

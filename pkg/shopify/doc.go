@@ -34,6 +34,73 @@
 // ErrResultTooLarge rather than read the file into memory. Waits the shop
 // asks for (Retry-After, the cost bucket's refill) are capped at 60 s.
 //
+// # Segments, scope and guests
+//
+// Every full plan (paged and bulk alike) lists the shop's segments
+// (SegmentsQuery, 250 a page, at most 20 pages) and reads the members of
+// those that become groups: all of them, or with a selection
+// (source.Options.SelectedTags) those whose name is selected (exact
+// match). A selected name that is no segment's is a tag. The selection is
+// a union: the customers listing is filtered by the selected tags as
+// before, and each selected segment's members are listed too; with only
+// segments selected no customers listing is made (the members are the
+// whole scope, and their contacts carry no tag groups: member records
+// have no tags). A selected name that is both a segment's and a tag's is
+// taken as the segment. A segment and a tag with the same name give one
+// group.
+// Each segment's members are a chain of their own in Fanout (cursor
+// "sg1.": segment GID, the name resolved at plan time, Shopify's cursor),
+// 250 a page: a page yields membership records (Customer.MembershipRecord:
+// the member's identifiers, names and SMS consent, AddGroups [name],
+// HasGroups false, UpdatedAt zero, Partial), like Klaviyo's member pages
+// and for the same reasons (pkg/klaviyo/doc.go "Groups: lists and
+// segments": the record lands on the right contact whichever page is
+// applied first, and only fills empty fields). A full plan names the
+// segments it lists in CompleteGroups, so a full run that ends without a
+// failed page removes those groups from the contacts no member record put
+// in them (leavers). Incremental plans read segments only when the
+// selection names some (their members cannot be listed by date; they are
+// read whole, and CompleteGroups stays empty); unscoped, segment changes
+// come by webhook and at the next full sync.
+//
+// A customer node lists its tags, not its segments, and its record is a
+// complete set (HasGroups) that would replace the segment groups the
+// member records gave (pages run concurrently, and every incremental sync
+// re-applies changed customers). So each customer record names the shop's
+// segments in source.Record.KeepGroups (the names are cached by the
+// client for 10 minutes) and the merge keeps those groups on the link.
+//
+// Caps (Config, with report warnings instead of unbounded work): at most
+// MaxSegments (50) segments are read a run (more: a warning row,
+// external id "segments", reason segments_over_cap); their members are
+// counted at plan time (totalCount) and a segment that does not fit the
+// run's MaxSegmentMembers budget (200,000) is not read and not in
+// CompleteGroups, so its group is left as it is (warning
+// "segment:<id>" segment_over_member_cap); a chain that grows past twice
+// the budget stops (segment_members_capped). A warning is a record with
+// Unreadable set: the report lists it as invalid with that reason.
+//
+// Guests on the full sync: a customer whose state is DISABLED (no account:
+// the record Shopify keeps for a guest checkout) is a guest (Record.Guest:
+// "<Label> - Guests", next to its tags), on the listings and on
+// customers/* webhooks (state "disabled"). An unscoped full plan whose
+// shop has orders (OrdersProbeQuery, first: 1) also lists past orders
+// (GuestOrdersQuery, 250 a page, cursor "so1.") and maps those with
+// customer null as orders/create does (guestRecord, external id
+// "order:<id>": the webhook and the listing give the same record); it
+// stops after MaxGuestOrders (25,000) orders with a warning
+// (guest_orders_capped). Orders with a customer are skipped (the
+// customers listing has them).
+//
+// Segment webhooks: customer.joined_segment and customer.left_segment
+// (2026-07) carry only GIDs, so ParseWebhookWith asks a SegmentNamer
+// (Client.SegmentName, SegmentNameQuery) for the segment's name; pkg/
+// connectors answers it through the connection's hardened client within
+// 10 s, and reuses a name for 5 minutes (a rename shows within that). A segment the selection leaves out, or one that is gone, gives no
+// record; a failed lookup refuses the delivery (Shopify retries it). The
+// record is a group delta (AddGroups or RemoveGroups [name], Partial), held
+// like a tag delta when the customer is not linked yet.
+//
 // Facts relied on (../../../shared/platforms.md §1):
 //
 //   - REST is legacy since 2024-10; new public apps use GraphQL only:
@@ -86,6 +153,36 @@
 //     contact_email / phone / billing_address; API-created orders may have
 //     no contact at all (skipped).
 //   - Ids exceed 2^53: they are decoded as json.Number / int64, never float64.
+//   - Segments: segments(first:, after:, query:, sortKey:) is a cursor
+//     connection of Segment {id, name, query, creationDate, lastEditDate}.
+//     https://shopify.dev/docs/api/admin-graphql/2026-10/queries/segments ;
+//     https://shopify.dev/docs/api/admin-graphql/2026-07/objects/Segment
+//   - customerSegmentMembers(segmentId:, first:, after:) pages a segment's
+//     members, at most 1,000 a page, with totalCount (and statistics);
+//     a CustomerSegmentMember has id, firstName, lastName,
+//     defaultEmailAddress, defaultPhoneNumber (CustomerPhoneNumber, with
+//     the SMS marketing state), defaultAddress, but no tags, updatedAt or
+//     state. https://shopify.dev/docs/api/admin-graphql/latest/connections/customersegmentmemberconnection ;
+//     https://shopify.dev/docs/api/admin-graphql/2025-07/objects/CustomerSegmentMember
+//     *Unconfirmed*: the per-query cost (we budget 2 + first, as for
+//     customers, and the bucket follows Shopify's throttleStatus), and that
+//     a member's GID ends with its customer's numeric id (we map the tail).
+//   - Segment webhooks: the topics are customer.joined_segment and
+//     customer.left_segment (dotted, like customer.tags_added; Flow calls
+//     them "Customer joined segment"), both in the 2026-07 list we pin,
+//     body {shop_id, customer_id, segment_id}, all GIDs, no segment name.
+//     https://shopify.dev/docs/api/webhooks/2026-07 (the sample payload is
+//     testdata/webhook-customer-joined-segment.docs-2026-07.json)
+//   - CustomerState: DECLINED, DISABLED ("doesn't have an active account";
+//     a merchant can also disable one), ENABLED, INVITED.
+//     https://shopify.dev/docs/api/admin-graphql/2025-10/enums/CustomerState
+//     *Unconfirmed*: that a guest checkout's customer record is DISABLED
+//     (typical behaviour, platforms.md); a customer disabled by the
+//     merchant is counted a guest too.
+//   - Orders: only the last 60 days of orders are readable unless the app
+//     has read_all_orders, so past guest checkouts are those of that
+//     window by default. https://shopify.dev/docs/api/admin-graphql/2025-10/enums/Audience
+//     (the Order object's note)
 //   - Write-back: customerSmsMarketingConsentUpdate with marketingState
 //     UNSUBSCRIBED. https://shopify.dev/docs/api/admin-graphql/latest/mutations/customerSmsMarketingConsentUpdate
 //   - Bulk export: bulkOperationRunQuery(query:) runs a query
@@ -128,12 +225,14 @@
 //     compared ignoring whitespace).
 //
 // For the README: Shopify syncs customers (names, email, the SMS consent
-// phone and the default address phone with its country, tags as groups,
-// SMS consent with its timestamp) and guest checkouts; it needs the
-// customers/create, customers/update, customers/delete,
-// customers_marketing_consent/update, customer.tags_added,
-// customer.tags_removed and orders/create webhooks, plus the mandatory
-// privacy topics. The chained bulk pull is bounded by the cost bucket: at
+// phone and the default address phone with its country, tags and
+// segments as groups, SMS consent with its timestamp) and guest checkouts
+// (customers without an account, and past orders without a customer on a
+// full sync); it needs the customers/create, customers/update,
+// customers/delete, customers_marketing_consent/update,
+// customer.tags_added, customer.tags_removed, customer.joined_segment,
+// customer.left_segment and orders/create webhooks, plus the mandatory
+// privacy topics, and the read_customers and read_orders scopes. The chained bulk pull is bounded by the cost bucket: at
 // 100 points/s and 252 points per page of 250, about 99 customers/s on a
 // Standard plan. With Config.Bulk the install sync uses a Bulk Operations
 // export instead: no cost bucket, ranges of the result fetched in

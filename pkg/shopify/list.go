@@ -21,7 +21,7 @@ const PageCost = 2 + PageSize
 // customerFields is the selection of a customer node, shared by the page
 // query and the bulk query so both map to identical records (Customer).
 const customerFields = `
-      id firstName lastName updatedAt tags
+      id firstName lastName updatedAt tags state
       defaultEmailAddress { emailAddress }
       defaultPhoneNumber { phoneNumber marketingState marketingOptInLevel marketingUpdatedAt }
       defaultAddress { phone countryCodeV2 }
@@ -40,6 +40,9 @@ const CustomersQuery = `query Customers($first: Int!, $after: String, $query: St
 type cursor struct {
 	After string    `json:"a,omitempty"`
 	Since time.Time `json:"s,omitzero"`
+	// Tags is the customers filter the plan chose (scope); nil for
+	// cursors of earlier versions, which filter by every selected name.
+	Tags []string `json:"t,omitempty"`
 }
 
 func (c cursor) encode() source.Cursor {
@@ -63,19 +66,60 @@ func decodeCursor(s source.Cursor) (cursor, error) {
 	return c, nil
 }
 
-// PlanBulk plans a full listing. By default it is a chain of cursor pages;
-// with Config.Bulk it runs a bulk operation, waits for it, and fans out
-// byte ranges of its result file (see planBulkOperation).
+// PlanBulk plans a full listing: the customers (by default a chain of
+// cursor pages; with Config.Bulk a bulk operation whose result's byte
+// ranges are fanned out, see planBulkOperation), each segment's members
+// (chains of membership records, named in CompleteGroups), the guest
+// checkouts of past orders, and any cap warnings. A selection of segments
+// only lists no customers (see scope).
 func (c *Client) PlanBulk(ctx context.Context) (source.Plan, error) {
-	if c.cfg.Bulk {
-		return c.planBulkOperation(ctx)
-	}
-	return source.Plan{Fanout: []source.Cursor{cursor{}.encode()}, Chained: true, Total: -1}, nil
+	return c.planFull(ctx, "")
 }
 
-// PlanIncremental plans the customers updated after since.
-func (c *Client) PlanIncremental(_ context.Context, since time.Time) (source.Plan, error) {
-	return source.Plan{Fanout: []source.Cursor{cursor{Since: since}.encode()}, Chained: true, Total: -1}, nil
+// planFull is PlanBulk, resuming the bulk operation token when it names
+// one (ResumePlan).
+func (c *Client) planFull(ctx context.Context, token string) (source.Plan, error) {
+	sc, err := c.scope(ctx, true)
+	if err != nil {
+		return source.Plan{}, err
+	}
+	var plan source.Plan
+	switch {
+	case !sc.customers:
+		plan = source.Plan{Chained: true, Total: -1}
+	case c.cfg.Bulk && token != "":
+		if plan, err = c.resumeBulkOperation(ctx, token, sc.tags); err != nil {
+			return source.Plan{}, err
+		}
+	case c.cfg.Bulk:
+		if plan, err = c.planBulkOperation(ctx, sc.tags); err != nil {
+			return source.Plan{}, err
+		}
+	default:
+		plan = source.Plan{Fanout: []source.Cursor{cursor{Tags: sc.tags}.encode()}, Chained: true, Total: -1}
+	}
+	c.addListings(&plan, sc, true)
+	return plan, nil
+}
+
+// PlanIncremental plans the customers updated after since (and, when the
+// selection names segments, those segments' members: a segment's members
+// can only be listed whole).
+func (c *Client) PlanIncremental(ctx context.Context, since time.Time) (source.Plan, error) {
+	plan := source.Plan{Fanout: []source.Cursor{cursor{Since: since, Tags: c.opts.SelectedTags}.encode()}, Chained: true, Total: -1}
+	if len(c.opts.SelectedTags) == 0 {
+		return plan, nil
+	}
+	sc, err := c.scope(ctx, false)
+	if err != nil {
+		return source.Plan{}, err
+	}
+	plan.Fanout = nil
+	if sc.customers {
+		plan.Fanout = []source.Cursor{cursor{Since: since, Tags: sc.tags}.encode()}
+	}
+	c.addListings(&plan, sc, false)
+	return plan, nil
 }
 
 // FetchPage fetches the page at cur and names the next one. A range cursor
@@ -88,15 +132,26 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 		}
 		return c.fetchRange(ctx, rc)
 	}
+	if page, ok, err := c.fetchOther(ctx, cur); ok {
+		return page, err
+	}
 	cu, err := decodeCursor(cur)
 	if err != nil {
 		return source.Page{}, err
+	}
+	keep, err := c.keepGroups(ctx)
+	if err != nil {
+		return source.Page{}, err
+	}
+	tags := cu.Tags
+	if tags == nil {
+		tags = c.opts.SelectedTags
 	}
 	vars := map[string]any{"first": PageSize}
 	if cu.After != "" {
 		vars["after"] = cu.After
 	}
-	if q := c.searchQuery(cu.Since); q != "" {
+	if q := searchQuery(tags, cu.Since); q != "" {
 		vars["query"] = q
 	}
 	var out struct {
@@ -117,22 +172,23 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 		if err != nil {
 			return source.Page{}, err
 		}
+		rec.KeepGroups = keep
 		page.Records = append(page.Records, rec)
 	}
 	if out.Customers.PageInfo.HasNextPage {
-		page.Next = cursor{After: out.Customers.PageInfo.EndCursor, Since: cu.Since}.encode()
+		page.Next = cursor{After: out.Customers.PageInfo.EndCursor, Since: cu.Since, Tags: cu.Tags}.encode()
 	}
 	return page, nil
 }
 
 // searchQuery is the customers search of a listing: the selected tags
-// (source.Options.SelectedTags; none = every customer) and, for an
-// incremental listing, updated after since. Shopify's search syntax:
-// terms joined by AND / OR, a quoted value with \ and ' escaped by a
-// backslash. https://shopify.dev/docs/api/usage/search-syntax
-func (c *Client) searchQuery(since time.Time) string {
+// (scope; none = every customer) and, for an incremental listing, updated
+// after since. Shopify's search syntax: terms joined by AND / OR, a
+// quoted value with \ and ' escaped by a backslash.
+// https://shopify.dev/docs/api/usage/search-syntax
+func searchQuery(tags []string, since time.Time) string {
 	var terms []string
-	if tags := c.opts.SelectedTags; len(tags) > 0 {
+	if len(tags) > 0 {
 		ors := make([]string, len(tags))
 		for i, t := range tags {
 			ors[i] = "tag:'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(t) + "'"

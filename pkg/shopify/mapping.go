@@ -12,11 +12,15 @@ import (
 
 // Customer is a GraphQL customer node.
 type Customer struct {
-	ID                  string    `json:"id"`
-	FirstName           string    `json:"firstName"`
-	LastName            string    `json:"lastName"`
-	UpdatedAt           time.Time `json:"updatedAt"`
-	Tags                []string  `json:"tags"`
+	ID        string    `json:"id"`
+	FirstName string    `json:"firstName"`
+	LastName  string    `json:"lastName"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Tags      []string  `json:"tags"`
+	// State is the customer's account (CustomerState): ENABLED, INVITED,
+	// DECLINED or DISABLED; DISABLED with no account is how a guest
+	// checkout's customer record looks.
+	State               string `json:"state"`
 	DefaultEmailAddress *struct {
 		EmailAddress string `json:"emailAddress"`
 	} `json:"defaultEmailAddress"`
@@ -73,6 +77,9 @@ func (n Customer) record(opts source.Options) (source.Record, error) {
 		Platform: source.Shopify, Label: label(opts), ConnectionID: opts.ConnectionID, ExternalID: strconv.FormatInt(id, 10),
 		UpdatedAt: n.UpdatedAt.UTC(), FirstName: strings.TrimSpace(n.FirstName), LastName: strings.TrimSpace(n.LastName),
 		Groups: n.Tags, HasGroups: true, Consent: source.ConsentSignal{State: source.SignalNeverAsked},
+		// A customer without an account (a guest checkout's record) is
+		// a guest: "<Label> - Guests".
+		Guest: strings.EqualFold(n.State, "DISABLED"),
 	}
 	if n.DefaultEmailAddress != nil && strings.TrimSpace(n.DefaultEmailAddress.EmailAddress) != "" {
 		r.Emails = []string{strings.TrimSpace(n.DefaultEmailAddress.EmailAddress)}
@@ -108,6 +115,7 @@ type restCustomer struct {
 	LastName       string       `json:"last_name"`
 	Email          string       `json:"email"`
 	Phone          string       `json:"phone"`
+	State          string       `json:"state"`
 	DefaultAddress *restAddress `json:"default_address"`
 }
 
@@ -119,6 +127,7 @@ func (c restCustomer) record(opts source.Options) (source.Record, error) {
 	r := source.Record{
 		Platform: source.Shopify, Label: label(opts), ConnectionID: opts.ConnectionID, ExternalID: strconv.FormatInt(id, 10),
 		FirstName: strings.TrimSpace(c.FirstName), LastName: strings.TrimSpace(c.LastName),
+		Guest: strings.EqualFold(c.State, "disabled"), // no account: a guest checkout's customer
 	}
 	if c.UpdatedAt != nil {
 		r.UpdatedAt = c.UpdatedAt.UTC()

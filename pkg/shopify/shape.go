@@ -26,6 +26,8 @@ import (
 //     object, without the timestamps of a full customer.
 //   - customer.tags_added|tags_removed: a Customer GID customerId, tags,
 //     occurredAt; no numeric id.
+//   - customer.joined_segment|left_segment: customer_id, segment_id and
+//     shop_id, each a GID of its kind; no numeric id, tags or timestamps.
 //   - orders/create|updated: id, order_number and line_items; an Order GID.
 //   - customers/redact: shop_domain and customer.id; no data-request fields.
 //   - customers/data_request: shop_domain, customer.id and data_request.
@@ -191,6 +193,15 @@ func checkShape(topic string, body []byte) error {
 			return bad("has no occurredAt")
 		}
 		return refuse([]string{"id", "created_at", "updated_at"}, orderFields, privacyFields)
+	case "customer.joined_segment", "customer.left_segment":
+		for k, kind := range map[string]string{"customer_id": "Customer", "segment_id": "Segment", "shop_id": "Shop"} {
+			v, ok := s.str(k)
+			if !ok || !strings.HasPrefix(v, "gid://shopify/"+kind+"/") || !positiveInt.MatchString(strings.TrimPrefix(v, "gid://shopify/"+kind+"/")) {
+				return bad("has no " + kind + " GID " + k)
+			}
+		}
+		return refuse([]string{"id", "created_at", "updated_at", "tags", "email"}, tagFields, orderFields,
+			[]string{"shop_domain", "orders_to_redact", "orders_requested", "data_request", "customer"})
 	case "orders/create", "orders/updated":
 		id, ok := s.id("id")
 		if !ok {

@@ -1,6 +1,7 @@
 package shopify_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -69,11 +70,11 @@ func TestParseWebhook_ABodyIsRefusedUnderAnotherTopic(t *testing.T) {
 		"data request":     {[]byte(dataRequestBody), []string{"customers/data_request"}},
 		"shop redact":      {[]byte(shopRedactBody), []string{"shop/redact"}},
 		"email consent":    {fixtureBody(t, "webhook-customers-email-marketing-consent-update.docs-2026-07.json"), nil},
-		"joined segment":   {fixtureBody(t, "webhook-customer-joined-segment.docs-2026-07.json"), nil},
+		"joined segment":   {fixtureBody(t, "webhook-customer-joined-segment.docs-2026-07.json"), []string{"customer.joined_segment", "customer.left_segment"}},
 	}
 	topics := []string{"customers/create", "customers/update", "customers/enable", "customers/disable", "customers/delete",
 		"customers_marketing_consent/update", "customer.tags_added", "customer.tags_removed", "orders/create", "orders/updated",
-		"customers/redact", "customers/data_request", "shop/redact"}
+		"customers/redact", "customers/data_request", "shop/redact", "customer.joined_segment", "customer.left_segment"}
 	for name, b := range bodies {
 		ok := map[string]bool{}
 		for _, topic := range b.ok {
@@ -83,7 +84,7 @@ func TestParseWebhook_ABodyIsRefusedUnderAnotherTopic(t *testing.T) {
 			h := http.Header{}
 			h.Set("X-Shopify-Topic", topic)
 			h.Set("X-Shopify-Webhook-Id", "w-1")
-			_, err := shopify.ParseWebhook(h, b.body, source.Options{ConnectionID: "c1"})
+			_, err := shopify.ParseWebhookWith(context.Background(), h, b.body, source.Options{ConnectionID: "c1"}, segmentNamed("Seg"))
 			switch {
 			case ok[topic] && err != nil:
 				t.Errorf("%s as %s: %v", name, topic, err)

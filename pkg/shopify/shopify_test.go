@@ -3,6 +3,7 @@ package shopify_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"strings"
@@ -117,8 +118,11 @@ func TestAuthAndWriteBack(t *testing.T) {
 	s := shopifytest.NewServer(shopifytest.Options{Customers: 5, Seed: 4})
 	defer s.Close()
 	bad, _ := shopify.New(shopify.Config{ShopDomain: "x", AccessToken: "wrong", APIBaseURL: s.URL()}, source.Options{}, nil)
-	plan, _ := bad.PlanBulk(context.Background())
-	if _, err := bad.FetchPage(context.Background(), plan.Fanout[0]); err != shopify.ErrUnauthorized {
+	if _, err := bad.PlanBulk(context.Background()); !errors.Is(err, shopify.ErrUnauthorized) {
+		t.Fatalf("bad token: plan %v", err) // the plan lists the segments
+	}
+	plan, _ := bad.PlanIncremental(context.Background(), time.Time{})
+	if _, err := bad.FetchPage(context.Background(), plan.Fanout[0]); !errors.Is(err, shopify.ErrUnauthorized) {
 		t.Fatalf("bad token: %v", err)
 	}
 	c := client(t, s)
@@ -245,15 +249,16 @@ func TestParse_RejectsUnknownAndGarbage(t *testing.T) {
 
 func FuzzParseWebhook(f *testing.F) {
 	for _, s := range []string{`{"id":706405506930370084,"email":"a@b.co","default_address":{"phone":"555","country_code":"CA"}}`,
-		`{"customerId":"gid://shopify/Customer/1","tags":["a"]}`, `{"id":1,"customer":null,"billing_address":{"phone":"+1 502 459 2181"}}`, `[]`, `null`} {
-		for _, topic := range []string{"customers/create", "customer.tags_added", "orders/create", "customers/redact", "customers_marketing_consent/update"} {
+		`{"customerId":"gid://shopify/Customer/1","tags":["a"]}`, `{"id":1,"customer":null,"billing_address":{"phone":"+1 502 459 2181"}}`, `[]`, `null`,
+		`{"shop_id":"gid://shopify/Shop/1","customer_id":"gid://shopify/Customer/2","segment_id":"gid://shopify/Segment/3"}`} {
+		for _, topic := range []string{"customers/create", "customer.tags_added", "orders/create", "customers/redact", "customers_marketing_consent/update", "customer.joined_segment"} {
 			f.Add(topic, []byte(s))
 		}
 	}
 	f.Fuzz(func(t *testing.T, topic string, body []byte) {
 		h := http.Header{}
 		h.Set("X-Shopify-Topic", topic)
-		wh, err := shopify.ParseWebhook(h, body, source.Options{})
+		wh, err := shopify.ParseWebhookWith(context.Background(), h, body, source.Options{}, segmentNamed("S"))
 		if err != nil {
 			return
 		}

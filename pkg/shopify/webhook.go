@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"bytes"
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,8 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/source"
@@ -73,8 +74,25 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-// ParseWebhook turns a verified delivery into records.
+// SegmentNamer returns the name of the segment with the given GID, or ""
+// when the shop has none by that id (Client.SegmentName).
+type SegmentNamer func(ctx context.Context, segmentGID string) (string, error)
+
+// ErrNoSegmentNamer: a segment topic parsed without a SegmentNamer (its
+// body names the segment by id only).
+var ErrNoSegmentNamer = errors.New("shopify: segment webhooks need the segment's name")
+
+// ParseWebhook turns a verified delivery into records. Segment topics need
+// ParseWebhookWith.
 func ParseWebhook(h http.Header, body []byte, opts source.Options) (source.Webhook, error) {
+	return ParseWebhookWith(context.Background(), h, body, opts, nil)
+}
+
+// ParseWebhookWith is ParseWebhook with names, which resolves the segment
+// of a customer.joined_segment / customer.left_segment delivery (their
+// bodies carry ids only). A segment the connection's selection leaves out,
+// or one the shop no longer has, gives no records.
+func ParseWebhookWith(ctx context.Context, h http.Header, body []byte, opts source.Options, names SegmentNamer) (source.Webhook, error) {
 	topic := header(h, "Topic")
 	wh := source.Webhook{Topic: topic, DeliveryID: header(h, "Webhook-Id")}
 	if wh.DeliveryID == "" {
@@ -169,6 +187,37 @@ func ParseWebhook(h http.Header, body []byte, opts source.Options) (source.Webho
 			rec.RemoveGroups = d.Tags
 		}
 		wh.Records = []source.Record{rec}
+	case "customer.joined_segment", "customer.left_segment":
+		var d struct {
+			CustomerID string `json:"customer_id"`
+			SegmentID  string `json:"segment_id"`
+		}
+		if err := decode(body, &d); err != nil {
+			return source.Webhook{}, err
+		}
+		id, err := parseID(d.CustomerID)
+		if err != nil || id <= 0 {
+			return source.Webhook{}, fmt.Errorf("%w: no customer id", ErrMalformed)
+		}
+		if names == nil {
+			return source.Webhook{}, ErrNoSegmentNamer
+		}
+		name, err := names(ctx, d.SegmentID)
+		if err != nil {
+			return source.Webhook{}, err
+		}
+		if name == "" || (len(opts.SelectedTags) > 0 && !slices.Contains(opts.SelectedTags, name)) {
+			break // a segment gone since, or one the connection does not sync
+		}
+		rec := base
+		rec.ExternalID = strconv.FormatInt(id, 10)
+		rec.Partial = true // a membership delta: only the linked contact's groups
+		if topic == "customer.joined_segment" {
+			rec.AddGroups = []string{name}
+		} else {
+			rec.RemoveGroups = []string{name}
+		}
+		wh.Records = []source.Record{rec}
 	case "orders/create", "orders/updated":
 		rec, ok, err := orderRecord(body, opts)
 		if err != nil {
@@ -230,31 +279,6 @@ func orderRecord(body []byte, opts source.Options) (source.Record, bool, error) 
 		rec, err := o.Customer.record(opts)
 		return rec, err == nil, err
 	}
-	rec := source.Record{Platform: source.Shopify, Label: label(opts), ConnectionID: opts.ConnectionID,
-		ExternalID: "order:" + strconv.FormatInt(id, 10), Guest: true, HasGroups: true}
-	for _, t := range []*time.Time{o.UpdatedAt, o.CreatedAt} {
-		if t != nil {
-			rec.UpdatedAt = t.UTC()
-			break
-		}
-	}
-	for _, e := range []string{o.Email, o.ContactEmail} {
-		if e = strings.TrimSpace(e); e != "" {
-			rec.Emails = []string{e}
-			break
-		}
-	}
-	if o.Phone != "" {
-		rec.Phones = append(rec.Phones, source.PhoneField{Raw: o.Phone, Field: "order"})
-	}
-	if b := o.Billing; b != nil {
-		rec.FirstName, rec.LastName, rec.Country = b.FirstName, b.LastName, b.CountryCode
-		if b.Phone != "" {
-			rec.Phones = append(rec.Phones, source.PhoneField{Raw: b.Phone, Country: b.CountryCode, Field: "billing"})
-		}
-	}
-	if len(rec.Emails) == 0 && len(rec.Phones) == 0 {
-		return source.Record{}, false, nil // an API-created order with no contact
-	}
-	return rec, true, nil
+	rec, ok := guestRecord(opts, id, []*time.Time{o.UpdatedAt, o.CreatedAt}, []string{o.Email, o.ContactEmail}, o.Phone, o.Billing)
+	return rec, ok, nil
 }

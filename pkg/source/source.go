@@ -171,6 +171,14 @@ type Record struct {
 	// Fields holds custom fields already mapped through the connection's
 	// field map: hub field name -> value.
 	Fields map[string]string
+
+	// KeepGroups names groups (raw names) a complete set (HasGroups) does
+	// not speak for: the source record's link keeps those it has, whether
+	// or not Groups lists them. A Shopify customer node lists its tags but
+	// not its segments, whose memberships come from member listings and
+	// segment webhooks; its record names the shop's segments here so that
+	// applying it (a later page, an incremental sync) does not drop them.
+	KeepGroups []string `json:",omitempty"`
 }
 
 // IsGroupDelta reports whether r changes groups by deltas only (AddGroups,

@@ -11,13 +11,19 @@
 // customers' tags, sorted) and ContactsyncOptionSegments (segments(first:,
 // after:), the segments AddSegment added), each costing 1 point.
 //
+// Segments and orders (segments.go): segments(first, after),
+// customerSegmentMembers(segmentId, first, after) with totalCount,
+// segment(id:), orders(first, after) with guest checkouts (customer null),
+// and the customer.joined_segment / customer.left_segment payloads.
+//
 // Bulk operations (bulk.go): bulkOperationRunQuery, currentBulkOperation
 // and node(id:) with CREATED → RUNNING → COMPLETED (or FAILED) over
 // Options.BulkDelay, and the JSONL result served at a signed URL
 // (/bulk/{n}.jsonl?token=...) that honours Range requests.
 //
-// Cost model: a customers page of n nodes costs 2 + n points (one per node
-// plus the connection), a mutation 10; the bucket holds MaxAvailable points
+// Cost model: a customers, segments, segment members or orders page of n
+// nodes costs 2 + n points (one per node plus the connection), a
+// segment(id:) read 1, a mutation 10; the bucket holds MaxAvailable points
 // and restores RestoreRate per second (Standard plan: 2000 and 100).
 package shopifytest
 
@@ -101,9 +107,8 @@ type Server struct {
 	bulkGate    chan struct{}
 	releaseBulk sync.Once
 
-	// setupSegments are the shop's customer segments (AddSegment), as
-	// the install options list them.
-	setupSegments []string
+	segments []*segment // segments.go
+	orders   []*order
 }
 
 type node struct {
@@ -118,6 +123,7 @@ type node struct {
 	Country   string
 	State     string // SUBSCRIBED, UNSUBSCRIBED, NOT_SUBSCRIBED
 	ConsentAt time.Time
+	Account   string // CustomerState: ENABLED (default), DISABLED, INVITED, DECLINED
 }
 
 // BaseID is added to customer numbers to make ids like Shopify's (> 2^53).
@@ -156,7 +162,7 @@ func NewStore(opts Options) *Server {
 	for i := range opts.Customers {
 		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
 		n := &node{ID: BaseID + int64(i+1), FirstName: p.FirstName, LastName: p.LastName, UpdatedAt: p.UpdatedAt, Tags: p.Tags,
-			Email: strings.TrimSpace(p.Email), Country: p.Country, ConsentAt: p.ConsentAt, State: "NOT_SUBSCRIBED"}
+			Email: strings.TrimSpace(p.Email), Country: p.Country, ConsentAt: p.ConsentAt, State: "NOT_SUBSCRIBED", Account: "ENABLED"}
 		switch p.Consent {
 		case "subscribed":
 			n.State = "SUBSCRIBED"
@@ -259,6 +265,14 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		s.bulkNode(w, req)
 	case strings.Contains(req.Query, "customerSmsMarketingConsentUpdate"):
 		s.mutation(w, req)
+	case strings.Contains(req.Query, "customerSegmentMembers("):
+		s.segmentMembers(w, req)
+	case strings.Contains(req.Query, "segments("):
+		s.segmentsPage(w, req)
+	case strings.Contains(req.Query, "segment("):
+		s.segmentByID(w, req)
+	case strings.Contains(req.Query, "orders("):
+		s.ordersPage(w, req)
 	case strings.Contains(req.Query, "customers("):
 		s.customersPage(w, req)
 	default:
@@ -398,7 +412,7 @@ func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
 func (c *node) json() map[string]any {
 	m := map[string]any{
 		"id": fmt.Sprintf("gid://shopify/Customer/%d", c.ID), "firstName": c.FirstName, "lastName": c.LastName,
-		"updatedAt": c.UpdatedAt.UTC().Format(time.RFC3339), "tags": append([]string{}, c.Tags...),
+		"updatedAt": c.UpdatedAt.UTC().Format(time.RFC3339), "tags": append([]string{}, c.Tags...), "state": c.Account,
 		"defaultEmailAddress": nil, "defaultPhoneNumber": nil,
 		"defaultAddress": map[string]any{"phone": nilIfEmpty(c.AddrPhone), "countryCodeV2": c.Country},
 	}
@@ -467,7 +481,7 @@ func (s *Server) CustomerPayload(n int) map[string]any {
 	}
 	return map[string]any{
 		"id": json.Number(strconv.FormatInt(c.ID, 10)), "created_at": c.UpdatedAt.Format(time.RFC3339), "updated_at": c.UpdatedAt.Format(time.RFC3339),
-		"first_name": c.FirstName, "last_name": c.LastName, "state": "enabled", "email": c.Email, "phone": nilIfEmpty(phone),
+		"first_name": c.FirstName, "last_name": c.LastName, "state": strings.ToLower(c.Account), "email": c.Email, "phone": nilIfEmpty(phone),
 		"admin_graphql_api_id": fmt.Sprintf("gid://shopify/Customer/%d", c.ID),
 		"default_address": map[string]any{"customer_id": json.Number(strconv.FormatInt(c.ID, 10)), "first_name": c.FirstName, "last_name": c.LastName,
 			"country_code": c.Country, "phone": nilIfEmpty(c.AddrPhone), "default": true},

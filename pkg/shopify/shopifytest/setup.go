@@ -2,19 +2,11 @@ package shopifytest
 
 import (
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 )
-
-// AddSegment adds a customer segment (as the install options list them).
-func (s *Server) AddSegment(name string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.setupSegments = append(s.setupSegments, name)
-}
 
 // setupQuery answers the connector's named setup queries: ContactsyncCheck
 // (shop { name }), ContactsyncOptionTags (shop { customerTags(first:) },
@@ -65,12 +57,12 @@ func (s *Server) setupQuery(w http.ResponseWriter, req gqlRequest) {
 			start = n
 		}
 		s.mu.Lock()
-		all := slices.Clone(s.setupSegments)
+		all := slices.Clone(s.segments) // AddSegment (segments.go)
 		s.mu.Unlock()
 		edges := []map[string]any{}
 		end := min(len(all), start+int(first))
 		for i := start; i < end; i++ {
-			edges = append(edges, map[string]any{"node": map[string]any{"id": fmt.Sprintf("gid://shopify/Segment/%d", 500+i), "name": all[i]}})
+			edges = append(edges, map[string]any{"node": map[string]any{"id": all[i].gid(), "name": all[i].Name}})
 		}
 		writeJSON(w, map[string]any{"data": map[string]any{"segments": map[string]any{"edges": edges,
 			"pageInfo": map[string]any{"hasNextPage": end < len(all), "endCursor": base64.StdEncoding.EncodeToString([]byte(strconv.Itoa(end)))}}}, "extensions": ext})
