@@ -16,14 +16,17 @@ import (
 
 // Connection is an installed integration of a tenant.
 type Connection struct {
-	TenantID          string            `dynamodbav:"tenantId"`
-	ID                string            `dynamodbav:"id"`
-	Platform          string            `dynamodbav:"platform"`
-	Label             string            `dynamodbav:"label"`
-	ConsentMode       string            `dynamodbav:"consentMode"`
-	DefaultRegion     string            `dynamodbav:"defaultRegion"`
-	SelectedTags      []string          `dynamodbav:"selectedTags,omitempty"`
-	FieldMap          map[string]string `dynamodbav:"fieldMap,omitempty"`
+	TenantID      string            `dynamodbav:"tenantId"`
+	ID            string            `dynamodbav:"id"`
+	Platform      string            `dynamodbav:"platform"`
+	Label         string            `dynamodbav:"label"`
+	ConsentMode   string            `dynamodbav:"consentMode"`
+	DefaultRegion string            `dynamodbav:"defaultRegion"`
+	SelectedTags  []string          `dynamodbav:"selectedTags,omitempty"`
+	FieldMap      map[string]string `dynamodbav:"fieldMap,omitempty"`
+	// FieldTypes is the type the platform declares for each mapped source
+	// field (source.FieldNumber...), as listed when the map was validated.
+	FieldTypes        map[string]string `dynamodbav:"fieldTypes,omitempty"`
 	WriteBackOptOuts  bool              `dynamodbav:"writeBackOptOuts"`
 	SyncIntervalHours int               `dynamodbav:"syncIntervalHours"`
 	Enabled           bool              `dynamodbav:"enabled"`
