@@ -535,14 +535,7 @@ func (m Member) Record(opts source.Options) source.Record {
 			r.Groups = append(r.Groups, t.Name)
 		}
 	}
-	for k, hub := range opts.FieldMap {
-		if v := str(k); v != "" && hub != "" {
-			if r.Fields == nil {
-				r.Fields = map[string]string{}
-			}
-			r.Fields[hub] = v
-		}
-	}
+	r.Fields = m.mappedFields(opts.FieldMap)
 	return r
 }
 
