@@ -32,10 +32,10 @@ const BulkCustomersQuery = `{
 func (c *Client) bulkQuery() string {
 	q := c.searchQuery(time.Time{})
 	if q == "" {
-		return BulkCustomersQuery
+		return c.withMetafields(BulkCustomersQuery)
 	}
 	lit, _ := json.Marshal(q) // a GraphQL string literal: JSON's escapes are GraphQL's
-	return strings.Replace(BulkCustomersQuery, "customers {", "customers(query: "+string(lit)+") {", 1)
+	return c.withMetafields(strings.Replace(BulkCustomersQuery, "customers {", "customers(query: "+string(lit)+") {", 1))
 }
 
 // BulkRunMutation starts a bulk query (variable query).

@@ -57,7 +57,7 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 	}
 	q := url.Values{"per_page": {fmt.Sprint(MetaSampleSize)}, "page": {"1"}, "orderby": {"id"}, "order": {"desc"}, "role": {"all"}}
 	var customers []Customer
-	if _, err := c.get(ctx, "customers", q, &customers); err != nil {
+	if _, err := c.get(ctx, "/customers", q, &customers); err != nil {
 		return nil, fmt.Errorf("woocommerce: sampling customer meta keys: %w", err)
 	}
 	types := map[string]string{}

@@ -95,6 +95,8 @@ type Server struct {
 	// operation stays RUNNING until ReleaseBulk closes it.
 	bulkGate    chan struct{}
 	releaseBulk sync.Once
+
+	metafieldDefs []metafieldDef // customer metafield definitions (fields.go)
 }
 
 type node struct {
@@ -109,6 +111,10 @@ type node struct {
 	Country   string
 	State     string // SUBSCRIBED, UNSUBSCRIBED, NOT_SUBSCRIBED
 	ConsentAt time.Time
+	// Metafields by "namespace.key"; City of the default address
+	// (fields.go).
+	Metafields map[string]string
+	City       string
 }
 
 // BaseID is added to customer numbers to make ids like Shopify's (> 2^53).
@@ -240,6 +246,8 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case strings.Contains(req.Query, "metafieldDefinitions("):
+		s.metafieldDefinitions(w, req)
 	case strings.Contains(req.Query, "bulkOperationRunQuery"):
 		s.bulkRun(w, req, r.PathValue("version"))
 	case strings.Contains(req.Query, "currentBulkOperation"):
@@ -372,8 +380,9 @@ func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
 		sel = sel[:first]
 	}
 	nodes := make([]map[string]any, len(sel))
+	aliases := metafieldAliases(req.Query)
 	for i, c := range sel {
-		nodes[i] = c.json()
+		nodes[i] = s.withFields(c, c.json(), aliases)
 	}
 	s.mu.Unlock()
 	end := ""
