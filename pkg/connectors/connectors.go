@@ -123,6 +123,19 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 	if c, ok := r.clients[key]; ok {
 		return c, nil
 	}
+	src, err := r.build(conn, r.httpClient())
+	if err != nil {
+		return nil, err
+	}
+	if r.clients == nil {
+		r.clients = map[string]platformClient{}
+	}
+	r.clients[key] = src
+	return src, nil
+}
+
+// build makes the connection's platform client (not cached).
+func (r *Registry) build(conn store.Connection, hc *http.Client) (platformClient, error) {
 	cfg, err := r.Config(conn)
 	if err != nil {
 		return nil, err
@@ -139,7 +152,6 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 		return nil, fmt.Errorf("%w: %w (%s)", bulksync.ErrPermanent, ErrForbiddenHost, strings.Join(keys, ", "))
 	}
 	opts := source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap}
-	hc := r.httpClient()
 	var src platformClient
 	switch source.Platform(conn.Platform) {
 	case source.WooCommerce:
@@ -191,10 +203,6 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 	default:
 		return nil, fmt.Errorf("%w: %w %q", bulksync.ErrPermanent, ErrUnsupportedPlatform, conn.Platform)
 	}
-	if r.clients == nil {
-		r.clients = map[string]platformClient{}
-	}
-	r.clients[key] = src
 	return src, nil
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
 )
@@ -40,6 +41,11 @@ type Deps struct {
 	AllowPrivateHosts bool
 	Log               *slog.Logger
 	Now               func() time.Time
+	// Fields lists a connection's platform fields (connectors.Registry.
+	// Fields; the connection's config sealed in it): a field map is
+	// checked against them when it is set. nil: only the map's targets
+	// are checked.
+	Fields func(ctx context.Context, conn store.Connection) ([]source.Field, error)
 }
 
 // Handler serves the Hub API.

@@ -193,3 +193,5 @@ func propertyText(v any) string {
 	b, _ := json.Marshal(v) // decoded JSON always re-encodes
 	return string(b)
 }
+
+var _ source.FieldLister = (*Client)(nil)

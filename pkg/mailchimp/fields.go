@@ -102,3 +102,5 @@ func mergeText(raw json.RawMessage) string {
 	}
 	return ""
 }
+
+var _ source.FieldLister = (*Client)(nil)

@@ -346,3 +346,5 @@ func (a *restAddress) field(name string) string {
 	}
 	return ""
 }
+
+var _ source.FieldLister = (*Client)(nil)

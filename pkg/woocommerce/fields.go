@@ -186,3 +186,5 @@ func addressValue(a Address, name string) (string, bool) {
 	}
 	return "", false
 }
+
+var _ source.FieldLister = (*Client)(nil)
