@@ -276,6 +276,9 @@ func TestFieldMap_ShopifyMetafield(t *testing.T) {
 			t.Errorf("bulk %s: custom fields of the contacts = %v, want one contact with points 420, vipSince 2024-05-01, city Perth", bulk, with)
 		}
 	}
+	if q := shop.QueriedMetafields(); !slices.Equal(q, []string{"custom.loyalty_points", "custom.vip_since"}) {
+		t.Errorf("metafields queried: %v, want only the two mapped ones", q)
+	}
 	code, out := a.do("POST", "/v1/connections", a.tenant(), `{"platform":"shopify","consentMode":"inferred","defaultRegion":"AU",
 		"fieldMap":{"metafield:custom.nope":"x"},"config":{"shopDomain":"`+shop.Domain()+`","accessToken":"`+shop.AccessToken()+`","webhookSecret":"s","apiBaseUrl":"`+shop.URL()+`"}}`, nil)
 	if e, _ := out["error"].(map[string]any); code != http.StatusUnprocessableEntity || e["field"] != "metafield:custom.nope" {

@@ -39,6 +39,19 @@ func (s *Server) SetCity(n int, city string) {
 	s.customers[n-1].City = city
 }
 
+// QueriedMetafields lists the metafields ("namespace.key") customer
+// queries and bulk exports have selected, sorted.
+func (s *Server) QueriedMetafields() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.queriedMeta))
+	for k := range s.queriedMeta {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // metafieldAlias matches an aliased metafield selection of a customers
 // query: mf0: metafield(namespace: "custom", key: "points") { value }.
 var metafieldAlias = regexp.MustCompile(`(\w+)\s*:\s*metafield\(\s*namespace:\s*"([^"]*)"\s*,\s*key:\s*"([^"]*)"\s*\)`)
@@ -55,9 +68,13 @@ func metafieldAliases(query string) []alias {
 
 // withFields adds what a query asks beyond the fixed selection: each
 // aliased metafield ({value} or null when the customer has none),
-// and the default address's other fields.
+// and the default address's other fields (s.mu held).
 func (s *Server) withFields(c *node, m map[string]any, aliases []alias) map[string]any {
 	for _, a := range aliases {
+		if s.queriedMeta == nil {
+			s.queriedMeta = map[string]bool{}
+		}
+		s.queriedMeta[a.ref] = true
 		v, ok := c.Metafields[a.ref]
 		if !ok {
 			m[a.name] = nil

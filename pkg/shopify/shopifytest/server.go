@@ -96,7 +96,8 @@ type Server struct {
 	bulkGate    chan struct{}
 	releaseBulk sync.Once
 
-	metafieldDefs []metafieldDef // customer metafield definitions (fields.go)
+	metafieldDefs []metafieldDef  // customer metafield definitions (fields.go)
+	queriedMeta   map[string]bool // metafields customer queries selected
 }
 
 type node struct {
