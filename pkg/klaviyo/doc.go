@@ -137,4 +137,12 @@
 // pull (and sync now) is the source of truth for Klaviyo contacts. Lists
 // and segments become groups ("Klaviyo - <name>"; selected tags choose
 // them by name, none = all); joins are pulled, leaves are not."
+//
+// # Field mapping (fields.go)
+//
+// Fields lists the standard profile attributes, keyed with Klaviyo's "$"
+// prefix ($first_name, $phone_number, $city...), and the custom properties
+// seen on the first FieldSamplePages pages of profiles (the API lists no
+// property schema; a key no sampled profile has is not offered), typed
+// from the sampled values. Records carry the mapped values by key.
 package klaviyo

@@ -52,6 +52,11 @@
 //     returns ErrWriteBackUnsupported.
 //   - upemail gives the new unique id and both emails: the member's new id
 //     is linked; the old id's link stays until the contact is re-synced.
+//
+// Field mapping (fields.go): Fields lists the audience's merge fields (GET
+// /lists/{id}/merge-fields: tag, name, type; number, date, birthday, phone
+// and address keep their type, the others are text); member records and
+// webhooks carry the mapped merge fields' values by tag, as text.
 package mailchimp
 
 import (

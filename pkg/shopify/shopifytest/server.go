@@ -11,6 +11,11 @@
 // Options.BulkDelay, and the JSONL result served at a signed URL
 // (/bulk/{n}.jsonl?token=...) that honours Range requests.
 //
+// Field mapping (fields.go): metafieldDefinitions(ownerType: CUSTOMER)
+// (DefineMetafield), aliased metafield(namespace:, key:) selections on
+// customer nodes of pages and exports (SetMetafield; QueriedMetafields
+// says which were asked) and the default address's other fields.
+//
 // Cost model: a customers page of n nodes costs 2 + n points (one per node
 // plus the connection), a mutation 10; the bucket holds MaxAvailable points
 // and restores RestoreRate per second (Standard plan: 2000 and 100).
