@@ -110,10 +110,12 @@ func (n Customer) record(opts source.Options) (source.Record, error) {
 
 // restAddress is an address in webhook (REST-shaped) bodies.
 type restAddress struct {
-	FirstName    string `json:"first_name"`
-	LastName     string `json:"last_name"`
-	Phone        string `json:"phone"`
-	CountryCode  string `json:"country_code"`
+	FirstName   string `json:"first_name"`
+	LastName    string `json:"last_name"`
+	Phone       string `json:"phone"`
+	CountryCode string `json:"country_code"`
+
+	// The rest of the address, for field maps (fields.go).
 	Company      string `json:"company"`
 	Address1     string `json:"address1"`
 	Address2     string `json:"address2"`

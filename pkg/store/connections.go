@@ -16,17 +16,14 @@ import (
 
 // Connection is an installed integration of a tenant.
 type Connection struct {
-	TenantID      string            `dynamodbav:"tenantId"`
-	ID            string            `dynamodbav:"id"`
-	Platform      string            `dynamodbav:"platform"`
-	Label         string            `dynamodbav:"label"`
-	ConsentMode   string            `dynamodbav:"consentMode"`
-	DefaultRegion string            `dynamodbav:"defaultRegion"`
-	SelectedTags  []string          `dynamodbav:"selectedTags,omitempty"`
-	FieldMap      map[string]string `dynamodbav:"fieldMap,omitempty"`
-	// FieldTypes is the type the platform declares for each mapped source
-	// field (source.FieldNumber...), as listed when the map was validated.
-	FieldTypes        map[string]string `dynamodbav:"fieldTypes,omitempty"`
+	TenantID          string            `dynamodbav:"tenantId"`
+	ID                string            `dynamodbav:"id"`
+	Platform          string            `dynamodbav:"platform"`
+	Label             string            `dynamodbav:"label"`
+	ConsentMode       string            `dynamodbav:"consentMode"`
+	DefaultRegion     string            `dynamodbav:"defaultRegion"`
+	SelectedTags      []string          `dynamodbav:"selectedTags,omitempty"`
+	FieldMap          map[string]string `dynamodbav:"fieldMap,omitempty"`
 	WriteBackOptOuts  bool              `dynamodbav:"writeBackOptOuts"`
 	SyncIntervalHours int               `dynamodbav:"syncIntervalHours"`
 	Enabled           bool              `dynamodbav:"enabled"`
@@ -46,6 +43,10 @@ type Connection struct {
 	CreatedAt      time.Time         `dynamodbav:"createdAt"`
 	UpdatedAt      time.Time         `dynamodbav:"updatedAt"`
 	Version        int64             `dynamodbav:"version"`
+
+	// FieldTypes is the type the platform declares for each mapped source
+	// field (source.FieldNumber...), as listed when the map was validated.
+	FieldTypes map[string]string `dynamodbav:"fieldTypes,omitempty"`
 }
 
 type connItem struct {
