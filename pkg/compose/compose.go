@@ -148,8 +148,13 @@ func (e Env) API() *hubapi.Handler {
 		AdminToken: e.AdminToken, PublicBaseURL: e.PublicBaseURL, AllowPrivateHosts: e.AllowPrivateHosts, Log: e.log(),
 		Notify:    e.notifier(st),
 		Platforms: e.registry(hubapi.OptionsTimeout),
+		Fields:    e.registry(FieldsTimeout).Fields,
 	})
 }
+
+// FieldsTimeout bounds one platform request of a field listing made while
+// a connection is saved (the API answers within API Gateway's 29 s).
+const FieldsTimeout = 10 * time.Second
 
 // Webhook is the platform-webhook handler (functions/webhook).
 func (e Env) Webhook() *webhook.Handler {

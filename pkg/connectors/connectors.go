@@ -131,6 +131,19 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 	if c, ok := r.clients[key]; ok {
 		return c, nil
 	}
+	src, err := r.build(conn)
+	if err != nil {
+		return nil, err
+	}
+	if r.clients == nil {
+		r.clients = map[string]platformClient{}
+	}
+	r.clients[key] = src
+	return src, nil
+}
+
+// build makes the connection's platform client, not cached (r.mu held).
+func (r *Registry) build(conn store.Connection) (platformClient, error) {
 	cfg, err := r.Config(conn)
 	if err != nil {
 		return nil, err
@@ -146,15 +159,7 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 		slices.Sort(keys)
 		return nil, fmt.Errorf("%w: %w (%s)", bulksync.ErrPermanent, ErrForbiddenHost, strings.Join(keys, ", "))
 	}
-	src, err := r.newClient(conn, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if r.clients == nil {
-		r.clients = map[string]platformClient{}
-	}
-	r.clients[key] = src
-	return src, nil
+	return r.newClient(conn, cfg)
 }
 
 // newClient builds the connection's platform client from its opened

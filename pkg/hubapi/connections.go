@@ -187,6 +187,11 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	if err := h.sealConfig(&conn, cfg); err != nil {
 		return h.internal(ctx, "sealing config", err)
 	}
+	types, resp := h.checkFieldMap(ctx, conn)
+	if resp != nil {
+		return *resp
+	}
+	conn.FieldTypes = types
 	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
 	// Answer from the stored connection (its timestamps and version), not
 	// from the copy that was sent.
@@ -363,6 +368,13 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	}
 	if err := h.sealConfig(&conn, cfg); err != nil {
 		return h.internal(ctx, "sealing config", err)
+	}
+	if in.FieldMap != nil {
+		types, resp := h.checkFieldMap(ctx, conn)
+		if resp != nil {
+			return *resp
+		}
+		conn.FieldTypes = types
 	}
 	conn, err := h.d.Store.UpdateConnection(ctx, conn)
 	if errors.Is(err, store.ErrConflict) {

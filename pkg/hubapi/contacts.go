@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -28,12 +29,17 @@ type ContactOut struct {
 	Groups    []string  `json:"groups"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Fields holds the contact's custom fields (the connections' field
+	// maps), typed as the platform declares them: a number is a JSON
+	// number, a date "YYYY-MM-DD", a birthday "MM-DD", text a string.
+	Fields map[string]any `json:"fields"`
 }
 
-func contactOut(v store.ContactView) ContactOut {
+func contactOut(v store.ContactView, types map[string]string) ContactOut {
 	out := ContactOut{
 		ID: v.ID, FirstName: v.FirstName.Value, LastName: v.LastName.Value, Email: v.Email.Value, Phone: v.Phone,
 		Status: v.Status, Sources: v.Labels(), Groups: v.Groups, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
+		Fields: customFields(v, types),
 	}
 	if out.Sources == nil {
 		out.Sources = []string{}
@@ -65,9 +71,13 @@ func (h *Handler) listContacts(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.listError(ctx, err)
 	}
+	types, err := h.customTypes(ctx, c.tenant)
+	if err != nil {
+		return h.internal(ctx, "reading field types", err)
+	}
 	out := make([]ContactOut, len(views))
 	for i, v := range views {
-		out[i] = contactOut(v)
+		out[i] = contactOut(v, types)
 	}
 	return apigw.JSON(http.StatusOK, listOf(out, next))
 }
@@ -90,9 +100,16 @@ func (h *Handler) exportContacts(ctx context.Context, c call) apigw.Response {
 	if bad != nil {
 		return apigw.Invalid(bad)
 	}
+	types, err := h.customTypes(ctx, c.tenant)
+	if err != nil {
+		return h.internal(ctx, "reading field types", err)
+	}
+	custom := customColumns(types)
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	_ = w.Write([]string{"id", "firstName", "lastName", "email", "phone", "status", "sources", "groups", "createdAt", "updatedAt"})
+	// The custom fields of the tenant's field maps follow the fixed
+	// columns, sorted by name.
+	_ = w.Write(append([]string{"id", "firstName", "lastName", "email", "phone", "status", "sources", "groups", "createdAt", "updatedAt"}, custom...))
 	cursor, rows := c.req.QueryStringParameters["cursor"], 0
 	for {
 		views, next, err := h.d.Store.ListContacts(ctx, c.tenant, f, 100, cursor)
@@ -100,9 +117,20 @@ func (h *Handler) exportContacts(ctx context.Context, c call) apigw.Response {
 			return h.listError(ctx, err)
 		}
 		for _, v := range views {
-			o := contactOut(v)
-			_ = w.Write([]string{o.ID, csvSafe(o.FirstName), csvSafe(o.LastName), csvSafe(o.Email), o.Phone, o.Status,
-				strings.Join(o.Sources, ";"), csvSafe(strings.Join(o.Groups, ";")), o.CreatedAt.Format(time.RFC3339), o.UpdatedAt.Format(time.RFC3339)})
+			o := contactOut(v, types)
+			row := []string{o.ID, csvSafe(o.FirstName), csvSafe(o.LastName), csvSafe(o.Email), o.Phone, o.Status,
+				strings.Join(o.Sources, ";"), csvSafe(strings.Join(o.Groups, ";")), o.CreatedAt.Format(time.RFC3339), o.UpdatedAt.Format(time.RFC3339)}
+			for _, name := range custom {
+				switch val := o.Fields[name].(type) {
+				case json.Number:
+					row = append(row, val.String()) // a number, never a formula
+				case string:
+					row = append(row, csvSafe(val))
+				default:
+					row = append(row, "")
+				}
+			}
+			_ = w.Write(row)
 			rows++
 		}
 		cursor = next
@@ -135,7 +163,11 @@ func (h *Handler) getContact(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "reading contact", err)
 	}
-	return apigw.JSON(http.StatusOK, contactOut(v))
+	types, err := h.customTypes(ctx, c.tenant)
+	if err != nil {
+		return h.internal(ctx, "reading field types", err)
+	}
+	return apigw.JSON(http.StatusOK, contactOut(v, types))
 }
 
 func (h *Handler) deleteContact(ctx context.Context, c call) apigw.Response {
@@ -244,7 +276,11 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "reading contact", err)
 	}
-	return apigw.JSON(http.StatusOK, contactOut(v))
+	types, err := h.customTypes(ctx, c.tenant)
+	if err != nil {
+		return h.internal(ctx, "reading field types", err)
+	}
+	return apigw.JSON(http.StatusOK, contactOut(v, types))
 }
 
 func (h *Handler) contactHistory(ctx context.Context, c call) apigw.Response {

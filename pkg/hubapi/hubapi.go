@@ -24,6 +24,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
 )
@@ -56,6 +57,11 @@ type Deps struct {
 	// GET /v1/connections/{id}/options answers 503; the composition root
 	// always sets it).
 	Platforms Platforms
+	// Fields lists a connection's platform fields (connectors.Registry.
+	// Fields; the connection's config sealed in it): a field map is
+	// checked against them when it is set. nil: only the map's targets
+	// are checked.
+	Fields func(ctx context.Context, conn store.Connection) ([]source.Field, error)
 }
 
 // Handler serves the Hub API.

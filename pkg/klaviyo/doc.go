@@ -144,4 +144,11 @@
 // segments directories (names, 10 a page, up to source.MaxOptions each).
 // Klaviyo's listings give no member counts (only the single-list read with
 // additional-fields, at a much lower rate limit), so none are shown.
+// # Field mapping (fields.go)
+//
+// Fields lists the standard profile attributes, keyed with Klaviyo's "$"
+// prefix ($first_name, $phone_number, $city...), and the custom properties
+// seen on the first FieldSamplePages pages of profiles (the API lists no
+// property schema; a key no sampled profile has is not offered), typed
+// from the sampled values. Records carry the mapped values by key.
 package klaviyo

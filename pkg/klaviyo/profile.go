@@ -1,7 +1,6 @@
 package klaviyo
 
 import (
-	"fmt"
 	"strings"
 	"time"
 
@@ -12,14 +11,21 @@ import (
 type Profile struct {
 	ID         string `json:"id"`
 	Attributes struct {
-		Email       string    `json:"email"`
-		PhoneNumber string    `json:"phone_number"`
-		ExternalID  string    `json:"external_id"`
-		FirstName   string    `json:"first_name"`
-		LastName    string    `json:"last_name"`
-		Updated     time.Time `json:"updated"`
-		Location    *struct {
-			Country string `json:"country"`
+		Email        string    `json:"email"`
+		PhoneNumber  string    `json:"phone_number"`
+		ExternalID   string    `json:"external_id"`
+		FirstName    string    `json:"first_name"`
+		LastName     string    `json:"last_name"`
+		Updated      time.Time `json:"updated"`
+		Organization string    `json:"organization"`
+		Title        string    `json:"title"`
+		Location     *struct {
+			Address1 string `json:"address1"`
+			Address2 string `json:"address2"`
+			City     string `json:"city"`
+			Region   string `json:"region"`
+			Zip      string `json:"zip"`
+			Country  string `json:"country"`
 		} `json:"location"`
 		Properties    map[string]any `json:"properties"`
 		Subscriptions *struct {
@@ -72,13 +78,6 @@ func (p Profile) Record(opts source.Options) source.Record {
 			r.Consent.At = m.ConsentTimestamp.UTC()
 		}
 	}
-	for k, hub := range opts.FieldMap {
-		if v, ok := a.Properties[k]; ok && hub != "" && v != nil {
-			if r.Fields == nil {
-				r.Fields = map[string]string{}
-			}
-			r.Fields[hub] = fmt.Sprint(v)
-		}
-	}
+	r.Fields = p.mappedFields(opts.FieldMap)
 	return r
 }

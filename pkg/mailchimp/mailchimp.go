@@ -61,6 +61,10 @@
 // segments) and saved segments (GET /lists/{id}/segments?type=...), each
 // with Mailchimp's member count, one request of up to source.MaxOptions
 // items each. Merge fields are the connector's fields (source.FieldLister).
+// Field mapping (fields.go): Fields lists the audience's merge fields (GET
+// /lists/{id}/merge-fields: tag, name, type; number, date, birthday, phone
+// and address keep their type, the others are text); member records and
+// webhooks carry the mapped merge fields' values by tag, as text.
 package mailchimp
 
 import (
@@ -549,14 +553,7 @@ func (m Member) Record(opts source.Options) source.Record {
 			r.Groups = append(r.Groups, t.Name)
 		}
 	}
-	for k, hub := range opts.FieldMap {
-		if v := str(k); v != "" && hub != "" {
-			if r.Fields == nil {
-				r.Fields = map[string]string{}
-			}
-			r.Fields[hub] = v
-		}
-	}
+	r.Fields = m.mappedFields(opts.FieldMap)
 	return r
 }
 

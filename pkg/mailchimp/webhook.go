@@ -33,12 +33,13 @@ func ParseWebhook(body []byte, opts source.Options) (source.Webhook, error) {
 		if p := strings.TrimSpace(v.Get("data[merges][PHONE]")); p != "" {
 			rec.Phones = []source.PhoneField{{Raw: p, Field: "merge:PHONE"}}
 		}
-		for k, hub := range opts.FieldMap {
-			if val := strings.TrimSpace(v.Get("data[merges][" + k + "]")); val != "" && hub != "" {
+		for k := range opts.FieldMap {
+			// The platform's values by merge tag; the store maps them.
+			if val := strings.TrimSpace(v.Get("data[merges][" + k + "]")); val != "" {
 				if rec.Fields == nil {
 					rec.Fields = map[string]string{}
 				}
-				rec.Fields[hub] = val
+				rec.Fields[k] = val
 			}
 		}
 		// Classic webhooks carry no SMS status: an unsubscribe is an email

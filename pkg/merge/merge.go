@@ -466,15 +466,7 @@ func (m *merger) claims(target *Contact) {
 // fields applies "newest source update wins per field; empty never erases".
 func (m *merger) fields(c *Contact) {
 	at := m.in.Record.UpdatedAt
-	first, last := m.in.Record.FirstName, m.in.Record.LastName
-	fm := m.in.Connection.FieldMap
-	if first == "" {
-		first = mappedCore(m.in.Record.Fields, fm, FieldFirstName)
-	}
-	if last == "" {
-		last = mappedCore(m.in.Record.Fields, fm, FieldLastName)
-	}
-	first, last = strings.TrimSpace(first), strings.TrimSpace(last)
+	first, last := strings.TrimSpace(m.in.Record.FirstName), strings.TrimSpace(m.in.Record.LastName)
 	m.setField(c.ID, FieldFirstName, c.FirstName, first, at)
 	m.setField(c.ID, FieldLastName, c.LastName, last, at)
 	if first == "" && last == "" && c.FirstName.Value == "" && m.in.Identity.Email != "" {
@@ -521,27 +513,6 @@ func (m *merger) setField(id, name string, stored Field, value string, at time.T
 	}
 }
 
-// mappedCore finds the record field mapped to a core hub field.
-func mappedCore(fields, fm map[string]string, hub string) string {
-	if len(fm) == 0 || len(fields) == 0 {
-		return ""
-	}
-	for k, v := range fields {
-		if fm[k] == hub && v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// hubName maps a record field name through the field map ("" = dropped).
-func hubName(fm map[string]string, k string) string {
-	if h, ok := fm[k]; ok {
-		return h
-	}
-	return k
-}
-
 // customFields sets the record's custom fields in key order. Up to
 // smallFields names come from the content hash's walk of the map and are
 // sorted in place (nothing allocated); more are gathered in a slice.
@@ -560,13 +531,11 @@ func (m *merger) customFields(c *Contact, at time.Time) {
 		}
 	}
 	insertionSort(keys)
-	fm := m.in.Connection.FieldMap
-	for _, k := range keys {
-		name := hubName(fm, k)
-		if name == "" || name == FieldFirstName || name == FieldLastName || name == FieldEmail {
-			continue
+	for _, name := range keys {
+		if name == "" || coreField(name) {
+			continue // MapFields moved these to the record's core fields
 		}
-		value := strings.TrimSpace(fields[k])
+		value := strings.TrimSpace(fields[name])
 		if set, changed := wins(c.Custom[name], value, at); set {
 			m.add(Mutation{Kind: MutSetCustom, ContactID: c.ID, Field: name, Value: value, At: at})
 			m.changed = m.changed || changed

@@ -13,10 +13,16 @@ type Connection struct {
 	Label         string // "" = the record's label
 	Mode          consent.Mode
 	DefaultRegion string // ISO 3166-1 alpha-2 for national phone formats
-	// FieldMap maps a key of Record.Fields to a hub field name. A key that
-	// is not in the map keeps its own name; a key mapped to "" is dropped;
-	// keys mapped to FieldFirstName / FieldLastName feed the core fields.
+	// FieldMap maps a platform field key (of Record.Fields) to a hub field
+	// name; MapFields applies it. A key that is not in the map keeps its
+	// own name as a custom field; a key mapped to "" is dropped; keys
+	// mapped to FieldFirstName, FieldLastName, FieldPhone and FieldEmail
+	// feed the core fields.
 	FieldMap map[string]string
+	// FieldTypes is the type the platform declares for a mapped key
+	// (source.FieldNumber, FieldDate, FieldBirthday...; absent = text):
+	// MapFields stores the value in its canonical form.
+	FieldTypes map[string]string
 }
 
 // State is everything a record can touch, as read by the store before the

@@ -47,6 +47,7 @@ func (w *world) merge(conn Connection, rec source.Record, id Identity) Decision 
 	if rec.ConnectionID == "" {
 		rec.ConnectionID = conn.ID
 	}
+	MapFields(&rec, conn) // as the store does before merging
 	in := Input{Record: rec, Identity: id, Connection: conn, Now: at(1000 + w.clock), NewID: fmt.Sprintf("ct-%d", w.next), State: w.s}
 	d := Merge(in)
 	if reused := w.mg.Merge(in); !reflect.DeepEqual(reused, d) {

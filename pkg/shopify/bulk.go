@@ -29,13 +29,13 @@ const BulkCustomersQuery = `{
 // bulkQuery is the bulk export of the connection's customers:
 // BulkCustomersQuery, or with tags selected (scope) the same filtered by
 // them (customers(query: "(tag:'a' OR tag:'b')")).
-func bulkQuery(tags []string) string {
+func (c *Client) bulkQuery(tags []string) string {
 	q := searchQuery(tags, time.Time{})
 	if q == "" {
-		return BulkCustomersQuery
+		return c.withMetafields(BulkCustomersQuery)
 	}
 	lit, _ := json.Marshal(q) // a GraphQL string literal: JSON's escapes are GraphQL's
-	return strings.Replace(BulkCustomersQuery, "customers {", "customers(query: "+string(lit)+") {", 1)
+	return c.withMetafields(strings.Replace(BulkCustomersQuery, "customers {", "customers(query: "+string(lit)+") {", 1))
 }
 
 // BulkRunMutation starts a bulk query (variable query).
@@ -160,7 +160,7 @@ func sameQuery(a, b string) bool {
 // reusable says whether PlanBulk may plan from op rather than start an
 // export: ours, and running or completed within BulkReuseWithin.
 func (c *Client) reusable(op *bulkOperation, tags []string, now time.Time) bool {
-	if op == nil || !op.ours(bulkQuery(tags)) {
+	if op == nil || !op.ours(c.bulkQuery(tags)) {
 		return false
 	}
 	within := c.cfg.BulkReuseWithin
@@ -244,7 +244,7 @@ func (c *Client) runBulkQuery(ctx context.Context, tags []string) (string, error
 			} `json:"userErrors"`
 		} `json:"bulkOperationRunQuery"`
 	}
-	if err := c.query(ctx, bulkRunCost, BulkRunMutation, map[string]any{"query": bulkQuery(tags)}, &out); err != nil {
+	if err := c.query(ctx, bulkRunCost, BulkRunMutation, map[string]any{"query": c.bulkQuery(tags)}, &out); err != nil {
 		return "", fmt.Errorf("starting the bulk operation: %w", err)
 	}
 	if ue := out.Run.UserErrors; len(ue) > 0 {
@@ -261,7 +261,7 @@ func (c *Client) runBulkQuery(ctx context.Context, tags []string) (string, error
 		if err != nil {
 			return "", err
 		}
-		if op != nil && op.ours(bulkQuery(tags)) && op.running() {
+		if op != nil && op.ours(c.bulkQuery(tags)) && op.running() {
 			return op.ID, nil
 		}
 		if c := safehttp.Code(ue[0].Code); c != "" {

@@ -245,4 +245,16 @@
 // transport failures platform errors); the install options are
 // Shop.customerTags(first: 250) (a first-n listing, truncated beyond) and
 // segments(first: 250, after:) pages up to source.MaxOptions, no counts.
+// # Field mapping (fields.go)
+//
+// Fields lists firstName, lastName, email, phone, the default address
+// fields (defaultAddress.city...) and the customer metafield definitions
+// (metafieldDefinitions(ownerType: CUSTOMER), keyed
+// "metafield:<namespace>.<key>"; number_integer and number_decimal are
+// number, date and date_time date, the rest text). The page query and the
+// bulk export select only the metafields the connection's field map names
+// (aliased mf0..mf19, at most MaxMappedMetafields, by key order); with k
+// of them a page asks for PageSize/(1+k) customers so its cost stays in
+// budget. Records carry the mapped values by key; webhook bodies (REST)
+// carry the default address but no metafields.
 package shopify

@@ -24,7 +24,7 @@ const customerFields = `
       id firstName lastName updatedAt tags state
       defaultEmailAddress { emailAddress }
       defaultPhoneNumber { phoneNumber marketingState marketingOptInLevel marketingUpdatedAt }
-      defaultAddress { phone countryCodeV2 }
+      defaultAddress { phone countryCodeV2 firstName lastName company address1 address2 city province provinceCode zip country }
 `
 
 // CustomersQuery is the page query (variables first, after, query).
@@ -147,7 +147,8 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	if tags == nil {
 		tags = c.opts.SelectedTags
 	}
-	vars := map[string]any{"first": PageSize}
+	size := c.pageSize()
+	vars := map[string]any{"first": size}
 	if cu.After != "" {
 		vars["after"] = cu.After
 	}
@@ -163,7 +164,7 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 			Nodes []Customer `json:"nodes"`
 		} `json:"customers"`
 	}
-	if err := c.query(ctx, PageCost, CustomersQuery, vars, &out); err != nil {
+	if err := c.query(ctx, float64(PageCost-PageSize+size*(1+len(mappedMetafields(c.opts.FieldMap)))), c.withMetafields(CustomersQuery), vars, &out); err != nil {
 		return source.Page{}, err
 	}
 	page := source.Page{Records: make([]source.Record, 0, len(out.Customers.Nodes))}

@@ -24,11 +24,26 @@ type Customer struct {
 	DefaultEmailAddress *struct {
 		EmailAddress string `json:"emailAddress"`
 	} `json:"defaultEmailAddress"`
-	DefaultPhoneNumber *PhoneNumber `json:"defaultPhoneNumber"`
-	DefaultAddress     *struct {
-		Phone         string `json:"phone"`
-		CountryCodeV2 string `json:"countryCodeV2"`
-	} `json:"defaultAddress"`
+	DefaultPhoneNumber *PhoneNumber     `json:"defaultPhoneNumber"`
+	DefaultAddress     *customerAddress `json:"defaultAddress"`
+	// The mapped metafields, by alias (fields.go).
+	metafieldAliases
+}
+
+// customerAddress is a customer's default address.
+type customerAddress struct {
+	Phone         string `json:"phone"`
+	CountryCodeV2 string `json:"countryCodeV2"`
+	FirstName     string `json:"firstName"`
+	LastName      string `json:"lastName"`
+	Company       string `json:"company"`
+	Address1      string `json:"address1"`
+	Address2      string `json:"address2"`
+	City          string `json:"city"`
+	Province      string `json:"province"`
+	ProvinceCode  string `json:"provinceCode"`
+	Zip           string `json:"zip"`
+	Country       string `json:"country"`
 }
 
 // PhoneNumber is a customer's SMS consent phone.
@@ -96,6 +111,7 @@ func (n Customer) record(opts source.Options) (source.Record, error) {
 	if a := n.DefaultAddress; a != nil && a.Phone != "" {
 		r.Phones = append(r.Phones, source.PhoneField{Raw: a.Phone, Country: a.CountryCodeV2, Field: "default_address"})
 	}
+	r.Fields = n.mappedFields(opts.FieldMap)
 	return r, nil
 }
 
@@ -105,6 +121,16 @@ type restAddress struct {
 	LastName    string `json:"last_name"`
 	Phone       string `json:"phone"`
 	CountryCode string `json:"country_code"`
+
+	// The rest of the address, for field maps (fields.go).
+	Company      string `json:"company"`
+	Address1     string `json:"address1"`
+	Address2     string `json:"address2"`
+	City         string `json:"city"`
+	Province     string `json:"province"`
+	ProvinceCode string `json:"province_code"`
+	Zip          string `json:"zip"`
+	Country      string `json:"country"`
 }
 
 // restCustomer is a customer in webhook bodies (2025-01+: no tags, no consent).
@@ -146,5 +172,6 @@ func (c restCustomer) record(opts source.Options) (source.Record, error) {
 	if a := c.DefaultAddress; a != nil && a.Phone != "" {
 		r.Phones = append(r.Phones, source.PhoneField{Raw: a.Phone, Country: a.CountryCode, Field: "default_address"})
 	}
+	r.Fields = c.restFields(opts.FieldMap)
 	return r, nil
 }

@@ -168,8 +168,12 @@ type Record struct {
 	// its page.
 	Unreadable string `json:",omitempty"`
 
-	// Fields holds custom fields already mapped through the connection's
-	// field map: hub field name -> value.
+	// Fields holds the raw values of the platform fields the connection's
+	// field map names (Options.FieldMap), by the platform's field key (a
+	// Field's Key: "MMERGE7", "metafield:custom.points"), as text; only
+	// the mapped ones, so a record carries no more than the map asks. The
+	// store maps them to hub fields where records enter the core
+	// (merge.MapFields: names, phone, email, typed custom fields).
 	Fields map[string]string
 
 	// KeepGroups names groups (raw names) a complete set (HasGroups) does

@@ -91,6 +91,9 @@ func appliedHash(rec source.Record, conn merge.Connection) string {
 	slices.Sort(keys)
 	for _, k := range keys {
 		fmt.Fprintf(h, "|%s=%s", k, conn.FieldMap[k])
+		if t := conn.FieldTypes[k]; t != "" {
+			fmt.Fprintf(h, ":%s", t)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

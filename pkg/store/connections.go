@@ -43,6 +43,10 @@ type Connection struct {
 	CreatedAt      time.Time         `dynamodbav:"createdAt"`
 	UpdatedAt      time.Time         `dynamodbav:"updatedAt"`
 	Version        int64             `dynamodbav:"version"`
+
+	// FieldTypes is the type the platform declares for each mapped source
+	// field (source.FieldNumber...), as listed when the map was validated.
+	FieldTypes map[string]string `dynamodbav:"fieldTypes,omitempty"`
 }
 
 type connItem struct {

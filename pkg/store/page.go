@@ -23,6 +23,8 @@ const pageConcurrency = 8
 // ApplyRecords merges and writes a page of records of one connection.
 //
 // Records enter the core here, bulk pages and webhooks alike: each is first
+// mapped through the connection's field map (merge.MapFields; a typed
+// value that does not parse is noted field_invalid:<field>), then
 // cut to source's limits (source.Bound, in place: a record's report row
 // shows its bounded external id). A record that cannot be stored is
 // Invalid with Bound's reason and costs nothing; a record cut to size
@@ -34,12 +36,15 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 	notes := make([][]string, len(recs))
 	keep := make([]int, 0, len(recs))
 	for i := range recs {
+		// The field map first (names, phone, email, typed custom fields),
+		// then the bounds on what it produced.
+		fn := merge.MapFields(&recs[i], t.Conn)
 		n, invalid := source.Bound(&recs[i])
 		if invalid != "" {
 			out[i] = Applied{Decision: merge.Decision{Outcome: merge.Invalid, Reason: merge.Reason(invalid), At: now}}
 			continue
 		}
-		notes[i] = n
+		notes[i] = append(n, fn...)
 		keep = append(keep, i)
 	}
 	valid := recs

@@ -57,7 +57,9 @@ func NewReportRow(rec source.Record, d merge.Decision, id merge.Identity) Report
 }
 
 // Warnings are what a row that is not invalid still asks the user to fix:
-// the phone or email the record carried that could not be used.
+// the phone or email the record carried that could not be used, and each
+// mapped field whose value did not parse as its type (field_invalid:<field>,
+// dropped from the contact).
 func (r ReportRow) Warnings() []string {
 	if r.Outcome == string(merge.Invalid) {
 		return nil
@@ -65,6 +67,11 @@ func (r ReportRow) Warnings() []string {
 	var w []string
 	for _, s := range []string{r.PhoneReason, r.EmailReason} {
 		if s != "" {
+			w = append(w, s)
+		}
+	}
+	for s := range strings.SplitSeq(r.Reason, ",") {
+		if strings.HasPrefix(s, merge.NoteFieldInvalid+":") {
 			w = append(w, s)
 		}
 	}

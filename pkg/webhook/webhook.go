@@ -245,7 +245,7 @@ func (h *Handler) enqueue(ctx context.Context, tenant string, msgs []consent.Mes
 
 // MergeConnection maps a stored connection to the merge core's settings.
 func MergeConnection(c store.Connection) merge.Connection {
-	return merge.Connection{ID: c.ID, Label: c.Label, Mode: consent.Mode(c.ConsentMode), DefaultRegion: c.DefaultRegion, FieldMap: c.FieldMap}
+	return merge.Connection{ID: c.ID, Label: c.Label, Mode: consent.Mode(c.ConsentMode), DefaultRegion: c.DefaultRegion, FieldMap: c.FieldMap, FieldTypes: c.FieldTypes}
 }
 
 func (h *Handler) openConfig(conn store.Connection) (map[string]string, error) {

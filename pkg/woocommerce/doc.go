@@ -58,4 +58,13 @@
 // The plan of a bulk listing is every page of customers and of orders, known
 // from one probe of each (per_page=1 reads the totals), so all pages fan out
 // at once.
+//
+// # Field mapping (fields.go)
+//
+// Fields lists the customer fields (first_name, email, role...),
+// billing.<field> and shipping.<field>, and the meta keys of the
+// MetaSampleSize most recent customers (the REST API lists no meta schema),
+// typed from the sampled values. Customer and guest records carry the
+// mapped values by key (a meta key named like a customer field is not
+// read: the field wins).
 package woocommerce

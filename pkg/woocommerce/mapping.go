@@ -53,7 +53,7 @@ func customerRecord(cu Customer, opts source.Options, keys Keys) source.Record {
 		// are the role (when not the default) and the groups meta key's
 		// names, the complete set (a group the customer left is removed).
 		Groups: customerGroups(cu, keys.Groups), HasGroups: true,
-		Fields: fields(cu.MetaData, opts.FieldMap),
+		Fields: mappedFields(cu, opts.FieldMap),
 	}
 	for _, e := range []string{cu.Email, cu.Billing.Email} {
 		if e = strings.TrimSpace(e); e != "" && !containsFold(r.Emails, e) {
@@ -84,6 +84,9 @@ func guestRecord(o Order, opts source.Options, consentKey string) (source.Record
 		ExternalID: "order:" + strconv.FormatInt(o.ID, 10), UpdatedAt: o.DateModifiedGMT.Time,
 		FirstName: o.Billing.FirstName, LastName: o.Billing.LastName, Country: o.Billing.Country,
 		Consent: consentFrom(consentKey, o.MetaData), Guest: true, HasGroups: true,
+		// A guest has what its order has: the billing and shipping fields
+		// and the order's meta keys.
+		Fields: mappedFields(Customer{Billing: o.Billing, Shipping: o.Shipping, MetaData: o.MetaData}, opts.FieldMap),
 	}
 	if e := strings.TrimSpace(o.Billing.Email); e != "" {
 		r.Emails = []string{e}
@@ -99,25 +102,6 @@ func label(opts source.Options) string {
 		return opts.Label
 	}
 	return source.WooCommerce.DefaultLabel()
-}
-
-// fields maps meta keys through the field map (source meta key -> hub field).
-func fields(meta []Meta, fieldMap map[string]string) map[string]string {
-	if len(fieldMap) == 0 {
-		return nil
-	}
-	out := map[string]string{}
-	for _, m := range meta {
-		if hub, ok := fieldMap[m.Key]; ok && hub != "" {
-			if v := m.StringValue(); v != "" {
-				out[hub] = v
-			}
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	return out
 }
 
 func firstNonEmpty(xs ...string) string {

@@ -1,6 +1,7 @@
 // Package klaviyotest is a fake Klaviyo account serving GET /api/profiles
 // (page[size], page[cursor], filter=greater-than(updated,...),
-// additional-fields[profile]=subscriptions), the lists and segments with
+// additional-fields[profile]=subscriptions, fields[profile] sparse
+// fieldsets), the lists and segments with
 // their members (see groups.go) and POST
 // /api/profile-subscription-bulk-delete-jobs, with the private-key check,
 // the required revision header, the get_profiles rate limits (75/s burst,
@@ -308,7 +309,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			next = i
 			break
 		}
-		data = append(data, s.profileResource(i, withSubs))
+		data = append(data, sparse(s.profileResource(i, withSubs), q.Get("fields[profile]")))
 	}
 	s.mu.Unlock()
 	links := map[string]any{"self": s.opts.URL + r.URL.RequestURI()}

@@ -5,7 +5,8 @@
 // its member_count of subscribed members) and GET
 // /3.0/lists/{id}/segments/{segment_id}/members (count, offset, fields,
 // include_cleaned / include_transactional / include_unsubscribed, which
-// default to false as Mailchimp's do) — with HTTP Basic API-key auth, Mailchimp's limit of 10
+// default to false as Mailchimp's do), GET /3.0/lists/{id}/merge-fields —
+// with HTTP Basic API-key auth, Mailchimp's limit of 10
 // simultaneous connections (429 beyond), an optional per-request latency,
 // injectable failures, and form-encoded list webhooks sent exactly as
 // Mailchimp sends them. Members come from pkg/fakestore by seed. For the
@@ -74,6 +75,8 @@ type Server struct {
 	// saved are the audience's saved segments (conditions, not tags):
 	// listed with their member counts, never synced.
 	saved []SavedSegment
+	// extraFields are merge fields added to the defaults (AddMergeField).
+	extraFields []MergeField
 }
 
 // NewServer starts the fake.
@@ -285,6 +288,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /3.0/lists/{list}/segments/{segment}/members", s.guarded(s.segmentMembers))
 	mux.HandleFunc("GET /3.0/lists", s.guarded(s.audiences))
 	mux.HandleFunc("GET /3.0/lists/{list}", s.guarded(s.audience))
+	mux.HandleFunc("GET /3.0/lists/{list}/merge-fields", s.guarded(s.listMergeFields))
 	return mux
 }
 

@@ -129,11 +129,12 @@ func (s *Server) startLocked(query string) *bulkOp {
 		}
 	}
 	var buf bytes.Buffer
+	aliases := metafieldAliases(query)
 	for _, c := range s.customers { // in id order
 		if !c.hasAnyTag(tags) {
 			continue
 		}
-		line, err := json.Marshal(c.json())
+		line, err := json.Marshal(s.withFields(c, c.json(), aliases))
 		if err != nil {
 			panic(err) // maps of strings always encode
 		}

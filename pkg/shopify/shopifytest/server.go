@@ -21,6 +21,11 @@
 // Options.BulkDelay, and the JSONL result served at a signed URL
 // (/bulk/{n}.jsonl?token=...) that honours Range requests.
 //
+// Field mapping (fields.go): metafieldDefinitions(ownerType: CUSTOMER)
+// (DefineMetafield), aliased metafield(namespace:, key:) selections on
+// customer nodes of pages and exports (SetMetafield; QueriedMetafields
+// says which were asked) and the default address's other fields.
+//
 // Cost model: a customers, segments, segment members or orders page of n
 // nodes costs 2 + n points (one per node plus the connection), a
 // segment(id:) read 1, a mutation 10; the bucket holds MaxAvailable points
@@ -107,8 +112,10 @@ type Server struct {
 	bulkGate    chan struct{}
 	releaseBulk sync.Once
 
-	segments []*segment // segments.go
-	orders   []*order
+	segments      []*segment // segments.go
+	orders        []*order
+	metafieldDefs []metafieldDef  // customer metafield definitions (fields.go)
+	queriedMeta   map[string]bool // metafields customer queries selected
 }
 
 type node struct {
@@ -124,6 +131,10 @@ type node struct {
 	State     string // SUBSCRIBED, UNSUBSCRIBED, NOT_SUBSCRIBED
 	ConsentAt time.Time
 	Account   string // CustomerState: ENABLED (default), DISABLED, INVITED, DECLINED
+	// Metafields by "namespace.key"; City of the default address
+	// (fields.go).
+	Metafields map[string]string
+	City       string
 }
 
 // BaseID is added to customer numbers to make ids like Shopify's (> 2^53).
@@ -257,6 +268,8 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case strings.Contains(req.Query, "query Contactsync"):
 		s.setupQuery(w, req) // the credential check and install options (setup.go)
+	case strings.Contains(req.Query, "metafieldDefinitions("):
+		s.metafieldDefinitions(w, req)
 	case strings.Contains(req.Query, "bulkOperationRunQuery"):
 		s.bulkRun(w, req, r.PathValue("version"))
 	case strings.Contains(req.Query, "currentBulkOperation"):
@@ -397,8 +410,9 @@ func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
 		sel = sel[:first]
 	}
 	nodes := make([]map[string]any, len(sel))
+	aliases := metafieldAliases(req.Query)
 	for i, c := range sel {
-		nodes[i] = c.json()
+		nodes[i] = s.withFields(c, c.json(), aliases)
 	}
 	s.mu.Unlock()
 	end := ""

@@ -1,0 +1,116 @@
+package merge
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// FieldPhone is the hub's phone as a field-map target (the contact's
+// phone, source.Record.Phones).
+const FieldPhone = "phone"
+
+// NoteFieldInvalid prefixes the report note of a mapped value that does
+// not parse as its declared type ("field_invalid:<hub field>"): the field
+// is dropped, the record goes on.
+const NoteFieldInvalid = "field_invalid"
+
+// coreField reports whether name is one of the hub's own contact fields.
+func coreField(name string) bool {
+	return name == FieldFirstName || name == FieldLastName || name == FieldEmail || name == FieldPhone
+}
+
+// CoreField reports whether a field-map target is one of the hub's own
+// contact fields (firstName, lastName, email, phone) rather than a custom
+// field.
+func CoreField(name string) bool { return coreField(name) }
+
+// MapFields applies the connection's field map to a record, in place (its
+// slices and map are replaced, never written through): the raw platform
+// values of Record.Fields (by platform key) become the record's hub
+// fields. The store calls it where records enter the core, before
+// Identify and Merge, which then read Record.Fields as hub custom fields.
+//
+//   - A key mapped to firstName or lastName sets that name: a mapped field
+//     wins over the platform's own name field (and so the name-from-email
+//     rule only applies when neither gives a name).
+//   - A key mapped to phone, with a value, is the record's phone: it
+//     replaces the platform's phone fields (read in the record's country),
+//     so an unusable value is reported with pkg/phone's reason like any
+//     phone. Likewise a key mapped to email replaces the record's emails.
+//   - Other keys become custom fields, typed by Connection.FieldTypes
+//     (source.TypedValue): a value that does not parse is dropped and
+//     noted (NoteFieldInvalid); the record goes on.
+//
+// Keys are taken in order, so two keys mapped to the same target resolve
+// the same way every time (the first non-empty one wins). Empty values
+// never set anything.
+func MapFields(r *source.Record, c Connection) (notes []string) {
+	if len(r.Fields) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(r.Fields))
+	for k := range r.Fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var first, last, phone, phoneKey, email string
+	var out map[string]string
+	for _, k := range keys {
+		v := strings.TrimSpace(r.Fields[k])
+		if v == "" {
+			continue
+		}
+		hub, mapped := c.FieldMap[k]
+		if !mapped {
+			hub = k // an unmapped key keeps its name, as a custom field only
+		}
+		switch {
+		case hub == "":
+			continue
+		case mapped && hub == FieldFirstName:
+			first = cmp.Or(first, v)
+		case mapped && hub == FieldLastName:
+			last = cmp.Or(last, v)
+		case mapped && hub == FieldPhone:
+			if phone == "" {
+				phone, phoneKey = v, k
+			}
+		case mapped && hub == FieldEmail:
+			email = cmp.Or(email, v)
+		case coreField(hub):
+			continue
+		default:
+			tv, ok := source.TypedValue(c.FieldTypes[k], v)
+			if !ok {
+				if n := NoteFieldInvalid + ":" + source.Truncate(hub, source.MaxFieldNameRunes); !slices.Contains(notes, n) {
+					notes = append(notes, n)
+				}
+				continue
+			}
+			if _, dup := out[hub]; dup || tv == "" {
+				continue
+			}
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[hub] = tv
+		}
+	}
+	if first != "" {
+		r.FirstName = first
+	}
+	if last != "" {
+		r.LastName = last
+	}
+	if phone != "" {
+		r.Phones = []source.PhoneField{{Raw: phone, Country: r.Country, Field: "field:" + source.Truncate(phoneKey, 24)}}
+	}
+	if email != "" {
+		r.Emails = []string{email}
+	}
+	r.Fields = out
+	return notes
+}
