@@ -70,6 +70,12 @@ type Store interface {
 	RecordPage(ctx context.Context, p store.PageResult, lockFor time.Duration) (bool, bool, error)
 	FinishRun(ctx context.Context, tenant, runID string) (store.Run, error)
 	MarkSynced(ctx context.Context, tenant, id string, at time.Time, full bool) error
+	// Write-backs of opt-outs (writeback.go).
+	PutOutbox(ctx context.Context, entries ...store.OutboxEntry) error
+	LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (store.OutboxLease, error)
+	FinishOutbox(ctx context.Context, tenant, ref string, r store.OutboxResult) error
+	StaleLink(ctx context.Context, tenant, conn, externalID string) error
+	NoteWriteBackUnsupported(ctx context.Context, tenant, runID string) error
 }
 
 // Sender enqueues JSON messages.
@@ -374,7 +380,7 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		nextSent = true
 	}
 	now := h.d.Now()
-	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID}, pg.Records, now)
+	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID, WriteBack: conn.WriteBackOptOuts}, pg.Records, now)
 	if err != nil {
 		return nextSent, fmt.Errorf("applying page: %w", err)
 	}
@@ -423,6 +429,9 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		if err := h.d.Outbox.Send(ctx, due...); err != nil {
 			return nextSent, fmt.Errorf("enqueuing messages: %w", err)
 		}
+	}
+	if err := h.writeBacks(ctx, m, conn, src, pg.Records, applied, &res, log); err != nil {
+		return nextSent, fmt.Errorf("writing opt-outs back: %w", err)
 	}
 	counted, done, err := h.d.Store.RecordPage(ctx, res, h.d.LockFor)
 	if err != nil {

@@ -98,7 +98,7 @@ var (
 	ErrInvalidToken         = errors.New("mailchimp: invalid webhook token")
 	ErrMalformed            = errors.New("mailchimp: malformed webhook")
 	ErrUnsupportedTopic     = errors.New("mailchimp: unsupported webhook type")
-	ErrWriteBackUnsupported = errors.New("mailchimp: the API cannot write SMS opt-outs")
+	ErrWriteBackUnsupported = fmt.Errorf("mailchimp: the API cannot write SMS opt-outs: %w", source.ErrWriteBackUnsupported)
 )
 
 // HTTPError is a non-2xx answer that is not retried. Its Error() holds
@@ -473,6 +473,10 @@ func (m Member) outOfScope(opts source.Options) source.Record {
 func (c *Client) WriteBackOptOut(context.Context, string, string) error {
 	return ErrWriteBackUnsupported
 }
+
+// CanWriteBack says, without a request, that no opt-out can be written
+// back (source.WriteBackChecker): a sync counts it once, not per member.
+func (c *Client) CanWriteBack() error { return ErrWriteBackUnsupported }
 
 func parseTime(s string) time.Time {
 	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05"} {

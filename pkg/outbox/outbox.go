@@ -65,6 +65,7 @@ type Store interface {
 	FinishOutbox(ctx context.Context, tenant, ref string, r store.OutboxResult) error
 	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
 	ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error)
+	StaleLink(ctx context.Context, tenant, conn, externalID string) error
 }
 
 // WriteBacks writes opt-outs back to source platforms (connectors.Registry).
@@ -295,6 +296,15 @@ func (h *Handler) writeBack(ctx context.Context, m Message) (store.OutboxResult,
 	}
 	if err := h.d.WriteBacks.WriteBack(ctx, conn, wb.ExternalID, wb.Phone); err != nil {
 		if permanent(err) {
+			// The connection's next sync looks at the record again and
+			// writes the opt-out back if it still shows the number
+			// subscribed (or reports why not).
+			if errors.Is(err, source.ErrWriteBackUnsupported) {
+				return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
+			}
+			if serr := h.d.Store.StaleLink(ctx, m.TenantID, wb.ConnectionID, wb.ExternalID); serr != nil {
+				return store.OutboxResult{}, serr
+			}
 			return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 		}
 		return store.OutboxResult{}, err
