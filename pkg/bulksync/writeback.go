@@ -129,18 +129,20 @@ func (h *Handler) writeBackOne(ctx context.Context, m syncrun.Message, conn stor
 	werr := wb.WriteBackOptOut(ctx, rec.ExternalID, phone)
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordBudget)
 	defer cancel()
-	switch {
-	case werr == nil:
-		return writeBackOutcome{written: true}, h.d.Store.FinishOutbox(fctx, m.TenantID, msg.Ref, store.OutboxResult{Status: store.OutboxSent, Detail: writeBackDetail})
-	case errors.Is(werr, source.ErrWriteBackUnsupported):
+	if errors.Is(werr, source.ErrWriteBackUnsupported) {
 		return writeBackOutcome{unsupported: true}, h.d.Store.FinishOutbox(fctx, m.TenantID, msg.Ref, store.OutboxResult{Status: store.OutboxSkipped, Detail: werr.Error()})
 	}
-	// Permanent or not, it is not retried inside this run: the next sync
-	// tries again and reports it again.
-	if err := h.d.Store.FinishOutbox(fctx, m.TenantID, msg.Ref, store.OutboxResult{Status: store.OutboxFailed, Detail: werr.Error()}); err != nil {
+	// Written, the source record is no longer what its link remembers;
+	// refused (permanently or not: it is not retried inside this run), it
+	// must be tried again. Either way the next sync applies it again
+	// rather than finding it unchanged.
+	if err := h.d.Store.StaleLink(fctx, m.TenantID, conn.ID, rec.ExternalID); err != nil {
 		return writeBackOutcome{}, err
 	}
-	if err := h.d.Store.StaleLink(fctx, m.TenantID, conn.ID, rec.ExternalID); err != nil {
+	if werr == nil {
+		return writeBackOutcome{written: true}, h.d.Store.FinishOutbox(fctx, m.TenantID, msg.Ref, store.OutboxResult{Status: store.OutboxSent, Detail: writeBackDetail})
+	}
+	if err := h.d.Store.FinishOutbox(fctx, m.TenantID, msg.Ref, store.OutboxResult{Status: store.OutboxFailed, Detail: werr.Error()}); err != nil {
 		return writeBackOutcome{}, err
 	}
 	return writeBackOutcome{reason: werr.Error()}, nil

@@ -294,20 +294,22 @@ func (h *Handler) writeBack(ctx context.Context, m Message) (store.OutboxResult,
 	if !conn.WriteBackOptOuts {
 		return store.OutboxResult{Status: store.OutboxSkipped, Detail: "write-back turned off"}, nil
 	}
-	if err := h.d.WriteBacks.WriteBack(ctx, conn, wb.ExternalID, wb.Phone); err != nil {
-		if permanent(err) {
-			// The connection's next sync looks at the record again and
-			// writes the opt-out back if it still shows the number
-			// subscribed (or reports why not).
-			if errors.Is(err, source.ErrWriteBackUnsupported) {
-				return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
-			}
-			if serr := h.d.Store.StaleLink(ctx, m.TenantID, wb.ConnectionID, wb.ExternalID); serr != nil {
-				return store.OutboxResult{}, serr
-			}
-			return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
-		}
+	err = h.d.WriteBacks.WriteBack(ctx, conn, wb.ExternalID, wb.Phone)
+	if err != nil && !permanent(err) {
 		return store.OutboxResult{}, err
+	}
+	if err == nil || !errors.Is(err, source.ErrWriteBackUnsupported) {
+		// Written or refused, the source record is not what its link
+		// remembers (or still shows the number subscribed): the
+		// connection's next sync looks at it again, and writes the
+		// opt-out back (or reports why not) if it still shows the number
+		// subscribed.
+		if serr := h.d.Store.StaleLink(ctx, m.TenantID, wb.ConnectionID, wb.ExternalID); serr != nil {
+			return store.OutboxResult{}, serr
+		}
+	}
+	if err != nil {
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	}
 	return store.OutboxResult{Status: store.OutboxSent, Detail: "written back"}, nil
 }
