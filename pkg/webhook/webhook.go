@@ -242,10 +242,10 @@ func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.We
 
 // writeBack queues the opt-out's write-back to a record that still shows
 // an unsubscribed number subscribed (store.Applied.WriteBack): one marker
-// per record and opt-out (outbox.WriteBackMessage, the reference a STOP's
-// own write-back has), written before the enqueue so the sweeper finds it
-// if the enqueue is lost. A platform that cannot write back (Mailchimp)
-// gets none; its syncs count it.
+// per record, opt-out and statement (outbox.RecordWriteBackMessage: a
+// replayed delivery writes nothing twice), written before the enqueue so
+// the sweeper finds it if the enqueue is lost. A platform that cannot
+// write back (Mailchimp) gets none; its syncs count it.
 func (h *Handler) writeBack(ctx context.Context, conn store.Connection, rec source.Record, a store.Applied) error {
 	if !a.WriteBack || h.d.Outbox == nil {
 		return nil
@@ -253,7 +253,8 @@ func (h *Handler) writeBack(ctx context.Context, conn store.Connection, rec sour
 	if c, ok := h.d.Connectors[source.Platform(conn.Platform)].(source.WriteBackChecker); ok && c.CanWriteBack() != nil {
 		return nil
 	}
-	msg := outbox.WriteBackMessage(conn.TenantID, store.WriteBack{ConnectionID: conn.ID, ExternalID: rec.ExternalID}, a.Identity.Phone, a.OptedOutAt)
+	statement := rec.Consent.At.UTC().Format(time.RFC3339Nano) + "|" + rec.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	msg := outbox.RecordWriteBackMessage(conn.TenantID, store.WriteBack{ConnectionID: conn.ID, ExternalID: rec.ExternalID}, a.Identity.Phone, a.OptedOutAt, statement)
 	if err := h.d.Store.PutOutbox(ctx, msg.Entry()); err != nil {
 		return err
 	}
