@@ -3,6 +3,7 @@ package bulksync_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -155,7 +156,17 @@ type syncOut struct {
 // shows it.
 func (r *wbRig) sync(t *testing.T, conn store.Connection, trigger string) syncOut {
 	t.Helper()
-	run, err := r.starter.Start(context.Background(), r.tenant, conn.ID, trigger, false, time.Time{})
+	// The previous run's lock is released just after it shows finished:
+	// wait for it.
+	var run store.Run
+	var err error
+	var busy *store.RunInProgressError
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		run, err = r.starter.Start(context.Background(), r.tenant, conn.ID, trigger, false, time.Time{})
+		if !errors.As(err, &busy) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,5 +435,49 @@ func TestWriteBack_MailchimpCountsUnsupportedOncePerRun(t *testing.T) {
 	}
 	if rows := r.report(t, run.ID, store.OutcomeWriteBackFailed); len(rows) != 0 {
 		t.Fatalf("write_back_failed rows = %+v", rows)
+	}
+}
+
+// TestWriteBack_MarketingToolOptOutReachesTheStore: the number unsubscribed
+// in Klaviyo (the marketing tool); the Klaviyo sync records the opt-out,
+// and the next sync of the Shopify store, where the customer is unchanged
+// and still subscribed, writes it back there.
+func TestWriteBack_MarketingToolOptOutReachesTheStore(t *testing.T) {
+	t.Parallel()
+	const number = "+61412555008"
+	shop := shopifytest.NewServer(shopifytest.Options{Customers: 3, Seed: 13, RestoreRate: 100000, MaxAvailable: 100000})
+	defer shop.Close()
+	shop.SetSMSConsent(3, number, "SUBSCRIBED", fakestore.Epoch)
+	kl := klaviyotest.NewServer(klaviyotest.Options{Profiles: 2, Seed: 14, PerSecond: -1, PerMinute: -1})
+	defer kl.Close()
+	smsConsent := func(state string, at time.Time) map[string]any {
+		return map[string]any{"sms": map[string]any{"marketing": map[string]any{
+			"can_receive_sms_marketing": state == "SUBSCRIBED", "consent": state, "consent_timestamp": at.Format(time.RFC3339), "method": "TEXT", "method_detail": "JOIN"}}}
+	}
+	kl.Update(1, fakestore.Epoch, func(a map[string]any) {
+		a["phone_number"], a["subscriptions"] = number, smsConsent("SUBSCRIBED", fakestore.Epoch)
+	})
+	r := newWBRig(t)
+	shopConn := r.connect(t, "shopify", "Shopify", shopifyConfig(shop))
+	r.sync(t, shopConn, store.TriggerInstall)
+	klConn := r.connect(t, "klaviyo", "Klaviyo", map[string]string{"privateApiKey": kl.APIKey(), "apiBaseUrl": kl.URL()})
+	r.sync(t, klConn, store.TriggerInstall)
+	r.waitState(t, number, consent.Subscribed)
+
+	unsubscribedAt := time.Now().UTC().Truncate(time.Second)
+	kl.Update(1, unsubscribedAt, func(a map[string]any) { a["subscriptions"] = smsConsent("UNSUBSCRIBED", unsubscribedAt) })
+	if run := r.sync(t, klConn, store.TriggerManual); run.Counts.Updated != 1 || run.Counts.WrittenBack != 0 {
+		t.Fatalf("Klaviyo sync = %+v", run.Counts)
+	}
+	r.waitState(t, number, consent.Unsubscribed)
+	run := r.sync(t, shopConn, store.TriggerManual)
+	if run.Counts.WrittenBack != 1 {
+		t.Fatalf("Shopify sync after the Klaviyo opt-out = %+v, want written_back 1", run.Counts)
+	}
+	if wb := shop.WriteBacks(); !slices.Equal(wb, []string{shopifyGID(3)}) {
+		t.Fatalf("shop write-backs = %v", wb)
+	}
+	if len(kl.Unsubscribed()) != 0 {
+		t.Fatalf("Klaviyo, which said it, was written back: %v", kl.Unsubscribed())
 	}
 }

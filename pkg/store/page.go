@@ -348,6 +348,9 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				return Applied{}, err // a crash between the transaction and the side writes
 			}
 		}
+		if err := s.staleOnOptOut(ctx, t.TenantID, lk, d, after); err != nil {
+			return Applied{}, err
+		}
 		// A webhook's first link is conditioned (putFirstLink): a partial
 		// record may hold deltas on it meanwhile. Bulk pages batch theirs.
 		sfx := fx
@@ -373,6 +376,33 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		}
 		return writeBackDue(t, rec, id, after, Applied{Decision: d, Messages: fx.messages, Wrote: true, Pending: pending}), nil
 	}
+}
+
+// staleOnOptOut marks the links of the other source records of a contact
+// whose number this decision unsubscribed (a source's own opt-out: a
+// marketing tool's unsubscribe) with StaleLink, so each of their
+// connections' next sync applies them again and writes the opt-out back to
+// those that still show the number subscribed, instead of finding them
+// unchanged. A flip to unsubscribed is rare; nothing else pays for it.
+func (s *Store) staleOnOptOut(ctx context.Context, tenant string, self merge.LinkKey, d merge.Decision, after merge.State) error {
+	for _, m := range d.Mutations {
+		if m.Kind != merge.MutConsent || m.Consent == nil || !m.Consent.Change.StateChanged() || m.Consent.Change.To != consent.Unsubscribed {
+			continue
+		}
+		c, ok := after.Contacts[after.Phones[m.Consent.Phone]]
+		if !ok {
+			continue
+		}
+		for _, l := range c.Sources {
+			if l.Guest || l.Key() == self {
+				continue
+			}
+			if err := s.StaleLink(ctx, tenant, l.ConnectionID, l.ExternalID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // writeBackDue sets a's WriteBack when the target writes opt-outs back and
