@@ -5,6 +5,15 @@
 // its records, counts them on the run exactly once, enqueues the next page
 // of a chained plan, and finishes the run after its last page.
 //
+// Write-back: with the connection's writeBackOptOuts on, a page writes
+// the opt-out back to each of its records that still shows an
+// unsubscribed number subscribed (store.Applied.WriteBack) before it is
+// counted, at most once per record and run (an outbox marker and lease
+// per record and run), and counts written_back or write_back_failed with
+// a report row; a failure is left to the next sync, a connector that
+// cannot write back is counted write_back_unsupported once per run
+// (writeback.go).
+//
 // Failures: a transient error (platform 5xx/429 after the client's own
 // retries, throttling) leaves the message to SQS, which redelivers it after
 // the visibility timeout; on its last allowed receive, or at once for a

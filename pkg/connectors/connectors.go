@@ -2,7 +2,10 @@
 // the handlers: it builds a connection's platform client from its sealed
 // config for the bulk-sync pages (one cached client per connection per
 // process, so concurrent pages share its rate budget), and adapts each
-// platform's webhook verification and parsing to pkg/webhook.
+// platform's webhook verification and parsing to pkg/webhook. A client
+// writes opt-outs back (source.WriteBacker) and says up front when its
+// platform cannot (source.WriteBackChecker: Mailchimp, WooCommerce
+// without a consent meta key).
 package connectors
 
 import (

@@ -49,7 +49,8 @@
 //     and no tag groups.
 //   - Write-back: the members API has no SMS fields (and a 2025-08 release
 //     note says SMS opt-outs must be updated manually), so WriteBackOptOut
-//     returns ErrWriteBackUnsupported.
+//     returns ErrWriteBackUnsupported (source.ErrWriteBackUnsupported), and
+//     CanWriteBack says so without a request: a sync counts it once.
 //   - upemail gives the new unique id and both emails: the member's new id
 //     is linked; the old id's link stays until the contact is re-synced.
 package mailchimp

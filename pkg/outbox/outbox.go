@@ -31,6 +31,14 @@
 // the same moment cannot together pass the cap; a send whose outcome is
 // unknown keeps its reservation.
 //
+// A write-back calls the connection's platform (WriteBacks). Written or
+// refused for good, the source record's link is marked
+// (store.StaleLink), so the connection's next sync looks at the record
+// again: it writes the opt-out back, or reports why not, while the record
+// still shows the number subscribed. Sync runs write their own write-backs
+// through the same markers and leases (pkg/bulksync); this consumer
+// finishes the ones a crashed page left, as the sweeper brings them.
+//
 // Every message gets its own deadline (Deps.MessageTimeout, three quarters
 // of the function's timeout, and never later than the invocation's deadline
 // minus the time to record the outcome), so a hung provider cannot use up

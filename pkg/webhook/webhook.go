@@ -2,7 +2,9 @@
 // /webhooks/{platform}/{connectionId} from Shopify, WooCommerce, Mailchimp
 // and Klaviyo. It finds the connection, verifies the platform's signature
 // over the raw body, deduplicates by delivery id, merges and writes every
-// record at once, and answers fast (Shopify allows 5 s).
+// record at once, and answers fast (Shopify allows 5 s). A record that
+// shows an opted-out number subscribed, on a connection with
+// writeBackOptOuts, has the opt-out's write-back queued at once.
 //
 // Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
 // signature (or a signed timestamp outside its replay window: Delivery.At
