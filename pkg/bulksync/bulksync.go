@@ -5,6 +5,15 @@
 // its records, counts them on the run exactly once, enqueues the next page
 // of a chained plan, and finishes the run after its last page.
 //
+// Write-back: with the connection's writeBackOptOuts on, a page writes
+// the opt-out back to each of its records that still shows an
+// unsubscribed number subscribed (store.Applied.WriteBack) before it is
+// counted, at most once per record and run (an outbox marker and lease
+// per record and run), and counts written_back or write_back_failed with
+// a report row; a failure is left to the next sync, a connector that
+// cannot write back is counted write_back_unsupported once per run
+// (writeback.go).
+//
 // Failures: a transient error (platform 5xx/429 after the client's own
 // retries, throttling) leaves the message to SQS, which redelivers it after
 // the visibility timeout; on its last allowed receive, or at once for a
@@ -71,6 +80,12 @@ type Store interface {
 	RecordPage(ctx context.Context, p store.PageResult, lockFor time.Duration) (bool, bool, error)
 	FinishRun(ctx context.Context, tenant, runID string) (store.Run, error)
 	MarkSynced(ctx context.Context, tenant, id string, at time.Time, full bool) error
+	// Write-backs of opt-outs (writeback.go).
+	PutOutbox(ctx context.Context, entries ...store.OutboxEntry) error
+	LeaseOutbox(ctx context.Context, tenant, ref string, lease time.Duration) (store.OutboxLease, error)
+	FinishOutbox(ctx context.Context, tenant, ref string, r store.OutboxResult) error
+	StaleLink(ctx context.Context, tenant, conn, externalID string) error
+	NoteWriteBackUnsupported(ctx context.Context, tenant, runID string) error
 }
 
 // Sender enqueues JSON messages.
@@ -382,7 +397,7 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		nextSent = true
 	}
 	now := h.d.Now()
-	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID}, pg.Records, now)
+	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID, WriteBack: conn.WriteBackOptOuts}, pg.Records, now)
 	if err != nil {
 		return nextSent, fmt.Errorf("applying page: %w", err)
 	}
@@ -431,6 +446,9 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		if err := h.d.Outbox.Send(ctx, due...); err != nil {
 			return nextSent, fmt.Errorf("enqueuing messages: %w", err)
 		}
+	}
+	if err := h.writeBacks(ctx, m, conn, src, pg.Records, applied, &res, log); err != nil {
+		return nextSent, fmt.Errorf("writing opt-outs back: %w", err)
 	}
 	counted, done, err := h.d.Store.RecordPage(ctx, res, h.d.LockFor)
 	if err != nil {

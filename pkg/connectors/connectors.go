@@ -11,6 +11,10 @@
 // back as source.CredentialsRejectedError or source.PlatformError with
 // reasons safe to show (source.SafeReason: the config's secrets and
 // anything key-like removed).
+// platform's webhook verification and parsing to pkg/webhook. A client
+// writes opt-outs back (source.WriteBacker) and says up front when its
+// platform cannot (source.WriteBackChecker: Mailchimp, WooCommerce
+// without a consent meta key).
 package connectors
 
 import (
@@ -261,6 +265,15 @@ func (p permanentErrors) WriteBackOptOut(ctx context.Context, externalID, e164 s
 	return p.mark(p.platformClient.WriteBackOptOut(ctx, externalID, e164))
 }
 
+// CanWriteBack passes on the platform's answer (source.WriteBackChecker):
+// nil unless the client knows it cannot write opt-outs back.
+func (p permanentErrors) CanWriteBack() error {
+	if c, ok := p.platformClient.(source.WriteBackChecker); ok {
+		return c.CanWriteBack()
+	}
+	return nil
+}
+
 func (p permanentErrors) FetchPage(ctx context.Context, cur source.Cursor) (source.Page, error) {
 	page, err := p.platformClient.FetchPage(ctx, cur)
 	return page, p.mark(err)
@@ -322,6 +335,10 @@ func (klaviyoWebhook) Parse(_ map[string]string, d webhook.Delivery, opts source
 }
 
 type mailchimpWebhook struct{}
+
+// CanWriteBack: Mailchimp's API cannot take an SMS opt-out, so a webhook
+// queues no write-back (source.WriteBackChecker).
+func (mailchimpWebhook) CanWriteBack() error { return mailchimp.ErrWriteBackUnsupported }
 
 // Verify checks the secret token our webhook URL carries (Mailchimp signs nothing).
 func (mailchimpWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {

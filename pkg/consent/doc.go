@@ -63,6 +63,17 @@
 // and forgets what can never be asked for again (opt-out confirmations
 // older than the newest opt-out), so STOP/START toggles do not grow it.
 //
+// # Write-back
+//
+// Ledger.WriteBackDue decides whether an opt-out is written back to a
+// source record (a connection with writeBackOptOuts): the record still
+// shows the number subscribed and the number is unsubscribed by the rules
+// above, with the record's own signal applied first. So a newer explicit
+// opt-in — a START or YES reply, a hub resubscribe, a source opt-in whose
+// OrderedAt is after the opt-out — is never overwritten, while a source
+// that says subscribed without a date, with an older one, or with a future
+// one received before the opt-out, is corrected.
+//
 // # Keywords
 //
 // Classify maps inbound SMS text to OptOut, OptIn, Help or Other; see its

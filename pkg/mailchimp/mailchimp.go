@@ -49,7 +49,8 @@
 //     and no tag groups.
 //   - Write-back: the members API has no SMS fields (and a 2025-08 release
 //     note says SMS opt-outs must be updated manually), so WriteBackOptOut
-//     returns ErrWriteBackUnsupported.
+//     returns ErrWriteBackUnsupported (source.ErrWriteBackUnsupported), and
+//     CanWriteBack says so without a request: a sync counts it once.
 //   - upemail gives the new unique id and both emails: the member's new id
 //     is linked; the old id's link stays until the contact is re-synced.
 //
@@ -111,7 +112,7 @@ var (
 	ErrInvalidToken         = errors.New("mailchimp: invalid webhook token")
 	ErrMalformed            = errors.New("mailchimp: malformed webhook")
 	ErrUnsupportedTopic     = errors.New("mailchimp: unsupported webhook type")
-	ErrWriteBackUnsupported = errors.New("mailchimp: the API cannot write SMS opt-outs")
+	ErrWriteBackUnsupported = fmt.Errorf("mailchimp: the API cannot write SMS opt-outs: %w", source.ErrWriteBackUnsupported)
 )
 
 // HTTPError is a non-2xx answer that is not retried. Its Error() holds
@@ -491,6 +492,10 @@ func (m Member) outOfScope(opts source.Options) source.Record {
 func (c *Client) WriteBackOptOut(context.Context, string, string) error {
 	return ErrWriteBackUnsupported
 }
+
+// CanWriteBack says, without a request, that no opt-out can be written
+// back (source.WriteBackChecker): a sync counts it once, not per member.
+func (c *Client) CanWriteBack() error { return ErrWriteBackUnsupported }
 
 func parseTime(s string) time.Time {
 	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05"} {

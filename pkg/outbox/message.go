@@ -52,6 +52,28 @@ func WriteBackMessage(tenant string, t store.WriteBack, phone string, at time.Ti
 		WriteBack: &WriteBack{ConnectionID: t.ConnectionID, ExternalID: t.ExternalID, Phone: phone, OptOutAt: at}}
 }
 
+// SyncWriteBackMessage returns the message that writes an opt-out (in
+// force since at) back to a source record during sync run runID: one per
+// record, number and run, so a run writes a record back at most once and
+// the next run may try again.
+func SyncWriteBackMessage(tenant string, t store.WriteBack, phone, runID string, at time.Time) Message {
+	sum := sha256.Sum256([]byte("wb|" + t.ConnectionID + "|" + t.ExternalID + "|" + phone + "|run|" + runID))
+	return Message{Kind: KindWriteBack, TenantID: tenant, Ref: hex.EncodeToString(sum[:16]),
+		WriteBack: &WriteBack{ConnectionID: t.ConnectionID, ExternalID: t.ExternalID, Phone: phone, OptOutAt: at}}
+}
+
+// RecordWriteBackMessage returns the message that writes an opt-out (in
+// force since at) back to a source record that a live webhook showed
+// subscribed with statement (the record's own consent and update times):
+// one per record, number, opt-out and statement, so a redelivered or
+// replayed webhook writes nothing twice, and a later flip back to
+// subscribed is written back again.
+func RecordWriteBackMessage(tenant string, t store.WriteBack, phone string, at time.Time, statement string) Message {
+	sum := sha256.Sum256([]byte("wb|" + t.ConnectionID + "|" + t.ExternalID + "|" + phone + "|" + at.UTC().Format(time.RFC3339Nano) + "|record|" + statement))
+	return Message{Kind: KindWriteBack, TenantID: tenant, Ref: hex.EncodeToString(sum[:16]),
+		WriteBack: &WriteBack{ConnectionID: t.ConnectionID, ExternalID: t.ExternalID, Phone: phone, OptOutAt: at}}
+}
+
 // SMSMessages converts due messages.
 func SMSMessages(tenant string, due []consent.Message) []any {
 	out := make([]any, len(due))

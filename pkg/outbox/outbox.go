@@ -40,6 +40,13 @@
 // and the sweeper brings it back then; a queue message that arrives before
 // that time changes nothing. Unlike an SMS, a notification may arrive
 // twice (a lost outcome is retried): receivers dedupe on its webhook-id.
+// A write-back calls the connection's platform (WriteBacks). Written or
+// refused for good, the source record's link is marked
+// (store.StaleLink), so the connection's next sync looks at the record
+// again: it writes the opt-out back, or reports why not, while the record
+// still shows the number subscribed. Sync runs write their own write-backs
+// through the same markers and leases (pkg/bulksync); this consumer
+// finishes the ones a crashed page left, as the sweeper brings them.
 //
 // Every message gets its own deadline (Deps.MessageTimeout, three quarters
 // of the function's timeout, and never later than the invocation's deadline
@@ -75,6 +82,7 @@ type Store interface {
 	FinishOutbox(ctx context.Context, tenant, ref string, r store.OutboxResult) error
 	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
 	ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error)
+	StaleLink(ctx context.Context, tenant, conn, externalID string) error
 }
 
 // WriteBacks writes opt-outs back to source platforms (connectors.Registry).
@@ -316,11 +324,22 @@ func (h *Handler) writeBack(ctx context.Context, m Message) (store.OutboxResult,
 	if !conn.WriteBackOptOuts {
 		return store.OutboxResult{Status: store.OutboxSkipped, Detail: "write-back turned off"}, nil
 	}
-	if err := h.d.WriteBacks.WriteBack(ctx, conn, wb.ExternalID, wb.Phone); err != nil {
-		if permanent(err) {
-			return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
-		}
+	err = h.d.WriteBacks.WriteBack(ctx, conn, wb.ExternalID, wb.Phone)
+	if err != nil && !permanent(err) {
 		return store.OutboxResult{}, err
+	}
+	if err == nil || !errors.Is(err, source.ErrWriteBackUnsupported) {
+		// Written or refused, the source record is not what its link
+		// remembers (or still shows the number subscribed): the
+		// connection's next sync looks at it again, and writes the
+		// opt-out back (or reports why not) if it still shows the number
+		// subscribed.
+		if serr := h.d.Store.StaleLink(ctx, m.TenantID, wb.ConnectionID, wb.ExternalID); serr != nil {
+			return store.OutboxResult{}, serr
+		}
+	}
+	if err != nil {
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	}
 	return store.OutboxResult{Status: store.OutboxSent, Detail: "written back"}, nil
 }

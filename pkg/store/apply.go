@@ -23,6 +23,13 @@ type Target struct {
 	TenantID string
 	Conn     merge.Connection
 	RunID    string
+	// WriteBack: the connection writes opt-outs back to its source
+	// (writeBackOptOuts). Each applied record then says whether its
+	// number's opt-out is due there (Applied.WriteBack), decided with the
+	// ledger the apply path reads anyway; the setting is part of the
+	// applied hash, so turning it on makes the next sync look at every
+	// record once.
+	WriteBack bool
 }
 
 // Applied is the result of applying one record.
@@ -42,6 +49,13 @@ type Applied struct {
 	// Pending: the record's contact waits for a YES to a double opt-in
 	// request (set when the decision was written).
 	Pending bool
+	// WriteBack: the target writes opt-outs back and the record still
+	// shows its number (Identity.Phone) subscribed while the number is
+	// unsubscribed, with no newer explicit opt-in
+	// (consent.Ledger.WriteBackDue): the caller writes the opt-out back to
+	// it. OptedOutAt is then the time of the opt-out in force.
+	WriteBack  bool
+	OptedOutAt time.Time
 }
 
 // linkItem maps a source record to its contact and remembers what was last
@@ -78,7 +92,7 @@ func OutboxRef(m consent.Message) string {
 
 // appliedHash combines the record's content hash with the settings that
 // change what a merge of it produces.
-func appliedHash(rec source.Record, conn merge.Connection) string {
+func appliedHash(rec source.Record, conn merge.Connection, writeBack bool) string {
 	h := sha256.New()
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], merge.ContentHash(rec))
@@ -94,6 +108,9 @@ func appliedHash(rec source.Record, conn merge.Connection) string {
 		if t := conn.FieldTypes[k]; t != "" {
 			fmt.Fprintf(h, ":%s", t)
 		}
+	}
+	if writeBack {
+		fmt.Fprint(h, "|writeback") // absent when off: existing hashes stay
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }

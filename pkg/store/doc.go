@@ -74,6 +74,21 @@
 // per connection and per purpose — in the transaction that marks it sent,
 // so GET /v1/usage is one read of one item.
 //
+// # Write-back of opt-outs
+//
+// With Target.WriteBack (the connection's writeBackOptOuts) each applied
+// record says whether its number's opt-out is due at its source
+// (Applied.WriteBack, consent.Ledger.WriteBackDue on the ledger the apply
+// path read for the record's phone: no extra read). A record that ends at
+// its link (unchanged) is not looked at, so what could make one due marks
+// its link instead (StaleLink: its applied hash is replaced, and the next
+// apply reads it whole): a write-back's outcome, written or refused, and a
+// decision that unsubscribes a number through a source (the contact's
+// other source records). The setting itself is part of the applied hash.
+// NoteWriteBackUnsupported counts a run's unsupported write-backs once,
+// with a flag on the run item. Write-backs use the outbox markers above
+// (kind writeback), one per record and run for syncs.
+//
 // # Retention
 //
 // Runs, report rows, page markers, idempotency keys, notifications and

@@ -168,6 +168,9 @@ type OutboxLease struct {
 	// for a retry. The holder reuses them rather than reserving again.
 	Reserved      int
 	ReservedMonth string
+	// Detail is, when not OK, the finished marker's recorded detail (the
+	// reason of a failed or skipped message).
+	Detail string
 }
 
 // LeaseOutbox leases the message with reference ref for sending. It is not
@@ -198,6 +201,7 @@ func (s *Store) LeaseOutbox(ctx context.Context, tenant, ref string, lease time.
 		AttemptAt int64  `dynamodbav:"attemptAt"`
 		Reserved  int    `dynamodbav:"reserved"`
 		ResMonth  string `dynamodbav:"reservedMonth"`
+		Detail    string `dynamodbav:"detail"`
 	}
 	if err == nil {
 		if err := unmarshalMap(out.Attributes, &old); err != nil {
@@ -219,7 +223,7 @@ func (s *Store) LeaseOutbox(ctx context.Context, tenant, ref string, lease time.
 	if err := unmarshalMap(got.Item, &old); err != nil {
 		return OutboxLease{}, err
 	}
-	return OutboxLease{State: old.Status}, nil
+	return OutboxLease{State: old.Status, Detail: old.Detail}, nil
 }
 
 // OutboxResult is how a leased message ended.

@@ -102,7 +102,7 @@ func (s *Store) applyRecords(ctx context.Context, t Target, recs []source.Record
 	for i, r := range recs {
 		lk := merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: r.ExternalID}
 		li, ok := ld.links[lk]
-		if !ok || r.Deleted || li.AppliedHash != appliedHash(r, t.Conn) {
+		if !ok || r.Deleted || li.AppliedHash != appliedHash(r, t.Conn, t.WriteBack) {
 			changed = append(changed, r)
 			changedIDs = append(changedIDs, ids[i])
 		} else {
@@ -265,7 +265,7 @@ func (s *Store) ApplyRecord(ctx context.Context, t Target, rec source.Record, no
 
 func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id merge.Identity, ld *loaded, side *pendingWrites, mu *sync.Mutex, mg *merge.Merger, now time.Time) (Applied, error) {
 	lk := merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID}
-	hash := appliedHash(rec, t.Conn)
+	hash := appliedHash(rec, t.Conn, t.WriteBack)
 	for attempt := 1; ; attempt++ {
 		mu.Lock()
 		link, linked := ld.links[lk]
@@ -306,7 +306,7 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 					// webhook): the link item keeps the full record's hash,
 					// so that record's next sync stays free instead of the
 					// two taking turns.
-					return Applied{Decision: d}, nil
+					return writeBackDue(t, rec, id, snap.state, Applied{Decision: d}), nil
 				}
 				li := linkItem{PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 					AppliedHash: hash, UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome)}
@@ -320,7 +320,7 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				mu.Lock()
 				ld.links[lk] = li
 				mu.Unlock()
-				return Applied{Decision: d, Wrote: true}, nil
+				return writeBackDue(t, rec, id, snap.state, Applied{Decision: d, Wrote: true}), nil
 			}
 			return Applied{Decision: d}, nil
 		}
@@ -353,6 +353,9 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				return Applied{}, err // a crash between the transaction and the side writes
 			}
 		}
+		if err := s.staleOnOptOut(ctx, t.TenantID, lk, d, after); err != nil {
+			return Applied{}, err
+		}
 		// A webhook's first link is conditioned (putFirstLink): a partial
 		// record may hold deltas on it meanwhile. Bulk pages batch theirs.
 		sfx := fx
@@ -376,8 +379,55 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		if c, ok := after.Contacts[d.ContactID]; ok && d.ContactID != "" {
 			pending = merge.Status(c, after.Ledger(c.Phone)) == consent.Pending
 		}
-		return Applied{Decision: d, Messages: fx.messages, Wrote: true, Pending: pending}, nil
+		return writeBackDue(t, rec, id, after, Applied{Decision: d, Messages: fx.messages, Wrote: true, Pending: pending}), nil
 	}
+}
+
+// staleOnOptOut marks the links of the other source records of a contact
+// whose number this decision unsubscribed (a source's own opt-out: a
+// marketing tool's unsubscribe) with StaleLink, so each of their
+// connections' next sync applies them again and writes the opt-out back to
+// those that still show the number subscribed, instead of finding them
+// unchanged. A flip to unsubscribed is rare; nothing else pays for it.
+func (s *Store) staleOnOptOut(ctx context.Context, tenant string, self merge.LinkKey, d merge.Decision, after merge.State) error {
+	for _, m := range d.Mutations {
+		if m.Kind != merge.MutConsent || m.Consent == nil || !m.Consent.Change.StateChanged() || m.Consent.Change.To != consent.Unsubscribed {
+			continue
+		}
+		c, ok := after.Contacts[after.Phones[m.Consent.Phone]]
+		if !ok {
+			continue
+		}
+		for _, l := range c.Sources {
+			if l.Guest || l.Key() == self {
+				continue
+			}
+			if err := s.StaleLink(ctx, tenant, l.ConnectionID, l.ExternalID); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// writeBackDue sets a's WriteBack when the target writes opt-outs back and
+// the record, applied, still shows its number subscribed while the number
+// is unsubscribed (consent.Ledger.WriteBackDue on st, the state after the
+// record). The ledger is the one the apply path read for the record's
+// phone: the decision costs no read. Guests (no source record to write
+// to), deleted, invalid and skipped records never get one.
+func writeBackDue(t Target, rec source.Record, id merge.Identity, st merge.State, a Applied) Applied {
+	if !t.WriteBack || id.Phone == "" || rec.Guest || rec.Deleted || rec.OutOfScope ||
+		a.Decision.Outcome == merge.Invalid || a.Decision.Outcome == merge.Skipped {
+		return a
+	}
+	l := st.Ledger(id.Phone)
+	if !l.WriteBackDue(rec.Consent.State) {
+		return a
+	}
+	a.WriteBack = true
+	a.OptedOutAt, _ = l.OptedOutAt()
+	return a
 }
 
 // reload re-reads everything one record touches with consistent reads and

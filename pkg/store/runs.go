@@ -48,6 +48,16 @@ type Counts struct {
 	// waits for a YES (double opt-in): informational, they are also
 	// counted as created or updated, and kept out of the audience.
 	PendingConfirmation int `dynamodbav:"pendingConfirmation" json:"pending_confirmation,omitempty"`
+	// WrittenBack and WriteBackFailed count the opt-outs the run wrote
+	// back to source records that still showed an unsubscribed number
+	// subscribed (writeBackOptOuts), and those the platform refused (each
+	// with a report row and its reason; tried again by the next sync).
+	// WriteBackUnsupported is 1 when such records were seen but the
+	// connector cannot write opt-outs back (Mailchimp): once per run.
+	// Informational, like Messages.
+	WrittenBack          int `dynamodbav:"writtenBack" json:"written_back,omitempty"`
+	WriteBackFailed      int `dynamodbav:"writeBackFailed" json:"write_back_failed,omitempty"`
+	WriteBackUnsupported int `dynamodbav:"writeBackUnsupported" json:"write_back_unsupported,omitempty"`
 }
 
 // AddsUp reports whether every record seen has an outcome.
@@ -305,7 +315,8 @@ func (s *Store) RecordPage(ctx context.Context, p PageResult, lockFor time.Durat
 	}
 	upd := expression.Add(expression.Name("pagesDone"), expression.Value(1))
 	c := p.Counts
-	for name, n := range map[string]int{"seen": c.Seen, "created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged, "invalid": c.Invalid, "skipped": c.Skipped, "outOfScope": c.OutOfScope, "messages": c.Messages, "pendingConfirmation": c.PendingConfirmation} {
+	for name, n := range map[string]int{"seen": c.Seen, "created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged, "invalid": c.Invalid, "skipped": c.Skipped, "outOfScope": c.OutOfScope, "messages": c.Messages, "pendingConfirmation": c.PendingConfirmation,
+		"writtenBack": c.WrittenBack, "writeBackFailed": c.WriteBackFailed} {
 		if n != 0 {
 			upd = upd.Add(expression.Name("counts."+name), expression.Value(n))
 		}

@@ -79,7 +79,7 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		case merge.MutHoldLink:
 			h := *m.Link
 			fx.held = &linkItem{PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink,
-				AppliedHash: appliedHash(rec, t.Conn), UpdatedAt: rec.UpdatedAt, Held: &h}
+				AppliedHash: appliedHash(rec, t.Conn, t.WriteBack), UpdatedAt: rec.UpdatedAt, Held: &h}
 		case merge.MutAddGroup:
 			fx.groupsAdd = append(fx.groupsAdd, m.Group())
 			contacts[m.ContactID] = true
@@ -241,7 +241,7 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 	if !fx.linkDel && d.ContactID != "" && d.Outcome != merge.Invalid {
 		fx.linkPut = &linkItem{
 			PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
-			AppliedHash: appliedHash(rec, t.Conn), UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome),
+			AppliedHash: appliedHash(rec, t.Conn, t.WriteBack), UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome),
 		}
 		if !snap.linkRead || snap.link.ContactID == "" {
 			fx.linkCond = true

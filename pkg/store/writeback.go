@@ -3,6 +3,15 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/source"
 )
 
 // WriteBack is a source record whose platform should learn of an opt-out.
@@ -42,4 +51,76 @@ func (s *Store) WriteBackTargets(ctx context.Context, tenant, e164 string) ([]Wr
 		}
 	}
 	return out, nil
+}
+
+// staleHash is the applied hash of a link whose write-back did not happen:
+// it matches no record, so the record's next sync or webhook applies it
+// again (reading its number's ledger) instead of ending at its link.
+const staleHash = "writeback-due"
+
+// StaleLink makes a source record's next apply look at its number again:
+// called when an opt-out could not be written back to it (a failed
+// write-back), so each sync of the connection tries again and reports it
+// rather than the record staying unchanged. A link that does not exist is
+// left alone.
+func (s *Store) StaleLink(ctx context.Context, tenant, conn, externalID string) error {
+	err := s.withRetry(ctx, "mark link for write-back", func() error {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: keyOf(linkPK(tenant, conn, externalID), skLink),
+			UpdateExpression:          aws.String("SET appliedHash = :h"),
+			ConditionExpression:       aws.String("attribute_exists(PK)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: staleHash}},
+		})
+		return err
+	})
+	if conditionFailed(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("marking link for write-back: %w", err)
+	}
+	return nil
+}
+
+// NoteWriteBackUnsupported counts, once per run, that the run's connector
+// cannot write opt-outs back (Counts.WriteBackUnsupported): the first call
+// counts it, later ones (other pages, retries) change nothing.
+func (s *Store) NoteWriteBackUnsupported(ctx context.Context, tenant, runID string) error {
+	err := s.withRetry(ctx, "count write-back unsupported", func() error {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
+			UpdateExpression:         aws.String("SET writeBackUnsupportedNoted = :t ADD #c.writeBackUnsupported :one"),
+			ConditionExpression:      aws.String("#s = :running AND attribute_not_exists(writeBackUnsupportedNoted)"),
+			ExpressionAttributeNames: map[string]string{"#c": "counts", "#s": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":t": &types.AttributeValueMemberBOOL{Value: true}, ":one": numAV(1),
+				":running": &types.AttributeValueMemberS{Value: RunRunning},
+			},
+		})
+		return err
+	})
+	if conditionFailed(err) {
+		return nil // counted before, or the run is over
+	}
+	if err != nil {
+		return fmt.Errorf("counting write-back unsupported: %w", err)
+	}
+	return nil
+}
+
+// Report outcomes of write-backs (rows next to the record's own row).
+const (
+	OutcomeWrittenBack     = "written_back"
+	OutcomeWriteBackFailed = "write_back_failed"
+)
+
+// WriteBackRow is the report row of an opt-out written back to a record
+// (OutcomeWrittenBack) or not (OutcomeWriteBackFailed, with the reason):
+// the number is masked as in conflict rows, and so is any number or email
+// inside the platform's reason.
+func WriteBackRow(rec source.Record, contactID, e164, outcome, reason string) ReportRow {
+	row := NewReportRow(rec, merge.Decision{Outcome: merge.Outcome(outcome), ContactID: contactID}, merge.Identity{})
+	row.Identifier = maskIdentifier(e164)
+	row.Reason = clip(logging.MaskText(reason), source.MaxReportReasonRunes)
+	return row
 }

@@ -2,7 +2,9 @@
 // /webhooks/{platform}/{connectionId} from Shopify, WooCommerce, Mailchimp
 // and Klaviyo. It finds the connection, verifies the platform's signature
 // over the raw body, deduplicates by delivery id, merges and writes every
-// record at once, and answers fast (Shopify allows 5 s).
+// record at once, and answers fast (Shopify allows 5 s). A record that
+// shows an opted-out number subscribed, on a connection with
+// writeBackOptOuts, has the opt-out's write-back queued at once.
 //
 // Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
 // signature (or a signed timestamp outside its replay window: Delivery.At
@@ -72,6 +74,7 @@ type Store interface {
 	ReleaseIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key string) error
 	ApplyRecord(ctx context.Context, t store.Target, rec source.Record, now time.Time) (store.Applied, error)
 	ForgetSourceRecord(ctx context.Context, t store.Target, externalID string, now time.Time) error
+	PutOutbox(ctx context.Context, entries ...store.OutboxEntry) error
 }
 
 // Opener opens a connection's sealed config.
@@ -210,7 +213,7 @@ func (h *Handler) connection(ctx context.Context, platform source.Platform, id s
 // apply merges every record of the delivery; it returns their outcomes.
 func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.Webhook) ([]string, error) {
 	now := h.d.Now()
-	target := store.Target{TenantID: conn.TenantID, Conn: MergeConnection(conn)}
+	target := store.Target{TenantID: conn.TenantID, Conn: MergeConnection(conn), WriteBack: conn.WriteBackOptOuts}
 	var outcomes []string
 	for _, rec := range wh.Records {
 		if wh.Privacy == source.PrivacyRedactCustomer || wh.Privacy == source.PrivacyRedactShop {
@@ -232,8 +235,32 @@ func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.We
 		if err := h.enqueue(ctx, conn.TenantID, a.Messages); err != nil {
 			return nil, err
 		}
+		if err := h.writeBack(ctx, conn, rec, a); err != nil {
+			return nil, err
+		}
 	}
 	return outcomes, nil
+}
+
+// writeBack queues the opt-out's write-back to a record that still shows
+// an unsubscribed number subscribed (store.Applied.WriteBack): one marker
+// per record, opt-out and statement (outbox.RecordWriteBackMessage: a
+// replayed delivery writes nothing twice), written before the enqueue so
+// the sweeper finds it if the enqueue is lost. A platform that cannot
+// write back (Mailchimp) gets none; its syncs count it.
+func (h *Handler) writeBack(ctx context.Context, conn store.Connection, rec source.Record, a store.Applied) error {
+	if !a.WriteBack || h.d.Outbox == nil {
+		return nil
+	}
+	if c, ok := h.d.Connectors[source.Platform(conn.Platform)].(source.WriteBackChecker); ok && c.CanWriteBack() != nil {
+		return nil
+	}
+	statement := rec.Consent.At.UTC().Format(time.RFC3339Nano) + "|" + rec.UpdatedAt.UTC().Format(time.RFC3339Nano)
+	msg := outbox.RecordWriteBackMessage(conn.TenantID, store.WriteBack{ConnectionID: conn.ID, ExternalID: rec.ExternalID}, a.Identity.Phone, a.OptedOutAt, statement)
+	if err := h.d.Store.PutOutbox(ctx, msg.Entry()); err != nil {
+		return err
+	}
+	return h.d.Outbox.Send(ctx, msg)
 }
 
 func (h *Handler) enqueue(ctx context.Context, tenant string, msgs []consent.Message) error {

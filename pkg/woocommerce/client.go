@@ -43,7 +43,7 @@ var (
 	ErrNotFound             = errors.New("woocommerce: not found")
 	ErrInvalidConfig        = errors.New("woocommerce: invalid configuration")
 	ErrInvalidCursor        = errors.New("woocommerce: invalid cursor")
-	ErrWriteBackUnsupported = errors.New("woocommerce: write-back needs an SMS consent meta key")
+	ErrWriteBackUnsupported = fmt.Errorf("woocommerce: write-back needs an SMS consent meta key: %w", source.ErrWriteBackUnsupported)
 )
 
 // HTTPError is a non-2xx answer that is not retried. Its Error() holds

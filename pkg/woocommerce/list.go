@@ -125,6 +125,15 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	return page, nil
 }
 
+// CanWriteBack reports whether opt-outs can be written back at all
+// (source.WriteBackChecker): only with an SMS consent meta key.
+func (c *Client) CanWriteBack() error {
+	if c.cfg.SMSConsentMetaKey == "" {
+		return ErrWriteBackUnsupported
+	}
+	return nil
+}
+
 // WriteBackOptOut records the opt-out in the customer's SMS consent meta key.
 func (c *Client) WriteBackOptOut(ctx context.Context, externalID, _ string) error {
 	if c.cfg.SMSConsentMetaKey == "" {

@@ -116,6 +116,10 @@ type Server struct {
 	orders        []*order
 	metafieldDefs []metafieldDef  // customer metafield definitions (fields.go)
 	queriedMeta   map[string]bool // metafields customer queries selected
+	// refuseWriteBacks, when set, is the user error every write-back
+	// answers (RefuseWriteBacks); refused counts them.
+	refuseWriteBacks string
+	refused          int
 }
 
 type node struct {
@@ -465,6 +469,12 @@ func (s *Server) mutation(w http.ResponseWriter, req gqlRequest) {
 		if c.ID == id {
 			target = c
 		}
+	}
+	if s.refuseWriteBacks != "" {
+		s.refused++
+		writeJSON(w, map[string]any{"data": map[string]any{"customerSmsMarketingConsentUpdate": map[string]any{
+			"customer": nil, "userErrors": []map[string]any{{"field": []string{"smsMarketingConsent"}, "message": s.refuseWriteBacks}}}}, "extensions": ext})
+		return
 	}
 	if err != nil || target == nil || target.Phone == "" {
 		writeJSON(w, map[string]any{"data": map[string]any{"customerSmsMarketingConsentUpdate": map[string]any{
