@@ -99,6 +99,16 @@ type Deps struct {
 	// that hangs on its platform fails and is retried instead of using up
 	// the invocation.
 	MessageTimeout time.Duration
+	// Prices prices a dry run's messages (default outbox.Prices{}: the
+	// default templates; compose gives it the store and the sealer, so the
+	// tenant's own templates count).
+	Prices Pricer
+}
+
+// Pricer tells what one message of each purpose would cost a tenant
+// (outbox.Prices).
+type Pricer interface {
+	Credits(ctx context.Context, tenant string) (func(consent.Purpose) int, error)
 }
 
 // Handler handles page messages.
@@ -123,6 +133,9 @@ func New(d Deps) *Handler {
 	}
 	if d.MessageTimeout == 0 {
 		d.MessageTimeout = resources.MessageTimeout("bulksync")
+	}
+	if d.Prices == nil {
+		d.Prices = outbox.Prices{}
 	}
 	return &Handler{d: d}
 }
@@ -374,12 +387,16 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		nextSent = true
 	}
 	now := h.d.Now()
-	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID}, pg.Records, now)
+	// A dry run (run.DryRun) takes the same decisions in its scratch
+	// space: nothing is written, no message is queued, and the report
+	// says what would be (messages, and their credits).
+	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID, DryRun: run.DryRun}, pg.Records, now)
 	if err != nil {
 		return nextSent, fmt.Errorf("applying page: %w", err)
 	}
 	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID}
 	var due []any
+	var would []consent.Purpose // a dry run's messages
 	for i, a := range applied {
 		if pg.Records[i].OutOfScope {
 			// Left out by the connection's scope: counted and listed as
@@ -416,7 +433,26 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		}
 		res.Counts.Messages += len(a.Messages)
 		for _, msg := range a.Messages {
+			switch msg.Purpose {
+			case consent.PurposeConfirmation:
+				res.Counts.Confirmations++
+			case consent.PurposeDoubleOptInRequest:
+				res.Counts.DoubleOptInRequests++
+			}
+			if run.DryRun {
+				would = append(would, msg.Purpose)
+				continue
+			}
 			due = append(due, outboxMessage(m.TenantID, msg))
+		}
+	}
+	if len(would) > 0 {
+		price, err := h.d.Prices.Credits(ctx, m.TenantID)
+		if err != nil {
+			return nextSent, fmt.Errorf("pricing messages: %w", err)
+		}
+		for _, p := range would {
+			res.Counts.Credits += price(p)
 		}
 	}
 	if len(due) > 0 && h.d.Outbox != nil {
@@ -441,7 +477,7 @@ func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
 	if err != nil {
 		return err
 	}
-	if run.Status == store.RunCompleted {
+	if run.Status == store.RunCompleted && !run.DryRun {
 		return h.d.Store.MarkSynced(ctx, m.TenantID, m.ConnectionID, run.StartedAt, !run.Incremental)
 	}
 	return nil

@@ -174,8 +174,9 @@ func (e Env) Scheduler() *scheduler.Handler {
 
 // BulkSync is the pages-queue consumer (functions/bulksync).
 func (e Env) BulkSync() *bulksync.Handler {
+	st := e.Store()
 	return bulksync.New(bulksync.Deps{
-		Store: e.Store(), Sources: e.registry(FetchTimeout),
+		Store: st, Sources: e.registry(FetchTimeout), Prices: outbox.Prices{Store: st, Opener: e.Sealer},
 		Pages: e.sender(e.Names.PagesQueueURL), Outbox: e.sender(e.Names.OutboxQueueURL), DeadLetter: e.sender(e.Names.PagesDLQURL),
 		Log: e.log(),
 	})

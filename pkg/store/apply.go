@@ -23,6 +23,12 @@ type Target struct {
 	TenantID string
 	Conn     merge.Connection
 	RunID    string
+	// DryRun applies the records of run RunID without writing what a real
+	// run writes: the decisions go to the run's scratch space (dryrun.go),
+	// no message becomes due (Applied.Messages says what would).
+	DryRun bool
+
+	dry *dryScope // set by ApplyRecords for a dry run
 }
 
 // Applied is the result of applying one record.
@@ -103,6 +109,7 @@ type loaded struct {
 	phoneVer map[string]int64 // E.164 -> stored version (0: no item)
 	emailOwn map[string]string
 	marks    map[string]appliedMark // contact id -> its last run application
+	dry      *dryScope              // a dry run's scratch space (nil: none)
 }
 
 func newLoaded() *loaded {
@@ -130,7 +137,7 @@ func (s *Store) loadLinks(ctx context.Context, tenant string, conn merge.Connect
 	for i, r := range recs {
 		keys[i] = keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink)
 	}
-	items, err := s.batchGet(ctx, keys, false)
+	items, err := s.getItems(ctx, into, keys, false)
 	if err != nil {
 		return err
 	}
@@ -172,7 +179,7 @@ func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connecti
 			keys = append(keys, keyOf(emailPK(tenant, e), e))
 		}
 	}
-	items, err := s.batchGet(ctx, keys, consistent)
+	items, err := s.getItems(ctx, into, keys, consistent)
 	if err != nil {
 		return err
 	}
@@ -203,7 +210,7 @@ func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connecti
 		if len(ckeys) == 0 {
 			break
 		}
-		citems, err := s.batchGet(ctx, ckeys, consistent)
+		citems, err := s.getItems(ctx, into, ckeys, consistent)
 		if err != nil {
 			return err
 		}
@@ -240,7 +247,7 @@ func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connecti
 		if len(more) == 0 {
 			continue
 		}
-		mitems, err := s.batchGet(ctx, more, consistent)
+		mitems, err := s.getItems(ctx, into, more, consistent)
 		if err != nil {
 			return err
 		}

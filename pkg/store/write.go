@@ -221,6 +221,10 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			items = append(items, p)
 		}
 	}
+	var dryKeys []string
+	if t.dry != nil {
+		items, dryKeys = t.dry.rewrite(items)
+	}
 	if len(items) == 1 {
 		// One item needs no transaction (which would cost twice the units).
 		if err := s.writeOne(ctx, items[0]); err != nil {
@@ -237,6 +241,9 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		if err != nil {
 			return fx, fmt.Errorf("applying decision: %w", err)
 		}
+	}
+	if t.dry != nil {
+		t.dry.mark(dryKeys...)
 	}
 	if !fx.linkDel && d.ContactID != "" && d.Outcome != merge.Invalid {
 		fx.linkPut = &linkItem{
