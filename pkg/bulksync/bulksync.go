@@ -17,6 +17,13 @@
 // the DLQ itself, and DeadLetters, run by the scheduler's tick, records it
 // dead so its run ends too. Each message has its own deadline
 // (Deps.MessageTimeout), well inside the function's timeout.
+//
+// A dry run (store.Run.DryRun, POST /v1/connections/{id}/syncs with
+// {"dryRun": true}) is planned, fetched, counted and finished like any
+// run, but its pages are applied with store.Target.DryRun: the decisions
+// go to the run's scratch space, no message is queued — their number by
+// purpose and their credits (Deps.Prices) are counted instead — and the
+// connection's last sync is not moved.
 package bulksync
 
 import (

@@ -51,6 +51,12 @@
 //	SMS held by the monthly credit cap     PK=T#t#HELD       SK=<ref>                                 table (TTL)
 //	unanswered double opt-in request       PK=T#t#DOI#<c>#<e164> SK=DOI                                table
 //	requests due a look (expiry, reminder) GSI2PK=DOI#<0..7> GSI2SK <= <ms>#T#t#<c>#<e164>            GSI2 (sparse)
+//	a dry run's scratch (its would-be writes) PK=T#t#RUN#<r>#D#<key after T#t#> SK=<the key's SK>      table (TTL 7 days, no index attributes)
+//
+// A dry run (Target.DryRun, dryrun.go) decides as a real run does but
+// writes its contacts, phone items, email claims and links to its scratch
+// partitions instead, and reads them back over the stored state; it writes
+// nothing else.
 //
 // # Costs the design is built for
 //
