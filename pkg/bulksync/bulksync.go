@@ -438,19 +438,26 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		if row.Outcome != "" {
 			res.Rows = append(res.Rows, row)
 		}
-		res.Counts.Messages += len(a.Messages)
+		// Messages this run made due: now, or when this page was applied
+		// before (a redelivery: counted again, their markers are written).
+		purposes := a.Counted
 		for _, msg := range a.Messages {
-			switch msg.Purpose {
+			purposes = append(purposes, msg.Purpose)
+			if !run.DryRun {
+				due = append(due, outboxMessage(m.TenantID, msg))
+			}
+		}
+		res.Counts.Messages += len(purposes)
+		for _, p := range purposes {
+			switch p {
 			case consent.PurposeConfirmation:
 				res.Counts.Confirmations++
 			case consent.PurposeDoubleOptInRequest:
 				res.Counts.DoubleOptInRequests++
 			}
-			if run.DryRun {
-				would = append(would, msg.Purpose)
-				continue
-			}
-			due = append(due, outboxMessage(m.TenantID, msg))
+		}
+		if run.DryRun {
+			would = append(would, purposes...)
 		}
 	}
 	if len(would) > 0 {

@@ -46,8 +46,14 @@ type Applied struct {
 	// email was not used, and masks the one in conflict.
 	Identity merge.Identity
 	// Pending: the record's contact waits for a YES to a double opt-in
-	// request (set when the decision was written).
+	// request (set when the decision was written, or by this run's earlier
+	// application of the record).
 	Pending bool
+	// Counted are the purposes of the messages this run's earlier
+	// application of the record made due (a page delivered again after it
+	// was applied): the run counts them as its own, and does not queue them
+	// again (their outbox markers were written with that decision).
+	Counted []consent.Purpose
 }
 
 // linkItem maps a source record to its contact and remembers what was last
@@ -62,6 +68,12 @@ type linkItem struct {
 	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
 	RunID       string    `dynamodbav:"runId,omitempty"`
 	Outcome     string    `dynamodbav:"outcome,omitempty"`
+	// Purposes are the purposes of the messages the run's decision made
+	// due, and Pending whether its contact then waited for a YES: a page
+	// delivered again counts them as that run's (Applied.Counted) instead
+	// of losing them.
+	Purposes []string `dynamodbav:"purposes,omitempty"`
+	Pending  bool     `dynamodbav:"pending,omitempty"`
 	// Held is set, and ContactID empty, while the source record is not
 	// linked to a contact: the group deltas of partial records that came
 	// before the full one (merge.MutHoldLink). AppliedHash is then the

@@ -277,11 +277,13 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		link, linked := ld.links[lk]
 		if linked && link.AppliedHash == hash && !rec.Deleted {
 			mu.Unlock()
-			outcome := merge.Unchanged
+			a := Applied{Decision: merge.Decision{Outcome: merge.Unchanged, Reason: merge.ReasonDuplicate, ContactID: link.ContactID}}
 			if t.RunID != "" && link.RunID == t.RunID {
-				outcome = merge.Outcome(link.Outcome) // a retried page: count what this run did
+				// A retried page: count what this run did.
+				a.Decision.Outcome = merge.Outcome(link.Outcome)
+				a.Counted, a.Pending = countedOf(link.Purposes), link.Pending
 			}
-			return Applied{Decision: merge.Decision{Outcome: outcome, Reason: merge.ReasonDuplicate, ContactID: link.ContactID}}, nil
+			return a, nil
 		}
 		snap := ld.snapshot(id, lk)
 		d := mg.Merge(merge.Input{Record: rec, Identity: id, Connection: t.Conn, Now: now, NewID: NewID("c_"), State: snap.state})
@@ -297,7 +299,9 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				c := snap.state.Contacts[d.ContactID]
 				mu.Unlock()
 				crashed := marked && t.RunID != "" && mark.RunID == t.RunID && mark.ConnectionID == t.Conn.ID && mark.ExternalID == rec.ExternalID
+				var again Applied // what the crashed application did, counted again
 				if crashed {
+					again.Counted, again.Pending = countedOf(mark.Purposes), mark.Pending
 					// This run wrote the contact for this record and crashed
 					// before its link: count what it did, and redo the side
 					// writes it may have lost (idempotent puts).
@@ -318,6 +322,9 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				}
 				li := linkItem{PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 					AppliedHash: hash, UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome)}
+				if crashed {
+					li.Purposes, li.Pending = mark.Purposes, mark.Pending
+				}
 				av, err := marshalMap(li)
 				if err != nil {
 					return Applied{}, err
@@ -334,7 +341,7 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				mu.Lock()
 				ld.links[lk] = li
 				mu.Unlock()
-				return Applied{Decision: d, Wrote: true}, nil
+				return Applied{Decision: d, Wrote: true, Counted: again.Counted, Pending: again.Pending}, nil
 			}
 			return Applied{Decision: d}, nil
 		}

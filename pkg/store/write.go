@@ -119,7 +119,8 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		c.Version = old.Version + 1
 		var mark *appliedMark
 		if t.RunID != "" && id == d.ContactID {
-			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: t.RunID, Outcome: string(d.Outcome)}
+			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: t.RunID, Outcome: string(d.Outcome),
+				Purposes: purposesOf(fx.messages), Pending: merge.Status(c, after.Ledger(c.Phone)) == consent.Pending}
 		}
 		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))), mark)
 		if err != nil {
@@ -250,6 +251,12 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 			AppliedHash: appliedHash(rec, t.Conn), UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome),
 		}
+		if t.RunID != "" {
+			fx.linkPut.Purposes = purposesOf(fx.messages)
+			if c, ok := after.Contacts[d.ContactID]; ok {
+				fx.linkPut.Pending = merge.Status(c, after.Ledger(c.Phone)) == consent.Pending
+			}
+		}
 		if !snap.linkRead || snap.link.ContactID == "" {
 			fx.linkCond = true
 			if snap.linkRead {
@@ -361,6 +368,24 @@ func (s *Store) batchWrite(ctx context.Context, writes []types.WriteRequest) err
 		}
 	}
 	return nil
+}
+
+// purposesOf lists the purposes of due messages (what a run counts).
+func purposesOf(msgs []consent.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, string(m.Purpose))
+	}
+	return out
+}
+
+// countedOf is the inverse of purposesOf.
+func countedOf(ps []string) []consent.Purpose {
+	var out []consent.Purpose
+	for _, p := range ps {
+		out = append(out, consent.Purpose(p))
+	}
+	return out
 }
 
 func sortedSet(m map[string]bool) []string {
