@@ -25,10 +25,13 @@ import (
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
 
-// dryRunToEnd starts a dry run and waits for it to finish.
+// dryRunToEnd starts a dry run and waits for it to finish and release the
+// connection's lock (a finished run's status is set just before).
 func (r *rig) dryRunToEnd(t *testing.T) store.Run {
 	t.Helper()
 	ctx := context.Background()
+	r.waitUnlocked(t)
+	defer r.waitUnlocked(t)
 	run, err := r.starter.StartRequest(ctx, syncrun.Request{TenantID: r.tenant, ConnectionID: r.conn.ID, Trigger: store.TriggerManual, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +47,21 @@ func (r *rig) dryRunToEnd(t *testing.T) store.Run {
 	}
 	t.Fatalf("dry run %s did not finish", run.ID)
 	return store.Run{}
+}
+
+// waitUnlocked waits until no run holds the rig's connection.
+func (r *rig) waitUnlocked(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		id, err := r.st.RunningRunID(context.Background(), r.tenant, r.conn.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "" {
+			return
+		}
+	}
+	t.Fatal("the connection stayed locked")
 }
 
 // TestBulkSync_DryRunsOfDoubleOptInForetellTheRealRuns: in double opt-in

@@ -188,6 +188,19 @@ func TestDryRun_CountsWhatTheRealRunDoesAndChangesNothing(t *testing.T) {
 		t.Errorf("dry-run report has %d rows, counts %+v", len(dryRows), dc)
 	}
 
+	// A finished run's status is set just before its lock is released.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		id, err := st.RunningRunID(ctx, tenant, connID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the dry run kept the lock")
+		}
+	}
 	units.Reset()
 	code, out = a.do("POST", "/v1/connections/"+connID+"/syncs", key, "", nil)
 	if code != http.StatusAccepted {
