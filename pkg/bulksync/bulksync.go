@@ -26,6 +26,13 @@
 // the DLQ itself, and DeadLetters, run by the scheduler's tick, records it
 // dead so its run ends too. Each message has its own deadline
 // (Deps.MessageTimeout), well inside the function's timeout.
+//
+// A dry run (store.Run.DryRun, POST /v1/connections/{id}/syncs with
+// {"dryRun": true}) is planned, fetched, counted and finished like any
+// run, but its pages are applied with store.Target.DryRun: the decisions
+// go to the run's scratch space, no message is queued — their number by
+// purpose and their credits (Deps.Prices) are counted instead — and the
+// connection's last sync is not moved.
 package bulksync
 
 import (
@@ -118,6 +125,16 @@ type Deps struct {
 	// Notify tells the hub a run ended (sync.completed, sync.failed; nil:
 	// nothing is told).
 	Notify *outbox.Notifier
+	// Prices prices a dry run's messages (default outbox.Prices{}: the
+	// default templates; compose gives it the store and the sealer, so the
+	// tenant's own templates count).
+	Prices Pricer
+}
+
+// Pricer tells what one message of each purpose would cost a tenant
+// (outbox.Prices).
+type Pricer interface {
+	Credits(ctx context.Context, tenant string) (func(consent.Purpose) int, error)
 }
 
 // Handler handles page messages.
@@ -142,6 +159,9 @@ func New(d Deps) *Handler {
 	}
 	if d.MessageTimeout == 0 {
 		d.MessageTimeout = resources.MessageTimeout("bulksync")
+	}
+	if d.Prices == nil {
+		d.Prices = outbox.Prices{}
 	}
 	return &Handler{d: d}
 }
@@ -397,12 +417,18 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		nextSent = true
 	}
 	now := h.d.Now()
-	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID, WriteBack: conn.WriteBackOptOuts}, pg.Records, now)
+	// A dry run (run.DryRun) takes the same decisions in its scratch
+	// space: nothing is written, no message is queued, nothing is written
+	// back, and the report says what would be (messages, and their
+	// credits).
+	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID,
+		WriteBack: conn.WriteBackOptOuts && !run.DryRun, DryRun: run.DryRun}, pg.Records, now)
 	if err != nil {
 		return nextSent, fmt.Errorf("applying page: %w", err)
 	}
 	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID}
 	var due []any
+	var would []consent.Purpose // a dry run's messages
 	for i, a := range applied {
 		if pg.Records[i].OutOfScope {
 			// Left out by the connection's scope: counted and listed as
@@ -437,9 +463,35 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		if row.Outcome != "" {
 			res.Rows = append(res.Rows, row)
 		}
-		res.Counts.Messages += len(a.Messages)
+		// Messages this run made due: now, or when this page was applied
+		// before (a redelivery: counted again, their markers are written).
+		purposes := a.Counted
 		for _, msg := range a.Messages {
-			due = append(due, outboxMessage(m.TenantID, msg))
+			purposes = append(purposes, msg.Purpose)
+			if !run.DryRun {
+				due = append(due, outboxMessage(m.TenantID, msg))
+			}
+		}
+		res.Counts.Messages += len(purposes)
+		for _, p := range purposes {
+			switch p {
+			case consent.PurposeConfirmation:
+				res.Counts.Confirmations++
+			case consent.PurposeDoubleOptInRequest:
+				res.Counts.DoubleOptInRequests++
+			}
+		}
+		if run.DryRun {
+			would = append(would, purposes...)
+		}
+	}
+	if len(would) > 0 {
+		price, err := h.d.Prices.Credits(ctx, m.TenantID)
+		if err != nil {
+			return nextSent, fmt.Errorf("pricing messages: %w", err)
+		}
+		for _, p := range would {
+			res.Counts.Credits += price(p)
 		}
 	}
 	if len(due) > 0 && h.d.Outbox != nil {
@@ -468,7 +520,7 @@ func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
 		return err
 	}
 	h.notifyFinished(ctx, run)
-	if run.Status == store.RunCompleted {
+	if run.Status == store.RunCompleted && !run.DryRun {
 		return h.d.Store.MarkSynced(ctx, m.TenantID, m.ConnectionID, run.StartedAt, !run.Incremental)
 	}
 	return nil

@@ -130,7 +130,7 @@ func TestMailchimp_SelectedTagScopesTheSync(t *testing.T) {
 	}
 
 	run := runToEnd(store.TriggerInstall)
-	want := store.Counts{Seen: members, Created: 500, OutOfScope: members - 500, Messages: 500}
+	want := store.Counts{Seen: members, Created: 500, OutOfScope: members - 500, Messages: 500, Confirmations: 500}
 	if run.Status != store.RunCompleted || run.Counts != want || !run.Counts.AddsUp() {
 		t.Fatalf("install run = %s %+v (%s), want completed %+v", run.Status, run.Counts, run.Error, want)
 	}

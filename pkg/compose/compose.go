@@ -190,7 +190,7 @@ func (e Env) Scheduler() *scheduler.Handler {
 func (e Env) BulkSync() *bulksync.Handler {
 	st := e.Store()
 	return bulksync.New(bulksync.Deps{
-		Store: st, Sources: e.registry(FetchTimeout),
+		Store: st, Sources: e.registry(FetchTimeout), Prices: outbox.Prices{Store: st, Opener: e.Sealer},
 		Pages: e.sender(e.Names.PagesQueueURL), Outbox: e.sender(e.Names.OutboxQueueURL), DeadLetter: e.sender(e.Names.PagesDLQURL),
 		Log: e.log(), Notify: e.notifier(st),
 	})

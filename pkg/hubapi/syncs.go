@@ -1,6 +1,7 @@
 package hubapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/syncrun"
 )
 
 // SyncOut is a sync run as the API shows it.
@@ -23,6 +25,9 @@ type SyncOut struct {
 	StartedAt    time.Time    `json:"startedAt"`
 	FinishedAt   *time.Time   `json:"finishedAt,omitempty"`
 	Progress     Progress     `json:"progress"`
+	// DryRun: the run reported what it would do and changed nothing; its
+	// counts include the messages it would send and their credits.
+	DryRun bool `json:"dryRun"`
 }
 
 // Progress is how far a run is: pages applied of the pages planned so far
@@ -39,7 +44,7 @@ type Progress struct {
 
 func syncOut(r store.Run) SyncOut {
 	out := SyncOut{ID: r.ID, ConnectionID: r.ConnectionID, Trigger: r.Trigger, Status: r.Status, Counts: r.Counts, Error: r.Error, StartedAt: r.StartedAt,
-		Progress: Progress{Planned: r.Planned, PagesDone: r.PagesDone, PagesTotal: r.PagesTotal, Expected: r.Expected}}
+		Progress: Progress{Planned: r.Planned, PagesDone: r.PagesDone, PagesTotal: r.PagesTotal, Expected: r.Expected}, DryRun: r.DryRun}
 	if !r.FinishedAt.IsZero() {
 		t := r.FinishedAt
 		out.FinishedAt = &t
@@ -53,7 +58,30 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// RunOptions are a run request's options, the body of POST
+// /v1/connections/{id}/syncs (optional; activating a connection will take
+// the same): dryRun asks for a dry run, which reports what the run would
+// do — created, updated, unchanged, invalid, out of scope, the messages it
+// would send and their credits — and changes nothing.
+type RunOptions struct {
+	DryRun bool `json:"dryRun"`
+}
+
+// decodeRunOptions reads optional run options: an empty body is none.
+func decodeRunOptions(body []byte) (RunOptions, apigw.Response, bool) {
+	var o RunOptions
+	if len(bytes.TrimSpace(body)) == 0 {
+		return o, apigw.Response{}, true
+	}
+	resp, ok := decode(body, &o)
+	return o, resp, ok
+}
+
 func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
+	opts, resp, ok := decodeRunOptions(c.body)
+	if !ok {
+		return resp
+	}
 	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("connection")
@@ -64,7 +92,7 @@ func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
 	if !conn.Enabled {
 		return apigw.Error(http.StatusConflict, "connection_disabled", "the connection is disabled; enable it to sync")
 	}
-	run, err := h.d.Starter.Start(ctx, c.tenant, conn.ID, store.TriggerManual, false, time.Time{})
+	run, err := h.d.Starter.StartRequest(ctx, syncrun.Request{TenantID: c.tenant, ConnectionID: conn.ID, Trigger: store.TriggerManual, DryRun: opts.DryRun})
 	var busy *store.RunInProgressError
 	if errors.As(err, &busy) {
 		return apigw.JSON(http.StatusConflict, map[string]any{"error": map[string]string{

@@ -30,6 +30,12 @@ type Target struct {
 	// applied hash, so turning it on makes the next sync look at every
 	// record once.
 	WriteBack bool
+	// DryRun applies the records of run RunID without writing what a real
+	// run writes: the decisions go to the run's scratch space (dryrun.go),
+	// no message becomes due (Applied.Messages says what would).
+	DryRun bool
+
+	dry *dryScope // set by ApplyRecords for a dry run
 }
 
 // Applied is the result of applying one record.
@@ -47,7 +53,8 @@ type Applied struct {
 	// email was not used, and masks the one in conflict.
 	Identity merge.Identity
 	// Pending: the record's contact waits for a YES to a double opt-in
-	// request (set when the decision was written).
+	// request (set when the decision was written, or by this run's earlier
+	// application of the record).
 	Pending bool
 	// WriteBack: the target writes opt-outs back and the record still
 	// shows its number (Identity.Phone) subscribed while the number is
@@ -56,6 +63,11 @@ type Applied struct {
 	// it. OptedOutAt is then the time of the opt-out in force.
 	WriteBack  bool
 	OptedOutAt time.Time
+	// Counted are the purposes of the messages this run's earlier
+	// application of the record made due (a page delivered again after it
+	// was applied): the run counts them as its own, and does not queue them
+	// again (their outbox markers were written with that decision).
+	Counted []consent.Purpose
 }
 
 // linkItem maps a source record to its contact and remembers what was last
@@ -70,6 +82,12 @@ type linkItem struct {
 	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
 	RunID       string    `dynamodbav:"runId,omitempty"`
 	Outcome     string    `dynamodbav:"outcome,omitempty"`
+	// Purposes are the purposes of the messages the run's decision made
+	// due, and Pending whether its contact then waited for a YES: a page
+	// delivered again counts them as that run's (Applied.Counted) instead
+	// of losing them.
+	Purposes []string `dynamodbav:"purposes,omitempty"`
+	Pending  bool     `dynamodbav:"pending,omitempty"`
 	// Held is set, and ContactID empty, while the source record is not
 	// linked to a contact: the group deltas of partial records that came
 	// before the full one (merge.MutHoldLink). AppliedHash is then the
@@ -123,6 +141,7 @@ type loaded struct {
 	phoneVer map[string]int64 // E.164 -> stored version (0: no item)
 	emailOwn map[string]string
 	marks    map[string]appliedMark // contact id -> its last run application
+	dry      *dryScope              // a dry run's scratch space (nil: none)
 }
 
 func newLoaded() *loaded {
@@ -150,7 +169,7 @@ func (s *Store) loadLinks(ctx context.Context, tenant string, conn merge.Connect
 	for i, r := range recs {
 		keys[i] = keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink)
 	}
-	items, err := s.batchGet(ctx, keys, false)
+	items, err := s.getItems(ctx, into, keys, false)
 	if err != nil {
 		return err
 	}
@@ -192,7 +211,7 @@ func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connecti
 			keys = append(keys, keyOf(emailPK(tenant, e), e))
 		}
 	}
-	items, err := s.batchGet(ctx, keys, consistent)
+	items, err := s.getItems(ctx, into, keys, consistent)
 	if err != nil {
 		return err
 	}
@@ -223,7 +242,7 @@ func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connecti
 		if len(ckeys) == 0 {
 			break
 		}
-		citems, err := s.batchGet(ctx, ckeys, consistent)
+		citems, err := s.getItems(ctx, into, ckeys, consistent)
 		if err != nil {
 			return err
 		}
@@ -260,7 +279,7 @@ func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connecti
 		if len(more) == 0 {
 			continue
 		}
-		mitems, err := s.batchGet(ctx, more, consistent)
+		mitems, err := s.getItems(ctx, into, more, consistent)
 		if err != nil {
 			return err
 		}

@@ -42,6 +42,9 @@ type appliedMark struct {
 	ExternalID   string `dynamodbav:"ext"`
 	RunID        string `dynamodbav:"run"`
 	Outcome      string `dynamodbav:"outcome"`
+	// Purposes and Pending: see linkItem.
+	Purposes []string `dynamodbav:"purposes,omitempty"`
+	Pending  bool     `dynamodbav:"pending,omitempty"`
 }
 
 // nameKey is the contact's sort key in the tenant's name index: lower-case

@@ -54,6 +54,12 @@
 //	requests due a look (expiry, reminder) GSI2PK=DOI#<0..7> GSI2SK <= <ms>#T#t#<c>#<e164>            GSI2 (sparse)
 //	notification endpoint (URL, sealed secret) PK=T#t        SK=NOTIFY                                table
 //	notifications to the hub, newest first PK=T#t#NTF        SK=msg_<ms><hex> (ids sort by time)      table (TTL), descending
+//	a dry run's scratch (its would-be writes) PK=T#t#RUN#<r>#D#<key after T#t#> SK=<the key's SK>      table (TTL 7 days, no index attributes)
+//
+// A dry run (Target.DryRun, dryrun.go) decides as a real run does but
+// writes its contacts, phone items, email claims and links to its scratch
+// partitions instead, and reads them back over the stored state; it writes
+// nothing else.
 //
 // # Costs the design is built for
 //

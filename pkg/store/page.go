@@ -32,6 +32,12 @@ const pageConcurrency = 8
 // refuses for good (ValidationException: an item over 400 KB, a key over
 // its limit) is Invalid with ReasonWriteRejected; the others are applied.
 func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record, now time.Time) ([]Applied, error) {
+	if t.DryRun {
+		if t.RunID == "" {
+			return nil, errors.New("store: a dry run needs its run id")
+		}
+		t.dry = newDryScope(t.TenantID, t.RunID, s.now())
+	}
 	out := make([]Applied, len(recs))
 	notes := make([][]string, len(recs))
 	keep := make([]int, 0, len(recs))
@@ -94,6 +100,7 @@ func (s *Store) applyRecords(ctx context.Context, t Target, recs []source.Record
 	// Links first: a re-sync's unchanged records end there (0.5 RCU each,
 	// no write); only the others need their phones, emails and contacts.
 	ld := newLoaded()
+	ld.dry = t.dry
 	if err := s.loadLinks(ctx, t.TenantID, t.Conn, recs, ld); err != nil {
 		return nil, err
 	}
@@ -167,6 +174,9 @@ func (s *Store) applyRecords(ctx context.Context, t Target, recs []source.Record
 	if err := s.batchWrite(ctx, side.last); err != nil {
 		return nil, errors.Join(firstErr, err)
 	}
+	if t.dry != nil {
+		t.dry.mark(side.dryKeys...)
+	}
 	return out, firstErr
 }
 
@@ -198,6 +208,7 @@ func (s *Store) rewriteMemberships(ctx context.Context, tenant string, c merge.C
 type pendingWrites struct {
 	first, last []types.WriteRequest
 	firstLinks  []firstLink // webhooks: first links, conditioned (putFirstLink)
+	dryKeys     []string    // a dry run: the original keys of last's scratch writes
 }
 
 // firstLink is the first link item of a source record, and the applied
@@ -271,11 +282,13 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		link, linked := ld.links[lk]
 		if linked && link.AppliedHash == hash && !rec.Deleted {
 			mu.Unlock()
-			outcome := merge.Unchanged
+			a := Applied{Decision: merge.Decision{Outcome: merge.Unchanged, Reason: merge.ReasonDuplicate, ContactID: link.ContactID}}
 			if t.RunID != "" && link.RunID == t.RunID {
-				outcome = merge.Outcome(link.Outcome) // a retried page: count what this run did
+				// A retried page: count what this run did.
+				a.Decision.Outcome = merge.Outcome(link.Outcome)
+				a.Counted, a.Pending = countedOf(link.Purposes), link.Pending
 			}
-			return Applied{Decision: merge.Decision{Outcome: outcome, Reason: merge.ReasonDuplicate, ContactID: link.ContactID}}, nil
+			return a, nil
 		}
 		snap := ld.snapshot(id, lk)
 		d := mg.Merge(merge.Input{Record: rec, Identity: id, Connection: t.Conn, Now: now, NewID: NewID("c_"), State: snap.state})
@@ -291,13 +304,17 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				c := snap.state.Contacts[d.ContactID]
 				mu.Unlock()
 				crashed := marked && t.RunID != "" && mark.RunID == t.RunID && mark.ConnectionID == t.Conn.ID && mark.ExternalID == rec.ExternalID
+				var again Applied // what the crashed application did, counted again
 				if crashed {
+					again.Counted, again.Pending = countedOf(mark.Purposes), mark.Pending
 					// This run wrote the contact for this record and crashed
 					// before its link: count what it did, and redo the side
 					// writes it may have lost (idempotent puts).
 					d.Outcome = merge.Outcome(mark.Outcome)
-					if err := s.rewriteMemberships(ctx, t.TenantID, c); err != nil {
-						return Applied{}, err
+					if t.dry == nil {
+						if err := s.rewriteMemberships(ctx, t.TenantID, c); err != nil {
+							return Applied{}, err
+						}
 					}
 				}
 				if !crashed && linked && link.ContactID == d.ContactID && rec.IsPartial() {
@@ -310,17 +327,26 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 				}
 				li := linkItem{PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 					AppliedHash: hash, UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome)}
+				if crashed {
+					li.Purposes, li.Pending = mark.Purposes, mark.Pending
+				}
 				av, err := marshalMap(li)
 				if err != nil {
 					return Applied{}, err
 				}
+				if t.dry != nil {
+					av = t.dry.item(av)
+				}
 				if err := s.put(ctx, av); err != nil {
 					return Applied{}, err
+				}
+				if t.dry != nil {
+					t.dry.mark(li.PK + "|" + li.SK)
 				}
 				mu.Lock()
 				ld.links[lk] = li
 				mu.Unlock()
-				return writeBackDue(t, rec, id, snap.state, Applied{Decision: d, Wrote: true}), nil
+				return writeBackDue(t, rec, id, snap.state, Applied{Decision: d, Wrote: true, Counted: again.Counted, Pending: again.Pending}), nil
 			}
 			return Applied{Decision: d}, nil
 		}
@@ -363,13 +389,22 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 		if cond {
 			sfx.linkPut = nil
 		}
-		first, last, err := s.sideWrites(t.TenantID, sfx, keyOf(linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), skLink))
+		var first, last []types.WriteRequest
+		var dryKeys []string
+		if t.dry != nil {
+			// A dry run keeps only the link, in its scratch space
+			// (sideWrites would also note groups as known).
+			last, dryKeys, err = s.dryLinkWrites(t, rec, fx)
+		} else {
+			first, last, err = s.sideWrites(t.TenantID, sfx, keyOf(linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), skLink))
+		}
 		if err != nil {
 			return Applied{}, err
 		}
 		mu.Lock()
 		side.first = append(side.first, first...)
 		side.last = append(side.last, last...)
+		side.dryKeys = append(side.dryKeys, dryKeys...)
 		if cond {
 			side.firstLinks = append(side.firstLinks, firstLink{item: *fx.linkPut, heldHash: fx.heldHash})
 		}
@@ -434,6 +469,7 @@ func writeBackDue(t Target, rec source.Record, id merge.Identity, st merge.State
 // replaces it in ld.
 func (s *Store) reload(ctx context.Context, t Target, rec source.Record, id merge.Identity, ld *loaded, mu *sync.Mutex) error {
 	fresh := newLoaded()
+	fresh.dry = ld.dry
 	if err := s.load(ctx, t.TenantID, t.Conn, []source.Record{rec}, []merge.Identity{id}, true, fresh); err != nil {
 		return err
 	}

@@ -42,7 +42,8 @@ type Counts struct {
 	// OutOfScope counts records the connection's scope left out (members
 	// in none of its selected tags); a linked one lost this source.
 	OutOfScope int `dynamodbav:"outOfScope" json:"out_of_scope,omitempty"`
-	// Messages counts SMS queued by the run (one credit each).
+	// Messages counts SMS queued by the run (a dry run: that it would
+	// queue).
 	Messages int `dynamodbav:"messages" json:"messages,omitempty"`
 	// PendingConfirmation counts created or updated records whose contact
 	// waits for a YES (double opt-in): informational, they are also
@@ -58,6 +59,15 @@ type Counts struct {
 	WrittenBack          int `dynamodbav:"writtenBack" json:"written_back,omitempty"`
 	WriteBackFailed      int `dynamodbav:"writeBackFailed" json:"write_back_failed,omitempty"`
 	WriteBackUnsupported int `dynamodbav:"writeBackUnsupported" json:"write_back_unsupported,omitempty"`
+	// Confirmations and DoubleOptInRequests split Messages by purpose
+	// (confirmation texts, double opt-in requests).
+	Confirmations       int `dynamodbav:"confirmations" json:"confirmations,omitempty"`
+	DoubleOptInRequests int `dynamodbav:"doubleOptInRequests" json:"double_opt_in_requests,omitempty"`
+	// Credits is what a dry run's messages would cost: the parts each
+	// purpose's text is billed as with the tenant's templates
+	// (sms.Credits). A real run's credits are counted when sent
+	// (GET /v1/usage).
+	Credits int `dynamodbav:"credits" json:"credits,omitempty"`
 }
 
 // AddsUp reports whether every record seen has an outcome.
@@ -91,6 +101,9 @@ type Run struct {
 	StartedAt  time.Time `dynamodbav:"startedAt"`
 	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"`
 	ExpiresAt  int64     `dynamodbav:"expiresAt"`
+	// DryRun: the run reports what it would do and changes nothing
+	// (Target.DryRun); it takes the connection's lock like any run.
+	DryRun bool `dynamodbav:"dryRun,omitempty"`
 }
 
 type runItem struct {
@@ -119,6 +132,8 @@ type RunSpec struct {
 	// LockFor is how long the connection stays locked without progress;
 	// every recorded page extends it. A crashed run's lock expires after it.
 	LockFor time.Duration
+	// DryRun starts a dry run (Run.DryRun).
+	DryRun bool
 }
 
 type lockItem struct {
@@ -143,7 +158,7 @@ func (s *Store) StartRun(ctx context.Context, spec RunSpec) (Run, error) {
 	run := Run{
 		TenantID: spec.TenantID, ID: newRunID(now), ConnectionID: spec.ConnectionID, Trigger: spec.Trigger,
 		Status: RunRunning, Incremental: spec.Incremental, Since: spec.Since, Expected: -1,
-		StartedAt: now, ExpiresAt: now.Add(resources.RetentionPeriod).Unix(),
+		StartedAt: now, ExpiresAt: now.Add(resources.RetentionPeriod).Unix(), DryRun: spec.DryRun,
 	}
 	runAV, err := marshalMap(runItem{
 		PK: tenantPK(spec.TenantID), SK: runSK(run.ID),
@@ -316,7 +331,8 @@ func (s *Store) RecordPage(ctx context.Context, p PageResult, lockFor time.Durat
 	upd := expression.Add(expression.Name("pagesDone"), expression.Value(1))
 	c := p.Counts
 	for name, n := range map[string]int{"seen": c.Seen, "created": c.Created, "updated": c.Updated, "unchanged": c.Unchanged, "invalid": c.Invalid, "skipped": c.Skipped, "outOfScope": c.OutOfScope, "messages": c.Messages, "pendingConfirmation": c.PendingConfirmation,
-		"writtenBack": c.WrittenBack, "writeBackFailed": c.WriteBackFailed} {
+		"writtenBack": c.WrittenBack, "writeBackFailed": c.WriteBackFailed,
+		"confirmations": c.Confirmations, "doubleOptInRequests": c.DoubleOptInRequests, "credits": c.Credits} {
 		if n != 0 {
 			upd = upd.Add(expression.Name("counts."+name), expression.Value(n))
 		}

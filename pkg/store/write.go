@@ -119,7 +119,8 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		c.Version = old.Version + 1
 		var mark *appliedMark
 		if t.RunID != "" && id == d.ContactID {
-			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: t.RunID, Outcome: string(d.Outcome)}
+			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: t.RunID, Outcome: string(d.Outcome),
+				Purposes: purposesOf(fx.messages), Pending: merge.Status(c, after.Ledger(c.Phone)) == consent.Pending}
 		}
 		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))), mark)
 		if err != nil {
@@ -221,6 +222,10 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			items = append(items, p)
 		}
 	}
+	var dryKeys []string
+	if t.dry != nil {
+		items, dryKeys = t.dry.rewrite(items)
+	}
 	if len(items) == 1 {
 		// One item needs no transaction (which would cost twice the units).
 		if err := s.writeOne(ctx, items[0]); err != nil {
@@ -238,10 +243,19 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 			return fx, fmt.Errorf("applying decision: %w", err)
 		}
 	}
+	if t.dry != nil {
+		t.dry.mark(dryKeys...)
+	}
 	if !fx.linkDel && d.ContactID != "" && d.Outcome != merge.Invalid {
 		fx.linkPut = &linkItem{
 			PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 			AppliedHash: appliedHash(rec, t.Conn, t.WriteBack), UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome),
+		}
+		if t.RunID != "" {
+			fx.linkPut.Purposes = purposesOf(fx.messages)
+			if c, ok := after.Contacts[d.ContactID]; ok {
+				fx.linkPut.Pending = merge.Status(c, after.Ledger(c.Phone)) == consent.Pending
+			}
 		}
 		if !snap.linkRead || snap.link.ContactID == "" {
 			fx.linkCond = true
@@ -354,6 +368,24 @@ func (s *Store) batchWrite(ctx context.Context, writes []types.WriteRequest) err
 		}
 	}
 	return nil
+}
+
+// purposesOf lists the purposes of due messages (what a run counts).
+func purposesOf(msgs []consent.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		out = append(out, string(m.Purpose))
+	}
+	return out
+}
+
+// countedOf is the inverse of purposesOf.
+func countedOf(ps []string) []consent.Purpose {
+	var out []consent.Purpose
+	for _, p := range ps {
+		out = append(out, consent.Purpose(p))
+	}
+	return out
 }
 
 func sortedSet(m map[string]bool) []string {

@@ -110,19 +110,41 @@ type Starter struct {
 	LockFor time.Duration
 }
 
+// Request is what a run is asked for: whose, why, what to list, and
+// whether it is a dry run (it then reports what it would do — its counts,
+// the messages and credits it would send — and changes nothing:
+// store.Target.DryRun). Every way of starting a run (sync now, install,
+// the scheduler, activation) is one Request.
+type Request struct {
+	TenantID     string
+	ConnectionID string
+	Trigger      string
+	Incremental  bool
+	Since        time.Time
+	DryRun       bool
+}
+
 // Start starts a run of conn; *store.RunInProgressError when one is going.
-// If the plan message cannot be enqueued the run is failed at once (and its
-// lock released) so the connection is not blocked until the lock expires.
 func (s Starter) Start(ctx context.Context, tenant, conn, trigger string, incremental bool, since time.Time) (store.Run, error) {
+	return s.StartRequest(ctx, Request{TenantID: tenant, ConnectionID: conn, Trigger: trigger, Incremental: incremental, Since: since})
+}
+
+// StartRequest starts the run r asks for; *store.RunInProgressError when
+// the connection has one going (a dry run included: it holds the lock
+// like any run). If the plan message cannot be enqueued the run is failed
+// at once (and its lock released) so the connection is not blocked until
+// the lock expires.
+func (s Starter) StartRequest(ctx context.Context, r Request) (store.Run, error) {
 	run, err := s.Store.StartRun(ctx, store.RunSpec{
-		TenantID: tenant, ConnectionID: conn, Trigger: trigger, Incremental: incremental, Since: since, LockFor: s.LockFor,
+		TenantID: r.TenantID, ConnectionID: r.ConnectionID, Trigger: r.Trigger, Incremental: r.Incremental, Since: r.Since,
+		LockFor: s.LockFor, DryRun: r.DryRun,
 	})
 	if err != nil {
 		return store.Run{}, err
 	}
-	msg := Message{V: 1, Kind: KindPlan, TenantID: tenant, ConnectionID: conn, RunID: run.ID, Incremental: incremental, Since: since}
+	msg := Message{V: 1, Kind: KindPlan, TenantID: r.TenantID, ConnectionID: r.ConnectionID, RunID: run.ID, Incremental: r.Incremental, Since: r.Since}
 	if err := s.Pages.Send(ctx, msg); err != nil {
-		return run, errors.Join(fmt.Errorf("enqueuing run plan: %w", err), s.abandon(ctx, tenant, run.ID, "could not enqueue the run's plan"))
+		return run, errors.Join(fmt.Errorf("enqueuing run plan: %w", err), s.abandon(ctx, r.TenantID, run.ID, "could not enqueue the run's plan"))
 	}
 	return run, nil
 }
