@@ -70,6 +70,14 @@ type Store interface {
 	RecordPage(ctx context.Context, p store.PageResult, lockFor time.Duration) (bool, bool, error)
 	FinishRun(ctx context.Context, tenant, runID string) (store.Run, error)
 	MarkSynced(ctx context.Context, tenant, id string, at time.Time, full bool) error
+	// Complete groups (source.Plan.CompleteGroups, see groups.go).
+	SetCompleteGroups(ctx context.Context, tenant, runID string, groups []string) error
+	AssertGroups(ctx context.Context, tenant, runID string, recs []source.Record, complete []string) error
+	Asserted(ctx context.Context, tenant, runID string, extIDs, groups []string) (map[string]bool, error)
+	MarkIncomplete(ctx context.Context, tenant, runID string, groups []string) error
+	DeferOutOfScope(ctx context.Context, tenant, runID, pageID string, ids []string) error
+	ListDeferred(ctx context.Context, tenant, runID, cursor string) ([]store.Deferred, string, error)
+	RemoveLeavers(ctx context.Context, t store.Target, run store.Run, now time.Time) (int, error)
 }
 
 // Sender enqueues JSON messages.
@@ -326,6 +334,12 @@ func (h *Handler) plan(ctx context.Context, m syncrun.Message) error {
 	if m.Incremental || plan.Chained {
 		expected = -1 // an incremental total is not a completeness bound
 	}
+	if !m.Incremental && len(plan.CompleteGroups) > 0 {
+		// Before the plan is set: a page never runs without them.
+		if err := h.d.Store.SetCompleteGroups(ctx, m.TenantID, m.RunID, plan.CompleteGroups); err != nil {
+			return err
+		}
+	}
 	if err := h.d.Store.SetPlan(ctx, m.TenantID, m.RunID, len(plan.Fanout), expected); err != nil {
 		return err
 	}
@@ -350,6 +364,12 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		return nextSent, err
 	}
 	if done, err := h.d.Store.PageRecorded(ctx, m.TenantID, m.RunID, m.PageID); err != nil || done {
+		if err == nil && run.Planned && run.PagesDone >= run.PagesTotal {
+			// A duplicate delivery of the last page: the attempt that
+			// counted it may have stopped while finishing the run (its
+			// complete groups' leavers are removed then); finish it.
+			return nextSent, h.finish(ctx, m)
+		}
 		return nextSent, err // a duplicate delivery of a page already counted
 	}
 	conn, src, err := h.source(ctx, m)
@@ -373,25 +393,49 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		}
 		nextSent = true
 	}
+	complete := completeGroups(run)
+	if len(complete) > 0 {
+		if len(pg.Incomplete) > 0 {
+			if err := h.d.Store.MarkIncomplete(ctx, m.TenantID, m.RunID, pg.Incomplete); err != nil {
+				return nextSent, err
+			}
+		}
+		if pg.Records, err = h.deferOutOfScope(ctx, m, pg.Records); err != nil {
+			return nextSent, err
+		}
+	}
 	now := h.d.Now()
 	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID}, pg.Records, now)
 	if err != nil {
 		return nextSent, fmt.Errorf("applying page: %w", err)
 	}
+	if len(complete) > 0 {
+		// Before the page is recorded: the run's end reads them.
+		if err := h.d.Store.AssertGroups(ctx, m.TenantID, m.RunID, pg.Records, complete); err != nil {
+			return nextSent, err
+		}
+	}
+	res, due := pageResult(m, pg.Records, applied)
+	return h.continuePage(ctx, m, log, res, due, nextSent)
+}
+
+// pageResult counts a page's applied records and lists their report rows
+// and the messages that became due.
+func pageResult(m syncrun.Message, recs []source.Record, applied []store.Applied) (store.PageResult, []any) {
 	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID}
 	var due []any
 	for i, a := range applied {
-		if pg.Records[i].OutOfScope {
+		if recs[i].OutOfScope {
 			// Left out by the connection's scope: counted and listed as
 			// such, whether or not it took this source from a contact (it
 			// is applied as a delete: no message is ever due).
 			res.Counts.Seen++
 			res.Counts.OutOfScope++
-			res.Rows = append(res.Rows, outOfScopeRow(pg.Records[i], a.Decision))
+			res.Rows = append(res.Rows, outOfScopeRow(recs[i], a.Decision))
 			continue
 		}
 		res.Counts.Seen++
-		row := store.NewReportRow(pg.Records[i], a.Decision, a.Identity)
+		row := store.NewReportRow(recs[i], a.Decision, a.Identity)
 		switch a.Decision.Outcome {
 		case merge.Created:
 			res.Counts.Created++
@@ -419,6 +463,11 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 			due = append(due, outboxMessage(m.TenantID, msg))
 		}
 	}
+	return res, due
+}
+
+// continuePage is the rest of page: the page's messages and its record.
+func (h *Handler) continuePage(ctx context.Context, m syncrun.Message, log *slog.Logger, res store.PageResult, due []any, nextSent bool) (bool, error) {
 	if len(due) > 0 && h.d.Outbox != nil {
 		if err := h.d.Outbox.Send(ctx, due...); err != nil {
 			return nextSent, fmt.Errorf("enqueuing messages: %w", err)
@@ -437,6 +486,9 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 }
 
 func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
+	if err := h.endGroups(ctx, m); err != nil {
+		return err
+	}
 	run, err := h.d.Store.FinishRun(ctx, m.TenantID, m.RunID)
 	if err != nil {
 		return err

@@ -232,6 +232,10 @@ type Page struct {
 	// Next is the following cursor for chained plans; "" on the last page and
 	// always "" for fan-out plans.
 	Next Cursor
+	// Incomplete names groups of the plan's CompleteGroups whose listing
+	// ended early on this page, not at its end (a list deleted mid-run
+	// whose member listing answers 404): the run removes nobody from them.
+	Incomplete []string `json:",omitempty"`
 }
 
 // Webhook is a verified, parsed webhook delivery.

@@ -23,6 +23,9 @@ type Target struct {
 	TenantID string
 	Conn     merge.Connection
 	RunID    string
+	// keepDeltaBase: the records are the run end's removals of groups
+	// their source record left (merge.Input.KeepDeltaBase).
+	keepDeltaBase bool
 }
 
 // Applied is the result of applying one record.

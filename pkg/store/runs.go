@@ -48,6 +48,11 @@ type Counts struct {
 	// waits for a YES (double opt-in): informational, they are also
 	// counted as created or updated, and kept out of the audience.
 	PendingConfirmation int `dynamodbav:"pendingConfirmation" json:"pending_confirmation,omitempty"`
+	// GroupsLeft counts the memberships a full run removed because the
+	// group's complete listing no longer had the source record
+	// (source.Plan.CompleteGroups; report rows updated / left_group):
+	// informational, not records, so not part of Seen.
+	GroupsLeft int `dynamodbav:"groupsLeft" json:"groups_left,omitempty"`
 }
 
 // AddsUp reports whether every record seen has an outcome.
@@ -81,6 +86,11 @@ type Run struct {
 	StartedAt  time.Time `dynamodbav:"startedAt"`
 	FinishedAt time.Time `dynamodbav:"finishedAt,omitempty"`
 	ExpiresAt  int64     `dynamodbav:"expiresAt"`
+	// CompleteGroups are the groups the plan lists completely (full runs,
+	// source.Plan.CompleteGroups, bounded like record groups): the run's
+	// end removes them from the connection's contacts no record of the
+	// run put in them (leavers.go).
+	CompleteGroups []string `dynamodbav:"completeGroups,omitempty"`
 }
 
 type runItem struct {
@@ -258,6 +268,8 @@ type ReportRow struct {
 	ContactID string `dynamodbav:"c,omitempty" json:"contactId,omitempty"`
 	// Consent is "pending_confirmation" when the contact waits for a YES.
 	Consent string `dynamodbav:"s,omitempty" json:"consent,omitempty"`
+	// Group is the hub group a left_group row's record left.
+	Group string `dynamodbav:"g,omitempty" json:"group,omitempty"`
 }
 
 // PageResult is what applying one page produced.
