@@ -148,4 +148,3 @@ func (h *Handler) applyDeferred(ctx context.Context, m syncrun.Message, conn sto
 	_, _, err = h.d.Store.RecordPage(ctx, res, h.d.LockFor)
 	return err
 }
-
