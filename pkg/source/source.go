@@ -193,7 +193,8 @@ type Options struct {
 	Label        string // defaults to Platform.DefaultLabel()
 	// SelectedTags scopes the connection: Mailchimp syncs only the members
 	// of these tags (and only they become groups); empty = the whole
-	// audience, no tag groups.
+	// audience, no tag groups. Klaviyo: the lists and segments of these
+	// names (empty = every profile, every list and segment a group).
 	SelectedTags []string
 	FieldMap     map[string]string // source field name -> hub field name
 }
