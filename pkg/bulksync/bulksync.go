@@ -78,6 +78,7 @@ type Store interface {
 	DeferOutOfScope(ctx context.Context, tenant, runID, pageID string, ids []string) error
 	ListDeferred(ctx context.Context, tenant, runID, cursor string) ([]store.Deferred, string, error)
 	RemoveLeavers(ctx context.Context, t store.Target, run store.Run, now time.Time) (int, error)
+	ClaimRunEnd(ctx context.Context, tenant, runID, holder string, d time.Duration) error
 }
 
 // Sender enqueues JSON messages.

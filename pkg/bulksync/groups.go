@@ -36,6 +36,8 @@ import (
 //     (store.RemoveLeavers: counts groups_left, rows updated / left_group).
 //
 // A run with a failed page does neither: its listing is not complete.
+// One delivery at a time does this work (store.ClaimRunEnd); another that
+// also saw the last page recorded fails and is retried later.
 // Everything is idempotent, so a crash while finishing is repaired by the
 // redelivered last page (a recorded page whose run has every page done
 // finishes the run again).
@@ -82,6 +84,12 @@ func (h *Handler) endGroups(ctx context.Context, m syncrun.Message) error {
 	if !run.Planned || run.PagesDone < run.PagesTotal || run.DeadPages > 0 || !run.Counts.AddsUp() ||
 		(run.Expected >= 0 && run.Counts.Seen < run.Expected) {
 		return nil // the run will fail (or is not over): its listing is not complete
+	}
+	// One attempt at a time (two deliveries may both have seen the last
+	// page recorded): the other is retried, and finds the run finished.
+	// A crashed attempt's lease lapses after a message's time.
+	if err := h.d.Store.ClaimRunEnd(ctx, m.TenantID, m.RunID, store.NewID("end_"), h.d.MessageTimeout); err != nil {
+		return err
 	}
 	conn, err := h.d.Store.GetConnection(ctx, m.TenantID, m.ConnectionID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -477,4 +478,34 @@ func (s *Store) removeGroupLeavers(ctx context.Context, t Target, run Run, label
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
+}
+
+// ErrRunEnding is returned by ClaimRunEnd when another attempt is doing the
+// run's end work (its lease has not expired): try again later.
+var ErrRunEnding = errors.New("store: another attempt is finishing the run")
+
+// ClaimRunEnd leases the end-of-run work of a running run (deferred
+// out-of-scope records, leavers) to holder for d, so two deliveries that
+// both saw the last page recorded do not do it at once (their report rows
+// would overwrite each other's). The same holder may claim again; an
+// expired lease (a crashed attempt) may be taken over.
+func (s *Store) ClaimRunEnd(ctx context.Context, tenant, runID, holder string, d time.Duration) error {
+	now := s.now()
+	err := s.withRetry(ctx, "claim run end", func() error {
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
+			UpdateExpression:         aws.String("SET endHolder = :h, endUntil = :u"),
+			ConditionExpression:      aws.String("#s = :running AND (attribute_not_exists(endUntil) OR endUntil < :now OR endHolder = :h)"),
+			ExpressionAttributeNames: map[string]string{"#s": "status"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":h": &types.AttributeValueMemberS{Value: holder}, ":u": numAV(now.Add(d).UnixMilli()),
+				":now": numAV(now.UnixMilli()), ":running": &types.AttributeValueMemberS{Value: RunRunning},
+			},
+		})
+		return err
+	})
+	if conditionFailed(err) {
+		return ErrRunEnding
+	}
+	return err
 }
