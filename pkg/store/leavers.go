@@ -48,7 +48,9 @@ import (
 // doing it again: a row rewritten is the same item, a removal already
 // applied is no longer found, and a membership item whose contact no
 // longer has the group (a crash between the contact's write and its side
-// writes) is deleted when it is met.
+// writes) is deleted when it is met. Two deliveries that both saw the
+// run's last page recorded do not do this work at once: ClaimRunEnd leases
+// it (endHolder, endUntil on the run item) to one of them.
 
 // assertTTL is how long assertion items are kept: well beyond any run's
 // lock (they are only read at the run's end).
