@@ -93,6 +93,15 @@ type Store interface {
 	FinishOutbox(ctx context.Context, tenant, ref string, r store.OutboxResult) error
 	StaleLink(ctx context.Context, tenant, conn, externalID string) error
 	NoteWriteBackUnsupported(ctx context.Context, tenant, runID string) error
+	// Complete groups (source.Plan.CompleteGroups, see groups.go).
+	SetCompleteGroups(ctx context.Context, tenant, runID string, groups []string) error
+	AssertGroups(ctx context.Context, tenant, runID string, recs []source.Record, complete []string) error
+	Asserted(ctx context.Context, tenant, runID string, extIDs, groups []string) (map[string]bool, error)
+	MarkIncomplete(ctx context.Context, tenant, runID string, groups []string) error
+	DeferOutOfScope(ctx context.Context, tenant, runID, pageID string, ids []string) error
+	ListDeferred(ctx context.Context, tenant, runID, cursor string) ([]store.Deferred, string, error)
+	RemoveLeavers(ctx context.Context, t store.Target, run store.Run, now time.Time) (int, error)
+	ClaimRunEnd(ctx context.Context, tenant, runID, holder string, d time.Duration) error
 }
 
 // Sender enqueues JSON messages.
@@ -369,6 +378,12 @@ func (h *Handler) plan(ctx context.Context, m syncrun.Message) error {
 	if m.Incremental || plan.Chained {
 		expected = -1 // an incremental total is not a completeness bound
 	}
+	if !m.Incremental && len(plan.CompleteGroups) > 0 {
+		// Before the plan is set: a page never runs without them.
+		if err := h.d.Store.SetCompleteGroups(ctx, m.TenantID, m.RunID, plan.CompleteGroups); err != nil {
+			return err
+		}
+	}
 	if err := h.d.Store.SetPlan(ctx, m.TenantID, m.RunID, len(plan.Fanout), expected); err != nil {
 		return err
 	}
@@ -393,6 +408,12 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		return nextSent, err
 	}
 	if done, err := h.d.Store.PageRecorded(ctx, m.TenantID, m.RunID, m.PageID); err != nil || done {
+		if err == nil && run.Planned && run.PagesDone >= run.PagesTotal {
+			// A duplicate delivery of the last page: the attempt that
+			// counted it may have stopped while finishing the run (its
+			// complete groups' leavers are removed then); finish it.
+			return nextSent, h.finish(ctx, m)
+		}
 		return nextSent, err // a duplicate delivery of a page already counted
 	}
 	conn, src, err := h.source(ctx, m)
@@ -416,6 +437,17 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		}
 		nextSent = true
 	}
+	complete := completeGroups(run)
+	if len(complete) > 0 {
+		if len(pg.Incomplete) > 0 {
+			if err := h.d.Store.MarkIncomplete(ctx, m.TenantID, m.RunID, pg.Incomplete); err != nil {
+				return nextSent, err
+			}
+		}
+		if pg.Records, err = h.deferOutOfScope(ctx, m, pg.Records); err != nil {
+			return nextSent, err
+		}
+	}
 	now := h.d.Now()
 	// A dry run (run.DryRun) takes the same decisions in its scratch
 	// space: nothing is written, no message is queued, nothing is written
@@ -426,21 +458,46 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 	if err != nil {
 		return nextSent, fmt.Errorf("applying page: %w", err)
 	}
+	if len(complete) > 0 {
+		// Before the page is recorded: the run's end reads them.
+		if err := h.d.Store.AssertGroups(ctx, m.TenantID, m.RunID, pg.Records, complete); err != nil {
+			return nextSent, err
+		}
+	}
+	res, due, err := h.pageResult(ctx, m, run.DryRun, pg.Records, applied)
+	if err != nil {
+		return nextSent, err
+	}
+	if len(due) > 0 && h.d.Outbox != nil {
+		if err := h.d.Outbox.Send(ctx, due...); err != nil {
+			return nextSent, fmt.Errorf("enqueuing messages: %w", err)
+		}
+	}
+	if err := h.writeBacks(ctx, m, conn, src, pg.Records, applied, &res, log); err != nil {
+		return nextSent, fmt.Errorf("writing opt-outs back: %w", err)
+	}
+	return h.recordPage(ctx, m, log, res, nextSent)
+}
+
+// pageResult counts a page's applied records and lists their report rows
+// and the messages that became due (none in a dry run, whose messages are
+// counted and priced instead).
+func (h *Handler) pageResult(ctx context.Context, m syncrun.Message, dry bool, recs []source.Record, applied []store.Applied) (store.PageResult, []any, error) {
 	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID}
 	var due []any
 	var would []consent.Purpose // a dry run's messages
 	for i, a := range applied {
-		if pg.Records[i].OutOfScope {
+		if recs[i].OutOfScope {
 			// Left out by the connection's scope: counted and listed as
 			// such, whether or not it took this source from a contact (it
 			// is applied as a delete: no message is ever due).
 			res.Counts.Seen++
 			res.Counts.OutOfScope++
-			res.Rows = append(res.Rows, outOfScopeRow(pg.Records[i], a.Decision))
+			res.Rows = append(res.Rows, outOfScopeRow(recs[i], a.Decision))
 			continue
 		}
 		res.Counts.Seen++
-		row := store.NewReportRow(pg.Records[i], a.Decision, a.Identity)
+		row := store.NewReportRow(recs[i], a.Decision, a.Identity)
 		switch a.Decision.Outcome {
 		case merge.Created:
 			res.Counts.Created++
@@ -468,7 +525,7 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		purposes := a.Counted
 		for _, msg := range a.Messages {
 			purposes = append(purposes, msg.Purpose)
-			if !run.DryRun {
+			if !dry {
 				due = append(due, outboxMessage(m.TenantID, msg))
 			}
 		}
@@ -481,27 +538,25 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 				res.Counts.DoubleOptInRequests++
 			}
 		}
-		if run.DryRun {
+		if dry {
 			would = append(would, purposes...)
 		}
 	}
 	if len(would) > 0 {
 		price, err := h.d.Prices.Credits(ctx, m.TenantID)
 		if err != nil {
-			return nextSent, fmt.Errorf("pricing messages: %w", err)
+			return res, nil, fmt.Errorf("pricing messages: %w", err)
 		}
 		for _, p := range would {
 			res.Counts.Credits += price(p)
 		}
 	}
-	if len(due) > 0 && h.d.Outbox != nil {
-		if err := h.d.Outbox.Send(ctx, due...); err != nil {
-			return nextSent, fmt.Errorf("enqueuing messages: %w", err)
-		}
-	}
-	if err := h.writeBacks(ctx, m, conn, src, pg.Records, applied, &res, log); err != nil {
-		return nextSent, fmt.Errorf("writing opt-outs back: %w", err)
-	}
+	return res, due, nil
+}
+
+// recordPage records the page's result and finishes the run when it was
+// the last page.
+func (h *Handler) recordPage(ctx context.Context, m syncrun.Message, log *slog.Logger, res store.PageResult, nextSent bool) (bool, error) {
 	counted, done, err := h.d.Store.RecordPage(ctx, res, h.d.LockFor)
 	if err != nil {
 		return nextSent, err
@@ -515,6 +570,9 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 }
 
 func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
+	if err := h.endGroups(ctx, m); err != nil {
+		return err
+	}
 	run, err := h.d.Store.FinishRun(ctx, m.TenantID, m.RunID)
 	if err != nil {
 		return err

@@ -13,8 +13,9 @@
 // when SelectedTags is empty (names match exactly; a name that matches
 // nothing is ignored; a list or segment without a name is named by its
 // id). The plan is then several chains in Fanout, all Chained: the
-// profiles listing as before, and one listing of members per selected list
-// or segment (GET /api/lists/{id}/profiles or /api/segments/{id}/profiles,
+// profiles listing (see "Scope" for a connection with selected groups),
+// and one listing of members per selected list or segment (GET
+// /api/lists/{id}/profiles or /api/segments/{id}/profiles,
 // page[size]=100, additional-fields[profile]=subscriptions). bulksync
 // counts every Fanout cursor as a page and each page's Next once
 // (store.SetPlan, store.ChainPage), so the run ends when every chain has.
@@ -47,21 +48,58 @@
 // rejoined is listed again). A list newly added to SelectedTags gets its
 // earlier members at the next full sync (at least weekly, pkg/scheduler).
 //
-// Removals are NOT pulled. A member listing says who is in a group, not
-// who left, and membership records are deltas (AddGroups): a profile that
-// left a list or segment keeps "<Label> - <name>" in the hub, through
-// incremental and full syncs alike, for as long as its contact keeps that
-// profile's source link. A renamed list adds the new name and keeps the
-// old one; a deleted list's group stays too (its member listing answers
-// 404 mid-run: the chain ends with an empty page). This matters most
-// for segments, whose membership changes by itself ("Engaged 30 days"
-// grows stale). Doing better needs either the store to treat a full run's
-// member listing as a group's complete membership (remove the group from
-// the connection's contacts the run did not list; outside this package),
-// or profile records with HasGroups and the complete set, which needs each
-// profile page checked against every selected group (GET
-// .../{id}/profiles?filter=any(email,[...]) per group and page: groups ×
-// profiles/100 requests instead of members/100).
+// # Leavers: full runs list their groups completely
+//
+// A member listing says who is in a group, not who left, and membership
+// records are deltas (AddGroups). So a full plan names every list and
+// segment it lists in source.Plan.CompleteGroups (their names, once each;
+// incremental plans name none, they list joins only). The pipeline
+// (pkg/bulksync groups.go, pkg/store leavers.go) notes which profiles each
+// run's member pages put in each group, and when a full run completes it
+// removes "<Label> - <name>" from this connection's profiles that no member
+// page of the run listed: a profile that left a list or a segment (one
+// whose membership changed by itself: "Engaged 30 days") loses the group
+// at the next full sync and keeps it through incremental ones. The run
+// counts them (groups_left) and reports each (updated, left_group, with
+// the group); the removal keeps the link's delta base, so the next sync of
+// that profile's other memberships writes nothing.
+//
+// What "complete" means here: the group's member chain ran from its first
+// page to a page whose links.next was absent. A run with a failed page
+// removes nothing (it fails). A list or segment deleted after planning
+// answers 404 mid-run: FetchPage then ends the chain with an empty page
+// whose source.Page.Incomplete names the group, and nobody is removed from
+// it (its members keep the group; the deleted list is in no later plan, so
+// they keep it until their profile leaves the connection). A renamed list
+// is a new group at the next full run, and the old name is then removed
+// from its members only if a list of the old name is still listed (it
+// usually is not: the old group stays, as a deleted list's does).
+//
+// # Scope: selected lists and segments
+//
+// With SelectedTags set, the connection is scoped to the members of the
+// selected lists and segments (issue 18, "the same scoping option for
+// Klaviyo"): only they are synced and only they become groups. Klaviyo
+// cannot filter profiles by membership (include=lists costs 1 request/s),
+// and a profiles page cannot tell which of its profiles are members, so a
+// scoped full plan is the member chains — whose records are then the
+// profiles' records: they keep the profile's updated time
+// (ScopedMembershipRecord, so a name changed at Klaviyo reaches the
+// contact, newer wins per field) — plus the profiles listing read ids-only
+// (fields[profile]=id), each profile an out-of-scope record
+// (source.Record.OutOfScope). Because the plan names the selected groups
+// as complete, the pipeline sets those records aside until the run's end
+// and keeps, as out of scope, only the profiles no member page of the run
+// listed: counted out_of_scope, and a profile that had the Klaviyo source
+// (it left every selected group, or the selection changed) loses it. A
+// member of several selected groups is one contact. A scoped incremental
+// run reads the selected groups' members whole (no joined_group_at
+// filter, no profiles listing): it is how a member's profile changes
+// arrive, and it removes nothing. A selection that names no existing list
+// or segment leaves every profile out of scope, as Mailchimp does with
+// tags. Cost of a scoped full run: Σ members/100 + profiles/100 requests
+// (the ids-only pages are small), instead of the profiles listing plus
+// the members.
 //
 // Costs: a full run makes profiles/100 + Σ members/100 + ⌈lists/10⌉ +
 // ⌈segments/10⌉ requests; run counts (Seen, and the report's rows) include
@@ -70,8 +108,10 @@
 // profile record's hash next to the delta's base (pkg/merge Link.DeltaBase),
 // so the profile and each of its memberships are recognised as applied
 // (pkg/store TestApply_GroupDeltasAndTheirFullRecord_ResyncWritesNothing);
-// the membership records still cost their reads. The private key now needs
-// lists:read and segments:read besides
+// the membership records still cost their reads, and a full run writes one
+// small assertion item per membership (pkg/store leavers.go), not a contact,
+// link or membership write. The private key now needs lists:read and
+// segments:read besides
 // profiles:read: without them planning fails with ErrUnauthorized (a
 // permanent error, the run fails rather than silently pulling no groups).
 //
@@ -106,6 +146,10 @@
 //     segments:read; a name may be null.
 //     https://developers.klaviyo.com/en/reference/get_lists ,
 //     https://developers.klaviyo.com/en/reference/get_segments
+//   - Sparse fieldsets: GET /api/profiles takes fields[profile]=<names>;
+//     "id" is one of the names its reference lists (get_profiles, revision
+//     2026-10-15), so a scoped run's profiles pages ask for it alone.
+//     https://developers.klaviyo.com/en/docs/sparse_fieldsets
 //   - One limiter (750/min, burst 75) paces every endpoint of a client.
 //     Klaviyo states its limits per endpoint, so one shared budget is
 //     conservative; 429s (another process on the same account) are retried
@@ -135,8 +179,10 @@
 // README paragraph: "Klaviyo: webhooks only for accounts with system
 // webhooks (signature scheme unconfirmed); daily pull otherwise. The daily
 // pull (and sync now) is the source of truth for Klaviyo contacts. Lists
-// and segments become groups ("Klaviyo - <name>"; selected tags choose
-// them by name, none = all); joins are pulled, leaves are not."
+// and segments become groups ("Klaviyo - <name>"); selected lists or
+// segments scope the connection to their members (the others out_of_scope),
+// none = the whole account. Joins are pulled daily; a full sync removes the
+// group of a profile that left."
 //
 // Setup calls (check.go, options.go): the credential check is one
 // GET /api/profiles?page[size]=1 without retry (401/403 are rejections with
@@ -144,6 +190,7 @@
 // segments directories (names, 10 a page, up to source.MaxOptions each).
 // Klaviyo's listings give no member counts (only the single-list read with
 // additional-fields, at a much lower rate limit), so none are shown.
+//
 // # Field mapping (fields.go)
 //
 // Fields lists the standard profile attributes, keyed with Klaviyo's "$"

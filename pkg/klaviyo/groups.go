@@ -103,3 +103,27 @@ func (p Profile) MembershipRecord(opts source.Options, group string) source.Reco
 	r.Partial = true
 	return r
 }
+
+// ScopedMembershipRecord maps a member of a selected list or segment of a
+// scoped connection: MembershipRecord, keeping the profile's updated time,
+// since member records are then the profile's only records (its fields
+// follow it: newer wins per field). It is still partial: it never moves
+// the profile's link.
+func (p Profile) ScopedMembershipRecord(opts source.Options, group string) source.Record {
+	r := p.MembershipRecord(opts, group)
+	r.UpdatedAt = p.Attributes.Updated.UTC()
+	return r
+}
+
+// outOfScope is a profile of a scoped connection's profiles listing (read
+// ids-only): out of scope unless a member page of the same run listed it,
+// which the pipeline decides at the run's end (source.Plan.CompleteGroups).
+// Applied, it takes the Klaviyo source from a contact it was linked to.
+func (p Profile) outOfScope(opts source.Options) source.Record {
+	r := source.Record{Platform: source.Klaviyo, Label: opts.Label, ConnectionID: opts.ConnectionID, ExternalID: p.ID,
+		Deleted: true, OutOfScope: true}
+	if r.Label == "" {
+		r.Label = source.Klaviyo.DefaultLabel()
+	}
+	return r
+}

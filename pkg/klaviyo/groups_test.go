@@ -111,6 +111,11 @@ func TestBulkPlanListsEveryProfileAndEveryMembershipOnceAcrossInjected5xx(t *tes
 		t.Fatalf("plan %+v %v", plan, err)
 	}
 	groups := s.Groups()
+	// Every list and segment is listed completely; "VIP" (a list and a
+	// segment) once.
+	if len(plan.CompleteGroups) != len(groups)-1 || !slices.Contains(plan.CompleteGroups, "VIP") {
+		t.Fatalf("complete groups %q of %d lists and segments", plan.CompleteGroups, len(groups))
+	}
 	all := chains(t, c, plan)
 	if len(all[0]) != 10000 {
 		t.Fatalf("%d profiles, want 10000", len(all[0]))
@@ -182,11 +187,49 @@ func TestSelectedTagsChooseListsAndSegmentsByName(t *testing.T) {
 	if len(want) != 4 { // list VIP, list Wholesale 2, segment Lapsed, segment VIP
 		t.Fatalf("selected %+v", want)
 	}
-	got := chains(t, c, plan)
-	checkMemberships(t, s, want, got)
-	if len(got[0]) != 120 {
-		t.Fatalf("%d profiles, want all 120 whatever the selection", len(got[0]))
+	if !slices.Equal(plan.CompleteGroups, []string{"VIP", "Wholesale 2", "Lapsed, 180 days"}) {
+		t.Fatalf("complete groups %q, want the selected ones found, once each", plan.CompleteGroups)
 	}
+	// Scoped: one chain per selected group, whose member records keep the
+	// profile's updated time, then the profiles read ids-only, each an
+	// out-of-scope record (the pipeline keeps those no member page listed).
+	got := chains(t, c, plan)
+	if len(got) != 1+len(want) {
+		t.Fatalf("%d chains, want %d groups + the profiles", len(got), len(want))
+	}
+	scope := got[len(got)-1]
+	if len(scope) != 120 {
+		t.Fatalf("%d profiles in the scope listing, want all 120", len(scope))
+	}
+	for _, r := range scope {
+		if !r.OutOfScope || !r.Deleted || r.ExternalID == "" || r.FirstName != "" || len(r.Emails) != 0 {
+			t.Fatalf("scope record %+v, want an out-of-scope id", r)
+		}
+	}
+	full := chain(t, newClient(t, s, s.APIKey()), cursorOfProfiles(t, newClient(t, s, s.APIKey())))
+	byID := map[string]source.Record{}
+	for _, r := range full {
+		byID[r.ExternalID] = r
+	}
+	for i, g := range want {
+		members, _ := s.Members(g.ID)
+		if ids := ids(got[i]); !slices.Equal(ids, members) {
+			t.Fatalf("%s %q: records %d, members %d", g.Kind, g.Name, len(ids), len(members))
+		}
+		for _, r := range got[i] {
+			p := byID[r.ExternalID]
+			p.AddGroups, p.Partial = []string{g.Name}, true
+			if !reflect.DeepEqual(r, p) || r.UpdatedAt.IsZero() {
+				t.Fatalf("scoped membership record of %s in %q:\n got %+v\nwant %+v", r.ExternalID, g.Name, r, p)
+			}
+		}
+	}
+}
+
+// cursorOfProfiles is the profiles chain of an unscoped client's plan.
+func cursorOfProfiles(t *testing.T, c *klaviyo.Client) source.Cursor {
+	t.Helper()
+	return mustPlan(t, c).Fanout[0]
 }
 
 func TestIncrementalListsOnlyNewMemberships(t *testing.T) {
@@ -205,6 +248,9 @@ func TestIncrementalListsOnlyNewMemberships(t *testing.T) {
 	plan, err := c.PlanIncremental(context.Background(), since)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if plan.CompleteGroups != nil {
+		t.Fatalf("an incremental plan names complete groups %q: it lists new joins only", plan.CompleteGroups)
 	}
 	got := chains(t, c, plan)
 	if len(got) != 4 {
@@ -234,8 +280,9 @@ func TestDeletedListEndsItsChainEmpty(t *testing.T) {
 	plan := mustPlan(t, c)
 	s.DeleteGroup(s.Groups()[0].ID)
 	p, err := c.FetchPage(context.Background(), plan.Fanout[1])
-	if err != nil || len(p.Records) != 0 || p.Next != "" {
-		t.Fatalf("page of a deleted list = %+v, %v; want an empty last page", p, err)
+	name := plan.CompleteGroups[0]
+	if err != nil || len(p.Records) != 0 || p.Next != "" || !slices.Equal(p.Incomplete, []string{name}) {
+		t.Fatalf("page of a deleted list = %+v, %v; want an empty last page saying %q's listing is incomplete", p, err, name)
 	}
 	if recs := chain(t, c, plan.Fanout[2]); len(recs) == 0 {
 		t.Fatal("the other list lost its members")

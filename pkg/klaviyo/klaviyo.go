@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -216,12 +217,18 @@ func excerpt(s string) string {
 // or of the members of one list or segment (Kind "list" / "segment", ID,
 // and Name, the group name its records carry, fixed when the run was
 // planned so a retried page maps exactly as the first try did).
+//
+// Scoped marks a page of a connection scoped by selected lists or
+// segments: a member page's records keep the profile's updated time (they
+// are the profile's only records), and a profiles page (Kind "") is read
+// ids-only and yields out-of-scope records (see doc.go, "Scope").
 type cursor struct {
-	Page  string    `json:"p,omitempty"` // Klaviyo's page[cursor]
-	Since time.Time `json:"s,omitzero"`
-	Kind  string    `json:"k,omitempty"`
-	ID    string    `json:"i,omitempty"`
-	Name  string    `json:"n,omitempty"`
+	Page   string    `json:"p,omitempty"` // Klaviyo's page[cursor]
+	Since  time.Time `json:"s,omitzero"`
+	Kind   string    `json:"k,omitempty"`
+	ID     string    `json:"i,omitempty"`
+	Name   string    `json:"n,omitempty"`
+	Scoped bool      `json:"x,omitempty"`
 }
 
 func (c cursor) encode() source.Cursor {
@@ -266,12 +273,31 @@ func (c *Client) plan(ctx context.Context, since time.Time) (source.Plan, error)
 	if err != nil {
 		return source.Plan{}, err
 	}
-	fanout := make([]source.Cursor, 0, 1+len(groups))
-	fanout = append(fanout, cursor{Since: since}.encode())
-	for _, g := range groups {
-		fanout = append(fanout, cursor{Since: since, Kind: g.Kind, ID: g.ID, Name: g.Name}.encode())
+	scoped := len(c.opts.SelectedTags) > 0
+	plan := source.Plan{Fanout: make([]source.Cursor, 0, 1+len(groups)), Chained: true, Total: -1}
+	if !scoped {
+		plan.Fanout = append(plan.Fanout, cursor{Since: since}.encode())
 	}
-	return source.Plan{Fanout: fanout, Chained: true, Total: -1}, nil
+	for _, g := range groups {
+		cu := cursor{Since: since, Kind: g.Kind, ID: g.ID, Name: g.Name, Scoped: scoped}
+		if scoped {
+			// Scoped, the members are the records: an incremental run
+			// reads them whole too (a profile's changes reach the hub
+			// only through its member records).
+			cu.Since = time.Time{}
+		}
+		plan.Fanout = append(plan.Fanout, cu.encode())
+		if since.IsZero() && !slices.Contains(plan.CompleteGroups, g.Name) {
+			// A full run lists every member: who is not listed left.
+			plan.CompleteGroups = append(plan.CompleteGroups, g.Name)
+		}
+	}
+	if scoped && since.IsZero() {
+		// The profiles, ids only: the pipeline counts and removes those
+		// that no member page listed (out of scope).
+		plan.Fanout = append(plan.Fanout, cursor{Scoped: true}.encode())
+	}
+	return plan, nil
 }
 
 // FetchPage fetches the page at cur: profiles, or the members of a list or
@@ -282,6 +308,9 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 		return source.Page{}, err
 	}
 	q := url.Values{"page[size]": {strconv.Itoa(PageSize)}, "additional-fields[profile]": {"subscriptions"}}
+	if cu.Kind == "" && cu.Scoped {
+		q = url.Values{"page[size]": {strconv.Itoa(PageSize)}, "fields[profile]": {"id"}}
+	}
 	if cu.Page != "" {
 		q.Set("page[cursor]", cu.Page)
 	}
@@ -305,15 +334,23 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	if err := c.do(ctx, http.MethodGet, path, q, nil, &out); err != nil {
 		var he *HTTPError
 		if cu.Kind != "" && errors.As(err, &he) && he.Status == http.StatusNotFound {
-			return source.Page{}, nil // the list or segment was deleted after planning: no (more) members
+			// The list or segment was deleted after planning: no (more)
+			// members, and its listing is not complete (nobody is
+			// removed from its group for not being listed).
+			return source.Page{Incomplete: []string{cu.Name}}, nil
 		}
 		return source.Page{}, err
 	}
 	page := source.Page{Records: make([]source.Record, 0, len(out.Data))}
 	for _, p := range out.Data {
-		if cu.Kind == "" {
+		switch {
+		case cu.Kind == "" && cu.Scoped:
+			page.Records = append(page.Records, p.outOfScope(c.opts))
+		case cu.Kind == "":
 			page.Records = append(page.Records, p.Record(c.opts))
-		} else {
+		case cu.Scoped:
+			page.Records = append(page.Records, p.ScopedMembershipRecord(c.opts, cu.Name))
+		default:
 			page.Records = append(page.Records, p.MembershipRecord(c.opts, cu.Name))
 		}
 	}

@@ -614,7 +614,7 @@ func (m *merger) link(c *Contact, hash uint64) {
 		n.Guest = base.Guest || m.in.Record.Guest
 		n.DeltaBase = old.DeltaBase
 	}
-	if m.in.Record.IsPartial() {
+	if m.in.Record.IsPartial() && !m.in.KeepDeltaBase {
 		// Remember the partial record's base (its content without deltas).
 		n.DeltaBase = deltaBase(&m.in.Record)
 	}

@@ -71,4 +71,10 @@ type Input struct {
 	Now        time.Time
 	NewID      string // the contact id to use if a contact is created
 	State      State
+	// KeepDeltaBase applies a group delta without making it the link's
+	// DeltaBase: the pipeline's own removal of a group a full run's
+	// complete listing no longer has (store, source.Plan.CompleteGroups).
+	// The link keeps the base of the source's last delta, so the source's
+	// next listing of the record's other memberships still writes nothing.
+	KeepDeltaBase bool
 }

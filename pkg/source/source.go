@@ -205,7 +205,8 @@ type Options struct {
 	Label        string // defaults to Platform.DefaultLabel()
 	// SelectedTags scopes the connection: Mailchimp syncs only the members
 	// of these tags (and only they become groups); empty = the whole
-	// audience, no tag groups.
+	// audience, no tag groups. Klaviyo: the lists and segments of these
+	// names (empty = every profile, every list and segment a group).
 	SelectedTags []string
 	FieldMap     map[string]string // source field name -> hub field name
 }
@@ -244,6 +245,10 @@ type Page struct {
 	// Next is the following cursor for chained plans; "" on the last page and
 	// always "" for fan-out plans.
 	Next Cursor
+	// Incomplete names groups of the plan's CompleteGroups whose listing
+	// ended early on this page, not at its end (a list deleted mid-run
+	// whose member listing answers 404): the run removes nobody from them.
+	Incomplete []string `json:",omitempty"`
 }
 
 // Webhook is a verified, parsed webhook delivery.

@@ -36,6 +36,9 @@ type Target struct {
 	DryRun bool
 
 	dry *dryScope // set by ApplyRecords for a dry run
+	// keepDeltaBase: the records are the run end's removals of groups
+	// their source record left (merge.Input.KeepDeltaBase).
+	keepDeltaBase bool
 }
 
 // Applied is the result of applying one record.

@@ -61,6 +61,12 @@
 // partitions instead, and reads them back over the stored state; it writes
 // nothing else.
 //
+//	a full run's group assertions          PK=T#t#RUN#<r>#S#<extId> SK=G#<group>                      table (TTL 14 d; leavers.go)
+//	groups whose listing ended early       PK=T#t#RUN#<r>    SK=INCOMPLETE#<group>                    table (TTL 14 d)
+//	out-of-scope ids awaiting the run end  PK=T#t#RUN#<r>    SK=DEFER#<p>#<nnn> (≤500 ids an item)    table (TTL 14 d)
+//	left_group report rows                 PK=T#t#RUN#<r>    SK begins_with ROWS#~left# (one a row)    table (TTL; counted: groups_left)
+//	members of a complete group (run end)  PK=T#t#G#<group>  SK=C#<id>, 100 a query, paged           table
+//
 // # Costs the design is built for
 //
 // An unchanged contact in a re-sync page costs one eventually consistent read
@@ -79,6 +85,13 @@
 // tenant's total and to its month's usage item — totals, and one counter
 // per connection and per purpose — in the transaction that marks it sent,
 // so GET /v1/usage is one read of one item.
+// A full run whose plan names complete groups (a Klaviyo listing) also
+// writes one small assertion item per listed membership (1 WCU each, by
+// batch; they are not contact, link or membership writes, which a re-sync
+// still avoids), and at its end reads each complete group's members
+// (about 0.5 RCU per 40 members), their contacts (1 RCU each, consistent)
+// and the assertions of this connection's links to the group (1 RCU
+// each); only leavers are written. See leavers.go.
 //
 // # Write-back of opt-outs
 //

@@ -291,7 +291,7 @@ func (s *Store) applyOne(ctx context.Context, t Target, rec source.Record, id me
 			return a, nil
 		}
 		snap := ld.snapshot(id, lk)
-		d := mg.Merge(merge.Input{Record: rec, Identity: id, Connection: t.Conn, Now: now, NewID: NewID("c_"), State: snap.state})
+		d := mg.Merge(merge.Input{Record: rec, Identity: id, Connection: t.Conn, Now: now, NewID: NewID("c_"), State: snap.state, KeepDeltaBase: t.keepDeltaBase})
 		after := merge.Apply(snap.state, d)
 		mu.Unlock()
 

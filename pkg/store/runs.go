@@ -68,6 +68,11 @@ type Counts struct {
 	// (sms.Credits). A real run's credits are counted when sent
 	// (GET /v1/usage).
 	Credits int `dynamodbav:"credits" json:"credits,omitempty"`
+	// GroupsLeft counts the memberships a full run removed because the
+	// group's complete listing no longer had the source record
+	// (source.Plan.CompleteGroups; report rows updated / left_group):
+	// informational, not records, so not part of Seen.
+	GroupsLeft int `dynamodbav:"groupsLeft" json:"groups_left,omitempty"`
 }
 
 // AddsUp reports whether every record seen has an outcome.
@@ -104,6 +109,11 @@ type Run struct {
 	// DryRun: the run reports what it would do and changes nothing
 	// (Target.DryRun); it takes the connection's lock like any run.
 	DryRun bool `dynamodbav:"dryRun,omitempty"`
+	// CompleteGroups are the groups the plan lists completely (full runs,
+	// source.Plan.CompleteGroups, bounded like record groups): the run's
+	// end removes them from the connection's contacts no record of the
+	// run put in them (leavers.go).
+	CompleteGroups []string `dynamodbav:"completeGroups,omitempty"`
 }
 
 type runItem struct {
@@ -283,6 +293,8 @@ type ReportRow struct {
 	ContactID string `dynamodbav:"c,omitempty" json:"contactId,omitempty"`
 	// Consent is "pending_confirmation" when the contact waits for a YES.
 	Consent string `dynamodbav:"s,omitempty" json:"consent,omitempty"`
+	// Group is the hub group a left_group row's record left.
+	Group string `dynamodbav:"g,omitempty" json:"group,omitempty"`
 }
 
 // PageResult is what applying one page produced.

@@ -31,6 +31,9 @@ type Group struct {
 type group struct {
 	Group
 	joined []time.Time // per profile index; zero = not a member
+	// failFrom, failStatus: member pages starting at profile index
+	// failFrom or later answer failStatus (FailMembers); 0 = never.
+	failFrom, failStatus int
 }
 
 var (
@@ -124,6 +127,16 @@ func (s *Server) Leave(id string, n int) {
 	s.find("", id).joined[n-1] = time.Time{}
 }
 
+// FailMembers makes the member pages of the list or segment id that start
+// at profile index from (0-based) or later answer status with a JSON:API
+// error (a status of 0 stops it).
+func (s *Server) FailMembers(id string, from, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g := s.find("", id)
+	g.failFrom, g.failStatus = from, status
+}
+
 // Rename renames the list or segment id.
 func (s *Server) Rename(id, name string) {
 	s.mu.Lock()
@@ -214,6 +227,12 @@ func (s *Server) members(kind string) http.HandlerFunc {
 		if g == nil {
 			s.mu.Unlock()
 			apiError(w, http.StatusNotFound, "not_found", "A "+kind+" with id "+r.PathValue("id")+" does not exist.")
+			return
+		}
+		if g.failStatus != 0 && start >= g.failFrom {
+			status := g.failStatus
+			s.mu.Unlock()
+			apiError(w, status, "error", "injected member page failure")
 			return
 		}
 		data := []map[string]any{}

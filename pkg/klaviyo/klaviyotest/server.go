@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -266,6 +267,23 @@ func (s *Server) profileResource(i int, withSubs bool) map[string]any {
 	return map[string]any{"type": p["type"], "id": p["id"], "attributes": attrs}
 }
 
+// profileFields are the top-level names fields[profile] accepts (those of
+// get_profiles that the fake's profiles have, and id).
+var profileFields = map[string]bool{"id": true, "email": true, "phone_number": true, "first_name": true, "last_name": true,
+	"updated": true, "location": true, "properties": true, "subscriptions": true, "external_id": true, "created": true}
+
+// sparse is profile p with only the attributes named in only (id is the
+// resource's own and always there).
+func sparse(p map[string]any, only []string) map[string]any {
+	attrs := map[string]any{}
+	for k, v := range p["attributes"].(map[string]any) {
+		if slices.Contains(only, k) {
+			attrs[k] = v
+		}
+	}
+	return map[string]any{"type": p["type"], "id": p["id"], "attributes": attrs}
+}
+
 // filterSince reads a filter=greater-than(<field>,<RFC 3339>) parameter
 // (zero time without one); it answers 400 and reports false when the
 // filter is not re's or its time does not parse.
@@ -298,6 +316,16 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	withSubs := q.Get("additional-fields[profile]") == "subscriptions"
+	var only []string // fields[profile]: a sparse fieldset
+	if f := q.Get("fields[profile]"); f != "" {
+		only = strings.Split(f, ",")
+		for _, name := range only {
+			if !profileFields[name] {
+				apiError(w, http.StatusBadRequest, "invalid", "unknown field in fields[profile]: "+name)
+				return
+			}
+		}
+	}
 	s.mu.Lock()
 	var data []map[string]any
 	next := -1
@@ -309,7 +337,11 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 			next = i
 			break
 		}
-		data = append(data, sparse(s.profileResource(i, withSubs), q.Get("fields[profile]")))
+		p := s.profileResource(i, withSubs)
+		if only != nil {
+			p = sparse(p, only)
+		}
+		data = append(data, p)
 	}
 	s.mu.Unlock()
 	links := map[string]any{"self": s.opts.URL + r.URL.RequestURI()}
