@@ -52,6 +52,9 @@ type Registry struct {
 	// ShopifyBulkWait is how long a plan step waits for a running Shopify
 	// bulk export before the pipeline asks again later (default 20 s).
 	ShopifyBulkWait time.Duration
+	// OAuth refreshes expiring OAuth tokens (Klaviyo) and stores them (nil:
+	// a connection whose token has expired fails needing re-authorisation).
+	OAuth *OAuth
 
 	mu      sync.Mutex
 	clients map[string]platformClient // by connection id and version
@@ -169,7 +172,8 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 		}
 		src = permanentErrors{c, shopifyPermanent}
 	case source.Mailchimp:
-		c, err := mailchimp.New(mailchimp.Config{APIKey: cfg["apiKey"], AudienceID: cfg["audienceId"], APIBaseURL: cfg["apiBaseUrl"]}, opts, hc)
+		c, err := mailchimp.New(mailchimp.Config{APIKey: cfg["apiKey"], AudienceID: cfg["audienceId"], APIBaseURL: cfg["apiBaseUrl"],
+			AccessToken: cfg[CfgAccessToken], DC: cfg["dc"]}, opts, hc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}
@@ -179,7 +183,11 @@ func (r *Registry) client(conn store.Connection) (platformClient, error) {
 				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 		}}
 	case source.Klaviyo:
-		c, err := klaviyo.New(klaviyo.Config{PrivateAPIKey: cfg["privateApiKey"], APIBaseURL: cfg["apiBaseUrl"]}, opts, hc)
+		kcfg := klaviyo.Config{PrivateAPIKey: cfg["privateApiKey"], APIBaseURL: cfg["apiBaseUrl"]}
+		if cfg["privateApiKey"] == "" && cfg[CfgAccessToken] != "" {
+			kcfg.Token = r.klaviyoToken(conn, cfg, hc)
+		}
+		c, err := klaviyo.New(kcfg, opts, hc)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}

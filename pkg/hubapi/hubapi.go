@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/oauth"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
@@ -40,6 +42,11 @@ type Deps struct {
 	AllowPrivateHosts bool
 	Log               *slog.Logger
 	Now               func() time.Time
+	// OAuth are the platforms' OAuth apps (POST /v1/connections/authorize
+	// and the /oauth/{platform}/callback routes); OAuthHTTP is the client
+	// of their token and metadata endpoints (nil: a safehttp client).
+	OAuth     oauth.Apps
+	OAuthHTTP *http.Client
 }
 
 // Handler serves the Hub API.
@@ -57,6 +64,9 @@ func New(d Deps) *Handler {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
+	if d.OAuthHTTP == nil {
+		d.OAuthHTTP = safehttp.New(safehttp.Options{AllowPrivate: d.AllowPrivateHosts, Timeout: 30 * time.Second})
+	}
 	h := &Handler{d: d}
 	h.rs = h.bindRoutes()
 	return h
@@ -65,6 +75,7 @@ func New(d Deps) *Handler {
 type route struct {
 	method, pattern string
 	admin           bool
+	public          bool // no credentials: the OAuth callbacks
 	fn              func(ctx context.Context, c call) apigw.Response
 }
 
@@ -100,6 +111,9 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 			return apigw.Error(http.StatusBadRequest, "bad_body", "request body is not decodable"), nil
 		}
 		c.body = body
+		if r.public {
+			return r.fn(ctx, c), nil
+		}
 		token, ok := bearerToken(apigw.Header(req, "Authorization"))
 		if !ok {
 			return unauthorized(), nil

@@ -40,6 +40,12 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"GET /v1/syncs/{id}/report.csv":      {false, h.getReportCSV},
 		"GET /v1/usage":                      {false, h.getUsage},
 		"PUT /v1/usage/cap":                  {false, h.putUsageCap},
+		"POST /v1/connections/authorize":     {false, h.authorize},
+		"POST /v1/connections/{id}/activate": {false, h.activate},
+		"GET /v1/settings":                   {false, h.getSettings},
+		"PUT /v1/settings":                   {false, h.putSettings},
+		"GET /oauth/{platform}/callback":     {false, h.oauthCallback},
+		"POST /oauth/{platform}/callback":    {false, h.oauthKeys},
 	}
 }
 
@@ -56,7 +62,7 @@ func (h *Handler) bindRoutes() []route {
 			panic(fmt.Sprintf("hubapi: route %s has no handler", r.Key()))
 		}
 		delete(fns, r.Key())
-		out = append(out, route{method: r.Method, pattern: r.Path, admin: e.admin, fn: e.fn})
+		out = append(out, route{method: r.Method, pattern: r.Path, admin: e.admin, public: publicRoutes[r.Key()], fn: e.fn})
 	}
 	for key := range fns {
 		panic(fmt.Sprintf("hubapi: handler for %s has no route in pkg/routes", key))

@@ -50,6 +50,9 @@ func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
 	if !conn.Enabled {
 		return apigw.Error(http.StatusConflict, "connection_disabled", "the connection is disabled; enable it to sync")
 	}
+	if resp, ok := notSyncable(conn); !ok {
+		return resp
+	}
 	run, err := h.d.Starter.Start(ctx, c.tenant, conn.ID, store.TriggerManual, false, time.Time{})
 	var busy *store.RunInProgressError
 	if errors.As(err, &busy) {

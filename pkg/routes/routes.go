@@ -36,6 +36,8 @@ const (
 	WebhookPath = "/webhooks/{platform}/{connectionId}"
 	InboundPath = "/sms/inbound/{provider}/{tenantId}"
 	HealthPath  = "/health"
+	// OAuthCallbackPath is where platforms send an OAuth install back.
+	OAuthCallbackPath = "/oauth/{platform}/callback"
 )
 
 // All returns every route. The api function's routes are in matching
@@ -45,6 +47,8 @@ func All() []Route {
 	return []Route{
 		{"POST", "/admin/tenants", API},
 		{"POST", "/v1/connections", API},
+		// Before /v1/connections/{id}: the first matching path wins.
+		{"POST", "/v1/connections/authorize", API},
 		{"GET", "/v1/connections", API},
 		{"GET", "/v1/connections/{id}", API},
 		{"PATCH", "/v1/connections/{id}", API},
@@ -64,6 +68,13 @@ func All() []Route {
 		{"GET", "/v1/syncs/{id}/report.csv", API},
 		{"GET", "/v1/usage", API},
 		{"PUT", "/v1/usage/cap", API},
+		{"POST", "/v1/connections/{id}/activate", API},
+		{"GET", "/v1/settings", API},
+		{"PUT", "/v1/settings", API},
+		// OAuth installs: the platforms' callbacks (public; the state
+		// authenticates them). WooCommerce POSTs its keys.
+		{"GET", OAuthCallbackPath, API},
+		{"POST", OAuthCallbackPath, API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},

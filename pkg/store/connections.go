@@ -43,12 +43,17 @@ type Connection struct {
 	CreatedAt      time.Time         `dynamodbav:"createdAt"`
 	UpdatedAt      time.Time         `dynamodbav:"updatedAt"`
 	Version        int64             `dynamodbav:"version"`
+	// Status is "" (active), StatusDraft (authorised, nothing synced yet:
+	// the scheduler ignores it until it is activated) or
+	// StatusNeedsReauthorization (its token could not be refreshed: out of
+	// the scheduler's index until a new authorisation).
+	Status string `dynamodbav:"status,omitempty"`
 }
 
 type connItem struct {
 	PK string `dynamodbav:"PK"`
 	SK string `dynamodbav:"SK"`
-	// The scheduler index holds enabled connections only (sparse).
+	// The scheduler index holds enabled, active connections only (sparse).
 	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
 	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
 	Connection
@@ -56,7 +61,7 @@ type connItem struct {
 
 func (s *Store) connItem(c Connection) connItem {
 	it := connItem{PK: tenantPK(c.TenantID), SK: connSK(c.ID), Connection: c}
-	if c.Enabled {
+	if c.Enabled && c.Status == "" {
 		it.GSI2PK = schedPK(c.TenantID, c.ID)
 		it.GSI2SK = c.NextSyncAt.UTC().Format(time.RFC3339) + "#" + c.TenantID + "#" + c.ID
 	}
