@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 )
 
 // Options configure the fake audience.
@@ -61,6 +62,9 @@ type Server struct {
 	segments []segment
 	active   int
 	reqs     int
+
+	oauthOnce sync.Once
+	oauthApp  *oauthtest.Provider // OAuth()
 }
 
 // NewServer starts the fake.
@@ -270,6 +274,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /3.0/lists/{list}/members", s.guarded(s.list))
 	mux.HandleFunc("GET /3.0/lists/{list}/segments", s.guarded(s.listSegments))
 	mux.HandleFunc("GET /3.0/lists/{list}/segments/{segment}/members", s.guarded(s.segmentMembers))
+	mux.HandleFunc("GET /oauth2/authorize", s.oauthAuthorize)
+	mux.HandleFunc("POST /oauth2/token", s.oauthToken)
+	mux.HandleFunc("GET /oauth2/metadata", s.oauthMetadata)
 	return mux
 }
 
@@ -295,7 +302,7 @@ func (s *Server) guarded(h http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, 503, map[string]any{"title": "Service Unavailable", "status": 503})
 			return
 		}
-		if _, key, ok := r.BasicAuth(); !ok || key != s.opts.APIKey {
+		if _, key, ok := r.BasicAuth(); (!ok || key != s.opts.APIKey) && !s.bearerOK(r) {
 			writeJSON(w, 401, map[string]any{"title": "API Key Invalid", "status": 401, "detail": "Your API key may be invalid."})
 			return
 		}

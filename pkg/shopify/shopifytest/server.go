@@ -32,6 +32,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 	"github.com/contactsync/contactsync/pkg/shopify"
 )
 
@@ -95,6 +96,9 @@ type Server struct {
 	// operation stays RUNNING until ReleaseBulk closes it.
 	bulkGate    chan struct{}
 	releaseBulk sync.Once
+
+	oauthOnce sync.Once
+	oauthApp  *oauthtest.Provider // OAuth()
 }
 
 type node struct {
@@ -216,6 +220,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.graphql)
 	mux.HandleFunc("GET /bulk/{file}", s.download)
+	mux.HandleFunc("GET /admin/oauth/authorize", s.oauthAuthorize)
+	mux.HandleFunc("POST /admin/oauth/access_token", s.oauthToken)
 	return mux
 }
 
