@@ -3,6 +3,12 @@
 // config for the bulk-sync pages (one cached client per connection per
 // process, so concurrent pages share its rate budget), and adapts each
 // platform's webhook verification and parsing to pkg/webhook.
+//
+// OAuth installs (pkg/oauth) store tokens in the sealed config: Mailchimp's
+// do not expire; Klaviyo's are refreshed before use (oauth.go: through
+// golang.org/x/oauth2, re-sealed and stored conditionally on the version
+// read), and a refused refresh token marks the connection
+// needs_reauthorization and fails the run permanently with that reason.
 package connectors
 
 import (

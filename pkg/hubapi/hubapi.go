@@ -1,7 +1,11 @@
 // Package hubapi is the Hub API Lambda's handler (design.md section 6):
 // tenants, connections, syncs, contacts, groups and the SMS provider, over
 // API Gateway HTTP API events, authenticated by API key (Bearer), with
-// opaque cursors and the {"error":{"code","message"}} error shape.
+// opaque cursors and the {"error":{"code","message"}} error shape. The
+// OAuth installs (oauth.go) add POST /v1/connections/authorize, draft
+// connections and their activation, tenant settings (the return URL) and
+// the public /oauth/{platform}/callback routes, which the sealed,
+// single-use state authenticates instead of an API key.
 package hubapi
 
 import (

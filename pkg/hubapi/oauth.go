@@ -179,8 +179,8 @@ func (h *Handler) authorize(ctx context.Context, c call) apigw.Response {
 	}
 	a.Label = p.DefaultLabel()
 	if in.Label != nil {
-		if strings.TrimSpace(*in.Label) == "" || !boundedText(*in.Label, 40) {
-			bad["label"] = "must be 1-40 characters"
+		if strings.TrimSpace(*in.Label) == "" || !boundedText(*in.Label, maxLabelRunes) {
+			bad["label"] = fmt.Sprintf("must be 1-%d characters", maxLabelRunes)
 		}
 		a.Label = *in.Label
 	}
