@@ -453,7 +453,7 @@ func (h *Handler) mailchimpMetadata(ctx context.Context, token string) (dc, endp
 // names (which leaves needs_reauthorization).
 func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, creds map[string]string) (string, error) {
 	if a.ReauthorizeID != "" {
-		for {
+		for attempt := 0; ; attempt++ {
 			conn, err := h.d.Store.GetConnection(ctx, a.TenantID, a.ReauthorizeID)
 			if err != nil {
 				return "", err
@@ -477,7 +477,7 @@ func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, cred
 				return "", err
 			}
 			_, err = h.d.Store.UpdateConnection(ctx, conn)
-			if errors.Is(err, store.ErrConflict) {
+			if errors.Is(err, store.ErrConflict) && attempt < 5 {
 				continue // changed meanwhile: apply to the new version
 			}
 			return conn.ID, err

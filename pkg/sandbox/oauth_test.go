@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -193,6 +194,22 @@ func TestOAuth_InstallEachPlatform(t *testing.T) {
 		}
 		if code, out := o.c.call("POST", "/v1/connections/"+id+"/syncs", o.key, nil); code != 409 || out["error"].(map[string]any)["code"] != "connection_draft" {
 			t.Fatalf("%s: sync now of a draft: %d %v", platform, code, out)
+		}
+		if platform == "woocommerce" {
+			// A draft takes no webhook in: acknowledged, nothing synced.
+			cust, _ := o.woo.Customer(1)
+			resp, err := o.woo.SendWebhook(context.Background(), out["webhookUrl"].(string), cfg["webhookSecret"], "customer.updated", cust)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(b), "connection_draft") {
+				t.Fatalf("webhook to a draft: %d %s", resp.StatusCode, b)
+			}
+			if code, out := o.c.call("GET", "/v1/contacts?source=WooCommerce", o.key, nil); code != 200 || len(out["items"].([]any)) != 0 {
+				t.Fatalf("contacts after a draft's webhook: %d %v", code, out)
+			}
 		}
 		// Incomplete: activation names what is missing.
 		if code, out := o.c.call("POST", "/v1/connections/"+id+"/activate", o.key, nil); code != 400 {
