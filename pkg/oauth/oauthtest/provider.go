@@ -101,6 +101,19 @@ func (p *Provider) ValidAccess(tok string) bool {
 	return tok != "" && p.access[tok]
 }
 
+// Grant issues an access and refresh token pair as a completed
+// authorisation would (tests that start from an installed connection).
+func (p *Provider) Grant() (access, refresh string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.access == nil {
+		p.access, p.refresh = map[string]bool{}, map[string]bool{}
+	}
+	access, refresh = random(), random()
+	p.access[access], p.refresh[refresh] = true, true
+	return access, refresh
+}
+
 // Authorize serves the consent page: it checks the request and redirects
 // to redirect_uri with code and state (or error=access_denied). decorate,
 // when set, adds the platform's own parameters (Shopify's shop, timestamp
