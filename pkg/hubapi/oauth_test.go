@@ -119,3 +119,53 @@ func TestAPI_OAuthStateExpires(t *testing.T) {
 		t.Fatalf("connections after failed callbacks: %d %v", code, out)
 	}
 }
+
+// TestAPI_PastedKeyClearsNeedsReauthorization: a Klaviyo connection whose
+// token the platform refused comes back with a pasted private key, and
+// meanwhile "sync now" answers 409 needs_reauthorization.
+func TestAPI_PastedKeyClearsNeedsReauthorization(t *testing.T) {
+	t.Parallel()
+	var skew atomic.Int64
+	a := newOAuthAPI(t, &skew)
+	key := a.tenant()
+	code, out := a.do("POST", "/v1/connections", key, `{"platform":"klaviyo","consentMode":"inferred","defaultRegion":"AU","status":"draft",
+	 "config":{"privateApiKey":"pk_old"}}`, nil)
+	if code != 201 || out["status"] != "draft" || out["syncId"] != nil {
+		t.Fatalf("create draft: %d %v", code, out)
+	}
+	id := out["id"].(string)
+	tenant, _ := store.TenantOfConnection(id)
+	// A draft is never marked (it stays a draft until activated).
+	if err := a.st.MarkNeedsReauthorization(context.Background(), tenant, id); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := a.do("GET", "/v1/connections/"+id, key, "", nil); code != 200 || out["status"] != "draft" {
+		t.Fatalf("GET draft: %d %v", code, out)
+	}
+	if code, out := a.do("POST", "/v1/connections/"+id+"/activate", key, "", nil); code != 202 {
+		t.Fatalf("activate: %d %v", code, out)
+	}
+	if err := a.st.MarkNeedsReauthorization(context.Background(), tenant, id); err != nil {
+		t.Fatal(err)
+	}
+	if code, out := a.do("GET", "/v1/connections/"+id, key, "", nil); code != 200 || out["status"] != "needs_reauthorization" {
+		t.Fatalf("GET: %d %v", code, out)
+	}
+	if code, out := a.do("POST", "/v1/connections/"+id+"/syncs", key, "", nil); code != 409 || out["error"].(map[string]any)["code"] != "needs_reauthorization" {
+		t.Fatalf("sync now: %d %v", code, out)
+	}
+	if code, out := a.do("PATCH", "/v1/connections/"+id, key, `{"config":{"refreshToken":"x"}}`, nil); code != 400 {
+		t.Fatalf("a client-set refresh token: %d %v", code, out)
+	}
+	if code, out := a.do("PATCH", "/v1/connections/"+id, key, `{"status":"active"}`, nil); code != 400 {
+		t.Fatalf("PATCH status: %d %v", code, out)
+	}
+	if code, out := a.do("PATCH", "/v1/connections/"+id, key, `{"config":{"privateApiKey":"pk_new"}}`, nil); code != 200 || out["status"] != "active" {
+		t.Fatalf("PATCH a new private key: %d %v", code, out)
+	}
+	// The install run activation started still holds the lock (no worker
+	// runs here): "sync now" is refused for that, not for the token.
+	if code, out := a.do("POST", "/v1/connections/"+id+"/syncs", key, "", nil); code != 409 || out["error"].(map[string]any)["code"] != "sync_in_progress" {
+		t.Fatalf("sync now after the new key: %d %v", code, out)
+	}
+}

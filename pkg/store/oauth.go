@@ -137,14 +137,16 @@ func (s *Store) SetReturnURL(ctx context.Context, tenant, returnURL string) erro
 // MarkNeedsReauthorization sets a connection's status to
 // StatusNeedsReauthorization and takes it out of the scheduler's index;
 // its version moves on, so cached clients of the old version are not
-// reused. A deleted connection is left alone.
+// reused. A deleted connection, or a draft (never activated: it stays a
+// draft), is left alone.
 func (s *Store) MarkNeedsReauthorization(ctx context.Context, tenant, id string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)),
-		UpdateExpression:          aws.String("SET #s = :s, updatedAt = :now ADD version :one REMOVE GSI2PK, GSI2SK"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
-		ExpressionAttributeNames:  map[string]string{"#s": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: StatusNeedsReauthorization}, ":one": numAV(1), ":now": &types.AttributeValueMemberS{Value: s.now().UTC().Format(time.RFC3339Nano)}},
+		UpdateExpression:         aws.String("SET #s = :s, updatedAt = :now ADD version :one REMOVE GSI2PK, GSI2SK"),
+		ConditionExpression:      aws.String("attribute_exists(PK) AND (attribute_not_exists(#s) OR #s <> :draft)"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: StatusNeedsReauthorization}, ":one": numAV(1),
+			":now": &types.AttributeValueMemberS{Value: s.now().UTC().Format(time.RFC3339Nano)}, ":draft": &types.AttributeValueMemberS{Value: StatusDraft}},
 	})
 	if conditionFailed(err) {
 		return nil
