@@ -194,8 +194,8 @@ func (h *Handler) authorize(ctx context.Context, c call) apigw.Response {
 		}
 	case source.WooCommerce:
 		a.StoreURL = strings.TrimRight(strings.TrimSpace(in.StoreURL), "/")
-		if a.StoreURL == "" || len(a.StoreURL) > maxURLLen {
-			bad["storeUrl"] = "required: the store's URL"
+		if u, err := url.Parse(a.StoreURL); a.StoreURL == "" || len(a.StoreURL) > maxURLLen || err != nil || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			bad["storeUrl"] = "required: the store's URL, without query, fragment or credentials"
 		} else if msg, ok := endpoints.Connection(in.Platform, map[string]string{"storeUrl": a.StoreURL}, h.d.AllowPrivateHosts)["storeUrl"]; ok {
 			bad["storeUrl"] = msg
 		}

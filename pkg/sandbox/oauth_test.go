@@ -360,6 +360,7 @@ func TestOAuth_BadCallbacksCreateNothing(t *testing.T) {
 		{"platform": "shopify", "shop": "evil.example.com"},
 		{"platform": "shopify"},
 		{"platform": "woocommerce", "storeUrl": "ftp://store.example"},
+		{"platform": "woocommerce", "storeUrl": o.woo.URL() + "/?x=1"},
 		{"platform": "klaviyo", "returnUrl": "http://hub.example/x"},
 		{"platform": "klaviyo", "returnUrl": "https://elsewhere.example/x"},
 		{"platform": "nope"},
