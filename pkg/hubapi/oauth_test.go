@@ -2,6 +2,7 @@ package hubapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,7 +24,7 @@ import (
 
 // newOAuthAPI is newAPI with OAuth apps configured and a clock the test
 // moves (the Klaviyo and Mailchimp endpoints are never reached here).
-func newOAuthAPI(t *testing.T, skew *atomic.Int64) *api {
+func newOAuthAPI(t testing.TB, skew *atomic.Int64) *api {
 	t.Helper()
 	s := stacktest.New(t)
 	st := store.New(s.DynamoDB, s.Table)
@@ -168,4 +169,64 @@ func TestAPI_PastedKeyClearsNeedsReauthorization(t *testing.T) {
 	if code, out := a.do("POST", "/v1/connections/"+id+"/syncs", key, "", nil); code != 409 || out["error"].(map[string]any)["code"] != "sync_in_progress" {
 		t.Fatalf("sync now after the new key: %d %v", code, out)
 	}
+}
+
+// FuzzOAuthCallbacks sends arbitrary queries and bodies to the public
+// callbacks: never a 5xx, and every answer is a redirect or the JSON error
+// shape. Explore with
+// go test -run '^$' -fuzz FuzzOAuthCallbacks -fuzztime 10s ./pkg/hubapi/
+func FuzzOAuthCallbacks(f *testing.F) {
+	var skew atomic.Int64
+	a := newOAuthAPI(f, &skew)
+	key := a.tenant()
+	if code, _ := a.do("PUT", "/v1/settings", key, `{"returnUrl":"https://hub.example/installed"}`, nil); code != 200 {
+		f.Fatal("settings")
+	}
+	code, out := a.do("POST", "/v1/connections/authorize", key, `{"platform":"klaviyo"}`, nil)
+	if code != 200 {
+		f.Fatal("authorize")
+	}
+	u, _ := url.Parse(out["authorizeUrl"].(string))
+	state := u.Query().Get("state")
+	for _, s := range []struct{ platform, method, query, body string }{
+		{"klaviyo", "GET", "code=x&state=" + url.QueryEscape(state), ""},
+		{"klaviyo", "GET", "error=access_denied&state=" + url.QueryEscape(state), ""},
+		{"shopify", "GET", "shop=a.myshopify.com&hmac=00&state=x", ""},
+		{"shopify", "GET", "%zz", ""},
+		{"woocommerce", "GET", "success=1&user_id=" + url.QueryEscape(state), ""},
+		{"woocommerce", "POST", "", `{"user_id":"` + state + `","consumer_key":"ck","consumer_secret":"cs"}`},
+		{"woocommerce", "POST", "", `{"user_id":5}`},
+		{"mailchimp", "GET", "state=" + strings.Repeat("a.", 400), ""},
+		{"nope", "POST", "", "{}"},
+	} {
+		f.Add(s.platform, s.method, s.query, s.body)
+	}
+	f.Fuzz(func(t *testing.T, platform, method, query, body string) {
+		if method != "GET" {
+			method = "POST"
+		}
+		path := "/oauth/" + url.PathEscape(platform) + "/callback"
+		resp, err := a.h.Handle(context.Background(), apigw.Request{
+			RawPath: path, RawQueryString: query, Body: body,
+			RequestContext: events.APIGatewayV2HTTPRequestContext{HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode >= 500 {
+			t.Fatalf("%s %s?%s: %d %s", method, path, query, resp.StatusCode, resp.Body)
+		}
+		if resp.StatusCode == http.StatusFound {
+			if !strings.HasPrefix(resp.Headers["Location"], "https://hub.example/installed?") {
+				t.Fatalf("redirect to %q", resp.Headers["Location"])
+			}
+			return
+		}
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if resp.StatusCode >= 400 && (json.Unmarshal([]byte(resp.Body), &e) != nil || e.Error.Code == "") {
+			t.Fatalf("%d %q is not the error shape", resp.StatusCode, resp.Body)
+		}
+	})
 }
