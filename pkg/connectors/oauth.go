@@ -31,6 +31,9 @@ type OAuth struct {
 		Seal(tenant string, plaintext []byte) []byte
 	}
 	Now func() time.Time // nil: time.Now
+	// NeedsReauthorization, when set, is told of each connection this
+	// marks store.StatusNeedsReauthorization (a notification to the hub).
+	NeedsReauthorization func(ctx context.Context, conn store.Connection)
 }
 
 // TokenStore reads and writes connections for token refreshes.
@@ -118,6 +121,9 @@ func (r *Registry) klaviyoToken(conn store.Connection, cfg map[string]string, hc
 				}
 				if err := o.Store.MarkNeedsReauthorization(ctx, conn.TenantID, conn.ID); err != nil {
 					return "", err
+				}
+				if o.NeedsReauthorization != nil {
+					o.NeedsReauthorization(ctx, stored)
 				}
 				return "", fmt.Errorf("%w: %w", bulksync.ErrPermanent, ErrNeedsReauthorization)
 			}

@@ -146,10 +146,15 @@ func TestKlaviyoToken_RevokedMarksTheConnection(t *testing.T) {
 	st, sealer, kl, apps, conn, cfg := oauthConnection(t)
 	ctx := context.Background()
 	kl.OAuth().RevokeRefreshTokens()
-	r := &Registry{Opener: sealer, AllowPrivateHosts: true, OAuth: &OAuth{Apps: apps, Sealer: sealer, Store: st}}
+	var told []string
+	r := &Registry{Opener: sealer, AllowPrivateHosts: true, OAuth: &OAuth{Apps: apps, Sealer: sealer, Store: st,
+		NeedsReauthorization: func(_ context.Context, c store.Connection) { told = append(told, c.ID) }}}
 	_, err := r.klaviyoToken(conn, cfg, http.DefaultClient)(ctx)
 	if !errors.Is(err, bulksync.ErrPermanent) || !errors.Is(err, ErrNeedsReauthorization) {
 		t.Fatalf("err = %v", err)
+	}
+	if len(told) != 1 || told[0] != conn.ID {
+		t.Fatalf("told %v, want the connection once", told)
 	}
 	stored, err := st.GetConnection(ctx, conn.TenantID, conn.ID)
 	if err != nil || stored.Status != store.StatusNeedsReauthorization {
