@@ -30,6 +30,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/embedded"
 	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
@@ -77,6 +78,7 @@ func run(demo bool) error {
 	app, err := sandbox.Start(ctx, sandbox.Config{
 		Addr: fmt.Sprintf("127.0.0.1:%d", port), PublicBaseURL: os.Getenv("PUBLIC_BASE_URL"),
 		AdminToken: admin, Sealer: sealer, Names: awsenv.NamesFrom(os.Getenv), Log: log,
+		OAuth: oauthApps(port),
 	})
 	if err != nil {
 		return err
@@ -134,6 +136,20 @@ func mountFakes(app *sandbox.App, demo bool) demoFakes {
 	app.Mount("/_fakes/woocommerce", f.woo.Handler())
 	app.Mount("/_fakes/twilio", f.twilio.Handler())
 	return f
+}
+
+// oauthApps are the OAuth apps of the environment (CONTACTSYNC_OAUTH_*);
+// without a Shopify app there, Shopify installs go to the mounted fake
+// shop's app, so POST /v1/connections/authorize works out of the box.
+func oauthApps(port int) oauth.Apps {
+	apps := oauth.FromEnv(os.Getenv)
+	if apps.Shopify.ClientID == "" && port != 0 {
+		fake := fmt.Sprintf("http://127.0.0.1:%d/_fakes/shopify", port)
+		apps.Shopify.ClientID, apps.Shopify.ClientSecret = shopifytest.OAuthClientID, shopifytest.OAuthClientSecret
+		apps.Shopify.AuthURL, apps.Shopify.TokenURL = fake+"/admin/oauth/authorize?shop={shop}", fake+"/admin/oauth/access_token?shop={shop}"
+		apps.Shopify.APIBaseURL = fake
+	}
+	return apps
 }
 
 // sealer uses CONTACTSYNC_SEAL_KEY, else a key kept in .local/ so a

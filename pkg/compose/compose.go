@@ -28,6 +28,8 @@ import (
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/inbound"
 	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/oauth"
+	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/resources"
@@ -72,6 +74,9 @@ type Env struct {
 	// make invoke sets it to a sample event's own time, so the signed
 	// timestamps of stored events fall inside the replay window.
 	Now func() time.Time
+	// OAuth are the platforms' OAuth apps: the Hub API's installs and the
+	// connectors' token refreshes (oauth.FromEnv).
+	OAuth oauth.Apps
 }
 
 // For returns e as function fn is given it when deployed: only the
@@ -132,7 +137,11 @@ func (e Env) starter(st *store.Store) syncrun.Starter {
 // registry opens connections' platform clients. Outbound HTTP settings of
 // the connectors (timeouts, and any dial or redirect policy) belong here.
 func (e Env) registry(timeout time.Duration) *connectors.Registry {
-	return &connectors.Registry{Opener: e.Sealer, HTTP: &http.Client{Timeout: timeout}, AllowPrivateHosts: e.AllowPrivateHosts}
+	st := e.Store()
+	return &connectors.Registry{Opener: e.Sealer, HTTP: &http.Client{Timeout: timeout}, AllowPrivateHosts: e.AllowPrivateHosts,
+		OAuth: &connectors.OAuth{Apps: e.OAuth, Store: st, Sealer: e.Sealer, NeedsReauthorization: func(ctx context.Context, conn store.Connection) {
+			e.notifier(st).EmitLogged(ctx, conn.TenantID, notify.NeedsReauthorization(conn, connectors.ErrNeedsReauthorization.Error(), time.Now()))
+		}}}
 }
 
 // notifier makes notifications to the hub, queued on the outbox queue.
@@ -149,6 +158,7 @@ func (e Env) API() *hubapi.Handler {
 		Notify:    e.notifier(st),
 		Platforms: e.registry(hubapi.OptionsTimeout),
 		Fields:    e.registry(FieldsTimeout).Fields,
+		OAuth:     e.OAuth,
 	})
 }
 
@@ -231,6 +241,21 @@ func Load(ctx context.Context, fn string, getenv func(string) string) (Env, erro
 	}
 	if f.PublicURL {
 		e.PublicBaseURL = getenv(awsenv.EnvPublicBaseURL)
+	}
+	if f.SealKey {
+		// Functions that open connections may refresh OAuth tokens; the
+		// api function also runs the installs. Client secrets come from
+		// the environment or from Secrets Manager (*_CLIENT_SECRET_ARN).
+		e.OAuth = oauth.FromEnv(getenv)
+		for name, app := range map[string]*oauth.App{"SHOPIFY": &e.OAuth.Shopify, "MAILCHIMP": &e.OAuth.Mailchimp, "KLAVIYO": &e.OAuth.Klaviyo} {
+			env := oauth.EnvPrefix + name + "_CLIENT_SECRET"
+			if getenv(env+"_ARN") == "" {
+				continue
+			}
+			if app.ClientSecret, err = awsenv.SecretSetting(ctx, getenv, secrets, env, env+"_ARN"); err != nil {
+				return Env{}, fmt.Errorf("loading the %s OAuth client secret: %w", name, err)
+			}
+		}
 	}
 	return e.For(fn), nil
 }

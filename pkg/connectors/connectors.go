@@ -10,11 +10,16 @@
 // (source.OptionLister, plus source.FieldLister's fields); errors come
 // back as source.CredentialsRejectedError or source.PlatformError with
 // reasons safe to show (source.SafeReason: the config's secrets and
-// anything key-like removed).
-// platform's webhook verification and parsing to pkg/webhook. A client
-// writes opt-outs back (source.WriteBacker) and says up front when its
-// platform cannot (source.WriteBackChecker: Mailchimp, WooCommerce
-// without a consent meta key).
+// anything key-like removed). A client writes opt-outs back
+// (source.WriteBacker) and says up front when its platform cannot
+// (source.WriteBackChecker: Mailchimp, WooCommerce without a consent meta
+// key).
+//
+// OAuth installs (pkg/oauth) store tokens in the sealed config: Mailchimp's
+// do not expire; Klaviyo's are refreshed before use (oauth.go: through
+// golang.org/x/oauth2, re-sealed and stored conditionally on the version
+// read), and a refused refresh token marks the connection
+// needs_reauthorization and fails the run permanently with that reason.
 package connectors
 
 import (
@@ -64,6 +69,9 @@ type Registry struct {
 	// ShopifyBulkWait is how long a plan step waits for a running Shopify
 	// bulk export before the pipeline asks again later (default 20 s).
 	ShopifyBulkWait time.Duration
+	// OAuth refreshes expiring OAuth tokens (Klaviyo) and stores them (nil:
+	// a connection whose token has expired fails needing re-authorisation).
+	OAuth *OAuth
 
 	mu      sync.Mutex
 	clients map[string]platformClient // by connection id and version
@@ -200,7 +208,8 @@ func (r *Registry) newClient(conn store.Connection, cfg map[string]string) (perm
 		}
 		return permanentErrors{c, shopifyPermanent}, nil
 	case source.Mailchimp:
-		c, err := mailchimp.New(mailchimp.Config{APIKey: cfg["apiKey"], AudienceID: cfg["audienceId"], APIBaseURL: cfg["apiBaseUrl"]}, opts, hc)
+		c, err := mailchimp.New(mailchimp.Config{APIKey: cfg["apiKey"], AudienceID: cfg["audienceId"], APIBaseURL: cfg["apiBaseUrl"],
+			AccessToken: cfg[CfgAccessToken], DC: cfg["dc"]}, opts, hc)
 		if err != nil {
 			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}
@@ -210,7 +219,11 @@ func (r *Registry) newClient(conn store.Connection, cfg map[string]string) (perm
 				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 		}}, nil
 	case source.Klaviyo:
-		c, err := klaviyo.New(klaviyo.Config{PrivateAPIKey: cfg["privateApiKey"], APIBaseURL: cfg["apiBaseUrl"]}, opts, hc)
+		kcfg := klaviyo.Config{PrivateAPIKey: cfg["privateApiKey"], APIBaseURL: cfg["apiBaseUrl"]}
+		if cfg["privateApiKey"] == "" && cfg[CfgAccessToken] != "" {
+			kcfg.Token = r.klaviyoToken(conn, cfg, hc)
+		}
+		c, err := klaviyo.New(kcfg, opts, hc)
 		if err != nil {
 			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}

@@ -32,8 +32,10 @@ var platformConfig = map[source.Platform]struct {
 	source.Shopify: {[]string{"shopDomain", "accessToken", "webhookSecret"}, []string{"apiVersion", "apiBaseUrl", "previousWebhookSecret", "bulkOperations"},
 		map[string]bool{"accessToken": true, "webhookSecret": true, "previousWebhookSecret": true}},
 	source.WooCommerce: {[]string{"storeUrl", "consumerKey", "consumerSecret", "webhookSecret"}, []string{"smsConsentMetaKey", "groupsMetaKey"}, map[string]bool{"consumerKey": true, "consumerSecret": true, "webhookSecret": true}},
-	source.Mailchimp:   {[]string{"apiKey", "audienceId"}, []string{"apiBaseUrl"}, map[string]bool{"apiKey": true, "webhookToken": true}},
-	source.Klaviyo:     {[]string{"privateApiKey"}, []string{"webhookSecret", "apiBaseUrl"}, map[string]bool{"privateApiKey": true, "webhookSecret": true}},
+	source.Mailchimp: {[]string{"apiKey", "audienceId"}, []string{"apiBaseUrl", "accessToken", "dc"},
+		map[string]bool{"apiKey": true, "webhookToken": true, "accessToken": true}},
+	source.Klaviyo: {[]string{"privateApiKey"}, []string{"webhookSecret", "apiBaseUrl", "accessToken"},
+		map[string]bool{"privateApiKey": true, "webhookSecret": true, "accessToken": true, "refreshToken": true}},
 }
 
 var regionRE = regexp.MustCompile(`^[A-Z]{2}$`)
@@ -53,6 +55,9 @@ type connectionIn struct {
 	// (0 = no reminder, else fewer than the expiry days).
 	DoubleOptInExpiryDays   *int `json:"doubleOptInExpiryDays"`
 	DoubleOptInReminderDays *int `json:"doubleOptInReminderDays"`
+	// Status "draft" (create only) stores the connection without starting
+	// its install sync; POST /v1/connections/{id}/activate starts it.
+	Status *string `json:"status"`
 }
 
 // ConnectionOut is a connection as the API shows it (no secrets).
@@ -77,6 +82,9 @@ type ConnectionOut struct {
 	CreatedAt               time.Time  `json:"createdAt"`
 	UpdatedAt               time.Time  `json:"updatedAt"`
 	SyncID                  string     `json:"syncId,omitempty"`
+	// Status is active, draft (authorised, not syncing until activated)
+	// or needs_reauthorization (its token could not be refreshed).
+	Status string `json:"status"`
 }
 
 func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) ConnectionOut {
@@ -87,6 +95,7 @@ func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) C
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 		WebhookURL:            h.d.PublicBaseURL + "/webhooks/" + c.Platform + "/" + c.ID,
 		DoubleOptInExpiryDays: expiryDays(c), DoubleOptInReminderDays: c.DoubleOptInReminderDays,
+		Status: statusOut(c.Status),
 	}
 	if out.Config == nil {
 		out.Config = map[string]string{}
@@ -135,7 +144,7 @@ func validateConnection(c store.Connection, cfg map[string]string) map[string]st
 		}
 	}
 	for _, k := range spec.required {
-		if strings.TrimSpace(cfg[k]) == "" {
+		if strings.TrimSpace(cfg[k]) == "" && !oauthCredentials(c.Platform, k, cfg) {
 			bad["config."+k] = "required"
 		}
 	}
@@ -175,7 +184,16 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 		return apigw.Invalid(bad)
 	}
 	recordRotation(conn.Platform, nil, in.Config, cfg, h.d.Now())
-	if bad := merged(validateConnection(conn, cfg), checkPendingInput(in)); len(bad) > 0 {
+	if in.Status != nil {
+		switch *in.Status {
+		case store.StatusDraft:
+			conn.Status = store.StatusDraft
+		case "active":
+		default:
+			return apigw.Invalid(map[string]string{"status": "must be draft or active"})
+		}
+	}
+	if bad := draftTolerated(merged(validateConnection(conn, cfg), checkPendingInput(in)), conn); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
@@ -200,7 +218,7 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 		return h.internal(ctx, "creating connection", err)
 	}
 	out := h.connectionOut(conn, cfg)
-	if !conn.Enabled {
+	if !conn.Enabled || conn.Status == store.StatusDraft {
 		// Nothing syncs a disabled connection, its install included;
 		// enabling it later catches up at the next scheduler tick.
 		return apigw.JSON(http.StatusCreated, out)
@@ -210,8 +228,8 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 		return h.internal(ctx, "starting install sync", err)
 	}
 	out.SyncID = run.ID
-	// Until draft connections and activation exist, a connection is
-	// activated when its install sync starts.
+	// Pasted keys activate the connection at once (a draft is activated
+	// by POST /v1/connections/{id}/activate).
 	h.d.Notify.EmitLogged(ctx, c.tenant, notify.Activated(conn, run))
 	return apigw.JSON(http.StatusCreated, out)
 }
@@ -335,12 +353,16 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	if in.Platform != "" {
 		return apigw.Invalid(map[string]string{"platform": "cannot be changed"})
 	}
+	if in.Status != nil {
+		return apigw.Invalid(map[string]string{"status": "set by activate and by authorisations"})
+	}
 	conn, cfg, errResp := h.loadConnection(ctx, c)
 	if errResp != nil {
 		return *errResp
 	}
 	wasEnabled := conn.Enabled
 	applyPatch(&conn, in)
+	h.clearReauthorization(&conn, in.Config)
 	if bad := rejectServerManaged(in.Config); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
@@ -355,7 +377,7 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 		cfg[k] = v
 	}
 	recordRotation(conn.Platform, before, in.Config, cfg, h.d.Now())
-	if bad := merged(validateConnection(conn, cfg), checkPendingInput(in)); len(bad) > 0 {
+	if bad := draftTolerated(merged(validateConnection(conn, cfg), checkPendingInput(in)), conn); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {

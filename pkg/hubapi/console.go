@@ -118,19 +118,19 @@ func (h *Handler) startSession(ctx context.Context, tenant string, answer func(s
 func (h *Handler) signInWithLink(ctx context.Context, c call) apigw.Response {
 	tenant, err := h.d.Store.RedeemLoginLink(ctx, c.req.QueryStringParameters["token"])
 	if errors.Is(err, store.ErrNotFound) {
-		return withConsoleHeaders(redirect("/console#/signin/link-invalid"))
+		return withConsoleHeaders(seeOther("/console#/signin/link-invalid"))
 	}
 	if err != nil {
 		return h.internal(ctx, "redeeming sign-in link", err)
 	}
 	return h.startSession(ctx, tenant, func(token string, _ store.Session) apigw.Response {
-		resp := redirect("/console#/")
+		resp := seeOther("/console#/")
 		resp.Cookies = []string{sessionCookie(token, SessionTTL)}
 		return resp
 	})
 }
 
-func redirect(to string) apigw.Response {
+func seeOther(to string) apigw.Response {
 	return apigw.Response{StatusCode: http.StatusSeeOther, Headers: map[string]string{"Location": to, "Content-Type": "text/plain; charset=utf-8"}, Body: "see " + to}
 }
 

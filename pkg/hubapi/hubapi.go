@@ -9,6 +9,11 @@
 // platform's reason, 502 platform_unreachable; nothing stored), and GET
 // /v1/connections/{id}/options lists what the install wizard offers,
 // through Deps.Platforms (connectors.Registry in the composition root).
+//
+// The OAuth installs (oauth.go) add POST /v1/connections/authorize, draft
+// connections and their activation, tenant settings (the return URL) and
+// the public /oauth/{platform}/callback routes, which the sealed,
+// single-use state authenticates instead of an API key.
 package hubapi
 
 import (
@@ -22,7 +27,9 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -62,6 +69,11 @@ type Deps struct {
 	// checked against them when it is set. nil: only the map's targets
 	// are checked.
 	Fields func(ctx context.Context, conn store.Connection) ([]source.Field, error)
+	// OAuth are the platforms' OAuth apps (POST /v1/connections/authorize
+	// and the /oauth/{platform}/callback routes); OAuthHTTP is the client
+	// of their token and metadata endpoints (nil: a safehttp client).
+	OAuth     oauth.Apps
+	OAuthHTTP *http.Client
 }
 
 // Handler serves the Hub API.
@@ -79,6 +91,9 @@ func New(d Deps) *Handler {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
 	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
+	if d.OAuthHTTP == nil {
+		d.OAuthHTTP = safehttp.New(safehttp.Options{AllowPrivate: d.AllowPrivateHosts, Timeout: 30 * time.Second})
+	}
 	h := &Handler{d: d}
 	h.rs = h.bindRoutes()
 	return h

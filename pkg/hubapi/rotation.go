@@ -18,7 +18,10 @@ const (
 )
 
 // serverManaged are config keys a caller may not send.
-var serverManaged = map[string]bool{cfgSecretRotatedAt: true}
+var serverManaged = map[string]bool{cfgSecretRotatedAt: true,
+	// An OAuth install's refresh token and its access token's expiry
+	// (pkg/connectors refreshes and stores them).
+	"refreshToken": true, "tokenExpiry": true}
 
 // rejectServerManaged names the server-managed keys a request's config
 // carries.

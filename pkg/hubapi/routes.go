@@ -52,6 +52,12 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"DELETE /v1/notifications/endpoint":  {false, h.deleteNotifyEndpoint},
 		"GET /v1/notifications":              {false, h.listNotifications},
 		"GET /v1/connections/{id}/options":   {false, h.getOptions},
+		"POST /v1/connections/authorize":     {false, h.authorize},
+		"POST /v1/connections/{id}/activate": {false, h.activate},
+		"GET /v1/settings":                   {false, h.getSettings},
+		"PUT /v1/settings":                   {false, h.putSettings},
+		"GET /oauth/{platform}/callback":     {false, h.oauthCallback},
+		"POST /oauth/{platform}/callback":    {false, h.oauthKeys},
 	}
 }
 

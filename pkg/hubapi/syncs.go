@@ -92,6 +92,9 @@ func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
 	if !conn.Enabled {
 		return apigw.Error(http.StatusConflict, "connection_disabled", "the connection is disabled; enable it to sync")
 	}
+	if resp, ok := notSyncable(conn); !ok {
+		return resp
+	}
 	run, err := h.d.Starter.StartRequest(ctx, syncrun.Request{TenantID: c.tenant, ConnectionID: conn.ID, Trigger: store.TriggerManual, DryRun: opts.DryRun})
 	var busy *store.RunInProgressError
 	if errors.As(err, &busy) {

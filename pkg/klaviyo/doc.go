@@ -117,7 +117,9 @@
 //
 // Facts relied on (../../../shared/platforms.md §4):
 //   - https://a.klaviyo.com/api, Authorization: Klaviyo-API-Key <private
-//     key>, revision: 2026-07-15, Accept: application/vnd.api+json.
+//     key>, revision: 2026-07-15, Accept: application/vnd.api+json. An
+//     OAuth install (pkg/oauth) sends Authorization: Bearer <access token>
+//     instead (Config.Token, refreshed by pkg/connectors before it expires).
 //   - GET /api/profiles?page[size]=100 (max 100), next page in links.next
 //     (a page[cursor]); filter=greater-than(updated,<ts>);
 //     additional-fields[profile]=subscriptions is required for consent.

@@ -32,6 +32,11 @@ type Config struct {
 	PrivateAPIKey string
 	WebhookSecret string // secret_key of a system webhook (VerifyWebhook)
 	APIBaseURL    string // overrides https://a.klaviyo.com
+	// Token, when set, gives the OAuth access token for each request
+	// (Authorization: Bearer), refreshing it when it has expired
+	// (connectors builds it on golang.org/x/oauth2); PrivateAPIKey is then
+	// not needed.
+	Token func(ctx context.Context) (string, error)
 }
 
 // Errors callers branch on.
@@ -86,8 +91,8 @@ type Client struct {
 // New validates cfg and returns a client paced at get_profiles' steady
 // limit (750/min) with its burst (75).
 func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
-	if cfg.PrivateAPIKey == "" {
-		return nil, fmt.Errorf("%w: a private API key is required", ErrInvalidConfig)
+	if cfg.PrivateAPIKey == "" && cfg.Token == nil {
+		return nil, fmt.Errorf("%w: a private API key or an OAuth token is required", ErrInvalidConfig)
 	}
 	base := strings.TrimRight(cfg.APIBaseURL, "/")
 	if base == "" {
@@ -140,7 +145,15 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		if err != nil {
 			return err
 		}
-		req.Header.Set("Authorization", "Klaviyo-API-Key "+c.cfg.PrivateAPIKey)
+		if c.cfg.Token != nil {
+			tok, err := c.cfg.Token(ctx)
+			if err != nil {
+				return err
+			}
+			req.Header.Set("Authorization", "Bearer "+tok)
+		} else {
+			req.Header.Set("Authorization", "Klaviyo-API-Key "+c.cfg.PrivateAPIKey)
+		}
 		req.Header.Set("revision", Revision)
 		req.Header.Set("Accept", "application/vnd.api+json")
 		if body != nil {

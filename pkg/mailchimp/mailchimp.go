@@ -96,6 +96,10 @@ type Config struct {
 	APIBaseURL string // overrides https://<dc>.api.mailchimp.com
 	// WebhookToken is the secret our webhook URL carries.
 	WebhookToken string
+	// AccessToken and DC are an OAuth install's token (sent as Bearer;
+	// Mailchimp's tokens do not expire) and data centre, in place of
+	// APIKey.
+	AccessToken, DC string
 }
 
 // PageSize is the largest member page.
@@ -138,6 +142,9 @@ type Client struct {
 func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	// The data centre becomes a host name: only letters then digits (us6).
 	dc, ok := endpoints.MailchimpDC(cfg.APIKey)
+	if cfg.AccessToken != "" {
+		dc, ok = endpoints.MailchimpDC("oauth-" + cfg.DC)
+	}
 	if cfg.AudienceID == "" || !ok {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
@@ -157,6 +164,15 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		opts.Label = source.Mailchimp.DefaultLabel()
 	}
 	return &Client{cfg: cfg, opts: opts, base: base + "/3.0", hc: hc, slot: make(chan struct{}, MaxConnections)}, nil
+}
+
+// auth sets the request's credentials: the OAuth token, else the API key.
+func (c *Client) auth(req *http.Request) {
+	if c.cfg.AccessToken != "" {
+		req.Header.Set("Authorization", "Bearer "+c.cfg.AccessToken)
+		return
+	}
+	req.SetBasicAuth("contactsync", c.cfg.APIKey)
 }
 
 // Member is a list member.
@@ -213,7 +229,7 @@ func (c *Client) getURL(ctx context.Context, u, path string, out any) error {
 			<-c.slot
 			return err
 		}
-		req.SetBasicAuth("contactsync", c.cfg.APIKey)
+		c.auth(req)
 		resp, err := c.hc.Do(req)
 		var body []byte
 		if err == nil {

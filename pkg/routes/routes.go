@@ -36,6 +36,8 @@ const (
 	WebhookPath = "/webhooks/{platform}/{connectionId}"
 	InboundPath = "/sms/inbound/{provider}/{tenantId}"
 	HealthPath  = "/health"
+	// OAuthCallbackPath is where platforms send an OAuth install back.
+	OAuthCallbackPath = "/oauth/{platform}/callback"
 )
 
 // All returns every route. The api function's routes are in matching
@@ -45,6 +47,8 @@ func All() []Route {
 	return []Route{
 		{"POST", "/admin/tenants", API},
 		{"POST", "/v1/connections", API},
+		// Before /v1/connections/{id}: the first matching path wins.
+		{"POST", "/v1/connections/authorize", API},
 		{"GET", "/v1/connections", API},
 		{"GET", "/v1/connections/{id}", API},
 		{"PATCH", "/v1/connections/{id}", API},
@@ -78,6 +82,13 @@ func All() []Route {
 		{"DELETE", "/v1/notifications/endpoint", API},
 		{"GET", "/v1/notifications", API},
 		{"GET", "/v1/connections/{id}/options", API},
+		{"POST", "/v1/connections/{id}/activate", API},
+		{"GET", "/v1/settings", API},
+		{"PUT", "/v1/settings", API},
+		// OAuth installs: the platforms' callbacks (public; the state
+		// authenticates them). WooCommerce POSTs its keys.
+		{"GET", OAuthCallbackPath, API},
+		{"POST", OAuthCallbackPath, API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},
@@ -88,12 +99,18 @@ func All() []Route {
 }
 
 // Public reports whether the route is served without credentials: the
-// console's page and assets, and the two ways to sign in to it. Every
+// console's page and assets, the two ways to sign in to it, and the OAuth
+// callbacks. Every
 // other api route needs an API key (or the console's session cookie), the
 // admin routes the admin token.
 func (r Route) Public() bool {
 	switch r.Key() {
 	case "GET /console", "GET /console/{asset}", "POST /console/session", "GET /console/login":
+		return true
+	case "GET " + OAuthCallbackPath, "POST " + OAuthCallbackPath:
+		// The platforms call them (through the merchant's browser, or
+		// WooCommerce's server); the sealed, single-use state
+		// authenticates them.
 		return true
 	}
 	return false

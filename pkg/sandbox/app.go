@@ -22,6 +22,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/compose"
 	"github.com/contactsync/contactsync/pkg/health"
+	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/provision"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/routes"
@@ -59,6 +60,8 @@ type Config struct {
 	// the function's name ("bulksync", "webhook", ...) and how long it took
 	// — what Lambda would bill.
 	OnInvoke func(function string, took time.Duration)
+	// OAuth are the platforms' OAuth apps (tests point them at the fakes).
+	OAuth oauth.Apps
 }
 
 // App is a running sandbox: the real handlers behind one HTTP server,
@@ -119,7 +122,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	// mains and `make invoke`.
 	env := compose.Env{
 		DynamoDB: db, SQS: sq, Names: names, Sealer: cfg.Sealer, AdminToken: cfg.AdminToken,
-		PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log, StoreOptions: cfg.StoreOptions,
+		PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log, StoreOptions: cfg.StoreOptions, OAuth: cfg.OAuth,
 		// The fakes are on loopback; StrictOutbound gives the deployed policy.
 		AllowPrivateHosts: !cfg.StrictOutbound,
 	}

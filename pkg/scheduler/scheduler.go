@@ -183,7 +183,9 @@ func (h *Handler) start(ctx context.Context, d store.DueConnection, now time.Tim
 		h.d.Log.ErrorContext(ctx, "reading due connection", "tenant", d.TenantID, "connection", d.ConnectionID, "err", err)
 		return failed
 	}
-	if !conn.Enabled {
+	if !conn.Enabled || conn.Status != "" {
+		// Disabled, a draft, or needing a new authorisation (such a
+		// connection is also out of the due index).
 		return skipped
 	}
 	incremental := !schedule.Full(conn.LastSyncAt, conn.LastFullSyncAt, now, conn.SyncIntervalHours)

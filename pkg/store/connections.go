@@ -47,12 +47,18 @@ type Connection struct {
 	// FieldTypes is the type the platform declares for each mapped source
 	// field (source.FieldNumber...), as listed when the map was validated.
 	FieldTypes map[string]string `dynamodbav:"fieldTypes,omitempty"`
+
+	// Status is "" (active), StatusDraft (authorised, nothing synced yet:
+	// the scheduler ignores it until it is activated) or
+	// StatusNeedsReauthorization (its token could not be refreshed: out of
+	// the scheduler's index until a new authorisation).
+	Status string `dynamodbav:"status,omitempty"`
 }
 
 type connItem struct {
 	PK string `dynamodbav:"PK"`
 	SK string `dynamodbav:"SK"`
-	// The scheduler index holds enabled connections only (sparse).
+	// The scheduler index holds enabled, active connections only (sparse).
 	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
 	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
 	Connection
@@ -60,7 +66,7 @@ type connItem struct {
 
 func (s *Store) connItem(c Connection) connItem {
 	it := connItem{PK: tenantPK(c.TenantID), SK: connSK(c.ID), Connection: c}
-	if c.Enabled {
+	if c.Enabled && c.Status == "" {
 		it.GSI2PK = schedPK(c.TenantID, c.ID)
 		it.GSI2SK = c.NextSyncAt.UTC().Format(time.RFC3339) + "#" + c.TenantID + "#" + c.ID
 	}

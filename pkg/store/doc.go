@@ -24,7 +24,7 @@
 // reads only them; a status change moves the contact (the same write).
 //
 //	access pattern                         key condition                                            index
-//	tenant (settings, SMS provider)        PK=T#t            SK=TENANT                                table
+//	tenant (settings, SMS provider)        PK=T#t            SK=TENANT                                table (return URL too)
 //	API key → tenant (hash of the secret)  PK=T#t            SK=KEY#<sha256>                          table (the key token carries t)
 //	connection by id                       PK=T#t            SK=CONN#<c>                              table
 //	connections of a tenant                PK=T#t            SK begins_with CONN#                     table
@@ -50,6 +50,7 @@
 //	unfinished outbox markers (sweeper)    GSI2PK=OUTBOX#<0..7> GSI2SK <= <ms>#T#t#<ref>              GSI2 (sparse)
 //	SMS usage of a month (credits)         PK=T#t            SK=USAGE#<yyyy-mm>                       table
 //	SMS held by the monthly credit cap     PK=T#t#HELD       SK=<ref>                                 table (TTL)
+//	OAuth install attempt (single use)     PK=T#t#OAUTH#<nonce> SK=OAUTH                             table (TTL)
 //	unanswered double opt-in request       PK=T#t#DOI#<c>#<e164> SK=DOI                                table
 //	requests due a look (expiry, reminder) GSI2PK=DOI#<0..7> GSI2SK <= <ms>#T#t#<c>#<e164>            GSI2 (sparse)
 //	notification endpoint (URL, sealed secret) PK=T#t        SK=NOTIFY                                table

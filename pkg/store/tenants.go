@@ -27,6 +27,9 @@ type Tenant struct {
 	// MonthlyCreditCap, when set, holds SMS that would take the month's
 	// credits past it (SetCreditCap, PUT /v1/usage/cap).
 	MonthlyCreditCap *int `dynamodbav:"monthlyCreditCap,omitempty"`
+	// ReturnURL is where the browser lands after an OAuth install
+	// (SetReturnURL, PUT /v1/settings).
+	ReturnURL string `dynamodbav:"returnUrl,omitempty"`
 }
 
 type tenantItem struct {

@@ -163,6 +163,12 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		log.InfoContext(ctx, "webhook ignored: connection disabled")
 		return apigw.JSON(http.StatusOK, map[string]string{"status": "ignored", "reason": "connection_disabled"}), nil
 	}
+	if conn.Status == store.StatusDraft {
+		// A draft (authorised, not activated) syncs nothing yet; its
+		// install sync will read the record.
+		log.InfoContext(ctx, "webhook ignored: connection is a draft")
+		return apigw.JSON(http.StatusOK, map[string]string{"status": "ignored", "reason": "connection_draft"}), nil
+	}
 	wh, err := cn.Parse(cfg, d, source.Options{ConnectionID: conn.ID, Label: conn.Label, SelectedTags: conn.SelectedTags, FieldMap: conn.FieldMap})
 	if err != nil {
 		log.InfoContext(ctx, "webhook rejected", "err", err)

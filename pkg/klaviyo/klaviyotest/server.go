@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 )
 
 // Options configure the fake.
@@ -59,6 +60,9 @@ type Server struct {
 	throttle int // 429s answered
 	unsubs   []string
 	groups   []*group
+
+	oauthOnce sync.Once
+	oauthApp  *oauthtest.Provider // OAuth()
 }
 
 // NewServer starts the fake.
@@ -151,6 +155,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/segments/{id}/profiles", s.members("segment"))
 	mux.HandleFunc("POST /api/profile-subscription-bulk-delete-jobs", s.unsubscribe)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.serveOAuth(w, r) {
+			return
+		}
 		if s.admit(w, r) {
 			mux.ServeHTTP(w, r)
 		}
@@ -196,7 +203,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 		apiError(w, http.StatusServiceUnavailable, "service_unavailable", "injected failure")
 		return false
 	}
-	if r.Header.Get("Authorization") != "Klaviyo-API-Key "+s.opts.APIKey {
+	if r.Header.Get("Authorization") != "Klaviyo-API-Key "+s.opts.APIKey && !s.bearerOK(r) {
 		apiError(w, http.StatusUnauthorized, "not_authenticated", "Authentication credentials were not provided or are invalid.")
 		return false
 	}

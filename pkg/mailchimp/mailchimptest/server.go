@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 )
 
 // Options configure the fake audience.
@@ -77,6 +78,8 @@ type Server struct {
 	saved []SavedSegment
 	// extraFields are merge fields added to the defaults (AddMergeField).
 	extraFields []MergeField
+	oauthOnce   sync.Once
+	oauthApp    *oauthtest.Provider // OAuth()
 }
 
 // NewServer starts the fake.
@@ -289,6 +292,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /3.0/lists", s.guarded(s.audiences))
 	mux.HandleFunc("GET /3.0/lists/{list}", s.guarded(s.audience))
 	mux.HandleFunc("GET /3.0/lists/{list}/merge-fields", s.guarded(s.listMergeFields))
+	mux.HandleFunc("GET /oauth2/authorize", s.oauthAuthorize)
+	mux.HandleFunc("POST /oauth2/token", s.oauthToken)
+	mux.HandleFunc("GET /oauth2/metadata", s.oauthMetadata)
 	return mux
 }
 
@@ -314,7 +320,7 @@ func (s *Server) guarded(h http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, 503, map[string]any{"title": "Service Unavailable", "status": 503})
 			return
 		}
-		if _, key, ok := r.BasicAuth(); !ok || key != s.opts.APIKey {
+		if _, key, ok := r.BasicAuth(); (!ok || key != s.opts.APIKey) && !s.bearerOK(r) {
 			writeJSON(w, 401, map[string]any{"title": "API Key Invalid", "status": 401, "detail": "Your API key may be invalid."})
 			return
 		}

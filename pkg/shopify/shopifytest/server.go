@@ -48,6 +48,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 	"github.com/contactsync/contactsync/pkg/shopify"
 )
 
@@ -120,6 +121,8 @@ type Server struct {
 	// answers (RefuseWriteBacks); refused counts them.
 	refuseWriteBacks string
 	refused          int
+	oauthOnce        sync.Once
+	oauthApp         *oauthtest.Provider // OAuth()
 }
 
 type node struct {
@@ -246,6 +249,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.graphql)
 	mux.HandleFunc("GET /bulk/{file}", s.download)
+	mux.HandleFunc("GET /admin/oauth/authorize", s.oauthAuthorize)
+	mux.HandleFunc("POST /admin/oauth/access_token", s.oauthToken)
 	return mux
 }
 

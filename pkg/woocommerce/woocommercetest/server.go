@@ -77,6 +77,9 @@ type Server struct {
 	requests   int
 	deliveries int
 	writeBacks []WriteBack
+
+	denyAuth       bool  // DenyAuth
+	authDeliveries []int // our callback's answers to key deliveries
 }
 
 // WriteBack is a recorded customer update.
@@ -237,6 +240,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PUT /wp-json/wc/v3/customers/{id}", s.putCustomer)
 	mux.HandleFunc("GET /wp-json/wc/v3/orders", s.listOrders)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && isAuthPath(r.URL.Path) {
+			s.wcAuth(w, r) // the merchant's browser, logged in to the store
+			return
+		}
 		if !s.admit(w, r) {
 			return
 		}

@@ -1,0 +1,641 @@
+package hubapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/notify"
+	"github.com/contactsync/contactsync/pkg/oauth"
+	"github.com/contactsync/contactsync/pkg/schedule"
+	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/store"
+	"github.com/contactsync/contactsync/pkg/syncrun"
+)
+
+func statusOut(s string) string {
+	if s == "" {
+		return "active"
+	}
+	return s
+}
+
+// oauthCredentials reports whether a required config key k is not needed
+// because the connection was authorised with OAuth (a token in place of a
+// pasted key).
+func oauthCredentials(platform, k string, cfg map[string]string) bool {
+	switch {
+	case platform == string(source.Mailchimp) && k == "apiKey":
+		return cfg["accessToken"] != ""
+	case platform == string(source.Klaviyo) && k == "privateApiKey":
+		return cfg["accessToken"] != ""
+	}
+	return false
+}
+
+// draftTolerated drops what a draft may still lack (it is configured with
+// PATCH before activation): settings not given yet. Activation checks the
+// whole connection.
+func draftTolerated(bad map[string]string, conn store.Connection) map[string]string {
+	if conn.Status != store.StatusDraft {
+		return bad
+	}
+	for k, v := range bad {
+		switch {
+		case k == "consentMode" && conn.ConsentMode == "", k == "defaultRegion" && conn.DefaultRegion == "":
+			delete(bad, k)
+		case strings.HasPrefix(k, "config.") && v == "required":
+			delete(bad, k)
+		}
+	}
+	return bad
+}
+
+// notSyncable answers 409 for a connection that may not sync: a draft
+// (activate it) or one whose authorisation must be renewed.
+func notSyncable(conn store.Connection) (apigw.Response, bool) {
+	switch conn.Status {
+	case store.StatusDraft:
+		return apigw.Error(http.StatusConflict, "connection_draft", "the connection is a draft; activate it to sync"), false
+	case store.StatusNeedsReauthorization:
+		return apigw.Error(http.StatusConflict, "needs_reauthorization", "the platform refused the connection's token; authorise it again"), false
+	}
+	return apigw.Response{}, true
+}
+
+// clearReauthorization: new pasted credentials (a private key) end a
+// needs_reauthorization status; the connection is due at the next tick.
+func (h *Handler) clearReauthorization(conn *store.Connection, in map[string]string) {
+	if conn.Status != store.StatusNeedsReauthorization {
+		return
+	}
+	spec := platformConfig[source.Platform(conn.Platform)]
+	for k, v := range in {
+		if spec.secret[k] && v != "" {
+			conn.Status = ""
+			conn.NextSyncAt = h.d.Now()
+			return
+		}
+	}
+}
+
+// maxURLLen bounds the URLs a request may carry (return and store URLs).
+const maxURLLen = 2048
+
+// checkReturnURL checks a return URL: https, a host, no credentials.
+func checkReturnURL(raw string) (*url.URL, bool) {
+	if len(raw) > maxURLLen {
+		return nil, false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return nil, false
+	}
+	return u, true
+}
+
+// SettingsOut are the tenant's settings.
+type SettingsOut struct {
+	// ReturnURL is where the browser lands after an OAuth install, with
+	// ?connection=<id> or ?error=<code>.
+	ReturnURL string `json:"returnUrl,omitempty"`
+}
+
+func (h *Handler) getSettings(ctx context.Context, c call) apigw.Response {
+	t, err := h.d.Store.GetTenant(ctx, c.tenant)
+	if err != nil {
+		return h.internal(ctx, "reading tenant", err)
+	}
+	return apigw.JSON(http.StatusOK, SettingsOut{ReturnURL: t.ReturnURL})
+}
+
+func (h *Handler) putSettings(ctx context.Context, c call) apigw.Response {
+	var in struct {
+		ReturnURL *string `json:"returnUrl"`
+	}
+	if resp, ok := decode(c.body, &in); !ok {
+		return resp
+	}
+	if in.ReturnURL != nil {
+		if *in.ReturnURL != "" {
+			if _, ok := checkReturnURL(*in.ReturnURL); !ok {
+				return apigw.Invalid(map[string]string{"returnUrl": "must be an https URL without credentials or fragment, at most 2048 characters"})
+			}
+		}
+		if err := h.d.Store.SetReturnURL(ctx, c.tenant, *in.ReturnURL); err != nil {
+			return h.internal(ctx, "storing settings", err)
+		}
+	}
+	return h.getSettings(ctx, c)
+}
+
+// redirectURI is our callback for platform.
+func (h *Handler) redirectURI(platform string) string {
+	return h.d.PublicBaseURL + "/oauth/" + platform + "/callback"
+}
+
+type authorizeIn struct {
+	Platform   string  `json:"platform"`
+	Label      *string `json:"label"`
+	Shop       string  `json:"shop"`
+	ShopDomain string  `json:"shopDomain"`
+	StoreURL   string  `json:"storeUrl"`
+	ReturnURL  string  `json:"returnUrl"`
+	// ConnectionID renews the authorisation of an existing connection
+	// (one that needs_reauthorization, or new credentials for a draft).
+	ConnectionID string `json:"connectionId"`
+}
+
+// authorize starts an OAuth install: it stores the attempt under a new
+// nonce and answers the platform URL the hub sends the merchant to.
+func (h *Handler) authorize(ctx context.Context, c call) apigw.Response {
+	var in authorizeIn
+	if resp, ok := decode(c.body, &in); !ok {
+		return resp
+	}
+	now := h.d.Now()
+	a := store.OAuthAttempt{TenantID: c.tenant, Nonce: oauth.NewNonce(), Platform: in.Platform, Expires: now.Add(h.d.OAuth.TTL())}
+	bad := map[string]string{}
+	p := source.Platform(in.Platform)
+	if _, ok := platformConfig[p]; !ok {
+		return apigw.Invalid(map[string]string{"platform": "must be one of shopify, woocommerce, mailchimp, klaviyo"})
+	}
+	a.Label = p.DefaultLabel()
+	if in.Label != nil {
+		if strings.TrimSpace(*in.Label) == "" || !boundedText(*in.Label, maxLabelRunes) {
+			bad["label"] = fmt.Sprintf("must be 1-%d characters", maxLabelRunes)
+		}
+		a.Label = *in.Label
+	}
+	var app oauth.App
+	switch p {
+	case source.Shopify:
+		app = h.d.OAuth.Shopify
+		a.Shop = strings.ToLower(strings.TrimSpace(in.Shop + in.ShopDomain))
+		if in.Shop != "" && in.ShopDomain != "" || !oauth.ValidShop(a.Shop) {
+			bad["shop"] = "must be the shop's <name>.myshopify.com domain"
+		}
+	case source.WooCommerce:
+		a.StoreURL = strings.TrimRight(strings.TrimSpace(in.StoreURL), "/")
+		if u, err := url.Parse(a.StoreURL); a.StoreURL == "" || len(a.StoreURL) > maxURLLen || err != nil || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			bad["storeUrl"] = "required: the store's URL, without query, fragment or credentials"
+		} else if msg, ok := endpoints.Connection(in.Platform, map[string]string{"storeUrl": a.StoreURL}, h.d.AllowPrivateHosts)["storeUrl"]; ok {
+			bad["storeUrl"] = msg
+		}
+	case source.Mailchimp:
+		app = h.d.OAuth.Mailchimp
+	case source.Klaviyo:
+		app = h.d.OAuth.Klaviyo
+	}
+	if p != source.WooCommerce && !app.Configured() {
+		return apigw.Error(http.StatusConflict, "oauth_not_configured", "OAuth installs of "+in.Platform+" are not configured here; paste the credentials with POST /v1/connections")
+	}
+	if p != source.Shopify && (in.Shop != "" || in.ShopDomain != "") {
+		bad["shop"] = "only for shopify"
+	}
+	if p != source.WooCommerce && in.StoreURL != "" {
+		bad["storeUrl"] = "only for woocommerce"
+	}
+	tenant, err := h.d.Store.GetTenant(ctx, c.tenant)
+	if err != nil {
+		return h.internal(ctx, "reading tenant", err)
+	}
+	a.ReturnURL = tenant.ReturnURL
+	if in.ReturnURL != "" {
+		u, ok := checkReturnURL(in.ReturnURL)
+		switch {
+		case !ok:
+			bad["returnUrl"] = "must be an https URL without credentials or fragment"
+		case tenant.ReturnURL != "" && !sameOrigin(u, tenant.ReturnURL):
+			bad["returnUrl"] = "must be on the origin of the return URL in the settings (PUT /v1/settings)"
+		default:
+			a.ReturnURL = in.ReturnURL
+		}
+	} else if a.ReturnURL == "" {
+		bad["returnUrl"] = "required: no return URL in the settings (PUT /v1/settings)"
+	}
+	if in.ConnectionID != "" {
+		conn, err := h.d.Store.GetConnection(ctx, c.tenant, in.ConnectionID)
+		switch {
+		case errors.Is(err, store.ErrNotFound) || (err == nil && conn.Platform != in.Platform):
+			bad["connectionId"] = "no such connection of this platform"
+		case err != nil:
+			return h.internal(ctx, "reading connection", err)
+		}
+		a.ReauthorizeID = in.ConnectionID
+	}
+	if len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	state := oauth.State{Tenant: c.tenant, Nonce: a.Nonce, Platform: in.Platform, Expires: a.Expires}.Token(h.d.Sealer)
+	var authURL string
+	redirect := h.redirectURI(in.Platform)
+	switch p {
+	case source.Shopify:
+		authURL = h.d.OAuth.ShopifyConfig(a.Shop, redirect).AuthCodeURL(state)
+	case source.Mailchimp:
+		authURL = h.d.OAuth.MailchimpConfig(redirect).AuthCodeURL(state)
+	case source.Klaviyo:
+		verifier := oauth2.GenerateVerifier()
+		a.Verifier = h.d.Sealer.Seal(c.tenant, []byte(verifier))
+		authURL = h.d.OAuth.KlaviyoConfig(redirect).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
+	case source.WooCommerce:
+		q := url.Values{"app_name": {"contactsync"}, "scope": {"read_write"}, "user_id": {state},
+			"return_url": {redirect}, "callback_url": {redirect}}
+		authURL = a.StoreURL + "/wc-auth/v1/authorize?" + q.Encode()
+	}
+	if err := h.d.Store.PutOAuthAttempt(ctx, a); err != nil {
+		return h.internal(ctx, "storing OAuth attempt", err)
+	}
+	return apigw.JSON(http.StatusOK, map[string]string{"authorizeUrl": authURL})
+}
+
+func sameOrigin(u *url.URL, other string) bool {
+	o, err := url.Parse(other)
+	return err == nil && strings.EqualFold(u.Scheme, o.Scheme) && strings.EqualFold(u.Host, o.Host)
+}
+
+// redirect sends the browser to the attempt's return URL with params.
+func redirect(returnURL string, params url.Values) apigw.Response {
+	u, err := url.Parse(returnURL)
+	if err != nil { // checked when stored
+		return apigw.Error(http.StatusBadRequest, "invalid_return_url", "the return URL is not valid")
+	}
+	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	return apigw.Response{StatusCode: http.StatusFound, Headers: map[string]string{
+		"Location": u.String(), "Cache-Control": "no-store", "Content-Type": "text/plain; charset=utf-8"}, Body: "redirecting\n"}
+}
+
+func fail(returnURL, code string) apigw.Response {
+	return redirect(returnURL, url.Values{"error": {code}})
+}
+
+// takeState opens the state parameter and takes its stored attempt (once).
+// Every failure is a JSON 400: without a valid state there is no tenant
+// and no return URL to send the browser to.
+func (h *Handler) takeState(ctx context.Context, platform, raw string) (store.OAuthAttempt, *apigw.Response) {
+	st, err := oauth.ParseState(h.d.Sealer, raw, store.ValidTenantID)
+	if err != nil || st.Platform != platform {
+		resp := apigw.Error(http.StatusBadRequest, "invalid_state", "unknown, altered or used state")
+		return store.OAuthAttempt{}, &resp
+	}
+	a, err := h.d.Store.TakeOAuthAttempt(ctx, st.Tenant, st.Nonce)
+	if errors.Is(err, store.ErrNotFound) {
+		resp := apigw.Error(http.StatusBadRequest, "invalid_state", "unknown, altered or used state")
+		return a, &resp
+	}
+	if err != nil {
+		resp := h.internal(ctx, "taking OAuth attempt", err)
+		return a, &resp
+	}
+	if a.Platform != platform || !h.d.Now().Before(a.Expires) || !h.d.Now().Before(st.Expires) {
+		resp := apigw.Error(http.StatusBadRequest, "state_expired", "the authorisation took too long; start again")
+		return a, &resp
+	}
+	return a, nil
+}
+
+// maxCallbackQuery bounds a callback's query string.
+const maxCallbackQuery = 4096
+
+// oauthCallback is the browser's return from the platform (GET).
+func (h *Handler) oauthCallback(ctx context.Context, c call) apigw.Response {
+	platform := c.params["platform"]
+	if _, ok := platformConfig[source.Platform(platform)]; !ok {
+		return notFound("platform")
+	}
+	if len(c.req.RawQueryString) > maxCallbackQuery {
+		return apigw.Error(http.StatusBadRequest, "bad_query", "query string too long")
+	}
+	q, err := url.ParseQuery(c.req.RawQueryString)
+	if err != nil {
+		return apigw.Error(http.StatusBadRequest, "bad_query", "query string is not decodable")
+	}
+	if platform == string(source.WooCommerce) {
+		return h.wooReturn(ctx, q)
+	}
+	if platform == string(source.Shopify) {
+		// Shopify signs the callback: check it before anything else.
+		if !oauth.VerifyShopifyHMAC(h.d.OAuth.Shopify.ClientSecret, q) {
+			return apigw.Error(http.StatusUnauthorized, "bad_signature", "the callback's hmac does not verify")
+		}
+		if !oauth.ValidShop(q.Get("shop")) {
+			return apigw.Error(http.StatusBadRequest, "invalid_shop", "shop must be a <name>.myshopify.com domain")
+		}
+	}
+	a, errResp := h.takeState(ctx, platform, q.Get("state"))
+	if errResp != nil {
+		return *errResp
+	}
+	if platform == string(source.Shopify) && !strings.EqualFold(q.Get("shop"), a.Shop) {
+		return apigw.Error(http.StatusBadRequest, "invalid_shop", "the callback's shop is not the one being installed")
+	}
+	if e := q.Get("error"); e != "" {
+		if e != "access_denied" {
+			e = "authorization_failed"
+		}
+		return fail(a.ReturnURL, e)
+	}
+	code := q.Get("code")
+	if code == "" || len(code) > 1024 {
+		return fail(a.ReturnURL, "missing_code")
+	}
+	xctx, cancel := context.WithTimeout(context.WithValue(ctx, oauth2.HTTPClient, h.d.OAuthHTTP), 30*time.Second)
+	defer cancel()
+	cfg := map[string]string{}
+	redirectURI := h.redirectURI(platform)
+	switch source.Platform(platform) {
+	case source.Shopify:
+		tok, err := h.d.OAuth.ShopifyConfig(a.Shop, redirectURI).Exchange(xctx, code)
+		if err != nil {
+			h.d.Log.WarnContext(ctx, "shopify token exchange failed", "tenant", a.TenantID, "code", oauth.ErrorCode(err))
+			return fail(a.ReturnURL, "token_exchange_failed")
+		}
+		// Shopify signs webhooks with the app's client secret.
+		cfg = map[string]string{"shopDomain": a.Shop, "accessToken": tok.AccessToken, "webhookSecret": h.d.OAuth.Shopify.ClientSecret}
+		if b := h.d.OAuth.Shopify.APIBaseURL; b != "" {
+			cfg["apiBaseUrl"] = b
+		}
+	case source.Mailchimp:
+		tok, err := h.d.OAuth.MailchimpConfig(redirectURI).Exchange(xctx, code)
+		if err != nil {
+			h.d.Log.WarnContext(ctx, "mailchimp token exchange failed", "tenant", a.TenantID, "code", oauth.ErrorCode(err))
+			return fail(a.ReturnURL, "token_exchange_failed")
+		}
+		dc, endpoint, err := h.mailchimpMetadata(xctx, tok.AccessToken)
+		if err != nil {
+			h.d.Log.WarnContext(ctx, "mailchimp metadata failed", "tenant", a.TenantID, "err", err)
+			return fail(a.ReturnURL, "metadata_failed")
+		}
+		cfg = map[string]string{"accessToken": tok.AccessToken, "dc": dc, "apiBaseUrl": endpoint, "webhookToken": randomToken()}
+	case source.Klaviyo:
+		verifier, err := h.d.Sealer.Open(a.TenantID, a.Verifier)
+		if err != nil {
+			return h.internal(ctx, "opening PKCE verifier", err)
+		}
+		tok, err := h.d.OAuth.KlaviyoConfig(redirectURI).Exchange(xctx, code, oauth2.VerifierOption(string(verifier)))
+		if err != nil {
+			h.d.Log.WarnContext(ctx, "klaviyo token exchange failed", "tenant", a.TenantID, "code", oauth.ErrorCode(err))
+			return fail(a.ReturnURL, "token_exchange_failed")
+		}
+		cfg = map[string]string{"accessToken": tok.AccessToken, "refreshToken": tok.RefreshToken}
+		if !tok.Expiry.IsZero() {
+			cfg["tokenExpiry"] = tok.Expiry.UTC().Format(time.RFC3339Nano)
+		}
+		if b := h.d.OAuth.Klaviyo.APIBaseURL; b != "" {
+			cfg["apiBaseUrl"] = b
+		}
+	}
+	id, err := h.saveAuthorized(ctx, a, cfg)
+	if err != nil {
+		h.d.Log.WarnContext(ctx, "storing an authorised connection failed", "tenant", a.TenantID, "err", err)
+		return fail(a.ReturnURL, "connection_not_saved")
+	}
+	return redirect(a.ReturnURL, url.Values{"connection": {id}})
+}
+
+// mailchimpMetadata reads the token's data centre and API endpoint, and
+// checks them: they become a host our workers call.
+func (h *Handler) mailchimpMetadata(ctx context.Context, token string) (dc, endpoint string, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.d.OAuth.Mailchimp.MetadataURL, nil)
+	if err != nil {
+		return "", "", err
+	}
+	req.Header.Set("Authorization", "OAuth "+token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := h.d.OAuthHTTP.Do(req)
+	if err != nil {
+		return "", "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", "", fmt.Errorf("metadata: HTTP %d", resp.StatusCode)
+	}
+	var md struct {
+		DC          string `json:"dc"`
+		APIEndpoint string `json:"api_endpoint"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&md); err != nil {
+		return "", "", errors.New("metadata: not the expected JSON")
+	}
+	if _, ok := endpoints.MailchimpDC("oauth-" + md.DC); !ok {
+		return "", "", errors.New("metadata: invalid dc")
+	}
+	if len(endpoints.Connection(string(source.Mailchimp), map[string]string{"apiBaseUrl": md.APIEndpoint}, h.d.AllowPrivateHosts)) > 0 {
+		return "", "", errors.New("metadata: api_endpoint is not a Mailchimp API host")
+	}
+	return md.DC, strings.TrimRight(md.APIEndpoint, "/"), nil
+}
+
+// saveAuthorized stores what an authorisation granted: a new draft
+// connection, or the renewed credentials of the connection the attempt
+// names (which leaves needs_reauthorization).
+func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, creds map[string]string) (string, error) {
+	if a.ReauthorizeID != "" {
+		for attempt := 0; ; attempt++ {
+			conn, err := h.d.Store.GetConnection(ctx, a.TenantID, a.ReauthorizeID)
+			if err != nil {
+				return "", err
+			}
+			cfg, err := OpenConfig(h.d.Sealer, conn)
+			if err != nil {
+				return "", err
+			}
+			delete(cfg, "privateApiKey")
+			delete(cfg, "tokenExpiry")
+			for k, v := range creds {
+				if k != "webhookToken" || cfg[k] == "" {
+					cfg[k] = v
+				}
+			}
+			if conn.Status == store.StatusNeedsReauthorization {
+				conn.Status = ""
+				conn.NextSyncAt = h.d.Now()
+			}
+			if err := h.sealConfig(&conn, cfg); err != nil {
+				return "", err
+			}
+			_, err = h.d.Store.UpdateConnection(ctx, conn)
+			if errors.Is(err, store.ErrConflict) && attempt < 5 {
+				continue // changed meanwhile: apply to the new version
+			}
+			return conn.ID, err
+		}
+	}
+	conn := store.Connection{
+		TenantID: a.TenantID, ID: store.NewConnectionID(a.TenantID), Platform: a.Platform, Label: a.Label,
+		SyncIntervalHours: 24, Enabled: true, Status: store.StatusDraft,
+		DoubleOptInExpiryDays: consent.DefaultDoubleOptInExpiryDays,
+	}
+	if err := h.sealConfig(&conn, creds); err != nil {
+		return "", err
+	}
+	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
+	if _, err := h.d.Store.InsertConnection(ctx, conn); err != nil {
+		return "", err
+	}
+	return conn.ID, nil
+}
+
+// wooKeys is what WooCommerce's /wc-auth/v1/authorize POSTs to our
+// callback_url.
+type wooKeys struct {
+	KeyID          json.Number `json:"key_id"`
+	UserID         string      `json:"user_id"`
+	ConsumerKey    string      `json:"consumer_key"`
+	ConsumerSecret string      `json:"consumer_secret"`
+	KeyPermissions string      `json:"key_permissions"`
+}
+
+// oauthKeys receives WooCommerce's keys (POST, server to server). The
+// user_id is our state; nothing else authenticates the request, so the
+// state is checked like a callback's and claimed once. WooCommerce deletes
+// the key unless we answer 200.
+func (h *Handler) oauthKeys(ctx context.Context, c call) apigw.Response {
+	if c.params["platform"] != string(source.WooCommerce) {
+		return notFound("platform")
+	}
+	var in wooKeys
+	if err := json.Unmarshal(c.body, &in); err != nil {
+		return apigw.Error(http.StatusBadRequest, "malformed_json", "request body is not the expected JSON")
+	}
+	st, err := oauth.ParseState(h.d.Sealer, in.UserID, store.ValidTenantID)
+	if err != nil || st.Platform != string(source.WooCommerce) {
+		return apigw.Error(http.StatusBadRequest, "invalid_state", "unknown, altered or used state")
+	}
+	if !h.d.Now().Before(st.Expires) {
+		return apigw.Error(http.StatusBadRequest, "state_expired", "the authorisation took too long; start again")
+	}
+	if in.ConsumerKey == "" || in.ConsumerSecret == "" || len(in.ConsumerKey) > 256 || len(in.ConsumerSecret) > 256 {
+		return apigw.Invalid(map[string]string{"consumer_key": "consumer_key and consumer_secret are required"})
+	}
+	if in.KeyPermissions != "" && in.KeyPermissions != "read_write" && in.KeyPermissions != "write" {
+		return apigw.Invalid(map[string]string{"key_permissions": "must be read_write"})
+	}
+	id := store.NewConnectionID(st.Tenant)
+	a, err := h.d.Store.ClaimOAuthAttempt(ctx, st.Tenant, st.Nonce, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return apigw.Error(http.StatusBadRequest, "invalid_state", "unknown, altered or used state")
+	}
+	if err != nil {
+		return h.internal(ctx, "claiming OAuth attempt", err)
+	}
+	if a.Platform != string(source.WooCommerce) || !h.d.Now().Before(a.Expires) {
+		return apigw.Error(http.StatusBadRequest, "state_expired", "the authorisation took too long; start again")
+	}
+	creds := map[string]string{"storeUrl": a.StoreURL, "consumerKey": in.ConsumerKey, "consumerSecret": in.ConsumerSecret, "webhookSecret": randomToken()}
+	if a.ReauthorizeID != "" {
+		delete(creds, "webhookSecret")
+		if _, err := h.saveAuthorized(ctx, a, creds); err != nil {
+			return h.internal(ctx, "storing renewed WooCommerce keys", err)
+		}
+		return apigw.JSON(http.StatusOK, map[string]string{})
+	}
+	conn := store.Connection{
+		TenantID: a.TenantID, ID: id, Platform: a.Platform, Label: a.Label,
+		SyncIntervalHours: 24, Enabled: true, Status: store.StatusDraft,
+		DoubleOptInExpiryDays: consent.DefaultDoubleOptInExpiryDays,
+	}
+	if err := h.sealConfig(&conn, creds); err != nil {
+		return h.internal(ctx, "sealing config", err)
+	}
+	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
+	if _, err := h.d.Store.InsertConnection(ctx, conn); err != nil {
+		return h.internal(ctx, "creating connection", err)
+	}
+	return apigw.JSON(http.StatusOK, map[string]string{})
+}
+
+// wooReturn is the browser's return from WooCommerce's authorisation page
+// (after the keys were POSTed): success=1|0 and our state as user_id.
+func (h *Handler) wooReturn(ctx context.Context, q url.Values) apigw.Response {
+	a, errResp := h.takeState(ctx, string(source.WooCommerce), q.Get("user_id"))
+	if errResp != nil {
+		return *errResp
+	}
+	if q.Get("success") != "1" {
+		return fail(a.ReturnURL, "access_denied")
+	}
+	id := a.ConnectionID
+	if a.ReauthorizeID != "" && id != "" {
+		id = a.ReauthorizeID
+	}
+	if id == "" {
+		return fail(a.ReturnURL, "keys_not_received")
+	}
+	if _, err := h.d.Store.GetConnection(ctx, a.TenantID, id); err != nil {
+		return fail(a.ReturnURL, "keys_not_received")
+	}
+	return redirect(a.ReturnURL, url.Values{"connection": {id}})
+}
+
+// activate turns a draft into an active connection and starts its
+// install sync: 202 {syncId}.
+func (h *Handler) activate(ctx context.Context, c call) apigw.Response {
+	var in struct {
+		DryRun bool `json:"dryRun"`
+	}
+	if len(c.body) > 0 {
+		if resp, ok := decode(c.body, &in); !ok {
+			return resp
+		}
+	}
+	conn, cfg, errResp := h.loadConnection(ctx, c)
+	if errResp != nil {
+		return *errResp
+	}
+	if conn.Status != store.StatusDraft {
+		return apigw.Error(http.StatusConflict, "not_draft", "only a draft connection is activated")
+	}
+	if !conn.Enabled {
+		return apigw.Error(http.StatusConflict, "connection_disabled", "the connection is disabled; enable it to sync")
+	}
+	conn.Status = ""
+	if bad := merged(validateConnection(conn, cfg), h.checkOutbound(conn, cfg)); len(bad) > 0 {
+		return apigw.Invalid(bad)
+	}
+	if in.DryRun {
+		// The install's preview: a dry install sync of the draft, which
+		// stays a draft (activate it when the counts look right).
+		run, err := h.d.Starter.StartRequest(ctx, syncrun.Request{TenantID: c.tenant, ConnectionID: conn.ID, Trigger: store.TriggerInstall, DryRun: true})
+		var busy *store.RunInProgressError
+		if errors.As(err, &busy) {
+			return apigw.JSON(http.StatusConflict, map[string]any{"error": map[string]string{
+				"code": "sync_in_progress", "message": "a sync of this connection is already running", "syncId": busy.RunID,
+			}})
+		}
+		if err != nil {
+			return h.internal(ctx, "starting dry install sync", err)
+		}
+		return apigw.JSON(http.StatusAccepted, map[string]any{"syncId": run.ID, "dryRun": true})
+	}
+	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
+	conn, err := h.d.Store.UpdateConnection(ctx, conn)
+	if errors.Is(err, store.ErrConflict) {
+		return apigw.Error(http.StatusConflict, "conflict", "the connection changed meanwhile; retry")
+	}
+	if err != nil {
+		return h.internal(ctx, "activating connection", err)
+	}
+	run, err := h.d.Starter.Start(ctx, c.tenant, conn.ID, store.TriggerInstall, false, time.Time{})
+	if err != nil {
+		return h.internal(ctx, "starting install sync", err)
+	}
+	h.d.Notify.EmitLogged(ctx, c.tenant, notify.Activated(conn, run))
+	return apigw.JSON(http.StatusAccepted, map[string]string{"syncId": run.ID})
+}
