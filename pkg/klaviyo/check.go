@@ -26,7 +26,9 @@ func (c *Client) CheckCredentials(ctx context.Context) error {
 	if err != nil {
 		return &source.PlatformError{Reason: c.safe("building the request: " + err.Error())}
 	}
-	req.Header.Set("Authorization", "Klaviyo-API-Key "+c.cfg.PrivateAPIKey)
+	if err := c.authorize(ctx, req); err != nil {
+		return &source.CredentialsRejectedError{Reason: c.safe("the OAuth token could not be refreshed: " + err.Error())}
+	}
 	req.Header.Set("revision", Revision)
 	req.Header.Set("Accept", "application/vnd.api+json")
 	resp, err := c.hc.Do(req)

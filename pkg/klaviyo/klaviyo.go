@@ -145,14 +145,8 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		if err != nil {
 			return err
 		}
-		if c.cfg.Token != nil {
-			tok, err := c.cfg.Token(ctx)
-			if err != nil {
-				return err
-			}
-			req.Header.Set("Authorization", "Bearer "+tok)
-		} else {
-			req.Header.Set("Authorization", "Klaviyo-API-Key "+c.cfg.PrivateAPIKey)
+		if err := c.authorize(ctx, req); err != nil {
+			return err
 		}
 		req.Header.Set("revision", Revision)
 		req.Header.Set("Accept", "application/vnd.api+json")
@@ -201,6 +195,22 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		}
 	}
 	return fmt.Errorf("klaviyo: gave up: %w", last)
+}
+
+// authorize sets the request's credentials: an OAuth install's access
+// token (Bearer, refreshed by cfg.Token when it has expired), else the
+// private key.
+func (c *Client) authorize(ctx context.Context, req *http.Request) error {
+	if c.cfg.Token != nil {
+		tok, err := c.cfg.Token(ctx)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		return nil
+	}
+	req.Header.Set("Authorization", "Klaviyo-API-Key "+c.cfg.PrivateAPIKey)
+	return nil
 }
 
 func backoff(attempt int) time.Duration {

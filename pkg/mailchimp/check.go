@@ -26,7 +26,7 @@ func (c *Client) CheckCredentials(ctx context.Context) error {
 	if err != nil {
 		return &source.PlatformError{Reason: c.safe("building the request: " + err.Error())}
 	}
-	req.SetBasicAuth("contactsync", c.cfg.APIKey)
+	c.auth(req)
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return &source.PlatformError{Reason: c.safe("Mailchimp could not be reached: " + err.Error())}
@@ -59,5 +59,5 @@ func (c *Client) CheckCredentials(ctx context.Context) error {
 
 // safe bounds a reason and removes the key from it.
 func (c *Client) safe(s string) string {
-	return source.SafeReason(s, c.cfg.APIKey, c.cfg.WebhookToken)
+	return source.SafeReason(s, c.cfg.APIKey, c.cfg.WebhookToken, c.cfg.AccessToken)
 }

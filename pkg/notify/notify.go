@@ -113,6 +113,9 @@ type SyncData struct {
 	StartedAt    time.Time    `json:"startedAt"`
 	FinishedAt   time.Time    `json:"finishedAt"`
 	Reason       string       `json:"reason,omitempty"`
+	// DryRun: the run only reported what it would do (its counts say how
+	// many messages and credits a real one would spend).
+	DryRun bool `json:"dryRun,omitempty"`
 }
 
 // RunFinished is sync.completed or sync.failed for a finished run (ok
@@ -128,7 +131,7 @@ func RunFinished(run store.Run) (Event, bool) {
 	}
 	return Event{Type: typ, At: run.FinishedAt, Key: run.ID, Data: SyncData{
 		SyncID: run.ID, ConnectionID: run.ConnectionID, Trigger: run.Trigger, Incremental: run.Incremental,
-		Counts: run.Counts, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Reason: run.Error,
+		Counts: run.Counts, StartedAt: run.StartedAt, FinishedAt: run.FinishedAt, Reason: run.Error, DryRun: run.DryRun,
 	}}, true
 }
 

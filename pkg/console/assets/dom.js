@@ -85,5 +85,7 @@ export function toast(text) {
   t.textContent = text;
   t.classList.add('show');
   clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => t.classList.remove('show'), 4000);
+  // Shown or hidden at once (no fade: text half faded is text nobody can
+  // read), and emptied when hidden.
+  toast.timer = setTimeout(() => { t.classList.remove('show'); t.textContent = ''; }, 4000);
 }
