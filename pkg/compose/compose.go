@@ -36,6 +36,8 @@ import (
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/scheduler"
 	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/smsproviders"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
 	"github.com/contactsync/contactsync/pkg/webhook"
@@ -159,8 +161,15 @@ func (e Env) API() *hubapi.Handler {
 		Platforms: e.registry(hubapi.OptionsTimeout),
 		Fields:    e.registry(FieldsTimeout).Fields,
 		OAuth:     e.OAuth,
+		SMSSetup: func(ctx context.Context, s sms.Settings) (sms.InboundSetup, error) {
+			return smsproviders.Setup(ctx, s, &http.Client{Timeout: SMSSetupRequestTimeout}, e.AllowPrivateHosts)
+		},
 	})
 }
+
+// SMSSetupRequestTimeout bounds one SMS provider request of PUT
+// /v1/sms-provider (the whole is bounded by hubapi.SMSSetupTimeout).
+const SMSSetupRequestTimeout = 10 * time.Second
 
 // FieldsTimeout bounds one platform request of a field listing made while
 // a connection is saved (the API answers within API Gateway's 29 s).

@@ -31,6 +31,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
@@ -74,6 +75,11 @@ type Deps struct {
 	// of their token and metadata endpoints (nil: a safehttp client).
 	OAuth     oauth.Apps
 	OAuthHTTP *http.Client
+	// SMSSetup checks an SMS provider's credentials and points the
+	// sender's inbound messages at s.InboundURL where the provider allows
+	// (PUT /v1/sms-provider; smsproviders.Setup in the composition root).
+	// nil: no provider calls, and the answer names the manual step.
+	SMSSetup func(ctx context.Context, s sms.Settings) (sms.InboundSetup, error)
 }
 
 // Handler serves the Hub API.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -77,6 +79,11 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 		in.Credentials["webhookToken"] = randomToken()
 		out["inboundUrl"] += "?token=" + in.Credentials["webhookToken"]
 	}
+	in.InboundURL = out["inboundUrl"]
+	inbound, errResp := h.setUpSMSProvider(ctx, in)
+	if errResp != nil {
+		return *errResp
+	}
 	raw, err := json.Marshal(in)
 	if err != nil {
 		return h.internal(ctx, "encoding provider", err)
@@ -86,7 +93,51 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	} else if err != nil {
 		return h.internal(ctx, "storing provider", err)
 	}
-	return apigw.JSON(http.StatusOK, out)
+	return apigw.JSON(http.StatusOK, providerOut{Provider: out["provider"], Sender: out["sender"], CompanyName: out["companyName"],
+		InboundURL: out["inboundUrl"], Inbound: inbound})
+}
+
+// providerOut is PUT /v1/sms-provider's answer.
+type providerOut struct {
+	Provider    string           `json:"provider"`
+	Sender      string           `json:"sender"`
+	CompanyName string           `json:"companyName"`
+	InboundURL  string           `json:"inboundUrl"`
+	Inbound     sms.InboundSetup `json:"inbound"`
+}
+
+// SMSSetupTimeout bounds the provider calls of PUT /v1/sms-provider (the
+// credential check and the inbound set-up; API Gateway answers 503 after
+// 30 s).
+const SMSSetupTimeout = 20 * time.Second
+
+// setUpSMSProvider checks the settings' credentials with the provider and
+// points the sender's inbound messages at in.InboundURL where the
+// provider's API allows (Deps.SMSSetup). A refusal is 422
+// credentials_rejected with the provider's reason, a provider that could
+// not tell is 502 provider_unreachable; nothing is stored then. Without
+// Deps.SMSSetup (tests of the API alone) nothing is called and the answer
+// is the manual step.
+func (h *Handler) setUpSMSProvider(ctx context.Context, in SMSProvider) (sms.InboundSetup, *apigw.Response) {
+	if h.d.SMSSetup == nil {
+		return sms.InboundSetup{ManualStep: "Point the sender's inbound messages at " + in.InboundURL + " (HTTP POST) in the provider's console."}, nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, SMSSetupTimeout)
+	defer cancel()
+	inbound, err := h.d.SMSSetup(sctx, in)
+	if err == nil {
+		return inbound, nil
+	}
+	var rej *source.CredentialsRejectedError
+	if errors.As(err, &rej) {
+		resp := errorWithReason(http.StatusUnprocessableEntity, "credentials_rejected",
+			"the SMS provider refused these credentials; nothing was stored", rej.Reason)
+		return sms.InboundSetup{}, &resp
+	}
+	h.d.Log.WarnContext(ctx, "sms provider check failed", "provider", string(in.Provider), "err", err)
+	resp := errorWithReason(http.StatusBadGateway, "provider_unreachable",
+		"the SMS provider could not check these credentials; nothing was stored", platformReason(sctx, err))
+	return sms.InboundSetup{}, &resp
 }
 
 // OpenSMSProvider returns a tenant's SMS provider settings, or ErrNotFound.

@@ -80,7 +80,7 @@ const (
 	maxLabelRunes       = source.MaxLabelRunes
 	maxConfigValueRunes = 2048
 	maxCredentials      = 10
-	maxSenderRunes      = 32  // an alphanumeric sender id is 11, a number 15
+	maxSenderRunes      = 34  // an alphanumeric sender id is 11, a number 15, a Twilio Messaging Service SID 34
 	maxCompanyRunes     = 100 // {company} in every SMS text
 	maxHelpTextRunes    = 320 // two segments
 	maxTemplateRunes    = 640 // four segments

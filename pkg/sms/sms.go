@@ -149,4 +149,20 @@ type Settings struct {
 	APIBaseURL  string            `json:"apiBaseUrl,omitempty"`
 	Credentials map[string]string `json:"credentials"`
 	Templates   Templates         `json:"templates,omitzero"`
+	// InboundURL is our inbound URL for the tenant (with its token where
+	// the provider does not sign), set by the API when the settings are
+	// stored, never taken from a request: MessageMedia sends carry it as
+	// callback_url.
+	InboundURL string `json:"inboundUrl,omitempty"`
+}
+
+// InboundSetup says how a provider's inbound messages reach our inbound
+// URL (the "inbound" of PUT /v1/sms-provider's answer): Configured when we
+// pointed them there through the provider's API, How says how; otherwise
+// ManualStep is what the hub user does, and Reason why we could not.
+type InboundSetup struct {
+	Configured bool   `json:"configured"`
+	How        string `json:"how,omitempty"`
+	ManualStep string `json:"manualStep,omitempty"`
+	Reason     string `json:"reason,omitempty"`
 }

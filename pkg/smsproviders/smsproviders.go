@@ -89,7 +89,12 @@ func NewSender(s sms.Settings, hc *http.Client, allowPrivate bool) (Sender, erro
 	case sms.Sinch:
 		return sinch.NewClient(s.APIBaseURL, s.Credentials["servicePlanId"], s.Credentials["apiToken"], hc)
 	case sms.MessageMedia:
-		return messagemedia.NewClient(s.APIBaseURL, s.Credentials["apiKey"], s.Credentials["apiSecret"], hc)
+		c, err := messagemedia.NewClient(s.APIBaseURL, s.Credentials["apiKey"], s.Credentials["apiSecret"], hc)
+		if err != nil {
+			return nil, err
+		}
+		c.CallbackURL = s.InboundURL // replies to each message come back to us
+		return c, nil
 	}
 	return nil, fmt.Errorf("%w: %s", ErrUnsupported, s.Provider)
 }

@@ -8,7 +8,9 @@
 //     content, date_received, source_number (the customer),
 //     destination_number (our number), metadata (unconfirmed: the spec
 //     shows only the delivery-report example). Any 2xx acknowledges it; it is
-//     retried otherwise, so reply_id is the dedup key.
+//     retried otherwise, so reply_id is the dedup key. Delivery reports
+//     of the message go to the same callback_url; they are acknowledged
+//     and ignored (sms.ErrUnsupported).
 //   - Signed webhooks are opt-in per account: X-Messagemedia-Signature is a
 //     base64 RSA signature (PKCS#1 v1.5 with the digest named in
 //     X-Messagemedia-Digest-Type: SHA224, SHA256 or SHA512) which the vendor's
@@ -118,6 +120,7 @@ func Verify(publicKeyPEM, urlToken, gotToken, path string, h http.Header, body [
 // ParseInbound parses a verified reply callback.
 func ParseInbound(body []byte) (sms.Inbound, error) {
 	var r struct {
+		DeliveryReportID  string     `json:"delivery_report_id"`
 		ReplyID           string     `json:"reply_id"`
 		Content           string     `json:"content"`
 		SourceNumber      string     `json:"source_number"`
@@ -126,6 +129,11 @@ func ParseInbound(body []byte) (sms.Inbound, error) {
 	}
 	if err := json.Unmarshal(body, &r); err != nil {
 		return sms.Inbound{}, fmt.Errorf("%w: %v", sms.ErrMalformed, err)
+	}
+	if r.DeliveryReportID != "" && r.ReplyID == "" {
+		// A delivery report posted to the message's callback_url (which
+		// carries our inbound URL): acknowledged, not a reply.
+		return sms.Inbound{}, fmt.Errorf("%w: delivery report", sms.ErrUnsupported)
 	}
 	if r.ReplyID == "" || !strings.HasPrefix(r.SourceNumber, "+") || len(r.SourceNumber) < 8 {
 		return sms.Inbound{}, fmt.Errorf("%w: reply_id and an E.164 source_number are required", sms.ErrMalformed)
@@ -144,6 +152,9 @@ const DefaultBaseURL = "https://api.messagemedia.com"
 type Client struct {
 	base, key, secret string
 	hc                *http.Client
+	// CallbackURL, when set, is every message's callback_url: replies to
+	// the message (and its delivery reports) are posted there.
+	CallbackURL string
 }
 
 // NewClient returns a client; baseURL "" means MessageMedia's own.
@@ -170,6 +181,9 @@ func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error
 	msg := map[string]any{"content": m.Text, "destination_number": m.To, "format": "SMS", "delivery_report": true}
 	if m.From != "" {
 		msg["source_number"] = m.From
+	}
+	if c.CallbackURL != "" {
+		msg["callback_url"] = c.CallbackURL
 	}
 	if m.Reference != "" {
 		msg["metadata"] = map[string]string{"reference": m.Reference}

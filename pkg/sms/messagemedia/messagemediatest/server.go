@@ -1,5 +1,7 @@
 // Package messagemediatest is a fake Sinch MessageMedia account: it
-// accepts POST /v1/messages with HTTP Basic auth, records what was sent,
+// accepts POST /v1/messages with HTTP Basic auth, records what was sent
+// (with each message's callback_url), lists the account's dedicated-number
+// assignments (the credential check),
 // can fail the next sends, and posts reply callbacks — RSA-signed when it
 // holds a key, as signed-webhook accounts receive them.
 package messagemediatest
@@ -43,6 +45,8 @@ type Server struct {
 	failNext int
 	hang     int
 	seq      int
+	// callbacks are the callback_url of each sent message ("" for none).
+	callbacks []string
 }
 
 // NewServer starts the fake.
@@ -106,6 +110,7 @@ func (s *Server) Sent() []sms.Message {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/messages", s.send)
+	mux.HandleFunc("GET /v1/messaging/numbers/dedicated/assignments", s.assignments)
 	return mux
 }
 
@@ -125,6 +130,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 			Content           string            `json:"content"`
 			DestinationNumber string            `json:"destination_number"`
 			SourceNumber      string            `json:"source_number"`
+			CallbackURL       string            `json:"callback_url"`
 			Metadata          map[string]string `json:"metadata"`
 		} `json:"messages"`
 	}
@@ -148,6 +154,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		s.seq++
 		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq)
 		s.sent = append(s.sent, sms.Message{To: m.DestinationNumber, From: m.SourceNumber, Text: m.Content, Reference: m.Metadata["reference"]})
+		s.callbacks = append(s.callbacks, m.CallbackURL)
 		ids = append(ids, map[string]string{"message_id": id, "status": "queued"})
 	}
 	if s.hang > 0 {
@@ -158,6 +165,25 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 202, map[string]any{"messages": ids})
+}
+
+// CallbackURLs returns the callback_url of each accepted message, in the
+// order of Sent.
+func (s *Server) CallbackURLs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.callbacks...)
+}
+
+// assignments serves GET /v1/messaging/numbers/dedicated/assignments: the
+// account's dedicated numbers (none in the fake), or 403 "Invalid
+// authentication credentials" as the spec answers bad credentials.
+func (s *Server) assignments(w http.ResponseWriter, r *http.Request) {
+	if k, sec, ok := r.BasicAuth(); !ok || k != s.opts.APIKey || sec != s.opts.APISecret {
+		writeJSON(w, 403, map[string]string{"message": "Invalid authentication credentials"})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"data": []any{}, "pagination": map[string]any{"page_size": 1, "next_token": nil}})
 }
 
 // SendReply posts a reply callback to callbackURL; replyID "" makes a new one.

@@ -1,5 +1,8 @@
 // Package twiliotest is a fake Twilio: it serves the Messages API send and
-// list endpoints with HTTP Basic auth, records what was sent, can refuse
+// list endpoints with HTTP Basic auth, the account fetch, the account's
+// IncomingPhoneNumbers (list by PhoneNumber, update of SmsUrl, recorded)
+// and Messaging Services (update of InboundRequestUrl), records what was
+// sent, can refuse
 // opted-out recipients (error 21610), fail with 5xx/429, or accept a message
 // and then never answer (HangNext), and posts inbound SMS to a webhook URL
 // signed exactly as Twilio signs them.
@@ -28,6 +31,8 @@ type Options struct {
 	// FailNext makes the next N sends answer FailStatus (default 503).
 	FailNext   int
 	FailStatus int
+	// Numbers are the account's phone numbers (IncomingPhoneNumbers), E.164.
+	Numbers []string
 }
 
 // Server is a running fake.
@@ -43,6 +48,10 @@ type Server struct {
 	seq     int
 	hang    int
 	posts   int
+	// numbers and services: the account's phone numbers and Messaging
+	// Services (numbers.go).
+	numbers  []*number
+	services map[string]*service
 }
 
 // NewServer starts the fake on a loopback port.
@@ -63,7 +72,11 @@ func New(opts Options) *Server {
 	if opts.FailStatus == 0 {
 		opts.FailStatus = http.StatusServiceUnavailable
 	}
-	return &Server{opts: opts, optOuts: map[string]bool{}}
+	s := &Server{opts: opts, optOuts: map[string]bool{}, services: map[string]*service{}}
+	for _, n := range opts.Numbers {
+		s.AddNumber(n, "")
+	}
+	return s
 }
 
 // URL is the API base URL of a started server.
@@ -133,6 +146,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", s.send)
 	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/Messages.json", s.list)
+	s.numberRoutes(mux)
 	return mux
 }
 
