@@ -45,13 +45,24 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 	}
 	fmt.Printf("console: open %s to watch the installs in a browser (a one-time sign-in link, valid 1 h)\n", link.URL)
 	sid, token := f.twilio.Credentials()
+	var provider struct {
+		Inbound struct {
+			Configured      bool
+			How, ManualStep string
+		}
+	}
 	if err := api.Do(ctx, "PUT", "/v1/sms-provider", map[string]any{
 		"provider": "twilio", "sender": demoSender, "companyName": "Demo Outfitters", "helpText": "Questions? Call 1300 000 000.",
 		"apiBaseUrl": app.BaseURL + "/_fakes/twilio", "credentials": map[string]string{"accountSid": sid, "authToken": token},
-	}, nil); err != nil {
+	}, &provider); err != nil {
 		return err
 	}
 	fmt.Println("SMS provider: Twilio (fake) — confirmations and double opt-in requests go through the outbox")
+	if provider.Inbound.Configured {
+		fmt.Println("  inbound: " + provider.Inbound.How)
+	} else {
+		fmt.Println("  inbound, manual step: " + provider.Inbound.ManualStep)
+	}
 	installs := []struct {
 		label, platform, mode string
 		config                map[string]string

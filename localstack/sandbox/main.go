@@ -130,7 +130,7 @@ func mountFakes(app *sandbox.App, demo bool) demoFakes {
 		shop: shopifytest.NewStore(shopifytest.Options{Customers: shopSize, Seed: 42, URL: app.BaseURL + "/_fakes/shopify"}),
 		woo: woocommercetest.NewStore(woocommercetest.Options{Customers: wooSize, Guests: wooSize / 20, Seed: 42, ConsentMetaKey: "sms_consent",
 			FirstPerson: shopSize - wooSize/2, URL: app.BaseURL + "/_fakes/woocommerce"}),
-		twilio: twiliotest.New(twiliotest.Options{}),
+		twilio: twiliotest.New(twiliotest.Options{Numbers: []string{demoSender}}), // the demo sender is a number of the fake account
 	}
 	app.Mount("/_fakes/shopify", f.shop.Handler())
 	app.Mount("/_fakes/woocommerce", f.woo.Handler())

@@ -200,9 +200,33 @@ func (s *Server) SendReply(ctx context.Context, callbackURL, from, to, text, rep
 	if err != nil {
 		return nil, "", err
 	}
+	resp, err := s.post(ctx, callbackURL, body)
+	return resp, replyID, err
+}
+
+// SendDeliveryReport posts a delivery report of message messageID to
+// callbackURL in the spec's shape (the notification a message with
+// delivery_report and a callback_url gets when its status changes).
+func (s *Server) SendDeliveryReport(ctx context.Context, callbackURL, messageID, status string) (*http.Response, error) {
+	s.mu.Lock()
+	s.seq++
+	id := fmt.Sprintf("01e1fa0a-6e27-4945-9cdb-%012d", s.seq)
+	s.mu.Unlock()
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	body, err := json.Marshal(map[string]any{"callback_url": callbackURL, "delivery_report_id": id, "source_number": "+61491570156",
+		"date_received": now, "status": status, "delay": 0, "submitted_date": now, "original_text": "Hello", "message_id": messageID,
+		"vendor_account_id": map[string]string{"vendor_id": "MessageMedia", "account_id": "Fake"}, "metadata": map[string]string{}})
+	if err != nil {
+		return nil, err
+	}
+	return s.post(ctx, callbackURL, body)
+}
+
+// post posts a callback body, RSA-signed when the fake holds a key.
+func (s *Server) post(ctx context.Context, callbackURL string, body []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, callbackURL, bytes.NewReader(body))
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if s.key != nil {
@@ -211,7 +235,7 @@ func (s *Server) SendReply(ctx context.Context, callbackURL, from, to, text, rep
 		d := sha256.Sum256(messagemedia.SignedString(u.Path, date, body))
 		sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA256, d[:])
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		req.Header.Set("Date", date)
 		req.Header.Set(messagemedia.HeaderDigestType, "SHA256")
@@ -219,6 +243,5 @@ func (s *Server) SendReply(ctx context.Context, callbackURL, from, to, text, rep
 		req.Header.Set("X-Messagemedia-Key-Id", "fake-key")
 		req.Header.Set(messagemedia.HeaderSignature, base64.StdEncoding.EncodeToString(sig))
 	}
-	resp, err := http.DefaultClient.Do(req)
-	return resp, replyID, err
+	return http.DefaultClient.Do(req)
 }
