@@ -14,6 +14,12 @@
 // connections and their activation, tenant settings (the return URL) and
 // the public /oauth/{platform}/callback routes, which the sealed,
 // single-use state authenticates instead of an API key.
+//
+// PUT /v1/sms-provider (provider.go) checks the provider's credentials
+// and points the sender's inbound messages at our inbound URL where the
+// provider's API allows, through Deps.SMSSetup (smsproviders.Setup): 422
+// credentials_rejected, 502 provider_unreachable, nothing stored; the
+// answer's "inbound" says what was configured or the manual step.
 package hubapi
 
 import (

@@ -1,6 +1,10 @@
 // Package smsproviders wires the SMS provider packages (pkg/sms/twilio, ...)
 // to the inbound and outbox handlers: inbound verification and parsing, the
-// answer each provider expects, and a sender built from a tenant's settings.
+// answer each provider expects, and a sender built from a tenant's settings
+// (a MessageMedia sender puts the tenant's inbound URL in every message's
+// callback_url). Setup (setup.go) is the Hub API's check of new settings:
+// the provider's credential check, then the inbound URL set-up where the
+// provider's API allows it.
 package smsproviders
 
 import (

@@ -1,6 +1,8 @@
 // Package messagemedia verifies and parses Sinch MessageMedia reply
-// callbacks and sends SMS through its Messages API. Its fake,
-// messagemediatest, serves the send endpoint and posts replies.
+// callbacks and sends SMS through its Messages API, with our inbound URL as
+// every message's callback_url (Client.CallbackURL); setup.go checks
+// credentials. Its fake, messagemediatest, serves the send endpoint and
+// posts replies.
 //
 // Facts relied on (../../../../shared/platforms.md §6):
 //   - A reply is POSTed as JSON to the original message's callback URL with

@@ -1,6 +1,8 @@
 // Package sinch verifies and parses Sinch SMS inbound (MO) callbacks and
-// sends SMS through the Sinch SMS REST API. Its fake, sinchtest, serves the
-// batches endpoint and posts signed inbound messages.
+// sends SMS through the Sinch SMS REST API; setup.go checks credentials
+// (a one-batch read) and names the manual inbound set-up (no API sets a
+// service plan's callback URL). Its fake, sinchtest, serves the batches
+// endpoint and posts signed inbound messages.
 //
 // Facts relied on (../../../../shared/platforms.md §7):
 //   - MO callback: JSON {type: mo_text | mo_binary | mo_media, id, from, to,

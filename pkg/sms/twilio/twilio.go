@@ -1,5 +1,7 @@
 // Package twilio verifies and parses Twilio's inbound-SMS webhooks, answers
-// them with TwiML, and sends SMS through the Messages API. Its fake,
+// them with TwiML, and sends SMS through the Messages API. setup.go checks
+// credentials (the account fetch) and points the sender number's SmsUrl, or
+// a Messaging Service's InboundRequestUrl, at our inbound URL. Its fake,
 // twiliotest, serves the API and posts signed inbound messages.
 //
 // Facts relied on (../../../../shared/platforms.md §5):
