@@ -259,7 +259,7 @@ func TestAPI_SettingsAreBoundedInCharacters(t *testing.T) {
 	}
 	for _, tc := range []struct{ name, body, field string }{
 		{"101-character company name", strings.Replace(provider(""), "Acme", strings.Repeat("Ä", 101), 1), "companyName"},
-		{"33-character sender", strings.Replace(provider(""), "+15005550006", strings.Repeat("1", 33), 1), "sender"},
+		{"35-character sender", strings.Replace(provider(""), "+15005550006", strings.Repeat("1", 35), 1), "sender"},
 		{"321-character help text", provider(`"helpText":"` + strings.Repeat("ü", 321) + `",`), "helpText"},
 		{"641-character template", provider(`"templates":{"confirmation":"` + strings.Repeat("x", 641) + `"},`), "templates.confirmation"},
 		{"a 200 KB credential", strings.Replace(provider(""), `"tok"`, `"`+strings.Repeat("k", 200<<10)+`"`, 1), "credentials.authToken"},
