@@ -93,6 +93,15 @@ func TestAPI_SMSProviderTwilio_ChecksCredentialsAndPointsTheNumberAtOurInboundUR
 		t.Errorf("inboundUrl %v (want %q), stored %v", out["inboundUrl"], want, a.storedProvider(id))
 	}
 
+	// A failed update after the check: stored, the answer names the manual
+	// step and why.
+	tw.FailUpdates(1)
+	code, out = a.do("PUT", "/v1/sms-provider", key, providerJSON("twilio", sender, tw.URL(), map[string]string{"accountSid": sid, "authToken": token}), nil)
+	if in := inboundOf(t, out); code != http.StatusOK || in["configured"] != false || !strings.Contains(in["manualStep"].(string), "Twilio Console") ||
+		!strings.Contains(in["reason"].(string), "HTTP 500") {
+		t.Errorf("a failed number update: %d %v", code, out)
+	}
+
 	// A Messaging Service sender: its InboundRequestUrl is set.
 	mg := tw.AddService()
 	code, out = a.do("PUT", "/v1/sms-provider", key, providerJSON("twilio", mg, tw.URL(), map[string]string{"accountSid": sid, "authToken": token}), nil)

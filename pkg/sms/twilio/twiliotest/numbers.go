@@ -59,6 +59,24 @@ func (s *Server) ServiceInboundURL(sid string) (url, method string) {
 	return "", ""
 }
 
+// FailUpdates makes the next n updates of a number or a Messaging Service
+// answer 500 (Twilio error 20500) and change nothing.
+func (s *Server) FailUpdates(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failUpdates = n
+}
+
+// failUpdate reports (and answers) an injected update failure; s.mu held.
+func (s *Server) failUpdate(w http.ResponseWriter) bool {
+	if s.failUpdates == 0 {
+		return false
+	}
+	s.failUpdates--
+	writeJSON(w, 500, map[string]any{"code": 20500, "message": "An internal server error has occurred", "status": 500})
+	return true
+}
+
 func (s *Server) numberRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /2010-04-01/Accounts/{file}", s.account)
 	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json", s.listNumbers)
@@ -143,6 +161,9 @@ func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failUpdate(w) {
+		return
+	}
 	for _, n := range s.numbers {
 		if n.sid+".json" != r.PathValue("file") {
 			continue
@@ -175,6 +196,9 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.failUpdate(w) {
+		return
+	}
 	sv := s.services[r.PathValue("mg")]
 	if sv == nil {
 		notFound(w, r)

@@ -50,8 +50,9 @@ type Server struct {
 	posts   int
 	// numbers and services: the account's phone numbers and Messaging
 	// Services (numbers.go).
-	numbers  []*number
-	services map[string]*service
+	numbers     []*number
+	services    map[string]*service
+	failUpdates int
 }
 
 // NewServer starts the fake on a loopback port.
