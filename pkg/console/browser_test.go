@@ -24,6 +24,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
 	"github.com/contactsync/contactsync/pkg/stacktest"
+	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
 
 // The console in a real browser: Chromium from the npm package
@@ -208,6 +209,9 @@ func TestConsole_InABrowser(t *testing.T) {
 	})
 	shop := shopifytest.NewStore(shopifytest.Options{Customers: 400, Seed: 7, URL: app.BaseURL + "/_fakes/shopify", HoldBulk: true})
 	app.Mount("/_fakes/shopify", shop.Handler())
+	// A WooCommerce store sharing no one with the shop (persons from 1000).
+	woo := woocommercetest.NewStore(woocommercetest.Options{Customers: 150, Guests: 10, Seed: 7, FirstPerson: 1000, URL: app.BaseURL + "/_fakes/woocommerce"})
+	app.Mount("/_fakes/woocommerce", woo.Handler())
 	h := &harness{t: t, app: app, shop: shop, root: root, axe: string(axe), ctx: newBrowser(t, exec)}
 
 	// Every request the page makes, to check none leaves the origin.
@@ -320,6 +324,39 @@ func TestConsole_InABrowser(t *testing.T) {
 	h.do(chromedp.Navigate(app.BaseURL + "/console#/usage"))
 	h.waitJS("the usage page", `document.querySelector('#credits-month') && document.querySelector('.chart')`)
 	h.check("usage")
+
+	// Install a WooCommerce store through the wizard: connect with its
+	// keys, choose the consent option, preview with a dry run, activate;
+	// the install then creates what the preview said it would.
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/"))
+	h.waitJS("the Integrations page", `document.querySelector('#connect-woocommerce')`)
+	h.do(chromedp.Click("#connect-woocommerce"))
+	h.waitJS("the connect step", `document.querySelector('#keys-form')`)
+	h.check("wizard-connect")
+	ck, cs := woo.Credentials()
+	h.do(chromedp.SendKeys(`[name="config.storeUrl"]`, woo.URL()), chromedp.SendKeys(`[name="config.consumerKey"]`, ck),
+		chromedp.SendKeys(`[name="config.consumerSecret"]`, "cs_wrong"), chromedp.SendKeys(`[name="config.webhookSecret"]`, "whsec-woo"),
+		chromedp.Click(`#keys-form button[type="submit"]`))
+	h.waitJS("the platform's refusal next to the form", `document.querySelector('#keys-form [data-error-for="_form"]').textContent.includes('refused')`)
+	h.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('[name="config.consumerSecret"]').value = ''`),
+		chromedp.SendKeys(`[name="config.consumerSecret"]`, cs), chromedp.Click(`#keys-form button[type="submit"]`))
+	h.waitJS("the choose step", `document.querySelector('#wizard-form') && document.querySelector('#mode-inferred')`)
+	h.do(chromedp.Click("#mode-inferred"))
+	h.check("wizard-choose")
+	h.do(chromedp.Click("#preview"))
+	h.waitJS("the preview", `document.querySelector('#preview-summary')`)
+	summary := h.text("#preview-summary")
+	var wouldCreate int
+	if _, err := fmt.Sscanf(summary, "This install will create %d contacts", &wouldCreate); err != nil || wouldCreate == 0 {
+		t.Fatalf("preview %q: %v", summary, err)
+	}
+	h.check("wizard-preview")
+	h.do(chromedp.Click("#activate"))
+	h.waitJS("the new connection's install to finish", `location.hash.startsWith('#/connections/') && document.querySelector('#latest-sync') && document.querySelector('#latest-sync').innerText.includes('install sync, completed')`)
+	created := h.text("#latest-sync")
+	if !strings.Contains(created, fmt.Sprintf("%d created", wouldCreate)) {
+		t.Errorf("the preview said %d contacts would be created; the install says %q", wouldCreate, created)
+	}
 
 	// Nothing but the sandbox's own origin was asked for.
 	h.mu.Lock()

@@ -215,3 +215,26 @@ func TestAPI_SyncsStatusFilterIsValidated(t *testing.T) {
 		t.Fatalf("running filter: %d %v", code, out)
 	}
 }
+
+// TestConsole_WizardReturnsToTheConsole: an OAuth install started from the
+// console comes back to the console's own page, whatever the tenant's
+// settings say; any other return URL must be on the settings' origin.
+func TestConsole_WizardReturnsToTheConsole(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	key := a.tenant()
+	start := func(returnURL string) (int, map[string]any) {
+		return a.do("POST", "/v1/connections/authorize", key, `{"platform":"woocommerce","storeUrl":"https://shop.example.com","returnUrl":"`+returnURL+`"}`, nil)
+	}
+	if code, out := a.do("PUT", "/v1/settings", key, `{"returnUrl":"https://hub.example.com/installed"}`, nil); code != http.StatusOK {
+		t.Fatalf("settings: %d %v", code, out)
+	}
+	if code, out := start("https://hooks.example.com/console"); code != http.StatusOK || !strings.Contains(out["authorizeUrl"].(string), "/wc-auth/v1/authorize?") {
+		t.Fatalf("the console's own page: %d %v", code, out)
+	}
+	for _, other := range []string{"https://evil.example.com/console", "https://hooks.example.com/console/x", "https://hooks.example.com/console?next=x"} {
+		if code, out := start(other); code != http.StatusBadRequest {
+			t.Fatalf("%s: %d %v", other, code, out)
+		}
+	}
+}

@@ -105,6 +105,14 @@ func checkReturnURL(raw string) (*url.URL, bool) {
 	return u, true
 }
 
+// consoleURL reports whether raw is the console's own page on this
+// installation's public origin (PublicBaseURL + "/console", no query or
+// fragment): the install wizard's return URL, allowed whatever the
+// tenant's settings say, and on the scheme PublicBaseURL has.
+func (h *Handler) consoleURL(raw string) bool {
+	return h.d.PublicBaseURL != "" && raw == h.d.PublicBaseURL+"/console"
+}
+
 // SettingsOut are the tenant's settings.
 type SettingsOut struct {
 	// ReturnURL is where the browser lands after an OAuth install, with
@@ -212,7 +220,10 @@ func (h *Handler) authorize(ctx context.Context, c call) apigw.Response {
 		return h.internal(ctx, "reading tenant", err)
 	}
 	a.ReturnURL = tenant.ReturnURL
-	if in.ReturnURL != "" {
+	if in.ReturnURL != "" && h.consoleURL(in.ReturnURL) {
+		// The console's install wizard comes back to itself.
+		a.ReturnURL = in.ReturnURL
+	} else if in.ReturnURL != "" {
 		u, ok := checkReturnURL(in.ReturnURL)
 		switch {
 		case !ok:

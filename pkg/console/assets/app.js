@@ -1,10 +1,11 @@
 // The console's router: the part of the URL after # names the page.
-import {h, field, showErrors, fill} from './dom.js';
+import {h, field, showErrors, fill, toast} from './dom.js';
 import {session, signIn, signOut} from './api.js';
 import {integrations, connection} from './integrations.js';
 import {syncs, syncReport} from './syncs.js';
 import {contacts, contact} from './contacts.js';
 import {usage} from './usage.js';
+import {connect, configure} from './wizard.js';
 
 const routes = [
   [/^\/$/, integrations],
@@ -14,6 +15,8 @@ const routes = [
   [/^\/contacts$/, contacts],
   [/^\/contacts\/([\w.-]+)$/, contact],
   [/^\/usage$/, usage],
+  [/^\/connect\/(\w+)$/, connect],
+  [/^\/wizard\/([\w.-]+)$/, configure],
 ];
 
 // A view gets ctx: {main, params, query, every(fn, ms), go(hash)}. Timers
@@ -92,7 +95,18 @@ function signInView(linkInvalid) {
   return form;
 }
 
+// An OAuth install comes back to /console?connection=<id> (or ?error=):
+// on to the wizard's next step, and the query leaves the address bar.
+function oauthReturn() {
+  const q = new URLSearchParams(location.search);
+  const id = q.get('connection'), error = q.get('error');
+  if (!id && !error) return;
+  history.replaceState(null, '', '/console' + (id ? `#/wizard/${id}` : '#/'));
+  if (error) queueMicrotask(() => toast(`The platform did not authorise the connection (${error}).`));
+}
+
 async function start() {
+  oauthReturn();
   try {
     signedIn = !!(await session());
   } catch {

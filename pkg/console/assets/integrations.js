@@ -44,16 +44,17 @@ export async function integrations({main}) {
       const run = runs[c.id];
       const st = stateOf(c, run);
       return h('li', {},
-        h('a', {href: `#/connections/${c.id}`}, c.label || p.name),
+        h('a', {href: c.status === 'draft' ? `#/wizard/${c.id}` : `#/connections/${c.id}`}, c.label || p.name),
         ' ', h('span', {class: `badge ${st.state}`}, st.text),
         h('div', {class: 'muted small'}, c.lastSyncAt ? `Last sync ${fmtTime(c.lastSyncAt)}` : 'Never synced'));
     })) : h('p', {class: 'muted'}, 'Not connected. ', p.about);
     return h('section', {class: 'tile', 'aria-labelledby': `tile-${p.id}`},
-      h('h2', {id: `tile-${p.id}`}, p.name), body);
+      h('h2', {id: `tile-${p.id}`}, p.name), body,
+      h('p', {}, h('a', {class: 'button', href: `#/connect/${p.id}`, id: `connect-${p.id}`}, mine.length ? `Connect another ${p.name}` : `Connect ${p.name}`)));
   });
   fill(main, 
     h('h1', {}, 'Integrations'),
-    conns.items.length ? null : emptyState('No integration is connected yet. Connect a platform from the hub (POST /v1/connections with its keys); it appears here with its first sync.'),
+    conns.items.length ? null : emptyState('No integration is connected yet. Press "Connect" on a platform below: authorise it or paste its keys, choose what to sync, preview, activate.'),
     h('div', {class: 'tiles'}, tiles));
 }
 
