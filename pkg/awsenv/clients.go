@@ -8,6 +8,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
+// DynamoDBMaxAttempts is how many times a DynamoDB call is tried.
+const DynamoDBMaxAttempts = 10
+
 // NewDynamoDB builds the DynamoDB client. Against a local emulator it skips
 // the CRC32 response check: DynamoDB Local's checksums do not match the
 // bodies of some error responses, and the SDK would log a warning for each.
@@ -15,6 +18,10 @@ func NewDynamoDB(cfg aws.Config) *dynamodb.Client {
 	local := LocalEndpoint(os.Getenv)
 	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.DisableValidateResponseChecksum = local
+		// Ten attempts, as the AWS SDKs long defaulted to for DynamoDB
+		// (throttling and transient errors come in bursts), rather than
+		// the standard retryer's three; waits stay jittered and capped.
+		o.RetryMaxAttempts = DynamoDBMaxAttempts
 	})
 }
 

@@ -43,7 +43,7 @@ export async function connect(ctx) {
   const label = h('input', {type: 'text', value: name, required: true, maxlength: '100'});
   // OAuth: the platform's own login, then back here.
   const shop = h('input', {type: 'text', placeholder: 'name.myshopify.com'});
-  const store = h('input', {type: 'url', placeholder: 'https://shop.example.com'});
+  const store = h('input', {type: 'url', placeholder: 'your store\'s address'});
   const oauthForm = h('form', {class: 'card', 'aria-labelledby': 'oauth-title'},
     h('h2', {id: 'oauth-title'}, `Authorise with ${name}`),
     h('p', {class: 'muted'}, `Sign in to ${name} and approve access; you come back here to choose what to sync.`),
