@@ -455,6 +455,24 @@ func (w shopifyWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts so
 	return wh, nil
 }
 
+// Uninstalled reports whether a verified delivery is app/uninstalled of
+// the connection's own shop (the signed body names it: every shop's
+// deliveries are signed with the one app secret, so a body from another
+// shop is refused).
+func (shopifyWebhook) Uninstalled(cfg map[string]string, d webhook.Delivery) (bool, error) {
+	if d.Header.Get("X-Shopify-Topic") != "app/uninstalled" {
+		return false, nil
+	}
+	wh, err := shopify.ParseWebhook(d.Header, d.Body, source.Options{})
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+	}
+	if !strings.EqualFold(wh.Uninstalled, cfg["shopDomain"]) {
+		return false, fmt.Errorf("%w: app/uninstalled of another shop", webhook.ErrMalformed)
+	}
+	return true, nil
+}
+
 // segmentClient is a Shopify client of the connection's config for a
 // segment name lookup.
 func (w shopifyWebhook) segmentClient(cfg map[string]string, opts source.Options) (*shopify.Client, error) {

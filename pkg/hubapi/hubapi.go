@@ -74,6 +74,10 @@ type Deps struct {
 	// of their token and metadata endpoints (nil: a safehttp client).
 	OAuth     oauth.Apps
 	OAuthHTTP *http.Client
+	// Webhooks registers a connection's platform webhooks when it is
+	// activated or enabled and removes them when it is disabled or
+	// deleted (hooks.Keeper; nil: none).
+	Webhooks Webhooks
 }
 
 // Handler serves the Hub API.

@@ -32,6 +32,8 @@ import (
 //   - customers/redact: shop_domain and customer.id; no data-request fields.
 //   - customers/data_request: shop_domain, customer.id and data_request.
 //   - shop/redact: shop_domain and shop_id, no customer.
+//   - app/uninstalled: a shop: numeric id, myshopify_domain and name; no
+//     customer, order, privacy-request or tag fields.
 type shape struct {
 	fields map[string]json.RawMessage
 }
@@ -235,6 +237,18 @@ func checkShape(topic string, body []byte) error {
 			return bad("has no data_request")
 		}
 		return refuse([]string{"orders_to_redact"}, orderFields)
+	case "app/uninstalled":
+		if _, ok := s.id("id"); !ok {
+			return bad("has no numeric id")
+		}
+		if d, ok := s.str("myshopify_domain"); !ok || !strings.HasSuffix(d, ".myshopify.com") {
+			return bad("has no myshopify_domain (not a shop)")
+		}
+		if _, ok := s.str("name"); !ok {
+			return bad("has no name (not a shop)")
+		}
+		return refuse([]string{"first_name", "last_name", "default_address", "addresses", "customer", "customer_id"},
+			orderFields, privacyFields, tagFields)
 	case "shop/redact":
 		if d, ok := s.str("shop_domain"); !ok || d == "" {
 			return bad("has no shop_domain")
