@@ -64,9 +64,9 @@ type delivery struct {
 var topicNames = map[string]string{
 	"CUSTOMERS_CREATE": "customers/create", "CUSTOMERS_UPDATE": "customers/update", "CUSTOMERS_DELETE": "customers/delete",
 	"CUSTOMERS_ENABLE": "customers/enable", "CUSTOMERS_DISABLE": "customers/disable",
-	"CUSTOMERS_MARKETING_CONSENT_UPDATE": "customers_marketing_consent/update",
+	"CUSTOMERS_MARKETING_CONSENT_UPDATE":       "customers_marketing_consent/update",
 	"CUSTOMERS_EMAIL_MARKETING_CONSENT_UPDATE": "customers_email_marketing_consent/update",
-	"CUSTOMER_TAGS_ADDED": "customer.tags_added", "CUSTOMER_TAGS_REMOVED": "customer.tags_removed",
+	"CUSTOMER_TAGS_ADDED":                      "customer.tags_added", "CUSTOMER_TAGS_REMOVED": "customer.tags_removed",
 	"CUSTOMER_JOINED_SEGMENT": "customer.joined_segment", "CUSTOMER_LEFT_SEGMENT": "customer.left_segment",
 	"ORDERS_CREATE": "orders/create", "ORDERS_UPDATED": "orders/updated", "APP_UNINSTALLED": "app/uninstalled",
 }
