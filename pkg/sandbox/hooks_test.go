@@ -2,9 +2,12 @@ package sandbox_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -279,5 +282,53 @@ func TestHooks_WooCommerceWebhooksRegisteredDeliveredRepairedRemoved(t *testing.
 	}
 	if n := len(woo.Webhooks()); n != 0 {
 		t.Fatalf("after delete the store holds %d webhooks", n)
+	}
+}
+
+// TestHooks_RefusedSubscriptionsShowFailingAndNotifyOnce: a store that
+// refuses our webhooks does not fail the install; the connection shows
+// webhooks failing with the reason, and connection.webhooks_failing is
+// made once while it stays failing.
+func TestHooks_RefusedSubscriptionsShowFailingAndNotifyOnce(t *testing.T) {
+	t.Parallel()
+	h := startHooksStack(t)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	t.Cleanup(rcv.Close)
+	if code, out := h.c.call("PUT", "/v1/notifications/endpoint", h.key, map[string]string{"url": rcv.URL + "/events"}); code != 200 && code != 201 {
+		t.Fatalf("notification endpoint: %d %v", code, out)
+	}
+	woo := woocommercetest.NewServer(woocommercetest.Options{Customers: 3, Seed: 83, RefuseWebhooks: true})
+	t.Cleanup(woo.Close)
+	ck, cs := woo.Credentials()
+	code, out := h.c.call("POST", "/v1/connections", h.key, map[string]any{"platform": "woocommerce", "consentMode": "inferred", "defaultRegion": "AU",
+		"config": map[string]string{"storeUrl": woo.URL(), "consumerKey": ck, "consumerSecret": cs, "webhookSecret": "whsec-refused"}})
+	if code != 201 || out["syncId"] == nil {
+		t.Fatalf("create: %d %v", code, out)
+	}
+	if run := waitRun(t, h.app, h.tenant, out["syncId"].(string)); run.Status != store.RunCompleted {
+		t.Fatalf("install %s (%s): a refused webhook must not fail it", run.Status, run.Error)
+	}
+	id := out["id"].(string)
+	wh := h.webhooks(id)
+	if wh["status"] != "failing" || !strings.Contains(wh["reason"].(string), "unauthorized") || strings.Contains(wh["reason"].(string), cs) {
+		t.Fatalf("webhooks %v, want failing with the reason", wh)
+	}
+	h.dailyCheck()
+	h.dailyCheck()
+	if wh := h.webhooks(id); wh["status"] != "failing" {
+		t.Fatalf("webhooks after two checks: %v", wh)
+	}
+	code, notes := h.c.call("GET", "/v1/notifications", h.key, nil)
+	if code != 200 {
+		t.Fatalf("notifications: %d %v", code, notes)
+	}
+	n := 0
+	for _, it := range notes["items"].([]any) {
+		if it.(map[string]any)["type"] == "connection.webhooks_failing" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d connection.webhooks_failing notifications, want 1: %v", n, notes)
 	}
 }

@@ -142,6 +142,10 @@ func (in hookIn) apply(h *hook) string {
 }
 
 func (s *Server) createWebhook(w http.ResponseWriter, r *http.Request) {
+	if s.opts.RefuseWebhooks {
+		writeError(w, http.StatusUnauthorized, "woocommerce_rest_cannot_create", "Sorry, you are not allowed to create resources.")
+		return
+	}
 	var in hookIn
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
 		writeError(w, 400, "rest_invalid_json", "Invalid JSON body passed.")

@@ -63,6 +63,9 @@ type Options struct {
 	// URL is the store's address when it is mounted elsewhere (NewStore);
 	// NewServer sets it to its own server's.
 	URL string
+	// RefuseWebhooks answers webhook creation 401, as a store does for a
+	// key without write permission (hooks.go).
+	RefuseWebhooks bool
 }
 
 // Server is a running fake store.
