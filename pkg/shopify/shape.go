@@ -19,7 +19,7 @@ import (
 // bodies with consent fields) keep their shape.
 //
 //   - customers/create|update|enable|disable: a customer: id, created_at
-//     and updated_at; no order, privacy or consent-topic fields.
+//     and updated_at; no order, privacy, shop or consent-topic fields.
 //   - customers/delete: id and nothing else of substance: every other
 //     field null or empty (a full customer body has timestamps, names...).
 //   - customers_marketing_consent/update: id and an sms_marketing_consent
@@ -123,6 +123,7 @@ var (
 	orderFields   = []string{"line_items", "order_number", "order_status_url", "financial_status", "checkout_token"}
 	privacyFields = []string{"shop_domain", "shop_id", "orders_to_redact", "orders_requested", "data_request"}
 	tagFields     = []string{"customerId", "occurredAt"}
+	shopFields    = []string{"myshopify_domain", "shop_owner", "plan_name", "iana_timezone"}
 )
 
 // checkShape refuses a body that is not of topic's shape.
@@ -155,7 +156,7 @@ func checkShape(topic string, body []byte) error {
 		if !s.gid("admin_graphql_api_id", "Customer", id) {
 			return bad("is not a customer (admin_graphql_api_id)")
 		}
-		return refuse(orderFields, privacyFields, tagFields, []string{"customer", "customer_id", "email_address"})
+		return refuse(orderFields, privacyFields, tagFields, shopFields, []string{"customer", "customer_id", "email_address"})
 	case "customers/delete":
 		id, ok := s.id("id")
 		if !ok {
@@ -182,7 +183,7 @@ func checkShape(topic string, body []byte) error {
 			return bad("is not a customer (admin_graphql_api_id)")
 		}
 		return refuse([]string{"created_at", "updated_at", "first_name", "last_name", "state", "addresses", "default_address"},
-			orderFields, privacyFields, tagFields, []string{"customer", "customer_id"})
+			orderFields, privacyFields, tagFields, shopFields, []string{"customer", "customer_id"})
 	case "customer.tags_added", "customer.tags_removed":
 		v, ok := s.str("customerId")
 		if !ok || !strings.HasPrefix(v, "gid://shopify/Customer/") || !positiveInt.MatchString(strings.TrimPrefix(v, "gid://shopify/Customer/")) {
