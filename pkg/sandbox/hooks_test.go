@@ -14,6 +14,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/sandbox"
+	"github.com/contactsync/contactsync/pkg/scheduler"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/shopify"
 	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
@@ -213,6 +214,17 @@ func TestHooks_ShopifySubscriptionsRegisteredDeliveredRepairedRemoved(t *testing
 	// calls (sync now refused, the scheduler skips it).
 	conn = h.create("shopify", cfg)
 	id = conn["id"].(string)
+	// Every shop's deliveries are signed with the one app secret: another
+	// shop's app/uninstalled (its signed body names it) changes nothing.
+	resp, err := shop.SendWebhook(context.Background(), conn["webhookUrl"].(string), shopifytest.OAuthClientSecret, "app/uninstalled",
+		map[string]any{"id": 1, "name": "Other", "myshopify_domain": "other-shop.myshopify.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if code, out := h.c.call("GET", "/v1/connections/"+id, h.key, nil); resp.StatusCode != 400 || out["status"] != "active" {
+		t.Fatalf("another shop's app/uninstalled: %d, then %d %v", resp.StatusCode, code, out)
+	}
 	if n := shop.Uninstall(); n != 1 {
 		t.Fatalf("app/uninstalled answered 2xx %d times, want 1", n)
 	}
@@ -226,7 +238,8 @@ func TestHooks_ShopifySubscriptionsRegisteredDeliveredRepairedRemoved(t *testing
 	if !h.contactNamed("Quintessa") {
 		t.Fatal("the disconnected connection's contacts are gone")
 	}
-	sum, err := h.app.Tick(context.Background())
+	var sum scheduler.Summary
+	sum, err = h.app.Tick(context.Background())
 	if err != nil || sum.Started != 0 || sum.WebhooksChecked != 0 {
 		t.Fatalf("tick after the uninstall: %+v %v, want nothing started or checked", sum, err)
 	}
