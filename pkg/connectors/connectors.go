@@ -15,6 +15,11 @@
 // (source.WriteBackChecker: Mailchimp, WooCommerce without a consent meta
 // key).
 //
+// For pkg/hooks (hooks.go) it builds the client that registers a
+// connection's webhook subscriptions (source.Subscriber: Shopify and
+// WooCommerce), and Shopify's webhook adapter reports app/uninstalled of
+// the connection's own shop (webhook.Uninstaller).
+//
 // OAuth installs (pkg/oauth) store tokens in the sealed config: Mailchimp's
 // do not expire; Klaviyo's are refreshed before use (oauth.go: through
 // golang.org/x/oauth2, re-sealed and stored conditionally on the version

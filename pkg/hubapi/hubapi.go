@@ -14,6 +14,12 @@
 // connections and their activation, tenant settings (the return URL) and
 // the public /oauth/{platform}/callback routes, which the sealed,
 // single-use state authenticates instead of an API key.
+//
+// Platform webhooks (hooks.go): activation (and a create with pasted keys,
+// and re-enabling) registers the connection's webhook subscriptions
+// through Deps.Webhooks (hooks.Keeper), disabling and deleting remove
+// them; a connection shows their state as `webhooks: {status, checkedAt,
+// reason?}`. A connection the platform uninstalled is `disconnected`.
 package hubapi
 
 import (

@@ -6,6 +6,12 @@
 // shows an opted-out number subscribed, on a connection with
 // writeBackOptOuts, has the opt-out's write-back queued at once.
 //
+// A connector that is an Uninstaller (Shopify) reports app/uninstalled of
+// the connection's own shop: the connection is marked disconnected (data
+// kept, out of the scheduler, "sync now" refused), whatever its state, and
+// a disconnected connection's later deliveries are acknowledged without
+// effect (connection_disconnected), as a draft's are.
+//
 // Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
 // signature (or a signed timestamp outside its replay window: Delivery.At
 // is the receipt time, from Deps.Now); any other method than POST gets

@@ -16,6 +16,11 @@
 // segment(id:), orders(first, after) with guest checkouts (customer null),
 // and the customer.joined_segment / customer.left_segment payloads.
 //
+// Webhook subscriptions (hooks.go): webhookSubscriptionCreate,
+// webhookSubscriptionDelete and webhookSubscriptions(first:, after:), and
+// the shop's own signed deliveries to them when a test changes a customer
+// (UpdateCustomer) or uninstalls the app (Uninstall), retried by Deliver.
+//
 // Bulk operations (bulk.go): bulkOperationRunQuery, currentBulkOperation
 // and node(id:) with CREATED → RUNNING → COMPLETED (or FAILED) over
 // Options.BulkDelay, and the JSONL result served at a signed URL

@@ -9,6 +9,9 @@
 // role, default "customer", as WooCommerce does) and, with GroupsMetaKey,
 // their tags in meta_data as a tagging plugin stores them. Guest orders
 // can be interleaved with registered customers' orders (CustomerOrders).
+// Webhooks (hooks.go): the /wp-json/wc/v3/webhooks API, and the store's own
+// signed deliveries when a test changes a customer (UpdateCustomer),
+// retried by Deliver, a webhook disabled after 5 consecutive failures.
 package woocommercetest
 
 import (
