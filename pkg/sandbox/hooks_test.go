@@ -296,6 +296,21 @@ func TestHooks_WooCommerceWebhooksRegisteredDeliveredRepairedRemoved(t *testing.
 	if n := len(woo.Webhooks()); n != 0 {
 		t.Fatalf("after delete the store holds %d webhooks", n)
 	}
+
+	// A draft registers nothing; its activation does.
+	code, out := h.c.call("POST", "/v1/connections", h.key, map[string]any{"platform": "woocommerce", "consentMode": "inferred", "defaultRegion": "AU", "status": "draft",
+		"config": map[string]string{"storeUrl": woo.URL(), "consumerKey": ck, "consumerSecret": cs, "webhookSecret": "whsec-hooks-test"}})
+	if code != 201 || out["status"] != "draft" || out["webhooks"] != nil || len(woo.Webhooks()) != 0 {
+		t.Fatalf("draft: %d %v, %d webhooks", code, out, len(woo.Webhooks()))
+	}
+	id, hookURL = out["id"].(string), out["webhookUrl"].(string)
+	if code, out := h.c.call("POST", "/v1/connections/"+id+"/activate", h.key, nil); code != 202 {
+		t.Fatalf("activate: %d %v", code, out)
+	}
+	check("after activation")
+	if wh := h.webhooks(id); wh["status"] != "ok" {
+		t.Fatalf("webhooks after activation: %v", wh)
+	}
 }
 
 // TestHooks_RefusedSubscriptionsShowFailingAndNotifyOnce: a store that
