@@ -370,6 +370,7 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 		return *errResp
 	}
 	wasEnabled := conn.Enabled
+	old := conn
 	applyPatch(&conn, in)
 	h.clearReauthorization(&conn, in.Config)
 	if bad := rejectServerManaged(in.Config); len(bad) > 0 {
@@ -419,6 +420,12 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	case wasEnabled && !conn.Enabled && conn.Status == "":
 		h.removeWebhooks(ctx, conn, false) // re-created when it is enabled again
 	case !wasEnabled && conn.Enabled && conn.Status == "":
+		h.registerWebhooks(ctx, conn, &out)
+	case wasEnabled && conn.Enabled && old.Status == "" && conn.Status == "" && webhooksMoved(conn.Platform, before, cfg):
+		// Another store or keys, or a new secret the platform signs with
+		// (WooCommerce keeps one per webhook): the old subscriptions go,
+		// new ones are made with the new settings.
+		h.removeWebhooks(ctx, old, false)
 		h.registerWebhooks(ctx, conn, &out)
 	}
 	if out.Webhooks == nil {

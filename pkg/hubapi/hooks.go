@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -70,4 +71,12 @@ func (h *Handler) removeWebhookState(ctx context.Context, conn store.Connection)
 	if err := h.d.Store.DeleteWebhookState(ctx, conn.TenantID, conn.ID); err != nil {
 		h.d.Log.ErrorContext(ctx, "deleting webhook state", "connection", conn.ID, "err", err)
 	}
+}
+
+// webhooksMoved reports whether a config change moves the connection's
+// subscriptions: other credentials (another store or shop, other keys) or,
+// on WooCommerce, a new webhook secret (each webhook signs with its own).
+func webhooksMoved(platform string, before, after map[string]string) bool {
+	return credentialsChanged(platform, before, after) ||
+		(platform == string(source.WooCommerce) && before["webhookSecret"] != after["webhookSecret"])
 }

@@ -279,6 +279,23 @@ func TestHooks_WooCommerceWebhooksRegisteredDeliveredRepairedRemoved(t *testing.
 		t.Fatal("the delivered customer.updated did not reach the contact")
 	}
 
+	// A new webhook secret: the store's webhooks are made again with it.
+	if code, out := h.c.call("PATCH", "/v1/connections/"+id, h.key, map[string]any{"config": map[string]string{"webhookSecret": "whsec-rotated"}}); code != 200 {
+		t.Fatalf("rotate: %d %v", code, out)
+	}
+	for _, w := range woo.Webhooks() {
+		if woo.WebhookSecret(w.ID) != "whsec-rotated" {
+			t.Fatalf("webhook %d still signs with the old secret", w.ID)
+		}
+	}
+	if n := woo.UpdateCustomer(1, time.Now().Add(time.Minute), func(c *woocommerce.Customer) { c.FirstName = "Rotatia" }); n != 1 || !h.contactNamed("Rotatia") {
+		t.Fatalf("a delivery after the rotation: %d answered 2xx", n)
+	}
+	if code, out := h.c.call("PATCH", "/v1/connections/"+id, h.key, map[string]any{"config": map[string]string{"webhookSecret": "whsec-hooks-test"}}); code != 200 {
+		t.Fatalf("rotate back: %d %v", code, out)
+	}
+	check("after rotating back")
+
 	// The store disabled one (failures) and lost another: the daily check
 	// re-activates and re-creates them.
 	hooks := woo.Webhooks()
