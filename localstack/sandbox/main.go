@@ -127,7 +127,7 @@ func mountFakes(app *sandbox.App, demo bool) demoFakes {
 		wooSize = shopSize * 2 / 5
 	}
 	f := demoFakes{
-		shop: shopifytest.NewStore(shopifytest.Options{Customers: shopSize, Seed: 42, URL: app.BaseURL + "/_fakes/shopify"}),
+		shop: shopifytest.NewStore(shopifytest.Options{Customers: shopSize, Seed: 42, URL: app.BaseURL + "/_fakes/shopify", WebhookSecret: shopSecret}),
 		woo: woocommercetest.NewStore(woocommercetest.Options{Customers: wooSize, Guests: wooSize / 20, Seed: 42, ConsentMetaKey: "sms_consent",
 			FirstPerson: shopSize - wooSize/2, URL: app.BaseURL + "/_fakes/woocommerce"}),
 		twilio: twiliotest.New(twiliotest.Options{Numbers: []string{demoSender}}), // the demo sender is a number of the fake account

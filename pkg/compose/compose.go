@@ -25,6 +25,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/hooks"
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/inbound"
 	"github.com/contactsync/contactsync/pkg/logging"
@@ -79,6 +80,9 @@ type Env struct {
 	// OAuth are the platforms' OAuth apps: the Hub API's installs and the
 	// connectors' token refreshes (oauth.FromEnv).
 	OAuth oauth.Apps
+	// SchedulerNow is the scheduler tick's clock (nil: time.Now); tests
+	// move it on to make the daily webhook check due.
+	SchedulerNow func() time.Time
 }
 
 // For returns e as function fn is given it when deployed: only the
@@ -164,12 +168,19 @@ func (e Env) API() *hubapi.Handler {
 		SMSSetup: func(ctx context.Context, s sms.Settings) (sms.InboundSetup, error) {
 			return smsproviders.Setup(ctx, s, &http.Client{Timeout: SMSSetupRequestTimeout}, e.AllowPrivateHosts)
 		},
+		Webhooks: e.keeper(st),
 	})
 }
 
 // SMSSetupRequestTimeout bounds one SMS provider request of PUT
 // /v1/sms-provider (the whole is bounded by hubapi.SMSSetupTimeout).
 const SMSSetupRequestTimeout = 10 * time.Second
+
+// keeper registers and checks connections' platform webhook
+// subscriptions (the api on activation, the scheduler's daily check).
+func (e Env) keeper(st *store.Store) *hooks.Keeper {
+	return &hooks.Keeper{Store: st, Platforms: e.registry(hooks.CallTimeout), Notify: e.notifier(st), PublicBaseURL: e.PublicBaseURL, Log: e.log()}
+}
 
 // FieldsTimeout bounds one platform request of a field listing made while
 // a connection is saved (the API answers within API Gateway's 29 s).
@@ -198,7 +209,7 @@ func (e Env) Scheduler() *scheduler.Handler {
 	// The tick also re-enqueues outbox markers whose enqueue was lost
 	// (Outbox) and ends the runs of pages SQS dead-lettered (DeadPages).
 	pagesDLQ := bulksync.New(bulksync.Deps{Store: st, DeadLetter: e.sender(e.Names.PagesDLQURL), Log: e.log(), Notify: e.notifier(st)})
-	return scheduler.New(scheduler.Deps{Store: st, Starter: e.starter(st), Log: e.log(),
+	return scheduler.New(scheduler.Deps{Store: st, Starter: e.starter(st), Log: e.log(), Now: e.SchedulerNow, Webhooks: e.keeper(st),
 		DeadPages: &bulksync.DeadLetters{SQS: e.SQS, QueueURL: e.Names.PagesDLQURL, Handler: pagesDLQ},
 		Outbox:    &outbox.Sweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},
 		Pending:   &outbox.PendingSweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},

@@ -82,8 +82,10 @@ func TestFor_ClearsWhatAFunctionIsNotGiven(t *testing.T) {
 	}
 	sched := all.For("scheduler")
 	// The scheduler starts runs (pages), sweeps lost outbox markers
-	// (outbox) and drains the pages DLQ; it holds no secret.
-	if sched.Sealer != nil || sched.AdminToken != "" || sched.PublicBaseURL != "" || sched.Names.OutboxQueueURL != "o" || sched.Names.PagesDLQURL != "d" ||
+	// (outbox) and drains the pages DLQ; its webhook check opens
+	// connections' credentials (seal key) and registers their webhook URLs
+	// (public URL); it holds no admin token.
+	if sched.Sealer == nil || sched.AdminToken != "" || sched.PublicBaseURL != "https://x" || sched.Names.OutboxQueueURL != "o" || sched.Names.PagesDLQURL != "d" ||
 		sched.Names.PagesQueueURL != "p" || sched.Names.Table != "t" {
 		t.Errorf("scheduler gets %+v", sched)
 	}

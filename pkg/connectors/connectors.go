@@ -15,6 +15,11 @@
 // (source.WriteBackChecker: Mailchimp, WooCommerce without a consent meta
 // key).
 //
+// For pkg/hooks (hooks.go) it builds the client that registers a
+// connection's webhook subscriptions (source.Subscriber: Shopify and
+// WooCommerce), and Shopify's webhook adapter reports app/uninstalled of
+// the connection's own shop (webhook.Uninstaller).
+//
 // OAuth installs (pkg/oauth) store tokens in the sealed config: Mailchimp's
 // do not expire; Klaviyo's are refreshed before use (oauth.go: through
 // golang.org/x/oauth2, re-sealed and stored conditionally on the version
@@ -453,6 +458,24 @@ func (w shopifyWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts so
 		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
 	}
 	return wh, nil
+}
+
+// Uninstalled reports whether a verified delivery is app/uninstalled of
+// the connection's own shop (the signed body names it: every shop's
+// deliveries are signed with the one app secret, so a body from another
+// shop is refused).
+func (shopifyWebhook) Uninstalled(cfg map[string]string, d webhook.Delivery) (bool, error) {
+	if d.Header.Get("X-Shopify-Topic") != "app/uninstalled" {
+		return false, nil
+	}
+	wh, err := shopify.ParseWebhook(d.Header, d.Body, source.Options{})
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+	}
+	if !strings.EqualFold(wh.Uninstalled, cfg["shopDomain"]) {
+		return false, fmt.Errorf("%w: app/uninstalled of another shop", webhook.ErrMalformed)
+	}
+	return true, nil
 }
 
 // segmentClient is a Shopify client of the connection's config for a

@@ -82,9 +82,13 @@ type ConnectionOut struct {
 	CreatedAt               time.Time  `json:"createdAt"`
 	UpdatedAt               time.Time  `json:"updatedAt"`
 	SyncID                  string     `json:"syncId,omitempty"`
-	// Status is active, draft (authorised, not syncing until activated)
-	// or needs_reauthorization (its token could not be refreshed).
+	// Status is active, draft (authorised, not syncing until activated),
+	// needs_reauthorization (its token could not be refreshed) or
+	// disconnected (the app was uninstalled from the platform).
 	Status string `json:"status"`
+	// Webhooks is the state of the platform webhook subscriptions we keep
+	// (Shopify, WooCommerce; absent before the first registration).
+	Webhooks *WebhooksOut `json:"webhooks,omitempty"`
 }
 
 func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) ConnectionOut {
@@ -231,6 +235,7 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	// Pasted keys activate the connection at once (a draft is activated
 	// by POST /v1/connections/{id}/activate).
 	h.d.Notify.EmitLogged(ctx, c.tenant, notify.Activated(conn, run))
+	h.registerWebhooks(ctx, conn, &out)
 	return apigw.JSON(http.StatusCreated, out)
 }
 
@@ -322,7 +327,9 @@ func (h *Handler) getConnection(ctx context.Context, c call) apigw.Response {
 	if errResp != nil {
 		return *errResp
 	}
-	return apigw.JSON(http.StatusOK, h.connectionOut(conn, cfg))
+	out := h.connectionOut(conn, cfg)
+	h.withWebhooks(ctx, c.tenant, &out)
+	return apigw.JSON(http.StatusOK, out)
 }
 
 func (h *Handler) listConnections(ctx context.Context, c call) apigw.Response {
@@ -340,7 +347,9 @@ func (h *Handler) listConnections(ctx context.Context, c call) apigw.Response {
 		if err != nil {
 			return h.internal(ctx, "opening connection config", err)
 		}
-		out = append(out, h.connectionOut(conn, cfg))
+		o := h.connectionOut(conn, cfg)
+		h.withWebhooks(ctx, c.tenant, &o)
+		out = append(out, o)
 	}
 	return apigw.JSON(http.StatusOK, listOf(out, next))
 }
@@ -361,6 +370,7 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 		return *errResp
 	}
 	wasEnabled := conn.Enabled
+	old := conn
 	applyPatch(&conn, in)
 	h.clearReauthorization(&conn, in.Config)
 	if bad := rejectServerManaged(in.Config); len(bad) > 0 {
@@ -405,11 +415,41 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "updating connection", err)
 	}
-	return apigw.JSON(http.StatusOK, h.connectionOut(conn, cfg))
+	out := h.connectionOut(conn, cfg)
+	switch {
+	case wasEnabled && !conn.Enabled && conn.Status == "":
+		h.removeWebhooks(ctx, conn, false) // re-created when it is enabled again
+	case !wasEnabled && conn.Enabled && conn.Status == "":
+		h.registerWebhooks(ctx, conn, &out)
+	case wasEnabled && conn.Enabled && old.Status == "" && conn.Status == "" && webhooksMoved(conn.Platform, before, cfg):
+		// Another store or keys, or a new secret the platform signs with
+		// (WooCommerce keeps one per webhook): the old subscriptions go,
+		// new ones are made with the new settings.
+		h.removeWebhooks(ctx, old, false)
+		h.registerWebhooks(ctx, conn, &out)
+	}
+	if out.Webhooks == nil {
+		h.withWebhooks(ctx, c.tenant, &out)
+	}
+	return apigw.JSON(http.StatusOK, out)
 }
 
 func (h *Handler) deleteConnection(ctx context.Context, c call) apigw.Response {
-	err := h.d.Store.DeleteConnection(ctx, c.tenant, c.params["id"])
+	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("connection")
+	}
+	if err != nil {
+		return h.internal(ctx, "reading connection", err)
+	}
+	// Our subscriptions go first (a disconnected shop has none left, and
+	// its token no longer works: nothing is called).
+	if conn.Status != store.StatusDisconnected {
+		h.removeWebhooks(ctx, conn, true)
+	} else {
+		h.removeWebhookState(ctx, conn)
+	}
+	err = h.d.Store.DeleteConnection(ctx, c.tenant, c.params["id"])
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound("connection")
 	}

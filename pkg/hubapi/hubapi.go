@@ -20,6 +20,12 @@
 // provider's API allows, through Deps.SMSSetup (smsproviders.Setup): 422
 // credentials_rejected, 502 provider_unreachable, nothing stored; the
 // answer's "inbound" says what was configured or the manual step.
+//
+// Platform webhooks (hooks.go): activation (and a create with pasted keys,
+// and re-enabling) registers the connection's webhook subscriptions
+// through Deps.Webhooks (hooks.Keeper), disabling and deleting remove
+// them; a connection shows their state as `webhooks: {status, checkedAt,
+// reason?}`. A connection the platform uninstalled is `disconnected`.
 package hubapi
 
 import (
@@ -86,6 +92,10 @@ type Deps struct {
 	// (PUT /v1/sms-provider; smsproviders.Setup in the composition root).
 	// nil: no provider calls, and the answer names the manual step.
 	SMSSetup func(ctx context.Context, s sms.Settings) (sms.InboundSetup, error)
+	// Webhooks registers a connection's platform webhooks when it is
+	// activated or enabled and removes them when it is disabled or
+	// deleted (hooks.Keeper; nil: none).
+	Webhooks Webhooks
 }
 
 // Handler serves the Hub API.

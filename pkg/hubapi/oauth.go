@@ -70,6 +70,8 @@ func notSyncable(conn store.Connection) (apigw.Response, bool) {
 		return apigw.Error(http.StatusConflict, "connection_draft", "the connection is a draft; activate it to sync"), false
 	case store.StatusNeedsReauthorization:
 		return apigw.Error(http.StatusConflict, "needs_reauthorization", "the platform refused the connection's token; authorise it again"), false
+	case store.StatusDisconnected:
+		return apigw.Error(http.StatusConflict, "connection_disconnected", "the app was uninstalled from the platform; authorise it again"), false
 	}
 	return apigw.Response{}, true
 }
@@ -474,16 +476,22 @@ func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, cred
 					cfg[k] = v
 				}
 			}
-			if conn.Status == store.StatusNeedsReauthorization {
+			reinstalled := conn.Status == store.StatusDisconnected
+			if conn.Status == store.StatusNeedsReauthorization || reinstalled {
 				conn.Status = ""
 				conn.NextSyncAt = h.d.Now()
 			}
 			if err := h.sealConfig(&conn, cfg); err != nil {
 				return "", err
 			}
-			_, err = h.d.Store.UpdateConnection(ctx, conn)
+			updated, err := h.d.Store.UpdateConnection(ctx, conn)
 			if errors.Is(err, store.ErrConflict) && attempt < 5 {
 				continue // changed meanwhile: apply to the new version
+			}
+			if err == nil && reinstalled && updated.Enabled {
+				// Re-installed after an uninstall (which removed our
+				// subscriptions): subscribe again.
+				h.registerWebhooks(ctx, updated, nil)
 			}
 			return conn.ID, err
 		}
@@ -648,5 +656,6 @@ func (h *Handler) activate(ctx context.Context, c call) apigw.Response {
 		return h.internal(ctx, "starting install sync", err)
 	}
 	h.d.Notify.EmitLogged(ctx, c.tenant, notify.Activated(conn, run))
+	h.registerWebhooks(ctx, conn, nil)
 	return apigw.JSON(http.StatusAccepted, map[string]string{"syncId": run.ID})
 }

@@ -143,9 +143,11 @@ func Functions() []Function {
 		{Name: "api", Timeout: 15 * time.Second, MemoryMB: 256,
 			Table: true, Sends: []string{QueuePages, QueueOutbox}, SealKey: true, AdminToken: true, PublicURL: true},
 		// The scheduler's tick also sweeps undelivered outbox markers (sends
-		// to the outbox) and drains the pages DLQ (ends their runs).
+		// to the outbox) and drains the pages DLQ (ends their runs); its
+		// daily webhook check calls the platforms with the connections'
+		// credentials (the seal key) at their webhook URLs (the public URL).
 		{Name: "scheduler", Timeout: 60 * time.Second, MemoryMB: 256,
-			Table: true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, Consumes: []string{QueuePagesDLQ}},
+			Table: true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, Consumes: []string{QueuePagesDLQ}, SealKey: true, PublicURL: true},
 		{Name: "bulksync", Timeout: 120 * time.Second, MemoryMB: 512, SQSTrigger: DefaultPagesQueue,
 			EventSource: EventSource{BatchSize: 10, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
 			Table:       true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, SealKey: true},

@@ -62,6 +62,9 @@ type Config struct {
 	OnInvoke func(function string, took time.Duration)
 	// OAuth are the platforms' OAuth apps (tests point them at the fakes).
 	OAuth oauth.Apps
+	// SchedulerNow is the scheduler's clock (nil: time.Now): tests move
+	// it on a day to make the daily webhook check due (App.Tick).
+	SchedulerNow func() time.Time
 }
 
 // App is a running sandbox: the real handlers behind one HTTP server,
@@ -122,7 +125,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	// mains and `make invoke`.
 	env := compose.Env{
 		DynamoDB: db, SQS: sq, Names: names, Sealer: cfg.Sealer, AdminToken: cfg.AdminToken,
-		PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log, StoreOptions: cfg.StoreOptions, OAuth: cfg.OAuth,
+		PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log, StoreOptions: cfg.StoreOptions, OAuth: cfg.OAuth, SchedulerNow: cfg.SchedulerNow,
 		// The fakes are on loopback; StrictOutbound gives the deployed policy.
 		AllowPrivateHosts: !cfg.StrictOutbound,
 	}
@@ -274,6 +277,10 @@ func (a *App) fireSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.NewEncoder(w).Encode(sum)
 }
+
+// Tick runs one scheduler tick now, as the EventBridge rule would (its
+// clock is Config.SchedulerNow).
+func (a *App) Tick(ctx context.Context) (scheduler.Summary, error) { return a.tick(ctx, time.Now()) }
 
 // tick invokes the scheduler as its EventBridge rule does, with the
 // function's timeout as the deadline.

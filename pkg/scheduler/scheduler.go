@@ -16,7 +16,10 @@
 // (runs whose pages SQS dead-lettered end failed instead of waiting out
 // their lock), then sweeps the outbox (due messages whose enqueue was lost
 // are enqueued again), then reviews unanswered double opt-in requests (their
-// one reminder, their expiry).
+// one reminder, their expiry), then makes the daily check of platform
+// webhook subscriptions (pkg/hooks: at most hooks.MaxChecksPerTick
+// connections whose last check is a day old; missing or disabled
+// subscriptions re-created).
 package scheduler
 
 import (
@@ -28,6 +31,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/contactsync/contactsync/pkg/hooks"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/schedule"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -71,6 +75,11 @@ type Deps struct {
 	Pending interface {
 		Sweep(ctx context.Context, now time.Time) (outbox.PendingSummary, error)
 	}
+	// Webhooks checks the platform webhook subscriptions of connections
+	// whose daily check is due (hooks.Keeper; nil: none).
+	Webhooks interface {
+		CheckDue(ctx context.Context, now time.Time) (hooks.Summary, error)
+	}
 }
 
 // Handler handles scheduled events.
@@ -104,6 +113,12 @@ type Summary struct {
 	// and expired.
 	Reminded int `json:"reminded,omitempty"`
 	Expired  int `json:"expired,omitempty"`
+	// WebhooksChecked, WebhooksRepaired and WebhooksFailing count the
+	// connections whose webhook subscriptions were checked, repaired, or
+	// found failing.
+	WebhooksChecked  int `json:"webhooksChecked,omitempty"`
+	WebhooksRepaired int `json:"webhooksRepaired,omitempty"`
+	WebhooksFailing  int `json:"webhooksFailing,omitempty"`
 }
 
 // Handle runs one scheduler tick. It fails (so EventBridge retries) only if
@@ -164,7 +179,14 @@ func (h *Handler) Handle(ctx context.Context, _ events.EventBridgeEvent) (Summar
 			h.d.Log.ErrorContext(ctx, "reviewing pending double opt-in requests", "err", perr)
 		}
 	}
-	h.d.Log.InfoContext(ctx, "scheduler tick", "due", sum.Due, "started", sum.Started, "skipped", sum.Skipped, "failed", sum.Failed,
+	if h.d.Webhooks != nil {
+		w, werr := h.d.Webhooks.CheckDue(ctx, now)
+		sum.WebhooksChecked, sum.WebhooksRepaired, sum.WebhooksFailing = w.Checked, w.Repaired, w.Failing
+		if werr != nil {
+			h.d.Log.ErrorContext(ctx, "checking webhook subscriptions", "err", werr)
+		}
+	}
+	h.d.Log.InfoContext(ctx, "scheduler tick", "webhooksChecked", sum.WebhooksChecked, "webhooksRepaired", sum.WebhooksRepaired, "due", sum.Due, "started", sum.Started, "skipped", sum.Skipped, "failed", sum.Failed,
 		"deadPages", sum.DeadPages, "swept", sum.Swept, "reminded", sum.Reminded, "expired", sum.Expired)
 	return sum, err
 }

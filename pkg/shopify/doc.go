@@ -185,6 +185,27 @@
 //     (the Order object's note)
 //   - Write-back: customerSmsMarketingConsentUpdate with marketingState
 //     UNSUBSCRIBED. https://shopify.dev/docs/api/admin-graphql/latest/mutations/customerSmsMarketingConsentUpdate
+//   - Webhook subscriptions (subscriptions.go, source.Subscriber):
+//     webhookSubscriptionCreate(topic:, webhookSubscription: {uri, format})
+//     → {webhookSubscription {id topic uri}, userErrors}, with the unified
+//     uri (callbackUrl is deprecated from 2024-10);
+//     webhookSubscriptionDelete(id:) → {deletedWebhookSubscriptionId,
+//     userErrors}; webhookSubscriptions(first:, after:) nodes {id topic
+//     uri}. WebhookTopics are the WebhookSubscriptionTopic values of the
+//     topics ParseWebhook takes plus APP_UNINSTALLED; the mandatory privacy
+//     topics are app configuration, not API subscriptions. Subscriptions
+//     made through the API are per shop, and Shopify removes one whose
+//     deliveries keep failing (8 retries over 4 h; the removal is seen only
+//     second-hand), so pkg/hooks checks them daily.
+//     https://shopify.dev/docs/api/admin-graphql/latest/mutations/webhookSubscriptionCreate ;
+//     https://shopify.dev/changelog/consolidate-webhook-graphql-surfaces ;
+//     https://shopify.dev/changelog/updates-to-webhook-retry-mechanism
+//   - app/uninstalled: the body is the shop (REST Shop resource: id, name,
+//     myshopify_domain...); the token is unusable at once and the app's
+//     subscriptions are deleted. Every shop's deliveries are signed with
+//     the one app secret, so the connector accepts it only when the signed
+//     myshopify_domain is the connection's shop.
+//     https://shopify.dev/docs/apps/build/authentication-authorization/app-installation/uninstall-app-api-request
 //   - Bulk export: bulkOperationRunQuery(query:) runs a query
 //     asynchronously over a whole connection (no first/after); poll
 //     currentBulkOperation or node(id:) (or subscribe to
@@ -231,8 +252,9 @@
 // full sync); it needs the customers/create, customers/update,
 // customers/delete, customers_marketing_consent/update,
 // customer.tags_added, customer.tags_removed, customer.joined_segment,
-// customer.left_segment and orders/create webhooks, plus the mandatory
-// privacy topics, and the read_customers and read_orders scopes. The chained bulk pull is bounded by the cost bucket: at
+// customer.left_segment, orders/create, orders/updated and app/uninstalled
+// webhooks (registered by contactsync itself), plus the mandatory privacy
+// topics, and the read_customers and read_orders scopes. The chained bulk pull is bounded by the cost bucket: at
 // 100 points/s and 252 points per page of 250, about 99 customers/s on a
 // Standard plan. With Config.Bulk the install sync uses a Bulk Operations
 // export instead: no cost bucket, ranges of the result fetched in

@@ -19,7 +19,7 @@ import (
 // bodies with consent fields) keep their shape.
 //
 //   - customers/create|update|enable|disable: a customer: id, created_at
-//     and updated_at; no order, privacy or consent-topic fields.
+//     and updated_at; no order, privacy, shop or consent-topic fields.
 //   - customers/delete: id and nothing else of substance: every other
 //     field null or empty (a full customer body has timestamps, names...).
 //   - customers_marketing_consent/update: id and an sms_marketing_consent
@@ -32,6 +32,8 @@ import (
 //   - customers/redact: shop_domain and customer.id; no data-request fields.
 //   - customers/data_request: shop_domain, customer.id and data_request.
 //   - shop/redact: shop_domain and shop_id, no customer.
+//   - app/uninstalled: a shop: numeric id, myshopify_domain and name; no
+//     customer, order, privacy-request or tag fields.
 type shape struct {
 	fields map[string]json.RawMessage
 }
@@ -121,6 +123,7 @@ var (
 	orderFields   = []string{"line_items", "order_number", "order_status_url", "financial_status", "checkout_token"}
 	privacyFields = []string{"shop_domain", "shop_id", "orders_to_redact", "orders_requested", "data_request"}
 	tagFields     = []string{"customerId", "occurredAt"}
+	shopFields    = []string{"myshopify_domain", "shop_owner", "plan_name", "iana_timezone"}
 )
 
 // checkShape refuses a body that is not of topic's shape.
@@ -153,7 +156,7 @@ func checkShape(topic string, body []byte) error {
 		if !s.gid("admin_graphql_api_id", "Customer", id) {
 			return bad("is not a customer (admin_graphql_api_id)")
 		}
-		return refuse(orderFields, privacyFields, tagFields, []string{"customer", "customer_id", "email_address"})
+		return refuse(orderFields, privacyFields, tagFields, shopFields, []string{"customer", "customer_id", "email_address"})
 	case "customers/delete":
 		id, ok := s.id("id")
 		if !ok {
@@ -180,7 +183,7 @@ func checkShape(topic string, body []byte) error {
 			return bad("is not a customer (admin_graphql_api_id)")
 		}
 		return refuse([]string{"created_at", "updated_at", "first_name", "last_name", "state", "addresses", "default_address"},
-			orderFields, privacyFields, tagFields, []string{"customer", "customer_id"})
+			orderFields, privacyFields, tagFields, shopFields, []string{"customer", "customer_id"})
 	case "customer.tags_added", "customer.tags_removed":
 		v, ok := s.str("customerId")
 		if !ok || !strings.HasPrefix(v, "gid://shopify/Customer/") || !positiveInt.MatchString(strings.TrimPrefix(v, "gid://shopify/Customer/")) {
@@ -235,6 +238,18 @@ func checkShape(topic string, body []byte) error {
 			return bad("has no data_request")
 		}
 		return refuse([]string{"orders_to_redact"}, orderFields)
+	case "app/uninstalled":
+		if _, ok := s.id("id"); !ok {
+			return bad("has no numeric id")
+		}
+		if d, ok := s.str("myshopify_domain"); !ok || !strings.HasSuffix(d, ".myshopify.com") {
+			return bad("has no myshopify_domain (not a shop)")
+		}
+		if _, ok := s.str("name"); !ok {
+			return bad("has no name (not a shop)")
+		}
+		return refuse([]string{"first_name", "last_name", "default_address", "addresses", "customer", "customer_id"},
+			orderFields, privacyFields, tagFields)
 	case "shop/redact":
 		if d, ok := s.str("shop_domain"); !ok || d == "" {
 			return bad("has no shop_domain")

@@ -18,6 +18,8 @@ const (
 	redactBody      = `{"shop_id":954889,"shop_domain":"{shop}.myshopify.com","customer":{"id":191167,"email":"john@example.com","phone":"555-625-1199"},"orders_to_redact":[299938,280263,220458]}`
 	dataRequestBody = `{"shop_id":954889,"shop_domain":"{shop}.myshopify.com","orders_requested":[299938,280263,220458],"customer":{"id":191167,"email":"john@example.com","phone":"555-625-1199"},"data_request":{"id":9999}}`
 	shopRedactBody  = `{"shop_id":954889,"shop_domain":"{shop}.myshopify.com"}`
+	// app/uninstalled carries the shop (the REST Shop resource's fields).
+	uninstalledBody = `{"id":548380009,"name":"Super Toys","email":"super@supertoys.com","domain":"shop.apple.com","province":"California","country":"US","address1":"1 Infinite Loop","zip":"95014","city":"Cupertino","source":null,"phone":"1231231234","latitude":45.45,"longitude":-75.43,"primary_locale":"en","address2":"Suite 100","created_at":"2007-12-31T19:00:00-05:00","updated_at":"2024-01-02T09:00:00-05:00","country_code":"US","country_name":"United States","currency":"USD","customer_email":"customers@apple.com","timezone":"(GMT-05:00) Eastern Time (US & Canada)","iana_timezone":"America/New_York","shop_owner":"John Smith","money_format":"${{amount}}","plan_name":"enterprise","myshopify_domain":"jsmith.myshopify.com"}`
 )
 
 func fixtureBody(t *testing.T, name string) []byte {
@@ -71,10 +73,11 @@ func TestParseWebhook_ABodyIsRefusedUnderAnotherTopic(t *testing.T) {
 		"shop redact":      {[]byte(shopRedactBody), []string{"shop/redact"}},
 		"email consent":    {fixtureBody(t, "webhook-customers-email-marketing-consent-update.docs-2026-07.json"), nil},
 		"joined segment":   {fixtureBody(t, "webhook-customer-joined-segment.docs-2026-07.json"), []string{"customer.joined_segment", "customer.left_segment"}},
+		"app uninstalled":  {[]byte(uninstalledBody), []string{"app/uninstalled"}},
 	}
 	topics := []string{"customers/create", "customers/update", "customers/enable", "customers/disable", "customers/delete",
 		"customers_marketing_consent/update", "customer.tags_added", "customer.tags_removed", "orders/create", "orders/updated",
-		"customers/redact", "customers/data_request", "shop/redact", "customer.joined_segment", "customer.left_segment"}
+		"customers/redact", "customers/data_request", "shop/redact", "customer.joined_segment", "customer.left_segment", "app/uninstalled"}
 	for name, b := range bodies {
 		ok := map[string]bool{}
 		for _, topic := range b.ok {

@@ -226,6 +226,14 @@ func ParseWebhookWith(ctx context.Context, h http.Header, body []byte, opts sour
 		if ok {
 			wh.Records = []source.Record{rec}
 		}
+	case "app/uninstalled":
+		var d struct {
+			Domain string `json:"myshopify_domain"`
+		}
+		if err := decode(body, &d); err != nil {
+			return source.Webhook{}, err
+		}
+		wh.Uninstalled = d.Domain
 	case "customers/redact", "customers/data_request", "shop/redact":
 		var d struct {
 			Customer *struct {

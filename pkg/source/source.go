@@ -266,6 +266,9 @@ type Webhook struct {
 	// Privacy is set for Shopify's mandatory privacy topics; Records then
 	// identify the customers concerned (ExternalID, Emails, Phones).
 	Privacy PrivacyRequest
+	// Uninstalled is the shop (its signed myshopify_domain) of a Shopify
+	// app/uninstalled delivery: the connection is disconnected.
+	Uninstalled string
 }
 
 // PrivacyRequest names a mandatory privacy webhook.

@@ -56,6 +56,8 @@
 //	notification endpoint (URL, sealed secret) PK=T#t        SK=NOTIFY                                table
 //	notifications to the hub, newest first PK=T#t#NTF        SK=msg_<ms><hex> (ids sort by time)      table (TTL), descending
 //	a dry run's scratch (its would-be writes) PK=T#t#RUN#<r>#D#<key after T#t#> SK=<the key's SK>      table (TTL 7 days, no index attributes)
+//	platform webhook subscriptions of a connection PK=T#t SK=HOOKS#<c> (ids by topic, last check)    table
+//	webhook checks due (daily, pkg/hooks)  GSI2PK=HOOKS#<0..7> GSI2SK <= <nextCheck>#<t>#<c>         GSI2 (sparse)
 //
 // A dry run (Target.DryRun, dryrun.go) decides as a real run does but
 // writes its contacts, phone items, email claims and links to its scratch

@@ -6,6 +6,12 @@
 // shows an opted-out number subscribed, on a connection with
 // writeBackOptOuts, has the opt-out's write-back queued at once.
 //
+// A connector that is an Uninstaller (Shopify) reports app/uninstalled of
+// the connection's own shop: the connection is marked disconnected (data
+// kept, out of the scheduler, "sync now" refused), whatever its state, and
+// a disconnected connection's later deliveries are acknowledged without
+// effect (connection_disconnected), as a draft's are.
+//
 // Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
 // signature (or a signed timestamp outside its replay window: Delivery.At
 // is the receipt time, from Deps.Now); any other method than POST gets
@@ -66,6 +72,13 @@ type Connector interface {
 	Parse(cfg map[string]string, d Delivery, opts source.Options) (source.Webhook, error)
 }
 
+// Uninstaller is a Connector whose platform tells us the app was
+// uninstalled (Shopify app/uninstalled): Uninstalled reports whether a
+// verified delivery is that (errors wrap ErrMalformed).
+type Uninstaller interface {
+	Uninstalled(cfg map[string]string, d Delivery) (bool, error)
+}
+
 // Store is what the handler needs from the store.
 type Store interface {
 	GetConnection(ctx context.Context, tenant, id string) (store.Connection, error)
@@ -75,6 +88,7 @@ type Store interface {
 	ApplyRecord(ctx context.Context, t store.Target, rec source.Record, now time.Time) (store.Applied, error)
 	ForgetSourceRecord(ctx context.Context, t store.Target, externalID string, now time.Time) error
 	PutOutbox(ctx context.Context, entries ...store.OutboxEntry) error
+	MarkDisconnected(ctx context.Context, tenant, id string) (bool, error)
 }
 
 // Opener opens a connection's sealed config.
@@ -156,6 +170,31 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	if err := cn.Verify(cfg, d); err != nil {
 		log.WarnContext(ctx, "webhook signature rejected")
 		return apigw.Error(http.StatusUnauthorized, "invalid_signature", "signature verification failed"), nil
+	}
+	if u, ok := cn.(Uninstaller); ok {
+		gone, err := u.Uninstalled(cfg, d)
+		if err != nil {
+			log.InfoContext(ctx, "webhook rejected", "err", err)
+			return apigw.Error(http.StatusBadRequest, "malformed", "the delivery could not be parsed"), nil
+		}
+		if gone {
+			// The app was uninstalled: its token no longer works. The
+			// connection is disconnected (data kept, no more calls), in
+			// whatever state it was; a repeat changes nothing.
+			changed, err := h.d.Store.MarkDisconnected(ctx, conn.TenantID, conn.ID)
+			if err != nil {
+				return h.internal(ctx, log, "marking connection disconnected", err), nil
+			}
+			if changed {
+				log.InfoContext(ctx, "connection disconnected: the app was uninstalled")
+			}
+			return apigw.JSON(http.StatusOK, map[string]string{"status": "disconnected"}), nil
+		}
+	}
+	if conn.Status == store.StatusDisconnected {
+		// Uninstalled: nothing more is taken in.
+		log.InfoContext(ctx, "webhook ignored: connection disconnected")
+		return apigw.JSON(http.StatusOK, map[string]string{"status": "ignored", "reason": "connection_disconnected"}), nil
 	}
 	if !conn.Enabled {
 		// A disabled connection takes nothing in; 200 so the platform does

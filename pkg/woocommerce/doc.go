@@ -1,7 +1,9 @@
 // Package woocommerce is the WooCommerce connector: REST API v3 client
 // (bulk and incremental listing, write-back), webhook verification and
 // parsing, and the mapping of customers and guest orders to source records.
-// Its fake, woocommercetest, serves the same API for tests and the sandbox.
+// Its fake, woocommercetest, serves the same API for tests and the sandbox,
+// webhooks included, and delivers its own signed webhooks when a test
+// changes a customer through it.
 //
 // Facts relied on (see ../../../shared/platforms.md §2 for the full table):
 //
@@ -32,6 +34,18 @@
 //     the daily run reconciles what webhooks missed.
 //     WC-core class-wc-webhook.php deliver(), deliver_ping(), generate_signature().
 //   - *.deleted deliveries carry only {"id": N}.
+//   - Webhooks API (subscriptions.go, source.Subscriber): POST
+//     /wp-json/wc/v3/webhooks {name, topic, delivery_url, secret, status}
+//     (the secret is write-only), GET ?status=all&per_page=&page= (paged
+//     like every listing), PUT /webhooks/{id} {status: "active"} re-enables
+//     one, DELETE /webhooks/{id}?force=true (without force: 501
+//     woocommerce_rest_trash_not_supported). Creating needs a key with write
+//     permission. After 5 consecutive failed deliveries (non-2xx; 301/302
+//     count as success) WooCommerce sets a webhook "disabled" until it is
+//     edited, so pkg/hooks checks them daily. We subscribe to
+//     customer.created, customer.updated, customer.deleted and
+//     order.created. https://github.com/woocommerce/woocommerce-rest-api-docs
+//     (source/includes/wp-api-v3/_webhooks.md)
 //   - Groups (groups.go): core WooCommerce has no customer tags or
 //     segments. A customer's groups are its role (the REST "role" slug)
 //     when it is not the default "customer" — wholesale and membership

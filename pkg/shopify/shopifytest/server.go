@@ -16,6 +16,11 @@
 // segment(id:), orders(first, after) with guest checkouts (customer null),
 // and the customer.joined_segment / customer.left_segment payloads.
 //
+// Webhook subscriptions (hooks.go): webhookSubscriptionCreate,
+// webhookSubscriptionDelete and webhookSubscriptions(first:, after:), and
+// the shop's own signed deliveries to them when a test changes a customer
+// (UpdateCustomer) or uninstalls the app (Uninstall), retried by Deliver.
+//
 // Bulk operations (bulk.go): bulkOperationRunQuery, currentBulkOperation
 // and node(id:) with CREATED → RUNNING → COMPLETED (or FAILED) over
 // Options.BulkDelay, and the JSONL result served at a signed URL
@@ -89,6 +94,10 @@ type Options struct {
 	// OmitFileSize leaves fileSize out (null) of completed operations, as
 	// an answer without it would: the client then plans one range.
 	OmitFileSize bool
+	// WebhookSecret signs the webhooks the shop delivers to its
+	// subscriptions (hooks.go): the app's client secret, as Shopify signs
+	// (default OAuthClientSecret).
+	WebhookSecret string
 }
 
 // Server is a running fake shop.
@@ -123,6 +132,8 @@ type Server struct {
 	refused          int
 	oauthOnce        sync.Once
 	oauthApp         *oauthtest.Provider // OAuth()
+
+	hooks hookState // webhook subscriptions and deliveries (hooks.go)
 }
 
 type node struct {
@@ -163,6 +174,9 @@ func NewStore(opts Options) *Server {
 	}
 	if opts.AccessToken == "" {
 		opts.AccessToken = "shpat_test"
+	}
+	if opts.WebhookSecret == "" {
+		opts.WebhookSecret = OAuthClientSecret
 	}
 	if opts.MaxAvailable == 0 {
 		opts.MaxAvailable = 2000
@@ -263,7 +277,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	if s.fault(w) {
 		return
 	}
-	if r.Header.Get("X-Shopify-Access-Token") != s.opts.AccessToken {
+	if r.Header.Get("X-Shopify-Access-Token") != s.opts.AccessToken || s.isUninstalled() {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`))
@@ -275,6 +289,12 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
+	case strings.Contains(req.Query, "webhookSubscriptionCreate("):
+		s.subscriptionCreate(w, req) // hooks.go
+	case strings.Contains(req.Query, "webhookSubscriptionDelete("):
+		s.subscriptionDelete(w, req)
+	case strings.Contains(req.Query, "webhookSubscriptions("):
+		s.subscriptionsPage(w, req)
 	case strings.Contains(req.Query, "query Contactsync"):
 		s.setupQuery(w, req) // the credential check and install options (setup.go)
 	case strings.Contains(req.Query, "metafieldDefinitions("):
@@ -523,10 +543,22 @@ func (s *Server) SendWebhook(ctx context.Context, url, secret, topic string, pay
 	if err != nil {
 		return nil, err
 	}
+	id, event := s.newDeliveryIDs()
+	return s.send(ctx, url, secret, topic, body, id, event, time.Now())
+}
+
+// newDeliveryIDs returns a new X-Shopify-Webhook-Id and X-Shopify-Event-Id.
+func (s *Server) newDeliveryIDs() (string, string) {
 	s.mu.Lock()
 	s.webhooks++
 	n := s.webhooks
 	s.mu.Unlock()
+	return fmt.Sprintf("%08x-%04x-4000-8000-%012x", time.Now().Unix(), n, time.Now().UnixNano()&0xffffffffffff), fmt.Sprintf("evt-%d", n)
+}
+
+// send posts one signed delivery with Shopify's headers (a retry keeps
+// its webhook id, event id and trigger time).
+func (s *Server) send(ctx context.Context, url, secret, topic string, body []byte, id, event string, triggered time.Time) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -536,8 +568,8 @@ func (s *Server) SendWebhook(ctx context.Context, url, secret, topic string, pay
 	req.Header.Set("X-Shopify-Hmac-Sha256", shopify.Sign(secret, body))
 	req.Header.Set("X-Shopify-Shop-Domain", s.opts.Domain)
 	req.Header.Set("X-Shopify-API-Version", shopify.DefaultAPIVersion)
-	req.Header.Set("X-Shopify-Webhook-Id", fmt.Sprintf("%08x-%04x-4000-8000-%012x", time.Now().Unix(), n, time.Now().UnixNano()&0xffffffffffff))
-	req.Header.Set("X-Shopify-Event-Id", fmt.Sprintf("evt-%d", n))
-	req.Header.Set("X-Shopify-Triggered-At", time.Now().UTC().Format(time.RFC3339Nano))
+	req.Header.Set("X-Shopify-Webhook-Id", id)
+	req.Header.Set("X-Shopify-Event-Id", event)
+	req.Header.Set("X-Shopify-Triggered-At", triggered.UTC().Format(time.RFC3339Nano))
 	return http.DefaultClient.Do(req)
 }

@@ -9,6 +9,9 @@
 // role, default "customer", as WooCommerce does) and, with GroupsMetaKey,
 // their tags in meta_data as a tagging plugin stores them. Guest orders
 // can be interleaved with registered customers' orders (CustomerOrders).
+// Webhooks (hooks.go): the /wp-json/wc/v3/webhooks API, and the store's own
+// signed deliveries when a test changes a customer (UpdateCustomer),
+// retried by Deliver, a webhook disabled after 5 consecutive failures.
 package woocommercetest
 
 import (
@@ -63,6 +66,9 @@ type Options struct {
 	// URL is the store's address when it is mounted elsewhere (NewStore);
 	// NewServer sets it to its own server's.
 	URL string
+	// RefuseWebhooks answers webhook creation 401, as a store does for a
+	// key without write permission (hooks.go).
+	RefuseWebhooks bool
 }
 
 // Server is a running fake store.
@@ -80,6 +86,8 @@ type Server struct {
 
 	denyAuth       bool  // DenyAuth
 	authDeliveries []int // our callback's answers to key deliveries
+
+	hooks hookState // webhooks and their deliveries (hooks.go)
 }
 
 // WriteBack is a recorded customer update.
@@ -239,6 +247,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /wp-json/wc/v3/customers/{id}", s.getCustomer)
 	mux.HandleFunc("PUT /wp-json/wc/v3/customers/{id}", s.putCustomer)
 	mux.HandleFunc("GET /wp-json/wc/v3/orders", s.listOrders)
+	mux.HandleFunc("GET /wp-json/wc/v3/webhooks", s.listWebhooks) // hooks.go
+	mux.HandleFunc("POST /wp-json/wc/v3/webhooks", s.createWebhook)
+	mux.HandleFunc("GET /wp-json/wc/v3/webhooks/{id}", s.getWebhook)
+	mux.HandleFunc("PUT /wp-json/wc/v3/webhooks/{id}", s.updateWebhook)
+	mux.HandleFunc("DELETE /wp-json/wc/v3/webhooks/{id}", s.deleteWebhook)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet && isAuthPath(r.URL.Path) {
 			s.wcAuth(w, r) // the merchant's browser, logged in to the store
@@ -445,10 +458,21 @@ func (s *Server) SendWebhook(ctx context.Context, url, secret, topic string, pay
 	if err != nil {
 		return nil, err
 	}
+	return s.send(ctx, url, secret, topic, body, 7, s.newDeliveryID())
+}
+
+// newDeliveryID returns a new X-WC-Webhook-Delivery-ID.
+func (s *Server) newDeliveryID() string {
 	s.mu.Lock()
 	s.deliveries++
 	n := s.deliveries
 	s.mu.Unlock()
+	return fmt.Sprintf("%016x%016x", time.Now().UnixNano(), n)
+}
+
+// send posts one signed delivery of webhook hookID with WooCommerce's
+// headers.
+func (s *Server) send(ctx context.Context, url, secret, topic string, body []byte, hookID int64, deliveryID string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -460,8 +484,8 @@ func (s *Server) SendWebhook(ctx context.Context, url, secret, topic string, pay
 	req.Header.Set("X-WC-Webhook-Topic", topic)
 	req.Header.Set("X-WC-Webhook-Resource", resource)
 	req.Header.Set("X-WC-Webhook-Event", event)
-	req.Header.Set("X-WC-Webhook-ID", "7")
-	req.Header.Set("X-WC-Webhook-Delivery-ID", fmt.Sprintf("%016x%016x", time.Now().UnixNano(), n))
+	req.Header.Set("X-WC-Webhook-ID", strconv.FormatInt(hookID, 10))
+	req.Header.Set("X-WC-Webhook-Delivery-ID", deliveryID)
 	req.Header.Set("X-WC-Webhook-Signature", woocommerce.Sign(secret, body))
 	return http.DefaultClient.Do(req)
 }

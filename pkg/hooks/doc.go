@@ -1,0 +1,35 @@
+// Package hooks registers and looks after the webhook subscriptions a
+// connection needs on its platform, so live sync works without anyone
+// copying our URL and secret into the platform's admin.
+//
+// On activation (and on a create with pasted keys, which activates at
+// once) and on re-enabling, Keeper.Register subscribes to every topic the
+// connector handles (source.Subscriber.WebhookTopics: Shopify
+// webhookSubscriptionCreate, WooCommerce POST /wp-json/wc/v3/webhooks with
+// the connection's secret) at the connection's webhook URL
+// (/webhooks/{platform}/{connectionId}). It lists first and creates only
+// what is missing, so a retried activation creates no duplicate. The ids
+// are kept by topic in the connection's webhook state (store.WebhookState,
+// its own item). A platform's refusal is recorded on the state as
+// `failing` with the reason; it never fails the install sync.
+//
+// On delete and on disable, Keeper.Remove deletes every subscription at
+// the connection's URL.
+//
+// Platforms drop failing subscriptions (Shopify deletes an API-created one
+// after its retries run out; WooCommerce disables a hook after 5
+// consecutive failed deliveries). The scheduler's tick calls
+// Keeper.CheckDue: for at most MaxChecksPerTick connections whose check
+// is due (CheckEvery after the last; an hour after a failing one), it
+// lists the subscriptions and re-creates missing ones and re-activates
+// disabled ones. The outcome is `ok`, `repaired` (something had to be
+// re-created or re-activated) or `failing` (with the reason), with the
+// time of the check, shown by the Hub API as the connection's `webhooks`.
+// Turning `failing` emits connection.webhooks_failing once (not again
+// while it stays failing).
+//
+// Mailchimp (list webhooks, whose URL carries the connection's secret
+// token) and Klaviyo (webhooks where the account allows) plug in by
+// implementing source.Subscriber in their clients; until then their
+// connections have no webhook state and no check.
+package hooks

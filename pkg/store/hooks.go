@@ -1,0 +1,171 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/contactsync/contactsync/pkg/resources"
+)
+
+// StatusDisconnected: the platform told us the app was uninstalled
+// (Shopify app/uninstalled). Its data is kept; nothing calls the platform
+// (out of the scheduler's index, "sync now" refused) until it is
+// authorised again.
+const StatusDisconnected = "disconnected"
+
+// Webhook check outcomes (WebhookState.Status).
+const (
+	WebhooksOK       = "ok"
+	WebhooksRepaired = "repaired"
+	WebhooksFailing  = "failing"
+)
+
+func hooksSK(conn string) string { return "HOOKS#" + conn }
+
+// WebhookState is what pkg/hooks keeps of a connection's platform webhook
+// subscriptions: their ids by topic, the last check's outcome and when the
+// next check is due. It is its own item (not the connection's), so a
+// check never conflicts with a PATCH of the connection.
+type WebhookState struct {
+	TenantID     string `dynamodbav:"tenantId"`
+	ConnectionID string `dynamodbav:"id"`
+	// Subscriptions are the platform's subscription ids by topic.
+	Subscriptions map[string]string `dynamodbav:"subscriptions,omitempty"`
+	Status        string            `dynamodbav:"status,omitempty"` // WebhooksOK, WebhooksRepaired, WebhooksFailing
+	Reason        string            `dynamodbav:"reason,omitempty"` // why failing (safe to show)
+	CheckedAt     time.Time         `dynamodbav:"checkedAt"`
+	NextCheckAt   time.Time         `dynamodbav:"nextCheckAt"`
+}
+
+type hooksItem struct {
+	PK string `dynamodbav:"PK"`
+	SK string `dynamodbav:"SK"`
+	// The daily check's index holds the states of connections whose
+	// webhooks are kept (sparse: a disabled or disconnected one is out).
+	GSI2PK string `dynamodbav:"GSI2PK,omitempty"`
+	GSI2SK string `dynamodbav:"GSI2SK,omitempty"`
+	WebhookState
+}
+
+func hooksPK(t, conn string) string { return "HOOKS#" + strconv.Itoa(shard(t+"/"+conn, schedShards)) }
+
+// PutWebhookState stores a connection's webhook state; watched puts it in
+// the daily check's index at its NextCheckAt.
+func (s *Store) PutWebhookState(ctx context.Context, st WebhookState, watched bool) error {
+	it := hooksItem{PK: tenantPK(st.TenantID), SK: hooksSK(st.ConnectionID), WebhookState: st}
+	if watched {
+		it.GSI2PK = hooksPK(st.TenantID, st.ConnectionID)
+		it.GSI2SK = st.NextCheckAt.UTC().Format(time.RFC3339) + "#" + st.TenantID + "#" + st.ConnectionID
+	}
+	av, err := marshalMap(it)
+	if err != nil {
+		return err
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av}); err != nil {
+		return fmt.Errorf("storing webhook state: %w", err)
+	}
+	return nil
+}
+
+// GetWebhookState reads a connection's webhook state (ErrNotFound: none
+// registered yet).
+func (s *Store) GetWebhookState(ctx context.Context, tenant, conn string) (WebhookState, error) {
+	if !keyable(tenant) || !keyable(conn) {
+		return WebhookState{}, ErrNotFound
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), hooksSK(conn)), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return WebhookState{}, fmt.Errorf("reading webhook state: %w", err)
+	}
+	if out.Item == nil {
+		return WebhookState{}, ErrNotFound
+	}
+	var it hooksItem
+	return it.WebhookState, unmarshalMap(out.Item, &it)
+}
+
+// DeleteWebhookState removes a connection's webhook state (none: no error).
+func (s *Store) DeleteWebhookState(ctx context.Context, tenant, conn string) error {
+	if !keyable(tenant) || !keyable(conn) {
+		return nil
+	}
+	if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), hooksSK(conn))}); err != nil {
+		return fmt.Errorf("deleting webhook state: %w", err)
+	}
+	return nil
+}
+
+// ListWebhookChecksDue returns up to limit connections whose webhook check
+// is due at now, across every tenant (the check's index, sharded), the
+// most overdue of each shard first.
+func (s *Store) ListWebhookChecksDue(ctx context.Context, now time.Time, limit int) ([]DueConnection, error) {
+	upper := now.UTC().Format(time.RFC3339) + "#~"
+	var out []DueConnection
+	for shard := range schedShards {
+		in := &dynamodb.QueryInput{
+			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
+			KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK <= :up"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":pk": &types.AttributeValueMemberS{Value: "HOOKS#" + strconv.Itoa(shard)},
+				":up": &types.AttributeValueMemberS{Value: upper},
+			},
+			ProjectionExpression: aws.String("tenantId, id"),
+		}
+		for len(out) < limit {
+			in.Limit = aws.Int32(int32(limit - len(out)))
+			res, err := s.db.Query(ctx, in)
+			if err != nil {
+				return out, fmt.Errorf("listing due webhook checks: %w", err)
+			}
+			for _, item := range res.Items {
+				var d struct {
+					TenantID string `dynamodbav:"tenantId"`
+					ID       string `dynamodbav:"id"`
+				}
+				if err := unmarshalMap(item, &d); err != nil {
+					return out, err
+				}
+				out = append(out, DueConnection{TenantID: d.TenantID, ConnectionID: d.ID})
+			}
+			if res.LastEvaluatedKey == nil {
+				break
+			}
+			in.ExclusiveStartKey = res.LastEvaluatedKey
+		}
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// MarkDisconnected sets a connection's status to StatusDisconnected and
+// takes it out of the scheduler's index (as MarkNeedsReauthorization
+// does); its version moves on. It reports whether it changed anything: a
+// deleted or already disconnected connection is left alone.
+func (s *Store) MarkDisconnected(ctx context.Context, tenant, id string) (bool, error) {
+	if !keyable(tenant) || !keyable(id) {
+		return false, nil
+	}
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)),
+		UpdateExpression:         aws.String("SET #s = :s, updatedAt = :now ADD version :one REMOVE GSI2PK, GSI2SK"),
+		ConditionExpression:      aws.String("attribute_exists(PK) AND (attribute_not_exists(#s) OR #s <> :s)"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: StatusDisconnected}, ":one": numAV(1),
+			":now": &types.AttributeValueMemberS{Value: s.now().UTC().Format(time.RFC3339Nano)}},
+	})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("marking connection disconnected: %w", err)
+	}
+	return true, nil
+}
