@@ -250,6 +250,16 @@ func TestConsole_InABrowser(t *testing.T) {
 	}
 	h.waitJS("the Shopify tile syncing", `document.querySelector('#tile-shopify').parentElement.innerText.includes('Syncing')`)
 	h.check("integrations")
+	// The keyboard: on a page just loaded, the first Tab reaches the skip
+	// link, which takes the focus to the page's content.
+	h.do(chromedp.Navigate("about:blank"), chromedp.Navigate(app.BaseURL+"/console#/"))
+	h.waitJS("the Integrations page again", `document.querySelector('#tile-shopify')`)
+	h.do(chromedp.KeyEvent("\t"))
+	if got := h.text(":focus"); got != "Skip to content" {
+		t.Fatalf("the first Tab focuses %q, want the skip link", got)
+	}
+	h.do(chromedp.KeyEvent("\r"))
+	h.waitJS("the focus on the content", `document.activeElement === document.getElementById('main')`)
 
 	// The connection page while the export runs: "exporting", Sync now is
 	// unavailable, and the API refuses a second sync.
@@ -259,6 +269,9 @@ func TestConsole_InABrowser(t *testing.T) {
 		t.Fatalf("a second sync while one runs: %d %v", code, out)
 	}
 	h.check("connection-syncing")
+	if settings := h.text(".settings"); !strings.Contains(settings, "Webhooks\nworking") || !strings.Contains(settings, "Next scheduled sync") {
+		t.Errorf("the connection's settings do not show working webhooks and the next sync:\n%s", settings)
+	}
 	shop.ReleaseBulk()
 	h.waitJS("the sync to finish", `!document.querySelector('#sync-now').disabled && document.querySelector('#latest-sync').innerText.includes('completed')`)
 

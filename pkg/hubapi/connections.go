@@ -79,9 +79,12 @@ type ConnectionOut struct {
 	DoubleOptInExpiryDays   int        `json:"doubleOptInExpiryDays"`
 	DoubleOptInReminderDays int        `json:"doubleOptInReminderDays"`
 	LastSyncAt              *time.Time `json:"lastSyncAt,omitempty"`
-	CreatedAt               time.Time  `json:"createdAt"`
-	UpdatedAt               time.Time  `json:"updatedAt"`
-	SyncID                  string     `json:"syncId,omitempty"`
+	// NextSyncAt is when the scheduler syncs the connection next (an
+	// active, enabled connection only).
+	NextSyncAt *time.Time `json:"nextSyncAt,omitempty"`
+	CreatedAt  time.Time  `json:"createdAt"`
+	UpdatedAt  time.Time  `json:"updatedAt"`
+	SyncID     string     `json:"syncId,omitempty"`
 	// Status is active, draft (authorised, not syncing until activated),
 	// needs_reauthorization (its token could not be refreshed) or
 	// disconnected (the app was uninstalled from the platform).
@@ -107,6 +110,10 @@ func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) C
 	if !c.LastSyncAt.IsZero() {
 		t := c.LastSyncAt
 		out.LastSyncAt = &t
+	}
+	if c.Enabled && c.Status == "" && !c.NextSyncAt.IsZero() {
+		t := c.NextSyncAt
+		out.NextSyncAt = &t
 	}
 	if tok := secrets["webhookToken"]; tok != "" {
 		out.WebhookURL += "?token=" + url.QueryEscape(tok)

@@ -112,6 +112,12 @@ async function start() {
   } catch {
     signedIn = false;
   }
+  // The skip link moves the focus without touching the address (whose
+  // hash is the page).
+  document.querySelector('.skip').addEventListener('click', (e) => {
+    e.preventDefault();
+    document.getElementById('main').focus();
+  });
   document.getElementById('signout').addEventListener('click', async () => {
     await signOut();
     signedIn = false;

@@ -30,6 +30,7 @@ export function stateOf(conn, run) {
   if (conn.status === 'draft') return {state: 'draft', text: 'Draft: not synced yet'};
   if (conn.status === 'needs_reauthorization') return {state: 'attention', text: 'Needs attention: authorise again'};
   if (conn.status === 'disconnected') return {state: 'attention', text: 'Needs attention: disconnected by the platform'};
+  if (conn.webhooks && conn.webhooks.status === 'failing') return {state: 'attention', text: 'Needs attention: webhooks failing'};
   if (!conn.enabled) return {state: 'disabled', text: 'Disabled'};
   if (run && run.status === 'running') return {state: 'syncing', text: 'Syncing'};
   if (run && run.status === 'failed') return {state: 'attention', text: 'Needs attention: last sync failed' + (run.error ? ` (${run.error})` : '')};
@@ -56,6 +57,13 @@ export async function integrations({main}) {
     h('h1', {}, 'Integrations'),
     conns.items.length ? null : emptyState('No integration is connected yet. Press "Connect" on a platform below: authorise it or paste its keys, choose what to sync, preview, activate.'),
     h('div', {class: 'tiles'}, tiles));
+}
+
+// webhookHealth says how the platform's webhooks to us are.
+function webhookHealth(w) {
+  if (!w) return 'not registered by contactsync (the daily sync keeps the contacts in step)';
+  const text = {ok: 'working', repaired: 'repaired by the daily check', failing: 'failing'}[w.status] || w.status;
+  return `${text}${w.reason ? ` (${w.reason})` : ''}${w.checkedAt ? `, checked ${fmtTime(w.checkedAt)}` : ''}`;
 }
 
 export async function connection(ctx) {
@@ -124,6 +132,8 @@ export async function connection(ctx) {
     ['Write back opt-outs', c.writeBackOptOuts ? 'yes' : 'no'],
     ['Webhook URL', c.webhookUrl],
     ['Last sync', fmtTime(c.lastSyncAt) || 'never'],
+    ['Next scheduled sync', fmtTime(c.nextSyncAt) || '—'],
+    ['Webhooks', webhookHealth(c.webhooks)],
   ];
   await drawSync();
   fill(main, 
