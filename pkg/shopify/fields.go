@@ -317,34 +317,14 @@ func (c restCustomer) restFields(fieldMap map[string]string) map[string]string {
 	return out
 }
 
+// field reads a webhook address's field by its GraphQL name (the keys the
+// field map uses), through the GraphQL shape.
 func (a *restAddress) field(name string) string {
-	switch name {
-	case "firstName":
-		return a.FirstName
-	case "lastName":
-		return a.LastName
-	case "company":
-		return a.Company
-	case "address1":
-		return a.Address1
-	case "address2":
-		return a.Address2
-	case "city":
-		return a.City
-	case "province":
-		return a.Province
-	case "provinceCode":
-		return a.ProvinceCode
-	case "zip":
-		return a.Zip
-	case "country":
-		return a.Country
-	case "countryCodeV2":
-		return a.CountryCode
-	case "phone":
-		return a.Phone
-	}
-	return ""
+	return (&customerAddress{
+		Phone: a.Phone, CountryCodeV2: a.CountryCode, FirstName: a.FirstName, LastName: a.LastName, Company: a.Company,
+		Address1: a.Address1, Address2: a.Address2, City: a.City, Province: a.Province, ProvinceCode: a.ProvinceCode,
+		Zip: a.Zip, Country: a.Country,
+	}).field(name)
 }
 
 var _ source.FieldLister = (*Client)(nil)
