@@ -38,8 +38,6 @@ const (
 	CSRFHeader = "X-CSRF-Token"
 )
 
-type consoleSession = store.Session
-
 func withConsoleHeaders(resp apigw.Response) apigw.Response {
 	if resp.Headers == nil {
 		resp.Headers = map[string]string{}

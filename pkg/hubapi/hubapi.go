@@ -136,7 +136,7 @@ type call struct {
 	body   []byte
 	// session is the console session that authenticated the call (nil for
 	// an API key).
-	session *consoleSession
+	session *store.Session
 }
 
 // Handle serves one API Gateway request.

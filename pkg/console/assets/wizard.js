@@ -77,7 +77,6 @@ export async function connect(ctx) {
     e.preventDefault();
     const config = {};
     for (const [k, input] of Object.entries(inputs)) if (input.value.trim()) config[k] = input.value.trim();
-    if (platform === 'shopify' && !config.webhookSecret) config.webhookSecret = config.accessToken || '';
     try {
       const out = await api('POST', '/v1/connections', {platform, label: label.value, status: 'draft', config});
       ctx.go(`#/wizard/${out.id}`);
