@@ -167,26 +167,21 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 			return r.fn(ctx, c), nil
 		}
 		token, ok := bearerToken(apigw.Header(req, "Authorization"))
-		if !ok && !r.admin {
+		switch {
+		case !ok && !r.admin:
 			// The console's session cookie, the only other credential.
 			sess, resp, ok := h.sessionAuth(ctx, req)
 			if !ok {
 				return resp, nil
 			}
 			c.tenant, c.session = sess.TenantID, &sess
-			if resp, ok := checkParams(r.pattern, c.params); !ok {
-				return resp, nil
-			}
-			return r.fn(ctx, c), nil
-		}
-		if !ok {
+		case !ok:
 			return unauthorized(), nil
-		}
-		if r.admin {
+		case r.admin:
 			if h.d.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.d.AdminToken)) != 1 {
 				return unauthorized(), nil
 			}
-		} else {
+		default:
 			tenant, err := h.d.Store.Authenticate(ctx, token)
 			if errors.Is(err, store.ErrNotFound) {
 				return unauthorized(), nil
