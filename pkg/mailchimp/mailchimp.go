@@ -145,7 +145,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if cfg.AccessToken != "" {
 		dc, ok = endpoints.MailchimpDC("oauth-" + cfg.DC)
 	}
-	if cfg.AudienceID == "" || !ok {
+	// An OAuth draft has no audience yet: its client lists the account's
+	// audiences (InstallOptions) and refuses every audience call.
+	if !ok {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
 	base := strings.TrimRight(cfg.APIBaseURL, "/")
@@ -211,6 +213,9 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 
 // getPath GETs path under the audience (/lists/{id}) into out.
 func (c *Client) getPath(ctx context.Context, path string, q url.Values, out any) error {
+	if c.cfg.AudienceID == "" {
+		return fmt.Errorf("%w: no audience chosen", ErrInvalidConfig)
+	}
 	return c.getURL(ctx, c.base+"/lists/"+url.PathEscape(c.cfg.AudienceID)+path+"?"+q.Encode(), path, out)
 }
 
