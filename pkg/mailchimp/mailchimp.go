@@ -167,7 +167,7 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	}
 	// An OAuth draft has no audience yet: its client lists the account's
 	// audiences (InstallOptions) and refuses every audience call.
-	if !ok {
+	if !ok || (cfg.AudienceID == "" && cfg.AccessToken == "") {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
 	base := strings.TrimRight(cfg.APIBaseURL, "/")
