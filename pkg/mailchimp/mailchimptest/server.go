@@ -437,8 +437,13 @@ func (s *Server) segmentMembers(w http.ResponseWriter, r *http.Request) {
 	s.writeMembers(w, r, sel, total, time.Now())
 }
 
+// writeJSON answers v; an error (4xx, 5xx) as Mailchimp's
+// application/problem+json.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	if status >= 400 {
+		w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
