@@ -16,8 +16,8 @@
 // key).
 //
 // For pkg/hooks (hooks.go) it builds the client that registers a
-// connection's webhook subscriptions (source.Subscriber: Shopify and
-// WooCommerce), and Shopify's webhook adapter reports app/uninstalled of
+// connection's webhook subscriptions (source.Subscriber: Shopify,
+// WooCommerce and Mailchimp's list webhook), and Shopify's webhook adapter reports app/uninstalled of
 // the connection's own shop (webhook.Uninstaller).
 //
 // OAuth installs (pkg/oauth) store tokens in the sealed config: Mailchimp's
@@ -214,7 +214,7 @@ func (r *Registry) newClient(conn store.Connection, cfg map[string]string) (perm
 		return permanentErrors{c, shopifyPermanent}, nil
 	case source.Mailchimp:
 		c, err := mailchimp.New(mailchimp.Config{APIKey: cfg["apiKey"], AudienceID: cfg["audienceId"], APIBaseURL: cfg["apiBaseUrl"],
-			AccessToken: cfg[CfgAccessToken], DC: cfg["dc"]}, opts, hc)
+			AccessToken: cfg[CfgAccessToken], DC: cfg["dc"], WebhookToken: cfg["webhookToken"]}, opts, hc)
 		if err != nil {
 			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
 		}

@@ -6,8 +6,13 @@
 // once) and on re-enabling, Keeper.Register subscribes to every topic the
 // connector handles (source.Subscriber.WebhookTopics: Shopify
 // webhookSubscriptionCreate, WooCommerce POST /wp-json/wc/v3/webhooks with
-// the connection's secret) at the connection's webhook URL
-// (/webhooks/{platform}/{connectionId}). It lists first and creates only
+// the connection's secret, Mailchimp one list webhook of the audience,
+// topic "list", with its secret token added to the URL by the client) at
+// the connection's webhook URL (/webhooks/{platform}/{connectionId}).
+// Mailchimp's client lists its webhooks by that URL without the token, and
+// reports one that is not exactly ours (another token, events or sources)
+// inactive, so re-activating it PATCHes ours back onto it: the Subscriber
+// contract needs nothing more for one webhook holding every event. It lists first and creates only
 // what is missing, so a retried activation creates no duplicate. The ids
 // are kept by topic in the connection's webhook state (store.WebhookState,
 // its own item). A platform's refusal is recorded on the state as
@@ -18,7 +23,7 @@
 //
 // Platforms drop failing subscriptions (Shopify deletes an API-created one
 // after its retries run out; WooCommerce disables a hook after 5
-// consecutive failed deliveries). The scheduler's tick calls
+// consecutive failed deliveries; Mailchimp may drop or disable one). The scheduler's tick calls
 // Keeper.CheckDue: for at most MaxChecksPerTick connections whose check
 // is due (CheckEvery after the last; an hour after a failing one), it
 // lists the subscriptions and re-creates missing ones and re-activates
@@ -28,8 +33,7 @@
 // Turning `failing` emits connection.webhooks_failing once (not again
 // while it stays failing).
 //
-// Mailchimp (list webhooks, whose URL carries the connection's secret
-// token) and Klaviyo (webhooks where the account allows) plug in by
-// implementing source.Subscriber in their clients; until then their
-// connections have no webhook state and no check.
+// Klaviyo (webhooks where the account allows) plugs in by implementing
+// source.Subscriber in its client; until then its connections have no
+// webhook state and no check.
 package hooks

@@ -90,7 +90,7 @@ type ConnectionOut struct {
 	// disconnected (the app was uninstalled from the platform).
 	Status string `json:"status"`
 	// Webhooks is the state of the platform webhook subscriptions we keep
-	// (Shopify, WooCommerce; absent before the first registration).
+	// (Shopify, WooCommerce, Mailchimp; absent before the first registration).
 	Webhooks *WebhooksOut `json:"webhooks,omitempty"`
 }
 

@@ -62,6 +62,26 @@
 // segments) and saved segments (GET /lists/{id}/segments?type=...), each
 // with Mailchimp's member count, one request of up to source.MaxOptions
 // items each. Merge fields are the connector's fields (source.FieldLister).
+// An OAuth draft has no audience yet: its client lists only the
+// account's audiences, and refuses every call under /lists/{id}.
+//
+// List webhook (subscriptions.go, source.Subscriber for pkg/hooks): one
+// webhook on the audience, topic WebhookTopic ("list"), POST
+// /lists/{id}/webhooks {url, events, sources} at the connection's URL
+// plus ?token=<WebhookToken> (exactly the URL pkg/connectors verifies,
+// as ConnectionOut.WebhookURL shows it). Events: subscribe, unsubscribe,
+// profile, upemail (cleaned and campaign carry nothing for SMS contacts).
+// Sources: user, admin and api — the connector writes nothing to
+// Mailchimp, so none of our calls can echo back, and other integrations
+// change members through the API. The listing (GET, not paged) reports
+// each webhook's URL without the token, active only when token, events
+// and sources are ours; Reactivate PATCHes ours onto one that is not
+// (GET /lists/{id}/webhooks/{webhook_id} first, for its URL), and
+// Unsubscribe DELETEs (404 is done). Mailchimp GETs a new URL and refuses
+// the webhook unless it answers 200; the refusal's reason (its field
+// errors, else title and detail, without our secrets) is the
+// connection's `failing` reason. Writes are made once, not retried.
+//
 // Field mapping (fields.go): Fields lists the audience's merge fields (GET
 // /lists/{id}/merge-fields: tag, name, type; number, date, birthday, phone
 // and address keep their type, the others are text); member records and
@@ -145,7 +165,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if cfg.AccessToken != "" {
 		dc, ok = endpoints.MailchimpDC("oauth-" + cfg.DC)
 	}
-	if cfg.AudienceID == "" || !ok {
+	// An OAuth draft has no audience yet: its client lists the account's
+	// audiences (InstallOptions) and refuses every audience call.
+	if !ok || (cfg.AudienceID == "" && cfg.AccessToken == "") {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
 	base := strings.TrimRight(cfg.APIBaseURL, "/")
@@ -211,6 +233,9 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 
 // getPath GETs path under the audience (/lists/{id}) into out.
 func (c *Client) getPath(ctx context.Context, path string, q url.Values, out any) error {
+	if c.cfg.AudienceID == "" {
+		return fmt.Errorf("%w: no audience chosen", ErrInvalidConfig)
+	}
 	return c.getURL(ctx, c.base+"/lists/"+url.PathEscape(c.cfg.AudienceID)+path+"?"+q.Encode(), path, out)
 }
 

@@ -13,7 +13,8 @@ import (
 // counts), then the chosen audience's tags (static segments) and saved
 // segments (GET /lists/{id}/segments?type=static|saved, with member
 // counts): one request each of up to source.MaxOptions items; a longer
-// listing is marked truncated. Merge fields are the connector's fields
+// listing is marked truncated; before an audience is chosen (an OAuth
+// draft), the audiences only. Merge fields are the connector's fields
 // (source.FieldLister).
 func (c *Client) InstallOptions(ctx context.Context) (source.InstallOptions, error) {
 	var lists struct {
@@ -36,6 +37,9 @@ func (c *Client) InstallOptions(ctx context.Context) (source.InstallOptions, err
 		opts.Audiences.Add(source.Choice{ID: l.ID, Name: l.Name, Count: l.Stats.MemberCount})
 	}
 	opts.Audiences.Truncated = opts.Audiences.Truncated || lists.TotalItems > len(lists.Lists)
+	if c.cfg.AudienceID == "" {
+		return opts, nil // an OAuth draft: the audience is chosen from these
+	}
 	var err error
 	if opts.Tags, err = c.segmentChoices(ctx, "static"); err != nil {
 		return source.InstallOptions{}, err

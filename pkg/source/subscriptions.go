@@ -5,7 +5,9 @@ import "context"
 // Subscription is one webhook subscription a platform holds: its id on
 // the platform, the topic as the platform names it, the address it
 // delivers to, and whether it still delivers (WooCommerce pauses and
-// disables hooks; a Shopify subscription that exists is active).
+// disables hooks; a Shopify subscription that exists is active; a
+// Mailchimp list webhook is active when its token, events and sources are
+// ours).
 type Subscription struct {
 	ID     string
 	Topic  string
@@ -15,8 +17,8 @@ type Subscription struct {
 
 // Subscriber is a connector that registers the webhooks it handles on its
 // platform (Shopify webhookSubscriptionCreate, WooCommerce
-// /wp-json/wc/v3/webhooks; Mailchimp list webhooks and Klaviyo webhooks
-// plug in the same way). pkg/hooks keeps a connection's subscriptions with
+// /wp-json/wc/v3/webhooks, Mailchimp /lists/{id}/webhooks: one webhook,
+// topic "list", with every event; Klaviyo webhooks plug in the same way). pkg/hooks keeps a connection's subscriptions with
 // it: it lists, then creates what is missing and re-activates what the
 // platform disabled, so a retried registration creates no duplicate.
 type Subscriber interface {

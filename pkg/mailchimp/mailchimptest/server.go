@@ -13,7 +13,13 @@
 // connector's setup calls it also serves GET /3.0/lists (the audience and
 // Options.OtherAudiences, with stats.member_count), GET /3.0/lists/{id}
 // (fields honoured) and saved segments (AddSavedSegment) in the segments
-// listing (audiences.go).
+// listing (audiences.go). List webhooks (hooks.go): GET/POST
+// /3.0/lists/{id}/webhooks and GET/PATCH/DELETE .../webhooks/{webhook_id},
+// with Mailchimp's GET check of a new URL, and the audience's own
+// form-encoded deliveries when a test changes a member through the fake
+// (Subscribe, ChangeProfile, Unsubscribe, ChangeEmail, Clean), filtered by
+// each webhook's events and sources, retried by Deliver, a webhook dropped
+// after MaxFailures consecutive failures.
 package mailchimptest
 
 import (
@@ -80,6 +86,9 @@ type Server struct {
 	extraFields []MergeField
 	oauthOnce   sync.Once
 	oauthApp    *oauthtest.Provider // OAuth()
+	// hooks are the audience's list webhooks and their pending
+	// deliveries (hooks.go).
+	hooks hookState
 }
 
 // NewServer starts the fake.
@@ -292,6 +301,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /3.0/lists", s.guarded(s.audiences))
 	mux.HandleFunc("GET /3.0/lists/{list}", s.guarded(s.audience))
 	mux.HandleFunc("GET /3.0/lists/{list}/merge-fields", s.guarded(s.listMergeFields))
+	mux.HandleFunc("GET /3.0/lists/{list}/webhooks", s.guarded(s.listHooks)) // hooks.go
+	mux.HandleFunc("POST /3.0/lists/{list}/webhooks", s.guarded(s.createHook))
+	mux.HandleFunc("GET /3.0/lists/{list}/webhooks/{id}", s.guarded(s.getHook))
+	mux.HandleFunc("PATCH /3.0/lists/{list}/webhooks/{id}", s.guarded(s.updateHook))
+	mux.HandleFunc("DELETE /3.0/lists/{list}/webhooks/{id}", s.guarded(s.deleteHook))
 	mux.HandleFunc("GET /oauth2/authorize", s.oauthAuthorize)
 	mux.HandleFunc("POST /oauth2/token", s.oauthToken)
 	mux.HandleFunc("GET /oauth2/metadata", s.oauthMetadata)
@@ -423,8 +437,13 @@ func (s *Server) segmentMembers(w http.ResponseWriter, r *http.Request) {
 	s.writeMembers(w, r, sel, total, time.Now())
 }
 
+// writeJSON answers v; an error (4xx, 5xx) as Mailchimp's
+// application/problem+json.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
+	if status >= 400 {
+		w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
+	}
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
