@@ -6,7 +6,7 @@
 // once) and on re-enabling, Keeper.Register subscribes to every topic the
 // connector handles (source.Subscriber.WebhookTopics: Shopify
 // webhookSubscriptionCreate, WooCommerce POST /wp-json/wc/v3/webhooks with
-// the connection's secret) at the connection's webhook URL
+// the connection's secret, Klaviyo POST /api/webhooks likewise) at the connection's webhook URL
 // (/webhooks/{platform}/{connectionId}). It lists first and creates only
 // what is missing, so a retried activation creates no duplicate. The ids
 // are kept by topic in the connection's webhook state (store.WebhookState,
@@ -28,8 +28,18 @@
 // Turning `failing` emits connection.webhooks_failing once (not again
 // while it stays failing).
 //
+// Klaviyo (system webhooks, POST /api/webhooks with the connection's
+// secret as secret_key, one webhook per topic) implements
+// source.TopicOfferer as well: its topics depend on the account, so only
+// the WebhookTopics it offers (GET /api/webhook-topics) are subscribed to.
+// Its Webhooks API is only for Advanced KDP customers and app partners;
+// the 403 it gives other accounts is a source.WebhooksUnavailableError,
+// which the keeper stores as `unavailable` with the reason (offering none
+// of our topics is the same): not a failure, nobody is notified, checked
+// again after CheckEvery, and removal finds nothing to remove. Live changes
+// of such a connection arrive with its daily sync.
+//
 // Mailchimp (list webhooks, whose URL carries the connection's secret
-// token) and Klaviyo (webhooks where the account allows) plug in by
-// implementing source.Subscriber in their clients; until then their
-// connections have no webhook state and no check.
+// token) plugs in by implementing source.Subscriber in its client; until
+// then its connections have no webhook state and no check.
 package hooks
