@@ -226,6 +226,29 @@ func TestHooks_KlaviyoWebhooksRegisteredDeliveredRepairedRemoved(t *testing.T) {
 		t.Fatalf("webhooks after the repair: %v", wh)
 	}
 
+	// A new webhook secret re-creates them with it; a re-authorisation
+	// keeps the secret (the webhooks still sign with it).
+	if code, out := k.c.call("PATCH", "/v1/connections/"+id, k.key, map[string]any{"config": map[string]string{"webhookSecret": "whsec-rotated-klaviyo"}}); code != 200 {
+		t.Fatalf("rotate: %d %v", code, out)
+	}
+	k.ours("after rotating the secret", id, hookURL)
+	if hooks := k.kl.Webhooks(); hooks[0].Secret != "whsec-rotated-klaviyo" {
+		t.Fatalf("after the rotation the webhooks sign with another secret")
+	}
+	code, out := k.c.call("POST", "/v1/connections/authorize", k.key, map[string]any{"platform": "klaviyo", "connectionId": id})
+	if code != 200 {
+		t.Fatalf("re-authorize: %d %v", code, out)
+	}
+	resp, err := k.browser.Get(out["authorizeUrl"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if loc, _ := resp.Location(); loc == nil || loc.Query().Get("connection") != id {
+		t.Fatalf("re-authorisation ended on %d %v", resp.StatusCode, loc)
+	}
+	k.ours("after re-authorising", id, hookURL)
+
 	if code, out := k.c.call("DELETE", "/v1/connections/"+id, k.key, nil); code != 204 {
 		t.Fatalf("delete: %d %v", code, out)
 	}
