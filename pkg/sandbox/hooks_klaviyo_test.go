@@ -311,3 +311,13 @@ func TestHooks_KlaviyoAccountWithoutWebhooksIsUnavailable(t *testing.T) {
 		t.Fatalf("no connection.activated among %v: are notifications recorded?", notes)
 	}
 }
+
+// TestHooks_KlaviyoPastedKeyGetsAWebhookSecret: a connection created with
+// a pasted private key and no webhook secret gets one, and its webhooks
+// sign with it.
+func TestHooks_KlaviyoPastedKeyGetsAWebhookSecret(t *testing.T) {
+	t.Parallel()
+	k := startKlaviyoHooksStack(t, 94, 4)
+	conn := k.create("klaviyo", map[string]string{"privateApiKey": k.kl.APIKey(), "apiBaseUrl": k.kl.URL()})
+	k.ours("after create", conn["id"].(string), conn["webhookUrl"].(string))
+}
