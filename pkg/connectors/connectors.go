@@ -224,7 +224,7 @@ func (r *Registry) newClient(conn store.Connection, cfg map[string]string) (perm
 				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 		}}, nil
 	case source.Klaviyo:
-		kcfg := klaviyo.Config{PrivateAPIKey: cfg["privateApiKey"], APIBaseURL: cfg["apiBaseUrl"]}
+		kcfg := klaviyo.Config{PrivateAPIKey: cfg["privateApiKey"], APIBaseURL: cfg["apiBaseUrl"], WebhookSecret: cfg["webhookSecret"]}
 		if cfg["privateApiKey"] == "" && cfg[CfgAccessToken] != "" {
 			kcfg.Token = r.klaviyoToken(conn, cfg, hc)
 		}

@@ -8,7 +8,7 @@ import (
 )
 
 // Subscriber returns the client that registers the connection's webhooks
-// on its platform (source.Subscriber: Shopify, WooCommerce and Mailchimp today), a
+// on its platform (source.Subscriber: Shopify, WooCommerce, Mailchimp and Klaviyo), a
 // fresh one from its stored config after the same host checks as every
 // client; ErrNoSetup for a platform whose connector registers none.
 func (r *Registry) Subscriber(conn store.Connection) (source.Subscriber, error) {

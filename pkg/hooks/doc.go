@@ -6,7 +6,7 @@
 // once) and on re-enabling, Keeper.Register subscribes to every topic the
 // connector handles (source.Subscriber.WebhookTopics: Shopify
 // webhookSubscriptionCreate, WooCommerce POST /wp-json/wc/v3/webhooks with
-// the connection's secret, Mailchimp one list webhook of the audience,
+// the connection's secret, Klaviyo POST /api/webhooks likewise, Mailchimp one list webhook of the audience,
 // topic "list", with its secret token added to the URL by the client) at
 // the connection's webhook URL (/webhooks/{platform}/{connectionId}).
 // Mailchimp's client lists its webhooks by that URL without the token, and
@@ -33,7 +33,14 @@
 // Turning `failing` emits connection.webhooks_failing once (not again
 // while it stays failing).
 //
-// Klaviyo (webhooks where the account allows) plugs in by implementing
-// source.Subscriber in its client; until then its connections have no
-// webhook state and no check.
+// Klaviyo (system webhooks, POST /api/webhooks with the connection's
+// secret as secret_key, one webhook per topic) implements
+// source.TopicOfferer as well: its topics depend on the account, so only
+// the WebhookTopics it offers (GET /api/webhook-topics) are subscribed to.
+// Its Webhooks API is only for Advanced KDP customers and app partners;
+// the 403 it gives other accounts is a source.WebhooksUnavailableError,
+// which the keeper stores as `unavailable` with the reason (offering none
+// of our topics is the same): not a failure, nobody is notified, checked
+// again after CheckEvery, and removal finds nothing to remove. Live changes
+// of such a connection arrive with its daily sync.
 package hooks

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -105,7 +106,13 @@ func (k *Keeper) reconcile(ctx context.Context, conn store.Connection, now time.
 		repaired, err = ensure(cctx, sub, URL(k.PublicBaseURL, conn), prev.Subscriptions, st.Subscriptions)
 		cancel()
 	}
+	var unavailable *source.WebhooksUnavailableError
 	switch {
+	case errors.As(err, &unavailable):
+		// Not a failure: the account may not have webhooks. Checked
+		// again daily, in case it gains them.
+		st.Status, st.Reason, st.NextCheckAt = store.WebhooksUnavailable, source.SafeReason(unavailable.Reason), now.Add(CheckEvery)
+		clear(st.Subscriptions)
 	case err != nil:
 		st.Status, st.Reason, st.NextCheckAt = store.WebhooksFailing, reason(err), now.Add(RetryFailingAfter)
 	case repaired:
@@ -145,8 +152,12 @@ func ensure(ctx context.Context, sub source.Subscriber, url string, prev, ids ma
 			inactive[s.Topic] = s.ID
 		}
 	}
+	topics, err := offered(ctx, sub)
+	if err != nil {
+		return false, err
+	}
 	var firstErr error
-	for _, topic := range sub.WebhookTopics() {
+	for _, topic := range topics {
 		if id := active[topic]; id != "" {
 			ids[topic] = id
 			continue
@@ -173,6 +184,26 @@ func ensure(ctx context.Context, sub source.Subscriber, url string, prev, ids ma
 	return repaired, firstErr
 }
 
+// offered is sub's WebhookTopics, less those its platform does not offer
+// the account (source.TopicOfferer); none offered is
+// source.WebhooksUnavailableError.
+func offered(ctx context.Context, sub source.Subscriber) ([]string, error) {
+	topics := sub.WebhookTopics()
+	o, ok := sub.(source.TopicOfferer)
+	if !ok {
+		return topics, nil
+	}
+	avail, err := o.OfferedTopics(ctx)
+	if err != nil {
+		return nil, err
+	}
+	topics = slices.DeleteFunc(topics, func(t string) bool { return !slices.Contains(avail, t) })
+	if len(topics) == 0 {
+		return nil, &source.WebhooksUnavailableError{Reason: "the account offers none of the webhook topics we handle"}
+	}
+	return topics, nil
+}
+
 func cmpErr(first, err error) error {
 	if first != nil {
 		return first
@@ -195,7 +226,8 @@ func reason(err error) string {
 // delete or disable goes ahead regardless.
 func (k *Keeper) Remove(ctx context.Context, conn store.Connection, forget bool) {
 	err := k.remove(ctx, conn)
-	if err != nil {
+	var unavailable *source.WebhooksUnavailableError
+	if err != nil && !errors.As(err, &unavailable) { // an account without webhooks has none to remove
 		k.log().WarnContext(ctx, "removing webhook subscriptions", "tenant", conn.TenantID, "connection", conn.ID, "err", err)
 	}
 	if forget {

@@ -191,6 +191,9 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 	if conn.Platform == string(source.Mailchimp) {
 		cfg["webhookToken"] = randomToken()
 	}
+	if conn.Platform == string(source.Klaviyo) && cfg["webhookSecret"] == "" {
+		cfg["webhookSecret"] = randomToken() // the secret_key of the webhooks we create
+	}
 	if bad := rejectServerManaged(in.Config); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}

@@ -18,7 +18,9 @@ type Webhooks interface {
 
 // WebhooksOut is the state of a connection's platform webhook
 // subscriptions: ok, repaired (the daily check re-created or re-activated
-// some) or failing (with the reason), as of CheckedAt.
+// some), failing (with the reason) or unavailable (the platform offers the
+// account no webhooks, with the reason: Klaviyo without Advanced KDP), as
+// of CheckedAt.
 type WebhooksOut struct {
 	Status    string    `json:"status"`
 	CheckedAt time.Time `json:"checkedAt"`
@@ -75,8 +77,9 @@ func (h *Handler) removeWebhookState(ctx context.Context, conn store.Connection)
 
 // webhooksMoved reports whether a config change moves the connection's
 // subscriptions: other credentials (another store or shop, other keys) or,
-// on WooCommerce, a new webhook secret (each webhook signs with its own).
+// on WooCommerce and Klaviyo, a new webhook secret (each webhook signs
+// with its own).
 func webhooksMoved(platform string, before, after map[string]string) bool {
 	return credentialsChanged(platform, before, after) ||
-		(platform == string(source.WooCommerce) && before["webhookSecret"] != after["webhookSecret"])
+		((platform == string(source.WooCommerce) || platform == string(source.Klaviyo)) && before["webhookSecret"] != after["webhookSecret"])
 }

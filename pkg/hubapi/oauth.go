@@ -406,7 +406,8 @@ func (h *Handler) oauthCallback(ctx context.Context, c call) apigw.Response {
 			h.d.Log.WarnContext(ctx, "klaviyo token exchange failed", "tenant", a.TenantID, "code", oauth.ErrorCode(err))
 			return fail(a.ReturnURL, "token_exchange_failed")
 		}
-		cfg = map[string]string{"accessToken": tok.AccessToken, "refreshToken": tok.RefreshToken}
+		// Each Klaviyo webhook we create signs with this secret (secret_key).
+		cfg = map[string]string{"accessToken": tok.AccessToken, "refreshToken": tok.RefreshToken, "webhookSecret": randomToken()}
 		if !tok.Expiry.IsZero() {
 			cfg["tokenExpiry"] = tok.Expiry.UTC().Format(time.RFC3339Nano)
 		}
@@ -472,7 +473,10 @@ func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, cred
 			delete(cfg, "privateApiKey")
 			delete(cfg, "tokenExpiry")
 			for k, v := range creds {
-				if k != "webhookToken" || cfg[k] == "" {
+				// Kept: the URL token Mailchimp calls with, and the secret
+				// Klaviyo's webhooks sign with (they stay as they are).
+				kept := k == "webhookToken" || (a.Platform == string(source.Klaviyo) && k == "webhookSecret")
+				if !kept || cfg[k] == "" {
 					cfg[k] = v
 				}
 			}

@@ -175,11 +175,33 @@
 //     delivery is received (VerifyWebhook's now), so a captured delivery
 //     cannot be replayed later; ParseWebhook maps every item whose payload is a profile
 //     resource and rejects deliveries without one (ErrUnsupportedTopic).
+//   - Registering webhooks (subscriptions.go, source.Subscriber and
+//     source.TopicOfferer for pkg/hooks): GET /api/webhooks
+//     (include=webhook-topics), GET /api/webhook-topics, POST /api/webhooks
+//     ({data:{type:"webhook", attributes:{name, description, endpoint_url
+//     (https), secret_key}, relationships:{"webhook-topics":{data:[...]}}}},
+//     201), PATCH /api/webhooks/{id} (enabled:true re-enables), DELETE
+//     (204; 404 is already gone). We create one webhook named contactsync
+//     per topic of WebhookTopics (the SMS consent topics ParseWebhook's
+//     profile payloads come with) that the account offers, with the
+//     connection's webhook secret as secret_key and the whole URL also in
+//     the description (create_webhook's reference says endpoint_url may be
+//     answered truncated). Only Advanced KDP accounts and app partners may
+//     use the API: Klaviyo answers others 403 permission_denied even with
+//     the webhooks scopes (PostHog's connector notes, posthog.com PR 19261),
+//     so on these endpoints a 403 is source.WebhooksUnavailableError (the
+//     connection's webhooks `unavailable`) instead of ErrUnauthorized; we
+//     cannot tell it from a key lacking webhooks:write, and the reason says
+//     both. Limits: burst 1/s, steady 15/m per endpoint (create_webhook,
+//     get_webhook_topics); the client paces these calls with two limiters
+//     of its own (a fresh client per registration, so 15 calls before the
+//     steady rate) on top of the general one, and waits out 429s.
 //   - Country: location.country is free text; common English names and
 //     codes map to ISO alpha-2, anything else leaves Country empty.
 //
-// README paragraph: "Klaviyo: webhooks only for accounts with system
-// webhooks (signature scheme unconfirmed); daily pull otherwise. The daily
+// README paragraph: "Klaviyo: webhooks registered where the account has
+// the Webhooks API (signature scheme unconfirmed), `unavailable` and the
+// daily pull otherwise. The daily
 // pull (and sync now) is the source of truth for Klaviyo contacts. Lists
 // and segments become groups ("Klaviyo - <name>"); selected lists or
 // segments scope the connection to their members (the others out_of_scope),

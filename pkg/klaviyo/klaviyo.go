@@ -83,6 +83,8 @@ type Client struct {
 	base    string
 	hc      *http.Client
 	limiter *rate.Limiter
+	// hookSecond and hookMinute pace the Webhooks API (subscriptions.go).
+	hookSecond, hookMinute *rate.Limiter
 	// maxWait caps any wait Klaviyo asks for (Retry-After,
 	// RateLimit-Reset); 0 is safehttp.MaxRetryAfter. Tests lower it.
 	maxWait time.Duration
@@ -106,7 +108,9 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if opts.Label == "" {
 		opts.Label = source.Klaviyo.DefaultLabel()
 	}
-	return &Client{cfg: cfg, opts: opts, base: base, hc: hc, limiter: rate.NewLimiter(rate.Limit(750.0/60*paceMargin), 75)}, nil
+	return &Client{cfg: cfg, opts: opts, base: base, hc: hc, limiter: rate.NewLimiter(rate.Limit(750.0/60*paceMargin), 75),
+		hookSecond: rate.NewLimiter(rate.Limit(HookBurstPerSecond*paceMargin), 1),
+		hookMinute: rate.NewLimiter(rate.Limit(HookSteadyPerMinute/60.0*paceMargin), HookSteadyPerMinute)}, nil
 }
 
 // maxBody caps an answer (a page of 100 profiles is well under 1 MiB); a
@@ -125,6 +129,13 @@ func (c *Client) SetPace(perSecond float64, burst int) {
 }
 
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body any, out any) error {
+	return c.request(ctx, method, path, q, body, out, false)
+}
+
+// request is do; hooks marks a Webhooks API call: paced by hookLimits as
+// well, and a 403 is the account's lack of the API
+// (source.WebhooksUnavailableError), not a refused key.
+func (c *Client) request(ctx context.Context, method, path string, q url.Values, body any, out any, hooks bool) error {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -140,6 +151,11 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	for attempt := 1; attempt <= 8; attempt++ {
 		if err := c.limiter.Wait(ctx); err != nil {
 			return err
+		}
+		if hooks {
+			if err := c.waitHooks(ctx); err != nil {
+				return err
+			}
 		}
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(payload))
 		if err != nil {
@@ -168,6 +184,8 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 				return ctx.Err()
 			}
 			last = fmt.Errorf("klaviyo: request failed: %w", err)
+		case hooks && resp.StatusCode == http.StatusForbidden:
+			return hooksForbidden(data)
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 			return ErrUnauthorized
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:

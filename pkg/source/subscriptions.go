@@ -40,3 +40,22 @@ type Subscriber interface {
 // MaxSubscriptions bounds a subscription listing (a store or shop with
 // more hooks than this is answered from the first ones).
 const MaxSubscriptions = 1000
+
+// WebhooksUnavailableError is a Subscriber's refusal that means the
+// platform does not let this account use webhooks at all (Klaviyo's
+// Webhooks API answers 403 to accounts without Advanced KDP that are not
+// app partners), as opposed to a failure to be repaired: pkg/hooks shows
+// it as `unavailable` with Reason (safe to show), notifies nobody, and
+// the daily sync carries live changes.
+type WebhooksUnavailableError struct {
+	Reason string
+}
+
+func (e *WebhooksUnavailableError) Error() string { return "webhooks unavailable: " + e.Reason }
+
+// TopicOfferer is a Subscriber whose platform offers topics per account
+// (Klaviyo's webhook topics depend on the metrics an account has):
+// pkg/hooks subscribes only to the WebhookTopics the account offers.
+type TopicOfferer interface {
+	OfferedTopics(ctx context.Context) ([]string, error)
+}

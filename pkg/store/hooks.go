@@ -24,6 +24,10 @@ const (
 	WebhooksOK       = "ok"
 	WebhooksRepaired = "repaired"
 	WebhooksFailing  = "failing"
+	// WebhooksUnavailable: the platform does not offer this account
+	// webhooks (Klaviyo's Webhooks API is for Advanced KDP customers and
+	// app partners); live changes arrive with the daily sync.
+	WebhooksUnavailable = "unavailable"
 )
 
 func hooksSK(conn string) string { return "HOOKS#" + conn }
@@ -37,8 +41,8 @@ type WebhookState struct {
 	ConnectionID string `dynamodbav:"id"`
 	// Subscriptions are the platform's subscription ids by topic.
 	Subscriptions map[string]string `dynamodbav:"subscriptions,omitempty"`
-	Status        string            `dynamodbav:"status,omitempty"` // WebhooksOK, WebhooksRepaired, WebhooksFailing
-	Reason        string            `dynamodbav:"reason,omitempty"` // why failing (safe to show)
+	Status        string            `dynamodbav:"status,omitempty"` // WebhooksOK, WebhooksRepaired, WebhooksFailing, WebhooksUnavailable
+	Reason        string            `dynamodbav:"reason,omitempty"` // why failing or unavailable (safe to show)
 	CheckedAt     time.Time         `dynamodbav:"checkedAt"`
 	NextCheckAt   time.Time         `dynamodbav:"nextCheckAt"`
 }

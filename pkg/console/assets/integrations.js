@@ -62,7 +62,7 @@ export async function integrations({main}) {
 // webhookHealth says how the platform's webhooks to us are.
 function webhookHealth(w) {
   if (!w) return 'not registered by contactsync (the daily sync keeps the contacts in step)';
-  const text = {ok: 'working', repaired: 'repaired by the daily check', failing: 'failing'}[w.status] || w.status;
+  const text = {ok: 'working', repaired: 'repaired by the daily check', failing: 'failing', unavailable: 'not available on this account (the daily sync brings the changes)'}[w.status] || w.status;
   return `${text}${w.reason ? ` (${w.reason})` : ''}${w.checkedAt ? `, checked ${fmtTime(w.checkedAt)}` : ''}`;
 }
 

@@ -3,7 +3,8 @@
 // additional-fields[profile]=subscriptions, fields[profile] sparse
 // fieldsets), the lists and segments with
 // their members (see groups.go) and POST
-// /api/profile-subscription-bulk-delete-jobs, with the private-key check,
+// /api/profile-subscription-bulk-delete-jobs, the Webhooks API with its own
+// signed deliveries (hooks.go), with the private-key check,
 // the required revision header, the get_profiles rate limits (75/s burst,
 // 750/min steady by default) announced in RateLimit-* headers and enforced
 // with 429 + Retry-After, and injectable 5xx failures. One window counts
@@ -45,6 +46,16 @@ type Options struct {
 	// (default 0: none, so a listing sees profiles only). Their names,
 	// members and join times are deterministic (groups.go).
 	Lists, Segments int
+	// The Webhooks API (hooks.go). NoWebhookAccess makes the account one
+	// without it (403 permission_denied, as to an account without Advanced
+	// KDP). HookPerSecond and HookPerMinute are its limits (defaults 1 and
+	// 15; negative disables one). Topics are the topic ids the account
+	// offers (default DefaultTopics). AllowHTTPEndpoints lets a webhook
+	// deliver to http:// (Klaviyo requires https; a test's hub is plain).
+	NoWebhookAccess              bool
+	HookPerSecond, HookPerMinute int
+	Topics                       []string
+	AllowHTTPEndpoints           bool
 }
 
 // Server is a running fake.
@@ -60,6 +71,8 @@ type Server struct {
 	throttle int // 429s answered
 	unsubs   []string
 	groups   []*group
+
+	hooks hookState
 
 	oauthOnce sync.Once
 	oauthApp  *oauthtest.Provider // OAuth()
@@ -107,6 +120,7 @@ func NewStore(opts Options) *Server {
 		s.updated = append(s.updated, p.UpdatedAt)
 	}
 	s.groups = newGroups(opts)
+	s.hooks.access = !opts.NoWebhookAccess
 	return s
 }
 
@@ -154,6 +168,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/lists/{id}/profiles", s.members("list"))
 	mux.HandleFunc("GET /api/segments/{id}/profiles", s.members("segment"))
 	mux.HandleFunc("POST /api/profile-subscription-bulk-delete-jobs", s.unsubscribe)
+	s.hookRoutes(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.serveOAuth(w, r) {
 			return
