@@ -140,12 +140,20 @@ type Client struct {
 
 // New validates cfg and returns a client.
 func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
+	if cfg.AudienceID == "" {
+		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
+	}
+	return newClient(cfg, opts, hc)
+}
+
+// newClient is New without the audience (Audiences needs none).
+func newClient(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	// The data centre becomes a host name: only letters then digits (us6).
 	dc, ok := endpoints.MailchimpDC(cfg.APIKey)
 	if cfg.AccessToken != "" {
 		dc, ok = endpoints.MailchimpDC("oauth-" + cfg.DC)
 	}
-	if cfg.AudienceID == "" || !ok {
+	if !ok {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
 	base := strings.TrimRight(cfg.APIBaseURL, "/")

@@ -3,6 +3,7 @@ package mailchimp
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"strconv"
 
@@ -16,6 +17,33 @@ import (
 // listing is marked truncated. Merge fields are the connector's fields
 // (source.FieldLister).
 func (c *Client) InstallOptions(ctx context.Context) (source.InstallOptions, error) {
+	audiences, err := c.audiences(ctx)
+	if err != nil {
+		return source.InstallOptions{}, err
+	}
+	opts := source.InstallOptions{Audiences: audiences}
+	if opts.Tags, err = c.segmentChoices(ctx, "static"); err != nil {
+		return source.InstallOptions{}, err
+	}
+	if opts.Segments, err = c.segmentChoices(ctx, "saved"); err != nil {
+		return source.InstallOptions{}, err
+	}
+	return opts, nil
+}
+
+// Audiences lists the account's audiences with their member counts: what
+// an install chooses from before it has an audience (the draft an OAuth
+// install makes), so cfg.AudienceID may be empty.
+func Audiences(ctx context.Context, cfg Config, hc *http.Client) (*source.Choices, error) {
+	c, err := newClient(cfg, source.Options{}, hc)
+	if err != nil {
+		return nil, err
+	}
+	return c.audiences(ctx)
+}
+
+// audiences is GET /lists: one request of up to source.MaxOptions.
+func (c *Client) audiences(ctx context.Context) (*source.Choices, error) {
 	var lists struct {
 		Lists []struct {
 			ID    string `json:"id"`
@@ -29,21 +57,14 @@ func (c *Client) InstallOptions(ctx context.Context) (source.InstallOptions, err
 	q := url.Values{"count": {strconv.Itoa(source.MaxOptions)}, "offset": {"0"},
 		"fields": {"lists.id,lists.name,lists.stats.member_count,total_items"}}
 	if err := c.getURL(ctx, c.base+"/lists?"+q.Encode(), "/lists", &lists); err != nil {
-		return source.InstallOptions{}, unauthorized(err)
+		return nil, unauthorized(err)
 	}
-	opts := source.InstallOptions{Audiences: source.NewChoices()}
+	out := source.NewChoices()
 	for _, l := range lists.Lists {
-		opts.Audiences.Add(source.Choice{ID: l.ID, Name: l.Name, Count: l.Stats.MemberCount})
+		out.Add(source.Choice{ID: l.ID, Name: l.Name, Count: l.Stats.MemberCount})
 	}
-	opts.Audiences.Truncated = opts.Audiences.Truncated || lists.TotalItems > len(lists.Lists)
-	var err error
-	if opts.Tags, err = c.segmentChoices(ctx, "static"); err != nil {
-		return source.InstallOptions{}, err
-	}
-	if opts.Segments, err = c.segmentChoices(ctx, "saved"); err != nil {
-		return source.InstallOptions{}, err
-	}
-	return opts, nil
+	out.Truncated = out.Truncated || lists.TotalItems > len(lists.Lists)
+	return out, nil
 }
 
 // segmentChoices lists the audience's segments of one type.
