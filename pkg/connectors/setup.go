@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/contactsync/contactsync/pkg/endpoints"
-	"github.com/contactsync/contactsync/pkg/mailchimp"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -66,9 +65,6 @@ func (r *Registry) CheckCredentials(ctx context.Context, conn store.Connection, 
 // *source.CredentialsRejectedError, a *source.PlatformError (reasons safe
 // to show) or the context's.
 func (r *Registry) InstallOptions(ctx context.Context, conn store.Connection, cfg map[string]string) (source.InstallOptions, error) {
-	if source.Platform(conn.Platform) == source.Mailchimp && cfg["audienceId"] == "" {
-		return r.mailchimpAudiences(ctx, conn, cfg)
-	}
 	c, err := r.setupClient(conn, cfg)
 	if err != nil {
 		return source.InstallOptions{}, err
@@ -116,23 +112,4 @@ func secrets(cfg map[string]string) []string {
 		}
 	}
 	return out
-}
-
-// mailchimpAudiences are the install options of a Mailchimp connection
-// with no audience yet (an OAuth install's draft): the account's
-// audiences only; the chosen audience's tags, segments and merge fields
-// follow once it is set.
-func (r *Registry) mailchimpAudiences(ctx context.Context, conn store.Connection, cfg map[string]string) (source.InstallOptions, error) {
-	if bad := endpoints.Connection(conn.Platform, cfg, r.AllowPrivateHosts); len(bad) > 0 {
-		return source.InstallOptions{}, &source.CredentialsRejectedError{Reason: "the configuration names a host that may not be called"}
-	}
-	r.mu.Lock()
-	hc := r.httpClient()
-	r.mu.Unlock()
-	audiences, err := mailchimp.Audiences(ctx, mailchimp.Config{APIKey: cfg["apiKey"], APIBaseURL: cfg["apiBaseUrl"],
-		AccessToken: cfg[CfgAccessToken], DC: cfg["dc"]}, hc)
-	if err != nil {
-		return source.InstallOptions{}, safeError(err, cfg)
-	}
-	return source.InstallOptions{Audiences: audiences}, nil
 }
