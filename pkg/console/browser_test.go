@@ -324,6 +324,12 @@ func TestConsole_InABrowser(t *testing.T) {
 	h.do(chromedp.Navigate(app.BaseURL + "/console"))
 	h.waitJS("the sign-in form", `document.querySelector('#f-apiKey')`)
 	h.check("signin")
+	// The first page's script, every module it loaded: under 100 KB.
+	script, err := chromedp.Run(h.ctx, chromedp.Evaluate[int](`performance.getEntriesByType('resource').filter(e => e.initiatorType === 'script' || e.name.endsWith('.js')).reduce((n, e) => n + e.decodedBodySize, 0)`))
+	if err != nil || script == 0 || script >= 100*1024 {
+		t.Fatalf("the first page loaded %d bytes of script (%v), want some and under 100 KB", script, err)
+	}
+	t.Logf("the first page loaded %d bytes of script", script)
 	h.do(chromedp.SendKeys("#f-apiKey", "t_wrong.key"), chromedp.Click(`form button[type="submit"]`))
 	h.waitJS("the refusal next to the form", `document.querySelector('[data-error-for="_form"]').textContent.includes('not valid')`)
 	h.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-apiKey').value = ''`), chromedp.SendKeys("#f-apiKey", key), chromedp.Click(`form button[type="submit"]`))
