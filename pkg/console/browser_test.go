@@ -20,9 +20,13 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
+	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
+	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/sms/twilio/twiliotest"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
@@ -30,8 +34,11 @@ import (
 // The console in a real browser: Chromium from the npm package
 // @sparticuz/chromium (installed by `make browser` into .local/browser;
 // CONTACTSYNC_CHROMIUM names another binary), driving the sandbox — the
-// real api, bulksync and outbox handlers on the embedded stack — with a
-// fake Shopify store. Without the browser the test fails; it never skips.
+// real api, bulksync and outbox handlers on the embedded stack — with
+// fake Shopify and WooCommerce stores, a fake Mailchimp account whose OAuth
+// app the sandbox is configured with (its consent page on its own origin,
+// as login.mailchimp.com is), and a fake Twilio account as the tenant's
+// SMS provider. Without the browser the test fails; it never skips.
 
 // repoRoot is the directory holding go.mod.
 func repoRoot(t *testing.T) string {
@@ -100,7 +107,14 @@ type harness struct {
 	root     string
 	axe      string
 	mu       sync.Mutex
-	requests []string
+	requests []request
+}
+
+// request is one request the browser made: its URL and what it was for
+// (Document for a navigation, Fetch, Script...).
+type request struct {
+	url  string
+	kind network.ResourceType
 }
 
 func (h *harness) api(method, p, token string, body any) (int, map[string]any) {
@@ -123,10 +137,53 @@ func (h *harness) api(method, p, token string, body any) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// waitJS waits until the expression is truthy in the page, up to a deadline.
+// subscribedWithPhone returns n subscribed contacts with a phone number.
+func (h *harness) subscribedWithPhone(key string, n int) []map[string]any {
+	h.t.Helper()
+	code, out := h.api("GET", "/v1/contacts?status=subscribed&limit=50", key, nil)
+	if code != http.StatusOK {
+		h.t.Fatalf("contacts: %d %v", code, out)
+	}
+	var found []map[string]any
+	for _, it := range out["items"].([]any) {
+		if c := it.(map[string]any); c["phone"] != nil && c["phone"] != "" && len(found) < n {
+			found = append(found, c)
+		}
+	}
+	if len(found) < n {
+		h.t.Fatalf("%d subscribed contacts with a phone, want %d", len(found), n)
+	}
+	return found
+}
+
+func (h *harness) contactStatus(key, id string) string {
+	h.t.Helper()
+	code, out := h.api("GET", "/v1/contacts/"+id, key, nil)
+	if code != http.StatusOK {
+		h.t.Fatalf("contact %s: %d %v", id, code, out)
+	}
+	s, _ := out["status"].(string)
+	return s
+}
+
+// waitJS waits until the expression is truthy in the page, up to a deadline
+// (an exception, such as an element not there yet, counts as false).
 func (h *harness) waitJS(what, expr string) {
 	h.t.Helper()
-	if err := chromedp.Do(h.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(90*time.Second))); err != nil {
+	guarded := "(() => { try { return !!(" + expr + "); } catch (e) { return false; } })()"
+	// A navigation (the OAuth install leaves the console and comes back)
+	// ends a wait in the page that started it: wait again in the new page,
+	// within the same deadline.
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		err := chromedp.Do(h.ctx, chromedp.Poll[chromedp.Void](guarded, chromedp.WithPollingInterval(100*time.Millisecond), chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil {
+			return
+		}
+		if left := time.Until(deadline); left > 0 && (strings.Contains(err.Error(), "navigated or closed") || strings.Contains(err.Error(), "context was destroyed") ||
+			strings.Contains(err.Error(), "Cannot find context")) {
+			continue
+		}
 		body, _ := chromedp.Run(h.ctx, chromedp.Evaluate[string](`location.href + '\n' + document.getElementById('main').innerText`))
 		h.t.Fatalf("waiting for %s (%s): %v\npage:\n%s", what, expr, err, body)
 	}
@@ -195,8 +252,16 @@ func TestConsole_InABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A Mailchimp account on its own server: its consent page (which
+	// approves at once, as a signed-in merchant's click does) is another
+	// origin than the console's, as login.mailchimp.com is.
+	mc := mailchimptest.NewServer(mailchimptest.Options{Members: 40, Seed: 7, FirstPerson: 2000, AudienceName: "Newsletter"})
+	t.Cleanup(mc.Close)
+	apps := oauth.Defaults()
+	apps.Mailchimp = oauth.App{ClientID: mailchimptest.OAuthClientID, ClientSecret: mailchimptest.OAuthClientSecret,
+		AuthURL: mc.OAuthAuthorizeURL(), TokenURL: mc.OAuthTokenURL(), MetadataURL: mc.OAuthMetadataURL()}
 	app, err := sandbox.Start(context.Background(), sandbox.Config{
-		Addr: "127.0.0.1:0", AdminToken: "test-admin", Sealer: sealer, PageWorkers: 2,
+		Addr: "127.0.0.1:0", AdminToken: "test-admin", Sealer: sealer, PageWorkers: 2, OAuth: apps,
 		Names: awsenv.Names{Table: s.Table, PagesQueue: path.Base(s.PagesQueueURL), OutboxQueue: path.Base(s.OutboxQueueURL)},
 	})
 	if err != nil {
@@ -212,13 +277,15 @@ func TestConsole_InABrowser(t *testing.T) {
 	// A WooCommerce store sharing no one with the shop (persons from 1000).
 	woo := woocommercetest.NewStore(woocommercetest.Options{Customers: 150, Guests: 10, Seed: 7, FirstPerson: 1000, URL: app.BaseURL + "/_fakes/woocommerce"})
 	app.Mount("/_fakes/woocommerce", woo.Handler())
+	twilio := twiliotest.New(twiliotest.Options{})
+	app.Mount("/_fakes/twilio", twilio.Handler())
 	h := &harness{t: t, app: app, shop: shop, root: root, axe: string(axe), ctx: newBrowser(t, exec)}
 
 	// Every request the page makes, to check none leaves the origin.
 	if err := chromedp.Listen(h.ctx, func(ev any) {
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
 			h.mu.Lock()
-			h.requests = append(h.requests, e.Request.URL)
+			h.requests = append(h.requests, request{url: e.Request.URL, kind: e.Type})
 			h.mu.Unlock()
 		}
 	}); err != nil {
@@ -229,7 +296,23 @@ func TestConsole_InABrowser(t *testing.T) {
 	if code != http.StatusCreated {
 		t.Fatalf("tenant: %d %v", code, out)
 	}
-	key := out["apiKey"].(string)
+	key, tenantID := out["apiKey"].(string), out["tenantId"].(string)
+	// The tenant's SMS provider, with its own confirmation text: two
+	// parts, so two credits a message.
+	const sender = "+61400000000"
+	ownConfirmation := "Thanks for joining {company} texts! " + strings.Repeat("Deals, news and early access. ", 5) + "Reply STOP to cancel."
+	sid, token := twilio.Credentials()
+	code, out = h.api("PUT", "/v1/sms-provider", key, map[string]any{"provider": "twilio", "sender": sender, "companyName": "Console Co",
+		"apiBaseUrl": app.BaseURL + "/_fakes/twilio", "credentials": map[string]string{"accountSid": sid, "authToken": token},
+		"templates": map[string]string{"confirmation": ownConfirmation}})
+	if code != http.StatusOK {
+		t.Fatalf("sms provider: %d %v", code, out)
+	}
+	confirmationText := strings.ReplaceAll(ownConfirmation, "{company}", "Console Co")
+	_, confirmationCredits := sms.Credits(confirmationText)
+	if confirmationCredits != 2 {
+		t.Fatalf("the test's confirmation text costs %d credits, want 2", confirmationCredits)
+	}
 	code, out = h.api("POST", "/v1/connections", key, map[string]any{"platform": "shopify", "label": "Demo shop", "consentMode": "explicit", "defaultRegion": "AU",
 		"config": map[string]string{"shopDomain": shop.Domain(), "accessToken": shop.AccessToken(), "webhookSecret": "whsec", "apiBaseUrl": shop.URL()}})
 	if code != http.StatusCreated {
@@ -241,6 +324,12 @@ func TestConsole_InABrowser(t *testing.T) {
 	h.do(chromedp.Navigate(app.BaseURL + "/console"))
 	h.waitJS("the sign-in form", `document.querySelector('#f-apiKey')`)
 	h.check("signin")
+	// The first page's script, every module it loaded: under 100 KB.
+	script, err := chromedp.Run(h.ctx, chromedp.Evaluate[int](`performance.getEntriesByType('resource').filter(e => e.initiatorType === 'script' || e.name.endsWith('.js')).reduce((n, e) => n + e.decodedBodySize, 0)`))
+	if err != nil || script == 0 || script >= 100*1024 {
+		t.Fatalf("the first page loaded %d bytes of script (%v), want some and under 100 KB", script, err)
+	}
+	t.Logf("the first page loaded %d bytes of script", script)
 	h.do(chromedp.SendKeys("#f-apiKey", "t_wrong.key"), chromedp.Click(`form button[type="submit"]`))
 	h.waitJS("the refusal next to the form", `document.querySelector('[data-error-for="_form"]').textContent.includes('not valid')`)
 	h.do(chromedp.Evaluate[chromedp.Void](`document.querySelector('#f-apiKey').value = ''`), chromedp.SendKeys("#f-apiKey", key), chromedp.Click(`form button[type="submit"]`))
@@ -327,6 +416,43 @@ func TestConsole_InABrowser(t *testing.T) {
 	h.waitJS("the contact page", `document.querySelector('#timeline') || document.querySelector('#history-title')`)
 	h.check("contact")
 
+	// Unsubscribe a subscribed contact: the status changes, the consent
+	// timeline shows the hub's opt-out, and the hub may subscribe again
+	// the person it unsubscribed itself.
+	subscribed := h.subscribedWithPhone(key, 2)
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/contacts/" + subscribed[0]["id"].(string)))
+	h.waitJS("a subscribed contact", `document.querySelector('#unsubscribe') && document.querySelector('h1 .badge').textContent === 'subscribed'`)
+	h.do(chromedp.Click("#unsubscribe"))
+	h.waitJS("the unsubscribe on the page", `document.querySelector('h1 .badge').textContent === 'unsubscribed' && document.activeElement.id === 'resubscribe' &&
+		(t => t.includes('event: hub_opt_out') && t.includes('provider: hub') && t.includes('to: unsubscribed'))(document.querySelector('#timeline li').innerText)`)
+	h.check("contact-unsubscribed")
+	h.do(chromedp.Click("#resubscribe"))
+	h.waitJS("the hub's re-subscribe", `document.querySelector('h1 .badge').textContent === 'subscribed' && document.querySelector('#unsubscribe') &&
+		(t => t.includes('event: hub_opt_in') && t.includes('provider: hub') && t.includes('to: subscribed'))(document.querySelector('#timeline li').innerText)`)
+	// A consumer's STOP (an inbound SMS through the provider's signed
+	// webhook): the hub cannot lift it, and the page says so next to the
+	// control.
+	stopper := subscribed[1]
+	hook := app.BaseURL + "/sms/inbound/twilio/" + tenantID
+	resp, _, err := twilio.SendInbound(context.Background(), hook, app.PublicBaseURL+"/sms/inbound/twilio/"+tenantID, stopper["phone"].(string), sender, "STOP", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("inbound STOP: %d", resp.StatusCode)
+	}
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/contacts/" + stopper["id"].(string)))
+	h.waitJS("the STOP on the contact page", `document.querySelector('h1 .badge').textContent === 'unsubscribed' && document.querySelector('#resubscribe') &&
+		(t => t.includes('event: hub_opt_out') && t.includes('to: unsubscribed') && !t.includes('provider: hub'))(document.querySelector('#timeline li').innerText)`)
+	h.do(chromedp.Click("#resubscribe"))
+	h.waitJS("the refusal next to the control", `document.querySelector('#resubscribe + #subscription-error').textContent.includes('This person texted STOP') &&
+		document.querySelector('#resubscribe').getAttribute('aria-describedby') === 'subscription-error'`)
+	if status := h.contactStatus(key, stopper["id"].(string)); status != "unsubscribed" {
+		t.Fatalf("after the refused re-subscribe the contact is %q", status)
+	}
+	h.check("contact-stop")
+
 	// A phone's width: the same page, usable and accessible.
 	h.do(chromedp.EmulateViewport(375, 812))
 	h.do(chromedp.Navigate(app.BaseURL + "/console#/contacts"))
@@ -371,15 +497,70 @@ func TestConsole_InABrowser(t *testing.T) {
 		t.Errorf("the preview said %d contacts would be created; the install says %q", wouldCreate, created)
 	}
 
-	// Nothing but the sandbox's own origin was asked for.
+	// Install Mailchimp through OAuth: Connect → Mailchimp's consent page
+	// → back in the console on the draft → the consent option shows the
+	// tenant's own confirmation text and its cost → preview → activate →
+	// the install sync completes.
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/"))
+	h.waitJS("the Integrations page", `document.querySelector('#connect-mailchimp')`)
+	h.do(chromedp.Click("#connect-mailchimp"))
+	h.waitJS("the connect step", `document.querySelector('#oauth-form')`)
+	h.do(chromedp.Click(`#oauth-form button[type="submit"]`))
+	h.waitJS("the draft's audience step after the consent page", `location.pathname === '/console' && location.search === '' && location.hash.startsWith('#/wizard/') &&
+		document.querySelector('#audience-form [name="config.audienceId"]').selectedOptions[0].textContent === 'Newsletter (40 members)'`)
+	h.check("wizard-oauth-audience")
+	h.do(chromedp.Click("#choose-audience"))
+	h.waitJS("the choose step of the audience", `document.querySelector('#wizard-form') && document.querySelector('[name="config.audienceId"]') && document.querySelector('#msg-confirmation')`)
+	if got := h.text("#msg-confirmation"); !strings.Contains(got, confirmationText) || !strings.Contains(got, "2 credits each") {
+		t.Errorf("the confirmation option shows %q, want the tenant's text %q and 2 credits each", got, confirmationText)
+	}
+	if got := h.text("#msg-double_opt_in_request"); !strings.Contains(got, "Reply Y or YES to confirm that you want to receive SMS messages from Console Co.") || !strings.Contains(got, "1 credit each") {
+		t.Errorf("the double opt-in option shows %q, want the default text with the company and 1 credit each", got)
+	}
+	h.do(chromedp.Click("#mode-confirmation"))
+	h.check("wizard-oauth-choose")
+	h.do(chromedp.Click("#preview"))
+	h.waitJS("the Mailchimp preview", `document.querySelector('#preview-summary')`)
+	summary = h.text("#preview-summary")
+	var mcCreate, mcUpdate, mcInvalid, messages, credits int
+	if _, err := fmt.Sscanf(strings.ReplaceAll(summary, ",", ""), "This install will create %d contacts and update %d; %d records are invalid", &mcCreate, &mcUpdate, &mcInvalid); err != nil || mcCreate == 0 {
+		t.Fatalf("Mailchimp preview %q: %v", summary, err)
+	}
+	if _, err := fmt.Sscanf(h.text("#preview-summary strong"), "It will send %d messages = %d credits.", &messages, &credits); err != nil || messages == 0 || credits != messages*confirmationCredits {
+		t.Errorf("Mailchimp preview %q: %v; want %d credits a message", summary, err, confirmationCredits)
+	}
+	h.do(chromedp.Click("#activate"))
+	h.waitJS("the Mailchimp install to finish", `location.hash.startsWith('#/connections/') && document.querySelector('#latest-sync') && document.querySelector('#latest-sync').innerText.includes('install sync, completed')`)
+	if created := h.text("#latest-sync"); !strings.Contains(created, fmt.Sprintf("%d created", mcCreate)) {
+		t.Errorf("the Mailchimp preview said %d contacts would be created; the install says %q", mcCreate, created)
+	}
+	if got := h.text("h1"); !strings.Contains(got, "Mailchimp") {
+		t.Errorf("the installed connection's page is %q", got)
+	}
+
+	// Nothing but the sandbox's own origin was asked for, with one
+	// exception: the OAuth install's two navigations — to Mailchimp's
+	// consent page (the platform's, exactly the authorisation URL of its
+	// app) and its redirect to our OAuth callback, which sends the browser
+	// back to /console. Each is allowed once, and only as a navigation.
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if len(h.requests) == 0 {
 		t.Fatal("no request recorded")
 	}
-	for _, u := range h.requests {
-		if !strings.HasPrefix(u, app.BaseURL+"/console") && !strings.HasPrefix(u, app.BaseURL+"/v1/") {
-			t.Errorf("the console asked for %s", u)
+	consentPage, callback := 0, 0
+	for _, r := range h.requests {
+		switch {
+		case strings.HasPrefix(r.url, app.BaseURL+"/console") || strings.HasPrefix(r.url, app.BaseURL+"/v1/"):
+		case r.kind == network.ResourceTypeDocument && strings.HasPrefix(r.url, mc.OAuthAuthorizeURL()+"?") && consentPage == 0:
+			consentPage++
+		case r.kind == network.ResourceTypeDocument && strings.HasPrefix(r.url, app.BaseURL+"/oauth/mailchimp/callback?") && callback == 0:
+			callback++
+		default:
+			t.Errorf("the console asked for %s (%s)", r.url, r.kind)
 		}
+	}
+	if consentPage != 1 || callback != 1 {
+		t.Errorf("the OAuth install went to the consent page %d times and to the callback %d times, want once each", consentPage, callback)
 	}
 }

@@ -58,6 +58,7 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"PUT /v1/settings":                   {false, h.putSettings},
 		"GET /oauth/{platform}/callback":     {false, h.oauthCallback},
 		"POST /oauth/{platform}/callback":    {false, h.oauthKeys},
+		"GET /v1/sms-provider/templates":     {false, h.getTemplates},
 	}
 }
 

@@ -139,6 +139,9 @@ var (
 	ErrWriteBackUnsupported = fmt.Errorf("mailchimp: the API cannot write SMS opt-outs: %w", source.ErrWriteBackUnsupported)
 )
 
+// errNoAudience is a call about the audience before one is chosen.
+var errNoAudience = fmt.Errorf("%w: no audience chosen (audienceId)", ErrInvalidConfig)
+
 // HTTPError is a non-2xx answer that is not retried. Its Error() holds
 // the status only: the text reaches API callers (a sync's error), so
 // Mailchimp's detail stays in Detail, for logs.

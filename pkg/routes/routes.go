@@ -89,6 +89,9 @@ func All() []Route {
 		// authenticates them). WooCommerce POSTs its keys.
 		{"GET", OAuthCallbackPath, API},
 		{"POST", OAuthCallbackPath, API},
+		// What the tenant's messages say and cost (the install wizard's
+		// consent step).
+		{"GET", "/v1/sms-provider/templates", API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},

@@ -66,7 +66,11 @@ export async function contact(ctx) {
     try {
       await api('PUT', `/v1/contacts/${id}/subscription`, {status});
       toast(status === 'unsubscribed' ? 'Unsubscribed' : 'Subscribed');
-      contact(ctx);
+      // The page is drawn again (status, timeline); the focus goes to
+      // the control that took the clicked one's place.
+      await contact(ctx);
+      const next = document.getElementById('unsubscribe') || document.getElementById('resubscribe');
+      if (next) next.focus();
     } catch (err) {
       msg.textContent = err.code === 'consent_required'
         ? 'This person texted STOP. Only they can opt in again (by texting START or YES), or give their consent again through the source platform.'
@@ -74,7 +78,7 @@ export async function contact(ctx) {
     }
   };
   const subscribed = c.status === 'subscribed';
-  const action = h('button', {type: 'button', id: subscribed ? 'unsubscribe' : 'resubscribe', class: subscribed ? 'danger' : ''},
+  const action = h('button', {type: 'button', id: subscribed ? 'unsubscribe' : 'resubscribe', class: subscribed ? 'danger' : '', 'aria-describedby': 'subscription-error'},
     subscribed ? 'Unsubscribe' : (c.status === 'unsubscribed' ? 'Subscribe again' : 'Subscribe'));
   action.addEventListener('click', () => setStatus(subscribed ? 'unsubscribed' : 'subscribed'));
   const custom = Object.entries(c.fields || c.customFields || {});

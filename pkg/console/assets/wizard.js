@@ -15,14 +15,26 @@ const keyFields = {
   klaviyo: [['privateApiKey', 'Private API key', 'password']],
 };
 
-// Consent options with the exact message each sends (the default texts;
-// a tenant's own templates change the words, and the dry run prices them).
-export const consentModes = [
+// consentModes are the consent options; the two that send a message show
+// it as the tenant's own templates render it (GET
+// /v1/sms-provider/templates), with what one costs.
+const consentModes = [
   ['explicit', 'Explicit consent', 'Only people the platform shows as subscribed to SMS are subscribed. No message is sent.'],
   ['inferred', 'Inferred consent', 'Everyone with a phone number is subscribed, unless the platform shows them unsubscribed. No message is sent.'],
-  ['confirmation', 'Confirmation SMS', 'As inferred, and each new number gets one text: "You are subscribed to receive messages from {company}. Reply STOP to cancel." 1 credit each.'],
-  ['double_opt_in', 'Double opt-in', 'Each number gets one text: "Reply Y or YES to confirm that you want to receive SMS messages from {company}." It joins the audience only after replying YES. 1 credit each.'],
+  ['confirmation', 'Confirmation SMS', 'As inferred, and each new number gets this text:', ['confirmation']],
+  ['double_opt_in', 'Double opt-in', 'Each number gets this text, and joins the audience only after replying YES:', ['double_opt_in_request']],
 ];
+
+function credits(n) {
+  return `${num(n)} ${n === 1 ? 'credit' : 'credits'}`;
+}
+
+// message shows one text the install would send, exactly, and its cost.
+function message(id, m, what) {
+  return h('div', {class: 'sms', id},
+    h('p', {class: 'sms-text'}, m.text),
+    h('p', {class: 'muted small'}, `${what}${credits(m.credits)} each (${m.encoding}, ${m.text.length} characters)${m.custom ? '' : ' — the default text'}`));
+}
 
 // regions a store's local numbers are commonly in (ISO 3166-1 alpha-2).
 const regions = [['AU', 'Australia'], ['CA', 'Canada'], ['DE', 'Germany'], ['ES', 'Spain'], ['FR', 'France'], ['GB', 'United Kingdom'],
@@ -44,7 +56,7 @@ export async function connect(ctx) {
   // OAuth: the platform's own login, then back here.
   const shop = h('input', {type: 'text', placeholder: 'name.myshopify.com'});
   const store = h('input', {type: 'url', placeholder: 'your store\'s address'});
-  const oauthForm = h('form', {class: 'card', 'aria-labelledby': 'oauth-title'},
+  const oauthForm = h('form', {class: 'card', 'aria-labelledby': 'oauth-title', id: 'oauth-form'},
     h('h2', {id: 'oauth-title'}, `Authorise with ${name}`),
     h('p', {class: 'muted'}, `Sign in to ${name} and approve access; you come back here to choose what to sync.`),
     platform === 'shopify' ? field('Shop domain', shop, 'shop') : null,
@@ -96,13 +108,25 @@ export async function connect(ctx) {
 // dry run and activation.
 export async function configure(ctx) {
   const {main, params: [id]} = ctx;
-  const [conn, opts] = await Promise.all([api('GET', `/v1/connections/${id}`), api('GET', `/v1/connections/${id}/options`)]);
+  const [conn, opts, texts] = await Promise.all([api('GET', `/v1/connections/${id}`), api('GET', `/v1/connections/${id}/options`),
+    api('GET', '/v1/sms-provider/templates')]);
   if (conn.status && conn.status !== 'draft') return ctx.go(`#/connections/${id}`);
+  if (opts.audiences && opts.audiences.items.length && !conn.config.audienceId) return chooseAudience(ctx, conn, opts.audiences);
   const form = h('form', {id: 'wizard-form', 'aria-labelledby': 'choose-title'});
   const modes = h('fieldset', {class: 'card'}, h('legend', {}, 'Consent option'),
-    consentModes.map(([value, title, text]) => h('div', {class: 'choice'},
-      h('input', {type: 'radio', name: 'consentMode', id: `mode-${value}`, value, checked: (conn.consentMode || 'explicit') === value}),
-      h('label', {for: `mode-${value}`}, h('strong', {}, title), h('span', {class: 'muted'}, ' — ' + text)))),
+    consentModes.map(([value, title, text, sends]) => {
+      const msgs = (sends || []).map((p) => message(`msg-${p}`, texts.templates[p], ''));
+      if (value === 'double_opt_in' && conn.doubleOptInReminderDays > 0) {
+        msgs.push(message('msg-double_opt_in_reminder', texts.templates.double_opt_in_reminder,
+          `Sent once more after ${conn.doubleOptInReminderDays} days without an answer: `));
+      }
+      return h('div', {class: 'choice'},
+        h('input', {type: 'radio', name: 'consentMode', id: `mode-${value}`, value, checked: (conn.consentMode || 'explicit') === value,
+          'aria-describedby': msgs.length ? msgs.map((m) => m.id).join(' ') : false}),
+        h('div', {}, h('label', {for: `mode-${value}`}, h('strong', {}, title), h('span', {class: 'muted'}, ' — ' + text)), msgs));
+    }),
+    texts.configured ? null : h('p', {class: 'muted small', id: 'templates-note'},
+      'No SMS provider is set up yet: these are the default texts, {company} becomes your company name, and nothing is sent until the provider is set up (PUT /v1/sms-provider).'),
     h('p', {class: 'error', 'data-error-for': 'consentMode'}));
   const selected = new Set(conn.selectedTags || []);
   const groupBoxes = [];
@@ -159,6 +183,32 @@ export async function configure(ctx) {
   });
   fill(main, h('p', {}, h('a', {href: '#/'}, '← Integrations')),
     h('h1', {id: 'choose-title'}, `Set up ${conn.label || platformName(conn.platform)}`), steps(1), form, preview);
+}
+
+// chooseAudience comes first when the draft has no audience yet (an OAuth
+// install of Mailchimp): the audience's tags and fields follow from it.
+function chooseAudience(ctx, conn, audiences) {
+  const {main, params: [id]} = ctx;
+  const select = h('select', {}, audiences.items.map((a) => h('option', {value: a.id}, `${a.name}${a.count !== undefined ? ` (${num(a.count)} members)` : ''}`)));
+  const form = h('form', {class: 'card', id: 'audience-form', 'aria-labelledby': 'audience-title'},
+    h('h2', {id: 'audience-title'}, 'Audience'),
+    h('p', {class: 'muted'}, 'The audience whose members are synced; its tags, segments and fields are offered next.'),
+    field('Audience', select, 'config.audienceId'),
+    h('p', {class: 'error', 'data-error-for': '_form', role: 'alert'}),
+    h('button', {type: 'submit', class: 'primary', id: 'choose-audience'}, 'Continue'));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await api('PATCH', `/v1/connections/${id}`, {config: {audienceId: select.value}});
+      await configure(ctx);
+      document.getElementById('main').focus();
+    } catch (err) {
+      showErrors(form, err);
+    }
+  });
+  fill(main, h('p', {}, h('a', {href: '#/'}, '← Integrations')),
+    h('h1', {id: 'choose-title'}, `Set up ${conn.label || platformName(conn.platform)}`), steps(1), form);
+  queueMicrotask(() => select.focus());
 }
 
 // showPreview waits for the dry run and says what the install will do.
