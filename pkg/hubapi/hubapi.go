@@ -141,6 +141,8 @@ type call struct {
 
 // Handle serves one API Gateway request.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	ctx, cancel := requestContext(ctx)
+	defer cancel()
 	path, method := apigw.Path(req), apigw.Method(req)
 	var allowed []string
 	matched := ""

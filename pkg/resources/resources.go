@@ -140,7 +140,11 @@ func Functions() []Function {
 			Table: true, Sends: []string{QueueOutbox}, SealKey: true, PublicURL: true},
 		{Name: "inbound", Timeout: 10 * time.Second, MemoryMB: 256,
 			Table: true, Sends: []string{QueueOutbox}, SealKey: true, PublicURL: true},
-		{Name: "api", Timeout: 15 * time.Second, MemoryMB: 256,
+		// The api function answers within API Gateway's 30 s integration
+		// limit; a request's platform calls share its deadline
+		// (hubapi/deadline.go), so a create's credential check, field
+		// check and webhook registration together fit in it.
+		{Name: "api", Timeout: 28 * time.Second, MemoryMB: 256,
 			Table: true, Sends: []string{QueuePages, QueueOutbox}, SealKey: true, AdminToken: true, PublicURL: true},
 		// The scheduler's tick also sweeps undelivered outbox markers (sends
 		// to the outbox) and drains the pages DLQ (ends their runs); its
