@@ -25,6 +25,9 @@ var mergeFieldTypes = map[string]string{
 // Fields lists the audience's merge fields (GET /lists/{id}/merge-fields),
 // keyed by merge tag (FNAME, MMERGE5...): source.FieldLister.
 func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
+	if c.cfg.AudienceID == "" {
+		return nil, nil // merge fields are the audience's: none before it is chosen
+	}
 	var out []source.Field
 	for page, offset := 0, 0; page < maxMergeFieldPages; page++ {
 		var p struct {

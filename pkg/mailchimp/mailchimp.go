@@ -119,6 +119,9 @@ var (
 	ErrWriteBackUnsupported = fmt.Errorf("mailchimp: the API cannot write SMS opt-outs: %w", source.ErrWriteBackUnsupported)
 )
 
+// errNoAudience is a call about the audience before one is chosen.
+var errNoAudience = fmt.Errorf("%w: no audience chosen (audienceId)", ErrInvalidConfig)
+
 // HTTPError is a non-2xx answer that is not retried. Its Error() holds
 // the status only: the text reaches API callers (a sync's error), so
 // Mailchimp's detail stays in Detail, for logs.
@@ -145,7 +148,11 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if cfg.AccessToken != "" {
 		dc, ok = endpoints.MailchimpDC("oauth-" + cfg.DC)
 	}
-	if cfg.AudienceID == "" || !ok {
+	// An OAuth install's draft has no audience yet: its client lists the
+	// install options (the account's audiences) for the choice; anything
+	// of an audience fails (errNoAudience) until one is set, which
+	// activation requires.
+	if (cfg.AudienceID == "" && cfg.AccessToken == "") || !ok {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
 	base := strings.TrimRight(cfg.APIBaseURL, "/")
@@ -211,6 +218,9 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 
 // getPath GETs path under the audience (/lists/{id}) into out.
 func (c *Client) getPath(ctx context.Context, path string, q url.Values, out any) error {
+	if c.cfg.AudienceID == "" {
+		return errNoAudience
+	}
 	return c.getURL(ctx, c.base+"/lists/"+url.PathEscape(c.cfg.AudienceID)+path+"?"+q.Encode(), path, out)
 }
 

@@ -10,7 +10,8 @@ import (
 )
 
 // InstallOptions lists the account's audiences (GET /lists, with member
-// counts), then the chosen audience's tags (static segments) and saved
+// counts), then (once one is chosen: an OAuth install's draft has none
+// yet) the chosen audience's tags (static segments) and saved
 // segments (GET /lists/{id}/segments?type=static|saved, with member
 // counts): one request each of up to source.MaxOptions items; a longer
 // listing is marked truncated. Merge fields are the connector's fields
@@ -36,6 +37,9 @@ func (c *Client) InstallOptions(ctx context.Context) (source.InstallOptions, err
 		opts.Audiences.Add(source.Choice{ID: l.ID, Name: l.Name, Count: l.Stats.MemberCount})
 	}
 	opts.Audiences.Truncated = opts.Audiences.Truncated || lists.TotalItems > len(lists.Lists)
+	if c.cfg.AudienceID == "" {
+		return opts, nil // an OAuth draft: the audience is chosen first
+	}
 	var err error
 	if opts.Tags, err = c.segmentChoices(ctx, "static"); err != nil {
 		return source.InstallOptions{}, err
