@@ -5,10 +5,13 @@ import (
 	"net/mail"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/contactsync/contactsync/pkg/resources"
 )
 
 // Config is every deploy-time setting of the stack. Each function's
@@ -34,7 +37,45 @@ type Config struct {
 	// AlarmEmail, when set, subscribes that address to the alarm topic
 	// (context alarmEmail). AWS mails a confirmation link first.
 	AlarmEmail string
+	// OAuth are the platforms' OAuth apps, by platform (resources.OAuth*):
+	// unset, that platform's installs answer oauth_not_configured.
+	OAuth map[string]OAuthApp
 }
+
+// OAuthApp is one platform's OAuth app as deployed: its client id, a plain
+// setting, and the ARN of the Secrets Manager secret holding its client
+// secret, which the operator creates (aws secretsmanager create-secret)
+// so the value never passes through CloudFormation. Functions read it at
+// cold start; their role may GetSecretValue on exactly that ARN.
+type OAuthApp struct {
+	ClientID        string
+	ClientSecretARN string
+}
+
+// oauthPlatforms are the platforms with an OAuth app, in context-key form.
+var oauthPlatforms = map[string]string{
+	resources.OAuthShopify: "Shopify", resources.OAuthMailchimp: "Mailchimp", resources.OAuthKlaviyo: "Klaviyo",
+}
+
+// ContextOAuthClientID and ContextOAuthClientSecretARN are the context
+// keys of platform's OAuth app: oauthShopifyClientId and
+// oauthShopifyClientSecretArn for "shopify".
+func ContextOAuthClientID(platform string) string {
+	return "oauth" + oauthPlatforms[platform] + "ClientId"
+}
+
+// ContextOAuthClientSecretARN: see ContextOAuthClientID.
+func ContextOAuthClientSecretARN(platform string) string {
+	return "oauth" + oauthPlatforms[platform] + "ClientSecretArn"
+}
+
+// secretARN is a complete Secrets Manager secret ARN (with the random
+// suffix Secrets Manager adds to the name), so a grant names exactly it.
+var secretARN = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$`)
+
+// clientID is what a platform's client id looks like (no spaces, quotes
+// or anything a template could misread).
+var clientID = regexp.MustCompile(`^[A-Za-z0-9._~-]{1,200}$`)
 
 // Context keys read by FromContext (cdk.json, or `cdk synth -c key=value`).
 const (
@@ -76,6 +117,32 @@ func FromContext(scope constructs.Construct, cfg Config) (Config, error) {
 			return cfg, fmt.Errorf("context %s: %q is not an https base URL", ContextPublicBaseURL, base)
 		}
 		cfg.PublicBaseURL = strings.TrimRight(base, "/")
+	}
+	for _, platform := range []string{resources.OAuthShopify, resources.OAuthMailchimp, resources.OAuthKlaviyo} {
+		idKey, arnKey := ContextOAuthClientID(platform), ContextOAuthClientSecretARN(platform)
+		id, err := str(idKey)
+		if err != nil {
+			return cfg, err
+		}
+		arn, err := str(arnKey)
+		if err != nil {
+			return cfg, err
+		}
+		switch {
+		case id == "" && arn == "":
+			continue
+		case id == "" || arn == "":
+			return cfg, fmt.Errorf("context %s and %s: set both or neither", idKey, arnKey)
+		case !clientID.MatchString(id):
+			return cfg, fmt.Errorf("context %s: %q is not a client id", idKey, id)
+		case !secretARN.MatchString(arn):
+			// Never echo it: a pasted secret value may be what is there.
+			return cfg, fmt.Errorf("context %s: not the complete ARN of a Secrets Manager secret (arn:aws:secretsmanager:<region>:<account>:secret:<name>-<6 characters>); the secret's value never goes into the context", arnKey)
+		}
+		if cfg.OAuth == nil {
+			cfg.OAuth = map[string]OAuthApp{}
+		}
+		cfg.OAuth[platform] = OAuthApp{ClientID: id, ClientSecretARN: arn}
 	}
 	return cfg, nil
 }

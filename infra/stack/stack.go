@@ -172,6 +172,18 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		if n.PublicURL {
 			env[awsenv.EnvPublicBaseURL] = publicURL
 		}
+		// The OAuth apps it reads: the client id in plain, the client
+		// secret's ARN (the operator's secret; read at cold start).
+		var oauthSecrets []*string
+		for _, platform := range n.OAuthApps {
+			app, ok := cfg.OAuth[platform]
+			if !ok {
+				continue
+			}
+			env[awsenv.EnvOAuthClientID(platform)] = jsii.String(app.ClientID)
+			env[awsenv.EnvOAuthClientSecretARN(platform)] = jsii.String(app.ClientSecretARN)
+			oauthSecrets = append(oauthSecrets, jsii.String(app.ClientSecretARN))
+		}
 		logs := awslogs.NewLogGroup(s, jsii.String(f.Name+"Logs"), &awslogs.LogGroupProps{
 			Retention:     awslogs.RetentionDays_ONE_YEAR,
 			RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -208,6 +220,16 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		}
 		if n.AdminToken {
 			secrets = append(secrets, adminToken.SecretArn())
+		}
+		if len(oauthSecrets) > 0 {
+			// The operator's secrets (encrypted with the account's
+			// aws/secretsmanager key, whose policy lets Secrets Manager
+			// decrypt for a caller it authorised): GetSecretValue on
+			// exactly those ARNs.
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Actions:   jsii.Strings("secretsmanager:GetSecretValue"),
+				Resources: &oauthSecrets,
+			}))
 		}
 		if len(secrets) > 0 {
 			// GetSecretValue on exactly these secrets, and Decrypt with the
@@ -269,6 +291,16 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		Description: jsii.String("aws secretsmanager get-secret-value --secret-id <this> --query SecretString --output text"),
 	})
 	awscdk.NewCfnOutput(s, jsii.String("SealKeySecretArn"), &awscdk.CfnOutputProps{Value: sealKey.SecretArn()})
+	// The redirect URLs to register in each platform's app settings
+	// (WooCommerce has no app: its key page calls back the same way).
+	awscdk.NewCfnOutput(s, jsii.String("OAuthRedirectUrls"), &awscdk.CfnOutputProps{
+		Value: awscdk.Fn_Join(jsii.String(" "), &[]*string{
+			awscdk.Fn_Join(jsii.String(""), &[]*string{publicURL, jsii.String("/oauth/shopify/callback")}),
+			awscdk.Fn_Join(jsii.String(""), &[]*string{publicURL, jsii.String("/oauth/mailchimp/callback")}),
+			awscdk.Fn_Join(jsii.String(""), &[]*string{publicURL, jsii.String("/oauth/klaviyo/callback")}),
+		}),
+		Description: jsii.String("register these as the OAuth apps' redirect URLs (Shopify, Mailchimp, Klaviyo)"),
+	})
 	suppress(s)
 	return s
 }

@@ -12,20 +12,14 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/fakestore"
 	"github.com/contactsync/contactsync/pkg/sandbox"
+	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
-	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
 
-const (
-	wooSecret  = "demo_woocommerce_webhook_secret"
-	shopSecret = "demo_shopify_webhook_secret"
-)
-
-func wooConfig(s *woocommercetest.Server) map[string]string {
-	key, secret := s.Credentials()
-	return map[string]string{"storeUrl": s.URL(), "consumerKey": key, "consumerSecret": secret, "webhookSecret": wooSecret, "smsConsentMetaKey": "sms_consent"}
-}
+// shopSecret signs the fake shop's webhooks: an OAuth-installed Shopify
+// connection verifies them with the app's client secret, as on Shopify.
+const shopSecret = shopifytest.OAuthClientSecret
 
 type conn struct {
 	ID, Label, SyncID, WebhookURL string
@@ -63,26 +57,32 @@ func runDemo(ctx context.Context, app *sandbox.App, admin string, f demoFakes) e
 	} else {
 		fmt.Println("  inbound, manual step: " + provider.Inbound.ManualStep)
 	}
-	installs := []struct {
-		label, platform, mode string
-		config                map[string]string
-	}{
-		{"Shopify", "shopify", "double_opt_in", map[string]string{"shopDomain": f.shop.Domain(), "accessToken": f.shop.AccessToken(),
-			"webhookSecret": shopSecret, "apiBaseUrl": f.shop.URL()}},
-		{"WooCommerce", "woocommerce", "inferred", wooConfig(f.woo)},
+	// Each store is installed as a hub installs it: POST
+	// /v1/connections/authorize, the merchant's browser through the
+	// platform's consent (the fakes approve at once; WooCommerce's key
+	// page posts the keys it made to our callback), back on the return URL
+	// with a draft connection; then its options, the choices, activation.
+	installs := []oauthInstall{
+		{label: "Shopify", platform: "shopify", mode: "double_opt_in", authorize: map[string]any{"shop": f.shop.Domain()}},
+		{label: "WooCommerce", platform: "woocommerce", mode: "inferred", authorize: map[string]any{"storeUrl": f.woo.URL()},
+			choose: func(o installOptions) map[string]string {
+				return map[string]string{"smsConsentMetaKey": pick(o.MetaKeys, "sms_consent")}
+			}},
+		{label: "Mailchimp", platform: "mailchimp", mode: "inferred",
+			choose: func(o installOptions) map[string]string {
+				return map[string]string{"audienceId": pick(o.Audiences, f.mc.AudienceID())}
+			}},
+		{label: "Klaviyo", platform: "klaviyo", mode: "inferred"},
 	}
+	fmt.Println("\n== installs through OAuth (what a hub does; the fakes' consent pages approve at once)")
+	b := newBrowser(app.PublicBaseURL + "/console")
 	var conns []conn
 	for _, in := range installs {
-		var out struct {
-			ID, Label, SyncID, WebhookURL string
-		}
-		if err := api.Do(ctx, "POST", "/v1/connections", map[string]any{
-			"platform": in.platform, "label": in.label, "consentMode": in.mode, "defaultRegion": "AU", "config": in.config,
-		}, &out); err != nil {
+		c, err := install(ctx, api, b, in)
+		if err != nil {
 			return err
 		}
-		conns = append(conns, conn(out))
-		fmt.Printf("installed %-12s (%s mode): install sync %s\n", in.label, in.mode, out.SyncID)
+		conns = append(conns, c)
 	}
 	fmt.Println()
 	runs := progress(ctx, app, tenant.TenantID, conns)
@@ -231,6 +231,11 @@ func liveEvents(ctx context.Context, api sandbox.Client, conns []conn, f demoFak
 	n = f.woo.UpdateCustomer(1, time.Now(), func(c *woocommerce.Customer) { c.LastName = "Renamed" })
 	printDelivered("WooCommerce customer.updated (last name -> Renamed)", n)
 	show(ctx, api, strings.ToLower(strings.TrimSpace(cust.Email)))
+	// >>> Mailchimp and Klaviyo live events go here (issue 17 items 4+7,
+	// the mchooks and kvhooks work): once their fakes deliver their own
+	// webhooks to the subscriptions the activations registered, change one
+	// member and one profile (f.mc.Update, f.kl.Update), print the
+	// delivery with printDelivered and show the contact, as above.
 }
 
 const demoSender = "+61400000000"
@@ -238,16 +243,15 @@ const demoSender = "+61400000000"
 // replies sends a YES from a number waiting for double opt-in and a STOP
 // from a subscribed one, through the Twilio fake, and shows their effect.
 func replies(ctx context.Context, app *sandbox.App, api sandbox.Client, tenant string, f demoFakes) {
-	shopSize := demoSize()
-	wooFirst := shopSize - shopSize/5
+	l := layout()
 	yes, stop := fakestore.Person{}, fakestore.Person{}
-	for i := 0; i < wooFirst; i++ { // only in Shopify (double opt-in): pending
+	for i := 0; i < l.mcFirst; i++ { // only in Shopify (double opt-in): pending
 		if p := fakestore.NewPerson(42, i); p.E164 != "" && strings.TrimSpace(p.Email) != "" && p.Consent != "unsubscribed" {
 			yes = p
 			break
 		}
 	}
-	for i := shopSize; i < shopSize+shopSize/5; i++ { // only in WooCommerce (inferred): subscribed
+	for i := l.shop; i < l.klFirst; i++ { // only in WooCommerce (inferred): subscribed
 		if p := fakestore.NewPerson(42, i); p.E164 != "" && strings.TrimSpace(p.Email) != "" && p.Consent != "unsubscribed" {
 			stop = p
 			break

@@ -6,10 +6,13 @@
 // it after `make stack-up`.
 //
 //	sandbox          serve with no demo data; prints "ready <base url>"
-//	sandbox -demo    also seed a demo tenant and stores and show a sync
+//	sandbox -demo    also create a demo tenant, install the demo stores
+//	                 through OAuth as a hub does, and show their syncs
 //
 // Settings: SANDBOX_PORT (8080), HUB_ADMIN_TOKEN (generated and printed when
-// unset), PUBLIC_BASE_URL (http://127.0.0.1:<port>), DEMO_SIZE (5000).
+// unset), PUBLIC_BASE_URL (http://127.0.0.1:<port>), DEMO_SIZE (5000),
+// CONTACTSYNC_OAUTH_* (the platforms' OAuth apps; each unset one, and all
+// of them with -demo, is the mounted fake's).
 package main
 
 import (
@@ -29,7 +32,9 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/embedded"
+	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
 	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
 	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -78,7 +83,7 @@ func run(demo bool) error {
 	app, err := sandbox.Start(ctx, sandbox.Config{
 		Addr: fmt.Sprintf("127.0.0.1:%d", port), PublicBaseURL: os.Getenv("PUBLIC_BASE_URL"),
 		AdminToken: admin, Sealer: sealer, Names: awsenv.NamesFrom(os.Getenv), Log: log,
-		OAuth: oauthApps(port),
+		OAuth: oauthApps(port, demo),
 	})
 	if err != nil {
 		return err
@@ -106,11 +111,12 @@ func run(demo bool) error {
 type demoFakes struct {
 	shop   *shopifytest.Server
 	woo    *woocommercetest.Server
+	mc     *mailchimptest.Server
+	kl     *klaviyotest.Server
 	twilio *twiliotest.Server
 }
 
-// demoSize is the Shopify store's size (DEMO_SIZE, default 5000); the
-// WooCommerce store holds two fifths as many, a quarter of them shared.
+// demoSize is the Shopify store's size (DEMO_SIZE, default 5000).
 func demoSize() int {
 	if n, err := strconv.Atoi(os.Getenv("DEMO_SIZE")); err == nil && n > 0 {
 		return n
@@ -118,36 +124,74 @@ func demoSize() int {
 	return 5000
 }
 
+// demoLayout places the demo stores' people (fakestore persons by index):
+// Shopify holds [0, shop); WooCommerce two fifths as many from
+// shop-woo/2, half of them shared with Shopify; the Mailchimp audience a
+// twentieth as many from mcFirst (all also in Shopify); Klaviyo a
+// twentieth as many from klFirst (all also in WooCommerce). People before mcFirst are
+// in Shopify only, those in [shop, klFirst) in WooCommerce only (the
+// demo's YES and STOP come from them).
+type demoLayout struct {
+	shop, woo, wooFirst, mc, mcFirst, kl, klFirst int
+}
+
+func layout() demoLayout {
+	l := demoLayout{shop: demoSize()}
+	l.woo = l.shop * 2 / 5
+	l.wooFirst = l.shop - l.woo/2
+	l.mc, l.kl = max(l.shop/20, 1), max(l.shop/20, 1)
+	l.mcFirst = l.shop / 10
+	l.klFirst = l.shop + l.woo/4
+	return l
+}
+
 // mountFakes serves the platform and provider fakes under the sandbox's
 // own address (http://127.0.0.1:<port>/_fakes/<name>), empty unless demo.
 func mountFakes(app *sandbox.App, demo bool) demoFakes {
-	shopSize, wooSize := 0, 0
+	var l demoLayout
 	if demo {
-		shopSize = demoSize()
-		wooSize = shopSize * 2 / 5
+		l = layout()
 	}
 	f := demoFakes{
-		shop: shopifytest.NewStore(shopifytest.Options{Customers: shopSize, Seed: 42, URL: app.BaseURL + "/_fakes/shopify", WebhookSecret: shopSecret}),
-		woo: woocommercetest.NewStore(woocommercetest.Options{Customers: wooSize, Guests: wooSize / 20, Seed: 42, ConsentMetaKey: "sms_consent",
-			FirstPerson: shopSize - wooSize/2, URL: app.BaseURL + "/_fakes/woocommerce"}),
+		shop: shopifytest.NewStore(shopifytest.Options{Customers: l.shop, Seed: 42, URL: app.BaseURL + "/_fakes/shopify", WebhookSecret: shopSecret}),
+		woo: woocommercetest.NewStore(woocommercetest.Options{Customers: l.woo, Guests: l.woo / 20, Seed: 42, ConsentMetaKey: "sms_consent",
+			FirstPerson: l.wooFirst, URL: app.BaseURL + "/_fakes/woocommerce"}),
+		mc:     mailchimptest.NewStore(mailchimptest.Options{Members: l.mc, Seed: 42, FirstPerson: l.mcFirst, URL: app.BaseURL + "/_fakes/mailchimp"}),
+		kl:     klaviyotest.NewStore(klaviyotest.Options{Profiles: l.kl, Seed: 42, FirstPerson: l.klFirst, URL: app.BaseURL + "/_fakes/klaviyo"}),
 		twilio: twiliotest.New(twiliotest.Options{Numbers: []string{demoSender}}), // the demo sender is a number of the fake account
 	}
 	app.Mount("/_fakes/shopify", f.shop.Handler())
 	app.Mount("/_fakes/woocommerce", f.woo.Handler())
+	app.Mount("/_fakes/mailchimp", f.mc.Handler())
+	app.Mount("/_fakes/klaviyo", f.kl.Handler())
 	app.Mount("/_fakes/twilio", f.twilio.Handler())
 	return f
 }
 
 // oauthApps are the OAuth apps of the environment (CONTACTSYNC_OAUTH_*);
-// without a Shopify app there, Shopify installs go to the mounted fake
-// shop's app, so POST /v1/connections/authorize works out of the box.
-func oauthApps(port int) oauth.Apps {
+// a platform without an app there (and every platform in the demo, which
+// installs the mounted fakes) gets the mounted fake's app, so POST
+// /v1/connections/authorize works out of the box.
+func oauthApps(port int, demo bool) oauth.Apps {
 	apps := oauth.FromEnv(os.Getenv)
-	if apps.Shopify.ClientID == "" && port != 0 {
-		fake := fmt.Sprintf("http://127.0.0.1:%d/_fakes/shopify", port)
-		apps.Shopify.ClientID, apps.Shopify.ClientSecret = shopifytest.OAuthClientID, shopifytest.OAuthClientSecret
-		apps.Shopify.AuthURL, apps.Shopify.TokenURL = fake+"/admin/oauth/authorize?shop={shop}", fake+"/admin/oauth/access_token?shop={shop}"
-		apps.Shopify.APIBaseURL = fake
+	if port == 0 {
+		return apps
+	}
+	fake := func(name string) string { return fmt.Sprintf("http://127.0.0.1:%d/_fakes/%s", port, name) }
+	if demo || apps.Shopify.ClientID == "" {
+		u := fake("shopify")
+		apps.Shopify = oauth.App{ClientID: shopifytest.OAuthClientID, ClientSecret: shopifytest.OAuthClientSecret,
+			AuthURL: u + "/admin/oauth/authorize?shop={shop}", TokenURL: u + "/admin/oauth/access_token?shop={shop}", APIBaseURL: u, Scopes: apps.Shopify.Scopes}
+	}
+	if demo || apps.Mailchimp.ClientID == "" {
+		u := fake("mailchimp") // its metadata names the fake as the account's API endpoint
+		apps.Mailchimp = oauth.App{ClientID: mailchimptest.OAuthClientID, ClientSecret: mailchimptest.OAuthClientSecret,
+			AuthURL: u + "/oauth2/authorize", TokenURL: u + "/oauth2/token", MetadataURL: u + "/oauth2/metadata", Scopes: apps.Mailchimp.Scopes}
+	}
+	if demo || apps.Klaviyo.ClientID == "" {
+		u := fake("klaviyo")
+		apps.Klaviyo = oauth.App{ClientID: klaviyotest.OAuthClientID, ClientSecret: klaviyotest.OAuthClientSecret,
+			AuthURL: u + "/oauth/authorize", TokenURL: u + "/oauth/token", APIBaseURL: u, Scopes: apps.Klaviyo.Scopes}
 	}
 	return apps
 }

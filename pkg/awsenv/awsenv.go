@@ -14,6 +14,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -110,3 +111,21 @@ func load(ctx context.Context, getenv func(string) string, optFns ...func(*confi
 	}
 	return cfg, nil
 }
+
+// EnvOAuthClientID is the variable of platform's OAuth client id
+// (CONTACTSYNC_OAUTH_SHOPIFY_CLIENT_ID for "shopify"), a plain setting;
+// pkg/oauth reads these (oauth.FromEnv).
+func EnvOAuthClientID(platform string) string {
+	return "CONTACTSYNC_OAUTH_" + strings.ToUpper(platform) + "_CLIENT_ID"
+}
+
+// EnvOAuthClientSecret is the variable of platform's OAuth client secret
+// itself (local runs); deployed, EnvOAuthClientSecretARN names the Secrets
+// Manager secret holding it instead, read at cold start.
+func EnvOAuthClientSecret(platform string) string {
+	return "CONTACTSYNC_OAUTH_" + strings.ToUpper(platform) + "_CLIENT_SECRET"
+}
+
+// EnvOAuthClientSecretARN is the variable of the ARN of the Secrets
+// Manager secret holding platform's OAuth client secret.
+func EnvOAuthClientSecretARN(platform string) string { return EnvOAuthClientSecret(platform) + "_ARN" }

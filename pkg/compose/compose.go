@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -119,6 +120,13 @@ func (e Env) For(fn string) Env {
 	}
 	if !f.PublicURL {
 		e.PublicBaseURL = ""
+	}
+	// Only the OAuth apps fn is given (their client id and secret).
+	for _, platform := range []string{resources.OAuthShopify, resources.OAuthMailchimp, resources.OAuthKlaviyo} {
+		if !slices.Contains(f.OAuthApps, platform) {
+			app := e.OAuth.App(platform)
+			app.ClientID, app.ClientSecret = "", ""
+		}
 	}
 	return e
 }
@@ -262,19 +270,18 @@ func Load(ctx context.Context, fn string, getenv func(string) string) (Env, erro
 	if f.PublicURL {
 		e.PublicBaseURL = getenv(awsenv.EnvPublicBaseURL)
 	}
-	if f.SealKey {
-		// Functions that open connections may refresh OAuth tokens; the
-		// api function also runs the installs. Client secrets come from
-		// the environment or from Secrets Manager (*_CLIENT_SECRET_ARN).
-		e.OAuth = oauth.FromEnv(getenv)
-		for name, app := range map[string]*oauth.App{"SHOPIFY": &e.OAuth.Shopify, "MAILCHIMP": &e.OAuth.Mailchimp, "KLAVIYO": &e.OAuth.Klaviyo} {
-			env := oauth.EnvPrefix + name + "_CLIENT_SECRET"
-			if getenv(env+"_ARN") == "" {
-				continue
-			}
-			if app.ClientSecret, err = awsenv.SecretSetting(ctx, getenv, secrets, env, env+"_ARN"); err != nil {
-				return Env{}, fmt.Errorf("loading the %s OAuth client secret: %w", name, err)
-			}
+	// The OAuth apps fn reads (resources.Function.OAuthApps): the api
+	// function runs the installs, the others may refresh Klaviyo tokens.
+	// Client ids are plain settings; client secrets come from Secrets
+	// Manager (*_CLIENT_SECRET_ARN, as deployed) or the environment.
+	e.OAuth = oauth.FromEnv(getenv)
+	for _, platform := range f.OAuthApps {
+		app := e.OAuth.App(platform)
+		if app == nil || getenv(awsenv.EnvOAuthClientSecretARN(platform)) == "" {
+			continue
+		}
+		if app.ClientSecret, err = awsenv.SecretSetting(ctx, getenv, secrets, awsenv.EnvOAuthClientSecret(platform), awsenv.EnvOAuthClientSecretARN(platform)); err != nil {
+			return Env{}, fmt.Errorf("loading the %s OAuth client secret: %w", platform, err)
 		}
 	}
 	return e.For(fn), nil

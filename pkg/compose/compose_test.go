@@ -2,6 +2,7 @@ package compose_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
@@ -95,5 +96,45 @@ func TestFor_ClearsWhatAFunctionIsNotGiven(t *testing.T) {
 	}
 	if wh := all.For("webhook"); wh.AdminToken != "" || wh.Names.PagesQueueURL != "" {
 		t.Errorf("webhook gets %+v", wh)
+	}
+}
+
+// TestLoad_OAuthAppsAsResourcesSays: a function gets the OAuth apps
+// resources.Functions lists for it and no other (the api every one for the
+// installs, the functions that refresh tokens Klaviyo's), loaded or built
+// for the sandbox alike.
+func TestLoad_OAuthAppsAsResourcesSays(t *testing.T) {
+	s := stacktest.New(t)
+	full := map[string]string{
+		awsenv.EnvTable: s.Table, awsenv.EnvPagesQueueURL: s.PagesQueueURL, awsenv.EnvOutboxQueueURL: s.OutboxQueueURL,
+		awsenv.EnvPagesDLQURL: s.PagesDLQURL, seal.EnvKey: seal.NewKey(), awsenv.EnvAdminToken: "adm", awsenv.EnvPublicBaseURL: "https://hooks.example.com",
+	}
+	platforms := []string{resources.OAuthShopify, resources.OAuthMailchimp, resources.OAuthKlaviyo}
+	for _, p := range platforms {
+		full[awsenv.EnvOAuthClientID(p)], full[awsenv.EnvOAuthClientSecret(p)] = p+"-client", p+"-secret"
+	}
+	all, err := compose.Load(context.Background(), "api", func(k string) string { return full[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range resources.Functions() {
+		loaded := all.For(f.Name) // what the sandbox builds f from
+		if f.Name != "health" {
+			if loaded, err = compose.Load(context.Background(), f.Name, func(k string) string { return full[k] }); err != nil {
+				t.Fatalf("%s: %v", f.Name, err)
+			}
+		}
+		for _, e := range []compose.Env{loaded, all.For(f.Name)} {
+			for _, p := range platforms {
+				app := e.OAuth.App(p)
+				want := slices.Contains(f.OAuthApps, p)
+				if app.Configured() != want || (want && (app.ClientID != p+"-client" || app.ClientSecret != p+"-secret")) {
+					t.Errorf("%s: %s app configured %v, want %v (resources.Functions)", f.Name, p, app.Configured(), want)
+				}
+			}
+		}
+	}
+	if api, _ := resources.FunctionByName("api"); len(api.OAuthApps) != len(platforms) {
+		t.Errorf("the api function reads the OAuth apps %v; the installs need all of %v", api.OAuthApps, platforms)
 	}
 }

@@ -16,7 +16,10 @@
 // what is missing, so a retried activation creates no duplicate. The ids
 // are kept by topic in the connection's webhook state (store.WebhookState,
 // its own item). A platform's refusal is recorded on the state as
-// `failing` with the reason; it never fails the install sync.
+// `failing` with the reason; it never fails the install sync. A
+// registration ends StateReserve before its caller's deadline (the api
+// request's), so one the platform holds too long is stored as `failing`
+// ("the platform did not answer in time") and retried within the hour.
 //
 // On delete and on disable, Keeper.Remove deletes every subscription at
 // the connection's URL.

@@ -32,8 +32,25 @@ const (
 )
 
 // CallTimeout bounds one registration, check or removal (all its platform
-// calls): the api function answers within its 15 s.
-const CallTimeout = 8 * time.Second
+// calls). A registration also ends StateReserve before its caller's
+// deadline (the api function's request, hubapi/deadline.go), so its
+// outcome is stored in time: one that could not finish is `failing`
+// ("the platform did not answer in time") and retried RetryFailingAfter
+// later by the scheduler, never a failed request.
+const (
+	CallTimeout  = 8 * time.Second
+	StateReserve = time.Second
+)
+
+// callContext bounds one registration's platform calls: CallTimeout, cut
+// to StateReserve before ctx's deadline.
+func callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	end := time.Now().Add(CallTimeout)
+	if dl, ok := ctx.Deadline(); ok && dl.Add(-StateReserve).Before(end) {
+		end = dl.Add(-StateReserve)
+	}
+	return context.WithDeadline(ctx, end)
+}
 
 // Store is what the keeper reads and writes.
 type Store interface {
@@ -102,7 +119,7 @@ func (k *Keeper) reconcile(ctx context.Context, conn store.Connection, now time.
 	st := store.WebhookState{TenantID: conn.TenantID, ConnectionID: conn.ID, CheckedAt: now, Subscriptions: map[string]string{}}
 	repaired := false
 	if err == nil {
-		cctx, cancel := context.WithTimeout(ctx, CallTimeout)
+		cctx, cancel := callContext(ctx)
 		repaired, err = ensure(cctx, sub, URL(k.PublicBaseURL, conn), prev.Subscriptions, st.Subscriptions)
 		cancel()
 	}

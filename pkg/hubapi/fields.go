@@ -78,7 +78,9 @@ func (h *Handler) checkFieldMap(ctx context.Context, conn store.Connection) (map
 	if h.d.Fields == nil {
 		return nil, nil // no platform access (tests of the API alone)
 	}
-	fields, err := h.d.Fields(ctx, conn)
+	fctx, cancel := stepContext(ctx, CheckTimeout, StoreReserve)
+	defer cancel()
+	fields, err := h.d.Fields(fctx, conn)
 	if err != nil {
 		// The error may name the platform's URL: logged, not shown.
 		h.d.Log.WarnContext(ctx, "listing platform fields failed", "platform", conn.Platform, "connection", conn.ID, "err", err)

@@ -26,6 +26,12 @@
 // through Deps.Webhooks (hooks.Keeper), disabling and deleting remove
 // them; a connection shows their state as `webhooks: {status, checkedAt,
 // reason?}`. A connection the platform uninstalled is `disconnected`.
+//
+// One deadline per request (deadline.go): the invocation's, less
+// AnswerReserve; each platform call of a request is cut to what is left of
+// it, keeping StoreReserve for the writes after it, and a webhook
+// registration the platform holds past it is `failing` in the answer
+// (retried by the scheduler) rather than a request Lambda stops.
 package hubapi
 
 import (
@@ -141,6 +147,8 @@ type call struct {
 
 // Handle serves one API Gateway request.
 func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response, error) {
+	ctx, cancel := requestContext(ctx)
+	defer cancel()
 	path, method := apigw.Path(req), apigw.Method(req)
 	var allowed []string
 	matched := ""

@@ -326,6 +326,10 @@ func (h *Handler) takeState(ctx context.Context, platform, raw string) (store.OA
 // maxCallbackQuery bounds a callback's query string.
 const maxCallbackQuery = 4096
 
+// TokenExchangeTimeout bounds a callback's token exchange (and Mailchimp's
+// metadata call), cut to the request's deadline (deadline.go).
+const TokenExchangeTimeout = 20 * time.Second
+
 // oauthCallback is the browser's return from the platform (GET).
 func (h *Handler) oauthCallback(ctx context.Context, c call) apigw.Response {
 	platform := c.params["platform"]
@@ -368,7 +372,7 @@ func (h *Handler) oauthCallback(ctx context.Context, c call) apigw.Response {
 	if code == "" || len(code) > 1024 {
 		return fail(a.ReturnURL, "missing_code")
 	}
-	xctx, cancel := context.WithTimeout(context.WithValue(ctx, oauth2.HTTPClient, h.d.OAuthHTTP), 30*time.Second)
+	xctx, cancel := stepContext(context.WithValue(ctx, oauth2.HTTPClient, h.d.OAuthHTTP), TokenExchangeTimeout, StoreReserve)
 	defer cancel()
 	cfg := map[string]string{}
 	redirectURI := h.redirectURI(platform)

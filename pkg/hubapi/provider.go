@@ -107,8 +107,8 @@ type providerOut struct {
 }
 
 // SMSSetupTimeout bounds the provider calls of PUT /v1/sms-provider (the
-// credential check and the inbound set-up; API Gateway answers 503 after
-// 30 s).
+// credential check and the inbound set-up), cut to the request's deadline
+// (deadline.go).
 const SMSSetupTimeout = 20 * time.Second
 
 // setUpSMSProvider checks the settings' credentials with the provider and
@@ -122,7 +122,7 @@ func (h *Handler) setUpSMSProvider(ctx context.Context, in SMSProvider) (sms.Inb
 	if h.d.SMSSetup == nil {
 		return sms.InboundSetup{ManualStep: "Point the sender's inbound messages at " + in.InboundURL + " (HTTP POST) in the provider's console."}, nil
 	}
-	sctx, cancel := context.WithTimeout(ctx, SMSSetupTimeout)
+	sctx, cancel := stepContext(ctx, SMSSetupTimeout, StoreReserve)
 	defer cancel()
 	inbound, err := h.d.SMSSetup(sctx, in)
 	if err == nil {

@@ -19,7 +19,8 @@ type Platforms interface {
 	InstallOptions(ctx context.Context, conn store.Connection, cfg map[string]string) (source.InstallOptions, error)
 }
 
-// Time limits of the platform calls (API Gateway answers 503 after 30 s).
+// Time limits of the platform calls, each also cut to the request's
+// deadline (deadline.go).
 const (
 	CheckTimeout   = 10 * time.Second
 	OptionsTimeout = 25 * time.Second
@@ -53,7 +54,7 @@ func (h *Handler) checkCredentials(ctx context.Context, conn store.Connection, c
 	if h.d.Platforms == nil {
 		return apigw.Response{}, true
 	}
-	cctx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	cctx, cancel := stepContext(ctx, CheckTimeout, StoreReserve)
 	defer cancel()
 	err := h.d.Platforms.CheckCredentials(cctx, conn, cfg)
 	if err == nil {
@@ -108,7 +109,7 @@ func (h *Handler) getOptions(ctx context.Context, c call) apigw.Response {
 	if h.d.Platforms == nil {
 		return apigw.Error(http.StatusServiceUnavailable, "options_unavailable", "install options are not available here")
 	}
-	octx, cancel := context.WithTimeout(ctx, OptionsTimeout)
+	octx, cancel := stepContext(ctx, OptionsTimeout, AnswerReserve)
 	defer cancel()
 	opts, err := h.d.Platforms.InstallOptions(octx, conn, cfg)
 	if err != nil {

@@ -10,7 +10,8 @@ import (
 )
 
 // InstallOptions lists the account's audiences (GET /lists, with member
-// counts), then the chosen audience's tags (static segments) and saved
+// counts), then (once one is chosen: an OAuth install's draft has none
+// yet) the chosen audience's tags (static segments) and saved
 // segments (GET /lists/{id}/segments?type=static|saved, with member
 // counts): one request each of up to source.MaxOptions items; a longer
 // listing is marked truncated; before an audience is chosen (an OAuth

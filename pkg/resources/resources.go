@@ -68,7 +68,21 @@ type Function struct {
 	SealKey    bool // the pkg/seal key (a Secrets Manager secret, read at cold start)
 	AdminToken bool // HUB_ADMIN_TOKEN (a Secrets Manager secret, read at cold start)
 	PublicURL  bool // PUBLIC_BASE_URL (webhook URLs, signed URLs)
+	// OAuthApps are the platforms whose OAuth app it reads (OAuthShopify,
+	// OAuthMailchimp, OAuthKlaviyo): its client id as a plain setting and
+	// its client secret from Secrets Manager at cold start (their
+	// CONTACTSYNC_OAUTH_<PLATFORM>_CLIENT_ID and _CLIENT_SECRET_ARN). The
+	// api function runs the installs (every app); the functions that open
+	// connections may refresh a Klaviyo token (only Klaviyo's tokens expire).
+	OAuthApps []string
 }
+
+// Platforms with an OAuth app (resources.Function.OAuthApps).
+const (
+	OAuthShopify   = "shopify"
+	OAuthMailchimp = "mailchimp"
+	OAuthKlaviyo   = "klaviyo"
+)
 
 // EventSource is an SQS event source mapping's settings.
 type EventSource struct {
@@ -137,23 +151,29 @@ const VisibilityFactor = 6
 func Functions() []Function {
 	return []Function{
 		{Name: "webhook", Timeout: 10 * time.Second, MemoryMB: 256,
-			Table: true, Sends: []string{QueueOutbox}, SealKey: true, PublicURL: true},
+			Table: true, Sends: []string{QueueOutbox}, SealKey: true, PublicURL: true, OAuthApps: []string{OAuthKlaviyo}},
 		{Name: "inbound", Timeout: 10 * time.Second, MemoryMB: 256,
 			Table: true, Sends: []string{QueueOutbox}, SealKey: true, PublicURL: true},
-		{Name: "api", Timeout: 15 * time.Second, MemoryMB: 256,
-			Table: true, Sends: []string{QueuePages, QueueOutbox}, SealKey: true, AdminToken: true, PublicURL: true},
+		// The api function answers within API Gateway's 30 s integration
+		// limit; a request's platform calls share its deadline
+		// (hubapi/deadline.go), so a create's credential check, field
+		// check and webhook registration together fit in it.
+		{Name: "api", Timeout: 28 * time.Second, MemoryMB: 256,
+			Table: true, Sends: []string{QueuePages, QueueOutbox}, SealKey: true, AdminToken: true, PublicURL: true,
+			OAuthApps: []string{OAuthShopify, OAuthMailchimp, OAuthKlaviyo}},
 		// The scheduler's tick also sweeps undelivered outbox markers (sends
 		// to the outbox) and drains the pages DLQ (ends their runs); its
 		// daily webhook check calls the platforms with the connections'
 		// credentials (the seal key) at their webhook URLs (the public URL).
 		{Name: "scheduler", Timeout: 60 * time.Second, MemoryMB: 256,
-			Table: true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, Consumes: []string{QueuePagesDLQ}, SealKey: true, PublicURL: true},
+			Table: true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, Consumes: []string{QueuePagesDLQ}, SealKey: true, PublicURL: true,
+			OAuthApps: []string{OAuthKlaviyo}},
 		{Name: "bulksync", Timeout: 120 * time.Second, MemoryMB: 512, SQSTrigger: DefaultPagesQueue,
 			EventSource: EventSource{BatchSize: 10, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
-			Table:       true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, SealKey: true},
+			Table:       true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, SealKey: true, OAuthApps: []string{OAuthKlaviyo}},
 		{Name: "outbox", Timeout: 30 * time.Second, MemoryMB: 256, SQSTrigger: DefaultOutboxQueue,
 			EventSource: EventSource{BatchSize: 10, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
-			Table:       true, SealKey: true},
+			Table:       true, SealKey: true, OAuthApps: []string{OAuthKlaviyo}},
 		{Name: "health", Timeout: 3 * time.Second, MemoryMB: 128},
 	}
 }

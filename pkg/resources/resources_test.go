@@ -52,3 +52,14 @@ func TestMessageTimeout_WellInsideTheConsumersTimeout(t *testing.T) {
 		}
 	}
 }
+
+// Functions behind API Gateway routes end before its 30 s integration
+// timeout, so their answer (not API Gateway's 503) reaches the caller.
+func TestAPIFunctions_EndWithinAPIGatewaysIntegrationTimeout(t *testing.T) {
+	for _, name := range []string{"api", "webhook", "inbound", "health"} {
+		f, ok := FunctionByName(name)
+		if !ok || f.Timeout <= 0 || f.Timeout >= 30*time.Second {
+			t.Errorf("%s: timeout %v, want under API Gateway's 30 s", name, f.Timeout)
+		}
+	}
+}

@@ -65,6 +65,10 @@ type Config struct {
 	// SchedulerNow is the scheduler's clock (nil: time.Now): tests move
 	// it on a day to make the daily webhook check due (App.Tick).
 	SchedulerNow func() time.Time
+	// APITimeout, when set and shorter than the api function's deployed
+	// timeout, is its invocations' deadline instead (tests of what a
+	// request does when its deadline comes; never longer than deployed).
+	APITimeout time.Duration
 }
 
 // App is a running sandbox: the real handlers behind one HTTP server,
@@ -194,7 +198,7 @@ func (a *App) route(handlers map[string]APIHandler) error {
 		if !ok {
 			return fmt.Errorf("sandbox: no handler for function %s (route %s)", r.Function, r.Key())
 		}
-		a.mux.Handle(r.Method+" "+r.Path, HTTP(r.Path, timedAPI(a.cfg, r.Function, withDeadline(r.Function, h))))
+		a.mux.Handle(r.Method+" "+r.Path, HTTP(r.Path, timedAPI(a.cfg, r.Function, withDeadline(r.Function, a.cfg.APITimeout, h))))
 	}
 	a.mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -205,14 +209,19 @@ func (a *App) route(handlers map[string]APIHandler) error {
 }
 
 // withDeadline gives each invocation of function fn its deployed timeout
-// as the context deadline, as Lambda does.
-func withDeadline(fn string, h APIHandler) APIHandler {
+// as the context deadline, as Lambda does (the api function's shortened
+// to apiTimeout when that is shorter).
+func withDeadline(fn string, apiTimeout time.Duration, h APIHandler) APIHandler {
 	f, ok := resources.FunctionByName(fn)
 	if !ok || f.Timeout <= 0 {
 		return h
 	}
+	timeout := f.Timeout
+	if fn == "api" && apiTimeout > 0 && apiTimeout < timeout {
+		timeout = apiTimeout
+	}
 	return func(ctx context.Context, e events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-		ctx, cancel := context.WithTimeout(ctx, f.Timeout)
+		ctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		return h(ctx, e)
 	}

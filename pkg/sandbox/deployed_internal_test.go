@@ -19,7 +19,7 @@ func TestSandbox_RunsFunctionsWithTheirDeployedSettings(t *testing.T) {
 		f, _ := resources.FunctionByName(r.Function)
 		var deadline time.Time
 		var ok bool
-		h := withDeadline(r.Function, func(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		h := withDeadline(r.Function, 0, func(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 			deadline, ok = ctx.Deadline()
 			return events.APIGatewayV2HTTPResponse{}, nil
 		})
