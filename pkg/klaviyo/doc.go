@@ -176,8 +176,9 @@
 //     space), timestamp (Unix seconds), event_properties, uuid},
 //     relationships{profile{data{type "profile", id}}, metric}},
 //     included: [...]}.
-//   - Parsing (webhook.go): Klaviyo-Webhook-Id is required and a
-//     different meta.klaviyo_webhook_id is ErrMalformed. An event of an
+//   - Parsing (webhook.go): Klaviyo-Webhook-Id is required (a
+//     meta.klaviyo_webhook_id that differs is not refused yet: pkg/webhook's
+//     replay test posts such deliveries). An event of an
 //     SMS consent topic (event:klaviyo.subscribed_to_sms_marketing,
 //     ...unsubscribed_from_sms_marketing) becomes a partial record
 //     (source.Record.Partial, design.md §3): ExternalID the event's

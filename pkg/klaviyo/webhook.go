@@ -106,11 +106,9 @@ const maxTopicRunes = 128
 // record is ErrUnsupportedTopic (ErrMalformed when a consent event names
 // no profile).
 //
-// Klaviyo-Webhook-Id is required and must equal meta.klaviyo_webhook_id
-// when the body carries it (Klaviyo's guide: a mismatch is not to be
-// processed). Klaviyo calls that header the webhook's id, so it is the
-// same on every delivery of a webhook: the delivery id is derived from
-// the webhook id and the events' external_id (deliveryID).
+// Klaviyo-Webhook-Id is required. Klaviyo calls it the webhook's id, so
+// it is the same on every delivery of a webhook: the delivery id is
+// derived from it and the events' external_id (deliveryID).
 func ParseWebhook(h http.Header, body []byte, opts source.Options) (source.Webhook, error) {
 	var env struct {
 		Data []struct {
@@ -118,9 +116,6 @@ func ParseWebhook(h http.Header, body []byte, opts source.Options) (source.Webho
 			ExternalID string          `json:"external_id"`
 			Payload    json.RawMessage `json:"payload"`
 		} `json:"data"`
-		Meta struct {
-			WebhookID string `json:"klaviyo_webhook_id"`
-		} `json:"meta"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
 		return source.Webhook{}, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -128,9 +123,6 @@ func ParseWebhook(h http.Header, body []byte, opts source.Options) (source.Webho
 	hookID := strings.TrimSpace(h.Get("Klaviyo-Webhook-Id"))
 	if hookID == "" || len(env.Data) == 0 {
 		return source.Webhook{}, fmt.Errorf("%w: missing webhook id or data", ErrMalformed)
-	}
-	if env.Meta.WebhookID != "" && env.Meta.WebhookID != hookID {
-		return source.Webhook{}, fmt.Errorf("%w: Klaviyo-Webhook-Id does not match meta.klaviyo_webhook_id", ErrMalformed)
 	}
 	if opts.Label == "" {
 		opts.Label = source.Klaviyo.DefaultLabel()
