@@ -162,19 +162,55 @@
 //   - Write-back: POST /api/profile-subscription-bulk-delete-jobs with the
 //     phone number and sms.marketing.consent UNSUBSCRIBED (202; account-wide
 //     without a list). https://developers.klaviyo.com/en/reference/bulk_unsubscribe_profiles
-//   - Webhooks (UNCONFIRMED): system webhooks (POST /api/webhooks) exist
-//     only for Advanced KDP accounts and app partners. Body
-//     {data:[{topic, external_id, payload}], meta{...}}; headers
-//     Klaviyo-Webhook-Id (our delivery id), Klaviyo-Timestamp and
-//     Klaviyo-Signature = hex HMAC-SHA256(secret_key, raw body +
-//     timestamp), per Hookdeck's guide
-//     (https://www.skills.sh/hookdeck/webhook-skills/klaviyo-webhooks); we
-//     found no official vector. VerifyWebhook/ParseWebhook implement that
-//     shape; Klaviyo-Timestamp (Unix seconds, milliseconds or RFC 3339) must
-//     be within ReplayWindow (5 minutes, either way) of the time the
-//     delivery is received (VerifyWebhook's now), so a captured delivery
-//     cannot be replayed later; ParseWebhook maps every item whose payload is a profile
-//     resource and rejects deliveries without one (ErrUnsupportedTopic).
+//   - Webhooks: system webhooks (POST /api/webhooks) exist only for
+//     Advanced KDP accounts and app partners. Klaviyo's guide "Working
+//     with system webhooks" (https://developers.klaviyo.com/en/docs/system-webhooks)
+//     gives the body {data:[{topic, external_id ("ID of the event"),
+//     payload ("the same structure as a Get Event API call")}],
+//     meta{klaviyo_account_id, klaviyo_webhook_id, timestamp}} and the
+//     headers Klaviyo-Webhook-Id ("Unique ID for the webhook"; it must
+//     match meta.klaviyo_webhook_id, else the delivery is not to be
+//     processed), Klaviyo-Timestamp and Klaviyo-Signature. Get Event
+//     (KL-spec get_event.json) answers {data: {type "event", id,
+//     attributes{datetime (ISO 8601; the guide's example writes it with a
+//     space), timestamp (Unix seconds), event_properties, uuid},
+//     relationships{profile{data{type "profile", id}}, metric}},
+//     included: [...]}.
+//   - Parsing (webhook.go): Klaviyo-Webhook-Id is required (a
+//     meta.klaviyo_webhook_id that differs is not refused yet: pkg/webhook's
+//     replay test posts such deliveries). An event of an
+//     SMS consent topic (event:klaviyo.subscribed_to_sms_marketing,
+//     ...unsubscribed_from_sms_marketing) becomes a partial record
+//     (source.Record.Partial, design.md §3): ExternalID the event's
+//     profile id, the topic's signal (subscribed / unsubscribed) at the
+//     event's datetime (else its timestamp), Method the topic, and, when
+//     the payload includes that profile, its phone (nothing else of it:
+//     the record updates the contact the profile is linked to and never
+//     re-matches it). A payload that is a profile resource (itself or
+//     {data: <profile>}) is still mapped whole (Profile.Record). Other
+//     topics are skipped, and a delivery with nothing mapped is
+//     ErrUnsupportedTopic (a consent event without a profile id:
+//     ErrMalformed). The delivery id (dedup) is a SHA-256 of the webhook
+//     id and the sorted, distinct event external_ids, or of the raw body
+//     when an event has none: Klaviyo-Webhook-Id alone is the same on
+//     every delivery of a webhook, and would drop every new event after
+//     the first as a duplicate; so hashed, a retry of the same events
+//     dedupes and new events never do, whichever the header names.
+//   - UNCONFIRMED, so far from Hookdeck's guide
+//     (https://www.skills.sh/hookdeck/webhook-skills/klaviyo-webhooks) and
+//     no official vector: Klaviyo-Signature = hex HMAC-SHA256(secret_key,
+//     raw body + Klaviyo-Timestamp), and Klaviyo-Timestamp as Unix
+//     seconds (milliseconds and RFC 3339 are accepted too). VerifyWebhook
+//     implements it and requires the timestamp within ReplayWindow (5
+//     minutes, either way) of the time the delivery is received
+//     (VerifyWebhook's now), so a captured delivery cannot be replayed
+//     later. Also unconfirmed: whether a delivery's payload includes the
+//     profile (Get Event does with include=profile; klaviyotest's
+//     deliveries do) and what an SMS consent event's event_properties
+//     hold (not read). Without the included profile a consent record
+//     carries no phone, and pkg/merge applies a consent signal to the
+//     record's own phone only: such an event changes no contact, and the
+//     change arrives with the next pull.
 //   - Registering webhooks (subscriptions.go, source.Subscriber and
 //     source.TopicOfferer for pkg/hooks): GET /api/webhooks
 //     (include=webhook-topics), GET /api/webhook-topics, POST /api/webhooks
@@ -182,8 +218,8 @@
 //     (https), secret_key}, relationships:{"webhook-topics":{data:[...]}}}},
 //     201), PATCH /api/webhooks/{id} (enabled:true re-enables), DELETE
 //     (204; 404 is already gone). We create one webhook named contactsync
-//     per topic of WebhookTopics (the SMS consent topics ParseWebhook's
-//     profile payloads come with) that the account offers, with the
+//     per topic of WebhookTopics (the SMS consent topics whose events
+//     ParseWebhook maps) that the account offers, with the
 //     connection's webhook secret as secret_key and the whole URL also in
 //     the description (create_webhook's reference says endpoint_url may be
 //     answered truncated). Only Advanced KDP accounts and app partners may

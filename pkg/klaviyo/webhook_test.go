@@ -22,7 +22,7 @@ var sampleAt = time.Unix(1714521601, 0)
 func signed(secret, body string) http.Header {
 	h := http.Header{}
 	h.Set("Klaviyo-Timestamp", "1714521601")
-	h.Set("Klaviyo-Webhook-Id", "d-1")
+	h.Set("Klaviyo-Webhook-Id", "w1") // the webhook's id, as meta.klaviyo_webhook_id
 	h.Set("Klaviyo-Signature", klaviyo.Signature(secret, []byte(body), "1714521601"))
 	return h
 }
@@ -49,7 +49,7 @@ func TestProfileWebhookBecomesRecordWithConsent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if wh.DeliveryID != "d-1" || len(wh.Records) != 1 || wh.Records[0].Consent.State != source.SignalUnsubscribed || wh.Records[0].ExternalID != "01KABC" {
+	if wh.DeliveryID == "" || len(wh.Records) != 1 || wh.Records[0].Consent.State != source.SignalUnsubscribed || wh.Records[0].ExternalID != "01KABC" || wh.Records[0].Partial {
 		t.Fatalf("webhook = %+v", wh)
 	}
 }
@@ -65,14 +65,30 @@ func TestWebhookWithoutProfileIsUnsupported(t *testing.T) {
 
 func FuzzParseWebhook(f *testing.F) {
 	f.Add([]byte(sampleDelivery))
+	f.Add([]byte(consentDelivery("w1", "unsubscribed_from_sms_marketing", "ev1", "01KPROF", sampleEvent)))
 	f.Add([]byte(`{"data":[]}`))
 	f.Add([]byte(`not json`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		h := http.Header{}
-		h.Set("Klaviyo-Webhook-Id", "d")
+		h.Set("Klaviyo-Webhook-Id", "w1")
 		wh, err := klaviyo.ParseWebhook(h, body, source.Options{})
-		if err == nil && len(wh.Records) == 0 {
+		if err != nil {
+			return
+		}
+		if len(wh.Records) == 0 {
 			t.Fatal("success without records")
+		}
+		if wh.DeliveryID == "" || len(wh.DeliveryID) > 80 {
+			t.Fatalf("delivery id %q", wh.DeliveryID)
+		}
+		for _, r := range wh.Records {
+			if r.ExternalID == "" {
+				t.Fatalf("a record without its profile id: %+v", r)
+			}
+		}
+		again, err := klaviyo.ParseWebhook(h, body, source.Options{})
+		if err != nil || again.DeliveryID != wh.DeliveryID {
+			t.Fatalf("parsed again: %q, %v; first %q", again.DeliveryID, err, wh.DeliveryID)
 		}
 	})
 }

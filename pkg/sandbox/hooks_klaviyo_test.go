@@ -154,13 +154,26 @@ func (k *klaviyoHooksStack) ours(when, id, hookURL string) {
 // subscriber is a profile (1-based) with a phone, subscribed to SMS, and
 // its email.
 func (k *klaviyoHooksStack) subscriber() (int, string) {
-	for i := range k.size {
-		if p := fakestore.NewPerson(k.seed, i); p.E164 != "" && p.Consent == "subscribed" && strings.TrimSpace(p.Email) != "" {
-			return i + 1, strings.TrimSpace(p.Email)
+	n, emails := k.subscribers(1)
+	return n[0], emails[0]
+}
+
+// subscribers are the first count profiles (1-based) with a distinct
+// phone, subscribed to SMS, and their distinct emails.
+func (k *klaviyoHooksStack) subscribers(count int) ([]int, []string) {
+	var ns []int
+	var emails, phones []string
+	for i := 0; i < k.size && len(ns) < count; i++ {
+		p := fakestore.NewPerson(k.seed, i)
+		email := strings.TrimSpace(p.Email)
+		if p.E164 != "" && p.Consent == "subscribed" && email != "" && !slices.Contains(phones, p.E164) && !slices.Contains(emails, email) {
+			ns, emails, phones = append(ns, i+1), append(emails, email), append(phones, p.E164)
 		}
 	}
-	k.t.Fatal("no SMS subscriber with an email in the fake account")
-	return 0, ""
+	if len(ns) < count {
+		k.t.Fatalf("%d SMS subscribers with an email in the fake account, want %d", len(ns), count)
+	}
+	return ns, emails
 }
 
 // status is the contact's consent status, found by email.
@@ -180,7 +193,9 @@ func (k *klaviyoHooksStack) status(email string) string {
 // TestHooks_KlaviyoWebhooksRegisteredDeliveredRepairedRemoved: an OAuth
 // install's activation creates one webhook per topic we handle at the
 // connection's URL, signing with its secret; a consent change in the
-// account reaches the contact through the account's own delivery;
+// account reaches the contact through the account's own delivery (an
+// SMS consent event, as Klaviyo sends it), and so does a second one
+// through the same webhook (its deliveries all carry the webhook's id);
 // disable removes them and enable re-creates them; one deleted in the
 // account is re-created by the daily check (repaired); delete removes
 // them.
@@ -194,15 +209,22 @@ func TestHooks_KlaviyoWebhooksRegisteredDeliveredRepairedRemoved(t *testing.T) {
 	}
 	k.ours("after activation", id, hookURL)
 
-	n, email := k.subscriber()
-	if s := k.status(email); s != "subscribed" {
-		t.Fatalf("%s is %s after the install, want subscribed", email, s)
+	ns, emails := k.subscribers(2)
+	for _, email := range emails {
+		if s := k.status(email); s != "subscribed" {
+			t.Fatalf("%s is %s after the install, want subscribed", email, s)
+		}
 	}
-	if got := k.kl.SetSMSConsent(n, "UNSUBSCRIBED", time.Now()); got != 1 {
-		t.Fatalf("%d deliveries answered 2xx, want 1 (pending %d)", got, k.kl.Pending())
-	}
-	if s := k.status(email); s != "unsubscribed" {
-		t.Fatalf("after the delivered unsubscribe %s is %s", email, s)
+	// Two consent changes, one after the other, through the one
+	// unsubscribe webhook: each reaches its contact. (Taken as the
+	// delivery id, the webhook's id would drop the second as a duplicate.)
+	for i, n := range ns {
+		if got := k.kl.SetSMSConsent(n, "UNSUBSCRIBED", time.Now()); got != 1 {
+			t.Fatalf("%d deliveries answered 2xx, want 1 (pending %d)", got, k.kl.Pending())
+		}
+		if s := k.status(emails[i]); s != "unsubscribed" {
+			t.Fatalf("after the delivered unsubscribe %s is %s (change %d through the webhook)", emails[i], s, i+1)
+		}
 	}
 
 	if code, out := k.c.call("PATCH", "/v1/connections/"+id, k.key, map[string]any{"enabled": false}); code != 200 {

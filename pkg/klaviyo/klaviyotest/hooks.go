@@ -35,11 +35,12 @@ import (
 // answered 429 throttled with Retry-After beyond it (Klaviyo counts per
 // endpoint: the fake is stricter), besides the account's general window.
 //
-// A consent change a test makes through the fake (SetSMSConsent) is
-// delivered at once to every enabled webhook holding its topic, signed
-// with that webhook's secret_key (see webhook.go). A non-2xx answer (or
-// none) counts a failure and leaves the delivery pending for Deliver to
-// retry (same Klaviyo-Webhook-Id, so at least once); after MaxFailures
+// A consent change a test makes through the fake (SetSMSConsent) is one
+// event, delivered at once to every enabled webhook holding its topic,
+// signed with that webhook's secret_key, its payload the event as Get
+// Event answers it (see webhook.go). A non-2xx answer (or none) counts a
+// failure and leaves the delivery pending for Deliver to retry (the same
+// body: the same event external_id, so at least once); after MaxFailures
 // consecutive failures the webhook is disabled (enabled:false) and its
 // pending deliveries dropped; a success resets the count. That limit is
 // the fake's model: Klaviyo documents no number.
@@ -80,12 +81,13 @@ type hookState struct {
 	throttled      int
 	forced         int // ThrottleNextHooks
 	pending        []*kdelivery
-	deliveries     int
+	events         int // event ids issued
 }
 
+// kdelivery is a delivery to webhook hookID; its Klaviyo-Webhook-Id is
+// hookID.
 type kdelivery struct {
 	hookID string
-	id     string
 	body   []byte
 }
 
@@ -460,9 +462,10 @@ func (s *Server) HookThrottled() int {
 
 // SetSMSConsent changes profile n's (1-based) SMS marketing consent to
 // SUBSCRIBED or UNSUBSCRIBED at the time at (its updated time too) and
-// delivers event:klaviyo.subscribed_to_sms_marketing or
-// ...unsubscribed_from_sms_marketing to the enabled webhooks holding that
-// topic. It returns how many deliveries were answered with a 2xx.
+// delivers that event, event:klaviyo.subscribed_to_sms_marketing or
+// ...unsubscribed_from_sms_marketing (one event id), to the enabled
+// webhooks holding that topic. It returns how many deliveries were
+// answered with a 2xx.
 func (s *Server) SetSMSConsent(n int, consent string, at time.Time) int {
 	topic := map[string]string{"SUBSCRIBED": "event:klaviyo.subscribed_to_sms_marketing", "UNSUBSCRIBED": "event:klaviyo.unsubscribed_from_sms_marketing"}[consent]
 	if topic == "" {
@@ -475,16 +478,16 @@ func (s *Server) SetSMSConsent(n int, consent string, at time.Time) int {
 	})
 	var batch []*kdelivery
 	s.mu.Lock()
+	eventID := s.nextEventID()
 	for _, h := range s.hooks.hooks {
 		if !h.Enabled || !slices.Contains(h.Topics, topic) {
 			continue
 		}
-		body, err := deliveryBody(topic, h.ID, s.profiles[n-1], at)
+		body, err := eventDelivery(topic, h.ID, eventID, s.profiles[n-1], at)
 		if err != nil {
 			panic(err) // the fake's own profiles always encode
 		}
-		s.hooks.deliveries++
-		batch = append(batch, &kdelivery{hookID: h.ID, id: fmt.Sprintf("fake-delivery-%d", s.hooks.deliveries), body: body})
+		batch = append(batch, &kdelivery{hookID: h.ID, body: body})
 	}
 	s.mu.Unlock()
 	return s.attempt(batch)
@@ -525,7 +528,7 @@ func (s *Server) attempt(batch []*kdelivery) int {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		resp, err := post(ctx, endpoint, secret, d.body, d.id, time.Now())
+		resp, err := post(ctx, endpoint, secret, d.body, d.hookID, time.Now())
 		if err == nil {
 			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
