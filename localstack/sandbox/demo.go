@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
 	"io"
 	"net/http"
 	"os"
@@ -231,11 +232,16 @@ func liveEvents(ctx context.Context, api sandbox.Client, conns []conn, f demoFak
 	n = f.woo.UpdateCustomer(1, time.Now(), func(c *woocommerce.Customer) { c.LastName = "Renamed" })
 	printDelivered("WooCommerce customer.updated (last name -> Renamed)", n)
 	show(ctx, api, strings.ToLower(strings.TrimSpace(cust.Email)))
-	// >>> Mailchimp and Klaviyo live events go here (issue 17 items 4+7,
-	// the mchooks and kvhooks work): once their fakes deliver their own
-	// webhooks to the subscriptions the activations registered, change one
-	// member and one profile (f.mc.Update, f.kl.Update), print the
-	// delivery with printDelivered and show the contact, as above.
+	var mcEmail string
+	n = f.mc.ChangeProfile(mailchimptest.ByUser, 1, time.Now(), func(merges map[string]any) { merges["FNAME"] = "Mia-Rose" })
+	f.mc.Update(1, time.Now(), func(m map[string]any) { mcEmail, _ = m["email_address"].(string) })
+	printDelivered("Mailchimp profile (first name -> Mia-Rose)", n)
+	show(ctx, api, strings.ToLower(strings.TrimSpace(mcEmail)))
+	var klEmail string
+	f.kl.Update(1, time.Now(), func(attrs map[string]any) { klEmail, _ = attrs["email"].(string) })
+	n = f.kl.SetSMSConsent(1, "UNSUBSCRIBED", time.Now())
+	printDelivered("Klaviyo unsubscribed_from_sms_marketing", n)
+	show(ctx, api, strings.ToLower(strings.TrimSpace(klEmail)))
 }
 
 const demoSender = "+61400000000"

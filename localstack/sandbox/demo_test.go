@@ -122,6 +122,8 @@ func TestDemo(t *testing.T) {
 		regexp.MustCompile(`Shopify customers/update .* -> delivered by the store's own webhook \(1 answered 2xx\)`),
 		regexp.MustCompile(`Shopify guest checkout orders/create +-> 200 .*"created"`),
 		regexp.MustCompile(`WooCommerce customer.updated .* -> delivered by the store's own webhook \(1 answered 2xx\)`),
+		regexp.MustCompile(`Mailchimp profile .* -> delivered by the store's own webhook \(1 answered 2xx\)\n.*Mia-Rose`),
+		regexp.MustCompile(`Klaviyo unsubscribed_from_sms_marketing +-> delivered by the store's own webhook \(1 answered 2xx\)\n.*status=unsubscribed`),
 		regexp.MustCompile(`SMS reply "Yes" .*\n.*status=pending.*\n.*-> 200.*\n.*status=subscribed`),
 		regexp.MustCompile(`SMS reply "STOP" .*\n.*status=subscribed.*\n.*-> 200.*\n.*status=unsubscribed`),
 		regexp.MustCompile(`to \+\d+: "You have been unsubscribed`),

@@ -156,8 +156,9 @@ func mountFakes(app *sandbox.App, demo bool) demoFakes {
 		shop: shopifytest.NewStore(shopifytest.Options{Customers: l.shop, Seed: 42, URL: app.BaseURL + "/_fakes/shopify", WebhookSecret: shopSecret}),
 		woo: woocommercetest.NewStore(woocommercetest.Options{Customers: l.woo, Guests: l.woo / 20, Seed: 42, ConsentMetaKey: "sms_consent",
 			FirstPerson: l.wooFirst, URL: app.BaseURL + "/_fakes/woocommerce"}),
-		mc:     mailchimptest.NewStore(mailchimptest.Options{Members: l.mc, Seed: 42, FirstPerson: l.mcFirst, URL: app.BaseURL + "/_fakes/mailchimp"}),
-		kl:     klaviyotest.NewStore(klaviyotest.Options{Profiles: l.kl, Seed: 42, FirstPerson: l.klFirst, URL: app.BaseURL + "/_fakes/klaviyo"}),
+		mc: mailchimptest.NewStore(mailchimptest.Options{Members: l.mc, Seed: 42, FirstPerson: l.mcFirst, URL: app.BaseURL + "/_fakes/mailchimp"}),
+		kl: klaviyotest.NewStore(klaviyotest.Options{Profiles: l.kl, Seed: 42, FirstPerson: l.klFirst, URL: app.BaseURL + "/_fakes/klaviyo",
+			AllowHTTPEndpoints: true}), // the sandbox serves http,
 		twilio: twiliotest.New(twiliotest.Options{Numbers: []string{demoSender}}), // the demo sender is a number of the fake account
 	}
 	app.Mount("/_fakes/shopify", f.shop.Handler())
