@@ -15,6 +15,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/stacktest"
@@ -77,9 +78,9 @@ func TestPage_CrashMidPageAndDuplicateDelivery(t *testing.T) {
 		}
 		idle = 0
 		for _, m := range msgs {
-			var pm syncrun.Message
+			var pm messages.Page
 			_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &pm)
-			if pm.Kind == syncrun.KindPage && !crashed {
+			if pm.Kind == messages.KindPage && !crashed {
 				crashed = true
 				src, err := registry.Source(ctx, conn)
 				if err != nil {

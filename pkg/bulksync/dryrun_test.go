@@ -15,6 +15,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/stacktest"
@@ -169,9 +170,9 @@ func TestPage_RedeliveredPageCountsTheMessagesItMadeDue(t *testing.T) {
 			}
 			idle = 0
 			for _, m := range out.Messages {
-				var pm syncrun.Message
+				var pm messages.Page
 				_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &pm)
-				if pm.Kind == syncrun.KindPage && made < 0 {
+				if pm.Kind == messages.KindPage && made < 0 {
 					// The first attempt: every record applied, nothing counted.
 					src, err := registry.Source(ctx, conn)
 					if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/hubapi"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/sandbox"
@@ -82,7 +83,7 @@ func TestSweep_HubUnsubscribeWriteBackSurvivesAFailedEnqueue(t *testing.T) {
 	if c := put(); c != http.StatusOK {
 		t.Fatalf("the client's retry = %d, want 200", c)
 	}
-	sw := &outbox.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
+	sw := &messages.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
 	if n, err := sw.Sweep(ctx, time.Now().Add(store.OutboxGrace+time.Minute)); err != nil || n != 1 {
 		t.Fatalf("sweep = %d %v, want the write-back", n, err)
 	}

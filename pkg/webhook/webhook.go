@@ -34,7 +34,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
-	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -289,7 +289,7 @@ func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.We
 
 // writeBack queues the opt-out's write-back to a record that still shows
 // an unsubscribed number subscribed (store.Applied.WriteBack): one marker
-// per record, opt-out and statement (outbox.RecordWriteBackMessage: a
+// per record, opt-out and statement (messages.RecordWriteBackMessage: a
 // replayed delivery writes nothing twice), written before the enqueue so
 // the sweeper finds it if the enqueue is lost. A platform that cannot
 // write back (Mailchimp) gets none; its syncs count it.
@@ -301,7 +301,7 @@ func (h *Handler) writeBack(ctx context.Context, conn store.Connection, rec sour
 		return nil
 	}
 	statement := rec.Consent.At.UTC().Format(time.RFC3339Nano) + "|" + rec.UpdatedAt.UTC().Format(time.RFC3339Nano)
-	msg := outbox.RecordWriteBackMessage(conn.TenantID, store.WriteBack{ConnectionID: conn.ID, ExternalID: rec.ExternalID}, a.Identity.Phone, a.OptedOutAt, statement)
+	msg := messages.RecordWriteBackMessage(conn.TenantID, store.WriteBack{ConnectionID: conn.ID, ExternalID: rec.ExternalID}, a.Identity.Phone, a.OptedOutAt, statement)
 	if err := h.d.Store.PutOutbox(ctx, msg.Entry()); err != nil {
 		return err
 	}
@@ -312,7 +312,7 @@ func (h *Handler) enqueue(ctx context.Context, tenant string, msgs []consent.Mes
 	if len(msgs) == 0 || h.d.Outbox == nil {
 		return nil
 	}
-	return h.d.Outbox.Send(ctx, outbox.SMSMessages(tenant, msgs)...)
+	return h.d.Outbox.Send(ctx, messages.SMSMessages(tenant, msgs)...)
 }
 
 // MergeConnection maps a stored connection to the merge core's settings.
