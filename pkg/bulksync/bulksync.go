@@ -54,7 +54,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/webhook"
 )
 
 // Source is one connection's platform client.
@@ -452,7 +451,7 @@ func (h *Handler) page(ctx context.Context, m messages.Page, log *slog.Logger) (
 	// space: nothing is written, no message is queued, nothing is written
 	// back, and the report says what would be (messages, and their
 	// credits).
-	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID,
+	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: store.MergeConnection(conn), RunID: m.RunID,
 		WriteBack: conn.WriteBackOptOuts && !run.DryRun, DryRun: run.DryRun}, pg.Records, now)
 	if err != nil {
 		return nextSent, fmt.Errorf("applying page: %w", err)

@@ -21,7 +21,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
-	"github.com/contactsync/contactsync/pkg/webhook"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
 
@@ -91,7 +90,7 @@ func TestPage_CrashMidPageAndDuplicateDelivery(t *testing.T) {
 					t.Fatal(err)
 				}
 				half := page.Records[:len(page.Records)/2]
-				if _, err := st.ApplyRecords(ctx, store.Target{TenantID: tenant.ID, Conn: webhook.MergeConnection(conn), RunID: run.ID}, half, time.Now()); err != nil {
+				if _, err := st.ApplyRecords(ctx, store.Target{TenantID: tenant.ID, Conn: store.MergeConnection(conn), RunID: run.ID}, half, time.Now()); err != nil {
 					t.Fatal(err)
 				}
 				handle(m) // the redelivery after the crash

@@ -21,7 +21,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
-	"github.com/contactsync/contactsync/pkg/webhook"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
@@ -182,7 +181,7 @@ func TestPage_RedeliveredPageCountsTheMessagesItMadeDue(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					applied, err := st.ApplyRecords(ctx, store.Target{TenantID: tenant.ID, Conn: webhook.MergeConnection(conn), RunID: run.ID, DryRun: dry}, page.Records, time.Now())
+					applied, err := st.ApplyRecords(ctx, store.Target{TenantID: tenant.ID, Conn: store.MergeConnection(conn), RunID: run.ID, DryRun: dry}, page.Records, time.Now())
 					if err != nil {
 						t.Fatal(err)
 					}

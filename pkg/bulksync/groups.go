@@ -8,7 +8,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/webhook"
 )
 
 // Complete groups (source.Plan.CompleteGroups).
@@ -98,7 +97,7 @@ func (h *Handler) endGroups(ctx context.Context, m messages.Page) error {
 	if err != nil {
 		return err
 	}
-	tgt := store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID, DryRun: run.DryRun}
+	tgt := store.Target{TenantID: m.TenantID, Conn: store.MergeConnection(conn), RunID: m.RunID, DryRun: run.DryRun}
 	if tgt.Conn.Label == "" {
 		tgt.Conn.Label = source.Platform(conn.Platform).DefaultLabel()
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/webhook"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
@@ -57,7 +56,7 @@ func TestSweep_HubUnsubscribeWriteBackSurvivesAFailedEnqueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	applied, err := st.ApplyRecord(ctx, store.Target{TenantID: tenant.ID, Conn: webhook.MergeConnection(conn)}, wh.Records[0], time.Now())
+	applied, err := st.ApplyRecord(ctx, store.Target{TenantID: tenant.ID, Conn: store.MergeConnection(conn)}, wh.Records[0], time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

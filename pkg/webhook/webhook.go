@@ -33,7 +33,6 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
-	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -258,7 +257,7 @@ func (h *Handler) connection(ctx context.Context, platform source.Platform, id s
 // apply merges every record of the delivery; it returns their outcomes.
 func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.Webhook) ([]string, error) {
 	now := h.d.Now()
-	target := store.Target{TenantID: conn.TenantID, Conn: MergeConnection(conn), WriteBack: conn.WriteBackOptOuts}
+	target := store.Target{TenantID: conn.TenantID, Conn: store.MergeConnection(conn), WriteBack: conn.WriteBackOptOuts}
 	var outcomes []string
 	for _, rec := range wh.Records {
 		if wh.Privacy == source.PrivacyRedactCustomer || wh.Privacy == source.PrivacyRedactShop {
@@ -313,11 +312,6 @@ func (h *Handler) enqueue(ctx context.Context, tenant string, msgs []consent.Mes
 		return nil
 	}
 	return h.d.Outbox.Send(ctx, messages.SMSMessages(tenant, msgs)...)
-}
-
-// MergeConnection maps a stored connection to the merge core's settings.
-func MergeConnection(c store.Connection) merge.Connection {
-	return merge.Connection{ID: c.ID, Label: c.Label, Mode: consent.Mode(c.ConsentMode), DefaultRegion: c.DefaultRegion, FieldMap: c.FieldMap, FieldTypes: c.FieldTypes}
 }
 
 func (h *Handler) openConfig(conn store.Connection) (map[string]string, error) {
