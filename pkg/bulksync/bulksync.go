@@ -56,22 +56,12 @@ import (
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
-// Source is one connection's platform client.
-type Source interface {
-	PlanBulk(ctx context.Context) (source.Plan, error)
-	PlanIncremental(ctx context.Context, since time.Time) (source.Plan, error)
-	FetchPage(ctx context.Context, cur source.Cursor) (source.Page, error)
-}
-
 // Sources builds (or returns a cached) client for a connection. Clients
 // must be reused across pages of one connection so they share its rate
 // budget.
 type Sources interface {
-	Source(ctx context.Context, conn store.Connection) (Source, error)
+	Source(ctx context.Context, conn store.Connection) (source.Source, error)
 }
-
-// ErrPermanent marks errors that no retry can fix (wrap it).
-var ErrPermanent = source.ErrPermanent
 
 // Store is what the handler needs from the store.
 type Store interface {
@@ -223,7 +213,7 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), recordBudget)
 	defer cancelRecord()
 	receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-	if !errors.Is(err, ErrPermanent) && receives < h.d.MaxReceives {
+	if !errors.Is(err, source.ErrPermanent) && receives < h.d.MaxReceives {
 		log.WarnContext(ctx, "page failed: will be retried", "receive", receives, "err", err)
 		return err
 	}
@@ -324,10 +314,10 @@ type deadLetter struct {
 	Body    string          `json:"body,omitempty"`
 }
 
-func (h *Handler) source(ctx context.Context, m messages.Page) (store.Connection, Source, error) {
+func (h *Handler) source(ctx context.Context, m messages.Page) (store.Connection, source.Source, error) {
 	conn, err := h.d.Store.GetConnection(ctx, m.TenantID, m.ConnectionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return conn, nil, fmt.Errorf("%w: the connection was deleted", ErrPermanent)
+		return conn, nil, fmt.Errorf("%w: the connection was deleted", source.ErrPermanent)
 	}
 	if err != nil {
 		return conn, nil, err

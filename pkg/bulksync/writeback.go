@@ -30,7 +30,7 @@ const writeBackDetail = "written back"
 // if it fails again. A connector that cannot write back at all
 // (source.WriteBackChecker, ErrWriteBackUnsupported: Mailchimp) costs no
 // marker and no call: the run counts write_back_unsupported once.
-func (h *Handler) writeBacks(ctx context.Context, m messages.Page, conn store.Connection, src Source, recs []source.Record, applied []store.Applied, res *store.PageResult, log *slog.Logger) error {
+func (h *Handler) writeBacks(ctx context.Context, m messages.Page, conn store.Connection, src source.Source, recs []source.Record, applied []store.Applied, res *store.PageResult, log *slog.Logger) error {
 	var due []int
 	for i, a := range applied {
 		if a.WriteBack {

@@ -6,21 +6,21 @@
 // shows an opted-out number subscribed, on a connection with
 // writeBackOptOuts, has the opt-out's write-back queued at once.
 //
-// A connector that is an Uninstaller (Shopify) reports app/uninstalled of
-// the connection's own shop: the connection is marked disconnected (data
-// kept, out of the scheduler, "sync now" refused), whatever its state, and
-// a disconnected connection's later deliveries are acknowledged without
-// effect (connection_disconnected), as a draft's are.
+// A connector that is a source.Uninstaller (Shopify) reports
+// app/uninstalled of the connection's own shop: the connection is marked
+// disconnected (data kept, out of the scheduler, "sync now" refused),
+// whatever its state, and a disconnected connection's later deliveries are
+// acknowledged without effect (connection_disconnected), as a draft's are.
 //
 // Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
-// signature (or a signed timestamp outside its replay window: Delivery.At
-// is the receipt time, from Deps.Now); any other method than POST gets
-// the same answer for every webhook URL, connection or not (GET and HEAD
-// 200, others 405); 404 for an unknown connection or a platform that does not
-// match it; 400 for a malformed body or an unsupported topic; 413 over
-// MaxBody; 409 with Retry-After while the same delivery is being processed
-// (the platform retries). Internal errors answer 500 so the platform
-// retries; nothing internal is echoed.
+// signature (or a signed timestamp outside its replay window:
+// source.Delivery.At is the receipt time, from Deps.Now); any other method
+// than POST gets the same answer for every webhook URL, connection or not
+// (GET and HEAD 200, others 405); 404 for an unknown connection or a
+// platform that does not match it; 400 for a malformed body or an
+// unsupported topic; 413 over MaxBody; 409 with Retry-After while the same
+// delivery is being processed (the platform retries). Internal errors
+// answer 500 so the platform retries; nothing internal is echoed.
 package webhook
 
 import (
@@ -41,42 +41,6 @@ import (
 
 // MaxBody is the largest webhook body accepted.
 const MaxBody = 1 << 20
-
-// Errors a Connector returns (wrapped) so the handler can answer.
-var (
-	ErrSignature = errors.New("webhook: invalid signature")
-	ErrMalformed = errors.New("webhook: malformed delivery")
-)
-
-// Delivery is one webhook request as a connector sees it.
-type Delivery struct {
-	Header http.Header
-	Body   []byte
-	// URL is the public URL the platform called (PUBLIC_BASE_URL + path +
-	// query), for schemes that sign it.
-	URL   string
-	Query map[string]string
-	// At is when the delivery was received (Deps.Now): signatures that
-	// cover a timestamp must be within their replay window of it, and
-	// secrets that expire are judged at it.
-	At time.Time
-}
-
-// Connector verifies and parses one platform's webhooks.
-type Connector interface {
-	// Verify checks the delivery's authentication against the connection's
-	// (opened) config; it returns an error wrapping ErrSignature if it fails.
-	Verify(cfg map[string]string, d Delivery) error
-	// Parse turns a verified delivery into records; errors wrap ErrMalformed.
-	Parse(cfg map[string]string, d Delivery, opts source.Options) (source.Webhook, error)
-}
-
-// Uninstaller is a Connector whose platform tells us the app was
-// uninstalled (Shopify app/uninstalled): Uninstalled reports whether a
-// verified delivery is that (errors wrap ErrMalformed).
-type Uninstaller interface {
-	Uninstalled(cfg map[string]string, d Delivery) (bool, error)
-}
 
 // Store is what the handler needs from the store.
 type Store interface {
@@ -104,7 +68,7 @@ type Outbox interface {
 type Deps struct {
 	Store         Store
 	Opener        Opener
-	Connectors    map[source.Platform]Connector
+	Connectors    map[source.Platform]source.WebhookConnector
 	Outbox        Outbox
 	PublicBaseURL string
 	Now           func() time.Time
@@ -161,7 +125,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	if err != nil {
 		return h.internal(ctx, log, "opening connection config", err), nil
 	}
-	d := Delivery{Header: apigw.HTTPHeader(req), Body: body, URL: h.d.PublicBaseURL + apigw.Path(req), Query: req.QueryStringParameters, At: h.d.Now()}
+	d := source.Delivery{Header: apigw.HTTPHeader(req), Body: body, URL: h.d.PublicBaseURL + apigw.Path(req), Query: req.QueryStringParameters, At: h.d.Now()}
 	if req.RawQueryString != "" {
 		d.URL += "?" + req.RawQueryString
 	}
@@ -170,7 +134,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		log.WarnContext(ctx, "webhook signature rejected")
 		return apigw.Error(http.StatusUnauthorized, "invalid_signature", "signature verification failed"), nil
 	}
-	if u, ok := cn.(Uninstaller); ok {
+	if u, ok := cn.(source.Uninstaller); ok {
 		gone, err := u.Uninstalled(cfg, d)
 		if err != nil {
 			log.InfoContext(ctx, "webhook rejected", "err", err)
