@@ -15,11 +15,11 @@
 // Each tick also does the pipeline's housekeeping: it drains the pages DLQ
 // (runs whose pages SQS dead-lettered end failed instead of waiting out
 // their lock), then sweeps the outbox (due messages whose enqueue was lost
-// are enqueued again), then reviews unanswered double opt-in requests (their
-// one reminder, their expiry), then makes the daily check of platform
-// webhook subscriptions (pkg/hooks: at most hooks.MaxChecksPerTick
-// connections whose last check is a day old; missing or disabled
-// subscriptions re-created).
+// are enqueued again: messages.Sweeper), then reviews unanswered double
+// opt-in requests (their one reminder, their expiry: PendingSweeper,
+// pending.go), then makes the daily check of platform webhook subscriptions
+// (pkg/hooks: at most hooks.MaxChecksPerTick connections whose last check
+// is a day old; missing or disabled subscriptions re-created).
 package scheduler
 
 import (
