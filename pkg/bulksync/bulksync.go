@@ -1,9 +1,10 @@
 // Package bulksync is the bulk-sync Lambda's handler: an SQS event source
 // (ReportBatchItemFailures) whose messages are the page protocol of
-// pkg/messages (messages.Page). A plan message asks the connector for its page plan and
-// enqueues the pages; a page message fetches one page, merges and writes
-// its records, counts them on the run exactly once, enqueues the next page
-// of a chained plan, and finishes the run after its last page.
+// pkg/messages (messages.Page). A plan message asks the connector for its
+// page plan and enqueues the pages; a page message fetches one page,
+// merges and writes its records, counts them on the run exactly once,
+// enqueues the next page of a chained plan, and finishes the run after its
+// last page.
 //
 // Write-back: with the connection's writeBackOptOuts on, a page writes
 // the opt-out back to each of its records that still shows an
