@@ -1,9 +1,10 @@
 // Package bulksync is the bulk-sync Lambda's handler: an SQS event source
 // (ReportBatchItemFailures) whose messages are the page protocol of
-// pkg/syncrun. A plan message asks the connector for its page plan and
-// enqueues the pages; a page message fetches one page, merges and writes
-// its records, counts them on the run exactly once, enqueues the next page
-// of a chained plan, and finishes the run after its last page.
+// pkg/messages (messages.Page). A plan message asks the connector for its
+// page plan and enqueues the pages; a page message fetches one page,
+// merges and writes its records, counts them on the run exactly once,
+// enqueues the next page of a chained plan, and finishes the run after its
+// last page.
 //
 // Write-back: with the connection's writeBackOptOuts on, a page writes
 // the opt-out back to each of its records that still shows an
@@ -49,31 +50,19 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/notify"
-	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/syncrun"
-	"github.com/contactsync/contactsync/pkg/webhook"
 )
-
-// Source is one connection's platform client.
-type Source interface {
-	PlanBulk(ctx context.Context) (source.Plan, error)
-	PlanIncremental(ctx context.Context, since time.Time) (source.Plan, error)
-	FetchPage(ctx context.Context, cur source.Cursor) (source.Page, error)
-}
 
 // Sources builds (or returns a cached) client for a connection. Clients
 // must be reused across pages of one connection so they share its rate
 // budget.
 type Sources interface {
-	Source(ctx context.Context, conn store.Connection) (Source, error)
+	Source(ctx context.Context, conn store.Connection) (source.Source, error)
 }
-
-// ErrPermanent marks errors that no retry can fix (wrap it).
-var ErrPermanent = source.ErrPermanent
 
 // Store is what the handler needs from the store.
 type Store interface {
@@ -133,15 +122,15 @@ type Deps struct {
 	MessageTimeout time.Duration
 	// Notify tells the hub a run ended (sync.completed, sync.failed; nil:
 	// nothing is told).
-	Notify *outbox.Notifier
-	// Prices prices a dry run's messages (default outbox.Prices{}: the
+	Notify *notify.Notifier
+	// Prices prices a dry run's messages (default messages.Prices{}: the
 	// default templates; compose gives it the store and the sealer, so the
 	// tenant's own templates count).
 	Prices Pricer
 }
 
 // Pricer tells what one message of each purpose would cost a tenant
-// (outbox.Prices).
+// (messages.Prices).
 type Pricer interface {
 	Credits(ctx context.Context, tenant string) (func(consent.Purpose) int, error)
 }
@@ -170,7 +159,7 @@ func New(d Deps) *Handler {
 		d.MessageTimeout = resources.MessageTimeout("bulksync")
 	}
 	if d.Prices == nil {
-		d.Prices = outbox.Prices{}
+		d.Prices = messages.Prices{}
 	}
 	return &Handler{d: d}
 }
@@ -201,7 +190,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 }
 
 func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) error {
-	var m syncrun.Message
+	var m messages.Page
 	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.Validate() != nil {
 		// Poison: nothing identifies a run to record it on. Dead-letter it.
 		h.d.Log.ErrorContext(ctx, "invalid page message: dead-lettered", "messageId", rec.MessageId)
@@ -212,7 +201,7 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 	nextSent := false // this attempt enqueued the page after m
 	work, cancel := context.WithTimeout(ctx, messageTimeout(ctx, h.d.MessageTimeout, recordBudget))
 	defer cancel()
-	if m.Kind == syncrun.KindPlan {
+	if m.Kind == messages.KindPlan {
 		err = h.plan(work, m)
 	} else {
 		nextSent, err = h.page(work, m, log)
@@ -225,7 +214,7 @@ func (h *Handler) handleMessage(ctx context.Context, rec events.SQSMessage) erro
 	ctx, cancelRecord := context.WithTimeout(context.WithoutCancel(ctx), recordBudget)
 	defer cancelRecord()
 	receives, _ := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
-	if !errors.Is(err, ErrPermanent) && receives < h.d.MaxReceives {
+	if !errors.Is(err, source.ErrPermanent) && receives < h.d.MaxReceives {
 		log.WarnContext(ctx, "page failed: will be retried", "receive", receives, "err", err)
 		return err
 	}
@@ -256,9 +245,9 @@ func messageTimeout(ctx context.Context, d, reserve time.Duration) time.Duration
 // failPage records m's page (or plan) as dead with reason, and the page
 // after it too when m counted it and nextSent says no attempt enqueued it;
 // the run finishes (failed) when that was its last page.
-func (h *Handler) failPage(ctx context.Context, m syncrun.Message, reason string, nextSent bool) error {
+func (h *Handler) failPage(ctx context.Context, m messages.Page, reason string, nextSent bool) error {
 	pageID := m.PageID
-	if m.Kind == syncrun.KindPlan {
+	if m.Kind == messages.KindPlan {
 		pageID = "plan"
 		if perr := h.d.Store.SetPlan(ctx, m.TenantID, m.RunID, 1, -1); perr != nil {
 			return perr
@@ -267,7 +256,7 @@ func (h *Handler) failPage(ctx context.Context, m syncrun.Message, reason string
 	if err := h.recordDead(ctx, m, pageID, reason); err != nil {
 		return err
 	}
-	if m.Kind == syncrun.KindPage && !nextSent {
+	if m.Kind == messages.KindPage && !nextSent {
 		// This page counted the page after it, and no attempt of it that
 		// is still running enqueued that page: close it too, or the run
 		// would wait for it until its lock expired. (An earlier attempt
@@ -293,7 +282,7 @@ func (h *Handler) failPage(ctx context.Context, m syncrun.Message, reason string
 
 // recordDead records a page of m's run as dead with reason, and finishes
 // the run when that was its last page.
-func (h *Handler) recordDead(ctx context.Context, m syncrun.Message, pageID, reason string) error {
+func (h *Handler) recordDead(ctx context.Context, m messages.Page, pageID, reason string) error {
 	_, done, err := h.d.Store.RecordPage(ctx, store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: pageID, DeadReason: reason}, h.d.LockFor)
 	if err != nil || !done {
 		return err
@@ -326,10 +315,10 @@ type deadLetter struct {
 	Body    string          `json:"body,omitempty"`
 }
 
-func (h *Handler) source(ctx context.Context, m syncrun.Message) (store.Connection, Source, error) {
+func (h *Handler) source(ctx context.Context, m messages.Page) (store.Connection, source.Source, error) {
 	conn, err := h.d.Store.GetConnection(ctx, m.TenantID, m.ConnectionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return conn, nil, fmt.Errorf("%w: the connection was deleted", ErrPermanent)
+		return conn, nil, fmt.Errorf("%w: the connection was deleted", source.ErrPermanent)
 	}
 	if err != nil {
 		return conn, nil, err
@@ -342,7 +331,7 @@ func (h *Handler) source(ctx context.Context, m syncrun.Message) (store.Connecti
 }
 
 // plan asks the connector for the run's pages and enqueues them.
-func (h *Handler) plan(ctx context.Context, m syncrun.Message) error {
+func (h *Handler) plan(ctx context.Context, m messages.Page) error {
 	run, err := h.d.Store.GetRun(ctx, m.TenantID, m.RunID)
 	if err != nil || run.Status != store.RunRunning {
 		return err // finished or expired runs need nothing more
@@ -392,14 +381,14 @@ func (h *Handler) plan(ctx context.Context, m syncrun.Message) error {
 	}
 	msgs := make([]any, len(plan.Fanout))
 	for i, cur := range plan.Fanout {
-		msgs[i] = syncrun.PageMessage(m, cur)
+		msgs[i] = messages.PageMessage(m, cur)
 	}
 	return h.d.Pages.Send(ctx, msgs...)
 }
 
 // page fetches, merges and records one page; nextSent reports whether it
 // enqueued the next page of a chained listing.
-func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger) (nextSent bool, err error) {
+func (h *Handler) page(ctx context.Context, m messages.Page, log *slog.Logger) (nextSent bool, err error) {
 	run, err := h.d.Store.GetRun(ctx, m.TenantID, m.RunID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && run.Status != store.RunRunning) {
 		return nextSent, nil // the run is over (or expired): nothing to do
@@ -428,7 +417,7 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 		// Count and enqueue the next page now, so fetching it overlaps
 		// applying this one (a retry of this page re-sends it: the copy is
 		// the same page id, counted once).
-		next := syncrun.PageMessage(m, pg.Next)
+		next := messages.PageMessage(m, pg.Next)
 		if err := h.d.Store.ChainPage(ctx, m.TenantID, m.RunID, m.PageID, next.PageID); err != nil {
 			return nextSent, err
 		}
@@ -453,7 +442,7 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 	// space: nothing is written, no message is queued, nothing is written
 	// back, and the report says what would be (messages, and their
 	// credits).
-	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID,
+	applied, err := h.d.Store.ApplyRecords(ctx, store.Target{TenantID: m.TenantID, Conn: store.MergeConnection(conn), RunID: m.RunID,
 		WriteBack: conn.WriteBackOptOuts && !run.DryRun, DryRun: run.DryRun}, pg.Records, now)
 	if err != nil {
 		return nextSent, fmt.Errorf("applying page: %w", err)
@@ -482,7 +471,7 @@ func (h *Handler) page(ctx context.Context, m syncrun.Message, log *slog.Logger)
 // pageResult counts a page's applied records and lists their report rows
 // and the messages that became due (none in a dry run, whose messages are
 // counted and priced instead).
-func (h *Handler) pageResult(ctx context.Context, m syncrun.Message, dry bool, recs []source.Record, applied []store.Applied) (store.PageResult, []any, error) {
+func (h *Handler) pageResult(ctx context.Context, m messages.Page, dry bool, recs []source.Record, applied []store.Applied) (store.PageResult, []any, error) {
 	res := store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: m.PageID}
 	var due []any
 	var would []consent.Purpose // a dry run's messages
@@ -556,7 +545,7 @@ func (h *Handler) pageResult(ctx context.Context, m syncrun.Message, dry bool, r
 
 // recordPage records the page's result and finishes the run when it was
 // the last page.
-func (h *Handler) recordPage(ctx context.Context, m syncrun.Message, log *slog.Logger, res store.PageResult, nextSent bool) (bool, error) {
+func (h *Handler) recordPage(ctx context.Context, m messages.Page, log *slog.Logger, res store.PageResult, nextSent bool) (bool, error) {
 	counted, done, err := h.d.Store.RecordPage(ctx, res, h.d.LockFor)
 	if err != nil {
 		return nextSent, err
@@ -569,7 +558,7 @@ func (h *Handler) recordPage(ctx context.Context, m syncrun.Message, log *slog.L
 	return nextSent, nil
 }
 
-func (h *Handler) finish(ctx context.Context, m syncrun.Message) error {
+func (h *Handler) finish(ctx context.Context, m messages.Page) error {
 	if err := h.endGroups(ctx, m); err != nil {
 		return err
 	}
@@ -615,6 +604,6 @@ func outOfScopeRow(rec source.Record, d merge.Decision) store.ReportRow {
 	return row
 }
 
-func outboxMessage(tenant string, msg consent.Message) outbox.Message {
-	return outbox.SMS(tenant, msg)
+func outboxMessage(tenant string, msg consent.Message) messages.Outbox {
+	return messages.SMS(tenant, msg)
 }

@@ -15,12 +15,12 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
-	"github.com/contactsync/contactsync/pkg/webhook"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
 
@@ -77,9 +77,9 @@ func TestPage_CrashMidPageAndDuplicateDelivery(t *testing.T) {
 		}
 		idle = 0
 		for _, m := range msgs {
-			var pm syncrun.Message
+			var pm messages.Page
 			_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &pm)
-			if pm.Kind == syncrun.KindPage && !crashed {
+			if pm.Kind == messages.KindPage && !crashed {
 				crashed = true
 				src, err := registry.Source(ctx, conn)
 				if err != nil {
@@ -90,7 +90,7 @@ func TestPage_CrashMidPageAndDuplicateDelivery(t *testing.T) {
 					t.Fatal(err)
 				}
 				half := page.Records[:len(page.Records)/2]
-				if _, err := st.ApplyRecords(ctx, store.Target{TenantID: tenant.ID, Conn: webhook.MergeConnection(conn), RunID: run.ID}, half, time.Now()); err != nil {
+				if _, err := st.ApplyRecords(ctx, store.Target{TenantID: tenant.ID, Conn: store.MergeConnection(conn), RunID: run.ID}, half, time.Now()); err != nil {
 					t.Fatal(err)
 				}
 				handle(m) // the redelivery after the crash

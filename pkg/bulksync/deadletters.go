@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/syncrun"
 )
 
 // DeadLetterAPI lists the SQS calls DeadLetters makes.
@@ -91,7 +91,7 @@ func (d *DeadLetters) one(ctx context.Context, msg types.Message) (bool, error) 
 		}
 		return false, nil
 	}
-	var m syncrun.Message
+	var m messages.Page
 	if err := json.Unmarshal([]byte(body), &m); err != nil || m.Validate() != nil {
 		// Not a page of ours: keep it for whoever reads the DLQ, in the
 		// handler's form so it is not read as a page again.

@@ -15,12 +15,12 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
-	"github.com/contactsync/contactsync/pkg/webhook"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
@@ -169,9 +169,9 @@ func TestPage_RedeliveredPageCountsTheMessagesItMadeDue(t *testing.T) {
 			}
 			idle = 0
 			for _, m := range out.Messages {
-				var pm syncrun.Message
+				var pm messages.Page
 				_ = json.Unmarshal([]byte(aws.ToString(m.Body)), &pm)
-				if pm.Kind == syncrun.KindPage && made < 0 {
+				if pm.Kind == messages.KindPage && made < 0 {
 					// The first attempt: every record applied, nothing counted.
 					src, err := registry.Source(ctx, conn)
 					if err != nil {
@@ -181,7 +181,7 @@ func TestPage_RedeliveredPageCountsTheMessagesItMadeDue(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					applied, err := st.ApplyRecords(ctx, store.Target{TenantID: tenant.ID, Conn: webhook.MergeConnection(conn), RunID: run.ID, DryRun: dry}, page.Records, time.Now())
+					applied, err := st.ApplyRecords(ctx, store.Target{TenantID: tenant.ID, Conn: store.MergeConnection(conn), RunID: run.ID, DryRun: dry}, page.Records, time.Now())
 					if err != nil {
 						t.Fatal(err)
 					}

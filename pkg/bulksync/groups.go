@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/syncrun"
-	"github.com/contactsync/contactsync/pkg/webhook"
 )
 
 // Complete groups (source.Plan.CompleteGroups).
@@ -52,7 +51,7 @@ func completeGroups(run store.Run) []string {
 
 // deferOutOfScope stores the ids of recs' out-of-scope records for the
 // run's end and returns the others.
-func (h *Handler) deferOutOfScope(ctx context.Context, m syncrun.Message, recs []source.Record) ([]source.Record, error) {
+func (h *Handler) deferOutOfScope(ctx context.Context, m messages.Page, recs []source.Record) ([]source.Record, error) {
 	var ids []string
 	keep := recs[:0:0]
 	for _, r := range recs {
@@ -73,7 +72,7 @@ func (h *Handler) deferOutOfScope(ctx context.Context, m syncrun.Message, recs [
 
 // endGroups does a full run's complete-group work before it is finished
 // (see the top of this file); it does nothing for other runs.
-func (h *Handler) endGroups(ctx context.Context, m syncrun.Message) error {
+func (h *Handler) endGroups(ctx context.Context, m messages.Page) error {
 	run, err := h.d.Store.GetRun(ctx, m.TenantID, m.RunID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil
@@ -98,7 +97,7 @@ func (h *Handler) endGroups(ctx context.Context, m syncrun.Message) error {
 	if err != nil {
 		return err
 	}
-	tgt := store.Target{TenantID: m.TenantID, Conn: webhook.MergeConnection(conn), RunID: m.RunID, DryRun: run.DryRun}
+	tgt := store.Target{TenantID: m.TenantID, Conn: store.MergeConnection(conn), RunID: m.RunID, DryRun: run.DryRun}
 	if tgt.Conn.Label == "" {
 		tgt.Conn.Label = source.Platform(conn.Platform).DefaultLabel()
 	}
@@ -135,7 +134,7 @@ func (h *Handler) endGroups(ctx context.Context, m syncrun.Message) error {
 
 // applyDeferred applies a batch of deferred out-of-scope records that no
 // record of the run put in a complete group, and records it as a page.
-func (h *Handler) applyDeferred(ctx context.Context, m syncrun.Message, conn store.Connection, tgt store.Target, run store.Run, b store.Deferred) error {
+func (h *Handler) applyDeferred(ctx context.Context, m messages.Page, conn store.Connection, tgt store.Target, run store.Run, b store.Deferred) error {
 	pageID := "scope-" + b.Key
 	if done, err := h.d.Store.PageRecorded(ctx, m.TenantID, m.RunID, pageID); err != nil || done {
 		return err
@@ -157,7 +156,7 @@ func (h *Handler) applyDeferred(ctx context.Context, m syncrun.Message, conn sto
 			return fmt.Errorf("applying out-of-scope records: %w", err)
 		}
 	}
-	res, _, err := h.pageResult(ctx, syncrun.Message{TenantID: m.TenantID, RunID: m.RunID, PageID: pageID}, run.DryRun, recs, applied)
+	res, _, err := h.pageResult(ctx, messages.Page{TenantID: m.TenantID, RunID: m.RunID, PageID: pageID}, run.DryRun, recs, applied)
 	if err != nil {
 		return err
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
-	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -62,7 +62,7 @@ func TestPage_DueMessagesOfAPageWhoseEnqueueFailedAreSwept(t *testing.T) {
 	if n := queued(t, r); n != 0 {
 		t.Fatalf("the retry enqueued %d messages, want none (it saw unchanged records)", n)
 	}
-	sw := &outbox.Sweeper{Store: r.st, Queue: working.Outbox.(*queue.Sender)}
+	sw := &messages.Sweeper{Store: r.st, Queue: working.Outbox.(*queue.Sender)}
 	n, err := sw.Sweep(ctx, time.Now().Add(store.OutboxGrace+time.Minute))
 	if err != nil || n == 0 {
 		t.Fatalf("sweep = %d %v, want the page's double opt-in requests", n, err)
@@ -88,7 +88,7 @@ func queued(t *testing.T, r *deadlineRig) int {
 			return n
 		}
 		for _, m := range out.Messages {
-			var msg outbox.Message
+			var msg messages.Outbox
 			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil || msg.SMS.Purpose != "double_opt_in_request" {
 				t.Fatalf("unexpected outbox message %s", aws.ToString(m.Body))
 			}

@@ -15,7 +15,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
-	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -117,7 +117,7 @@ func TestMailchimp_SelectedTagScopesTheSync(t *testing.T) {
 				return n
 			}
 			for _, m := range out.Messages {
-				var msg outbox.Message
+				var msg messages.Outbox
 				if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &msg); err != nil || msg.SMS.Purpose != "confirmation" {
 					t.Fatalf("unexpected outbox message %s", aws.ToString(m.Body))
 				}

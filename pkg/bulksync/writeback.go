@@ -6,10 +6,9 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/syncrun"
 )
 
 // writeBackConcurrency bounds the write-back calls of one page in flight.
@@ -23,7 +22,7 @@ const writeBackDetail = "written back"
 // by the apply path with the ledger it read), and counts each in res:
 // written_back, or write_back_failed with the platform's reason as a report
 // row. Each goes through an outbox marker of its own for this run
-// (outbox.SyncWriteBackMessage), leased before the platform is called, so a
+// (messages.SyncWriteBackMessage), leased before the platform is called, so a
 // record is written back at most once per run even when the page is
 // retried or the marker is swept to the outbox consumer after a crash. A
 // failure is not retried inside the run: the record's link is marked
@@ -31,7 +30,7 @@ const writeBackDetail = "written back"
 // if it fails again. A connector that cannot write back at all
 // (source.WriteBackChecker, ErrWriteBackUnsupported: Mailchimp) costs no
 // marker and no call: the run counts write_back_unsupported once.
-func (h *Handler) writeBacks(ctx context.Context, m syncrun.Message, conn store.Connection, src Source, recs []source.Record, applied []store.Applied, res *store.PageResult, log *slog.Logger) error {
+func (h *Handler) writeBacks(ctx context.Context, m messages.Page, conn store.Connection, src source.Source, recs []source.Record, applied []store.Applied, res *store.PageResult, log *slog.Logger) error {
 	var due []int
 	for i, a := range applied {
 		if a.WriteBack {
@@ -102,9 +101,9 @@ type writeBackOutcome struct {
 
 // writeBackOne writes one record's opt-out back through its marker for the
 // run; an error is the store's (the page is retried).
-func (h *Handler) writeBackOne(ctx context.Context, m syncrun.Message, conn store.Connection, wb source.WriteBacker, rec source.Record, a store.Applied) (writeBackOutcome, error) {
+func (h *Handler) writeBackOne(ctx context.Context, m messages.Page, conn store.Connection, wb source.WriteBacker, rec source.Record, a store.Applied) (writeBackOutcome, error) {
 	phone := a.Identity.Phone
-	msg := outbox.SyncWriteBackMessage(m.TenantID, store.WriteBack{ConnectionID: conn.ID, ExternalID: rec.ExternalID}, phone, m.RunID, a.OptedOutAt)
+	msg := messages.SyncWriteBackMessage(m.TenantID, store.WriteBack{ConnectionID: conn.ID, ExternalID: rec.ExternalID}, phone, m.RunID, a.OptedOutAt)
 	if err := h.d.Store.PutOutbox(ctx, msg.Entry()); err != nil {
 		return writeBackOutcome{}, err
 	}

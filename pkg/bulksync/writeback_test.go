@@ -25,6 +25,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/inbound"
 	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
 	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/sandbox"
@@ -218,7 +219,7 @@ func (r *wbRig) get(t *testing.T, path string, q map[string]string, into any) {
 // (conn, externalID) is finished with status want.
 func (r *wbRig) waitMarker(t *testing.T, conn store.Connection, externalID, phone string, stopAt time.Time, want string) {
 	t.Helper()
-	ref := outbox.WriteBackMessage(r.tenant, store.WriteBack{ConnectionID: conn.ID, ExternalID: externalID}, phone, stopAt).Ref
+	ref := messages.WriteBackMessage(r.tenant, store.WriteBack{ConnectionID: conn.ID, ExternalID: externalID}, phone, stopAt).Ref
 	status := ""
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		_, s, err := r.st.GetOutbox(context.Background(), r.tenant, ref)

@@ -30,6 +30,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/inbound"
 	"github.com/contactsync/contactsync/pkg/logging"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/outbox"
@@ -159,8 +160,8 @@ func (e Env) registry(timeout time.Duration) *connectors.Registry {
 }
 
 // notifier makes notifications to the hub, queued on the outbox queue.
-func (e Env) notifier(st *store.Store) *outbox.Notifier {
-	return &outbox.Notifier{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()}
+func (e Env) notifier(st *store.Store) *notify.Notifier {
+	return &notify.Notifier{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()}
 }
 
 // API is the Hub API (functions/api).
@@ -219,8 +220,8 @@ func (e Env) Scheduler() *scheduler.Handler {
 	pagesDLQ := bulksync.New(bulksync.Deps{Store: st, DeadLetter: e.sender(e.Names.PagesDLQURL), Log: e.log(), Notify: e.notifier(st)})
 	return scheduler.New(scheduler.Deps{Store: st, Starter: e.starter(st), Log: e.log(), Now: e.SchedulerNow, Webhooks: e.keeper(st),
 		DeadPages: &bulksync.DeadLetters{SQS: e.SQS, QueueURL: e.Names.PagesDLQURL, Handler: pagesDLQ},
-		Outbox:    &outbox.Sweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},
-		Pending:   &outbox.PendingSweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},
+		Outbox:    &messages.Sweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},
+		Pending:   &scheduler.PendingSweeper{Store: st, Queue: e.sender(e.Names.OutboxQueueURL), Log: e.log()},
 	})
 }
 
@@ -228,7 +229,7 @@ func (e Env) Scheduler() *scheduler.Handler {
 func (e Env) BulkSync() *bulksync.Handler {
 	st := e.Store()
 	return bulksync.New(bulksync.Deps{
-		Store: st, Sources: e.registry(FetchTimeout), Prices: outbox.Prices{Store: st, Opener: e.Sealer},
+		Store: st, Sources: e.registry(FetchTimeout), Prices: messages.Prices{Store: st, Opener: e.Sealer},
 		Pages: e.sender(e.Names.PagesQueueURL), Outbox: e.sender(e.Names.OutboxQueueURL), DeadLetter: e.sender(e.Names.PagesDLQURL),
 		Log: e.log(), Notify: e.notifier(st),
 	})

@@ -1,8 +1,10 @@
 // Package connectors wires the platform packages (pkg/woocommerce, ...) to
-// the handlers: it builds a connection's platform client from its sealed
-// config for the bulk-sync pages (one cached client per connection per
-// process, so concurrent pages share its rate budget), and adapts each
-// platform's webhook verification and parsing to pkg/webhook.
+// the handlers through the interfaces pkg/source declares, and imports no
+// handler: it builds a connection's platform client from its sealed config
+// for the bulk-sync pages (source.Source: one cached client per connection
+// per process, so concurrent pages share its rate budget), and adapts each
+// platform's webhook verification and parsing (source.WebhookConnector,
+// consumed by pkg/webhook).
 //
 // For the Hub API (setup.go) it also builds a fresh client of a connection
 // that is not stored yet, from its config in the clear, to check its
@@ -17,8 +19,9 @@
 //
 // For pkg/hooks (hooks.go) it builds the client that registers a
 // connection's webhook subscriptions (source.Subscriber: Shopify,
-// WooCommerce and Mailchimp's list webhook), and Shopify's webhook adapter reports app/uninstalled of
-// the connection's own shop (webhook.Uninstaller).
+// WooCommerce, Mailchimp's list webhook and Klaviyo), and Shopify's webhook
+// adapter reports app/uninstalled of the connection's own shop
+// (source.Uninstaller).
 //
 // OAuth installs (pkg/oauth) store tokens in the sealed config: Mailchimp's
 // do not expire; Klaviyo's are refreshed before use (oauth.go: through
@@ -40,7 +43,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/mailchimp"
@@ -48,7 +50,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/shopify"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/webhook"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 )
 
@@ -102,7 +103,7 @@ func (r *Registry) httpClient() *http.Client {
 
 // platformClient is what every platform client offers.
 type platformClient interface {
-	bulksync.Source
+	source.Source
 	WriteBackOptOut(ctx context.Context, externalID, e164 string) error
 }
 
@@ -123,7 +124,7 @@ func (r *Registry) Config(conn store.Connection) (map[string]string, error) {
 }
 
 // Source returns the connection's platform client for bulk sync.
-func (r *Registry) Source(ctx context.Context, conn store.Connection) (bulksync.Source, error) {
+func (r *Registry) Source(ctx context.Context, conn store.Connection) (source.Source, error) {
 	c, err := r.client(conn)
 	if err != nil {
 		return nil, err
@@ -174,7 +175,7 @@ func (r *Registry) build(conn store.Connection) (platformClient, error) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		return nil, fmt.Errorf("%w: %w (%s)", bulksync.ErrPermanent, ErrForbiddenHost, strings.Join(keys, ", "))
+		return nil, fmt.Errorf("%w: %w (%s)", source.ErrPermanent, ErrForbiddenHost, strings.Join(keys, ", "))
 	}
 	return r.newClient(conn, cfg)
 }
@@ -192,7 +193,7 @@ func (r *Registry) newClient(conn store.Connection, cfg map[string]string) (perm
 			WebhookSecret: cfg["webhookSecret"], SMSConsentMetaKey: cfg["smsConsentMetaKey"], GroupsMetaKey: cfg["groupsMetaKey"],
 		}, opts, hc)
 		if err != nil {
-			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+			return permanentErrors{}, fmt.Errorf("%w: %w", source.ErrPermanent, err)
 		}
 		return permanentErrors{c, wooPermanent}, nil
 	case source.Shopify:
@@ -209,14 +210,14 @@ func (r *Registry) newClient(conn store.Connection, cfg map[string]string) (perm
 			BulkWait: cmp.Or(r.ShopifyBulkWait, 20*time.Second),
 		}, opts, hc)
 		if err != nil {
-			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+			return permanentErrors{}, fmt.Errorf("%w: %w", source.ErrPermanent, err)
 		}
 		return permanentErrors{c, shopifyPermanent}, nil
 	case source.Mailchimp:
 		c, err := mailchimp.New(mailchimp.Config{APIKey: cfg["apiKey"], AudienceID: cfg["audienceId"], APIBaseURL: cfg["apiBaseUrl"],
 			AccessToken: cfg[CfgAccessToken], DC: cfg["dc"], WebhookToken: cfg["webhookToken"]}, opts, hc)
 		if err != nil {
-			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+			return permanentErrors{}, fmt.Errorf("%w: %w", source.ErrPermanent, err)
 		}
 		return permanentErrors{c, func(err error) bool {
 			var he *mailchimp.HTTPError
@@ -230,7 +231,7 @@ func (r *Registry) newClient(conn store.Connection, cfg map[string]string) (perm
 		}
 		c, err := klaviyo.New(kcfg, opts, hc)
 		if err != nil {
-			return permanentErrors{}, fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+			return permanentErrors{}, fmt.Errorf("%w: %w", source.ErrPermanent, err)
 		}
 		return permanentErrors{c, func(err error) bool {
 			var he *klaviyo.HTTPError
@@ -238,7 +239,7 @@ func (r *Registry) newClient(conn store.Connection, cfg map[string]string) (perm
 				(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
 		}}, nil
 	default:
-		return permanentErrors{}, fmt.Errorf("%w: %w %q", bulksync.ErrPermanent, ErrUnsupportedPlatform, conn.Platform)
+		return permanentErrors{}, fmt.Errorf("%w: %w %q", source.ErrPermanent, ErrUnsupportedPlatform, conn.Platform)
 	}
 }
 
@@ -253,7 +254,7 @@ func (p permanentErrors) mark(err error) error {
 	// An answer over a client's size cap is the host's doing: asking
 	// again gets the same answer.
 	if err != nil && (p.permanent(err) || errors.Is(err, safehttp.ErrBodyTooLarge)) {
-		return fmt.Errorf("%w: %w", bulksync.ErrPermanent, err)
+		return fmt.Errorf("%w: %w", source.ErrPermanent, err)
 	}
 	return err
 }
@@ -314,18 +315,18 @@ func shopifyPermanent(err error) bool {
 // Webhooks returns the webhook adapters of every supported platform.
 // Shopify's segment topics resolve the segment's name with a call to the
 // shop through a Registry with no private hosts (WebhooksFor takes one).
-func Webhooks() map[source.Platform]webhook.Connector {
+func Webhooks() map[source.Platform]source.WebhookConnector {
 	return WebhooksFor(nil)
 }
 
 // WebhooksFor is Webhooks with r's outbound HTTP settings (hardening,
 // AllowPrivateHosts) for the calls a webhook needs (the name of a
 // segment a Shopify delivery names by id); nil is a default Registry.
-func WebhooksFor(r *Registry) map[source.Platform]webhook.Connector {
+func WebhooksFor(r *Registry) map[source.Platform]source.WebhookConnector {
 	if r == nil {
 		r = &Registry{}
 	}
-	return map[source.Platform]webhook.Connector{
+	return map[source.Platform]source.WebhookConnector{
 		source.WooCommerce: wooWebhook{},
 		source.Shopify:     shopifyWebhook{r: r, names: &segmentNames{}},
 		source.Mailchimp:   mailchimpWebhook{},
@@ -337,17 +338,17 @@ func WebhooksFor(r *Registry) map[source.Platform]webhook.Connector {
 // them; the daily pull covers the rest).
 type klaviyoWebhook struct{}
 
-func (klaviyoWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
+func (klaviyoWebhook) Verify(cfg map[string]string, d source.Delivery) error {
 	if err := klaviyo.VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body, d.At); err != nil {
-		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
+		return fmt.Errorf("%w: %w", source.ErrSignature, err)
 	}
 	return nil
 }
 
-func (klaviyoWebhook) Parse(_ map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
+func (klaviyoWebhook) Parse(_ map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
 	wh, err := klaviyo.ParseWebhook(d.Header, d.Body, opts)
 	if err != nil {
-		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+		return source.Webhook{}, fmt.Errorf("%w: %w", source.ErrMalformed, err)
 	}
 	return wh, nil
 }
@@ -359,17 +360,17 @@ type mailchimpWebhook struct{}
 func (mailchimpWebhook) CanWriteBack() error { return mailchimp.ErrWriteBackUnsupported }
 
 // Verify checks the secret token our webhook URL carries (Mailchimp signs nothing).
-func (mailchimpWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
+func (mailchimpWebhook) Verify(cfg map[string]string, d source.Delivery) error {
 	if err := mailchimp.VerifyWebhook(cfg["webhookToken"], d.Query["token"]); err != nil {
-		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
+		return fmt.Errorf("%w: %w", source.ErrSignature, err)
 	}
 	return nil
 }
 
-func (mailchimpWebhook) Parse(_ map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
+func (mailchimpWebhook) Parse(_ map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
 	wh, err := mailchimp.ParseWebhook(d.Body, opts)
 	if err != nil {
-		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+		return source.Webhook{}, fmt.Errorf("%w: %w", source.ErrMalformed, err)
 	}
 	return wh, nil
 }
@@ -418,19 +419,19 @@ func (c *segmentNames) put(key, name string) {
 	c.m[key] = segmentName{name: name, at: time.Now()}
 }
 
-func (shopifyWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
+func (shopifyWebhook) Verify(cfg map[string]string, d source.Delivery) error {
 	// previousWebhookSecret covers the hour after a secret rotation
 	// (webhookSecretRotatedAt, set by the Hub API when it stores one), and
 	// only that hour.
 	rotatedAt, _ := time.Parse(time.RFC3339Nano, cfg["webhookSecretRotatedAt"]) // absent or bad: zero, the previous secret is not accepted
 	secrets := shopify.WebhookSecrets(cfg["webhookSecret"], cfg["previousWebhookSecret"], rotatedAt, d.At)
 	if err := shopify.VerifyWebhook(secrets, d.Header, d.Body); err != nil {
-		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
+		return fmt.Errorf("%w: %w", source.ErrSignature, err)
 	}
 	return nil
 }
 
-func (w shopifyWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
+func (w shopifyWebhook) Parse(cfg map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
 	// customer.joined_segment / left_segment name the segment by id: its
 	// name (the group) is read from the shop, through the same hardened
 	// client and host checks as a sync.
@@ -455,7 +456,7 @@ func (w shopifyWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts so
 	defer cancel()
 	wh, err := shopify.ParseWebhookWith(ctx, d.Header, d.Body, opts, names)
 	if err != nil {
-		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+		return source.Webhook{}, fmt.Errorf("%w: %w", source.ErrMalformed, err)
 	}
 	return wh, nil
 }
@@ -464,16 +465,16 @@ func (w shopifyWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts so
 // the connection's own shop (the signed body names it: every shop's
 // deliveries are signed with the one app secret, so a body from another
 // shop is refused).
-func (shopifyWebhook) Uninstalled(cfg map[string]string, d webhook.Delivery) (bool, error) {
-	if d.Header.Get("X-Shopify-Topic") != "app/uninstalled" {
+func (shopifyWebhook) Uninstalled(cfg map[string]string, d source.Delivery) (bool, error) {
+	if http.Header(d.Header).Get("X-Shopify-Topic") != "app/uninstalled" {
 		return false, nil
 	}
 	wh, err := shopify.ParseWebhook(d.Header, d.Body, source.Options{})
 	if err != nil {
-		return false, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+		return false, fmt.Errorf("%w: %w", source.ErrMalformed, err)
 	}
 	if !strings.EqualFold(wh.Uninstalled, cfg["shopDomain"]) {
-		return false, fmt.Errorf("%w: app/uninstalled of another shop", webhook.ErrMalformed)
+		return false, fmt.Errorf("%w: app/uninstalled of another shop", source.ErrMalformed)
 	}
 	return true, nil
 }
@@ -497,17 +498,17 @@ func (w shopifyWebhook) segmentClient(cfg map[string]string, opts source.Options
 
 type wooWebhook struct{}
 
-func (wooWebhook) Verify(cfg map[string]string, d webhook.Delivery) error {
+func (wooWebhook) Verify(cfg map[string]string, d source.Delivery) error {
 	if err := woocommerce.VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body); err != nil {
-		return fmt.Errorf("%w: %w", webhook.ErrSignature, err)
+		return fmt.Errorf("%w: %w", source.ErrSignature, err)
 	}
 	return nil
 }
 
-func (wooWebhook) Parse(cfg map[string]string, d webhook.Delivery, opts source.Options) (source.Webhook, error) {
+func (wooWebhook) Parse(cfg map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
 	wh, err := woocommerce.ParseWebhookKeys(d.Header, d.Body, opts, woocommerce.Keys{Consent: cfg["smsConsentMetaKey"], Groups: cfg["groupsMetaKey"]})
 	if err != nil {
-		return source.Webhook{}, fmt.Errorf("%w: %w", webhook.ErrMalformed, err)
+		return source.Webhook{}, fmt.Errorf("%w: %w", source.ErrMalformed, err)
 	}
 	return wh, nil
 }

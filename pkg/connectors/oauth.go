@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/oauth"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -85,19 +85,19 @@ func (r *Registry) klaviyoToken(conn store.Connection, cfg map[string]string, hc
 			return cur.AccessToken, nil
 		}
 		if o == nil || cur.RefreshToken == "" {
-			return "", fmt.Errorf("%w: %w", bulksync.ErrPermanent, ErrNeedsReauthorization)
+			return "", fmt.Errorf("%w: %w", source.ErrPermanent, ErrNeedsReauthorization)
 		}
 		// Another worker may have refreshed it already: read what is stored.
 		for attempt := 0; attempt < 2; attempt++ {
 			stored, err := o.Store.GetConnection(ctx, conn.TenantID, conn.ID)
 			if errors.Is(err, store.ErrNotFound) {
-				return "", fmt.Errorf("%w: the connection was deleted", bulksync.ErrPermanent)
+				return "", fmt.Errorf("%w: the connection was deleted", source.ErrPermanent)
 			}
 			if err != nil {
 				return "", err
 			}
 			if stored.Status == store.StatusNeedsReauthorization {
-				return "", fmt.Errorf("%w: %w", bulksync.ErrPermanent, ErrNeedsReauthorization)
+				return "", fmt.Errorf("%w: %w", source.ErrPermanent, ErrNeedsReauthorization)
 			}
 			scfg, err := r.Config(stored)
 			if err != nil {
@@ -125,7 +125,7 @@ func (r *Registry) klaviyoToken(conn store.Connection, cfg map[string]string, hc
 				if o.NeedsReauthorization != nil {
 					o.NeedsReauthorization(ctx, stored)
 				}
-				return "", fmt.Errorf("%w: %w", bulksync.ErrPermanent, ErrNeedsReauthorization)
+				return "", fmt.Errorf("%w: %w", source.ErrPermanent, ErrNeedsReauthorization)
 			}
 			if err != nil {
 				// The token endpoint's answer may quote itself: keep its code only.
@@ -154,6 +154,6 @@ func (r *Registry) klaviyoToken(conn store.Connection, cfg map[string]string, hc
 			cur = tok
 			return cur.AccessToken, nil
 		}
-		return "", fmt.Errorf("%w: %w", bulksync.ErrPermanent, ErrNeedsReauthorization)
+		return "", fmt.Errorf("%w: %w", source.ErrPermanent, ErrNeedsReauthorization)
 	}
 }

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
 	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/seal"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -150,7 +150,7 @@ func TestKlaviyoToken_RevokedMarksTheConnection(t *testing.T) {
 	r := &Registry{Opener: sealer, AllowPrivateHosts: true, OAuth: &OAuth{Apps: apps, Sealer: sealer, Store: st,
 		NeedsReauthorization: func(_ context.Context, c store.Connection) { told = append(told, c.ID) }}}
 	_, err := r.klaviyoToken(conn, cfg, http.DefaultClient)(ctx)
-	if !errors.Is(err, bulksync.ErrPermanent) || !errors.Is(err, ErrNeedsReauthorization) {
+	if !errors.Is(err, source.ErrPermanent) || !errors.Is(err, ErrNeedsReauthorization) {
 		t.Fatalf("err = %v", err)
 	}
 	if len(told) != 1 || told[0] != conn.ID {

@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/safehttp"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -96,7 +96,7 @@ func TestRegistryRefusesPrivateHosts(t *testing.T) {
 	r := &connectors.Registry{Opener: plain{}}
 	for i, tc := range cases {
 		err := fetch(context.Background(), r, connection(t, "c"+string(rune('a'+i)), tc.platform, tc.cfg))
-		if !errors.Is(err, connectors.ErrForbiddenHost) || !errors.Is(err, bulksync.ErrPermanent) {
+		if !errors.Is(err, connectors.ErrForbiddenHost) || !errors.Is(err, source.ErrPermanent) {
 			t.Errorf("%s %v: %v, want a permanent ErrForbiddenHost", tc.platform, tc.cfg, err)
 		}
 	}
@@ -123,7 +123,7 @@ func TestRegistryFollowsNoRedirect(t *testing.T) {
 		{"klaviyo", map[string]string{"privateApiKey": "pk", "apiBaseUrl": front.URL}},
 	} {
 		err := fetch(context.Background(), r, connection(t, "r"+string(rune('a'+i)), tc.platform, tc.cfg))
-		if !errors.Is(err, bulksync.ErrPermanent) {
+		if !errors.Is(err, source.ErrPermanent) {
 			t.Errorf("%s: %v, want a permanent error", tc.platform, err)
 		}
 	}
@@ -199,7 +199,7 @@ func TestOversizedAnswersAreRefused(t *testing.T) {
 		}[platform]
 		r := &connectors.Registry{Opener: plain{}, AllowPrivateHosts: true}
 		err := fetch(context.Background(), r, connection(t, "big"+string(rune('a'+i)), platform, cfg))
-		if !errors.Is(err, safehttp.ErrBodyTooLarge) || !errors.Is(err, bulksync.ErrPermanent) {
+		if !errors.Is(err, safehttp.ErrBodyTooLarge) || !errors.Is(err, source.ErrPermanent) {
 			t.Errorf("%s: %v, want a permanent ErrBodyTooLarge", platform, err)
 		}
 		if n := hits.Load(); n != 1 {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/source"
-	"github.com/contactsync/contactsync/pkg/webhook"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 )
 
@@ -19,7 +18,7 @@ func TestWooWebhook_GroupsFromRoleAndTheGroupsMetaKey(t *testing.T) {
 	h := http.Header{}
 	h.Set(woocommerce.HeaderTopic, "customer.updated")
 	wh, err := connectors.Webhooks()[source.WooCommerce].Parse(map[string]string{"groupsMetaKey": "_tags"},
-		webhook.Delivery{Header: h, Body: body}, source.Options{ConnectionID: "c"})
+		source.Delivery{Header: h, Body: body}, source.Options{ConnectionID: "c"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ type Platforms interface {
 	Subscriber(conn store.Connection) (source.Subscriber, error)
 }
 
-// Notifier emits notifications to the hub (outbox.Notifier).
+// Notifier emits notifications to the hub (notify.Notifier).
 type Notifier interface {
 	EmitLogged(ctx context.Context, tenant string, ev notify.Event)
 }

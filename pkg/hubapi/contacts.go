@@ -12,8 +12,8 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/notify"
-	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -231,7 +231,7 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 			return h.internal(ctx, "reading notification endpoint", err)
 		}
 	}
-	var writeBacks []outbox.Message
+	var writeBacks []messages.Outbox
 	_, err = h.d.Store.UpdateLedger(ctx, c.tenant, v.Phone, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
 		if ev.Kind == consent.EventHubOptIn && r.Ledger.ConsentRequired() {
 			// The person opted out (STOP, a source unsubscribe): only
@@ -247,16 +247,16 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 		}
 		if ch.StateChanged() && ch.To == consent.Unsubscribed {
 			for _, t := range targets {
-				writeBacks = append(writeBacks, outbox.WriteBackMessage(c.tenant, t, v.Phone, now))
+				writeBacks = append(writeBacks, messages.WriteBackMessage(c.tenant, t, v.Phone, now))
 			}
 			if notifyOn {
 				n, err := notify.Unsubscribed(v.ID, v.Phone, notify.SourceHub, c.req.RequestContext.RequestID, now).Notification(c.tenant)
 				if err != nil {
 					return store.LedgerUpdate{}, err
 				}
-				writeBacks = append(writeBacks, outbox.NotifyMessage(n))
+				writeBacks = append(writeBacks, messages.NotifyMessage(n))
 			}
-			upd.Outbox = outbox.Entries(writeBacks)
+			upd.Outbox = messages.Entries(writeBacks)
 		}
 		return upd, nil
 	})
@@ -268,7 +268,7 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 		return h.internal(ctx, "updating subscription", err)
 	}
 	if len(writeBacks) > 0 && h.d.Outbox != nil {
-		if err := h.d.Outbox.Send(ctx, outbox.Values(writeBacks)...); err != nil {
+		if err := h.d.Outbox.Send(ctx, messages.Values(writeBacks)...); err != nil {
 			return h.internal(ctx, "enqueuing write-backs", err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/hubapi"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/sandbox"
@@ -68,7 +69,7 @@ func TestDryRun_CountsWhatTheRealRunDoesAndChangesNothing(t *testing.T) {
 	bs := bulksync.New(bulksync.Deps{
 		Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 		Pages: pages, Outbox: outq, DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL),
-		Prices: outbox.Prices{Store: st, Opener: sealer},
+		Prices: messages.Prices{Store: st, Opener: sealer},
 	})
 	ob := outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true})
 	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.PagesQueueURL, Handler: bs.Handle, Concurrency: 3, BatchSize: 1, RetryDelay: time.Second}).Run(ctx)

@@ -45,8 +45,8 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/oauth"
-	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/sms"
@@ -76,7 +76,7 @@ type Deps struct {
 	Log               *slog.Logger
 	Now               func() time.Time
 	// Notify makes notifications to the hub (nil: none).
-	Notify *outbox.Notifier
+	Notify *notify.Notifier
 
 	// Platforms checks credentials when a connection is created or its
 	// credentials change, and lists install options (nil: no checks, and

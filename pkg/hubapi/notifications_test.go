@@ -22,6 +22,8 @@ import (
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/messages"
+	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/sandbox"
@@ -141,7 +143,7 @@ type notifyFixture struct {
 	*api
 	rcv    *receiver
 	offset atomic.Int64 // the outbox clock's lead over the wall clock
-	sweep  *outbox.Sweeper
+	sweep  *messages.Sweeper
 	key    string
 	tenant string
 }
@@ -159,7 +161,7 @@ func newNotifyFixture(t *testing.T) *notifyFixture {
 		t.Fatal(err)
 	}
 	pages, ob := queue.NewSender(s.SQS, s.PagesQueueURL), queue.NewSender(s.SQS, s.OutboxQueueURL)
-	notifier := &outbox.Notifier{Store: st, Queue: ob}
+	notifier := &notify.Notifier{Store: st, Queue: ob}
 	h := hubapi.New(hubapi.Deps{
 		Store: st, Sealer: sealer, AdminToken: admin, PublicBaseURL: "https://hooks.example.com/", AllowPrivateHosts: true,
 		Starter: syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour}, Outbox: ob, Notify: notifier,
@@ -168,7 +170,7 @@ func newNotifyFixture(t *testing.T) *notifyFixture {
 		Store: st, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
 		Pages: pages, Outbox: ob, DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL), Notify: notifier,
 	})
-	f := &notifyFixture{api: &api{t: t, h: h, st: st}, rcv: newReceiver(t), sweep: &outbox.Sweeper{Store: st, Queue: ob}}
+	f := &notifyFixture{api: &api{t: t, h: h, st: st}, rcv: newReceiver(t), sweep: &messages.Sweeper{Store: st, Queue: ob}}
 	f.rcv.mu.Lock()
 	f.rcv.clock = f.now
 	f.rcv.mu.Unlock()

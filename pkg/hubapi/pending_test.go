@@ -15,7 +15,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/merge"
-	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/scheduler"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -33,7 +32,7 @@ type pendingFixture struct {
 	*api
 	key, tid, doi string
 	now           time.Time
-	sweeper       *outbox.PendingSweeper
+	sweeper       *scheduler.PendingSweeper
 	starter       syncrun.Starter
 	contacts      map[string]string // first name -> contact id
 	phones        map[string]string // first name -> E.164
@@ -59,7 +58,7 @@ func newPendingFixture(t *testing.T, connJSON string) *pendingFixture {
 		t.Fatalf("create connection: %d %v", code, conn)
 	}
 	f.doi = conn["id"].(string)
-	f.sweeper = &outbox.PendingSweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
+	f.sweeper = &scheduler.PendingSweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
 	return f
 }
 
@@ -154,7 +153,7 @@ func (f *pendingFixture) status(first string) string {
 	return c["status"].(string)
 }
 
-func (f *pendingFixture) sweep(at time.Duration) outbox.PendingSummary {
+func (f *pendingFixture) sweep(at time.Duration) scheduler.PendingSummary {
 	f.t.Helper()
 	f.now = pendingT0.Add(at)
 	sum, err := f.sweeper.Sweep(context.Background(), f.now)

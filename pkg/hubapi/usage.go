@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
-	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -121,7 +121,7 @@ func (h *Handler) putUsageCap(ctx context.Context, c call) apigw.Response {
 		batch = batch[:0]
 	}
 	released, err := h.d.Store.ReleaseHeld(ctx, c.tenant, func(e store.OutboxEntry) error {
-		if batch = append(batch, outbox.FromEntry(e)); len(batch) == 10 {
+		if batch = append(batch, messages.FromEntry(e)); len(batch) == 10 {
 			flush()
 		}
 		return nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/hubapi"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -69,9 +70,9 @@ func newUsageFixture(t *testing.T, templates map[string]string) *usageFixture {
 
 // due writes the marker of a due SMS (as a merge or inbound decision does)
 // and returns its queue message.
-func (f *usageFixture) due(conn string, p consent.Purpose, phone string) outbox.Message {
+func (f *usageFixture) due(conn string, p consent.Purpose, phone string) messages.Outbox {
 	f.t.Helper()
-	m := outbox.SMS(f.tenant, consent.Message{Phone: phone, ConnectionID: conn, Purpose: p, At: f.now})
+	m := messages.SMS(f.tenant, consent.Message{Phone: phone, ConnectionID: conn, Purpose: p, At: f.now})
 	if err := f.st.PutOutbox(context.Background(), m.Entry()); err != nil {
 		f.t.Fatal(err)
 	}
@@ -259,7 +260,7 @@ func TestUsage_MonthlyCapHoldsAndReleases(t *testing.T) {
 		t.Fatalf("usage = %+v, want 3 credits, 2 messages, 1 held, cap 3", u)
 	}
 	// A held message is not the sweeper's: it waits for the cap.
-	sw := &outbox.Sweeper{Store: f.st, Queue: queue.NewSender(f.s.SQS, f.s.OutboxQueueURL)}
+	sw := &messages.Sweeper{Store: f.st, Queue: queue.NewSender(f.s.SQS, f.s.OutboxQueueURL)}
 	if n, err := sw.Sweep(ctx, f.now.Add(store.OutboxGrace+time.Hour)); err != nil || n != 0 {
 		t.Fatalf("sweep = %d %v, want 0", n, err)
 	}
@@ -319,7 +320,7 @@ func TestUsage_ReleasedMessagesSurviveALostEnqueue(t *testing.T) {
 	if code, out := api.do("PUT", "/v1/usage/cap", f.key, `{"monthlyCredits":null}`, nil); code != http.StatusOK || out["released"] != float64(1) {
 		t.Fatalf("remove cap with a failing enqueue: %d %v", code, out)
 	}
-	sw := &outbox.Sweeper{Store: f.st, Queue: queue.NewSender(f.s.SQS, f.s.OutboxQueueURL)}
+	sw := &messages.Sweeper{Store: f.st, Queue: queue.NewSender(f.s.SQS, f.s.OutboxQueueURL)}
 	if n, err := sw.Sweep(ctx, f.now.Add(store.OutboxGrace+time.Minute)); err != nil || n != 1 {
 		t.Fatalf("sweep = %d %v, want the released message", n, err)
 	}

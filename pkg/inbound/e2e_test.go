@@ -13,6 +13,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/inbound"
 	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/sandbox"
@@ -68,7 +69,7 @@ func TestDoubleOptIn_YesThenStop_EndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range a.Messages {
-			if err := outboxQ.Send(ctx, outbox.SMS(tenant.ID, m)); err != nil {
+			if err := outboxQ.Send(ctx, messages.SMS(tenant.ID, m)); err != nil {
 				t.Fatal(err)
 			}
 		}

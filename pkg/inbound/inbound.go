@@ -30,8 +30,8 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/notify"
-	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/smsproviders"
@@ -73,7 +73,7 @@ type Deps struct {
 	Log           *slog.Logger
 	// Notify tells the hub of STOP replies (contact.unsubscribed; nil:
 	// nothing is told).
-	Notify *outbox.Notifier
+	Notify *notify.Notifier
 }
 
 // Handler handles inbound SMS.
@@ -167,7 +167,7 @@ func answer(p sms.Provider) apigw.Response {
 func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings, in sms.Inbound) (consent.Keyword, error) {
 	kind := consent.Classify(in.Text)
 	ev := consent.Evidence{Text: truncate(in.Text, 160), MessageID: in.MessageID, Provider: string(in.Provider)}
-	var msgs []outbox.Message
+	var msgs []messages.Outbox
 	switch kind {
 	case consent.OptOut, consent.OptIn:
 		var targets []store.WriteBack
@@ -207,10 +207,10 @@ func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings,
 			}
 			if len(ch.MessagesDue) > 0 && h.d.Outbox != nil {
 				for _, m := range ch.MessagesDue {
-					msgs = append(msgs, outbox.SMS(tenant, m))
+					msgs = append(msgs, messages.SMS(tenant, m))
 				}
 				for _, t := range targets {
-					msgs = append(msgs, outbox.WriteBackMessage(tenant, t, in.From, in.ReceivedAt))
+					msgs = append(msgs, messages.WriteBackMessage(tenant, t, in.From, in.ReceivedAt))
 				}
 			}
 			if notifyOn && ch.StateChanged() && ch.To == consent.Unsubscribed {
@@ -220,10 +220,10 @@ func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings,
 				if err != nil {
 					return store.LedgerUpdate{}, err
 				}
-				msgs = append(msgs, outbox.NotifyMessage(n))
+				msgs = append(msgs, messages.NotifyMessage(n))
 			}
 			if len(msgs) > 0 {
-				upd.Outbox = outbox.Entries(msgs)
+				upd.Outbox = messages.Entries(msgs)
 			}
 			return upd, nil
 		})
@@ -232,8 +232,8 @@ func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings,
 		}
 	case consent.Help:
 		if h.d.Outbox != nil {
-			msgs = []outbox.Message{outbox.SMS(tenant, consent.Message{Phone: in.From, Purpose: consent.PurposeHelp, At: in.ReceivedAt})}
-			if err := h.d.Store.PutOutbox(ctx, outbox.Entries(msgs)...); err != nil {
+			msgs = []messages.Outbox{messages.SMS(tenant, consent.Message{Phone: in.From, Purpose: consent.PurposeHelp, At: in.ReceivedAt})}
+			if err := h.d.Store.PutOutbox(ctx, messages.Entries(msgs)...); err != nil {
 				return kind, err
 			}
 		}
@@ -246,7 +246,7 @@ func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings,
 	if len(msgs) == 0 {
 		return kind, nil
 	}
-	return kind, h.d.Outbox.Send(ctx, outbox.Values(msgs)...)
+	return kind, h.d.Outbox.Send(ctx, messages.Values(msgs)...)
 }
 
 func isYes(text string) bool {

@@ -82,7 +82,7 @@ func TestStop_TellsTheHubOnce(t *testing.T) {
 
 	outboxQ := queue.NewSender(s.SQS, s.OutboxQueueURL)
 	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.OutboxQueueURL, Handler: outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true}).Handle, RetryDelay: time.Second}).Run(ctx)
-	in := inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: outboxQ, Notify: &outbox.Notifier{Store: st, Queue: outboxQ}})
+	in := inbound.New(inbound.Deps{Store: st, Opener: sealer, Outbox: outboxQ, Notify: &notify.Notifier{Store: st, Queue: outboxQ}})
 	srv := httptest.NewServer(sandbox.HTTP("/sms/inbound/{provider}/{tenantId}", in.Handle))
 	defer srv.Close()
 	hookURL, publicURL := srv.URL+"/sms/inbound/twilio/"+tenant.ID, "/sms/inbound/twilio/"+tenant.ID

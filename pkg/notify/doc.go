@@ -32,10 +32,11 @@
 //
 // # Delivery
 //
-// The outbox carries deliveries (pkg/outbox, message kind "notify"): the
-// event's log item and its outbox marker are written in one transaction
-// (with the decision that made the event, where there is one: a STOP's
-// ledger write), then the message is queued; a lost enqueue is found by
+// The outbox carries deliveries (pkg/outbox, message kind "notify",
+// messages.NotifyMessage): the event's log item and its outbox marker are
+// written in one transaction (with the decision that made the event, where
+// there is one: a STOP's ledger write; Notifier does it for events of
+// their own), then the message is queued; a lost enqueue is found by
 // the outbox sweeper. Post makes one attempt through a safehttp client
 // (public addresses only, https, no redirects, a 15 s timeout, at most
 // 64 KiB of the answer read). A 2xx delivers; a 429, a 5xx, a 408, a

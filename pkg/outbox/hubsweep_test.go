@@ -14,13 +14,13 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/hubapi"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/webhook"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
@@ -56,7 +56,7 @@ func TestSweep_HubUnsubscribeWriteBackSurvivesAFailedEnqueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	applied, err := st.ApplyRecord(ctx, store.Target{TenantID: tenant.ID, Conn: webhook.MergeConnection(conn)}, wh.Records[0], time.Now())
+	applied, err := st.ApplyRecord(ctx, store.Target{TenantID: tenant.ID, Conn: store.MergeConnection(conn)}, wh.Records[0], time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestSweep_HubUnsubscribeWriteBackSurvivesAFailedEnqueue(t *testing.T) {
 	if c := put(); c != http.StatusOK {
 		t.Fatalf("the client's retry = %d, want 200", c)
 	}
-	sw := &outbox.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
+	sw := &messages.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
 	if n, err := sw.Sweep(ctx, time.Now().Add(store.OutboxGrace+time.Minute)); err != nil || n != 1 {
 		t.Fatalf("sweep = %d %v, want the write-back", n, err)
 	}

@@ -4,23 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/store"
 )
-
-// KindNotify is a notification to the hub (pkg/notify): one delivery
-// attempt per message, retried through the marker's index time.
-const KindNotify = "notify"
-
-// NotifyMessage is the outbox message delivering notification n; its
-// Entry carries n's log item, to be written with the marker.
-func NotifyMessage(n store.Notification) Message {
-	return Message{Kind: KindNotify, TenantID: n.TenantID, Ref: n.ID, Notification: &n}
-}
 
 // NotifyStore is what delivering notifications needs (a *store.Store).
 type NotifyStore interface {
@@ -28,63 +18,6 @@ type NotifyStore interface {
 	GetNotification(ctx context.Context, tenant, id string) (store.Notification, error)
 	RecordNotificationAttempt(ctx context.Context, tenant, id string, a store.NotificationAttempt) (store.Notification, error)
 	FailNotification(ctx context.Context, tenant, id, reason string) error
-}
-
-// Notifier makes notifications: it stores each event with its outbox
-// marker and queues its delivery. A nil *Notifier makes none.
-type Notifier struct {
-	Store interface {
-		GetNotifyEndpoint(ctx context.Context, tenant string) (store.NotifyEndpoint, error)
-		PutNotification(ctx context.Context, n store.Notification) (bool, error)
-	}
-	// Queue is the outbox queue.
-	Queue interface {
-		Send(ctx context.Context, messages ...any) error
-	}
-	Log *slog.Logger
-}
-
-// Enabled reports whether tenant registered a notification endpoint
-// (nothing is made for a tenant without one).
-func (n *Notifier) Enabled(ctx context.Context, tenant string) (bool, error) {
-	if n == nil || n.Store == nil {
-		return false, nil
-	}
-	_, err := n.Store.GetNotifyEndpoint(ctx, tenant)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// Emit stores ev for tenant and queues its delivery; an event stored before
-// (the same id) is left to its first delivery. A failed enqueue is not an
-// error: the outbox sweeper finds the marker.
-func (n *Notifier) Emit(ctx context.Context, tenant string, ev notify.Event) error {
-	ok, err := n.Enabled(ctx, tenant)
-	if err != nil || !ok {
-		return err
-	}
-	note, err := ev.Notification(tenant)
-	if err != nil {
-		return err
-	}
-	created, err := n.Store.PutNotification(ctx, note)
-	if err != nil || !created {
-		return err
-	}
-	if err := n.Queue.Send(ctx, NotifyMessage(note)); err != nil && n.Log != nil {
-		n.Log.WarnContext(ctx, "notification not enqueued: left to the outbox sweeper", "tenant", tenant, "id", note.ID, "err", err)
-	}
-	return nil
-}
-
-// EmitLogged is Emit for callers whose own work must not fail with it: an
-// error is logged.
-func (n *Notifier) EmitLogged(ctx context.Context, tenant string, ev notify.Event) {
-	if err := n.Emit(ctx, tenant, ev); err != nil && n.Log != nil {
-		n.Log.ErrorContext(ctx, "notification not made", "tenant", tenant, "type", ev.Type, "err", err)
-	}
 }
 
 func (h *Handler) notifyStore() NotifyStore {
@@ -98,7 +31,7 @@ func (h *Handler) notifyStore() NotifyStore {
 // notify makes one delivery attempt of a notification, if it is due, and
 // records it; a retryable failure leaves the marker pending until the next
 // attempt's time (the sweeper brings it back then).
-func (h *Handler) notify(ctx context.Context, m Message) (store.OutboxResult, error) {
+func (h *Handler) notify(ctx context.Context, m messages.Outbox) (store.OutboxResult, error) {
 	ns := h.notifyStore()
 	if ns == nil {
 		return store.OutboxResult{Status: store.OutboxFailed, Detail: "notifications are not configured"}, nil

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -43,7 +44,7 @@ func TestOutbox_AcceptedSendWithLostAnswerIsSentOnceAndCountedOnce(t *testing.T)
 		t.Fatal(err)
 	}
 	const number = "+61412555999"
-	msg := outbox.SMS(tenant.ID, consent.Message{Phone: number, Purpose: consent.PurposeOptOutConfirmation, At: time.Now().UTC()})
+	msg := messages.SMS(tenant.ID, consent.Message{Phone: number, Purpose: consent.PurposeOptOutConfirmation, At: time.Now().UTC()})
 	if err := st.PutOutbox(ctx, msg.Entry()); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +71,7 @@ func TestOutbox_AcceptedSendWithLostAnswerIsSentOnceAndCountedOnce(t *testing.T)
 	}
 	handle(string(body)) // a redelivery reconciles, it does not send
 
-	sw := &outbox.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
+	sw := &messages.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
 	if n, err := sw.Sweep(ctx, time.Now().Add(store.OutboxGrace+time.Minute)); err != nil || n != 0 {
 		t.Fatalf("sweep after the reconciling redelivery = %d %v, want 0", n, err)
 	}
@@ -103,7 +104,7 @@ func TestOutbox_UnknownSendIsSweptAndReconciled(t *testing.T) {
 		t.Fatal(err)
 	}
 	const number = "+61412555998"
-	msg := outbox.SMS(tenant.ID, consent.Message{Phone: number, Purpose: consent.PurposeHelp, At: time.Now().UTC()})
+	msg := messages.SMS(tenant.ID, consent.Message{Phone: number, Purpose: consent.PurposeHelp, At: time.Now().UTC()})
 	if err := st.PutOutbox(ctx, msg.Entry()); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +114,7 @@ func TestOutbox_UnknownSendIsSweptAndReconciled(t *testing.T) {
 	if resp, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: string(body)}}}); err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("handling: %v %+v", err, resp)
 	}
-	sw := &outbox.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
+	sw := &messages.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
 	if n, err := sw.Sweep(ctx, time.Now().Add(store.OutboxGrace+time.Minute)); err != nil || n != 1 {
 		t.Fatalf("sweep = %d %v, want the unknown marker", n, err)
 	}
@@ -149,7 +150,7 @@ func TestOutbox_HangingProviderEndsAtTheMessageDeadline(t *testing.T) {
 	if err := st.SetSMSProvider(ctx, tenant.ID, sealer.Seal(tenant.ID, settings)); err != nil {
 		t.Fatal(err)
 	}
-	msg := outbox.SMS(tenant.ID, consent.Message{Phone: "+61412555997", Purpose: consent.PurposeHelp, At: time.Now().UTC()})
+	msg := messages.SMS(tenant.ID, consent.Message{Phone: "+61412555997", Purpose: consent.PurposeHelp, At: time.Now().UTC()})
 	body, _ := json.Marshal(msg)
 	h := outbox.New(outbox.Deps{Store: st, Opener: sealer, AllowPrivateHosts: true, HTTP: &http.Client{}, MessageTimeout: 500 * time.Millisecond})
 	tw.HangNext(1)

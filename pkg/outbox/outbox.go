@@ -2,14 +2,15 @@
 // the SMS the merge and inbound paths made due (confirmation, double opt-in
 // request, opt-out confirmation, help) through the tenant's provider, and
 // writes opt-outs back to source platforms, and delivers notifications to
-// the hub (KindNotify, pkg/notify).
+// the hub (messages.KindNotify, pkg/notify).
 //
 // At most once: each message has a reference (store.OutboxRef) and a
 // marker item, written with the decision that made it due. The consumer
 // leases the marker before calling the provider and records the outcome
-// after, so a redelivered, swept (Sweeper) or concurrently consumed message
-// is not sent again. The SMS clients never repeat a request the provider
-// may have taken (sms.PostOnce); such a send is recorded unknown and, where
+// after, so a redelivered, swept (messages.Sweeper) or concurrently
+// consumed message is not sent again. The SMS clients never repeat a
+// request the provider may have taken (sms.PostOnce); such a send is
+// recorded unknown and, where
 // the provider can look messages up (sms.Finder: Twilio, Sinch), reconciled
 // by the next holder of the lease before anything is sent again — as is a
 // lease whose holder died mid-send. Without a lookup (MessageMedia) an
@@ -32,14 +33,15 @@
 // the same moment cannot together pass the cap; a send whose outcome is
 // unknown keeps its reservation.
 //
-// Notifications to the hub (KindNotify, pkg/notify) ride the same
-// markers, leases and sweeper: Notifier stores an event's log item with
-// its marker and queues it; each message is one signed attempt through a
-// safehttp client. A failed attempt that may be retried gives the lease
-// back with the marker's index time at the next attempt (notify.Backoff),
-// and the sweeper brings it back then; a queue message that arrives before
-// that time changes nothing. Unlike an SMS, a notification may arrive
-// twice (a lost outcome is retried): receivers dedupe on its webhook-id.
+// Notifications to the hub (messages.KindNotify, pkg/notify) ride the
+// same markers, leases and sweeper: notify.Notifier stores an event's log
+// item with its marker and queues it; each message is one signed attempt
+// through a safehttp client. A failed attempt that may be retried gives
+// the lease back with the marker's index time at the next attempt
+// (notify.Backoff), and the sweeper brings it back then; a queue message
+// that arrives before that time changes nothing. Unlike an SMS, a
+// notification may arrive twice (a lost outcome is retried): receivers
+// dedupe on its webhook-id.
 // A write-back calls the connection's platform (WriteBacks). Written or
 // refused for good, the source record's link is marked
 // (store.StaleLink), so the connection's next sync looks at the record
@@ -66,6 +68,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/sms"
@@ -174,9 +177,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 var finishBudget = resources.MessageReserve("outbox")
 
 func (h *Handler) one(parent context.Context, body string) error {
-	var m Message
+	var m messages.Outbox
 	if err := json.Unmarshal([]byte(body), &m); err != nil || m.TenantID == "" || m.Ref == "" ||
-		(m.Kind == KindSMS && m.SMS.Phone == "") || (m.Kind == KindWriteBack && m.WriteBack == nil) || (m.Kind != KindSMS && m.Kind != KindWriteBack && m.Kind != KindNotify) {
+		(m.Kind == messages.KindSMS && m.SMS.Phone == "") || (m.Kind == messages.KindWriteBack && m.WriteBack == nil) || (m.Kind != messages.KindSMS && m.Kind != messages.KindWriteBack && m.Kind != messages.KindNotify) {
 		h.d.Log.ErrorContext(parent, "invalid outbox message dropped") // poison: no retry can fix it
 		return nil
 	}
@@ -219,11 +222,11 @@ func (h *Handler) one(parent context.Context, body string) error {
 
 // send returns the outcome to record, or an error for a retry (nothing
 // reached the provider).
-func (h *Handler) send(ctx context.Context, m Message, lease *store.OutboxLease) (store.OutboxResult, error) {
-	if m.Kind == KindWriteBack {
+func (h *Handler) send(ctx context.Context, m messages.Outbox, lease *store.OutboxLease) (store.OutboxResult, error) {
+	if m.Kind == messages.KindWriteBack {
 		return h.writeBack(ctx, m)
 	}
-	if m.Kind == KindNotify {
+	if m.Kind == messages.KindNotify {
 		return h.notify(ctx, m)
 	}
 	if m.SMS.Purpose != consent.PurposeOptOutConfirmation && m.SMS.Purpose != consent.PurposeHelp {
@@ -309,7 +312,7 @@ func (h *Handler) send(ctx context.Context, m Message, lease *store.OutboxLease)
 // writeBack calls the source platform; a platform that cannot take the
 // opt-out (Mailchimp, a guest) or refuses it is a permanent failure with its
 // reason, anything else is retried.
-func (h *Handler) writeBack(ctx context.Context, m Message) (store.OutboxResult, error) {
+func (h *Handler) writeBack(ctx context.Context, m messages.Outbox) (store.OutboxResult, error) {
 	wb := m.WriteBack
 	if h.d.WriteBacks == nil {
 		return store.OutboxResult{Status: store.OutboxFailed, Detail: "write-back is not configured"}, nil
@@ -350,7 +353,7 @@ func permanent(err error) bool { return errors.Is(err, source.ErrPermanent) }
 // overCap reserves the credits of message m (parts) under the tenant's
 // monthly credit cap, or reports that the cap holds it, with the reason. A
 // message that holds a reservation from an earlier attempt keeps it.
-func (h *Handler) overCap(ctx context.Context, t store.Tenant, m Message, lease *store.OutboxLease, parts int) (bool, string, error) {
+func (h *Handler) overCap(ctx context.Context, t store.Tenant, m messages.Outbox, lease *store.OutboxLease, parts int) (bool, string, error) {
 	if t.MonthlyCreditCap == nil || lease.Reserved > 0 || m.SMS.Purpose == consent.PurposeOptOutConfirmation || m.SMS.Purpose == consent.PurposeHelp {
 		return false, "", nil
 	}

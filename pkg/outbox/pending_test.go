@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -30,7 +31,7 @@ func TestOutbox_ReminderToANumberNoLongerPendingIsSkipped(t *testing.T) {
 	tenant, _, _ := st.CreateTenant(ctx, "Acme")
 	const number = "+61412555777"
 	t0 := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
-	var reminder outbox.Message
+	var reminder messages.Outbox
 	if _, err := st.UpdateLedger(ctx, tenant.ID, number, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
 		l, _ := r.Ledger.Apply(consent.SignalEvent("c1", consent.DoubleOptIn, source.ConsentSignal{State: source.SignalNeverAsked}, t0, consent.Evidence{}))
 		l.Phone = number
@@ -38,8 +39,8 @@ func TestOutbox_ReminderToANumberNoLongerPendingIsSkipped(t *testing.T) {
 		if len(ch.MessagesDue) != 1 {
 			t.Fatalf("reminder change = %+v", ch)
 		}
-		reminder = outbox.SMS(tenant.ID, ch.MessagesDue[0])
-		return store.LedgerUpdate{Ledger: l, Changed: true, Outbox: outbox.Entries([]outbox.Message{reminder})}, nil
+		reminder = messages.SMS(tenant.ID, ch.MessagesDue[0])
+		return store.LedgerUpdate{Ledger: l, Changed: true, Outbox: messages.Entries([]messages.Outbox{reminder})}, nil
 	}); err != nil {
 		t.Fatal(err)
 	}

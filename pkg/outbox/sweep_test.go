@@ -16,6 +16,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/inbound"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/sandbox"
@@ -103,7 +104,7 @@ func TestSweep_DueMessagesSurviveAFailedEnqueue(t *testing.T) {
 		t.Fatalf("the double opt-in number is %s, want pending", p.Ledger.State())
 	}
 
-	sw := &outbox.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
+	sw := &messages.Sweeper{Store: st, Queue: queue.NewSender(s.SQS, s.OutboxQueueURL)}
 	if n, err := sw.Sweep(ctx, time.Now()); err != nil || n != 0 {
 		t.Fatalf("sweep inside the grace period = %d %v, want 0", n, err)
 	}

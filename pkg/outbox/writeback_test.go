@@ -20,7 +20,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/sms/twilio/twiliotest"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
-	"github.com/contactsync/contactsync/pkg/webhook"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
@@ -63,7 +62,7 @@ func TestWriteBack_StopReachesTheSourcePlatform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ApplyRecord(ctx, store.Target{TenantID: tenant.ID, Conn: webhook.MergeConnection(conn)}, wh.Records[0], time.Now()); err != nil {
+	if _, err := st.ApplyRecord(ctx, store.Target{TenantID: tenant.ID, Conn: store.MergeConnection(conn)}, wh.Records[0], time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	outboxQ := queue.NewSender(s.SQS, s.OutboxQueueURL)

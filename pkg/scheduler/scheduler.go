@@ -15,11 +15,11 @@
 // Each tick also does the pipeline's housekeeping: it drains the pages DLQ
 // (runs whose pages SQS dead-lettered end failed instead of waiting out
 // their lock), then sweeps the outbox (due messages whose enqueue was lost
-// are enqueued again), then reviews unanswered double opt-in requests (their
-// one reminder, their expiry), then makes the daily check of platform
-// webhook subscriptions (pkg/hooks: at most hooks.MaxChecksPerTick
-// connections whose last check is a day old; missing or disabled
-// subscriptions re-created).
+// are enqueued again: messages.Sweeper), then reviews unanswered double
+// opt-in requests (their one reminder, their expiry: PendingSweeper,
+// pending.go), then makes the daily check of platform webhook subscriptions
+// (pkg/hooks: at most hooks.MaxChecksPerTick connections whose last check
+// is a day old; missing or disabled subscriptions re-created).
 package scheduler
 
 import (
@@ -32,7 +32,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/hooks"
-	"github.com/contactsync/contactsync/pkg/outbox"
 	"github.com/contactsync/contactsync/pkg/schedule"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -65,15 +64,15 @@ type Deps struct {
 	DeadPages interface {
 		Drain(ctx context.Context) (int, error)
 	}
-	// Outbox enqueues due messages whose enqueue was lost (outbox.Sweeper;
+	// Outbox enqueues due messages whose enqueue was lost (messages.Sweeper;
 	// nil: none).
 	Outbox interface {
 		Sweep(ctx context.Context, now time.Time) (int, error)
 	}
 	// Pending reminds and expires unanswered double opt-in requests
-	// (outbox.PendingSweeper; nil: none).
+	// (PendingSweeper; nil: none).
 	Pending interface {
-		Sweep(ctx context.Context, now time.Time) (outbox.PendingSummary, error)
+		Sweep(ctx context.Context, now time.Time) (PendingSummary, error)
 	}
 	// Webhooks checks the platform webhook subscriptions of connections
 	// whose daily check is due (hooks.Keeper; nil: none).

@@ -1,7 +1,9 @@
 // Package source defines the platform-neutral source record that every
 // connector (Shopify, WooCommerce, Mailchimp, Klaviyo) produces and the merge
 // core consumes, plus the small page/plan/webhook values that carry records
-// from a platform to the pipeline.
+// from a platform to the pipeline, and the interfaces a connector
+// implements for the handlers (connector.go, writeback.go, setup.go,
+// subscriptions.go), so pkg/connectors depends only on what is below them.
 //
 // The package is pure data and the interfaces around it: no I/O, no clock,
 // no AWS.

@@ -1,97 +1,23 @@
-// Package syncrun defines the bulk-sync page protocol and starts runs.
-//
-// # Page protocol
-//
-// A run is driven by messages on the pages queue, each one Message:
-//
-//   - Kind "plan" (one per run): the bulksync consumer asks the connector for
-//     its page plan. Fan-out platforms (page numbers, offsets, byte ranges)
-//     get every page enqueued at once and the run's PagesTotal set to their
-//     number; chained platforms (cursors) get their first page enqueued and
-//     PagesTotal = 1.
-//   - Kind "page": fetch the page at Cursor, merge and apply its records,
-//     then record it on the run exactly once (store.RecordPage, keyed by
-//     PageID). A chained page with a next cursor enqueues the next page and
-//     adds one to PagesTotal in the same conditional write that counts it.
-//
-// The run is finished when PagesDone reaches PagesTotal after the plan was
-// set; whoever records the last page calls store.FinishRun, which finalises
-// exactly once. A message is a few hundred bytes (cursors are short), far
-// under SQS's 256 KiB. The pages queue's visibility timeout is six times the
-// consumer's timeout (pkg/resources), which bounds the slowest page.
+// Package syncrun starts runs: it takes the connection's lock (a run
+// record) and enqueues the run's plan message on the pages queue, the first
+// message of the page protocol (messages.Page, described in pkg/messages).
+// Every way of starting a run (sync now, install, the scheduler,
+// activation) goes through Starter.
 package syncrun
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
-// Message kinds.
-const (
-	KindPlan = "plan"
-	KindPage = "page"
-)
-
-// Message is one pages-queue message.
-type Message struct {
-	V            int           `json:"v"`
-	Kind         string        `json:"kind"`
-	TenantID     string        `json:"tenantId"`
-	ConnectionID string        `json:"connectionId"`
-	RunID        string        `json:"runId"`
-	Incremental  bool          `json:"incremental,omitempty"`
-	Since        time.Time     `json:"since,omitzero"`
-	Cursor       source.Cursor `json:"cursor,omitempty"`
-	PageID       string        `json:"pageId,omitempty"`
-	// Attempt counts re-enqueues by our own code (not SQS receives).
-	Attempt int `json:"attempt,omitempty"`
-	// Resume is a plan message's source.NotReadyError token: the work the
-	// platform is preparing for this plan (a Shopify bulk operation id).
-	Resume string `json:"resume,omitempty"`
-}
-
-// Validate checks a decoded message.
-func (m Message) Validate() error {
-	switch {
-	case m.V != 1:
-		return fmt.Errorf("unsupported message version %d", m.V)
-	case m.TenantID == "" || m.ConnectionID == "" || m.RunID == "":
-		return errors.New("message lacks tenant, connection or run")
-	case m.Kind == KindPlan:
-		return nil
-	case m.Kind == KindPage && m.PageID != "":
-		return nil
-	}
-	return fmt.Errorf("invalid message kind %q or missing page id", m.Kind)
-}
-
-// PageMessage returns the message for one page of a run.
-func PageMessage(plan Message, cur source.Cursor) Message {
-	m := plan
-	m.Kind = KindPage
-	m.Cursor = cur
-	m.PageID = PageID(cur)
-	m.Attempt = 0
-	return m
-}
-
-// PageID is the stable id of the page at cur (a cursor fetched twice is the
-// same page, so it is counted once).
-func PageID(cur source.Cursor) string {
-	sum := sha256.Sum256([]byte(cur))
-	return hex.EncodeToString(sum[:12])
-}
-
 // Sender enqueues messages on the pages queue.
 type Sender interface {
-	Send(ctx context.Context, messages ...any) error
+	Send(ctx context.Context, msgs ...any) error
 }
 
 // RunStore is what starting a run needs from the store.
@@ -142,7 +68,7 @@ func (s Starter) StartRequest(ctx context.Context, r Request) (store.Run, error)
 	if err != nil {
 		return store.Run{}, err
 	}
-	msg := Message{V: 1, Kind: KindPlan, TenantID: r.TenantID, ConnectionID: r.ConnectionID, RunID: run.ID, Incremental: r.Incremental, Since: r.Since}
+	msg := messages.Page{V: 1, Kind: messages.KindPlan, TenantID: r.TenantID, ConnectionID: r.ConnectionID, RunID: run.ID, Incremental: r.Incremental, Since: r.Since}
 	if err := s.Pages.Send(ctx, msg); err != nil {
 		return run, errors.Join(fmt.Errorf("enqueuing run plan: %w", err), s.abandon(ctx, r.TenantID, run.ID, "could not enqueue the run's plan"))
 	}

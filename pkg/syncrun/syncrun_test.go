@@ -10,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/queue"
-	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
@@ -31,11 +31,11 @@ func TestStarter_EnqueuesPlanAndRefusesSecondRun(t *testing.T) {
 	if err != nil || len(out.Messages) != 1 {
 		t.Fatalf("receive = %v, %v", out, err)
 	}
-	var m syncrun.Message
+	var m messages.Page
 	if err := json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &m); err != nil {
 		t.Fatal(err)
 	}
-	if m.Kind != syncrun.KindPlan || m.RunID != run.ID || m.Validate() != nil {
+	if m.Kind != messages.KindPlan || m.RunID != run.ID || m.Validate() != nil {
 		t.Fatalf("message = %+v (%v)", m, m.Validate())
 	}
 	_, err = starter.Start(ctx, "t1", "c1", store.TriggerManual, false, time.Time{})
@@ -62,26 +62,5 @@ func TestStarter_UnsendablePlanFailsRunAndReleasesLock(t *testing.T) {
 	ok := syncrun.Starter{Store: st, Pages: queue.NewSender(s.SQS, s.PagesQueueURL), LockFor: time.Hour}
 	if _, err := ok.Start(ctx, "t1", "c1", store.TriggerManual, false, time.Time{}); err != nil {
 		t.Fatalf("start after the failed one: %v", err)
-	}
-}
-
-func TestMessage_Validate(t *testing.T) {
-	good := syncrun.Message{V: 1, Kind: syncrun.KindPage, TenantID: "t", ConnectionID: "c", RunID: "r", PageID: "p"}
-	if err := good.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	for _, bad := range []syncrun.Message{
-		{V: 2, Kind: syncrun.KindPlan, TenantID: "t", ConnectionID: "c", RunID: "r"},
-		{V: 1, Kind: syncrun.KindPage, TenantID: "t", ConnectionID: "c", RunID: "r"},
-		{V: 1, Kind: "other", TenantID: "t", ConnectionID: "c", RunID: "r"},
-		{V: 1, Kind: syncrun.KindPlan, ConnectionID: "c", RunID: "r"},
-	} {
-		if bad.Validate() == nil {
-			t.Errorf("%+v validated", bad)
-		}
-	}
-	first, again := syncrun.PageID("cursor-a"), syncrun.PageID(source.Cursor("cursor-"+"a"))
-	if first == syncrun.PageID("cursor-b") || first != again {
-		t.Error("PageID not a stable function of the cursor")
 	}
 }

@@ -6,21 +6,21 @@
 // shows an opted-out number subscribed, on a connection with
 // writeBackOptOuts, has the opt-out's write-back queued at once.
 //
-// A connector that is an Uninstaller (Shopify) reports app/uninstalled of
-// the connection's own shop: the connection is marked disconnected (data
-// kept, out of the scheduler, "sync now" refused), whatever its state, and
-// a disconnected connection's later deliveries are acknowledged without
-// effect (connection_disconnected), as a draft's are.
+// A connector that is a source.Uninstaller (Shopify) reports
+// app/uninstalled of the connection's own shop: the connection is marked
+// disconnected (data kept, out of the scheduler, "sync now" refused),
+// whatever its state, and a disconnected connection's later deliveries are
+// acknowledged without effect (connection_disconnected), as a draft's are.
 //
 // Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
-// signature (or a signed timestamp outside its replay window: Delivery.At
-// is the receipt time, from Deps.Now); any other method than POST gets
-// the same answer for every webhook URL, connection or not (GET and HEAD
-// 200, others 405); 404 for an unknown connection or a platform that does not
-// match it; 400 for a malformed body or an unsupported topic; 413 over
-// MaxBody; 409 with Retry-After while the same delivery is being processed
-// (the platform retries). Internal errors answer 500 so the platform
-// retries; nothing internal is echoed.
+// signature (or a signed timestamp outside its replay window:
+// source.Delivery.At is the receipt time, from Deps.Now); any other method
+// than POST gets the same answer for every webhook URL, connection or not
+// (GET and HEAD 200, others 405); 404 for an unknown connection or a
+// platform that does not match it; 400 for a malformed body or an
+// unsupported topic; 413 over MaxBody; 409 with Retry-After while the same
+// delivery is being processed (the platform retries). Internal errors
+// answer 500 so the platform retries; nothing internal is echoed.
 package webhook
 
 import (
@@ -33,8 +33,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
-	"github.com/contactsync/contactsync/pkg/merge"
-	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -42,42 +41,6 @@ import (
 
 // MaxBody is the largest webhook body accepted.
 const MaxBody = 1 << 20
-
-// Errors a Connector returns (wrapped) so the handler can answer.
-var (
-	ErrSignature = errors.New("webhook: invalid signature")
-	ErrMalformed = errors.New("webhook: malformed delivery")
-)
-
-// Delivery is one webhook request as a connector sees it.
-type Delivery struct {
-	Header http.Header
-	Body   []byte
-	// URL is the public URL the platform called (PUBLIC_BASE_URL + path +
-	// query), for schemes that sign it.
-	URL   string
-	Query map[string]string
-	// At is when the delivery was received (Deps.Now): signatures that
-	// cover a timestamp must be within their replay window of it, and
-	// secrets that expire are judged at it.
-	At time.Time
-}
-
-// Connector verifies and parses one platform's webhooks.
-type Connector interface {
-	// Verify checks the delivery's authentication against the connection's
-	// (opened) config; it returns an error wrapping ErrSignature if it fails.
-	Verify(cfg map[string]string, d Delivery) error
-	// Parse turns a verified delivery into records; errors wrap ErrMalformed.
-	Parse(cfg map[string]string, d Delivery, opts source.Options) (source.Webhook, error)
-}
-
-// Uninstaller is a Connector whose platform tells us the app was
-// uninstalled (Shopify app/uninstalled): Uninstalled reports whether a
-// verified delivery is that (errors wrap ErrMalformed).
-type Uninstaller interface {
-	Uninstalled(cfg map[string]string, d Delivery) (bool, error)
-}
 
 // Store is what the handler needs from the store.
 type Store interface {
@@ -105,7 +68,7 @@ type Outbox interface {
 type Deps struct {
 	Store         Store
 	Opener        Opener
-	Connectors    map[source.Platform]Connector
+	Connectors    map[source.Platform]source.WebhookConnector
 	Outbox        Outbox
 	PublicBaseURL string
 	Now           func() time.Time
@@ -162,7 +125,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	if err != nil {
 		return h.internal(ctx, log, "opening connection config", err), nil
 	}
-	d := Delivery{Header: apigw.HTTPHeader(req), Body: body, URL: h.d.PublicBaseURL + apigw.Path(req), Query: req.QueryStringParameters, At: h.d.Now()}
+	d := source.Delivery{Header: apigw.HTTPHeader(req), Body: body, URL: h.d.PublicBaseURL + apigw.Path(req), Query: req.QueryStringParameters, At: h.d.Now()}
 	if req.RawQueryString != "" {
 		d.URL += "?" + req.RawQueryString
 	}
@@ -171,7 +134,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		log.WarnContext(ctx, "webhook signature rejected")
 		return apigw.Error(http.StatusUnauthorized, "invalid_signature", "signature verification failed"), nil
 	}
-	if u, ok := cn.(Uninstaller); ok {
+	if u, ok := cn.(source.Uninstaller); ok {
 		gone, err := u.Uninstalled(cfg, d)
 		if err != nil {
 			log.InfoContext(ctx, "webhook rejected", "err", err)
@@ -258,7 +221,7 @@ func (h *Handler) connection(ctx context.Context, platform source.Platform, id s
 // apply merges every record of the delivery; it returns their outcomes.
 func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.Webhook) ([]string, error) {
 	now := h.d.Now()
-	target := store.Target{TenantID: conn.TenantID, Conn: MergeConnection(conn), WriteBack: conn.WriteBackOptOuts}
+	target := store.Target{TenantID: conn.TenantID, Conn: store.MergeConnection(conn), WriteBack: conn.WriteBackOptOuts}
 	var outcomes []string
 	for _, rec := range wh.Records {
 		if wh.Privacy == source.PrivacyRedactCustomer || wh.Privacy == source.PrivacyRedactShop {
@@ -289,7 +252,7 @@ func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.We
 
 // writeBack queues the opt-out's write-back to a record that still shows
 // an unsubscribed number subscribed (store.Applied.WriteBack): one marker
-// per record, opt-out and statement (outbox.RecordWriteBackMessage: a
+// per record, opt-out and statement (messages.RecordWriteBackMessage: a
 // replayed delivery writes nothing twice), written before the enqueue so
 // the sweeper finds it if the enqueue is lost. A platform that cannot
 // write back (Mailchimp) gets none; its syncs count it.
@@ -301,7 +264,7 @@ func (h *Handler) writeBack(ctx context.Context, conn store.Connection, rec sour
 		return nil
 	}
 	statement := rec.Consent.At.UTC().Format(time.RFC3339Nano) + "|" + rec.UpdatedAt.UTC().Format(time.RFC3339Nano)
-	msg := outbox.RecordWriteBackMessage(conn.TenantID, store.WriteBack{ConnectionID: conn.ID, ExternalID: rec.ExternalID}, a.Identity.Phone, a.OptedOutAt, statement)
+	msg := messages.RecordWriteBackMessage(conn.TenantID, store.WriteBack{ConnectionID: conn.ID, ExternalID: rec.ExternalID}, a.Identity.Phone, a.OptedOutAt, statement)
 	if err := h.d.Store.PutOutbox(ctx, msg.Entry()); err != nil {
 		return err
 	}
@@ -312,12 +275,7 @@ func (h *Handler) enqueue(ctx context.Context, tenant string, msgs []consent.Mes
 	if len(msgs) == 0 || h.d.Outbox == nil {
 		return nil
 	}
-	return h.d.Outbox.Send(ctx, outbox.SMSMessages(tenant, msgs)...)
-}
-
-// MergeConnection maps a stored connection to the merge core's settings.
-func MergeConnection(c store.Connection) merge.Connection {
-	return merge.Connection{ID: c.ID, Label: c.Label, Mode: consent.Mode(c.ConsentMode), DefaultRegion: c.DefaultRegion, FieldMap: c.FieldMap, FieldTypes: c.FieldTypes}
+	return h.d.Outbox.Send(ctx, messages.SMSMessages(tenant, msgs)...)
 }
 
 func (h *Handler) openConfig(conn store.Connection) (map[string]string, error) {

@@ -1,4 +1,4 @@
-package outbox
+package messages
 
 import (
 	"context"
@@ -18,7 +18,9 @@ type Prices struct {
 	Store interface {
 		GetTenant(ctx context.Context, id string) (store.Tenant, error)
 	}
-	Opener Opener
+	Opener interface {
+		Open(tenant string, sealed []byte) ([]byte, error)
+	}
 }
 
 // Credits returns the credits one message of each purpose would cost the

@@ -1,4 +1,4 @@
-package outbox
+package scheduler
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -71,7 +72,7 @@ func (p *PendingSweeper) Sweep(ctx context.Context, now time.Time) (PendingSumma
 		policy := consent.PendingPolicy{ExpiryDays: conn.DoubleOptInExpiryDays, ReminderDays: conn.DoubleOptInReminderDays}
 		var (
 			review consent.PendingReview
-			msgs   []Message
+			msgs   []messages.Outbox
 		)
 		_, err := p.Store.UpdateLedger(ctx, r.TenantID, r.Phone, func(rec store.PhoneRecord) (store.LedgerUpdate, error) {
 			msgs = nil
@@ -93,9 +94,9 @@ func (p *PendingSweeper) Sweep(ctx context.Context, now time.Time) (PendingSumma
 						"requestAt": review.RequestAt.UTC().Format(time.RFC3339), "provider": "hub"}})
 			}
 			for _, m := range ch.MessagesDue {
-				msgs = append(msgs, SMS(r.TenantID, m))
+				msgs = append(msgs, messages.SMS(r.TenantID, m))
 			}
-			upd.Outbox = Entries(msgs)
+			upd.Outbox = messages.Entries(msgs)
 			return upd, nil
 		})
 		if err != nil {
@@ -113,7 +114,7 @@ func (p *PendingSweeper) Sweep(ctx context.Context, now time.Time) (PendingSumma
 		if len(msgs) > 0 {
 			// The markers are written: a lost enqueue is found by the
 			// outbox sweeper.
-			if err := p.Queue.Send(ctx, Values(msgs)...); err != nil && p.Log != nil {
+			if err := p.Queue.Send(ctx, messages.Values(msgs)...); err != nil && p.Log != nil {
 				p.Log.ErrorContext(ctx, "enqueuing a double opt-in reminder", "tenant", r.TenantID, "err", err)
 			}
 		}

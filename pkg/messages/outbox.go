@@ -1,4 +1,4 @@
-package outbox
+package messages
 
 import (
 	"crypto/sha256"
@@ -9,14 +9,17 @@ import (
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
-// Message kinds.
+// Outbox message kinds.
 const (
 	KindSMS       = "sms"       // an SMS to send
 	KindWriteBack = "writeback" // an opt-out to write back to a source platform
+	// KindNotify is a notification to the hub (pkg/notify): one delivery
+	// attempt per message, retried through the marker's index time.
+	KindNotify = "notify"
 )
 
-// Message is one outbox-queue message.
-type Message struct {
+// Outbox is one outbox-queue message.
+type Outbox struct {
 	Kind     string `json:"kind"`
 	TenantID string `json:"tenantId"`
 	// Ref is the idempotency reference (the outbox marker's key).
@@ -40,15 +43,15 @@ type WriteBack struct {
 }
 
 // SMS returns the message that sends m.
-func SMS(tenant string, m consent.Message) Message {
-	return Message{Kind: KindSMS, TenantID: tenant, Ref: store.OutboxRef(m), SMS: m}
+func SMS(tenant string, m consent.Message) Outbox {
+	return Outbox{Kind: KindSMS, TenantID: tenant, Ref: store.OutboxRef(m), SMS: m}
 }
 
 // WriteBackMessage returns the message that writes an opt-out back to a
 // source record (one per record and opt-out).
-func WriteBackMessage(tenant string, t store.WriteBack, phone string, at time.Time) Message {
+func WriteBackMessage(tenant string, t store.WriteBack, phone string, at time.Time) Outbox {
 	sum := sha256.Sum256([]byte("wb|" + t.ConnectionID + "|" + t.ExternalID + "|" + phone + "|" + at.UTC().Format(time.RFC3339Nano)))
-	return Message{Kind: KindWriteBack, TenantID: tenant, Ref: hex.EncodeToString(sum[:16]),
+	return Outbox{Kind: KindWriteBack, TenantID: tenant, Ref: hex.EncodeToString(sum[:16]),
 		WriteBack: &WriteBack{ConnectionID: t.ConnectionID, ExternalID: t.ExternalID, Phone: phone, OptOutAt: at}}
 }
 
@@ -56,9 +59,9 @@ func WriteBackMessage(tenant string, t store.WriteBack, phone string, at time.Ti
 // force since at) back to a source record during sync run runID: one per
 // record, number and run, so a run writes a record back at most once and
 // the next run may try again.
-func SyncWriteBackMessage(tenant string, t store.WriteBack, phone, runID string, at time.Time) Message {
+func SyncWriteBackMessage(tenant string, t store.WriteBack, phone, runID string, at time.Time) Outbox {
 	sum := sha256.Sum256([]byte("wb|" + t.ConnectionID + "|" + t.ExternalID + "|" + phone + "|run|" + runID))
-	return Message{Kind: KindWriteBack, TenantID: tenant, Ref: hex.EncodeToString(sum[:16]),
+	return Outbox{Kind: KindWriteBack, TenantID: tenant, Ref: hex.EncodeToString(sum[:16]),
 		WriteBack: &WriteBack{ConnectionID: t.ConnectionID, ExternalID: t.ExternalID, Phone: phone, OptOutAt: at}}
 }
 
@@ -68,10 +71,16 @@ func SyncWriteBackMessage(tenant string, t store.WriteBack, phone, runID string,
 // one per record, number, opt-out and statement, so a redelivered or
 // replayed webhook writes nothing twice, and a later flip back to
 // subscribed is written back again.
-func RecordWriteBackMessage(tenant string, t store.WriteBack, phone string, at time.Time, statement string) Message {
+func RecordWriteBackMessage(tenant string, t store.WriteBack, phone string, at time.Time, statement string) Outbox {
 	sum := sha256.Sum256([]byte("wb|" + t.ConnectionID + "|" + t.ExternalID + "|" + phone + "|" + at.UTC().Format(time.RFC3339Nano) + "|record|" + statement))
-	return Message{Kind: KindWriteBack, TenantID: tenant, Ref: hex.EncodeToString(sum[:16]),
+	return Outbox{Kind: KindWriteBack, TenantID: tenant, Ref: hex.EncodeToString(sum[:16]),
 		WriteBack: &WriteBack{ConnectionID: t.ConnectionID, ExternalID: t.ExternalID, Phone: phone, OptOutAt: at}}
+}
+
+// NotifyMessage is the outbox message delivering notification n; its
+// Entry carries n's log item, to be written with the marker.
+func NotifyMessage(n store.Notification) Outbox {
+	return Outbox{Kind: KindNotify, TenantID: n.TenantID, Ref: n.ID, Notification: &n}
 }
 
 // SMSMessages converts due messages.
@@ -84,7 +93,7 @@ func SMSMessages(tenant string, due []consent.Message) []any {
 }
 
 // Entry is m as its outbox marker keeps it.
-func (m Message) Entry() store.OutboxEntry {
+func (m Outbox) Entry() store.OutboxEntry {
 	if m.Kind == KindNotify {
 		if m.Notification != nil {
 			return store.NotifyEntry(*m.Notification)
@@ -103,19 +112,19 @@ func (m Message) Entry() store.OutboxEntry {
 
 // FromEntry is the message of an outbox marker (the sweeper enqueues it
 // again).
-func FromEntry(e store.OutboxEntry) Message {
+func FromEntry(e store.OutboxEntry) Outbox {
 	if e.Kind == store.OutboxKindNotify {
-		return Message{Kind: KindNotify, TenantID: e.TenantID, Ref: e.Ref}
+		return Outbox{Kind: KindNotify, TenantID: e.TenantID, Ref: e.Ref}
 	}
 	if e.Kind == store.OutboxKindWriteBack {
-		return Message{Kind: KindWriteBack, TenantID: e.TenantID, Ref: e.Ref,
+		return Outbox{Kind: KindWriteBack, TenantID: e.TenantID, Ref: e.Ref,
 			WriteBack: &WriteBack{ConnectionID: e.ConnectionID, ExternalID: e.ExternalID, Phone: e.Phone, OptOutAt: e.At}}
 	}
-	return Message{Kind: KindSMS, TenantID: e.TenantID, Ref: e.Ref, SMS: e.SMS()}
+	return Outbox{Kind: KindSMS, TenantID: e.TenantID, Ref: e.Ref, SMS: e.SMS()}
 }
 
 // Entries returns the marker entries of messages.
-func Entries(msgs []Message) []store.OutboxEntry {
+func Entries(msgs []Outbox) []store.OutboxEntry {
 	out := make([]store.OutboxEntry, len(msgs))
 	for i, m := range msgs {
 		out[i] = m.Entry()
@@ -124,7 +133,7 @@ func Entries(msgs []Message) []store.OutboxEntry {
 }
 
 // Values returns msgs as the ...any a queue sender takes.
-func Values(msgs []Message) []any {
+func Values(msgs []Outbox) []any {
 	out := make([]any, len(msgs))
 	for i, m := range msgs {
 		out[i] = m

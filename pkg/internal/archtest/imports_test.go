@@ -1,0 +1,128 @@
+package archtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"maps"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/contactsync/contactsync/"
+
+// handlers are the packages of the Lambda handlers, one per function (the
+// api function's is hubapi). pkg/console is not one: it is the page and
+// scripts hubapi serves, and imports nothing of ours.
+var handlers = []string{"pkg/bulksync", "pkg/webhook", "pkg/inbound", "pkg/hubapi", "pkg/outbox", "pkg/scheduler"}
+
+// wiring are the packages under pkg/ that may depend on handlers: the
+// composition root, and the sandbox that hosts the handlers locally.
+var wiring = []string{"pkg/compose", "pkg/sandbox"}
+
+// pure is the core that decides without I/O, and the source values it
+// takes.
+var pure = []string{"pkg/phone", "pkg/merge", "pkg/consent", "pkg/source"}
+
+type listed struct {
+	ImportPath    string
+	Imports, Deps []string
+}
+
+// graph lists every package under pkg/ with its imports and dependencies
+// (tests' imports aside), by module-relative path.
+func graph(t *testing.T) map[string]listed {
+	t.Helper()
+	// go test puts the go command it runs under first on PATH.
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command on PATH: %v", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(gocmd, "list", "-json=ImportPath,Imports,Deps", module+"pkg/...")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	pkgs := map[string]listed{}
+	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
+		var p listed
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decoding go list: %v", err)
+		}
+		p.Imports, p.Deps = trim(p.Imports), trim(p.Deps)
+		pkgs[strings.TrimPrefix(p.ImportPath, module)] = p
+	}
+	for _, h := range handlers {
+		if _, ok := pkgs[h]; !ok {
+			t.Fatalf("handler %s is not in the listing: keep the lists in this file up to date", h)
+		}
+	}
+	return pkgs
+}
+
+func trim(paths []string) []string {
+	for i, p := range paths {
+		paths[i] = strings.TrimPrefix(p, module)
+	}
+	return paths
+}
+
+// via names p's direct imports that bring in dep.
+func via(pkgs map[string]listed, p listed, dep string) []string {
+	var out []string
+	for _, imp := range p.Imports {
+		if imp == dep || slices.Contains(pkgs[imp].Deps, dep) {
+			out = append(out, imp)
+		}
+	}
+	return out
+}
+
+// TestImports_HandlersStandSideBySide: no handler depends on another, and
+// nothing under pkg/ but the wiring depends on a handler (the connectors,
+// the queue messages, the store and the platform packages sit below them).
+func TestImports_HandlersStandSideBySide(t *testing.T) {
+	t.Parallel()
+	pkgs := graph(t)
+	for _, name := range slices.Sorted(maps.Keys(pkgs)) {
+		p := pkgs[name]
+		if slices.Contains(wiring, name) {
+			continue
+		}
+		for _, h := range handlers {
+			if h == name || !slices.Contains(p.Deps, h) {
+				continue
+			}
+			what := "package below the handlers"
+			if slices.Contains(handlers, name) {
+				what = "handler"
+			}
+			t.Errorf("%s %s depends on handler %s (through %s)", what, name, h, strings.Join(via(pkgs, p, h), ", "))
+		}
+	}
+}
+
+// TestImports_PureCoreLinksNoNetworkOrAWS: the pure core and the source
+// values stay free of net/http and the AWS SDK.
+func TestImports_PureCoreLinksNoNetworkOrAWS(t *testing.T) {
+	t.Parallel()
+	pkgs := graph(t)
+	for _, name := range pure {
+		p, ok := pkgs[name]
+		if !ok {
+			t.Fatalf("%s is not in the listing", name)
+		}
+		for _, dep := range p.Deps {
+			if dep == "net/http" || strings.HasPrefix(dep, "github.com/aws/") {
+				t.Errorf("pure package %s depends on %s (through %s)", name, dep, strings.Join(via(pkgs, p, dep), ", "))
+			}
+		}
+	}
+}
