@@ -1,0 +1,55 @@
+package woocommerce
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/platform"
+	"github.com/contactsync/contactsync/pkg/source"
+)
+
+// Spec describes WooCommerce to the engine (pkg/platform).
+func Spec() platform.Spec {
+	return platform.Spec{
+		Name:  source.WooCommerce,
+		Label: source.WooCommerce.DefaultLabel(),
+		Keys: []platform.Key{
+			{Name: "storeUrl", Flags: platform.Required | platform.URL | platform.Credential},
+			{Name: "consumerKey", Flags: platform.Required | platform.Secret | platform.Credential},
+			{Name: "consumerSecret", Flags: platform.Required | platform.Secret | platform.Credential},
+			// Each webhook signs with the secret it was created with.
+			{Name: "webhookSecret", Flags: platform.Required | platform.Secret | platform.Resubscribe},
+			{Name: "smsConsentMetaKey"},
+			{Name: "groupsMetaKey"},
+		},
+		Hosts: func(cfg map[string]string, allowPrivate bool) map[string]string {
+			return endpoints.Connection(string(source.WooCommerce), cfg, allowPrivate)
+		},
+		New: func(cfg map[string]string, opts source.Options, env platform.Env) (platform.Client, error) {
+			return New(Config{
+				StoreURL: cfg["storeUrl"], ConsumerKey: cfg["consumerKey"], ConsumerSecret: cfg["consumerSecret"],
+				WebhookSecret: cfg["webhookSecret"], SMSConsentMetaKey: cfg["smsConsentMetaKey"], GroupsMetaKey: cfg["groupsMetaKey"],
+			}, opts, env.HTTP)
+		},
+		Permanent: Permanent,
+		Webhooks:  func(platform.Builder) platform.Webhook { return webhooks{} },
+	}
+}
+
+// Permanent reports whether err is one no retry fixes.
+func Permanent(err error) bool {
+	var he *HTTPError
+	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidCursor) || errors.Is(err, ErrWriteBackUnsupported) ||
+		errors.Is(err, ErrNotFound) || (errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+}
+
+type webhooks struct{}
+
+func (webhooks) Verify(cfg map[string]string, d platform.Delivery) error {
+	return VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body)
+}
+
+func (webhooks) Parse(cfg map[string]string, d platform.Delivery, opts source.Options) (source.Webhook, error) {
+	return ParseWebhookKeys(d.Header, d.Body, opts, Keys{Consent: cfg["smsConsentMetaKey"], Groups: cfg["groupsMetaKey"]})
+}
