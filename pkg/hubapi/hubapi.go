@@ -39,8 +39,10 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/connectors/platforms"
 	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/outbox"
+	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/sms"
@@ -96,6 +98,9 @@ type Deps struct {
 	// activated or enabled and removes them when it is disabled or
 	// deleted (hooks.Keeper; nil: none).
 	Webhooks Webhooks
+	// Specs are the platforms connections may be of; their configs are
+	// checked against them (nil: platforms.All(), the supported ones).
+	Specs platform.Specs
 }
 
 // Handler serves the Hub API.
@@ -115,6 +120,9 @@ func New(d Deps) *Handler {
 	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
 	if d.OAuthHTTP == nil {
 		d.OAuthHTTP = safehttp.New(safehttp.Options{AllowPrivate: d.AllowPrivateHosts, Timeout: 30 * time.Second})
+	}
+	if d.Specs == nil {
+		d.Specs = platforms.All()
 	}
 	h := &Handler{d: d}
 	h.rs = h.bindRoutes()

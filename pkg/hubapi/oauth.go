@@ -18,6 +18,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/oauth"
+	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/schedule"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -29,19 +30,6 @@ func statusOut(s string) string {
 		return "active"
 	}
 	return s
-}
-
-// oauthCredentials reports whether a required config key k is not needed
-// because the connection was authorised with OAuth (a token in place of a
-// pasted key).
-func oauthCredentials(platform, k string, cfg map[string]string) bool {
-	switch {
-	case platform == string(source.Mailchimp) && k == "apiKey":
-		return cfg["accessToken"] != ""
-	case platform == string(source.Klaviyo) && k == "privateApiKey":
-		return cfg["accessToken"] != ""
-	}
-	return false
 }
 
 // draftTolerated drops what a draft may still lack (it is configured with
@@ -82,9 +70,9 @@ func (h *Handler) clearReauthorization(conn *store.Connection, in map[string]str
 	if conn.Status != store.StatusNeedsReauthorization {
 		return
 	}
-	spec := platformConfig[source.Platform(conn.Platform)]
+	spec, _ := h.spec(conn.Platform)
 	for k, v := range in {
-		if spec.secret[k] && v != "" {
+		if spec.Has(k, platform.Secret) && v != "" {
 			conn.Status = ""
 			conn.NextSyncAt = h.d.Now()
 			return
@@ -178,10 +166,11 @@ func (h *Handler) authorize(ctx context.Context, c call) apigw.Response {
 	a := store.OAuthAttempt{TenantID: c.tenant, Nonce: oauth.NewNonce(), Platform: in.Platform, Expires: now.Add(h.d.OAuth.TTL())}
 	bad := map[string]string{}
 	p := source.Platform(in.Platform)
-	if _, ok := platformConfig[p]; !ok {
-		return apigw.Invalid(map[string]string{"platform": "must be one of shopify, woocommerce, mailchimp, klaviyo"})
+	spec, ok := h.spec(in.Platform)
+	if !ok {
+		return apigw.Invalid(map[string]string{"platform": "must be one of " + h.d.Specs.Names()})
 	}
-	a.Label = p.DefaultLabel()
+	a.Label = spec.Label
 	if in.Label != nil {
 		if strings.TrimSpace(*in.Label) == "" || !boundedText(*in.Label, maxLabelRunes) {
 			bad["label"] = fmt.Sprintf("must be 1-%d characters", maxLabelRunes)
@@ -329,7 +318,7 @@ const maxCallbackQuery = 4096
 // oauthCallback is the browser's return from the platform (GET).
 func (h *Handler) oauthCallback(ctx context.Context, c call) apigw.Response {
 	platform := c.params["platform"]
-	if _, ok := platformConfig[source.Platform(platform)]; !ok {
+	if _, ok := h.spec(platform); !ok {
 		return notFound("platform")
 	}
 	if len(c.req.RawQueryString) > maxCallbackQuery {
@@ -625,7 +614,7 @@ func (h *Handler) activate(ctx context.Context, c call) apigw.Response {
 		return apigw.Error(http.StatusConflict, "connection_disabled", "the connection is disabled; enable it to sync")
 	}
 	conn.Status = ""
-	if bad := merged(validateConnection(conn, cfg), h.checkOutbound(conn, cfg)); len(bad) > 0 {
+	if bad := merged(h.validateConnection(conn, cfg), h.checkOutbound(conn, cfg)); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if in.DryRun {
