@@ -161,7 +161,9 @@ func (c *crmClient) plan(ctx context.Context, q url.Values) (source.Plan, error)
 	return plan, nil
 }
 
-func (c *crmClient) PlanBulk(ctx context.Context) (source.Plan, error) { return c.plan(ctx, url.Values{}) }
+func (c *crmClient) PlanBulk(ctx context.Context) (source.Plan, error) {
+	return c.plan(ctx, url.Values{})
+}
 
 func (c *crmClient) PlanIncremental(ctx context.Context, since time.Time) (source.Plan, error) {
 	return c.plan(ctx, url.Values{"updated_since": {since.UTC().Format(time.RFC3339)}})
