@@ -34,3 +34,14 @@ func (h *Handler) checkConfig(c store.Connection, cfg map[string]string) map[str
 	}
 	return bad
 }
+
+// installable names the platforms whose spec passes ok.
+func (h *Handler) installable(ok func(platform.Spec) bool) string {
+	var names platform.Specs
+	for _, s := range h.d.Specs {
+		if ok(s) {
+			names = append(names, s)
+		}
+	}
+	return names.Names()
+}

@@ -1,8 +1,10 @@
 package klaviyo
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"golang.org/x/oauth2"
 
@@ -18,7 +20,7 @@ func Spec() platform.Spec {
 		Name:  source.Klaviyo,
 		Label: source.Klaviyo.DefaultLabel(),
 		Keys: []platform.Key{
-			{Name: "privateApiKey", Flags: platform.Required | platform.Secret | platform.Credential | platform.OAuth},
+			{Name: "privateApiKey", Flags: platform.Required | platform.Secret | platform.Credential | platform.OrAccessToken},
 			{Name: "webhookSecret", Flags: platform.Secret},
 			{Name: "apiBaseUrl", Flags: platform.URL | platform.Credential},
 			{Name: "accessToken", Flags: platform.Secret},
@@ -39,6 +41,22 @@ func Spec() platform.Spec {
 		// OAuth access tokens expire: refreshed through the app's token
 		// endpoint (pkg/connectors).
 		Refresh: func(apps oauth.Apps) *oauth2.Config { return apps.KlaviyoConfig("") },
+		OAuth: &platform.OAuth{
+			App:    func(apps oauth.Apps) oauth.App { return apps.Klaviyo },
+			Config: func(apps oauth.Apps, _, redirect string) *oauth2.Config { return apps.KlaviyoConfig(redirect) },
+			PKCE:   true,
+			Credentials: func(_ context.Context, g platform.Grant) (map[string]string, error) {
+				cfg := map[string]string{"accessToken": g.Token.AccessToken, "refreshToken": g.Token.RefreshToken}
+				if !g.Token.Expiry.IsZero() {
+					cfg["tokenExpiry"] = g.Token.Expiry.UTC().Format(time.RFC3339Nano)
+				}
+				if b := g.Apps.Klaviyo.APIBaseURL; b != "" {
+					cfg["apiBaseUrl"] = b
+				}
+				return cfg, nil
+			},
+			Replaces: []string{"privateApiKey"},
+		},
 	}
 }
 

@@ -67,6 +67,10 @@ type Spec struct {
 	// MaxConnections is how many simultaneous connections the platform
 	// allows a client (0: no limit to keep to).
 	MaxConnections int
+	// OAuth is the platform's OAuth install, KeyInstall its store-granted
+	// keys install (nil: credentials are pasted only).
+	OAuth      *OAuth
+	KeyInstall *KeyInstall
 }
 
 // Key is one config key of a platform.
@@ -92,9 +96,9 @@ const (
 	Resubscribe
 	// URL: an http(s) URL (its host is checked by Spec.Hosts).
 	URL
-	// OAuth: a required credential an OAuth access token (accessToken)
-	// stands in for.
-	OAuth
+	// OrAccessToken: a required credential an OAuth access token
+	// (accessToken) stands in for.
+	OrAccessToken
 	// Generated: the API sets it to a random token when the connection is
 	// created (Mailchimp's webhookToken, which our webhook URL carries).
 	Generated
@@ -215,8 +219,8 @@ func (s Spec) Changed(f Flag, before, after map[string]string) bool {
 }
 
 // CheckConfig checks cfg against the spec: keys it does not know (unless
-// alsoKnown says so), required keys left empty (an OAuth key is not
-// needed when an accessToken stands in for it), URL keys that are not
+// alsoKnown says so), required keys left empty (an OrAccessToken key is
+// not needed when an accessToken stands in for it), URL keys that are not
 // http(s) URLs, and the spec's own Check. It returns a message per bad
 // key.
 func (s Spec) CheckConfig(cfg map[string]string, alsoKnown func(k string) bool) map[string]string {
@@ -229,7 +233,7 @@ func (s Spec) CheckConfig(cfg map[string]string, alsoKnown func(k string) bool) 
 	for _, k := range s.Keys {
 		v := cfg[k.Name]
 		switch {
-		case k.Flags&Required != 0 && strings.TrimSpace(v) == "" && (k.Flags&OAuth == 0 || cfg["accessToken"] == ""):
+		case k.Flags&Required != 0 && strings.TrimSpace(v) == "" && (k.Flags&OrAccessToken == 0 || cfg["accessToken"] == ""):
 			bad[k.Name] = "required"
 		case k.Flags&URL != 0 && v != "" && !httpURL(v):
 			bad[k.Name] = "must be an http(s) URL"

@@ -5,11 +5,15 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
 
+	"golang.org/x/oauth2"
+
 	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -48,6 +52,21 @@ func Spec() platform.Spec {
 		Permanent:            Permanent,
 		Webhooks:             func(build platform.Builder) platform.Webhook { return &webhooks{build: build} },
 		RotatesWebhookSecret: true,
+		OAuth: &platform.OAuth{
+			App:    func(apps oauth.Apps) oauth.App { return apps.Shopify },
+			Config: func(apps oauth.Apps, shop, redirect string) *oauth2.Config { return apps.ShopifyConfig(shop, redirect) },
+			Shop:   true,
+			// Shopify signs the callback: checked before anything else.
+			VerifyCallback: func(app oauth.App, q url.Values) bool { return oauth.VerifyShopifyHMAC(app.ClientSecret, q) },
+			Credentials: func(_ context.Context, g platform.Grant) (map[string]string, error) {
+				// Shopify signs webhooks with the app's client secret.
+				cfg := map[string]string{"shopDomain": g.Shop, "accessToken": g.Token.AccessToken, "webhookSecret": g.Apps.Shopify.ClientSecret}
+				if b := g.Apps.Shopify.APIBaseURL; b != "" {
+					cfg["apiBaseUrl"] = b
+				}
+				return cfg, nil
+			},
+		},
 	}
 }
 

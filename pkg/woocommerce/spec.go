@@ -3,6 +3,7 @@ package woocommerce
 import (
 	"errors"
 	"net/http"
+	"net/url"
 
 	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/platform"
@@ -34,6 +35,21 @@ func Spec() platform.Spec {
 		},
 		Permanent: Permanent,
 		Webhooks:  func(platform.Builder) platform.Webhook { return webhooks{} },
+		KeyInstall: &platform.KeyInstall{
+			URLKey: "storeUrl",
+			AuthorizeURL: func(storeURL, state, redirect string) string {
+				q := url.Values{"app_name": {"contactsync"}, "scope": {"read_write"}, "user_id": {state},
+					"return_url": {redirect}, "callback_url": {redirect}}
+				return storeURL + "/wc-auth/v1/authorize?" + q.Encode()
+			},
+			Credentials: func(storeURL, key, secret string, renewal bool, newToken func() string) map[string]string {
+				cfg := map[string]string{"storeUrl": storeURL, "consumerKey": key, "consumerSecret": secret}
+				if !renewal { // a renewal keeps the secret its webhooks sign with
+					cfg["webhookSecret"] = newToken()
+				}
+				return cfg
+			},
+		},
 	}
 }
 
