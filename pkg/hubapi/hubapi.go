@@ -4,6 +4,12 @@
 // API Gateway HTTP API events, authenticated by API key (Bearer), with
 // opaque cursors and the {"error":{"code","message"}} error shape.
 //
+// A connection's config is checked, sealed and shown from its platform's
+// spec (pkg/platform; Deps.Specs, the supported platforms by default):
+// required and unknown keys, URLs and hosts, secrets never returned, the
+// keys whose change checks the credentials again or moves the webhooks;
+// the OAuth and store-key installs come from the spec too.
+//
 // Connections are checked with the platform when they are created or
 // their credentials change (setup.go: 422 credentials_rejected with the
 // platform's reason, 502 platform_unreachable; nothing stored), and GET
