@@ -18,7 +18,6 @@ package platform
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -159,9 +158,6 @@ type Webhook interface {
 type Uninstaller interface {
 	Uninstalled(cfg map[string]string, d Delivery) (bool, error)
 }
-
-// ErrUnknown: no spec of that name.
-var ErrUnknown = errors.New("platform: unknown platform")
 
 // Specs is the list of supported platforms, in the order they are named.
 type Specs []Spec
