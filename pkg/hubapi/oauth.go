@@ -2,7 +2,6 @@ package hubapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -436,41 +435,28 @@ func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, cred
 	return conn.ID, nil
 }
 
-// wooKeys is what WooCommerce's /wc-auth/v1/authorize POSTs to our
-// callback_url.
-type wooKeys struct {
-	KeyID          json.Number `json:"key_id"`
-	UserID         string      `json:"user_id"`
-	ConsumerKey    string      `json:"consumer_key"`
-	ConsumerSecret string      `json:"consumer_secret"`
-	KeyPermissions string      `json:"key_permissions"`
-}
-
-// oauthKeys receives WooCommerce's keys (POST, server to server). The
-// user_id is our state; nothing else authenticates the request, so the
-// state is checked like a callback's and claimed once. WooCommerce deletes
-// the key unless we answer 200.
+// oauthKeys receives the keys a store grants (WooCommerce's, POSTed
+// server to server; platform.KeyInstall). The state they carry is all
+// that authenticates the request, so it is checked like a callback's and
+// claimed once. WooCommerce deletes the key unless we answer 200.
 func (h *Handler) oauthKeys(ctx context.Context, c call) apigw.Response {
 	spec, ok := h.spec(c.params["platform"])
 	if !ok || spec.KeyInstall == nil {
 		return notFound("platform")
 	}
-	var in wooKeys
-	if err := json.Unmarshal(c.body, &in); err != nil {
+	in, err := spec.KeyInstall.Keys(c.body)
+	if err != nil {
 		return apigw.Error(http.StatusBadRequest, "malformed_json", "request body is not the expected JSON")
 	}
-	st, err := oauth.ParseState(h.d.Sealer, in.UserID, store.ValidTenantID)
+	st, err := oauth.ParseState(h.d.Sealer, in.State, store.ValidTenantID)
 	if err != nil || st.Platform != string(spec.Name) {
 		return apigw.Error(http.StatusBadRequest, "invalid_state", "unknown, altered or used state")
 	}
 	if !h.d.Now().Before(st.Expires) {
 		return apigw.Error(http.StatusBadRequest, "state_expired", "the authorisation took too long; start again")
 	}
-	if in.ConsumerKey == "" || in.ConsumerSecret == "" || len(in.ConsumerKey) > 256 || len(in.ConsumerSecret) > 256 {
-		return apigw.Invalid(map[string]string{"consumer_key": "consumer_key and consumer_secret are required"})
-	}
-	if in.KeyPermissions != "" && in.KeyPermissions != "read_write" && in.KeyPermissions != "write" {
-		return apigw.Invalid(map[string]string{"key_permissions": "must be read_write"})
+	if len(in.Invalid) > 0 {
+		return apigw.Invalid(in.Invalid)
 	}
 	id := store.NewConnectionID(st.Tenant)
 	a, err := h.d.Store.ClaimOAuthAttempt(ctx, st.Tenant, st.Nonce, id)
@@ -483,7 +469,7 @@ func (h *Handler) oauthKeys(ctx context.Context, c call) apigw.Response {
 	if a.Platform != string(spec.Name) || !h.d.Now().Before(a.Expires) {
 		return apigw.Error(http.StatusBadRequest, "state_expired", "the authorisation took too long; start again")
 	}
-	creds := spec.KeyInstall.Credentials(a.StoreURL, in.ConsumerKey, in.ConsumerSecret, a.ReauthorizeID != "", randomToken)
+	creds := spec.KeyInstall.Credentials(a.StoreURL, in.Key, in.Secret, a.ReauthorizeID != "", randomToken)
 	if a.ReauthorizeID != "" {
 		if _, err := h.saveAuthorized(ctx, a, creds); err != nil {
 			return h.internal(ctx, "storing renewed store keys", err)

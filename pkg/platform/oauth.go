@@ -73,7 +73,19 @@ type KeyInstall struct {
 	// AuthorizeURL is the store's consent page for our app; state comes
 	// back as the keys' user_id, redirect is our callback.
 	AuthorizeURL func(storeURL, state, redirect string) string
+	// Keys reads what the store POSTs to our callback; an error: the body
+	// is not what the store sends.
+	Keys func(body []byte) (StoreKeys, error)
 	// Credentials is the config of the keys the store POSTed (renewal:
 	// the keys only, the connection keeps its other settings).
 	Credentials func(storeURL, key, secret string, renewal bool, newToken func() string) map[string]string
+}
+
+// StoreKeys are the keys a store POSTed to our callback.
+type StoreKeys struct {
+	// State is ours, handed back (checked before anything else).
+	State       string
+	Key, Secret string
+	// Invalid names what is wrong with the keys, by field.
+	Invalid map[string]string
 }

@@ -1,6 +1,7 @@
 package woocommerce
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
@@ -42,6 +43,7 @@ func Spec() platform.Spec {
 					"return_url": {redirect}, "callback_url": {redirect}}
 				return storeURL + "/wc-auth/v1/authorize?" + q.Encode()
 			},
+			Keys: storeKeys,
 			Credentials: func(storeURL, key, secret string, renewal bool, newToken func() string) map[string]string {
 				cfg := map[string]string{"storeUrl": storeURL, "consumerKey": key, "consumerSecret": secret}
 				if !renewal { // a renewal keeps the secret its webhooks sign with
@@ -68,4 +70,27 @@ func (webhooks) Verify(cfg map[string]string, d platform.Delivery) error {
 
 func (webhooks) Parse(cfg map[string]string, d platform.Delivery, opts source.Options) (source.Webhook, error) {
 	return ParseWebhookKeys(d.Header, d.Body, opts, Keys{Consent: cfg["smsConsentMetaKey"], Groups: cfg["groupsMetaKey"]})
+}
+
+// storeKeys reads what /wc-auth/v1/authorize POSTs to our callback_url:
+// the key pair, its permissions and our state as user_id.
+func storeKeys(body []byte) (platform.StoreKeys, error) {
+	var in struct {
+		KeyID          json.Number `json:"key_id"`
+		UserID         string      `json:"user_id"`
+		ConsumerKey    string      `json:"consumer_key"`
+		ConsumerSecret string      `json:"consumer_secret"`
+		KeyPermissions string      `json:"key_permissions"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return platform.StoreKeys{}, err
+	}
+	k := platform.StoreKeys{State: in.UserID, Key: in.ConsumerKey, Secret: in.ConsumerSecret}
+	switch {
+	case in.ConsumerKey == "" || in.ConsumerSecret == "" || len(in.ConsumerKey) > 256 || len(in.ConsumerSecret) > 256:
+		k.Invalid = map[string]string{"consumer_key": "consumer_key and consumer_secret are required"}
+	case in.KeyPermissions != "" && in.KeyPermissions != "read_write" && in.KeyPermissions != "write":
+		k.Invalid = map[string]string{"key_permissions": "must be read_write"}
+	}
+	return k, nil
 }
