@@ -59,15 +59,16 @@ func tokenOf(cfg map[string]string) *oauth2.Token {
 	return t
 }
 
-// klaviyoToken returns the Klaviyo client's token function for conn: the
-// stored access token while it is fresh; otherwise it refreshes it through
-// golang.org/x/oauth2 (the app's token endpoint, the refresh token), seals
+// token returns the token function of conn's client (platform.Env.Token)
+// for a platform whose OAuth tokens expire: the stored access token while
+// it is fresh; otherwise it refreshes it through golang.org/x/oauth2
+// (refresh's config of the app's token endpoint, the refresh token), seals
 // the new token into the connection's config and stores it conditionally
 // on the version read, so two workers refreshing at once do not clobber
 // each other (the loser keeps its token for this client; the stored one is
 // the winner's). invalid_grant marks the connection
 // needs_reauthorization and fails the run permanently with that reason.
-func (r *Registry) klaviyoToken(conn store.Connection, cfg map[string]string, hc *http.Client) func(context.Context) (string, error) {
+func (r *Registry) token(conn store.Connection, cfg map[string]string, hc *http.Client, refresh func(oauth.Apps) *oauth2.Config) func(context.Context) (string, error) {
 	var mu sync.Mutex
 	cur := tokenOf(cfg)
 	return func(ctx context.Context) (string, error) {
@@ -108,7 +109,7 @@ func (r *Registry) klaviyoToken(conn store.Connection, cfg map[string]string, hc
 				return cur.AccessToken, nil
 			}
 			used := scfg[CfgRefreshToken]
-			src := o.Apps.KlaviyoConfig("").TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc), &oauth2.Token{RefreshToken: used})
+			src := refresh(o.Apps).TokenSource(context.WithValue(ctx, oauth2.HTTPClient, hc), &oauth2.Token{RefreshToken: used})
 			tok, err := src.Token()
 			if oauth.InvalidGrant(err) {
 				// Refused: unless another worker meanwhile stored a newer
@@ -129,7 +130,7 @@ func (r *Registry) klaviyoToken(conn store.Connection, cfg map[string]string, hc
 			}
 			if err != nil {
 				// The token endpoint's answer may quote itself: keep its code only.
-				return "", fmt.Errorf("klaviyo: refreshing the OAuth token: %s", oauth.ErrorCode(err))
+				return "", fmt.Errorf("%s: refreshing the OAuth token: %s", conn.Platform, oauth.ErrorCode(err))
 			}
 			scfg[CfgAccessToken] = tok.AccessToken
 			if tok.RefreshToken != "" {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
 	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -97,7 +98,7 @@ func TestKlaviyoToken_TwoWorkersRefreshingAtOnceDoNotClobber(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		tok, err := r1.klaviyoToken(conn, cfg, hc)(ctx)
+		tok, err := r1.token(conn, cfg, hc, klaviyo.Spec().Refresh)(ctx)
 		done <- result{tok, err}
 	}()
 	select {
@@ -105,7 +106,7 @@ func TestKlaviyoToken_TwoWorkersRefreshingAtOnceDoNotClobber(t *testing.T) {
 	case <-time.After(time.Minute):
 		t.Fatal("worker 1 never read the connection")
 	}
-	tok2, err := r2.klaviyoToken(conn, cfg, hc)(ctx)
+	tok2, err := r2.token(conn, cfg, hc, klaviyo.Spec().Refresh)(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestKlaviyoToken_TwoWorkersRefreshingAtOnceDoNotClobber(t *testing.T) {
 	}
 	// A third worker finds the stored token fresh and does not refresh.
 	r3 := &Registry{Opener: sealer, AllowPrivateHosts: true, OAuth: &OAuth{Apps: apps, Sealer: sealer, Store: st}}
-	if tok3, err := r3.klaviyoToken(conn, cfg, hc)(ctx); err != nil || tok3 != tok2 || kl.OAuth().Refreshes() != 2 {
+	if tok3, err := r3.token(conn, cfg, hc, klaviyo.Spec().Refresh)(ctx); err != nil || tok3 != tok2 || kl.OAuth().Refreshes() != 2 {
 		t.Fatalf("third worker: %v %v, refreshes %d", tok3 == tok2, err, kl.OAuth().Refreshes())
 	}
 }
@@ -149,7 +150,7 @@ func TestKlaviyoToken_RevokedMarksTheConnection(t *testing.T) {
 	var told []string
 	r := &Registry{Opener: sealer, AllowPrivateHosts: true, OAuth: &OAuth{Apps: apps, Sealer: sealer, Store: st,
 		NeedsReauthorization: func(_ context.Context, c store.Connection) { told = append(told, c.ID) }}}
-	_, err := r.klaviyoToken(conn, cfg, http.DefaultClient)(ctx)
+	_, err := r.token(conn, cfg, http.DefaultClient, klaviyo.Spec().Refresh)(ctx)
 	if !errors.Is(err, source.ErrPermanent) || !errors.Is(err, ErrNeedsReauthorization) {
 		t.Fatalf("err = %v", err)
 	}

@@ -4,17 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
-	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
-
-// secretKeys are the config keys whose values never appear in a reason.
-var secretKeys = []string{"accessToken", "webhookSecret", "previousWebhookSecret", "consumerKey", "consumerSecret",
-	"apiKey", "webhookToken", "privateApiKey"}
 
 // ErrNoSetup: the platform's connector cannot check credentials or list
 // install options.
@@ -25,19 +19,18 @@ var ErrNoSetup = errors.New("connectors: the platform's connector offers no such
 // as every client; the client is the platform's own (not wrapped), so its
 // optional interfaces show.
 func (r *Registry) setupClient(conn store.Connection, cfg map[string]string) (platformClient, error) {
-	if bad := endpoints.Connection(conn.Platform, cfg, r.AllowPrivateHosts); len(bad) > 0 {
-		keys := make([]string, 0, len(bad))
-		for k := range bad {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		return nil, &source.CredentialsRejectedError{Reason: "the configuration names a host that may not be called (" + strings.Join(keys, ", ") + ")"}
+	spec, ok := r.specs().Lookup(conn.Platform)
+	if !ok {
+		return nil, &source.CredentialsRejectedError{Reason: source.SafeReason(fmt.Sprintf("%v %q", ErrUnsupportedPlatform, conn.Platform))}
+	}
+	if bad := badHosts(spec, cfg, r.AllowPrivateHosts); bad != "" {
+		return nil, &source.CredentialsRejectedError{Reason: "the configuration names a host that may not be called (" + bad + ")"}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c, err := r.newClient(conn, cfg)
+	c, err := r.newClient(conn, spec, cfg)
 	if err != nil {
-		return nil, &source.CredentialsRejectedError{Reason: source.SafeReason(strings.TrimPrefix(err.Error(), "permanent failure: "), secrets(cfg)...)}
+		return nil, &source.CredentialsRejectedError{Reason: source.SafeReason(strings.TrimPrefix(err.Error(), "permanent failure: "), r.secrets(cfg)...)}
 	}
 	return c.platformClient, nil
 }
@@ -56,7 +49,7 @@ func (r *Registry) CheckCredentials(ctx context.Context, conn store.Connection, 
 	if !ok {
 		return fmt.Errorf("%w: %s credential check", ErrNoSetup, conn.Platform)
 	}
-	return safeError(ch.CheckCredentials(ctx), cfg)
+	return r.safeError(ch.CheckCredentials(ctx), cfg)
 }
 
 // InstallOptions lists what the install wizard offers for the connection
@@ -75,12 +68,12 @@ func (r *Registry) InstallOptions(ctx context.Context, conn store.Connection, cf
 	}
 	opts, err := ol.InstallOptions(ctx)
 	if err != nil {
-		return source.InstallOptions{}, safeError(err, cfg)
+		return source.InstallOptions{}, r.safeError(err, cfg)
 	}
 	if fl, ok := c.(source.FieldLister); ok {
 		fields, err := fl.Fields(ctx)
 		if err != nil {
-			return source.InstallOptions{}, safeError(err, cfg)
+			return source.InstallOptions{}, r.safeError(err, cfg)
 		}
 		if len(fields) > source.MaxOptions {
 			fields = fields[:source.MaxOptions]
@@ -94,22 +87,12 @@ func (r *Registry) InstallOptions(ctx context.Context, conn store.Connection, cf
 // context's, and turns anything else into a *source.PlatformError whose
 // reason is the client's error text (written to be shown: statuses and
 // codes, never the platform's words) made safe.
-func safeError(err error, cfg map[string]string) error {
+func (r *Registry) safeError(err error, cfg map[string]string) error {
 	var rej *source.CredentialsRejectedError
 	var pe *source.PlatformError
 	switch {
 	case err == nil, errors.As(err, &rej), errors.As(err, &pe), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return err
 	}
-	return &source.PlatformError{Reason: source.SafeReason(err.Error(), secrets(cfg)...)}
-}
-
-func secrets(cfg map[string]string) []string {
-	var out []string
-	for _, k := range secretKeys {
-		if v := cfg[k]; v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
+	return &source.PlatformError{Reason: source.SafeReason(err.Error(), r.secrets(cfg)...)}
 }

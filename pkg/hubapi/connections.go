@@ -1,6 +1,7 @@
 package hubapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,29 +15,13 @@ import (
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/notify"
+	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/schedule"
-	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
 // Consent modes (design.md section 4).
 var consentModes = map[string]bool{"explicit": true, "inferred": true, "confirmation": true, "double_opt_in": true}
-
-// platformConfig lists each platform's config fields: required ones, and
-// which are secrets (write-only: sealed, never returned).
-var platformConfig = map[source.Platform]struct {
-	required []string
-	optional []string
-	secret   map[string]bool
-}{
-	source.Shopify: {[]string{"shopDomain", "accessToken", "webhookSecret"}, []string{"apiVersion", "apiBaseUrl", "previousWebhookSecret", "bulkOperations"},
-		map[string]bool{"accessToken": true, "webhookSecret": true, "previousWebhookSecret": true}},
-	source.WooCommerce: {[]string{"storeUrl", "consumerKey", "consumerSecret", "webhookSecret"}, []string{"smsConsentMetaKey", "groupsMetaKey"}, map[string]bool{"consumerKey": true, "consumerSecret": true, "webhookSecret": true}},
-	source.Mailchimp: {[]string{"apiKey", "audienceId"}, []string{"apiBaseUrl", "accessToken", "dc"},
-		map[string]bool{"apiKey": true, "webhookToken": true, "accessToken": true}},
-	source.Klaviyo: {[]string{"privateApiKey"}, []string{"webhookSecret", "apiBaseUrl", "accessToken"},
-		map[string]bool{"privateApiKey": true, "webhookSecret": true, "accessToken": true, "refreshToken": true}},
-}
 
 var regionRE = regexp.MustCompile(`^[A-Z]{2}$`)
 
@@ -123,11 +108,9 @@ func (h *Handler) connectionOut(c store.Connection, secrets map[string]string) C
 
 // validateConnection checks the connection a create or patch would
 // produce; it returns invalid fields by name.
-func validateConnection(c store.Connection, cfg map[string]string) map[string]string {
-	bad := map[string]string{}
-	spec, ok := platformConfig[source.Platform(c.Platform)]
-	if !ok {
-		bad["platform"] = "must be one of shopify, woocommerce, mailchimp, klaviyo"
+func (h *Handler) validateConnection(c store.Connection, cfg map[string]string) map[string]string {
+	bad := h.checkConfig(c, cfg)
+	if bad["platform"] != "" {
 		return bad
 	}
 	if !consentModes[c.ConsentMode] {
@@ -145,30 +128,6 @@ func validateConnection(c store.Connection, cfg map[string]string) map[string]st
 	for k, v := range connectionBounds(c, cfg) {
 		bad[k] = v
 	}
-	known := map[string]bool{}
-	for _, k := range append(append([]string{}, spec.required...), spec.optional...) {
-		known[k] = true
-	}
-	for k := range cfg {
-		if !known[k] && k != "webhookToken" && !serverManaged[k] {
-			bad["config."+k] = "unknown field for " + c.Platform
-		}
-	}
-	for _, k := range spec.required {
-		if strings.TrimSpace(cfg[k]) == "" && !oauthCredentials(c.Platform, k, cfg) {
-			bad["config."+k] = "required"
-		}
-	}
-	for _, k := range []string{"storeUrl", "apiBaseUrl"} {
-		if v := cfg[k]; v != "" {
-			if u, err := url.Parse(v); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				bad["config."+k] = "must be an http(s) URL"
-			}
-		}
-	}
-	if c.Platform == string(source.Mailchimp) && cfg["apiKey"] != "" && !strings.Contains(cfg["apiKey"], "-") {
-		bad["config.apiKey"] = "must end with -<dc> (the data centre)"
-	}
 	return bad
 }
 
@@ -182,22 +141,25 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 		SyncIntervalHours: 24, Enabled: true, SelectedTags: in.SelectedTags, FieldMap: in.FieldMap,
 		DoubleOptInExpiryDays: consent.DefaultDoubleOptInExpiryDays,
 	}
-	conn.Label = source.Platform(in.Platform).DefaultLabel()
+	spec, _ := h.spec(in.Platform)
+	conn.Label = cmp.Or(spec.Label, in.Platform)
 	applyPatch(&conn, in)
 	cfg := in.Config
 	if cfg == nil {
 		cfg = map[string]string{}
 	}
-	if conn.Platform == string(source.Mailchimp) {
-		cfg["webhookToken"] = randomToken()
+	for _, k := range spec.KeysWith(platform.Generated) {
+		cfg[k] = randomToken()
 	}
-	if conn.Platform == string(source.Klaviyo) && cfg["webhookSecret"] == "" {
-		cfg["webhookSecret"] = randomToken() // the secret_key of the webhooks we create
+	for _, k := range spec.KeysWith(platform.GeneratedIfEmpty) {
+		if cfg[k] == "" {
+			cfg[k] = randomToken()
+		}
 	}
 	if bad := rejectServerManaged(in.Config); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
-	recordRotation(conn.Platform, nil, in.Config, cfg, h.d.Now())
+	recordRotation(spec, nil, in.Config, cfg, h.d.Now())
 	if in.Status != nil {
 		switch *in.Status {
 		case store.StatusDraft:
@@ -207,7 +169,7 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 			return apigw.Invalid(map[string]string{"status": "must be draft or active"})
 		}
 	}
-	if bad := draftTolerated(merged(validateConnection(conn, cfg), checkPendingInput(in)), conn); len(bad) > 0 {
+	if bad := draftTolerated(merged(h.validateConnection(conn, cfg), checkPendingInput(in)), conn); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
@@ -289,10 +251,10 @@ func (h *Handler) sealConfig(conn *store.Connection, cfg map[string]string) erro
 		return err
 	}
 	conn.Config = h.d.Sealer.Seal(conn.TenantID, raw)
-	spec := platformConfig[source.Platform(conn.Platform)]
+	spec, _ := h.spec(conn.Platform)
 	conn.PublicConfig = map[string]string{}
 	for k, v := range cfg {
-		if !spec.secret[k] {
+		if !spec.Has(k, platform.Secret) {
 			conn.PublicConfig[k] = v
 		}
 	}
@@ -396,14 +358,15 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 	for k, v := range in.Config {
 		cfg[k] = v
 	}
-	recordRotation(conn.Platform, before, in.Config, cfg, h.d.Now())
-	if bad := draftTolerated(merged(validateConnection(conn, cfg), checkPendingInput(in)), conn); len(bad) > 0 {
+	spec, _ := h.spec(conn.Platform)
+	recordRotation(spec, before, in.Config, cfg, h.d.Now())
+	if bad := draftTolerated(merged(h.validateConnection(conn, cfg), checkPendingInput(in)), conn); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if bad := h.checkOutbound(conn, cfg); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
-	if credentialsChanged(conn.Platform, before, cfg) {
+	if spec.Changed(platform.Credential, before, cfg) {
 		if resp, ok := h.checkCredentials(ctx, conn, cfg); !ok {
 			return resp
 		}
@@ -431,7 +394,7 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 		h.removeWebhooks(ctx, conn, false) // re-created when it is enabled again
 	case !wasEnabled && conn.Enabled && conn.Status == "":
 		h.registerWebhooks(ctx, conn, &out)
-	case wasEnabled && conn.Enabled && old.Status == "" && conn.Status == "" && webhooksMoved(conn.Platform, before, cfg):
+	case wasEnabled && conn.Enabled && old.Status == "" && conn.Status == "" && webhooksMoved(spec, before, cfg):
 		// Another store or keys, or a new secret the platform signs with
 		// (WooCommerce keeps one per webhook): the old subscriptions go,
 		// new ones are made with the new settings.

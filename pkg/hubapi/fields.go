@@ -85,7 +85,7 @@ func (h *Handler) checkFieldMap(ctx context.Context, conn store.Connection) (map
 		// The error may name the platform's URL: logged, not shown.
 		h.d.Log.WarnContext(ctx, "listing platform fields failed", "platform", conn.Platform, "connection", conn.ID, "err", err)
 		r := apigw.Error(http.StatusBadGateway, "platform_unavailable",
-			"could not list the "+source.Platform(conn.Platform).DefaultLabel()+" fields to check the field map; nothing was saved, try again")
+			"could not list the "+h.label(conn.Platform)+" fields to check the field map; nothing was saved, try again")
 		return nil, &r
 	}
 	byKey := make(map[string]source.Field, len(fields))
@@ -96,7 +96,7 @@ func (h *Handler) checkFieldMap(ctx context.Context, conn store.Connection) (map
 	for _, k := range sortedKeys(conn.FieldMap) {
 		f, ok := byKey[k]
 		if !ok {
-			r := fieldMapInvalid(k, fmt.Sprintf("%q is not a field of this %s connection (GET /v1/connections/{id}/options lists them)", k, source.Platform(conn.Platform).DefaultLabel()))
+			r := fieldMapInvalid(k, fmt.Sprintf("%q is not a field of this %s connection (GET /v1/connections/{id}/options lists them)", k, h.label(conn.Platform)))
 			return nil, &r
 		}
 		if f.Type != "" && f.Type != source.FieldText {

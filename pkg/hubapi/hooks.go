@@ -5,7 +5,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -77,9 +77,7 @@ func (h *Handler) removeWebhookState(ctx context.Context, conn store.Connection)
 
 // webhooksMoved reports whether a config change moves the connection's
 // subscriptions: other credentials (another store or shop, other keys) or,
-// on WooCommerce and Klaviyo, a new webhook secret (each webhook signs
-// with its own).
-func webhooksMoved(platform string, before, after map[string]string) bool {
-	return credentialsChanged(platform, before, after) ||
-		((platform == string(source.WooCommerce) || platform == string(source.Klaviyo)) && before["webhookSecret"] != after["webhookSecret"])
+// on WooCommerce, a new webhook secret (each webhook signs with its own).
+func webhooksMoved(spec platform.Spec, before, after map[string]string) bool {
+	return spec.Changed(platform.Credential, before, after) || spec.Changed(platform.Resubscribe, before, after)
 }

@@ -4,6 +4,12 @@
 // API Gateway HTTP API events, authenticated by API key (Bearer), with
 // opaque cursors and the {"error":{"code","message"}} error shape.
 //
+// A connection's config is checked, sealed and shown from its platform's
+// spec (pkg/platform; Deps.Specs, the supported platforms by default):
+// required and unknown keys, URLs and hosts, secrets never returned, the
+// keys whose change checks the credentials again or moves the webhooks;
+// the OAuth and store-key installs come from the spec too.
+//
 // Connections are checked with the platform when they are created or
 // their credentials change (setup.go: 422 credentials_rejected with the
 // platform's reason, 502 platform_unreachable; nothing stored), and GET
@@ -45,8 +51,10 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/connectors/platforms"
 	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/oauth"
+	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/sms"
@@ -102,6 +110,9 @@ type Deps struct {
 	// activated or enabled and removes them when it is disabled or
 	// deleted (hooks.Keeper; nil: none).
 	Webhooks Webhooks
+	// Specs are the platforms connections may be of; their configs are
+	// checked against them (nil: platforms.All(), the supported ones).
+	Specs platform.Specs
 }
 
 // Handler serves the Hub API.
@@ -121,6 +132,9 @@ func New(d Deps) *Handler {
 	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
 	if d.OAuthHTTP == nil {
 		d.OAuthHTTP = safehttp.New(safehttp.Options{AllowPrivate: d.AllowPrivateHosts, Timeout: 30 * time.Second})
+	}
+	if d.Specs == nil {
+		d.Specs = platforms.All()
 	}
 	h := &Handler{d: d}
 	h.rs = h.bindRoutes()

@@ -2,10 +2,8 @@ package hubapi
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,11 +13,10 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/consent"
-	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/notify"
 	"github.com/contactsync/contactsync/pkg/oauth"
+	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/schedule"
-	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
 )
@@ -29,19 +26,6 @@ func statusOut(s string) string {
 		return "active"
 	}
 	return s
-}
-
-// oauthCredentials reports whether a required config key k is not needed
-// because the connection was authorised with OAuth (a token in place of a
-// pasted key).
-func oauthCredentials(platform, k string, cfg map[string]string) bool {
-	switch {
-	case platform == string(source.Mailchimp) && k == "apiKey":
-		return cfg["accessToken"] != ""
-	case platform == string(source.Klaviyo) && k == "privateApiKey":
-		return cfg["accessToken"] != ""
-	}
-	return false
 }
 
 // draftTolerated drops what a draft may still lack (it is configured with
@@ -82,9 +66,9 @@ func (h *Handler) clearReauthorization(conn *store.Connection, in map[string]str
 	if conn.Status != store.StatusNeedsReauthorization {
 		return
 	}
-	spec := platformConfig[source.Platform(conn.Platform)]
+	spec, _ := h.spec(conn.Platform)
 	for k, v := range in {
-		if spec.secret[k] && v != "" {
+		if spec.Has(k, platform.Secret) && v != "" {
 			conn.Status = ""
 			conn.NextSyncAt = h.d.Now()
 			return
@@ -177,45 +161,40 @@ func (h *Handler) authorize(ctx context.Context, c call) apigw.Response {
 	now := h.d.Now()
 	a := store.OAuthAttempt{TenantID: c.tenant, Nonce: oauth.NewNonce(), Platform: in.Platform, Expires: now.Add(h.d.OAuth.TTL())}
 	bad := map[string]string{}
-	p := source.Platform(in.Platform)
-	if _, ok := platformConfig[p]; !ok {
-		return apigw.Invalid(map[string]string{"platform": "must be one of shopify, woocommerce, mailchimp, klaviyo"})
+	spec, ok := h.spec(in.Platform)
+	if !ok || (spec.OAuth == nil && spec.KeyInstall == nil) {
+		return apigw.Invalid(map[string]string{"platform": "must be one of " + h.installable(func(s platform.Spec) bool { return s.OAuth != nil || s.KeyInstall != nil })})
 	}
-	a.Label = p.DefaultLabel()
+	a.Label = spec.Label
 	if in.Label != nil {
 		if strings.TrimSpace(*in.Label) == "" || !boundedText(*in.Label, maxLabelRunes) {
 			bad["label"] = fmt.Sprintf("must be 1-%d characters", maxLabelRunes)
 		}
 		a.Label = *in.Label
 	}
-	var app oauth.App
-	switch p {
-	case source.Shopify:
-		app = h.d.OAuth.Shopify
+	o, keys := spec.OAuth, spec.KeyInstall
+	if o != nil && o.Shop {
 		a.Shop = strings.ToLower(strings.TrimSpace(in.Shop + in.ShopDomain))
 		if in.Shop != "" && in.ShopDomain != "" || !oauth.ValidShop(a.Shop) {
 			bad["shop"] = "must be the shop's <name>.myshopify.com domain"
 		}
-	case source.WooCommerce:
+	}
+	if keys != nil {
 		a.StoreURL = strings.TrimRight(strings.TrimSpace(in.StoreURL), "/")
 		if u, err := url.Parse(a.StoreURL); a.StoreURL == "" || len(a.StoreURL) > maxURLLen || err != nil || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 			bad["storeUrl"] = "required: the store's URL, without query, fragment or credentials"
-		} else if msg, ok := endpoints.Connection(in.Platform, map[string]string{"storeUrl": a.StoreURL}, h.d.AllowPrivateHosts)["storeUrl"]; ok {
+		} else if msg, ok := spec.Hosts(map[string]string{keys.URLKey: a.StoreURL}, h.d.AllowPrivateHosts)[keys.URLKey]; ok {
 			bad["storeUrl"] = msg
 		}
-	case source.Mailchimp:
-		app = h.d.OAuth.Mailchimp
-	case source.Klaviyo:
-		app = h.d.OAuth.Klaviyo
 	}
-	if p != source.WooCommerce && !app.Configured() {
+	if o != nil && !o.App(h.d.OAuth).Configured() {
 		return apigw.Error(http.StatusConflict, "oauth_not_configured", "OAuth installs of "+in.Platform+" are not configured here; paste the credentials with POST /v1/connections")
 	}
-	if p != source.Shopify && (in.Shop != "" || in.ShopDomain != "") {
-		bad["shop"] = "only for shopify"
+	if (o == nil || !o.Shop) && (in.Shop != "" || in.ShopDomain != "") {
+		bad["shop"] = "only for " + h.installable(func(s platform.Spec) bool { return s.OAuth != nil && s.OAuth.Shop })
 	}
-	if p != source.WooCommerce && in.StoreURL != "" {
-		bad["storeUrl"] = "only for woocommerce"
+	if keys == nil && in.StoreURL != "" {
+		bad["storeUrl"] = "only for " + h.installable(func(s platform.Spec) bool { return s.KeyInstall != nil })
 	}
 	tenant, err := h.d.Store.GetTenant(ctx, c.tenant)
 	if err != nil {
@@ -254,19 +233,16 @@ func (h *Handler) authorize(ctx context.Context, c call) apigw.Response {
 	state := oauth.State{Tenant: c.tenant, Nonce: a.Nonce, Platform: in.Platform, Expires: a.Expires}.Token(h.d.Sealer)
 	var authURL string
 	redirect := h.redirectURI(in.Platform)
-	switch p {
-	case source.Shopify:
-		authURL = h.d.OAuth.ShopifyConfig(a.Shop, redirect).AuthCodeURL(state)
-	case source.Mailchimp:
-		authURL = h.d.OAuth.MailchimpConfig(redirect).AuthCodeURL(state)
-	case source.Klaviyo:
-		verifier := oauth2.GenerateVerifier()
-		a.Verifier = h.d.Sealer.Seal(c.tenant, []byte(verifier))
-		authURL = h.d.OAuth.KlaviyoConfig(redirect).AuthCodeURL(state, oauth2.S256ChallengeOption(verifier))
-	case source.WooCommerce:
-		q := url.Values{"app_name": {"contactsync"}, "scope": {"read_write"}, "user_id": {state},
-			"return_url": {redirect}, "callback_url": {redirect}}
-		authURL = a.StoreURL + "/wc-auth/v1/authorize?" + q.Encode()
+	if o != nil {
+		var opts []oauth2.AuthCodeOption
+		if o.PKCE {
+			verifier := oauth2.GenerateVerifier()
+			a.Verifier = h.d.Sealer.Seal(c.tenant, []byte(verifier))
+			opts = append(opts, oauth2.S256ChallengeOption(verifier))
+		}
+		authURL = o.Config(h.d.OAuth, a.Shop, redirect).AuthCodeURL(state, opts...)
+	} else {
+		authURL = keys.AuthorizeURL(a.StoreURL, state, redirect)
 	}
 	if err := h.d.Store.PutOAuthAttempt(ctx, a); err != nil {
 		return h.internal(ctx, "storing OAuth attempt", err)
@@ -332,8 +308,9 @@ const TokenExchangeTimeout = 20 * time.Second
 
 // oauthCallback is the browser's return from the platform (GET).
 func (h *Handler) oauthCallback(ctx context.Context, c call) apigw.Response {
-	platform := c.params["platform"]
-	if _, ok := platformConfig[source.Platform(platform)]; !ok {
+	name := c.params["platform"]
+	spec, ok := h.spec(name)
+	if !ok || (spec.OAuth == nil && spec.KeyInstall == nil) {
 		return notFound("platform")
 	}
 	if len(c.req.RawQueryString) > maxCallbackQuery {
@@ -343,23 +320,21 @@ func (h *Handler) oauthCallback(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return apigw.Error(http.StatusBadRequest, "bad_query", "query string is not decodable")
 	}
-	if platform == string(source.WooCommerce) {
-		return h.wooReturn(ctx, q)
+	o := spec.OAuth
+	if o == nil {
+		return h.keysReturn(ctx, name, q)
 	}
-	if platform == string(source.Shopify) {
-		// Shopify signs the callback: check it before anything else.
-		if !oauth.VerifyShopifyHMAC(h.d.OAuth.Shopify.ClientSecret, q) {
-			return apigw.Error(http.StatusUnauthorized, "bad_signature", "the callback's hmac does not verify")
-		}
-		if !oauth.ValidShop(q.Get("shop")) {
-			return apigw.Error(http.StatusBadRequest, "invalid_shop", "shop must be a <name>.myshopify.com domain")
-		}
+	if o.VerifyCallback != nil && !o.VerifyCallback(o.App(h.d.OAuth), q) {
+		return apigw.Error(http.StatusUnauthorized, "bad_signature", "the callback's hmac does not verify")
 	}
-	a, errResp := h.takeState(ctx, platform, q.Get("state"))
+	if o.Shop && !oauth.ValidShop(q.Get("shop")) {
+		return apigw.Error(http.StatusBadRequest, "invalid_shop", "shop must be a <name>.myshopify.com domain")
+	}
+	a, errResp := h.takeState(ctx, name, q.Get("state"))
 	if errResp != nil {
 		return *errResp
 	}
-	if platform == string(source.Shopify) && !strings.EqualFold(q.Get("shop"), a.Shop) {
+	if o.Shop && !strings.EqualFold(q.Get("shop"), a.Shop) {
 		return apigw.Error(http.StatusBadRequest, "invalid_shop", "the callback's shop is not the one being installed")
 	}
 	if e := q.Get("error"); e != "" {
@@ -374,50 +349,26 @@ func (h *Handler) oauthCallback(ctx context.Context, c call) apigw.Response {
 	}
 	xctx, cancel := stepContext(context.WithValue(ctx, oauth2.HTTPClient, h.d.OAuthHTTP), TokenExchangeTimeout, StoreReserve)
 	defer cancel()
-	cfg := map[string]string{}
-	redirectURI := h.redirectURI(platform)
-	switch source.Platform(platform) {
-	case source.Shopify:
-		tok, err := h.d.OAuth.ShopifyConfig(a.Shop, redirectURI).Exchange(xctx, code)
-		if err != nil {
-			h.d.Log.WarnContext(ctx, "shopify token exchange failed", "tenant", a.TenantID, "code", oauth.ErrorCode(err))
-			return fail(a.ReturnURL, "token_exchange_failed")
-		}
-		// Shopify signs webhooks with the app's client secret.
-		cfg = map[string]string{"shopDomain": a.Shop, "accessToken": tok.AccessToken, "webhookSecret": h.d.OAuth.Shopify.ClientSecret}
-		if b := h.d.OAuth.Shopify.APIBaseURL; b != "" {
-			cfg["apiBaseUrl"] = b
-		}
-	case source.Mailchimp:
-		tok, err := h.d.OAuth.MailchimpConfig(redirectURI).Exchange(xctx, code)
-		if err != nil {
-			h.d.Log.WarnContext(ctx, "mailchimp token exchange failed", "tenant", a.TenantID, "code", oauth.ErrorCode(err))
-			return fail(a.ReturnURL, "token_exchange_failed")
-		}
-		dc, endpoint, err := h.mailchimpMetadata(xctx, tok.AccessToken)
-		if err != nil {
-			h.d.Log.WarnContext(ctx, "mailchimp metadata failed", "tenant", a.TenantID, "err", err)
-			return fail(a.ReturnURL, "metadata_failed")
-		}
-		cfg = map[string]string{"accessToken": tok.AccessToken, "dc": dc, "apiBaseUrl": endpoint, "webhookToken": randomToken()}
-	case source.Klaviyo:
+	var opts []oauth2.AuthCodeOption
+	if o.PKCE {
 		verifier, err := h.d.Sealer.Open(a.TenantID, a.Verifier)
 		if err != nil {
 			return h.internal(ctx, "opening PKCE verifier", err)
 		}
-		tok, err := h.d.OAuth.KlaviyoConfig(redirectURI).Exchange(xctx, code, oauth2.VerifierOption(string(verifier)))
-		if err != nil {
-			h.d.Log.WarnContext(ctx, "klaviyo token exchange failed", "tenant", a.TenantID, "code", oauth.ErrorCode(err))
-			return fail(a.ReturnURL, "token_exchange_failed")
-		}
-		// Each Klaviyo webhook we create signs with this secret (secret_key).
-		cfg = map[string]string{"accessToken": tok.AccessToken, "refreshToken": tok.RefreshToken, "webhookSecret": randomToken()}
-		if !tok.Expiry.IsZero() {
-			cfg["tokenExpiry"] = tok.Expiry.UTC().Format(time.RFC3339Nano)
-		}
-		if b := h.d.OAuth.Klaviyo.APIBaseURL; b != "" {
-			cfg["apiBaseUrl"] = b
-		}
+		opts = append(opts, oauth2.VerifierOption(string(verifier)))
+	}
+	tok, err := o.Config(h.d.OAuth, a.Shop, h.redirectURI(name)).Exchange(xctx, code, opts...)
+	if err != nil {
+		h.d.Log.WarnContext(ctx, name+" token exchange failed", "tenant", a.TenantID, "code", oauth.ErrorCode(err))
+		return fail(a.ReturnURL, "token_exchange_failed")
+	}
+	cfg, err := o.Credentials(xctx, platform.Grant{Token: tok, Apps: h.d.OAuth, Shop: a.Shop, HTTP: h.d.OAuthHTTP,
+		AllowPrivate: h.d.AllowPrivateHosts, NewToken: randomToken})
+	if err != nil {
+		h.d.Log.WarnContext(ctx, name+" credentials failed", "tenant", a.TenantID, "err", err)
+		ce := &platform.CredentialsError{Code: "token_exchange_failed"}
+		errors.As(err, &ce)
+		return fail(a.ReturnURL, ce.Code)
 	}
 	id, err := h.saveAuthorized(ctx, a, cfg)
 	if err != nil {
@@ -425,39 +376,6 @@ func (h *Handler) oauthCallback(ctx context.Context, c call) apigw.Response {
 		return fail(a.ReturnURL, "connection_not_saved")
 	}
 	return redirect(a.ReturnURL, url.Values{"connection": {id}})
-}
-
-// mailchimpMetadata reads the token's data centre and API endpoint, and
-// checks them: they become a host our workers call.
-func (h *Handler) mailchimpMetadata(ctx context.Context, token string) (dc, endpoint string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.d.OAuth.Mailchimp.MetadataURL, nil)
-	if err != nil {
-		return "", "", err
-	}
-	req.Header.Set("Authorization", "OAuth "+token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := h.d.OAuthHTTP.Do(req)
-	if err != nil {
-		return "", "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", "", fmt.Errorf("metadata: HTTP %d", resp.StatusCode)
-	}
-	var md struct {
-		DC          string `json:"dc"`
-		APIEndpoint string `json:"api_endpoint"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&md); err != nil {
-		return "", "", errors.New("metadata: not the expected JSON")
-	}
-	if _, ok := endpoints.MailchimpDC("oauth-" + md.DC); !ok {
-		return "", "", errors.New("metadata: invalid dc")
-	}
-	if len(endpoints.Connection(string(source.Mailchimp), map[string]string{"apiBaseUrl": md.APIEndpoint}, h.d.AllowPrivateHosts)) > 0 {
-		return "", "", errors.New("metadata: api_endpoint is not a Mailchimp API host")
-	}
-	return md.DC, strings.TrimRight(md.APIEndpoint, "/"), nil
 }
 
 // saveAuthorized stores what an authorisation granted: a new draft
@@ -474,13 +392,18 @@ func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, cred
 			if err != nil {
 				return "", err
 			}
-			delete(cfg, "privateApiKey")
+			spec, _ := h.spec(conn.Platform)
+			if spec.OAuth != nil {
+				for _, k := range spec.OAuth.Replaces {
+					delete(cfg, k)
+				}
+			}
 			delete(cfg, "tokenExpiry")
 			for k, v := range creds {
-				// Kept: the URL token Mailchimp calls with, and the secret
-				// Klaviyo's webhooks sign with (they stay as they are).
-				kept := k == "webhookToken" || (a.Platform == string(source.Klaviyo) && k == "webhookSecret")
-				if !kept || cfg[k] == "" {
+				// Kept: tokens the server generated (the URL token
+				// Mailchimp calls with, the secret Klaviyo's webhooks sign
+				// with): the platform's subscriptions hold them.
+				if !(spec.Has(k, platform.Generated) || spec.Has(k, platform.GeneratedIfEmpty)) || cfg[k] == "" {
 					cfg[k] = v
 				}
 			}
@@ -519,40 +442,28 @@ func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, cred
 	return conn.ID, nil
 }
 
-// wooKeys is what WooCommerce's /wc-auth/v1/authorize POSTs to our
-// callback_url.
-type wooKeys struct {
-	KeyID          json.Number `json:"key_id"`
-	UserID         string      `json:"user_id"`
-	ConsumerKey    string      `json:"consumer_key"`
-	ConsumerSecret string      `json:"consumer_secret"`
-	KeyPermissions string      `json:"key_permissions"`
-}
-
-// oauthKeys receives WooCommerce's keys (POST, server to server). The
-// user_id is our state; nothing else authenticates the request, so the
-// state is checked like a callback's and claimed once. WooCommerce deletes
-// the key unless we answer 200.
+// oauthKeys receives the keys a store grants (WooCommerce's, POSTed
+// server to server; platform.KeyInstall). The state they carry is all
+// that authenticates the request, so it is checked like a callback's and
+// claimed once. WooCommerce deletes the key unless we answer 200.
 func (h *Handler) oauthKeys(ctx context.Context, c call) apigw.Response {
-	if c.params["platform"] != string(source.WooCommerce) {
+	spec, ok := h.spec(c.params["platform"])
+	if !ok || spec.KeyInstall == nil {
 		return notFound("platform")
 	}
-	var in wooKeys
-	if err := json.Unmarshal(c.body, &in); err != nil {
+	in, err := spec.KeyInstall.Keys(c.body)
+	if err != nil {
 		return apigw.Error(http.StatusBadRequest, "malformed_json", "request body is not the expected JSON")
 	}
-	st, err := oauth.ParseState(h.d.Sealer, in.UserID, store.ValidTenantID)
-	if err != nil || st.Platform != string(source.WooCommerce) {
+	st, err := oauth.ParseState(h.d.Sealer, in.State, store.ValidTenantID)
+	if err != nil || st.Platform != string(spec.Name) {
 		return apigw.Error(http.StatusBadRequest, "invalid_state", "unknown, altered or used state")
 	}
 	if !h.d.Now().Before(st.Expires) {
 		return apigw.Error(http.StatusBadRequest, "state_expired", "the authorisation took too long; start again")
 	}
-	if in.ConsumerKey == "" || in.ConsumerSecret == "" || len(in.ConsumerKey) > 256 || len(in.ConsumerSecret) > 256 {
-		return apigw.Invalid(map[string]string{"consumer_key": "consumer_key and consumer_secret are required"})
-	}
-	if in.KeyPermissions != "" && in.KeyPermissions != "read_write" && in.KeyPermissions != "write" {
-		return apigw.Invalid(map[string]string{"key_permissions": "must be read_write"})
+	if len(in.Invalid) > 0 {
+		return apigw.Invalid(in.Invalid)
 	}
 	id := store.NewConnectionID(st.Tenant)
 	a, err := h.d.Store.ClaimOAuthAttempt(ctx, st.Tenant, st.Nonce, id)
@@ -562,14 +473,13 @@ func (h *Handler) oauthKeys(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "claiming OAuth attempt", err)
 	}
-	if a.Platform != string(source.WooCommerce) || !h.d.Now().Before(a.Expires) {
+	if a.Platform != string(spec.Name) || !h.d.Now().Before(a.Expires) {
 		return apigw.Error(http.StatusBadRequest, "state_expired", "the authorisation took too long; start again")
 	}
-	creds := map[string]string{"storeUrl": a.StoreURL, "consumerKey": in.ConsumerKey, "consumerSecret": in.ConsumerSecret, "webhookSecret": randomToken()}
+	creds := spec.KeyInstall.Credentials(a.StoreURL, in.Key, in.Secret, a.ReauthorizeID != "", randomToken)
 	if a.ReauthorizeID != "" {
-		delete(creds, "webhookSecret")
 		if _, err := h.saveAuthorized(ctx, a, creds); err != nil {
-			return h.internal(ctx, "storing renewed WooCommerce keys", err)
+			return h.internal(ctx, "storing renewed store keys", err)
 		}
 		return apigw.JSON(http.StatusOK, map[string]string{})
 	}
@@ -588,10 +498,11 @@ func (h *Handler) oauthKeys(ctx context.Context, c call) apigw.Response {
 	return apigw.JSON(http.StatusOK, map[string]string{})
 }
 
-// wooReturn is the browser's return from WooCommerce's authorisation page
-// (after the keys were POSTed): success=1|0 and our state as user_id.
-func (h *Handler) wooReturn(ctx context.Context, q url.Values) apigw.Response {
-	a, errResp := h.takeState(ctx, string(source.WooCommerce), q.Get("user_id"))
+// keysReturn is the browser's return from a store's key authorisation
+// page (WooCommerce's, after the keys were POSTed): success=1|0 and our
+// state as user_id.
+func (h *Handler) keysReturn(ctx context.Context, name string, q url.Values) apigw.Response {
+	a, errResp := h.takeState(ctx, name, q.Get("user_id"))
 	if errResp != nil {
 		return *errResp
 	}
@@ -633,7 +544,7 @@ func (h *Handler) activate(ctx context.Context, c call) apigw.Response {
 		return apigw.Error(http.StatusConflict, "connection_disabled", "the connection is disabled; enable it to sync")
 	}
 	conn.Status = ""
-	if bad := merged(validateConnection(conn, cfg), h.checkOutbound(conn, cfg)); len(bad) > 0 {
+	if bad := merged(h.validateConnection(conn, cfg), h.checkOutbound(conn, cfg)); len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
 	if in.DryRun {

@@ -1,7 +1,6 @@
 package hubapi
 
 import (
-	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
@@ -10,7 +9,11 @@ import (
 // https only (pkg/endpoints), unless Deps.AllowPrivateHosts (local fakes).
 func (h *Handler) checkOutbound(c store.Connection, cfg map[string]string) map[string]string {
 	bad := map[string]string{}
-	for k, msg := range endpoints.Connection(c.Platform, cfg, h.d.AllowPrivateHosts) {
+	spec, _ := h.spec(c.Platform)
+	if spec.Hosts == nil {
+		return bad
+	}
+	for k, msg := range spec.Hosts(cfg, h.d.AllowPrivateHosts) {
 		bad["config."+k] = msg
 	}
 	return bad

@@ -3,7 +3,7 @@ package hubapi
 import (
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/platform"
 )
 
 // Config keys of a webhook-secret rotation. previousWebhookSecret is
@@ -37,12 +37,13 @@ func rejectServerManaged(in map[string]string) map[string]string {
 
 // recordRotation updates cfg (the config after applying the request's
 // config in) for a webhook-secret rotation at now. before is the stored
-// config (nil on create). A Shopify connection whose webhookSecret changes
-// keeps the old one as previousWebhookSecret, unless the request names the
+// config (nil on create). A connection whose webhookSecret changes
+// of a platform that rotates them (Shopify) keeps the old one as
+// previousWebhookSecret, unless the request names the
 // previous secret itself; either way the rotation time is now. A request
 // that clears previousWebhookSecret ends the window at once.
-func recordRotation(platform string, before, in, cfg map[string]string, now time.Time) {
-	if source.Platform(platform) != source.Shopify {
+func recordRotation(spec platform.Spec, before, in, cfg map[string]string, now time.Time) {
+	if !spec.RotatesWebhookSecret {
 		return
 	}
 	prev, namedPrev := in[cfgPreviousSecret]

@@ -26,25 +26,6 @@ const (
 	OptionsTimeout = 25 * time.Second
 )
 
-// credentialKeys are, per platform, the config keys whose change makes a
-// PATCH check the credentials again.
-var credentialKeys = map[source.Platform][]string{
-	source.Shopify:     {"shopDomain", "accessToken", "apiVersion", "apiBaseUrl"},
-	source.WooCommerce: {"storeUrl", "consumerKey", "consumerSecret"},
-	source.Mailchimp:   {"apiKey", "audienceId", "apiBaseUrl"},
-	source.Klaviyo:     {"privateApiKey", "apiBaseUrl"},
-}
-
-// credentialsChanged reports whether a patch changed a credential.
-func credentialsChanged(platform string, before, after map[string]string) bool {
-	for _, k := range credentialKeys[source.Platform(platform)] {
-		if before[k] != after[k] {
-			return true
-		}
-	}
-	return false
-}
-
 // checkCredentials makes the platform's one cheap call with cfg. It
 // answers 422 credentials_rejected with the platform's reason when the
 // platform refused them, 502 platform_unreachable when it could not tell

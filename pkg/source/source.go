@@ -42,8 +42,10 @@ func (e *NotReadyError) Error() string {
 	return "not ready (ask again in " + e.RetryAfter.String() + "): " + e.Reason
 }
 
-// Platform names a supported source platform. The values are the path
-// segment used in webhook URLs (/webhooks/{platform}/{connectionId}).
+// Platform names a source platform. The values are the path segment used
+// in webhook URLs (/webhooks/{platform}/{connectionId}). Which platforms
+// are supported, and everything about each, is its spec (pkg/platform;
+// the list is pkg/connectors/platforms).
 type Platform string
 
 // Supported platforms.
@@ -55,7 +57,9 @@ const (
 )
 
 // DefaultLabel is the source label a platform's contacts carry when the
-// connection sets none (it prefixes group names: "Shopify - VIP").
+// connection sets none (it prefixes group names: "Shopify - VIP"); the
+// four platforms' specs take theirs from here, and records that carry no
+// label fall back to it (pkg/merge, which sees no spec).
 func (p Platform) DefaultLabel() string {
 	switch p {
 	case Shopify:
@@ -68,15 +72,6 @@ func (p Platform) DefaultLabel() string {
 		return "Klaviyo"
 	}
 	return string(p)
-}
-
-// Valid reports whether p is a supported platform.
-func (p Platform) Valid() bool {
-	switch p {
-	case Shopify, WooCommerce, Mailchimp, Klaviyo:
-		return true
-	}
-	return false
 }
 
 // SignalState is what a source says about a phone number's SMS marketing
