@@ -1,10 +1,12 @@
 package httpx
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptrace"
@@ -225,4 +227,26 @@ func transportErr(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// Build returns a Request.New for method and url with body (nil: none) of
+// contentType, headers set by auth (credentials, Accept; nil: none).
+func Build(method, url string, body []byte, contentType string, auth func(*http.Request)) func(context.Context) (*http.Request, error) {
+	return func(ctx context.Context) (*http.Request, error) {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, url, rd)
+		if err != nil {
+			return nil, transportErr(err)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if auth != nil {
+			auth(req)
+		}
+		return req, nil
+	}
 }

@@ -9,8 +9,8 @@
 // leases the marker before calling the provider and records the outcome
 // after, so a redelivered, swept (Sweeper) or concurrently consumed message
 // is not sent again. The SMS clients never repeat a request the provider
-// may have taken (sms.PostOnce); such a send is recorded unknown and, where
-// the provider can look messages up (sms.Finder: Twilio, Sinch), reconciled
+// may have taken (httpx.Request.Once); such a send is recorded unknown and,
+// where the provider can look messages up (sms.Finder: Twilio, Sinch), reconciled
 // by the next holder of the lease before anything is sent again — as is a
 // lease whose holder died mid-send. Without a lookup (MessageMedia) an
 // unknown send stays unknown: one missing message rather than two.
@@ -66,6 +66,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/sms"
@@ -294,12 +295,11 @@ func (h *Handler) send(ctx context.Context, m Message, lease *store.OutboxLease)
 		return store.OutboxResult{Status: store.OutboxHeld, Detail: detail, Credits: parts, ConnectionID: m.SMS.ConnectionID, Purpose: string(m.SMS.Purpose)}, nil
 	}
 	res, err := sender.Send(ctx, msg)
-	var se *sms.SendError
 	switch {
 	case errors.Is(err, sms.ErrUnknownOutcome):
 		return store.OutboxResult{Status: store.OutboxUnknown, Detail: err.Error(), Revisit: canFind}, nil
-	case errors.As(err, &se) && se.Permanent:
-		return store.OutboxResult{Status: store.OutboxFailed, Detail: se.Error()}, nil
+	case httpx.IsPermanent(err):
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	case err != nil:
 		return store.OutboxResult{}, fmt.Errorf("sending: %w", err)
 	}
