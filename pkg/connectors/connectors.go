@@ -42,6 +42,7 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/mailchimp"
 	"github.com/contactsync/contactsync/pkg/safehttp"
@@ -298,17 +299,14 @@ func (p permanentErrors) FetchPage(ctx context.Context, cur source.Cursor) (sour
 }
 
 func wooPermanent(err error) bool {
-	var he *woocommerce.HTTPError
 	return errors.Is(err, woocommerce.ErrUnauthorized) || errors.Is(err, woocommerce.ErrInvalidCursor) || errors.Is(err, woocommerce.ErrWriteBackUnsupported) ||
-		errors.Is(err, woocommerce.ErrNotFound) || (errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+		errors.Is(err, woocommerce.ErrNotFound) || httpx.IsPermanent(err)
 }
 
 func shopifyPermanent(err error) bool {
-	var he *shopify.HTTPError
 	var ge *shopify.GraphQLError
 	return errors.Is(err, shopify.ErrUnauthorized) || errors.Is(err, shopify.ErrInvalidCursor) || errors.Is(err, shopify.ErrInvalidConfig) || errors.As(err, &ge) ||
-		errors.Is(err, shopify.ErrResultTooLarge) || errors.Is(err, shopify.ErrMalformedResult) ||
-		(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+		errors.Is(err, shopify.ErrResultTooLarge) || errors.Is(err, shopify.ErrMalformedResult) || httpx.IsPermanent(err)
 }
 
 // Webhooks returns the webhook adapters of every supported platform.

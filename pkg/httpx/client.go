@@ -53,6 +53,8 @@ type Request struct {
 	// Attempts overrides the Client's (1: no retry, e.g. a credential
 	// check that reports what it saw).
 	Attempts int
+	// MaxBody overrides the Client's cap on the answer.
+	MaxBody int64
 	// Decode reads the platform's code and message out of an error
 	// answer's body (nil: none).
 	Decode func(body []byte) (code, reason string)
@@ -107,14 +109,32 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 			return nil, &fail.Error
 		}
 		last = &fail.Error
-		wait := c.backoff(attempt, fail.after)
-		if dl, ok := ctx.Deadline(); ok && dl.Sub(c.now()) < wait {
+		if err := c.Pause(ctx, attempt, fail.after); errors.Is(err, ErrPastDeadline) {
 			return nil, last // no time left for another attempt
-		}
-		if err := c.sleep(ctx, wait); err != nil {
+		} else if err != nil {
 			return nil, err
 		}
 	}
+}
+
+// ErrPastDeadline: the context's deadline comes before the end of the wait.
+var ErrPastDeadline = errors.New("httpx: the deadline comes before the next attempt")
+
+// Pause waits before attempt+1 of a caller's own loop (a streamed
+// download): the jittered backoff, or after (a capped Retry-After) if
+// longer. It is ErrPastDeadline at once when ctx's deadline comes first,
+// ctx's error when ctx ends during the wait.
+func (c *Client) Pause(ctx context.Context, attempt int, after time.Duration) error {
+	wait := c.backoff(attempt, after)
+	if dl, ok := ctx.Deadline(); ok && dl.Sub(c.now()) < wait {
+		return ErrPastDeadline
+	}
+	return c.sleep(ctx, wait)
+}
+
+// RetryAfter is h's Retry-After, capped at MaxWait.
+func (c *Client) RetryAfter(h http.Header) time.Duration {
+	return safehttp.RetryAfter(h, c.now(), c.MaxWait)
 }
 
 // failure is an attempt's Error and what to do next.
@@ -160,7 +180,7 @@ func (c *Client) attempt(ctx context.Context, r Request) (*Response, *failure, e
 		return nil, f, nil
 	}
 	defer resp.Body.Close()
-	body, rerr := safehttp.ReadResponse(resp, cmp.Or(c.MaxBody, DefaultMaxBody))
+	body, rerr := safehttp.ReadResponse(resp, cmp.Or(r.MaxBody, c.MaxBody, DefaultMaxBody))
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300
 	f := &failure{Error: Error{Platform: c.Platform, Status: resp.StatusCode}}
 	switch {
@@ -188,7 +208,7 @@ func (c *Client) attempt(ctx context.Context, r Request) (*Response, *failure, e
 		f.retry = true
 	}
 	if f.retry {
-		f.after = safehttp.RetryAfter(resp.Header, c.now(), c.MaxWait)
+		f.after = c.RetryAfter(resp.Header)
 	}
 	return nil, f, nil
 }
