@@ -3,8 +3,8 @@
 // updated_at query filter) and customerSmsMarketingConsentUpdate — with the
 // access-token check, the cost-based leaky bucket and its
 // extensions.cost.throttleStatus (THROTTLED errors when empty), injectable
-// 5xx failures, and signed webhook deliveries exactly as Shopify sends
-// them. Customers come from pkg/fakestore, deterministic by seed.
+// 5xx/429 failures and closed connections (pkg/fakeapi), and signed
+// webhook deliveries exactly as Shopify sends them. Customers come from pkg/fakestore, deterministic by seed.
 //
 // Setup queries (setup.go): the connector's named ContactsyncCheck (shop
 // { name }), ContactsyncOptionTags (shop { customerTags(first:) }: the
@@ -52,6 +52,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/fakestore"
 	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 	"github.com/contactsync/contactsync/pkg/shopify"
@@ -102,14 +103,14 @@ type Options struct {
 
 // Server is a running fake shop.
 type Server struct {
-	opts Options
-	srv  *httptest.Server
+	opts   Options
+	srv    *httptest.Server
+	faults fakeapi.Faults // FailEvery, TooManyEvery, FailNext
 
 	mu         sync.Mutex
 	customers  []*node // sorted by id
 	available  float64
 	at         time.Time
-	requests   int
 	webhooks   int
 	writeBacks []string // customer GIDs unsubscribed
 	bulkOps    []*bulkOp
@@ -185,6 +186,8 @@ func NewStore(opts Options) *Server {
 		opts.RestoreRate = 100
 	}
 	s := &Server{opts: opts, available: opts.MaxAvailable, at: time.Now(), urlKey: newURLKey()}
+	s.faults.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
+	s.faults.FailEvery(opts.TooManyEvery, http.StatusTooManyRequests, "0.05")
 	if opts.HoldBulk {
 		s.bulkGate = make(chan struct{})
 	}
@@ -277,7 +280,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	if s.fault(w) {
 		return
 	}
-	if r.Header.Get("X-Shopify-Access-Token") != s.opts.AccessToken || s.isUninstalled() {
+	if !fakeapi.Equal(r.Header.Get("X-Shopify-Access-Token"), s.opts.AccessToken) || s.isUninstalled() {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`))
@@ -323,28 +326,21 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 }
 
 // fault answers the request with an injected failure (FailEvery,
-// TooManyEvery) and reports whether it did.
+// TooManyEvery, FailNext) and reports whether it did.
 func (s *Server) fault(w http.ResponseWriter) bool {
-	s.mu.Lock()
-	s.requests++
-	n := s.requests
-	s.mu.Unlock()
-	switch {
-	case s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0:
-		http.Error(w, `{"errors":"Internal Server Error"}`, http.StatusServiceUnavailable)
-		return true
-	case s.opts.TooManyEvery > 0 && n%s.opts.TooManyEvery == 0:
-		w.Header().Set("Retry-After", "0.05")
-		http.Error(w, `{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}`, http.StatusTooManyRequests)
-		return true
-	}
-	return false
+	return s.faults.Inject(w, func(status int) any {
+		if status == http.StatusTooManyRequests {
+			return map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}
+		}
+		return map[string]string{"errors": "Internal Server Error"}
+	})
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
+// FailNext makes the next n requests (GraphQL or download) answer status
+// (fakeapi.Hangup: the connection closes without an answer).
+func (s *Server) FailNext(n, status int) { s.faults.FailNext(n, status) }
+
+func writeJSON(w http.ResponseWriter, v any) { fakeapi.JSON(w, http.StatusOK, v) }
 
 // spend takes cost points from the bucket; ok is false when it is short.
 func (s *Server) spend(cost float64) (map[string]any, bool) {
@@ -408,7 +404,7 @@ func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
 	}
 	ext, ok := s.spend(float64(2 + first))
 	if !ok {
-		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Throttled", "extensions": map[string]string{"code": "THROTTLED"}}}, "extensions": ext})
+		throttled(w, ext)
 		return
 	}
 	var since time.Time
@@ -479,7 +475,7 @@ func nilIfEmpty(s string) any {
 func (s *Server) mutation(w http.ResponseWriter, req gqlRequest) {
 	ext, ok := s.spend(10)
 	if !ok {
-		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Throttled", "extensions": map[string]string{"code": "THROTTLED"}}}, "extensions": ext})
+		throttled(w, ext)
 		return
 	}
 	input, _ := req.Variables["input"].(map[string]any)
