@@ -38,13 +38,13 @@ type Options struct {
 
 // Server is a running fake.
 type Server struct {
-	opts     Options
-	srv      *httptest.Server
-	key      *rsa.PrivateKey
-	faults   fakeapi.Faults // FailNext, HangNext
-	mu       sync.Mutex
-	sent     []sms.Message
-	seq      int
+	opts   Options
+	srv    *httptest.Server
+	key    *rsa.PrivateKey
+	faults fakeapi.Faults // FailNext, HangNext
+	mu     sync.Mutex
+	sent   []sms.Message
+	seq    int
 	// callbacks are the callback_url of each sent message ("" for none).
 	callbacks []string
 }
