@@ -12,6 +12,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 
 	"golang.org/x/time/rate"
@@ -149,4 +150,24 @@ func Basic(r *http.Request, user, pass string) bool {
 // Equal compares a credential in constant time.
 func Equal(got, want string) bool {
 	return subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// Base is what a fake's Server embeds: its Faults (FailNext, HangNext,
+// Requests...) and the server Start starts.
+type Base struct {
+	Faults
+	srv *httptest.Server
+}
+
+// Start serves h on a loopback port.
+func (b *Base) Start(h http.Handler) { b.srv = httptest.NewServer(h) }
+
+// URL is the started server's base URL.
+func (b *Base) URL() string { return b.srv.URL }
+
+// Close stops a started server (a fake mounted elsewhere has none).
+func (b *Base) Close() {
+	if b.srv != nil {
+		b.srv.Close()
+	}
 }

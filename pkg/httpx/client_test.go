@@ -302,3 +302,19 @@ func TestDo_OnceRepeatsOnlyWhatWasProvablyNotTaken(t *testing.T) {
 		t.Fatalf("Do = %v", err)
 	}
 }
+
+func TestFields(t *testing.T) {
+	d := httpx.Fields("code", "message")
+	for body, want := range map[string][2]string{
+		`{"code":21610,"message":"Attempt to send"}`: {"21610", "Attempt to send"},
+		`{"code":"rest_invalid","message":"bad"}`:    {"rest_invalid", "bad"},
+		`{"code":{"x":1},"message":["a"]}`:           {"", ""},
+		`{"code":null}`:                              {"", ""},
+		`<html>oops</html>`:                          {"", ""},
+		``:                                           {"", ""},
+	} {
+		if c, m := d([]byte(body)); c != want[0] || m != want[1] {
+			t.Errorf("%s: %q %q, want %q", body, c, m, want)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -83,4 +84,22 @@ func StatusOf(err error) int {
 func IsPermanent(err error) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Permanent()
+}
+
+// Fields is a Request.Decode for a JSON error body whose top-level fields
+// code and msg hold the platform's code (a string or a number) and
+// message ("" for a field the platform has none of).
+func Fields(code, msg string) func(body []byte) (string, string) {
+	return func(body []byte) (string, string) {
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(body, &m) // an answer that is not the platform's still has a status
+		text := func(k string) string {
+			var s string
+			if json.Unmarshal(m[k], &s) != nil && json.Valid(m[k]) && m[k][0] != '{' && m[k][0] != '[' {
+				s = string(m[k]) // a number
+			}
+			return s
+		}
+		return text(code), text(msg)
+	}
 }

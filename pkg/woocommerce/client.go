@@ -157,12 +157,8 @@ func (c *Client) build(method, path string, q url.Values, payload []byte) func(c
 	})
 }
 
-// decode reads WooCommerce's error body {code, message}.
-func decode(body []byte) (string, string) {
-	var ae apiError
-	_ = json.Unmarshal(body, &ae) // best effort: the status says enough
-	return ae.Code, ae.Message
-}
+// decode reads WooCommerce's error body {code, message, data}.
+var decode = httpx.Fields("code", "message")
 
 // slowDown halves the request rate after a 429/503 (at most once a second).
 func (c *Client) slowDown() {

@@ -44,7 +44,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strconv"
@@ -103,9 +102,9 @@ type Options struct {
 
 // Server is a running fake shop.
 type Server struct {
-	opts   Options
-	srv    *httptest.Server
-	faults fakeapi.Faults // FailEvery, TooManyEvery, FailNext
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
+
+	opts Options
 
 	mu         sync.Mutex
 	customers  []*node // sorted by id
@@ -162,8 +161,8 @@ const BaseID int64 = 7064055069303700000
 // NewServer starts the fake on a loopback port.
 func NewServer(opts Options) *Server {
 	s := NewStore(opts)
-	s.srv = httptest.NewServer(s.Handler())
-	s.opts.URL = s.srv.URL
+	s.Start(s.Handler())
+	s.opts.URL = s.Base.URL()
 	return s
 }
 
@@ -186,8 +185,8 @@ func NewStore(opts Options) *Server {
 		opts.RestoreRate = 100
 	}
 	s := &Server{opts: opts, available: opts.MaxAvailable, at: time.Now(), urlKey: newURLKey()}
-	s.faults.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
-	s.faults.FailEvery(opts.TooManyEvery, http.StatusTooManyRequests, "0.05")
+	s.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
+	s.FailEvery(opts.TooManyEvery, http.StatusTooManyRequests, "0.05")
 	if opts.HoldBulk {
 		s.bulkGate = make(chan struct{})
 	}
@@ -216,13 +215,6 @@ func NewStore(opts Options) *Server {
 
 // URL is the API base URL (the connection's apiBaseUrl).
 func (s *Server) URL() string { return s.opts.URL }
-
-// Close stops a started server.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
 
 // Domain and AccessToken are the shop's credentials.
 func (s *Server) Domain() string      { return s.opts.Domain }
@@ -328,17 +320,13 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 // fault answers the request with an injected failure (FailEvery,
 // TooManyEvery, FailNext) and reports whether it did.
 func (s *Server) fault(w http.ResponseWriter) bool {
-	return s.faults.Inject(w, func(status int) any {
+	return s.Inject(w, func(status int) any {
 		if status == http.StatusTooManyRequests {
 			return map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}
 		}
 		return map[string]string{"errors": "Internal Server Error"}
 	})
 }
-
-// FailNext makes the next n requests (GraphQL or download) answer status
-// (fakeapi.Hangup: the connection closes without an answer).
-func (s *Server) FailNext(n, status int) { s.faults.FailNext(n, status) }
 
 func writeJSON(w http.ResponseWriter, v any) { fakeapi.JSON(w, http.StatusOK, v) }
 

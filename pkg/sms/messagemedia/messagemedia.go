@@ -170,19 +170,10 @@ func NewClient(baseURL, apiKey, apiSecret string, hc *http.Client) (*Client, err
 
 // request is a call with HTTP Basic auth and a JSON body (nil: none).
 func (c *Client) request(method, u string, body []byte) httpx.Request {
-	return httpx.Request{Decode: decode, New: httpx.Build(method, u, body, "application/json", func(r *http.Request) {
+	return httpx.Request{Decode: httpx.Fields("", "message"), New: httpx.Build(method, u, body, "application/json", func(r *http.Request) {
 		r.SetBasicAuth(c.key, c.secret)
 		r.Header.Set("Accept", "application/json")
 	})}
-}
-
-// decode reads MessageMedia's error body {message}.
-func decode(body []byte) (string, string) {
-	var e struct {
-		Message string `json:"message"`
-	}
-	_ = json.Unmarshal(body, &e) // the status decides either way
-	return "", e.Message
 }
 
 // Send sends one message. It repeats the request only when MessageMedia

@@ -165,20 +165,10 @@ func NewClient(baseURL, servicePlanID, apiToken string, hc *http.Client) (*Clien
 
 // request is a call with the Bearer token and a JSON body (nil: none).
 func (c *Client) request(method, u string, body []byte) httpx.Request {
-	return httpx.Request{Decode: decode, New: httpx.Build(method, u, body, "application/json", func(r *http.Request) {
+	return httpx.Request{Decode: httpx.Fields("code", "text"), New: httpx.Build(method, u, body, "application/json", func(r *http.Request) {
 		r.Header.Set("Authorization", "Bearer "+c.token)
 		r.Header.Set("Accept", "application/json")
 	})}
-}
-
-// decode reads Sinch's error body {code, text}.
-func decode(body []byte) (string, string) {
-	var e struct {
-		Code string `json:"code"`
-		Text string `json:"text"`
-	}
-	_ = json.Unmarshal(body, &e) // the status decides either way
-	return e.Code, e.Text
 }
 
 // Send sends one message. It repeats the request only when Sinch provably

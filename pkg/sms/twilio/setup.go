@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"strconv"
 
 	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/sms"
@@ -39,7 +38,7 @@ func (c *Client) request(method, u string, form url.Values, once bool) httpx.Req
 	if form != nil {
 		body = []byte(form.Encode())
 	}
-	return httpx.Request{Once: once, Decode: decode,
+	return httpx.Request{Once: once, Decode: httpx.Fields("code", "message"),
 		New: httpx.Build(method, u, body, "application/x-www-form-urlencoded", func(r *http.Request) {
 			r.SetBasicAuth(c.accountSID, c.authToken)
 			r.Header.Set("Accept", "application/json")
@@ -51,19 +50,6 @@ func (c *Client) call(ctx context.Context, method, u string, form url.Values) (*
 	r := c.request(method, u, form, false)
 	r.Attempts = 1
 	return c.api.Do(ctx, r)
-}
-
-// decode reads Twilio's error body {code, message}.
-func decode(body []byte) (string, string) {
-	var e struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	}
-	_ = json.Unmarshal(body, &e) // an answer that is not Twilio's still has a status
-	if e.Code == 0 {
-		return "", e.Message
-	}
-	return strconv.Itoa(e.Code), e.Message
 }
 
 // reason is what to show of a failed set-up call.

@@ -22,7 +22,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -73,9 +72,9 @@ type Options struct {
 
 // Server is a running fake store.
 type Server struct {
-	opts   Options
-	srv    *httptest.Server
-	faults fakeapi.Faults // FailEvery, RateLimit, FailNext; counts requests
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
+
+	opts Options
 
 	mu         sync.Mutex
 	customers  map[int64]*woocommerce.Customer
@@ -98,8 +97,8 @@ type WriteBack struct {
 // NewServer starts a fake store on a loopback port.
 func NewServer(opts Options) *Server {
 	s := NewStore(opts)
-	s.srv = httptest.NewServer(s.Handler())
-	s.opts.URL = s.srv.URL
+	s.Start(s.Handler())
+	s.opts.URL = s.Base.URL()
 	return s
 }
 
@@ -120,8 +119,8 @@ func NewStore(opts Options) *Server {
 	if opts.FailStatus == http.StatusTooManyRequests || opts.FailStatus == http.StatusServiceUnavailable {
 		retryAfter = "1"
 	}
-	s.faults.FailEvery(opts.FailEvery, opts.FailStatus, retryAfter)
-	s.faults.Limit(opts.RateLimit)
+	s.FailEvery(opts.FailEvery, opts.FailStatus, retryAfter)
+	s.Limit(opts.RateLimit)
 	for i := range opts.Customers {
 		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
 		c := customerOf(p, int64(i+1), opts.ConsentMetaKey)
@@ -187,22 +186,8 @@ func customerOf(p fakestore.Person, id int64, consentKey string) woocommerce.Cus
 // URL is the store URL (the connection's storeUrl).
 func (s *Server) URL() string { return s.opts.URL }
 
-// Close stops the server (if NewServer started one).
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
-
 // Credentials returns the consumer key and secret.
 func (s *Server) Credentials() (string, string) { return s.opts.ConsumerKey, s.opts.ConsumerSecret }
-
-// Requests is the number of API requests served (including refused ones).
-func (s *Server) Requests() int { return s.faults.Requests() }
-
-// FailNext makes the next n API requests answer status (fakeapi.Hangup:
-// the connection closes without an answer).
-func (s *Server) FailNext(n, status int) { s.faults.FailNext(n, status) }
 
 // Customer returns a copy of a customer.
 func (s *Server) Customer(id int64) (woocommerce.Customer, bool) {
@@ -271,7 +256,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	if s.opts.Latency > 0 {
 		time.Sleep(s.opts.Latency)
 	}
-	if s.faults.Inject(w, func(status int) any {
+	if s.Inject(w, func(status int) any {
 		if status == http.StatusTooManyRequests {
 			return apiError("rate_limited", "Too many requests", status)
 		}

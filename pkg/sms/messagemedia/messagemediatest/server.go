@@ -19,7 +19,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sync"
 	"time"
@@ -38,13 +37,13 @@ type Options struct {
 
 // Server is a running fake.
 type Server struct {
-	opts   Options
-	srv    *httptest.Server
-	key    *rsa.PrivateKey
-	faults fakeapi.Faults // FailNext, HangNext
-	mu     sync.Mutex
-	sent   []sms.Message
-	seq    int
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
+
+	opts Options
+	key  *rsa.PrivateKey
+	mu   sync.Mutex
+	sent []sms.Message
+	seq  int
 	// callbacks are the callback_url of each sent message ("" for none).
 	callbacks []string
 }
@@ -65,16 +64,12 @@ func NewServer(opts Options) *Server {
 		}
 		s.key = k
 	}
-	s.srv = httptest.NewServer(s.Handler())
+	s.Start(s.Handler())
 	return s
 }
 
-// URL is the base URL; Credentials the API key and secret.
-func (s *Server) URL() string                   { return s.srv.URL }
+// Credentials are the API key and secret.
 func (s *Server) Credentials() (string, string) { return s.opts.APIKey, s.opts.APISecret }
-
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
 
 // PublicKeyPEM is the signing key's public half ("" when not signing).
 func (s *Server) PublicKeyPEM() string {
@@ -85,11 +80,8 @@ func (s *Server) PublicKeyPEM() string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
-// HangNext makes the next n sends accept the messages and never answer.
-func (s *Server) HangNext(n int) { s.faults.HangNext(n) }
-
 // FailNext makes the next n sends answer 503.
-func (s *Server) FailNext(n int) { s.faults.FailNext(n, http.StatusServiceUnavailable) }
+func (s *Server) FailNext(n int) { s.Base.FailNext(n, http.StatusServiceUnavailable) }
 
 // Sent returns accepted messages (Reference from metadata.reference).
 func (s *Server) Sent() []sms.Message {
@@ -124,7 +116,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		fakeapi.JSON(w, 400, map[string]string{"message": "Invalid request body"})
 		return
 	}
-	if s.faults.Inject(w, func(int) any { return map[string]string{"message": "injected"} }) {
+	if s.Inject(w, func(int) any { return map[string]string{"message": "injected"} }) {
 		return
 	}
 	for _, m := range b.Messages {
@@ -143,7 +135,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		ids = append(ids, map[string]string{"message_id": id, "status": "queued"})
 	}
 	s.mu.Unlock()
-	if s.faults.Hang(r) {
+	if s.Hang(r) {
 		return // accepted; the answer never came
 	}
 	fakeapi.JSON(w, 202, map[string]any{"messages": ids})

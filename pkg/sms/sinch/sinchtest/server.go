@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
@@ -29,9 +28,9 @@ type Options struct {
 
 // Server is a running fake.
 type Server struct {
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
+
 	opts    Options
-	srv     *httptest.Server
-	faults  fakeapi.Faults // FailNext, HangNext; counts sends
 	mu      sync.Mutex
 	sent    []sms.Message
 	seq     int
@@ -41,7 +40,7 @@ type Server struct {
 // NewServer starts the fake.
 func NewServer(opts Options) *Server {
 	s := New(opts)
-	s.srv = httptest.NewServer(s.Handler())
+	s.Start(s.Handler())
 	return s
 }
 
@@ -56,25 +55,14 @@ func New(opts Options) *Server {
 	return &Server{opts: opts}
 }
 
-// URL is the base URL; Credentials the plan id and token.
-func (s *Server) URL() string                   { return s.srv.URL }
+// Credentials are the plan id and token.
 func (s *Server) Credentials() (string, string) { return s.opts.ServicePlanID, s.opts.APIToken }
 
-// Close stops a started server.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
-
 // FailNext makes the next n sends answer 503.
-func (s *Server) FailNext(n int) { s.faults.FailNext(n, http.StatusServiceUnavailable) }
-
-// HangNext makes the next n sends accept the batch and never answer.
-func (s *Server) HangNext(n int) { s.faults.HangNext(n) }
+func (s *Server) FailNext(n int) { s.Base.FailNext(n, http.StatusServiceUnavailable) }
 
 // Posts counts send requests received.
-func (s *Server) Posts() int { return s.faults.Requests() }
+func (s *Server) Posts() int { return s.Base.Requests() }
 
 // Sent returns accepted messages (Reference holds client_reference).
 func (s *Server) Sent() []sms.Message {
@@ -115,7 +103,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		fakeapi.JSON(w, 400, map[string]string{"code": "syntax_invalid_json", "text": "invalid batch"})
 		return
 	}
-	if s.faults.Inject(w, func(int) any { return map[string]string{"code": "service_unavailable", "text": "injected"} }) {
+	if s.Inject(w, func(int) any { return map[string]string{"code": "service_unavailable", "text": "injected"} }) {
 		return
 	}
 	s.mu.Lock()
@@ -127,7 +115,7 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		"client_reference": b.Reference, "created_at": time.Now().UTC().Format(time.RFC3339Nano)}
 	s.batches = append(s.batches, batch)
 	s.mu.Unlock()
-	if s.faults.Hang(r) {
+	if s.Hang(r) {
 		return // accepted; the answer never came
 	}
 	fakeapi.JSON(w, 201, batch)

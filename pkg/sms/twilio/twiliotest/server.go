@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -37,11 +36,9 @@ type Options struct {
 
 // Server is a running fake.
 type Server struct {
-	opts Options
-	srv  *httptest.Server
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
 
-	// faults fail or hang sends (FailNext, HangNext) and count them.
-	faults fakeapi.Faults
+	opts Options
 
 	mu      sync.Mutex
 	sent    []sms.Message
@@ -59,7 +56,7 @@ type Server struct {
 // NewServer starts the fake on a loopback port.
 func NewServer(opts Options) *Server {
 	s := New(opts)
-	s.srv = httptest.NewServer(s.Handler())
+	s.Start(s.Handler())
 	return s
 }
 
@@ -75,21 +72,11 @@ func New(opts Options) *Server {
 		opts.FailStatus = http.StatusServiceUnavailable
 	}
 	s := &Server{opts: opts, optOuts: map[string]bool{}, services: map[string]*service{}}
-	s.faults.FailNext(opts.FailNext, opts.FailStatus)
+	s.FailNext(opts.FailNext, opts.FailStatus)
 	for _, n := range opts.Numbers {
 		s.AddNumber(n, "")
 	}
 	return s
-}
-
-// URL is the API base URL of a started server.
-func (s *Server) URL() string { return s.srv.URL }
-
-// Close stops a started server.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
 }
 
 // Credentials returns the account SID and auth token.
@@ -102,18 +89,8 @@ func (s *Server) OptOut(number string) {
 	s.optOuts[number] = true
 }
 
-// FailNext makes the next n sends fail with status (fakeapi.Hangup: the
-// connection closes before any answer).
-func (s *Server) FailNext(n, status int) { s.faults.FailNext(n, status) }
-
-// HangNext makes the next n sends accept the message (it is recorded and
-// listed) and then never answer: the request hangs until the client gives
-// up or the server closes — a provider that took the message and whose
-// answer was lost.
-func (s *Server) HangNext(n int) { s.faults.HangNext(n) }
-
 // Posts counts send requests received (accepted or not).
-func (s *Server) Posts() int { return s.faults.Requests() }
+func (s *Server) Posts() int { return s.Base.Requests() }
 
 // Sent returns the accepted messages.
 func (s *Server) Sent() []sms.Message {
@@ -150,7 +127,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		fakeapi.JSON(w, 400, map[string]any{"code": 21602, "message": "Message body is required.", "status": 400})
 		return
 	}
-	if s.faults.Inject(w, func(status int) any {
+	if s.Inject(w, func(status int) any {
 		return map[string]any{"code": 20500, "message": "injected failure", "status": status}
 	}) {
 		return
@@ -177,7 +154,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	s.created = append(s.created, time.Now().UTC())
 	s.sids = append(s.sids, sid)
 	s.mu.Unlock()
-	if s.faults.Hang(r) {
+	if s.Hang(r) {
 		return // accepted; the answer never came
 	}
 	fakeapi.JSON(w, 201, map[string]any{"sid": sid, "status": "queued", "to": to, "from": from, "body": body})
