@@ -219,7 +219,7 @@ func (b *rangeBody) open(last int64) error {
 		spec += strconv.FormatInt(last, 10)
 	}
 	req.Header.Set("Range", spec)
-	resp, err := b.c.hc.Do(req)
+	resp, err := b.c.api.HTTP.Do(req)
 	if err != nil {
 		return &transientError{fmt.Errorf("shopify: bulk download: %w", redactErr(err))}
 	}

@@ -89,7 +89,6 @@ type Client struct {
 	// api runs the requests; its MaxWait caps any wait the shop asks for
 	// (Retry-After, the cost bucket's refill). Tests lower it.
 	api    *httpx.Client
-	hc     *http.Client // the bulk result download (bulkrange.go)
 	bucket bucket
 	// rangeSlack overrides defaultRangeSlack (tests of long lines).
 	rangeSlack int64
@@ -120,7 +119,7 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		opts.Label = source.Shopify.DefaultLabel()
 	}
 	api := &httpx.Client{HTTP: hc, Platform: "shopify", Attempts: maxAttempts, MaxBody: maxBody}
-	return &Client{cfg: cfg, opts: opts, endpoint: base + "/admin/api/" + cfg.APIVersion + "/graphql.json", api: api, hc: hc,
+	return &Client{cfg: cfg, opts: opts, endpoint: base + "/admin/api/" + cfg.APIVersion + "/graphql.json", api: api,
 		bucket: bucket{max: 2000, available: 2000, rate: 100, at: time.Now()}}, nil
 }
 

@@ -23,10 +23,6 @@ type Finder interface {
 	Find(ctx context.Context, m Message, since time.Time) (id string, found bool, err error)
 }
 
-// MaxSendAttempts bounds the attempts of one call (a send repeats only
-// attempts the provider provably did not accept).
-const MaxSendAttempts = 4
-
 // API is the HTTP client a provider's client makes its calls through: a
 // failed send is an *httpx.Error (Permanent for a 4xx other than 429: a
 // bad number, an opted-out recipient, bad credentials), never carrying
@@ -36,6 +32,6 @@ func API(p Provider, hc *http.Client) *httpx.Client {
 	if hc == nil {
 		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 15 * time.Second})
 	}
-	return &httpx.Client{HTTP: hc, Platform: string(p), Attempts: MaxSendAttempts, MaxBody: 4 << 20,
+	return &httpx.Client{HTTP: hc, Platform: string(p), Attempts: 4, MaxBody: 4 << 20,
 		BaseDelay: 200 * time.Millisecond, MaxDelay: 5 * time.Second}
 }

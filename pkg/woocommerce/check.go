@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -28,28 +29,24 @@ func (c *Client) CheckCredentials(ctx context.Context) error {
 	if err != nil && (!errors.As(err, &he) || he.Status < 300) {
 		return &source.PlatformError{Reason: c.safe("the store could not be reached: " + err.Error())}
 	}
-	status, reason := http.StatusOK, ""
-	if he != nil {
-		status, reason = he.Status, he.Code
-		if he.Reason != "" {
-			reason += ": " + he.Reason
-		}
-	}
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return &source.CredentialsRejectedError{Reason: c.safe(cmp.Or(reason, "HTTP "+strconv.Itoa(status)))}
-	case status == http.StatusNotFound:
-		return &source.CredentialsRejectedError{Reason: c.safe("no WooCommerce REST API at this store URL (" + cmp.Or(reason, "HTTP 404") + ")")}
-	case status == http.StatusTooManyRequests || status >= 500:
-		return &source.PlatformError{Reason: c.safe("the store answered HTTP " + strconv.Itoa(status))}
-	case status >= 300:
-		return &source.CredentialsRejectedError{Reason: c.safe(cmp.Or(reason, "HTTP "+strconv.Itoa(status)))}
+	switch s := httpx.StatusOf(err); {
+	case s == http.StatusTooManyRequests || s >= 500:
+		return &source.PlatformError{Reason: c.safe("the store answered HTTP " + strconv.Itoa(s))}
+	case s == http.StatusNotFound:
+		return &source.CredentialsRejectedError{Reason: c.safe("no WooCommerce REST API at this store URL (" + cmp.Or(said(he), "HTTP 404") + ")")}
+	case s >= 300: // 401/403: the keys; others: a store that refuses the listing
+		return &source.CredentialsRejectedError{Reason: c.safe(cmp.Or(said(he), "HTTP "+strconv.Itoa(s)))}
 	}
 	var list []json.RawMessage
 	if json.Unmarshal(resp.Body, &list) != nil {
 		return &source.CredentialsRejectedError{Reason: "the store URL does not answer as a WooCommerce REST API (its customers listing is not JSON)"}
 	}
 	return nil
+}
+
+// said is the store's code and message (the check shows them).
+func said(he *httpx.Error) string {
+	return strings.TrimSuffix(strings.TrimPrefix(he.Code+": "+he.Reason, ": "), ": ")
 }
 
 // safe bounds a reason and removes the keys from it.

@@ -63,20 +63,13 @@ func (s *Server) ServiceInboundURL(sid string) (url, method string) {
 
 // FailUpdates makes the next n updates of a number or a Messaging Service
 // answer 500 (Twilio error 20500) and change nothing.
-func (s *Server) FailUpdates(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failUpdates = n
-}
+func (s *Server) FailUpdates(n int) { s.updates.FailNext(n, http.StatusInternalServerError) }
 
-// failUpdate reports (and answers) an injected update failure; s.mu held.
+// failUpdate reports (and answers) an injected update failure.
 func (s *Server) failUpdate(w http.ResponseWriter) bool {
-	if s.failUpdates == 0 {
-		return false
-	}
-	s.failUpdates--
-	fakeapi.JSON(w, 500, map[string]any{"code": 20500, "message": "An internal server error has occurred", "status": 500})
-	return true
+	return s.updates.Inject(w, func(int) any {
+		return map[string]any{"code": 20500, "message": "An internal server error has occurred", "status": 500}
+	})
 }
 
 func (s *Server) numberRoutes(mux *http.ServeMux) {

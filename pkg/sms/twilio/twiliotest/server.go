@@ -48,9 +48,9 @@ type Server struct {
 	seq     int
 	// numbers and services: the account's phone numbers and Messaging
 	// Services (numbers.go).
-	numbers     []*number
-	services    map[string]*service
-	failUpdates int
+	numbers  []*number
+	services map[string]*service
+	updates  fakeapi.Faults // FailUpdates
 }
 
 // NewServer starts the fake on a loopback port.
