@@ -161,11 +161,7 @@ func (c *Client) attempt(ctx context.Context, r Request) (*Response, *failure, e
 	if err != nil {
 		return nil, nil, err
 	}
-	hc := c.HTTP
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
+	resp, err := cmp.Or(c.HTTP, http.DefaultClient).Do(req)
 	if err != nil {
 		if r.Unspent != nil {
 			r.Unspent(0)

@@ -3,8 +3,8 @@ package httpx
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/contactsync/contactsync/pkg/safehttp"
@@ -35,27 +35,20 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Platform)
-	b.WriteString(": ")
+	s := e.Platform + ": no answer"
 	if e.Status > 0 {
-		b.WriteString("HTTP " + strconv.Itoa(e.Status))
-		if c := safehttp.Code(e.Code); c != "" {
-			b.WriteString(" " + c)
-		}
-	} else {
-		b.WriteString("no answer")
+		s = strings.TrimSpace(fmt.Sprintf("%s: HTTP %d %s", e.Platform, e.Status, safehttp.Code(e.Code)))
 	}
 	if e.Note != "" {
-		b.WriteString(": " + e.Note)
+		s += ": " + e.Note
 	}
 	if e.Attempts > 1 {
-		b.WriteString(" (after " + strconv.Itoa(e.Attempts) + " attempts)")
+		s += fmt.Sprintf(" (after %d attempts)", e.Attempts)
 	}
 	if e.Err != nil {
-		b.WriteString(": " + e.Err.Error())
+		s += ": " + e.Err.Error()
 	}
-	return b.String()
+	return s
 }
 
 func (e *Error) Unwrap() error { return e.Err }
