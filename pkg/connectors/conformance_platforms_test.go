@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
 	"github.com/contactsync/contactsync/pkg/mailchimp"
@@ -63,7 +64,7 @@ func shopifyContender() contender {
 				id := strconv.FormatInt(shopifytest.BaseID+1, 10)
 				return id, "+61412345678", func() bool { return slices.Contains(s.WriteBacks(), "gid://shopify/Customer/"+id) }
 			},
-			transient: []error{&shopify.HTTPError{Status: http.StatusTooManyRequests}, fmt.Errorf("page: %w", &shopify.HTTPError{Status: http.StatusServiceUnavailable})},
+			transient: []error{&httpx.Error{Platform: "shopify", Status: http.StatusTooManyRequests}, fmt.Errorf("page: %w", &httpx.Error{Platform: "shopify", Status: http.StatusServiceUnavailable})},
 		}
 	}}
 }
@@ -94,7 +95,7 @@ func wooContender() contender {
 					return len(wb) == 1 && wb[0].CustomerID == 4 && wb[0].Meta["sms_consent"] == "no"
 				}
 			},
-			transient: []error{&woocommerce.HTTPError{Status: http.StatusTooManyRequests}, &woocommerce.HTTPError{Status: http.StatusBadGateway}},
+			transient: []error{&httpx.Error{Platform: "woocommerce", Status: http.StatusTooManyRequests}, &httpx.Error{Platform: "woocommerce", Status: http.StatusBadGateway}},
 		}
 	}}
 }

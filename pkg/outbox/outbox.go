@@ -7,11 +7,10 @@
 // At most once: each message has a reference (store.OutboxRef) and a
 // marker item, written with the decision that made it due. The consumer
 // leases the marker before calling the provider and records the outcome
-// after, so a redelivered, swept (messages.Sweeper) or concurrently
-// consumed message is not sent again. The SMS clients never repeat a
-// request the provider may have taken (sms.PostOnce); such a send is
-// recorded unknown and, where
-// the provider can look messages up (sms.Finder: Twilio, Sinch), reconciled
+// after, so a redelivered, swept (messages.Sweeper) or concurrently consumed message
+// is not sent again. The SMS clients never repeat a request the provider
+// may have taken (httpx.Request.Once); such a send is recorded unknown and,
+// where the provider can look messages up (sms.Finder: Twilio, Sinch), reconciled
 // by the next holder of the lease before anything is sent again — as is a
 // lease whose holder died mid-send. Without a lookup (MessageMedia) an
 // unknown send stays unknown: one missing message rather than two.
@@ -68,6 +67,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/safehttp"
@@ -297,12 +297,11 @@ func (h *Handler) send(ctx context.Context, m messages.Outbox, lease *store.Outb
 		return store.OutboxResult{Status: store.OutboxHeld, Detail: detail, Credits: parts, ConnectionID: m.SMS.ConnectionID, Purpose: string(m.SMS.Purpose)}, nil
 	}
 	res, err := sender.Send(ctx, msg)
-	var se *sms.SendError
 	switch {
 	case errors.Is(err, sms.ErrUnknownOutcome):
 		return store.OutboxResult{Status: store.OutboxUnknown, Detail: err.Error(), Revisit: canFind}, nil
-	case errors.As(err, &se) && se.Permanent:
-		return store.OutboxResult{Status: store.OutboxFailed, Detail: se.Error()}, nil
+	case httpx.IsPermanent(err):
+		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	case err != nil:
 		return store.OutboxResult{}, fmt.Errorf("sending: %w", err)
 	}

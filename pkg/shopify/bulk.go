@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -309,7 +310,7 @@ func (c *Client) awaitBulkOperation(ctx context.Context, id string) (*bulkOperat
 			return nil, &source.NotReadyError{RetryAfter: wait, Resume: id,
 				Reason: fmt.Sprintf("bulk operation %s %s, %d objects so far", id, out.Op.Status, out.Op.ObjectCount)}
 		}
-		if err := sleep(ctx, wait); err != nil {
+		if err := httpx.Sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("waiting for bulk operation %s (last status %s): %w", id, out.Op.Status, err)
 		}
 		wait = min(wait*3/2, maxBulkPoll)

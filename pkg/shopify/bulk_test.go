@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/shopify"
 	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -240,7 +241,7 @@ func TestBulkRanges_AnyTilingListsEachLineOnce(t *testing.T) {
 			t.Fatalf("ignoreRange=%v slack=%d: %d downloads for %d range fetches", ignore, v.slack, d, fetches)
 		}
 		if !ignore {
-			var he *shopify.HTTPError
+			var he *httpx.Error
 			if _, err := c.FetchPage(context.Background(), shopify.RangeCursor(url, size+5, size+10)); !errors.As(err, &he) || he.Status != http.StatusRequestedRangeNotSatisfiable {
 				t.Fatalf("a range past the end of the file: %v", err)
 			}
@@ -440,7 +441,7 @@ func TestBulkDownload_ErrorsHoldNoSignedURL(t *testing.T) {
 	}
 	url, start, end, _ := shopify.DecodeRangeCursor(plan.Fanout[0])
 	tampered := url[:len(url)-4] + "0000"
-	var he *shopify.HTTPError
+	var he *httpx.Error
 	_, err = c.FetchPage(context.Background(), shopify.RangeCursor(tampered, start, end))
 	if !errors.As(err, &he) || he.Status != http.StatusForbidden || strings.Contains(err.Error(), "token") {
 		t.Fatalf("tampered url: %v", err)

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -135,7 +136,9 @@ func (c *Client) fetchRange(ctx context.Context, rc rangeCursor) (source.Page, e
 			return source.Page{}, err
 		}
 		last = te.err
-		if err := sleep(ctx, backoff(attempt, wait)); err != nil {
+		if err := c.api.Pause(ctx, attempt, wait); errors.Is(err, httpx.ErrPastDeadline) {
+			break
+		} else if err != nil {
 			return source.Page{}, err
 		}
 	}
@@ -216,7 +219,7 @@ func (b *rangeBody) open(last int64) error {
 		spec += strconv.FormatInt(last, 10)
 	}
 	req.Header.Set("Range", spec)
-	resp, err := b.c.hc.Do(req)
+	resp, err := b.c.api.HTTP.Do(req)
 	if err != nil {
 		return &transientError{fmt.Errorf("shopify: bulk download: %w", redactErr(err))}
 	}
@@ -244,19 +247,19 @@ func (b *rangeBody) open(last int64) error {
 			return &transientError{fmt.Errorf("shopify: bulk download: skipping to byte %d: %w", b.pos, err)}
 		}
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		b.wait = b.c.retryAfter(resp.Header)
-		return &transientError{&HTTPError{Status: resp.StatusCode, Message: "bulk result download retried"}}
+		b.wait = b.c.api.RetryAfter(resp.Header)
+		return &transientError{&httpx.Error{Platform: "shopify", Status: resp.StatusCode, Note: "bulk result download retried"}}
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
 		if b.total < 0 && b.limit > 0 {
 			b.eof = true // a further request of a file of unknown size: its end
 			return nil
 		}
-		return &HTTPError{Status: resp.StatusCode, Message: "bulk result is shorter than the range (from byte " + strconv.FormatInt(b.pos, 10) + ")"}
+		return &httpx.Error{Platform: "shopify", Status: resp.StatusCode, Note: "bulk result is shorter than the range (from byte " + strconv.FormatInt(b.pos, 10) + ")"}
 	default:
 		// 403 or 400 when the signed URL expired (seven days after the
 		// operation completed) or was altered: replanning is the fix. The
 		// body is not quoted: storage errors may echo the signed string.
-		return &HTTPError{Status: resp.StatusCode, Message: "bulk result download refused (" + redactURL(b.url) + "; result URLs expire seven days after the operation completes)"}
+		return &httpx.Error{Platform: "shopify", Status: resp.StatusCode, Note: "bulk result download refused (" + redactURL(b.url) + "; result URLs expire seven days after the operation completes)"}
 	}
 	keep, b.body = true, resp.Body
 	return nil
@@ -312,7 +315,7 @@ func readLines(r *bufio.Reader, from int64, rc rangeCursor, opts source.Options,
 	pos := from
 	fail := func(err error) error {
 		var te *transientError
-		var he *HTTPError
+		var he *httpx.Error
 		if errors.As(err, &te) || errors.As(err, &he) || errors.Is(err, ErrMalformedResult) || errors.Is(err, ErrResultTooLarge) {
 			return err
 		}

@@ -1,14 +1,15 @@
 package shopify
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/contactsync/contactsync/pkg/safehttp"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -25,62 +26,35 @@ const checkQuery = `query ContactsyncCheck { shop { name } }`
 // failure, a 429 or a 5xx is a source.PlatformError.
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	body, _ := json.Marshal(map[string]string{"query": checkQuery}) // a string map always encodes
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-	if err != nil {
-		return &source.PlatformError{Reason: c.safe("building the request: " + err.Error())}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Shopify-Access-Token", c.cfg.AccessToken)
-	resp, err := c.hc.Do(req)
-	if err != nil {
+	r := c.request(body, 0)
+	r.Attempts, r.MaxBody = 1, checkBody
+	resp, err := c.api.Do(ctx, r)
+	var he *httpx.Error
+	switch {
+	case errors.As(err, &he) && (he.Status == http.StatusTooManyRequests || he.Status >= 500):
+		return &source.PlatformError{Reason: c.safe("the shop answered HTTP " + strconv.Itoa(he.Status))}
+	case he != nil && he.Status >= 300:
+		return &source.CredentialsRejectedError{Reason: c.safe(cmp.Or(reason(he.Code, he.Reason), "HTTP "+strconv.Itoa(he.Status)))}
+	case err != nil:
 		return &source.PlatformError{Reason: c.safe("the shop could not be reached: " + err.Error())}
 	}
-	defer resp.Body.Close()
-	data, err := safehttp.ReadResponse(resp, checkBody)
-	if err != nil {
-		return &source.PlatformError{Reason: c.safe("reading the shop's answer: " + err.Error())}
+	if code, msg := decodeErrors(resp.Body); code != "" || msg != "" {
+		return &source.CredentialsRejectedError{Reason: c.safe(reason(code, msg))}
 	}
 	var gr struct {
 		Data struct {
 			Shop *struct{ Name string } `json:"shop"`
 		} `json:"data"`
-		Errors json.RawMessage `json:"errors"`
 	}
-	_ = json.Unmarshal(data, &gr) // best effort: the status decides first
-	reason := errorsText(gr.Errors)
-	if reason == "" {
-		reason = "HTTP " + strconv.Itoa(resp.StatusCode)
-	}
-	switch s := resp.StatusCode; {
-	case s == http.StatusTooManyRequests || s >= 500:
-		return &source.PlatformError{Reason: c.safe("the shop answered HTTP " + strconv.Itoa(s))}
-	case s >= 300:
-		return &source.CredentialsRejectedError{Reason: c.safe(reason)}
-	case len(gr.Errors) > 0 && string(gr.Errors) != "null":
-		return &source.CredentialsRejectedError{Reason: c.safe(reason)}
-	case gr.Data.Shop == nil:
+	if json.Unmarshal(resp.Body, &gr) != nil || gr.Data.Shop == nil {
 		return &source.PlatformError{Reason: "the answer is not Shopify's (no shop)"}
 	}
 	return nil
 }
 
-// errorsText reads Shopify's "errors": a string (REST-style answers to
-// a bad token) or GraphQL's [{message, extensions{code}}].
-func errorsText(raw json.RawMessage) string {
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		return s
-	}
-	var list []struct {
-		Message    string `json:"message"`
-		Extensions struct {
-			Code string `json:"code"`
-		} `json:"extensions"`
-	}
-	if json.Unmarshal(raw, &list) != nil || len(list) == 0 {
-		return ""
-	}
-	return strings.TrimSpace(strings.TrimPrefix(list[0].Extensions.Code+": "+list[0].Message, ": "))
+// reason joins Shopify's error code and message.
+func reason(code, msg string) string {
+	return strings.TrimSpace(strings.TrimPrefix(code+": "+msg, ": "))
 }
 
 // safe bounds a reason and removes the secrets from it.

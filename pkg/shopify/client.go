@@ -1,17 +1,16 @@
 package shopify
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -74,22 +73,6 @@ var (
 	ErrThrottled     = errors.New("shopify: throttled")
 )
 
-// HTTPError is a non-2xx answer that is not retried. Its Error() holds the
-// status and our own words (Message) only: the text reaches API callers
-// (a sync's error), so what the host answered stays in Body, for logs.
-type HTTPError struct {
-	Status  int
-	Message string // ours, never the host's
-	Body    string // an excerpt of the answer: logs only
-}
-
-func (e *HTTPError) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("shopify: HTTP %d", e.Status)
-	}
-	return fmt.Sprintf("shopify: HTTP %d: %s", e.Status, e.Message)
-}
-
 // GraphQLError is a GraphQL error the client does not retry. Error()
 // carries the code (safehttp.Code) only; Message, Shopify's text, is for
 // logs.
@@ -103,15 +86,14 @@ type Client struct {
 	cfg      Config
 	opts     source.Options
 	endpoint string
-	hc       *http.Client
-	bucket   bucket
+	// api runs the requests; its MaxWait caps any wait the shop asks for
+	// (Retry-After, the cost bucket's refill). Tests lower it.
+	api    *httpx.Client
+	bucket bucket
 	// rangeSlack overrides defaultRangeSlack (tests of long lines).
 	rangeSlack int64
 	// limits override the caps of a range page (tests).
 	limits rangeLimits
-	// maxWait caps any wait the shop asks for (Retry-After, the cost
-	// bucket's refill); 0 is safehttp.MaxRetryAfter. Tests lower it.
-	maxWait time.Duration
 	// segNames caches the shop's segment names for KeepGroups.
 	segNames segmentNameCache
 }
@@ -136,7 +118,8 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if opts.Label == "" {
 		opts.Label = source.Shopify.DefaultLabel()
 	}
-	return &Client{cfg: cfg, opts: opts, endpoint: base + "/admin/api/" + cfg.APIVersion + "/graphql.json", hc: hc,
+	api := &httpx.Client{HTTP: hc, Platform: "shopify", Attempts: maxAttempts, MaxBody: maxBody}
+	return &Client{cfg: cfg, opts: opts, endpoint: base + "/admin/api/" + cfg.APIVersion + "/graphql.json", api: api,
 		bucket: bucket{max: 2000, available: 2000, rate: 100, at: time.Now()}}, nil
 }
 
@@ -176,7 +159,7 @@ func (b *bucket) reserve(ctx context.Context, cost float64, maxWait time.Duratio
 	if wait == 0 {
 		return nil
 	}
-	if err := sleep(ctx, wait); err != nil {
+	if err := httpx.Sleep(ctx, wait); err != nil {
 		b.done(cost, nil, false)
 		return err
 	}
@@ -229,60 +212,24 @@ const maxAttempts = 8
 // KiB); a longer one fails with safehttp.ErrBodyTooLarge, not retried.
 const maxBody = 64 << 20
 
-// query runs a GraphQL operation with variables into out, pacing by cost
-// and retrying THROTTLED, 429, 5xx and network errors.
+// query runs a GraphQL operation with variables into out, pacing by cost;
+// httpx retries 429, 5xx and network errors, and query repeats THROTTLED
+// answers (the next reservation waits for the points Shopify reported
+// missing).
 func (c *Client) query(ctx context.Context, cost float64, q string, vars map[string]any, out any) error {
 	body, err := json.Marshal(map[string]any{"query": q, "variables": vars})
 	if err != nil {
 		return fmt.Errorf("encoding query: %w", err)
 	}
-	var last error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		if err := c.bucket.reserve(ctx, cost, c.maxWait); err != nil {
-			return err
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
-		if err != nil {
-			return err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Shopify-Access-Token", c.cfg.AccessToken)
-		resp, err := c.hc.Do(req)
-		if err != nil {
-			c.bucket.done(cost, nil, false)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			last = fmt.Errorf("shopify: request failed: %w", err)
-			if err := sleep(ctx, backoff(attempt, 0)); err != nil {
-				return err
-			}
-			continue
-		}
-		data, rerr := safehttp.ReadResponse(resp, maxBody)
-		resp.Body.Close()
-		if rerr != nil || resp.StatusCode != http.StatusOK {
-			c.bucket.done(cost, nil, false)
-		}
-		switch {
-		case errors.Is(rerr, safehttp.ErrBodyTooLarge):
-			return fmt.Errorf("shopify: reading response: %w", rerr) // the host's answer, not a glitch: no retry
-		case rerr != nil:
-			last = fmt.Errorf("shopify: reading response: %w", rerr)
-			continue
-		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+	for range maxAttempts {
+		resp, err := c.api.Do(ctx, c.request(body, cost))
+		if s := httpx.StatusOf(err); s == http.StatusUnauthorized || s == http.StatusForbidden {
 			return ErrUnauthorized
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			last = &HTTPError{Status: resp.StatusCode, Message: "retried"}
-			if err := sleep(ctx, backoff(attempt, c.retryAfter(resp.Header))); err != nil {
-				return err
-			}
-			continue
-		case resp.StatusCode >= 300:
-			return &HTTPError{Status: resp.StatusCode, Body: excerpt(string(data))}
+		} else if err != nil {
+			return err
 		}
 		var gr gqlResponse
-		if err := json.Unmarshal(data, &gr); err != nil {
+		if err := json.Unmarshal(resp.Body, &gr); err != nil {
 			c.bucket.done(cost, nil, true)
 			return fmt.Errorf("shopify: decoding response: %w", err)
 		}
@@ -291,7 +238,6 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 		if len(gr.Errors) > 0 {
 			e := gr.Errors[0]
 			if throttled {
-				last = ErrThrottled // the next reserve waits for the points Shopify reported missing
 				continue
 			}
 			if e.Extensions.Code == "ACCESS_DENIED" || e.Extensions.Code == "UNAUTHORIZED" {
@@ -306,29 +252,42 @@ func (c *Client) query(ctx context.Context, cost float64, q string, vars map[str
 		}
 		return nil
 	}
-	return fmt.Errorf("shopify: gave up after %d attempts: %w", maxAttempts, last)
+	return fmt.Errorf("shopify: gave up after %d attempts: %w", maxAttempts, ErrThrottled)
 }
 
-// retryAfter is the answer's Retry-After, capped (maxWait).
-func (c *Client) retryAfter(h http.Header) time.Duration {
-	return safehttp.RetryAfter(h, time.Now(), c.maxWait)
-}
-
-func backoff(attempt int, floor time.Duration) time.Duration {
-	d := min(100*time.Millisecond<<attempt, 10*time.Second)
-	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-	return max(d, floor)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
+// request is a GraphQL POST with the access token; cost > 0 reserves that
+// many points of the bucket before each attempt and gives them back when
+// no answer is read (a check spends none).
+func (c *Client) request(body []byte, cost float64) httpx.Request {
+	r := httpx.Request{Decode: decodeErrors, New: httpx.Build(http.MethodPost, c.endpoint, body, "application/json", func(r *http.Request) {
+		r.Header.Set("X-Shopify-Access-Token", c.cfg.AccessToken)
+	})}
+	if cost > 0 {
+		r.Wait = func(ctx context.Context) error { return c.bucket.reserve(ctx, cost, c.api.MaxWait) }
+		r.Unspent = func(int) { c.bucket.done(cost, nil, false) }
 	}
+	return r
+}
+
+// decodeErrors reads Shopify's "errors": a string (REST-style answers to
+// a bad token) or GraphQL's [{message, extensions{code}}].
+func decodeErrors(body []byte) (code, msg string) {
+	var b struct {
+		Errors json.RawMessage `json:"errors"`
+	}
+	if json.Unmarshal(body, &b) != nil || json.Unmarshal(b.Errors, &msg) == nil {
+		return "", msg
+	}
+	var list []struct {
+		Message    string `json:"message"`
+		Extensions struct {
+			Code string `json:"code"`
+		} `json:"extensions"`
+	}
+	if json.Unmarshal(b.Errors, &list) != nil || len(list) == 0 {
+		return "", ""
+	}
+	return list[0].Extensions.Code, list[0].Message
 }
 
 func excerpt(s string) string {

@@ -221,7 +221,7 @@
 //     document as submitted), createdAt, completedAt, objectCount,
 //     rootObjectCount, fileSize, url, partialDataUrl; url and
 //     partialDataUrl expire seven days after the operation ends (a range
-//     fetched later fails with a permanent HTTPError: replan). objectCount,
+//     fetched later fails with a permanent *httpx.Error: replan). objectCount,
 //     rootObjectCount and fileSize are UnsignedInt64, sent as strings of
 //     digits ("50"). https://shopify.dev/docs/api/admin-graphql/latest/objects/BulkOperation ;
 //     https://shopify.dev/docs/api/admin-graphql/latest/scalars/UnsignedInt64

@@ -21,7 +21,7 @@ func DecodeRangeCursor(cur source.Cursor) (url string, start, end int64, err err
 var RedactErr = redactErr
 
 // SetMaxWait lowers the cap on waits the shop asks for.
-func SetMaxWait(c *Client, d time.Duration) { c.maxWait = d }
+func SetMaxWait(c *Client, d time.Duration) { c.api.MaxWait = d }
 
 // SetRangeCaps lowers the caps of one range page (bytes read, records,
 // line length; 0 keeps a cap's default).

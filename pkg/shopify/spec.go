@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -72,11 +72,9 @@ func Spec() platform.Spec {
 
 // Permanent reports whether err is one no retry fixes.
 func Permanent(err error) bool {
-	var he *HTTPError
 	var ge *GraphQLError
 	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidCursor) || errors.Is(err, ErrInvalidConfig) || errors.As(err, &ge) ||
-		errors.Is(err, ErrResultTooLarge) || errors.Is(err, ErrMalformedResult) ||
-		(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+		errors.Is(err, ErrResultTooLarge) || errors.Is(err, ErrMalformedResult) || httpx.IsPermanent(err)
 }
 
 // webhooks verifies and parses a connection's deliveries; segment topics

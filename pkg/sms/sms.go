@@ -71,23 +71,6 @@ var (
 	ErrUnsupported      = errors.New("sms: unsupported inbound message type")
 )
 
-// SendError is a failed send. Permanent errors (4xx other than 429: a bad
-// number, an opted-out recipient, bad credentials) must not be retried.
-type SendError struct {
-	Status    int
-	Code      string
-	Reason    string
-	Permanent bool
-}
-
-func (e *SendError) Error() string {
-	kind := "temporary"
-	if e.Permanent {
-		kind = "permanent"
-	}
-	return fmt.Sprintf("sms: send failed (%s): HTTP %d %s %s", kind, e.Status, e.Code, e.Reason)
-}
-
 // Templates are a tenant's message texts; "{company}" and "{help}" are
 // replaced when rendering.
 type Templates struct {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/smsproviders"
 )
@@ -66,8 +67,8 @@ func TestSenderFollowsNoRedirect(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var se *sms.SendError
-		if _, err := sender.Send(context.Background(), msg); !errors.As(err, &se) || !se.Permanent {
+		var se *httpx.Error
+		if _, err := sender.Send(context.Background(), msg); !errors.As(err, &se) || !se.Permanent() {
 			t.Errorf("%s: %v, want a permanent send error", s.Provider, err)
 		}
 		if targetHits.Load() != 0 {

@@ -1,12 +1,10 @@
 package woocommerce
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -15,6 +13,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -46,38 +45,18 @@ var (
 	ErrWriteBackUnsupported = fmt.Errorf("woocommerce: write-back needs an SMS consent meta key: %w", source.ErrWriteBackUnsupported)
 )
 
-// HTTPError is a non-2xx answer that is not retried. Its Error() holds
-// the status and WooCommerce's error code (safehttp.Code) only: the text
-// reaches API callers (a sync's error), so the store's message stays in
-// Message, for logs.
-type HTTPError struct {
-	Status  int
-	Code    string
-	Message string // the store's words: logs only
-}
-
-func (e *HTTPError) Error() string {
-	if c := safehttp.Code(e.Code); c != "" {
-		return fmt.Sprintf("woocommerce: HTTP %d %s", e.Status, c)
-	}
-	return fmt.Sprintf("woocommerce: HTTP %d", e.Status)
-}
-
 // Client talks to one store. It is safe for concurrent use; goroutines
 // sharing it share its request budget.
 type Client struct {
 	cfg     Config
 	opts    source.Options
 	base    *url.URL
-	hc      *http.Client
+	api     *httpx.Client // its MaxWait caps a Retry-After (tests lower it)
 	limiter *rate.Limiter
 	maxRPS  float64
 
 	mu       sync.Mutex
 	lastSlow time.Time
-	// maxWait caps any wait the store asks for (Retry-After); 0 is
-	// safehttp.MaxRetryAfter. Tests lower it.
-	maxWait time.Duration
 }
 
 // New validates cfg and returns a client.
@@ -101,7 +80,8 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if rps <= 0 {
 		rps = DefaultMaxRPS
 	}
-	return &Client{cfg: cfg, opts: opts, base: u, hc: hc, limiter: rate.NewLimiter(rate.Limit(rps), max(1, int(rps))), maxRPS: rps}, nil
+	api := &httpx.Client{HTTP: hc, Platform: "woocommerce", Attempts: maxAttempts, MaxBody: maxBody}
+	return &Client{cfg: cfg, opts: opts, base: u, api: api, limiter: rate.NewLimiter(rate.Limit(rps), max(1, int(rps))), maxRPS: rps}, nil
 }
 
 const maxAttempts = 6
@@ -115,6 +95,9 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, v any) (htt
 	return c.do(ctx, http.MethodGet, path, q, nil, v)
 }
 
+// do makes a call, paced by the limiter and retried by httpx (a 429 or
+// 503 slows the pace down, a success speeds it up): a 401/403 is
+// ErrUnauthorized, a 404 ErrNotFound, other failures *httpx.Error.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, body any, v any) (http.Header, error) {
 	var payload []byte
 	if body != nil {
@@ -123,6 +106,39 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 			return nil, fmt.Errorf("encoding request: %w", err)
 		}
 	}
+	resp, err := c.api.Do(ctx, httpx.Request{New: c.build(method, path, q, payload), Decode: decode, Wait: c.limiter.Wait,
+		Unspent: func(status int) {
+			if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+				c.slowDown()
+			}
+		}})
+	if err != nil {
+		return nil, c.known(err)
+	}
+	c.speedUp()
+	if v != nil {
+		if err := json.Unmarshal(resp.Body, v); err != nil {
+			return nil, fmt.Errorf("woocommerce: decoding %s: %w", path, err)
+		}
+	}
+	return resp.Header, nil
+}
+
+// known maps the statuses callers branch on to their errors.
+func (c *Client) known(err error) error {
+	switch httpx.StatusOf(err) {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return ErrUnauthorized
+	case http.StatusNotFound:
+		return ErrNotFound
+	}
+	return err
+}
+
+// build is a Request.New for path under /wp-json/wc/v3 with q (nil: none):
+// the keys go in HTTP Basic over https, in the query over plain http (as
+// WooCommerce takes them; httpx keeps the URL out of errors).
+func (c *Client) build(method, path string, q url.Values, payload []byte) func(context.Context) (*http.Request, error) {
 	u := *c.base
 	u.Path = c.base.Path + "/wp-json/wc/v3" + path
 	if q == nil {
@@ -133,69 +149,16 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 		q.Set("consumer_secret", c.cfg.ConsumerSecret)
 	}
 	u.RawQuery = q.Encode()
-	var lastErr error
-	for attempt := 1; attempt <= maxAttempts; attempt++ {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return nil, err
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(payload))
-		if err != nil {
-			return nil, err
-		}
+	return httpx.Build(method, u.String(), payload, "application/json", func(r *http.Request) {
 		if u.Scheme == "https" {
-			req.SetBasicAuth(c.cfg.ConsumerKey, c.cfg.ConsumerSecret)
+			r.SetBasicAuth(c.cfg.ConsumerKey, c.cfg.ConsumerSecret)
 		}
-		req.Header.Set("Accept", "application/json")
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := c.hc.Do(req)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			lastErr = fmt.Errorf("woocommerce: %s %s: %w", method, path, redact(err))
-			if err := sleep(ctx, backoff(attempt, 0)); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		data, rerr := safehttp.ReadResponse(resp, maxBody)
-		resp.Body.Close()
-		switch {
-		case errors.Is(rerr, safehttp.ErrBodyTooLarge):
-			return nil, fmt.Errorf("woocommerce: reading %s: %w", path, rerr) // the host's answer, not a glitch: no retry
-		case rerr != nil:
-			lastErr = fmt.Errorf("woocommerce: reading %s: %w", path, rerr)
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
-				c.slowDown()
-			}
-			lastErr = &HTTPError{Status: resp.StatusCode, Message: "retried"}
-			if err := sleep(ctx, backoff(attempt, safehttp.RetryAfter(resp.Header, time.Now(), c.maxWait))); err != nil {
-				return nil, err
-			}
-			continue
-		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-			return nil, ErrUnauthorized
-		case resp.StatusCode == http.StatusNotFound:
-			return nil, ErrNotFound
-		case resp.StatusCode >= 300:
-			var ae apiError
-			_ = json.Unmarshal(data, &ae) // best effort: the status says enough
-			return nil, &HTTPError{Status: resp.StatusCode, Code: ae.Code, Message: excerpt(ae.Message)}
-		default:
-			c.speedUp()
-			if v != nil {
-				if err := json.Unmarshal(data, v); err != nil {
-					return nil, fmt.Errorf("woocommerce: decoding %s: %w", path, err)
-				}
-			}
-			return resp.Header, nil
-		}
-	}
-	return nil, fmt.Errorf("woocommerce: %s %s failed after %d attempts: %w", method, path, maxAttempts, lastErr)
+		r.Header.Set("Accept", "application/json")
+	})
 }
+
+// decode reads WooCommerce's error body {code, message, data}.
+var decode = httpx.Fields("code", "message")
 
 // slowDown halves the request rate after a 429/503 (at most once a second).
 func (c *Client) slowDown() {
@@ -213,41 +176,4 @@ func (c *Client) speedUp() {
 	if l := c.limiter.Limit(); float64(l) < c.maxRPS {
 		c.limiter.SetLimit(rate.Limit(min(float64(l)*1.05, c.maxRPS)))
 	}
-}
-
-func backoff(attempt int, floor time.Duration) time.Duration {
-	d := min(100*time.Millisecond<<attempt, 10*time.Second)
-	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-	return max(d, floor)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-// redact removes the query string (which holds the keys over plain http)
-// from transport errors.
-func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		if u, perr := url.Parse(ue.URL); perr == nil {
-			u.RawQuery = ""
-			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
-		}
-	}
-	return err
-}
-
-func excerpt(s string) string {
-	if len(s) > 200 {
-		return s[:200]
-	}
-	return s
 }

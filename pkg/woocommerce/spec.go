@@ -3,10 +3,10 @@ package woocommerce
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 
 	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -57,9 +57,8 @@ func Spec() platform.Spec {
 
 // Permanent reports whether err is one no retry fixes.
 func Permanent(err error) bool {
-	var he *HTTPError
 	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidCursor) || errors.Is(err, ErrWriteBackUnsupported) ||
-		errors.Is(err, ErrNotFound) || (errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+		errors.Is(err, ErrNotFound) || httpx.IsPermanent(err)
 }
 
 type webhooks struct{}

@@ -97,9 +97,3 @@ func (t WCTime) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(t.UTC().Format(wcLayout))
 }
-
-// apiError is WooCommerce's error body.
-type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}

@@ -94,7 +94,7 @@ func (s *Server) withFields(c *node, m map[string]any, aliases []alias) map[stri
 func (s *Server) metafieldDefinitions(w http.ResponseWriter, req gqlRequest) {
 	ext, ok := s.spend(12)
 	if !ok {
-		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Throttled", "extensions": map[string]string{"code": "THROTTLED"}}}, "extensions": ext})
+		throttled(w, ext)
 		return
 	}
 	const first = 250

@@ -128,7 +128,7 @@ func endCursor(id int64) string {
 func (s *Server) charge(w http.ResponseWriter, cost float64) (map[string]any, bool) {
 	ext, ok := s.spend(cost)
 	if !ok {
-		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Throttled", "extensions": map[string]string{"code": "THROTTLED"}}}, "extensions": ext})
+		throttled(w, ext)
 	}
 	return ext, ok
 }

@@ -3,8 +3,8 @@
 // updated_at query filter) and customerSmsMarketingConsentUpdate — with the
 // access-token check, the cost-based leaky bucket and its
 // extensions.cost.throttleStatus (THROTTLED errors when empty), injectable
-// 5xx failures, and signed webhook deliveries exactly as Shopify sends
-// them. Customers come from pkg/fakestore, deterministic by seed.
+// 5xx/429 failures and closed connections (pkg/fakeapi), and signed
+// webhook deliveries exactly as Shopify sends them. Customers come from pkg/fakestore, deterministic by seed.
 //
 // Setup queries (setup.go): the connector's named ContactsyncCheck (shop
 // { name }), ContactsyncOptionTags (shop { customerTags(first:) }: the
@@ -44,7 +44,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strconv"
@@ -52,6 +51,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/fakestore"
 	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 	"github.com/contactsync/contactsync/pkg/shopify"
@@ -102,14 +102,14 @@ type Options struct {
 
 // Server is a running fake shop.
 type Server struct {
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
+
 	opts Options
-	srv  *httptest.Server
 
 	mu         sync.Mutex
 	customers  []*node // sorted by id
 	available  float64
 	at         time.Time
-	requests   int
 	webhooks   int
 	writeBacks []string // customer GIDs unsubscribed
 	bulkOps    []*bulkOp
@@ -161,8 +161,8 @@ const BaseID int64 = 7064055069303700000
 // NewServer starts the fake on a loopback port.
 func NewServer(opts Options) *Server {
 	s := NewStore(opts)
-	s.srv = httptest.NewServer(s.Handler())
-	s.opts.URL = s.srv.URL
+	s.Start(s.Handler())
+	s.opts.URL = s.Base.URL()
 	return s
 }
 
@@ -185,6 +185,8 @@ func NewStore(opts Options) *Server {
 		opts.RestoreRate = 100
 	}
 	s := &Server{opts: opts, available: opts.MaxAvailable, at: time.Now(), urlKey: newURLKey()}
+	s.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
+	s.FailEvery(opts.TooManyEvery, http.StatusTooManyRequests, "0.05")
 	if opts.HoldBulk {
 		s.bulkGate = make(chan struct{})
 	}
@@ -213,13 +215,6 @@ func NewStore(opts Options) *Server {
 
 // URL is the API base URL (the connection's apiBaseUrl).
 func (s *Server) URL() string { return s.opts.URL }
-
-// Close stops a started server.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
 
 // Domain and AccessToken are the shop's credentials.
 func (s *Server) Domain() string      { return s.opts.Domain }
@@ -277,7 +272,7 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 	if s.fault(w) {
 		return
 	}
-	if r.Header.Get("X-Shopify-Access-Token") != s.opts.AccessToken || s.isUninstalled() {
+	if !fakeapi.Equal(r.Header.Get("X-Shopify-Access-Token"), s.opts.AccessToken) || s.isUninstalled() {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)
 		_, _ = w.Write([]byte(`{"errors":"[API] Invalid API key or access token (unrecognized login or wrong password)"}`))
@@ -323,28 +318,17 @@ func (s *Server) graphql(w http.ResponseWriter, r *http.Request) {
 }
 
 // fault answers the request with an injected failure (FailEvery,
-// TooManyEvery) and reports whether it did.
+// TooManyEvery, FailNext) and reports whether it did.
 func (s *Server) fault(w http.ResponseWriter) bool {
-	s.mu.Lock()
-	s.requests++
-	n := s.requests
-	s.mu.Unlock()
-	switch {
-	case s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0:
-		http.Error(w, `{"errors":"Internal Server Error"}`, http.StatusServiceUnavailable)
-		return true
-	case s.opts.TooManyEvery > 0 && n%s.opts.TooManyEvery == 0:
-		w.Header().Set("Retry-After", "0.05")
-		http.Error(w, `{"errors":"Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}`, http.StatusTooManyRequests)
-		return true
-	}
-	return false
+	return s.Inject(w, func(status int) any {
+		if status == http.StatusTooManyRequests {
+			return map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."}
+		}
+		return map[string]string{"errors": "Internal Server Error"}
+	})
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
+func writeJSON(w http.ResponseWriter, v any) { fakeapi.JSON(w, http.StatusOK, v) }
 
 // spend takes cost points from the bucket; ok is false when it is short.
 func (s *Server) spend(cost float64) (map[string]any, bool) {
@@ -408,7 +392,7 @@ func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
 	}
 	ext, ok := s.spend(float64(2 + first))
 	if !ok {
-		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Throttled", "extensions": map[string]string{"code": "THROTTLED"}}}, "extensions": ext})
+		throttled(w, ext)
 		return
 	}
 	var since time.Time
@@ -479,7 +463,7 @@ func nilIfEmpty(s string) any {
 func (s *Server) mutation(w http.ResponseWriter, req gqlRequest) {
 	ext, ok := s.spend(10)
 	if !ok {
-		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Throttled", "extensions": map[string]string{"code": "THROTTLED"}}}, "extensions": ext})
+		throttled(w, ext)
 		return
 	}
 	input, _ := req.Variables["input"].(map[string]any)

@@ -15,7 +15,7 @@ import (
 func (s *Server) setupQuery(w http.ResponseWriter, req gqlRequest) {
 	ext, ok := s.spend(1)
 	if !ok {
-		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": "Throttled", "extensions": map[string]string{"code": "THROTTLED"}}}, "extensions": ext})
+		throttled(w, ext)
 		return
 	}
 	first, _ := req.Variables["first"].(float64)

@@ -33,7 +33,7 @@
 package messagemedia
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -48,7 +48,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/safehttp"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/sms"
 
 	_ "crypto/sha256" // SHA224 and SHA256 for signatures
@@ -153,32 +153,33 @@ const DefaultBaseURL = "https://api.messagemedia.com"
 // Client sends SMS through one account.
 type Client struct {
 	base, key, secret string
-	hc                *http.Client
+	api               *httpx.Client
 	// CallbackURL, when set, is every message's callback_url: replies to
 	// the message (and its delivery reports) are posted there.
 	CallbackURL string
 }
 
-// NewClient returns a client; baseURL "" means MessageMedia's own.
+// NewClient returns a client; baseURL "" means MessageMedia's own, hc nil
+// a client for local fakes (sms.API).
 func NewClient(baseURL, apiKey, apiSecret string, hc *http.Client) (*Client, error) {
 	if apiKey == "" || apiSecret == "" {
 		return nil, errors.New("messagemedia: API key and secret are required")
 	}
-	if baseURL == "" {
-		baseURL = DefaultBaseURL
-	}
-	if hc == nil {
-		// Tests against local fakes; the outbox's sender comes hardened
-		// from smsproviders.NewSender (safehttp).
-		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 15 * time.Second})
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), key: apiKey, secret: apiSecret, hc: hc}, nil
+	return &Client{base: strings.TrimRight(cmp.Or(baseURL, DefaultBaseURL), "/"), key: apiKey, secret: apiSecret, api: sms.API(sms.MessageMedia, hc)}, nil
+}
+
+// request is a call with HTTP Basic auth and a JSON body (nil: none).
+func (c *Client) request(method, u string, body []byte) httpx.Request {
+	return httpx.Request{Decode: httpx.Fields("", "message"), New: httpx.Build(method, u, body, "application/json", func(r *http.Request) {
+		r.SetBasicAuth(c.key, c.secret)
+		r.Header.Set("Accept", "application/json")
+	})}
 }
 
 // Send sends one message. It repeats the request only when MessageMedia
-// provably did not take it (sms.PostOnce: no connection, 429, 503); a request
-// that was sent and got no answer is sms.ErrUnknownOutcome, other 4xx are
-// permanent *sms.SendError.
+// provably did not take it (httpx.Request.Once: no connection, 429, 503); a
+// request that was sent and got no answer is sms.ErrUnknownOutcome, other
+// 4xx are permanent *httpx.Error.
 func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error) {
 	msg := map[string]any{"content": m.Text, "destination_number": m.To, "format": "SMS", "delivery_report": true}
 	if m.From != "" {
@@ -194,16 +195,9 @@ func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error
 	if err != nil {
 		return sms.SendResult{}, err
 	}
-	ex, err := sms.PostOnce(ctx, c.hc, "messagemedia", func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/v1/messages", bytes.NewReader(payload))
-		if err != nil {
-			return nil, err
-		}
-		req.SetBasicAuth(c.key, c.secret)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		return req, nil
-	})
+	r := c.request(http.MethodPost, c.base+"/v1/messages", payload)
+	r.Once = true
+	resp, err := c.api.Do(ctx, r)
 	if err != nil {
 		return sms.SendResult{}, err
 	}
@@ -211,18 +205,11 @@ func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error
 		Messages []struct {
 			MessageID string `json:"message_id"`
 		} `json:"messages"`
-		Message string `json:"message"`
 	}
-	_ = json.Unmarshal(ex.Body, &out) // the status decides either way
-	switch {
-	case ex.Status < 300:
-		res := sms.SendResult{}
-		if len(out.Messages) > 0 {
-			res.ProviderMessageID = out.Messages[0].MessageID
-		}
-		return res, nil
-	case ex.Status == http.StatusTooManyRequests || ex.Status == http.StatusServiceUnavailable:
-		return sms.SendResult{}, &sms.SendError{Status: ex.Status, Reason: out.Message}
+	_ = json.Unmarshal(resp.Body, &out) // accepted either way
+	res := sms.SendResult{}
+	if len(out.Messages) > 0 {
+		res.ProviderMessageID = out.Messages[0].MessageID
 	}
-	return sms.SendResult{}, &sms.SendError{Status: ex.Status, Reason: out.Message, Permanent: true}
+	return res, nil
 }

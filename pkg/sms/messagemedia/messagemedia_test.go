@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/messagemedia"
 	"github.com/contactsync/contactsync/pkg/sms/messagemedia/messagemediatest"
@@ -96,8 +97,8 @@ func TestSend_RetryThenPermanent(t *testing.T) {
 		t.Fatalf("send = %+v %v %+v", res, err, f.Sent())
 	}
 	bad, _ := messagemedia.NewClient(f.URL(), key, "wrong", nil)
-	var se *sms.SendError
-	if _, err := bad.Send(context.Background(), sms.Message{To: "+61412345678", Text: "x"}); !errors.As(err, &se) || !se.Permanent {
+	var se *httpx.Error
+	if _, err := bad.Send(context.Background(), sms.Message{To: "+61412345678", Text: "x"}); !errors.As(err, &se) || !se.Permanent() {
 		t.Fatalf("bad secret: %v", err)
 	}
 }

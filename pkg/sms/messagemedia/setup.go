@@ -2,15 +2,9 @@ package messagemedia
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 
 	"github.com/contactsync/contactsync/pkg/sms"
-	"github.com/contactsync/contactsync/pkg/source"
 )
 
 // Set-up facts (MM-spec, GitHub messagemedia/documentation spec/openapi.yaml;
@@ -29,37 +23,10 @@ import (
 // MessageMedia accepts the key and secret, *source.CredentialsRejectedError
 // when it refuses them, *source.PlatformError when it could not tell.
 func (c *Client) CheckCredentials(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/v1/messaging/numbers/dedicated/assignments?page_size=1", nil)
-	if err != nil {
-		return &source.PlatformError{Reason: "the API URL is not usable"}
-	}
-	req.SetBasicAuth(c.key, c.secret)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
-	if ue := (*url.Error)(nil); errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if err != nil {
-		return &source.PlatformError{Reason: source.SafeReason("MessageMedia could not be reached: "+err.Error(), c.secret)}
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // the status decides
-	resp.Body.Close()
-	var e struct {
-		Message string `json:"message"`
-	}
-	_ = json.Unmarshal(body, &e)
-	reason := fmt.Sprintf("HTTP %d", resp.StatusCode)
-	if e.Message != "" {
-		reason = fmt.Sprintf("%s (HTTP %d)", e.Message, resp.StatusCode)
-	}
-	reason = source.SafeReason(reason, c.secret, c.key)
-	switch {
-	case resp.StatusCode == http.StatusOK:
-		return nil
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return &source.CredentialsRejectedError{Reason: reason}
-	}
-	return &source.PlatformError{Reason: reason}
+	r := c.request(http.MethodGet, c.base+"/v1/messaging/numbers/dedicated/assignments?page_size=1", nil)
+	r.Attempts = 1
+	_, err := c.api.Do(ctx, r)
+	return sms.CheckError("MessageMedia", err, []int{http.StatusUnauthorized, http.StatusForbidden}, c.secret, c.key)
 }
 
 // PointInbound says how replies reach us: the callback_url of every

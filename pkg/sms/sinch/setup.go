@@ -2,15 +2,10 @@ package sinch
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 
 	"github.com/contactsync/contactsync/pkg/sms"
-	"github.com/contactsync/contactsync/pkg/source"
 )
 
 // Set-up facts (../../../../shared/platforms-setup.md §5.2):
@@ -28,38 +23,10 @@ import (
 // accepts the token for the plan, *source.CredentialsRejectedError when it
 // refuses them, *source.PlatformError when it could not tell.
 func (c *Client) CheckCredentials(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/xms/v1/"+url.PathEscape(c.plan)+"/batches?page=0&page_size=1", nil)
-	if err != nil {
-		return &source.PlatformError{Reason: "the service plan id is not usable in a URL"}
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.hc.Do(req)
-	if ue := (*url.Error)(nil); errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if err != nil {
-		return &source.PlatformError{Reason: source.SafeReason("Sinch could not be reached: "+err.Error(), c.token)}
-	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20)) // the status decides
-	resp.Body.Close()
-	var e struct {
-		Code string `json:"code"`
-		Text string `json:"text"`
-	}
-	_ = json.Unmarshal(body, &e)
-	reason := fmt.Sprintf("HTTP %d", resp.StatusCode)
-	if e.Text != "" {
-		reason = fmt.Sprintf("%s (%s, HTTP %d)", e.Text, e.Code, resp.StatusCode)
-	}
-	reason = source.SafeReason(reason, c.token)
-	switch {
-	case resp.StatusCode == http.StatusOK:
-		return nil
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusNotFound:
-		return &source.CredentialsRejectedError{Reason: reason}
-	}
-	return &source.PlatformError{Reason: reason}
+	r := c.request(http.MethodGet, c.base+"/xms/v1/"+url.PathEscape(c.plan)+"/batches?page=0&page_size=1", nil)
+	r.Attempts = 1
+	_, err := c.api.Do(ctx, r)
+	return sms.CheckError("Sinch", err, []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, c.token)
 }
 
 // PointInbound answers the manual step: Sinch's API cannot set a service

@@ -29,7 +29,7 @@
 package sinch
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -38,14 +38,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/safehttp"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/sms"
 )
 
@@ -152,59 +151,46 @@ const DefaultBaseURL = "https://us.sms.api.sinch.com"
 // Client sends SMS through one service plan.
 type Client struct {
 	base, plan, token string
-	hc                *http.Client
+	api               *httpx.Client
 }
 
-// NewClient returns a client; baseURL "" means the US region.
+// NewClient returns a client; baseURL "" means the US region, hc nil a
+// client for local fakes (sms.API).
 func NewClient(baseURL, servicePlanID, apiToken string, hc *http.Client) (*Client, error) {
 	if servicePlanID == "" || apiToken == "" {
 		return nil, errors.New("sinch: service plan id and API token are required")
 	}
-	if baseURL == "" {
-		baseURL = DefaultBaseURL
-	}
-	if hc == nil {
-		// Tests against local fakes; the outbox's sender comes hardened
-		// from smsproviders.NewSender (safehttp).
-		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 15 * time.Second})
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), plan: servicePlanID, token: apiToken, hc: hc}, nil
+	return &Client{base: strings.TrimRight(cmp.Or(baseURL, DefaultBaseURL), "/"), plan: servicePlanID, token: apiToken, api: sms.API(sms.Sinch, hc)}, nil
+}
+
+// request is a call with the Bearer token and a JSON body (nil: none).
+func (c *Client) request(method, u string, body []byte) httpx.Request {
+	return httpx.Request{Decode: httpx.Fields("code", "text"), New: httpx.Build(method, u, body, "application/json", func(r *http.Request) {
+		r.Header.Set("Authorization", "Bearer "+c.token)
+		r.Header.Set("Accept", "application/json")
+	})}
 }
 
 // Send sends one message. It repeats the request only when Sinch provably
-// did not take it (sms.PostOnce: no connection, 429, 503); a request that was
-// sent and got no answer is sms.ErrUnknownOutcome (look it up with Find by
-// its client_reference), other 4xx are permanent *sms.SendError.
+// did not take it (httpx.Request.Once: no connection, 429, 503); a request
+// that was sent and got no answer is sms.ErrUnknownOutcome (look it up with
+// Find by its client_reference), other 4xx are permanent *httpx.Error.
 func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error) {
 	payload, err := json.Marshal(map[string]any{"from": m.From, "to": []string{m.To}, "body": m.Text, "client_reference": m.Reference})
 	if err != nil {
 		return sms.SendResult{}, err
 	}
-	ex, err := sms.PostOnce(ctx, c.hc, "sinch", func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/xms/v1/"+c.plan+"/batches", bytes.NewReader(payload))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Authorization", "Bearer "+c.token)
-		req.Header.Set("Content-Type", "application/json")
-		return req, nil
-	})
+	r := c.request(http.MethodPost, c.base+"/xms/v1/"+c.plan+"/batches", payload)
+	r.Once = true
+	resp, err := c.api.Do(ctx, r)
 	if err != nil {
 		return sms.SendResult{}, err
 	}
 	var out struct {
-		ID   string `json:"id"`
-		Code string `json:"code"`
-		Text string `json:"text"`
+		ID string `json:"id"`
 	}
-	_ = json.Unmarshal(ex.Body, &out) // the status decides either way
-	switch {
-	case ex.Status < 300:
-		return sms.SendResult{ProviderMessageID: out.ID}, nil
-	case ex.Status == http.StatusTooManyRequests || ex.Status == http.StatusServiceUnavailable:
-		return sms.SendResult{}, &sms.SendError{Status: ex.Status, Code: out.Code, Reason: out.Text}
-	}
-	return sms.SendResult{}, &sms.SendError{Status: ex.Status, Code: out.Code, Reason: out.Text, Permanent: true}
+	_ = json.Unmarshal(resp.Body, &out) // accepted either way
+	return sms.SendResult{ProviderMessageID: out.ID}, nil
 }
 
 // Find looks for the batch carrying m.Reference as client_reference created
@@ -214,22 +200,9 @@ func (c *Client) Find(ctx context.Context, m sms.Message, since time.Time) (stri
 		return "", false, errors.New("sinch: finding a message needs its reference")
 	}
 	q := url.Values{"client_reference": {m.Reference}, "start_date": {since.Add(-time.Minute).UTC().Format("2006-01-02T15:04:05.000Z")}, "page_size": {"30"}}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/xms/v1/"+c.plan+"/batches?"+q.Encode(), nil)
-	if err != nil {
-		return "", false, err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.hc.Do(req)
+	resp, err := c.api.Do(ctx, c.request(http.MethodGet, c.base+"/xms/v1/"+c.plan+"/batches?"+q.Encode(), nil))
 	if err != nil {
 		return "", false, fmt.Errorf("sinch: listing batches: %w", err)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	resp.Body.Close()
-	if err != nil {
-		return "", false, fmt.Errorf("sinch: listing batches: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return "", false, fmt.Errorf("sinch: listing batches: HTTP %d", resp.StatusCode)
 	}
 	var page struct {
 		Batches []struct {
@@ -238,7 +211,7 @@ func (c *Client) Find(ctx context.Context, m sms.Message, since time.Time) (stri
 			ClientReference string   `json:"client_reference"`
 		} `json:"batches"`
 	}
-	if err := json.Unmarshal(body, &page); err != nil {
+	if err := json.Unmarshal(resp.Body, &page); err != nil {
 		return "", false, fmt.Errorf("sinch: listing batches: %w", err)
 	}
 	for _, b := range page.Batches {

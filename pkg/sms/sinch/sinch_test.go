@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/sinch"
 	"github.com/contactsync/contactsync/pkg/sms/sinch/sinchtest"
@@ -118,8 +119,8 @@ func TestSend_RetryThenPermanent(t *testing.T) {
 		t.Fatalf("send = %+v %v %+v", res, err, f.Sent())
 	}
 	bad, _ := sinch.NewClient(f.URL(), plan, "wrong", nil)
-	var se *sms.SendError
-	if _, err := bad.Send(context.Background(), sms.Message{To: "+1", Text: "x"}); !errors.As(err, &se) || !se.Permanent {
+	var se *httpx.Error
+	if _, err := bad.Send(context.Background(), sms.Message{To: "+1", Text: "x"}); !errors.As(err, &se) || !se.Permanent() {
 		t.Fatalf("bad token: %v", err)
 	}
 }

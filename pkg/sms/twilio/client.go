@@ -1,18 +1,17 @@
 package twilio
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/safehttp"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/sms"
 )
 
@@ -22,64 +21,41 @@ const DefaultBaseURL = "https://api.twilio.com"
 // Client sends SMS through one Twilio account.
 type Client struct {
 	base, accountSID, authToken string
-	hc                          *http.Client
+	api                         *httpx.Client
 }
 
-// NewClient returns a client; baseURL "" means Twilio's own.
+// NewClient returns a client; baseURL "" means Twilio's own, hc nil a
+// client for local fakes (sms.API).
 func NewClient(baseURL, accountSID, authToken string, hc *http.Client) (*Client, error) {
 	if accountSID == "" || authToken == "" {
 		return nil, errors.New("twilio: account SID and auth token are required")
 	}
-	if baseURL == "" {
-		baseURL = DefaultBaseURL
-	}
-	if hc == nil {
-		// Tests against local fakes; the outbox's sender comes hardened
-		// from smsproviders.NewSender (safehttp).
-		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 15 * time.Second})
-	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), accountSID: accountSID, authToken: authToken, hc: hc}, nil
+	base := strings.TrimRight(cmp.Or(baseURL, DefaultBaseURL), "/")
+	return &Client{base: base, accountSID: accountSID, authToken: authToken, api: sms.API(sms.Twilio, hc)}, nil
 }
 
 // errOptedOut is Twilio's code for a recipient that replied STOP.
-const errOptedOut = 21610
+const errOptedOut = "21610"
 
 // Send sends one message. It repeats the request only when Twilio provably
-// did not take it (sms.PostOnce: no connection, 429, 503); a request that was
-// sent and got no answer is sms.ErrUnknownOutcome (look it up with Find),
-// other 4xx are permanent *sms.SendError.
+// did not take it (httpx.Request.Once: no connection, 429, 503); a request
+// that was sent and got no answer is sms.ErrUnknownOutcome (look it up with
+// Find), other 4xx are permanent *httpx.Error (Code: Twilio's error code).
 func (c *Client) Send(ctx context.Context, m sms.Message) (sms.SendResult, error) {
 	form := url.Values{"To": {m.To}, "From": {m.From}, "Body": {m.Text}}
-	endpoint := c.messagesURL()
-	ex, err := sms.PostOnce(ctx, c.hc, "twilio", func(ctx context.Context) (*http.Request, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
-		if err != nil {
-			return nil, err
-		}
-		req.SetBasicAuth(c.accountSID, c.authToken)
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		return req, nil
-	})
+	resp, err := c.api.Do(ctx, c.request(http.MethodPost, c.messagesURL(), form, true))
+	var he *httpx.Error
+	if errors.As(err, &he) && he.Code == errOptedOut {
+		he.Note = "recipient opted out"
+	}
 	if err != nil {
 		return sms.SendResult{}, err
 	}
 	var out struct {
-		SID     string `json:"sid"`
-		Code    int    `json:"code"`
-		Message string `json:"message"`
+		SID string `json:"sid"`
 	}
-	_ = json.Unmarshal(ex.Body, &out) // errors below carry the status either way
-	switch {
-	case ex.Status < 300:
-		return sms.SendResult{ProviderMessageID: out.SID}, nil // accepted (the sid may be lost with a cut answer)
-	case ex.Status == http.StatusTooManyRequests || ex.Status == http.StatusServiceUnavailable:
-		return sms.SendResult{}, &sms.SendError{Status: ex.Status, Code: strconv.Itoa(out.Code), Reason: out.Message}
-	}
-	reason := out.Message
-	if out.Code == errOptedOut {
-		reason = "recipient opted out (21610)"
-	}
-	return sms.SendResult{}, &sms.SendError{Status: ex.Status, Code: strconv.Itoa(out.Code), Reason: reason, Permanent: true}
+	_ = json.Unmarshal(resp.Body, &out) // accepted either way (the sid may be lost with a cut answer)
+	return sms.SendResult{ProviderMessageID: out.SID}, nil
 }
 
 func (c *Client) messagesURL() string {
@@ -99,25 +75,9 @@ func (c *Client) Find(ctx context.Context, m sms.Message, since time.Time) (stri
 	next := c.messagesURL() + "?" + q.Encode()
 	from := since.Add(-time.Minute)
 	for range findPages {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, next, nil)
-		if err != nil {
-			return "", false, err
-		}
-		req.SetBasicAuth(c.accountSID, c.authToken)
-		resp, err := c.hc.Do(req)
-		if ue := (*url.Error)(nil); errors.As(err, &ue) {
-			err = ue.Err // the URL names the recipient: keep it out of errors and logs
-		}
+		resp, err := c.api.Do(ctx, c.request(http.MethodGet, next, nil, false))
 		if err != nil {
 			return "", false, fmt.Errorf("twilio: listing messages: %w", err)
-		}
-		body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-		resp.Body.Close()
-		if err != nil {
-			return "", false, fmt.Errorf("twilio: listing messages: %w", err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			return "", false, fmt.Errorf("twilio: listing messages: HTTP %d", resp.StatusCode)
 		}
 		var page struct {
 			Messages []struct {
@@ -127,7 +87,7 @@ func (c *Client) Find(ctx context.Context, m sms.Message, since time.Time) (stri
 			} `json:"messages"`
 			NextPageURI string `json:"next_page_uri"`
 		}
-		if err := json.Unmarshal(body, &page); err != nil {
+		if err := json.Unmarshal(resp.Body, &page); err != nil {
 			return "", false, fmt.Errorf("twilio: listing messages: %w", err)
 		}
 		for _, msg := range page.Messages {

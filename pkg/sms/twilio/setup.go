@@ -3,14 +3,12 @@ package twilio
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
-	"strings"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -33,68 +31,43 @@ const MessagingBaseURL = "https://messaging.twilio.com"
 
 var serviceSID = regexp.MustCompile(`^MG[0-9a-fA-F]{32}$`)
 
-// apiError is Twilio's error body.
-type apiError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
+// request is a call with Basic auth and form (nil: none); once keeps it
+// at most once (a send).
+func (c *Client) request(method, u string, form url.Values, once bool) httpx.Request {
+	var body []byte
+	if form != nil {
+		body = []byte(form.Encode())
+	}
+	return httpx.Request{Once: once, Decode: httpx.Fields("code", "message"),
+		New: httpx.Build(method, u, body, "application/x-www-form-urlencoded", func(r *http.Request) {
+			r.SetBasicAuth(c.accountSID, c.authToken)
+			r.Header.Set("Accept", "application/json")
+		})}
 }
 
-// call makes one request and reads at most 1 MiB of the answer.
-func (c *Client) call(ctx context.Context, method, u string, form url.Values) (int, []byte, error) {
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, body)
-	if err != nil {
-		return 0, nil, err
-	}
-	req.SetBasicAuth(c.accountSID, c.authToken)
-	req.Header.Set("Accept", "application/json")
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := c.hc.Do(req)
-	if ue := (*url.Error)(nil); errors.As(err, &ue) {
-		err = ue.Err // keep the URL (the sender number) out of errors
-	}
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, b, err
+// call makes one set-up request, without retries.
+func (c *Client) call(ctx context.Context, method, u string, form url.Values) (*httpx.Response, error) {
+	r := c.request(method, u, form, false)
+	r.Attempts = 1
+	return c.api.Do(ctx, r)
 }
 
-// reason is Twilio's message of an error answer, safe to show.
-func (c *Client) reason(status int, body []byte) string {
-	var e apiError
-	_ = json.Unmarshal(body, &e) // an answer that is not Twilio's still has a status
-	r := fmt.Sprintf("HTTP %d", status)
-	if e.Message != "" {
-		r = fmt.Sprintf("%s (code %d, HTTP %d)", e.Message, e.Code, status)
-	}
-	return source.SafeReason(r, c.authToken)
-}
+// reason is what to show of a failed set-up call.
+func (c *Client) reason(err error) string { return sms.Reason("Twilio", err, c.authToken) }
 
 // CheckCredentials fetches the account: nil when Twilio accepts the
 // credentials and the account is active, *source.CredentialsRejectedError
 // when it refuses them, *source.PlatformError when it could not tell.
 func (c *Client) CheckCredentials(ctx context.Context) error {
-	status, body, err := c.call(ctx, http.MethodGet, c.base+"/2010-04-01/Accounts/"+url.PathEscape(c.accountSID)+".json", nil)
-	switch {
-	case err != nil:
-		return &source.PlatformError{Reason: source.SafeReason("Twilio could not be reached: "+err.Error(), c.authToken)}
-	case status == http.StatusUnauthorized || status == http.StatusForbidden || status == http.StatusNotFound:
-		return &source.CredentialsRejectedError{Reason: c.reason(status, body)}
-	case status != http.StatusOK:
-		return &source.PlatformError{Reason: c.reason(status, body)}
+	resp, err := c.call(ctx, http.MethodGet, c.base+"/2010-04-01/Accounts/"+url.PathEscape(c.accountSID)+".json", nil)
+	if err != nil {
+		return sms.CheckError("Twilio", err, []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, c.authToken)
 	}
 	var acct struct {
 		SID    string `json:"sid"`
 		Status string `json:"status"`
 	}
-	if err := json.Unmarshal(body, &acct); err != nil || acct.SID == "" {
+	if err := json.Unmarshal(resp.Body, &acct); err != nil || acct.SID == "" {
 		return &source.PlatformError{Reason: "the answer is not a Twilio account"}
 	}
 	if acct.Status != "" && acct.Status != "active" {
@@ -123,12 +96,9 @@ func (c *Client) PointInbound(ctx context.Context, sender, inboundURL string) (s
 		return c.pointService(ctx, sender, inboundURL)
 	}
 	q := url.Values{"PhoneNumber": {sender}, "PageSize": {"20"}}
-	status, body, err := c.call(ctx, http.MethodGet, c.base+"/2010-04-01/Accounts/"+url.PathEscape(c.accountSID)+"/IncomingPhoneNumbers.json?"+q.Encode(), nil)
+	resp, err := c.call(ctx, http.MethodGet, c.base+"/2010-04-01/Accounts/"+url.PathEscape(c.accountSID)+"/IncomingPhoneNumbers.json?"+q.Encode(), nil)
 	if err != nil {
-		return sms.InboundSetup{}, fmt.Errorf("twilio: listing incoming phone numbers: %w", err)
-	}
-	if status != http.StatusOK {
-		return sms.InboundSetup{}, fmt.Errorf("twilio: listing incoming phone numbers: %s", c.reason(status, body))
+		return sms.InboundSetup{}, fmt.Errorf("twilio: listing incoming phone numbers: %s", c.reason(err))
 	}
 	var page struct {
 		Numbers []struct {
@@ -137,7 +107,7 @@ func (c *Client) PointInbound(ctx context.Context, sender, inboundURL string) (s
 			SMSApplicationSID string `json:"sms_application_sid"`
 		} `json:"incoming_phone_numbers"`
 	}
-	if err := json.Unmarshal(body, &page); err != nil {
+	if err := json.Unmarshal(resp.Body, &page); err != nil {
 		return sms.InboundSetup{}, fmt.Errorf("twilio: listing incoming phone numbers: %w", err)
 	}
 	for _, n := range page.Numbers {
@@ -150,12 +120,8 @@ func (c *Client) PointInbound(ctx context.Context, sender, inboundURL string) (s
 				" (HTTP POST), or remove the app from the number and PUT the provider again."}, nil
 		}
 		form := url.Values{"SmsUrl": {inboundURL}, "SmsMethod": {http.MethodPost}}
-		status, body, err := c.call(ctx, http.MethodPost, c.base+"/2010-04-01/Accounts/"+url.PathEscape(c.accountSID)+"/IncomingPhoneNumbers/"+url.PathEscape(n.SID)+".json", form)
-		if err != nil {
-			return sms.InboundSetup{}, fmt.Errorf("twilio: updating the incoming phone number: %w", err)
-		}
-		if status != http.StatusOK {
-			return sms.InboundSetup{}, fmt.Errorf("twilio: updating the incoming phone number: %s", c.reason(status, body))
+		if _, err := c.call(ctx, http.MethodPost, c.base+"/2010-04-01/Accounts/"+url.PathEscape(c.accountSID)+"/IncomingPhoneNumbers/"+url.PathEscape(n.SID)+".json", form); err != nil {
+			return sms.InboundSetup{}, fmt.Errorf("twilio: updating the incoming phone number: %s", c.reason(err))
 		}
 		return sms.InboundSetup{Configured: true, How: "set the SmsUrl of Twilio number " + sender + " (" + n.SID + ") to the inbound URL, HTTP POST"}, nil
 	}
@@ -170,15 +136,12 @@ func (c *Client) pointService(ctx context.Context, sid, inboundURL string) (sms.
 		base = MessagingBaseURL
 	}
 	form := url.Values{"InboundRequestUrl": {inboundURL}, "InboundMethod": {http.MethodPost}}
-	status, body, err := c.call(ctx, http.MethodPost, base+"/v1/Services/"+url.PathEscape(sid), form)
-	if err != nil {
-		return sms.InboundSetup{}, fmt.Errorf("twilio: updating the messaging service: %w", err)
-	}
-	if status == http.StatusNotFound {
+	_, err := c.call(ctx, http.MethodPost, base+"/v1/Services/"+url.PathEscape(sid), form)
+	if httpx.StatusOf(err) == http.StatusNotFound {
 		return sms.InboundSetup{ManualStep: "Twilio has no Messaging Service " + sid + " in this account. " + ManualStep(sid, inboundURL)}, nil
 	}
-	if status != http.StatusOK {
-		return sms.InboundSetup{}, fmt.Errorf("twilio: updating the messaging service: %s", c.reason(status, body))
+	if err != nil {
+		return sms.InboundSetup{}, fmt.Errorf("twilio: updating the messaging service: %s", c.reason(err))
 	}
 	return sms.InboundSetup{Configured: true, How: "set the InboundRequestUrl of Twilio Messaging Service " + sid +
 		" to the inbound URL, HTTP POST (numbers of the service set to use their own webhook keep their SmsUrl)"}, nil

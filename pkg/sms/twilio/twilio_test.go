@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/twilio"
 	"github.com/contactsync/contactsync/pkg/sms/twilio/twiliotest"
@@ -144,13 +145,18 @@ func TestSend_RetriesTransientThenSucceedsAndStopsOnPermanent(t *testing.T) {
 	}
 	f.OptOut("+61499999999")
 	_, err = c.Send(ctx, sms.Message{To: "+61499999999", From: "+15005550006", Text: "hi"})
-	var se *sms.SendError
-	if !errors.As(err, &se) || !se.Permanent || se.Code != "21610" {
+	var se *httpx.Error
+	if !errors.As(err, &se) || !se.Permanent() || se.Code != "21610" {
 		t.Fatalf("send to opted-out = %v", err)
 	}
 	bad, _ := twilio.NewClient(f.URL(), sid, "wrong", nil)
 	if _, err := bad.Send(ctx, sms.Message{To: "+61412345678", From: "+1", Text: "x"}); !errors.As(err, &se) || se.Status != 401 {
 		t.Fatalf("bad credentials = %v", err)
+	}
+	// The error's text (an outbox result's detail, shown to hub users)
+	// holds the status and Twilio's code, never what Twilio said.
+	if s := se.Error(); s != "twilio: HTTP 401 20003" || se.Reason != "Authenticate" {
+		t.Fatalf("bad credentials: Error() = %q, Reason %q", s, se.Reason)
 	}
 }
 

@@ -3,7 +3,8 @@
 // with consumer-key auth, page/per_page pagination, X-WP-Total and
 // X-WP-TotalPages and Link headers, modified_after filtering, an optional
 // host rate limit answered with 429 + Retry-After, injectable 5xx/429
-// failures, and signed webhook deliveries exactly as WooCommerce sends them.
+// failures and closed connections (pkg/fakeapi), and signed webhook
+// deliveries exactly as WooCommerce sends them.
 // Its customers come from pkg/fakestore, deterministic by seed; they carry
 // a role (RoleEvery: some are not "customer", and the listing honours
 // role, default "customer", as WooCommerce does) and, with GroupsMetaKey,
@@ -21,15 +22,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/fakestore"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 )
@@ -73,14 +72,13 @@ type Options struct {
 
 // Server is a running fake store.
 type Server struct {
-	opts    Options
-	srv     *httptest.Server
-	limiter *rate.Limiter
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
+
+	opts Options
 
 	mu         sync.Mutex
 	customers  map[int64]*woocommerce.Customer
 	orders     []woocommerce.Order
-	requests   int
 	deliveries int
 	writeBacks []WriteBack
 
@@ -99,8 +97,8 @@ type WriteBack struct {
 // NewServer starts a fake store on a loopback port.
 func NewServer(opts Options) *Server {
 	s := NewStore(opts)
-	s.srv = httptest.NewServer(s.Handler())
-	s.opts.URL = s.srv.URL
+	s.Start(s.Handler())
+	s.opts.URL = s.Base.URL()
 	return s
 }
 
@@ -117,9 +115,12 @@ func NewStore(opts Options) *Server {
 		opts.FailStatus = http.StatusInternalServerError
 	}
 	s := &Server{opts: opts, customers: map[int64]*woocommerce.Customer{}}
-	if opts.RateLimit > 0 {
-		s.limiter = rate.NewLimiter(rate.Limit(opts.RateLimit), max(1, int(opts.RateLimit)))
+	retryAfter := ""
+	if opts.FailStatus == http.StatusTooManyRequests || opts.FailStatus == http.StatusServiceUnavailable {
+		retryAfter = "1"
 	}
+	s.FailEvery(opts.FailEvery, opts.FailStatus, retryAfter)
+	s.Limit(opts.RateLimit)
 	for i := range opts.Customers {
 		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
 		c := customerOf(p, int64(i+1), opts.ConsentMetaKey)
@@ -185,22 +186,8 @@ func customerOf(p fakestore.Person, id int64, consentKey string) woocommerce.Cus
 // URL is the store URL (the connection's storeUrl).
 func (s *Server) URL() string { return s.opts.URL }
 
-// Close stops the server (if NewServer started one).
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
-
 // Credentials returns the consumer key and secret.
 func (s *Server) Credentials() (string, string) { return s.opts.ConsumerKey, s.opts.ConsumerSecret }
-
-// Requests is the number of API requests served (including refused ones).
-func (s *Server) Requests() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.requests
-}
 
 // Customer returns a copy of a customer.
 func (s *Server) Customer(id int64) (woocommerce.Customer, bool) {
@@ -269,27 +256,19 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	if s.opts.Latency > 0 {
 		time.Sleep(s.opts.Latency)
 	}
-	s.mu.Lock()
-	s.requests++
-	n := s.requests
-	s.mu.Unlock()
-	if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
-		if s.opts.FailStatus == http.StatusTooManyRequests || s.opts.FailStatus == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", "1")
+	if s.Inject(w, func(status int) any {
+		if status == http.StatusTooManyRequests {
+			return apiError("rate_limited", "Too many requests", status)
 		}
-		writeError(w, s.opts.FailStatus, "fake_failure", "injected failure")
-		return false
-	}
-	if s.limiter != nil && !s.limiter.Allow() {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "Too many requests")
+		return apiError("fake_failure", "injected failure", status)
+	}) {
 		return false
 	}
 	key, secret, ok := r.BasicAuth()
 	if !ok {
 		key, secret = r.URL.Query().Get("consumer_key"), r.URL.Query().Get("consumer_secret")
 	}
-	if key != s.opts.ConsumerKey || secret != s.opts.ConsumerSecret {
+	if !fakeapi.Equal(key, s.opts.ConsumerKey) || !fakeapi.Equal(secret, s.opts.ConsumerSecret) {
 		writeError(w, http.StatusUnauthorized, "woocommerce_rest_cannot_view", "Sorry, you cannot list resources.")
 		return false
 	}
@@ -297,9 +276,12 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"code": code, "message": msg, "data": map[string]int{"status": status}})
+	fakeapi.JSON(w, status, apiError(code, msg, status))
+}
+
+// apiError is WooCommerce's error body.
+func apiError(code, msg string, status int) any {
+	return map[string]any{"code": code, "message": msg, "data": map[string]int{"status": status}}
 }
 
 type pageReq struct {

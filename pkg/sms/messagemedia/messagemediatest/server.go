@@ -19,11 +19,11 @@ import (
 	"encoding/pem"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/messagemedia"
 )
@@ -37,14 +37,13 @@ type Options struct {
 
 // Server is a running fake.
 type Server struct {
-	opts     Options
-	srv      *httptest.Server
-	key      *rsa.PrivateKey
-	mu       sync.Mutex
-	sent     []sms.Message
-	failNext int
-	hang     int
-	seq      int
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
+
+	opts Options
+	key  *rsa.PrivateKey
+	mu   sync.Mutex
+	sent []sms.Message
+	seq  int
 	// callbacks are the callback_url of each sent message ("" for none).
 	callbacks []string
 }
@@ -65,16 +64,12 @@ func NewServer(opts Options) *Server {
 		}
 		s.key = k
 	}
-	s.srv = httptest.NewServer(s.Handler())
+	s.Start(s.Handler())
 	return s
 }
 
-// URL is the base URL; Credentials the API key and secret.
-func (s *Server) URL() string                   { return s.srv.URL }
+// Credentials are the API key and secret.
 func (s *Server) Credentials() (string, string) { return s.opts.APIKey, s.opts.APISecret }
-
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
 
 // PublicKeyPEM is the signing key's public half ("" when not signing).
 func (s *Server) PublicKeyPEM() string {
@@ -85,19 +80,8 @@ func (s *Server) PublicKeyPEM() string {
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
 }
 
-// HangNext makes the next n sends accept the messages and never answer.
-func (s *Server) HangNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hang = n
-}
-
 // FailNext makes the next n sends answer 503.
-func (s *Server) FailNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
-}
+func (s *Server) FailNext(n int) { s.Base.FailNext(n, http.StatusServiceUnavailable) }
 
 // Sent returns accepted messages (Reference from metadata.reference).
 func (s *Server) Sent() []sms.Message {
@@ -114,15 +98,9 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
-	if k, sec, ok := r.BasicAuth(); !ok || k != s.opts.APIKey || sec != s.opts.APISecret {
-		writeJSON(w, 401, map[string]string{"message": "Unauthorized"})
+	if !fakeapi.Basic(r, s.opts.APIKey, s.opts.APISecret) {
+		fakeapi.JSON(w, 401, map[string]string{"message": "Unauthorized"})
 		return
 	}
 	var b struct {
@@ -135,36 +113,32 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 		} `json:"messages"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&b); err != nil || len(b.Messages) == 0 || len(b.Messages) > 100 {
-		writeJSON(w, 400, map[string]string{"message": "Invalid request body"})
+		fakeapi.JSON(w, 400, map[string]string{"message": "Invalid request body"})
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failNext > 0 {
-		s.failNext--
-		writeJSON(w, 503, map[string]string{"message": "injected"})
+	if s.Inject(w, func(int) any { return map[string]string{"message": "injected"} }) {
 		return
 	}
-	var ids []map[string]string
 	for _, m := range b.Messages {
 		if m.Content == "" || m.DestinationNumber == "" {
-			writeJSON(w, 400, map[string]string{"message": "content and destination_number are required"})
+			fakeapi.JSON(w, 400, map[string]string{"message": "content and destination_number are required"})
 			return
 		}
+	}
+	var ids []map[string]string
+	s.mu.Lock()
+	for _, m := range b.Messages {
 		s.seq++
 		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", s.seq)
 		s.sent = append(s.sent, sms.Message{To: m.DestinationNumber, From: m.SourceNumber, Text: m.Content, Reference: m.Metadata["reference"]})
 		s.callbacks = append(s.callbacks, m.CallbackURL)
 		ids = append(ids, map[string]string{"message_id": id, "status": "queued"})
 	}
-	if s.hang > 0 {
-		s.hang--
-		s.mu.Unlock()
-		<-r.Context().Done() // accepted; the answer never comes
-		s.mu.Lock()
-		return
+	s.mu.Unlock()
+	if s.Hang(r) {
+		return // accepted; the answer never came
 	}
-	writeJSON(w, 202, map[string]any{"messages": ids})
+	fakeapi.JSON(w, 202, map[string]any{"messages": ids})
 }
 
 // CallbackURLs returns the callback_url of each accepted message, in the
@@ -179,11 +153,11 @@ func (s *Server) CallbackURLs() []string {
 // account's dedicated numbers (none in the fake), or 403 "Invalid
 // authentication credentials" as the spec answers bad credentials.
 func (s *Server) assignments(w http.ResponseWriter, r *http.Request) {
-	if k, sec, ok := r.BasicAuth(); !ok || k != s.opts.APIKey || sec != s.opts.APISecret {
-		writeJSON(w, 403, map[string]string{"message": "Invalid authentication credentials"})
+	if !fakeapi.Basic(r, s.opts.APIKey, s.opts.APISecret) {
+		fakeapi.JSON(w, 403, map[string]string{"message": "Invalid authentication credentials"})
 		return
 	}
-	writeJSON(w, 200, map[string]any{"data": []any{}, "pagination": map[string]any{"page_size": 1, "next_token": nil}})
+	fakeapi.JSON(w, 200, map[string]any{"data": []any{}, "pagination": map[string]any{"page_size": 1, "next_token": nil}})
 }
 
 // SendReply posts a reply callback to callbackURL; replyID "" makes a new one.

@@ -11,11 +11,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/sinch"
 )
@@ -28,21 +28,19 @@ type Options struct {
 
 // Server is a running fake.
 type Server struct {
-	opts     Options
-	srv      *httptest.Server
-	mu       sync.Mutex
-	sent     []sms.Message
-	failNext int
-	hang     int
-	posts    int
-	seq      int
-	batches  []map[string]any
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
+
+	opts    Options
+	mu      sync.Mutex
+	sent    []sms.Message
+	seq     int
+	batches []map[string]any
 }
 
 // NewServer starts the fake.
 func NewServer(opts Options) *Server {
 	s := New(opts)
-	s.srv = httptest.NewServer(s.Handler())
+	s.Start(s.Handler())
 	return s
 }
 
@@ -57,37 +55,14 @@ func New(opts Options) *Server {
 	return &Server{opts: opts}
 }
 
-// URL is the base URL; Credentials the plan id and token.
-func (s *Server) URL() string                   { return s.srv.URL }
+// Credentials are the plan id and token.
 func (s *Server) Credentials() (string, string) { return s.opts.ServicePlanID, s.opts.APIToken }
 
-// Close stops a started server.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
-
 // FailNext makes the next n sends answer 503.
-func (s *Server) FailNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failNext = n
-}
-
-// HangNext makes the next n sends accept the batch and never answer.
-func (s *Server) HangNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hang = n
-}
+func (s *Server) FailNext(n int) { s.Base.FailNext(n, http.StatusServiceUnavailable) }
 
 // Posts counts send requests received.
-func (s *Server) Posts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.posts
-}
+func (s *Server) Posts() int { return s.Base.Requests() }
 
 // Sent returns accepted messages (Reference holds client_reference).
 func (s *Server) Sent() []sms.Message {
@@ -104,15 +79,18 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+// authorized checks the Bearer token and the plan, answering 401 as Sinch
+// does when they are wrong.
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
+	if !fakeapi.Equal(r.Header.Get("Authorization"), "Bearer "+s.opts.APIToken) || r.PathValue("plan") != s.opts.ServicePlanID {
+		fakeapi.JSON(w, 401, map[string]string{"code": "unauthorized", "text": "Invalid credentials"})
+		return false
+	}
+	return true
 }
 
 func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") != "Bearer "+s.opts.APIToken || r.PathValue("plan") != s.opts.ServicePlanID {
-		writeJSON(w, 401, map[string]string{"code": "unauthorized", "text": "Invalid credentials"})
+	if !s.authorized(w, r) {
 		return
 	}
 	var b struct {
@@ -122,17 +100,13 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 		Reference string   `json:"client_reference"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&b); err != nil || len(b.To) == 0 || b.Body == "" {
-		writeJSON(w, 400, map[string]string{"code": "syntax_invalid_json", "text": "invalid batch"})
+		fakeapi.JSON(w, 400, map[string]string{"code": "syntax_invalid_json", "text": "invalid batch"})
+		return
+	}
+	if s.Inject(w, func(int) any { return map[string]string{"code": "service_unavailable", "text": "injected"} }) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.posts++
-	if s.failNext > 0 {
-		s.failNext--
-		writeJSON(w, 503, map[string]string{"code": "service_unavailable", "text": "injected"})
-		return
-	}
 	s.seq++
 	for _, to := range b.To {
 		s.sent = append(s.sent, sms.Message{To: to, From: b.From, Text: b.Body, Reference: b.Reference})
@@ -140,20 +114,16 @@ func (s *Server) batch(w http.ResponseWriter, r *http.Request) {
 	batch := map[string]any{"id": fmt.Sprintf("01BATCH%019d", s.seq), "to": b.To, "from": b.From, "body": b.Body,
 		"client_reference": b.Reference, "created_at": time.Now().UTC().Format(time.RFC3339Nano)}
 	s.batches = append(s.batches, batch)
-	if s.hang > 0 {
-		s.hang--
-		s.mu.Unlock()
-		<-r.Context().Done() // accepted; the answer never comes
-		s.mu.Lock()
-		return
+	s.mu.Unlock()
+	if s.Hang(r) {
+		return // accepted; the answer never came
 	}
-	writeJSON(w, 201, batch)
+	fakeapi.JSON(w, 201, batch)
 }
 
 // list serves GET batches filtered by client_reference (one page).
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Authorization") != "Bearer "+s.opts.APIToken || r.PathValue("plan") != s.opts.ServicePlanID {
-		writeJSON(w, 401, map[string]string{"code": "unauthorized", "text": "Invalid credentials"})
+	if !s.authorized(w, r) {
 		return
 	}
 	ref := r.URL.Query().Get("client_reference")
@@ -165,7 +135,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	writeJSON(w, 200, map[string]any{"count": len(out), "page": 0, "page_size": len(out), "batches": out})
+	fakeapi.JSON(w, 200, map[string]any{"count": len(out), "page": 0, "page_size": len(out), "batches": out})
 }
 
 // SendInbound posts an MO text to url, signed with secret (HMAC; "" sends

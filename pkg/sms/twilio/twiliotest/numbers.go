@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 )
 
 // number is an IncomingPhoneNumber of the account.
@@ -61,20 +63,13 @@ func (s *Server) ServiceInboundURL(sid string) (url, method string) {
 
 // FailUpdates makes the next n updates of a number or a Messaging Service
 // answer 500 (Twilio error 20500) and change nothing.
-func (s *Server) FailUpdates(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.failUpdates = n
-}
+func (s *Server) FailUpdates(n int) { s.updates.FailNext(n, http.StatusInternalServerError) }
 
-// failUpdate reports (and answers) an injected update failure; s.mu held.
+// failUpdate reports (and answers) an injected update failure.
 func (s *Server) failUpdate(w http.ResponseWriter) bool {
-	if s.failUpdates == 0 {
-		return false
-	}
-	s.failUpdates--
-	writeJSON(w, 500, map[string]any{"code": 20500, "message": "An internal server error has occurred", "status": 500})
-	return true
+	return s.updates.Inject(w, func(int) any {
+		return map[string]any{"code": 20500, "message": "An internal server error has occurred", "status": 500}
+	})
 }
 
 func (s *Server) numberRoutes(mux *http.ServeMux) {
@@ -87,16 +82,15 @@ func (s *Server) numberRoutes(mux *http.ServeMux) {
 // authorized checks HTTP Basic auth against the account (sid the path's
 // account SID); it answers 401 as Twilio does when not.
 func (s *Server) authorized(w http.ResponseWriter, r *http.Request, sid string) bool {
-	user, pass, ok := r.BasicAuth()
-	if !ok || user != s.opts.AccountSID || pass != s.opts.AuthToken || (sid != "" && sid != s.opts.AccountSID) {
-		writeJSON(w, 401, map[string]any{"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401})
+	if !fakeapi.Basic(r, s.opts.AccountSID, s.opts.AuthToken) || (sid != "" && sid != s.opts.AccountSID) {
+		fakeapi.JSON(w, 401, map[string]any{"code": 20003, "message": "Authenticate", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401})
 		return false
 	}
 	return true
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 404, map[string]any{"code": 20404, "message": "The requested resource " + r.URL.Path + " was not found",
+	fakeapi.JSON(w, 404, map[string]any{"code": 20404, "message": "The requested resource " + r.URL.Path + " was not found",
 		"more_info": "https://www.twilio.com/docs/errors/20404", "status": 404})
 }
 
@@ -111,7 +105,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r, sid) {
 		return
 	}
-	writeJSON(w, 200, map[string]any{"sid": sid, "friendly_name": "Fake account", "status": "active", "type": "Full",
+	fakeapi.JSON(w, 200, map[string]any{"sid": sid, "friendly_name": "Fake account", "status": "active", "type": "Full",
 		"uri": "/2010-04-01/Accounts/" + sid + ".json"})
 }
 
@@ -145,7 +139,7 @@ func (s *Server) listNumbers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	writeJSON(w, 200, map[string]any{"incoming_phone_numbers": out, "page": 0, "page_size": size, "next_page_uri": nil,
+	fakeapi.JSON(w, 200, map[string]any{"incoming_phone_numbers": out, "page": 0, "page_size": size, "next_page_uri": nil,
 		"uri": r.URL.RequestURI()})
 }
 
@@ -156,7 +150,7 @@ func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		writeJSON(w, 400, map[string]any{"code": 20001, "message": "Invalid form", "status": 400})
+		fakeapi.JSON(w, 400, map[string]any{"code": 20001, "message": "Invalid form", "status": 400})
 		return
 	}
 	s.mu.Lock()
@@ -169,7 +163,7 @@ func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		if m := r.PostForm.Get("SmsMethod"); m != "" && m != http.MethodGet && m != http.MethodPost {
-			writeJSON(w, 400, map[string]any{"code": 21200, "message": "SmsMethod must be GET or POST", "status": 400})
+			fakeapi.JSON(w, 400, map[string]any{"code": 21200, "message": "SmsMethod must be GET or POST", "status": 400})
 			return
 		}
 		if v, ok := r.PostForm["SmsUrl"]; ok {
@@ -178,7 +172,7 @@ func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) {
 		if m := r.PostForm.Get("SmsMethod"); m != "" {
 			n.smsMethod = m
 		}
-		writeJSON(w, 200, n.json(s.opts.AccountSID))
+		fakeapi.JSON(w, 200, n.json(s.opts.AccountSID))
 		return
 	}
 	notFound(w, r)
@@ -191,7 +185,7 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		writeJSON(w, 400, map[string]any{"code": 20001, "message": "Invalid form", "status": 400})
+		fakeapi.JSON(w, 400, map[string]any{"code": 20001, "message": "Invalid form", "status": 400})
 		return
 	}
 	s.mu.Lock()
@@ -210,6 +204,6 @@ func (s *Server) updateService(w http.ResponseWriter, r *http.Request) {
 	if m := r.PostForm.Get("InboundMethod"); m != "" {
 		sv.inboundMethod = m
 	}
-	writeJSON(w, 200, map[string]any{"sid": sv.sid, "account_sid": s.opts.AccountSID, "inbound_request_url": sv.inboundURL,
+	fakeapi.JSON(w, 200, map[string]any{"sid": sv.sid, "account_sid": s.opts.AccountSID, "inbound_request_url": sv.inboundURL,
 		"inbound_method": sv.inboundMethod, "use_inbound_webhook_on_number": false})
 }

@@ -10,16 +10,15 @@ package twiliotest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/twilio"
 )
@@ -37,8 +36,9 @@ type Options struct {
 
 // Server is a running fake.
 type Server struct {
+	fakeapi.Base // FailNext, HangNext, Requests, URL, Close
+
 	opts Options
-	srv  *httptest.Server
 
 	mu      sync.Mutex
 	sent    []sms.Message
@@ -46,19 +46,17 @@ type Server struct {
 	sids    []string    // of each sent message
 	optOuts map[string]bool
 	seq     int
-	hang    int
-	posts   int
 	// numbers and services: the account's phone numbers and Messaging
 	// Services (numbers.go).
-	numbers     []*number
-	services    map[string]*service
-	failUpdates int
+	numbers  []*number
+	services map[string]*service
+	updates  fakeapi.Faults // FailUpdates
 }
 
 // NewServer starts the fake on a loopback port.
 func NewServer(opts Options) *Server {
 	s := New(opts)
-	s.srv = httptest.NewServer(s.Handler())
+	s.Start(s.Handler())
 	return s
 }
 
@@ -74,20 +72,11 @@ func New(opts Options) *Server {
 		opts.FailStatus = http.StatusServiceUnavailable
 	}
 	s := &Server{opts: opts, optOuts: map[string]bool{}, services: map[string]*service{}}
+	s.FailNext(opts.FailNext, opts.FailStatus)
 	for _, n := range opts.Numbers {
 		s.AddNumber(n, "")
 	}
 	return s
-}
-
-// URL is the API base URL of a started server.
-func (s *Server) URL() string { return s.srv.URL }
-
-// Close stops a started server.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
 }
 
 // Credentials returns the account SID and auth token.
@@ -100,29 +89,8 @@ func (s *Server) OptOut(number string) {
 	s.optOuts[number] = true
 }
 
-// FailNext makes the next n sends fail with status.
-func (s *Server) FailNext(n, status int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.opts.FailNext, s.opts.FailStatus = n, status
-}
-
-// HangNext makes the next n sends accept the message (it is recorded and
-// listed) and then never answer: the request hangs until the client gives
-// up or the server closes — a provider that took the message and whose
-// answer was lost.
-func (s *Server) HangNext(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hang = n
-}
-
 // Posts counts send requests received (accepted or not).
-func (s *Server) Posts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.posts
-}
+func (s *Server) Posts() int { return s.Base.Requests() }
 
 // Sent returns the accepted messages.
 func (s *Server) Sent() []sms.Message {
@@ -151,39 +119,33 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (s *Server) send(w http.ResponseWriter, r *http.Request) {
-	user, pass, ok := r.BasicAuth()
-	if !ok || user != s.opts.AccountSID || pass != s.opts.AuthToken || r.PathValue("sid") != s.opts.AccountSID {
-		writeJSON(w, 401, map[string]any{"code": 20003, "message": "Authenticate", "status": 401})
+	if !s.authorized(w, r, r.PathValue("sid")) {
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		writeJSON(w, 400, map[string]any{"code": 21602, "message": "Message body is required.", "status": 400})
+		fakeapi.JSON(w, 400, map[string]any{"code": 21602, "message": "Message body is required.", "status": 400})
+		return
+	}
+	if s.Inject(w, func(status int) any {
+		return map[string]any{"code": 20500, "message": "injected failure", "status": status}
+	}) {
 		return
 	}
 	to, from, body := r.PostForm.Get("To"), r.PostForm.Get("From"), r.PostForm.Get("Body")
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.posts++
 	switch {
-	case s.opts.FailNext > 0:
-		s.opts.FailNext--
-		writeJSON(w, s.opts.FailStatus, map[string]any{"code": 20500, "message": "injected failure", "status": s.opts.FailStatus})
-		return
 	case !strings.HasPrefix(to, "+"):
-		writeJSON(w, 400, map[string]any{"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400})
+		s.mu.Unlock()
+		fakeapi.JSON(w, 400, map[string]any{"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": 400})
 		return
 	case body == "":
-		writeJSON(w, 400, map[string]any{"code": 21602, "message": "Message body is required.", "status": 400})
+		s.mu.Unlock()
+		fakeapi.JSON(w, 400, map[string]any{"code": 21602, "message": "Message body is required.", "status": 400})
 		return
 	case s.optOuts[to]:
-		writeJSON(w, 400, map[string]any{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400})
+		s.mu.Unlock()
+		fakeapi.JSON(w, 400, map[string]any{"code": 21610, "message": "Attempt to send to unsubscribed recipient", "status": 400})
 		return
 	}
 	s.seq++
@@ -191,23 +153,18 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	s.sent = append(s.sent, sms.Message{To: to, From: from, Text: body})
 	s.created = append(s.created, time.Now().UTC())
 	s.sids = append(s.sids, sid)
-	if s.hang > 0 {
-		s.hang--
-		s.mu.Unlock()
-		<-r.Context().Done() // accepted; the answer never comes
-		s.mu.Lock()
-		return
+	s.mu.Unlock()
+	if s.Hang(r) {
+		return // accepted; the answer never came
 	}
-	writeJSON(w, 201, map[string]any{"sid": sid, "status": "queued", "to": to, "from": from, "body": body})
+	fakeapi.JSON(w, 201, map[string]any{"sid": sid, "status": "queued", "to": to, "from": from, "body": body})
 }
 
 // list serves GET Messages.json: the account's messages, newest first,
 // filtered by To and From, one page (PageSize, default 50) with
 // next_page_uri.
 func (s *Server) list(w http.ResponseWriter, r *http.Request) {
-	user, pass, ok := r.BasicAuth()
-	if !ok || user != s.opts.AccountSID || pass != s.opts.AuthToken || r.PathValue("sid") != s.opts.AccountSID {
-		writeJSON(w, 401, map[string]any{"code": 20003, "message": "Authenticate", "status": 401})
+	if !s.authorized(w, r, r.PathValue("sid")) {
 		return
 	}
 	q := r.URL.Query()
@@ -234,7 +191,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		q.Set("Page", strconv.Itoa(page+1))
 		out["next_page_uri"] = r.URL.Path + "?" + q.Encode()
 	}
-	writeJSON(w, 200, out)
+	fakeapi.JSON(w, 200, out)
 }
 
 // SendInbound posts an inbound SMS to webhookURL signed for publicURL (the
