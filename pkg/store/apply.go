@@ -2,12 +2,10 @@ package store
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -16,6 +14,10 @@ import (
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/source"
 )
+
+// pageConcurrency bounds parallel writes inside one page (records that share
+// no key are applied in parallel; records that share one, in order).
+const pageConcurrency = 8
 
 // Target says where records are applied: the tenant, the connection's merge
 // settings and the run (empty for webhooks).
@@ -73,351 +75,253 @@ type Applied struct {
 	Counted []consent.Purpose
 }
 
-// linkItem maps a source record to its contact and remembers what was last
-// applied: the applied hash (record content plus the connection settings
-// that shape the merge) lets an unchanged record cost one read and no
-// write; the run and outcome make counts exact when a page is retried.
-type linkItem struct {
-	PK          string    `dynamodbav:"PK"`
-	SK          string    `dynamodbav:"SK"`
-	ContactID   string    `dynamodbav:"contactId,omitempty"`
-	AppliedHash string    `dynamodbav:"appliedHash"`
-	UpdatedAt   time.Time `dynamodbav:"updatedAt"`
-	RunID       string    `dynamodbav:"runId,omitempty"`
-	Outcome     string    `dynamodbav:"outcome,omitempty"`
-	// Purposes are the purposes of the messages the run's decision made
-	// due, and Pending whether its contact then waited for a YES: a page
-	// delivered again counts them as that run's (Applied.Counted) instead
-	// of losing them.
-	Purposes []string `dynamodbav:"purposes,omitempty"`
-	Pending  bool     `dynamodbav:"pending,omitempty"`
-	// Held is set, and ContactID empty, while the source record is not
-	// linked to a contact: the group deltas of partial records that came
-	// before the full one (merge.MutHoldLink). AppliedHash is then the
-	// last held record's.
-	Held *merge.Link `dynamodbav:"held,omitempty"`
-}
-
-type emailItem struct {
-	PK        string `dynamodbav:"PK"`
-	SK        string `dynamodbav:"SK"`
-	ContactID string `dynamodbav:"contactId"`
-}
-
-// OutboxRef is the idempotency reference of a due message: one per
-// (number, connection, purpose, event time).
-func OutboxRef(m consent.Message) string {
-	sum := sha256.Sum256([]byte(m.Phone + "|" + m.ConnectionID + "|" + string(m.Purpose) + "|" + m.At.UTC().Format(time.RFC3339Nano)))
-	return hex.EncodeToString(sum[:16])
-}
-
-// appliedHash combines the record's content hash with the settings that
-// change what a merge of it produces.
-func appliedHash(rec source.Record, conn merge.Connection, writeBack bool) string {
-	h := sha256.New()
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], merge.ContentHash(rec))
-	h.Write(b[:])
-	fmt.Fprintf(h, "|%s|%s|%s", conn.Label, conn.Mode, conn.DefaultRegion)
-	keys := make([]string, 0, len(conn.FieldMap))
-	for k := range conn.FieldMap {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		fmt.Fprintf(h, "|%s=%s", k, conn.FieldMap[k])
-		if t := conn.FieldTypes[k]; t != "" {
-			fmt.Fprintf(h, ":%s", t)
+// ApplyRecords merges and writes a page of records of one connection.
+//
+// Records enter the core here, bulk pages and webhooks alike: each is first
+// mapped through the connection's field map (merge.MapFields; a typed
+// value that does not parse is noted field_invalid:<field>), then
+// cut to source's limits (source.Bound, in place: a record's report row
+// shows its bounded external id). A record that cannot be stored is
+// Invalid with Bound's reason and costs nothing; a record cut to size
+// carries the cut in its decision's reason. A record whose write DynamoDB
+// refuses for good (ValidationException: an item over 400 KB, a key over
+// its limit) is Invalid with ReasonWriteRejected; the others are applied.
+func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record, now time.Time) ([]Applied, error) {
+	if t.DryRun {
+		if t.RunID == "" {
+			return nil, errors.New("store: a dry run needs its run id")
 		}
+		t.dry = newDryScope(t.TenantID, t.RunID, s.now())
 	}
-	if writeBack {
-		fmt.Fprint(h, "|writeback") // absent when off: existing hashes stay
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
-
-// loaded is the stored state around a set of records, with the versions and
-// owners the conditional writes check.
-type loaded struct {
-	state    merge.State
-	links    map[merge.LinkKey]linkItem
-	phoneVer map[string]int64 // E.164 -> stored version (0: no item)
-	emailOwn map[string]string
-	marks    map[string]appliedMark // contact id -> its last run application
-	dry      *dryScope              // a dry run's scratch space (nil: none)
-}
-
-func newLoaded() *loaded {
-	return &loaded{
-		state: merge.State{
-			Contacts: map[string]merge.Contact{}, Phones: map[string]string{}, Emails: map[string]string{},
-			Links: map[merge.LinkKey]string{}, Ledgers: map[string]consent.Ledger{},
-			Held: map[merge.LinkKey]merge.Link{},
-		},
-		links: map[merge.LinkKey]linkItem{}, phoneVer: map[string]int64{}, emailOwn: map[string]string{},
-		marks: map[string]appliedMark{},
-	}
-}
-
-// load reads links, phone items, email claims and the contacts they point
-// to (and those contacts' own phone and email items) for the given records.
-func (s *Store) load(ctx context.Context, tenant string, conn merge.Connection, recs []source.Record, ids []merge.Identity, consistent bool, into *loaded) error {
-	return s.loadWith(ctx, tenant, conn, recs, ids, consistent, false, into)
-}
-
-// loadLinks reads only the records' links: enough to find the unchanged
-// records of a re-sync (one eventually consistent read each).
-func (s *Store) loadLinks(ctx context.Context, tenant string, conn merge.Connection, recs []source.Record, into *loaded) error {
-	keys := make([]map[string]types.AttributeValue, len(recs))
-	for i, r := range recs {
-		keys[i] = keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink)
-	}
-	items, err := s.getItems(ctx, into, keys, false)
-	if err != nil {
-		return err
-	}
-	return into.takeLinks(items, tenant, conn, recs)
-}
-
-func (l *loaded) takeLinks(items map[string]map[string]types.AttributeValue, tenant string, conn merge.Connection, recs []source.Record) error {
-	for _, r := range recs {
-		lk := merge.LinkKey{ConnectionID: conn.ID, ExternalID: r.ExternalID}
-		if item, ok := items[linkPK(tenant, conn.ID, r.ExternalID)+"|"+skLink]; ok {
-			var it linkItem
-			if err := unmarshalMap(item, &it); err != nil {
-				return err
-			}
-			l.links[lk] = it
-			switch {
-			case it.ContactID != "":
-				l.state.Links[lk] = it.ContactID
-			case it.Held != nil:
-				l.state.Held[lk] = *it.Held
-			}
-		}
-	}
-	return nil
-}
-
-// loadWith reads what recs can touch; with linksLoaded the links are
-// already in into.
-func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connection, recs []source.Record, ids []merge.Identity, consistent, linksLoaded bool, into *loaded) error {
-	var keys []map[string]types.AttributeValue
-	for i, r := range recs {
-		if !linksLoaded {
-			keys = append(keys, keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink))
-		}
-		if p := ids[i].Phone; p != "" {
-			keys = append(keys, keyOf(phonePK(tenant, p), skPhone))
-		}
-		if e := ids[i].EmailKey; e != "" {
-			keys = append(keys, keyOf(emailPK(tenant, e), e))
-		}
-	}
-	items, err := s.getItems(ctx, into, keys, consistent)
-	if err != nil {
-		return err
-	}
-	if !linksLoaded {
-		if err := into.takeLinks(items, tenant, conn, recs); err != nil {
-			return err
-		}
-	}
+	out := make([]Applied, len(recs))
+	notes := make([][]string, len(recs))
+	keep := make([]int, 0, len(recs))
 	for i := range recs {
-		if err := into.takePhone(items, tenant, ids[i].Phone); err != nil {
-			return err
-		}
-		if err := into.takeEmail(items, tenant, ids[i].EmailKey); err != nil {
-			return err
-		}
-	}
-	if err := s.loadSuppressions(ctx, tenant, ids, into); err != nil {
-		return err
-	}
-	// Contacts referenced so far, then their own identifiers.
-	for round := 0; round < 2; round++ {
-		var ckeys []map[string]types.AttributeValue
-		for _, id := range into.referencedContacts() {
-			if _, ok := into.state.Contacts[id]; !ok {
-				ckeys = append(ckeys, keyOf(contactPK(tenant, id), skContact))
-			}
-		}
-		if len(ckeys) == 0 {
-			break
-		}
-		citems, err := s.getItems(ctx, into, ckeys, consistent)
-		if err != nil {
-			return err
-		}
-		var more []map[string]types.AttributeValue
-		for _, item := range citems {
-			var it contactItem
-			if err := unmarshalMap(item, &it); err != nil {
-				return err
-			}
-			c := it.Contact
-			c.Version = it.Version
-			into.state.Contacts[c.ID] = c
-			if it.Applied != nil {
-				into.marks[c.ID] = *it.Applied
-			}
-			for _, l := range c.Sources {
-				into.state.Links[l.Key()] = c.ID
-			}
-			if _, ok := into.phoneVer[c.Phone]; c.Phone != "" && !ok {
-				more = append(more, keyOf(phonePK(tenant, c.Phone), skPhone))
-			}
-			if _, ok := into.emailOwn[c.EmailKey]; c.EmailKey != "" && !ok {
-				more = append(more, keyOf(emailPK(tenant, c.EmailKey), c.EmailKey))
-			}
-		}
-		// Contacts that were referenced but do not exist (a claim left by a
-		// deleted contact) are recorded as absent so the loop ends.
-		for _, k := range ckeys {
-			id := strings.TrimPrefix(k["PK"].(*types.AttributeValueMemberS).Value, contactPK(tenant, ""))
-			if _, ok := into.state.Contacts[id]; !ok {
-				into.dropContact(id)
-			}
-		}
-		if len(more) == 0 {
+		// The field map first (names, phone, email, typed custom fields),
+		// then the bounds on what it produced.
+		fn := merge.MapFields(&recs[i], t.Conn)
+		n, invalid := source.Bound(&recs[i])
+		if invalid != "" {
+			out[i] = Applied{Decision: merge.Decision{Outcome: merge.Invalid, Reason: merge.Reason(invalid), At: now}}
 			continue
 		}
-		mitems, err := s.getItems(ctx, into, more, consistent)
-		if err != nil {
-			return err
+		notes[i] = append(n, fn...)
+		keep = append(keep, i)
+	}
+	valid := recs
+	if len(keep) < len(recs) {
+		valid = make([]source.Record, len(keep))
+		for j, i := range keep {
+			valid[j] = recs[i]
 		}
-		for _, c := range into.state.Contacts {
-			if err := into.takePhone(mitems, tenant, c.Phone); err != nil {
-				return err
+	}
+	var applied []Applied
+	if len(valid) > 0 {
+		var err error
+		if applied, err = s.applyRecords(ctx, t, valid, now); err != nil {
+			return nil, err
+		}
+	}
+	for j, i := range keep {
+		a := applied[j]
+		if d := &a.Decision; len(notes[i]) > 0 && (d.Outcome == merge.Created || d.Outcome == merge.Updated) {
+			// The report says what was cut (after the merge's own reason).
+			rs := append([]string{}, notes[i]...)
+			if d.Reason != "" {
+				rs = append([]string{string(d.Reason)}, rs...)
 			}
-			if err := into.takeEmail(mitems, tenant, c.EmailKey); err != nil {
-				return err
-			}
+			d.Reason = merge.Reason(strings.Join(rs, ","))
 		}
+		out[i] = a
 	}
-	return nil
+	return out, nil
 }
 
-func (l *loaded) takePhone(items map[string]map[string]types.AttributeValue, tenant, p string) error {
-	if p == "" {
-		return nil
-	}
-	if _, done := l.phoneVer[p]; done {
-		return nil
-	}
-	item, ok := items[phonePK(tenant, p)+"|"+skPhone]
-	if !ok {
-		l.phoneVer[p] = 0
-		return nil
-	}
-	var it phoneItem
-	if err := unmarshalMap(item, &it); err != nil {
-		return err
-	}
-	rec := phoneRecordFrom(it)
-	l.phoneVer[p] = rec.Version
-	l.state.Ledgers[p] = rec.Ledger
-	if rec.ContactID != "" {
-		l.state.Phones[p] = rec.ContactID
-	}
-	return nil
-}
-
-func (l *loaded) takeEmail(items map[string]map[string]types.AttributeValue, tenant, e string) error {
-	if e == "" {
-		return nil
-	}
-	if _, done := l.emailOwn[e]; done {
-		return nil
-	}
-	item, ok := items[emailPK(tenant, e)+"|"+e]
-	if !ok {
-		l.emailOwn[e] = ""
-		return nil
-	}
-	var it emailItem
-	if err := unmarshalMap(item, &it); err != nil {
-		return err
-	}
-	l.emailOwn[e] = it.ContactID
-	l.state.Emails[e] = it.ContactID
-	return nil
-}
-
-func (l *loaded) referencedContacts() []string {
-	var ids []string
-	seen := map[string]bool{}
-	add := func(id string) {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-	}
-	for _, id := range l.state.Links {
-		add(id)
-	}
-	for _, id := range l.state.Phones {
-		add(id)
-	}
-	for _, id := range l.state.Emails {
-		add(id)
-	}
-	return ids
-}
-
-// dropContact forgets references to a contact that does not exist.
-func (l *loaded) dropContact(id string) {
-	for k, v := range l.state.Links {
-		if v == id {
-			delete(l.state.Links, k)
-		}
-	}
-	for k, v := range l.state.Phones {
-		if v == id {
-			delete(l.state.Phones, k)
-		}
-	}
-	for k, v := range l.state.Emails {
-		if v == id {
-			delete(l.state.Emails, k)
-		}
-	}
-}
-
-// loadSuppressions gives numbers without a phone item the opt-out of their
-// hashed suppression entry, if any (a number whose data was redacted after
-// it opted out): a later sync must still respect it.
-func (s *Store) loadSuppressions(ctx context.Context, tenant string, ids []merge.Identity, into *loaded) error {
-	var keys []map[string]types.AttributeValue
-	for _, id := range ids {
-		if v, ok := into.phoneVer[id.Phone]; id.Phone != "" && ok && v == 0 {
-			keys = append(keys, keyOf(suppressionPK(tenant, id.Phone), skSup))
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	items, err := s.batchGet(ctx, keys, false)
+// ApplyRecord merges and writes one record (webhooks).
+func (s *Store) ApplyRecord(ctx context.Context, t Target, rec source.Record, now time.Time) (Applied, error) {
+	out, err := s.ApplyRecords(ctx, t, []source.Record{rec}, now)
 	if err != nil {
+		return Applied{}, err
+	}
+	return out[0], nil
+}
+
+// ReasonWriteRejected: DynamoDB refused the record's write for good (an
+// item over 400 KB, a key over its limit); the record is reported invalid.
+const ReasonWriteRejected merge.Reason = "write_rejected"
+
+// applyRecords merges and writes bounded records: it loads their state
+// (loadPage), applies each (applyOne) — records that share no key in
+// parallel — and then writes the side writes of every decision that
+// committed. The result has one Applied per record, in order.
+func (s *Store) applyRecords(ctx context.Context, t Target, recs []source.Record, now time.Time) ([]Applied, error) {
+	ids := make([]merge.Identity, len(recs))
+	for i, r := range recs {
+		ids[i] = merge.Identify(r, t.Conn.DefaultRegion)
+	}
+	pg := &page{ld: newLoaded()}
+	pg.ld.dry = t.dry
+	if err := s.loadPage(ctx, t, recs, ids, pg.ld); err != nil {
+		return nil, err
+	}
+	out, firstErr := s.applyGroups(ctx, t, recs, ids, pg, now)
+	if err := s.flushSideWrites(ctx, t, &pg.side, now); err != nil {
+		return nil, errors.Join(firstErr, err)
+	}
+	return out, firstErr
+}
+
+// page is what a page's records share while they are applied: the loaded
+// state (each written decision is absorbed into it) and the side writes
+// collected. mu guards both.
+type page struct {
+	mu   sync.Mutex
+	ld   *loaded
+	side pendingWrites
+}
+
+// applying is one record being applied, with its page.
+type applying struct {
+	t    Target
+	rec  source.Record
+	id   merge.Identity
+	lk   merge.LinkKey
+	hash string // appliedHash of the record
+	now  time.Time
+	pg   *page
+}
+
+// applyGroups applies the records in groups that share no key
+// (groupRecords), pageConcurrency groups at a time, each group in page
+// order. A record DynamoDB refuses for good is Invalid; another error stops
+// its group and is returned (the first one) with what was applied.
+func (s *Store) applyGroups(ctx context.Context, t Target, recs []source.Record, ids []merge.Identity, pg *page, now time.Time) ([]Applied, error) {
+	out := make([]Applied, len(recs))
+	var (
+		wg       sync.WaitGroup
+		firstErr error
+		errOnce  sync.Once
+	)
+	sem := make(chan struct{}, pageConcurrency)
+	for _, g := range groupRecords(t.Conn.ID, recs, ids, pg.ld) {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var mg merge.Merger // this goroutine's: its decisions reuse one buffer
+			for _, i := range g {
+				r := &applying{t: t, rec: recs[i], id: ids[i], now: now, pg: pg,
+					lk: merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: recs[i].ExternalID}, hash: appliedHash(recs[i], t.Conn, t.WriteBack)}
+				a, err := s.applyOne(ctx, r, &mg)
+				if rejected(err) {
+					// This record's write can never succeed: it is the
+					// record's problem, not the page's.
+					out[i] = Applied{Decision: merge.Decision{Outcome: merge.Invalid, Reason: ReasonWriteRejected, At: now}}
+					continue
+				}
+				if err != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("record %s: %w", recs[i].ExternalID, err) })
+					return
+				}
+				a.Decision.Mutations = nil // written; the next merge reuses them
+				out[i] = a
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range out {
+		out[i].Identity = ids[i]
+	}
+	return out, firstErr
+}
+
+// flushSideWrites writes the side writes of every decision that
+// committed, batched: links last.
+func (s *Store) flushSideWrites(ctx context.Context, t Target, side *pendingWrites, now time.Time) error {
+	if err := s.batchWrite(ctx, side.first); err != nil {
 		return err
 	}
-	for _, id := range ids {
-		item, ok := items[suppressionPK(tenant, id.Phone)+"|"+skSup]
-		if !ok || id.Phone == "" {
-			continue
-		}
-		var sup suppressionItem
-		if err := unmarshalMap(item, &sup); err != nil {
+	for _, it := range side.firstLinks {
+		if err := s.putFirstLink(ctx, t, it.item, it.heldHash, now); err != nil {
 			return err
 		}
-		at := sup.At
-		if at.IsZero() {
-			// Any entry is an opt-out: one stored without a time (before
-			// redaction kept source opt-outs' times) counts from now.
-			at = s.now()
-		}
-		l, _ := into.state.Ledger(id.Phone).Apply(consent.OptOutEvent(at, consent.Evidence{Text: sup.Reason, Provider: "suppression"}))
-		into.state.Ledgers[id.Phone] = l
+	}
+	if err := s.batchWrite(ctx, side.last); err != nil {
+		return err
+	}
+	if t.dry != nil {
+		t.dry.mark(side.dryKeys...)
 	}
 	return nil
+}
+
+// pendingWrites collects a page's side writes.
+type pendingWrites struct {
+	first, last []types.WriteRequest
+	firstLinks  []firstLink // webhooks: first links, conditioned (putFirstLink)
+	dryKeys     []string    // a dry run: the original keys of last's scratch writes
+}
+
+// firstLink is the first link item of a source record, and the applied
+// hash of the held deltas it replaces ("" when there were none).
+type firstLink struct {
+	item     linkItem
+	heldHash string
+}
+
+// groupRecords partitions record indexes into groups that share no key
+// (link, phone, email or referenced contact); each group keeps page order.
+func groupRecords(conn string, recs []source.Record, ids []merge.Identity, ld *loaded) [][]int {
+	parent := make([]int, len(recs))
+	for i := range parent {
+		parent[i] = i
+	}
+	find := func(i int) int {
+		for parent[i] != i {
+			parent[i] = parent[parent[i]]
+			i = parent[i]
+		}
+		return i
+	}
+	owner := map[string]int{}
+	claim := func(key string, i int) {
+		if key[2:] == "" {
+			return // no identifier of this kind: nothing shared
+		}
+		if j, ok := owner[key]; ok {
+			parent[find(i)] = find(j)
+			return
+		}
+		owner[key] = i
+	}
+	for i, r := range recs {
+		lk := merge.LinkKey{ConnectionID: conn, ExternalID: r.ExternalID}
+		claim("l:"+r.ExternalID, i)
+		claim("p:"+ids[i].Phone, i)
+		claim("e:"+ids[i].EmailKey, i)
+		for _, cid := range []string{ld.state.Links[lk], ld.state.Phones[ids[i].Phone], ld.state.Emails[ids[i].EmailKey]} {
+			if cid != "" {
+				claim("c:"+cid, i)
+				if c, ok := ld.state.Contacts[cid]; ok {
+					claim("p:"+c.Phone, i)
+					claim("e:"+c.EmailKey, i)
+				}
+			}
+		}
+	}
+	byRoot := map[int][]int{}
+	var roots []int
+	for i := range recs {
+		r := find(i)
+		if _, ok := byRoot[r]; !ok {
+			roots = append(roots, r)
+		}
+		byRoot[r] = append(byRoot[r], i)
+	}
+	out := make([][]int, len(roots))
+	for i, r := range roots {
+		out[i] = byRoot[r]
+	}
+	return out
 }

@@ -88,7 +88,7 @@ func (s *Store) InsertConnection(ctx context.Context, c Connection) (Connection,
 	if err != nil {
 		return Connection{}, err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String(condAbsent)})
 	if conditionFailed(err) {
 		return Connection{}, fmt.Errorf("connection %s exists: %w", c.ID, ErrConflict)
 	}
@@ -110,7 +110,7 @@ func (s *Store) UpdateConnection(ctx context.Context, c Connection) (Connection,
 	}
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table), Item: av,
-		ConditionExpression:       aws.String("version = :v"),
+		ConditionExpression:       aws.String(condVersion),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": numAV(prev)},
 	})
 	if conditionFailed(err) {
@@ -127,15 +127,9 @@ func (s *Store) GetConnection(ctx context.Context, tenant, id string) (Connectio
 	if !keyable(tenant) || !keyable(id) {
 		return Connection{}, ErrNotFound // no such key can exist
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return Connection{}, fmt.Errorf("reading connection: %w", err)
-	}
-	if out.Item == nil {
-		return Connection{}, ErrNotFound
-	}
 	var it connItem
-	return it.Connection, unmarshalMap(out.Item, &it)
+	err := s.getItem(ctx, "connection", true, tenantPK(tenant), connSK(id), &it)
+	return it.Connection, err
 }
 
 // ListConnections lists a tenant's connections.
@@ -146,9 +140,9 @@ func (s *Store) ListConnections(ctx context.Context, tenant string, limit int, c
 	}
 	var out []Connection
 	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :c)"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: tenantPK(tenant)}, ":c": &types.AttributeValueMemberS{Value: "CONN#"},
+			":pk": &types.AttributeValueMemberS{Value: tenantPK(tenant)}, ":p": &types.AttributeValueMemberS{Value: "CONN#"},
 		},
 		ExclusiveStartKey: start,
 	}, limit, func(item map[string]types.AttributeValue) error {
@@ -169,7 +163,7 @@ func (s *Store) DeleteConnection(ctx context.Context, tenant, id string) error {
 	}
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)),
-		ConditionExpression: aws.String("attribute_exists(PK)"),
+		ConditionExpression: aws.String(condExists),
 	})
 	if conditionFailed(err) {
 		return ErrNotFound
@@ -233,18 +227,14 @@ func (s *Store) ListDueConnections(ctx context.Context, now time.Time, each func
 	for shard := range schedShards {
 		in := &dynamodb.QueryInput{
 			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-			KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK <= :up"),
+			KeyConditionExpression: aws.String(keyDue),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("SCHED#%d", shard)},
 				":up": &types.AttributeValueMemberS{Value: upper},
 			},
 			ProjectionExpression: aws.String("tenantId, id"),
 		}
-		for {
-			out, err := s.db.Query(ctx, in)
-			if err != nil {
-				return fmt.Errorf("listing due connections: %w", err)
-			}
+		err := s.queryAll(ctx, "listing due connections", in, func(out *dynamodb.QueryOutput) error {
 			for _, item := range out.Items {
 				var d struct {
 					TenantID string `dynamodbav:"tenantId"`
@@ -257,10 +247,10 @@ func (s *Store) ListDueConnections(ctx context.Context, now time.Time, each func
 					return err
 				}
 			}
-			if out.LastEvaluatedKey == nil {
-				break
-			}
-			in.ExclusiveStartKey = out.LastEvaluatedKey
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil

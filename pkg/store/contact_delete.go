@@ -21,31 +21,28 @@ func (s *Store) DeleteContact(ctx context.Context, tenant, id string) error {
 		c := cv.Contact
 		items := []types.TransactWriteItem{{Delete: &types.Delete{
 			TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact),
-			ConditionExpression:       aws.String("version = :v"),
+			ConditionExpression:       aws.String(condVersion),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": numAV(c.Version)},
 		}}}
 		if c.EmailKey != "" {
 			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
 				TableName: aws.String(s.table), Key: keyOf(emailPK(tenant, c.EmailKey), c.EmailKey),
-				ConditionExpression:       aws.String("contactId = :id"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}},
+				ConditionExpression:       aws.String(condOwner),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: id}},
 			}})
 		}
 		if c.Phone != "" {
 			items = append(items, types.TransactWriteItem{Update: &types.Update{
 				TableName: aws.String(s.table), Key: keyOf(phonePK(tenant, c.Phone), skPhone),
 				UpdateExpression:          aws.String("REMOVE contactId SET version = version + :one"),
-				ConditionExpression:       aws.String("contactId = :id"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}, ":one": numAV(1)},
+				ConditionExpression:       aws.String(condOwner),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: id}, ":one": numAV(1)},
 			}})
 		}
-		err = s.transact(ctx, "delete contact", items)
+		err = s.transact(ctx, items)
 		if cancelReasons(err) != nil {
-			if attempt >= s.maxAttempts {
-				return fmt.Errorf("deleting contact: %w", ErrConflict)
-			}
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return err
+			if err := s.rereadPause(ctx, attempt); err != nil {
+				return fmt.Errorf("deleting contact: %w", err)
 			}
 			continue
 		}

@@ -91,7 +91,7 @@ func (s *Store) statusUpdate(tenant, id string, status consent.State) *types.Upd
 	return &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact),
 		UpdateExpression:         aws.String("SET #st = :s, GSI1PK = :ix"),
-		ConditionExpression:      aws.String("attribute_exists(PK)"),
+		ConditionExpression:      aws.String(condExists),
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":s":  &types.AttributeValueMemberS{Value: string(status)},
@@ -117,15 +117,8 @@ func (s *Store) GetContact(ctx context.Context, tenant, id string) (ContactView,
 	if !keyable(tenant) || !keyable(id) {
 		return ContactView{}, ErrNotFound // no such key can exist
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return ContactView{}, fmt.Errorf("reading contact: %w", err)
-	}
-	if out.Item == nil {
-		return ContactView{}, ErrNotFound
-	}
 	var it contactItem
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err := s.getItem(ctx, "contact", true, contactPK(tenant, id), skContact, &it); err != nil {
 		return ContactView{}, err
 	}
 	return viewOf(it), nil
@@ -169,7 +162,7 @@ func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter
 	}
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.table), IndexName: aws.String(resources.GSI1),
-		KeyConditionExpression:    aws.String("GSI1PK = :pk"),
+		KeyConditionExpression:    aws.String(keyIndex1),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: indexPK}},
 		ExclusiveStartKey:         start,
 	}
@@ -231,7 +224,7 @@ type membershipItem struct {
 func (s *Store) listGroupContacts(ctx context.Context, tenant string, f ContactFilter, limit int, start map[string]types.AttributeValue) ([]ContactView, string, error) {
 	var ids []string
 	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: groupPK(tenant, f.Group)}},
 		ExclusiveStartKey:         start,
 	}, limit, func(item map[string]types.AttributeValue) error {
@@ -283,67 +276,4 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
-}
-
-// itemKey identifies an item by its primary key: "PK|SK".
-func itemKey(item map[string]types.AttributeValue) string {
-	pk, _ := item["PK"].(*types.AttributeValueMemberS)
-	sk, _ := item["SK"].(*types.AttributeValueMemberS)
-	if pk == nil || sk == nil {
-		return ""
-	}
-	return pk.Value + "|" + sk.Value
-}
-
-// batchGet reads items by key (≤ 100 per request), retrying unprocessed
-// keys with backoff, and returns them by itemKey.
-func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, consistent bool) (map[string]map[string]types.AttributeValue, error) {
-	out := make(map[string]map[string]types.AttributeValue, len(keys))
-	seen := map[string]bool{}
-	var pending []map[string]types.AttributeValue
-	for _, k := range keys {
-		if id := itemKey(k); !seen[id] {
-			seen[id] = true
-			pending = append(pending, k)
-		}
-	}
-	perKey := 0.5
-	if consistent {
-		perKey = 1
-	}
-	s.estimate(false, perKey*float64(len(pending)))
-	for attempt := 0; len(pending) > 0; {
-		n := min(len(pending), 100)
-		req := map[string]types.KeysAndAttributes{s.table: {Keys: pending[:n], ConsistentRead: aws.Bool(consistent)}}
-		rest := pending[n:]
-		for len(req) > 0 {
-			resp, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req, ReturnConsumedCapacity: s.capacityMode()})
-			if err != nil {
-				if retryable(err) && attempt < s.maxAttempts {
-					attempt++
-					if err := sleep(ctx, backoff(attempt)); err != nil {
-						return nil, err
-					}
-					continue
-				}
-				return nil, fmt.Errorf("batch get: %w", err)
-			}
-			s.track(false, resp.ConsumedCapacity...)
-			for _, item := range resp.Responses[s.table] {
-				out[itemKey(item)] = item
-			}
-			req = resp.UnprocessedKeys
-			if len(req) > 0 {
-				attempt++
-				if attempt > 3*s.maxAttempts {
-					return nil, &RetryError{Op: "batch get", Attempts: attempt, Err: fmt.Errorf("%d keys unprocessed", len(req[s.table].Keys))}
-				}
-				if err := sleep(ctx, backoff(min(attempt, 6))); err != nil {
-					return nil, err
-				}
-			}
-		}
-		pending = rest
-	}
-	return out, nil
 }

@@ -104,14 +104,14 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 	marker := &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
 		UpdateExpression:         aws.String("SET reserved = :n, reservedMonth = :month"),
-		ConditionExpression:      aws.String("#s = :sending"),
+		ConditionExpression:      aws.String(condSending),
 		ExpressionAttributeNames: map[string]string{"#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":n": numAV(int64(credits)), ":month": &types.AttributeValueMemberS{Value: month},
 			":sending": &types.AttributeValueMemberS{Value: OutboxSending},
 		},
 	}
-	err := s.transact(ctx, "reserve credits", []types.TransactWriteItem{{Update: usage}, {Update: marker}})
+	err := s.transact(ctx, []types.TransactWriteItem{{Update: usage}, {Update: marker}})
 	switch reasons := cancelReasons(err); {
 	case len(reasons) == 2 && reasons[0] == "ConditionalCheckFailed":
 		return false, nil
@@ -193,7 +193,7 @@ func (s *Store) SetCreditCap(ctx context.Context, tenant string, monthly *int) e
 	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
 		UpdateExpression:    aws.String("REMOVE monthlyCreditCap"),
-		ConditionExpression: aws.String("attribute_exists(PK)"),
+		ConditionExpression: aws.String(condExists),
 	}
 	if monthly != nil {
 		in.UpdateExpression = aws.String("SET monthlyCreditCap = :c")
@@ -243,7 +243,7 @@ func (s *Store) finishHeld(ctx context.Context, tenant, ref string, r OutboxResu
 		// Held messages wait for a cap change, not the sweeper; the marker
 		// lives as long as the held item.
 		UpdateExpression:         aws.String("SET #s = :held, detail = :d, finishedAt = :t, expiresAt = :exp REMOVE leaseUntil, GSI2PK, GSI2SK"),
-		ConditionExpression:      aws.String("#s = :sending"),
+		ConditionExpression:      aws.String(condSending),
 		ExpressionAttributeNames: map[string]string{"#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":held": &types.AttributeValueMemberS{Value: OutboxHeld}, ":d": &types.AttributeValueMemberS{Value: r.Detail},
@@ -251,7 +251,7 @@ func (s *Store) finishHeld(ctx context.Context, tenant, ref string, r OutboxResu
 			":sending": &types.AttributeValueMemberS{Value: OutboxSending},
 		},
 	}
-	err = s.transact(ctx, "hold outbox message", []types.TransactWriteItem{{Update: marker}, {Put: &types.Put{TableName: aws.String(s.table), Item: av}}})
+	err = s.transact(ctx, []types.TransactWriteItem{{Update: marker}, {Put: &types.Put{TableName: aws.String(s.table), Item: av}}})
 	if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
 		return fmt.Errorf("holding outbox message %s: %w", ref, errNotLeased)
 	}
@@ -268,21 +268,12 @@ func (s *Store) HeldCount(ctx context.Context, tenant string) (int, error) {
 		return 0, nil
 	}
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"), Select: types.SelectCount, ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition), Select: types.SelectCount, ConsistentRead: aws.Bool(true),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: heldPK(tenant)}},
 	}
 	n := 0
-	for {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return n, fmt.Errorf("counting held messages: %w", err)
-		}
-		n += int(out.Count)
-		if out.LastEvaluatedKey == nil {
-			return n, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+	err := s.queryAll(ctx, "counting held messages", in, func(out *dynamodb.QueryOutput) error { n += int(out.Count); return nil })
+	return n, err
 }
 
 // ReleaseHeld makes every SMS the credit cap held pending again — back in
@@ -291,23 +282,19 @@ func (s *Store) HeldCount(ctx context.Context, tenant string) (int, error) {
 // consumer checks the cap again: a message still over it is held again.
 func (s *Store) ReleaseHeld(ctx context.Context, tenant string, each func(OutboxEntry) error) (int, error) {
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"), ConsistentRead: aws.Bool(true),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition), ConsistentRead: aws.Bool(true),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: heldPK(tenant)}},
 	}
 	n := 0
-	for {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return n, fmt.Errorf("listing held messages: %w", err)
-		}
+	err := s.queryAll(ctx, "listing held messages", in, func(out *dynamodb.QueryOutput) error {
 		for _, item := range out.Items {
 			var it heldItem
 			if err := unmarshalMap(item, &it); err != nil {
-				return n, err
+				return err
 			}
 			released, err := s.releaseOne(ctx, it)
 			if err != nil {
-				return n, err
+				return err
 			}
 			if !released {
 				continue
@@ -315,14 +302,12 @@ func (s *Store) ReleaseHeld(ctx context.Context, tenant string, each func(Outbox
 			n++
 			e := OutboxEntry{TenantID: tenant, Ref: it.Ref, Kind: OutboxKindSMS, Phone: it.Phone, ConnectionID: it.ConnectionID, Purpose: it.Purpose, At: it.At}
 			if err := each(e); err != nil {
-				return n, err
+				return err
 			}
 		}
-		if out.LastEvaluatedKey == nil {
-			return n, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+		return nil
+	})
+	return n, err
 }
 
 // releaseOne moves one held marker back to pending and removes its held
@@ -343,7 +328,7 @@ func (s *Store) releaseOne(ctx context.Context, it heldItem) (bool, error) {
 		},
 	}
 	del := &types.Delete{TableName: aws.String(s.table), Key: keyOf(it.PK, it.SK)}
-	err := s.transact(ctx, "release held message", []types.TransactWriteItem{{Update: marker}, {Delete: del}})
+	err := s.transact(ctx, []types.TransactWriteItem{{Update: marker}, {Delete: del}})
 	if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
 		_, derr := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: del.TableName, Key: del.Key})
 		if derr != nil {

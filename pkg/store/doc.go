@@ -70,6 +70,28 @@
 //	left_group report rows                 PK=T#t#RUN#<r>    SK begins_with ROWS#~left# (one a row)    table (TTL; counted: groups_left)
 //	members of a complete group (run end)  PK=T#t#G#<group>  SK=C#<id>, 100 a query, paged           table
 //
+// # Wings
+//
+// The record-apply engine (load → merge → conditional write → re-read on
+// conflict): apply.go takes a page in (field map, bounds, the records
+// applied in parallel groups that share no key, then the page's batched
+// side writes); apply_load.go reads and keeps the state a page needs
+// (snapshots, consistent re-reads, absorbed writes); apply_record.go
+// applies one record and, when its conditions failed, reads again and
+// merges again; apply_write.go turns a decision into one conditioned
+// transaction and its idempotent side writes; leavers.go ends a full run.
+// Generic DynamoDB plumbing is ddb.go (encoding, get, queries and paging,
+// puts, single writes, transactions, batches, error reading) and conds.go
+// (the named condition and key expressions). Retries are the SDK's: the
+// client's retryer (awsenv: DynamoDBMaxAttempts, jittered) retries
+// throttling, server and connection errors, and each write extends it to
+// transaction conflicts (conflictRetry), which the SDK does not retry and
+// which the same request sent again resolves. Two loops remain, doing what
+// a retryer cannot: a batch sends its unprocessed items again (they come
+// in a successful response), and an optimistic writer whose conditions
+// failed reads and decides again (rereadPause: applyOne, DeleteContact,
+// UpdateLedger). The other files are the store's entities, one each.
+//
 // # Costs the design is built for
 //
 // An unchanged contact in a re-sync page costs one eventually consistent read

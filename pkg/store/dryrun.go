@@ -127,7 +127,7 @@ func (d *dryScope) condition(key string, cond *string, names map[string]string, 
 		return nil, nil, nil
 	}
 	if !d.holds(key) {
-		return aws.String("attribute_not_exists(PK)"), nil, nil
+		return aws.String(condAbsent), nil, nil
 	}
 	c := strings.ReplaceAll(*cond, "attribute_not_exists(PK)", "(attribute_not_exists(PK) OR attribute_exists("+attrTomb+"))")
 	return &c, names, values

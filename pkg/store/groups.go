@@ -31,9 +31,9 @@ func (s *Store) ListGroups(ctx context.Context, tenant string, limit int, cursor
 	}
 	var out []GroupInfo
 	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :g)"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: tenantPK(tenant)}, ":g": &types.AttributeValueMemberS{Value: "GROUP#"},
+			":pk": &types.AttributeValueMemberS{Value: tenantPK(tenant)}, ":p": &types.AttributeValueMemberS{Value: "GROUP#"},
 		},
 		ExclusiveStartKey: start,
 	}, limit, func(item map[string]types.AttributeValue) error {

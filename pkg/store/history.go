@@ -56,8 +56,8 @@ func (s *Store) ListHistory(ctx context.Context, tenant, subject string, limit i
 	}
 	var out []HistoryEntry
 	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"),
-		FilterExpression: aws.String("expiresAt > :now"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
+		FilterExpression: aws.String(filterLive),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: historyPK(tenant, subject)}, ":now": numAV(s.now().Unix()),
 		},

@@ -83,15 +83,9 @@ func (s *Store) GetWebhookState(ctx context.Context, tenant, conn string) (Webho
 	if !keyable(tenant) || !keyable(conn) {
 		return WebhookState{}, ErrNotFound
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), hooksSK(conn)), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return WebhookState{}, fmt.Errorf("reading webhook state: %w", err)
-	}
-	if out.Item == nil {
-		return WebhookState{}, ErrNotFound
-	}
 	var it hooksItem
-	return it.WebhookState, unmarshalMap(out.Item, &it)
+	err := s.getItem(ctx, "webhook state", true, tenantPK(tenant), hooksSK(conn), &it)
+	return it.WebhookState, err
 }
 
 // DeleteWebhookState removes a connection's webhook state (none: no error).
@@ -114,7 +108,7 @@ func (s *Store) ListWebhookChecksDue(ctx context.Context, now time.Time, limit i
 	for shard := range schedShards {
 		in := &dynamodb.QueryInput{
 			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-			KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK <= :up"),
+			KeyConditionExpression: aws.String(keyDue),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":pk": &types.AttributeValueMemberS{Value: "HOOKS#" + strconv.Itoa(shard)},
 				":up": &types.AttributeValueMemberS{Value: upper},

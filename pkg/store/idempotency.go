@@ -79,24 +79,21 @@ func (s *Store) ClaimIdempotency(ctx context.Context, tenant string, scope Idemp
 		return 0, "", fmt.Errorf("building idempotency condition: %w", err)
 	}
 	var old map[string]types.AttributeValue
-	err = s.withRetry(ctx, "claim idempotency key", func() error {
-		out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: aws.String(s.table), Item: av,
-			ConditionExpression:                 expr.Condition(),
-			ExpressionAttributeNames:            expr.Names(),
-			ExpressionAttributeValues:           expr.Values(),
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-			ReturnConsumedCapacity:              s.capacityMode(),
-		})
-		if out != nil {
-			s.trackOne(true, out.ConsumedCapacity)
-		}
-		var ccf *types.ConditionalCheckFailedException
-		if errors.As(err, &ccf) {
-			old = ccf.Item
-		}
-		return err
+	out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table), Item: av,
+		ConditionExpression:                 expr.Condition(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              s.capacityMode(),
 	})
+	if out != nil {
+		s.trackOne(true, out.ConsumedCapacity)
+	}
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		old = ccf.Item
+	}
 	if err == nil {
 		return ClaimAcquired, "", nil
 	}
@@ -143,27 +140,19 @@ func (s *Store) CompleteIdempotency(ctx context.Context, tenant string, scope Id
 	if err != nil {
 		return err
 	}
-	return s.withRetry(ctx, "complete idempotency key", func() error {
-		out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av, ReturnConsumedCapacity: s.capacityMode()})
-		if out != nil {
-			s.trackOne(true, out.ConsumedCapacity)
-		}
-		return err
-	})
+	return s.put(ctx, av)
 }
 
 // ReleaseIdempotency deletes a claim after failed work so a retry can run.
 func (s *Store) ReleaseIdempotency(ctx context.Context, tenant string, scope IdempotencyScope, key string) error {
-	return s.withRetry(ctx, "release idempotency key", func() error {
-		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName: aws.String(s.table), Key: keyOf(idemPK(tenant, string(scope), key), skIdem),
-			ConditionExpression:       aws.String("#s = :p"),
-			ExpressionAttributeNames:  map[string]string{"#s": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: idemInProgress}},
-		})
-		if conditionFailed(err) {
-			return nil // already completed or gone: nothing to release
-		}
-		return err
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: keyOf(idemPK(tenant, string(scope), key), skIdem),
+		ConditionExpression:       aws.String("#s = :p"),
+		ExpressionAttributeNames:  map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: idemInProgress}},
 	})
+	if conditionFailed(err) {
+		return nil // already completed or gone: nothing to release
+	}
+	return err
 }

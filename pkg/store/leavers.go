@@ -96,13 +96,10 @@ func (s *Store) SetCompleteGroups(ctx context.Context, tenant, runID string, gro
 	if err != nil {
 		return fmt.Errorf("building complete groups update: %w", err)
 	}
-	err = s.withRetry(ctx, "set complete groups", func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
-			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		})
-		return err
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
 	if conditionFailed(err) {
 		return nil
@@ -212,29 +209,26 @@ func (s *Store) MarkIncomplete(ctx context.Context, tenant, runID string, groups
 func (s *Store) incompleteGroups(ctx context.Context, tenant, runID string) (map[string]bool, error) {
 	out := map[string]bool{}
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "INCOMPLETE#"},
 		},
 		ConsistentRead: aws.Bool(true),
 	}
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("reading incomplete groups: %w", err)
-		}
+	err := s.queryAll(ctx, "reading incomplete groups", in, func(res *dynamodb.QueryOutput) error {
 		for _, item := range res.Items {
 			var it assertItem
 			if err := unmarshalMap(item, &it); err != nil {
-				return nil, err
+				return err
 			}
 			out[it.SK[len("INCOMPLETE#"):]] = true
 		}
-		if res.LastEvaluatedKey == nil {
-			return out, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return out, nil
 }
 
 // deferredItem holds the external ids of a page's out-of-scope records,
@@ -284,7 +278,7 @@ func (s *Store) DeferOutOfScope(ctx context.Context, tenant, runID, pageID strin
 // first; next "" at the end).
 func (s *Store) ListDeferred(ctx context.Context, tenant, runID, cursor string) (batches []Deferred, next string, err error) {
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "DEFER#"},
 		},
@@ -336,15 +330,12 @@ func (s *Store) RemoveLeavers(ctx context.Context, t Target, run Run, now time.T
 	if err != nil {
 		return 0, err
 	}
-	err = s.withRetry(ctx, "count groups left", func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: keyOf(tenantPK(t.TenantID), runSK(run.ID)),
-			UpdateExpression:          aws.String("SET #c.#g = :n"),
-			ConditionExpression:       aws.String("#s = :running"),
-			ExpressionAttributeNames:  map[string]string{"#c": "counts", "#g": "groupsLeft", "#s": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(n)), ":running": &types.AttributeValueMemberS{Value: RunRunning}},
-		})
-		return err
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(t.TenantID), runSK(run.ID)),
+		UpdateExpression:          aws.String("SET #c.#g = :n"),
+		ConditionExpression:       aws.String("#s = :running"),
+		ExpressionAttributeNames:  map[string]string{"#c": "counts", "#g": "groupsLeft", "#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(n)), ":running": &types.AttributeValueMemberS{Value: RunRunning}},
 	})
 	if conditionFailed(err) {
 		err = nil // finished meanwhile by another delivery: it counted
@@ -357,129 +348,119 @@ func leftRowSK(group, extID string) string { return "ROWS#~left#" + hashHex(grou
 // countLeft counts the run's left_group row items.
 func (s *Store) countLeft(ctx context.Context, tenant, runID string) (int, error) {
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :p)"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "ROWS#~left#"},
 		},
 		Select: types.SelectCount, ConsistentRead: aws.Bool(true),
 	}
 	n := 0
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return 0, fmt.Errorf("counting groups left: %w", err)
-		}
-		n += int(res.Count)
-		if res.LastEvaluatedKey == nil {
-			return n, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
+	err := s.queryAll(ctx, "counting groups left", in, func(res *dynamodb.QueryOutput) error { n += int(res.Count); return nil })
+	return n, err
 }
 
 // removeGroupLeavers pages through the members of "<label> - <g>".
 func (s *Store) removeGroupLeavers(ctx context.Context, t Target, run Run, label, g string, now time.Time) error {
 	hub := merge.GroupName(label, g)
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: groupPK(t.TenantID, hub)}},
 		Limit:                     aws.Int32(leaverPage), ReturnConsumedCapacity: s.capacityMode(),
 	}
 	exp := now.Add(resources.RetentionPeriod).Unix()
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return fmt.Errorf("listing members of a complete group: %w", err)
-		}
+	return s.queryAll(ctx, "listing members of a complete group", in, func(res *dynamodb.QueryOutput) error {
 		s.trackOne(false, res.ConsumedCapacity)
 		size := 0
 		for _, item := range res.Items {
 			size += itemSize(item)
 		}
 		s.estimate(false, 0.5*float64((size+4095)/4096))
-		var keys []map[string]types.AttributeValue
-		members := map[string]string{} // contact id -> membership SK
-		for _, item := range res.Items {
-			var m membershipItem
-			if err := unmarshalMap(item, &m); err != nil {
-				return err
-			}
-			members[m.ContactID] = m.SK
-			keys = append(keys, keyOf(contactPK(t.TenantID, m.ContactID), skContact))
-		}
-		// Consistent reads: a membership put after its contact's write
-		// is never met with the contact as it was before.
-		items, err := s.batchGet(ctx, keys, true)
-		if err != nil {
+		return s.removeLeaversOfPage(ctx, t, run, label, g, res.Items, exp, now)
+	})
+}
+
+// removeLeaversOfPage removes from group g the members of one page of its
+// membership items that this run's records no longer put there: a report
+// row, then the removal (a partial record that leaves the group).
+func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, label, g string, items []map[string]types.AttributeValue, exp int64, now time.Time) error {
+	hub := merge.GroupName(label, g)
+	var keys []map[string]types.AttributeValue
+	members := map[string]string{} // contact id -> membership SK
+	for _, item := range items {
+		var m membershipItem
+		if err := unmarshalMap(item, &m); err != nil {
 			return err
 		}
-		type leaver struct{ contactID, extID string }
-		var cands []leaver
-		var stale []types.WriteRequest
-		for cid, sk := range members {
-			item, ok := items[contactPK(t.TenantID, cid)+"|"+skContact]
-			var c contactItem
-			if ok {
-				if err := unmarshalMap(item, &c); err != nil {
-					return err
-				}
-			}
-			if !ok || !slices.Contains(c.Contact.Groups, hub) {
-				// A membership its contact does not have (a crash between
-				// a contact's write and its side writes): repaired here.
-				stale = append(stale, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(t.TenantID, hub), sk)}})
-				continue
-			}
-			for _, l := range c.Contact.Sources {
-				if l.ConnectionID == t.Conn.ID && l.Label == label && slices.Contains(l.Groups, g) {
-					cands = append(cands, leaver{cid, l.ExternalID})
-				}
-			}
-		}
-		if len(stale) > 0 {
-			if err := s.batchWrite(ctx, stale); err != nil {
-				return err
-			}
-		}
-		ids := make([]string, len(cands))
-		for i, c := range cands {
-			ids[i] = c.extID
-		}
-		asserted, err := s.Asserted(ctx, t.TenantID, run.ID, ids, []string{g})
-		if err != nil {
-			return err
-		}
-		var rows []types.WriteRequest
-		var recs []source.Record
-		for _, c := range cands {
-			if asserted[c.extID] {
-				continue
-			}
-			row := ReportRow{ExternalID: c.extID, Outcome: string(merge.Updated), Reason: ReasonLeftGroup, ContactID: c.contactID, Group: hub}
-			av, err := marshalMap(rowsItem{PK: runPK(t.TenantID, run.ID), SK: leftRowSK(g, c.extID), Rows: []ReportRow{row}, ExpiresAt: exp})
-			if err != nil {
-				return err
-			}
-			rows = append(rows, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
-			recs = append(recs, source.Record{Label: label, ConnectionID: t.Conn.ID, ExternalID: c.extID, RemoveGroups: []string{g}, Partial: true})
-		}
-		if len(recs) > 0 {
-			// The row first: a crash before the removal repeats both; one
-			// after it finds the removal done and the row written.
-			if err := s.batchWrite(ctx, rows); err != nil {
-				return fmt.Errorf("writing left_group rows: %w", err)
-			}
-			lt := t
-			lt.keepDeltaBase = true
-			if _, err := s.ApplyRecords(ctx, lt, recs, now); err != nil {
-				return fmt.Errorf("removing group leavers: %w", err)
-			}
-		}
-		if res.LastEvaluatedKey == nil {
-			return nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+		members[m.ContactID] = m.SK
+		keys = append(keys, keyOf(contactPK(t.TenantID, m.ContactID), skContact))
 	}
+	// Consistent reads: a membership put after its contact's write
+	// is never met with the contact as it was before.
+	got, err := s.batchGet(ctx, keys, true)
+	if err != nil {
+		return err
+	}
+	type leaver struct{ contactID, extID string }
+	var cands []leaver
+	var stale []types.WriteRequest
+	for cid, sk := range members {
+		item, ok := got[contactPK(t.TenantID, cid)+"|"+skContact]
+		var c contactItem
+		if ok {
+			if err := unmarshalMap(item, &c); err != nil {
+				return err
+			}
+		}
+		if !ok || !slices.Contains(c.Contact.Groups, hub) {
+			// A membership its contact does not have (a crash between
+			// a contact's write and its side writes): repaired here.
+			stale = append(stale, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(t.TenantID, hub), sk)}})
+			continue
+		}
+		for _, l := range c.Contact.Sources {
+			if l.ConnectionID == t.Conn.ID && l.Label == label && slices.Contains(l.Groups, g) {
+				cands = append(cands, leaver{cid, l.ExternalID})
+			}
+		}
+	}
+	if err := s.batchWrite(ctx, stale); err != nil { // none: no call
+		return err
+	}
+	ids := make([]string, len(cands))
+	for i, c := range cands {
+		ids[i] = c.extID
+	}
+	asserted, err := s.Asserted(ctx, t.TenantID, run.ID, ids, []string{g})
+	if err != nil {
+		return err
+	}
+	var rows []types.WriteRequest
+	var recs []source.Record
+	for _, c := range cands {
+		if asserted[c.extID] {
+			continue
+		}
+		row := ReportRow{ExternalID: c.extID, Outcome: string(merge.Updated), Reason: ReasonLeftGroup, ContactID: c.contactID, Group: hub}
+		av, err := marshalMap(rowsItem{PK: runPK(t.TenantID, run.ID), SK: leftRowSK(g, c.extID), Rows: []ReportRow{row}, ExpiresAt: exp})
+		if err != nil {
+			return err
+		}
+		rows = append(rows, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		recs = append(recs, source.Record{Label: label, ConnectionID: t.Conn.ID, ExternalID: c.extID, RemoveGroups: []string{g}, Partial: true})
+	}
+	if len(recs) > 0 {
+		// The row first: a crash before the removal repeats both; one
+		// after it finds the removal done and the row written.
+		if err := s.batchWrite(ctx, rows); err != nil {
+			return fmt.Errorf("writing left_group rows: %w", err)
+		}
+		lt := t
+		lt.keepDeltaBase = true
+		if _, err := s.ApplyRecords(ctx, lt, recs, now); err != nil {
+			return fmt.Errorf("removing group leavers: %w", err)
+		}
+	}
+	return nil
 }
 
 // ErrRunEnding is returned by ClaimRunEnd when another attempt is doing the
@@ -493,18 +474,15 @@ var ErrRunEnding = errors.New("store: another attempt is finishing the run")
 // expired lease (a crashed attempt) may be taken over.
 func (s *Store) ClaimRunEnd(ctx context.Context, tenant, runID, holder string, d time.Duration) error {
 	now := s.now()
-	err := s.withRetry(ctx, "claim run end", func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
-			UpdateExpression:         aws.String("SET endHolder = :h, endUntil = :u"),
-			ConditionExpression:      aws.String("#s = :running AND (attribute_not_exists(endUntil) OR endUntil < :now OR endHolder = :h)"),
-			ExpressionAttributeNames: map[string]string{"#s": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":h": &types.AttributeValueMemberS{Value: holder}, ":u": numAV(now.Add(d).UnixMilli()),
-				":now": numAV(now.UnixMilli()), ":running": &types.AttributeValueMemberS{Value: RunRunning},
-			},
-		})
-		return err
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
+		UpdateExpression:         aws.String("SET endHolder = :h, endUntil = :u"),
+		ConditionExpression:      aws.String("#s = :running AND (attribute_not_exists(endUntil) OR endUntil < :now OR endHolder = :h)"),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":h": &types.AttributeValueMemberS{Value: holder}, ":u": numAV(now.Add(d).UnixMilli()),
+			":now": numAV(now.UnixMilli()), ":running": &types.AttributeValueMemberS{Value: RunRunning},
+		},
 	})
 	if conditionFailed(err) {
 		return ErrRunEnding

@@ -53,23 +53,14 @@ func (s *Store) PutNotifyEndpoint(ctx context.Context, tenant string, e NotifyEn
 	if err != nil {
 		return err
 	}
-	return s.withRetry(ctx, "put notification endpoint", func() error {
-		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av})
-		return err
-	})
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av})
+	return err
 }
 
 // GetNotifyEndpoint reads a tenant's endpoint (ErrNotFound: none).
 func (s *Store) GetNotifyEndpoint(ctx context.Context, tenant string) (NotifyEndpoint, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skNotifyEndpoint), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return NotifyEndpoint{}, fmt.Errorf("reading notification endpoint: %w", err)
-	}
-	if out.Item == nil {
-		return NotifyEndpoint{}, ErrNotFound
-	}
 	var it notifyEndpointItem
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err := s.getItem(ctx, "notification endpoint", true, tenantPK(tenant), skNotifyEndpoint, &it); err != nil {
 		return NotifyEndpoint{}, err
 	}
 	return it.NotifyEndpoint, nil
@@ -79,7 +70,7 @@ func (s *Store) GetNotifyEndpoint(ctx context.Context, tenant string) (NotifyEnd
 // deliveries still due are then skipped.
 func (s *Store) DeleteNotifyEndpoint(ctx context.Context, tenant string) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skNotifyEndpoint),
-		ConditionExpression: aws.String("attribute_exists(PK)")})
+		ConditionExpression: aws.String(condExists)})
 	if conditionFailed(err) {
 		return ErrNotFound
 	}
@@ -133,7 +124,7 @@ func (s *Store) notificationPut(e OutboxEntry) (types.TransactWriteItem, bool, e
 	if err != nil {
 		return types.TransactWriteItem{}, false, err
 	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")}}, true, nil
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String(condAbsent)}}, true, nil
 }
 
 // PutNotification writes a notification's log item and its outbox marker
@@ -149,7 +140,7 @@ func (s *Store) PutNotification(ctx context.Context, n Notification) (created bo
 	if err != nil {
 		return false, err
 	}
-	err = s.transact(ctx, "put notification", []types.TransactWriteItem{logPut, marker})
+	err = s.transact(ctx, []types.TransactWriteItem{logPut, marker})
 	if reasons := cancelReasons(err); len(reasons) > 1 && (reasons[0] == "ConditionalCheckFailed" || reasons[1] == "ConditionalCheckFailed") {
 		return false, nil
 	}
@@ -164,15 +155,8 @@ func (s *Store) GetNotification(ctx context.Context, tenant, id string) (Notific
 	if !keyable(tenant) || !keyable(id) {
 		return Notification{}, ErrNotFound
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(notificationsPK(tenant), id), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return Notification{}, fmt.Errorf("reading notification: %w", err)
-	}
-	if out.Item == nil {
-		return Notification{}, ErrNotFound
-	}
 	var it notificationItem
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err := s.getItem(ctx, "notification", true, notificationsPK(tenant), id, &it); err != nil {
 		return Notification{}, err
 	}
 	if it.ExpiresAt <= s.now().Unix() {
@@ -206,7 +190,7 @@ func (s *Store) RecordNotificationAttempt(ctx context.Context, tenant, id string
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(notificationsPK(tenant), id),
 		UpdateExpression:         aws.String("SET #s = :s, lastStatusCode = :c, lastError = :e, lastAttemptAt = :at, nextAttemptAt = :next ADD attempts :one"),
-		ConditionExpression:      aws.String("attribute_exists(PK)"),
+		ConditionExpression:      aws.String(condExists),
 		ExpressionAttributeNames: map[string]string{"#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":s": &types.AttributeValueMemberS{Value: a.Status}, ":c": numAV(int64(a.StatusCode)),
@@ -233,7 +217,7 @@ func (s *Store) FailNotification(ctx context.Context, tenant, id, reason string)
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(notificationsPK(tenant), id),
 		UpdateExpression:         aws.String("SET #s = :s, lastError = :e REMOVE nextAttemptAt"),
-		ConditionExpression:      aws.String("attribute_exists(PK)"),
+		ConditionExpression:      aws.String(condExists),
 		ExpressionAttributeNames: map[string]string{"#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":s": &types.AttributeValueMemberS{Value: NotificationFailed}, ":e": &types.AttributeValueMemberS{Value: reason},
@@ -270,8 +254,8 @@ func (s *Store) ListNotifications(ctx context.Context, tenant string, limit int,
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
 		ExclusiveStartKey:      start,
-		KeyConditionExpression: aws.String("PK = :pk"),
-		FilterExpression:       aws.String("expiresAt > :now"),
+		KeyConditionExpression: aws.String(keyPartition),
+		FilterExpression:       aws.String(filterLive),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: notificationsPK(tenant)}, ":now": numAV(s.now().Unix()),
 		},

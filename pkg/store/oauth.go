@@ -61,7 +61,7 @@ func (s *Store) PutOAuthAttempt(ctx context.Context, a OAuthAttempt) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")})
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String(condAbsent)})
 	if err != nil {
 		return fmt.Errorf("storing OAuth attempt: %w", err)
 	}
@@ -76,7 +76,7 @@ func (s *Store) TakeOAuthAttempt(ctx context.Context, tenant, nonce string) (OAu
 	}
 	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.table), Key: keyOf(oauthPK(tenant, nonce), skOAuth),
-		ConditionExpression: aws.String("attribute_exists(PK)"), ReturnValues: types.ReturnValueAllOld,
+		ConditionExpression: aws.String(condExists), ReturnValues: types.ReturnValueAllOld,
 	})
 	if conditionFailed(err) {
 		return OAuthAttempt{}, ErrNotFound
@@ -118,7 +118,7 @@ func (s *Store) SetReturnURL(ctx context.Context, tenant, returnURL string) erro
 	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
 		UpdateExpression:    aws.String("REMOVE returnUrl"),
-		ConditionExpression: aws.String("attribute_exists(PK)"),
+		ConditionExpression: aws.String(condExists),
 	}
 	if returnURL != "" {
 		in.UpdateExpression = aws.String("SET returnUrl = :u")

@@ -128,7 +128,7 @@ func (s *Store) outboxPut(e OutboxEntry, now time.Time) (types.TransactWriteItem
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
-	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")}}, nil
+	return types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String(condAbsent)}}, nil
 }
 
 // PutOutbox writes pending markers for messages that no other write makes
@@ -139,10 +139,7 @@ func (s *Store) PutOutbox(ctx context.Context, entries ...OutboxEntry) error {
 		if err != nil {
 			return err
 		}
-		err = s.withRetry(ctx, "put outbox marker", func() error {
-			_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: it.Put.TableName, Item: it.Put.Item, ConditionExpression: it.Put.ConditionExpression})
-			return err
-		})
+		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: it.Put.TableName, Item: it.Put.Item, ConditionExpression: it.Put.ConditionExpression})
 		if err != nil && !conditionFailed(err) {
 			return fmt.Errorf("writing outbox marker: %w", err)
 		}
@@ -279,34 +276,32 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 	}
 	marker := &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
-		UpdateExpression: aws.String(upd), ConditionExpression: aws.String("#s = :sending"),
+		UpdateExpression: aws.String(upd), ConditionExpression: aws.String(condSending),
 		ExpressionAttributeNames: map[string]string{"#s": "status"}, ExpressionAttributeValues: vals,
 	}
 	if r.Credits == 0 && r.Reserved > 0 && (r.Status == OutboxFailed || r.Status == OutboxSkipped) {
 		// Not sent: the reservation goes back to the month it was taken in.
 		give := s.commitUpdate(tenant, r.ReservedMonth, -r.Reserved)
-		err := s.transact(ctx, "finish outbox message", []types.TransactWriteItem{{Update: marker}, {Update: give}})
+		err := s.transact(ctx, []types.TransactWriteItem{{Update: marker}, {Update: give}})
 		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
 			return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
 		}
 		return err
 	}
 	if r.Credits == 0 {
-		return s.withRetry(ctx, "finish outbox message", func() error {
-			_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-				TableName: marker.TableName, Key: marker.Key, UpdateExpression: marker.UpdateExpression, ConditionExpression: marker.ConditionExpression,
-				ExpressionAttributeNames: marker.ExpressionAttributeNames, ExpressionAttributeValues: marker.ExpressionAttributeValues,
-			})
-			if conditionFailed(err) {
-				return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
-			}
-			return err
+		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: marker.TableName, Key: marker.Key, UpdateExpression: marker.UpdateExpression, ConditionExpression: marker.ConditionExpression,
+			ExpressionAttributeNames: marker.ExpressionAttributeNames, ExpressionAttributeValues: marker.ExpressionAttributeValues,
 		})
+		if conditionFailed(err) {
+			return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
+		}
+		return err
 	}
 	credit := &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
 		UpdateExpression:          aws.String("ADD creditsUsed :n"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ConditionExpression:       aws.String(condExists),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(r.Credits))},
 	}
 	month := UsageMonth(now)
@@ -319,7 +314,7 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 	} else {
 		items = append(items, types.TransactWriteItem{Update: s.usageUpdate(tenant, month, r.ConnectionID, r.Purpose, r.Credits, r.Credits-r.Reserved)})
 	}
-	err := s.transact(ctx, "finish outbox message", items)
+	err := s.transact(ctx, items)
 	switch reasons := cancelReasons(err); {
 	case len(reasons) >= 3 && reasons[0] == "ConditionalCheckFailed":
 		return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
@@ -337,15 +332,8 @@ var errNotLeased = errors.New("not leased")
 
 // GetOutbox reads a marker: its entry and status (ErrNotFound if none).
 func (s *Store) GetOutbox(ctx context.Context, tenant, ref string) (OutboxEntry, string, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return OutboxEntry{}, "", fmt.Errorf("reading outbox message: %w", err)
-	}
-	if out.Item == nil {
-		return OutboxEntry{}, "", ErrNotFound
-	}
 	var it outboxItem
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err := s.getItem(ctx, "outbox message", true, outboxPK(tenant, ref), skOut, &it); err != nil {
 		return OutboxEntry{}, "", err
 	}
 	return it.entry(tenant, ref), it.Status, nil
@@ -372,7 +360,7 @@ func (s *Store) SweepOutbox(ctx context.Context, now time.Time, every time.Durat
 	for sh := range outboxShards {
 		in := &dynamodb.QueryInput{
 			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-			KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK <= :up"),
+			KeyConditionExpression: aws.String(keyDue),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":pk": &types.AttributeValueMemberS{Value: "OUTBOX#" + strconv.Itoa(sh)},
 				":up": &types.AttributeValueMemberS{Value: upper},

@@ -80,7 +80,7 @@ func (s *Store) SweepPending(ctx context.Context, now time.Time, limit int, each
 	for sh := range pendingShards {
 		in := &dynamodb.QueryInput{
 			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-			KeyConditionExpression: aws.String("GSI2PK = :pk AND GSI2SK <= :up"),
+			KeyConditionExpression: aws.String(keyDue),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
 				":pk": &types.AttributeValueMemberS{Value: "DOI#" + strconv.Itoa(sh)},
 				":up": &types.AttributeValueMemberS{Value: upper},
@@ -102,28 +102,22 @@ func (s *Store) SweepPending(ctx context.Context, now time.Time, limit int, each
 				}
 				key := keyOf(it.PK, it.SK)
 				if done {
-					err = s.withRetry(ctx, "end pending request", func() error {
-						_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key})
-						return err
-					})
+					_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key})
 				} else {
 					if !next.After(now) {
 						next = now.Add(time.Hour) // never look again in the same tick
 					}
-					err = s.withRetry(ctx, "reschedule pending request", func() error {
-						_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-							TableName: aws.String(s.table), Key: key,
-							UpdateExpression:    aws.String("SET GSI2SK = :sk"),
-							ConditionExpression: aws.String("attribute_exists(PK)"),
-							ExpressionAttributeValues: map[string]types.AttributeValue{
-								":sk": &types.AttributeValueMemberS{Value: pendingIndexSK(it.TenantID, it.ConnectionID, it.Phone, next)},
-							},
-						})
-						if conditionFailed(err) {
-							return nil
-						}
-						return err
+					_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+						TableName: aws.String(s.table), Key: key,
+						UpdateExpression:    aws.String("SET GSI2SK = :sk"),
+						ConditionExpression: aws.String(condExists),
+						ExpressionAttributeValues: map[string]types.AttributeValue{
+							":sk": &types.AttributeValueMemberS{Value: pendingIndexSK(it.TenantID, it.ConnectionID, it.Phone, next)},
+						},
 					})
+					if conditionFailed(err) {
+						err = nil
+					}
 				}
 				if err != nil {
 					return n, fmt.Errorf("moving a pending request on: %w", err)

@@ -68,9 +68,9 @@ func (s *Store) phonePut(tenant string, rec PhoneRecord) (*types.Put, error) {
 	}
 	p := &types.Put{TableName: aws.String(s.table), Item: av}
 	if rec.Version == 0 {
-		p.ConditionExpression = aws.String("attribute_not_exists(PK)")
+		p.ConditionExpression = aws.String(condAbsent)
 	} else {
-		p.ConditionExpression = aws.String("version = :v")
+		p.ConditionExpression = aws.String(condVersion)
 		p.ExpressionAttributeValues = map[string]types.AttributeValue{":v": numAV(rec.Version)}
 	}
 	return p, nil
@@ -135,18 +135,15 @@ func (s *Store) UpdateLedger(ctx context.Context, tenant, e164 string, fn func(P
 		if withContact { // last, so its cancellation reason is the last one
 			items = append(items, types.TransactWriteItem{Update: s.statusUpdate(tenant, rec.ContactID, upd.Ledger.State())})
 		}
-		err = s.transact(ctx, "update ledger", items)
+		err = s.transact(ctx, items)
 		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
-			if attempt >= s.maxAttempts {
-				return PhoneRecord{}, fmt.Errorf("updating consent of a number: %w", ErrConflict)
-			}
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return PhoneRecord{}, err
+			if err := s.rereadPause(ctx, attempt); err != nil {
+				return PhoneRecord{}, fmt.Errorf("updating consent of a number: %w", err)
 			}
 			continue
 		} else if withContact && len(reasons) == len(items) && reasons[len(items)-1] == "ConditionalCheckFailed" {
 			// The contact is gone (deleted meanwhile): write the ledger alone.
-			if err = s.transact(ctx, "update ledger", items[:len(items)-1]); cancelReasons(err) != nil {
+			if err = s.transact(ctx, items[:len(items)-1]); cancelReasons(err) != nil {
 				continue
 			}
 		}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,17 +54,15 @@ func (s *Store) ForgetSourceRecord(ctx context.Context, t Target, externalID str
 	if err := s.deleteHistory(ctx, t.TenantID, phone); err != nil {
 		return err
 	}
-	return s.withRetry(ctx, "delete phone", func() error {
-		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-			TableName: aws.String(s.table), Key: keyOf(phonePK(t.TenantID, phone), skPhone),
-			ConditionExpression:       aws.String("version = :v AND attribute_not_exists(contactId)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": numAV(p.Version)},
-		})
-		if conditionFailed(err) {
-			return nil // it changed meanwhile (a new contact took it): keep it
-		}
-		return err
+	_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.table), Key: keyOf(phonePK(t.TenantID, phone), skPhone),
+		ConditionExpression:       aws.String("version = :v AND attribute_not_exists(contactId)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": numAV(p.Version)},
 	})
+	if conditionFailed(err) {
+		return nil // it changed meanwhile (a new contact took it): keep it
+	}
+	return err
 }
 
 func (s *Store) linkedContact(ctx context.Context, tenant, conn, ext string) (string, bool, error) {
@@ -87,25 +84,15 @@ func (s *Store) linkedContact(ctx context.Context, tenant, conn, ext string) (st
 // deleteHistory removes every history item of a subject (redaction).
 func (s *Store) deleteHistory(ctx context.Context, tenant, subject string) error {
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: historyPK(tenant, subject)}},
 		ProjectionExpression:      aws.String("PK, SK"),
 	}
-	for {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return fmt.Errorf("listing history to redact: %w", err)
-		}
+	return s.queryAll(ctx, "listing history to redact", in, func(out *dynamodb.QueryOutput) error {
 		writes := make([]types.WriteRequest, len(out.Items))
 		for i, item := range out.Items {
 			writes[i] = types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{"PK": item["PK"], "SK": item["SK"]}}}
 		}
-		if err := s.batchWrite(ctx, writes); err != nil {
-			return err
-		}
-		if out.LastEvaluatedKey == nil {
-			return nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
+		return s.batchWrite(ctx, writes)
+	})
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -181,13 +180,13 @@ func (s *Store) StartRun(ctx context.Context, spec RunSpec) (Run, error) {
 	if err != nil {
 		return Run{}, err
 	}
-	err = s.transact(ctx, "start run", []types.TransactWriteItem{
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{Put: &types.Put{
 			TableName: aws.String(s.table), Item: lockAV,
 			ConditionExpression:       aws.String("attribute_not_exists(PK) OR lockedUntil < :now"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": numAV(now.Unix())},
 		}},
-		{Put: &types.Put{TableName: aws.String(s.table), Item: runAV, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: runAV, ConditionExpression: aws.String(condAbsent)}},
 	})
 	if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
 		lock, gerr := s.getLock(ctx, spec.TenantID, spec.ConnectionID)
@@ -225,15 +224,8 @@ func (s *Store) GetRun(ctx context.Context, tenant, runID string) (Run, error) {
 	if !keyable(tenant) || !keyable(runID) {
 		return Run{}, ErrNotFound // no such key can exist
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return Run{}, fmt.Errorf("reading run: %w", err)
-	}
-	if out.Item == nil {
-		return Run{}, ErrNotFound
-	}
 	var it runItem
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err := s.getItem(ctx, "run", true, tenantPK(tenant), runSK(runID), &it); err != nil {
 		return Run{}, err
 	}
 	if it.ExpiresAt <= s.now().Unix() {
@@ -254,13 +246,10 @@ func (s *Store) SetPlan(ctx context.Context, tenant, runID string, pages, expect
 	if err != nil {
 		return fmt.Errorf("building plan update: %w", err)
 	}
-	err = s.withRetry(ctx, "set plan", func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
-			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
-			ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		})
-		return err
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
+		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
 	if conditionFailed(err) {
 		return nil // already planned (a retried planning message)
@@ -364,7 +353,7 @@ func (s *Store) RecordPage(ctx context.Context, p PageResult, lockFor time.Durat
 		return false, false, err
 	}
 	items := []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: marker, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: aws.String(s.table), Item: marker, ConditionExpression: aws.String(condAbsent)}},
 		{Update: &types.Update{
 			TableName: aws.String(s.table), Key: keyOf(tenantPK(p.TenantID), runSK(p.RunID)),
 			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
@@ -373,11 +362,11 @@ func (s *Store) RecordPage(ctx context.Context, p PageResult, lockFor time.Durat
 		{Update: &types.Update{
 			TableName: aws.String(s.table), Key: keyOf(tenantPK(p.TenantID), lockSK(run.ConnectionID)),
 			UpdateExpression:          aws.String("SET lockedUntil = :u"),
-			ConditionExpression:       aws.String("runId = :r"),
+			ConditionExpression:       aws.String(condLockedBy),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":u": numAV(now.Add(lockFor).Unix()), ":r": &types.AttributeValueMemberS{Value: p.RunID}},
 		}},
 	}
-	err = s.transact(ctx, "record page", items)
+	err = s.transact(ctx, items)
 	reasons := cancelReasons(err)
 	switch {
 	case err == nil:
@@ -387,7 +376,7 @@ func (s *Store) RecordPage(ctx context.Context, p PageResult, lockFor time.Durat
 	case len(reasons) == 3 && reasons[2] == "ConditionalCheckFailed":
 		// The lock moved on (expired and another run started): count the
 		// page without touching the lock.
-		if err = s.transact(ctx, "record page", items[:2]); err != nil && cancelReasons(err) == nil {
+		if err = s.transact(ctx, items[:2]); err != nil && cancelReasons(err) == nil {
 			return false, false, fmt.Errorf("recording page: %w", err)
 		}
 		counted = err == nil
@@ -437,7 +426,7 @@ func (s *Store) FinishRun(ctx context.Context, tenant, runID string) (Run, error
 	if err != nil {
 		return Run{}, fmt.Errorf("building finish update: %w", err)
 	}
-	err = s.transact(ctx, "finish run", []types.TransactWriteItem{
+	err = s.transact(ctx, []types.TransactWriteItem{
 		{Update: &types.Update{
 			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
 			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
@@ -451,7 +440,7 @@ func (s *Store) FinishRun(ctx context.Context, tenant, runID string) (Run, error
 	// newer run by now).
 	_, derr := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), lockSK(run.ConnectionID)),
-		ConditionExpression:       aws.String("runId = :r"),
+		ConditionExpression:       aws.String(condLockedBy),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: runID}},
 	})
 	if derr != nil && !conditionFailed(derr) {
@@ -490,7 +479,7 @@ func (s *Store) ListRunsFiltered(ctx context.Context, tenant string, f RunFilter
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
 		ExclusiveStartKey:         start,
-		FilterExpression:          aws.String("expiresAt > :now"),
+		FilterExpression:          aws.String(filterLive),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": numAV(s.now().Unix())},
 	}
 	if f.Status != "" {
@@ -499,12 +488,12 @@ func (s *Store) ListRunsFiltered(ctx context.Context, tenant string, f RunFilter
 		in.ExpressionAttributeValues[":st"] = &types.AttributeValueMemberS{Value: f.Status}
 	}
 	if conn == "" {
-		in.KeyConditionExpression = aws.String("PK = :pk AND begins_with(SK, :run)")
+		in.KeyConditionExpression = aws.String(keyPrefix)
 		in.ExpressionAttributeValues[":pk"] = &types.AttributeValueMemberS{Value: tenantPK(tenant)}
-		in.ExpressionAttributeValues[":run"] = &types.AttributeValueMemberS{Value: "RUN#"}
+		in.ExpressionAttributeValues[":p"] = &types.AttributeValueMemberS{Value: "RUN#"}
 	} else {
 		in.IndexName = aws.String(resources.GSI1)
-		in.KeyConditionExpression = aws.String("GSI1PK = :pk")
+		in.KeyConditionExpression = aws.String(keyIndex1)
 		in.ExpressionAttributeValues[":pk"] = &types.AttributeValueMemberS{Value: connRunsIndexPK(tenant, conn)}
 	}
 	var runs []Run
@@ -529,9 +518,9 @@ func (s *Store) ListReport(ctx context.Context, tenant, runID, outcome string, l
 	}
 	var rows []ReportRow
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :rows)"),
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":rows": &types.AttributeValueMemberS{Value: "ROWS#"},
+			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "ROWS#"},
 		},
 		ExclusiveStartKey: start,
 		// A few row items per request (each holds up to a page's rows):
@@ -573,82 +562,6 @@ func (s *Store) ListReport(ctx context.Context, tenant, runID, outcome string, l
 	}
 }
 
-// queryPages runs a query until limit items passed its filter or the
-// partition ends. It reads one item more than it returns, so the cursor is
-// "" exactly when there is no next page.
-func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit int, each func(map[string]types.AttributeValue) error) (string, error) {
-	keyNames := []string{"PK", "SK"}
-	if in.IndexName != nil {
-		idx := *in.IndexName
-		keyNames = append(keyNames, idx+"PK", idx+"SK")
-	}
-	var items []map[string]types.AttributeValue
-	for {
-		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return "", fmt.Errorf("query: %w", err)
-		}
-		s.trackOne(false, out.ConsumedCapacity)
-		items = append(items, out.Items...)
-		if len(items) > limit || out.LastEvaluatedKey == nil {
-			break
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
-	}
-	next := ""
-	if len(items) > limit {
-		items = items[:limit]
-		last := items[limit-1]
-		key := map[string]types.AttributeValue{}
-		for _, k := range keyNames {
-			if v, ok := last[k]; ok {
-				key[k] = v
-			}
-		}
-		next = encodeCursor(key, 0)
-	}
-	for _, item := range items {
-		if err := each(item); err != nil {
-			return "", err
-		}
-	}
-	return next, nil
-}
-
-func (s *Store) put(ctx context.Context, item map[string]types.AttributeValue) error {
-	s.estimate(true, writeUnits(item, false))
-	return s.withRetry(ctx, "put", func() error {
-		out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item, ReturnConsumedCapacity: s.capacityMode()})
-		if out != nil {
-			s.trackOne(true, out.ConsumedCapacity)
-		}
-		return err
-	})
-}
-
-func (s *Store) transact(ctx context.Context, name string, items []types.TransactWriteItem) error {
-	for _, it := range items {
-		switch {
-		case it.Put != nil:
-			s.estimate(true, writeUnits(it.Put.Item, true))
-		case it.Update != nil, it.Delete != nil:
-			s.estimate(true, 2)
-		}
-	}
-	return s.withRetry(ctx, name, func() error {
-		out, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items, ReturnConsumedCapacity: s.capacityMode()})
-		if out != nil {
-			s.track(true, out.ConsumedCapacity...)
-		}
-		return err
-	})
-}
-
-func numAV(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
-}
-
 // ChainPage counts, once, the page that follows pageID in a chained
 // listing (cursor pagination). The bulk-sync handler calls it before it
 // enqueues that page — and before it applies its own — so a run never
@@ -668,8 +581,8 @@ func (s *Store) ChainPage(ctx context.Context, tenant, runID, pageID, nextPageID
 	if err != nil {
 		return fmt.Errorf("building chain update: %w", err)
 	}
-	err = s.transact(ctx, "chain page", []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: marker, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: marker, ConditionExpression: aws.String(condAbsent)}},
 		{Update: &types.Update{
 			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
 			UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),

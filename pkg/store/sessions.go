@@ -75,7 +75,7 @@ func (s *Store) CreateSession(ctx context.Context, tenant string, ttl time.Durat
 		return "", Session{}, err
 	}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")}); err != nil {
+		ConditionExpression: aws.String(condAbsent)}); err != nil {
 		return "", Session{}, fmt.Errorf("storing session: %w", err)
 	}
 	return tenant + "." + secret, sess, nil
@@ -88,15 +88,8 @@ func (s *Store) GetSession(ctx context.Context, token string) (Session, error) {
 	if !ok {
 		return Session{}, ErrNotFound
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(sessionPK(tenant, hashHex(secret)), skSession)})
-	if err != nil {
-		return Session{}, fmt.Errorf("reading session: %w", err)
-	}
-	if out.Item == nil {
-		return Session{}, ErrNotFound
-	}
 	var it sessionItem
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err := s.getItem(ctx, "session", false, sessionPK(tenant, hashHex(secret)), skSession, &it); err != nil {
 		return Session{}, err
 	}
 	if it.TenantID != tenant || it.ExpiresAt <= s.now().Unix() {
@@ -131,7 +124,7 @@ func (s *Store) CreateLoginLink(ctx context.Context, tenant string, ttl time.Dur
 		return "", time.Time{}, err
 	}
 	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: av,
-		ConditionExpression: aws.String("attribute_not_exists(PK)")}); err != nil {
+		ConditionExpression: aws.String(condAbsent)}); err != nil {
 		return "", time.Time{}, fmt.Errorf("storing sign-in link: %w", err)
 	}
 	return tenant + "." + secret, exp, nil

@@ -71,8 +71,8 @@ func (s *Store) CreateTenant(ctx context.Context, name string) (Tenant, string, 
 	if err != nil {
 		return Tenant{}, "", err
 	}
-	err = s.transact(ctx, "create tenant", []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: tav, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: tav, ConditionExpression: aws.String(condAbsent)}},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: kav}},
 	})
 	if err != nil {
@@ -94,15 +94,8 @@ func (s *Store) Authenticate(ctx context.Context, apiKey string) (string, error)
 		return "", ErrNotFound
 	}
 	h := hashHex(secret)
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), keySK(h))})
-	if err != nil {
-		return "", fmt.Errorf("reading API key: %w", err)
-	}
 	var it apiKeyItem
-	if out.Item == nil {
-		return "", ErrNotFound
-	}
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err := s.getItem(ctx, "API key", false, tenantPK(tenant), keySK(h), &it); err != nil {
 		return "", err
 	}
 	// The lookup is by the secret's hash, so its timing says nothing about
@@ -118,15 +111,9 @@ func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	if !keyable(id) {
 		return Tenant{}, ErrNotFound // no such key can exist
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(id), skTenant)})
-	if err != nil {
-		return Tenant{}, fmt.Errorf("reading tenant: %w", err)
-	}
-	if out.Item == nil {
-		return Tenant{}, ErrNotFound
-	}
 	var it tenantItem
-	return it.Tenant, unmarshalMap(out.Item, &it)
+	err := s.getItem(ctx, "tenant", false, tenantPK(id), skTenant, &it)
+	return it.Tenant, err
 }
 
 // SetSMSProvider stores the tenant's sealed SMS provider settings.
@@ -134,7 +121,7 @@ func (s *Store) SetSMSProvider(ctx context.Context, tenant string, sealed []byte
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
 		UpdateExpression:          aws.String("SET smsProvider = :p"),
-		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ConditionExpression:       aws.String(condExists),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberB{Value: sealed}},
 	})
 	if conditionFailed(err) {
@@ -159,8 +146,8 @@ func (s *Store) EnsureTenant(ctx context.Context, id, name, secret string) error
 	if err != nil {
 		return err
 	}
-	err = s.transact(ctx, "ensure tenant", []types.TransactWriteItem{
-		{Put: &types.Put{TableName: aws.String(s.table), Item: tav, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	err = s.transact(ctx, []types.TransactWriteItem{
+		{Put: &types.Put{TableName: aws.String(s.table), Item: tav, ConditionExpression: aws.String(condAbsent)}},
 		{Put: &types.Put{TableName: aws.String(s.table), Item: kav}},
 	})
 	if cancelReasons(err) != nil {

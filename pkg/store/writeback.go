@@ -64,14 +64,11 @@ const staleHash = "writeback-due"
 // rather than the record staying unchanged. A link that does not exist is
 // left alone.
 func (s *Store) StaleLink(ctx context.Context, tenant, conn, externalID string) error {
-	err := s.withRetry(ctx, "mark link for write-back", func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: keyOf(linkPK(tenant, conn, externalID), skLink),
-			UpdateExpression:          aws.String("SET appliedHash = :h"),
-			ConditionExpression:       aws.String("attribute_exists(PK)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: staleHash}},
-		})
-		return err
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(linkPK(tenant, conn, externalID), skLink),
+		UpdateExpression:          aws.String("SET appliedHash = :h"),
+		ConditionExpression:       aws.String(condExists),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: staleHash}},
 	})
 	if conditionFailed(err) {
 		return nil
@@ -86,18 +83,15 @@ func (s *Store) StaleLink(ctx context.Context, tenant, conn, externalID string) 
 // cannot write opt-outs back (Counts.WriteBackUnsupported): the first call
 // counts it, later ones (other pages, retries) change nothing.
 func (s *Store) NoteWriteBackUnsupported(ctx context.Context, tenant, runID string) error {
-	err := s.withRetry(ctx, "count write-back unsupported", func() error {
-		_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
-			UpdateExpression:         aws.String("SET writeBackUnsupportedNoted = :t ADD #c.writeBackUnsupported :one"),
-			ConditionExpression:      aws.String("#s = :running AND attribute_not_exists(writeBackUnsupportedNoted)"),
-			ExpressionAttributeNames: map[string]string{"#c": "counts", "#s": "status"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":t": &types.AttributeValueMemberBOOL{Value: true}, ":one": numAV(1),
-				":running": &types.AttributeValueMemberS{Value: RunRunning},
-			},
-		})
-		return err
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), runSK(runID)),
+		UpdateExpression:         aws.String("SET writeBackUnsupportedNoted = :t ADD #c.writeBackUnsupported :one"),
+		ConditionExpression:      aws.String("#s = :running AND attribute_not_exists(writeBackUnsupportedNoted)"),
+		ExpressionAttributeNames: map[string]string{"#c": "counts", "#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberBOOL{Value: true}, ":one": numAV(1),
+			":running": &types.AttributeValueMemberS{Value: RunRunning},
+		},
 	})
 	if conditionFailed(err) {
 		return nil // counted before, or the run is over

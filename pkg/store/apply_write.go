@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/consent"
@@ -40,215 +39,31 @@ type effects struct {
 
 // writeDecision writes decision d (computed on snap.state; after is the state
 // after merge.Apply) for record rec: one transaction for the contacts,
-// phone items (claims + ledgers), email claims and outbox markers, each
-// conditioned on what was read; then link, memberships and history.
+// phone items (claims + ledgers), email claims, held deltas and outbox
+// markers, each conditioned on what was read; the link, memberships and
+// history follow as side writes (effects).
 func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, snap snapshot, d merge.Decision, after merge.State, now time.Time) (effects, error) {
-	tenant := t.TenantID
-	var fx effects
-	fx.contactID = d.ContactID
-	contacts := map[string]bool{}
-	created := map[string]bool{}
-	deleted := map[string]bool{}
-	phones := map[string]bool{}
-	emails := map[string]bool{}
-	for _, m := range d.Mutations {
-		switch m.Kind {
-		case merge.MutCreateContact:
-			created[m.ContactID] = true
-			contacts[m.ContactID] = true
-		case merge.MutDeleteContact:
-			deleted[m.ContactID] = true
-			contacts[m.ContactID] = true
-		case merge.MutClaimPhone, merge.MutReleasePhone:
-			phones[m.Value] = true
-			contacts[m.ContactID] = true
-		case merge.MutClaimEmail, merge.MutReleaseEmail:
-			emails[m.Value] = true
-			contacts[m.ContactID] = true
-		case merge.MutConsent:
-			phones[m.Consent.Phone] = true
-			// A number's first state is recorded in its new ledger (signal,
-			// time, evidence); history items record changes after that.
-			if m.Consent.Change.StateChanged() && snap.phoneVer[m.Consent.Phone] > 0 {
-				fx.history = append(fx.history, subjectEntry{m.Consent.Phone, consentHistory(m.Consent.Change)})
-			}
-		case merge.MutQueueMessage:
-			if m.Message != nil {
-				fx.messages = append(fx.messages, *m.Message)
-			}
-		case merge.MutHoldLink:
-			h := *m.Link
-			fx.held = &linkItem{PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink,
-				AppliedHash: appliedHash(rec, t.Conn, t.WriteBack), UpdatedAt: rec.UpdatedAt, Held: &h}
-		case merge.MutAddGroup:
-			fx.groupsAdd = append(fx.groupsAdd, m.Group())
-			contacts[m.ContactID] = true
-		case merge.MutRemoveGroup:
-			fx.groupsDel = append(fx.groupsDel, m.Group())
-			contacts[m.ContactID] = true
-		case merge.MutRemoveLink:
-			if m.Link.ConnectionID == t.Conn.ID && m.Link.ExternalID == rec.ExternalID {
-				fx.linkDel = true
-			}
-			contacts[m.ContactID] = true
-		default: // set_field, set_custom, put_link
-			contacts[m.ContactID] = true
-		}
+	fx, keys := decisionEffects(t, rec, snap, d)
+	items, err := s.contactItems(t, rec, snap, d, after, keys, fx.messages)
+	if err != nil {
+		return fx, err
 	}
-	var items []types.TransactWriteItem
-	for _, id := range sortedSet(contacts) {
-		if id == "" {
-			continue
-		}
-		old, existed := snap.state.Contacts[id]
-		if deleted[id] {
-			if !existed {
-				continue
-			}
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
-				TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact),
-				ConditionExpression:       aws.String("version = :v"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":v": numAV(old.Version)},
-			}})
-			continue
-		}
-		c, ok := after.Contacts[id]
-		if !ok {
-			continue
-		}
-		c.Version = old.Version + 1
-		var mark *appliedMark
-		if t.RunID != "" && id == d.ContactID {
-			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: t.RunID, Outcome: string(d.Outcome),
-				Purposes: purposesOf(fx.messages), Pending: merge.Status(c, after.Ledger(c.Phone)) == consent.Pending}
-		}
-		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))), mark)
-		if err != nil {
-			return fx, err
-		}
-		put := &types.Put{TableName: aws.String(s.table), Item: av}
-		if !existed || created[id] {
-			put.ConditionExpression = aws.String("attribute_not_exists(PK)")
-		} else {
-			put.ConditionExpression = aws.String("version = :v")
-			put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": numAV(old.Version)}
-		}
-		items = append(items, types.TransactWriteItem{Put: put})
-	}
-	// A number whose state changes shows it on the contact that has it: a
-	// contact the decision does not put otherwise gets its denormalised
-	// status set (a partial record's consent on its linked contact).
-	for _, m := range d.Mutations {
-		if m.Kind != merge.MutConsent || !m.Consent.Change.StateChanged() {
-			continue
-		}
-		owner := after.Phones[m.Consent.Phone]
-		if _, loaded := snap.state.Contacts[owner]; owner == "" || contacts[owner] || !loaded {
-			continue
-		}
-		items = append(items, types.TransactWriteItem{Update: s.statusUpdate(tenant, owner, m.Consent.Ledger.State())})
-	}
-	for _, p := range sortedSet(phones) {
-		rec := PhoneRecord{Phone: p, ContactID: after.Phones[p], Ledger: after.Ledger(p), Version: snap.phoneVer[p]}
-		rec.Ledger.Phone = p
-		// The contact's status follows its phone's state: the contact put
-		// above already carries it.
-		put, err := s.phonePut(tenant, rec)
-		if err != nil {
-			return fx, err
-		}
-		items = append(items, types.TransactWriteItem{Put: put})
-	}
-	for _, e := range sortedSet(emails) {
-		owner, stored := after.Emails[e], snap.emailOwn[e]
-		switch {
-		case owner == stored:
-			continue
-		case owner == "":
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
-				TableName: aws.String(s.table), Key: keyOf(emailPK(tenant, e), e),
-				ConditionExpression:       aws.String("contactId = :o"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: stored}},
-			}})
-		default:
-			av, err := marshalMap(emailItem{PK: emailPK(tenant, e), SK: e, ContactID: owner})
-			if err != nil {
-				return fx, err
-			}
-			put := &types.Put{TableName: aws.String(s.table), Item: av}
-			if stored == "" {
-				put.ConditionExpression = aws.String("attribute_not_exists(PK)")
-			} else {
-				put.ConditionExpression = aws.String("contactId = :o")
-				put.ExpressionAttributeValues = map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: stored}}
-			}
-			items = append(items, types.TransactWriteItem{Put: put})
-		}
-	}
-	switch {
-	case fx.held != nil && len(fx.held.Held.Groups) == 0 && !fx.held.Held.Guest:
-		// Nothing held any more (a delete, or deltas that cancel out).
-		fx.heldDel, fx.held = true, nil
-		if snap.linkRead {
-			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
-				TableName: aws.String(s.table), Key: keyOf(linkPK(tenant, t.Conn.ID, rec.ExternalID), skLink),
-				ConditionExpression:       aws.String("attribute_not_exists(contactId) AND appliedHash = :h"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: snap.link.AppliedHash}},
-			}})
-		}
-	case fx.held != nil:
-		// Conditioned on the link item as read: still unlinked and holding
-		// what was read, or still absent.
-		av, err := marshalMap(*fx.held)
-		if err != nil {
-			return fx, err
-		}
-		put := &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String("attribute_not_exists(PK)")}
-		if snap.linkRead {
-			put.ConditionExpression = aws.String("attribute_not_exists(contactId) AND appliedHash = :h")
-			put.ExpressionAttributeValues = map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: snap.link.AppliedHash}}
-		}
-		items = append(items, types.TransactWriteItem{Put: put})
-	}
-	for _, m := range fx.messages {
-		put, err := s.outboxPut(SMSEntry(tenant, m), now)
-		if err != nil {
-			return fx, err
-		}
-		items = append(items, put)
-		if p, ok, err := s.pendingPut(SMSEntry(tenant, m)); err != nil {
-			return fx, err
-		} else if ok {
-			items = append(items, p)
-		}
+	if items, err = s.claimItems(t, rec, snap, after, keys, &fx, items, now); err != nil {
+		return fx, err
 	}
 	var dryKeys []string
 	if t.dry != nil {
 		items, dryKeys = t.dry.rewrite(items)
 	}
-	if len(items) == 1 {
-		// One item needs no transaction (which would cost twice the units).
-		if err := s.writeOne(ctx, items[0]); err != nil {
-			return fx, err
-		}
-	} else if len(items) > 0 {
-		err := s.transact(ctx, "apply decision", items)
-		if rejected(err) {
-			return fx, fmt.Errorf("applying decision: %w", err) // not stale: refused for good
-		}
-		if cancelReasons(err) != nil {
-			return fx, errStale
-		}
-		if err != nil {
-			return fx, fmt.Errorf("applying decision: %w", err)
-		}
+	if err := s.commitDecision(ctx, items); err != nil {
+		return fx, err
 	}
 	if t.dry != nil {
 		t.dry.mark(dryKeys...)
 	}
 	if !fx.linkDel && d.ContactID != "" && d.Outcome != merge.Invalid {
 		fx.linkPut = &linkItem{
-			PK: linkPK(tenant, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
+			PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
 			AppliedHash: appliedHash(rec, t.Conn, t.WriteBack), UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome),
 		}
 		if t.RunID != "" {
@@ -265,6 +80,226 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		}
 	}
 	return fx, nil
+}
+
+// decisionKeys are the keys a decision's transaction writes.
+type decisionKeys struct {
+	contacts, created, deleted, phones, emails map[string]bool
+}
+
+// decisionEffects sorts a decision's mutations into the keys its
+// transaction writes and the effects outside it.
+func decisionEffects(t Target, rec source.Record, snap snapshot, d merge.Decision) (effects, decisionKeys) {
+	fx := effects{contactID: d.ContactID}
+	k := decisionKeys{contacts: map[string]bool{}, created: map[string]bool{}, deleted: map[string]bool{}, phones: map[string]bool{}, emails: map[string]bool{}}
+	for _, m := range d.Mutations {
+		switch m.Kind {
+		case merge.MutCreateContact:
+			k.created[m.ContactID] = true
+			k.contacts[m.ContactID] = true
+		case merge.MutDeleteContact:
+			k.deleted[m.ContactID] = true
+			k.contacts[m.ContactID] = true
+		case merge.MutClaimPhone, merge.MutReleasePhone:
+			k.phones[m.Value] = true
+			k.contacts[m.ContactID] = true
+		case merge.MutClaimEmail, merge.MutReleaseEmail:
+			k.emails[m.Value] = true
+			k.contacts[m.ContactID] = true
+		case merge.MutConsent:
+			k.phones[m.Consent.Phone] = true
+			// A number's first state is recorded in its new ledger (signal,
+			// time, evidence); history items record changes after that.
+			if m.Consent.Change.StateChanged() && snap.phoneVer[m.Consent.Phone] > 0 {
+				fx.history = append(fx.history, subjectEntry{m.Consent.Phone, consentHistory(m.Consent.Change)})
+			}
+		case merge.MutQueueMessage:
+			if m.Message != nil {
+				fx.messages = append(fx.messages, *m.Message)
+			}
+		case merge.MutHoldLink:
+			h := *m.Link
+			fx.held = &linkItem{PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink,
+				AppliedHash: appliedHash(rec, t.Conn, t.WriteBack), UpdatedAt: rec.UpdatedAt, Held: &h}
+		case merge.MutAddGroup:
+			fx.groupsAdd = append(fx.groupsAdd, m.Group())
+			k.contacts[m.ContactID] = true
+		case merge.MutRemoveGroup:
+			fx.groupsDel = append(fx.groupsDel, m.Group())
+			k.contacts[m.ContactID] = true
+		case merge.MutRemoveLink:
+			if m.Link.ConnectionID == t.Conn.ID && m.Link.ExternalID == rec.ExternalID {
+				fx.linkDel = true
+			}
+			k.contacts[m.ContactID] = true
+		default: // set_field, set_custom, put_link
+			k.contacts[m.ContactID] = true
+		}
+	}
+	return fx, k
+}
+
+// contactItems are the decision's contact puts and deletes, each
+// conditioned on the version read (or on being new), and the status
+// updates of contacts whose number changed state but that the decision
+// does not put.
+func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge.Decision, after merge.State, k decisionKeys, msgs []consent.Message) ([]types.TransactWriteItem, error) {
+	tenant := t.TenantID
+	var items []types.TransactWriteItem
+	for _, id := range sortedSet(k.contacts) {
+		if id == "" {
+			continue
+		}
+		old, existed := snap.state.Contacts[id]
+		if k.deleted[id] {
+			if existed {
+				items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+					TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact),
+					ConditionExpression: aws.String(condVersion), ExpressionAttributeValues: map[string]types.AttributeValue{":v": numAV(old.Version)},
+				}})
+			}
+			continue
+		}
+		c, ok := after.Contacts[id]
+		if !ok {
+			continue
+		}
+		c.Version = old.Version + 1
+		var mark *appliedMark
+		if t.RunID != "" && id == d.ContactID {
+			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: t.RunID, Outcome: string(d.Outcome),
+				Purposes: purposesOf(msgs), Pending: merge.Status(c, after.Ledger(c.Phone)) == consent.Pending}
+		}
+		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))), mark)
+		if err != nil {
+			return nil, err
+		}
+		put := &types.Put{TableName: aws.String(s.table), Item: av, ConditionExpression: aws.String(condAbsent)}
+		if existed && !k.created[id] {
+			put.ConditionExpression = aws.String(condVersion)
+			put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": numAV(old.Version)}
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+	}
+	// A number whose state changes shows it on the contact that has it: a
+	// contact the decision does not put otherwise gets its denormalised
+	// status set (a partial record's consent on its linked contact).
+	for _, m := range d.Mutations {
+		if m.Kind != merge.MutConsent || !m.Consent.Change.StateChanged() {
+			continue
+		}
+		owner := after.Phones[m.Consent.Phone]
+		if _, loaded := snap.state.Contacts[owner]; owner == "" || k.contacts[owner] || !loaded {
+			continue
+		}
+		items = append(items, types.TransactWriteItem{Update: s.statusUpdate(tenant, owner, m.Consent.Ledger.State())})
+	}
+	return items, nil
+}
+
+// claimItems appends the decision's phone items (owner and ledger, at the
+// version read), email claims (owned as read), held deltas (the link item
+// as read) and outbox markers to items.
+func (s *Store) claimItems(t Target, rec source.Record, snap snapshot, after merge.State, k decisionKeys, fx *effects, items []types.TransactWriteItem, now time.Time) ([]types.TransactWriteItem, error) {
+	tenant := t.TenantID
+	for _, p := range sortedSet(k.phones) {
+		rec := PhoneRecord{Phone: p, ContactID: after.Phones[p], Ledger: after.Ledger(p), Version: snap.phoneVer[p]}
+		rec.Ledger.Phone = p
+		// The contact's status follows its phone's state: the contact put
+		// above already carries it.
+		put, err := s.phonePut(tenant, rec)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, types.TransactWriteItem{Put: put})
+	}
+	for _, e := range sortedSet(k.emails) {
+		owner, stored := after.Emails[e], snap.emailOwn[e]
+		switch {
+		case owner == stored:
+			continue
+		case owner == "":
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+				TableName: aws.String(s.table), Key: keyOf(emailPK(tenant, e), e),
+				ConditionExpression: aws.String(condOwner), ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: stored}},
+			}})
+		default:
+			av, err := marshalMap(emailItem{PK: emailPK(tenant, e), SK: e, ContactID: owner})
+			if err != nil {
+				return nil, err
+			}
+			items = append(items, types.TransactWriteItem{Put: conditionedPut(s.table, av, condOwner, ":o", stored)})
+		}
+	}
+	switch {
+	case fx.held != nil && len(fx.held.Held.Groups) == 0 && !fx.held.Held.Guest:
+		// Nothing held any more (a delete, or deltas that cancel out).
+		fx.heldDel, fx.held = true, nil
+		if snap.linkRead {
+			items = append(items, types.TransactWriteItem{Delete: &types.Delete{
+				TableName: aws.String(s.table), Key: keyOf(linkPK(tenant, t.Conn.ID, rec.ExternalID), skLink),
+				ConditionExpression: aws.String(condHeld), ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: snap.link.AppliedHash}},
+			}})
+		}
+	case fx.held != nil:
+		// Conditioned on the link item as read: still unlinked and holding
+		// what was read, or still absent.
+		av, err := marshalMap(*fx.held)
+		if err != nil {
+			return nil, err
+		}
+		hash := ""
+		if snap.linkRead {
+			hash = snap.link.AppliedHash
+		}
+		items = append(items, types.TransactWriteItem{Put: conditionedPut(s.table, av, condHeld, ":h", hash)})
+	}
+	for _, m := range fx.messages {
+		put, err := s.outboxPut(SMSEntry(tenant, m), now)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, put)
+		if p, ok, err := s.pendingPut(SMSEntry(tenant, m)); err != nil {
+			return nil, err
+		} else if ok {
+			items = append(items, p)
+		}
+	}
+	return items, nil
+}
+
+// conditionedPut puts av on condition cond with :name = was, or, when was
+// is "" (nothing was read), on the item being absent.
+func conditionedPut(table string, av map[string]types.AttributeValue, cond, name, was string) *types.Put {
+	if was == "" {
+		return &types.Put{TableName: aws.String(table), Item: av, ConditionExpression: aws.String(condAbsent)}
+	}
+	return &types.Put{TableName: aws.String(table), Item: av, ConditionExpression: aws.String(cond),
+		ExpressionAttributeValues: map[string]types.AttributeValue{name: &types.AttributeValueMemberS{Value: was}}}
+}
+
+// commitDecision writes a decision's conditioned items: one alone (a
+// transaction would cost twice the units), more in one transaction. A
+// failed condition is errStale, for the caller to read again; a write
+// refused for good (rejected) is not.
+func (s *Store) commitDecision(ctx context.Context, items []types.TransactWriteItem) error {
+	var err error
+	switch len(items) {
+	case 0:
+		return nil
+	case 1:
+		err = s.writeItem(ctx, items[0])
+	default:
+		err = s.transact(ctx, items)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case conditionFailed(err) || (cancelReasons(err) != nil && !rejected(err)):
+		return errStale
+	}
+	return fmt.Errorf("applying decision: %w", err)
 }
 
 // sideWrites returns the idempotent writes that follow a committed
@@ -335,41 +370,6 @@ type groupItem struct {
 	Label string `dynamodbav:"label"`
 }
 
-// batchWrite writes up to 25 requests per call, retrying unprocessed ones.
-func (s *Store) batchWrite(ctx context.Context, writes []types.WriteRequest) error {
-	writes = dedupWrites(writes)
-	for _, w := range writes {
-		if w.PutRequest != nil {
-			s.estimate(true, writeUnits(w.PutRequest.Item, false))
-		} else {
-			s.estimate(true, 1)
-		}
-	}
-	for start := 0; start < len(writes); start += 25 {
-		req := map[string][]types.WriteRequest{s.table: writes[start:min(start+25, len(writes))]}
-		for attempt := 0; len(req) > 0; attempt++ {
-			if attempt > 3*s.maxAttempts {
-				return &RetryError{Op: "batch write", Attempts: attempt, Err: errors.New("unprocessed items")}
-			}
-			if attempt > 0 {
-				if err := sleep(ctx, backoff(min(attempt, 6))); err != nil {
-					return err
-				}
-			}
-			out, err := s.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: req, ReturnConsumedCapacity: s.capacityMode()})
-			if err != nil {
-				if retryable(err) {
-					continue
-				}
-				return fmt.Errorf("batch write: %w", err)
-			}
-			s.track(true, out.ConsumedCapacity...)
-			req = out.UnprocessedItems
-		}
-	}
-	return nil
-}
-
 // purposesOf lists the purposes of due messages (what a run counts).
 func purposesOf(msgs []consent.Message) []string {
 	var out []string
@@ -401,68 +401,4 @@ func sortedSet(m map[string]bool) []string {
 type subjectEntry struct {
 	subject string
 	entry   HistoryEntry
-}
-
-// writeOne performs a single conditional write of a decision; a failed
-// condition is errStale.
-func (s *Store) writeOne(ctx context.Context, it types.TransactWriteItem) error {
-	if it.Put != nil {
-		s.estimate(true, writeUnits(it.Put.Item, false))
-	} else {
-		s.estimate(true, 1)
-	}
-	err := s.withRetry(ctx, "apply decision", func() error {
-		switch {
-		case it.Put != nil:
-			out, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-				TableName: it.Put.TableName, Item: it.Put.Item, ConditionExpression: it.Put.ConditionExpression,
-				ExpressionAttributeNames: it.Put.ExpressionAttributeNames, ExpressionAttributeValues: it.Put.ExpressionAttributeValues,
-				ReturnConsumedCapacity: s.capacityMode(),
-			})
-			if out != nil {
-				s.trackOne(true, out.ConsumedCapacity)
-			}
-			return err
-		case it.Delete != nil:
-			out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-				TableName: it.Delete.TableName, Key: it.Delete.Key, ConditionExpression: it.Delete.ConditionExpression,
-				ExpressionAttributeNames: it.Delete.ExpressionAttributeNames, ExpressionAttributeValues: it.Delete.ExpressionAttributeValues,
-				ReturnConsumedCapacity: s.capacityMode(),
-			})
-			if out != nil {
-				s.trackOne(true, out.ConsumedCapacity)
-			}
-			return err
-		}
-		return errors.New("store: unsupported single write")
-	})
-	if conditionFailed(err) {
-		return errStale
-	}
-	if err != nil {
-		return fmt.Errorf("applying decision: %w", err)
-	}
-	return nil
-}
-
-// dedupWrites keeps the last write of each key: one BatchWriteItem request
-// must not name a key twice.
-func dedupWrites(writes []types.WriteRequest) []types.WriteRequest {
-	index := map[string]int{}
-	out := writes[:0:0]
-	for _, w := range writes {
-		var k string
-		if w.PutRequest != nil {
-			k = itemKey(w.PutRequest.Item)
-		} else if w.DeleteRequest != nil {
-			k = itemKey(w.DeleteRequest.Key)
-		}
-		if i, ok := index[k]; ok && k != "" {
-			out[i] = w
-			continue
-		}
-		index[k] = len(out)
-		out = append(out, w)
-	}
-	return out
 }
