@@ -38,7 +38,7 @@ events: ## regenerate the signed sample events under events/
 	$(GO) run ./localstack/invoke -write-events
 
 .PHONY: test
-# pkg/chaos runs after the other packages, not beside them: its Toxiproxy
+# pkg/dev/chaos runs after the other packages, not beside them: its Toxiproxy
 # proxies reset connections to the shared DynamoDB Local, and while they do
 # other test processes' DynamoDB reads fail too ("use of closed network
 # connection"; TestInstall_FourPlatformsWithOverlappingPeople failed 3 of 3
@@ -48,8 +48,8 @@ test: browser ## run every test (unit, integration on the embedded stack, browse
 	$(STACK) up; \
 	eval "$$($(STACK) env)"; \
 	status=0; \
-	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v '/pkg/chaos$$') || status=$$?; \
-	$(GO) test $(TEST_FLAGS) ./pkg/chaos/ || status=$$?; \
+	$(GO) test $(TEST_FLAGS) $$($(GO) list ./... | grep -v '/pkg/dev/chaos$$') || status=$$?; \
+	$(GO) test $(TEST_FLAGS) ./pkg/dev/chaos/ || status=$$?; \
 	if [ -f infra/go.mod ]; then { $(MAKE) --no-print-directory infra-npm && (cd infra && $(GO) test -count=1 -timeout 20m ./...); } || status=$$?; fi; \
 	if [ $$was_running = 0 ]; then $(STACK) down; fi; \
 	exit $$status

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/stacktest"
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 )
 
 // TestBench runs the whole benchmark at a small size on the embedded stack

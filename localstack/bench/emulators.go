@@ -6,7 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/contactsync/contactsync/pkg/stacktest"
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 )
 
 // emulators are the local emulators' own ceilings, measured in the same

@@ -1,6 +1,6 @@
 // Command bench measures the whole pipeline the way users load it, on the
 // embedded stack (or LocalStack) named by AWS_ENDPOINT_URL*: it hosts the
-// real handlers in a sandbox (pkg/sandbox), drives them through the Hub API,
+// real handlers in a sandbox (pkg/dev/sandbox), drives them through the Hub API,
 // the platform fakes and signed webhooks, and meters every AWS request and
 // handler invocation. `make bench` runs it and prints one table; the same
 // table is written as markdown and JSON under .local/bench/.
@@ -37,8 +37,8 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/embedded"
-	"github.com/contactsync/contactsync/pkg/sandbox"
+	"github.com/contactsync/contactsync/pkg/dev/embedded"
+	"github.com/contactsync/contactsync/pkg/dev/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
 )

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/provision"
+	"github.com/contactsync/contactsync/pkg/dev/provision"
 	"github.com/contactsync/contactsync/pkg/resources"
 )
 

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/fakestore"
-	"github.com/contactsync/contactsync/pkg/sandbox"
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/sandbox"
 	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/woocommerce"

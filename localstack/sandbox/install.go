@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/sandbox"
+	"github.com/contactsync/contactsync/pkg/dev/sandbox"
 )
 
 // oauthInstall is one store the demo installs the way a hub does: through

@@ -17,7 +17,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/embedded"
+	"github.com/contactsync/contactsync/pkg/dev/embedded"
 )
 
 func main() {

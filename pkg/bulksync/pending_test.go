@@ -9,8 +9,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
 	"github.com/contactsync/contactsync/pkg/email"
-	"github.com/contactsync/contactsync/pkg/fakestore"
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/phone"
 	"github.com/contactsync/contactsync/pkg/store"

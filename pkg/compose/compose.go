@@ -1,6 +1,6 @@
 // Package compose is the one composition root: it builds each function's
 // handler from its configuration and clients. The Lambda mains
-// (functions/*/main.go), the sandbox (pkg/sandbox, and through it `make
+// (functions/*/main.go), the sandbox (pkg/dev/sandbox, and through it `make
 // run`, `make sandbox` and the benchmark) and `make invoke` all build their
 // handlers here, so they cannot drift apart: the same run lock, the same
 // queues, the same optional parts (write-backs, the outbox of the Hub API,

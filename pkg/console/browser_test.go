@@ -19,15 +19,15 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/sandbox"
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
 	"github.com/contactsync/contactsync/pkg/oauth"
-	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/shopify/shopifytest"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/sms/twilio/twiliotest"
-	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
 
 	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
 	"github.com/contactsync/contactsync/pkg/source"

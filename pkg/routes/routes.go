@@ -3,7 +3,7 @@
 // dispatches on it (pkg/hubapi binds a handler method to each of the api
 // function's routes and refuses to build when a route has no handler or a
 // handler no route; pkg/webhook and pkg/inbound match their path from it),
-// the CDK app (infra/stack) deploys exactly it, the sandbox (pkg/sandbox)
+// the CDK app (infra/stack) deploys exactly it, the sandbox (pkg/dev/sandbox)
 // serves exactly it, and infra's tests compare the synthesized template
 // against it in both directions. A route therefore cannot be served locally
 // without being deployed, or deployed without being served.

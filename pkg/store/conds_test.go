@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/resources"
-	"github.com/contactsync/contactsync/pkg/stacktest"
 )
 
 func sAV(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }

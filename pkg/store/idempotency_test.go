@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/stacktest"
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 

@@ -2,7 +2,7 @@
 // the Lambda handlers (bulksync, webhook, inbound, hubapi, outbox,
 // scheduler) stand side by side — none depends on another, and within pkg/
 // only the composition root (pkg/compose) and the local sandbox that hosts
-// the handlers (pkg/sandbox) depend on any, so the connectors, the queue
+// the handlers (pkg/dev/sandbox) depend on any, so the connectors, the queue
 // messages and the store sit below every handler — and the pure core
 // (phone, merge, consent, and the source values it decides on) links no
 // net/http and no AWS SDK. The graph is the production one (`go list -deps`,

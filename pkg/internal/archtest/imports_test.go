@@ -21,7 +21,7 @@ var handlers = []string{"pkg/bulksync", "pkg/webhook", "pkg/inbound", "pkg/hubap
 
 // wiring are the packages under pkg/ that may depend on handlers: the
 // composition root, and the sandbox that hosts the handlers locally.
-var wiring = []string{"pkg/compose", "pkg/sandbox"}
+var wiring = []string{"pkg/compose", "pkg/dev/sandbox"}
 
 // pure is the core that decides without I/O, and the source values it
 // takes.
@@ -124,5 +124,39 @@ func TestImports_PureCoreLinksNoNetworkOrAWS(t *testing.T) {
 				t.Errorf("pure package %s depends on %s (through %s)", name, dep, strings.Join(via(pkgs, p, dep), ", "))
 			}
 		}
+	}
+}
+
+// TestImports_FunctionsLinkNoHarness: what runs on AWS (every function's
+// main and all it depends on) links nothing of the dev harness (pkg/dev:
+// sandbox, embedded stack, stacktest, fakestore, chaos, provisioning) and
+// no platform or provider fake (the *test packages, pkg/fakeapi).
+func TestImports_FunctionsLinkNoHarness(t *testing.T) {
+	t.Parallel()
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command on PATH: %v", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(gocmd, "list", "-deps", "-f", "{{.ImportPath}}", module+"functions/...")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	n := 0
+	for _, dep := range strings.Fields(string(out)) {
+		rel, ours := strings.CutPrefix(dep, module)
+		if !ours {
+			continue
+		}
+		n++
+		last := rel[strings.LastIndex(rel, "/")+1:]
+		if strings.HasPrefix(rel, "pkg/dev/") || rel == "pkg/fakeapi" || (strings.HasPrefix(rel, "pkg/") && strings.HasSuffix(last, "test") && last != "archtest") {
+			t.Errorf("a deployed function links %s, which is test or dev harness", rel)
+		}
+	}
+	if n < 10 {
+		t.Fatalf("go list found only %d of our packages under functions/: the listing is wrong", n)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
 )
 
 // The fake's lists and segments. GET /api/lists and GET /api/segments

@@ -9,7 +9,7 @@
 // 750/min steady by default) announced in RateLimit-* headers and enforced
 // with 429 + Retry-After, and injectable 5xx failures. One window counts
 // every endpoint (Klaviyo counts per endpoint, so the fake is stricter).
-// Profiles come from pkg/fakestore by seed; their phones are E.164 as
+// Profiles come from pkg/dev/fakestore by seed; their phones are E.164 as
 // Klaviyo stores them.
 package klaviyotest
 
@@ -27,7 +27,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
 	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 )
 

@@ -9,7 +9,7 @@
 // with HTTP Basic API-key auth, Mailchimp's limit of 10
 // simultaneous connections (429 beyond), an optional per-request latency,
 // injectable failures, and form-encoded list webhooks sent exactly as
-// Mailchimp sends them. Members come from pkg/fakestore by seed. For the
+// Mailchimp sends them. Members come from pkg/dev/fakestore by seed. For the
 // connector's setup calls it also serves GET /3.0/lists (the audience and
 // Options.OtherAudiences, with stats.member_count), GET /3.0/lists/{id}
 // (fields honoured) and saved segments (AddSavedSegment) in the segments
@@ -38,7 +38,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
 	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 )
 

@@ -4,7 +4,7 @@
 // access-token check, the cost-based leaky bucket and its
 // extensions.cost.throttleStatus (THROTTLED errors when empty), injectable
 // 5xx/429 failures and closed connections (pkg/fakeapi), and signed
-// webhook deliveries exactly as Shopify sends them. Customers come from pkg/fakestore, deterministic by seed.
+// webhook deliveries exactly as Shopify sends them. Customers come from pkg/dev/fakestore, deterministic by seed.
 //
 // Setup queries (setup.go): the connector's named ContactsyncCheck (shop
 // { name }), ContactsyncOptionTags (shop { customerTags(first:) }: the
@@ -51,8 +51,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
 	"github.com/contactsync/contactsync/pkg/fakeapi"
-	"github.com/contactsync/contactsync/pkg/fakestore"
 	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 	"github.com/contactsync/contactsync/pkg/shopify"
 )

@@ -5,7 +5,7 @@
 // host rate limit answered with 429 + Retry-After, injectable 5xx/429
 // failures and closed connections (pkg/fakeapi), and signed webhook
 // deliveries exactly as WooCommerce sends them.
-// Its customers come from pkg/fakestore, deterministic by seed; they carry
+// Its customers come from pkg/dev/fakestore, deterministic by seed; they carry
 // a role (RoleEvery: some are not "customer", and the listing honours
 // role, default "customer", as WooCommerce does) and, with GroupsMetaKey,
 // their tags in meta_data as a tagging plugin stores them. Guest orders
@@ -28,8 +28,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
 	"github.com/contactsync/contactsync/pkg/fakeapi"
-	"github.com/contactsync/contactsync/pkg/fakestore"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 )
 

@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/contactsync/contactsync/pkg/provision"
+	"github.com/contactsync/contactsync/pkg/dev/provision"
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/resources"
-	"github.com/contactsync/contactsync/pkg/stacktest"
 )
 
 func TestStack_TableHasTTLAndIndexes(t *testing.T) {

@@ -12,14 +12,14 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/sandbox"
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
 	"github.com/contactsync/contactsync/pkg/oauth"
-	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
-	"github.com/contactsync/contactsync/pkg/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 

@@ -14,10 +14,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/contactsync/contactsync/pkg/dev/sandbox"
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/health"
 	"github.com/contactsync/contactsync/pkg/queue"
-	"github.com/contactsync/contactsync/pkg/sandbox"
-	"github.com/contactsync/contactsync/pkg/stacktest"
 )
 
 func TestHTTP_TranslatesToAPIGatewayEventAndBack(t *testing.T) {

@@ -21,9 +21,9 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/compose"
+	"github.com/contactsync/contactsync/pkg/dev/provision"
 	"github.com/contactsync/contactsync/pkg/health"
 	"github.com/contactsync/contactsync/pkg/oauth"
-	"github.com/contactsync/contactsync/pkg/provision"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/routes"
 	"github.com/contactsync/contactsync/pkg/scheduler"

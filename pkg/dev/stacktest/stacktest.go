@@ -29,8 +29,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/embedded"
-	"github.com/contactsync/contactsync/pkg/provision"
+	"github.com/contactsync/contactsync/pkg/dev/embedded"
+	"github.com/contactsync/contactsync/pkg/dev/provision"
 	"github.com/contactsync/contactsync/pkg/resources"
 )
 

@@ -10,10 +10,10 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/dev/sandbox"
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/routes"
-	"github.com/contactsync/contactsync/pkg/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
-	"github.com/contactsync/contactsync/pkg/stacktest"
 )
 
 // startSandbox hosts the handlers on the test's own table and queues.

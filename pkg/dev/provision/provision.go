@@ -4,7 +4,7 @@
 // LocalStack or AWS). Every step is idempotent: existing resources are left
 // as they are.
 //
-// The program localstack/provision wraps it; pkg/stacktest calls it for each
+// The program localstack/provision wraps it; pkg/dev/stacktest calls it for each
 // test's own table and queues.
 package provision
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/contactsync/contactsync/pkg/fakestore"
-	"github.com/contactsync/contactsync/pkg/sandbox"
+	"github.com/contactsync/contactsync/pkg/dev/fakestore"
+	"github.com/contactsync/contactsync/pkg/dev/sandbox"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
 )
