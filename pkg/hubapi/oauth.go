@@ -421,7 +421,10 @@ func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, cred
 			}
 			if err == nil && reinstalled && updated.Enabled {
 				// Re-installed after an uninstall (which removed our
-				// subscriptions): subscribe again.
+				// subscriptions): subscribe again, as a first
+				// registration (the ids kept from before were removed by
+				// the platform, not dropped: not a repair).
+				h.removeWebhookState(ctx, updated)
 				h.registerWebhooks(ctx, updated, nil)
 			}
 			return conn.ID, err

@@ -81,7 +81,9 @@ func (o *oauthStack) contacts(query url.Values) []any {
 // segments; the chosen ones scope the install; activation subscribes the
 // connection to every topic of shopify.WebhookTopics at its URL, and
 // nothing else; the shop's own customers/update delivery (signed with the
-// app's secret, which the install stored) reaches the contact; delete
+// app's secret, which the install stored) reaches the contact; after
+// app/uninstalled a new authorisation of the connection subscribes it
+// again (webhooks ok, not repaired: the uninstall removed them); delete
 // removes every subscription.
 func TestHooksInstall_ShopifyOAuthSubscribesDeliversAndRemoves(t *testing.T) {
 	t.Parallel()
@@ -143,6 +145,31 @@ func TestHooksInstall_ShopifyOAuthSubscribesDeliversAndRemoves(t *testing.T) {
 	}
 	if got := o.contacts(url.Values{"q": {"Ottoline"}, "group": {"Shopify - SMS Club"}}); len(got) != 1 || len(o.contacts(url.Values{})) != 4 {
 		t.Fatalf("the delivery did not land on the tagged customer's contact: %v", got)
+	}
+
+	// The merchant uninstalls the app (the shop delivers app/uninstalled
+	// and drops the app's subscriptions) and installs it again from the
+	// hub: the same connection is active again and subscribed again.
+	if n := shop.Uninstall(); n != 1 {
+		t.Fatalf("app/uninstalled answered 2xx %d times, want 1", n)
+	}
+	if code, out := o.c.call("GET", "/v1/connections/"+id, o.key, nil); code != 200 || out["status"] != "disconnected" {
+		t.Fatalf("after app/uninstalled: %d %v", code, out)
+	}
+	if again := o.install(map[string]any{"platform": "shopify", "shop": shop.Domain(), "connectionId": id}); again != id {
+		t.Fatalf("the re-install landed on %s, want %s", again, id)
+	}
+	if code, out := o.c.call("GET", "/v1/connections/"+id, o.key, nil); code != 200 || out["status"] != "active" {
+		t.Fatalf("after the re-install: %d %v", code, out)
+	}
+	if wh := h.webhooks(id); wh["status"] != "ok" {
+		t.Fatalf("webhooks after the re-install: %v", wh)
+	}
+	if got := shopifySubs(shop, hookURL); !slices.Equal(got, want) || len(shop.Subscriptions()) != len(want) {
+		t.Fatalf("after the re-install the shop holds %v at %s (%d in all), want %v", got, hookURL, len(shop.Subscriptions()), want)
+	}
+	if n := shop.UpdateCustomer(2, time.Now(), func(first, last *string) { *first, *last = "Peregrine", "Reinstall" }); n != 1 || !h.contactNamed("Peregrine") {
+		t.Fatalf("a delivery after the re-install: %d answered 2xx (pending %d)", n, shop.Pending())
 	}
 
 	if code, out := o.c.call("DELETE", "/v1/connections/"+id, o.key, nil); code != 204 {

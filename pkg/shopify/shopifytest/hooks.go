@@ -199,7 +199,8 @@ func (s *Server) UpdateCustomer(n int, at time.Time, f func(first, last *string)
 }
 
 // Uninstall uninstalls the app: app/uninstalled is delivered, then the
-// shop deletes the app's subscriptions and its token stops working.
+// shop deletes the app's subscriptions and its token stops working until
+// the app is installed again (a code exchanged for a token, oauth.go).
 func (s *Server) Uninstall() int {
 	ok := s.emit("APP_UNINSTALLED", map[string]any{
 		"id": json.Number("548380009"), "name": strings.TrimSuffix(s.opts.Domain, ".myshopify.com"), "email": "owner@example.com",

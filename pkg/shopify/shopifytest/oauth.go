@@ -52,7 +52,17 @@ func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) { s.OAuth().Token(w, r) }
+// oauthToken exchanges a code; an exchange installs the app (again, after
+// Uninstall): the shop's token works once more.
+func (s *Server) oauthToken(w http.ResponseWriter, r *http.Request) {
+	before := s.OAuth().Exchanges()
+	s.OAuth().Token(w, r)
+	if s.OAuth().Exchanges() > before {
+		s.mu.Lock()
+		s.hooks.uninstalled = false
+		s.mu.Unlock()
+	}
+}
 
 // CallbackHMAC signs a callback query as Shopify does: hex HMAC-SHA256
 // with the app's client secret over the query without hmac and signature,
