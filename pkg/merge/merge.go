@@ -297,7 +297,14 @@ func (m *merger) upsert() Decision {
 	}
 	m.fields(&target)
 	m.link(&target, hash)
-	if m.consent(m.in.Identity.Phone) && target.Phone == m.in.Identity.Phone {
+	phone := m.in.Identity.Phone
+	if phone == "" && partial && m.linked && m.in.Record.Consent.State != source.SignalNone {
+		// A partial record's consent without its phone (a Klaviyo consent
+		// event names only the profile) speaks for the number of the
+		// contact its source record is linked to (loaded with it).
+		phone = target.Phone
+	}
+	if m.consent(phone) && target.Phone == phone {
 		m.changed = true // the contact's status changed
 	}
 	m.d.ContactID = target.ID

@@ -248,3 +248,34 @@ func TestMerge_PartialRecord_UnlinkedWithInvalidPhoneIsInvalid(t *testing.T) {
 		t.Fatalf("decision = %+v", d)
 	}
 }
+
+// TestMerge_PartialConsentWithoutPhone_SpeaksForTheLinkedNumber: a
+// partial record that carries a consent signal but no phone (a Klaviyo
+// consent event naming only its profile) speaks for the number of the
+// contact its source record is linked to; unlinked, it is held, and it
+// never creates or moves anything.
+func TestMerge_PartialConsentWithoutPhone_SpeaksForTheLinkedNumber(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	full := rec("7", 1, "Jane", "Doe")
+	full.Consent = source.ConsentSignal{State: source.SignalSubscribed, At: at(1)}
+	w.merge(shopify, full, ident(phoneA, emailA))
+	if got := w.s.Ledger(phoneA).State(); got != consent.Subscribed {
+		t.Fatalf("after the full record: %s", got)
+	}
+	stop := source.Record{ExternalID: "7", UpdatedAt: at(5), Partial: true,
+		Consent: source.ConsentSignal{State: source.SignalUnsubscribed, At: at(5), Method: "event:klaviyo.unsubscribed_from_sms_marketing"}}
+	d := w.merge(shopify, stop, Identity{})
+	if d.Outcome != Updated || w.s.Ledger(phoneA).State() != consent.Unsubscribed {
+		t.Fatalf("decision %+v, ledger %s: the consent event did not reach the linked number", d, w.s.Ledger(phoneA).State())
+	}
+	if len(w.s.Contacts) != 1 {
+		t.Fatalf("contacts = %+v", w.s.Contacts)
+	}
+	// A record linked nowhere has no number to speak for: nothing changes.
+	other := stop
+	other.ExternalID = "8"
+	if d := w.merge(shopify, other, Identity{}); d.Outcome == Created || d.Outcome == Updated || len(w.s.Contacts) != 1 {
+		t.Fatalf("an unlinked partial consent record: %+v, contacts %d", d, len(w.s.Contacts))
+	}
+}
