@@ -58,6 +58,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/smsproviders"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
@@ -113,6 +114,9 @@ type Deps struct {
 	// Specs are the platforms connections may be of; their configs are
 	// checked against them (nil: platforms.All(), the supported ones).
 	Specs platform.Specs
+	// SMSProviders are the SMS providers a tenant may set up; settings
+	// are checked against their specs (nil: smsproviders.All()).
+	SMSProviders sms.Specs
 }
 
 // Handler serves the Hub API.
@@ -135,6 +139,9 @@ func New(d Deps) *Handler {
 	}
 	if d.Specs == nil {
 		d.Specs = platforms.All()
+	}
+	if d.SMSProviders == nil {
+		d.SMSProviders = smsproviders.All()
 	}
 	h := &Handler{d: d}
 	h.rs = h.bindRoutes()

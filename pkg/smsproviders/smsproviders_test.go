@@ -83,3 +83,32 @@ func TestSenderFollowsNoRedirect(t *testing.T) {
 		}
 	}
 }
+
+// An apiBaseUrl must be one of the provider's own hosts over https (any
+// http(s) URL with the local setting); a provider without hosts has none.
+func TestSpecsCheckBase(t *testing.T) {
+	specs := append(smsproviders.All(), sms.Spec{Name: "unknown"})
+	for _, tc := range []struct {
+		provider, url string
+		allow, ok     bool
+	}{
+		{"twilio", "", false, true},
+		{"twilio", "https://api.twilio.com", false, true},
+		{"twilio", "https://api.twilio.com.evil.io", false, false},
+		{"twilio", "http://api.twilio.com", false, false},
+		{"twilio", "http://127.0.0.1:8080/twilio", true, true},
+		{"twilio", "http://127.0.0.1:8080/twilio", false, false},
+		{"sinch", "https://eu.sms.api.sinch.com", false, true},
+		{"sinch", "https://us.sms.api.sinch.com/", false, true},
+		{"sinch", "https://evil.sms.api.sinch.com.io", false, false},
+		{"sinch", "https://169.254.169.254", false, false},
+		{"messagemedia", "https://api.messagemedia.com", false, true},
+		{"messagemedia", "https://[::1]", false, false},
+		{"unknown", "https://api.twilio.com", false, false},
+	} {
+		spec, _ := specs.Lookup(sms.Provider(tc.provider))
+		if err := spec.CheckBase(tc.url, tc.allow); (err == nil) != tc.ok {
+			t.Errorf("%s.CheckBase(%q, allow=%v) = %v, want ok=%v", tc.provider, tc.url, tc.allow, err, tc.ok)
+		}
+	}
+}
