@@ -11,47 +11,42 @@ import (
 	"github.com/contactsync/contactsync/pkg/safehttp"
 )
 
-// Spec is everything the engine knows of one SMS provider. The provider's
-// own package exports it (twilio.Spec(), ...) and pkg/smsproviders lists
-// them, one line per provider; the Hub API, the inbound handler and the
-// outbox work from the spec alone.
+// Spec is everything the engine knows of one SMS provider, exported by
+// the provider's package (twilio.Spec(), ...) and listed, one line per
+// provider, by smsproviders.All.
 type Spec struct {
-	// Name is the settings' provider and the {provider} of our inbound URL.
-	Name Provider
-	// Label is its display name ("Twilio").
+	// Name is the settings' provider and our inbound URL's {provider};
+	// Label its display name.
+	Name  Provider
 	Label string
-	// Keys are the credentials its settings hold.
+	// Keys are the credentials its settings hold (webhookToken, which the
+	// API sets, aside).
 	Keys []Key
-	// APIHost reports whether host is one of the provider's API hosts,
-	// which an apiBaseUrl may name (CheckBase; nil: none).
+	// APIHost reports whether an apiBaseUrl may name host (nil: none).
 	APIHost func(host string) bool
-	// URLToken, when set, reports whether settings with these credentials
-	// get callbacks the provider does not sign: our inbound URL then
-	// carries a secret ?token= (credentials' webhookToken, set by the API).
+	// URLToken reports whether the provider will not sign the callbacks
+	// of settings with these credentials (nil: it always signs): our
+	// inbound URL then carries a ?token=, Credentials["webhookToken"].
 	URLToken func(creds map[string]string) bool
-	// Inbound verifies a request the provider posted to our inbound URL
-	// (in constant time; ErrInvalidSignature) and parses it (ErrMalformed;
-	// ErrUnsupported for what is acknowledged and ignored).
+	// Inbound verifies (in constant time; ErrInvalidSignature) and parses
+	// (ErrMalformed; ErrUnsupported: acknowledged, ignored) a request the
+	// provider posted to our inbound URL; Answer is what it expects back.
 	Inbound func(creds map[string]string, r Request) (Inbound, error)
-	// Answer is what the provider expects back from an inbound request.
-	Answer Answer
-	// New builds a sender of the settings with hc (hardened by the
-	// caller). A sender whose provider can look messages up is also a
-	// Finder: a send whose answer was lost is then reconciled by the
-	// outbox, never sent twice.
+	Answer  Answer
+	// New builds a sender of the settings over hc (hardened). One that can
+	// look its messages up is a Finder too: a send whose answer was lost is
+	// then reconciled by the outbox, never sent twice.
 	New func(s Settings, hc *http.Client) (Sender, error)
-	// Setup checks the credentials with the provider through sender (made
-	// by New: CheckError's errors), then points the sender's inbound
-	// messages at s.InboundURL where the provider's API allows or names
-	// the manual step. A failed pointing is no error: the answer says
-	// what the user must do (ManualStep, Reason).
+	// Setup checks the credentials through a sender New made (CheckError),
+	// then points the sender's inbound messages at s.InboundURL where the
+	// provider's API allows, or names the manual step (a failed pointing
+	// is no error: ManualStep and Reason say what the user must do).
 	Setup func(ctx context.Context, sender Sender, s Settings) (InboundSetup, error)
 }
 
-// Key is one credential of a provider.
+// Key is one credential of a provider; a Secret one is never shown.
 type Key struct {
-	Name string
-	// Required: settings must have it; Secret: never shown in a reason.
+	Name             string
 	Required, Secret bool
 }
 
@@ -61,7 +56,7 @@ type Answer struct {
 	ContentType, Body string
 }
 
-// JSONOK is the answer providers that read no body get.
+// JSONOK is the answer of providers that read no body.
 var JSONOK = Answer{http.StatusOK, "application/json", `{"status":"ok"}`}
 
 // Sender sends messages through one provider account.
@@ -69,33 +64,27 @@ type Sender interface {
 	Send(ctx context.Context, m Message) (SendResult, error)
 }
 
-// Request is one inbound request as received.
+// Request is an inbound request as received: the public URL the provider
+// called (with its query), and when (signed timestamps are judged by it).
 type Request struct {
-	// URL is the public URL the provider called, with its query.
 	URL    string
 	Header http.Header
 	Body   []byte
-	// At is when it was received: signed timestamps are judged against it.
-	At time.Time
+	At     time.Time
 }
 
-// Token is the request URL's ?token= ("" when it has none).
-func (r Request) Token() string {
+// Token is the URL's ?token=; Path its path ("/" if none).
+func (r Request) Token() string { return r.url().Query().Get("token") }
+func (r Request) Path() string  { return "/" + strings.TrimPrefix(r.url().Path, "/") }
+
+func (r Request) url() *url.URL {
 	if u, err := url.Parse(r.URL); err == nil {
-		return u.Query().Get("token")
+		return u
 	}
-	return ""
+	return &url.URL{}
 }
 
-// Path is the request URL's path ("/" when it has none or does not parse).
-func (r Request) Path() string {
-	if u, err := url.Parse(r.URL); err == nil && u.Path != "" {
-		return u.Path
-	}
-	return "/"
-}
-
-// Specs is the list of supported providers.
+// Specs is a list of providers.
 type Specs []Spec
 
 // Lookup returns the spec named p.
@@ -107,18 +96,17 @@ func (s Specs) Lookup(p Provider) (Spec, bool) {
 	return s[i], true
 }
 
-// Names lists the providers' names in order, comma separated.
+// Names lists the providers' names, sorted, comma separated.
 func (s Specs) Names() string {
-	names := make([]string, len(s))
-	for i, sp := range s {
-		names[i] = string(sp.Name)
+	var names []string
+	for _, sp := range s {
+		names = append(names, string(sp.Name))
 	}
 	slices.Sort(names)
 	return strings.Join(names, ", ")
 }
 
-// CheckCredentials returns a message per credential that is missing or
-// unknown to the provider.
+// CheckCredentials returns a message per credential missing or unknown.
 func (s Spec) CheckCredentials(creds map[string]string) map[string]string {
 	bad := map[string]string{}
 	for k := range creds {
@@ -134,27 +122,27 @@ func (s Spec) CheckCredentials(creds map[string]string) map[string]string {
 	return bad
 }
 
-// Secrets returns the values of creds' secret keys (for source.SafeReason).
+// Secrets are the values of creds' secret keys (for source.SafeReason).
 func (s Spec) Secrets(creds map[string]string) []string {
 	var out []string
 	for _, k := range s.Keys {
-		if v := creds[k.Name]; k.Secret && v != "" {
-			out = append(out, v)
+		if k.Secret && creds[k.Name] != "" {
+			out = append(out, creds[k.Name])
 		}
 	}
 	return out
 }
 
-// CheckBase checks an apiBaseUrl ("" is the provider's default host): one
-// of its APIHost hosts over https, or with allowPrivate (local fakes) any
-// http(s) URL; the error says what is wrong, for the field's 400.
+// CheckBase checks an apiBaseUrl ("" is the provider's default): one of
+// its hosts over https, or any http(s) URL with allowPrivate (local
+// fakes); the error says what is wrong, for the field's 400.
 func (s Spec) CheckBase(apiBaseURL string, allowPrivate bool) error {
-	if apiBaseURL == "" {
-		return nil
-	}
 	hostOK := s.APIHost
 	if hostOK == nil {
 		hostOK = func(string) bool { return false }
+	}
+	if apiBaseURL == "" {
+		return nil
 	}
 	_, err := safehttp.CheckURL(apiBaseURL, allowPrivate, hostOK)
 	return err

@@ -17,7 +17,8 @@ import (
 // credentials (or they make no client), a *source.PlatformError (or the
 // context's error) when it could not tell. A failed inbound set-up is no
 // error: the answer says what the user must do instead (ManualStep,
-// Reason). hc is hardened as NewSender hardens it.
+// Reason). No reason shows a secret credential. hc is hardened as
+// NewSender hardens it.
 func (r Registry) Setup(ctx context.Context, s sms.Settings, hc *http.Client, allowPrivate bool) (sms.InboundSetup, error) {
 	spec, err := r.spec(s.Provider)
 	if err != nil {
@@ -30,7 +31,17 @@ func (r Registry) Setup(ctx context.Context, s sms.Settings, hc *http.Client, al
 	if err != nil {
 		return sms.InboundSetup{}, err
 	}
-	return spec.Setup(ctx, sender, s)
+	in, err := spec.Setup(ctx, sender, s)
+	secrets := spec.Secrets(s.Credentials)
+	in.Reason = source.SafeReason(in.Reason, secrets...)
+	var rej *source.CredentialsRejectedError
+	var pe *source.PlatformError
+	if errors.As(err, &rej) {
+		rej.Reason = source.SafeReason(rej.Reason, secrets...)
+	} else if errors.As(err, &pe) {
+		pe.Reason = source.SafeReason(pe.Reason, secrets...)
+	}
+	return in, err
 }
 
 // Setup is Registry.Setup of the supported providers.

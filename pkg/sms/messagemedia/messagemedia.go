@@ -1,7 +1,7 @@
 // Package messagemedia verifies and parses Sinch MessageMedia reply
 // callbacks and sends SMS through its Messages API, with our inbound URL as
-// every message's callback_url (Client.CallbackURL); setup.go checks
-// credentials. Its fake, messagemediatest, serves the send endpoint and
+// every message's callback_url (Client.CallbackURL); spec.go is its
+// sms.Spec and checks credentials. Its fake, messagemediatest, serves the send endpoint and
 // posts replies.
 //
 // Facts relied on (../../../../shared/platforms.md §6):

@@ -7,6 +7,18 @@ import (
 	"github.com/contactsync/contactsync/pkg/sms"
 )
 
+// Set-up facts (MM-spec, GitHub messagemedia/documentation spec/openapi.yaml;
+// ../../../../shared/platforms.md §6):
+//   - The credential check lists the account's dedicated-number
+//     assignments, one per page: GET
+//     /v1/messaging/numbers/dedicated/assignments?page_size=1, HTTP Basic;
+//     the spec answers bad credentials with 403 "Invalid authentication
+//     credentials" (401 in the SDKs' error table).
+//   - Send Messages: "callback_url: a URL can be included with each message
+//     to which webhooks will be pushed ... when replies are received". So
+//     every message we send carries our inbound URL and replies to it
+//     reach us with no set-up on the account.
+
 // Spec is MessageMedia for the engine: callbacks RSA-signed when the
 // tenant gave the account's public key, else authenticated by our URL's
 // token; every message carries our inbound URL as its callback_url; no
@@ -37,7 +49,17 @@ func Spec() sms.Spec {
 			if err := sender.(*Client).CheckCredentials(ctx); err != nil {
 				return sms.InboundSetup{}, err
 			}
-			return PointInbound(), nil
+			return sms.InboundSetup{Configured: true, How: "every message we send carries the inbound URL as its callback_url, so replies to it are posted there"}, nil
 		},
 	}
+}
+
+// CheckCredentials makes the cheap authenticated read: nil when
+// MessageMedia accepts the key and secret, *source.CredentialsRejectedError
+// when it refuses them, *source.PlatformError when it could not tell.
+func (c *Client) CheckCredentials(ctx context.Context) error {
+	r := c.request(http.MethodGet, c.base+"/v1/messaging/numbers/dedicated/assignments?page_size=1", nil)
+	r.Attempts = 1
+	_, err := c.api.Do(ctx, r)
+	return sms.CheckError("MessageMedia", err, []int{http.StatusUnauthorized, http.StatusForbidden}, c.secret, c.key)
 }

@@ -1,7 +1,7 @@
 // Package sinch verifies and parses Sinch SMS inbound (MO) callbacks and
-// sends SMS through the Sinch SMS REST API; setup.go checks credentials
-// (a one-batch read) and names the manual inbound set-up (no API sets a
-// service plan's callback URL). Its fake, sinchtest, serves the batches
+// sends SMS through the Sinch SMS REST API; spec.go, its sms.Spec, checks
+// credentials (a one-batch read) and names the manual inbound set-up (no
+// API sets a service plan's callback URL). Its fake, sinchtest, serves the batches
 // endpoint and posts signed inbound messages.
 //
 // Facts relied on (../../../../shared/platforms.md §7):

@@ -5,7 +5,6 @@ import (
 	"net/http"
 
 	"github.com/contactsync/contactsync/pkg/sms"
-	"github.com/contactsync/contactsync/pkg/source"
 )
 
 // Spec is Twilio for the engine: callbacks signed with the auth token and
@@ -30,7 +29,7 @@ func Spec() sms.Spec {
 			}
 			in, err := c.PointInbound(ctx, s.Sender, s.InboundURL)
 			if err != nil {
-				return sms.InboundSetup{ManualStep: ManualStep(s.Sender, s.InboundURL), Reason: source.SafeReason(err.Error(), c.authToken)}, nil
+				return sms.InboundSetup{ManualStep: ManualStep(s.Sender, s.InboundURL), Reason: err.Error()}, nil
 			}
 			return in, nil
 		},
