@@ -23,7 +23,7 @@
 //
 // PUT /v1/sms-provider (provider.go) checks the provider's credentials
 // and points the sender's inbound messages at our inbound URL where the
-// provider's API allows, through Deps.SMSSetup (smsproviders.Setup): 422
+// provider's API allows, through Deps.SMSSetup (smsproviders.Default.Setup): 422
 // credentials_rejected, 502 provider_unreachable, nothing stored; the
 // answer's "inbound" says what was configured or the manual step.
 //
@@ -104,7 +104,7 @@ type Deps struct {
 	OAuthHTTP *http.Client
 	// SMSSetup checks an SMS provider's credentials and points the
 	// sender's inbound messages at s.InboundURL where the provider allows
-	// (PUT /v1/sms-provider; smsproviders.Setup in the composition root).
+	// (PUT /v1/sms-provider; smsproviders.Default.Setup in the composition root).
 	// nil: no provider calls, and the answer names the manual step.
 	SMSSetup func(ctx context.Context, s sms.Settings) (sms.InboundSetup, error)
 	// Webhooks registers a connection's platform webhooks when it is

@@ -51,13 +51,11 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	// Providers that do not sign callbacks authenticate them by a token in
 	// the inbound URL (spec.URLToken: Sinch without an HMAC secret,
 	// MessageMedia without a public key).
-	out := map[string]string{"provider": string(in.Provider), "sender": in.Sender, "companyName": in.CompanyName,
-		"inboundUrl": h.d.PublicBaseURL + "/sms/inbound/" + string(in.Provider) + "/" + c.tenant}
+	in.InboundURL = h.d.PublicBaseURL + "/sms/inbound/" + string(in.Provider) + "/" + c.tenant
 	if spec.URLToken != nil && spec.URLToken(in.Credentials) {
 		in.Credentials["webhookToken"] = randomToken()
-		out["inboundUrl"] += "?token=" + in.Credentials["webhookToken"]
+		in.InboundURL += "?token=" + in.Credentials["webhookToken"]
 	}
-	in.InboundURL = out["inboundUrl"]
 	inbound, errResp := h.setUpSMSProvider(ctx, in)
 	if errResp != nil {
 		return *errResp
@@ -71,8 +69,8 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	} else if err != nil {
 		return h.internal(ctx, "storing provider", err)
 	}
-	return apigw.JSON(http.StatusOK, providerOut{Provider: out["provider"], Sender: out["sender"], CompanyName: out["companyName"],
-		InboundURL: out["inboundUrl"], Inbound: inbound})
+	return apigw.JSON(http.StatusOK, providerOut{Provider: string(in.Provider), Sender: in.Sender, CompanyName: in.CompanyName,
+		InboundURL: in.InboundURL, Inbound: inbound})
 }
 
 // providerOut is PUT /v1/sms-provider's answer.

@@ -15,10 +15,8 @@ import (
 // the provider's package (twilio.Spec(), ...) and listed, one line per
 // provider, by smsproviders.All.
 type Spec struct {
-	// Name is the settings' provider and our inbound URL's {provider};
-	// Label its display name.
-	Name  Provider
-	Label string
+	// Name is the settings' provider and our inbound URL's {provider}.
+	Name Provider
 	// Keys are the credentials its settings hold (webhookToken, which the
 	// API sets, aside).
 	Keys []Key

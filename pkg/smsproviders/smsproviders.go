@@ -2,20 +2,19 @@
 // (sms.Spec; All is the supported ones, one line per provider package) to
 // the inbound and outbox handlers and the Hub API: inbound verification
 // and parsing with the answer each provider expects, a sender built from a
-// tenant's settings, and Setup (setup.go), the Hub API's check of new
-// settings. It has no per-provider branch: what differs is in the specs.
-// The package-level functions serve All(); a Registry serves another list
-// (a test's).
+// tenant's settings, and Setup, the Hub API's check of new settings. It has no per-provider branch: what differs is in the specs.
+// Default serves All(); a Registry of another list serves a test's.
 package smsproviders
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"time"
 
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/source"
 )
 
 // ErrUnsupported: no spec for the provider.
@@ -25,11 +24,11 @@ var ErrUnsupported = fmt.Errorf("smsproviders: unsupported provider")
 // https host (sms.Spec.CheckBase).
 var ErrForbiddenHost = errors.New("smsproviders: apiBaseUrl is not a host of the provider")
 
-// Sender sends messages through one provider account.
-type Sender = sms.Sender
-
 // Registry serves the providers of Specs (nil: All()).
 type Registry struct{ Specs sms.Specs }
+
+// Default serves the supported providers.
+var Default Registry
 
 func (r Registry) spec(p sms.Provider) (sms.Spec, error) {
 	specs := r.Specs
@@ -53,26 +52,19 @@ func (r Registry) ParseInbound(s sms.Settings, req sms.Request) (sms.Inbound, er
 	return spec.Inbound(s.Credentials, req)
 }
 
-// ParseInbound is Registry.ParseInbound of the supported providers;
-// publicURL is the URL the provider called, now when it was received.
-func ParseInbound(s sms.Settings, publicURL string, h http.Header, body []byte, now time.Time) (sms.Inbound, error) {
-	return Registry{}.ParseInbound(s, sms.Request{URL: publicURL, Header: h, Body: body, At: now})
-}
-
-// Answer is what provider p expects back: status, content type, body.
-func Answer(p sms.Provider) (int, string, string) {
-	a := sms.JSONOK
-	if spec, err := (Registry{}).spec(p); err == nil {
-		a = spec.Answer
+// Answer is what provider p expects back (JSONOK when it is unknown).
+func (r Registry) Answer(p sms.Provider) sms.Answer {
+	if spec, err := r.spec(p); err == nil {
+		return spec.Answer
 	}
-	return a.Status, a.ContentType, a.Body
+	return sms.JSONOK
 }
 
 // NewSender builds the sender for a tenant's settings. The apiBaseUrl is
 // checked again (the API checked it on PUT) and hc is used as
 // safehttp.Harden makes it: no redirects and, unless allowPrivate (local
 // fakes only), https to public addresses only.
-func (r Registry) NewSender(s sms.Settings, hc *http.Client, allowPrivate bool) (Sender, error) {
+func (r Registry) NewSender(s sms.Settings, hc *http.Client, allowPrivate bool) (sms.Sender, error) {
 	spec, err := r.spec(s.Provider)
 	if err != nil {
 		return nil, err
@@ -83,7 +75,33 @@ func (r Registry) NewSender(s sms.Settings, hc *http.Client, allowPrivate bool) 
 	return spec.New(s, safehttp.Harden(hc, allowPrivate))
 }
 
-// NewSender is Registry.NewSender of the supported providers.
-func NewSender(s sms.Settings, hc *http.Client, allowPrivate bool) (Sender, error) {
-	return Registry{}.NewSender(s, hc, allowPrivate)
+// Setup is the Hub API's check of new settings (PUT /v1/sms-provider,
+// before anything is stored): the spec's Setup through a sender NewSender
+// made, with no secret credential in any reason. The error is a
+// *source.CredentialsRejectedError when the provider refused the
+// credentials (or they make no sender), a *source.PlatformError (or the
+// context's error) when it could not tell.
+func (r Registry) Setup(ctx context.Context, s sms.Settings, hc *http.Client, allowPrivate bool) (sms.InboundSetup, error) {
+	spec, err := r.spec(s.Provider)
+	if err != nil {
+		return sms.InboundSetup{}, err
+	}
+	sender, err := r.NewSender(s, hc, allowPrivate)
+	if err != nil && !errors.Is(err, ErrForbiddenHost) {
+		err = &source.CredentialsRejectedError{Reason: err.Error()}
+	}
+	if err != nil {
+		return sms.InboundSetup{}, err
+	}
+	in, err := spec.Setup(ctx, sender, s)
+	secrets := spec.Secrets(s.Credentials)
+	in.Reason = source.SafeReason(in.Reason, secrets...)
+	var rej *source.CredentialsRejectedError
+	var pe *source.PlatformError
+	if errors.As(err, &rej) {
+		rej.Reason = source.SafeReason(rej.Reason, secrets...)
+	} else if errors.As(err, &pe) {
+		pe.Reason = source.SafeReason(pe.Reason, secrets...)
+	}
+	return in, err
 }

@@ -43,7 +43,7 @@ func TestNewSenderRefusesForeignHosts(t *testing.T) {
 		for _, base := range []string{srv.URL, "https://169.254.169.254", "https://[::1]", "https://api.example.com"} {
 			s := p.settings
 			s.APIBaseURL = base
-			if _, err := smsproviders.NewSender(s, nil, false); !errors.Is(err, smsproviders.ErrForbiddenHost) {
+			if _, err := smsproviders.Default.NewSender(s, nil, false); !errors.Is(err, smsproviders.ErrForbiddenHost) {
 				t.Errorf("%s at %s: %v, want ErrForbiddenHost", s.Provider, base, err)
 			}
 		}
@@ -63,7 +63,7 @@ func TestSenderFollowsNoRedirect(t *testing.T) {
 		})
 		s := p.settings
 		s.APIBaseURL = front.URL
-		sender, err := smsproviders.NewSender(s, http.DefaultClient, true)
+		sender, err := smsproviders.Default.NewSender(s, http.DefaultClient, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestSenderFollowsNoRedirect(t *testing.T) {
 			t.Errorf("%s: the redirect was followed", s.Provider)
 		}
 		s.APIBaseURL = target.URL
-		if sender, err = smsproviders.NewSender(s, nil, true); err != nil {
+		if sender, err = smsproviders.Default.NewSender(s, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := sender.Send(context.Background(), msg); err != nil {

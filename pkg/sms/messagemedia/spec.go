@@ -25,7 +25,7 @@ import (
 // lookup of sent messages (a lost answer stays unknown, never re-sent).
 func Spec() sms.Spec {
 	return sms.Spec{
-		Name: sms.MessageMedia, Label: "MessageMedia",
+		Name: sms.MessageMedia,
 		Keys: []sms.Key{{Name: "apiKey", Required: true, Secret: true}, {Name: "apiSecret", Required: true, Secret: true},
 			{Name: "webhookSecret", Secret: true}, {Name: "signaturePublicKey"}},
 		APIHost:  func(h string) bool { return h == "api.messagemedia.com" },
@@ -38,28 +38,19 @@ func Spec() sms.Spec {
 		},
 		Answer: sms.JSONOK,
 		New: func(s sms.Settings, hc *http.Client) (sms.Sender, error) {
-			c, err := NewClient(s.APIBaseURL, s.Credentials["apiKey"], s.Credentials["apiSecret"], hc)
-			if err != nil {
-				return nil, err
-			}
+			c := NewClient(s.APIBaseURL, s.Credentials["apiKey"], s.Credentials["apiSecret"], hc)
 			c.CallbackURL = s.InboundURL // replies to each message come back to us
 			return c, nil
 		},
 		Setup: func(ctx context.Context, sender sms.Sender, _ sms.Settings) (sms.InboundSetup, error) {
-			if err := sender.(*Client).CheckCredentials(ctx); err != nil {
-				return sms.InboundSetup{}, err
+			// The credential check: one dedicated-number assignment.
+			c := sender.(*Client)
+			r := c.request(http.MethodGet, c.base+"/v1/messaging/numbers/dedicated/assignments?page_size=1", nil)
+			r.Attempts = 1
+			if _, err := c.api.Do(ctx, r); err != nil {
+				return sms.InboundSetup{}, sms.CheckError("MessageMedia", err, []int{http.StatusUnauthorized, http.StatusForbidden}, c.secret, c.key)
 			}
 			return sms.InboundSetup{Configured: true, How: "every message we send carries the inbound URL as its callback_url, so replies to it are posted there"}, nil
 		},
 	}
-}
-
-// CheckCredentials makes the cheap authenticated read: nil when
-// MessageMedia accepts the key and secret, *source.CredentialsRejectedError
-// when it refuses them, *source.PlatformError when it could not tell.
-func (c *Client) CheckCredentials(ctx context.Context) error {
-	r := c.request(http.MethodGet, c.base+"/v1/messaging/numbers/dedicated/assignments?page_size=1", nil)
-	r.Attempts = 1
-	_, err := c.api.Do(ctx, r)
-	return sms.CheckError("MessageMedia", err, []int{http.StatusUnauthorized, http.StatusForbidden}, c.secret, c.key)
 }

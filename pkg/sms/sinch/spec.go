@@ -28,7 +28,7 @@ var apiHost = regexp.MustCompile(`^[a-z]{2,8}\.sms\.api\.sinch\.com$`)
 // one-batch read and the inbound callback URL a manual step.
 func Spec() sms.Spec {
 	return sms.Spec{
-		Name: sms.Sinch, Label: "Sinch",
+		Name: sms.Sinch,
 		Keys: []sms.Key{{Name: "servicePlanId", Required: true}, {Name: "apiToken", Required: true, Secret: true},
 			{Name: "webhookSecret", Secret: true}},
 		APIHost:  apiHost.MatchString, // <region>.sms.api.sinch.com
@@ -41,12 +41,15 @@ func Spec() sms.Spec {
 		},
 		Answer: sms.JSONOK,
 		New: func(s sms.Settings, hc *http.Client) (sms.Sender, error) {
-			return NewClient(s.APIBaseURL, s.Credentials["servicePlanId"], s.Credentials["apiToken"], hc)
+			return NewClient(s.APIBaseURL, s.Credentials["servicePlanId"], s.Credentials["apiToken"], hc), nil
 		},
 		Setup: func(ctx context.Context, sender sms.Sender, s sms.Settings) (sms.InboundSetup, error) {
+			// The credential check: one batch of the plan.
 			c := sender.(*Client)
-			if err := c.CheckCredentials(ctx); err != nil {
-				return sms.InboundSetup{}, err
+			r := c.request(http.MethodGet, c.base+"/xms/v1/"+url.PathEscape(c.plan)+"/batches?page=0&page_size=1", nil)
+			r.Attempts = 1
+			if _, err := c.api.Do(ctx, r); err != nil {
+				return sms.InboundSetup{}, sms.CheckError("Sinch", err, []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, c.token)
 			}
 			step := "In the Sinch Build Dashboard, open SMS > Service APIs > service plan " + c.plan +
 				" > Callback URLs and add " + s.InboundURL + " as the callback URL for inbound messages."
@@ -56,14 +59,4 @@ func Spec() sms.Spec {
 			return sms.InboundSetup{ManualStep: step, Reason: "Sinch has no API to set a service plan's inbound callback URL"}, nil
 		},
 	}
-}
-
-// CheckCredentials makes the cheap authenticated read: nil when Sinch
-// accepts the token for the plan, *source.CredentialsRejectedError when it
-// refuses them, *source.PlatformError when it could not tell.
-func (c *Client) CheckCredentials(ctx context.Context) error {
-	r := c.request(http.MethodGet, c.base+"/xms/v1/"+url.PathEscape(c.plan)+"/batches?page=0&page_size=1", nil)
-	r.Attempts = 1
-	_, err := c.api.Do(ctx, r)
-	return sms.CheckError("Sinch", err, []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, c.token)
 }

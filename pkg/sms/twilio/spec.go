@@ -12,7 +12,7 @@ import (
 // account fetch and the sender's SmsUrl (setup.go).
 func Spec() sms.Spec {
 	return sms.Spec{
-		Name: sms.Twilio, Label: "Twilio",
+		Name:    sms.Twilio,
 		Keys:    []sms.Key{{Name: "accountSid", Required: true}, {Name: "authToken", Required: true, Secret: true}},
 		APIHost: func(h string) bool { return h == "api.twilio.com" },
 		Inbound: func(c map[string]string, r sms.Request) (sms.Inbound, error) {
@@ -20,7 +20,7 @@ func Spec() sms.Spec {
 		},
 		Answer: sms.Answer{Status: http.StatusOK, ContentType: ContentType, Body: EmptyTwiML()},
 		New: func(s sms.Settings, hc *http.Client) (sms.Sender, error) {
-			return NewClient(s.APIBaseURL, s.Credentials["accountSid"], s.Credentials["authToken"], hc)
+			return NewClient(s.APIBaseURL, s.Credentials["accountSid"], s.Credentials["authToken"], hc), nil
 		},
 		Setup: func(ctx context.Context, sender sms.Sender, s sms.Settings) (sms.InboundSetup, error) {
 			c := sender.(*Client)
