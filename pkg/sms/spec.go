@@ -34,7 +34,7 @@ type Spec struct {
 	// New builds a sender of the settings over hc (hardened). One that can
 	// look its messages up is a Finder too: a send whose answer was lost is
 	// then reconciled by the outbox, never sent twice.
-	New func(s Settings, hc *http.Client) (Sender, error)
+	New func(s Settings, hc *http.Client) Sender
 	// Setup checks the credentials through a sender New made (CheckError),
 	// then points the sender's inbound messages at s.InboundURL where the
 	// provider's API allows, or names the manual step (a failed pointing

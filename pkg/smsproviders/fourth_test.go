@@ -63,12 +63,12 @@ func fourthSpec() sms.Spec {
 			return sms.Inbound{Provider: fakeSMS, MessageID: m.ID, From: m.From, To: m.To, Text: m.Text}, nil
 		},
 		Answer: sms.Answer{Status: http.StatusAccepted, ContentType: "text/plain", Body: "ok"},
-		New: func(s sms.Settings, hc *http.Client) (sms.Sender, error) {
+		New: func(s sms.Settings, hc *http.Client) sms.Sender {
 			base := s.APIBaseURL
 			if base == "" {
 				base = "https://api.fakesms.example"
 			}
-			return &fsClient{base: base, key: s.Credentials["apiKey"], api: sms.API(fakeSMS, hc)}, nil
+			return &fsClient{base: base, key: s.Credentials["apiKey"], api: sms.API(fakeSMS, hc)}
 		},
 		Setup: func(ctx context.Context, sender sms.Sender, s sms.Settings) (sms.InboundSetup, error) {
 			c := sender.(*fsClient)

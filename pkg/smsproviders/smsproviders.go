@@ -72,14 +72,14 @@ func (r Registry) NewSender(s sms.Settings, hc *http.Client, allowPrivate bool) 
 	if err := spec.CheckBase(s.APIBaseURL, allowPrivate); err != nil {
 		return nil, fmt.Errorf("%w: apiBaseUrl %s", ErrForbiddenHost, err)
 	}
-	return spec.New(s, safehttp.Harden(hc, allowPrivate))
+	return spec.New(s, safehttp.Harden(hc, allowPrivate)), nil
 }
 
 // Setup is the Hub API's check of new settings (PUT /v1/sms-provider,
 // before anything is stored): the spec's Setup through a sender NewSender
 // made, with no secret credential in any reason. The error is a
 // *source.CredentialsRejectedError when the provider refused the
-// credentials (or they make no sender), a *source.PlatformError (or the
+// credentials, a *source.PlatformError (or the
 // context's error) when it could not tell.
 func (r Registry) Setup(ctx context.Context, s sms.Settings, hc *http.Client, allowPrivate bool) (sms.InboundSetup, error) {
 	spec, err := r.spec(s.Provider)
@@ -87,9 +87,6 @@ func (r Registry) Setup(ctx context.Context, s sms.Settings, hc *http.Client, al
 		return sms.InboundSetup{}, err
 	}
 	sender, err := r.NewSender(s, hc, allowPrivate)
-	if err != nil && !errors.Is(err, ErrForbiddenHost) {
-		err = &source.CredentialsRejectedError{Reason: err.Error()}
-	}
 	if err != nil {
 		return sms.InboundSetup{}, err
 	}

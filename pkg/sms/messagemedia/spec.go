@@ -37,10 +37,10 @@ func Spec() sms.Spec {
 			return ParseInbound(r.Body)
 		},
 		Answer: sms.JSONOK,
-		New: func(s sms.Settings, hc *http.Client) (sms.Sender, error) {
+		New: func(s sms.Settings, hc *http.Client) sms.Sender {
 			c := NewClient(s.APIBaseURL, s.Credentials["apiKey"], s.Credentials["apiSecret"], hc)
 			c.CallbackURL = s.InboundURL // replies to each message come back to us
-			return c, nil
+			return c
 		},
 		Setup: func(ctx context.Context, sender sms.Sender, _ sms.Settings) (sms.InboundSetup, error) {
 			// The credential check: one dedicated-number assignment.

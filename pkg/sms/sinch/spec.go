@@ -40,8 +40,8 @@ func Spec() sms.Spec {
 			return ParseInbound(r.Body)
 		},
 		Answer: sms.JSONOK,
-		New: func(s sms.Settings, hc *http.Client) (sms.Sender, error) {
-			return NewClient(s.APIBaseURL, s.Credentials["servicePlanId"], s.Credentials["apiToken"], hc), nil
+		New: func(s sms.Settings, hc *http.Client) sms.Sender {
+			return NewClient(s.APIBaseURL, s.Credentials["servicePlanId"], s.Credentials["apiToken"], hc)
 		},
 		Setup: func(ctx context.Context, sender sms.Sender, s sms.Settings) (sms.InboundSetup, error) {
 			// The credential check: one batch of the plan.
