@@ -53,6 +53,9 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	// MessageMedia without a public key).
 	in.InboundURL = h.d.PublicBaseURL + "/sms/inbound/" + string(in.Provider) + "/" + c.tenant
 	if spec.URLToken != nil && spec.URLToken(in.Credentials) {
+		if in.Credentials == nil {
+			in.Credentials = map[string]string{}
+		}
 		in.Credentials["webhookToken"] = randomToken()
 		in.InboundURL += "?token=" + in.Credentials["webhookToken"]
 	}
