@@ -175,7 +175,7 @@ func (e Env) API() *hubapi.Handler {
 		Fields:    e.registry(FieldsTimeout).Fields,
 		OAuth:     e.OAuth,
 		SMSSetup: func(ctx context.Context, s sms.Settings) (sms.InboundSetup, error) {
-			return smsproviders.Setup(ctx, s, &http.Client{Timeout: SMSSetupRequestTimeout}, e.AllowPrivateHosts)
+			return smsproviders.Default.Setup(ctx, s, &http.Client{Timeout: SMSSetupRequestTimeout}, e.AllowPrivateHosts)
 		},
 		Webhooks: e.keeper(st),
 	})

@@ -1,9 +1,9 @@
-// Package endpoints says which hosts a tenant's connection or SMS provider
-// settings may point our workers at: each platform's own API hosts
+// Package endpoints says which hosts a tenant's connection settings may
+// point our workers at: each platform's own API hosts
 // (../../../shared/platforms.md), over https, and for WooCommerce any
-// public https host. The Hub API checks them on create, PATCH and PUT (a
-// 400 naming the field); the connector registry and the SMS sender check
-// them again before building a client. What a name resolves to is checked
+// public https host (an SMS provider's hosts are its sms.Spec.APIHost).
+// The Hub API checks them on create and PATCH (a 400 naming the field);
+// the connector registry checks them again before building a client. What a name resolves to is checked
 // when it is dialled (pkg/safehttp).
 //
 //   - Shopify: shopDomain is <shop>.myshopify.com; apiBaseUrl, if set,
@@ -13,8 +13,6 @@
 //   - Klaviyo: apiBaseUrl, if set, https://a.klaviyo.com.
 //   - WooCommerce: storeUrl is any public https URL (a path is allowed:
 //     WordPress in a sub-directory).
-//   - Twilio https://api.twilio.com; Sinch https://<region>.sms.api.sinch.com
-//     (us, eu, au, br, ca); MessageMedia https://api.messagemedia.com.
 //
 // With allowPrivate (local fakes, see safehttp.EnvAllowPrivateHosts) the
 // base URLs may be any http(s) URL; the shop domain and Mailchimp key
@@ -32,7 +30,6 @@ var (
 	shopDomainRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}\.myshopify\.com$`)
 	mailchimpDCRE  = regexp.MustCompile(`^[a-z]+[0-9]+$`)
 	mailchimpAPIRE = regexp.MustCompile(`^[a-z]+[0-9]+\.api\.mailchimp\.com$`)
-	sinchAPIRE     = regexp.MustCompile(`^[a-z]{2,8}\.sms\.api\.sinch\.com$`)
 )
 
 // MailchimpDC is the data centre of a Mailchimp API key (the part after
@@ -77,25 +74,4 @@ func Connection(platform string, cfg map[string]string, allowPrivate bool) map[s
 		base("apiBaseUrl", func(h string) bool { return h == "a.klaviyo.com" })
 	}
 	return bad
-}
-
-// SMSProvider checks an SMS provider's apiBaseUrl ("" is the provider's
-// default host); the error says what is wrong, for the field's 400.
-func SMSProvider(provider, apiBaseURL string, allowPrivate bool) error {
-	if apiBaseURL == "" {
-		return nil
-	}
-	var hostOK func(string) bool
-	switch provider {
-	case "twilio":
-		hostOK = func(h string) bool { return h == "api.twilio.com" }
-	case "sinch":
-		hostOK = sinchAPIRE.MatchString
-	case "messagemedia":
-		hostOK = func(h string) bool { return h == "api.messagemedia.com" }
-	default:
-		hostOK = func(string) bool { return false }
-	}
-	_, err := safehttp.CheckURL(apiBaseURL, allowPrivate, hostOK)
-	return err
 }

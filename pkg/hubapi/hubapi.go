@@ -23,7 +23,7 @@
 //
 // PUT /v1/sms-provider (provider.go) checks the provider's credentials
 // and points the sender's inbound messages at our inbound URL where the
-// provider's API allows, through Deps.SMSSetup (smsproviders.Setup): 422
+// provider's API allows, through Deps.SMSSetup (smsproviders.Default.Setup): 422
 // credentials_rejected, 502 provider_unreachable, nothing stored; the
 // answer's "inbound" says what was configured or the manual step.
 //
@@ -58,6 +58,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/sms"
+	"github.com/contactsync/contactsync/pkg/smsproviders"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/syncrun"
@@ -103,7 +104,7 @@ type Deps struct {
 	OAuthHTTP *http.Client
 	// SMSSetup checks an SMS provider's credentials and points the
 	// sender's inbound messages at s.InboundURL where the provider allows
-	// (PUT /v1/sms-provider; smsproviders.Setup in the composition root).
+	// (PUT /v1/sms-provider; smsproviders.Default.Setup in the composition root).
 	// nil: no provider calls, and the answer names the manual step.
 	SMSSetup func(ctx context.Context, s sms.Settings) (sms.InboundSetup, error)
 	// Webhooks registers a connection's platform webhooks when it is
@@ -113,6 +114,9 @@ type Deps struct {
 	// Specs are the platforms connections may be of; their configs are
 	// checked against them (nil: platforms.All(), the supported ones).
 	Specs platform.Specs
+	// SMSProviders are the SMS providers a tenant may set up; settings
+	// are checked against their specs (nil: smsproviders.All()).
+	SMSProviders sms.Specs
 }
 
 // Handler serves the Hub API.
@@ -135,6 +139,9 @@ func New(d Deps) *Handler {
 	}
 	if d.Specs == nil {
 		d.Specs = platforms.All()
+	}
+	if d.SMSProviders == nil {
+		d.SMSProviders = smsproviders.All()
 	}
 	h := &Handler{d: d}
 	h.rs = h.bindRoutes()

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
-	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
@@ -18,26 +17,15 @@ import (
 // SMSProvider is the body of PUT /v1/sms-provider (credentials write-only).
 type SMSProvider = sms.Settings
 
-var providerCredentials = map[string][]string{
-	"twilio":       {"accountSid", "authToken"},
-	"messagemedia": {"apiKey", "apiSecret"},
-	"sinch":        {"servicePlanId", "apiToken"},
-}
-
-var providerOptional = map[string][]string{
-	"messagemedia": {"webhookSecret", "signaturePublicKey"},
-	"sinch":        {"webhookSecret"},
-}
-
 func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	var in SMSProvider
 	if resp, ok := decode(c.body, &in); !ok {
 		return resp
 	}
 	bad := map[string]string{}
-	required, ok := providerCredentials[string(in.Provider)]
+	spec, ok := h.d.SMSProviders.Lookup(in.Provider)
 	if !ok {
-		bad["provider"] = "must be one of messagemedia, sinch, twilio"
+		bad["provider"] = "must be one of " + h.d.SMSProviders.Names()
 	}
 	if strings.TrimSpace(in.Sender) == "" {
 		bad["sender"] = "required"
@@ -47,22 +35,11 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	}
 	if ok {
 		// The host the outbox will send through: the provider's own, over https.
-		if err := endpoints.SMSProvider(string(in.Provider), in.APIBaseURL, h.d.AllowPrivateHosts); err != nil {
+		if err := spec.CheckBase(in.APIBaseURL, h.d.AllowPrivateHosts); err != nil {
 			bad["apiBaseUrl"] = err.Error()
 		}
-	}
-	known := map[string]bool{}
-	for _, k := range append(append([]string{}, required...), providerOptional[string(in.Provider)]...) {
-		known[k] = true
-	}
-	for _, k := range required {
-		if in.Credentials[k] == "" {
-			bad["credentials."+k] = "required"
-		}
-	}
-	for k := range in.Credentials {
-		if ok && !known[k] {
-			bad["credentials."+k] = "unknown field for " + string(in.Provider)
+		for k, msg := range spec.CheckCredentials(in.Credentials) {
+			bad["credentials."+k] = msg
 		}
 	}
 	for k, v := range providerBounds(in) {
@@ -72,14 +49,16 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 		return apigw.Invalid(bad)
 	}
 	// Providers that do not sign callbacks authenticate them by a token in
-	// the inbound URL (Sinch without an HMAC secret; MessageMedia).
-	out := map[string]string{"provider": string(in.Provider), "sender": in.Sender, "companyName": in.CompanyName,
-		"inboundUrl": h.d.PublicBaseURL + "/sms/inbound/" + string(in.Provider) + "/" + c.tenant}
-	if (in.Provider == sms.Sinch && in.Credentials["webhookSecret"] == "") || (in.Provider == sms.MessageMedia && in.Credentials["signaturePublicKey"] == "") {
+	// the inbound URL (spec.URLToken: Sinch without an HMAC secret,
+	// MessageMedia without a public key).
+	in.InboundURL = h.d.PublicBaseURL + "/sms/inbound/" + string(in.Provider) + "/" + c.tenant
+	if spec.URLToken != nil && spec.URLToken(in.Credentials) {
+		if in.Credentials == nil {
+			in.Credentials = map[string]string{}
+		}
 		in.Credentials["webhookToken"] = randomToken()
-		out["inboundUrl"] += "?token=" + in.Credentials["webhookToken"]
+		in.InboundURL += "?token=" + in.Credentials["webhookToken"]
 	}
-	in.InboundURL = out["inboundUrl"]
 	inbound, errResp := h.setUpSMSProvider(ctx, in)
 	if errResp != nil {
 		return *errResp
@@ -93,8 +72,8 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	} else if err != nil {
 		return h.internal(ctx, "storing provider", err)
 	}
-	return apigw.JSON(http.StatusOK, providerOut{Provider: out["provider"], Sender: out["sender"], CompanyName: out["companyName"],
-		InboundURL: out["inboundUrl"], Inbound: inbound})
+	return apigw.JSON(http.StatusOK, providerOut{Provider: string(in.Provider), Sender: in.Sender, CompanyName: in.CompanyName,
+		InboundURL: in.InboundURL, Inbound: inbound})
 }
 
 // providerOut is PUT /v1/sms-provider's answer.

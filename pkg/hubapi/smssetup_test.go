@@ -216,7 +216,7 @@ func TestAPI_SMSProviderMessageMedia_ChecksCredentialsAndSendsWithOurCallbackURL
 	if err != nil {
 		t.Fatal(err)
 	}
-	sender, err := smsproviders.NewSender(settings, nil, true)
+	sender, err := smsproviders.Default.NewSender(settings, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

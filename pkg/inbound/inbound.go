@@ -115,7 +115,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 	}
 	log := h.d.Log.With("tenant", tenantID, "provider", string(provider))
 	received := h.d.Now()
-	in, err := smsproviders.ParseInbound(settings, publicURL, apigw.HTTPHeader(req), body, received)
+	in, err := smsproviders.Default.ParseInbound(settings, sms.Request{URL: publicURL, Header: apigw.HTTPHeader(req), Body: body, At: received})
 	switch {
 	case errors.Is(err, sms.ErrInvalidSignature):
 		log.WarnContext(ctx, "inbound signature rejected")
@@ -156,8 +156,8 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 }
 
 func answer(p sms.Provider) apigw.Response {
-	status, ct, body := smsproviders.Answer(p)
-	return apigw.Text(status, ct, body)
+	a := smsproviders.Default.Answer(p)
+	return apigw.Text(a.Status, a.ContentType, a.Body)
 }
 
 // act applies the reply to the number's consent and queues what is due.

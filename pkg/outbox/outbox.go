@@ -261,7 +261,7 @@ func (h *Handler) send(ctx context.Context, m messages.Outbox, lease *store.Outb
 	if err != nil {
 		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	}
-	sender, err := smsproviders.NewSender(settings, h.d.HTTP, h.d.AllowPrivateHosts)
+	sender, err := smsproviders.Default.NewSender(settings, h.d.HTTP, h.d.AllowPrivateHosts)
 	if err != nil {
 		return store.OutboxResult{Status: store.OutboxFailed, Detail: err.Error()}, nil
 	}

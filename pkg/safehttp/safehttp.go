@@ -22,7 +22,7 @@
 // which mains read from EnvAllowPrivateHosts; the deployed stack never
 // sets it (infra/stack tests assert so). Host names are checked against
 // each platform's own pattern elsewhere (connectors.ValidateConfig,
-// smsproviders.ValidateSettings); CheckURL holds the part they share.
+// the SMS provider specs (sms.Spec.Hosts)); CheckURL holds the part they share.
 package safehttp
 
 import (

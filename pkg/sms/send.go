@@ -27,7 +27,7 @@ type Finder interface {
 // failed send is an *httpx.Error (Permanent for a 4xx other than 429: a
 // bad number, an opted-out recipient, bad credentials), never carrying
 // the provider's words in its text. hc nil is a client for local fakes
-// (the outbox's senders come hardened from smsproviders.NewSender).
+// (the outbox's senders come hardened from smsproviders.Default.NewSender).
 func API(p Provider, hc *http.Client) *httpx.Client {
 	if hc == nil {
 		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 15 * time.Second})

@@ -5,7 +5,9 @@
 //
 // Provider packages (pkg/sms/twilio, ...) verify and parse their inbound
 // webhooks into Inbound and send Message over their real HTTP APIs; each
-// has a fake server (pkg/sms/<provider>/<provider>test).
+// exports its Spec (spec.go: credentials, hosts, inbound, sender, set-up),
+// is one line of smsproviders.All, and has a fake server
+// (pkg/sms/<provider>/<provider>test).
 package sms
 
 import (

@@ -43,7 +43,7 @@ func TestNewSenderRefusesForeignHosts(t *testing.T) {
 		for _, base := range []string{srv.URL, "https://169.254.169.254", "https://[::1]", "https://api.example.com"} {
 			s := p.settings
 			s.APIBaseURL = base
-			if _, err := smsproviders.NewSender(s, nil, false); !errors.Is(err, smsproviders.ErrForbiddenHost) {
+			if _, err := smsproviders.Default.NewSender(s, nil, false); !errors.Is(err, smsproviders.ErrForbiddenHost) {
 				t.Errorf("%s at %s: %v, want ErrForbiddenHost", s.Provider, base, err)
 			}
 		}
@@ -63,7 +63,7 @@ func TestSenderFollowsNoRedirect(t *testing.T) {
 		})
 		s := p.settings
 		s.APIBaseURL = front.URL
-		sender, err := smsproviders.NewSender(s, http.DefaultClient, true)
+		sender, err := smsproviders.Default.NewSender(s, http.DefaultClient, true)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,11 +75,40 @@ func TestSenderFollowsNoRedirect(t *testing.T) {
 			t.Errorf("%s: the redirect was followed", s.Provider)
 		}
 		s.APIBaseURL = target.URL
-		if sender, err = smsproviders.NewSender(s, nil, true); err != nil {
+		if sender, err = smsproviders.Default.NewSender(s, nil, true); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := sender.Send(context.Background(), msg); err != nil {
 			t.Errorf("%s: fake on loopback: %v", s.Provider, err)
+		}
+	}
+}
+
+// An apiBaseUrl must be one of the provider's own hosts over https (any
+// http(s) URL with the local setting); a provider without hosts has none.
+func TestSpecsCheckBase(t *testing.T) {
+	specs := append(smsproviders.All(), sms.Spec{Name: "unknown"})
+	for _, tc := range []struct {
+		provider, url string
+		allow, ok     bool
+	}{
+		{"twilio", "", false, true},
+		{"twilio", "https://api.twilio.com", false, true},
+		{"twilio", "https://api.twilio.com.evil.io", false, false},
+		{"twilio", "http://api.twilio.com", false, false},
+		{"twilio", "http://127.0.0.1:8080/twilio", true, true},
+		{"twilio", "http://127.0.0.1:8080/twilio", false, false},
+		{"sinch", "https://eu.sms.api.sinch.com", false, true},
+		{"sinch", "https://us.sms.api.sinch.com/", false, true},
+		{"sinch", "https://evil.sms.api.sinch.com.io", false, false},
+		{"sinch", "https://169.254.169.254", false, false},
+		{"messagemedia", "https://api.messagemedia.com", false, true},
+		{"messagemedia", "https://[::1]", false, false},
+		{"unknown", "https://api.twilio.com", false, false},
+	} {
+		spec, _ := specs.Lookup(sms.Provider(tc.provider))
+		if err := spec.CheckBase(tc.url, tc.allow); (err == nil) != tc.ok {
+			t.Errorf("%s.CheckBase(%q, allow=%v) = %v, want ok=%v", tc.provider, tc.url, tc.allow, err, tc.ok)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package messagemedia verifies and parses Sinch MessageMedia reply
 // callbacks and sends SMS through its Messages API, with our inbound URL as
-// every message's callback_url (Client.CallbackURL); setup.go checks
-// credentials. Its fake, messagemediatest, serves the send endpoint and
+// every message's callback_url (Client.CallbackURL); spec.go is its
+// sms.Spec and checks credentials. Its fake, messagemediatest, serves the send endpoint and
 // posts replies.
 //
 // Facts relied on (../../../../shared/platforms.md §6):
@@ -42,7 +42,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -160,12 +159,9 @@ type Client struct {
 }
 
 // NewClient returns a client; baseURL "" means MessageMedia's own, hc nil
-// a client for local fakes (sms.API).
-func NewClient(baseURL, apiKey, apiSecret string, hc *http.Client) (*Client, error) {
-	if apiKey == "" || apiSecret == "" {
-		return nil, errors.New("messagemedia: API key and secret are required")
-	}
-	return &Client{base: strings.TrimRight(cmp.Or(baseURL, DefaultBaseURL), "/"), key: apiKey, secret: apiSecret, api: sms.API(sms.MessageMedia, hc)}, nil
+// a client for local fakes (sms.API). The credentials are Spec's keys.
+func NewClient(baseURL, apiKey, apiSecret string, hc *http.Client) *Client {
+	return &Client{base: strings.TrimRight(cmp.Or(baseURL, DefaultBaseURL), "/"), key: apiKey, secret: apiSecret, api: sms.API(sms.MessageMedia, hc)}
 }
 
 // request is a call with HTTP Basic auth and a JSON body (nil: none).

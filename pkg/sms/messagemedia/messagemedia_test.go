@@ -87,16 +87,13 @@ func TestSend_RetryThenPermanent(t *testing.T) {
 	f := messagemediatest.NewServer(messagemediatest.Options{})
 	defer f.Close()
 	key, secret := f.Credentials()
-	c, err := messagemedia.NewClient(f.URL(), key, secret, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := messagemedia.NewClient(f.URL(), key, secret, nil)
 	f.FailNext(1)
 	res, err := c.Send(context.Background(), sms.Message{To: "+61412345678", Text: "hi", Reference: "ref-9"})
 	if err != nil || res.ProviderMessageID == "" || len(f.Sent()) != 1 || f.Sent()[0].Reference != "ref-9" {
 		t.Fatalf("send = %+v %v %+v", res, err, f.Sent())
 	}
-	bad, _ := messagemedia.NewClient(f.URL(), key, "wrong", nil)
+	bad := messagemedia.NewClient(f.URL(), key, "wrong", nil)
 	var se *httpx.Error
 	if _, err := bad.Send(context.Background(), sms.Message{To: "+61412345678", Text: "x"}); !errors.As(err, &se) || !se.Permanent() {
 		t.Fatalf("bad secret: %v", err)

@@ -18,10 +18,7 @@ func TestSend_AcceptedThenNoAnswerIsSentOnce(t *testing.T) {
 	f := messagemediatest.NewServer(messagemediatest.Options{})
 	defer f.Close()
 	key, secret := f.Credentials()
-	c, err := messagemedia.NewClient(f.URL(), key, secret, &http.Client{Timeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := messagemedia.NewClient(f.URL(), key, secret, &http.Client{Timeout: 300 * time.Millisecond})
 	f.HangNext(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -1,7 +1,7 @@
 // Package sinch verifies and parses Sinch SMS inbound (MO) callbacks and
-// sends SMS through the Sinch SMS REST API; setup.go checks credentials
-// (a one-batch read) and names the manual inbound set-up (no API sets a
-// service plan's callback URL). Its fake, sinchtest, serves the batches
+// sends SMS through the Sinch SMS REST API; spec.go, its sms.Spec, checks
+// credentials (a one-batch read) and names the manual inbound set-up (no
+// API sets a service plan's callback URL). Its fake, sinchtest, serves the batches
 // endpoint and posts signed inbound messages.
 //
 // Facts relied on (../../../../shared/platforms.md §7):
@@ -155,12 +155,9 @@ type Client struct {
 }
 
 // NewClient returns a client; baseURL "" means the US region, hc nil a
-// client for local fakes (sms.API).
-func NewClient(baseURL, servicePlanID, apiToken string, hc *http.Client) (*Client, error) {
-	if servicePlanID == "" || apiToken == "" {
-		return nil, errors.New("sinch: service plan id and API token are required")
-	}
-	return &Client{base: strings.TrimRight(cmp.Or(baseURL, DefaultBaseURL), "/"), plan: servicePlanID, token: apiToken, api: sms.API(sms.Sinch, hc)}, nil
+// client for local fakes (sms.API). The credentials are Spec's keys.
+func NewClient(baseURL, servicePlanID, apiToken string, hc *http.Client) *Client {
+	return &Client{base: strings.TrimRight(cmp.Or(baseURL, DefaultBaseURL), "/"), plan: servicePlanID, token: apiToken, api: sms.API(sms.Sinch, hc)}
 }
 
 // request is a call with the Bearer token and a JSON body (nil: none).

@@ -109,16 +109,13 @@ func TestSend_RetryThenPermanent(t *testing.T) {
 	f := sinchtest.NewServer(sinchtest.Options{})
 	defer f.Close()
 	plan, token := f.Credentials()
-	c, err := sinch.NewClient(f.URL(), plan, token, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := sinch.NewClient(f.URL(), plan, token, nil)
 	f.FailNext(2)
 	res, err := c.Send(context.Background(), sms.Message{To: "+61412345678", From: "+61400000000", Text: "hi", Reference: "ref-1"})
 	if err != nil || res.ProviderMessageID == "" || len(f.Sent()) != 1 || f.Sent()[0].Reference != "ref-1" {
 		t.Fatalf("send = %+v %v %+v", res, err, f.Sent())
 	}
-	bad, _ := sinch.NewClient(f.URL(), plan, "wrong", nil)
+	bad := sinch.NewClient(f.URL(), plan, "wrong", nil)
 	var se *httpx.Error
 	if _, err := bad.Send(context.Background(), sms.Message{To: "+1", Text: "x"}); !errors.As(err, &se) || !se.Permanent() {
 		t.Fatalf("bad token: %v", err)

@@ -20,16 +20,13 @@ func TestSend_AcceptedThenNoAnswerIsSentOnceAndFound(t *testing.T) {
 	f := twiliotest.NewServer(twiliotest.Options{})
 	defer f.Close()
 	sid, token := f.Credentials()
-	c, err := twilio.NewClient(f.URL(), sid, token, &http.Client{Timeout: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := twilio.NewClient(f.URL(), sid, token, &http.Client{Timeout: 300 * time.Millisecond})
 	f.HangNext(1)
 	since := time.Now()
 	m := sms.Message{To: "+61412345678", From: "+15005550006", Text: "You have been unsubscribed."}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, err = c.Send(ctx, m)
+	_, err := c.Send(ctx, m)
 	if !errors.Is(err, sms.ErrUnknownOutcome) {
 		t.Fatalf("send = %v, want ErrUnknownOutcome", err)
 	}
@@ -53,7 +50,7 @@ func TestSend_500IsUnknownNotRetried(t *testing.T) {
 	f := twiliotest.NewServer(twiliotest.Options{})
 	defer f.Close()
 	sid, token := f.Credentials()
-	c, _ := twilio.NewClient(f.URL(), sid, token, nil)
+	c := twilio.NewClient(f.URL(), sid, token, nil)
 	f.FailNext(1, http.StatusInternalServerError)
 	_, err := c.Send(context.Background(), sms.Message{To: "+61412345678", From: "+15005550006", Text: "hi"})
 	if !errors.Is(err, sms.ErrUnknownOutcome) || f.Posts() != 1 {

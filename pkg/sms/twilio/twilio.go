@@ -1,8 +1,9 @@
 // Package twilio verifies and parses Twilio's inbound-SMS webhooks, answers
-// them with TwiML, and sends SMS through the Messages API. setup.go checks
-// credentials (the account fetch) and points the sender number's SmsUrl, or
-// a Messaging Service's InboundRequestUrl, at our inbound URL. Its fake,
-// twiliotest, serves the API and posts signed inbound messages.
+// them with TwiML, and sends SMS through the Messages API. spec.go is its
+// sms.Spec with the set-up: the credential check (the account fetch) and
+// pointing the sender number's SmsUrl, or a Messaging Service's
+// InboundRequestUrl, at our inbound URL. Its fake, twiliotest, serves the
+// API and posts signed inbound messages.
 //
 // Facts relied on (../../../../shared/platforms.md §5):
 //   - Inbound: a form POST with MessageSid, From, To, Body, AccountSid, ...

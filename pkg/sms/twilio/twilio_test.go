@@ -133,10 +133,7 @@ func TestSend_RetriesTransientThenSucceedsAndStopsOnPermanent(t *testing.T) {
 	f := twiliotest.NewServer(twiliotest.Options{})
 	defer f.Close()
 	sid, token := f.Credentials()
-	c, err := twilio.NewClient(f.URL(), sid, token, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := twilio.NewClient(f.URL(), sid, token, nil)
 	ctx := context.Background()
 	f.FailNext(2, http.StatusServiceUnavailable)
 	res, err := c.Send(ctx, sms.Message{To: "+61412345678", From: "+15005550006", Text: "hi"})
@@ -149,7 +146,7 @@ func TestSend_RetriesTransientThenSucceedsAndStopsOnPermanent(t *testing.T) {
 	if !errors.As(err, &se) || !se.Permanent() || se.Code != "21610" {
 		t.Fatalf("send to opted-out = %v", err)
 	}
-	bad, _ := twilio.NewClient(f.URL(), sid, "wrong", nil)
+	bad := twilio.NewClient(f.URL(), sid, "wrong", nil)
 	if _, err := bad.Send(ctx, sms.Message{To: "+61412345678", From: "+1", Text: "x"}); !errors.As(err, &se) || se.Status != 401 {
 		t.Fatalf("bad credentials = %v", err)
 	}
