@@ -21,8 +21,9 @@
 // http. They allow it with one explicit setting, Options.AllowPrivate,
 // which mains read from EnvAllowPrivateHosts; the deployed stack never
 // sets it (infra/stack tests assert so). Host names are checked against
-// each platform's own pattern elsewhere (connectors.ValidateConfig,
-// the SMS provider specs (sms.Spec.Hosts)); CheckURL holds the part they share.
+// each platform's own pattern elsewhere (the platform specs' Hosts
+// through pkg/endpoints, and the SMS provider specs' hosts); CheckURL
+// holds the part they share.
 package safehttp
 
 import (
