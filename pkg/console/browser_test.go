@@ -277,7 +277,8 @@ func TestConsole_InABrowser(t *testing.T) {
 	// A WooCommerce store sharing no one with the shop (persons from 1000).
 	woo := woocommercetest.NewStore(woocommercetest.Options{Customers: 150, Guests: 10, Seed: 7, FirstPerson: 1000, URL: app.BaseURL + "/_fakes/woocommerce"})
 	app.Mount("/_fakes/woocommerce", woo.Handler())
-	twilio := twiliotest.New(twiliotest.Options{})
+	const sender = "+61400000000"
+	twilio := twiliotest.New(twiliotest.Options{Numbers: []string{sender}})
 	app.Mount("/_fakes/twilio", twilio.Handler())
 	h := &harness{t: t, app: app, shop: shop, root: root, axe: string(axe), ctx: newBrowser(t, exec)}
 
@@ -297,17 +298,9 @@ func TestConsole_InABrowser(t *testing.T) {
 		t.Fatalf("tenant: %d %v", code, out)
 	}
 	key, tenantID := out["apiKey"].(string), out["tenantId"].(string)
-	// The tenant's SMS provider, with its own confirmation text: two
-	// parts, so two credits a message.
-	const sender = "+61400000000"
+	// The tenant's own confirmation text, set on the Messaging page below:
+	// two parts, so two credits a message.
 	ownConfirmation := "Thanks for joining {company} texts! " + strings.Repeat("Deals, news and early access. ", 5) + "Reply STOP to cancel."
-	sid, token := twilio.Credentials()
-	code, out = h.api("PUT", "/v1/sms-provider", key, map[string]any{"provider": "twilio", "sender": sender, "companyName": "Console Co",
-		"apiBaseUrl": app.BaseURL + "/_fakes/twilio", "credentials": map[string]string{"accountSid": sid, "authToken": token},
-		"templates": map[string]string{"confirmation": ownConfirmation}})
-	if code != http.StatusOK {
-		t.Fatalf("sms provider: %d %v", code, out)
-	}
 	confirmationText := strings.ReplaceAll(ownConfirmation, "{company}", "Console Co")
 	_, confirmationCredits := sms.Credits(confirmationText)
 	if confirmationCredits != 2 {
@@ -349,6 +342,11 @@ func TestConsole_InABrowser(t *testing.T) {
 	}
 	h.do(chromedp.KeyEvent("\r"))
 	h.waitJS("the focus on the content", `document.activeElement === document.getElementById('main')`)
+
+	// The SMS provider, set up on the Messaging page (messaging_test.go).
+	h.messaging(twilio, tenantID, key, sender, ownConfirmation, confirmationText)
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/"))
+	h.waitJS("the Integrations page after Messaging", `document.querySelector('#tile-shopify')`)
 
 	// The connection page while the export runs: "exporting", Sync now is
 	// unavailable, and the API refuses a second sync.
@@ -458,6 +456,9 @@ func TestConsole_InABrowser(t *testing.T) {
 	h.do(chromedp.Navigate(app.BaseURL + "/console#/contacts"))
 	h.waitJS("the contacts at a phone's width", `document.querySelector('#contacts') && document.documentElement.scrollWidth <= 375`)
 	h.check("contacts-phone")
+	h.do(chromedp.Navigate(app.BaseURL + "/console#/messaging"))
+	h.waitJS("the Messaging page at a phone's width", `document.querySelector('#sms-current') && document.querySelector('#tpl-confirmation') && document.documentElement.scrollWidth <= 375`)
+	h.check("messaging-phone")
 	h.do(chromedp.EmulateViewport(1280, 900))
 
 	h.do(chromedp.Navigate(app.BaseURL + "/console#/usage"))

@@ -8,7 +8,7 @@
 // Why plain ES modules: no build step, no bundler, no framework to pin or
 // upgrade; a backend team reads them as they are served. Every asset is
 // in this package, so there is nothing fetched from another origin and
-// nothing to pin outside git; the first page loads every module, 54 KB of
+// nothing to pin outside git; the first page loads every module, 66 KB of
 // script (the browser test holds it under 100 KB).
 // Charts are SVG drawn by chart.js (bars and a line, ~100 lines): the
 // console needs three small charts, which does not justify a library.
@@ -22,6 +22,14 @@
 // activation. A contact's page unsubscribes and subscribes again, and
 // shows the API's 409 consent_required next to the button when the
 // person's own STOP forbids it.
+//
+// The Messaging page (messaging.js) sets up the SMS provider: the current
+// settings (GET /v1/sms-provider: credentials by name only), a form with
+// the chosen provider's credential fields — a table in the module, as the
+// API publishes no field list — saved with PUT /v1/sms-provider (the
+// provider's 422 refusal by the form, a 400 by its field, then what was
+// set up: inbound pointed at us, or the manual step), and every message
+// with its text and credits (GET /v1/sms-provider/templates).
 //
 // Security: a strict Content-Security-Policy (script, style, connect and
 // images from the page's own origin only; no inline script or style

@@ -26,6 +26,8 @@
 // provider's API allows, through Deps.SMSSetup (smsproviders.Default.Setup): 422
 // credentials_rejected, 502 provider_unreachable, nothing stored; the
 // answer's "inbound" says what was configured or the manual step.
+// GET /v1/sms-provider (providersettings.go) reads the settings back
+// without a secret: credentials by name, the inbound URL without its token.
 //
 // Platform webhooks (hooks.go): activation (and a create with pasted keys,
 // and re-enabling) registers the connection's webhook subscriptions

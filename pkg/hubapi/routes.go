@@ -59,6 +59,7 @@ func (h *Handler) endpoints() map[string]endpoint {
 		"GET /oauth/{platform}/callback":     {false, h.oauthCallback},
 		"POST /oauth/{platform}/callback":    {false, h.oauthKeys},
 		"GET /v1/sms-provider/templates":     {false, h.getTemplates},
+		"GET /v1/sms-provider":               {false, h.getSMSProvider},
 	}
 }
 

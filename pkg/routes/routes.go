@@ -92,6 +92,9 @@ func All() []Route {
 		// What the tenant's messages say and cost (the install wizard's
 		// consent step).
 		{"GET", "/v1/sms-provider/templates", API},
+		// The tenant's SMS provider settings without a secret (the
+		// console's Messaging page).
+		{"GET", "/v1/sms-provider", API},
 		// Deliveries, and the GET some platforms (Mailchimp) send to
 		// validate a URL before using it.
 		{"POST", WebhookPath, Webhook},

@@ -6,6 +6,7 @@ import {syncs, syncReport} from './syncs.js';
 import {contacts, contact} from './contacts.js';
 import {usage} from './usage.js';
 import {connect, configure} from './wizard.js';
+import {messaging} from './messaging.js';
 
 const routes = [
   [/^\/$/, integrations],
@@ -17,6 +18,7 @@ const routes = [
   [/^\/usage$/, usage],
   [/^\/connect\/(\w+)$/, connect],
   [/^\/wizard\/([\w.-]+)$/, configure],
+  [/^\/messaging$/, messaging],
 ];
 
 // A view gets ctx: {main, params, query, every(fn, ms), go(hash)}. Timers

@@ -29,8 +29,9 @@ function credits(n) {
   return `${num(n)} ${n === 1 ? 'credit' : 'credits'}`;
 }
 
-// message shows one text the install would send, exactly, and its cost.
-function message(id, m, what) {
+// message shows one text the install would send, exactly, and its cost
+// (the Messaging page shows every text with it).
+export function message(id, m, what) {
   return h('div', {class: 'sms', id},
     h('p', {class: 'sms-text'}, m.text),
     h('p', {class: 'muted small'}, `${what}${credits(m.credits)} each (${m.encoding}, ${m.text.length} characters)${m.custom ? '' : ' — the default text'}`));
@@ -126,7 +127,8 @@ export async function configure(ctx) {
         h('div', {}, h('label', {for: `mode-${value}`}, h('strong', {}, title), h('span', {class: 'muted'}, ' — ' + text)), msgs));
     }),
     texts.configured ? null : h('p', {class: 'muted small', id: 'templates-note'},
-      'No SMS provider is set up yet: these are the default texts, {company} becomes your company name, and nothing is sent until the provider is set up (PUT /v1/sms-provider).'),
+      'No SMS provider is set up yet: these are the default texts, {company} becomes your company name, and nothing is sent until the provider is set up (',
+      h('a', {href: '#/messaging'}, 'Messaging'), ').'),
     h('p', {class: 'error', 'data-error-for': 'consentMode'}));
   const selected = new Set(conn.selectedTags || []);
   const groupBoxes = [];
