@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -52,13 +53,14 @@ func (c *Client) waitHooks(ctx context.Context) error {
 	return c.hookSecond.Wait(ctx)
 }
 
-// hooksForbidden is a Webhooks API 403: Klaviyo refuses the API to
-// accounts without Advanced KDP that are not app partners (it answers
-// permission_denied even when the key has the webhooks scopes).
-func hooksForbidden(body []byte) error {
+// hooksForbidden is a Webhooks API 403 (an *httpx.Error): Klaviyo
+// refuses the API to accounts without Advanced KDP that are not app
+// partners (it answers permission_denied even when the key has the
+// webhooks scopes).
+func hooksForbidden(err error) error {
 	reason := unavailableReason
-	if code := safehttp.Code(errorCode(body)); code != "" {
-		reason += " (" + code + ")"
+	if he := (*httpx.Error)(nil); errors.As(err, &he) && safehttp.Code(he.Code) != "" {
+		reason += " (" + safehttp.Code(he.Code) + ")"
 	}
 	return &source.WebhooksUnavailableError{Reason: reason}
 }
@@ -199,8 +201,7 @@ func (c *Client) Reactivate(ctx context.Context, id string) error {
 // Unsubscribe deletes a webhook; one already gone is no error.
 func (c *Client) Unsubscribe(ctx context.Context, id string) error {
 	err := c.request(ctx, http.MethodDelete, "/api/webhooks/"+url.PathEscape(id), nil, nil, nil, true)
-	var he *HTTPError
-	if errors.As(err, &he) && he.Status == http.StatusNotFound {
+	if httpx.StatusOf(err) == http.StatusNotFound {
 		return nil
 	}
 	return err
