@@ -62,9 +62,9 @@ func decode(body []byte) (string, string) {
 
 // Client reads one Klaviyo account. Goroutines sharing it share its budget.
 type Client struct {
-	cfg     Config
-	opts    source.Options
-	base    string
+	cfg  Config
+	opts source.Options
+	base string
 	// api runs the requests; its MaxWait caps any wait Klaviyo asks for
 	// (Retry-After, RateLimit-Reset). Tests lower it.
 	api     *httpx.Client
