@@ -2,7 +2,6 @@ package klaviyo
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -222,16 +221,11 @@ type cursor struct {
 	Scoped bool      `json:"x,omitempty"`
 }
 
-func (c cursor) encode() source.Cursor {
-	b, _ := json.Marshal(c) // a small struct always encodes
-	return source.Cursor("kl1." + base64.RawURLEncoding.EncodeToString(b))
-}
+func (c cursor) encode() source.Cursor { return source.NewCursor("kl1.", c) }
 
 func decodeCursor(s source.Cursor) (cursor, error) {
-	raw, ok := strings.CutPrefix(string(s), "kl1.")
-	b, err := base64.RawURLEncoding.DecodeString(raw)
 	var c cursor
-	if !ok || err != nil || json.Unmarshal(b, &c) != nil {
+	if !s.Decode("kl1.", &c) {
 		return cursor{}, ErrInvalidCursor
 	}
 	switch c.Kind {

@@ -95,7 +95,6 @@ package mailchimp
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -334,16 +333,11 @@ type cursor struct {
 	Scope bool `json:"x,omitempty"`
 }
 
-func (c cursor) encode() source.Cursor {
-	b, _ := json.Marshal(c) // a small struct always encodes
-	return source.Cursor("mc1." + base64.RawURLEncoding.EncodeToString(b))
-}
+func (c cursor) encode() source.Cursor { return source.NewCursor("mc1.", c) }
 
 func decodeCursor(s source.Cursor) (cursor, error) {
-	raw, ok := strings.CutPrefix(string(s), "mc1.")
-	b, err := base64.RawURLEncoding.DecodeString(raw)
 	var c cursor
-	if !ok || err != nil || json.Unmarshal(b, &c) != nil || c.Offset < 0 {
+	if !s.Decode("mc1.", &c) || c.Offset < 0 {
 		return cursor{}, ErrInvalidCursor
 	}
 	return c, nil
