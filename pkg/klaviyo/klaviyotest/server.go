@@ -123,6 +123,7 @@ func NewStore(opts Options) *Server {
 	}
 	s.groups = newGroups(opts)
 	s.hooks.access = !opts.NoWebhookAccess
+	s.initOutbox()
 	return s
 }
 

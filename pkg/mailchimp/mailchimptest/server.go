@@ -109,6 +109,7 @@ func NewStore(opts Options) *Server {
 	}
 	s := &Server{opts: opts}
 	s.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
+	s.initOutbox()
 	for i := range opts.Members {
 		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
 		email := strings.TrimSpace(p.Email)
