@@ -349,6 +349,33 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	return page, nil
 }
 
+// listing reads the JSON:API listing at path (q is changed), following
+// links.next for at most maxPages pages (hooks: a Webhooks API call, see
+// request); each takes a page's data and says whether to read on. It
+// reports whether a next page was left unread.
+func listing[T any](ctx context.Context, c *Client, path string, q url.Values, hooks bool, maxPages int, each func(data []T) bool) (bool, error) {
+	for pages := 1; ; pages++ {
+		var page struct {
+			Data  []T `json:"data"`
+			Links struct {
+				Next string `json:"next"`
+			} `json:"links"`
+		}
+		if err := c.request(ctx, http.MethodGet, path, q, nil, &page, hooks); err != nil {
+			return false, err
+		}
+		more := each(page.Data)
+		if page.Links.Next == "" || !more || pages >= maxPages {
+			return page.Links.Next != "", nil
+		}
+		next, err := nextCursor(page.Links.Next)
+		if err != nil {
+			return false, err
+		}
+		q.Set("page[cursor]", next)
+	}
+}
+
 // nextCursor is the page[cursor] of a links.next URL.
 func nextCursor(link string) (string, error) {
 	next, err := url.Parse(link)

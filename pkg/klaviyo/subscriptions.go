@@ -143,28 +143,13 @@ func (c *Client) Subscriptions(ctx context.Context) ([]source.Subscription, erro
 // pages reads a Webhooks API listing, following links.next, until
 // source.MaxSubscriptions items.
 func (c *Client) pages(ctx context.Context, path string, q url.Values, each func([]Webhook)) error {
-	for n := 0; n < source.MaxSubscriptions; {
-		var page struct {
-			Data  []Webhook `json:"data"`
-			Links struct {
-				Next string `json:"next"`
-			} `json:"links"`
-		}
-		if err := c.request(ctx, http.MethodGet, path, q, nil, &page, true); err != nil {
-			return err
-		}
-		each(page.Data)
-		n += len(page.Data)
-		if page.Links.Next == "" || len(page.Data) == 0 {
-			return nil
-		}
-		next, err := nextCursor(page.Links.Next)
-		if err != nil {
-			return err
-		}
-		q.Set("page[cursor]", next)
-	}
-	return nil
+	n := 0
+	_, err := listing(ctx, c, path, q, true, source.MaxSubscriptions, func(data []Webhook) bool {
+		each(data)
+		n += len(data)
+		return len(data) > 0 && n < source.MaxSubscriptions
+	})
+	return err
 }
 
 // Subscribe creates an enabled webhook of topic delivering to
