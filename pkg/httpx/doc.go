@@ -19,5 +19,8 @@
 // the sanitised code (safehttp.Code) and our own words only — never the
 // body or the platform's message (Reason, for logs), which may echo what
 // the request carried and would reach API callers through sync and outbox
-// errors.
+// errors. CheckError turns a connector's one-attempt credential check
+// into the rejection (the platform's refusal, in its words with the
+// secrets removed) or platform error (busy, down, unreachable) the Hub
+// API shows.
 package httpx

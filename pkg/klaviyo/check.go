@@ -1,14 +1,11 @@
 package klaviyo
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -25,18 +22,10 @@ const checkBody = 1 << 20
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	q := url.Values{"page[size]": {"1"}, "fields[profile]": {"email"}}
 	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: checkBody, Decode: decode, New: c.build(http.MethodGet, "/api/profiles", q, nil)})
-	var he *httpx.Error
-	var te *tokenError
-	switch {
-	case errors.As(err, &te):
+	if te := (*tokenError)(nil); errors.As(err, &te) {
 		return &source.CredentialsRejectedError{Reason: c.safe("the OAuth token could not be refreshed: " + te.Error())}
-	case err != nil && (!errors.As(err, &he) || he.Status < 300):
-		return &source.PlatformError{Reason: c.safe("Klaviyo could not be reached: " + err.Error())}
-	case err != nil && (he.Status == http.StatusTooManyRequests || he.Status >= 500):
-		return &source.PlatformError{Reason: c.safe("Klaviyo answered HTTP " + strconv.Itoa(he.Status))}
-	case err != nil:
-		said := strings.Trim(he.Code+": "+he.Reason, ": ")
-		return &source.CredentialsRejectedError{Reason: c.safe(cmp.Or(said, "HTTP "+strconv.Itoa(he.Status)))}
+	} else if err != nil {
+		return httpx.CheckError("Klaviyo", err, c.safe)
 	}
 	var page struct {
 		Data []json.RawMessage `json:"data"`

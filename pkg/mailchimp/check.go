@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -25,16 +24,10 @@ func (c *Client) CheckCredentials(ctx context.Context) error {
 	u := c.base + "/lists/" + url.PathEscape(c.cfg.AudienceID) + "?" + url.Values{"fields": {"id,name"}}.Encode()
 	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: checkBody, Decode: decode, New: httpx.Build(http.MethodGet, u, nil, "", c.auth)})
 	var he *httpx.Error
-	if err != nil && (!errors.As(err, &he) || he.Status < 300) {
-		return &source.PlatformError{Reason: c.safe("Mailchimp could not be reached: " + err.Error())}
-	}
-	switch s := httpx.StatusOf(err); {
-	case s == http.StatusNotFound:
-		return &source.CredentialsRejectedError{Reason: c.safe("audience " + c.cfg.AudienceID + " not found with this API key (" + cmp.Or(he.Reason, "HTTP 404") + ")")}
-	case s == http.StatusTooManyRequests || s >= 500:
-		return &source.PlatformError{Reason: c.safe("Mailchimp answered HTTP " + strconv.Itoa(s))}
-	case s >= 300:
-		return &source.CredentialsRejectedError{Reason: c.safe(cmp.Or(he.Reason, "HTTP "+strconv.Itoa(s)))}
+	if errors.As(err, &he) && he.Status == http.StatusNotFound {
+		return &source.CredentialsRejectedError{Reason: c.safe("audience " + c.cfg.AudienceID + " not found with this API key (" + cmp.Or(he.Said(), "HTTP 404") + ")")}
+	} else if err != nil {
+		return httpx.CheckError("Mailchimp", err, c.safe)
 	}
 	var a struct{ ID string }
 	if json.Unmarshal(resp.Body, &a) != nil || a.ID == "" {

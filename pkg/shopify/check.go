@@ -1,12 +1,8 @@
 package shopify
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
-	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/contactsync/contactsync/pkg/httpx"
@@ -29,14 +25,8 @@ func (c *Client) CheckCredentials(ctx context.Context) error {
 	r := c.request(body, 0)
 	r.Attempts, r.MaxBody = 1, checkBody
 	resp, err := c.api.Do(ctx, r)
-	var he *httpx.Error
-	switch {
-	case errors.As(err, &he) && (he.Status == http.StatusTooManyRequests || he.Status >= 500):
-		return &source.PlatformError{Reason: c.safe("the shop answered HTTP " + strconv.Itoa(he.Status))}
-	case he != nil && he.Status >= 300:
-		return &source.CredentialsRejectedError{Reason: c.safe(cmp.Or(reason(he.Code, he.Reason), "HTTP "+strconv.Itoa(he.Status)))}
-	case err != nil:
-		return &source.PlatformError{Reason: c.safe("the shop could not be reached: " + err.Error())}
+	if err != nil {
+		return httpx.CheckError("the shop", err, c.safe)
 	}
 	if code, msg := decodeErrors(resp.Body); code != "" || msg != "" {
 		return &source.CredentialsRejectedError{Reason: c.safe(reason(code, msg))}
