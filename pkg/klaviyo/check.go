@@ -11,9 +11,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
-// checkBody caps the check's answer (one profile, or an error).
-const checkBody = 1 << 20
-
 // CheckCredentials lists one profile (GET /api/profiles?page[size]=1),
 // the read the sync needs, once and without retries: a 401/403 is
 // Klaviyo refusing the key or its scopes (source.CredentialsRejectedError
@@ -21,7 +18,7 @@ const checkBody = 1 << 20
 // a source.PlatformError.
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	q := url.Values{"page[size]": {"1"}, "fields[profile]": {"email"}}
-	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: checkBody, Decode: decode, New: c.build(http.MethodGet, "/api/profiles", q, nil)})
+	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: httpx.DefaultMaxBody, Decode: decode, New: c.build(http.MethodGet, "/api/profiles", q, nil)})
 	if te := (*tokenError)(nil); errors.As(err, &te) {
 		return &source.CredentialsRejectedError{Reason: c.safe("the OAuth token could not be refreshed: " + te.Error())}
 	} else if err != nil {

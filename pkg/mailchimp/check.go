@@ -12,9 +12,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
-// checkBody caps the check's answer (one audience's id and name, or an error).
-const checkBody = 1 << 20
-
 // CheckCredentials reads the chosen audience (GET /lists/{id}?fields=id,name)
 // once, without retries: it checks the API key and the audience id
 // together. A 401/403 (the key) or 404 (the audience) is a
@@ -22,7 +19,7 @@ const checkBody = 1 << 20
 // transport failure, a 429 or a 5xx is a source.PlatformError.
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	u := c.base + "/lists/" + url.PathEscape(c.cfg.AudienceID) + "?" + url.Values{"fields": {"id,name"}}.Encode()
-	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: checkBody, Decode: decode, New: httpx.Build(http.MethodGet, u, nil, "", c.auth)})
+	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: httpx.DefaultMaxBody, Decode: decode, New: httpx.Build(http.MethodGet, u, nil, "", c.auth)})
 	var he *httpx.Error
 	if errors.As(err, &he) && he.Status == http.StatusNotFound {
 		return &source.CredentialsRejectedError{Reason: c.safe("audience " + c.cfg.AudienceID + " not found with this API key (" + cmp.Or(he.Said(), "HTTP 404") + ")")}

@@ -235,7 +235,7 @@ func (c *Client) write(ctx context.Context, method, path string, body, out any) 
 		}
 	}
 	u := c.base + "/lists/" + url.PathEscape(c.cfg.AudienceID) + "/webhooks" + path
-	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: checkBody, Decode: decode, New: httpx.Build(method, u, payload, "application/json", c.auth)})
+	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: httpx.DefaultMaxBody, Decode: decode, New: httpx.Build(method, u, payload, "application/json", c.auth)})
 	if err != nil {
 		return known(err)
 	}

@@ -9,9 +9,6 @@ import (
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
-// checkBody caps the check's answer (the shop's name, or an error).
-const checkBody = 1 << 20
-
 // checkQuery is the cheapest query there is: the shop's name (cost 1).
 const checkQuery = `query ContactsyncCheck { shop { name } }`
 
@@ -23,7 +20,7 @@ const checkQuery = `query ContactsyncCheck { shop { name } }`
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	body, _ := json.Marshal(map[string]string{"query": checkQuery}) // a string map always encodes
 	r := c.request(body, 0)
-	r.Attempts, r.MaxBody = 1, checkBody
+	r.Attempts, r.MaxBody = 1, httpx.DefaultMaxBody
 	resp, err := c.api.Do(ctx, r)
 	if err != nil {
 		return httpx.CheckError("the shop", err, c.safe)

@@ -12,16 +12,13 @@ import (
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
-// checkBody caps the check's answer (one customer, or an error).
-const checkBody = 1 << 20
-
 // CheckCredentials lists one customer (GET /customers?per_page=1&role=all),
 // the permission the sync needs, once and without retries: a 401/403 is
 // the store refusing the keys, a 404 a URL with no WooCommerce REST API
 // (source.CredentialsRejectedError, with the store's code and message); a
 // transport failure, a 429 or a 5xx is a source.PlatformError.
 func (c *Client) CheckCredentials(ctx context.Context) error {
-	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, Decode: decode, MaxBody: checkBody,
+	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, Decode: decode, MaxBody: httpx.DefaultMaxBody,
 		New: c.build(http.MethodGet, "/customers", url.Values{"per_page": {"1"}, "role": {"all"}}, nil)})
 	var he *httpx.Error
 	if errors.As(err, &he) && he.Status == http.StatusNotFound {
