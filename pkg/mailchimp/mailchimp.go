@@ -282,7 +282,7 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 // getPath GETs path under the audience (/lists/{id}) into out.
 func (c *Client) getPath(ctx context.Context, path string, q url.Values, out any) error {
 	if c.cfg.AudienceID == "" {
-		return fmt.Errorf("%w: no audience chosen", ErrInvalidConfig)
+		return errNoAudience
 	}
 	return c.getURL(ctx, c.base+"/lists/"+url.PathEscape(c.cfg.AudienceID)+path+"?"+q.Encode(), path, out)
 }

@@ -225,7 +225,7 @@ func (p problem) String() string {
 // is Mailchimp's words (401/403 ErrUnauthorized).
 func (c *Client) write(ctx context.Context, method, path string, body, out any) error {
 	if c.cfg.AudienceID == "" {
-		return fmt.Errorf("%w: no audience chosen", ErrInvalidConfig)
+		return errNoAudience
 	}
 	var payload []byte
 	if body != nil {
