@@ -119,7 +119,7 @@ func mailchimpContender() contender {
 				delivered(t, resp, err)
 			},
 			// Mailchimp's API cannot take an SMS opt-out.
-			transient: []error{&mailchimp.HTTPError{Status: http.StatusTooManyRequests}, &mailchimp.HTTPError{Status: http.StatusServiceUnavailable}},
+			transient: []error{&httpx.Error{Platform: "mailchimp", Status: http.StatusTooManyRequests}, &httpx.Error{Platform: "mailchimp", Status: http.StatusServiceUnavailable}},
 		}
 	}}
 }
@@ -146,7 +146,7 @@ func klaviyoContender() contender {
 			writeBack: func(*testing.T) (string, string, func() bool) {
 				return "01K", "+61412345678", func() bool { return slices.Equal(s.Unsubscribed(), []string{"+61412345678"}) }
 			},
-			transient: []error{&klaviyo.HTTPError{Status: http.StatusTooManyRequests}, &klaviyo.HTTPError{Status: http.StatusInternalServerError}},
+			transient: []error{&httpx.Error{Platform: "klaviyo", Status: http.StatusTooManyRequests}, &httpx.Error{Platform: "klaviyo", Status: http.StatusInternalServerError}},
 		}
 	}}
 }

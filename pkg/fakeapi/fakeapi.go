@@ -1,11 +1,13 @@
 // Package fakeapi is the small server base the fakes of platforms and SMS
-// providers share (shopifytest, woocommercetest, twiliotest, sinchtest,
-// messagemediatest): fault injection — the next N requests answer a
-// status or lose their connection, every Nth answers a status, accepted
-// requests that are never answered — a host rate limit answered 429 with
-// Retry-After, the credential checks, and JSON answers. Each fake keeps
-// its platform's paths, error bodies and documented options; the base
-// only decides when a request fails.
+// providers share (shopifytest, woocommercetest, mailchimptest,
+// klaviyotest, twiliotest, sinchtest, messagemediatest): fault injection —
+// the next N requests answer a status or lose their connection, every Nth
+// answers a status, accepted requests that are never answered — a host
+// rate limit answered 429 with Retry-After, the credential checks, JSON
+// answers, and the platforms' webhook deliveries retried until they give
+// a webhook up (Outbox). Each fake keeps its platform's paths, error
+// bodies, documented options and limits (Mailchimp's connection cap,
+// Klaviyo's rate windows); the base only decides when a request fails.
 package fakeapi
 
 import (

@@ -1,7 +1,6 @@
 // Package httpx runs requests to a platform's or provider's HTTP API: the
-// one retry loop of the clients (Shopify, WooCommerce, Twilio, Sinch,
-// MessageMedia; Mailchimp and Klaviyo are to move onto it), and their one
-// error type.
+// one retry loop of the clients (Shopify, WooCommerce, Mailchimp,
+// Klaviyo, Twilio, Sinch, MessageMedia), and their one error type.
 //
 // Client.Do repeats a transport failure, a 429 and a 5xx after a jittered
 // exponential backoff, or the answer's Retry-After (seconds or an HTTP
@@ -20,5 +19,8 @@
 // the sanitised code (safehttp.Code) and our own words only — never the
 // body or the platform's message (Reason, for logs), which may echo what
 // the request carried and would reach API callers through sync and outbox
-// errors.
+// errors. CheckError turns a connector's one-attempt credential check
+// into the rejection (the platform's refusal, in its words with the
+// secrets removed) or platform error (busy, down, unreachable) the Hub
+// API shows.
 package httpx

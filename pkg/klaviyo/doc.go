@@ -154,9 +154,12 @@
 //     https://developers.klaviyo.com/en/docs/sparse_fieldsets
 //   - One limiter (750/min, burst 75) paces every endpoint of a client.
 //     Klaviyo states its limits per endpoint, so one shared budget is
-//     conservative; 429s (another process on the same account) are retried
-//     after Retry-After, and an exhausted window waits for RateLimit-Reset
-//     (both capped at 60 s).
+//     conservative (it is the Wait of every request pkg/httpx runs); 429s
+//     (another process on the same account), 5xx and dropped connections
+//     are retried by httpx after Retry-After, and an exhausted window
+//     waits for RateLimit-Reset (both capped at 60 s). A failure is an
+//     *httpx.Error holding errors[0].code and detail (the detail for logs
+//     only).
 //   - SMS consent: subscriptions.sms.marketing{consent SUBSCRIBED |
 //     UNSUBSCRIBED | NEVER_SUBSCRIBED, consent_timestamp, method}.
 //   - Write-back: POST /api/profile-subscription-bulk-delete-jobs with the

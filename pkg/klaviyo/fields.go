@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
@@ -52,21 +51,13 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 	out := slices.Clone(standardFields)
 	types := map[string]string{}
 	q := url.Values{"page[size]": {strconv.Itoa(PageSize)}, "fields[profile]": {"properties"}}
-	for range FieldSamplePages {
-		var page struct {
-			Data []struct {
-				Attributes struct {
-					Properties map[string]json.RawMessage `json:"properties"`
-				} `json:"attributes"`
-			} `json:"data"`
-			Links struct {
-				Next string `json:"next"`
-			} `json:"links"`
-		}
-		if err := c.do(ctx, http.MethodGet, "/api/profiles", q, nil, &page); err != nil {
-			return nil, fmt.Errorf("klaviyo: sampling profile properties: %w", err)
-		}
-		for _, p := range page.Data {
+	type profile struct {
+		Attributes struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"attributes"`
+	}
+	_, err := listing(ctx, c, "/api/profiles", q, false, FieldSamplePages, func(data []profile) bool {
+		for _, p := range data {
 			for k, raw := range p.Attributes.Properties {
 				if k == "" || strings.HasPrefix(k, "$") || len(types) >= maxSampledProperties && types[k] == "" {
 					continue
@@ -74,14 +65,10 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 				types[k] = mergeType(types[k], propertyType(raw))
 			}
 		}
-		if page.Links.Next == "" {
-			break
-		}
-		next, err := nextCursor(page.Links.Next)
-		if err != nil {
-			return nil, err
-		}
-		q.Set("page[cursor]", next)
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("klaviyo: sampling profile properties: %w", err)
 	}
 	keys := make([]string, 0, len(types))
 	for k := range types {

@@ -3,7 +3,6 @@ package klaviyo
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -38,50 +37,42 @@ func (c *Client) selectedGroups(ctx context.Context) ([]groupRef, error) {
 	var out []groupRef
 	seen := map[groupRef]bool{}
 	for _, kind := range []string{kindList, kindSegment} {
-		q := url.Values{"fields[" + kind + "]": {"name"}}
-		for pages := 0; ; pages++ {
-			if pages == maxDirectoryPages {
-				return nil, fmt.Errorf("klaviyo: more than %d pages of %ss", maxDirectoryPages, kind)
-			}
-			var page struct {
-				Data []struct {
-					ID         string `json:"id"`
-					Attributes struct {
-						Name *string `json:"name"`
-					} `json:"attributes"`
-				} `json:"data"`
-				Links struct {
-					Next string `json:"next"`
-				} `json:"links"`
-			}
-			if err := c.do(ctx, http.MethodGet, "/api/"+kind+"s", q, nil, &page); err != nil {
-				return nil, fmt.Errorf("listing %ss: %w", kind, err)
-			}
-			for _, d := range page.Data {
-				g := groupRef{Kind: kind, ID: d.ID}
-				if d.Attributes.Name != nil {
-					g.Name = strings.TrimSpace(*d.Attributes.Name)
-				}
-				if g.Name == "" {
-					g.Name = d.ID
-				}
+		more, err := listing(ctx, c, "/api/"+kind+"s", url.Values{"fields[" + kind + "]": {"name"}}, false, maxDirectoryPages, func(data []namedResource) bool {
+			for _, d := range data {
+				g := groupRef{Kind: kind, ID: d.ID, Name: d.name()}
 				if d.ID == "" || seen[g] || (len(selected) > 0 && !selected[g.Name]) {
 					continue
 				}
 				seen[g] = true
 				out = append(out, g)
 			}
-			if page.Links.Next == "" {
-				break
-			}
-			next, err := nextCursor(page.Links.Next)
-			if err != nil {
-				return nil, err
-			}
-			q.Set("page[cursor]", next)
+			return true
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing %ss: %w", kind, err)
+		}
+		if more {
+			return nil, fmt.Errorf("klaviyo: more than %d pages of %ss", maxDirectoryPages, kind)
 		}
 	}
 	return out, nil
+}
+
+// namedResource is a list or segment as its listing gives it (the name
+// sparse fieldset).
+type namedResource struct {
+	ID         string `json:"id"`
+	Attributes struct {
+		Name *string `json:"name"`
+	} `json:"attributes"`
+}
+
+// name is the resource's name, or its id when it has none.
+func (d namedResource) name() string {
+	if d.Attributes.Name != nil && strings.TrimSpace(*d.Attributes.Name) != "" {
+		return strings.TrimSpace(*d.Attributes.Name)
+	}
+	return d.ID
 }
 
 // MembershipRecord maps a profile listed as a member of the list or

@@ -1,13 +1,10 @@
 package klaviyo
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
@@ -17,6 +14,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -46,48 +44,32 @@ var (
 	ErrInvalidCursor = errors.New("klaviyo: invalid cursor")
 )
 
-// HTTPError is a non-2xx answer that is not retried. Its Error() holds
-// the status and Klaviyo's error code (errors[0].code, safehttp.Code)
-// only: the text reaches API callers (a sync's error), so the answer's
-// excerpt stays in Detail, for logs.
-type HTTPError struct {
-	Status int
-	Code   string
-	Detail string // an excerpt of the answer: logs only
-}
-
-func (e *HTTPError) Error() string {
-	if c := safehttp.Code(e.Code); c != "" {
-		return fmt.Sprintf("klaviyo: HTTP %d %s", e.Status, c)
-	}
-	return fmt.Sprintf("klaviyo: HTTP %d", e.Status)
-}
-
-// errorCode is the code of the first error of a JSON:API error answer.
-func errorCode(body []byte) string {
+// decode reads the first error of a JSON:API error answer: its code and
+// detail.
+func decode(body []byte) (string, string) {
 	var e struct {
 		Errors []struct {
-			Code string `json:"code"`
+			Code   string `json:"code"`
+			Detail string `json:"detail"`
 		} `json:"errors"`
 	}
 	if json.Unmarshal(body, &e) != nil || len(e.Errors) == 0 {
-		return ""
+		return "", ""
 	}
-	return e.Errors[0].Code
+	return e.Errors[0].Code, e.Errors[0].Detail
 }
 
 // Client reads one Klaviyo account. Goroutines sharing it share its budget.
 type Client struct {
-	cfg     Config
-	opts    source.Options
-	base    string
-	hc      *http.Client
+	cfg  Config
+	opts source.Options
+	base string
+	// api runs the requests; its MaxWait caps any wait Klaviyo asks for
+	// (Retry-After, RateLimit-Reset). Tests lower it.
+	api     *httpx.Client
 	limiter *rate.Limiter
 	// hookSecond and hookMinute pace the Webhooks API (subscriptions.go).
 	hookSecond, hookMinute *rate.Limiter
-	// maxWait caps any wait Klaviyo asks for (Retry-After,
-	// RateLimit-Reset); 0 is safehttp.MaxRetryAfter. Tests lower it.
-	maxWait time.Duration
 }
 
 // New validates cfg and returns a client paced at get_profiles' steady
@@ -108,7 +90,8 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if opts.Label == "" {
 		opts.Label = source.Klaviyo.DefaultLabel()
 	}
-	return &Client{cfg: cfg, opts: opts, base: base, hc: hc, limiter: rate.NewLimiter(rate.Limit(750.0/60*paceMargin), 75),
+	api := &httpx.Client{HTTP: hc, Platform: "klaviyo", Attempts: 8, MaxBody: maxBody}
+	return &Client{cfg: cfg, opts: opts, base: base, api: api, limiter: rate.NewLimiter(rate.Limit(750.0/60*paceMargin), 75),
 		hookSecond: rate.NewLimiter(rate.Limit(HookBurstPerSecond*paceMargin), 1),
 		hookMinute: rate.NewLimiter(rate.Limit(HookSteadyPerMinute/60.0*paceMargin), HookSteadyPerMinute)}, nil
 }
@@ -134,7 +117,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 
 // request is do; hooks marks a Webhooks API call: paced by hookLimits as
 // well, and a 403 is the account's lack of the API
-// (source.WebhooksUnavailableError), not a refused key.
+// (source.WebhooksUnavailableError), not a refused key. httpx retries.
 func (c *Client) request(ctx context.Context, method, path string, q url.Values, body any, out any, hooks bool) error {
 	var payload []byte
 	if body != nil {
@@ -143,77 +126,66 @@ func (c *Client) request(ctx context.Context, method, path string, q url.Values,
 			return err
 		}
 	}
+	wait := c.limiter.Wait
+	if hooks {
+		wait = func(ctx context.Context) error {
+			if err := c.limiter.Wait(ctx); err != nil {
+				return err
+			}
+			return c.waitHooks(ctx)
+		}
+	}
+	resp, err := c.api.Do(ctx, httpx.Request{New: c.build(method, path, q, payload), Decode: decode, Wait: wait})
+	switch s := httpx.StatusOf(err); {
+	case hooks && s == http.StatusForbidden:
+		return hooksForbidden(err)
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return ErrUnauthorized
+	case err != nil:
+		return err
+	}
+	// Stay under the window: with nothing left, wait for its reset.
+	if rem, err := strconv.Atoi(resp.Header.Get("RateLimit-Remaining")); err == nil && rem <= 0 {
+		if reset, err := strconv.Atoi(resp.Header.Get("RateLimit-Reset")); err == nil {
+			_ = httpx.Sleep(ctx, safehttp.CapWait(time.Duration(min(max(reset, 0), 1<<20))*time.Second, c.api.MaxWait))
+		}
+	}
+	if out != nil && len(resp.Body) > 0 {
+		if err := json.Unmarshal(resp.Body, out); err != nil {
+			return fmt.Errorf("klaviyo: decoding %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// build is a Request.New for path with q, authorised (authorize) and of
+// the client's revision.
+func (c *Client) build(method, path string, q url.Values, payload []byte) func(context.Context) (*http.Request, error) {
 	u := c.base + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
-	var last error
-	for attempt := 1; attempt <= 8; attempt++ {
-		if err := c.limiter.Wait(ctx); err != nil {
-			return err
-		}
-		if hooks {
-			if err := c.waitHooks(ctx); err != nil {
-				return err
-			}
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(payload))
-		if err != nil {
-			return err
-		}
-		if err := c.authorize(ctx, req); err != nil {
-			return err
-		}
+	plain := httpx.Build(method, u, payload, "application/vnd.api+json", func(req *http.Request) {
 		req.Header.Set("revision", Revision)
 		req.Header.Set("Accept", "application/vnd.api+json")
-		if body != nil {
-			req.Header.Set("Content-Type", "application/vnd.api+json")
+	})
+	return func(ctx context.Context) (*http.Request, error) {
+		req, err := plain(ctx)
+		if err != nil {
+			return nil, err
 		}
-		resp, err := c.hc.Do(req)
-		var data []byte
-		if err == nil {
-			data, err = safehttp.ReadResponse(resp, maxBody)
-			resp.Body.Close()
+		if err := c.authorize(ctx, req); err != nil {
+			return nil, &tokenError{err}
 		}
-		wait := backoff(attempt)
-		switch {
-		case errors.Is(err, safehttp.ErrBodyTooLarge):
-			return fmt.Errorf("klaviyo: reading %s: %w", path, err) // the host's answer, not a glitch: no retry
-		case err != nil:
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			last = fmt.Errorf("klaviyo: request failed: %w", err)
-		case hooks && resp.StatusCode == http.StatusForbidden:
-			return hooksForbidden(data)
-		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-			return ErrUnauthorized
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			last = &HTTPError{Status: resp.StatusCode, Detail: "retried"}
-			wait = max(wait, safehttp.RetryAfter(resp.Header, time.Now(), c.maxWait))
-		case resp.StatusCode >= 300:
-			return &HTTPError{Status: resp.StatusCode, Code: errorCode(data), Detail: excerpt(string(data))}
-		default:
-			// Stay under the window: with nothing left, wait for its reset.
-			if rem, err := strconv.Atoi(resp.Header.Get("RateLimit-Remaining")); err == nil && rem <= 0 {
-				if reset, err := strconv.Atoi(resp.Header.Get("RateLimit-Reset")); err == nil {
-					d := safehttp.CapWait(time.Duration(min(max(reset, 0), 1<<20))*time.Second, c.maxWait)
-					_ = sleep(ctx, d) // a cancelled context surfaces on the next call
-				}
-			}
-			if out != nil && len(data) > 0 {
-				if err := json.Unmarshal(data, out); err != nil {
-					return fmt.Errorf("klaviyo: decoding %s: %w", path, err)
-				}
-			}
-			return nil
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return err
-		}
+		return req, nil
 	}
-	return fmt.Errorf("klaviyo: gave up: %w", last)
 }
+
+// tokenError is an OAuth access token that could not be refreshed.
+type tokenError struct{ err error }
+
+func (e *tokenError) Error() string { return e.err.Error() }
+func (e *tokenError) Unwrap() error { return e.err }
 
 // authorize sets the request's credentials: an OAuth install's access
 // token (Bearer, refreshed by cfg.Token when it has expired), else the
@@ -229,29 +201,6 @@ func (c *Client) authorize(ctx context.Context, req *http.Request) error {
 	}
 	req.Header.Set("Authorization", "Klaviyo-API-Key "+c.cfg.PrivateAPIKey)
 	return nil
-}
-
-func backoff(attempt int) time.Duration {
-	d := min(100*time.Millisecond<<attempt, 10*time.Second)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
-func excerpt(s string) string {
-	if len(s) > 200 {
-		return s[:200]
-	}
-	return s
 }
 
 // cursor is a page position: a page of the profiles listing (Kind ""),
@@ -272,16 +221,11 @@ type cursor struct {
 	Scoped bool      `json:"x,omitempty"`
 }
 
-func (c cursor) encode() source.Cursor {
-	b, _ := json.Marshal(c) // a small struct always encodes
-	return source.Cursor("kl1." + base64.RawURLEncoding.EncodeToString(b))
-}
+func (c cursor) encode() source.Cursor { return source.NewCursor("kl1.", c) }
 
 func decodeCursor(s source.Cursor) (cursor, error) {
-	raw, ok := strings.CutPrefix(string(s), "kl1.")
-	b, err := base64.RawURLEncoding.DecodeString(raw)
 	var c cursor
-	if !ok || err != nil || json.Unmarshal(b, &c) != nil {
+	if !s.Decode("kl1.", &c) {
 		return cursor{}, ErrInvalidCursor
 	}
 	switch c.Kind {
@@ -373,8 +317,7 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 		} `json:"links"`
 	}
 	if err := c.do(ctx, http.MethodGet, path, q, nil, &out); err != nil {
-		var he *HTTPError
-		if cu.Kind != "" && errors.As(err, &he) && he.Status == http.StatusNotFound {
+		if cu.Kind != "" && httpx.StatusOf(err) == http.StatusNotFound {
 			// The list or segment was deleted after planning: no (more)
 			// members, and its listing is not complete (nobody is
 			// removed from its group for not being listed).
@@ -404,6 +347,33 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 		page.Next = cu.encode()
 	}
 	return page, nil
+}
+
+// listing reads the JSON:API listing at path (q is changed), following
+// links.next for at most maxPages pages (hooks: a Webhooks API call, see
+// request); each takes a page's data and says whether to read on. It
+// reports whether a next page was left unread.
+func listing[T any](ctx context.Context, c *Client, path string, q url.Values, hooks bool, maxPages int, each func(data []T) bool) (bool, error) {
+	for pages := 1; ; pages++ {
+		var page struct {
+			Data  []T `json:"data"`
+			Links struct {
+				Next string `json:"next"`
+			} `json:"links"`
+		}
+		if err := c.request(ctx, http.MethodGet, path, q, nil, &page, hooks); err != nil {
+			return false, err
+		}
+		more := each(page.Data)
+		if page.Links.Next == "" || !more || pages >= maxPages {
+			return page.Links.Next != "", nil
+		}
+		next, err := nextCursor(page.Links.Next)
+		if err != nil {
+			return false, err
+		}
+		q.Set("page[cursor]", next)
+	}
 }
 
 // nextCursor is the page[cursor] of a links.next URL.

@@ -3,9 +3,7 @@ package klaviyo
 import (
 	"context"
 	"errors"
-	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -29,42 +27,19 @@ func (c *Client) InstallOptions(ctx context.Context) (source.InstallOptions, err
 
 func (c *Client) choices(ctx context.Context, kind string) (*source.Choices, error) {
 	out := source.NewChoices()
-	q := url.Values{"fields[" + kind + "]": {"name"}}
-	for pages := 0; ; pages++ {
-		var page struct {
-			Data []struct {
-				ID         string `json:"id"`
-				Attributes struct {
-					Name string `json:"name"`
-				} `json:"attributes"`
-			} `json:"data"`
-			Links struct {
-				Next string `json:"next"`
-			} `json:"links"`
-		}
-		if err := c.do(ctx, http.MethodGet, "/api/"+kind+"s", q, nil, &page); err != nil {
-			if errors.Is(err, ErrUnauthorized) {
-				return nil, &source.CredentialsRejectedError{Reason: "Klaviyo refused the private API key (it needs lists:read and segments:read)"}
-			}
-			return nil, err
-		}
-		for _, d := range page.Data {
-			name := strings.TrimSpace(d.Attributes.Name)
-			if name == "" {
-				name = d.ID
-			}
-			if !out.Add(source.Choice{ID: d.ID, Name: name}) {
-				return out, nil
+	more, err := listing(ctx, c, "/api/"+kind+"s", url.Values{"fields[" + kind + "]": {"name"}}, false, maxDirectoryPages, func(data []namedResource) bool {
+		for _, d := range data {
+			if !out.Add(source.Choice{ID: d.ID, Name: d.name()}) {
+				return false
 			}
 		}
-		if page.Links.Next == "" || out.Full() || pages+1 == maxDirectoryPages {
-			out.Truncated = out.Truncated || page.Links.Next != ""
-			return out, nil
-		}
-		next, err := nextCursor(page.Links.Next)
-		if err != nil {
-			return nil, err
-		}
-		q.Set("page[cursor]", next)
+		return !out.Full()
+	})
+	if errors.Is(err, ErrUnauthorized) {
+		return nil, &source.CredentialsRejectedError{Reason: "Klaviyo refused the private API key (it needs lists:read and segments:read)"}
+	} else if err != nil {
+		return nil, err
 	}
+	out.Truncated = out.Truncated || more
+	return out, nil
 }

@@ -3,12 +3,12 @@ package klaviyo
 import (
 	"context"
 	"errors"
-	"net/http"
 	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -64,9 +64,7 @@ func Spec() platform.Spec {
 
 // Permanent reports whether err is one no retry fixes.
 func Permanent(err error) bool {
-	var he *HTTPError
-	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidCursor) ||
-		(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidCursor) || httpx.IsPermanent(err)
 }
 
 // webhooks verifies Klaviyo's system webhooks (accounts that have them;

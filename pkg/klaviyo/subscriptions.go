@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -52,13 +53,14 @@ func (c *Client) waitHooks(ctx context.Context) error {
 	return c.hookSecond.Wait(ctx)
 }
 
-// hooksForbidden is a Webhooks API 403: Klaviyo refuses the API to
-// accounts without Advanced KDP that are not app partners (it answers
-// permission_denied even when the key has the webhooks scopes).
-func hooksForbidden(body []byte) error {
+// hooksForbidden is a Webhooks API 403 (an *httpx.Error): Klaviyo
+// refuses the API to accounts without Advanced KDP that are not app
+// partners (it answers permission_denied even when the key has the
+// webhooks scopes).
+func hooksForbidden(err error) error {
 	reason := unavailableReason
-	if code := safehttp.Code(errorCode(body)); code != "" {
-		reason += " (" + code + ")"
+	if he := (*httpx.Error)(nil); errors.As(err, &he) && safehttp.Code(he.Code) != "" {
+		reason += " (" + safehttp.Code(he.Code) + ")"
 	}
 	return &source.WebhooksUnavailableError{Reason: reason}
 }
@@ -141,28 +143,13 @@ func (c *Client) Subscriptions(ctx context.Context) ([]source.Subscription, erro
 // pages reads a Webhooks API listing, following links.next, until
 // source.MaxSubscriptions items.
 func (c *Client) pages(ctx context.Context, path string, q url.Values, each func([]Webhook)) error {
-	for n := 0; n < source.MaxSubscriptions; {
-		var page struct {
-			Data  []Webhook `json:"data"`
-			Links struct {
-				Next string `json:"next"`
-			} `json:"links"`
-		}
-		if err := c.request(ctx, http.MethodGet, path, q, nil, &page, true); err != nil {
-			return err
-		}
-		each(page.Data)
-		n += len(page.Data)
-		if page.Links.Next == "" || len(page.Data) == 0 {
-			return nil
-		}
-		next, err := nextCursor(page.Links.Next)
-		if err != nil {
-			return err
-		}
-		q.Set("page[cursor]", next)
-	}
-	return nil
+	n := 0
+	_, err := listing(ctx, c, path, q, true, source.MaxSubscriptions, func(data []Webhook) bool {
+		each(data)
+		n += len(data)
+		return len(data) > 0 && n < source.MaxSubscriptions
+	})
+	return err
 }
 
 // Subscribe creates an enabled webhook of topic delivering to
@@ -199,8 +186,7 @@ func (c *Client) Reactivate(ctx context.Context, id string) error {
 // Unsubscribe deletes a webhook; one already gone is no error.
 func (c *Client) Unsubscribe(ctx context.Context, id string) error {
 	err := c.request(ctx, http.MethodDelete, "/api/webhooks/"+url.PathEscape(id), nil, nil, nil, true)
-	var he *HTTPError
-	if errors.As(err, &he) && he.Status == http.StatusNotFound {
+	if httpx.StatusOf(err) == http.StatusNotFound {
 		return nil
 	}
 	return err

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/klaviyo"
 	"github.com/contactsync/contactsync/pkg/klaviyo/klaviyotest"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -51,7 +52,7 @@ func TestSubscriptions_CreateListReactivateDelete(t *testing.T) {
 	if len(hooks) != 1 || hooks[0].Secret != "whsec-kl" || hooks[0].EndpointURL != hookURL || !slices.Equal(hooks[0].Topics, klaviyo.WebhookTopics[:1]) {
 		t.Fatalf("the fake holds %+v", hooks)
 	}
-	var he *klaviyo.HTTPError
+	var he *httpx.Error
 	if _, err := c.Subscribe(ctx, klaviyo.WebhookTopics[1], "http://hub.example/x"); !errors.As(err, &he) || he.Status != 400 {
 		t.Fatalf("an http endpoint: %v, want Klaviyo's 400", err)
 	}

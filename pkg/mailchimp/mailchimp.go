@@ -17,7 +17,11 @@
 //     sms_subscription_status (subscribed / unsubscribed / nonsubscribed /
 //     pending), sms_subscription_last_updated.
 //   - Limit: 10 simultaneous connections per user, 429 beyond; the client
-//     holds at most 10 requests in flight, shared by its goroutines.
+//     holds at most 10 requests in flight, shared by its goroutines (its
+//     transport), and pkg/httpx retries a 429, a 5xx or a dropped
+//     connection after Retry-After (capped) or a jittered backoff. A
+//     failure is an *httpx.Error whose Reason (logs only) is Mailchimp's
+//     problem document.
 //   - Webhooks are form-encoded (type, fired_at "YYYY-MM-DD HH:MM:SS",
 //     data[...]); there is no signature, so the URL carries a secret token
 //     we generate; a GET validates the URL when the webhook is created.
@@ -91,20 +95,20 @@ package mailchimp
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/safehttp"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -142,23 +146,12 @@ var (
 // errNoAudience is a call about the audience before one is chosen.
 var errNoAudience = fmt.Errorf("%w: no audience chosen (audienceId)", ErrInvalidConfig)
 
-// HTTPError is a non-2xx answer that is not retried. Its Error() holds
-// the status only: the text reaches API callers (a sync's error), so
-// Mailchimp's detail stays in Detail, for logs.
-type HTTPError struct {
-	Status int
-	Detail string // Mailchimp's words: logs only
-}
-
-func (e *HTTPError) Error() string { return fmt.Sprintf("mailchimp: HTTP %d", e.Status) }
-
 // Client reads one audience.
 type Client struct {
 	cfg  Config
 	opts source.Options
 	base string
-	hc   *http.Client
-	slot chan struct{} // at most MaxConnections requests in flight
+	api  *httpx.Client // its HTTP holds at most MaxConnections requests in flight
 }
 
 // New validates cfg and returns a client.
@@ -188,7 +181,59 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if opts.Label == "" {
 		opts.Label = source.Mailchimp.DefaultLabel()
 	}
-	return &Client{cfg: cfg, opts: opts, base: base + "/3.0", hc: hc, slot: make(chan struct{}, MaxConnections)}, nil
+	rt := hc.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	capped := *hc
+	capped.Transport = &connCap{rt: rt, slot: make(chan struct{}, MaxConnections)}
+	api := &httpx.Client{HTTP: &capped, Platform: "mailchimp", Attempts: 6, MaxBody: maxBody, BaseDelay: 200 * time.Millisecond}
+	return &Client{cfg: cfg, opts: opts, base: base + "/3.0", api: api}, nil
+}
+
+// connCap holds a client's requests to MaxConnections in flight (shared
+// by its goroutines), each from its start until its answer is closed:
+// Mailchimp answers 429 beyond.
+type connCap struct {
+	rt   http.RoundTripper
+	slot chan struct{}
+}
+
+func (t *connCap) RoundTrip(req *http.Request) (*http.Response, error) {
+	select {
+	case t.slot <- struct{}{}:
+	case <-req.Context().Done():
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, req.Context().Err()
+	}
+	resp, err := t.rt.RoundTrip(req)
+	if err != nil {
+		<-t.slot
+		return nil, err
+	}
+	resp.Body = &slotBody{ReadCloser: resp.Body, slot: t.slot}
+	return resp, nil
+}
+
+// slotBody gives its request's slot back when closed.
+type slotBody struct {
+	io.ReadCloser
+	once sync.Once
+	slot chan struct{}
+}
+
+func (b *slotBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.once.Do(func() {
+		<-b.slot
+		// Let the request that was waiting for this connection go out
+		// before the answer is decoded (milliseconds of CPU): otherwise
+		// it waits in this P's run queue for the scheduler's time slice.
+		runtime.Gosched()
+	})
+	return err
 }
 
 // auth sets the request's credentials: the OAuth token, else the API key.
@@ -237,87 +282,43 @@ func (c *Client) get(ctx context.Context, q url.Values, out any) error {
 // getPath GETs path under the audience (/lists/{id}) into out.
 func (c *Client) getPath(ctx context.Context, path string, q url.Values, out any) error {
 	if c.cfg.AudienceID == "" {
-		return fmt.Errorf("%w: no audience chosen", ErrInvalidConfig)
+		return errNoAudience
 	}
 	return c.getURL(ctx, c.base+"/lists/"+url.PathEscape(c.cfg.AudienceID)+path+"?"+q.Encode(), path, out)
 }
 
-// getURL GETs u into out, retrying 429, 5xx and network errors; path
-// names it in errors.
+// getURL GETs u into out, retrying 429, 5xx and network errors
+// (httpx); path names it in errors.
 func (c *Client) getURL(ctx context.Context, u, path string, out any) error {
-	var last error
-	for attempt := 1; attempt <= 6; attempt++ {
-		select {
-		case c.slot <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			<-c.slot
-			return err
-		}
-		c.auth(req)
-		resp, err := c.hc.Do(req)
-		var body []byte
-		if err == nil {
-			body, err = readBody(resp)
-			resp.Body.Close()
-		}
-		<-c.slot
-		// Let the request that was waiting for this connection go out
-		// before decoding (milliseconds of CPU): otherwise it waits in
-		// this P's run queue for the scheduler's 10 ms time slice.
-		runtime.Gosched()
-		switch {
-		case errors.Is(err, safehttp.ErrBodyTooLarge):
-			return fmt.Errorf("mailchimp: reading members: %w", err)
-		case err != nil:
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			last = fmt.Errorf("mailchimp: request failed: %w", err)
-		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-			return ErrUnauthorized
-		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			last = &HTTPError{Status: resp.StatusCode, Detail: "retried"}
-		case resp.StatusCode >= 300:
-			var e struct{ Detail string }
-			_ = json.Unmarshal(body, &e) // the status says enough when it does not decode
-			return &HTTPError{Status: resp.StatusCode, Detail: e.Detail}
-		default:
-			if err := json.Unmarshal(body, out); err != nil {
-				return fmt.Errorf("mailchimp: decoding %s: %w", strings.TrimPrefix(path, "/"), err)
-			}
-			return nil
-		}
-		d := min(200*time.Millisecond<<attempt, 10*time.Second)
-		t := time.NewTimer(d/2 + time.Duration(rand.Int64N(int64(d/2))))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
-		}
+	resp, err := c.api.Do(ctx, httpx.Request{New: httpx.Build(http.MethodGet, u, nil, "", c.auth), Decode: decode})
+	if err != nil {
+		return known(err)
 	}
-	return fmt.Errorf("mailchimp: gave up: %w", last)
+	if err := json.Unmarshal(resp.Body, out); err != nil {
+		return fmt.Errorf("mailchimp: decoding %s: %w", strings.TrimPrefix(path, "/"), err)
+	}
+	return nil
+}
+
+// known is ErrUnauthorized for a 401/403, err otherwise.
+func known(err error) error {
+	if s := httpx.StatusOf(err); s == http.StatusUnauthorized || s == http.StatusForbidden {
+		return ErrUnauthorized
+	}
+	return err
+}
+
+// decode reads Mailchimp's error document (problem.String) as the
+// error's Reason.
+func decode(body []byte) (string, string) {
+	var p problem
+	_ = json.Unmarshal(body, &p) // an answer that is not Mailchimp's still has a status
+	return "", p.String()
 }
 
 // maxBody caps a response body (a 1000-member page is about 1 MB); a
 // longer one fails with safehttp.ErrBodyTooLarge, not retried.
 const maxBody = 64 << 20
-
-// readBody reads a response body in one allocation when its length is
-// known (a members page is about 1 MB: growing a buffer by doubling would
-// copy it about twice over while the connection is held).
-func readBody(resp *http.Response) ([]byte, error) {
-	if n := resp.ContentLength; n > 0 && n <= maxBody {
-		b := make([]byte, n)
-		_, err := io.ReadFull(resp.Body, b)
-		return b, err
-	}
-	return safehttp.ReadResponse(resp, maxBody)
-}
 
 type cursor struct {
 	Offset int       `json:"o"`
@@ -332,16 +333,11 @@ type cursor struct {
 	Scope bool `json:"x,omitempty"`
 }
 
-func (c cursor) encode() source.Cursor {
-	b, _ := json.Marshal(c) // a small struct always encodes
-	return source.Cursor("mc1." + base64.RawURLEncoding.EncodeToString(b))
-}
+func (c cursor) encode() source.Cursor { return source.NewCursor("mc1.", c) }
 
 func decodeCursor(s source.Cursor) (cursor, error) {
-	raw, ok := strings.CutPrefix(string(s), "mc1.")
-	b, err := base64.RawURLEncoding.DecodeString(raw)
 	var c cursor
-	if !ok || err != nil || json.Unmarshal(b, &c) != nil || c.Offset < 0 {
+	if !s.Decode("mc1.", &c) || c.Offset < 0 {
 		return cursor{}, ErrInvalidCursor
 	}
 	return c, nil
@@ -460,7 +456,7 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	}
 	var p membersPage
 	if err := c.getPath(ctx, path, q, &p); err != nil {
-		if he := (*HTTPError)(nil); cu.Segment != "" && errors.As(err, &he) && he.Status == http.StatusNotFound {
+		if cu.Segment != "" && httpx.StatusOf(err) == http.StatusNotFound {
 			// The tag was deleted since the plan: it has no members now
 			// (its former members are out of scope on the audience pages).
 			return source.Page{}, nil

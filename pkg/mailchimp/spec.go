@@ -12,6 +12,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/contactsync/contactsync/pkg/endpoints"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/oauth"
 	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -57,9 +58,8 @@ func Spec() platform.Spec {
 
 // Permanent reports whether err is one no retry fixes.
 func Permanent(err error) bool {
-	var he *HTTPError
 	return errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrInvalidCursor) || errors.Is(err, ErrWriteBackUnsupported) ||
-		(errors.As(err, &he) && he.Status < 500 && he.Status != http.StatusTooManyRequests)
+		httpx.IsPermanent(err)
 }
 
 type webhooks struct{}

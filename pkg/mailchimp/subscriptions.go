@@ -1,7 +1,6 @@
 package mailchimp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/contactsync/contactsync/pkg/safehttp"
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -161,7 +160,7 @@ func (c *Client) Reactivate(ctx context.Context, id string) error {
 // Unsubscribe deletes a webhook; one already gone is no error.
 func (c *Client) Unsubscribe(ctx context.Context, id string) error {
 	err := c.write(ctx, http.MethodDelete, "/"+url.PathEscape(id), nil, nil)
-	if he := (*HTTPError)(nil); errors.As(err, &he) && he.Status == http.StatusNotFound {
+	if httpx.StatusOf(err) == http.StatusNotFound {
 		return nil
 	}
 	if err != nil {
@@ -175,15 +174,15 @@ func (c *Client) Unsubscribe(ctx context.Context, id string) error {
 // did not answer the check) without our secrets: the text is shown as
 // the connection's webhooks reason.
 func (c *Client) hookErr(what string, err error) error {
-	var he *HTTPError
-	if errors.As(err, &he) && he.Detail != "" && he.Detail != "retried" {
-		return &hookError{msg: fmt.Sprintf("mailchimp: %s: HTTP %d: %s", what, he.Status, c.safe(he.Detail)), err: err}
+	var he *httpx.Error
+	if errors.As(err, &he) && he.Reason != "" {
+		return &hookError{msg: fmt.Sprintf("mailchimp: %s: HTTP %d: %s", what, he.Status, c.safe(he.Reason)), err: err}
 	}
 	return fmt.Errorf("mailchimp: %s: %w", what, err)
 }
 
 // hookError is a refused webhook call: what failed and Mailchimp's words;
-// it unwraps to the *HTTPError.
+// it unwraps to the *httpx.Error.
 type hookError struct {
 	msg string
 	err error
@@ -222,67 +221,26 @@ func (p problem) String() string {
 }
 
 // write sends one webhook write (POST, PATCH or DELETE under
-// /lists/{id}/webhooks) once: a refusal is an *HTTPError whose Detail is
-// Mailchimp's words (401/403 ErrUnauthorized).
+// /lists/{id}/webhooks) once: a refusal is an *httpx.Error whose Reason
+// is Mailchimp's words (401/403 ErrUnauthorized).
 func (c *Client) write(ctx context.Context, method, path string, body, out any) error {
 	if c.cfg.AudienceID == "" {
-		return fmt.Errorf("%w: no audience chosen", ErrInvalidConfig)
+		return errNoAudience
 	}
-	var rd *bytes.Reader
+	var payload []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
 			return err
 		}
-		rd = bytes.NewReader(b)
 	}
-	select {
-	case c.slot <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-c.slot }()
 	u := c.base + "/lists/" + url.PathEscape(c.cfg.AudienceID) + "/webhooks" + path
-	var req *http.Request
-	var err error
-	if rd != nil {
-		req, err = http.NewRequestWithContext(ctx, method, u, rd)
-	} else {
-		req, err = http.NewRequestWithContext(ctx, method, u, nil)
-	}
+	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: httpx.DefaultMaxBody, Decode: decode, New: httpx.Build(method, u, payload, "application/json", c.auth)})
 	if err != nil {
-		return err
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	c.auth(req)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("mailchimp: request failed: %w", err)
-	}
-	defer resp.Body.Close()
-	b, err := safehttp.ReadResponse(resp, checkBody)
-	if err != nil {
-		return fmt.Errorf("mailchimp: reading the answer: %w", err)
-	}
-	switch s := resp.StatusCode; {
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
-		return ErrUnauthorized
-	case s >= 300:
-		var p problem
-		_ = json.Unmarshal(b, &p) // the status says enough when it does not decode
-		detail := p.String()
-		if detail == "" {
-			detail = http.StatusText(s)
-		}
-		return &HTTPError{Status: s, Detail: detail}
+		return known(err)
 	}
 	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
+		if err := json.Unmarshal(resp.Body, out); err != nil {
 			return fmt.Errorf("mailchimp: decoding the webhook: %w", err)
 		}
 	}

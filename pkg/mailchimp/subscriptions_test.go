@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/mailchimp"
 	"github.com/contactsync/contactsync/pkg/mailchimp/mailchimptest"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -135,7 +136,7 @@ func TestListWebhook_RefusedURL(t *testing.T) {
 	rc := newReceiver(t)
 	rc.getStatus.Store(404)
 	_, err := hookClient(t, s, "secret-token-value").Subscribe(context.Background(), mailchimp.WebhookTopic, rc.URL+"/x")
-	var he *mailchimp.HTTPError
+	var he *httpx.Error
 	if err == nil || !errors.As(err, &he) || he.Status != 400 || !strings.Contains(err.Error(), "verify the URL") ||
 		!strings.Contains(err.Error(), "HTTP 404") || strings.Contains(err.Error(), "secret-token-value") {
 		t.Fatalf("refusal: %v", err)

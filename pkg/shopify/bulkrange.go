@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -80,24 +79,13 @@ type rangeCursor struct {
 	End   int64  `json:"e"`
 }
 
-func (r rangeCursor) encode() source.Cursor {
-	b, _ := json.Marshal(r) // a small struct always encodes
-	return source.Cursor(rangeCursorPrefix + base64.RawURLEncoding.EncodeToString(b))
-}
+func (r rangeCursor) encode() source.Cursor { return source.NewCursor(rangeCursorPrefix, r) }
 
 func isRangeCursor(s source.Cursor) bool { return strings.HasPrefix(string(s), rangeCursorPrefix) }
 
 func decodeRangeCursor(s source.Cursor) (rangeCursor, error) {
-	raw, ok := strings.CutPrefix(string(s), rangeCursorPrefix)
-	if !ok {
-		return rangeCursor{}, ErrInvalidCursor
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil {
-		return rangeCursor{}, ErrInvalidCursor
-	}
 	var r rangeCursor
-	if err := json.Unmarshal(b, &r); err != nil || r.Start < 0 || r.End <= r.Start {
+	if !s.Decode(rangeCursorPrefix, &r) || r.Start < 0 || r.End <= r.Start {
 		return rangeCursor{}, ErrInvalidCursor
 	}
 	u, err := url.Parse(r.URL)

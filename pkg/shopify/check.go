@@ -1,20 +1,13 @@
 package shopify
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
-	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/source"
 )
-
-// checkBody caps the check's answer (the shop's name, or an error).
-const checkBody = 1 << 20
 
 // checkQuery is the cheapest query there is: the shop's name (cost 1).
 const checkQuery = `query ContactsyncCheck { shop { name } }`
@@ -27,16 +20,10 @@ const checkQuery = `query ContactsyncCheck { shop { name } }`
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	body, _ := json.Marshal(map[string]string{"query": checkQuery}) // a string map always encodes
 	r := c.request(body, 0)
-	r.Attempts, r.MaxBody = 1, checkBody
+	r.Attempts, r.MaxBody = 1, httpx.DefaultMaxBody
 	resp, err := c.api.Do(ctx, r)
-	var he *httpx.Error
-	switch {
-	case errors.As(err, &he) && (he.Status == http.StatusTooManyRequests || he.Status >= 500):
-		return &source.PlatformError{Reason: c.safe("the shop answered HTTP " + strconv.Itoa(he.Status))}
-	case he != nil && he.Status >= 300:
-		return &source.CredentialsRejectedError{Reason: c.safe(cmp.Or(reason(he.Code, he.Reason), "HTTP "+strconv.Itoa(he.Status)))}
-	case err != nil:
-		return &source.PlatformError{Reason: c.safe("the shop could not be reached: " + err.Error())}
+	if err != nil {
+		return httpx.CheckError("the shop", err, c.safe)
 	}
 	if code, msg := decodeErrors(resp.Body); code != "" || msg != "" {
 		return &source.CredentialsRejectedError{Reason: c.safe(reason(code, msg))}

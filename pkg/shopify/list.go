@@ -2,8 +2,6 @@ package shopify
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -45,22 +43,11 @@ type cursor struct {
 	Tags []string `json:"t,omitempty"`
 }
 
-func (c cursor) encode() source.Cursor {
-	b, _ := json.Marshal(c) // a small struct always encodes
-	return source.Cursor("sh1." + base64.RawURLEncoding.EncodeToString(b))
-}
+func (c cursor) encode() source.Cursor { return source.NewCursor("sh1.", c) }
 
 func decodeCursor(s source.Cursor) (cursor, error) {
-	raw, ok := strings.CutPrefix(string(s), "sh1.")
-	if !ok {
-		return cursor{}, ErrInvalidCursor
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil {
-		return cursor{}, ErrInvalidCursor
-	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil {
+	if !s.Decode("sh1.", &c) {
 		return cursor{}, ErrInvalidCursor
 	}
 	return c, nil

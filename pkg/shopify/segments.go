@@ -2,8 +2,6 @@ package shopify
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -350,7 +348,7 @@ func (c *Client) addListings(plan *source.Plan, sc scope, full bool) {
 		plan.Fanout = append(plan.Fanout, ordersCursor{}.encode())
 	}
 	if len(sc.warnings) > 0 {
-		plan.Fanout = append(plan.Fanout, encodeCursor(warningsPrefix, warningsCursor{Warnings: sc.warnings}))
+		plan.Fanout = append(plan.Fanout, source.NewCursor(warningsPrefix, warningsCursor{Warnings: sc.warnings}))
 	}
 }
 
@@ -371,7 +369,7 @@ type memberCursor struct {
 	Pages   int    `json:"p,omitempty"`
 }
 
-func (m memberCursor) encode() source.Cursor { return encodeCursor(membersPrefix, m) }
+func (m memberCursor) encode() source.Cursor { return source.NewCursor(membersPrefix, m) }
 
 // ordersCursor is a page of the guest orders listing.
 type ordersCursor struct {
@@ -379,25 +377,15 @@ type ordersCursor struct {
 	Read  int    `json:"r,omitempty"` // orders read before this page
 }
 
-func (o ordersCursor) encode() source.Cursor { return encodeCursor(ordersPrefix, o) }
+func (o ordersCursor) encode() source.Cursor { return source.NewCursor(ordersPrefix, o) }
 
 // warningsCursor is a page of cap warnings.
 type warningsCursor struct {
 	Warnings []warning `json:"w"`
 }
 
-func encodeCursor(prefix string, v any) source.Cursor {
-	b, _ := json.Marshal(v) // small structs of strings always encode
-	return source.Cursor(prefix + base64.RawURLEncoding.EncodeToString(b))
-}
-
 func decodeAny(cur source.Cursor, prefix string, v any) error {
-	raw, ok := strings.CutPrefix(string(cur), prefix)
-	if !ok {
-		return ErrInvalidCursor
-	}
-	b, err := base64.RawURLEncoding.DecodeString(raw)
-	if err != nil || json.Unmarshal(b, v) != nil {
+	if !cur.Decode(prefix, v) {
 		return ErrInvalidCursor
 	}
 	return nil

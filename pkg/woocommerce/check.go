@@ -7,15 +7,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 
 	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/source"
 )
-
-// checkBody caps the check's answer (one customer, or an error).
-const checkBody = 1 << 20
 
 // CheckCredentials lists one customer (GET /customers?per_page=1&role=all),
 // the permission the sync needs, once and without retries: a 401/403 is
@@ -23,30 +18,19 @@ const checkBody = 1 << 20
 // (source.CredentialsRejectedError, with the store's code and message); a
 // transport failure, a 429 or a 5xx is a source.PlatformError.
 func (c *Client) CheckCredentials(ctx context.Context) error {
-	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, Decode: decode, MaxBody: checkBody,
+	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, Decode: decode, MaxBody: httpx.DefaultMaxBody,
 		New: c.build(http.MethodGet, "/customers", url.Values{"per_page": {"1"}, "role": {"all"}}, nil)})
 	var he *httpx.Error
-	if err != nil && (!errors.As(err, &he) || he.Status < 300) {
-		return &source.PlatformError{Reason: c.safe("the store could not be reached: " + err.Error())}
-	}
-	switch s := httpx.StatusOf(err); {
-	case s == http.StatusTooManyRequests || s >= 500:
-		return &source.PlatformError{Reason: c.safe("the store answered HTTP " + strconv.Itoa(s))}
-	case s == http.StatusNotFound:
-		return &source.CredentialsRejectedError{Reason: c.safe("no WooCommerce REST API at this store URL (" + cmp.Or(said(he), "HTTP 404") + ")")}
-	case s >= 300: // 401/403: the keys; others: a store that refuses the listing
-		return &source.CredentialsRejectedError{Reason: c.safe(cmp.Or(said(he), "HTTP "+strconv.Itoa(s)))}
+	if errors.As(err, &he) && he.Status == http.StatusNotFound {
+		return &source.CredentialsRejectedError{Reason: c.safe("no WooCommerce REST API at this store URL (" + cmp.Or(he.Said(), "HTTP 404") + ")")}
+	} else if err != nil { // 401/403: the keys; other refusals: a store that refuses the listing
+		return httpx.CheckError("the store", err, c.safe)
 	}
 	var list []json.RawMessage
 	if json.Unmarshal(resp.Body, &list) != nil {
 		return &source.CredentialsRejectedError{Reason: "the store URL does not answer as a WooCommerce REST API (its customers listing is not JSON)"}
 	}
 	return nil
-}
-
-// said is the store's code and message (the check shows them).
-func said(he *httpx.Error) string {
-	return strings.TrimSuffix(strings.TrimPrefix(he.Code+": "+he.Reason, ": "), ": ")
 }
 
 // safe bounds a reason and removes the keys from it.

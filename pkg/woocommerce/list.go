@@ -2,7 +2,6 @@ package woocommerce
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -22,18 +21,11 @@ type cursor struct {
 	Since time.Time `json:"s,omitzero"`
 }
 
-func (c cursor) encode() source.Cursor {
-	b, _ := json.Marshal(c) // a small struct always encodes
-	return source.Cursor(base64.RawURLEncoding.EncodeToString(b))
-}
+func (c cursor) encode() source.Cursor { return source.NewCursor("", c) }
 
 func decodeCursor(s source.Cursor) (cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(string(s))
-	if err != nil {
-		return cursor{}, ErrInvalidCursor
-	}
 	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.Page < 1 || (c.Kind != "c" && c.Kind != "o") {
+	if !s.Decode("", &c) || c.Page < 1 || (c.Kind != "c" && c.Kind != "o") {
 		return cursor{}, ErrInvalidCursor
 	}
 	return c, nil

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 )
 
 // The Webhooks API (system webhooks) and the account's own deliveries.
@@ -70,7 +72,6 @@ type Webhook struct {
 type kwebhook struct {
 	Webhook
 	created, updated time.Time
-	failures         int
 }
 
 type hookState struct {
@@ -80,7 +81,7 @@ type hookState struct {
 	second, minute []time.Time
 	throttled      int
 	forced         int // ThrottleNextHooks
-	pending        []*kdelivery
+	out            fakeapi.Outbox[*kdelivery]
 	events         int // event ids issued
 }
 
@@ -267,7 +268,7 @@ func (s *Server) apply(w http.ResponseWriter, in hookIn, h *kwebhook) bool {
 	}
 	if a.Enabled != nil {
 		if *a.Enabled {
-			h.failures = 0
+			s.hooks.out.Reset(h.ID)
 		}
 		h.Enabled = *a.Enabled
 	}
@@ -422,7 +423,7 @@ func (s *Server) DeleteWebhook(id string) bool {
 	defer s.mu.Unlock()
 	n := len(s.hooks.hooks)
 	s.hooks.hooks = slices.DeleteFunc(s.hooks.hooks, func(h *kwebhook) bool { return h.ID == id })
-	s.hooks.pending = slices.DeleteFunc(s.hooks.pending, func(d *kdelivery) bool { return d.hookID == id })
+	s.hooks.out.Forget(id)
 	return len(s.hooks.hooks) < n
 }
 
@@ -490,32 +491,23 @@ func (s *Server) SetSMSConsent(n int, consent string, at time.Time) int {
 		batch = append(batch, &kdelivery{hookID: h.ID, body: body})
 	}
 	s.mu.Unlock()
-	return s.attempt(batch)
+	return s.hooks.out.Send(batch)
 }
 
 // Deliver retries every pending delivery once and returns how many were
 // answered with a 2xx.
-func (s *Server) Deliver() int {
-	s.mu.Lock()
-	batch := s.hooks.pending
-	s.hooks.pending = nil
-	s.mu.Unlock()
-	return s.attempt(batch)
-}
+func (s *Server) Deliver() int { return s.hooks.out.Retry() }
 
 // Pending is how many deliveries wait for a retry.
-func (s *Server) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.hooks.pending)
-}
+func (s *Server) Pending() int { return s.hooks.out.Pending() }
 
-// attempt posts each delivery of a still enabled webhook (without the
-// lock), signed now, counting failures: the MaxFailures-th in a row
-// disables the webhook.
-func (s *Server) attempt(batch []*kdelivery) int {
-	ok := 0
-	for _, d := range batch {
+// initOutbox sets how deliveries are sent (fakeapi.Outbox): each signed
+// when it is posted, to a webhook still enabled; MaxFailures in a row
+// disable it.
+func (s *Server) initOutbox() {
+	o := &s.hooks.out
+	o.Max, o.Hook = MaxFailures, func(d *kdelivery) string { return d.hookID }
+	o.Post = func(d *kdelivery) (bool, bool) {
 		s.mu.Lock()
 		h := s.findHook(d.hookID)
 		live := h != nil && h.Enabled
@@ -525,34 +517,11 @@ func (s *Server) attempt(batch []*kdelivery) int {
 		}
 		s.mu.Unlock()
 		if !live {
-			continue
+			return false, false
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		resp, err := post(ctx, endpoint, secret, d.body, d.hookID, time.Now())
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		cancel()
-		success := err == nil && resp.StatusCode/100 == 2
-		s.mu.Lock()
-		if h := s.findHook(d.hookID); h != nil {
-			if success {
-				h.failures = 0
-			} else {
-				h.failures++
-				if h.failures >= MaxFailures {
-					h.Enabled = false
-					s.hooks.pending = slices.DeleteFunc(s.hooks.pending, func(p *kdelivery) bool { return p.hookID == h.ID })
-				} else {
-					s.hooks.pending = append(s.hooks.pending, d)
-				}
-			}
-		}
-		s.mu.Unlock()
-		if success {
-			ok++
-		}
+		defer cancel()
+		return true, fakeapi.Status(post(ctx, endpoint, secret, d.body, d.hookID, time.Now()))/100 == 2
 	}
-	return ok
+	o.GiveUp = func(d *kdelivery) { s.SetWebhookEnabled(d.hookID, false) }
 }

@@ -7,7 +7,8 @@
 // signed deliveries (hooks.go), with the private-key check,
 // the required revision header, the get_profiles rate limits (75/s burst,
 // 750/min steady by default) announced in RateLimit-* headers and enforced
-// with 429 + Retry-After, and injectable 5xx failures. One window counts
+// with 429 + Retry-After, and injectable failures and closed connections
+// (pkg/fakeapi). One window counts
 // every endpoint (Klaviyo counts per endpoint, so the fake is stricter).
 // Profiles come from pkg/dev/fakestore by seed; their phones are E.164 as
 // Klaviyo stores them.
@@ -18,7 +19,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/dev/fakestore"
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 )
 
@@ -60,15 +61,15 @@ type Options struct {
 
 // Server is a running fake.
 type Server struct {
+	fakeapi.Base // FailNext, HangNext, Requests, Close
+
 	opts     Options
-	srv      *httptest.Server
 	mu       sync.Mutex
 	profiles []map[string]any
 	updated  []time.Time
 	second   []time.Time // request times in the last second
 	minute   []time.Time // ... and minute
-	reqs     int
-	throttle int // 429s answered
+	throttle int         // 429s answered
 	unsubs   []string
 	groups   []*group
 
@@ -81,8 +82,8 @@ type Server struct {
 // NewServer starts the fake.
 func NewServer(opts Options) *Server {
 	s := NewStore(opts)
-	s.srv = httptest.NewServer(s.Handler())
-	s.opts.URL = s.srv.URL
+	s.Start(s.Handler())
+	s.opts.URL = s.Base.URL()
 	return s
 }
 
@@ -98,6 +99,7 @@ func NewStore(opts Options) *Server {
 		opts.PerMinute = 750
 	}
 	s := &Server{opts: opts}
+	s.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
 	countries := map[string]string{"AU": "Australia", "US": "United States", "GB": "United Kingdom", "NZ": "New Zealand"}
 	for i := range opts.Profiles {
 		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
@@ -121,19 +123,13 @@ func NewStore(opts Options) *Server {
 	}
 	s.groups = newGroups(opts)
 	s.hooks.access = !opts.NoWebhookAccess
+	s.initOutbox()
 	return s
 }
 
 // URL is the API base URL; APIKey the private key.
 func (s *Server) URL() string    { return s.opts.URL }
 func (s *Server) APIKey() string { return s.opts.APIKey }
-
-// Close stops a started server.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
 
 // Unsubscribed returns the phone numbers bulk-unsubscribed so far.
 func (s *Server) Unsubscribed() []string {
@@ -186,14 +182,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func apiError(w http.ResponseWriter, status int, code, detail string) {
-	writeJSON(w, status, map[string]any{"errors": []map[string]any{{"status": status, "code": code, "title": code, "detail": detail}}})
+	writeJSON(w, status, apiErrors(status, code, detail))
+}
+
+// apiErrors is Klaviyo's JSON:API error document.
+func apiErrors(status int, code, detail string) any {
+	return map[string]any{"errors": []map[string]any{{"status": status, "code": code, "title": code, "detail": detail}}}
 }
 
 // admit applies failures, auth, the revision header and the rate limits.
 func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
+	if s.Inject(w, func(status int) any { return apiErrors(status, "service_unavailable", "injected failure") }) {
+		return false
+	}
 	s.mu.Lock()
-	s.reqs++
-	n := s.reqs
 	now := time.Now()
 	keep := func(ts []time.Time, d time.Duration) []time.Time {
 		for len(ts) > 0 && now.Sub(ts[0]) >= d {
@@ -214,11 +216,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request) bool {
 	}
 	remaining := s.opts.PerMinute - len(s.minute)
 	s.mu.Unlock()
-	if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
-		apiError(w, http.StatusServiceUnavailable, "service_unavailable", "injected failure")
-		return false
-	}
-	if r.Header.Get("Authorization") != "Klaviyo-API-Key "+s.opts.APIKey && !s.bearerOK(r) {
+	if !fakeapi.Equal(r.Header.Get("Authorization"), "Klaviyo-API-Key "+s.opts.APIKey) && !s.bearerOK(r) {
 		apiError(w, http.StatusUnauthorized, "not_authenticated", "Authentication credentials were not provided or are invalid.")
 		return false
 	}

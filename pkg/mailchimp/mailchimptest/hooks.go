@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 )
 
 // List webhooks (/3.0/lists/{id}/webhooks) and the audience's own
@@ -62,18 +64,17 @@ var (
 )
 
 type listHook struct {
-	id       string
-	url      string
-	events   map[string]bool
-	sources  map[string]bool
-	failures int
+	id      string
+	url     string
+	events  map[string]bool
+	sources map[string]bool
 }
 
 type hookState struct {
-	mu      sync.Mutex
-	hooks   []*listHook
-	seq     int
-	pending []*hookDelivery
+	mu    sync.Mutex
+	hooks []*listHook
+	seq   int
+	out   fakeapi.Outbox[*hookDelivery]
 }
 
 type hookDelivery struct {
@@ -260,7 +261,7 @@ func (s *Server) updateHook(w http.ResponseWriter, r *http.Request) {
 	for k, v := range in.Sources {
 		h.sources[k] = v
 	}
-	h.failures = 0
+	s.hooks.out.Reset(h.id)
 	writeJSON(w, 200, s.hookJSON(h))
 }
 
@@ -298,7 +299,7 @@ func (s *Server) DeleteWebhook(id string) bool {
 	defer s.hooks.mu.Unlock()
 	n := len(s.hooks.hooks)
 	s.hooks.hooks = slices.DeleteFunc(s.hooks.hooks, func(h *listHook) bool { return h.id == id })
-	s.hooks.pending = slices.DeleteFunc(s.hooks.pending, func(d *hookDelivery) bool { return d.hookID == id })
+	s.hooks.out.Forget(id)
 	return len(s.hooks.hooks) != n
 }
 
@@ -428,31 +429,22 @@ func (s *Server) emit(event string, by Source, form url.Values) int {
 		}
 	}
 	s.hooks.mu.Unlock()
-	return s.attempt(batch)
+	return s.hooks.out.Send(batch)
 }
 
 // Deliver retries every pending delivery once and returns how many were
 // answered with a 2xx.
-func (s *Server) Deliver() int {
-	s.hooks.mu.Lock()
-	batch := s.hooks.pending
-	s.hooks.pending = nil
-	s.hooks.mu.Unlock()
-	return s.attempt(batch)
-}
+func (s *Server) Deliver() int { return s.hooks.out.Retry() }
 
 // Pending is how many deliveries wait for a retry.
-func (s *Server) Pending() int {
-	s.hooks.mu.Lock()
-	defer s.hooks.mu.Unlock()
-	return len(s.hooks.pending)
-}
+func (s *Server) Pending() int { return s.hooks.out.Pending() }
 
-// attempt posts each delivery of a webhook the fake still holds (without
-// the lock), counting failures: the MaxFailures-th in a row drops it.
-func (s *Server) attempt(batch []*hookDelivery) int {
-	ok := 0
-	for _, d := range batch {
+// initOutbox sets how deliveries are sent (fakeapi.Outbox): to a webhook
+// the fake still holds; MaxFailures in a row drop it.
+func (s *Server) initOutbox() {
+	o := &s.hooks.out
+	o.Max, o.Hook = MaxFailures, func(d *hookDelivery) string { return d.hookID }
+	o.Post = func(d *hookDelivery) (bool, bool) {
 		s.hooks.mu.Lock()
 		h := s.findHook(d.hookID)
 		var u string
@@ -460,30 +452,9 @@ func (s *Server) attempt(batch []*hookDelivery) int {
 			u = h.url
 		}
 		s.hooks.mu.Unlock()
-		if h == nil {
-			continue
-		}
-		success := post(u, d.body)
-		s.hooks.mu.Lock()
-		if h := s.findHook(d.hookID); h != nil {
-			if success {
-				h.failures = 0
-			} else {
-				h.failures++
-				if h.failures >= MaxFailures {
-					s.hooks.hooks = slices.DeleteFunc(s.hooks.hooks, func(x *listHook) bool { return x == h })
-					s.hooks.pending = slices.DeleteFunc(s.hooks.pending, func(x *hookDelivery) bool { return x.hookID == d.hookID })
-				} else {
-					s.hooks.pending = append(s.hooks.pending, d)
-				}
-			}
-		}
-		s.hooks.mu.Unlock()
-		if success {
-			ok++
-		}
+		return h != nil, h != nil && post(u, d.body)
 	}
-	return ok
+	o.GiveUp = func(d *hookDelivery) { s.DeleteWebhook(d.hookID) }
 }
 
 // post sends one delivery as Mailchimp does and reports a 2xx.
@@ -496,11 +467,5 @@ func post(u string, body []byte) bool {
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("User-Agent", "MailChimp")
-	resp, err := validator.Do(req)
-	if err != nil {
-		return false
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	return resp.StatusCode/100 == 2
+	return fakeapi.Status(validator.Do(req))/100 == 2
 }

@@ -8,7 +8,7 @@
 // default to false as Mailchimp's do), GET /3.0/lists/{id}/merge-fields —
 // with HTTP Basic API-key auth, Mailchimp's limit of 10
 // simultaneous connections (429 beyond), an optional per-request latency,
-// injectable failures, and form-encoded list webhooks sent exactly as
+// injectable failures and closed connections (pkg/fakeapi), and form-encoded list webhooks sent exactly as
 // Mailchimp sends them. Members come from pkg/dev/fakestore by seed. For the
 // connector's setup calls it also serves GET /3.0/lists (the audience and
 // Options.OtherAudiences, with stats.member_count), GET /3.0/lists/{id}
@@ -29,7 +29,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -39,6 +38,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/dev/fakestore"
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/oauth/oauthtest"
 )
 
@@ -61,9 +61,10 @@ type Options struct {
 
 // Server is a running fake.
 type Server struct {
+	fakeapi.Base // FailNext, HangNext, Requests, Close
+
 	opts    Options
-	srv     *httptest.Server
-	mu      sync.Mutex   // active, reqs
+	mu      sync.Mutex   // active
 	data    sync.RWMutex // members, changed, encoded; requests read in parallel
 	members []map[string]any
 	changed []time.Time
@@ -77,7 +78,6 @@ type Server struct {
 	// order; a member's "tags" hold {id, name} of the ones it is in.
 	segments []segment
 	active   int
-	reqs     int
 
 	// saved are the audience's saved segments (conditions, not tags):
 	// listed with their member counts, never synced.
@@ -94,8 +94,8 @@ type Server struct {
 // NewServer starts the fake.
 func NewServer(opts Options) *Server {
 	s := NewStore(opts)
-	s.srv = httptest.NewServer(s.Handler())
-	s.opts.URL = s.srv.URL
+	s.Start(s.Handler())
+	s.opts.URL = s.Base.URL()
 	return s
 }
 
@@ -108,6 +108,8 @@ func NewStore(opts Options) *Server {
 		opts.APIKey = "0123456789abcdef0123456789abcdef-us6"
 	}
 	s := &Server{opts: opts}
+	s.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
+	s.initOutbox()
 	for i := range opts.Members {
 		p := fakestore.NewPerson(opts.Seed, opts.FirstPerson+i)
 		email := strings.TrimSpace(p.Email)
@@ -228,13 +230,6 @@ func (s *Server) URL() string        { return s.opts.URL }
 func (s *Server) APIKey() string     { return s.opts.APIKey }
 func (s *Server) AudienceID() string { return s.opts.AudienceID }
 
-// Close stops a started server.
-func (s *Server) Close() {
-	if s.srv != nil {
-		s.srv.Close()
-	}
-}
-
 // Update changes member n (1-based) and its last_changed.
 func (s *Server) Update(n int, at time.Time, f func(m map[string]any)) {
 	s.data.Lock()
@@ -318,8 +313,7 @@ func (s *Server) guarded(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.active++
-		s.reqs++
-		active, n := s.active, s.reqs
+		active := s.active
 		s.mu.Unlock()
 		defer func() {
 			s.mu.Lock()
@@ -330,11 +324,10 @@ func (s *Server) guarded(h http.HandlerFunc) http.HandlerFunc {
 			writeJSON(w, 429, map[string]any{"title": "Too Many Requests", "status": 429, "detail": "You have exceeded the limit of 10 simultaneous connections."})
 			return
 		}
-		if s.opts.FailEvery > 0 && n%s.opts.FailEvery == 0 {
-			writeJSON(w, 503, map[string]any{"title": "Service Unavailable", "status": 503})
+		if s.Inject(w, func(status int) any { return map[string]any{"title": http.StatusText(status), "status": status} }) {
 			return
 		}
-		if _, key, ok := r.BasicAuth(); (!ok || key != s.opts.APIKey) && !s.bearerOK(r) {
+		if _, key, ok := r.BasicAuth(); (!ok || !fakeapi.Equal(key, s.opts.APIKey)) && !s.bearerOK(r) {
 			writeJSON(w, 401, map[string]any{"title": "API Key Invalid", "status": 401, "detail": "Your API key may be invalid."})
 			return
 		}

@@ -4,13 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 )
 
 // Webhook subscriptions (GraphQL Admin API) and the shop's own deliveries.
@@ -46,7 +47,7 @@ type Subscription struct {
 type hookState struct {
 	subs        []Subscription
 	seq         int64
-	pending     []*delivery
+	out         fakeapi.Outbox[*delivery]
 	uninstalled bool
 }
 
@@ -56,7 +57,6 @@ type delivery struct {
 	body      []byte
 	id, event string
 	triggered time.Time
-	failures  int
 }
 
 // topicNames maps WebhookSubscriptionTopic values to the topic a delivery
@@ -209,7 +209,8 @@ func (s *Server) Uninstall() int {
 	})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.hooks.subs, s.hooks.pending, s.hooks.uninstalled = nil, nil, true
+	s.hooks.subs, s.hooks.uninstalled = nil, true
+	s.hooks.out.Forget("")
 	return ok
 }
 
@@ -228,51 +229,26 @@ func (s *Server) emit(topic string, payload any) int {
 		}
 	}
 	s.mu.Unlock()
-	return s.attempt(batch)
+	return s.hooks.out.Send(batch)
 }
 
 // Deliver retries every pending delivery once and returns how many were
 // answered with a 2xx.
-func (s *Server) Deliver() int {
-	s.mu.Lock()
-	batch := s.hooks.pending
-	s.hooks.pending = nil
-	s.mu.Unlock()
-	return s.attempt(batch)
-}
+func (s *Server) Deliver() int { return s.hooks.out.Retry() }
 
 // Pending is how many deliveries wait for a retry.
-func (s *Server) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.hooks.pending)
-}
+func (s *Server) Pending() int { return s.hooks.out.Pending() }
 
-// attempt posts each delivery (without the lock: the receiver may call
-// the shop back) and keeps the failed ones pending, removing a
-// subscription whose retries ran out.
-func (s *Server) attempt(batch []*delivery) int {
-	ok := 0
-	for _, d := range batch {
+// initOutbox sets how deliveries are sent (fakeapi.Outbox, without the
+// lock: the receiver may call the shop back): a delivery failing a
+// ninth time removes its subscription.
+func (s *Server) initOutbox() {
+	o := &s.hooks.out
+	o.Max, o.Hook = MaxRetries+1, func(d *delivery) string { return d.sub.ID + " " + d.id }
+	o.Post = func(d *delivery) (bool, bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // Shopify's delivery timeout
-		resp, err := s.send(ctx, d.sub.URI, s.opts.WebhookSecret, d.topic, d.body, d.id, d.event, d.triggered)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		cancel()
-		if err == nil && resp.StatusCode/100 == 2 {
-			ok++
-			continue
-		}
-		d.failures++
-		if d.failures > MaxRetries {
-			s.DeleteSubscription(d.sub.ID)
-			continue
-		}
-		s.mu.Lock()
-		s.hooks.pending = append(s.hooks.pending, d)
-		s.mu.Unlock()
+		defer cancel()
+		return true, fakeapi.Status(s.send(ctx, d.sub.URI, s.opts.WebhookSecret, d.topic, d.body, d.id, d.event, d.triggered))/100 == 2
 	}
-	return ok
+	o.GiveUp = func(d *delivery) { s.DeleteSubscription(d.sub.ID) }
 }

@@ -185,6 +185,7 @@ func NewStore(opts Options) *Server {
 		opts.RestoreRate = 100
 	}
 	s := &Server{opts: opts, available: opts.MaxAvailable, at: time.Now(), urlKey: newURLKey()}
+	s.initOutbox()
 	s.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
 	s.FailEvery(opts.TooManyEvery, http.StatusTooManyRequests, "0.05")
 	if opts.HoldBulk {

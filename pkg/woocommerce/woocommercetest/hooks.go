@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 )
 
@@ -38,14 +39,13 @@ const MaxFailures = 5
 
 type hook struct {
 	woocommerce.Webhook
-	secret   string
-	failures int
+	secret string
 }
 
 type hookState struct {
-	hooks   []*hook
-	seq     int64
-	pending []*delivery
+	hooks []*hook
+	seq   int64
+	out   fakeapi.Outbox[*delivery]
 }
 
 type delivery struct {
@@ -126,9 +126,6 @@ func (in hookIn) apply(h *hook) string {
 	if in.Status != nil {
 		if !slices.Contains([]string{"active", "paused", "disabled"}, *in.Status) {
 			return "status"
-		}
-		if *in.Status == "active" {
-			h.failures = 0
 		}
 		h.Status = *in.Status
 	}
@@ -231,6 +228,9 @@ func (s *Server) updateWebhook(w http.ResponseWriter, r *http.Request) {
 	next := *h
 	bad := in.apply(&next)
 	if bad == "" {
+		if next.Status == "active" {
+			s.hooks.out.Reset(strconv.FormatInt(id, 10)) // re-enabled: its failures count again from 0
+		}
 		*h = next
 	}
 	out := h.out()
@@ -298,7 +298,7 @@ func (s *Server) DeleteWebhook(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hooks.hooks = slices.DeleteFunc(s.hooks.hooks, func(h *hook) bool { return h.ID == id })
-	s.hooks.pending = slices.DeleteFunc(s.hooks.pending, func(d *delivery) bool { return d.hookID == id })
+	s.hooks.out.Forget(strconv.FormatInt(id, 10))
 }
 
 // UpdateCustomer changes a customer, bumps its date_modified_gmt to at and
@@ -329,31 +329,23 @@ func (s *Server) emit(topic string, payload any) int {
 	for _, d := range batch {
 		d.id = s.newDeliveryID()
 	}
-	return s.attempt(batch)
+	return s.hooks.out.Send(batch)
 }
 
 // Deliver retries every pending delivery once and returns how many were
 // answered with a 2xx.
-func (s *Server) Deliver() int {
-	s.mu.Lock()
-	batch := s.hooks.pending
-	s.hooks.pending = nil
-	s.mu.Unlock()
-	return s.attempt(batch)
-}
+func (s *Server) Deliver() int { return s.hooks.out.Retry() }
 
 // Pending is how many deliveries wait for a retry.
-func (s *Server) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.hooks.pending)
-}
+func (s *Server) Pending() int { return s.hooks.out.Pending() }
 
-// attempt posts each delivery of a still active webhook (without the
-// lock), counting failures: the fifth in a row disables the webhook.
-func (s *Server) attempt(batch []*delivery) int {
-	ok := 0
-	for _, d := range batch {
+// initOutbox sets how deliveries are sent (fakeapi.Outbox): to a webhook
+// still active (a 2xx, 301 or 302 is a success, as WooCommerce counts);
+// MaxFailures in a row disable it.
+func (s *Server) initOutbox() {
+	o := &s.hooks.out
+	o.Max, o.Hook = MaxFailures, func(d *delivery) string { return strconv.FormatInt(d.hookID, 10) }
+	o.Post = func(d *delivery) (bool, bool) {
 		s.mu.Lock()
 		h := s.find(d.hookID)
 		var url, secret string
@@ -363,33 +355,12 @@ func (s *Server) attempt(batch []*delivery) int {
 		}
 		s.mu.Unlock()
 		if !live {
-			continue
+			return false, false
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		resp, err := s.send(ctx, url, secret, d.topic, d.body, d.hookID, d.id)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
-		cancel()
-		success := err == nil && (resp.StatusCode/100 == 2 || resp.StatusCode == 301 || resp.StatusCode == 302)
-		s.mu.Lock()
-		if h := s.find(d.hookID); h != nil {
-			if success {
-				h.failures = 0
-			} else {
-				h.failures++
-				if h.failures >= MaxFailures {
-					h.Status = "disabled"
-				} else {
-					s.hooks.pending = append(s.hooks.pending, d)
-				}
-			}
-		}
-		s.mu.Unlock()
-		if success {
-			ok++
-		}
+		defer cancel()
+		st := fakeapi.Status(s.send(ctx, url, secret, d.topic, d.body, d.hookID, d.id))
+		return true, st/100 == 2 || st == 301 || st == 302
 	}
-	return ok
+	o.GiveUp = func(d *delivery) { s.SetWebhookStatus(d.hookID, "disabled") }
 }

@@ -115,6 +115,7 @@ func NewStore(opts Options) *Server {
 		opts.FailStatus = http.StatusInternalServerError
 	}
 	s := &Server{opts: opts, customers: map[int64]*woocommerce.Customer{}}
+	s.initOutbox()
 	retryAfter := ""
 	if opts.FailStatus == http.StatusTooManyRequests || opts.FailStatus == http.StatusServiceUnavailable {
 		retryAfter = "1"
