@@ -23,13 +23,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/fakeapi"
 	"github.com/contactsync/contactsync/pkg/httpx"
 	"github.com/contactsync/contactsync/pkg/hubapi"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/sms"
 	"github.com/contactsync/contactsync/pkg/smsproviders"
-	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
