@@ -82,7 +82,18 @@ type hookState struct {
 	throttled      int
 	forced         int // ThrottleNextHooks
 	out            fakeapi.Outbox[*kdelivery]
-	events         int // event ids issued
+	events         int  // event ids issued
+	bare           bool // SetEventsIncludeProfile(false): events without the profile
+}
+
+// SetEventsIncludeProfile sets whether consent events carry the profile in
+// their payload's included list (the default) or name it only by id in
+// the event's relationships: whether Klaviyo includes it is unconfirmed,
+// so both shapes are served.
+func (s *Server) SetEventsIncludeProfile(include bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hooks.bare = !include
 }
 
 // kdelivery is a delivery to webhook hookID; its Klaviyo-Webhook-Id is
@@ -484,7 +495,7 @@ func (s *Server) SetSMSConsent(n int, consent string, at time.Time) int {
 		if !h.Enabled || !slices.Contains(h.Topics, topic) {
 			continue
 		}
-		body, err := eventDelivery(topic, h.ID, eventID, s.profiles[n-1], at)
+		body, err := eventDelivery(topic, h.ID, eventID, s.profiles[n-1], at, !s.hooks.bare)
 		if err != nil {
 			panic(err) // the fake's own profiles always encode
 		}

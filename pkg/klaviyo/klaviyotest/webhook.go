@@ -44,7 +44,7 @@ func (s *Server) SendWebhook(ctx context.Context, hookURL, secret, topic string,
 	var body []byte
 	var err error
 	if strings.HasPrefix(topic, "event:") {
-		body, err = eventDelivery(topic, FakeWebhookID, s.nextEventID(), s.profiles[n-1], at)
+		body, err = eventDelivery(topic, FakeWebhookID, s.nextEventID(), s.profiles[n-1], at, true)
 	} else {
 		s.hooks.events++
 		body, err = delivery(FakeWebhookID, at, map[string]any{"topic": topic, "external_id": fmt.Sprintf("01KPE%021d", s.hooks.events),
@@ -66,7 +66,7 @@ func (s *Server) nextEventID() string {
 // eventDelivery is a delivery of one event of topic about profile p at
 // the time at, as Get Event with include=profile answers it (the caller
 // holds s.mu: p is encoded now).
-func eventDelivery(topic, webhookID, eventID string, p map[string]any, at time.Time) ([]byte, error) {
+func eventDelivery(topic, webhookID, eventID string, p map[string]any, at time.Time, includeProfile bool) ([]byte, error) {
 	attrs := map[string]any{}
 	for k, v := range p["attributes"].(map[string]any) {
 		if k != "subscriptions" {
@@ -88,9 +88,11 @@ func eventDelivery(topic, webhookID, eventID string, p map[string]any, at time.T
 		},
 		"links": map[string]any{"self": "https://a.klaviyo.com/api/events/" + eventID + "/"},
 	}
-	included := []any{map[string]any{"type": "profile", "id": profileID, "attributes": attrs}}
-	return delivery(webhookID, at, map[string]any{"topic": topic, "external_id": eventID,
-		"payload": map[string]any{"data": ev, "included": included}})
+	payload := map[string]any{"data": ev}
+	if includeProfile {
+		payload["included"] = []any{map[string]any{"type": "profile", "id": profileID, "attributes": attrs}}
+	}
+	return delivery(webhookID, at, map[string]any{"topic": topic, "external_id": eventID, "payload": payload})
 }
 
 // delivery is the body of a delivery of items for webhook webhookID.
