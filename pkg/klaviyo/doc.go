@@ -208,12 +208,13 @@
 //     minutes, either way) of the time the delivery is received
 //     (VerifyWebhook's now), so a captured delivery cannot be replayed
 //     later. Also unconfirmed: whether a delivery's payload includes the
-//     profile (Get Event does with include=profile; klaviyotest's
-//     deliveries do) and what an SMS consent event's event_properties
-//     hold (not read). Without the included profile a consent record
-//     carries no phone, and pkg/merge applies a consent signal to the
-//     record's own phone only: such an event changes no contact, and the
-//     change arrives with the next pull.
+//     profile (Get Event does with include=profile; klaviyotest serves
+//     both shapes, SetEventsIncludeProfile) and what an SMS consent
+//     event's event_properties hold (not read). Without the included
+//     profile a consent record carries no phone: pkg/merge then applies
+//     the partial record's signal to the number of the contact the
+//     profile is linked to (an unlinked profile changes nothing until its
+//     full record arrives with the next pull).
 //   - Registering webhooks (subscriptions.go, source.Subscriber and
 //     source.TopicOfferer for pkg/hooks): GET /api/webhooks
 //     (include=webhook-topics), GET /api/webhook-topics, POST /api/webhooks
