@@ -2,14 +2,13 @@
 package main
 
 import (
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/contactsync/contactsync/pkg/health"
+	"github.com/contactsync/contactsync/pkg/lambdastart"
 )
 
 // version is set at link time: -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
-	lambda.Start(health.Handler{Version: version}.Handle)
+	lambdastart.Start(health.Handler{Version: version}.Handle)
 }
