@@ -25,13 +25,13 @@ const (
 // AWS_SESSION_TOKEN) and, for LocalStack or the embedded stack, the endpoint
 // overrides (AWS_ENDPOINT_URL; the per-service ones are applied by
 // DynamoDBEndpoint, SQSEndpoint and SecretsManagerEndpoint). With a local
-// endpoint and no credentials it uses dummy ones, as Load does.
+// endpoint and no credentials it uses dummy ones, as sharedconfig.Load does.
 //
-// It does not use the SDK's shared-config loader (Load): that loader
-// resolves profiles, SSO, web identity and the instance metadata service,
-// none of which a function has, and linking it puts the SSO, SSO-OIDC,
-// sign-in and STS clients in every bootstrap (about 1.2 MB of the 19.5 MB
-// a bootstrap weighed; README, "Lambda footprint").
+// It does not use the SDK's shared-config loader (sharedconfig.Load): that
+// loader resolves profiles, SSO, web identity and the instance metadata
+// service, none of which a function has, and linking it puts the SSO,
+// SSO-OIDC, sign-in and STS clients in every bootstrap (about 1.2 MiB; README,
+// "Lambda footprint").
 func LambdaConfig(getenv func(string) string) (aws.Config, error) {
 	region := getenv("AWS_REGION")
 	if region == "" {
