@@ -6,11 +6,12 @@
 package main
 
 import (
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/contactsync/contactsync/pkg/compose"
 	"github.com/contactsync/contactsync/pkg/compose/apifn"
-	"github.com/contactsync/contactsync/pkg/lambdastart"
 )
 
 func main() {
-	lambdastart.Start(apifn.New(compose.MustLoad(apifn.Name)).Handle)
+	lambda.Start(apifn.New(compose.MustLoad(apifn.Name)).Handle)
 }

@@ -6,11 +6,12 @@
 package main
 
 import (
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/contactsync/contactsync/pkg/compose"
 	"github.com/contactsync/contactsync/pkg/compose/bulksyncfn"
-	"github.com/contactsync/contactsync/pkg/lambdastart"
 )
 
 func main() {
-	lambdastart.Start(bulksyncfn.New(compose.MustLoad(bulksyncfn.Name)).Handle)
+	lambda.Start(bulksyncfn.New(compose.MustLoad(bulksyncfn.Name)).Handle)
 }

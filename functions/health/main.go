@@ -2,13 +2,14 @@
 package main
 
 import (
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/contactsync/contactsync/pkg/health"
-	"github.com/contactsync/contactsync/pkg/lambdastart"
 )
 
 // version is set at link time: -ldflags "-X main.version=...".
 var version = "dev"
 
 func main() {
-	lambdastart.Start(health.Handler{Version: version}.Handle)
+	lambda.Start(health.Handler{Version: version}.Handle)
 }

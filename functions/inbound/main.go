@@ -6,11 +6,12 @@
 package main
 
 import (
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/contactsync/contactsync/pkg/compose"
 	"github.com/contactsync/contactsync/pkg/compose/inboundfn"
-	"github.com/contactsync/contactsync/pkg/lambdastart"
 )
 
 func main() {
-	lambdastart.Start(inboundfn.New(compose.MustLoad(inboundfn.Name)).Handle)
+	lambda.Start(inboundfn.New(compose.MustLoad(inboundfn.Name)).Handle)
 }

@@ -6,11 +6,12 @@
 package main
 
 import (
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/contactsync/contactsync/pkg/compose"
 	"github.com/contactsync/contactsync/pkg/compose/outboxfn"
-	"github.com/contactsync/contactsync/pkg/lambdastart"
 )
 
 func main() {
-	lambdastart.Start(outboxfn.New(compose.MustLoad(outboxfn.Name)).Handle)
+	lambda.Start(outboxfn.New(compose.MustLoad(outboxfn.Name)).Handle)
 }

@@ -6,11 +6,12 @@
 package main
 
 import (
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/contactsync/contactsync/pkg/compose"
 	"github.com/contactsync/contactsync/pkg/compose/schedulerfn"
-	"github.com/contactsync/contactsync/pkg/lambdastart"
 )
 
 func main() {
-	lambdastart.Start(schedulerfn.New(compose.MustLoad(schedulerfn.Name)).Handle)
+	lambda.Start(schedulerfn.New(compose.MustLoad(schedulerfn.Name)).Handle)
 }

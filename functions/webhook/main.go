@@ -6,11 +6,12 @@
 package main
 
 import (
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"github.com/contactsync/contactsync/pkg/compose"
 	"github.com/contactsync/contactsync/pkg/compose/webhookfn"
-	"github.com/contactsync/contactsync/pkg/lambdastart"
 )
 
 func main() {
-	lambdastart.Start(webhookfn.New(compose.MustLoad(webhookfn.Name)).Handle)
+	lambda.Start(webhookfn.New(compose.MustLoad(webhookfn.Name)).Handle)
 }

@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +16,6 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
-	"github.com/contactsync/contactsync/pkg/lambdastart"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/seal"
 )
@@ -26,44 +27,70 @@ import (
 //   - MiB/bootstrap and MiB/zip: the bootstrap as `make build` makes it
 //     (linux/arm64, -tags lambda.norpc -trimpath -ldflags "-s -w"), and
 //     zipped (deflate, as zip does);
-//   - ms/init: the time from starting the bootstrap's process to its handler
-//     being ready, averaged over the runs: the same build for this machine's
-//     architecture, run with lambdastart.EnvExitWhenReady and the settings
-//     its function is deployed with (no secret ARN: nothing is fetched), so
-//     it loads its configuration, builds its clients and handler, and exits
-//     where it would start serving. min-ms/init is the fastest run, the one
-//     least disturbed by other work on the machine; cpu-ms/init the CPU
-//     time (user and system, every thread) a start takes, which waiting
-//     for a busy machine's cores does not inflate.
+//   - ms/init: the cold start, averaged over the runs — from starting the
+//     process to its first request for an invocation from the Lambda
+//     Runtime API (a fake on loopback), i.e. its handler ready: the same
+//     build for this machine's architecture, run with the settings its
+//     function is deployed with (no secret ARN: nothing is fetched).
+//     min-ms/init is the fastest run, the one least disturbed by other work
+//     on the machine; cpu-ms/init the CPU time (user and system, every
+//     thread) a start takes, which waiting for a busy machine's cores does
+//     not inflate.
 //
 // The bootstraps are built once per function, outside the timing.
 func BenchmarkFootprint(b *testing.B) {
 	root := moduleRoot(b)
+	ready := make(chan struct{}, 1)
+	runtimeAPI := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/runtime/invocation/next") {
+			select {
+			case ready <- struct{}{}:
+			default:
+			}
+			<-r.Context().Done() // hold the long poll until the process ends
+		}
+	}))
+	defer runtimeAPI.Close()
 	settings := []string{
+		"AWS_LAMBDA_RUNTIME_API=" + strings.TrimPrefix(runtimeAPI.URL, "http://"), "AWS_LAMBDA_FUNCTION_NAME=footprint", "_LAMBDA_SERVER_PORT=",
 		awsenv.EnvTable + "=contactsync", awsenv.EnvPagesQueueURL + "=http://127.0.0.1:9/q/pages", awsenv.EnvOutboxQueueURL + "=http://127.0.0.1:9/q/outbox",
 		awsenv.EnvPagesDLQURL + "=http://127.0.0.1:9/q/pages-dlq", seal.EnvKey + "=" + seal.NewKey(), awsenv.EnvAdminToken + "=admin",
 		awsenv.EnvPublicBaseURL + "=https://hooks.example.com", "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDEXAMPLE",
-		"AWS_SECRET_ACCESS_KEY=example", "AWS_SESSION_TOKEN=example", lambdastart.EnvExitWhenReady + "=1",
+		"AWS_SECRET_ACCESS_KEY=example", "AWS_SESSION_TOKEN=example",
 	}
 	for _, f := range resources.Functions() {
 		b.Run(f.Name, func(b *testing.B) {
 			dir := b.TempDir()
-			deployed := build(b, root, f.Name, filepath.Join(dir, "arm64", "bootstrap"), "linux", "arm64")
-			build(b, root, f.Name, filepath.Join(dir, "host", "bootstrap"), runtime.GOOS, runtime.GOARCH)
-			size, zipped := deployed, zipSize(b, filepath.Join(dir, "arm64", "bootstrap"))
+			size := build(b, root, f.Name, filepath.Join(dir, "arm64", "bootstrap"), "linux", "arm64")
+			zipped := zipSize(b, filepath.Join(dir, "arm64", "bootstrap"))
+			bin := filepath.Join(dir, "host", "bootstrap")
+			build(b, root, f.Name, bin, runtime.GOOS, runtime.GOARCH)
 			var total, fastest, cpu time.Duration
 			runs := 0
 			for b.Loop() {
-				cmd := exec.Command(filepath.Join(dir, "host", "bootstrap"))
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				cmd := exec.CommandContext(ctx, bin)
 				cmd.Env = append(os.Environ(), settings...)
 				var out bytes.Buffer
 				cmd.Stdout, cmd.Stderr = &out, &out
 				start := time.Now()
-				err := cmd.Run()
-				took := time.Since(start)
-				if err != nil {
-					b.Fatalf("%s did not start: %v\n%s", f.Name, err, out.Bytes())
+				if err := cmd.Start(); err != nil {
+					b.Fatal(err)
 				}
+				exited := make(chan error, 1)
+				go func() { exited <- cmd.Wait() }()
+				select {
+				case <-ready:
+				case err := <-exited:
+					cancel()
+					b.Fatalf("%s exited before asking for an invocation: %v\n%s", f.Name, err, out.Bytes())
+				case <-ctx.Done():
+					b.Fatalf("%s never asked for an invocation\n%s", f.Name, out.Bytes())
+				}
+				took := time.Since(start)
+				_ = cmd.Process.Kill()
+				<-exited
+				cancel()
 				total += took
 				cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 				if runs == 0 || took < fastest {
