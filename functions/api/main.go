@@ -1,14 +1,17 @@
 // Command api is the Hub API Lambda (API Gateway HTTP API).
-// Its handler is built by pkg/compose from the settings resources.Functions
-// gives it, as in the sandbox and `make invoke`.
+// Its handler is built by pkg/compose/apifn from the settings
+// resources.Functions gives it (compose.Load), as in the sandbox and `make
+// invoke`; importing that package alone, the bootstrap links no other
+// handler.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/contactsync/contactsync/pkg/compose"
+	"github.com/contactsync/contactsync/pkg/compose/apifn"
 )
 
 func main() {
-	lambda.Start(compose.MustLoad("api").API().Handle)
+	lambda.Start(apifn.New(compose.MustLoad(apifn.Name)).Handle)
 }

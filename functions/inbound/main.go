@@ -1,14 +1,17 @@
 // Command inbound is the inbound-SMS Lambda (API Gateway HTTP API).
-// Its handler is built by pkg/compose from the settings resources.Functions
-// gives it, as in the sandbox and `make invoke`.
+// Its handler is built by pkg/compose/inboundfn from the settings
+// resources.Functions gives it (compose.Load), as in the sandbox and `make
+// invoke`; importing that package alone, the bootstrap links no other
+// handler.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/contactsync/contactsync/pkg/compose"
+	"github.com/contactsync/contactsync/pkg/compose/inboundfn"
 )
 
 func main() {
-	lambda.Start(compose.MustLoad("inbound").Inbound().Handle)
+	lambda.Start(inboundfn.New(compose.MustLoad(inboundfn.Name)).Handle)
 }

@@ -1,14 +1,17 @@
 // Command scheduler is the scheduler Lambda (an EventBridge rule every resources.SchedulerTick).
-// Its handler is built by pkg/compose from the settings resources.Functions
-// gives it, as in the sandbox and `make invoke`.
+// Its handler is built by pkg/compose/schedulerfn from the settings
+// resources.Functions gives it (compose.Load), as in the sandbox and `make
+// invoke`; importing that package alone, the bootstrap links no other
+// handler.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/contactsync/contactsync/pkg/compose"
+	"github.com/contactsync/contactsync/pkg/compose/schedulerfn"
 )
 
 func main() {
-	lambda.Start(compose.MustLoad("scheduler").Scheduler().Handle)
+	lambda.Start(schedulerfn.New(compose.MustLoad(schedulerfn.Name)).Handle)
 }

@@ -26,7 +26,14 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/awsenv/sharedconfig"
 	"github.com/contactsync/contactsync/pkg/compose"
+	"github.com/contactsync/contactsync/pkg/compose/apifn"
+	"github.com/contactsync/contactsync/pkg/compose/bulksyncfn"
+	"github.com/contactsync/contactsync/pkg/compose/inboundfn"
+	"github.com/contactsync/contactsync/pkg/compose/outboxfn"
+	"github.com/contactsync/contactsync/pkg/compose/schedulerfn"
+	"github.com/contactsync/contactsync/pkg/compose/webhookfn"
 	"github.com/contactsync/contactsync/pkg/dev/provision"
 	"github.com/contactsync/contactsync/pkg/health"
 	"github.com/contactsync/contactsync/pkg/resources"
@@ -101,7 +108,7 @@ func run(fn, eventPath string) error {
 
 // invoke seeds the sample tenant and calls fn's handler with the event.
 func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
-	cfg, err := awsenv.Load(ctx)
+	cfg, err := sharedconfig.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -151,11 +158,11 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 	}
 	switch fn {
 	case "webhook":
-		return apiEvent(env.For(fn).Webhook().Handle)
+		return apiEvent(webhookfn.New(env.For(fn)).Handle)
 	case "inbound":
-		return apiEvent(env.For(fn).Inbound().Handle)
+		return apiEvent(inboundfn.New(env.For(fn)).Handle)
 	case "api":
-		return apiEvent(env.For(fn).API().Handle)
+		return apiEvent(apifn.New(env.For(fn)).Handle)
 	case "health":
 		return apiEvent(health.Handler{Version: "invoke"}.Handle)
 	case "scheduler":
@@ -163,11 +170,11 @@ func invoke(ctx context.Context, fn string, raw []byte) (any, error) {
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("event is not an EventBridge event: %w", err)
 		}
-		return env.For(fn).Scheduler().Handle(ctx, ev)
+		return schedulerfn.New(env.For(fn)).Handle(ctx, ev)
 	case "bulksync":
-		return sqsEvent(env.For(fn).BulkSync().Handle)
+		return sqsEvent(bulksyncfn.New(env.For(fn)).Handle)
 	case "outbox":
-		return sqsEvent(env.For(fn).Outbox().Handle)
+		return sqsEvent(outboxfn.New(env.For(fn)).Handle)
 	}
 	return nil, fmt.Errorf("unknown function %q", fn)
 }

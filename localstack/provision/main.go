@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/awsenv/sharedconfig"
 	"github.com/contactsync/contactsync/pkg/dev/provision"
 	"github.com/contactsync/contactsync/pkg/resources"
 )
@@ -25,7 +26,7 @@ func main() {
 func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cfg, err := awsenv.Load(ctx)
+	cfg, err := sharedconfig.Load(ctx)
 	if err != nil {
 		return err
 	}

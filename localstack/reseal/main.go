@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/awsenv/sharedconfig"
 	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -30,7 +31,7 @@ func main() {
 func run() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	cfg, err := awsenv.Load(ctx)
+	cfg, err := sharedconfig.Load(ctx)
 	if err != nil {
 		return err
 	}

@@ -6,19 +6,16 @@
 // AWS_ENDPOINT_URL_SQS point one service each (the embedded stack). With none
 // set the clients talk to AWS. No code changes between the three.
 //
-// Call Load once in main, build the clients from the returned config and
-// inject them; nothing here is a package global.
+// A deployed function reads its configuration with LambdaConfig (what
+// Lambda puts in its environment); the local programs and the dev harness
+// with sharedconfig.Load (the SDK's whole resolution chain: profiles, SSO,
+// ...), which stays out of the functions' bootstraps. Call either once in
+// main, build the clients from the returned config and inject them;
+// nothing here is a package global.
 package awsenv
 
 import (
-	"context"
-	"fmt"
-	"os"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/contactsync/contactsync/pkg/resources"
 )
@@ -86,30 +83,6 @@ func LocalEndpoint(getenv func(string) string) bool {
 		}
 	}
 	return false
-}
-
-// Load builds the aws.Config with the SDK's default resolution chain
-// (environment, shared config, IMDS/Lambda role). For local endpoints it
-// supplies a default region and static dummy credentials when none are set,
-// because emulators accept any signature but the SDK insists on having one.
-func Load(ctx context.Context, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
-	return load(ctx, os.Getenv, optFns...)
-}
-
-func load(ctx context.Context, getenv func(string) string, optFns ...func(*config.LoadOptions) error) (aws.Config, error) {
-	var opts []func(*config.LoadOptions) error
-	if getenv("AWS_REGION") == "" && getenv("AWS_DEFAULT_REGION") == "" {
-		opts = append(opts, config.WithRegion(DefaultRegion))
-	}
-	if LocalEndpoint(getenv) && getenv("AWS_ACCESS_KEY_ID") == "" && getenv("AWS_PROFILE") == "" {
-		opts = append(opts, config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("local", "local", "")))
-	}
-	opts = append(opts, optFns...)
-	cfg, err := config.LoadDefaultConfig(ctx, opts...)
-	if err != nil {
-		return aws.Config{}, fmt.Errorf("loading AWS config: %w", err)
-	}
-	return cfg, nil
 }
 
 // EnvOAuthClientID is the variable of platform's OAuth client id

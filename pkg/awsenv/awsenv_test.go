@@ -1,7 +1,6 @@
 package awsenv
 
 import (
-	"context"
 	"testing"
 )
 
@@ -15,20 +14,6 @@ func TestNamesFrom_DefaultsAndOverrides(t *testing.T) {
 	n = NamesFrom(env(map[string]string{EnvTable: "t1", EnvPagesQueueURL: "http://q/1"}))
 	if n.Table != "t1" || n.PagesQueueURL != "http://q/1" {
 		t.Errorf("overrides = %+v", n)
-	}
-}
-
-func TestLoad_LocalEndpointGetsRegionAndDummyCredentials(t *testing.T) {
-	cfg, err := load(context.Background(), env(map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8000"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Region != DefaultRegion {
-		t.Errorf("region = %q", cfg.Region)
-	}
-	creds, err := cfg.Credentials.Retrieve(context.Background())
-	if err != nil || creds.AccessKeyID != "local" {
-		t.Errorf("creds = %+v, %v", creds, err)
 	}
 }
 

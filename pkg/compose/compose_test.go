@@ -2,20 +2,40 @@ package compose_test
 
 import (
 	"context"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/compose"
+	"github.com/contactsync/contactsync/pkg/compose/apifn"
+	"github.com/contactsync/contactsync/pkg/compose/bulksyncfn"
+	"github.com/contactsync/contactsync/pkg/compose/inboundfn"
+	"github.com/contactsync/contactsync/pkg/compose/outboxfn"
+	"github.com/contactsync/contactsync/pkg/compose/schedulerfn"
+	"github.com/contactsync/contactsync/pkg/compose/webhookfn"
 	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/seal"
 )
 
+// lookup reads settings from m, and the AWS ones (the stack's endpoints,
+// which stacktest puts in the process environment) from the environment.
+func lookup(m map[string]string) func(string) string {
+	return func(k string) string {
+		if strings.HasPrefix(k, "AWS_") {
+			return os.Getenv(k)
+		}
+		return m[k]
+	}
+}
+
 // TestLoad_ReadsWhatResourcesSays: each function loads exactly the
 // settings resources.Functions gives it (what the CDK app sets): a function
 // without the seal key or admin token starts without them, one that needs
-// them does not start without them, and every handler builds.
+// them does not start without them, each makes only the AWS clients it
+// uses, and every handler builds.
 func TestLoad_ReadsWhatResourcesSays(t *testing.T) {
 	s := stacktest.New(t) // AWS_ENDPOINT_URL_* point at the stack
 	key := seal.NewKey()
@@ -28,7 +48,7 @@ func TestLoad_ReadsWhatResourcesSays(t *testing.T) {
 		if f.Name == "health" {
 			continue // no configuration: its main starts health.Handler alone
 		}
-		e, err := compose.Load(ctx, f.Name, func(k string) string { return full[k] })
+		e, err := compose.Load(ctx, f.Name, lookup(full))
 		if err != nil {
 			t.Fatalf("%s: %v", f.Name, err)
 		}
@@ -38,19 +58,23 @@ func TestLoad_ReadsWhatResourcesSays(t *testing.T) {
 		if e.Names.Table != s.Table {
 			t.Errorf("%s: table %q", f.Name, e.Names.Table)
 		}
+		// Only the AWS clients f uses.
+		if (e.DynamoDB != nil) != f.Table || (e.SQS != nil) != (len(f.Sends)+len(f.Consumes) > 0) {
+			t.Errorf("%s made DynamoDB %v, SQS %v; resources says %+v", f.Name, e.DynamoDB != nil, e.SQS != nil, f)
+		}
 		switch f.Name {
-		case "api":
-			_ = e.API()
-		case "webhook":
-			_ = e.Webhook()
-		case "inbound":
-			_ = e.Inbound()
-		case "scheduler":
-			_ = e.Scheduler()
-		case "bulksync":
-			_ = e.BulkSync()
-		case "outbox":
-			_ = e.Outbox()
+		case apifn.Name:
+			_ = apifn.New(e)
+		case webhookfn.Name:
+			_ = webhookfn.New(e)
+		case inboundfn.Name:
+			_ = inboundfn.New(e)
+		case schedulerfn.Name:
+			_ = schedulerfn.New(e)
+		case bulksyncfn.Name:
+			_ = bulksyncfn.New(e)
+		case outboxfn.Name:
+			_ = outboxfn.New(e)
 		default:
 			t.Errorf("compose builds no handler for %s", f.Name)
 		}
@@ -59,14 +83,14 @@ func TestLoad_ReadsWhatResourcesSays(t *testing.T) {
 				if k == seal.EnvKey {
 					return ""
 				}
-				return full[k]
+				return lookup(full)(k)
 			}
 			if _, err := compose.Load(ctx, f.Name, without); err == nil {
 				t.Errorf("%s started without its seal key", f.Name)
 			}
 		}
 	}
-	if _, err := compose.Load(ctx, "nope", func(string) string { return "" }); err == nil {
+	if _, err := compose.Load(ctx, "nope", lookup(nil)); err == nil {
 		t.Error("unknown function loaded")
 	}
 }
@@ -113,14 +137,14 @@ func TestLoad_OAuthAppsAsResourcesSays(t *testing.T) {
 	for _, p := range platforms {
 		full[awsenv.EnvOAuthClientID(p)], full[awsenv.EnvOAuthClientSecret(p)] = p+"-client", p+"-secret"
 	}
-	all, err := compose.Load(context.Background(), "api", func(k string) string { return full[k] })
+	all, err := compose.Load(context.Background(), "api", lookup(full))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range resources.Functions() {
 		loaded := all.For(f.Name) // what the sandbox builds f from
 		if f.Name != "health" {
-			if loaded, err = compose.Load(context.Background(), f.Name, func(k string) string { return full[k] }); err != nil {
+			if loaded, err = compose.Load(context.Background(), f.Name, lookup(full)); err != nil {
 				t.Fatalf("%s: %v", f.Name, err)
 			}
 		}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/compose"
+	"github.com/contactsync/contactsync/pkg/compose/apifn"
+	"github.com/contactsync/contactsync/pkg/compose/bulksyncfn"
 	"github.com/contactsync/contactsync/pkg/dev/fakestore"
 	"github.com/contactsync/contactsync/pkg/dev/sandbox"
 	"github.com/contactsync/contactsync/pkg/dev/stacktest"
@@ -41,9 +43,9 @@ func composedAPI(t *testing.T) *api {
 	}
 	env := compose.Env{DynamoDB: s.DynamoDB, SQS: s.SQS, Sealer: sealer, AdminToken: admin, PublicBaseURL: "https://hooks.example.com/",
 		AllowPrivateHosts: true, Names: awsenv.Names{Table: s.Table, PagesQueueURL: s.PagesQueueURL, OutboxQueueURL: s.OutboxQueueURL, PagesDLQURL: s.PagesDLQURL}}
-	bs := env.For("bulksync").BulkSync()
+	bs := bulksyncfn.New(env.For("bulksync"))
 	go (&sandbox.Poller{SQS: s.SQS, QueueURL: s.PagesQueueURL, Handler: bs.Handle, Concurrency: 2, BatchSize: 5, RetryDelay: time.Second}).Run(ctx)
-	return &api{t: t, h: env.For("api").API(), st: store.New(s.DynamoDB, s.Table)}
+	return &api{t: t, h: apifn.New(env.For("api")), st: store.New(s.DynamoDB, s.Table)}
 }
 
 func connJSON(platform string, cfg map[string]string, extra string) string {

@@ -52,6 +52,11 @@ func Resolve(ctx context.Context, api API, url, name string) (string, error) {
 // ErrTooLarge: a message over MaxMessageBytes.
 var ErrTooLarge = errors.New("queue: message over 256 KiB")
 
+// ErrNoQueue is Send's error on a Sender with no queue URL: a function
+// not given that queue (resources.Function.Sends; compose.Load then makes
+// no SQS client for a function that sends to none).
+var ErrNoQueue = errors.New("queue: no queue URL (the function is not given this queue)")
+
 // Send encodes every message as JSON and sends them in batches of ten. It
 // returns only when every message was accepted, or with an error naming how
 // many were not.
@@ -70,6 +75,9 @@ func (s *Sender) SendDelayed(ctx context.Context, delay time.Duration, messages 
 }
 
 func (s *Sender) send(ctx context.Context, delaySeconds int32, messages []any) error {
+	if s.url == "" {
+		return ErrNoQueue
+	}
 	bodies := make([]string, len(messages))
 	for i, m := range messages {
 		b, err := json.Marshal(m)

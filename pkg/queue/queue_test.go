@@ -93,3 +93,14 @@ func TestSender_SendDelayedHidesTheMessageForTheDelay(t *testing.T) {
 	}
 	t.Fatal("the delayed message never arrived")
 }
+
+// TestSender_NoQueueIsAnError: a function not given a queue gets no SQS
+// client (compose.Load) and an empty URL; sending there is an error, not a
+// nil dereference.
+func TestSender_NoQueueIsAnError(t *testing.T) {
+	t.Parallel()
+	var none *sqs.Client
+	if err := queue.NewSender(none, "").Send(context.Background(), map[string]int{"page": 1}); !errors.Is(err, queue.ErrNoQueue) {
+		t.Fatalf("Send on no queue = %v, want ErrNoQueue", err)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/awsenv/sharedconfig"
 	"github.com/contactsync/contactsync/pkg/bulksync"
 	"github.com/contactsync/contactsync/pkg/connectors"
 	"github.com/contactsync/contactsync/pkg/dev/sandbox"
@@ -53,7 +54,7 @@ func TestMain(m *testing.M) {
 func worker() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	cfg, err := awsenv.Load(ctx)
+	cfg, err := sharedconfig.Load(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "worker:", err)
 		return 1

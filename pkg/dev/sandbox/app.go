@@ -20,7 +20,14 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/awsenv/sharedconfig"
 	"github.com/contactsync/contactsync/pkg/compose"
+	"github.com/contactsync/contactsync/pkg/compose/apifn"
+	"github.com/contactsync/contactsync/pkg/compose/bulksyncfn"
+	"github.com/contactsync/contactsync/pkg/compose/inboundfn"
+	"github.com/contactsync/contactsync/pkg/compose/outboxfn"
+	"github.com/contactsync/contactsync/pkg/compose/schedulerfn"
+	"github.com/contactsync/contactsync/pkg/compose/webhookfn"
 	"github.com/contactsync/contactsync/pkg/dev/provision"
 	"github.com/contactsync/contactsync/pkg/health"
 	"github.com/contactsync/contactsync/pkg/oauth"
@@ -100,7 +107,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	awsCfg, err := awsenv.Load(ctx)
+	awsCfg, err := sharedconfig.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -135,9 +142,9 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	}
 	// Each handler gets only what its deployed function is given (For).
 	a := &App{cfg: cfg, Store: env.Store(), DynamoDB: db, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
-		sched: env.For("scheduler").Scheduler()}
+		sched: schedulerfn.New(env.For("scheduler"))}
 	if err := a.route(map[string]APIHandler{
-		routes.API: env.For(routes.API).API().Handle, routes.Webhook: env.For(routes.Webhook).Webhook().Handle, routes.Inbound: env.For(routes.Inbound).Inbound().Handle,
+		routes.API: apifn.New(env.For(routes.API)).Handle, routes.Webhook: webhookfn.New(env.For(routes.Webhook)).Handle, routes.Inbound: inboundfn.New(env.For(routes.Inbound)).Handle,
 		routes.Health: health.Handler{Version: "sandbox"}.Handle,
 	}); err != nil {
 		return nil, err
@@ -154,8 +161,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		url     string
 		handler SQSHandler
 	}{
-		{"bulksync", names.PagesQueueURL, env.For("bulksync").BulkSync().Handle},
-		{"outbox", names.OutboxQueueURL, env.For("outbox").Outbox().Handle},
+		{"bulksync", names.PagesQueueURL, bulksyncfn.New(env.For("bulksync")).Handle},
+		{"outbox", names.OutboxQueueURL, outboxfn.New(env.For("outbox")).Handle},
 	} {
 		arn, err := queueARN(ctx, sq, c.url)
 		if err != nil {

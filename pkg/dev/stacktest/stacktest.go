@@ -29,6 +29,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/awsenv/sharedconfig"
 	"github.com/contactsync/contactsync/pkg/dev/embedded"
 	"github.com/contactsync/contactsync/pkg/dev/provision"
 	"github.com/contactsync/contactsync/pkg/resources"
@@ -116,7 +117,7 @@ func New(t testing.TB, opts ...Option) *Stack {
 }
 
 // Config returns an aws.Config aimed at the test stack through the same
-// resolution production uses (awsenv.Load). When the environment names no
+// resolution production uses (sharedconfig.Load). When the environment names no
 // endpoint, it starts the embedded stack if needed and sets
 // AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS for this test process
 // (once, before any client exists), so code under test and the processes
@@ -131,7 +132,7 @@ func Config(ctx context.Context) (aws.Config, error) {
 	if started.err != nil {
 		return aws.Config{}, started.err
 	}
-	return awsenv.Load(ctx)
+	return sharedconfig.Load(ctx)
 }
 
 func startEmbedded(ctx context.Context) error {

@@ -20,8 +20,27 @@ const module = "github.com/contactsync/contactsync/"
 var handlers = []string{"pkg/bulksync", "pkg/webhook", "pkg/inbound", "pkg/hubapi", "pkg/outbox", "pkg/scheduler"}
 
 // wiring are the packages under pkg/ that may depend on handlers: the
-// composition root, and the sandbox that hosts the handlers locally.
-var wiring = []string{"pkg/compose", "pkg/dev/sandbox"}
+// composition root (each function's handler is built in its own package
+// under it), and the sandbox that hosts the handlers locally.
+var wiring = []string{"pkg/compose", "pkg/dev/sandbox",
+	"pkg/compose/apifn", "pkg/compose/webhookfn", "pkg/compose/inboundfn", "pkg/compose/schedulerfn", "pkg/compose/bulksyncfn", "pkg/compose/outboxfn"}
+
+// linked are the handlers each function's bootstrap may link: its own (the
+// scheduler's tick also ends the runs of dead-lettered pages with
+// bulksync's handler). Nothing else of a handler is linked or initialized.
+var linked = map[string][]string{
+	"api": {"pkg/hubapi"}, "webhook": {"pkg/webhook"}, "inbound": {"pkg/inbound"},
+	"scheduler": {"pkg/scheduler", "pkg/bulksync"}, "bulksync": {"pkg/bulksync"}, "outbox": {"pkg/outbox"}, "health": nil,
+}
+
+// notOnLambda are modules a deployed function has no use for: the SDK's
+// shared-config loader and the credential providers behind it (profiles,
+// SSO, web identity, the instance metadata service). A function reads its
+// AWS configuration from its environment (awsenv.LambdaConfig).
+var notOnLambda = []string{
+	"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sso", "github.com/aws/aws-sdk-go-v2/service/ssooidc",
+	"github.com/aws/aws-sdk-go-v2/service/sts", "github.com/aws/aws-sdk-go-v2/service/signin", "github.com/aws/aws-sdk-go-v2/feature/ec2/imds",
+}
 
 // pure is the core that decides without I/O, and the source values it
 // takes.
@@ -158,5 +177,59 @@ func TestImports_FunctionsLinkNoHarness(t *testing.T) {
 	}
 	if n < 10 {
 		t.Fatalf("go list found only %d of our packages under functions/: the listing is wrong", n)
+	}
+}
+
+// TestImports_EachFunctionLinksItsOwnHandler: a function's bootstrap links
+// the handlers linked lists for it and no other (its main imports only its
+// own package under pkg/compose), and none of the SDK's shared-config
+// loader (notOnLambda): what it does not link it neither ships nor
+// initializes at cold start (README, "Lambda footprint").
+func TestImports_EachFunctionLinksItsOwnHandler(t *testing.T) {
+	t.Parallel()
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command on PATH: %v", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(gocmd, "list", "-json=ImportPath,Deps", module+"functions/...")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	seen := map[string]bool{}
+	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
+		var p listed
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decoding go list: %v", err)
+		}
+		fn := strings.TrimPrefix(p.ImportPath, module+"functions/")
+		want, ok := linked[fn]
+		if !ok {
+			t.Errorf("function %s is not in linked: add the handlers it may link", fn)
+			continue
+		}
+		seen[fn] = true
+		deps := trim(p.Deps)
+		for _, h := range handlers {
+			if has := slices.Contains(deps, h); has != slices.Contains(want, h) {
+				t.Errorf("function %s links handler %s: %v, want %v", fn, h, has, !has)
+			}
+		}
+		for _, dep := range deps {
+			for _, mod := range notOnLambda {
+				if dep == mod || strings.HasPrefix(dep, mod+"/") {
+					t.Errorf("function %s links %s, which no Lambda function uses", fn, dep)
+				}
+			}
+		}
+	}
+	for fn := range linked {
+		if !seen[fn] {
+			t.Errorf("go list found no function %s", fn)
+		}
 	}
 }
