@@ -52,7 +52,7 @@ type heatReplay struct {
 	hooksNew, hooksRenamed          map[heatKey]heatCount // webhook deliveries
 	confirm, doubleOptIn, sent      map[heatKey]heatCount // pages of heatPageSize new contacts that make SMS due; their sends
 	sentCount                       int
-	pagesMeasured                   int                   // pages in .pages (all but the first)
+	pagesMeasured                   int // pages in .pages (all but the first)
 }
 
 // runPages replays the store calls of one bulk-sync run of recs in pages
