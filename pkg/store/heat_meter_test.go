@@ -312,15 +312,15 @@ func heatClass(tenant, pk string) string {
 // heatRow is one access pattern's load in a replay: over all its keys, and
 // on its busiest key.
 type heatRow struct {
-	Where, Class     string
-	Keys             int
-	Writes, Reads    int     // all keys
-	WCU, RCU         float64 // all keys
-	HotWCU, HotRCU   float64 // the busiest key (by WCU, then RCU)
-	HotWrites        int
-	HotReads         int
-	MaxItem          int
-	hotKeyForReading string
+	Where, Class   string
+	Keys           int
+	Writes, Reads  int     // all keys
+	WCU, RCU       float64 // all keys
+	HotWCU, HotRCU float64 // the busiest key (by WCU, then RCU)
+	HotWrites      int
+	HotReads       int
+	MaxItem        int
+	hotKey         string
 }
 
 // heatRows groups a replay's keys by access pattern, busiest first.
@@ -340,7 +340,7 @@ func heatRows(tenant string, keys map[heatKey]heatCount) []heatRow {
 		r.RCU += c.RCU
 		r.MaxItem = max(r.MaxItem, c.MaxItem)
 		if c.WCU > r.HotWCU || (c.WCU == r.HotWCU && c.RCU > r.HotRCU) {
-			r.HotWCU, r.HotRCU, r.HotWrites, r.HotReads, r.hotKeyForReading = c.WCU, c.RCU, c.Writes, c.Reads, k.PK
+			r.HotWCU, r.HotRCU, r.HotWrites, r.HotReads, r.hotKey = c.WCU, c.RCU, c.Writes, c.Reads, k.PK
 		}
 	}
 	out := make([]heatRow, 0, len(by))

@@ -345,7 +345,7 @@ func checkHeat(t *testing.T, phase string, keys map[heatKey]heatCount, groups ..
 	for _, r := range rows {
 		if !listed[[2]string{r.Where, r.Class}] && r.HotWrites > heatColdWrites {
 			t.Errorf("%s: %s %s: its busiest key %s got %d writes: a hot key the model does not list",
-				phase, r.Where, r.Class, r.hotKeyForReading, r.HotWrites)
+				phase, r.Where, r.Class, r.hotKey, r.HotWrites)
 		}
 	}
 }
@@ -433,7 +433,7 @@ func TestHeat_Replay(t *testing.T) {
 		all("table", "T#t#EMAILS#<s>", 0, 0, n, n),
 	), per(allPages, runPage(rowItems)...))
 
-	t.Logf("webhooks, new contact, per delivery:\n%s", heatTable(heatRows(heatTenant, r.hooksNew), heatHooks, 1000))
+	t.Logf("webhooks, new contact, per delivery, at 1,000/s:\n%s", heatTable(heatRows(heatTenant, r.hooksNew), heatHooks, 1000))
 	// A delivery reads its connection (strongly) on the tenant's key and
 	// writes its idempotency key twice (claim, complete).
 	delivery := []heatExpect{
@@ -441,7 +441,7 @@ func TestHeat_Replay(t *testing.T) {
 		all("table", "T#t#IDEM#<scope>#<key>", 2, 2, 0, 0),
 	}
 	checkHeat(t, "webhook, new contact", r.hooksNew, per(heatHooks, append(delivery, newContact...)...))
-	t.Logf("webhooks, renamed, per delivery:\n%s", heatTable(heatRows(heatTenant, r.hooksRenamed), heatHooks, 1000))
+	t.Logf("webhooks, renamed, per delivery, at 1,000/s:\n%s", heatTable(heatRows(heatTenant, r.hooksRenamed), heatHooks, 1000))
 	checkHeat(t, "webhook, renamed", r.hooksRenamed, per(heatHooks, append(delivery, hot("GSI1", "T#t#CONTACTS", 2, 2, 0, 0))...))
 
 	t.Logf("confirmation mode, new contact, per contact:\n%s", heatTable(heatRows(heatTenant, r.confirm), heatPageSize, heatRate))
