@@ -118,6 +118,21 @@
 // and the assertions of this connection's links to the group (1 RCU
 // each); only leavers are written. See leavers.go.
 //
+// # Partition heat
+//
+// heat.md models what each access pattern puts on its busiest partition
+// key (DynamoDB's 1,000 WCU/s and 3,000 RCU/s a partition) for a
+// 1,000,000-customer install at 5,000 contacts/s and for 10,000 tenants'
+// daily runs and webhooks, with the numbers per contact, page, delivery
+// and text measured and asserted by TestHeat_Replay (a meter per
+// partition key on the store's client). Over the limit at that rate:
+// GSI1 T#t#CONTACTS (every new contact of the tenant: 5x; a rename
+// moves the entry, two writes), T#t#G#<group> (every member: 5x) and
+// the busiest T#t#EMAILS#<s> shard (a transactional claim: 1.3x); a
+// tenant's sent texts pass its key's limit above 167 a second (three
+// transactional writes each on T#t). A change that adds a write to a hot
+// key fails that test until heat.md says so.
+//
 // # Write-back of opt-outs
 //
 // With Target.WriteBack (the connection's writeBackOptOuts) each applied
