@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,6 +108,10 @@ func (s *Server) page(w http.ResponseWriter, req gqlRequest, max int) (first int
 	first = 50
 	if v, isNum := req.Variables["first"].(float64); isNum {
 		first = int(v)
+	} else if m := literalFirst.FindStringSubmatch(req.Query); m != nil {
+		// first written in the query itself (orders(first: 1)): Shopify
+		// prices it the same as a variable.
+		first, _ = strconv.Atoi(m[1])
 	}
 	if first < 1 || first > max {
 		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": fmt.Sprintf("first must be between 1 and %d", max), "extensions": map[string]string{"code": "BAD_REQUEST"}}}})
@@ -123,6 +128,9 @@ func (s *Server) page(w http.ResponseWriter, req gqlRequest, max int) (first int
 func endCursor(id int64) string {
 	return base64.StdEncoding.EncodeToString([]byte("cursor:" + strconv.FormatInt(id, 10)))
 }
+
+// literalFirst is a connection's first argument written in the query.
+var literalFirst = regexp.MustCompile(`\bfirst:\s*(\d{1,4})\b`)
 
 // charge spends cost points or answers THROTTLED.
 func (s *Server) charge(w http.ResponseWriter, cost float64) (map[string]any, bool) {
