@@ -281,18 +281,18 @@ func (h *Handler) failPage(ctx context.Context, m messages.Page, reason string, 
 }
 
 // recordDead records a page of m's run as dead with reason, and finishes
-// the run when that was its last page.
+// the run when that was its last page — the way a recorded page does
+// (finish: the run-end group work first, which a run with a dead page
+// skips). A redelivered copy of a page already recorded (a slow page
+// whose message became visible again and went past its receives) can be
+// the one that sees the run done: finishing it here without the run-end
+// work completed the run without removing its group leavers.
 func (h *Handler) recordDead(ctx context.Context, m messages.Page, pageID, reason string) error {
 	_, done, err := h.d.Store.RecordPage(ctx, store.PageResult{TenantID: m.TenantID, RunID: m.RunID, PageID: pageID, DeadReason: reason}, h.d.LockFor)
 	if err != nil || !done {
 		return err
 	}
-	run, err := h.d.Store.FinishRun(ctx, m.TenantID, m.RunID)
-	if err != nil {
-		return err
-	}
-	h.notifyFinished(ctx, run)
-	return nil
+	return h.finish(ctx, m)
 }
 
 func (h *Handler) deadLetter(ctx context.Context, body, reason string) error {
