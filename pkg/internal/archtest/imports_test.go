@@ -55,26 +55,9 @@ type listed struct {
 // (tests' imports aside), by module-relative path.
 func graph(t *testing.T) map[string]listed {
 	t.Helper()
-	// go test puts the go command it runs under first on PATH.
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("no go command on PATH: %v", err)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(gocmd, "list", "-json=ImportPath,Imports,Deps", module+"pkg/...")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
-	}
+	out := goList(t, "-json=ImportPath,Imports,Deps", module+"pkg/...")
 	pkgs := map[string]listed{}
-	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
-		var p listed
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("decoding go list: %v", err)
-		}
+	for _, p := range decodeListed(t, out) {
 		p.Imports, p.Deps = trim(p.Imports), trim(p.Deps)
 		pkgs[strings.TrimPrefix(p.ImportPath, module)] = p
 	}
@@ -152,17 +135,7 @@ func TestImports_PureCoreLinksNoNetworkOrAWS(t *testing.T) {
 // no platform or provider fake (the *test packages, pkg/fakeapi).
 func TestImports_FunctionsLinkNoHarness(t *testing.T) {
 	t.Parallel()
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("no go command on PATH: %v", err)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(gocmd, "list", "-deps", "-f", "{{.ImportPath}}", module+"functions/...")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
-	}
+	out := goList(t, "-deps", "-f", "{{.ImportPath}}", module+"functions/...")
 	n := 0
 	for _, dep := range strings.Fields(string(out)) {
 		rel, ours := strings.CutPrefix(dep, module)
@@ -187,25 +160,9 @@ func TestImports_FunctionsLinkNoHarness(t *testing.T) {
 // initializes at cold start (README, "Lambda footprint").
 func TestImports_EachFunctionLinksItsOwnHandler(t *testing.T) {
 	t.Parallel()
-	gocmd, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("no go command on PATH: %v", err)
-	}
-	var stderr bytes.Buffer
-	cmd := exec.Command(gocmd, "list", "-json=ImportPath,Deps", module+"functions/...")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
-	}
+	out := goList(t, "-json=ImportPath,Deps", module+"functions/...")
 	seen := map[string]bool{}
-	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
-		var p listed
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatalf("decoding go list: %v", err)
-		}
+	for _, p := range decodeListed(t, out) {
 		fn := strings.TrimPrefix(p.ImportPath, module+"functions/")
 		want, ok := linked[fn]
 		if !ok {
@@ -231,5 +188,38 @@ func TestImports_EachFunctionLinksItsOwnHandler(t *testing.T) {
 		if !seen[fn] {
 			t.Errorf("go list found no function %s", fn)
 		}
+	}
+}
+
+// goList runs go list with args (the go command go test runs under is first
+// on PATH) and returns what it printed.
+func goList(t *testing.T, args ...string) []byte {
+	t.Helper()
+	gocmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command on PATH: %v", err)
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command(gocmd, append([]string{"list"}, args...)...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	return out
+}
+
+// decodeListed decodes the packages go list -json printed.
+func decodeListed(t *testing.T, out []byte) []listed {
+	t.Helper()
+	var ps []listed
+	for dec := json.NewDecoder(bytes.NewReader(out)); ; {
+		var p listed
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			return ps
+		} else if err != nil {
+			t.Fatalf("decoding go list: %v", err)
+		}
+		ps = append(ps, p)
 	}
 }
