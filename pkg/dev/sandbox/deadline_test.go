@@ -87,11 +87,7 @@ func TestCreate_HeldWebhookRegistrationAnswersBeforeTheDeadline(t *testing.T) {
 	t.Cleanup(func() { open(); srv.Close() })
 
 	c := client{t: t, base: app.BaseURL}
-	code, tenant := c.call("POST", "/admin/tenants", "test-admin", map[string]string{"name": "deadline"})
-	if code != 201 {
-		t.Fatalf("tenant: %d %v", code, tenant)
-	}
-	key, tenantID := tenant["apiKey"].(string), tenant["tenantId"].(string)
+	key, tenantID := c.newTenant("deadline")
 	ck, cs := woo.Credentials()
 	start := time.Now()
 	code, out := c.call("POST", "/v1/connections", key, map[string]any{"platform": "woocommerce", "consentMode": "inferred", "defaultRegion": "AU",

@@ -21,6 +21,17 @@ type client struct {
 	base string
 }
 
+// newTenant creates a tenant through the admin API and returns its API key
+// and id.
+func (c client) newTenant(name string) (key, id string) {
+	c.t.Helper()
+	code, tenant := c.call("POST", "/admin/tenants", "test-admin", map[string]string{"name": name})
+	if code != 201 {
+		c.t.Fatalf("tenant: %d %v", code, tenant)
+	}
+	return tenant["apiKey"].(string), tenant["tenantId"].(string)
+}
+
 func (c client) call(method, path, token string, in any) (int, map[string]any) {
 	c.t.Helper()
 	var body io.Reader
@@ -69,11 +80,7 @@ func TestEnabledFalse_AllEntryPoints(t *testing.T) {
 	shop := woocommercetest.NewServer(woocommercetest.Options{Customers: 20, Seed: 5})
 	defer shop.Close()
 
-	code, tenant := c.call("POST", "/admin/tenants", "test-admin", map[string]string{"name": "enabled"})
-	if code != 201 {
-		t.Fatalf("tenant: %d %v", code, tenant)
-	}
-	key, tenantID := tenant["apiKey"].(string), tenant["tenantId"].(string)
+	key, tenantID := c.newTenant("enabled")
 	ck, cs := shop.Credentials()
 	code, conn := c.call("POST", "/v1/connections", key, map[string]any{"platform": "woocommerce", "consentMode": "inferred", "defaultRegion": "AU",
 		"config": map[string]string{"storeUrl": shop.URL(), "consumerKey": ck, "consumerSecret": cs, "webhookSecret": "whsec"}})

@@ -64,11 +64,7 @@ func startKlaviyoHooksStack(t *testing.T, seed int64, size int) *klaviyoHooksSta
 		_ = k.app.Close(ctx)
 	})
 	k.c = client{t: t, base: k.app.BaseURL}
-	code, tenant := k.c.call("POST", "/admin/tenants", "test-admin", map[string]string{"name": "klaviyo-hooks"})
-	if code != 201 {
-		t.Fatalf("tenant: %d %v", code, tenant)
-	}
-	k.key, k.tenant = tenant["apiKey"].(string), tenant["tenantId"].(string)
+	k.key, k.tenant = k.c.newTenant("klaviyo-hooks")
 	if code, out := k.c.call("PUT", "/v1/settings", k.key, map[string]string{"returnUrl": returnURL}); code != 200 {
 		t.Fatalf("settings: %d %v", code, out)
 	}

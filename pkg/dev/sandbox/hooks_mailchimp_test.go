@@ -47,11 +47,7 @@ func startMailchimpHooks(t *testing.T, mc *mailchimptest.Server, publicBase stri
 		_ = h.app.Close(ctx)
 	})
 	h.c = client{t: t, base: h.app.BaseURL}
-	code, tenant := h.c.call("POST", "/admin/tenants", "test-admin", map[string]string{"name": "mailchimp hooks"})
-	if code != 201 {
-		t.Fatalf("tenant: %d %v", code, tenant)
-	}
-	h.key, h.tenant = tenant["apiKey"].(string), tenant["tenantId"].(string)
+	h.key, h.tenant = h.c.newTenant("mailchimp hooks")
 	if code, out := h.c.call("PUT", "/v1/settings", h.key, map[string]string{"returnUrl": returnURL}); code != 200 {
 		t.Fatalf("settings: %d %v", code, out)
 	}

@@ -72,11 +72,7 @@ func startHooksStack(t *testing.T) *hooksStack {
 		_ = h.app.Close(ctx)
 	})
 	h.c = client{t: t, base: h.app.BaseURL}
-	code, tenant := h.c.call("POST", "/admin/tenants", "test-admin", map[string]string{"name": "hooks"})
-	if code != 201 {
-		t.Fatalf("tenant: %d %v", code, tenant)
-	}
-	h.key, h.tenant = tenant["apiKey"].(string), tenant["tenantId"].(string)
+	h.key, h.tenant = h.c.newTenant("hooks")
 	return h
 }
 

@@ -83,11 +83,7 @@ func startOAuthStack(t *testing.T) *oauthStack {
 		_ = o.app.Close(ctx)
 	})
 	o.c = client{t: t, base: o.app.BaseURL}
-	code, tenant := o.c.call("POST", "/admin/tenants", "test-admin", map[string]string{"name": "oauth"})
-	if code != 201 {
-		t.Fatalf("tenant: %d %v", code, tenant)
-	}
-	o.key, o.tenant = tenant["apiKey"].(string), tenant["tenantId"].(string)
+	o.key, o.tenant = o.c.newTenant("oauth")
 	if code, out := o.c.call("PUT", "/v1/settings", o.key, map[string]string{"returnUrl": returnURL}); code != 200 || out["returnUrl"] != returnURL {
 		t.Fatalf("settings: %d %v", code, out)
 	}
