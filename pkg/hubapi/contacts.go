@@ -14,14 +14,16 @@ import (
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/messages"
 	"github.com/contactsync/contactsync/pkg/notify"
+	"github.com/contactsync/contactsync/pkg/source"
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
-// ContactOut is a contact as the API shows it.
+// ContactOut is a contact as the API shows it: the id, its first-class
+// fields (source.ContactFields) under their names, then the rest; the CSV
+// export has the same columns.
 type ContactOut struct {
-	ID        string    `json:"id"`
-	FirstName string    `json:"firstName"`
-	LastName  string    `json:"lastName"`
+	ID        string    `json:"-"`
+	Text      []string  `json:"-"` // the first-class fields' values, as source.ContactFields
 	Email     string    `json:"email"`
 	Phone     string    `json:"phone"`
 	Status    string    `json:"status"`
@@ -35,11 +37,31 @@ type ContactOut struct {
 	Fields map[string]any `json:"fields"`
 }
 
+// MarshalJSON writes the id, the first-class fields, then the tagged ones.
+func (o ContactOut) MarshalJSON() ([]byte, error) {
+	type tagged ContactOut // without this method
+	rest, err := json.Marshal(tagged(o))
+	if err != nil {
+		return nil, err
+	}
+	id, _ := json.Marshal(o.ID)
+	b := append([]byte(`{"id":`), id...)
+	for i, f := range source.ContactFields {
+		name, _ := json.Marshal(f.Name)
+		v, _ := json.Marshal(o.Text[i])
+		b = append(append(append(append(b, ','), name...), ':'), v...)
+	}
+	return append(append(b, ','), rest[1:]...), nil
+}
+
 func contactOut(v store.ContactView, types map[string]string) ContactOut {
 	out := ContactOut{
-		ID: v.ID, FirstName: v.FirstName.Value, LastName: v.LastName.Value, Email: v.Email.Value, Phone: v.Phone,
+		ID: v.ID, Email: v.Email.Value, Phone: v.Phone,
 		Status: v.Status, Sources: v.Labels(), Groups: v.Groups, CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
 		Fields: customFields(v, types),
+	}
+	for _, f := range source.ContactFields {
+		out.Text = append(out.Text, v.Core(f.Name).Value)
 	}
 	if out.Sources == nil {
 		out.Sources = []string{}
@@ -107,9 +129,7 @@ func (h *Handler) exportContacts(ctx context.Context, c call) apigw.Response {
 	custom := customColumns(types)
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
-	// The custom fields of the tenant's field maps follow the fixed
-	// columns, sorted by name.
-	_ = w.Write(append([]string{"id", "firstName", "lastName", "email", "phone", "status", "sources", "groups", "createdAt", "updatedAt"}, custom...))
+	_ = w.Write(csvHeader(custom))
 	cursor, rows := c.req.QueryStringParameters["cursor"], 0
 	for {
 		views, next, err := h.d.Store.ListContacts(ctx, c.tenant, f, 100, cursor)
@@ -117,20 +137,7 @@ func (h *Handler) exportContacts(ctx context.Context, c call) apigw.Response {
 			return h.listError(ctx, err)
 		}
 		for _, v := range views {
-			o := contactOut(v, types)
-			row := []string{o.ID, csvSafe(o.FirstName), csvSafe(o.LastName), csvSafe(o.Email), o.Phone, o.Status,
-				strings.Join(o.Sources, ";"), csvSafe(strings.Join(o.Groups, ";")), o.CreatedAt.Format(time.RFC3339), o.UpdatedAt.Format(time.RFC3339)}
-			for _, name := range custom {
-				switch val := o.Fields[name].(type) {
-				case json.Number:
-					row = append(row, val.String()) // a number, never a formula
-				case string:
-					row = append(row, csvSafe(val))
-				default:
-					row = append(row, "")
-				}
-			}
-			_ = w.Write(row)
+			_ = w.Write(csvRow(contactOut(v, types), custom))
 			rows++
 		}
 		cursor = next
@@ -145,6 +152,38 @@ func (h *Handler) exportContacts(ctx context.Context, c call) apigw.Response {
 		resp.Headers["X-Next-Cursor"] = cursor // more rows: call again with ?cursor=
 	}
 	return resp
+}
+
+// csvHeader is the CSV export's header: the id, the first-class fields,
+// the fixed columns, then the custom fields of the tenant's field maps
+// (custom, sorted by name).
+func csvHeader(custom []string) []string {
+	row := []string{"id"}
+	for _, f := range source.ContactFields {
+		row = append(row, f.Name)
+	}
+	return append(append(row, "email", "phone", "status", "sources", "groups", "createdAt", "updatedAt"), custom...)
+}
+
+// csvRow is a contact's row of the CSV export, under csvHeader(custom).
+func csvRow(o ContactOut, custom []string) []string {
+	row := []string{o.ID}
+	for _, v := range o.Text {
+		row = append(row, csvSafe(v))
+	}
+	row = append(row, csvSafe(o.Email), o.Phone, o.Status, strings.Join(o.Sources, ";"), csvSafe(strings.Join(o.Groups, ";")),
+		o.CreatedAt.Format(time.RFC3339), o.UpdatedAt.Format(time.RFC3339))
+	for _, name := range custom {
+		switch val := o.Fields[name].(type) {
+		case json.Number:
+			row = append(row, val.String()) // a number, never a formula
+		case string:
+			row = append(row, csvSafe(val))
+		default:
+			row = append(row, "")
+		}
+	}
+	return row
 }
 
 // csvSafe defuses spreadsheet formulas in user-controlled cells.

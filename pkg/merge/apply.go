@@ -107,14 +107,8 @@ func (n State) apply(mu Mutation, d Decision) {
 			c.EmailKey = ""
 		}
 	case MutSetField:
-		f := Field{Value: mu.Value, At: mu.At}
-		switch mu.Field {
-		case FieldFirstName:
-			c.FirstName = f
-		case FieldLastName:
-			c.LastName = f
-		case FieldEmail:
-			c.Email = f
+		if f := c.Core(mu.Field); f != nil {
+			*f = Field{Value: mu.Value, At: mu.At}
 		}
 	case MutSetCustom:
 		c.Custom = maps.Clone(c.Custom)

@@ -6,7 +6,8 @@ import (
 	"github.com/contactsync/contactsync/pkg/consent"
 )
 
-// Hub field names used in set_field mutations and field maps.
+// Hub field names used in set_field mutations and field maps: the names
+// of source.ContactFields, and the email.
 const (
 	FieldFirstName = "firstName"
 	FieldLastName  = "lastName"
@@ -36,7 +37,9 @@ type Field struct {
 // external id)); Groups also as one membership item per group. Write with
 // a condition on Version and increment it: merge never changes Version.
 type Contact struct {
-	ID        string
+	ID string
+	// FirstName, LastName ... are the fields of source.ContactFields (by
+	// their name in Core).
 	FirstName Field
 	LastName  Field
 	Email     Field  // display form as the source sent it (trimmed)
@@ -58,6 +61,20 @@ type Contact struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int64 // optimistic-lock counter, owned by the store
+}
+
+// Core returns the contact's core field of that hub name (one of
+// source.ContactFields, or FieldEmail); nil for another name.
+func (c *Contact) Core(name string) *Field {
+	switch name {
+	case FieldFirstName:
+		return &c.FirstName
+	case FieldLastName:
+		return &c.LastName
+	case FieldEmail:
+		return &c.Email
+	}
+	return nil
 }
 
 // Link is one source record of a contact: what a connection said about it

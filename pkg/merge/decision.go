@@ -56,8 +56,8 @@ const (
 	_ MutationKind = iota
 	// MutCreateContact creates contact ContactID at At (attribute_not_exists).
 	MutCreateContact
-	// MutSetField sets core field Field (FieldFirstName, FieldLastName,
-	// FieldEmail) to Value with source time At.
+	// MutSetField sets core field Field (a name of source.ContactFields,
+	// or FieldEmail) to Value with source time At.
 	MutSetField
 	// MutSetCustom sets custom field Field to Value with source time At.
 	MutSetCustom

@@ -84,8 +84,14 @@ func contentHash(r *source.Record, keys *fieldKeys) uint64 {
 	h = hashString(h, r.Label)
 	h = hashString(h, r.ConnectionID)
 	h = hashString(h, r.ExternalID)
-	h = hashString(h, r.FirstName)
-	h = hashString(h, r.LastName)
+	for i, f := range source.ContactFields {
+		switch v := *f.Of(r); {
+		case i < 2: // the names, hashed as before there was a list: stored hashes hold
+			h = hashString(h, v)
+		case v != "": // a later field only when set, so adding one rewrites no record without it
+			h = hashString(mix(h, uint64(i)), v)
+		}
+	}
 	h = hashString(h, r.Country)
 	h = hashString(h, string(r.Consent.State))
 	h = hashString(h, r.Consent.Method)

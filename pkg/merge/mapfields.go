@@ -17,15 +17,17 @@ const FieldPhone = "phone"
 // is dropped, the record goes on.
 const NoteFieldInvalid = "field_invalid"
 
-// coreField reports whether name is one of the hub's own contact fields.
-func coreField(name string) bool {
-	return name == FieldFirstName || name == FieldLastName || name == FieldEmail || name == FieldPhone
+// CoreField reports whether a field-map target is one of the hub's own
+// contact fields (source.ContactFields, email, phone) rather than a custom
+// field.
+func CoreField(name string) bool {
+	return name == FieldEmail || name == FieldPhone || contactField(name) >= 0
 }
 
-// CoreField reports whether a field-map target is one of the hub's own
-// contact fields (firstName, lastName, email, phone) rather than a custom
-// field.
-func CoreField(name string) bool { return coreField(name) }
+// contactField returns the index of name in source.ContactFields, or -1.
+func contactField(name string) int {
+	return slices.IndexFunc(source.ContactFields, func(f source.ContactField) bool { return f.Name == name })
+}
 
 // MapFields applies the connection's field map to a record, in place (its
 // slices and map are replaced, never written through): the raw platform
@@ -33,9 +35,10 @@ func CoreField(name string) bool { return coreField(name) }
 // fields. The store calls it where records enter the core, before
 // Identify and Merge, which then read Record.Fields as hub custom fields.
 //
-//   - A key mapped to firstName or lastName sets that name: a mapped field
-//     wins over the platform's own name field (and so the name-from-email
-//     rule only applies when neither gives a name).
+//   - A key mapped to a first-class field (source.ContactFields: firstName,
+//     lastName ...) sets it: a mapped field wins over the platform's own
+//     (and so the name-from-email rule only applies when neither gives a
+//     name).
 //   - A key mapped to phone, with a value, is the record's phone: it
 //     replaces the platform's phone fields (read in the record's country),
 //     so an unusable value is reported with pkg/phone's reason like any
@@ -56,8 +59,9 @@ func MapFields(r *source.Record, c Connection) (notes []string) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	var first, last, phone, phoneKey, email string
+	var phone, phoneKey, email string
 	var out map[string]string
+	set := make([]string, len(source.ContactFields))
 	for _, k := range keys {
 		v := strings.TrimSpace(r.Fields[k])
 		if v == "" {
@@ -70,17 +74,16 @@ func MapFields(r *source.Record, c Connection) (notes []string) {
 		switch {
 		case hub == "":
 			continue
-		case mapped && hub == FieldFirstName:
-			first = cmp.Or(first, v)
-		case mapped && hub == FieldLastName:
-			last = cmp.Or(last, v)
+		case mapped && contactField(hub) >= 0:
+			i := contactField(hub)
+			set[i] = cmp.Or(set[i], v)
 		case mapped && hub == FieldPhone:
 			if phone == "" {
 				phone, phoneKey = v, k
 			}
 		case mapped && hub == FieldEmail:
 			email = cmp.Or(email, v)
-		case coreField(hub):
+		case CoreField(hub):
 			continue
 		default:
 			tv, ok := source.TypedValue(c.FieldTypes[k], v)
@@ -99,11 +102,10 @@ func MapFields(r *source.Record, c Connection) (notes []string) {
 			out[hub] = tv
 		}
 	}
-	if first != "" {
-		r.FirstName = first
-	}
-	if last != "" {
-		r.LastName = last
+	for i, f := range source.ContactFields {
+		if set[i] != "" {
+			*f.Of(r) = set[i]
+		}
 	}
 	if phone != "" {
 		r.Phones = []source.PhoneField{{Raw: phone, Country: r.Country, Field: "field:" + source.Truncate(phoneKey, 24)}}

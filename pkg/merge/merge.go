@@ -472,11 +472,11 @@ func (m *merger) claims(target *Contact) {
 
 // fields applies "newest source update wins per field; empty never erases".
 func (m *merger) fields(c *Contact) {
-	at := m.in.Record.UpdatedAt
-	first, last := strings.TrimSpace(m.in.Record.FirstName), strings.TrimSpace(m.in.Record.LastName)
-	m.setField(c.ID, FieldFirstName, c.FirstName, first, at)
-	m.setField(c.ID, FieldLastName, c.LastName, last, at)
-	if first == "" && last == "" && c.FirstName.Value == "" && m.in.Identity.Email != "" {
+	at, r := m.in.Record.UpdatedAt, &m.in.Record
+	for _, f := range source.ContactFields {
+		m.setField(c.ID, f.Name, *c.Core(f.Name), strings.TrimSpace(*f.Of(r)), at)
+	}
+	if strings.TrimSpace(r.FirstName) == "" && strings.TrimSpace(r.LastName) == "" && c.FirstName.Value == "" && m.in.Identity.Email != "" {
 		// Name empty but email present: the first name is the email's local
 		// part. It only fills an empty name, at the zero time, so any real
 		// name wins over it whatever the order.
@@ -539,7 +539,7 @@ func (m *merger) customFields(c *Contact, at time.Time) {
 	}
 	insertionSort(keys)
 	for _, name := range keys {
-		if name == "" || coreField(name) {
+		if name == "" || CoreField(name) {
 			continue // MapFields moved these to the record's core fields
 		}
 		value := strings.TrimSpace(fields[name])

@@ -101,12 +101,12 @@ func Bound(r *Record) (notes []string, invalid string) {
 			return notes, InvalidEmailTooLong
 		}
 	}
-	var cut bool
-	if r.FirstName, cut = bound(r.FirstName, MaxNameRunes); cut {
-		note(NoteNameTruncated)
-	}
-	if r.LastName, cut = bound(r.LastName, MaxNameRunes); cut {
-		note(NoteNameTruncated)
+	for _, f := range ContactFields {
+		v := f.Of(r)
+		var cut bool
+		if *v, cut = bound(*v, f.Max); cut {
+			note(f.Note)
+		}
 	}
 	r.Label, _ = bound(r.Label, MaxLabelRunes)
 	r.Consent.Method, _ = bound(r.Consent.Method, MaxMethodRunes)

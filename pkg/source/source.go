@@ -182,6 +182,27 @@ type Record struct {
 	KeepGroups []string `json:",omitempty"`
 }
 
+// ContactField is one of the record's first-class contact fields: a text
+// every platform may send that becomes a field of every contact
+// (merge.Contact.Core) and of the Hub API's contact (its JSON key and CSV
+// column, Name). Bound cuts it to Max characters (noting Note); merge sets
+// it on the contact by "newest source update wins"; it is in the content
+// hash and a field map may fill it.
+type ContactField struct {
+	Name string // the hub field name: "firstName"
+	Max  int    // characters
+	Note string // Bound's note when it cuts
+	Of   func(*Record) *string
+}
+
+// ContactFields lists the first-class contact fields, in the order the
+// Hub API shows them. A new one is a Record field and its line here, and
+// its merge.Field on merge.Contact (contact.go); nothing else.
+var ContactFields = []ContactField{
+	{"firstName", MaxNameRunes, NoteNameTruncated, func(r *Record) *string { return &r.FirstName }},
+	{"lastName", MaxNameRunes, NoteNameTruncated, func(r *Record) *string { return &r.LastName }},
+}
+
 // IsGroupDelta reports whether r changes groups by deltas only (AddGroups,
 // RemoveGroups) rather than stating its complete set: a Shopify tag
 // webhook, a Klaviyo list member page.
