@@ -19,11 +19,10 @@ import (
 )
 
 // ContactOut is a contact as the API shows it: the id, its first-class
-// fields (source.ContactFields) under their names, then the rest; the CSV
-// export has the same columns.
+// fields (source.ContactFields) by name, then the tagged fields.
 type ContactOut struct {
 	ID        string    `json:"-"`
-	Text      []string  `json:"-"` // the first-class fields' values, as source.ContactFields
+	Text      []string  `json:"-"` // the first-class fields, as source.ContactFields
 	Email     string    `json:"email"`
 	Phone     string    `json:"phone"`
 	Status    string    `json:"status"`
@@ -41,15 +40,14 @@ type ContactOut struct {
 func (o ContactOut) MarshalJSON() ([]byte, error) {
 	type tagged ContactOut // without this method
 	rest, err := json.Marshal(tagged(o))
+	b, _ := json.Marshal(o.ID)
+	b = append([]byte(`{"id":`), b...)
+	for i, f := range source.ContactFields {
+		v, _ := json.Marshal(o.Text[i])
+		b = append(append(b, `,"`+f.Name+`":`...), v...)
+	}
 	if err != nil {
 		return nil, err
-	}
-	id, _ := json.Marshal(o.ID)
-	b := append([]byte(`{"id":`), id...)
-	for i, f := range source.ContactFields {
-		name, _ := json.Marshal(f.Name)
-		v, _ := json.Marshal(o.Text[i])
-		b = append(append(append(append(b, ','), name...), ':'), v...)
 	}
 	return append(append(b, ','), rest[1:]...), nil
 }
@@ -154,9 +152,8 @@ func (h *Handler) exportContacts(ctx context.Context, c call) apigw.Response {
 	return resp
 }
 
-// csvHeader is the CSV export's header: the id, the first-class fields,
-// the fixed columns, then the custom fields of the tenant's field maps
-// (custom, sorted by name).
+// csvHeader is the CSV export's header: as the JSON, then the custom
+// fields of the tenant's field maps (custom, sorted by name).
 func csvHeader(custom []string) []string {
 	row := []string{"id"}
 	for _, f := range source.ContactFields {

@@ -1,7 +1,6 @@
 package merge
 
 import (
-	"github.com/contactsync/contactsync/pkg/consent"
 	"maps"
 	"slices"
 	"strings"
@@ -13,36 +12,20 @@ import (
 // Apply(Apply(s, d), d) equals Apply(s, d). Message mutations leave no
 // trace in State (the ledger remembers them in Queued).
 func Apply(s State, d Decision) State {
-	n := State{
-		Contacts: maps.Clone(s.Contacts),
-		Phones:   maps.Clone(s.Phones),
-		Emails:   maps.Clone(s.Emails),
-		Links:    maps.Clone(s.Links),
-		Ledgers:  maps.Clone(s.Ledgers),
-		Held:     maps.Clone(s.Held),
-	}
-	if n.Contacts == nil {
-		n.Contacts = map[string]Contact{}
-	}
-	if n.Phones == nil {
-		n.Phones = map[string]string{}
-	}
-	if n.Emails == nil {
-		n.Emails = map[string]string{}
-	}
-	if n.Links == nil {
-		n.Links = map[LinkKey]string{}
-	}
-	if n.Ledgers == nil {
-		n.Ledgers = map[string]consent.Ledger{}
-	}
-	if n.Held == nil {
-		n.Held = map[LinkKey]Link{}
-	}
+	n := State{Contacts: clone(s.Contacts), Phones: clone(s.Phones), Emails: clone(s.Emails),
+		Links: clone(s.Links), Ledgers: clone(s.Ledgers), Held: clone(s.Held)}
 	for _, mu := range d.Mutations {
 		n.apply(mu, d)
 	}
 	return n
+}
+
+// clone copies m (an empty map for nil).
+func clone[M ~map[K]V, K comparable, V any](m M) M {
+	if m == nil {
+		return M{}
+	}
+	return maps.Clone(m)
 }
 
 // apply applies one mutation to n (whose maps are already copies; contact

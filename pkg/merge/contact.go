@@ -6,8 +6,7 @@ import (
 	"github.com/contactsync/contactsync/pkg/consent"
 )
 
-// Hub field names used in set_field mutations and field maps: the names
-// of source.ContactFields, and the email.
+// Hub field names used in set_field mutations and field maps.
 const (
 	FieldFirstName = "firstName"
 	FieldLastName  = "lastName"
@@ -37,10 +36,8 @@ type Field struct {
 // external id)); Groups also as one membership item per group. Write with
 // a condition on Version and increment it: merge never changes Version.
 type Contact struct {
-	ID string
-	// FirstName, LastName ... are the fields of source.ContactFields (by
-	// their name in Core).
-	FirstName Field
+	ID        string
+	FirstName Field // FirstName, LastName ...: source.ContactFields (Core)
 	LastName  Field
 	Email     Field  // display form as the source sent it (trimmed)
 	EmailKey  string // normalised email (trimmed, lower-case): the claim key; "" if none

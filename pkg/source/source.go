@@ -182,22 +182,18 @@ type Record struct {
 	KeepGroups []string `json:",omitempty"`
 }
 
-// ContactField is one of the record's first-class contact fields: a text
-// every platform may send that becomes a field of every contact
-// (merge.Contact.Core) and of the Hub API's contact (its JSON key and CSV
-// column, Name). Bound cuts it to Max characters (noting Note); merge sets
-// it on the contact by "newest source update wins"; it is in the content
-// hash and a field map may fill it.
+// ContactField is a first-class field of every contact (merge.Contact.Core)
+// that records carry as text (Of): named Name in set_field mutations, field
+// maps and the Hub API; Bound cuts it to Max characters, noting Note.
 type ContactField struct {
-	Name string // the hub field name: "firstName"
-	Max  int    // characters
-	Note string // Bound's note when it cuts
+	Name string
+	Max  int
+	Note string
 	Of   func(*Record) *string
 }
 
-// ContactFields lists the first-class contact fields, in the order the
-// Hub API shows them. A new one is a Record field and its line here, and
-// its merge.Field on merge.Contact (contact.go); nothing else.
+// ContactFields are the first-class contact fields, in the Hub API's order
+// (README "A contact field": what a new one takes).
 var ContactFields = []ContactField{
 	{"firstName", MaxNameRunes, NoteNameTruncated, func(r *Record) *string { return &r.FirstName }},
 	{"lastName", MaxNameRunes, NoteNameTruncated, func(r *Record) *string { return &r.LastName }},
