@@ -2,10 +2,12 @@ package hubapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -105,9 +107,7 @@ func (h *Handler) listContacts(ctx context.Context, c call) apigw.Response {
 func merged(ms ...map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, m := range ms {
-		for k, v := range m {
-			out[k] = v
-		}
+		maps.Copy(out, m)
 	}
 	return out
 }
@@ -308,15 +308,7 @@ func (h *Handler) putSubscription(ctx context.Context, c call) apigw.Response {
 			return h.internal(ctx, "enqueuing write-backs", err)
 		}
 	}
-	v, err = h.d.Store.GetContact(ctx, c.tenant, c.params["id"])
-	if err != nil {
-		return h.internal(ctx, "reading contact", err)
-	}
-	types, err := h.customTypes(ctx, c.tenant)
-	if err != nil {
-		return h.internal(ctx, "reading field types", err)
-	}
-	return apigw.JSON(http.StatusOK, contactOut(v, types))
+	return h.getContact(ctx, c) // the contact as it is now
 }
 
 func (h *Handler) contactHistory(ctx context.Context, c call) apigw.Response {
@@ -331,11 +323,7 @@ func (h *Handler) contactHistory(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "reading contact", err)
 	}
-	subject := v.Phone
-	if subject == "" {
-		subject = v.ID
-	}
-	entries, next, err := h.d.Store.ListHistory(ctx, c.tenant, subject, limit, cursor)
+	entries, next, err := h.d.Store.ListHistory(ctx, c.tenant, cmp.Or(v.Phone, v.ID), limit, cursor)
 	if err != nil {
 		return h.listError(ctx, err)
 	}

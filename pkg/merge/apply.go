@@ -63,31 +63,25 @@ func (n State) apply(mu Mutation, d Decision) {
 		return // the store's conditions fail on a missing contact
 	}
 	switch mu.Kind {
-	case MutClaimPhone:
-		if owner, taken := n.Phones[mu.Value]; taken && owner != mu.ContactID {
+	case MutClaimPhone, MutClaimEmail:
+		claims, key := n.Phones, &c.Phone
+		if mu.Kind == MutClaimEmail {
+			claims, key = n.Emails, &c.EmailKey
+		}
+		if owner, taken := claims[mu.Value]; taken && owner != mu.ContactID {
 			return
 		}
-		n.Phones[mu.Value] = mu.ContactID
-		c.Phone = mu.Value
-	case MutReleasePhone:
-		if n.Phones[mu.Value] == mu.ContactID {
-			delete(n.Phones, mu.Value)
+		claims[mu.Value], *key = mu.ContactID, mu.Value
+	case MutReleasePhone, MutReleaseEmail:
+		claims, key := n.Phones, &c.Phone
+		if mu.Kind == MutReleaseEmail {
+			claims, key = n.Emails, &c.EmailKey
 		}
-		if c.Phone == mu.Value {
-			c.Phone = ""
+		if claims[mu.Value] == mu.ContactID {
+			delete(claims, mu.Value)
 		}
-	case MutClaimEmail:
-		if owner, taken := n.Emails[mu.Value]; taken && owner != mu.ContactID {
-			return
-		}
-		n.Emails[mu.Value] = mu.ContactID
-		c.EmailKey = mu.Value
-	case MutReleaseEmail:
-		if n.Emails[mu.Value] == mu.ContactID {
-			delete(n.Emails, mu.Value)
-		}
-		if c.EmailKey == mu.Value {
-			c.EmailKey = ""
+		if *key == mu.Value {
+			*key = ""
 		}
 	case MutSetField:
 		if f := c.Core(mu.Field); f != nil {

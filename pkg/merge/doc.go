@@ -53,23 +53,24 @@
 //     write (duplicate). When matching lands a linked record on another
 //     contact, the link moves and the old contact goes if nothing else
 //     keeps it.
-//   - Fields: per field, the newer source updated_at wins; equal times are
-//     broken by the value so the result does not depend on arrival order;
-//     an empty incoming value never erases. When the record has no name but
-//     an email, the first name is the email's local part; it only fills an
+//   - Fields (source.ContactFields, the email, custom fields): per field,
+//     the newer source updated_at wins; equal times are broken by the
+//     value so the result does not depend on arrival order; an empty
+//     incoming value never erases. When the record has no name but an
+//     email, the first name is the email's local part; it only fills an
 //     empty name, at the zero time, so any real name replaces it.
 //   - Field map (MapFields, before Identify and Merge): records carry the
 //     raw values of the platform fields the connection's map names
-//     (Record.Fields by platform key). A field mapped to firstName or
-//     lastName wins over the platform's own name, so the email rule above
-//     only applies when neither gives a name; one mapped to phone or email
-//     with a value is the record's phone or email (read and reported like
-//     any); the others are custom fields (Contact.Custom by hub name) in
-//     the canonical form of their declared type (Connection.FieldTypes,
-//     source.TypedValue: a number in plain decimal, a date YYYY-MM-DD, a
-//     birthday MM-DD). A value that does not parse is dropped with the
-//     note field_invalid:<field>; the record goes on. Merge itself reads
-//     Record.Fields as hub custom fields.
+//     (Record.Fields by platform key). A field mapped to a first-class
+//     field (firstName, lastName...) wins over the platform's own, so the
+//     email rule above only applies when neither gives a name; one mapped
+//     to phone or email with a value is the record's phone or email (read
+//     and reported like any); the others are custom fields (Contact.Custom
+//     by hub name) in the canonical form of their declared type
+//     (Connection.FieldTypes, source.TypedValue: a number in plain
+//     decimal, a date YYYY-MM-DD, a birthday MM-DD). A value that does not
+//     parse is dropped with the note field_invalid:<field>; the record
+//     goes on. Merge itself reads Record.Fields as hub custom fields.
 //   - Groups: "<Label> - <name>" per tag/segment/list, "<Label> - Guests"
 //     for guests; Contact.Groups is the union over the contact's links. A
 //     full group set replaces that link's groups (a tag removed at the

@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"sync"
@@ -113,17 +114,8 @@ type merger struct {
 }
 
 func (m *merger) init() {
-	m.label = m.in.Connection.Label
-	if m.label == "" {
-		m.label = m.in.Record.Label
-	}
-	if m.label == "" {
-		m.label = m.in.Record.Platform.DefaultLabel()
-	}
-	connID := m.in.Connection.ID
-	if connID == "" {
-		connID = m.in.Record.ConnectionID
-	}
+	m.label = cmp.Or(m.in.Connection.Label, m.in.Record.Label, m.in.Record.Platform.DefaultLabel())
+	connID := cmp.Or(m.in.Connection.ID, m.in.Record.ConnectionID)
 	m.key = LinkKey{ConnectionID: connID, ExternalID: m.in.Record.ExternalID}
 	id, ok := m.in.State.Links[m.key]
 	if !ok {
@@ -454,19 +446,15 @@ func (m *merger) dropHeld() {
 // claims attaches the record's free identifiers to target.
 func (m *merger) claims(target *Contact) {
 	id := m.in.Identity
-	if id.Phone != "" && target.Phone == "" {
-		if !m.phoneTaken {
-			m.add(Mutation{Kind: MutClaimPhone, ContactID: target.ID, Value: id.Phone})
-			target.Phone = id.Phone
-			m.changed = true
-		}
+	if id.Phone != "" && target.Phone == "" && !m.phoneTaken {
+		m.add(Mutation{Kind: MutClaimPhone, ContactID: target.ID, Value: id.Phone})
+		target.Phone = id.Phone
+		m.changed = true
 	}
-	if id.EmailKey != "" && target.EmailKey == "" {
-		if !m.emailTaken {
-			m.add(Mutation{Kind: MutClaimEmail, ContactID: target.ID, Value: id.EmailKey})
-			target.EmailKey, m.claimedEmail = id.EmailKey, id.EmailKey
-			m.changed = true
-		}
+	if id.EmailKey != "" && target.EmailKey == "" && !m.emailTaken {
+		m.add(Mutation{Kind: MutClaimEmail, ContactID: target.ID, Value: id.EmailKey})
+		target.EmailKey, m.claimedEmail = id.EmailKey, id.EmailKey
+		m.changed = true
 	}
 }
 
