@@ -169,7 +169,16 @@ func TestMergeProperty_StopWinsExactly(t *testing.T) {
 	t.Parallel()
 	rapid.Check(t, func(t *rapid.T) {
 		steps := withReplays(t, genStream(t, nil))
-		s := play(steps, nil)
+		// The number each record's consent speaks for: its phone, or, for
+		// a partial record without one, its linked contact's (merge.go).
+		speaksFor := make([]string, 0, len(steps))
+		s := play(steps, func(before, _ State, st step, _ Decision) {
+			phone := st.id.Phone
+			if id, linked := before.Links[LinkKey{ConnectionID: st.conn.ID, ExternalID: st.rec.ExternalID}]; phone == "" && linked && st.rec.IsPartial() {
+				phone = before.Contacts[id].Phone
+			}
+			speaksFor = append(speaksFor, phone)
+		})
 		for _, phone := range propPhones {
 			var stopAt time.Time
 			for _, st := range steps {
@@ -181,11 +190,11 @@ func TestMergeProperty_StopWinsExactly(t *testing.T) {
 				continue
 			}
 			liftedBy := false
-			for _, st := range steps {
+			for i, st := range steps {
 				switch {
 				case st.hub.Kind != "" && st.hub.Kind != consent.EventHubOptOut && st.phone == phone && st.hub.At.After(stopAt):
 					liftedBy = true
-				case st.hub.Kind == "" && st.id.Phone == phone && st.rec.Consent.State == source.SignalSubscribed && st.rec.Consent.At.After(stopAt):
+				case st.hub.Kind == "" && speaksFor[i] == phone && st.rec.Consent.State == source.SignalSubscribed && st.rec.Consent.At.After(stopAt):
 					liftedBy = true
 				}
 			}
