@@ -127,19 +127,3 @@ func putLink(links []Link, l Link) []Link {
 	}
 	return slices.Insert(out, i, l)
 }
-
-// DerivedGroups returns the groups a contact's sources give it: the sorted
-// union of "<Label> - <name>" over the links, plus "<Label> - Guests" for
-// guest links. Apply keeps Contact.Groups equal to it.
-func DerivedGroups(sources []Link) []string {
-	var out []string
-	for _, l := range sources {
-		for _, g := range l.Groups {
-			out = insertSorted(out, GroupName(l.Label, g))
-		}
-		if l.Guest {
-			out = insertSorted(out, GroupName(l.Label, GuestsGroup))
-		}
-	}
-	return out
-}

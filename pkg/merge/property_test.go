@@ -309,8 +309,8 @@ func TestMergeProperty_NeverTwoContactsWithSamePhoneOrEmail(t *testing.T) {
 					}
 					emails[c.EmailKey] = id
 				}
-				if !slices.Equal(c.Groups, DerivedGroups(c.Sources)) {
-					t.Fatalf("contact %s groups %v, derived %v", id, c.Groups, DerivedGroups(c.Sources))
+				if !slices.Equal(c.Groups, derivedGroups(c.Sources)) {
+					t.Fatalf("contact %s groups %v, derived %v", id, c.Groups, derivedGroups(c.Sources))
 				}
 				for _, l := range c.Sources {
 					if s.Links[l.Key()] != id {
