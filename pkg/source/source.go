@@ -10,6 +10,7 @@
 package source
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
@@ -60,19 +61,9 @@ const (
 // connection sets none (it prefixes group names: "Shopify - VIP"); the
 // four platforms' specs take theirs from here, and records that carry no
 // label fall back to it (pkg/merge, which sees no spec).
-func (p Platform) DefaultLabel() string {
-	switch p {
-	case Shopify:
-		return "Shopify"
-	case WooCommerce:
-		return "WooCommerce"
-	case Mailchimp:
-		return "Mailchimp"
-	case Klaviyo:
-		return "Klaviyo"
-	}
-	return string(p)
-}
+func (p Platform) DefaultLabel() string { return cmp.Or(defaultLabels[p], string(p)) }
+
+var defaultLabels = map[Platform]string{Shopify: "Shopify", WooCommerce: "WooCommerce", Mailchimp: "Mailchimp", Klaviyo: "Klaviyo"}
 
 // SignalState is what a source says about a phone number's SMS marketing
 // consent.
