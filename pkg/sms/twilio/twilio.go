@@ -37,7 +37,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"html"
 	"net/http"
 	"net/url"
 	"sort"
@@ -144,11 +143,6 @@ func ParseInbound(authToken, fullURL string, h http.Header, body []byte) (sms.In
 
 // EmptyTwiML is the answer that sends no reply.
 func EmptyTwiML() string { return `<?xml version="1.0" encoding="UTF-8"?><Response/>` }
-
-// MessageTwiML answers with one reply message.
-func MessageTwiML(text string) string {
-	return `<?xml version="1.0" encoding="UTF-8"?><Response><Message>` + html.EscapeString(text) + `</Message></Response>`
-}
 
 // ContentType is TwiML's content type.
 const ContentType = "text/xml; charset=utf-8"
