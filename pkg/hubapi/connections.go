@@ -278,12 +278,8 @@ func OpenConfig(s interface {
 
 func (h *Handler) loadConnection(ctx context.Context, c call) (store.Connection, map[string]string, *apigw.Response) {
 	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		resp := notFound("connection")
-		return conn, nil, &resp
-	}
 	if err != nil {
-		resp := h.internal(ctx, "reading connection", err)
+		resp := h.storeError(ctx, "connection", "reading connection", err)
 		return conn, nil, &resp
 	}
 	cfg, err := OpenConfig(h.d.Sealer, conn)
@@ -409,11 +405,8 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 
 func (h *Handler) deleteConnection(ctx context.Context, c call) apigw.Response {
 	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("connection")
-	}
 	if err != nil {
-		return h.internal(ctx, "reading connection", err)
+		return h.storeError(ctx, "connection", "reading connection", err)
 	}
 	// Our subscriptions go first (a disconnected shop has none left, and
 	// its token no longer works: nothing is called).
@@ -423,11 +416,8 @@ func (h *Handler) deleteConnection(ctx context.Context, c call) apigw.Response {
 		h.removeWebhookState(ctx, conn)
 	}
 	err = h.d.Store.DeleteConnection(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("connection")
-	}
 	if err != nil {
-		return h.internal(ctx, "deleting connection", err)
+		return h.storeError(ctx, "connection", "deleting connection", err)
 	}
 	return apigw.Response{StatusCode: http.StatusNoContent}
 }

@@ -430,19 +430,27 @@ func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, cred
 			return conn.ID, err
 		}
 	}
+	id := store.NewConnectionID(a.TenantID)
+	if err := h.insertDraft(ctx, a, id, creds); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// insertDraft stores the new draft connection id that attempt a
+// installs, with config creds.
+func (h *Handler) insertDraft(ctx context.Context, a store.OAuthAttempt, id string, creds map[string]string) error {
 	conn := store.Connection{
-		TenantID: a.TenantID, ID: store.NewConnectionID(a.TenantID), Platform: a.Platform, Label: a.Label,
+		TenantID: a.TenantID, ID: id, Platform: a.Platform, Label: a.Label,
 		SyncIntervalHours: 24, Enabled: true, Status: store.StatusDraft,
 		DoubleOptInExpiryDays: consent.DefaultDoubleOptInExpiryDays,
 	}
 	if err := h.sealConfig(&conn, creds); err != nil {
-		return "", err
+		return err
 	}
 	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
-	if _, err := h.d.Store.InsertConnection(ctx, conn); err != nil {
-		return "", err
-	}
-	return conn.ID, nil
+	_, err := h.d.Store.InsertConnection(ctx, conn)
+	return err
 }
 
 // oauthKeys receives the keys a store grants (WooCommerce's, POSTed
@@ -486,16 +494,7 @@ func (h *Handler) oauthKeys(ctx context.Context, c call) apigw.Response {
 		}
 		return apigw.JSON(http.StatusOK, map[string]string{})
 	}
-	conn := store.Connection{
-		TenantID: a.TenantID, ID: id, Platform: a.Platform, Label: a.Label,
-		SyncIntervalHours: 24, Enabled: true, Status: store.StatusDraft,
-		DoubleOptInExpiryDays: consent.DefaultDoubleOptInExpiryDays,
-	}
-	if err := h.sealConfig(&conn, creds); err != nil {
-		return h.internal(ctx, "sealing config", err)
-	}
-	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
-	if _, err := h.d.Store.InsertConnection(ctx, conn); err != nil {
+	if err := h.insertDraft(ctx, a, id, creds); err != nil {
 		return h.internal(ctx, "creating connection", err)
 	}
 	return apigw.JSON(http.StatusOK, map[string]string{})

@@ -67,10 +67,8 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "encoding provider", err)
 	}
-	if err := h.d.Store.SetSMSProvider(ctx, c.tenant, h.d.Sealer.Seal(c.tenant, raw)); errors.Is(err, store.ErrNotFound) {
-		return notFound("tenant")
-	} else if err != nil {
-		return h.internal(ctx, "storing provider", err)
+	if err := h.d.Store.SetSMSProvider(ctx, c.tenant, h.d.Sealer.Seal(c.tenant, raw)); err != nil {
+		return h.storeError(ctx, "tenant", "storing provider", err)
 	}
 	return apigw.JSON(http.StatusOK, providerOut{Provider: string(in.Provider), Sender: in.Sender, CompanyName: in.CompanyName,
 		InboundURL: in.InboundURL, Inbound: inbound})

@@ -83,11 +83,8 @@ func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
 		return resp
 	}
 	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("connection")
-	}
 	if err != nil {
-		return h.internal(ctx, "reading connection", err)
+		return h.storeError(ctx, "connection", "reading connection", err)
 	}
 	if !conn.Enabled {
 		return apigw.Error(http.StatusConflict, "connection_disabled", "the connection is disabled; enable it to sync")
@@ -136,11 +133,8 @@ func (h *Handler) listSyncs(ctx context.Context, c call) apigw.Response {
 
 func (h *Handler) getSync(ctx context.Context, c call) apigw.Response {
 	run, err := h.d.Store.GetRun(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("sync")
-	}
 	if err != nil {
-		return h.internal(ctx, "reading sync", err)
+		return h.storeError(ctx, "sync", "reading sync", err)
 	}
 	return apigw.JSON(http.StatusOK, syncOut(run))
 }
