@@ -188,7 +188,7 @@ func (c *Client) planBulkOperation(ctx context.Context, tags []string) (source.P
 	if err != nil {
 		return source.Plan{}, err
 	}
-	return rangePlan(done, c.linesPerRange())
+	return rangePlan(done, c.cfg.BulkLinesPerRange)
 }
 
 // ResumePlan plans from the bulk operation an earlier attempt of this plan
@@ -212,7 +212,7 @@ func (c *Client) resumeBulkOperation(ctx context.Context, token string, tags []s
 	case err != nil:
 		return source.Plan{}, err
 	}
-	return rangePlan(done, c.linesPerRange())
+	return rangePlan(done, c.cfg.BulkLinesPerRange)
 }
 
 // errBulkNotFound: node(id:) found no bulk operation by that id.
@@ -315,13 +315,6 @@ func (c *Client) awaitBulkOperation(ctx context.Context, id string) (*bulkOperat
 		}
 		wait = min(wait*3/2, maxBulkPoll)
 	}
-}
-
-func (c *Client) linesPerRange() int {
-	if c.cfg.BulkLinesPerRange > 0 {
-		return c.cfg.BulkLinesPerRange
-	}
-	return DefaultBulkLinesPerRange
 }
 
 // rangePlan splits a completed operation's result into byte ranges of

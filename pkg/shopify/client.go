@@ -110,6 +110,10 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if cfg.APIVersion == "" {
 		cfg.APIVersion = DefaultAPIVersion
 	}
+	cfg.BulkLinesPerRange = positiveOr(cfg.BulkLinesPerRange, DefaultBulkLinesPerRange)
+	cfg.MaxSegments = positiveOr(cfg.MaxSegments, DefaultMaxSegments)
+	cfg.MaxSegmentMembers = positiveOr(cfg.MaxSegmentMembers, DefaultMaxSegmentMembers)
+	cfg.MaxGuestOrders = positiveOr(cfg.MaxGuestOrders, DefaultMaxGuestOrders)
 	if hc == nil {
 		// Tests against local fakes; production clients come hardened
 		// from connectors.Registry (safehttp).
@@ -121,6 +125,14 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	api := &httpx.Client{HTTP: hc, Platform: "shopify", Attempts: maxAttempts, MaxBody: maxBody}
 	return &Client{cfg: cfg, opts: opts, endpoint: base + "/admin/api/" + cfg.APIVersion + "/graphql.json", api: api,
 		bucket: bucket{max: 2000, available: 2000, rate: 100, at: time.Now()}}, nil
+}
+
+// positiveOr is v, or def when v is not positive (a Config default).
+func positiveOr(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // bucket models Shopify's leaky bucket: points restore at rate per second
