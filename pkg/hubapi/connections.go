@@ -212,12 +212,8 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 }
 
 func applyPatch(conn *store.Connection, in connectionIn) {
-	if in.Label != nil {
-		conn.Label = *in.Label
-	}
-	if in.ConsentMode != nil {
-		conn.ConsentMode = *in.ConsentMode
-	}
+	patch(&conn.Label, in.Label)
+	patch(&conn.ConsentMode, in.ConsentMode)
 	if in.DefaultRegion != nil {
 		conn.DefaultRegion = strings.ToUpper(*in.DefaultRegion)
 	}
@@ -227,20 +223,17 @@ func applyPatch(conn *store.Connection, in connectionIn) {
 	if in.FieldMap != nil {
 		conn.FieldMap = in.FieldMap
 	}
-	if in.WriteBackOptOuts != nil {
-		conn.WriteBackOptOuts = *in.WriteBackOptOuts
-	}
-	if in.SyncIntervalHours != nil {
-		conn.SyncIntervalHours = *in.SyncIntervalHours
-	}
-	if in.Enabled != nil {
-		conn.Enabled = *in.Enabled
-	}
-	if in.DoubleOptInExpiryDays != nil {
-		conn.DoubleOptInExpiryDays = *in.DoubleOptInExpiryDays
-	}
-	if in.DoubleOptInReminderDays != nil {
-		conn.DoubleOptInReminderDays = *in.DoubleOptInReminderDays
+	patch(&conn.WriteBackOptOuts, in.WriteBackOptOuts)
+	patch(&conn.SyncIntervalHours, in.SyncIntervalHours)
+	patch(&conn.Enabled, in.Enabled)
+	patch(&conn.DoubleOptInExpiryDays, in.DoubleOptInExpiryDays)
+	patch(&conn.DoubleOptInReminderDays, in.DoubleOptInReminderDays)
+}
+
+// patch sets *dst to the value a PATCH gave (v nil: not given, kept).
+func patch[T any](dst, v *T) {
+	if v != nil {
+		*dst = *v
 	}
 }
 

@@ -552,17 +552,8 @@ func (h *Handler) activate(ctx context.Context, c call) apigw.Response {
 	if in.DryRun {
 		// The install's preview: a dry install sync of the draft, which
 		// stays a draft (activate it when the counts look right).
-		run, err := h.d.Starter.StartRequest(ctx, syncrun.Request{TenantID: c.tenant, ConnectionID: conn.ID, Trigger: store.TriggerInstall, DryRun: true})
-		var busy *store.RunInProgressError
-		if errors.As(err, &busy) {
-			return apigw.JSON(http.StatusConflict, map[string]any{"error": map[string]string{
-				"code": "sync_in_progress", "message": "a sync of this connection is already running", "syncId": busy.RunID,
-			}})
-		}
-		if err != nil {
-			return h.internal(ctx, "starting dry install sync", err)
-		}
-		return apigw.JSON(http.StatusAccepted, map[string]any{"syncId": run.ID, "dryRun": true})
+		return h.startRun(ctx, syncrun.Request{TenantID: c.tenant, ConnectionID: conn.ID, Trigger: store.TriggerInstall, DryRun: true},
+			"starting dry install sync", map[string]any{"dryRun": true})
 	}
 	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
 	conn, err := h.d.Store.UpdateConnection(ctx, conn)
