@@ -133,34 +133,21 @@ type Client interface {
 // same host checks as every client.
 type Builder func(cfg map[string]string, opts source.Options) (Client, error)
 
-// Delivery is one webhook delivery as received (the fields of
-// source.Delivery).
-type Delivery struct {
-	Header http.Header
-	Body   []byte
-	// URL is the public URL the platform called, for schemes that sign it.
-	URL   string
-	Query map[string]string
-	// At is when the delivery was received: signatures covering a
-	// timestamp are judged against it.
-	At time.Time
-}
-
 // Webhook verifies and parses one platform's webhook deliveries. One may
 // also be a source.WriteBackChecker (a platform that cannot take an
 // opt-out back) or an Uninstaller.
 type Webhook interface {
 	// Verify checks the delivery's authentication against the
 	// connection's opened config.
-	Verify(cfg map[string]string, d Delivery) error
+	Verify(cfg map[string]string, d source.Delivery) error
 	// Parse turns a verified delivery into records.
-	Parse(cfg map[string]string, d Delivery, opts source.Options) (source.Webhook, error)
+	Parse(cfg map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error)
 }
 
 // Uninstaller is a Webhook whose platform says when the app was
 // uninstalled (Shopify app/uninstalled of the connection's own shop).
 type Uninstaller interface {
-	Uninstalled(cfg map[string]string, d Delivery) (bool, error)
+	Uninstalled(cfg map[string]string, d source.Delivery) (bool, error)
 }
 
 // Specs is the list of supported platforms, in the order they are named.
