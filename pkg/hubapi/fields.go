@@ -1,6 +1,7 @@
 package hubapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -138,10 +139,7 @@ func (h *Handler) customTypes(ctx context.Context, tenant string) (map[string]st
 				if hub == "" || merge.CoreField(hub) {
 					continue
 				}
-				t := c.FieldTypes[k]
-				if t == "" {
-					t = source.FieldText
-				}
+				t := cmp.Or(c.FieldTypes[k], source.FieldText)
 				if seen, ok := out[hub]; ok && seen != t {
 					t = source.FieldText
 				}

@@ -93,6 +93,7 @@
 package mailchimp
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -166,10 +167,7 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if !ok || (cfg.AudienceID == "" && cfg.AccessToken == "") {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
-	base := strings.TrimRight(cfg.APIBaseURL, "/")
-	if base == "" {
-		base = "https://" + dc + ".api.mailchimp.com"
-	}
+	base := cmp.Or(strings.TrimRight(cfg.APIBaseURL, "/"), "https://"+dc+".api.mailchimp.com")
 	if hc == nil {
 		// Keep every connection Mailchimp allows open between pages: the
 		// default transport keeps 2 idle per host, so 8 of the 10 would be
@@ -178,9 +176,7 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		// hardened from connectors.Registry (safehttp).
 		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 120 * time.Second, MaxIdleConnsPerHost: MaxConnections})
 	}
-	if opts.Label == "" {
-		opts.Label = source.Mailchimp.DefaultLabel()
-	}
+	opts.Label = cmp.Or(opts.Label, source.Mailchimp.DefaultLabel())
 	rt := hc.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
@@ -519,12 +515,8 @@ func (m *Member) firstSelected(rank map[string]int) (string, bool) {
 func (m Member) outOfScope(opts source.Options) source.Record {
 	r := source.Record{Platform: source.Mailchimp, Label: opts.Label, ConnectionID: opts.ConnectionID,
 		ExternalID: m.UniqueEmailID, Deleted: true, OutOfScope: true}
-	if r.Label == "" {
-		r.Label = source.Mailchimp.DefaultLabel()
-	}
-	if r.ExternalID == "" {
-		r.ExternalID = m.ID
-	}
+	r.Label = cmp.Or(r.Label, source.Mailchimp.DefaultLabel())
+	r.ExternalID = cmp.Or(r.ExternalID, m.ID)
 	return r
 }
 
@@ -550,12 +542,8 @@ func parseTime(s string) time.Time {
 func (m Member) Record(opts source.Options) source.Record {
 	r := source.Record{Platform: source.Mailchimp, Label: opts.Label, ConnectionID: opts.ConnectionID,
 		ExternalID: m.UniqueEmailID, UpdatedAt: parseTime(m.LastChanged), HasGroups: true}
-	if r.Label == "" {
-		r.Label = source.Mailchimp.DefaultLabel()
-	}
-	if r.ExternalID == "" {
-		r.ExternalID = m.ID
-	}
+	r.Label = cmp.Or(r.Label, source.Mailchimp.DefaultLabel())
+	r.ExternalID = cmp.Or(r.ExternalID, m.ID)
 	if e := strings.TrimSpace(m.EmailAddress); e != "" {
 		r.Emails = []string{e}
 	}

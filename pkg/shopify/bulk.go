@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -252,10 +253,7 @@ func (c *Client) runBulkQuery(ctx context.Context, tags []string) (string, error
 		busy := ue[0].Code == "OPERATION_IN_PROGRESS" || ue[0].Code == "LIMIT_REACHED" ||
 			strings.Contains(strings.ToLower(ue[0].Message), "already in progress")
 		if !busy {
-			code := ue[0].Code
-			if code == "" {
-				code = "USER_ERROR"
-			}
+			code := cmp.Or(ue[0].Code, "USER_ERROR")
 			return "", &GraphQLError{Message: excerpt(ue[0].Message), Code: code}
 		}
 		op, err := c.currentBulkOperation(ctx)

@@ -31,6 +31,7 @@
 package twilio
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -131,10 +132,8 @@ func ParseInbound(authToken, fullURL string, h http.Header, body []byte) (sms.In
 	if err != nil {
 		return sms.Inbound{}, fmt.Errorf("%w: form body does not parse", sms.ErrMalformed)
 	}
-	in := sms.Inbound{Provider: sms.Twilio, MessageID: v.Get("MessageSid"), From: v.Get("From"), To: v.Get("To"), Text: v.Get("Body")}
-	if in.MessageID == "" {
-		in.MessageID = v.Get("SmsMessageSid")
-	}
+	in := sms.Inbound{Provider: sms.Twilio, MessageID: cmp.Or(v.Get("MessageSid"), v.Get("SmsMessageSid")),
+		From: v.Get("From"), To: v.Get("To"), Text: v.Get("Body")}
 	if in.MessageID == "" || !strings.HasPrefix(in.From, "+") || len(in.From) < 8 {
 		return sms.Inbound{}, fmt.Errorf("%w: MessageSid and an E.164 From are required", sms.ErrMalformed)
 	}
