@@ -254,8 +254,12 @@ func (l *Ledger) state() State {
 
 // newestOptOut returns the time of the newest explicit opt-out: the hub
 // opt-out or a source "unsubscribed" (at its OrderedAt).
-func (l *Ledger) newestOptOut() (time.Time, bool) {
-	at, ok := l.OptOutAt, !l.OptOutAt.IsZero()
+func (l *Ledger) newestOptOut() (time.Time, bool) { return l.newestWithSignals(l.OptOutAt) }
+
+// newestWithSignals is the newest of at (zero: none) and the OrderedAt of
+// the source "unsubscribed" signals, and whether there is one.
+func (l *Ledger) newestWithSignals(at time.Time) (time.Time, bool) {
+	ok := !at.IsZero()
 	for _, s := range l.Signals {
 		if s.State != source.SignalUnsubscribed {
 			continue

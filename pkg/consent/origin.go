@@ -1,10 +1,6 @@
 package consent
 
-import (
-	"time"
-
-	"github.com/contactsync/contactsync/pkg/source"
-)
+import "time"
 
 // Origin says who made a hub-side opt-out: the person who owns the number,
 // or a user of the hub acting for the business.
@@ -58,17 +54,7 @@ func (l *Ledger) optOutBy() Origin {
 // (STOP, or carried over by a merge or a redaction) or a source
 // "unsubscribed" at its OrderedAt.
 func (l *Ledger) consumerOptOutAt() (time.Time, bool) {
-	at := l.consumerHubOptOutAt()
-	ok := !at.IsZero()
-	for _, s := range l.Signals {
-		if s.State != source.SignalUnsubscribed {
-			continue
-		}
-		if e := s.effectiveAt(); !ok || e.After(at) {
-			at, ok = e, true
-		}
-	}
-	return at, ok
+	return l.newestWithSignals(l.consumerHubOptOutAt())
 }
 
 // consumerHubOptOutAt is the newest hub-side opt-out the person made (zero
