@@ -122,12 +122,8 @@ func (h *Handler) validateConnection(c store.Connection, cfg map[string]string) 
 	if c.SyncIntervalHours < 1 || c.SyncIntervalHours > 24*7 {
 		bad["syncIntervalHours"] = "must be from 1 to 168"
 	}
-	for k, v := range validatePendingPolicy(c) {
-		bad[k] = v
-	}
-	for k, v := range connectionBounds(c, cfg) {
-		bad[k] = v
-	}
+	maps.Copy(bad, validatePendingPolicy(c))
+	maps.Copy(bad, connectionBounds(c, cfg))
 	return bad
 }
 
@@ -344,9 +340,7 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 		// last full sync is a week old).
 		conn.NextSyncAt = h.d.Now()
 	}
-	for k, v := range in.Config {
-		cfg[k] = v
-	}
+	maps.Copy(cfg, in.Config)
 	spec, _ := h.spec(conn.Platform)
 	recordRotation(spec, before, in.Config, cfg, h.d.Now())
 	if bad := draftTolerated(merged(h.validateConnection(conn, cfg), checkPendingInput(in)), conn); len(bad) > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -262,9 +263,7 @@ func redirect(returnURL string, params url.Values) apigw.Response {
 		return apigw.Error(http.StatusBadRequest, "invalid_return_url", "the return URL is not valid")
 	}
 	q := u.Query()
-	for k, v := range params {
-		q[k] = v
-	}
+	maps.Copy(q, params)
 	u.RawQuery = q.Encode()
 	return apigw.Response{StatusCode: http.StatusFound, Headers: map[string]string{
 		"Location": u.String(), "Cache-Control": "no-store", "Content-Type": "text/plain; charset=utf-8"}, Body: "redirecting\n"}

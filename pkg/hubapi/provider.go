@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -42,9 +43,7 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 			bad["credentials."+k] = msg
 		}
 	}
-	for k, v := range providerBounds(in) {
-		bad[k] = v
-	}
+	maps.Copy(bad, providerBounds(in))
 	if len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}

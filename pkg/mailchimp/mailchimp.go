@@ -100,6 +100,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -441,9 +442,7 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	switch {
 	case cu.Segment != "":
 		path = "/segments/" + url.PathEscape(cu.Segment) + "/members"
-		for k, v := range segmentQuery() {
-			q[k] = v
-		}
+		maps.Copy(q, segmentQuery())
 	case cu.Scope && cu.Since.IsZero():
 		q.Set("fields", scopeFields)
 	}

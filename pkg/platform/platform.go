@@ -18,6 +18,7 @@ package platform
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -227,9 +228,7 @@ func (s Spec) CheckConfig(cfg map[string]string, alsoKnown func(k string) bool) 
 		}
 	}
 	if s.Check != nil {
-		for k, msg := range s.Check(cfg) {
-			bad[k] = msg
-		}
+		maps.Copy(bad, s.Check(cfg))
 	}
 	return bad
 }

@@ -38,8 +38,10 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -53,11 +55,7 @@ const HeaderSignature = "X-Twilio-Signature"
 func Signature(authToken, fullURL string, params url.Values) string {
 	var b strings.Builder
 	b.WriteString(fullURL)
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(params))
 	for _, k := range keys {
 		vs := append([]string(nil), params[k]...)
 		sort.Strings(vs)
