@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"slices"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/source"
@@ -204,12 +205,7 @@ func (l *Ledger) signalIndex(connectionID string) (int, bool) {
 func (l Ledger) WasQueued(m Message) bool { return l.wasQueued(m) }
 
 func (l *Ledger) wasQueued(m Message) bool {
-	for _, q := range l.Queued {
-		if q.sameSlot(m) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(l.Queued, func(q Message) bool { return q.sameSlot(m) })
 }
 
 // State derives the number's consent state from the ledger's contents (see

@@ -1,6 +1,9 @@
 package consent
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Origin says who made a hub-side opt-out: the person who owns the number,
 // or a user of the hub acting for the business.
@@ -70,15 +73,8 @@ func (l *Ledger) consumerHubOptOutAt() time.Time {
 // strictly after t: a hub opt-in or a YES, or a source's explicit opt-in
 // ordered after t.
 func (l *Ledger) liftedAfter(t time.Time) bool {
-	if l.OptInAt.After(t) || l.YesAt.After(t) {
-		return true
-	}
-	for _, s := range l.Signals {
-		if s.lifts(t) {
-			return true
-		}
-	}
-	return false
+	return l.OptInAt.After(t) || l.YesAt.After(t) ||
+		slices.ContainsFunc(l.Signals, func(s SourceSignal) bool { return s.lifts(t) })
 }
 
 // ConsentRequired reports whether the number carries an opt-out the person

@@ -1,6 +1,7 @@
 package woocommerce
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -114,10 +115,5 @@ func firstNonEmpty(xs ...string) string {
 }
 
 func containsFold(xs []string, s string) bool {
-	for _, x := range xs {
-		if strings.EqualFold(strings.TrimSpace(x), s) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(xs, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), s) })
 }
