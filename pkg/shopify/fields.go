@@ -72,11 +72,8 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 		}
 		var res struct {
 			MetafieldDefinitions struct {
-				PageInfo struct {
-					HasNextPage bool   `json:"hasNextPage"`
-					EndCursor   string `json:"endCursor"`
-				} `json:"pageInfo"`
-				Nodes []struct {
+				PageInfo pageInfo `json:"pageInfo"`
+				Nodes    []struct {
 					Namespace string `json:"namespace"`
 					Key       string `json:"key"`
 					Name      string `json:"name"`
