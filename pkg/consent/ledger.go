@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"cmp"
 	"slices"
 	"time"
 
@@ -231,10 +232,7 @@ func (l *Ledger) state() State {
 				consider(l.signalContribution(s))
 			}
 		}
-		if best == "" {
-			return Unsubscribed
-		}
-		return best
+		return cmp.Or(best, Unsubscribed)
 	}
 	if !l.OptInAt.IsZero() || !l.YesAt.IsZero() {
 		consider(Subscribed)
@@ -242,10 +240,7 @@ func (l *Ledger) state() State {
 	for _, s := range l.Signals {
 		consider(l.signalContribution(s))
 	}
-	if best == "" {
-		return NotSubscribed
-	}
-	return best
+	return cmp.Or(best, NotSubscribed)
 }
 
 // newestOptOut returns the time of the newest explicit opt-out: the hub

@@ -1,6 +1,7 @@
 package hubapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,10 +24,7 @@ import (
 )
 
 func statusOut(s string) string {
-	if s == "" {
-		return "active"
-	}
-	return s
+	return cmp.Or(s, "active")
 }
 
 // draftTolerated drops what a draft may still lack (it is configured with

@@ -1,6 +1,7 @@
 package woocommerce
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,10 +100,7 @@ func guestRecord(o Order, opts source.Options, consentKey string) (source.Record
 }
 
 func label(opts source.Options) string {
-	if opts.Label != "" {
-		return opts.Label
-	}
-	return source.WooCommerce.DefaultLabel()
+	return cmp.Or(opts.Label, source.WooCommerce.DefaultLabel())
 }
 
 func firstNonEmpty(xs ...string) string {
