@@ -4,6 +4,7 @@
 package apigw
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -112,10 +113,7 @@ func Method(req Request) string { return req.RequestContext.HTTP.Method }
 
 // Path returns the request path.
 func Path(req Request) string {
-	if req.RawPath != "" {
-		return req.RawPath
-	}
-	return req.RequestContext.HTTP.Path
+	return cmp.Or(req.RawPath, req.RequestContext.HTTP.Path)
 }
 
 // Match matches path against a pattern like "/v1/connections/{id}/syncs"

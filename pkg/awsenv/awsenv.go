@@ -15,6 +15,7 @@
 package awsenv
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/contactsync/contactsync/pkg/resources"
@@ -58,16 +59,10 @@ type Names struct {
 // NamesFrom reads resource names with getenv (os.Getenv in main, a map in
 // tests), falling back to the defaults of pkg/resources.
 func NamesFrom(getenv func(string) string) Names {
-	or := func(key, def string) string {
-		if v := getenv(key); v != "" {
-			return v
-		}
-		return def
-	}
 	return Names{
-		Table:          or(EnvTable, resources.DefaultTableName),
-		PagesQueue:     or(EnvPagesQueue, resources.DefaultPagesQueue),
-		OutboxQueue:    or(EnvOutboxQueue, resources.DefaultOutboxQueue),
+		Table:          cmp.Or(getenv(EnvTable), resources.DefaultTableName),
+		PagesQueue:     cmp.Or(getenv(EnvPagesQueue), resources.DefaultPagesQueue),
+		OutboxQueue:    cmp.Or(getenv(EnvOutboxQueue), resources.DefaultOutboxQueue),
 		PagesQueueURL:  getenv(EnvPagesQueueURL),
 		OutboxQueueURL: getenv(EnvOutboxQueueURL),
 		PagesDLQURL:    getenv(EnvPagesDLQURL),

@@ -1,6 +1,7 @@
 package awsenv
 
 import (
+	"cmp"
 	"errors"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -33,13 +34,7 @@ const (
 // SSO-OIDC, sign-in and STS clients in every bootstrap (about 1.2 MiB; README,
 // "Lambda footprint").
 func LambdaConfig(getenv func(string) string) (aws.Config, error) {
-	region := getenv("AWS_REGION")
-	if region == "" {
-		region = getenv("AWS_DEFAULT_REGION")
-	}
-	if region == "" {
-		region = DefaultRegion
-	}
+	region := cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"), DefaultRegion)
 	id, secret, token := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_SESSION_TOKEN")
 	if id == "" || secret == "" {
 		if !LocalEndpoint(getenv) {

@@ -201,15 +201,15 @@ func (c *crmClient) CheckCredentials(ctx context.Context) error {
 // crmWebhooks checks X-FakeCRM-Signature, the hex HMAC-SHA256 of the body.
 type crmWebhooks struct{}
 
-func (crmWebhooks) Verify(cfg map[string]string, d platform.Delivery) error {
-	got, err := hex.DecodeString(d.Header.Get("X-FakeCRM-Signature"))
+func (crmWebhooks) Verify(cfg map[string]string, d source.Delivery) error {
+	got, err := hex.DecodeString(http.Header(d.Header).Get("X-FakeCRM-Signature"))
 	if err != nil || !hmac.Equal(got, crmSign(cfg["webhookSecret"], d.Body)) {
 		return errors.New("fakecrm: bad signature")
 	}
 	return nil
 }
 
-func (crmWebhooks) Parse(_ map[string]string, d platform.Delivery, opts source.Options) (source.Webhook, error) {
+func (crmWebhooks) Parse(_ map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
 	var body struct {
 		ID      string     `json:"id"`
 		Contact crmContact `json:"contact"`

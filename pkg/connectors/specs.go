@@ -1,6 +1,7 @@
 package connectors
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -23,11 +24,7 @@ func badHosts(spec platform.Spec, cfg map[string]string, allowPrivate bool) stri
 		return ""
 	}
 	bad := spec.Hosts(cfg, allowPrivate)
-	keys := make([]string, 0, len(bad))
-	for k := range bad {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(bad))
 	return strings.Join(keys, ", ")
 }
 

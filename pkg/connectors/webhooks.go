@@ -2,7 +2,6 @@ package connectors
 
 import (
 	"fmt"
-	"net/http"
 
 	"github.com/contactsync/contactsync/pkg/platform"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -53,14 +52,14 @@ func (r *Registry) builder(spec platform.Spec) platform.Builder {
 type webhookAdapter struct{ w platform.Webhook }
 
 func (a webhookAdapter) Verify(cfg map[string]string, d source.Delivery) error {
-	if err := a.w.Verify(cfg, delivery(d)); err != nil {
+	if err := a.w.Verify(cfg, d); err != nil {
 		return fmt.Errorf("%w: %w", source.ErrSignature, err)
 	}
 	return nil
 }
 
 func (a webhookAdapter) Parse(cfg map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
-	wh, err := a.w.Parse(cfg, delivery(d), opts)
+	wh, err := a.w.Parse(cfg, d, opts)
 	if err != nil {
 		return source.Webhook{}, fmt.Errorf("%w: %w", source.ErrMalformed, err)
 	}
@@ -72,7 +71,7 @@ func (a webhookAdapter) Uninstalled(cfg map[string]string, d source.Delivery) (b
 	if !ok {
 		return false, nil
 	}
-	gone, err := u.Uninstalled(cfg, delivery(d))
+	gone, err := u.Uninstalled(cfg, d)
 	if err != nil {
 		return false, fmt.Errorf("%w: %w", source.ErrMalformed, err)
 	}
@@ -84,9 +83,4 @@ func (a webhookAdapter) CanWriteBack() error {
 		return c.CanWriteBack()
 	}
 	return nil
-}
-
-// delivery is d as the platform packages take it (with an http.Header).
-func delivery(d source.Delivery) platform.Delivery {
-	return platform.Delivery{Header: http.Header(d.Header), Body: d.Body, URL: d.URL, Query: d.Query, At: d.At}
 }

@@ -21,7 +21,7 @@ const (
 	// EventDoubleOptInYes: a YES (or Y) reply to a double opt-in request.
 	EventDoubleOptInYes EventKind = "double_opt_in_yes"
 	// EventContactMerge: two contacts met and the most restrictive consent
-	// won (only in Changes, from Combine).
+	// won (only in Changes, from Combine, which only the tests keep).
 	EventContactMerge EventKind = "contact_merge"
 )
 

@@ -1,6 +1,8 @@
 package consent
 
 import (
+	"cmp"
+	"slices"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/source"
@@ -204,12 +206,7 @@ func (l *Ledger) signalIndex(connectionID string) (int, bool) {
 func (l Ledger) WasQueued(m Message) bool { return l.wasQueued(m) }
 
 func (l *Ledger) wasQueued(m Message) bool {
-	for _, q := range l.Queued {
-		if q.sameSlot(m) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(l.Queued, func(q Message) bool { return q.sameSlot(m) })
 }
 
 // State derives the number's consent state from the ledger's contents (see
@@ -235,10 +232,7 @@ func (l *Ledger) state() State {
 				consider(l.signalContribution(s))
 			}
 		}
-		if best == "" {
-			return Unsubscribed
-		}
-		return best
+		return cmp.Or(best, Unsubscribed)
 	}
 	if !l.OptInAt.IsZero() || !l.YesAt.IsZero() {
 		consider(Subscribed)
@@ -246,16 +240,17 @@ func (l *Ledger) state() State {
 	for _, s := range l.Signals {
 		consider(l.signalContribution(s))
 	}
-	if best == "" {
-		return NotSubscribed
-	}
-	return best
+	return cmp.Or(best, NotSubscribed)
 }
 
 // newestOptOut returns the time of the newest explicit opt-out: the hub
 // opt-out or a source "unsubscribed" (at its OrderedAt).
-func (l *Ledger) newestOptOut() (time.Time, bool) {
-	at, ok := l.OptOutAt, !l.OptOutAt.IsZero()
+func (l *Ledger) newestOptOut() (time.Time, bool) { return l.newestWithSignals(l.OptOutAt) }
+
+// newestWithSignals is the newest of at (zero: none) and the OrderedAt of
+// the source "unsubscribed" signals, and whether there is one.
+func (l *Ledger) newestWithSignals(at time.Time) (time.Time, bool) {
+	ok := !at.IsZero()
 	for _, s := range l.Signals {
 		if s.State != source.SignalUnsubscribed {
 			continue

@@ -1,9 +1,8 @@
 package consent
 
 import (
+	"slices"
 	"time"
-
-	"github.com/contactsync/contactsync/pkg/source"
 )
 
 // Origin says who made a hub-side opt-out: the person who owns the number,
@@ -58,17 +57,7 @@ func (l *Ledger) optOutBy() Origin {
 // (STOP, or carried over by a merge or a redaction) or a source
 // "unsubscribed" at its OrderedAt.
 func (l *Ledger) consumerOptOutAt() (time.Time, bool) {
-	at := l.consumerHubOptOutAt()
-	ok := !at.IsZero()
-	for _, s := range l.Signals {
-		if s.State != source.SignalUnsubscribed {
-			continue
-		}
-		if e := s.effectiveAt(); !ok || e.After(at) {
-			at, ok = e, true
-		}
-	}
-	return at, ok
+	return l.newestWithSignals(l.consumerHubOptOutAt())
 }
 
 // consumerHubOptOutAt is the newest hub-side opt-out the person made (zero
@@ -84,15 +73,8 @@ func (l *Ledger) consumerHubOptOutAt() time.Time {
 // strictly after t: a hub opt-in or a YES, or a source's explicit opt-in
 // ordered after t.
 func (l *Ledger) liftedAfter(t time.Time) bool {
-	if l.OptInAt.After(t) || l.YesAt.After(t) {
-		return true
-	}
-	for _, s := range l.Signals {
-		if s.lifts(t) {
-			return true
-		}
-	}
-	return false
+	return l.OptInAt.After(t) || l.YesAt.After(t) ||
+		slices.ContainsFunc(l.Signals, func(s SourceSignal) bool { return s.lifts(t) })
 }
 
 // ConsentRequired reports whether the number carries an opt-out the person

@@ -1,6 +1,9 @@
 package consent
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Double opt-in requests that are never answered (issue 18 item 7).
 //
@@ -135,12 +138,7 @@ func ReminderEvent(conn string, at time.Time) Event {
 func (l Ledger) Expired(conn string) bool { return l.expired(conn) }
 
 func (l *Ledger) expired(conn string) bool {
-	for _, e := range l.Expirations {
-		if e.ConnectionID == conn {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(l.Expirations, func(e Expiry) bool { return e.ConnectionID == conn })
 }
 
 // recordExpiry keeps the first expiry of a connection's request; only a

@@ -25,29 +25,6 @@ func (s State) rank() int {
 	return 0
 }
 
-// restrictiveness orders all states from most permissive (0) to most
-// restrictive (3).
-func (s State) restrictiveness() int {
-	switch s {
-	case Unsubscribed:
-		return 3
-	case Pending:
-		return 2
-	case NotSubscribed:
-		return 1
-	}
-	return 0
-}
-
-// MostRestrictive returns the more restrictive of two states:
-// unsubscribed, then pending, then not_subscribed, then subscribed.
-func MostRestrictive(a, b State) State {
-	if b.restrictiveness() > a.restrictiveness() {
-		return b
-	}
-	return a
-}
-
 // Mode is a connection's consent mode (design.md §4 table).
 type Mode string
 

@@ -87,16 +87,6 @@ func Get(name string) (Asset, bool) {
 	return Asset{Name: name, ContentType: ct, Body: b}, true
 }
 
-// Names lists the embedded assets.
-func Names() []string {
-	ents, _ := assets.ReadDir("assets") // embedded: cannot fail
-	out := make([]string, 0, len(ents))
-	for _, e := range ents {
-		out = append(out, e.Name())
-	}
-	return out
-}
-
 // CSP is the Content-Security-Policy of every console response.
 const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
 	"font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"

@@ -1,6 +1,7 @@
 package hooks
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -104,10 +105,6 @@ func kept(conn store.Connection) bool { return conn.Enabled && conn.Status == ""
 // without subscriptions gives ok=false and stores nothing. It never fails:
 // a refusal is the state's `failing` reason.
 func (k *Keeper) Register(ctx context.Context, conn store.Connection, now time.Time) (store.WebhookState, bool) {
-	return k.reconcile(ctx, conn, now)
-}
-
-func (k *Keeper) reconcile(ctx context.Context, conn store.Connection, now time.Time) (store.WebhookState, bool) {
 	sub, err := k.Platforms.Subscriber(conn)
 	if errors.Is(err, connectors.ErrNoSetup) {
 		return store.WebhookState{}, false
@@ -181,7 +178,7 @@ func ensure(ctx context.Context, sub source.Subscriber, url string, prev, ids ma
 		}
 		if id := inactive[topic]; id != "" {
 			if err := sub.Reactivate(ctx, id); err != nil {
-				firstErr = cmpErr(firstErr, err)
+				firstErr = cmp.Or(firstErr, err)
 				continue
 			}
 			ids[topic] = id
@@ -190,7 +187,7 @@ func ensure(ctx context.Context, sub source.Subscriber, url string, prev, ids ma
 		}
 		s, err := sub.Subscribe(ctx, topic, url)
 		if err != nil {
-			firstErr = cmpErr(firstErr, err)
+			firstErr = cmp.Or(firstErr, err)
 			continue
 		}
 		ids[topic] = s.ID
@@ -219,13 +216,6 @@ func offered(ctx context.Context, sub source.Subscriber) ([]string, error) {
 		return nil, &source.WebhooksUnavailableError{Reason: "the account offers none of the webhook topics we handle"}
 	}
 	return topics, nil
-}
-
-func cmpErr(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
 }
 
 // reason is an error's text as the API may show it: bounded, key-like
@@ -280,7 +270,7 @@ func (k *Keeper) remove(ctx context.Context, conn store.Connection) error {
 	var firstErr error
 	for _, s := range all {
 		if s.URL == url {
-			firstErr = cmpErr(firstErr, sub.Unsubscribe(ctx, s.ID))
+			firstErr = cmp.Or(firstErr, sub.Unsubscribe(ctx, s.ID))
 		}
 	}
 	return firstErr
@@ -327,7 +317,7 @@ func (k *Keeper) CheckDue(ctx context.Context, now time.Time) (Summary, error) {
 				}
 				return
 			}
-			st, ok := k.reconcile(ctx, conn, now)
+			st, ok := k.Register(ctx, conn, now)
 			mu.Lock()
 			defer mu.Unlock()
 			if ok {

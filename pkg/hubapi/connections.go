@@ -122,12 +122,8 @@ func (h *Handler) validateConnection(c store.Connection, cfg map[string]string) 
 	if c.SyncIntervalHours < 1 || c.SyncIntervalHours > 24*7 {
 		bad["syncIntervalHours"] = "must be from 1 to 168"
 	}
-	for k, v := range validatePendingPolicy(c) {
-		bad[k] = v
-	}
-	for k, v := range connectionBounds(c, cfg) {
-		bad[k] = v
-	}
+	maps.Copy(bad, validatePendingPolicy(c))
+	maps.Copy(bad, connectionBounds(c, cfg))
 	return bad
 }
 
@@ -212,12 +208,8 @@ func (h *Handler) createConnection(ctx context.Context, c call) apigw.Response {
 }
 
 func applyPatch(conn *store.Connection, in connectionIn) {
-	if in.Label != nil {
-		conn.Label = *in.Label
-	}
-	if in.ConsentMode != nil {
-		conn.ConsentMode = *in.ConsentMode
-	}
+	patch(&conn.Label, in.Label)
+	patch(&conn.ConsentMode, in.ConsentMode)
 	if in.DefaultRegion != nil {
 		conn.DefaultRegion = strings.ToUpper(*in.DefaultRegion)
 	}
@@ -227,20 +219,17 @@ func applyPatch(conn *store.Connection, in connectionIn) {
 	if in.FieldMap != nil {
 		conn.FieldMap = in.FieldMap
 	}
-	if in.WriteBackOptOuts != nil {
-		conn.WriteBackOptOuts = *in.WriteBackOptOuts
-	}
-	if in.SyncIntervalHours != nil {
-		conn.SyncIntervalHours = *in.SyncIntervalHours
-	}
-	if in.Enabled != nil {
-		conn.Enabled = *in.Enabled
-	}
-	if in.DoubleOptInExpiryDays != nil {
-		conn.DoubleOptInExpiryDays = *in.DoubleOptInExpiryDays
-	}
-	if in.DoubleOptInReminderDays != nil {
-		conn.DoubleOptInReminderDays = *in.DoubleOptInReminderDays
+	patch(&conn.WriteBackOptOuts, in.WriteBackOptOuts)
+	patch(&conn.SyncIntervalHours, in.SyncIntervalHours)
+	patch(&conn.Enabled, in.Enabled)
+	patch(&conn.DoubleOptInExpiryDays, in.DoubleOptInExpiryDays)
+	patch(&conn.DoubleOptInReminderDays, in.DoubleOptInReminderDays)
+}
+
+// patch sets *dst to the value a PATCH gave (v nil: not given, kept).
+func patch[T any](dst, v *T) {
+	if v != nil {
+		*dst = *v
 	}
 }
 
@@ -278,12 +267,8 @@ func OpenConfig(s interface {
 
 func (h *Handler) loadConnection(ctx context.Context, c call) (store.Connection, map[string]string, *apigw.Response) {
 	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		resp := notFound("connection")
-		return conn, nil, &resp
-	}
 	if err != nil {
-		resp := h.internal(ctx, "reading connection", err)
+		resp := h.storeError(ctx, "connection", "reading connection", err)
 		return conn, nil, &resp
 	}
 	cfg, err := OpenConfig(h.d.Sealer, conn)
@@ -355,9 +340,7 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 		// last full sync is a week old).
 		conn.NextSyncAt = h.d.Now()
 	}
-	for k, v := range in.Config {
-		cfg[k] = v
-	}
+	maps.Copy(cfg, in.Config)
 	spec, _ := h.spec(conn.Platform)
 	recordRotation(spec, before, in.Config, cfg, h.d.Now())
 	if bad := draftTolerated(merged(h.validateConnection(conn, cfg), checkPendingInput(in)), conn); len(bad) > 0 {
@@ -409,11 +392,8 @@ func (h *Handler) patchConnection(ctx context.Context, c call) apigw.Response {
 
 func (h *Handler) deleteConnection(ctx context.Context, c call) apigw.Response {
 	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("connection")
-	}
 	if err != nil {
-		return h.internal(ctx, "reading connection", err)
+		return h.storeError(ctx, "connection", "reading connection", err)
 	}
 	// Our subscriptions go first (a disconnected shop has none left, and
 	// its token no longer works: nothing is called).
@@ -423,11 +403,8 @@ func (h *Handler) deleteConnection(ctx context.Context, c call) apigw.Response {
 		h.removeWebhookState(ctx, conn)
 	}
 	err = h.d.Store.DeleteConnection(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("connection")
-	}
 	if err != nil {
-		return h.internal(ctx, "deleting connection", err)
+		return h.storeError(ctx, "connection", "deleting connection", err)
 	}
 	return apigw.Response{StatusCode: http.StatusNoContent}
 }

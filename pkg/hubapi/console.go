@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -42,9 +43,7 @@ func withConsoleHeaders(resp apigw.Response) apigw.Response {
 	if resp.Headers == nil {
 		resp.Headers = map[string]string{}
 	}
-	for k, v := range console.Headers() {
-		resp.Headers[k] = v
-	}
+	maps.Copy(resp.Headers, console.Headers())
 	return resp
 }
 

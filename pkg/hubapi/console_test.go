@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -180,7 +181,12 @@ func TestConsole_AssetsWithStrictHeaders(t *testing.T) {
 		t.Fatal("the page has inline script or style")
 	}
 	total := 0
-	for _, name := range console.Names() {
+	assets, err := os.ReadDir("../console/assets") // what pkg/console embeds
+	if err != nil || len(assets) == 0 {
+		t.Fatalf("console assets: %v", err)
+	}
+	for _, asset := range assets {
+		name := asset.Name()
 		r := a.browser("GET", "/console/"+name, nil, nil, "", nil)
 		if r.StatusCode != http.StatusOK || r.Headers["X-Content-Type-Options"] != "nosniff" {
 			t.Fatalf("%s: %d %v", name, r.StatusCode, r.Headers)

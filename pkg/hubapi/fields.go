@@ -1,9 +1,11 @@
 package hubapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -110,11 +112,7 @@ func (h *Handler) checkFieldMap(ctx context.Context, conn store.Connection) (map
 }
 
 func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	return keys
 }
 
@@ -138,10 +136,7 @@ func (h *Handler) customTypes(ctx context.Context, tenant string) (map[string]st
 				if hub == "" || merge.CoreField(hub) {
 					continue
 				}
-				t := c.FieldTypes[k]
-				if t == "" {
-					t = source.FieldText
-				}
+				t := cmp.Or(c.FieldTypes[k], source.FieldText)
 				if seen, ok := out[hub]; ok && seen != t {
 					t = source.FieldText
 				}

@@ -249,6 +249,15 @@ func (h *Handler) internal(ctx context.Context, doing string, err error) apigw.R
 	return apigw.Error(http.StatusInternalServerError, "internal", "internal error")
 }
 
+// storeError answers a store call's failure about one resource: 404 when
+// it does not exist, else a logged 500 (internal).
+func (h *Handler) storeError(ctx context.Context, what, doing string, err error) apigw.Response {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(what)
+	}
+	return h.internal(ctx, doing, err)
+}
+
 // page parses limit (default 50, max 100) and cursor.
 func page(req apigw.Request) (int, string, map[string]string) {
 	q := req.QueryStringParameters

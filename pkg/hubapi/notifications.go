@@ -2,7 +2,6 @@ package hubapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 	"unicode/utf8"
@@ -72,22 +71,16 @@ func (h *Handler) putNotifyEndpoint(ctx context.Context, c call) apigw.Response 
 
 func (h *Handler) getNotifyEndpoint(ctx context.Context, c call) apigw.Response {
 	ep, err := h.d.Store.GetNotifyEndpoint(ctx, c.tenant)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("notification endpoint")
-	}
 	if err != nil {
-		return h.internal(ctx, "reading notification endpoint", err)
+		return h.storeError(ctx, "notification endpoint", "reading notification endpoint", err)
 	}
 	return apigw.JSON(http.StatusOK, NotifyEndpointOut{URL: ep.URL, CreatedAt: ep.CreatedAt})
 }
 
 func (h *Handler) deleteNotifyEndpoint(ctx context.Context, c call) apigw.Response {
 	err := h.d.Store.DeleteNotifyEndpoint(ctx, c.tenant)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("notification endpoint")
-	}
 	if err != nil {
-		return h.internal(ctx, "deleting notification endpoint", err)
+		return h.storeError(ctx, "notification endpoint", "deleting notification endpoint", err)
 	}
 	return apigw.Response{StatusCode: http.StatusNoContent}
 }

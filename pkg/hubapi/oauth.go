@@ -1,9 +1,11 @@
 package hubapi
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,10 +24,7 @@ import (
 )
 
 func statusOut(s string) string {
-	if s == "" {
-		return "active"
-	}
-	return s
+	return cmp.Or(s, "active")
 }
 
 // draftTolerated drops what a draft may still lack (it is configured with
@@ -262,9 +261,7 @@ func redirect(returnURL string, params url.Values) apigw.Response {
 		return apigw.Error(http.StatusBadRequest, "invalid_return_url", "the return URL is not valid")
 	}
 	q := u.Query()
-	for k, v := range params {
-		q[k] = v
-	}
+	maps.Copy(q, params)
 	u.RawQuery = q.Encode()
 	return apigw.Response{StatusCode: http.StatusFound, Headers: map[string]string{
 		"Location": u.String(), "Cache-Control": "no-store", "Content-Type": "text/plain; charset=utf-8"}, Body: "redirecting\n"}
@@ -430,19 +427,27 @@ func (h *Handler) saveAuthorized(ctx context.Context, a store.OAuthAttempt, cred
 			return conn.ID, err
 		}
 	}
+	id := store.NewConnectionID(a.TenantID)
+	if err := h.insertDraft(ctx, a, id, creds); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// insertDraft stores the new draft connection id that attempt a
+// installs, with config creds.
+func (h *Handler) insertDraft(ctx context.Context, a store.OAuthAttempt, id string, creds map[string]string) error {
 	conn := store.Connection{
-		TenantID: a.TenantID, ID: store.NewConnectionID(a.TenantID), Platform: a.Platform, Label: a.Label,
+		TenantID: a.TenantID, ID: id, Platform: a.Platform, Label: a.Label,
 		SyncIntervalHours: 24, Enabled: true, Status: store.StatusDraft,
 		DoubleOptInExpiryDays: consent.DefaultDoubleOptInExpiryDays,
 	}
 	if err := h.sealConfig(&conn, creds); err != nil {
-		return "", err
+		return err
 	}
 	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
-	if _, err := h.d.Store.InsertConnection(ctx, conn); err != nil {
-		return "", err
-	}
-	return conn.ID, nil
+	_, err := h.d.Store.InsertConnection(ctx, conn)
+	return err
 }
 
 // oauthKeys receives the keys a store grants (WooCommerce's, POSTed
@@ -486,16 +491,7 @@ func (h *Handler) oauthKeys(ctx context.Context, c call) apigw.Response {
 		}
 		return apigw.JSON(http.StatusOK, map[string]string{})
 	}
-	conn := store.Connection{
-		TenantID: a.TenantID, ID: id, Platform: a.Platform, Label: a.Label,
-		SyncIntervalHours: 24, Enabled: true, Status: store.StatusDraft,
-		DoubleOptInExpiryDays: consent.DefaultDoubleOptInExpiryDays,
-	}
-	if err := h.sealConfig(&conn, creds); err != nil {
-		return h.internal(ctx, "sealing config", err)
-	}
-	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
-	if _, err := h.d.Store.InsertConnection(ctx, conn); err != nil {
+	if err := h.insertDraft(ctx, a, id, creds); err != nil {
 		return h.internal(ctx, "creating connection", err)
 	}
 	return apigw.JSON(http.StatusOK, map[string]string{})
@@ -553,17 +549,8 @@ func (h *Handler) activate(ctx context.Context, c call) apigw.Response {
 	if in.DryRun {
 		// The install's preview: a dry install sync of the draft, which
 		// stays a draft (activate it when the counts look right).
-		run, err := h.d.Starter.StartRequest(ctx, syncrun.Request{TenantID: c.tenant, ConnectionID: conn.ID, Trigger: store.TriggerInstall, DryRun: true})
-		var busy *store.RunInProgressError
-		if errors.As(err, &busy) {
-			return apigw.JSON(http.StatusConflict, map[string]any{"error": map[string]string{
-				"code": "sync_in_progress", "message": "a sync of this connection is already running", "syncId": busy.RunID,
-			}})
-		}
-		if err != nil {
-			return h.internal(ctx, "starting dry install sync", err)
-		}
-		return apigw.JSON(http.StatusAccepted, map[string]any{"syncId": run.ID, "dryRun": true})
+		return h.startRun(ctx, syncrun.Request{TenantID: c.tenant, ConnectionID: conn.ID, Trigger: store.TriggerInstall, DryRun: true},
+			"starting dry install sync", map[string]any{"dryRun": true})
 	}
 	conn.NextSyncAt = schedule.AfterStart(conn.TenantID, conn.ID, conn.SyncIntervalHours, h.d.Now())
 	conn, err := h.d.Store.UpdateConnection(ctx, conn)

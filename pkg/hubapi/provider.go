@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"time"
@@ -42,9 +43,7 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 			bad["credentials."+k] = msg
 		}
 	}
-	for k, v := range providerBounds(in) {
-		bad[k] = v
-	}
+	maps.Copy(bad, providerBounds(in))
 	if len(bad) > 0 {
 		return apigw.Invalid(bad)
 	}
@@ -67,10 +66,8 @@ func (h *Handler) putSMSProvider(ctx context.Context, c call) apigw.Response {
 	if err != nil {
 		return h.internal(ctx, "encoding provider", err)
 	}
-	if err := h.d.Store.SetSMSProvider(ctx, c.tenant, h.d.Sealer.Seal(c.tenant, raw)); errors.Is(err, store.ErrNotFound) {
-		return notFound("tenant")
-	} else if err != nil {
-		return h.internal(ctx, "storing provider", err)
+	if err := h.d.Store.SetSMSProvider(ctx, c.tenant, h.d.Sealer.Seal(c.tenant, raw)); err != nil {
+		return h.storeError(ctx, "tenant", "storing provider", err)
 	}
 	return apigw.JSON(http.StatusOK, providerOut{Provider: string(in.Provider), Sender: in.Sender, CompanyName: in.CompanyName,
 		InboundURL: in.InboundURL, Inbound: inbound})

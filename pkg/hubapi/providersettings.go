@@ -2,14 +2,12 @@ package hubapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 
 	"github.com/contactsync/contactsync/pkg/apigw"
 	"github.com/contactsync/contactsync/pkg/sms"
-	"github.com/contactsync/contactsync/pkg/store"
 )
 
 // providerSettingsOut is GET /v1/sms-provider: the tenant's settings as
@@ -40,18 +38,12 @@ var generatedCredentials = map[string]bool{"webhookToken": true}
 // Messaging page), or 404 not_found before any set-up.
 func (h *Handler) getSMSProvider(ctx context.Context, c call) apigw.Response {
 	t, err := h.d.Store.GetTenant(ctx, c.tenant)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("tenant")
-	}
 	if err != nil {
-		return h.internal(ctx, "reading tenant", err)
+		return h.storeError(ctx, "tenant", "reading tenant", err)
 	}
 	s, err := OpenSMSProvider(h.d.Sealer, t)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("sms provider")
-	}
 	if err != nil {
-		return h.internal(ctx, "opening sms provider settings", err)
+		return h.storeError(ctx, "sms provider", "opening sms provider settings", err)
 	}
 	out := providerSettingsOut{Provider: string(s.Provider), Sender: s.Sender, CompanyName: s.CompanyName, HelpText: s.HelpText,
 		APIBaseURL: s.APIBaseURL, CredentialsSet: []string{}, Templates: s.Templates}

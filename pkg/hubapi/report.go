@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"errors"
 	"net/http"
 	"regexp"
 	"strings"
@@ -40,10 +39,8 @@ func (h *Handler) reportQuery(ctx context.Context, c call) (outcome string, resp
 	if outcome != "" && !outcomePattern.MatchString(outcome) {
 		return "", apigw.Invalid(map[string]string{"outcome": "must be an outcome such as created, updated, invalid or out_of_scope"}), false
 	}
-	if _, err := h.d.Store.GetRun(ctx, c.tenant, c.params["id"]); errors.Is(err, store.ErrNotFound) {
-		return "", notFound("sync"), false
-	} else if err != nil {
-		return "", h.internal(ctx, "reading sync", err), false
+	if _, err := h.d.Store.GetRun(ctx, c.tenant, c.params["id"]); err != nil {
+		return "", h.storeError(ctx, "sync", "reading sync", err), false
 	}
 	return outcome, apigw.Response{}, true
 }

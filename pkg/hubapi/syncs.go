@@ -83,11 +83,8 @@ func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
 		return resp
 	}
 	conn, err := h.d.Store.GetConnection(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("connection")
-	}
 	if err != nil {
-		return h.internal(ctx, "reading connection", err)
+		return h.storeError(ctx, "connection", "reading connection", err)
 	}
 	if !conn.Enabled {
 		return apigw.Error(http.StatusConflict, "connection_disabled", "the connection is disabled; enable it to sync")
@@ -95,7 +92,15 @@ func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
 	if resp, ok := notSyncable(conn); !ok {
 		return resp
 	}
-	run, err := h.d.Starter.StartRequest(ctx, syncrun.Request{TenantID: c.tenant, ConnectionID: conn.ID, Trigger: store.TriggerManual, DryRun: opts.DryRun})
+	return h.startRun(ctx, syncrun.Request{TenantID: c.tenant, ConnectionID: conn.ID, Trigger: store.TriggerManual, DryRun: opts.DryRun},
+		"starting sync", map[string]any{})
+}
+
+// startRun starts the sync req asks for: 202 with its syncId added to
+// out, or 409 sync_in_progress naming the sync of the connection already
+// running.
+func (h *Handler) startRun(ctx context.Context, req syncrun.Request, doing string, out map[string]any) apigw.Response {
+	run, err := h.d.Starter.StartRequest(ctx, req)
 	var busy *store.RunInProgressError
 	if errors.As(err, &busy) {
 		return apigw.JSON(http.StatusConflict, map[string]any{"error": map[string]string{
@@ -103,9 +108,10 @@ func (h *Handler) startSync(ctx context.Context, c call) apigw.Response {
 		}})
 	}
 	if err != nil {
-		return h.internal(ctx, "starting sync", err)
+		return h.internal(ctx, doing, err)
 	}
-	return apigw.JSON(http.StatusAccepted, map[string]string{"syncId": run.ID})
+	out["syncId"] = run.ID
+	return apigw.JSON(http.StatusAccepted, out)
 }
 
 func (h *Handler) listSyncs(ctx context.Context, c call) apigw.Response {
@@ -136,11 +142,8 @@ func (h *Handler) listSyncs(ctx context.Context, c call) apigw.Response {
 
 func (h *Handler) getSync(ctx context.Context, c call) apigw.Response {
 	run, err := h.d.Store.GetRun(ctx, c.tenant, c.params["id"])
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("sync")
-	}
 	if err != nil {
-		return h.internal(ctx, "reading sync", err)
+		return h.storeError(ctx, "sync", "reading sync", err)
 	}
 	return apigw.JSON(http.StatusOK, syncOut(run))
 }

@@ -3,7 +3,6 @@ package hubapi
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
@@ -62,11 +61,8 @@ func (h *Handler) getUsage(ctx context.Context, c call) apigw.Response {
 		return h.internal(ctx, "counting held messages", err)
 	}
 	t, err := h.d.Store.GetTenant(ctx, c.tenant)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("tenant")
-	}
 	if err != nil {
-		return h.internal(ctx, "reading tenant", err)
+		return h.storeError(ctx, "tenant", "reading tenant", err)
 	}
 	out := UsageOut{Month: u.Month, Messages: u.Messages, Credits: u.Credits, HeldByCap: held, MonthlyCreditCap: t.MonthlyCreditCap,
 		ByConnection: []ConnectionUsage{}, ByPurpose: []PurposeUsage{}}
@@ -104,10 +100,8 @@ func (h *Handler) putUsageCap(ctx context.Context, c call) apigw.Response {
 		v := int(n)
 		limit = &v
 	}
-	if err := h.d.Store.SetCreditCap(ctx, c.tenant, limit); errors.Is(err, store.ErrNotFound) {
-		return notFound("tenant")
-	} else if err != nil {
-		return h.internal(ctx, "storing credit cap", err)
+	if err := h.d.Store.SetCreditCap(ctx, c.tenant, limit); err != nil {
+		return h.storeError(ctx, "tenant", "storing credit cap", err)
 	}
 	// Released markers are pending in the sweeper's index: a lost enqueue
 	// here is enqueued by the next sweep.

@@ -21,6 +21,7 @@
 package inbound
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -197,9 +198,7 @@ func (h *Handler) act(ctx context.Context, tenant string, settings sms.Settings,
 				event = consent.OptInEvent(in.ReceivedAt, ev)
 			}
 			l, ch := r.Ledger.Apply(event)
-			if l.Phone == "" {
-				l.Phone = in.From
-			}
+			l.Phone = cmp.Or(l.Phone, in.From)
 			upd := store.LedgerUpdate{Ledger: l, Changed: !ch.IsZero()}
 			if ch.StateChanged() {
 				upd.History = append(upd.History, store.HistoryEntry{At: in.ReceivedAt, EventID: string(ch.Kind) + "-" + in.MessageID, Kind: "consent_change",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -70,11 +71,7 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 	if err != nil {
 		return nil, fmt.Errorf("klaviyo: sampling profile properties: %w", err)
 	}
-	keys := make([]string, 0, len(types))
-	for k := range types {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(types))
 	for _, k := range keys {
 		out = append(out, source.Field{Key: k, Label: k, Type: types[k]})
 	}

@@ -1,6 +1,7 @@
 package klaviyo
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/url"
@@ -113,8 +114,6 @@ func (p Profile) ScopedMembershipRecord(opts source.Options, group string) sourc
 func (p Profile) outOfScope(opts source.Options) source.Record {
 	r := source.Record{Platform: source.Klaviyo, Label: opts.Label, ConnectionID: opts.ConnectionID, ExternalID: p.ID,
 		Deleted: true, OutOfScope: true}
-	if r.Label == "" {
-		r.Label = source.Klaviyo.DefaultLabel()
-	}
+	r.Label = cmp.Or(r.Label, source.Klaviyo.DefaultLabel())
 	return r
 }

@@ -1,6 +1,7 @@
 package klaviyo
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -78,18 +79,13 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if cfg.PrivateAPIKey == "" && cfg.Token == nil {
 		return nil, fmt.Errorf("%w: a private API key or an OAuth token is required", ErrInvalidConfig)
 	}
-	base := strings.TrimRight(cfg.APIBaseURL, "/")
-	if base == "" {
-		base = "https://a.klaviyo.com"
-	}
+	base := cmp.Or(strings.TrimRight(cfg.APIBaseURL, "/"), "https://a.klaviyo.com")
 	if hc == nil {
 		// Tests against local fakes; production clients come hardened
 		// from connectors.Registry (safehttp).
 		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
 	}
-	if opts.Label == "" {
-		opts.Label = source.Klaviyo.DefaultLabel()
-	}
+	opts.Label = cmp.Or(opts.Label, source.Klaviyo.DefaultLabel())
 	api := &httpx.Client{HTTP: hc, Platform: "klaviyo", Attempts: 8, MaxBody: maxBody}
 	return &Client{cfg: cfg, opts: opts, base: base, api: api, limiter: rate.NewLimiter(rate.Limit(750.0/60*paceMargin), 75),
 		hookSecond: rate.NewLimiter(rate.Limit(HookBurstPerSecond*paceMargin), 1),

@@ -1,6 +1,7 @@
 package klaviyo
 
 import (
+	"cmp"
 	"strings"
 	"time"
 
@@ -53,9 +54,7 @@ func (p Profile) Record(opts source.Options) source.Record {
 	r := source.Record{Platform: source.Klaviyo, Label: opts.Label, ConnectionID: opts.ConnectionID, ExternalID: p.ID,
 		UpdatedAt: a.Updated.UTC(), FirstName: strings.TrimSpace(a.FirstName), LastName: strings.TrimSpace(a.LastName),
 		Consent: source.ConsentSignal{State: source.SignalNeverAsked}}
-	if r.Label == "" {
-		r.Label = source.Klaviyo.DefaultLabel()
-	}
+	r.Label = cmp.Or(r.Label, source.Klaviyo.DefaultLabel())
 	if e := strings.TrimSpace(a.Email); e != "" {
 		r.Emails = []string{e}
 	}

@@ -71,10 +71,10 @@ func Permanent(err error) bool {
 // the daily pull covers the rest).
 type webhooks struct{}
 
-func (webhooks) Verify(cfg map[string]string, d platform.Delivery) error {
+func (webhooks) Verify(cfg map[string]string, d source.Delivery) error {
 	return VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body, d.At)
 }
 
-func (webhooks) Parse(_ map[string]string, d platform.Delivery, opts source.Options) (source.Webhook, error) {
+func (webhooks) Parse(_ map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
 	return ParseWebhook(d.Header, d.Body, opts)
 }

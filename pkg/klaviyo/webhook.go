@@ -2,6 +2,7 @@ package klaviyo
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
@@ -124,9 +125,7 @@ func ParseWebhook(h http.Header, body []byte, opts source.Options) (source.Webho
 	if hookID == "" || len(env.Data) == 0 {
 		return source.Webhook{}, fmt.Errorf("%w: missing webhook id or data", ErrMalformed)
 	}
-	if opts.Label == "" {
-		opts.Label = source.Klaviyo.DefaultLabel()
-	}
+	opts.Label = cmp.Or(opts.Label, source.Klaviyo.DefaultLabel())
 	wh := source.Webhook{Topic: source.Truncate(strings.ToValidUTF8(env.Data[0].Topic, "\uFFFD"), maxTopicRunes)}
 	ids := make([]string, 0, len(env.Data))
 	noProfile := 0

@@ -1,6 +1,7 @@
 package mailchimp
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,10 +47,7 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 			if f.Tag == "" {
 				continue
 			}
-			typ := mergeFieldTypes[f.Type]
-			if typ == "" {
-				typ = source.FieldText
-			}
+			typ := cmp.Or(mergeFieldTypes[f.Type], source.FieldText)
 			out = append(out, source.Field{Key: f.Tag, Label: f.Name, Type: typ})
 		}
 		offset += len(p.MergeFields)

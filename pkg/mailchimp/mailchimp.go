@@ -93,12 +93,14 @@
 package mailchimp
 
 import (
+	"cmp"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"runtime"
@@ -166,10 +168,7 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if !ok || (cfg.AudienceID == "" && cfg.AccessToken == "") {
 		return nil, fmt.Errorf("%w: an API key ending in -<dc> and an audience id are required", ErrInvalidConfig)
 	}
-	base := strings.TrimRight(cfg.APIBaseURL, "/")
-	if base == "" {
-		base = "https://" + dc + ".api.mailchimp.com"
-	}
+	base := cmp.Or(strings.TrimRight(cfg.APIBaseURL, "/"), "https://"+dc+".api.mailchimp.com")
 	if hc == nil {
 		// Keep every connection Mailchimp allows open between pages: the
 		// default transport keeps 2 idle per host, so 8 of the 10 would be
@@ -178,9 +177,7 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		// hardened from connectors.Registry (safehttp).
 		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 120 * time.Second, MaxIdleConnsPerHost: MaxConnections})
 	}
-	if opts.Label == "" {
-		opts.Label = source.Mailchimp.DefaultLabel()
-	}
+	opts.Label = cmp.Or(opts.Label, source.Mailchimp.DefaultLabel())
 	rt := hc.Transport
 	if rt == nil {
 		rt = http.DefaultTransport
@@ -445,9 +442,7 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	switch {
 	case cu.Segment != "":
 		path = "/segments/" + url.PathEscape(cu.Segment) + "/members"
-		for k, v := range segmentQuery() {
-			q[k] = v
-		}
+		maps.Copy(q, segmentQuery())
 	case cu.Scope && cu.Since.IsZero():
 		q.Set("fields", scopeFields)
 	}
@@ -519,12 +514,8 @@ func (m *Member) firstSelected(rank map[string]int) (string, bool) {
 func (m Member) outOfScope(opts source.Options) source.Record {
 	r := source.Record{Platform: source.Mailchimp, Label: opts.Label, ConnectionID: opts.ConnectionID,
 		ExternalID: m.UniqueEmailID, Deleted: true, OutOfScope: true}
-	if r.Label == "" {
-		r.Label = source.Mailchimp.DefaultLabel()
-	}
-	if r.ExternalID == "" {
-		r.ExternalID = m.ID
-	}
+	r.Label = cmp.Or(r.Label, source.Mailchimp.DefaultLabel())
+	r.ExternalID = cmp.Or(r.ExternalID, m.ID)
 	return r
 }
 
@@ -550,12 +541,8 @@ func parseTime(s string) time.Time {
 func (m Member) Record(opts source.Options) source.Record {
 	r := source.Record{Platform: source.Mailchimp, Label: opts.Label, ConnectionID: opts.ConnectionID,
 		ExternalID: m.UniqueEmailID, UpdatedAt: parseTime(m.LastChanged), HasGroups: true}
-	if r.Label == "" {
-		r.Label = source.Mailchimp.DefaultLabel()
-	}
-	if r.ExternalID == "" {
-		r.ExternalID = m.ID
-	}
+	r.Label = cmp.Or(r.Label, source.Mailchimp.DefaultLabel())
+	r.ExternalID = cmp.Or(r.ExternalID, m.ID)
 	if e := strings.TrimSpace(m.EmailAddress); e != "" {
 		r.Emails = []string{e}
 	}

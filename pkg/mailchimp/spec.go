@@ -69,11 +69,11 @@ type webhooks struct{}
 func (webhooks) CanWriteBack() error { return ErrWriteBackUnsupported }
 
 // Verify checks the secret token our webhook URL carries.
-func (webhooks) Verify(cfg map[string]string, d platform.Delivery) error {
+func (webhooks) Verify(cfg map[string]string, d source.Delivery) error {
 	return VerifyWebhook(cfg["webhookToken"], d.Query["token"])
 }
 
-func (webhooks) Parse(_ map[string]string, d platform.Delivery, opts source.Options) (source.Webhook, error) {
+func (webhooks) Parse(_ map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
 	return ParseWebhook(d.Body, opts)
 }
 

@@ -1,6 +1,7 @@
 package mailchimp
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,10 +21,7 @@ func ParseWebhook(body []byte, opts source.Options) (source.Webhook, error) {
 	}
 	sum := sha256.Sum256(body)
 	wh := source.Webhook{Topic: v.Get("type"), DeliveryID: "sha256:" + hex.EncodeToString(sum[:])}
-	label := opts.Label
-	if label == "" {
-		label = source.Mailchimp.DefaultLabel()
-	}
+	label := cmp.Or(opts.Label, source.Mailchimp.DefaultLabel())
 	rec := source.Record{Platform: source.Mailchimp, Label: label, ConnectionID: opts.ConnectionID, UpdatedAt: parseTime(v.Get("fired_at"))}
 	email := strings.TrimSpace(v.Get("data[email]"))
 	switch wh.Topic {

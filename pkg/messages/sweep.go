@@ -1,6 +1,7 @@
 package messages
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
@@ -32,13 +33,7 @@ type Sweeper struct {
 
 // Sweep enqueues the messages due at now; it returns how many.
 func (s *Sweeper) Sweep(ctx context.Context, now time.Time) (int, error) {
-	every, limit := s.Every, s.Limit
-	if every == 0 {
-		every = 10 * time.Minute
-	}
-	if limit == 0 {
-		limit = 2000
-	}
+	every, limit := cmp.Or(s.Every, 10*time.Minute), cmp.Or(s.Limit, 2000)
 	var batch []any
 	flush := func() error {
 		if len(batch) == 0 {

@@ -21,11 +21,6 @@ const (
 	ContactUnsubscribed            = "contact.unsubscribed"
 )
 
-// Types lists every event type.
-func Types() []string {
-	return []string{ConnectionActivated, SyncCompleted, SyncFailed, ConnectionNeedsReauthorization, ConnectionWebhooksFailing, ContactUnsubscribed}
-}
-
 // Event is one thing to tell the hub.
 type Event struct {
 	Type string

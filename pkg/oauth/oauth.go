@@ -33,6 +33,7 @@
 package oauth
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -118,10 +119,7 @@ func FromEnv(getenv func(string) string) Apps {
 
 // TTL is the state's lifetime.
 func (a Apps) TTL() time.Duration {
-	if a.StateTTL == 0 {
-		return DefaultStateTTL
-	}
-	return a.StateTTL
+	return cmp.Or(a.StateTTL, DefaultStateTTL)
 }
 
 // ShopifyConfig is the oauth2 configuration of the Shopify app for shop.

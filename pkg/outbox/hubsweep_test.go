@@ -52,7 +52,7 @@ func TestSweep_HubUnsubscribeWriteBackSurvivesAFailedEnqueue(t *testing.T) {
 	body, _ := woocommercetest.EncodePHP(cust)
 	hdr := http.Header{}
 	hdr.Set(woocommerce.HeaderTopic, "customer.created")
-	wh, err := woocommerce.ParseWebhook(hdr, body, webhookOpts(conn), "sms_consent")
+	wh, err := woocommerce.ParseWebhookKeys(hdr, body, webhookOpts(conn), woocommerce.Keys{Consent: "sms_consent"})
 	if err != nil {
 		t.Fatal(err)
 	}

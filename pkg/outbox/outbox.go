@@ -56,6 +56,7 @@
 package outbox
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -140,12 +141,8 @@ func New(d Deps) *Handler {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	if d.Lease == 0 {
-		d.Lease = 60 * time.Second
-	}
-	if d.MessageTimeout == 0 {
-		d.MessageTimeout = resources.MessageTimeout("outbox")
-	}
+	d.Lease = cmp.Or(d.Lease, 60*time.Second)
+	d.MessageTimeout = cmp.Or(d.MessageTimeout, resources.MessageTimeout("outbox"))
 	if d.HTTP == nil {
 		d.HTTP = &http.Client{Timeout: 15 * time.Second}
 	}

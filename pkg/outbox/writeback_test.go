@@ -58,7 +58,7 @@ func TestWriteBack_StopReachesTheSourcePlatform(t *testing.T) {
 	body, _ := woocommercetest.EncodePHP(cust)
 	h := http.Header{}
 	h.Set(woocommerce.HeaderTopic, "customer.created")
-	wh, err := woocommerce.ParseWebhook(h, body, webhookOpts(conn), "sms_consent")
+	wh, err := woocommerce.ParseWebhookKeys(h, body, webhookOpts(conn), woocommerce.Keys{Consent: "sms_consent"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ package platform
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -133,34 +134,21 @@ type Client interface {
 // same host checks as every client.
 type Builder func(cfg map[string]string, opts source.Options) (Client, error)
 
-// Delivery is one webhook delivery as received (the fields of
-// source.Delivery).
-type Delivery struct {
-	Header http.Header
-	Body   []byte
-	// URL is the public URL the platform called, for schemes that sign it.
-	URL   string
-	Query map[string]string
-	// At is when the delivery was received: signatures covering a
-	// timestamp are judged against it.
-	At time.Time
-}
-
 // Webhook verifies and parses one platform's webhook deliveries. One may
 // also be a source.WriteBackChecker (a platform that cannot take an
 // opt-out back) or an Uninstaller.
 type Webhook interface {
 	// Verify checks the delivery's authentication against the
 	// connection's opened config.
-	Verify(cfg map[string]string, d Delivery) error
+	Verify(cfg map[string]string, d source.Delivery) error
 	// Parse turns a verified delivery into records.
-	Parse(cfg map[string]string, d Delivery, opts source.Options) (source.Webhook, error)
+	Parse(cfg map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error)
 }
 
 // Uninstaller is a Webhook whose platform says when the app was
 // uninstalled (Shopify app/uninstalled of the connection's own shop).
 type Uninstaller interface {
-	Uninstalled(cfg map[string]string, d Delivery) (bool, error)
+	Uninstalled(cfg map[string]string, d source.Delivery) (bool, error)
 }
 
 // Specs is the list of supported platforms, in the order they are named.
@@ -240,9 +228,7 @@ func (s Spec) CheckConfig(cfg map[string]string, alsoKnown func(k string) bool) 
 		}
 	}
 	if s.Check != nil {
-		for k, msg := range s.Check(cfg) {
-			bad[k] = msg
-		}
+		maps.Copy(bad, s.Check(cfg))
 	}
 	return bad
 }

@@ -37,18 +37,6 @@ func NewSender(api API, url string) *Sender { return &Sender{api: api, url: url}
 // URL is the queue's URL.
 func (s *Sender) URL() string { return s.url }
 
-// Resolve returns url if set, else looks the queue up by name.
-func Resolve(ctx context.Context, api API, url, name string) (string, error) {
-	if url != "" {
-		return url, nil
-	}
-	out, err := api.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
-	if err != nil {
-		return "", fmt.Errorf("resolving queue %s: %w", name, err)
-	}
-	return aws.ToString(out.QueueUrl), nil
-}
-
 // ErrTooLarge: a message over MaxMessageBytes.
 var ErrTooLarge = errors.New("queue: message over 256 KiB")
 

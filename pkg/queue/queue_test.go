@@ -58,16 +58,6 @@ func TestSender_RefusesOversizedMessage(t *testing.T) {
 	}
 }
 
-func TestResolve_ByName(t *testing.T) {
-	t.Parallel()
-	s := stacktest.New(t)
-	name := s.PagesQueueURL[strings.LastIndex(s.PagesQueueURL, "/")+1:]
-	got, err := queue.Resolve(context.Background(), s.SQS, "", name)
-	if err != nil || got != s.PagesQueueURL {
-		t.Fatalf("Resolve = %q, %v; want %q", got, err, s.PagesQueueURL)
-	}
-}
-
 // A delayed message stays invisible for its delay, then arrives.
 func TestSender_SendDelayedHidesTheMessageForTheDelay(t *testing.T) {
 	t.Parallel()

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -45,10 +46,7 @@ type PendingSummary struct {
 
 // Sweep looks at the requests due at now.
 func (p *PendingSweeper) Sweep(ctx context.Context, now time.Time) (PendingSummary, error) {
-	limit := p.Limit
-	if limit == 0 {
-		limit = 500
-	}
+	limit := cmp.Or(p.Limit, 500)
 	var sum PendingSummary
 	conns := map[string]*store.Connection{} // read once per sweep; nil: gone
 	n, err := p.Store.SweepPending(ctx, now, limit, func(r store.PendingRequest) (time.Time, bool, error) {

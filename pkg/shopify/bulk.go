@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -188,7 +189,7 @@ func (c *Client) planBulkOperation(ctx context.Context, tags []string) (source.P
 	if err != nil {
 		return source.Plan{}, err
 	}
-	return rangePlan(done, c.linesPerRange())
+	return rangePlan(done, c.cfg.BulkLinesPerRange)
 }
 
 // ResumePlan plans from the bulk operation an earlier attempt of this plan
@@ -212,7 +213,7 @@ func (c *Client) resumeBulkOperation(ctx context.Context, token string, tags []s
 	case err != nil:
 		return source.Plan{}, err
 	}
-	return rangePlan(done, c.linesPerRange())
+	return rangePlan(done, c.cfg.BulkLinesPerRange)
 }
 
 // errBulkNotFound: node(id:) found no bulk operation by that id.
@@ -252,10 +253,7 @@ func (c *Client) runBulkQuery(ctx context.Context, tags []string) (string, error
 		busy := ue[0].Code == "OPERATION_IN_PROGRESS" || ue[0].Code == "LIMIT_REACHED" ||
 			strings.Contains(strings.ToLower(ue[0].Message), "already in progress")
 		if !busy {
-			code := ue[0].Code
-			if code == "" {
-				code = "USER_ERROR"
-			}
+			code := cmp.Or(ue[0].Code, "USER_ERROR")
 			return "", &GraphQLError{Message: excerpt(ue[0].Message), Code: code}
 		}
 		op, err := c.currentBulkOperation(ctx)
@@ -315,13 +313,6 @@ func (c *Client) awaitBulkOperation(ctx context.Context, id string) (*bulkOperat
 		}
 		wait = min(wait*3/2, maxBulkPoll)
 	}
-}
-
-func (c *Client) linesPerRange() int {
-	if c.cfg.BulkLinesPerRange > 0 {
-		return c.cfg.BulkLinesPerRange
-	}
-	return DefaultBulkLinesPerRange
 }
 
 // rangePlan splits a completed operation's result into byte ranges of

@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -103,24 +104,29 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 	if cfg.AccessToken == "" || (cfg.ShopDomain == "" && cfg.APIBaseURL == "") {
 		return nil, fmt.Errorf("%w: shop domain and access token are required", ErrInvalidConfig)
 	}
-	base := strings.TrimRight(cfg.APIBaseURL, "/")
-	if base == "" {
-		base = "https://" + cfg.ShopDomain
-	}
-	if cfg.APIVersion == "" {
-		cfg.APIVersion = DefaultAPIVersion
-	}
+	base := cmp.Or(strings.TrimRight(cfg.APIBaseURL, "/"), "https://"+cfg.ShopDomain)
+	cfg.APIVersion = cmp.Or(cfg.APIVersion, DefaultAPIVersion)
+	cfg.BulkLinesPerRange = positiveOr(cfg.BulkLinesPerRange, DefaultBulkLinesPerRange)
+	cfg.MaxSegments = positiveOr(cfg.MaxSegments, DefaultMaxSegments)
+	cfg.MaxSegmentMembers = positiveOr(cfg.MaxSegmentMembers, DefaultMaxSegmentMembers)
+	cfg.MaxGuestOrders = positiveOr(cfg.MaxGuestOrders, DefaultMaxGuestOrders)
 	if hc == nil {
 		// Tests against local fakes; production clients come hardened
 		// from connectors.Registry (safehttp).
 		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
 	}
-	if opts.Label == "" {
-		opts.Label = source.Shopify.DefaultLabel()
-	}
+	opts.Label = cmp.Or(opts.Label, source.Shopify.DefaultLabel())
 	api := &httpx.Client{HTTP: hc, Platform: "shopify", Attempts: maxAttempts, MaxBody: maxBody}
 	return &Client{cfg: cfg, opts: opts, endpoint: base + "/admin/api/" + cfg.APIVersion + "/graphql.json", api: api,
 		bucket: bucket{max: 2000, available: 2000, rate: 100, at: time.Now()}}, nil
+}
+
+// positiveOr is v, or def when v is not positive (a Config default).
+func positiveOr(v, def int) int {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // bucket models Shopify's leaky bucket: points restore at rate per second

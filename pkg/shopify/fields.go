@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
@@ -71,11 +72,8 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 		}
 		var res struct {
 			MetafieldDefinitions struct {
-				PageInfo struct {
-					HasNextPage bool   `json:"hasNextPage"`
-					EndCursor   string `json:"endCursor"`
-				} `json:"pageInfo"`
-				Nodes []struct {
+				PageInfo pageInfo `json:"pageInfo"`
+				Nodes    []struct {
 					Namespace string `json:"namespace"`
 					Key       string `json:"key"`
 					Name      string `json:"name"`
@@ -92,14 +90,8 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 			if d.Namespace == "" || d.Key == "" {
 				continue
 			}
-			typ := metafieldTypes[d.Type.Name]
-			if typ == "" {
-				typ = source.FieldText
-			}
-			label := d.Name
-			if label == "" {
-				label = d.Namespace + "." + d.Key
-			}
+			typ := cmp.Or(metafieldTypes[d.Type.Name], source.FieldText)
+			label := cmp.Or(d.Name, d.Namespace+"."+d.Key)
 			out = append(out, source.Field{Key: MetafieldPrefix + d.Namespace + "." + d.Key, Label: label, Type: typ})
 		}
 		pi := res.MetafieldDefinitions.PageInfo

@@ -144,11 +144,8 @@ func (c *Client) FetchPage(ctx context.Context, cur source.Cursor) (source.Page,
 	}
 	var out struct {
 		Customers struct {
-			PageInfo struct {
-				HasNextPage bool   `json:"hasNextPage"`
-				EndCursor   string `json:"endCursor"`
-			} `json:"pageInfo"`
-			Nodes []Customer `json:"nodes"`
+			PageInfo pageInfo   `json:"pageInfo"`
+			Nodes    []Customer `json:"nodes"`
 		} `json:"customers"`
 	}
 	if err := c.query(ctx, float64(PageCost-PageSize+size*(1+len(mappedMetafields(c.opts.FieldMap)))), c.withMetafields(CustomersQuery), vars, &out); err != nil {

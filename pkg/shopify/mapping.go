@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -63,10 +64,7 @@ func parseID(s string) (int64, error) {
 }
 
 func label(opts source.Options) string {
-	if opts.Label != "" {
-		return opts.Label
-	}
-	return source.Shopify.DefaultLabel()
+	return cmp.Or(opts.Label, source.Shopify.DefaultLabel())
 }
 
 func consentFrom(state, level string, at *time.Time) source.ConsentSignal {

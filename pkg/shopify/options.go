@@ -31,9 +31,7 @@ func (c *Client) InstallOptions(ctx context.Context) (source.InstallOptions, err
 		Shop struct {
 			CustomerTags struct {
 				Edges    []struct{ Node string } `json:"edges"`
-				PageInfo struct {
-					HasNextPage bool `json:"hasNextPage"`
-				} `json:"pageInfo"`
+				PageInfo pageInfo                `json:"pageInfo"`
 			} `json:"customerTags"`
 		} `json:"shop"`
 	}
@@ -52,10 +50,7 @@ func (c *Client) InstallOptions(ctx context.Context) (source.InstallOptions, err
 				Edges []struct {
 					Node struct{ ID, Name string } `json:"node"`
 				} `json:"edges"`
-				PageInfo struct {
-					HasNextPage bool   `json:"hasNextPage"`
-					EndCursor   string `json:"endCursor"`
-				} `json:"pageInfo"`
+				PageInfo pageInfo `json:"pageInfo"`
 			} `json:"segments"`
 		}
 		if err := c.query(ctx, 12, optionSegmentsQuery, vars, &page); err != nil {

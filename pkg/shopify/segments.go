@@ -104,27 +104,6 @@ type warning struct {
 	Reason string `json:"r"`
 }
 
-func (c *Client) maxSegments() int {
-	if c.cfg.MaxSegments > 0 {
-		return c.cfg.MaxSegments
-	}
-	return DefaultMaxSegments
-}
-
-func (c *Client) maxSegmentMembers() int {
-	if c.cfg.MaxSegmentMembers > 0 {
-		return c.cfg.MaxSegmentMembers
-	}
-	return DefaultMaxSegmentMembers
-}
-
-func (c *Client) maxGuestOrders() int {
-	if c.cfg.MaxGuestOrders > 0 {
-		return c.cfg.MaxGuestOrders
-	}
-	return DefaultMaxGuestOrders
-}
-
 // listSegments reads the shop's segments (at most segmentListPages
 // pages); more says the directory goes on past that.
 func (c *Client) listSegments(ctx context.Context) (segs []segmentRef, more bool, err error) {
@@ -294,9 +273,9 @@ func (c *Client) scope(ctx context.Context, full bool) (scope, error) {
 		}
 		sc.customers = len(sc.tags) > 0 // only segments selected: their members are the whole scope
 	}
-	if more || len(chosen) > c.maxSegments() {
+	if more || len(chosen) > c.cfg.MaxSegments {
 		sc.warnings = append(sc.warnings, warning{ID: "segments", Reason: WarnSegmentsOverCap})
-		chosen = chosen[:min(len(chosen), c.maxSegments())]
+		chosen = chosen[:min(len(chosen), c.cfg.MaxSegments)]
 	}
 	if full && len(c.opts.SelectedTags) == 0 {
 		// Guests are in no tag or segment: only an unscoped connection
@@ -305,7 +284,7 @@ func (c *Client) scope(ctx context.Context, full bool) (scope, error) {
 			return scope{}, err
 		}
 	}
-	budget := c.maxSegmentMembers()
+	budget := c.cfg.MaxSegmentMembers
 	for _, g := range chosen {
 		n, err := c.segmentCount(ctx, g.ID)
 		if err != nil {
@@ -455,7 +434,7 @@ func (c *Client) fetchMembers(ctx context.Context, m memberCursor) (source.Page,
 		page.Records = append(page.Records, rec)
 	}
 	if out.Members.PageInfo.HasNextPage {
-		if (m.Pages+2)*PageSize > 2*c.maxSegmentMembers() {
+		if (m.Pages+2)*PageSize > 2*c.cfg.MaxSegmentMembers {
 			page.Records = append(page.Records, c.warningRecord(warning{ID: "segment:" + gidTail(m.Segment), Reason: WarnSegmentMembersCapped}))
 			return page, nil
 		}
@@ -538,7 +517,7 @@ func (c *Client) fetchGuestOrders(ctx context.Context, o ordersCursor) (source.P
 	}
 	read := o.Read + len(out.Orders.Nodes)
 	if out.Orders.PageInfo.HasNextPage {
-		if read >= c.maxGuestOrders() {
+		if read >= c.cfg.MaxGuestOrders {
 			page.Records = append(page.Records, c.warningRecord(warning{ID: "orders", Reason: WarnGuestOrdersCapped}))
 			return page, nil
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -120,7 +121,7 @@ func (w *webhooks) keep(key, name string) {
 	w.names[key] = segmentName{name: name, at: time.Now()}
 }
 
-func (*webhooks) Verify(cfg map[string]string, d platform.Delivery) error {
+func (*webhooks) Verify(cfg map[string]string, d source.Delivery) error {
 	// previousWebhookSecret covers the hour after a secret rotation
 	// (webhookSecretRotatedAt, set by the Hub API when it stores one), and
 	// only that hour.
@@ -128,7 +129,7 @@ func (*webhooks) Verify(cfg map[string]string, d platform.Delivery) error {
 	return VerifyWebhook(WebhookSecrets(cfg["webhookSecret"], cfg["previousWebhookSecret"], rotatedAt, d.At), d.Header, d.Body)
 }
 
-func (w *webhooks) Parse(cfg map[string]string, d platform.Delivery, opts source.Options) (source.Webhook, error) {
+func (w *webhooks) Parse(cfg map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
 	names := func(ctx context.Context, gid string) (string, error) {
 		key := opts.ConnectionID + " " + gid
 		if name, ok := w.cached(key); ok {
@@ -158,8 +159,8 @@ func (w *webhooks) Parse(cfg map[string]string, d platform.Delivery, opts source
 // the connection's own shop (the signed body names it: every shop's
 // deliveries are signed with the one app secret, so a body from another
 // shop is refused).
-func (*webhooks) Uninstalled(cfg map[string]string, d platform.Delivery) (bool, error) {
-	if d.Header.Get("X-Shopify-Topic") != "app/uninstalled" {
+func (*webhooks) Uninstalled(cfg map[string]string, d source.Delivery) (bool, error) {
+	if http.Header(d.Header).Get("X-Shopify-Topic") != "app/uninstalled" {
 		return false, nil
 	}
 	wh, err := ParseWebhook(d.Header, d.Body, source.Options{})

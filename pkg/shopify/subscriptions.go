@@ -78,10 +78,7 @@ func (c *Client) Subscriptions(ctx context.Context) ([]source.Subscription, erro
 					Topic string `json:"topic"`
 					URI   string `json:"uri"`
 				} `json:"nodes"`
-				PageInfo struct {
-					HasNextPage bool   `json:"hasNextPage"`
-					EndCursor   string `json:"endCursor"`
-				} `json:"pageInfo"`
+				PageInfo pageInfo `json:"pageInfo"`
 			} `json:"webhookSubscriptions"`
 		}
 		if err := c.query(ctx, 2+subscriptionsPage, SubscriptionsQuery, vars, &page); err != nil {

@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -28,10 +29,7 @@ var (
 // header reads a Shopify header in its X-Shopify-* or events-style
 // shopify-* form (http.Header.Get is case-insensitive).
 func header(h http.Header, name string) string {
-	if v := h.Get("X-Shopify-" + name); v != "" {
-		return v
-	}
-	return h.Get("Shopify-" + name)
+	return cmp.Or(h.Get("X-Shopify-"+name), h.Get("Shopify-"+name))
 }
 
 // Sign returns the X-Shopify-Hmac-Sha256 value of body.

@@ -11,6 +11,7 @@
 package sms
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strings"
@@ -118,9 +119,7 @@ func (t Templates) Render(p Purpose, company, help string) (string, error) {
 	default:
 		return "", fmt.Errorf("sms: no template for purpose %q", p)
 	}
-	if help == "" {
-		help = "Msg&data rates may apply."
-	}
+	help = cmp.Or(help, "Msg&data rates may apply.")
 	return strings.TrimSpace(strings.NewReplacer("{company}", company, "{help}", help).Replace(tpl)), nil
 }
 

@@ -1,6 +1,7 @@
 package woocommerce
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -73,9 +74,7 @@ func New(cfg Config, opts source.Options, hc *http.Client) (*Client, error) {
 		// from connectors.Registry (safehttp).
 		hc = safehttp.New(safehttp.Options{AllowPrivate: true, Timeout: 60 * time.Second})
 	}
-	if opts.Label == "" {
-		opts.Label = source.WooCommerce.DefaultLabel()
-	}
+	opts.Label = cmp.Or(opts.Label, source.WooCommerce.DefaultLabel())
 	rps := cfg.MaxRPS
 	if rps <= 0 {
 		rps = DefaultMaxRPS

@@ -3,6 +3,7 @@ package woocommerce
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -74,11 +75,7 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 			types[k] = t
 		}
 	}
-	keys := make([]string, 0, len(types))
-	for k := range types {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := slices.Sorted(maps.Keys(types))
 	for _, k := range keys {
 		out = append(out, source.Field{Key: k, Label: k, Type: types[k]})
 	}

@@ -19,7 +19,7 @@ func FuzzParseWebhook(f *testing.F) {
 		if topic != "" {
 			h.Set(woocommerce.HeaderTopic, topic)
 		}
-		wh, err := woocommerce.ParseWebhook(h, body, source.Options{ConnectionID: "c"}, "sms")
+		wh, err := woocommerce.ParseWebhookKeys(h, body, source.Options{ConnectionID: "c"}, woocommerce.Keys{Consent: "sms"})
 		if err != nil {
 			return
 		}

@@ -35,7 +35,7 @@ func TestGolden_PayloadToRecords(t *testing.T) {
 			h.Set(woocommerce.HeaderTopic, tc.topic)
 			h.Set(woocommerce.HeaderDeliveryID, "d1")
 			opts := source.Options{ConnectionID: "conn-1", FieldMap: map[string]string{"sms_consent": "smsConsentRaw"}}
-			wh, err := woocommerce.ParseWebhook(h, body, opts, "sms_consent")
+			wh, err := woocommerce.ParseWebhookKeys(h, body, opts, woocommerce.Keys{Consent: "sms_consent"})
 			if err != nil {
 				t.Fatal(err)
 			}

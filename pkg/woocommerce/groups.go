@@ -3,6 +3,7 @@ package woocommerce
 import (
 	"cmp"
 	"encoding/json"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,13 +113,8 @@ func namesOf(v any, depth int, unquoted bool) []string {
 		if depth > 0 {
 			return nil
 		}
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sortKeys(keys)
 		var out []string
-		for _, k := range keys {
+		for _, k := range slices.SortedFunc(maps.Keys(x), compareKeys) {
 			out = append(out, namesOf(x[k], 1, true)...)
 		}
 		return out
@@ -126,17 +122,15 @@ func namesOf(v any, depth int, unquoted bool) []string {
 	return nil
 }
 
-// sortKeys orders a PHP array's keys as PHP kept them when they are
+// compareKeys orders a PHP array's keys as PHP kept them when they are
 // numbers (0, 1, 2, 10), else by text.
-func sortKeys(keys []string) {
-	slices.SortFunc(keys, func(a, b string) int {
-		na, ea := strconv.Atoi(a)
-		nb, eb := strconv.Atoi(b)
-		if ea == nil && eb == nil {
-			return cmp.Compare(na, nb)
-		}
-		return strings.Compare(a, b)
-	})
+func compareKeys(a, b string) int {
+	na, ea := strconv.Atoi(a)
+	nb, eb := strconv.Atoi(b)
+	if ea == nil && eb == nil {
+		return cmp.Compare(na, nb)
+	}
+	return strings.Compare(a, b)
 }
 
 // phpList reads the string values of a PHP-serialized array

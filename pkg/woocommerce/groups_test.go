@@ -48,13 +48,13 @@ func TestGroups_RoleAndEveryShapeOfTheMetaValue(t *testing.T) {
 	}
 }
 
-// Without a groups meta key only the role counts; ParseWebhook keeps its
+// Without a groups meta key only the role counts; ParseWebhookKeys keeps its
 // meaning.
 func TestGroups_MetaIgnoredWithoutTheKey(t *testing.T) {
 	body := []byte(`{"id":5,"email":"a@example.com","username":"a","role":"customer","meta_data":[{"id":1,"key":"tags","value":"VIP"}]}`)
 	h := http.Header{}
 	h.Set(woocommerce.HeaderTopic, "customer.updated")
-	wh, err := woocommerce.ParseWebhook(h, body, source.Options{}, "")
+	wh, err := woocommerce.ParseWebhookKeys(h, body, source.Options{}, woocommerce.Keys{})
 	if err != nil || len(wh.Records[0].Groups) != 0 || !wh.Records[0].HasGroups {
 		t.Fatalf("records %+v (%v), want a complete, empty group set", wh.Records, err)
 	}

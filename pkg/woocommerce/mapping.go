@@ -1,6 +1,8 @@
 package woocommerce
 
 import (
+	"cmp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -98,10 +100,7 @@ func guestRecord(o Order, opts source.Options, consentKey string) (source.Record
 }
 
 func label(opts source.Options) string {
-	if opts.Label != "" {
-		return opts.Label
-	}
-	return source.WooCommerce.DefaultLabel()
+	return cmp.Or(opts.Label, source.WooCommerce.DefaultLabel())
 }
 
 func firstNonEmpty(xs ...string) string {
@@ -114,10 +113,5 @@ func firstNonEmpty(xs ...string) string {
 }
 
 func containsFold(xs []string, s string) bool {
-	for _, x := range xs {
-		if strings.EqualFold(strings.TrimSpace(x), s) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(xs, func(x string) bool { return strings.EqualFold(strings.TrimSpace(x), s) })
 }

@@ -59,10 +59,7 @@ func counted(m map[string]int) *source.Choices {
 		names = append(names, k)
 	}
 	slices.SortFunc(names, func(a, b string) int {
-		if c := cmp.Compare(m[b], m[a]); c != 0 {
-			return c
-		}
-		return strings.Compare(a, b)
+		return cmp.Or(cmp.Compare(m[b], m[a]), strings.Compare(a, b))
 	})
 	out := source.NewChoices()
 	for _, n := range names {

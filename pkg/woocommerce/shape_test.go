@@ -34,7 +34,7 @@ func TestParseWebhook_ABodyIsRefusedUnderAnotherTopic(t *testing.T) {
 			h := http.Header{}
 			h.Set(woocommerce.HeaderTopic, topic)
 			h.Set(woocommerce.HeaderSignature, "signed")
-			_, err := woocommerce.ParseWebhook(h, b.body, source.Options{ConnectionID: "c1"}, "")
+			_, err := woocommerce.ParseWebhookKeys(h, b.body, source.Options{ConnectionID: "c1"}, woocommerce.Keys{})
 			switch {
 			case ok[topic] && err != nil:
 				t.Errorf("%s as %s: %v", name, topic, err)
@@ -53,7 +53,7 @@ func TestParseWebhook_ABodyIsRefusedUnderAnotherTopic(t *testing.T) {
 		h := http.Header{}
 		h.Set(woocommerce.HeaderTopic, tc.topic)
 		h.Set(woocommerce.HeaderSignature, "signed")
-		if _, err := woocommerce.ParseWebhook(h, []byte(tc.body), source.Options{}, ""); !errors.Is(err, woocommerce.ErrMalformed) {
+		if _, err := woocommerce.ParseWebhookKeys(h, []byte(tc.body), source.Options{}, woocommerce.Keys{}); !errors.Is(err, woocommerce.ErrMalformed) {
 			t.Errorf("%s %s: err = %v, want ErrMalformed", tc.topic, tc.body, err)
 		}
 	}

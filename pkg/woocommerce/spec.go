@@ -63,11 +63,11 @@ func Permanent(err error) bool {
 
 type webhooks struct{}
 
-func (webhooks) Verify(cfg map[string]string, d platform.Delivery) error {
+func (webhooks) Verify(cfg map[string]string, d source.Delivery) error {
 	return VerifyWebhook(cfg["webhookSecret"], d.Header, d.Body)
 }
 
-func (webhooks) Parse(cfg map[string]string, d platform.Delivery, opts source.Options) (source.Webhook, error) {
+func (webhooks) Parse(cfg map[string]string, d source.Delivery, opts source.Options) (source.Webhook, error) {
 	return ParseWebhookKeys(d.Header, d.Body, opts, Keys{Consent: cfg["smsConsentMetaKey"], Groups: cfg["groupsMetaKey"]})
 }
 

@@ -71,14 +71,8 @@ func VerifyWebhook(secret string, h http.Header, body []byte) error {
 	return nil
 }
 
-// ParseWebhook turns a verified delivery into records. consentKey is the
-// connection's SMS consent meta key ("" for none).
-func ParseWebhook(h http.Header, body []byte, opts source.Options, consentKey string) (source.Webhook, error) {
-	return ParseWebhookKeys(h, body, opts, Keys{Consent: consentKey})
-}
-
-// ParseWebhookKeys is ParseWebhook with every meta key the connection
-// sets (consent and groups).
+// ParseWebhookKeys turns a verified delivery into records, reading the
+// meta keys the connection sets (consent and groups).
 func ParseWebhookKeys(h http.Header, body []byte, opts source.Options, keys Keys) (source.Webhook, error) {
 	consentKey := keys.Consent
 	if IsPing(h, body) {

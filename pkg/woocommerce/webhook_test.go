@@ -72,7 +72,7 @@ func TestParse_DocsCustomerAndGuestOrder(t *testing.T) {
 	h := http.Header{}
 	h.Set(woocommerce.HeaderTopic, "customer.created")
 	h.Set(woocommerce.HeaderDeliveryID, "d1")
-	wh, err := woocommerce.ParseWebhook(h, readFixture(t, "customer.docs-v3.json"), opts, "")
+	wh, err := woocommerce.ParseWebhookKeys(h, readFixture(t, "customer.docs-v3.json"), opts, woocommerce.Keys{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestParse_DocsCustomerAndGuestOrder(t *testing.T) {
 		t.Fatalf("customer record = %+v", r)
 	}
 	h.Set(woocommerce.HeaderTopic, "order.created")
-	wh, err = woocommerce.ParseWebhook(h, readFixture(t, "order-guest.docs-v3.json"), opts, "")
+	wh, err = woocommerce.ParseWebhookKeys(h, readFixture(t, "order-guest.docs-v3.json"), opts, woocommerce.Keys{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestParse_DocsCustomerAndGuestOrder(t *testing.T) {
 		t.Fatalf("guest order records = %+v", wh.Records)
 	}
 	h.Set(woocommerce.HeaderTopic, "customer.deleted")
-	wh, err = woocommerce.ParseWebhook(h, []byte(`{"id":25}`), opts, "")
+	wh, err = woocommerce.ParseWebhookKeys(h, []byte(`{"id":25}`), opts, woocommerce.Keys{})
 	if err != nil || !wh.Records[0].Deleted || wh.Records[0].ExternalID != "25" {
 		t.Fatalf("delete = %+v %v", wh, err)
 	}
@@ -103,7 +103,7 @@ func TestParse_RejectsUnknownTopicsAndGarbage(t *testing.T) {
 	} {
 		h := http.Header{}
 		h.Set(woocommerce.HeaderTopic, tc.topic)
-		if _, err := woocommerce.ParseWebhook(h, []byte(tc.body), source.Options{}, ""); err == nil {
+		if _, err := woocommerce.ParseWebhookKeys(h, []byte(tc.body), source.Options{}, woocommerce.Keys{}); err == nil {
 			t.Errorf("topic %q body %s parsed", tc.topic, tc.body)
 		}
 	}
@@ -119,7 +119,7 @@ func TestFake_SendsSignedDeliveriesAndPings(t *testing.T) {
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
-		wh, err := woocommerce.ParseWebhook(r.Header, body, source.Options{}, "")
+		wh, err := woocommerce.ParseWebhookKeys(r.Header, body, source.Options{}, woocommerce.Keys{})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return

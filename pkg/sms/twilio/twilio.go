@@ -31,15 +31,17 @@
 package twilio
 
 import (
+	"cmp"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"html"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -53,11 +55,7 @@ const HeaderSignature = "X-Twilio-Signature"
 func Signature(authToken, fullURL string, params url.Values) string {
 	var b strings.Builder
 	b.WriteString(fullURL)
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(params))
 	for _, k := range keys {
 		vs := append([]string(nil), params[k]...)
 		sort.Strings(vs)
@@ -132,10 +130,8 @@ func ParseInbound(authToken, fullURL string, h http.Header, body []byte) (sms.In
 	if err != nil {
 		return sms.Inbound{}, fmt.Errorf("%w: form body does not parse", sms.ErrMalformed)
 	}
-	in := sms.Inbound{Provider: sms.Twilio, MessageID: v.Get("MessageSid"), From: v.Get("From"), To: v.Get("To"), Text: v.Get("Body")}
-	if in.MessageID == "" {
-		in.MessageID = v.Get("SmsMessageSid")
-	}
+	in := sms.Inbound{Provider: sms.Twilio, MessageID: cmp.Or(v.Get("MessageSid"), v.Get("SmsMessageSid")),
+		From: v.Get("From"), To: v.Get("To"), Text: v.Get("Body")}
 	if in.MessageID == "" || !strings.HasPrefix(in.From, "+") || len(in.From) < 8 {
 		return sms.Inbound{}, fmt.Errorf("%w: MessageSid and an E.164 From are required", sms.ErrMalformed)
 	}
@@ -144,11 +140,6 @@ func ParseInbound(authToken, fullURL string, h http.Header, body []byte) (sms.In
 
 // EmptyTwiML is the answer that sends no reply.
 func EmptyTwiML() string { return `<?xml version="1.0" encoding="UTF-8"?><Response/>` }
-
-// MessageTwiML answers with one reply message.
-func MessageTwiML(text string) string {
-	return `<?xml version="1.0" encoding="UTF-8"?><Response><Message>` + html.EscapeString(text) + `</Message></Response>`
-}
 
 // ContentType is TwiML's content type.
 const ContentType = "text/xml; charset=utf-8"

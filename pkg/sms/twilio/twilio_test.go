@@ -121,9 +121,6 @@ func TestParseInbound_FixtureBody(t *testing.T) {
 }
 
 func TestTwiML(t *testing.T) {
-	if got := twilio.MessageTwiML(`Acme <help> & "info"`); !strings.Contains(got, "<Message>Acme &lt;help&gt; &amp; &#34;info&#34;</Message>") {
-		t.Fatalf("TwiML = %s", got)
-	}
 	if !strings.HasSuffix(twilio.EmptyTwiML(), "<Response/>") {
 		t.Fatal("empty TwiML")
 	}

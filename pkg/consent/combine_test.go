@@ -1,3 +1,9 @@
+// Combine and MostRestrictive are the rule for two contacts' consents
+// meeting (design.md §4: the most restrictive wins) when a merge united
+// two numbers' ledgers. Consent now belongs to the number (one ledger per
+// phone, pkg/merge never unites two), so nothing in production combines
+// ledgers: the rule lives here, with the tests that pin it down.
+
 package consent
 
 import "time"
@@ -72,4 +78,27 @@ func (l *Ledger) union(other *Ledger) bool {
 		}
 	}
 	return changed
+}
+
+// restrictiveness orders all states from most permissive (0) to most
+// restrictive (3).
+func (s State) restrictiveness() int {
+	switch s {
+	case Unsubscribed:
+		return 3
+	case Pending:
+		return 2
+	case NotSubscribed:
+		return 1
+	}
+	return 0
+}
+
+// MostRestrictive returns the more restrictive of two states:
+// unsubscribed, then pending, then not_subscribed, then subscribed.
+func MostRestrictive(a, b State) State {
+	if b.restrictiveness() > a.restrictiveness() {
+		return b
+	}
+	return a
 }
