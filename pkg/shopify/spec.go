@@ -160,7 +160,7 @@ func (w *webhooks) Parse(cfg map[string]string, d source.Delivery, opts source.O
 // deliveries are signed with the one app secret, so a body from another
 // shop is refused).
 func (*webhooks) Uninstalled(cfg map[string]string, d source.Delivery) (bool, error) {
-	if http.Header(d.Header).Get("X-Shopify-Topic") != "app/uninstalled" {
+	if header(http.Header(d.Header), "Topic") != "app/uninstalled" {
 		return false, nil
 	}
 	wh, err := ParseWebhook(d.Header, d.Body, source.Options{})
