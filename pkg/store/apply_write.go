@@ -309,7 +309,7 @@ func (s *Store) commitDecision(ctx context.Context, items []types.TransactWriteI
 func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.AttributeValue) (first, last []types.WriteRequest, err error) {
 	for _, g := range fx.groupsAdd {
 		name := g.String()
-		av, err := marshalMap(membershipItem{PK: groupPK(tenant, name), SK: "C#" + fx.contactID, ContactID: fx.contactID})
+		av, err := marshalMap(membershipItem{PK: groupPK(tenant, name, fx.contactID), SK: "C#" + fx.contactID, ContactID: fx.contactID})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -324,7 +324,7 @@ func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.A
 		first = append(first, types.WriteRequest{PutRequest: &types.PutRequest{Item: gav}})
 	}
 	for _, g := range fx.groupsDel {
-		first = append(first, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(tenant, g.String()), "C#"+fx.contactID)}})
+		first = append(first, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(tenant, g.String(), fx.contactID), "C#"+fx.contactID)}})
 	}
 	for _, h := range fx.history {
 		av, err := historyAV(tenant, h.subject, h.entry)

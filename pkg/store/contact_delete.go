@@ -54,7 +54,7 @@ func (s *Store) DeleteContact(ctx context.Context, tenant, id string) error {
 			writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(linkPK(tenant, l.ConnectionID, l.ExternalID), skLink)}})
 		}
 		for _, g := range c.Groups {
-			writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(tenant, g), "C#"+id)}})
+			writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(tenant, g, id), "C#"+id)}})
 		}
 		return s.batchWrite(ctx, writes)
 	}

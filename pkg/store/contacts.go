@@ -69,7 +69,7 @@ func nameKey(c merge.Contact) string {
 func (s *Store) contactAV(tenant string, c merge.Contact, status string, mark *appliedMark) (map[string]types.AttributeValue, error) {
 	return marshalMap(contactItem{
 		PK: contactPK(tenant, c.ID), SK: skContact,
-		GSI1PK: contactsIndexFor(tenant, status), GSI1SK: nameKey(c),
+		GSI1PK: contactsIndexFor(tenant, c.ID, status), GSI1SK: nameKey(c),
 		Contact: c, Status: status, Labels: c.Labels(), Version: c.Version, Applied: mark,
 	})
 }
@@ -77,12 +77,22 @@ func (s *Store) contactAV(tenant string, c merge.Contact, status string, mark *a
 // contactsIndexFor is a contact's name-index partition: pending contacts
 // (double opt-in, no YES yet) have their own, so the audience — the
 // default listing — does not hold them (issue 18 item 7) and
-// ?status=pending reads only them.
-func contactsIndexFor(tenant, status string) string {
+// ?status=pending reads only them. Each is sharded by contact id
+// (contactIndexShards).
+func contactsIndexFor(tenant, id, status string) string {
 	if status == string(consent.Pending) {
-		return pendingIndexPK(tenant)
+		return pendingIndexPK(tenant, id)
 	}
-	return contactsIndexPK(tenant)
+	return contactsIndexPK(tenant, id)
+}
+
+// contactsIndexBaseFor is the partition a listing of status reads, before
+// its shards.
+func contactsIndexBaseFor(tenant, status string) string {
+	if status == string(consent.Pending) {
+		return pendingIndexBase(tenant)
+	}
+	return contactsIndexBase(tenant)
 }
 
 // statusUpdate is the update of a contact's denormalised status, which
@@ -95,7 +105,7 @@ func (s *Store) statusUpdate(tenant, id string, status consent.State) *types.Upd
 		ExpressionAttributeNames: map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":s":  &types.AttributeValueMemberS{Value: string(status)},
-			":ix": &types.AttributeValueMemberS{Value: contactsIndexFor(tenant, string(status))},
+			":ix": &types.AttributeValueMemberS{Value: contactsIndexFor(tenant, id, string(status))},
 		},
 	}
 }
@@ -137,21 +147,23 @@ type ContactFilter struct {
 	Status string
 }
 
-// ListContacts lists a tenant's contacts in name order.
+// ListContacts lists a tenant's contacts in name order: the name index's
+// shards merged (queryMerged), the cursor the last entry's key with the
+// index's base partition, from which every shard resumes.
 func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter, limit int, cursor string) ([]ContactView, string, error) {
 	q := strings.ToLower(strings.TrimSpace(f.Query))
 	if err := checkFilter(f); err != nil {
 		return nil, "", err
 	}
 	if f.Group != "" {
-		start, _, err := decodeCursor(cursor, tableListing(groupPK(tenant, f.Group), "C#"))
+		start, _, err := decodeCursor(cursor, tableListing(groupBasePK(tenant, f.Group), "C#"))
 		if err != nil {
 			return nil, "", err
 		}
 		return s.listGroupContacts(ctx, tenant, f, limit, start)
 	}
-	indexPK := contactsIndexFor(tenant, f.Status)
-	l := listing{pk: "GSI1PK", pkValue: indexPK, sk: "GSI1SK",
+	base := contactsIndexBaseFor(tenant, f.Status)
+	l := listing{pk: "GSI1PK", pkValue: base, sk: "GSI1SK",
 		index: true, tablePK: contactPK(tenant, ""), tablePKPrefix: true, tableSK: skContact}
 	if q != "" && !strings.Contains(q, "@") {
 		l.skPrefix = q
@@ -160,12 +172,38 @@ func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter
 	if err != nil {
 		return nil, "", err
 	}
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), IndexName: aws.String(resources.GSI1),
-		KeyConditionExpression:    aws.String(keyIndex1),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: indexPK}},
-		ExclusiveStartKey:         start,
+	var ins []*dynamodb.QueryInput
+	for _, pk := range shardKeys(base, contactIndexShards) {
+		in := &dynamodb.QueryInput{
+			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI1),
+			KeyConditionExpression:    aws.String(keyIndex1),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+			ExclusiveStartKey:         shardStart(start, "GSI1PK", pk),
+		}
+		s.contactsFilter(in, f, q)
+		ins = append(ins, in)
 	}
+	items, more, err := s.queryMerged(ctx, ins, "GSI1SK", limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("listing contacts: %w", err)
+	}
+	out := make([]ContactView, 0, len(items))
+	for _, item := range items {
+		var it contactItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return nil, "", err
+		}
+		out = append(out, viewOf(it))
+	}
+	next := ""
+	if more {
+		next = mergedCursor(items[len(items)-1], []string{"PK", "SK", "GSI1SK"}, "GSI1PK", base)
+	}
+	return out, next, nil
+}
+
+// contactsFilter sets a name-index shard query's prefix and filters.
+func (s *Store) contactsFilter(in *dynamodb.QueryInput, f ContactFilter, q string) {
 	var filters []string
 	in.ExpressionAttributeNames = map[string]string{}
 	if q != "" && !strings.Contains(q, "@") {
@@ -188,8 +226,8 @@ func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter
 		in.ExpressionAttributeValues[":st"] = &types.AttributeValueMemberS{Value: f.Status}
 	default:
 		// A pending contact written before pending ones had their own
-		// partition is still here until its next write: left out (queryPages
-		// reads on until the page is full, so paging stays exact).
+		// partition is still here until its next write: left out (the
+		// merge reads on until the page is full, so paging stays exact).
 		filters = append(filters, "#st <> :pending")
 		in.ExpressionAttributeNames["#st"] = "status"
 		in.ExpressionAttributeValues[":pending"] = &types.AttributeValueMemberS{Value: string(consent.Pending)}
@@ -200,19 +238,6 @@ func (s *Store) ListContacts(ctx context.Context, tenant string, f ContactFilter
 	if len(in.ExpressionAttributeNames) == 0 {
 		in.ExpressionAttributeNames = nil
 	}
-	var out []ContactView
-	next, err := s.queryPages(ctx, in, limit, func(item map[string]types.AttributeValue) error {
-		var it contactItem
-		if err := unmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out = append(out, viewOf(it))
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("listing contacts: %w", err)
-	}
-	return out, next, nil
 }
 
 type membershipItem struct {
@@ -222,21 +247,29 @@ type membershipItem struct {
 }
 
 func (s *Store) listGroupContacts(ctx context.Context, tenant string, f ContactFilter, limit int, start map[string]types.AttributeValue) ([]ContactView, string, error) {
-	var ids []string
-	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: groupPK(tenant, f.Group)}},
-		ExclusiveStartKey:         start,
-	}, limit, func(item map[string]types.AttributeValue) error {
-		var m membershipItem
-		if err := unmarshalMap(item, &m); err != nil {
-			return err
-		}
-		ids = append(ids, m.ContactID)
-		return nil
-	})
+	var ins []*dynamodb.QueryInput
+	for _, pk := range groupPKs(tenant, f.Group) {
+		ins = append(ins, &dynamodb.QueryInput{
+			TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+			ExclusiveStartKey:         shardStart(start, "PK", pk),
+		})
+	}
+	members, more, err := s.queryMerged(ctx, ins, "SK", limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing group: %w", err)
+	}
+	ids := make([]string, 0, len(members))
+	for _, item := range members {
+		var m membershipItem
+		if err := unmarshalMap(item, &m); err != nil {
+			return nil, "", err
+		}
+		ids = append(ids, m.ContactID)
+	}
+	next := ""
+	if more {
+		next = mergedCursor(members[len(members)-1], []string{"SK"}, "PK", groupBasePK(tenant, f.Group))
 	}
 	keys := make([]map[string]types.AttributeValue, len(ids))
 	for i, id := range ids {

@@ -299,7 +299,8 @@ func heatClass(tenant, pk string) string {
 		{"T#t#C#", "T#t#C#<id>"}, {"T#t#P#", "T#t#P#<e164>"}, {"T#t#EMAILS#", "T#t#EMAILS#<s>"},
 		{"T#t#S#", "T#t#S#<c>#<extId>"}, {"T#t#H#", "T#t#H#<e164|id>"}, {"T#t#IDEM#", "T#t#IDEM#<scope>#<key>"},
 		{"T#t#OUT#", "T#t#OUT#<ref>"}, {"T#t#DOI#", "T#t#DOI#<c>#<e164>"}, {"T#t#SUP#", "T#t#SUP#<hash>"},
-		{"T#t#RUN#", "T#t#RUN#<r>"}, {"T#t#CONN#", "T#t#CONN#<c>#RUNS"}, {"T#t#G#", "T#t#G#<group>"},
+		{"T#t#RUN#", "T#t#RUN#<r>"}, {"T#t#CONN#", "T#t#CONN#<c>#RUNS"}, {"T#t#G#", "T#t#G#<group>#<k>"},
+		{"T#t#CONTACTS#PENDING#", "T#t#CONTACTS#PENDING#<k>"}, {"T#t#CONTACTS#", "T#t#CONTACTS#<k>"},
 		{"SCHED#", "SCHED#<n>"}, {"OUTBOX#", "OUTBOX#<n>"}, {"DOI#", "DOI#<n>"}, {"HOOKS#", "HOOKS#<n>"},
 	} {
 		if strings.HasPrefix(pk, p.prefix) {

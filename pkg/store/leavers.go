@@ -359,24 +359,31 @@ func (s *Store) countLeft(ctx context.Context, tenant, runID string) (int, error
 	return n, err
 }
 
-// removeGroupLeavers pages through the members of "<label> - <g>".
+// removeGroupLeavers pages through the members of "<label> - <g>", shard
+// after shard (groupShards).
 func (s *Store) removeGroupLeavers(ctx context.Context, t Target, run Run, label, g string, now time.Time) error {
 	hub := merge.GroupName(label, g)
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: groupPK(t.TenantID, hub)}},
-		Limit:                     aws.Int32(leaverPage), ReturnConsumedCapacity: s.capacityMode(),
-	}
 	exp := now.Add(resources.RetentionPeriod).Unix()
-	return s.queryAll(ctx, "listing members of a complete group", in, func(res *dynamodb.QueryOutput) error {
-		s.trackOne(false, res.ConsumedCapacity)
-		size := 0
-		for _, item := range res.Items {
-			size += itemSize(item)
+	for _, pk := range groupPKs(t.TenantID, hub) {
+		in := &dynamodb.QueryInput{
+			TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
+			Limit:                     aws.Int32(leaverPage), ReturnConsumedCapacity: s.capacityMode(),
 		}
-		s.estimate(false, 0.5*float64((size+4095)/4096))
-		return s.removeLeaversOfPage(ctx, t, run, label, g, res.Items, exp, now)
-	})
+		err := s.queryAll(ctx, "listing members of a complete group", in, func(res *dynamodb.QueryOutput) error {
+			s.trackOne(false, res.ConsumedCapacity)
+			size := 0
+			for _, item := range res.Items {
+				size += itemSize(item)
+			}
+			s.estimate(false, 0.5*float64((size+4095)/4096))
+			return s.removeLeaversOfPage(ctx, t, run, label, g, res.Items, exp, now)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // removeLeaversOfPage removes from group g the members of one page of its
@@ -414,7 +421,7 @@ func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, labe
 		if !ok || !slices.Contains(c.Contact.Groups, hub) {
 			// A membership its contact does not have (a crash between
 			// a contact's write and its side writes): repaired here.
-			stale = append(stale, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(t.TenantID, hub), sk)}})
+			stale = append(stale, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(t.TenantID, hub, cid), sk)}})
 			continue
 		}
 		for _, l := range c.Contact.Sources {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/consent"
-	"github.com/contactsync/contactsync/pkg/resources"
 )
 
 // Outbox marker statuses. A marker is written with the decision that made a
@@ -49,7 +47,9 @@ const OutboxGrace = 5 * time.Minute
 // it gives up on it (failed, with the reason).
 const OutboxMaxSweeps = 24
 
-const outboxShards = 8
+// outboxShards spreads the sweeper's index (heat.md: one large install's
+// due texts alone would take most of one of 8).
+const outboxShards = 64
 
 // OutboxEntry is a due message as its marker keeps it: enough to enqueue it
 // again when the first enqueue was lost.
@@ -104,7 +104,7 @@ type outboxItem struct {
 // outboxIndexPK is the sweeper's index partition of a marker: sharded, and
 // like the scheduler's SCHED# partitions the only cross-tenant kind.
 func outboxIndexPK(t, ref string) string {
-	return "OUTBOX#" + strconv.Itoa(shard(t+"/"+ref, outboxShards))
+	return shardKey("OUTBOX", t+"/"+ref, outboxShards)
 }
 
 // outboxIndexSK sorts a marker by when the sweeper should look at it; the
@@ -356,52 +356,22 @@ func (it outboxItem) entry(tenant, ref string) OutboxEntry {
 // been swept OutboxMaxSweeps times is failed instead, with the reason.
 func (s *Store) SweepOutbox(ctx context.Context, now time.Time, every time.Duration, limit int, each func(OutboxEntry) error) (int, error) {
 	upper := fmt.Sprintf("%013d#~", now.UnixMilli())
-	n := 0
-	for sh := range outboxShards {
-		in := &dynamodb.QueryInput{
-			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-			KeyConditionExpression: aws.String(keyDue),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": &types.AttributeValueMemberS{Value: "OUTBOX#" + strconv.Itoa(sh)},
-				":up": &types.AttributeValueMemberS{Value: upper},
-			},
+	return s.sweepShards(ctx, "listing due outbox messages", shardKeys("OUTBOX", outboxShards), upper, limit, func(item map[string]types.AttributeValue) (bool, error) {
+		var it outboxItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return false, err
 		}
-		for {
-			out, err := s.db.Query(ctx, in)
-			if err != nil {
-				return n, fmt.Errorf("listing due outbox messages: %w", err)
-			}
-			for _, item := range out.Items {
-				var it outboxItem
-				if err := unmarshalMap(item, &it); err != nil {
-					return n, err
-				}
-				if it.TenantID == "" || it.Ref == "" || (it.Phone == "" && it.Kind != OutboxKindNotify) {
-					continue // not a marker the sweeper can rebuild
-				}
-				took, err := s.takeSwept(ctx, it, now, every)
-				if err != nil {
-					return n, err
-				}
-				if !took {
-					continue
-				}
-				e := it.entry(it.TenantID, it.Ref)
-				e.Sweeps++
-				if err := each(e); err != nil {
-					return n, err
-				}
-				if n++; n >= limit {
-					return n, nil
-				}
-			}
-			if out.LastEvaluatedKey == nil {
-				break
-			}
-			in.ExclusiveStartKey = out.LastEvaluatedKey
+		if it.TenantID == "" || it.Ref == "" || (it.Phone == "" && it.Kind != OutboxKindNotify) {
+			return false, nil // not a marker the sweeper can rebuild
 		}
-	}
-	return n, nil
+		took, err := s.takeSwept(ctx, it, now, every)
+		if err != nil || !took {
+			return false, err
+		}
+		e := it.entry(it.TenantID, it.Ref)
+		e.Sweeps++
+		return true, each(e)
+	})
 }
 
 // takeSwept moves a swept marker on in the index, or fails it after

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/consent"
-	"github.com/contactsync/contactsync/pkg/resources"
 )
 
 // Unanswered double opt-in requests (issue 18 item 7). Each request's
@@ -23,7 +21,7 @@ import (
 
 const (
 	skPending     = "DOI"
-	pendingShards = 8
+	pendingShards = 16 // heat.md: headroom for one large install's requests
 	// PendingFirstLook is when a new request is first looked at: no expiry
 	// or reminder is shorter than a day.
 	PendingFirstLook = 24 * time.Hour
@@ -60,7 +58,7 @@ func (s *Store) pendingPut(e OutboxEntry) (types.TransactWriteItem, bool, error)
 	}
 	av, err := marshalMap(pendingItem{
 		PK: pendingPK(e.TenantID, e.ConnectionID, e.Phone), SK: skPending,
-		GSI2PK:         "DOI#" + strconv.Itoa(shard(e.TenantID+"/"+e.ConnectionID+"/"+e.Phone, pendingShards)),
+		GSI2PK:         doiIndexPK(e.TenantID, e.ConnectionID, e.Phone),
 		GSI2SK:         pendingIndexSK(e.TenantID, e.ConnectionID, e.Phone, e.At.Add(PendingFirstLook)),
 		PendingRequest: PendingRequest{TenantID: e.TenantID, ConnectionID: e.ConnectionID, Phone: e.Phone, RequestAt: e.At},
 	})
@@ -76,61 +74,37 @@ func (s *Store) pendingPut(e OutboxEntry) (types.TransactWriteItem, bool, error)
 // leaves the index (it is deleted).
 func (s *Store) SweepPending(ctx context.Context, now time.Time, limit int, each func(PendingRequest) (next time.Time, done bool, err error)) (int, error) {
 	upper := fmt.Sprintf("%013d#~", now.UnixMilli())
-	n := 0
-	for sh := range pendingShards {
-		in := &dynamodb.QueryInput{
-			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-			KeyConditionExpression: aws.String(keyDue),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": &types.AttributeValueMemberS{Value: "DOI#" + strconv.Itoa(sh)},
-				":up": &types.AttributeValueMemberS{Value: upper},
-			},
+	return s.sweepShards(ctx, "listing pending requests", shardKeys("DOI", pendingShards), upper, limit, func(item map[string]types.AttributeValue) (bool, error) {
+		var it pendingItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return false, err
 		}
-		for {
-			out, err := s.db.Query(ctx, in)
-			if err != nil {
-				return n, fmt.Errorf("listing pending requests: %w", err)
-			}
-			for _, item := range out.Items {
-				var it pendingItem
-				if err := unmarshalMap(item, &it); err != nil {
-					return n, err
-				}
-				next, done, err := each(it.PendingRequest)
-				if err != nil {
-					return n, err
-				}
-				key := keyOf(it.PK, it.SK)
-				if done {
-					_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key})
-				} else {
-					if !next.After(now) {
-						next = now.Add(time.Hour) // never look again in the same tick
-					}
-					_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-						TableName: aws.String(s.table), Key: key,
-						UpdateExpression:    aws.String("SET GSI2SK = :sk"),
-						ConditionExpression: aws.String(condExists),
-						ExpressionAttributeValues: map[string]types.AttributeValue{
-							":sk": &types.AttributeValueMemberS{Value: pendingIndexSK(it.TenantID, it.ConnectionID, it.Phone, next)},
-						},
-					})
-					if conditionFailed(err) {
-						err = nil
-					}
-				}
-				if err != nil {
-					return n, fmt.Errorf("moving a pending request on: %w", err)
-				}
-				if n++; n >= limit {
-					return n, nil
-				}
-			}
-			if out.LastEvaluatedKey == nil {
-				break
-			}
-			in.ExclusiveStartKey = out.LastEvaluatedKey
+		next, done, err := each(it.PendingRequest)
+		if err != nil {
+			return false, err
 		}
-	}
-	return n, nil
+		key := keyOf(it.PK, it.SK)
+		if done {
+			_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: key})
+		} else {
+			if !next.After(now) {
+				next = now.Add(time.Hour) // never look again in the same tick
+			}
+			_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+				TableName: aws.String(s.table), Key: key,
+				UpdateExpression:    aws.String("SET GSI2SK = :sk"),
+				ConditionExpression: aws.String(condExists),
+				ExpressionAttributeValues: map[string]types.AttributeValue{
+					":sk": &types.AttributeValueMemberS{Value: pendingIndexSK(it.TenantID, it.ConnectionID, it.Phone, next)},
+				},
+			})
+			if conditionFailed(err) {
+				err = nil
+			}
+		}
+		if err != nil {
+			return false, fmt.Errorf("moving a pending request on: %w", err)
+		}
+		return true, nil
+	})
 }
