@@ -91,6 +91,9 @@ type Store interface {
 	ListDeferred(ctx context.Context, tenant, runID, cursor string) ([]store.Deferred, string, error)
 	RemoveLeavers(ctx context.Context, t store.Target, run store.Run, now time.Time) (int, error)
 	ClaimRunEnd(ctx context.Context, tenant, runID, holder string, d time.Duration) error
+	// The page window's stored cursors (window.go).
+	SaveFanout(ctx context.Context, tenant, runID string, from int, cursors []source.Cursor) error
+	FanoutCursor(ctx context.Context, tenant, runID string, seq int) (source.Cursor, bool, error)
 }
 
 // Sender enqueues JSON messages.
@@ -123,6 +126,10 @@ type Deps struct {
 	// Notify tells the hub a run ended (sync.completed, sync.failed; nil:
 	// nothing is told).
 	Notify *notify.Notifier
+	// PageWindow is how many pages of one run the pages queue holds at
+	// once (window.go; default the function's resources.PageWindow,
+	// negative: every page is enqueued by the plan, no window).
+	PageWindow int
 	// Prices prices a dry run's messages (default messages.Prices{}: the
 	// default templates; compose gives it the store and the sealer, so the
 	// tenant's own templates count).
@@ -160,6 +167,10 @@ func New(d Deps) *Handler {
 	}
 	if d.Prices == nil {
 		d.Prices = messages.Prices{}
+	}
+	if d.PageWindow == 0 {
+		f, _ := resources.FunctionByName("bulksync")
+		d.PageWindow = f.PageWindow
 	}
 	return &Handler{d: d}
 }
@@ -251,6 +262,14 @@ func (h *Handler) failPage(ctx context.Context, m messages.Page, reason string, 
 		pageID = "plan"
 		if perr := h.d.Store.SetPlan(ctx, m.TenantID, m.RunID, 1, -1); perr != nil {
 			return perr
+		}
+	}
+	if m.Kind == messages.KindPage && !nextSent {
+		// Its chain ends here (the page after it is closed below): the
+		// window's next page still runs, enqueued before this one is
+		// counted so that a crash in between cannot lose it.
+		if err := h.releaseNext(ctx, m); err != nil {
+			return err
 		}
 	}
 	if err := h.recordDead(ctx, m, pageID, reason); err != nil {
@@ -373,15 +392,17 @@ func (h *Handler) plan(ctx context.Context, m messages.Page) error {
 			return err
 		}
 	}
+	// The pages past the run's window wait in the store (window.go),
+	// saved before any page can need them.
+	msgs, err := h.windowed(ctx, m, plan.Fanout)
+	if err != nil {
+		return err
+	}
 	if err := h.d.Store.SetPlan(ctx, m.TenantID, m.RunID, len(plan.Fanout), expected); err != nil {
 		return err
 	}
 	if len(plan.Fanout) == 0 {
 		return h.finish(ctx, m)
-	}
-	msgs := make([]any, len(plan.Fanout))
-	for i, cur := range plan.Fanout {
-		msgs[i] = messages.PageMessage(m, cur)
 	}
 	return h.d.Pages.Send(ctx, msgs...)
 }
@@ -425,6 +446,11 @@ func (h *Handler) page(ctx context.Context, m messages.Page, log *slog.Logger) (
 			return nextSent, fmt.Errorf("enqueuing next page: %w", err)
 		}
 		nextSent = true
+	} else if err := h.releaseNext(ctx, m); err != nil {
+		// The page ends its chain (or is a fan-out page): the run's next
+		// page in its window is enqueued before it is counted, so a retry
+		// re-sends it (the same page id, counted once).
+		return nextSent, fmt.Errorf("enqueuing the window's next page: %w", err)
 	}
 	complete := completeGroups(run)
 	if len(complete) > 0 {
