@@ -122,7 +122,7 @@ func TestWindow_SmallTenantIsNotQueuedBehindABigInstall(t *testing.T) {
 				if b.Status != store.RunRunning && sm.Status != store.RunRunning {
 					break
 				}
-				if m := next();  m.TenantID == bigTenant && m.Kind == messages.KindPage {
+				if m := next(); m.TenantID == bigTenant && m.Kind == messages.KindPage {
 					bigPages++
 				}
 			}
@@ -147,4 +147,3 @@ func TestWindow_SmallTenantIsNotQueuedBehindABigInstall(t *testing.T) {
 		})
 	}
 }
-
