@@ -147,3 +147,73 @@ func TestWindow_SmallTenantIsNotQueuedBehindABigInstall(t *testing.T) {
 		})
 	}
 }
+
+// TestWindow_DeadPageStillEnqueuesTheNextOne: with a window of 2 pages, the
+// install's first page dead-letters on its only receive before it fetched
+// anything. The page a window after it is still enqueued (by the dead
+// page), so every other page runs and the run ends failed with all six
+// pages done, instead of waiting for a page nobody enqueued until its lock
+// expires.
+func TestWindow_DeadPageStillEnqueuesTheNextOne(t *testing.T) {
+	t.Parallel()
+	shop := woocommercetest.NewServer(woocommercetest.Options{Customers: 600, Seed: 13})
+	defer shop.Close()
+	s := stacktest.New(t)
+	ctx := context.Background()
+	st := store.New(s.DynamoDB, s.Table)
+	sealer, _ := seal.New([]byte(strings.Repeat("k", 32)))
+	tenant, _, err := st.CreateTenant(ctx, "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, secret := shop.Credentials()
+	cfg, _ := json.Marshal(map[string]string{"storeUrl": shop.URL(), "consumerKey": key, "consumerSecret": secret, "webhookSecret": "whsec"})
+	conn := store.Connection{TenantID: tenant.ID, ID: store.NewConnectionID(tenant.ID), Platform: "woocommerce", Label: "WooCommerce",
+		ConsentMode: "inferred", DefaultRegion: "AU", SyncIntervalHours: 24, Enabled: true, Config: sealer.Seal(tenant.ID, cfg)}
+	if err := st.CreateConnection(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	pages := queue.NewSender(s.SQS, s.PagesQueueURL)
+	faulty := &faultyStore{Store: st}
+	h := bulksync.New(bulksync.Deps{
+		Store: faulty, Sources: &connectors.Registry{Opener: sealer, HTTP: http.DefaultClient, AllowPrivateHosts: true},
+		Pages: pages, Outbox: queue.NewSender(s.SQS, s.OutboxQueueURL), DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL),
+		PageWindow: 2, MaxReceives: 1,
+	})
+	run, err := syncrun.Starter{Store: st, Pages: pages, LockFor: time.Hour}.Start(ctx, tenant.ID, conn.ID, store.TriggerInstall, false, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handled := 0
+	for ; handled < 50; handled++ {
+		out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.PagesQueueURL), MaxNumberOfMessages: 1, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			break // nothing left to run
+		}
+		var m messages.Page
+		if err := json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &m); err != nil {
+			t.Fatal(err)
+		}
+		if m.Kind == messages.KindPage && m.Seq == 1 {
+			faulty.failRecorded.Store(1) // its only receive fails before it fetches
+		}
+		if _, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: aws.ToString(out.Messages[0].Body),
+			Attributes: map[string]string{"ApproximateReceiveCount": "1"}}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.PagesQueueURL), ReceiptHandle: out.Messages[0].ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := st.GetRun(ctx, tenant.ID, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != store.RunFailed || r.PagesTotal != 6 || r.PagesDone != 6 || r.DeadPages != 1 || r.Counts.Seen != 500 {
+		t.Fatalf("run = %s, %d of %d pages done, %d dead, %d seen after %d messages; want failed, 6 of 6, 1 dead, 500 seen",
+			r.Status, r.PagesDone, r.PagesTotal, r.DeadPages, r.Counts.Seen, handled)
+	}
+}
