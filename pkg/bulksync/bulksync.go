@@ -446,11 +446,6 @@ func (h *Handler) page(ctx context.Context, m messages.Page, log *slog.Logger) (
 			return nextSent, fmt.Errorf("enqueuing next page: %w", err)
 		}
 		nextSent = true
-	} else if err := h.releaseNext(ctx, m); err != nil {
-		// The page ends its chain (or is a fan-out page): the run's next
-		// page in its window is enqueued before it is counted, so a retry
-		// re-sends it (the same page id, counted once).
-		return nextSent, fmt.Errorf("enqueuing the window's next page: %w", err)
 	}
 	complete := completeGroups(run)
 	if len(complete) > 0 {
@@ -490,6 +485,14 @@ func (h *Handler) page(ctx context.Context, m messages.Page, log *slog.Logger) (
 	}
 	if err := h.writeBacks(ctx, m, conn, src, pg.Records, applied, &res, log); err != nil {
 		return nextSent, fmt.Errorf("writing opt-outs back: %w", err)
+	}
+	if pg.Next == "" {
+		// The page ends its chain (or is a fan-out page): the run's next
+		// page in its window is enqueued as it finishes, before it is
+		// counted, so a retry re-sends it (the same page id, counted once).
+		if err := h.releaseNext(ctx, m); err != nil {
+			return nextSent, fmt.Errorf("enqueuing the window's next page: %w", err)
+		}
 	}
 	return h.recordPage(ctx, m, log, res, nextSent)
 }

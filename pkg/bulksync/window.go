@@ -23,13 +23,15 @@ import (
 // a plan of more than W fan-out pages enqueues its first W and stores the
 // rest (store.SaveFanout); each message carries its place in the plan
 // (messages.Page.Seq), and the page that ends its place — a fan-out page,
-// or the last page of a chain — enqueues place Seq+W before it is counted
-// (a retry re-sends it: the same page id, counted once; a dead page
-// releases it too). A run therefore never holds more than W messages that
-// have not started, so a page queued behind it waits for at most W of its
-// pages, not its backlog: W × page time / pages in parallel. W is the
-// consumer's whole parallelism, so an install alone still uses every
-// worker; two installs at once share them.
+// or the last page of a chain — enqueues place Seq+W as it finishes, just
+// before it is counted (a retry re-sends it: the same page id, counted
+// once; a dead page releases it too). A run therefore holds about W
+// messages, queued or in flight, so a page queued behind it waits for at
+// most W of its pages, not its backlog: at most W × page time / pages in
+// parallel, and about nothing when W is no more than the pages in
+// parallel (its W are then all in flight). W is the consumer's whole
+// parallelism, so an install alone still uses every worker; two installs
+// at once share them.
 //
 // On AWS the pages queue is also a fair queue: every message carries its
 // tenant as MessageGroupId (messages.Page.MessageGroup, pkg/queue), and
