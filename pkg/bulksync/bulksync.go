@@ -1,39 +1,3 @@
-// Package bulksync is the bulk-sync Lambda's handler: an SQS event source
-// (ReportBatchItemFailures) whose messages are the page protocol of
-// pkg/messages (messages.Page). A plan message asks the connector for its
-// page plan and enqueues the pages; a page message fetches one page,
-// merges and writes its records, counts them on the run exactly once,
-// enqueues the next page of a chained plan, and finishes the run after its
-// last page.
-//
-// Write-back: with the connection's writeBackOptOuts on, a page writes
-// the opt-out back to each of its records that still shows an
-// unsubscribed number subscribed (store.Applied.WriteBack) before it is
-// counted, at most once per record and run (an outbox marker and lease
-// per record and run), and counts written_back or write_back_failed with
-// a report row; a failure is left to the next sync, a connector that
-// cannot write back is counted write_back_unsupported once per run
-// (writeback.go).
-//
-// Failures: a transient error (platform 5xx/429 after the client's own
-// retries, throttling) leaves the message to SQS, which redelivers it after
-// the visibility timeout; on its last allowed receive, or at once for a
-// permanent error (credentials revoked, a cursor the platform refuses), the
-// page is recorded as dead with its reason, moved to the dead-letter queue
-// and acknowledged. The run then finishes as failed, with the reason, once
-// every other page is done: it fails only when a page can make no progress.
-// A page whose every attempt was cut short (the invocation timed out or
-// crashed) never reaches that last receive in the handler: SQS moves it to
-// the DLQ itself, and DeadLetters, run by the scheduler's tick, records it
-// dead so its run ends too. Each message has its own deadline
-// (Deps.MessageTimeout), well inside the function's timeout.
-//
-// A dry run (store.Run.DryRun, POST /v1/connections/{id}/syncs with
-// {"dryRun": true}) is planned, fetched, counted and finished like any
-// run, but its pages are applied with store.Target.DryRun: the decisions
-// go to the run's scratch space, no message is queued — their number by
-// purpose and their credits (Deps.Prices) are counted instead — and the
-// connection's last sync is not moved.
 package bulksync
 
 import (
