@@ -2,6 +2,7 @@ package bulksync
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/contactsync/contactsync/pkg/messages"
@@ -66,6 +67,9 @@ func (h *Handler) windowed(ctx context.Context, m messages.Page, fanout []source
 func (h *Handler) releaseNext(ctx context.Context, m messages.Page) error {
 	if m.Seq <= 0 || m.Seq+m.Window > m.Pages {
 		return nil
+	}
+	if h.d.Pages == nil {
+		return errors.New("no pages queue to enqueue the window's next page on")
 	}
 	seq := m.Seq + m.Window
 	cur, ok, err := h.d.Store.FanoutCursor(ctx, m.TenantID, m.RunID, seq)

@@ -149,13 +149,24 @@ func TestWindow_SmallTenantIsNotQueuedBehindABigInstall(t *testing.T) {
 }
 
 // TestWindow_DeadPageStillEnqueuesTheNextOne: with a window of 2 pages, the
-// install's first page dead-letters on its only receive before it fetched
-// anything. The page a window after it is still enqueued (by the dead
-// page), so every other page runs and the run ends failed with all six
-// pages done, instead of waiting for a page nobody enqueued until its lock
-// expires.
+// install's first page dead-letters before it fetched anything — the
+// handler gives up on its only receive, or SQS moves it to the DLQ itself
+// and the scheduler's drain (bulksync.DeadLetters, built as schedulerfn
+// builds it) records it. The page a window after it is still enqueued (by
+// the dead page), so every other page runs and the run ends failed with
+// all six pages done, instead of waiting for a page nobody enqueued until
+// its lock expires.
 func TestWindow_DeadPageStillEnqueuesTheNextOne(t *testing.T) {
 	t.Parallel()
+	for _, by := range []string{"handler", "sqs"} {
+		t.Run(by, func(t *testing.T) {
+			t.Parallel()
+			deadPageReleasesNext(t, by)
+		})
+	}
+}
+
+func deadPageReleasesNext(t *testing.T, by string) {
 	shop := woocommercetest.NewServer(woocommercetest.Options{Customers: 600, Seed: 13})
 	defer shop.Close()
 	s := stacktest.New(t)
@@ -196,6 +207,22 @@ func TestWindow_DeadPageStillEnqueuesTheNextOne(t *testing.T) {
 		var m messages.Page
 		if err := json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &m); err != nil {
 			t.Fatal(err)
+		}
+		if m.Kind == messages.KindPage && m.Seq == 1 && by == "sqs" {
+			// Every receive timed out: SQS moves it to the DLQ, the
+			// scheduler's tick drains it.
+			if _, err := s.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.PagesDLQURL), MessageBody: out.Messages[0].Body}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.SQS.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.PagesQueueURL), ReceiptHandle: out.Messages[0].ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+			drain := bulksync.DeadLetters{SQS: s.SQS, QueueURL: s.PagesDLQURL, Handler: bulksync.New(bulksync.Deps{Store: st,
+				DeadLetter: queue.NewSender(s.SQS, s.PagesDLQURL), Pages: pages})}
+			if n, err := drain.Drain(ctx); err != nil || n != 1 {
+				t.Fatalf("drained %d dead pages (%v), want 1", n, err)
+			}
+			continue
 		}
 		if m.Kind == messages.KindPage && m.Seq == 1 {
 			faulty.failRecorded.Store(1) // its only receive fails before it fetches
