@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"strconv"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
@@ -171,6 +173,10 @@ func New(scope constructs.Construct, id string, cfg Config, props *awscdk.StackP
 		}
 		if n.PublicURL {
 			env[awsenv.EnvPublicBaseURL] = publicURL
+		}
+		if n.PageWindow > 0 {
+			// The pages a run keeps queued at once (pkg/bulksync's window).
+			env[awsenv.EnvPageWindow] = jsii.String(strconv.Itoa(n.PageWindow))
 		}
 		// The OAuth apps it reads: the client id in plain, the client
 		// secret's ARN (the operator's secret; read at cold start).

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -330,6 +331,7 @@ func TestStack(t *testing.T) {
 		"CONTACTSYNC_SEAL_KEY_SECRET_ARN": ref(secretID("pkg/seal")),
 		"HUB_ADMIN_TOKEN_SECRET_ARN":      ref(secretID("/admin/tenants")),
 		"PUBLIC_BASE_URL":                 map[string]any{"Fn::GetAtt": []any{apiID, "ApiEndpoint"}},
+		"CONTACTSYNC_PAGE_WINDOW":         strconv.Itoa(bulksyncWindow()),
 	}
 	envOf := func(fn string) map[string]any {
 		p := byType("AWS::Lambda::Function")[fnID[fn]]
@@ -368,6 +370,9 @@ func TestStack(t *testing.T) {
 			if f.PublicURL {
 				want = append(want, "PUBLIC_BASE_URL")
 			}
+			if f.PageWindow > 0 {
+				want = append(want, "CONTACTSYNC_PAGE_WINDOW")
+			}
 			env := envOf(f.Name)
 			got := []string{}
 			for k, v := range env {
@@ -383,6 +388,11 @@ func TestStack(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Errorf("%s environment = %v, want exactly %v (resources.Functions, what pkg/compose loads)", f.Name, got, want)
 			}
+		}
+		// One tenant cannot starve the others: the bulk-sync consumer
+		// keeps each run's pages to the window resources defines.
+		if got := envOf("bulksync")["CONTACTSYNC_PAGE_WINDOW"]; got != strconv.Itoa(bulksyncWindow()) || bulksyncWindow() <= 0 {
+			t.Errorf("bulksync CONTACTSYNC_PAGE_WINDOW = %v, want %d (resources)", got, bulksyncWindow())
 		}
 		// The ones the review found missing.
 		for fn, v := range map[string]string{
@@ -512,7 +522,8 @@ func TestStack(t *testing.T) {
 		for fn := range fnID {
 			var wantSecrets, wantSends []string
 			for k, v := range envOf(fn) {
-				id, _ := v.(map[string]any)["Ref"].(string)
+				r, _ := v.(map[string]any) // a plain value (the page window) names no resource
+				id, _ := r["Ref"].(string)
 				switch {
 				case strings.HasSuffix(k, "_SECRET_ARN"):
 					wantSecrets = append(wantSecrets, id)
@@ -753,4 +764,10 @@ func TestFromContext(t *testing.T) {
 			t.Errorf("no context: %+v, %v", cfg, err)
 		}
 	})
+}
+
+// bulksyncWindow is the bulk-sync consumer's page window per run.
+func bulksyncWindow() int {
+	f, _ := resources.FunctionByName("bulksync")
+	return f.PageWindow
 }

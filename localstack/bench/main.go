@@ -16,7 +16,8 @@
 //
 // Settings (flags, or the environment in brackets): -size [BENCH_SIZE]
 // customers per store, -platforms, -workers (bulk-sync invocations at once),
-// -rates [BENCH_RATES] webhook requests/s, -rate-duration, -stops, -out.
+// -rates [BENCH_RATES] webhook requests/s, -rate-duration, -stops, -out;
+// -starve N [-fair=false] runs only the starvation scenario (starve.go).
 package main
 
 import (
@@ -56,6 +57,10 @@ type settings struct {
 	Quiet bool `json:"-"`
 	// Verbose logs every failed webhook answer.
 	Verbose bool `json:"-"`
+	// Starve runs only the starvation scenario with a big install of that
+	// many customers (starve.go); Fair=false turns the page window off.
+	Starve int  `json:"-"`
+	Fair   bool `json:"-"`
 }
 
 func main() {
@@ -69,6 +74,8 @@ func main() {
 	flag.IntVar(&s.Stops, "stops", 1000, "STOP replies in the burst")
 	flag.StringVar(&s.Out, "out", filepath.Join(localDir(), "bench"), "where results.md and results.json go")
 	flag.BoolVar(&s.Verbose, "v", false, "log failed webhook answers")
+	flag.IntVar(&s.Starve, "starve", 0, "run only the starvation scenario: one tenant installs this many customers while ten small tenants sync and get webhooks")
+	flag.BoolVar(&s.Fair, "fair", true, "with -starve: the page window per run on (false: every page enqueued by its plan)")
 	flag.Parse()
 	s.Platforms = split(plats)
 	for _, name := range s.Platforms {
@@ -87,6 +94,11 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if s.Starve > 0 {
+		code := starveMain(ctx, s)
+		stop()
+		os.Exit(code)
+	}
 	res, err := run(ctx, s)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)

@@ -29,6 +29,9 @@ const (
 	EnvOutboxQueue    = "CONTACTSYNC_OUTBOX_QUEUE"
 	EnvOutboxQueueURL = "CONTACTSYNC_OUTBOX_QUEUE_URL"
 	EnvPagesDLQURL    = "CONTACTSYNC_PAGES_DLQ_URL"
+	// EnvPageWindow is the bulk-sync consumer's page window per run
+	// (resources.Function.PageWindow; "off": none).
+	EnvPageWindow = "CONTACTSYNC_PAGE_WINDOW"
 
 	// EnvPublicBaseURL is the URL platforms and SMS providers call; webhook
 	// URLs and URL-covering signatures (Twilio) are built from it.

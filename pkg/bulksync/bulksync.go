@@ -1,39 +1,3 @@
-// Package bulksync is the bulk-sync Lambda's handler: an SQS event source
-// (ReportBatchItemFailures) whose messages are the page protocol of
-// pkg/messages (messages.Page). A plan message asks the connector for its
-// page plan and enqueues the pages; a page message fetches one page,
-// merges and writes its records, counts them on the run exactly once,
-// enqueues the next page of a chained plan, and finishes the run after its
-// last page.
-//
-// Write-back: with the connection's writeBackOptOuts on, a page writes
-// the opt-out back to each of its records that still shows an
-// unsubscribed number subscribed (store.Applied.WriteBack) before it is
-// counted, at most once per record and run (an outbox marker and lease
-// per record and run), and counts written_back or write_back_failed with
-// a report row; a failure is left to the next sync, a connector that
-// cannot write back is counted write_back_unsupported once per run
-// (writeback.go).
-//
-// Failures: a transient error (platform 5xx/429 after the client's own
-// retries, throttling) leaves the message to SQS, which redelivers it after
-// the visibility timeout; on its last allowed receive, or at once for a
-// permanent error (credentials revoked, a cursor the platform refuses), the
-// page is recorded as dead with its reason, moved to the dead-letter queue
-// and acknowledged. The run then finishes as failed, with the reason, once
-// every other page is done: it fails only when a page can make no progress.
-// A page whose every attempt was cut short (the invocation timed out or
-// crashed) never reaches that last receive in the handler: SQS moves it to
-// the DLQ itself, and DeadLetters, run by the scheduler's tick, records it
-// dead so its run ends too. Each message has its own deadline
-// (Deps.MessageTimeout), well inside the function's timeout.
-//
-// A dry run (store.Run.DryRun, POST /v1/connections/{id}/syncs with
-// {"dryRun": true}) is planned, fetched, counted and finished like any
-// run, but its pages are applied with store.Target.DryRun: the decisions
-// go to the run's scratch space, no message is queued — their number by
-// purpose and their credits (Deps.Prices) are counted instead — and the
-// connection's last sync is not moved.
 package bulksync
 
 import (
@@ -91,6 +55,9 @@ type Store interface {
 	ListDeferred(ctx context.Context, tenant, runID, cursor string) ([]store.Deferred, string, error)
 	RemoveLeavers(ctx context.Context, t store.Target, run store.Run, now time.Time) (int, error)
 	ClaimRunEnd(ctx context.Context, tenant, runID, holder string, d time.Duration) error
+	// The page window's stored cursors (window.go).
+	SaveFanout(ctx context.Context, tenant, runID string, from int, cursors []source.Cursor) error
+	FanoutCursor(ctx context.Context, tenant, runID string, seq int) (source.Cursor, bool, error)
 }
 
 // Sender enqueues JSON messages.
@@ -123,6 +90,10 @@ type Deps struct {
 	// Notify tells the hub a run ended (sync.completed, sync.failed; nil:
 	// nothing is told).
 	Notify *notify.Notifier
+	// PageWindow is how many pages of one run the pages queue holds at
+	// once (window.go; default the function's resources.PageWindow,
+	// negative: every page is enqueued by the plan, no window).
+	PageWindow int
 	// Prices prices a dry run's messages (default messages.Prices{}: the
 	// default templates; compose gives it the store and the sealer, so the
 	// tenant's own templates count).
@@ -160,6 +131,10 @@ func New(d Deps) *Handler {
 	}
 	if d.Prices == nil {
 		d.Prices = messages.Prices{}
+	}
+	if d.PageWindow == 0 {
+		f, _ := resources.FunctionByName("bulksync")
+		d.PageWindow = f.PageWindow
 	}
 	return &Handler{d: d}
 }
@@ -251,6 +226,14 @@ func (h *Handler) failPage(ctx context.Context, m messages.Page, reason string, 
 		pageID = "plan"
 		if perr := h.d.Store.SetPlan(ctx, m.TenantID, m.RunID, 1, -1); perr != nil {
 			return perr
+		}
+	}
+	if m.Kind == messages.KindPage && !nextSent {
+		// Its chain ends here (the page after it is closed below): the
+		// window's next page still runs, enqueued before this one is
+		// counted so that a crash in between cannot lose it.
+		if err := h.releaseNext(ctx, m); err != nil {
+			return err
 		}
 	}
 	if err := h.recordDead(ctx, m, pageID, reason); err != nil {
@@ -373,15 +356,17 @@ func (h *Handler) plan(ctx context.Context, m messages.Page) error {
 			return err
 		}
 	}
+	// The pages past the run's window wait in the store (window.go),
+	// saved before any page can need them.
+	msgs, err := h.windowed(ctx, m, plan.Fanout)
+	if err != nil {
+		return err
+	}
 	if err := h.d.Store.SetPlan(ctx, m.TenantID, m.RunID, len(plan.Fanout), expected); err != nil {
 		return err
 	}
 	if len(plan.Fanout) == 0 {
 		return h.finish(ctx, m)
-	}
-	msgs := make([]any, len(plan.Fanout))
-	for i, cur := range plan.Fanout {
-		msgs[i] = messages.PageMessage(m, cur)
 	}
 	return h.d.Pages.Send(ctx, msgs...)
 }
@@ -464,6 +449,14 @@ func (h *Handler) page(ctx context.Context, m messages.Page, log *slog.Logger) (
 	}
 	if err := h.writeBacks(ctx, m, conn, src, pg.Records, applied, &res, log); err != nil {
 		return nextSent, fmt.Errorf("writing opt-outs back: %w", err)
+	}
+	if pg.Next == "" {
+		// The page ends its chain (or is a fan-out page): the run's next
+		// page in its window is enqueued as it finishes, before it is
+		// counted, so a retry re-sends it (the same page id, counted once).
+		if err := h.releaseNext(ctx, m); err != nil {
+			return nextSent, fmt.Errorf("enqueuing the window's next page: %w", err)
+		}
 	}
 	return h.recordPage(ctx, m, log, res, nextSent)
 }

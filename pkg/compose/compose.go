@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -78,6 +79,10 @@ type Env struct {
 	// SchedulerNow is the scheduler tick's clock (nil: time.Now); tests
 	// move it on to make the daily webhook check due.
 	SchedulerNow func() time.Time
+	// PageWindow is the bulk-sync consumer's page window per run
+	// (bulksync.Deps.PageWindow: 0 the function's resources.PageWindow,
+	// negative none; CONTACTSYNC_PAGE_WINDOW, "off" for none).
+	PageWindow int
 }
 
 // For returns e as function fn is given it when deployed: only the
@@ -114,6 +119,9 @@ func (e Env) For(fn string) Env {
 	}
 	if !f.PublicURL {
 		e.PublicBaseURL = ""
+	}
+	if f.PageWindow == 0 {
+		e.PageWindow = 0
 	}
 	// Only the OAuth apps fn is given (their client id and secret).
 	for _, platform := range []string{resources.OAuthShopify, resources.OAuthMailchimp, resources.OAuthKlaviyo} {
@@ -209,6 +217,11 @@ func Load(ctx context.Context, fn string, getenv func(string) string) (Env, erro
 	if f.PublicURL {
 		e.PublicBaseURL = getenv(awsenv.EnvPublicBaseURL)
 	}
+	if f.PageWindow > 0 {
+		if e.PageWindow, err = pageWindow(getenv(awsenv.EnvPageWindow)); err != nil {
+			return Env{}, err
+		}
+	}
 	// The OAuth apps fn reads (resources.Function.OAuthApps): the api
 	// function runs the installs, the others may refresh Klaviyo tokens.
 	// Client ids are plain settings; client secrets come from Secrets
@@ -224,6 +237,22 @@ func Load(ctx context.Context, fn string, getenv func(string) string) (Env, erro
 		}
 	}
 	return e.For(fn), nil
+}
+
+// pageWindow reads CONTACTSYNC_PAGE_WINDOW: unset is the function's
+// default (0), "off" no window (-1), else a positive number of pages.
+func pageWindow(v string) (int, error) {
+	switch v {
+	case "":
+		return 0, nil
+	case "off":
+		return -1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 || n > 10000 {
+		return 0, fmt.Errorf("%s=%q: want a number of pages from 1 to 10000, or off", awsenv.EnvPageWindow, v)
+	}
+	return n, nil
 }
 
 // MustLoad is Load from the process environment for a Lambda main: it

@@ -93,6 +93,27 @@ func TestLoad_ReadsWhatResourcesSays(t *testing.T) {
 	if _, err := compose.Load(ctx, "nope", lookup(nil)); err == nil {
 		t.Error("unknown function loaded")
 	}
+	// The bulk-sync consumer's page window: unset is resources' (0 here),
+	// "off" none, a number that many pages; anything else does not start.
+	for v, want := range map[string]int{"": 0, "off": -1, "7": 7} {
+		env := map[string]string{awsenv.EnvPageWindow: v}
+		for k, x := range full {
+			env[k] = x
+		}
+		e, err := compose.Load(ctx, bulksyncfn.Name, lookup(env))
+		if err != nil || e.PageWindow != want {
+			t.Errorf("%s=%q: page window %d (%v), want %d", awsenv.EnvPageWindow, v, e.PageWindow, err, want)
+		}
+	}
+	for _, v := range []string{"0", "-3", "many", "100000"} {
+		env := map[string]string{awsenv.EnvPageWindow: v}
+		for k, x := range full {
+			env[k] = x
+		}
+		if _, err := compose.Load(ctx, bulksyncfn.Name, lookup(env)); err == nil || !strings.Contains(err.Error(), awsenv.EnvPageWindow) {
+			t.Errorf("%s=%q: loaded (%v), want an error naming the setting", awsenv.EnvPageWindow, v, err)
+		}
+	}
 }
 
 // TestFor_ClearsWhatAFunctionIsNotGiven.

@@ -12,9 +12,12 @@
 //
 //   - Kind "plan" (one per run): the bulksync consumer asks the connector for
 //     its page plan. Fan-out platforms (page numbers, offsets, byte ranges)
-//     get every page enqueued at once and the run's PagesTotal set to their
-//     number; chained platforms (cursors) get their first page enqueued and
-//     PagesTotal = 1.
+//     get their pages enqueued at once, up to the run's page window (the
+//     rest stored; each page enqueues the one a window after it, Seq,
+//     Window, Pages) and the run's PagesTotal set to their number; chained
+//     platforms (cursors) get their first page enqueued and PagesTotal = 1.
+//     Every message names its tenant as its SQS message group
+//     (MessageGroup): the pages and outbox queues are fair queues on AWS.
 //   - Kind "page": fetch the page at Cursor, merge and apply its records,
 //     then record it on the run exactly once (store.RecordPage, keyed by
 //     PageID). A chained page with a next cursor enqueues the next page and

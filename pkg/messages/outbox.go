@@ -92,6 +92,10 @@ func SMSMessages(tenant string, due []consent.Message) []any {
 	return out
 }
 
+// MessageGroup is the message's SQS message group: its tenant (a fair
+// queue, like the pages queue's).
+func (m Outbox) MessageGroup() string { return m.TenantID }
+
 // Entry is m as its outbox marker keeps it.
 func (m Outbox) Entry() store.OutboxEntry {
 	if m.Kind == KindNotify {

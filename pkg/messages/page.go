@@ -32,7 +32,21 @@ type Page struct {
 	// Resume is a plan message's source.NotReadyError token: the work the
 	// platform is preparing for this plan (a Shopify bulk operation id).
 	Resume string `json:"resume,omitempty"`
+	// The run's page window (pkg/bulksync): a plan of Pages fan-out
+	// pages, more than Window, enqueues only its first Window pages; Seq
+	// is this page's 1-based place in the plan (a chained page inherits
+	// its first page's), and the page that ends it enqueues page
+	// Seq+Window (store.FanoutCursor). All zero: every page was enqueued
+	// by the plan.
+	Seq    int `json:"seq,omitempty"`
+	Window int `json:"window,omitempty"`
+	Pages  int `json:"pages,omitempty"`
 }
+
+// MessageGroup is the message's SQS message group: its tenant, so that a
+// fair queue serves the tenants with fewer messages in flight first
+// (pkg/queue sets MessageGroupId from it).
+func (m Page) MessageGroup() string { return m.TenantID }
 
 // Validate checks a decoded message.
 func (m Page) Validate() error {
@@ -41,6 +55,8 @@ func (m Page) Validate() error {
 		return fmt.Errorf("unsupported message version %d", m.V)
 	case m.TenantID == "" || m.ConnectionID == "" || m.RunID == "":
 		return errors.New("message lacks tenant, connection or run")
+	case m.Seq < 0 || m.Window < 0 || m.Pages < 0 || (m.Seq > 0 && (m.Window == 0 || m.Seq > m.Pages)):
+		return fmt.Errorf("invalid page window: page %d of %d, window %d", m.Seq, m.Pages, m.Window)
 	case m.Kind == KindPlan:
 		return nil
 	case m.Kind == KindPage && m.PageID != "":

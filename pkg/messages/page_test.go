@@ -26,3 +26,27 @@ func TestPage_Validate(t *testing.T) {
 		t.Error("PageID not a stable function of the cursor")
 	}
 }
+
+// TestPage_WindowFieldsAndGroup: a page's place in its plan's window must
+// be inside the plan; the message's SQS group is its tenant.
+func TestPage_WindowFieldsAndGroup(t *testing.T) {
+	good := Page{V: 1, Kind: KindPage, TenantID: "t_1", ConnectionID: "c", RunID: "r", PageID: "p", Seq: 3, Window: 2, Pages: 5}
+	if err := good.Validate(); err != nil {
+		t.Fatalf("valid windowed page refused: %v", err)
+	}
+	for _, bad := range []Page{
+		{Seq: 6, Window: 2, Pages: 5}, {Seq: 1, Window: 0, Pages: 5}, {Seq: -1}, {Window: -2}, {Pages: -1},
+	} {
+		m := good
+		m.Seq, m.Window, m.Pages = bad.Seq, bad.Window, bad.Pages
+		if m.Validate() == nil {
+			t.Errorf("page %d of %d, window %d: accepted", m.Seq, m.Pages, m.Window)
+		}
+	}
+	if g := good.MessageGroup(); g != "t_1" {
+		t.Errorf("MessageGroup = %q, want the tenant", g)
+	}
+	if g := (Outbox{TenantID: "t_2"}).MessageGroup(); g != "t_2" {
+		t.Errorf("Outbox MessageGroup = %q, want the tenant", g)
+	}
+}

@@ -62,11 +62,19 @@ func (s *Sender) SendDelayed(ctx context.Context, delay time.Duration, messages 
 	return s.send(ctx, secs, messages)
 }
 
+// Grouped is a message with an SQS message group: the tenant it belongs
+// to. On a standard queue the group makes it a fair queue: SQS serves the
+// groups with fewer messages in flight first when one group floods it.
+type Grouped interface{ MessageGroup() string }
+
+// outgoing is one encoded message.
+type outgoing struct{ body, group string }
+
 func (s *Sender) send(ctx context.Context, delaySeconds int32, messages []any) error {
 	if s.url == "" {
 		return ErrNoQueue
 	}
-	bodies := make([]string, len(messages))
+	out := make([]outgoing, len(messages))
 	for i, m := range messages {
 		b, err := json.Marshal(m)
 		if err != nil {
@@ -75,18 +83,21 @@ func (s *Sender) send(ctx context.Context, delaySeconds int32, messages []any) e
 		if len(b) > MaxMessageBytes {
 			return fmt.Errorf("%w (%d bytes)", ErrTooLarge, len(b))
 		}
-		bodies[i] = string(b)
+		out[i].body = string(b)
+		if g, ok := m.(Grouped); ok && len(g.MessageGroup()) <= 128 {
+			out[i].group = g.MessageGroup()
+		}
 	}
-	for start := 0; start < len(bodies); start += 10 {
-		if err := s.sendBatch(ctx, delaySeconds, bodies[start:min(start+10, len(bodies))]); err != nil {
+	for start := 0; start < len(out); start += 10 {
+		if err := s.sendBatch(ctx, delaySeconds, out[start:min(start+10, len(out))]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Sender) sendBatch(ctx context.Context, delaySeconds int32, bodies []string) error {
-	pending := map[string]string{}
+func (s *Sender) sendBatch(ctx context.Context, delaySeconds int32, bodies []outgoing) error {
+	pending := map[string]outgoing{}
 	for i, b := range bodies {
 		pending[strconv.Itoa(i)] = b
 	}
@@ -103,7 +114,11 @@ func (s *Sender) sendBatch(ctx context.Context, delaySeconds int32, bodies []str
 		}
 		entries := make([]types.SendMessageBatchRequestEntry, 0, len(pending))
 		for id, b := range pending {
-			entries = append(entries, types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(b), DelaySeconds: delaySeconds})
+			e := types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(b.body), DelaySeconds: delaySeconds}
+			if b.group != "" {
+				e.MessageGroupId = aws.String(b.group)
+			}
+			entries = append(entries, e)
 		}
 		out, err := s.api.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(s.url), Entries: entries})
 		if err != nil {

@@ -94,3 +94,59 @@ func TestSender_NoQueueIsAnError(t *testing.T) {
 		t.Fatalf("Send on no queue = %v, want ErrNoQueue", err)
 	}
 }
+
+// spyAPI passes every call to the emulator and keeps the batches sent.
+type spyAPI struct {
+	queue.API
+	sent []*sqs.SendMessageBatchInput
+}
+
+func (s *spyAPI) SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, o ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error) {
+	s.sent = append(s.sent, in)
+	return s.API.SendMessageBatch(ctx, in, o...)
+}
+
+type tenantMessage struct {
+	Tenant string `json:"tenant"`
+}
+
+func (m tenantMessage) MessageGroup() string { return m.Tenant }
+
+// TestSender_GroupsMessagesByTenant: a message that names its group (its
+// tenant) is sent with that MessageGroupId — on AWS that makes the
+// standard queue a fair queue — and the standard queue accepts it; a
+// message without one is sent without.
+func TestSender_GroupsMessagesByTenant(t *testing.T) {
+	t.Parallel()
+	s := stacktest.New(t)
+	ctx := context.Background()
+	spy := &spyAPI{API: s.SQS}
+	if err := queue.NewSender(spy, s.PagesQueueURL).Send(ctx, tenantMessage{Tenant: "t_a"}, map[string]int{"x": 1}, tenantMessage{Tenant: "t_b"}); err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]string{}
+	for _, in := range spy.sent {
+		for _, e := range in.Entries {
+			groups[aws.ToString(e.MessageBody)] = aws.ToString(e.MessageGroupId)
+		}
+	}
+	want := map[string]string{`{"tenant":"t_a"}`: "t_a", `{"x":1}`: "", `{"tenant":"t_b"}`: "t_b"}
+	for body, g := range want {
+		if got, ok := groups[body]; !ok || got != g {
+			t.Errorf("%s sent with group %q (sent: %v), want %q", body, got, ok, g)
+		}
+	}
+	got := 0
+	for range 20 {
+		out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.PagesQueueURL), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got += len(out.Messages); got == 3 {
+			break
+		}
+	}
+	if got != 3 {
+		t.Fatalf("received %d messages, want 3", got)
+	}
+}

@@ -75,6 +75,13 @@ type Function struct {
 	// api function runs the installs (every app); the functions that open
 	// connections may refresh a Klaviyo token (only Klaviyo's tokens expire).
 	OAuthApps []string
+	// PageWindow (the pages-queue consumer only) is how many pages of one
+	// sync run the pages queue holds at once, queued or in flight: a plan
+	// with more pages enqueues that many and each page that ends enqueues
+	// the next (pkg/bulksync), so another tenant's page waits behind at most
+	// this many of a big install's instead of its whole backlog. The CDK
+	// app sets it as the function's CONTACTSYNC_PAGE_WINDOW; 0: no window.
+	PageWindow int
 }
 
 // Platforms with an OAuth app (resources.Function.OAuthApps).
@@ -170,7 +177,10 @@ func Functions() []Function {
 			OAuthApps: []string{OAuthKlaviyo}},
 		{Name: "bulksync", Timeout: 120 * time.Second, MemoryMB: 512, SQSTrigger: DefaultPagesQueue,
 			EventSource: EventSource{BatchSize: 10, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
-			Table:       true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, SealKey: true, OAuthApps: []string{OAuthKlaviyo}},
+			Table:       true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, SealKey: true, OAuthApps: []string{OAuthKlaviyo},
+			// The consumer's whole page parallelism (5 invocations × 4
+			// pages at once): one install alone still uses every worker.
+			PageWindow: 5 * 4},
 		{Name: "outbox", Timeout: 30 * time.Second, MemoryMB: 256, SQSTrigger: DefaultOutboxQueue,
 			EventSource: EventSource{BatchSize: 10, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
 			Table:       true, SealKey: true, OAuthApps: []string{OAuthKlaviyo}},

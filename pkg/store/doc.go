@@ -82,6 +82,7 @@
 //	out-of-scope ids awaiting the run end  PK=T#t#RUN#<r>    SK=DEFER#<p>#<nnn> (≤500 ids an item)    table (TTL 14 d)
 //	left_group report rows                 PK=T#t#RUN#<r>    SK begins_with ROWS#~left# (one a row)    table (TTL; counted: groups_left)
 //	members of a complete group (run end)  PK=T#t#G#<group>#<0..7> SK=C#<id>, 100 a query, paged     table, shard after shard
+//	a plan's pages past its window         PK=T#t#RUN#<r>    SK=FAN#<nnnnnn> (place in the plan)      table (TTL; fanout.go, pkg/bulksync window.go)
 //
 // # Wings
 //

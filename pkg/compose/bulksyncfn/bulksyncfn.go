@@ -25,6 +25,6 @@ func New(e compose.Env) *bulksync.Handler {
 	return bulksync.New(bulksync.Deps{
 		Store: st, Sources: e.Registry(FetchTimeout), Prices: messages.Prices{Store: st, Opener: e.Sealer},
 		Pages: e.Sender(e.Names.PagesQueueURL), Outbox: e.Sender(e.Names.OutboxQueueURL), DeadLetter: e.Sender(e.Names.PagesDLQURL),
-		Log: e.Logger(), Notify: e.Notifier(st),
+		Log: e.Logger(), Notify: e.Notifier(st), PageWindow: e.PageWindow,
 	})
 }

@@ -20,7 +20,9 @@ func New(e compose.Env) *scheduler.Handler {
 	st := e.Store()
 	// The tick also re-enqueues outbox markers whose enqueue was lost
 	// (Outbox) and ends the runs of pages SQS dead-lettered (DeadPages).
-	pagesDLQ := bulksync.New(bulksync.Deps{Store: st, DeadLetter: e.Sender(e.Names.PagesDLQURL), Log: e.Logger(), Notify: e.Notifier(st)})
+	pagesDLQ := bulksync.New(bulksync.Deps{Store: st, DeadLetter: e.Sender(e.Names.PagesDLQURL), Log: e.Logger(), Notify: e.Notifier(st),
+		// A dead page of a windowed run enqueues the page a window after it.
+		Pages: e.Sender(e.Names.PagesQueueURL)})
 	return scheduler.New(scheduler.Deps{Store: st, Starter: e.Starter(st), Log: e.Logger(), Now: e.SchedulerNow, Webhooks: e.Keeper(st),
 		DeadPages: &bulksync.DeadLetters{SQS: e.SQS, QueueURL: e.Names.PagesDLQURL, Handler: pagesDLQ},
 		Outbox:    &messages.Sweeper{Store: st, Queue: e.Sender(e.Names.OutboxQueueURL), Log: e.Logger()},

@@ -52,6 +52,10 @@ type Config struct {
 	// PageWorkers is the bulk-sync consumer's concurrent invocations
 	// (default: the deployed event source's maximum concurrency).
 	PageWorkers int
+	// PageWindow is the bulk-sync consumer's page window per run (0: the
+	// deployed one, resources.Function.PageWindow; negative: none, every
+	// page enqueued by its plan — the benchmark's -fair=false).
+	PageWindow int
 	// AWSOptions are added to every AWS client's middleware stack (the
 	// benchmark counts requests and items with them).
 	AWSOptions []func(*middleware.Stack) error
@@ -138,7 +142,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		DynamoDB: db, SQS: sq, Names: names, Sealer: cfg.Sealer, AdminToken: cfg.AdminToken,
 		PublicBaseURL: cfg.PublicBaseURL, Log: cfg.Log, StoreOptions: cfg.StoreOptions, OAuth: cfg.OAuth, SchedulerNow: cfg.SchedulerNow,
 		// The fakes are on loopback; StrictOutbound gives the deployed policy.
-		AllowPrivateHosts: !cfg.StrictOutbound,
+		AllowPrivateHosts: !cfg.StrictOutbound, PageWindow: cfg.PageWindow,
 	}
 	// Each handler gets only what its deployed function is given (For).
 	a := &App{cfg: cfg, Store: env.Store(), DynamoDB: db, SQS: sq, BaseURL: base, PublicBaseURL: cfg.PublicBaseURL, Names: names, mux: http.NewServeMux(), listener: l,
