@@ -90,6 +90,7 @@ type loaded struct {
 	emailOwn map[string]string
 	marks    map[string]appliedMark // contact id -> its last run application
 	dry      *dryScope              // a dry run's scratch space (nil: none)
+	pre      *prefetched            // a delivery's first reads (nil: none)
 }
 
 func newLoaded() *loaded {
@@ -375,7 +376,7 @@ func (s *Store) loadSuppressions(ctx context.Context, tenant string, ids []merge
 	if len(keys) == 0 {
 		return nil
 	}
-	items, err := s.batchGet(ctx, keys, false)
+	items, err := s.getItems(ctx, into, keys, false)
 	if err != nil {
 		return err
 	}

@@ -74,6 +74,7 @@ func (s *Store) putFirstLink(ctx context.Context, t Target, it linkItem, heldHas
 	if len(delta.AddGroups) == 0 && !delta.Guest {
 		return nil
 	}
+	t.Delivery = nil // the delivery is completed by the apply that called this
 	_, err = s.ApplyRecord(ctx, t, delta, now)
 	return err
 }
