@@ -16,7 +16,8 @@
 //
 // Settings (flags, or the environment in brackets): -size [BENCH_SIZE]
 // customers per store, -platforms, -workers (bulk-sync invocations at once),
-// -rates [BENCH_RATES] webhook requests/s, -rate-duration, -stops, -out.
+// -rates [BENCH_RATES] webhook requests/s, -rate-duration, -stops, -out;
+// -webhooks-only runs the webhook loads alone.
 package main
 
 import (
@@ -56,6 +57,9 @@ type settings struct {
 	Quiet bool `json:"-"`
 	// Verbose logs every failed webhook answer.
 	Verbose bool `json:"-"`
+	// WebhooksOnly runs the webhook loads alone: no emulator ceilings,
+	// platforms or STOP burst.
+	WebhooksOnly bool `json:"webhooksOnly,omitempty"`
 }
 
 func main() {
@@ -69,7 +73,11 @@ func main() {
 	flag.IntVar(&s.Stops, "stops", 1000, "STOP replies in the burst")
 	flag.StringVar(&s.Out, "out", filepath.Join(localDir(), "bench"), "where results.md and results.json go")
 	flag.BoolVar(&s.Verbose, "v", false, "log failed webhook answers")
+	flag.BoolVar(&s.WebhooksOnly, "webhooks-only", false, "run only the webhook loads (-rates)")
 	flag.Parse()
+	if s.WebhooksOnly {
+		plats, s.Stops = "", 0
+	}
 	s.Platforms = split(plats)
 	for _, name := range s.Platforms {
 		if !slices.ContainsFunc(platforms(), func(p platform) bool { return p.name == name }) {
@@ -143,9 +151,11 @@ func run(ctx context.Context, s settings) (*results, error) {
 	b.admin = sandbox.Client{Base: b.app.BaseURL, Token: admin}
 	res := &results{Settings: s, Machine: machine(), Started: time.Now().UTC()}
 
-	b.logf("emulator ceilings")
-	if res.Emulators, err = b.emulatorCeilings(ctx); err != nil {
-		return nil, fmt.Errorf("measuring the emulators: %w", err)
+	if !s.WebhooksOnly {
+		b.logf("emulator ceilings")
+		if res.Emulators, err = b.emulatorCeilings(ctx); err != nil {
+			return nil, fmt.Errorf("measuring the emulators: %w", err)
+		}
 	}
 	for _, p := range platforms() {
 		if !contains(s.Platforms, p.name) {

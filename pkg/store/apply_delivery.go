@@ -30,7 +30,8 @@ import (
 //     decision is written on the conditions of what it read (versions,
 //     owners, the link as read), so one commits and the other re-reads
 //     and merges on the committed state, where the record changes nothing
-//     and makes nothing due. Texts are queued only by the decision that
+//     and makes nothing due (or, when the other copy completed the key
+//     meanwhile, stops there: deliveryDone). Texts are queued only by the decision that
 //     changed the ledger, under their outbox reference; write-backs under
 //     the record's (messages.RecordWriteBackMessage). A key still
 //     IN_PROGRESS (claimed by ClaimIdempotency, the privacy webhooks'
@@ -135,6 +136,23 @@ func (s *Store) getPrefetched(ctx context.Context, ld *loaded, keys []map[string
 	}
 	maps.Copy(items, got)
 	return items, nil
+}
+
+// deliveryDone is errDelivered when the target's delivery was completed
+// (a consistent read): a decision of a delivery that went stale may have
+// lost to a copy of the same delivery, which then needs no re-read.
+func (s *Store) deliveryDone(ctx context.Context, t Target) error {
+	if t.Delivery == nil {
+		return nil
+	}
+	it, err := s.getIdem(ctx, idemPK(t.TenantID, string(t.Delivery.Scope), t.Delivery.Key))
+	if err != nil {
+		return err
+	}
+	if it.Status == idemCompleted && it.ExpiresAt >= s.now().Unix() {
+		return errDelivered
+	}
+	return nil
 }
 
 // completeDelivery adds the delivery's completed key to the apply's last

@@ -93,6 +93,9 @@ func (s *Store) applyOne(ctx context.Context, r *applying, mg *merge.Merger) (Ap
 		if err := s.rereadPause(ctx, attempt); err != nil {
 			return Applied{}, err
 		}
+		if err := s.deliveryDone(ctx, r.t); err != nil {
+			return Applied{}, err // a copy of the delivery completed it meanwhile
+		}
 		if err := s.reload(ctx, r); err != nil {
 			return Applied{}, err
 		}
