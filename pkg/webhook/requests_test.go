@@ -106,6 +106,7 @@ type countRig struct {
 	outbox  string
 	sqs     *sqs.Client
 	sealer  *seal.Sealer
+	usage   *store.Usage
 }
 
 func newCountRig(t *testing.T, consentMode string, opts ...func(*webhook.Deps)) *countRig {
@@ -115,7 +116,8 @@ func newCountRig(t *testing.T, consentMode string, opts ...func(*webhook.Deps)) 
 	counter := &requestCounter{ops: map[string]int{}}
 	cfg := s.Config.Copy()
 	cfg.APIOptions = append(cfg.APIOptions, counter.option)
-	st := store.New(awsenv.NewDynamoDB(cfg), s.Table)
+	usage := &store.Usage{}
+	st := store.New(awsenv.NewDynamoDB(cfg), s.Table, store.WithUsage(usage))
 	sealer, err := seal.New([]byte(strings.Repeat("k", 32)))
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +138,7 @@ func newCountRig(t *testing.T, consentMode string, opts ...func(*webhook.Deps)) 
 	}
 	h := webhook.New(deps)
 	counter.take()
-	return &countRig{st: st, h: h, counter: counter, tenant: tenant.ID, conn: conn, outbox: s.OutboxQueueURL, sqs: s.SQS, sealer: sealer}
+	return &countRig{st: st, h: h, counter: counter, tenant: tenant.ID, conn: conn, outbox: s.OutboxQueueURL, sqs: s.SQS, sealer: sealer, usage: usage}
 }
 
 var countBase = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -224,9 +226,11 @@ func TestWebhook_RequestsPerDelivery(t *testing.T) {
 		{"it again, new delivery id", "customer.updated", "d5", `"unchanged"`, countCustomer(2, 3), 2},
 	}
 	for _, c := range cases {
+		r.usage.Reset()
 		code, body := r.deliver(t, ctx, c.c, c.topic, c.id)
 		ops, n := r.counter.take()
-		t.Logf("%-30s %d requests: %s (%s)", c.name, n, breakdown(ops), body)
+		_, wcu := r.usage.Estimated()
+		t.Logf("%-30s %d requests, %.1f WCU: %s (%s)", c.name, n, wcu, breakdown(ops), body)
 		if code != 200 || !strings.Contains(body, c.want) {
 			t.Errorf("%s: answered %d %s, want %s", c.name, code, body, c.want)
 		}
