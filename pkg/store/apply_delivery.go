@@ -28,14 +28,16 @@ import (
 //     decision is in the state it merges on);
 //   - two copies of one delivery in flight at once both apply: every
 //     decision is written on the conditions of what it read (versions,
-//     owners, the link as read), so one commits and the other re-reads
-//     and merges on the committed state, where the record changes nothing
-//     and makes nothing due (or, when the other copy completed the key
-//     meanwhile, stops there: deliveryDone). Texts are queued only by the decision that
-//     changed the ledger, under their outbox reference; write-backs under
-//     the record's (messages.RecordWriteBackMessage). A key still
-//     IN_PROGRESS (claimed by ClaimIdempotency, the privacy webhooks'
-//     path) answers ErrDeliveryInProgress.
+//     owners, the link as read), so one commits; the other, its write
+//     stale, stops if the key is completed by then (deliveryDone), else
+//     reads again and merges on the committed state, where the record
+//     changes nothing and makes nothing due. Texts are queued only by the
+//     decision that changed the ledger, under their outbox reference;
+//     write-backs under the record's (messages.RecordWriteBackMessage).
+//
+// A key still IN_PROGRESS (claimed by ClaimIdempotency: the privacy
+// webhooks' path, or a container of the previous version) answers
+// ErrDeliveryInProgress.
 
 // Delivery names the idempotency key of the webhook delivery whose records
 // are applied.
