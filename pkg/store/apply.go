@@ -175,7 +175,7 @@ func (s *Store) applyRecords(ctx context.Context, t Target, recs []source.Record
 	pg := &page{ld: newLoaded()}
 	pg.ld.dry = t.dry
 	if t.Delivery != nil {
-		if done, err := s.prefetchDelivery(ctx, t, recs, ids, pg.ld); err != nil || done {
+		if done, err := s.prefetchDelivery(ctx, t, recs, ids, pg.ld, false); err != nil || done {
 			return nil, cmp.Or(err, errDelivered)
 		}
 	}

@@ -19,21 +19,23 @@ import (
 //
 //   - the key is read with the records' first reads, in the same
 //     BatchGetItem as their links, phone items, suppressions and email
-//     claims (prefetch); a completed key ends the apply there (Applied.
-//     Duplicate): a redelivery costs one request and writes nothing;
+//     claims (prefetchDelivery); a completed key ends the apply there
+//     (Applied.Duplicate): a redelivery costs one request, no write;
 //   - the key is written completed with the apply's last writes, in the
-//     BatchWriteItem that carries the records' links, once every decision
-//     and side write is done: a crash before it leaves the key unwritten,
-//     and the platform's retry applies the delivery again (idempotent: the
+//     BatchWriteItem that carries the records' links (a link kept as it
+//     is, keepLink, joins it too), once every decision and side write is
+//     done: a crash before it leaves the key unwritten, and the
+//     platform's retry applies the delivery again (idempotent: the
 //     decision is in the state it merges on);
 //   - two copies of one delivery in flight at once both apply: every
 //     decision is written on the conditions of what it read (versions,
 //     owners, the link as read), so one commits; the other, its write
-//     stale, stops if the key is completed by then (deliveryDone), else
-//     reads again and merges on the committed state, where the record
-//     changes nothing and makes nothing due. Texts are queued only by the
-//     decision that changed the ledger, under their outbox reference;
-//     write-backs under the record's (messages.RecordWriteBackMessage).
+//     stale, reads again (reload) — the key with the rest, stopping if it
+//     is completed by then — and merges on the committed state, where the
+//     record changes nothing and makes nothing due. Texts are queued only
+//     by the decision that changed the ledger, under their outbox
+//     reference; write-backs under the record's
+//     (messages.RecordWriteBackMessage).
 //
 // A key still IN_PROGRESS (claimed by ClaimIdempotency: the privacy
 // webhooks' path, or a container of the previous version) answers
@@ -63,14 +65,18 @@ var errDelivered = errors.New("store: the delivery was applied before")
 type prefetched struct {
 	keys  map[string]bool
 	items map[string]map[string]types.AttributeValue
+	// consistent: read consistently (a re-read), so they serve consistent
+	// reads too.
+	consistent bool
 }
 
 // prefetchDelivery reads, in one request, the delivery's key and what the
 // records' apply reads first: their links, and for the changed ones their
 // phone items, suppression entries and email claims. It reports whether
 // the delivery was already applied; a key still in progress is
-// ErrDeliveryInProgress.
-func (s *Store) prefetchDelivery(ctx context.Context, t Target, recs []source.Record, ids []merge.Identity, ld *loaded) (bool, error) {
+// ErrDeliveryInProgress. A consistent prefetch is a stale decision's
+// re-read (reload): a copy of the delivery may have completed it.
+func (s *Store) prefetchDelivery(ctx context.Context, t Target, recs []source.Record, ids []merge.Identity, ld *loaded, consistent bool) (bool, error) {
 	idem := keyOf(idemPK(t.TenantID, string(t.Delivery.Scope), t.Delivery.Key), skIdem)
 	keys := []map[string]types.AttributeValue{idem}
 	for i, r := range recs {
@@ -82,7 +88,7 @@ func (s *Store) prefetchDelivery(ctx context.Context, t Target, recs []source.Re
 			keys = append(keys, keyOf(emailPK(t.TenantID, e), e))
 		}
 	}
-	items, err := s.batchGet(ctx, keys, false)
+	items, err := s.batchGet(ctx, keys, consistent)
 	if err != nil {
 		return false, err
 	}
@@ -101,7 +107,7 @@ func (s *Store) prefetchDelivery(ctx context.Context, t Target, recs []source.Re
 		}
 		delete(items, itemKey(idem))
 	}
-	ld.pre = &prefetched{keys: map[string]bool{}, items: items}
+	ld.pre = &prefetched{keys: map[string]bool{}, items: items, consistent: consistent}
 	for _, k := range keys[1:] {
 		ld.pre.keys[itemKey(k)] = true
 	}
@@ -138,23 +144,6 @@ func (s *Store) getPrefetched(ctx context.Context, ld *loaded, keys []map[string
 	}
 	maps.Copy(items, got)
 	return items, nil
-}
-
-// deliveryDone is errDelivered when the target's delivery was completed
-// (a consistent read): a decision of a delivery that went stale may have
-// lost to a copy of the same delivery, which then needs no re-read.
-func (s *Store) deliveryDone(ctx context.Context, t Target) error {
-	if t.Delivery == nil {
-		return nil
-	}
-	it, err := s.getIdem(ctx, idemPK(t.TenantID, string(t.Delivery.Scope), t.Delivery.Key))
-	if err != nil {
-		return err
-	}
-	if it.Status == idemCompleted && it.ExpiresAt >= s.now().Unix() {
-		return errDelivered
-	}
-	return nil
 }
 
 // completeDelivery adds the delivery's completed key to the apply's last

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -406,6 +407,13 @@ func (s *Store) loadSuppressions(ctx context.Context, tenant string, ids []merge
 func (s *Store) reload(ctx context.Context, r *applying) error {
 	fresh := newLoaded()
 	fresh.dry = r.t.dry
+	if r.t.Delivery != nil {
+		// The delivery's key first, in the same read: a copy of the
+		// delivery may have completed it (apply_delivery.go).
+		if done, err := s.prefetchDelivery(ctx, r.t, []source.Record{r.rec}, []merge.Identity{r.id}, fresh, true); err != nil || done {
+			return cmp.Or(err, errDelivered)
+		}
+	}
 	if err := s.load(ctx, r.t.TenantID, r.t.Conn, []source.Record{r.rec}, []merge.Identity{r.id}, true, fresh); err != nil {
 		return err
 	}

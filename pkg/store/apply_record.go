@@ -93,9 +93,6 @@ func (s *Store) applyOne(ctx context.Context, r *applying, mg *merge.Merger) (Ap
 		if err := s.rereadPause(ctx, attempt); err != nil {
 			return Applied{}, err
 		}
-		if err := s.deliveryDone(ctx, r.t); err != nil {
-			return Applied{}, err // a copy of the delivery completed it meanwhile
-		}
 		if err := s.reload(ctx, r); err != nil {
 			return Applied{}, err
 		}
@@ -182,7 +179,12 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 	if t.dry != nil {
 		av = t.dry.item(av)
 	}
-	if err := s.put(ctx, av); err != nil {
+	if t.Delivery != nil {
+		// A delivery's link rides its last batch, with its key.
+		pg.mu.Lock()
+		pg.side.last = append(pg.side.last, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		pg.mu.Unlock()
+	} else if err := s.put(ctx, av); err != nil {
 		return Applied{}, err
 	}
 	if t.dry != nil {

@@ -21,8 +21,12 @@
 // the contacts they name (not for a new customer or an unchanged record);
 // the decision's conditional write; one BatchWriteItem for the link and
 // the completed key (a new customer's first link is a conditional put of
-// its own). A redelivery costs the first read alone, an unchanged record
-// that read and the key's write.
+// its own; an older version, which changes nothing, has no decision to
+// write: 3). A redelivery costs the first read alone, a re-fired
+// identical payload that read and the key's write. A decision that loses
+// a race (two versions of a customer, or two copies of one delivery, in
+// flight at once) reads again, consistently, with the key: a copy whose
+// twin completed the delivery stops there as a duplicate.
 //
 // Connections are kept per warm container for Deps.ConnectionTTL
 // (DefaultConnectionTTL, 30 s), at most 1,024, by tenant and connection

@@ -220,9 +220,9 @@ func TestWebhook_RequestsPerDelivery(t *testing.T) {
 	}{
 		{"new customer", "customer.created", "d1", `"created"`, countCustomer(2, 1), 4},
 		{"newer version", "customer.updated", "d2", `"updated"`, countCustomer(2, 3), 4},
-		{"older version after it", "customer.updated", "d3", `"unchanged"`, countCustomer(2, 2), 4},
+		{"older version after it", "customer.updated", "d3", `"unchanged"`, countCustomer(2, 2), 3},
 		{"same delivery again", "customer.updated", "d2", `"duplicate"`, countCustomer(2, 3), 1},
-		{"same payload, new delivery id", "customer.updated", "d4", `"unchanged"`, countCustomer(2, 3), 4},
+		{"same payload, new delivery id", "customer.updated", "d4", `"unchanged"`, countCustomer(2, 3), 3},
 		{"it again, new delivery id", "customer.updated", "d5", `"unchanged"`, countCustomer(2, 3), 2},
 	}
 	for _, c := range cases {
