@@ -18,6 +18,7 @@
 // customers per store, -platforms, -workers (bulk-sync invocations at once),
 // -rates [BENCH_RATES] webhook requests/s, -rate-duration, -stops, -out;
 // -starve N [-fair=false] runs only the starvation scenario (starve.go).
+// -webhooks-only runs the webhook loads alone.
 package main
 
 import (
@@ -61,6 +62,9 @@ type settings struct {
 	// many customers (starve.go); Fair=false turns the page window off.
 	Starve int  `json:"-"`
 	Fair   bool `json:"-"`
+	// WebhooksOnly runs the webhook loads alone: no emulator ceilings,
+	// platforms or STOP burst.
+	WebhooksOnly bool `json:"webhooksOnly,omitempty"`
 }
 
 func main() {
@@ -76,7 +80,11 @@ func main() {
 	flag.BoolVar(&s.Verbose, "v", false, "log failed webhook answers")
 	flag.IntVar(&s.Starve, "starve", 0, "run only the starvation scenario: one tenant installs this many customers while ten small tenants sync and get webhooks")
 	flag.BoolVar(&s.Fair, "fair", true, "with -starve: the page window per run on (false: every page enqueued by its plan)")
+	flag.BoolVar(&s.WebhooksOnly, "webhooks-only", false, "run only the webhook loads (-rates)")
 	flag.Parse()
+	if s.WebhooksOnly {
+		plats, s.Stops = "", 0
+	}
 	s.Platforms = split(plats)
 	for _, name := range s.Platforms {
 		if !slices.ContainsFunc(platforms(), func(p platform) bool { return p.name == name }) {
@@ -155,9 +163,11 @@ func run(ctx context.Context, s settings) (*results, error) {
 	b.admin = sandbox.Client{Base: b.app.BaseURL, Token: admin}
 	res := &results{Settings: s, Machine: machine(), Started: time.Now().UTC()}
 
-	b.logf("emulator ceilings")
-	if res.Emulators, err = b.emulatorCeilings(ctx); err != nil {
-		return nil, fmt.Errorf("measuring the emulators: %w", err)
+	if !s.WebhooksOnly {
+		b.logf("emulator ceilings")
+		if res.Emulators, err = b.emulatorCeilings(ctx); err != nil {
+			return nil, fmt.Errorf("measuring the emulators: %w", err)
+		}
 	}
 	for _, p := range platforms() {
 		if !contains(s.Platforms, p.name) {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,6 +37,10 @@ type Target struct {
 	// run writes: the decisions go to the run's scratch space (dryrun.go),
 	// no message becomes due (Applied.Messages says what would).
 	DryRun bool
+	// Delivery, when set, is the webhook delivery the records came in: its
+	// idempotency key is read with their first reads and written completed
+	// with their last writes (apply_delivery.go).
+	Delivery *Delivery
 
 	dry *dryScope // set by ApplyRecords for a dry run
 	// keepDeltaBase: the records are the run end's removals of groups
@@ -73,6 +78,9 @@ type Applied struct {
 	// was applied): the run counts them as its own, and does not queue them
 	// again (their outbox markers were written with that decision).
 	Counted []consent.Purpose
+	// Duplicate: the target's delivery was applied before (its key is
+	// completed); nothing was applied now.
+	Duplicate bool
 }
 
 // ApplyRecords merges and writes a page of records of one connection.
@@ -116,9 +124,14 @@ func (s *Store) ApplyRecords(ctx context.Context, t Target, recs []source.Record
 		}
 	}
 	var applied []Applied
-	if len(valid) > 0 {
+	if len(valid) > 0 || t.Delivery != nil {
 		var err error
-		if applied, err = s.applyRecords(ctx, t, valid, now); err != nil {
+		if applied, err = s.applyRecords(ctx, t, valid, now); errors.Is(err, errDelivered) {
+			for i := range out {
+				out[i] = Applied{Duplicate: true}
+			}
+			return out, nil
+		} else if err != nil {
 			return nil, err
 		}
 	}
@@ -161,10 +174,20 @@ func (s *Store) applyRecords(ctx context.Context, t Target, recs []source.Record
 	}
 	pg := &page{ld: newLoaded()}
 	pg.ld.dry = t.dry
+	if t.Delivery != nil {
+		if done, err := s.prefetchDelivery(ctx, t, recs, ids, pg.ld, false); err != nil || done {
+			return nil, cmp.Or(err, errDelivered)
+		}
+	}
 	if err := s.loadPage(ctx, t, recs, ids, pg.ld); err != nil {
 		return nil, err
 	}
 	out, firstErr := s.applyGroups(ctx, t, recs, ids, pg, now)
+	if t.Delivery != nil && firstErr == nil {
+		if err := s.completeDelivery(t, &pg.side); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.flushSideWrites(ctx, t, &pg.side, now); err != nil {
 		return nil, errors.Join(firstErr, err)
 	}

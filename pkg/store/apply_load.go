@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -90,6 +91,7 @@ type loaded struct {
 	emailOwn map[string]string
 	marks    map[string]appliedMark // contact id -> its last run application
 	dry      *dryScope              // a dry run's scratch space (nil: none)
+	pre      *prefetched            // a delivery's first reads (nil: none)
 }
 
 func newLoaded() *loaded {
@@ -375,7 +377,7 @@ func (s *Store) loadSuppressions(ctx context.Context, tenant string, ids []merge
 	if len(keys) == 0 {
 		return nil
 	}
-	items, err := s.batchGet(ctx, keys, false)
+	items, err := s.getItems(ctx, into, keys, false)
 	if err != nil {
 		return err
 	}
@@ -405,6 +407,13 @@ func (s *Store) loadSuppressions(ctx context.Context, tenant string, ids []merge
 func (s *Store) reload(ctx context.Context, r *applying) error {
 	fresh := newLoaded()
 	fresh.dry = r.t.dry
+	if r.t.Delivery != nil {
+		// The delivery's key first, in the same read: a copy of the
+		// delivery may have completed it (apply_delivery.go).
+		if done, err := s.prefetchDelivery(ctx, r.t, []source.Record{r.rec}, []merge.Identity{r.id}, fresh, true); err != nil || done {
+			return cmp.Or(err, errDelivered)
+		}
+	}
 	if err := s.load(ctx, r.t.TenantID, r.t.Conn, []source.Record{r.rec}, []merge.Identity{r.id}, true, fresh); err != nil {
 		return err
 	}

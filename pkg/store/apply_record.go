@@ -74,6 +74,7 @@ func (s *Store) putFirstLink(ctx context.Context, t Target, it linkItem, heldHas
 	if len(delta.AddGroups) == 0 && !delta.Guest {
 		return nil
 	}
+	t.Delivery = nil // the delivery is completed by the apply that called this
 	_, err = s.ApplyRecord(ctx, t, delta, now)
 	return err
 }
@@ -178,7 +179,12 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 	if t.dry != nil {
 		av = t.dry.item(av)
 	}
-	if err := s.put(ctx, av); err != nil {
+	if t.Delivery != nil {
+		// A delivery's link rides its last batch, with its key.
+		pg.mu.Lock()
+		pg.side.last = append(pg.side.last, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		pg.mu.Unlock()
+	} else if err := s.put(ctx, av); err != nil {
 		return Applied{}, err
 	}
 	if t.dry != nil {

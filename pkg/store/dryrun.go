@@ -176,6 +176,9 @@ func (d *dryScope) request(w types.WriteRequest) (types.WriteRequest, string, bo
 // the stored items overlaid by the run's scratch items (a tombstone hides
 // its item).
 func (s *Store) getItems(ctx context.Context, ld *loaded, keys []map[string]types.AttributeValue, consistent bool) (map[string]map[string]types.AttributeValue, error) {
+	if ld.pre != nil && (!consistent || ld.pre.consistent) {
+		return s.getPrefetched(ctx, ld, keys, consistent)
+	}
 	d := ld.dry
 	if d == nil {
 		return s.batchGet(ctx, keys, consistent)

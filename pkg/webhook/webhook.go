@@ -1,33 +1,12 @@
-// Package webhook is the webhook Lambda's handler: POST
-// /webhooks/{platform}/{connectionId} from Shopify, WooCommerce, Mailchimp
-// and Klaviyo. It finds the connection, verifies the platform's signature
-// over the raw body, deduplicates by delivery id, merges and writes every
-// record at once, and answers fast (Shopify allows 5 s). A record that
-// shows an opted-out number subscribed, on a connection with
-// writeBackOptOuts, has the opt-out's write-back queued at once.
-//
-// A connector that is a source.Uninstaller (Shopify) reports
-// app/uninstalled of the connection's own shop: the connection is marked
-// disconnected (data kept, out of the scheduler, "sync now" refused),
-// whatever its state, and a disconnected connection's later deliveries are
-// acknowledged without effect (connection_disconnected), as a draft's are.
-//
-// Answers: 200 for a processed, duplicate or ping delivery; 401 for a bad
-// signature (or a signed timestamp outside its replay window:
-// source.Delivery.At is the receipt time, from Deps.Now); any other method
-// than POST gets the same answer for every webhook URL, connection or not
-// (GET and HEAD 200, others 405); 404 for an unknown connection or a
-// platform that does not match it; 400 for a malformed body or an
-// unsupported topic; 413 over MaxBody; 409 with Retry-After while the same
-// delivery is being processed (the platform retries). Internal errors
-// answer 500 so the platform retries; nothing internal is echoed.
 package webhook
 
 import (
 	"context"
 	"errors"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +27,7 @@ type Store interface {
 	ClaimIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key string, inProgressFor, keepFor time.Duration) (store.Claim, string, error)
 	CompleteIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key, result string, keepFor time.Duration) error
 	ReleaseIdempotency(ctx context.Context, tenant string, scope store.IdempotencyScope, key string) error
-	ApplyRecord(ctx context.Context, t store.Target, rec source.Record, now time.Time) (store.Applied, error)
+	ApplyRecords(ctx context.Context, t store.Target, recs []source.Record, now time.Time) ([]store.Applied, error)
 	ForgetSourceRecord(ctx context.Context, t store.Target, externalID string, now time.Time) error
 	PutOutbox(ctx context.Context, entries ...store.OutboxEntry) error
 	MarkDisconnected(ctx context.Context, tenant, id string) (bool, error)
@@ -76,10 +55,16 @@ type Deps struct {
 	// KeepDeliveries is how long delivery ids are remembered (default
 	// 72 h: Shopify retries for 4 h, Sinch for ~22 h).
 	KeepDeliveries time.Duration
+	// ConnectionTTL is how long a warm container keeps an active
+	// connection it read (default DefaultConnectionTTL; negative: never).
+	ConnectionTTL time.Duration
 }
 
 // Handler handles platform webhooks.
-type Handler struct{ d Deps }
+type Handler struct {
+	d     Deps
+	conns *connCache
+}
 
 // New returns a Handler.
 func New(d Deps) *Handler {
@@ -92,8 +77,11 @@ func New(d Deps) *Handler {
 	if d.KeepDeliveries == 0 {
 		d.KeepDeliveries = 72 * time.Hour
 	}
+	if d.ConnectionTTL == 0 {
+		d.ConnectionTTL = DefaultConnectionTTL
+	}
 	d.PublicBaseURL = strings.TrimRight(d.PublicBaseURL, "/")
-	return &Handler{d: d}
+	return &Handler{d: d, conns: newConnCache(d.ConnectionTTL)}
 }
 
 // Handle serves one API Gateway request.
@@ -109,10 +97,11 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return resp, nil
 	}
 	platform := source.Platform(params["platform"])
-	conn, status := h.connection(ctx, platform, params["connectionId"])
+	ent, cached, status := h.connection(ctx, platform, params["connectionId"], false)
 	if status != 0 {
 		return apigw.Error(status, "not_found", "unknown connection"), nil
 	}
+	conn := ent.conn
 	body, err := apigw.Body(req, MaxBody)
 	if errors.Is(err, apigw.ErrTooLarge) {
 		return apigw.Error(http.StatusRequestEntityTooLarge, "too_large", "webhook body over 1 MiB"), nil
@@ -121,7 +110,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.Error(http.StatusBadRequest, "malformed", "body is not decodable"), nil
 	}
 	log := h.d.Log.With("tenant", conn.TenantID, "connection", conn.ID, "platform", string(platform))
-	cfg, err := h.openConfig(conn)
+	cfg, err := h.config(ent)
 	if err != nil {
 		return h.internal(ctx, log, "opening connection config", err), nil
 	}
@@ -130,7 +119,20 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		d.URL += "?" + req.RawQueryString
 	}
 	cn := h.d.Connectors[platform]
-	if err := cn.Verify(cfg, d); err != nil {
+	err = cn.Verify(cfg, d)
+	if err != nil && cached {
+		// The entry may predate a new webhook secret: read the connection
+		// again, once, before refusing.
+		if ent, _, status = h.connection(ctx, platform, params["connectionId"], true); status != 0 {
+			return apigw.Error(status, "not_found", "unknown connection"), nil
+		}
+		conn = ent.conn
+		if cfg, err = h.config(ent); err != nil {
+			return h.internal(ctx, log, "opening connection config", err), nil
+		}
+		err = cn.Verify(cfg, d)
+	}
+	if err != nil {
 		log.WarnContext(ctx, "webhook signature rejected")
 		return apigw.Error(http.StatusUnauthorized, "invalid_signature", "signature verification failed"), nil
 	}
@@ -144,6 +146,7 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 			// The app was uninstalled: its token no longer works. The
 			// connection is disconnected (data kept, no more calls), in
 			// whatever state it was; a repeat changes nothing.
+			h.conns.drop(cacheKey(conn.TenantID, conn.ID))
 			changed, err := h.d.Store.MarkDisconnected(ctx, conn.TenantID, conn.ID)
 			if err != nil {
 				return h.internal(ctx, log, "marking connection disconnected", err), nil
@@ -180,72 +183,143 @@ func (h *Handler) Handle(ctx context.Context, req apigw.Request) (apigw.Response
 		return apigw.JSON(http.StatusOK, map[string]string{"status": "ok"}), nil
 	}
 	key := string(platform) + ":" + conn.ID + ":" + wh.DeliveryID
-	claim, _, err := h.d.Store.ClaimIdempotency(ctx, conn.TenantID, store.ScopeWebhook, key, 30*time.Second, h.d.KeepDeliveries)
-	if err != nil {
-		return h.internal(ctx, log, "claiming delivery", err), nil
+	if wh.Privacy != "" {
+		return h.privacy(ctx, log, conn, wh, key), nil
 	}
-	switch claim {
-	case store.ClaimCompleted:
-		return apigw.JSON(http.StatusOK, map[string]string{"status": "duplicate"}), nil
-	case store.ClaimInProgress:
-		resp := apigw.Error(http.StatusConflict, "in_progress", "this delivery is being processed; retry later")
-		resp.Headers["Retry-After"] = "5"
-		return resp, nil
-	}
-	outcomes, err := h.apply(ctx, conn, wh)
-	if err != nil {
-		if rerr := h.d.Store.ReleaseIdempotency(ctx, conn.TenantID, store.ScopeWebhook, key); rerr != nil {
-			log.ErrorContext(ctx, "releasing delivery claim", "err", rerr)
-		}
+	outcomes, duplicate, err := h.apply(ctx, conn, wh, key)
+	switch {
+	case errors.Is(err, store.ErrDeliveryInProgress):
+		return retryLater(), nil
+	case err != nil:
 		return h.internal(ctx, log, "applying webhook", err), nil
-	}
-	if err := h.d.Store.CompleteIdempotency(ctx, conn.TenantID, store.ScopeWebhook, key, "ok", h.d.KeepDeliveries); err != nil {
-		log.ErrorContext(ctx, "completing delivery claim", "err", err) // the work is done; a duplicate would be a no-op merge
+	case duplicate:
+		return apigw.JSON(http.StatusOK, map[string]string{"status": "duplicate"}), nil
 	}
 	log.InfoContext(ctx, "webhook applied", "topic", wh.Topic, "records", len(wh.Records), "outcomes", strings.Join(outcomes, ","))
 	return apigw.JSON(http.StatusOK, map[string]any{"status": "ok", "outcomes": outcomes}), nil
 }
 
-func (h *Handler) connection(ctx context.Context, platform source.Platform, id string) (store.Connection, int) {
+// privacy handles a privacy webhook (Shopify's customers/redact,
+// shop/redact, customers/data_request) under a claimed idempotency key: a
+// copy in flight is told to retry later, a later one is acknowledged.
+func (h *Handler) privacy(ctx context.Context, log *slog.Logger, conn store.Connection, wh source.Webhook, key string) apigw.Response {
+	claim, _, err := h.d.Store.ClaimIdempotency(ctx, conn.TenantID, store.ScopeWebhook, key, 30*time.Second, h.d.KeepDeliveries)
+	if err != nil {
+		return h.internal(ctx, log, "claiming delivery", err)
+	}
+	switch claim {
+	case store.ClaimCompleted:
+		return apigw.JSON(http.StatusOK, map[string]string{"status": "duplicate"})
+	case store.ClaimInProgress:
+		return retryLater()
+	}
+	outcomes, err := h.forget(ctx, conn, wh)
+	if err != nil {
+		if rerr := h.d.Store.ReleaseIdempotency(ctx, conn.TenantID, store.ScopeWebhook, key); rerr != nil {
+			log.ErrorContext(ctx, "releasing delivery claim", "err", rerr)
+		}
+		return h.internal(ctx, log, "applying webhook", err)
+	}
+	if err := h.d.Store.CompleteIdempotency(ctx, conn.TenantID, store.ScopeWebhook, key, "ok", h.d.KeepDeliveries); err != nil {
+		log.ErrorContext(ctx, "completing delivery claim", "err", err) // the work is done; a duplicate would redo it harmlessly
+	}
+	log.InfoContext(ctx, "webhook applied", "topic", wh.Topic, "records", len(wh.Records), "outcomes", strings.Join(outcomes, ","))
+	return apigw.JSON(http.StatusOK, map[string]any{"status": "ok", "outcomes": outcomes})
+}
+
+func retryLater() apigw.Response {
+	resp := apigw.Error(http.StatusConflict, "in_progress", "this delivery is being processed; retry later")
+	resp.Headers["Retry-After"] = "5"
+	return resp
+}
+
+// connection finds the connection of a webhook URL: from the container's
+// cache unless fresh, else from the store (an active one is then kept).
+// cached says the entry came from the cache.
+func (h *Handler) connection(ctx context.Context, platform source.Platform, id string, fresh bool) (cachedConn, bool, int) {
 	tenant, ok := store.TenantOfConnection(id)
 	if !ok || h.d.Connectors[platform] == nil {
-		return store.Connection{}, http.StatusNotFound
+		return cachedConn{}, false, http.StatusNotFound
+	}
+	key := cacheKey(tenant, id)
+	if e, ok := h.conns.get(key, h.d.Now()); ok && !fresh {
+		if e.conn.Platform != string(platform) {
+			return cachedConn{}, false, http.StatusNotFound
+		}
+		return e, true, 0
 	}
 	conn, err := h.d.Store.GetConnection(ctx, tenant, id)
 	if err != nil || conn.Platform != string(platform) {
-		return store.Connection{}, http.StatusNotFound
+		h.conns.drop(key)
+		return cachedConn{}, false, http.StatusNotFound
 	}
-	return conn, 0
+	return cachedConn{conn: conn, at: h.d.Now()}, false, 0
 }
 
-// apply merges every record of the delivery; it returns their outcomes.
-func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.Webhook) ([]string, error) {
+// config opens the entry's config; an active connection read from the
+// store is then kept, config included. Only an active one: a draft,
+// disabled or disconnected connection takes nothing in, and its
+// activation must count at once.
+func (h *Handler) config(e cachedConn) (map[string]string, error) {
+	if e.cfg != nil {
+		return maps.Clone(e.cfg), nil // the connectors get their own copy
+	}
+	cfg, err := h.openConfig(e.conn)
+	if err != nil {
+		return nil, err
+	}
+	key := cacheKey(e.conn.TenantID, e.conn.ID)
+	if e.conn.Enabled && e.conn.Status == "" {
+		e.cfg = cfg
+		h.conns.put(key, e)
+	} else {
+		h.conns.drop(key)
+	}
+	return cfg, nil
+}
+
+// apply merges every record of the delivery at once, its idempotency key
+// folded into the store's reads and writes (store.Delivery); it returns
+// their outcomes, or duplicate when the delivery was applied before.
+func (h *Handler) apply(ctx context.Context, conn store.Connection, wh source.Webhook, key string) ([]string, bool, error) {
+	target := store.Target{TenantID: conn.TenantID, Conn: store.MergeConnection(conn), WriteBack: conn.WriteBackOptOuts,
+		Delivery: &store.Delivery{Scope: store.ScopeWebhook, Key: key, KeepFor: h.d.KeepDeliveries}}
+	recs := slices.Clone(wh.Records)
+	applied, err := h.d.Store.ApplyRecords(ctx, target, recs, h.d.Now())
+	if err != nil {
+		return nil, false, err
+	}
+	if len(applied) > 0 && applied[0].Duplicate {
+		return nil, true, nil
+	}
+	outcomes := make([]string, 0, len(applied))
+	for i, a := range applied {
+		outcomes = append(outcomes, string(a.Decision.Outcome))
+		if err := h.enqueue(ctx, conn.TenantID, a.Messages); err != nil {
+			return nil, false, err
+		}
+		if err := h.writeBack(ctx, conn, wh.Records[i], a); err != nil {
+			return nil, false, err
+		}
+	}
+	return outcomes, false, nil
+}
+
+// forget applies a privacy webhook: a redaction forgets each record's
+// source data; a data request is logged.
+func (h *Handler) forget(ctx context.Context, conn store.Connection, wh source.Webhook) ([]string, error) {
 	now := h.d.Now()
 	target := store.Target{TenantID: conn.TenantID, Conn: store.MergeConnection(conn), WriteBack: conn.WriteBackOptOuts}
 	var outcomes []string
 	for _, rec := range wh.Records {
-		if wh.Privacy == source.PrivacyRedactCustomer || wh.Privacy == source.PrivacyRedactShop {
-			if err := h.d.Store.ForgetSourceRecord(ctx, target, rec.ExternalID, now); err != nil {
-				return nil, err
-			}
-			outcomes = append(outcomes, "redacted")
-			continue
-		}
 		if wh.Privacy == source.PrivacyDataRequest {
 			outcomes = append(outcomes, "data_request_logged")
 			continue
 		}
-		a, err := h.d.Store.ApplyRecord(ctx, target, rec, now)
-		if err != nil {
+		if err := h.d.Store.ForgetSourceRecord(ctx, target, rec.ExternalID, now); err != nil {
 			return nil, err
 		}
-		outcomes = append(outcomes, string(a.Decision.Outcome))
-		if err := h.enqueue(ctx, conn.TenantID, a.Messages); err != nil {
-			return nil, err
-		}
-		if err := h.writeBack(ctx, conn, rec, a); err != nil {
-			return nil, err
-		}
+		outcomes = append(outcomes, "redacted")
 	}
 	return outcomes, nil
 }
