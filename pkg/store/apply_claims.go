@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -25,7 +29,7 @@ import (
 // doc.go ("Costs the design is built for") has the proof sketch.
 
 // attrPending is the claim attribute holding the contact item the claim
-// was written for (a map attribute: never indexed). It stays until the
+// was written for (pendingAV: deflated JSON, never indexed). It stays until the
 // claim's next write (any other write of a phone or email item drops it;
 // UpdateLedger keeps it while the claim still points at that contact).
 const attrPending = "pending"
@@ -81,7 +85,10 @@ func createOrder(t Target, k decisionKeys, fx effects, after merge.State, items 
 // alone, so it is written.
 func (s *Store) commitCreate(ctx context.Context, id string, items []types.TransactWriteItem) error {
 	contact := items[0].Put
-	payload := &types.AttributeValueMemberM{Value: contact.Item}
+	payload, err := pendingAV(contact.Item)
+	if err != nil {
+		return err
+	}
 	for _, it := range items[1:] {
 		p := *it.Put
 		p.Item = withAttr(p.Item, attrPending, payload)
@@ -98,7 +105,7 @@ func (s *Store) commitCreate(ctx context.Context, id string, items []types.Trans
 			}
 		}
 	}
-	err := s.writeItem(ctx, types.TransactWriteItem{Put: contact})
+	err = s.writeItem(ctx, types.TransactWriteItem{Put: contact})
 	if err == nil || conditionFailed(err) {
 		return nil
 	}
@@ -125,13 +132,12 @@ func (s *Store) claimedFor(ctx context.Context, item map[string]types.AttributeV
 // another contact holds is left off the contact, the status follows the
 // phone's ledger, and the contact is put if still absent. It returns the
 // contact item as stored.
-func (s *Store) completeCreate(ctx context.Context, tenant string, payload map[string]types.AttributeValue) (map[string]types.AttributeValue, error) {
-	var it contactItem
-	if err := unmarshalMap(payload, &it); err != nil {
-		return nil, err
+func (s *Store) completeCreate(ctx context.Context, tenant, id string, payload []byte) (map[string]types.AttributeValue, error) {
+	it, err := decodePending(payload)
+	if err != nil || it.Contact.ID != id {
+		return nil, err // not this claim's contact: nothing to complete
 	}
 	c := it.Contact
-	id := c.ID
 	ckey := keyOf(contactPK(tenant, id), skContact)
 	keys := []map[string]types.AttributeValue{ckey}
 	if c.Phone != "" {
@@ -173,7 +179,7 @@ func (s *Store) completeCreate(ctx context.Context, tenant string, payload map[s
 				return nil, err
 			}
 			err = s.writeItem(ctx, types.TransactWriteItem{Put: &types.Put{TableName: aws.String(s.table),
-				Item: withAttr(av, attrPending, &types.AttributeValueMemberM{Value: payload}), ConditionExpression: aws.String(condAbsent)}})
+				Item: withAttr(av, attrPending, &types.AttributeValueMemberB{Value: payload}), ConditionExpression: aws.String(condAbsent)}})
 			switch {
 			case err == nil:
 				owner = id
@@ -181,6 +187,8 @@ func (s *Store) completeCreate(ctx context.Context, tenant string, payload map[s
 				if s.claimedFor(ctx, av, id) == nil {
 					owner = id
 				}
+			case rejected(err):
+				// Refused for good (its creator's put was too): left off.
 			default:
 				return nil, err
 			}
@@ -203,19 +211,68 @@ func (s *Store) completeCreate(ctx context.Context, tenant string, payload map[s
 		}
 		return got[itemKey(ckey)], nil
 	}
+	if rejected(err) {
+		// The contact can never be written (its creator's put was refused
+		// too, and the record reported invalid): the claim is left as one
+		// whose contact is gone.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("completing a new contact: %w", err)
 	}
 	return av, nil
 }
 
-// notePending remembers the payload a claim item carries for its owner.
-func (l *loaded) notePending(tenant, owner string, item map[string]types.AttributeValue) {
-	p, ok := item[attrPending].(*types.AttributeValueMemberM)
-	if !ok || owner == "" || avString(p.Value["PK"]) != contactPK(tenant, owner) {
-		return
+// notePending remembers the payload a claim item carries for its owner
+// (decoded only if the owner is missing: completeCreate).
+func (l *loaded) notePending(owner string, item map[string]types.AttributeValue) {
+	if p, ok := item[attrPending].(*types.AttributeValueMemberB); ok && owner != "" {
+		l.pending[owner] = p.Value
 	}
-	l.pending[owner] = p.Value
+}
+
+// pendingAV encodes a new contact's item for its claims: the contactItem
+// as JSON, deflated (a phone item with its ledger and the contact stays
+// within one KB, one write unit, for a typical contact).
+func pendingAV(contact map[string]types.AttributeValue) (*types.AttributeValueMemberB, error) {
+	var it contactItem
+	if err := unmarshalMap(contact, &it); err != nil {
+		return nil, err
+	}
+	// What completeCreate recomputes is left out.
+	it.PK, it.SK, it.GSI1PK, it.GSI1SK, it.Status, it.Labels = "", "", "", "", "", nil
+	raw, err := json.Marshal(it)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	w, err := flate.NewWriter(&buf, flate.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return &types.AttributeValueMemberB{Value: buf.Bytes()}, nil
+}
+
+// maxPendingBytes bounds a payload's inflated size (a contact item is at
+// most 400 KB).
+const maxPendingBytes = 400 << 10
+
+func decodePending(b []byte) (contactItem, error) {
+	var it contactItem
+	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b)), maxPendingBytes))
+	if err != nil {
+		return it, fmt.Errorf("reading a claim's pending contact: %w", err)
+	}
+	if err := json.Unmarshal(raw, &it); err != nil {
+		return it, fmt.Errorf("reading a claim's pending contact: %w", err)
+	}
+	return it, nil
 }
 
 // withAttr returns a copy of item with attribute name set to v.

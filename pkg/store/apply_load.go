@@ -92,7 +92,7 @@ type loaded struct {
 	dry      *dryScope              // a dry run's scratch space (nil: none)
 	// pending: contact id -> the contact item a claim read carries for it
 	// (apply_claims.go), to complete it if it is missing.
-	pending map[string]map[string]types.AttributeValue
+	pending map[string][]byte
 }
 
 func newLoaded() *loaded {
@@ -103,7 +103,7 @@ func newLoaded() *loaded {
 			Held: map[merge.LinkKey]merge.Link{},
 		},
 		links: map[merge.LinkKey]linkItem{}, phoneVer: map[string]int64{}, emailOwn: map[string]string{},
-		marks: map[string]appliedMark{}, pending: map[string]map[string]types.AttributeValue{},
+		marks: map[string]appliedMark{}, pending: map[string][]byte{},
 	}
 }
 
@@ -299,7 +299,7 @@ func (s *Store) completeMissing(ctx context.Context, tenant string, ckeys []map[
 		if !ok {
 			continue
 		}
-		item, err := s.completeCreate(ctx, tenant, payload)
+		item, err := s.completeCreate(ctx, tenant, id, payload)
 		if err != nil || item == nil {
 			return err
 		}
@@ -332,7 +332,7 @@ func (l *loaded) takePhone(items map[string]map[string]types.AttributeValue, ten
 		return err
 	}
 	rec := phoneRecordFrom(it)
-	l.notePending(tenant, rec.ContactID, item)
+	l.notePending(rec.ContactID, item)
 	l.phoneVer[p] = rec.Version
 	l.state.Ledgers[p] = rec.Ledger
 	if rec.ContactID != "" {
@@ -357,7 +357,7 @@ func (l *loaded) takeEmail(items map[string]map[string]types.AttributeValue, ten
 	if err := unmarshalMap(item, &it); err != nil {
 		return err
 	}
-	l.notePending(tenant, it.ContactID, item)
+	l.notePending(it.ContactID, item)
 	l.emailOwn[e] = it.ContactID
 	l.state.Emails[e] = it.ContactID
 	return nil

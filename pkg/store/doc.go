@@ -98,15 +98,19 @@
 // An unchanged contact in a re-sync page costs one eventually consistent read
 // of its source link (0.5 RCU) and no write: the link stores the content hash
 // of the last applied record. A new contact with phone, email and two groups
-// costs 8 WCU (TestApply_NewContactCostsAtMost8WCUWithoutATransaction,
-// BenchmarkUnitsPerContact): its phone item (2: it carries the contact it
-// claims for, over 1 KB with the ledger), its email claim (1), the contact
-// and its name-index entry (2), its link (1) and two memberships (2). A
-// transaction of the three would cost 10 (each item twice); the issue's
-// target of 5 needs two fewer items, which only folding lookups into one
-// item gives (a contact id derived from its phone or its first source
-// record, memberships folded across contacts) at the price of reads on
-// every re-sync or of the group queries: not done.
+// costs 7 WCU (TestApply_NewContactCostsAtMost7WCUWithoutATransaction,
+// BenchmarkUnitsPerContact): its phone item (1, with the contact it claims
+// for, deflated, and the ledger: under 1 KB for a typical contact), its
+// email claim (1), the contact and its name-index entry (2), its link (1)
+// and two memberships (2). A transaction of the three would cost 10 (each
+// item twice). Every item is a lookup of its own (by phone, email, id,
+// name, source record, group): fewer units need fewer items, i.e. lookups
+// folded into one item. Folding the link into the contact (an id derived
+// from the first source record) saves 1 and costs a second read for every
+// record a re-sync finds linked to another's contact; folding memberships
+// across a page's contacts (one item per group and page) saves about 1.9
+// and changes the group listing and the run end's leaver pass. Together
+// they give about 5.1, not the 5: not done.
 //
 // The claims of a decision that only creates a contact (apply_claims.go)
 // are three conditional puts in a fixed order: phone item (absent or at

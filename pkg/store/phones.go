@@ -33,7 +33,7 @@ type PhoneRecord struct {
 	Version int64
 	// pending is the new contact the claim was written for, as read
 	// (apply_claims.go): a ledger update keeps it while the claim is its.
-	pending *types.AttributeValueMemberM
+	pending *types.AttributeValueMemberB
 }
 
 func phoneRecordFrom(it phoneItem) PhoneRecord {
@@ -56,7 +56,7 @@ func (s *Store) GetPhone(ctx context.Context, tenant, e164 string) (PhoneRecord,
 		return PhoneRecord{}, false, err
 	}
 	rec := phoneRecordFrom(it)
-	rec.pending, _ = out.Item[attrPending].(*types.AttributeValueMemberM)
+	rec.pending, _ = out.Item[attrPending].(*types.AttributeValueMemberB)
 	return rec, true, nil
 }
 
@@ -71,8 +71,8 @@ func (s *Store) phonePut(tenant string, rec PhoneRecord) (*types.Put, error) {
 	if err != nil {
 		return nil, err
 	}
-	if rec.pending != nil && rec.ContactID != "" && avString(rec.pending.Value["PK"]) == contactPK(tenant, rec.ContactID) {
-		av[attrPending] = rec.pending // its contact may still be missing
+	if rec.pending != nil && rec.ContactID != "" {
+		av[attrPending] = rec.pending // its contact may still be missing (completeCreate checks it is the owner's)
 	}
 	p := &types.Put{TableName: aws.String(s.table), Item: av}
 	if rec.Version == 0 {
