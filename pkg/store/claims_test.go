@@ -198,6 +198,10 @@ func TestApply_RaceSamePhoneDifferentEmails(t *testing.T) {
 	}
 	raceNew(t, st, pairs, c)
 	all := checkClaims(t, st, "t1")
+	// As a transaction gave: the loser's record joins the winner's contact.
+	if len(all) != len(pairs) {
+		t.Errorf("%d contacts, want %d", len(all), len(pairs))
+	}
 	byPhone := map[string]int{}
 	for _, v := range all {
 		byPhone[v.Phone]++
@@ -219,6 +223,11 @@ func TestApply_RaceSameEmailDifferentPhones(t *testing.T) {
 	}
 	raceNew(t, st, pairs, c)
 	all := checkClaims(t, st, "t1")
+	// As a transaction gave: one contact a phone, the email on one of each
+	// pair's two.
+	if len(all) != 2*len(pairs) {
+		t.Errorf("%d contacts, want %d", len(all), 2*len(pairs))
+	}
 	emails := map[string]bool{}
 	for _, v := range all {
 		if v.EmailKey != "" {
