@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
@@ -236,5 +237,57 @@ func TestApply_RaceSameEmailDifferentPhones(t *testing.T) {
 	}
 	if len(emails) != len(pairs) {
 		t.Errorf("%d emails among the contacts, want %d", len(emails), len(pairs))
+	}
+}
+
+// A STOP for a number whose new contact is not written yet (its creator
+// paused after the phone item), then another source's record with the
+// number and another email: the ledger update keeps the contact the claim carries, so that
+// record completes it and joins it instead of taking the number, and the
+// creator, resumed, converges on it. The contact shows the opt-out.
+func TestApply_StopBetweenClaimPutsKeepsTheClaimsContact(t *testing.T) {
+	t.Parallel()
+	st, _, clk := newStore(t)
+	ctx := context.Background()
+	c1, c2 := conn("c1", "Shopify", consent.Inferred), conn("c2", "WooCommerce", consent.Inferred)
+	rec := record(c1, 11, t0, "Ann", source.ConsentSignal{State: source.SignalSubscribed, At: t0})
+	paused, resume := make(chan struct{}), make(chan struct{})
+	var first atomic.Bool
+	store.SetAfterClaim(st, func() error {
+		if first.CompareAndSwap(false, true) { // the creator's phone put
+			close(paused)
+			<-resume
+		}
+		return nil
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := st.ApplyRecords(ctx, store.Target{TenantID: "t1", Conn: c1, RunID: "run-1"}, []source.Record{rec}, clk.now())
+		done <- err
+	}()
+	<-paused
+	const number = "+61412000011"
+	if _, err := st.UpdateLedger(ctx, "t1", number, func(r store.PhoneRecord) (store.LedgerUpdate, error) {
+		if r.ContactID == "" {
+			t.Errorf("the number's claim is %+v, want the paused writer's", r)
+		}
+		l, ch := r.Ledger.Apply(consent.OptOutEvent(t0.Add(time.Minute), consent.Evidence{Text: "STOP", MessageID: "SM1", Provider: "twilio"}))
+		l.Phone = number
+		return store.LedgerUpdate{Ledger: l, Changed: !ch.IsZero()}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	other := record(c2, 11, t0, "Ann", source.ConsentSignal{})
+	other.Emails = []string{"ann.other@example.com"} // the number, not the email
+	if _, err := st.ApplyRecord(ctx, store.Target{TenantID: "t1", Conn: c2}, other, clk.now()); err != nil {
+		t.Fatal(err)
+	}
+	close(resume)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	all := checkClaims(t, st, "t1")
+	if len(all) != 1 || all[0].Status != string(consent.Unsubscribed) || len(all[0].Sources) != 2 {
+		t.Fatalf("contacts %+v, want one, unsubscribed, with both sources", all)
 	}
 }
