@@ -92,6 +92,9 @@ type loaded struct {
 	marks    map[string]appliedMark // contact id -> its last run application
 	dry      *dryScope              // a dry run's scratch space (nil: none)
 	pre      *prefetched            // a delivery's first reads (nil: none)
+	// pending: contact id -> the contact item a claim read carries for it
+	// (apply_claims.go), to complete it if it is missing.
+	pending map[string][]byte
 }
 
 func newLoaded() *loaded {
@@ -102,7 +105,7 @@ func newLoaded() *loaded {
 			Held: map[merge.LinkKey]merge.Link{},
 		},
 		links: map[merge.LinkKey]linkItem{}, phoneVer: map[string]int64{}, emailOwn: map[string]string{},
-		marks: map[string]appliedMark{},
+		marks: map[string]appliedMark{}, pending: map[string][]byte{},
 	}
 }
 
@@ -229,6 +232,9 @@ func (s *Store) loadContacts(ctx context.Context, tenant string, consistent bool
 		if err != nil {
 			return err
 		}
+		if err := s.completeMissing(ctx, tenant, ckeys, citems, into); err != nil {
+			return err
+		}
 		var more []map[string]types.AttributeValue
 		for _, item := range citems {
 			var it contactItem
@@ -278,6 +284,39 @@ func (s *Store) loadContacts(ctx context.Context, tenant string, consistent bool
 	return nil
 }
 
+// completeMissing completes the referenced contacts that are missing but
+// whose claims carry them (completeCreate), adding them to citems and
+// their email claims to into. A dry run writes nothing: it sees such a
+// claim as a claim left by a deleted contact.
+func (s *Store) completeMissing(ctx context.Context, tenant string, ckeys []map[string]types.AttributeValue, citems map[string]map[string]types.AttributeValue, into *loaded) error {
+	if into.dry != nil {
+		return nil
+	}
+	for _, k := range ckeys {
+		if _, ok := citems[itemKey(k)]; ok {
+			continue
+		}
+		id := strings.TrimPrefix(avString(k["PK"]), contactPK(tenant, ""))
+		payload, ok := into.pending[id]
+		if !ok {
+			continue
+		}
+		item, err := s.completeCreate(ctx, tenant, id, payload)
+		if err != nil || item == nil {
+			return err
+		}
+		citems[itemKey(k)] = item
+		var it contactItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return err
+		}
+		if e := it.Contact.EmailKey; e != "" && into.emailOwn[e] == "" {
+			into.emailOwn[e], into.state.Emails[e] = id, id
+		}
+	}
+	return nil
+}
+
 func (l *loaded) takePhone(items map[string]map[string]types.AttributeValue, tenant, p string) error {
 	if p == "" {
 		return nil
@@ -295,6 +334,7 @@ func (l *loaded) takePhone(items map[string]map[string]types.AttributeValue, ten
 		return err
 	}
 	rec := phoneRecordFrom(it)
+	l.notePending(rec.ContactID, item)
 	l.phoneVer[p] = rec.Version
 	l.state.Ledgers[p] = rec.Ledger
 	if rec.ContactID != "" {
@@ -319,6 +359,7 @@ func (l *loaded) takeEmail(items map[string]map[string]types.AttributeValue, ten
 	if err := unmarshalMap(item, &it); err != nil {
 		return err
 	}
+	l.notePending(it.ContactID, item)
 	l.emailOwn[e] = it.ContactID
 	l.state.Emails[e] = it.ContactID
 	return nil
@@ -456,6 +497,7 @@ func (l *loaded) merge(o *loaded) {
 	maps.Copy(l.marks, o.marks)
 	maps.Copy(l.phoneVer, o.phoneVer)
 	maps.Copy(l.emailOwn, o.emailOwn)
+	maps.Copy(l.pending, o.pending)
 }
 
 // snapshot is the part of the loaded state one record can touch, with the

@@ -55,7 +55,7 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 	if t.dry != nil {
 		items, dryKeys = t.dry.rewrite(items)
 	}
-	if err := s.commitDecision(ctx, items); err != nil {
+	if err := s.commitItems(ctx, t, keys, fx, after, items); err != nil {
 		return fx, err
 	}
 	if t.dry != nil {
@@ -277,6 +277,19 @@ func conditionedPut(table string, av map[string]types.AttributeValue, cond, name
 	}
 	return &types.Put{TableName: aws.String(table), Item: av, ConditionExpression: aws.String(cond),
 		ExpressionAttributeValues: map[string]types.AttributeValue{name: &types.AttributeValueMemberS{Value: was}}}
+}
+
+// commitItems writes a decision's conditioned items: a lone creation as
+// ordered puts (commitCreate), anything else as commitDecision does. Items
+// another writer adds to a decision (extra) go with it into
+// commitDecision's transaction.
+func (s *Store) commitItems(ctx context.Context, t Target, k decisionKeys, fx effects, after merge.State, items []types.TransactWriteItem, extra ...types.TransactWriteItem) error {
+	if len(extra) == 0 {
+		if id := createOrder(t, k, fx, after, items); id != "" {
+			return s.commitCreate(ctx, id, items)
+		}
+	}
+	return s.commitDecision(ctx, append(items, extra...))
 }
 
 // commitDecision writes a decision's conditioned items: one alone (a

@@ -85,8 +85,9 @@ func BenchmarkUnitsPerContact(b *testing.B) {
 
 // BenchmarkPageThroughput applies pages of 250 new contacts and reports
 // contacts/s next to DynamoDB Local's own ceiling for the same calls,
-// measured here: conditional TransactWriteItems of three items (the core of
-// a new contact) at the same concurrency.
+// measured here: conditional TransactWriteItems of three items (what a new
+// contact's claims were before they became ordered puts) at the same
+// concurrency.
 func BenchmarkPageThroughput(b *testing.B) {
 	s := stacktest.New(b)
 	st := store.New(s.DynamoDB, s.Table)

@@ -34,7 +34,7 @@ func (s *Store) DeleteContact(ctx context.Context, tenant, id string) error {
 		if c.Phone != "" {
 			items = append(items, types.TransactWriteItem{Update: &types.Update{
 				TableName: aws.String(s.table), Key: keyOf(phonePK(tenant, c.Phone), skPhone),
-				UpdateExpression:          aws.String("REMOVE contactId SET version = version + :one"),
+				UpdateExpression:          aws.String("REMOVE contactId, " + attrPending + " SET version = version + :one"),
 				ConditionExpression:       aws.String(condOwner),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":o": &types.AttributeValueMemberS{Value: id}, ":one": numAV(1)},
 			}})

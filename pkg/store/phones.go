@@ -31,6 +31,9 @@ type PhoneRecord struct {
 	Ledger    consent.Ledger
 	// Version is the stored version (0: the item does not exist yet).
 	Version int64
+	// pending is the new contact the claim was written for, as read
+	// (apply_claims.go): a ledger update keeps it while the claim is its.
+	pending *types.AttributeValueMemberB
 }
 
 func phoneRecordFrom(it phoneItem) PhoneRecord {
@@ -52,7 +55,9 @@ func (s *Store) GetPhone(ctx context.Context, tenant, e164 string) (PhoneRecord,
 	if err := unmarshalMap(out.Item, &it); err != nil {
 		return PhoneRecord{}, false, err
 	}
-	return phoneRecordFrom(it), true, nil
+	rec := phoneRecordFrom(it)
+	rec.pending, _ = out.Item[attrPending].(*types.AttributeValueMemberB)
+	return rec, true, nil
 }
 
 // phonePut is the conditional put of a phone item at version rec.Version+1.
@@ -65,6 +70,9 @@ func (s *Store) phonePut(tenant string, rec PhoneRecord) (*types.Put, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if rec.pending != nil && rec.ContactID != "" {
+		av[attrPending] = rec.pending // its contact may still be missing (completeCreate checks it is the owner's)
 	}
 	p := &types.Put{TableName: aws.String(s.table), Item: av}
 	if rec.Version == 0 {

@@ -39,6 +39,10 @@ type Store struct {
 	// afterWrite, when set (tests only), runs after a decision commits and
 	// before its side writes; an error fails the record there (a crash).
 	afterWrite func() error
+	// afterClaim, when set (tests only), runs after each claim put of a
+	// new contact's ordered writes (apply_claims.go); an error fails the
+	// record there (a crash between the puts).
+	afterClaim func() error
 }
 
 // Option configures a Store.
