@@ -17,6 +17,8 @@
 // Settings (flags, or the environment in brackets): -size [BENCH_SIZE]
 // customers per store, -platforms, -workers (bulk-sync invocations at once),
 // -rates [BENCH_RATES] webhook requests/s, -rate-duration, -stops, -out.
+// -linear runs only the installs and unchanged re-syncs and keeps their
+// per-contact figures by size, to check that cost stays linear (linear.go).
 package main
 
 import (
@@ -34,9 +36,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/awsenv/sharedconfig"
 	"github.com/contactsync/contactsync/pkg/dev/embedded"
 	"github.com/contactsync/contactsync/pkg/dev/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -56,6 +60,11 @@ type settings struct {
 	Quiet bool `json:"-"`
 	// Verbose logs every failed webhook answer.
 	Verbose bool `json:"-"`
+	// Linear runs only the installs and unchanged re-syncs and keeps
+	// their per-contact figures by size (linear.go); Unlimited turns the
+	// fakes' rate limits off for them.
+	Linear    bool `json:"linear,omitempty"`
+	Unlimited bool `json:"unlimited,omitempty"`
 }
 
 func main() {
@@ -69,6 +78,8 @@ func main() {
 	flag.IntVar(&s.Stops, "stops", 1000, "STOP replies in the burst")
 	flag.StringVar(&s.Out, "out", filepath.Join(localDir(), "bench"), "where results.md and results.json go")
 	flag.BoolVar(&s.Verbose, "v", false, "log failed webhook answers")
+	flag.BoolVar(&s.Linear, "linear", false, "only each platform's install and unchanged re-sync; per-contact figures by size into linear.md and linear.json")
+	flag.BoolVar(&s.Unlimited, "unlimited", false, "with -linear: the fakes' rate limits off")
 	flag.Parse()
 	s.Platforms = split(plats)
 	for _, name := range s.Platforms {
@@ -92,6 +103,20 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if s.Linear {
+		rows, err := mergeLinear(filepath.Join(s.Out, "linear.json"), res.Linear)
+		if err == nil {
+			var md, js string
+			if md, js, err = writeLinear(s.Out, rows); err == nil {
+				fmt.Printf("\n%s\nwritten: %s, %s\n", linearMarkdown(rows), md, js)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	fmt.Println()
 	fmt.Print(res.markdown())
 	md, js, err := res.write(s.Out)
@@ -109,6 +134,11 @@ type bench struct {
 	meter *meter
 	usage *store.Usage
 	admin sandbox.Client
+	// poll reads runs for waitRun through an unmetered client: the
+	// bench's own polling is not the product's cost.
+	poll *store.Store
+	// queues reads the queues' depths for quiesce, also unmetered.
+	queues *sqs.Client
 }
 
 // run starts a sandbox on fresh resources, runs every part and returns
@@ -141,7 +171,18 @@ func run(ctx context.Context, s settings) (*results, error) {
 		b.cleanup(shutdown)
 	}()
 	b.admin = sandbox.Client{Base: b.app.BaseURL, Token: admin}
+	awsCfg, err := sharedconfig.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.poll = store.New(awsenv.NewDynamoDB(awsCfg), names.Table)
+	b.queues = awsenv.NewSQS(awsCfg)
 	res := &results{Settings: s, Machine: machine(), Started: time.Now().UTC()}
+	if s.Linear {
+		res.Linear, err = b.linear(ctx)
+		res.Finished = time.Now().UTC()
+		return res, err
+	}
 
 	b.logf("emulator ceilings")
 	if res.Emulators, err = b.emulatorCeilings(ctx); err != nil {
@@ -191,7 +232,7 @@ func (b *bench) newTenant(ctx context.Context, name string) (string, sandbox.Cli
 func (b *bench) waitRun(ctx context.Context, tenant, runID string, timeout time.Duration) (store.Run, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		r, err := b.app.Store.GetRun(ctx, tenant, runID)
+		r, err := b.poll.GetRun(ctx, tenant, runID)
 		if err != nil {
 			return r, err
 		}
