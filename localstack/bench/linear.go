@@ -81,13 +81,24 @@ func (b *bench) linear(ctx context.Context) ([]linearRow, error) {
 				return fmt.Errorf("re-sync of an unchanged store: %+v", re.Counts)
 			}
 			rows = append(rows, newLinearRow(b.s.Size, p.label, phaseResync, limited, re))
-			return nil
+			return b.saveLinear(rows[len(rows)-2:])
 		}()
 		if err != nil {
 			return rows, fmt.Errorf("%s: %w", p.label, err)
 		}
 	}
 	return rows, nil
+}
+
+// saveLinear merges rows into linear.json and linear.md under the output
+// directory at once, so a long run keeps what it measured so far.
+func (b *bench) saveLinear(rows []linearRow) error {
+	all, err := mergeLinear(filepath.Join(b.s.Out, "linear.json"), rows)
+	if err != nil {
+		return err
+	}
+	_, _, err = writeLinear(b.s.Out, all)
+	return err
 }
 
 // mergeLinear adds rows to those saved in path (linear.json), replacing
@@ -138,17 +149,19 @@ func writeLinear(dir string, rows []linearRow) (string, string, error) {
 	return md, js, os.WriteFile(md, []byte(linearMarkdown(rows)), 0o644)
 }
 
-// linearColumns are the per-contact figures the table compares.
+// linearColumns are the per-contact figures the table compares, and the
+// phase totals they divide.
 var linearColumns = []struct {
-	name string
-	get  func(linearRow) float64
+	name  string
+	get   func(linearRow) float64
+	total func(measured) float64
 }{
-	{"WCU", func(r linearRow) float64 { return r.WCU }},
-	{"RCU", func(r linearRow) float64 { return r.RCU }},
-	{"DynamoDB requests", func(r linearRow) float64 { return r.DynamoDB }},
-	{"SQS requests", func(r linearRow) float64 { return r.SQS }},
-	{"Lambda ms", func(r linearRow) float64 { return r.LambdaMs }},
-	{"CPU ms", func(r linearRow) float64 { return r.CPUMs }},
+	{"WCU", func(r linearRow) float64 { return r.WCU }, func(m measured) float64 { return m.WCU }},
+	{"RCU", func(r linearRow) float64 { return r.RCU }, func(m measured) float64 { return m.RCU }},
+	{"DynamoDB requests", func(r linearRow) float64 { return r.DynamoDB }, func(m measured) float64 { return float64(m.DynamoDB) }},
+	{"SQS requests", func(r linearRow) float64 { return r.SQS }, func(m measured) float64 { return float64(m.SQS) }},
+	{"Lambda ms", func(r linearRow) float64 { return r.LambdaMs }, func(m measured) float64 { return 1000 * m.BilledSeconds }},
+	{"CPU ms", func(r linearRow) float64 { return r.CPUMs }, func(m measured) float64 { return 1000 * m.CPUSeconds }},
 }
 
 // spread is max/min − 1 of vs (0 when all are 0, +Inf when only the
@@ -167,22 +180,38 @@ func spread(vs []float64) float64 {
 	return hi/lo - 1
 }
 
-// linearMarkdown renders the rows: per platform and phase, each column's
-// per-contact figure at every size and its spread (bold above 5 %).
-func linearMarkdown(rows []linearRow) string {
-	var b strings.Builder
-	b.WriteString("Per contact, by customers per store (sizes in the order shown); spread = max/min − 1, goal ≤ 5 %.\n\n")
-	b.WriteString("| platform, phase | sizes |")
-	for _, c := range linearColumns {
-		b.WriteString(" " + c.name + " |")
-	}
-	b.WriteString("\n|---|---|" + strings.Repeat("---|", len(linearColumns)) + "\n")
+// linearGroups splits rows (sorted by mergeLinear) by platform and phase.
+func linearGroups(rows []linearRow) [][]linearRow {
+	var groups [][]linearRow
 	for start := 0; start < len(rows); {
 		end := start + 1
 		for end < len(rows) && rows[end].Platform == rows[start].Platform && rows[end].Phase == rows[start].Phase {
 			end++
 		}
-		group := rows[start:end]
+		groups = append(groups, rows[start:end])
+		start = end
+	}
+	return groups
+}
+
+// linearMarkdown renders the rows: per platform and phase, each column's
+// per-contact figure at every size and its spread (bold above 5 %); then
+// the marginal cost per contact between consecutive sizes, which a fixed
+// cost per run (amortised: higher per contact at small sizes) does not
+// move, and that fixed cost.
+func linearMarkdown(rows []linearRow) string {
+	var b strings.Builder
+	header := func(first, second string) {
+		b.WriteString("| " + first + " | " + second + " |")
+		for _, c := range linearColumns {
+			b.WriteString(" " + c.name + " |")
+		}
+		b.WriteString("\n|---|---|" + strings.Repeat("---|", len(linearColumns)) + "\n")
+	}
+	b.WriteString("Per contact, by customers per store (sizes in the order shown); spread = max/min − 1, goal ≤ 5 %.\n\n")
+	header("platform, phase", "sizes")
+	groups := linearGroups(rows)
+	for _, group := range groups {
 		var sizes []string
 		for _, r := range group {
 			sizes = append(sizes, thousands(r.Size))
@@ -203,9 +232,51 @@ func linearMarkdown(rows []linearRow) string {
 			fmt.Fprintf(&b, " %s |", strings.Join(cells, " "))
 		}
 		b.WriteString("\n")
-		start = end
+	}
+	b.WriteString("\nMarginal cost per contact between consecutive sizes ((total at the larger − total at the smaller) / (contacts at the larger − at the smaller)), its spread, and the fixed cost per run it implies (total at the smallest size − its contacts × the first marginal).\n\n")
+	header("platform, phase", "between sizes")
+	for _, group := range groups {
+		if len(group) < 2 {
+			continue
+		}
+		var pairs []string
+		for i := 1; i < len(group); i++ {
+			pairs = append(pairs, thousands(group[i-1].Size)+"–"+thousands(group[i].Size))
+		}
+		fmt.Fprintf(&b, "| %s, %s | %s |", group[0].Platform, group[0].Phase, strings.Join(pairs, " / "))
+		for _, c := range linearColumns {
+			ms := marginals(group, c.total)
+			if len(ms) == 0 {
+				b.WriteString(" – |")
+				continue
+			}
+			var vs []string
+			for _, m := range ms {
+				vs = append(vs, figure(m))
+			}
+			cell := strings.Join(vs, " / ")
+			if len(ms) > 1 {
+				cell += " " + spreadText(spread(ms))
+			}
+			fixed := c.total(group[0].Measured) - float64(group[0].Measured.Seen)*ms[0]
+			fmt.Fprintf(&b, " %s; fixed %s |", cell, figure(fixed))
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// marginals are the cost per contact between consecutive rows of group
+// (sorted by size) of the phase total that total reads.
+func marginals(group []linearRow, total func(measured) float64) []float64 {
+	var out []float64
+	for i := 1; i < len(group); i++ {
+		a, z := group[i-1].Measured, group[i].Measured
+		if n := z.Seen - a.Seen; n > 0 {
+			out = append(out, (total(z)-total(a))/float64(n))
+		}
+	}
+	return out
 }
 
 func spreadText(s float64) string {

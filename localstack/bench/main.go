@@ -104,17 +104,13 @@ func main() {
 		os.Exit(1)
 	}
 	if s.Linear {
-		rows, err := mergeLinear(filepath.Join(s.Out, "linear.json"), res.Linear)
-		if err == nil {
-			var md, js string
-			if md, js, err = writeLinear(s.Out, rows); err == nil {
-				fmt.Printf("\n%s\nwritten: %s, %s\n", linearMarkdown(rows), md, js)
-			}
-		}
+		// Each platform's rows were saved as it finished (saveLinear).
+		rows, err := mergeLinear(filepath.Join(s.Out, "linear.json"), nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
+		fmt.Printf("\n%s\nwritten: %s, %s\n", linearMarkdown(rows), filepath.Join(s.Out, "linear.md"), filepath.Join(s.Out, "linear.json"))
 		return
 	}
 	fmt.Println()
