@@ -19,6 +19,8 @@
 // -rates [BENCH_RATES] webhook requests/s, -rate-duration, -stops, -out;
 // -starve N [-fair=false] runs only the starvation scenario (starve.go).
 // -webhooks-only runs the webhook loads alone.
+// -linear runs only the installs and unchanged re-syncs and keeps their
+// per-contact figures by size, to check that cost stays linear (linear.go).
 package main
 
 import (
@@ -36,9 +38,11 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/contactsync/contactsync/pkg/awsenv"
+	"github.com/contactsync/contactsync/pkg/awsenv/sharedconfig"
 	"github.com/contactsync/contactsync/pkg/dev/embedded"
 	"github.com/contactsync/contactsync/pkg/dev/sandbox"
 	"github.com/contactsync/contactsync/pkg/seal"
@@ -65,6 +69,11 @@ type settings struct {
 	// WebhooksOnly runs the webhook loads alone: no emulator ceilings,
 	// platforms or STOP burst.
 	WebhooksOnly bool `json:"webhooksOnly,omitempty"`
+	// Linear runs only the installs and unchanged re-syncs and keeps
+	// their per-contact figures by size (linear.go); Unlimited turns the
+	// fakes' rate limits off for them.
+	Linear    bool `json:"linear,omitempty"`
+	Unlimited bool `json:"unlimited,omitempty"`
 }
 
 func main() {
@@ -81,6 +90,8 @@ func main() {
 	flag.IntVar(&s.Starve, "starve", 0, "run only the starvation scenario: one tenant installs this many customers while ten small tenants sync and get webhooks")
 	flag.BoolVar(&s.Fair, "fair", true, "with -starve: the page window per run on (false: every page enqueued by its plan)")
 	flag.BoolVar(&s.WebhooksOnly, "webhooks-only", false, "run only the webhook loads (-rates)")
+	flag.BoolVar(&s.Linear, "linear", false, "only each platform's install and unchanged re-sync; per-contact figures by size into linear.md and linear.json")
+	flag.BoolVar(&s.Unlimited, "unlimited", false, "with -linear: the fakes' rate limits off")
 	flag.Parse()
 	if s.WebhooksOnly {
 		plats, s.Stops = "", 0
@@ -112,6 +123,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if s.Linear {
+		// Each platform's rows were saved as it finished (saveLinear).
+		rows, err := mergeLinear(filepath.Join(s.Out, "linear.json"), nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("\n%s\nwritten: %s, %s\n", linearMarkdown(rows), filepath.Join(s.Out, "linear.md"), filepath.Join(s.Out, "linear.json"))
+		return
+	}
 	fmt.Println()
 	fmt.Print(res.markdown())
 	md, js, err := res.write(s.Out)
@@ -129,6 +150,11 @@ type bench struct {
 	meter *meter
 	usage *store.Usage
 	admin sandbox.Client
+	// poll reads runs for waitRun through an unmetered client: the
+	// bench's own polling is not the product's cost.
+	poll *store.Store
+	// queues reads the queues' depths for quiesce, also unmetered.
+	queues *sqs.Client
 }
 
 // run starts a sandbox on fresh resources, runs every part and returns
@@ -161,7 +187,18 @@ func run(ctx context.Context, s settings) (*results, error) {
 		b.cleanup(shutdown)
 	}()
 	b.admin = sandbox.Client{Base: b.app.BaseURL, Token: admin}
+	awsCfg, err := sharedconfig.Load(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b.poll = store.New(awsenv.NewDynamoDB(awsCfg), names.Table)
+	b.queues = awsenv.NewSQS(awsCfg)
 	res := &results{Settings: s, Machine: machine(), Started: time.Now().UTC()}
+	if s.Linear {
+		res.Linear, err = b.linear(ctx)
+		res.Finished = time.Now().UTC()
+		return res, err
+	}
 
 	if !s.WebhooksOnly {
 		b.logf("emulator ceilings")
@@ -213,7 +250,7 @@ func (b *bench) newTenant(ctx context.Context, name string) (string, sandbox.Cli
 func (b *bench) waitRun(ctx context.Context, tenant, runID string, timeout time.Duration) (store.Run, error) {
 	deadline := time.Now().Add(timeout)
 	for {
-		r, err := b.app.Store.GetRun(ctx, tenant, runID)
+		r, err := b.poll.GetRun(ctx, tenant, runID)
 		if err != nil {
 			return r, err
 		}

@@ -9,6 +9,7 @@ import (
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 )
 
@@ -16,6 +17,9 @@ import (
 // operation, and DynamoDB items written by kind — plus each handler
 // invocation and its duration (what Lambda bills). It sits in the AWS SDK's
 // middleware stack of the sandbox's clients, so it sees the real calls.
+// Empty SQS receives (the sandbox poller idling) are counted apart, as
+// "SQS.ReceiveMessage.empty", and not in "SQS": their number follows the
+// wall clock, not the work.
 type meter struct {
 	mu          sync.Mutex
 	requests    map[string]int // "DynamoDB", "SQS", "DynamoDB.TransactWriteItems", ...
@@ -75,8 +79,19 @@ func (m *meter) invoked(function string, took time.Duration) {
 func (m *meter) option(stack *middleware.Stack) error {
 	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("contactsyncBenchMeter",
 		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			m.count(awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx), in.Parameters)
-			return next.HandleInitialize(ctx, in)
+			service, op := awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx)
+			out, md, err := next.HandleInitialize(ctx, in)
+			if r, ok := out.Result.(*sqs.ReceiveMessageOutput); ok && err == nil && len(r.Messages) == 0 {
+				// An empty poll: the sandbox poller's idle loop, whose
+				// number follows the wall clock, not the work (Lambda's
+				// own pollers differ). Counted apart, not as a request.
+				m.mu.Lock()
+				m.requests[service+"."+op+".empty"]++
+				m.mu.Unlock()
+				return out, md, err
+			}
+			m.count(service, op, in.Parameters)
+			return out, md, err
 		}), middleware.After)
 }
 

@@ -22,6 +22,8 @@ type results struct {
 	Webhooks  []webhookResult  `json:"webhooks"`
 	Stops     stopResult       `json:"stops"`
 	Cost      costs            `json:"costPerMillionContacts"`
+	// Linear holds the -linear mode's rows (and nothing else is run).
+	Linear []linearRow `json:"linear,omitempty"`
 }
 
 // units are capacity units per contact by outcome, by AWS's pricing rules.

@@ -10,7 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/contactsync/contactsync/pkg/dev/sandbox"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -32,6 +34,10 @@ type measured struct {
 	// Handler invocations and their summed duration (Lambda's billed time).
 	Invocations   int     `json:"invocations"`
 	BilledSeconds float64 `json:"billedSeconds"`
+	// CPUSeconds is the bench process's CPU time (user + system) in the
+	// phase: the handlers, the AWS SDK and the platform fake, not the
+	// emulators. Less sensitive to a loaded machine than BilledSeconds.
+	CPUSeconds float64 `json:"cpuSeconds"`
 	// Requests by service and operation ("DynamoDB.BatchGetItem", ...).
 	Requests map[string]int `json:"requests"`
 }
@@ -49,19 +55,22 @@ type phase struct {
 	start    time.Time
 	snap     snapshot
 	rcu, wcu float64
+	cpu      time.Duration
 }
 
 func (b *bench) begin() phase {
 	r, w := b.usage.Estimated()
-	return phase{start: time.Now(), snap: b.meter.snapshot(), rcu: r, wcu: w}
+	return phase{start: time.Now(), snap: b.meter.snapshot(), rcu: r, wcu: w, cpu: processCPU()}
 }
 
 func (b *bench) end(p phase, counts store.Counts) measured {
 	wall := time.Since(p.start)
+	b.quiesce(context.Background(), 30*time.Second)
 	r, w := b.usage.Estimated()
 	d := b.meter.snapshot().since(p.snap)
 	m := measured{WallSeconds: wall.Seconds(), Counts: counts, Seen: counts.Seen, RCU: r - p.rcu, WCU: w - p.wcu,
-		Items: d.allItems(), ContactItems: d.contactItems(), DynamoDB: d.Requests["DynamoDB"], SQS: d.Requests["SQS"], Requests: d.Requests}
+		Items: d.allItems(), ContactItems: d.contactItems(), DynamoDB: d.Requests["DynamoDB"], SQS: d.Requests["SQS"], Requests: d.Requests,
+		CPUSeconds: (processCPU() - p.cpu).Seconds()}
 	for fn, n := range d.Invocations {
 		m.Invocations += n
 		m.BilledSeconds += d.Billed[fn].Seconds()
@@ -70,6 +79,38 @@ func (b *bench) end(p phase, counts store.Counts) measured {
 		m.PerSecond = float64(counts.Seen) / wall.Seconds()
 	}
 	return m
+}
+
+// quiesce waits, up to timeout, until the sandbox's queues hold no
+// message, visible, in flight or delayed: every handler invocation of the
+// phase has then returned (the poller deletes a message after its
+// invocation), so its time is counted in this phase and not the next.
+// A run is done when its last page is recorded, which is before the
+// invocation that recorded it returns.
+func (b *bench) quiesce(ctx context.Context, timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	attrs := []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+		sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible, sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed}
+	for time.Now().Before(deadline) {
+		busy := false
+		for _, u := range []string{b.app.Names.PagesQueueURL, b.app.Names.OutboxQueueURL} {
+			out, err := b.queues.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(u), AttributeNames: attrs})
+			if err != nil {
+				b.logf("quiesce: %v", err)
+				return
+			}
+			for _, a := range attrs {
+				if n := out.Attributes[string(a)]; n != "" && n != "0" {
+					busy = true
+				}
+			}
+		}
+		if !busy {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.logf("quiesce: the queues still hold messages after %s", timeout)
 }
 
 // platformResult is one platform's rows.
@@ -95,31 +136,18 @@ type platformResult struct {
 // install.
 func (b *bench) platform(ctx context.Context, p platform) (platformResult, error) {
 	res := platformResult{Platform: p.label, Limit: p.limit, Records: b.s.Size, Bound: p.bound(b.s.Size)}
-	timeout := time.Duration(b.s.Size)*20*time.Millisecond + 2*time.Minute
+	timeout := syncTimeout(b.s.Size)
 
 	fs := p.start(b.s.Size, true)
 	defer fs.close()
 	res.Records = fs.records
-	tenant, api, err := b.newTenant(ctx, p.label+" limited")
-	if err != nil {
-		return res, err
-	}
 	b.logf("%s: install sync of %d customers at the real default limit", p.label, fs.records)
-	var conn struct{ ID, SyncID string }
-	ph := b.begin()
-	if err := api.Do(ctx, "POST", "/v1/connections", map[string]any{
-		"platform": cmp.Or(p.platform, p.name), "label": p.label, "consentMode": "inferred", "defaultRegion": "AU", "config": fs.config,
-	}, &conn); err != nil {
-		return res, err
-	}
-	run, err := b.waitRun(ctx, tenant, conn.SyncID, timeout)
+	in, err := b.install(ctx, p, fs, "limited", timeout)
 	if err != nil {
 		return res, err
 	}
-	res.Install = b.end(ph, run.Counts)
-	if res.Install.Seen != fs.records || !run.Counts.AddsUp() {
-		return res, fmt.Errorf("install saw %d records (%+v), the store has %d", res.Install.Seen, run.Counts, fs.records)
-	}
+	tenant, api, conn := in.tenant, in.api, in.conn
+	res.Install = in.m
 	if math.IsInf(res.Bound, 1) {
 		res.Bound = 0 // the store fits in the limit's burst: no bound at this size
 		res.NoLimit = p.unlimited
@@ -129,7 +157,7 @@ func (b *bench) platform(ctx context.Context, p platform) (platformResult, error
 	b.logf("%s: %.0f contacts/s (bound %.0f/s, ratio %.2f)", p.label, res.Install.PerSecond, res.Bound, res.Ratio)
 
 	b.logf("%s: full re-sync of the unchanged store", p.label)
-	if res.Resync, err = b.syncNow(ctx, tenant, api, conn.ID, timeout); err != nil {
+	if res.Resync, err = b.syncNow(ctx, tenant, api, conn, timeout); err != nil {
 		return res, err
 	}
 	if res.Resync.Counts.Unchanged+res.Resync.Counts.Invalid != res.Resync.Seen {
@@ -138,7 +166,7 @@ func (b *bench) platform(ctx context.Context, p platform) (platformResult, error
 	if fs.update != nil {
 		b.logf("%s: every customer renamed, then a sync", p.label)
 		fs.update(time.Now().Add(time.Minute))
-		m, err := b.syncNow(ctx, tenant, api, conn.ID, timeout)
+		m, err := b.syncNow(ctx, tenant, api, conn, timeout)
 		if err != nil {
 			return res, err
 		}
@@ -147,23 +175,51 @@ func (b *bench) platform(ctx context.Context, p platform) (platformResult, error
 
 	free := p.start(b.s.Size, false)
 	defer free.close()
-	tenant, api, err = b.newTenant(ctx, p.label+" unlimited")
-	if err != nil {
-		return res, err
-	}
 	b.logf("%s: install sync with the fake's limits off", p.label)
-	ph = b.begin()
-	if err := api.Do(ctx, "POST", "/v1/connections", map[string]any{
-		"platform": cmp.Or(p.platform, p.name), "label": p.label, "consentMode": "inferred", "defaultRegion": "AU", "config": free.config,
-	}, &conn); err != nil {
+	if in, err = b.install(ctx, p, free, "unlimited", timeout); err != nil {
 		return res, err
 	}
-	if run, err = b.waitRun(ctx, tenant, conn.SyncID, timeout); err != nil {
-		return res, err
-	}
-	res.Unlimited = b.end(ph, run.Counts)
+	res.Unlimited = in.m
 	b.logf("%s: %.0f contacts/s with limits off", p.label, res.Unlimited.PerSecond)
 	return res, nil
+}
+
+// syncTimeout bounds one sync of a store of n customers.
+func syncTimeout(n int) time.Duration { return time.Duration(n)*40*time.Millisecond + 2*time.Minute }
+
+// installed is one measured install: the tenant, its API client and the
+// connection.
+type installed struct {
+	tenant string
+	api    sandbox.Client
+	conn   string
+	m      measured
+}
+
+// install creates a tenant and connects it to the fake store fs (its
+// install sync starts), waits for the sync and measures it; every record
+// of the store must have an outcome.
+func (b *bench) install(ctx context.Context, p platform, fs fakeStore, tenantSuffix string, timeout time.Duration) (installed, error) {
+	tenant, api, err := b.newTenant(ctx, p.label+" "+tenantSuffix)
+	if err != nil {
+		return installed{}, err
+	}
+	var conn struct{ ID, SyncID string }
+	ph := b.begin()
+	if err := api.Do(ctx, "POST", "/v1/connections", map[string]any{
+		"platform": cmp.Or(p.platform, p.name), "label": p.label, "consentMode": "inferred", "defaultRegion": "AU", "config": fs.config,
+	}, &conn); err != nil {
+		return installed{}, err
+	}
+	run, err := b.waitRun(ctx, tenant, conn.SyncID, timeout)
+	if err != nil {
+		return installed{}, err
+	}
+	m := b.end(ph, run.Counts)
+	if m.Seen != fs.records || !run.Counts.AddsUp() {
+		return installed{}, fmt.Errorf("install saw %d records (%+v), the store has %d", m.Seen, run.Counts, fs.records)
+	}
+	return installed{tenant: tenant, api: api, conn: conn.ID, m: m}, nil
 }
 
 // syncNow starts a manual (full) sync of a connection and measures it.

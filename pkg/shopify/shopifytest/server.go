@@ -412,13 +412,17 @@ func (s *Server) customersPage(w http.ResponseWriter, req gqlRequest) {
 		}
 	}
 	s.mu.Lock()
+	// s.customers is in id order: the page starts after the cursor's id
+	// and stops at one node past the page (has next), so a page costs
+	// its own size, not the store's.
 	var sel []*node
-	for _, c := range s.customers {
-		if c.ID > after && (since.IsZero() || c.UpdatedAt.After(since)) && c.hasAnyTag(tags) {
-			sel = append(sel, c)
+	for _, c := range s.customers[sort.Search(len(s.customers), func(i int) bool { return s.customers[i].ID > after }):] {
+		if (since.IsZero() || c.UpdatedAt.After(since)) && c.hasAnyTag(tags) {
+			if sel = append(sel, c); len(sel) > first {
+				break
+			}
 		}
 	}
-	sort.Slice(sel, func(i, j int) bool { return sel[i].ID < sel[j].ID })
 	has := len(sel) > first
 	if has {
 		sel = sel[:first]

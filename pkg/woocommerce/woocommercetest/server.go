@@ -22,7 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,6 +78,7 @@ type Server struct {
 
 	mu         sync.Mutex
 	customers  map[int64]*woocommerce.Customer
+	byID       []*woocommerce.Customer // the customers in id order
 	orders     []woocommerce.Order
 	deliveries int
 	writeBacks []WriteBack
@@ -127,6 +128,7 @@ func NewStore(opts Options) *Server {
 		c := customerOf(p, int64(i+1), opts.ConsentMetaKey)
 		addGroups(&c, p, opts)
 		s.customers[c.ID] = &c
+		s.byID = append(s.byID, &c)
 	}
 	id := int64(1000)
 	for i := range max(opts.Guests, opts.CustomerOrders) {
@@ -219,6 +221,7 @@ func (s *Server) Delete(id int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.customers, id)
+	s.byID = slices.DeleteFunc(s.byID, func(c *woocommerce.Customer) bool { return c.ID == id })
 }
 
 // WriteBacks returns the recorded customer updates.
@@ -322,10 +325,14 @@ func parsePage(w http.ResponseWriter, r *http.Request) (pageReq, bool) {
 
 // writePage writes one page of a list with WordPress's paging headers.
 func writePage[T any](w http.ResponseWriter, r *http.Request, all []T, p pageReq) {
-	total := len(all)
+	start := min((p.page-1)*p.perPage, len(all))
+	writePageOf(w, r, all[start:min(start+p.perPage, len(all))], len(all), p)
+}
+
+// writePageOf writes page p, the items of a list of total, with
+// WordPress's paging headers.
+func writePageOf[T any](w http.ResponseWriter, r *http.Request, items []T, total int, p pageReq) {
 	pages := (total + p.perPage - 1) / p.perPage
-	start := min((p.page-1)*p.perPage, total)
-	end := min(start+p.perPage, total)
 	w.Header().Set("X-WP-Total", strconv.Itoa(total))
 	w.Header().Set("X-WP-TotalPages", strconv.Itoa(pages))
 	if p.page < pages {
@@ -334,7 +341,7 @@ func writePage[T any](w http.ResponseWriter, r *http.Request, all []T, p pageReq
 		w.Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, r.URL.Path, q.Encode()))
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(all[start:end])
+	_ = json.NewEncoder(w).Encode(items)
 }
 
 func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
@@ -345,19 +352,23 @@ func (s *Server) listCustomers(w http.ResponseWriter, r *http.Request) {
 	// WooCommerce lists only the "customer" role unless role says
 	// otherwise (role=all for every role).
 	role := cmp.Or(r.URL.Query().Get("role"), woocommerce.DefaultRole)
+	// One pass in id order counts the matches (X-WP-Total) and copies
+	// only the page's: a page does not copy or sort the whole store.
+	first := (p.page - 1) * p.perPage
+	page := make([]woocommerce.Customer, 0, p.perPage)
+	total := 0
 	s.mu.Lock()
-	all := make([]woocommerce.Customer, 0, len(s.customers))
-	for _, c := range s.customers {
-		if role != "all" && c.Role != role {
+	for _, c := range s.byID {
+		if (role != "all" && c.Role != role) || (!p.since.IsZero() && !c.DateModifiedGMT.After(p.since)) {
 			continue
 		}
-		if p.since.IsZero() || c.DateModifiedGMT.After(p.since) {
-			all = append(all, *c)
+		if total >= first && len(page) < p.perPage {
+			page = append(page, *c)
 		}
+		total++
 	}
 	s.mu.Unlock()
-	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
-	writePage(w, r, all, p)
+	writePageOf(w, r, page, total, p)
 }
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) {
