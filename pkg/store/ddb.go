@@ -172,6 +172,23 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) e
 	return err
 }
 
+// putItems marshals items and puts them with batchWrite; what names them
+// in the error.
+func (s *Store) putItems(ctx context.Context, what string, items []any) error {
+	writes := make([]types.WriteRequest, 0, len(items))
+	for _, it := range items {
+		av, err := marshalMap(it)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+	}
+	if err := s.batchWrite(ctx, writes); err != nil {
+		return fmt.Errorf("writing %s: %w", what, err)
+	}
+	return nil
+}
+
 // batchWrite writes up to 25 requests per call. The SDK retries a failed
 // call; the unprocessed items of a successful one are sent again here.
 func (s *Store) batchWrite(ctx context.Context, writes []types.WriteRequest) error {

@@ -141,23 +141,13 @@ func AssertedGroups(rec source.Record, complete []string) []string {
 // a page's applied records before it records the page.
 func (s *Store) AssertGroups(ctx context.Context, tenant, runID string, recs []source.Record, complete []string) error {
 	exp := s.now().Add(assertTTL).Unix()
-	var writes []types.WriteRequest
+	var items []any
 	for _, r := range recs {
 		for _, g := range AssertedGroups(r, complete) {
-			av, err := marshalMap(assertItem{PK: assertPK(tenant, runID, r.ExternalID), SK: "G#" + g, ExpiresAt: exp})
-			if err != nil {
-				return err
-			}
-			writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+			items = append(items, assertItem{PK: assertPK(tenant, runID, r.ExternalID), SK: "G#" + g, ExpiresAt: exp})
 		}
 	}
-	if len(writes) == 0 {
-		return nil
-	}
-	if err := s.batchWrite(ctx, writes); err != nil {
-		return fmt.Errorf("writing group assertions: %w", err)
-	}
-	return nil
+	return s.putItems(ctx, "group assertions", items)
 }
 
 // Asserted returns the external ids among extIDs that a record of the run
@@ -191,18 +181,11 @@ func (s *Store) Asserted(ctx context.Context, tenant, runID string, extIDs, grou
 // run (source.Page.Incomplete): RemoveLeavers leaves them alone.
 func (s *Store) MarkIncomplete(ctx context.Context, tenant, runID string, groups []string) error {
 	exp := s.now().Add(assertTTL).Unix()
-	var writes []types.WriteRequest
+	var items []any
 	for _, g := range BoundGroups(groups) {
-		av, err := marshalMap(assertItem{PK: runPK(tenant, runID), SK: "INCOMPLETE#" + g, ExpiresAt: exp})
-		if err != nil {
-			return err
-		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		items = append(items, assertItem{PK: runPK(tenant, runID), SK: "INCOMPLETE#" + g, ExpiresAt: exp})
 	}
-	if len(writes) == 0 {
-		return nil
-	}
-	return s.batchWrite(ctx, writes)
+	return s.putItems(ctx, "incomplete groups", items)
 }
 
 // incompleteGroups lists the groups MarkIncomplete recorded for the run.
@@ -256,22 +239,12 @@ type Deferred struct {
 // page rewrites the same ones.
 func (s *Store) DeferOutOfScope(ctx context.Context, tenant, runID, pageID string, ids []string) error {
 	exp := s.now().Add(assertTTL).Unix()
-	var writes []types.WriteRequest
+	var items []any
 	for i, start := 0, 0; start < len(ids); i, start = i+1, start+deferredPerItem {
-		av, err := marshalMap(deferredItem{PK: runPK(tenant, runID), SK: fmt.Sprintf("DEFER#%s#%03d", pageID, i),
+		items = append(items, deferredItem{PK: runPK(tenant, runID), SK: fmt.Sprintf("DEFER#%s#%03d", pageID, i),
 			IDs: ids[start:min(start+deferredPerItem, len(ids))], ExpiresAt: exp})
-		if err != nil {
-			return err
-		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 	}
-	if len(writes) == 0 {
-		return nil
-	}
-	if err := s.batchWrite(ctx, writes); err != nil {
-		return fmt.Errorf("writing deferred records: %w", err)
-	}
-	return nil
+	return s.putItems(ctx, "deferred records", items)
 }
 
 // ListDeferred reads the run's deferred batches a few at a time (cursor ""
@@ -441,25 +414,21 @@ func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, labe
 	if err != nil {
 		return err
 	}
-	var rows []types.WriteRequest
+	var rows []any
 	var recs []source.Record
 	for _, c := range cands {
 		if asserted[c.extID] {
 			continue
 		}
 		row := ReportRow{ExternalID: c.extID, Outcome: string(merge.Updated), Reason: ReasonLeftGroup, ContactID: c.contactID, Group: hub}
-		av, err := marshalMap(rowsItem{PK: runPK(t.TenantID, run.ID), SK: leftRowSK(g, c.extID), Rows: []ReportRow{row}, ExpiresAt: exp})
-		if err != nil {
-			return err
-		}
-		rows = append(rows, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		rows = append(rows, rowsItem{PK: runPK(t.TenantID, run.ID), SK: leftRowSK(g, c.extID), Rows: []ReportRow{row}, ExpiresAt: exp})
 		recs = append(recs, source.Record{Label: label, ConnectionID: t.Conn.ID, ExternalID: c.extID, RemoveGroups: []string{g}, Partial: true})
 	}
 	if len(recs) > 0 {
 		// The row first: a crash before the removal repeats both; one
 		// after it finds the removal done and the row written.
-		if err := s.batchWrite(ctx, rows); err != nil {
-			return fmt.Errorf("writing left_group rows: %w", err)
+		if err := s.putItems(ctx, "left_group rows", rows); err != nil {
+			return err
 		}
 		lt := t
 		lt.keepDeltaBase = true
