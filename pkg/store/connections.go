@@ -134,26 +134,8 @@ func (s *Store) GetConnection(ctx context.Context, tenant, id string) (Connectio
 
 // ListConnections lists a tenant's connections.
 func (s *Store) ListConnections(ctx context.Context, tenant string, limit int, cursor string) ([]Connection, string, error) {
-	start, _, err := decodeCursor(cursor, tableListing(tenantPK(tenant), "CONN#"))
-	if err != nil {
-		return nil, "", err
-	}
-	var out []Connection
-	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: tenantPK(tenant)}, ":p": &types.AttributeValueMemberS{Value: "CONN#"},
-		},
-		ExclusiveStartKey: start,
-	}, limit, func(item map[string]types.AttributeValue) error {
-		var it connItem
-		if err := unmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out = append(out, it.Connection)
-		return nil
-	})
-	return out, next, err
+	in := s.prefixQuery(tenantPK(tenant), "CONN#")
+	return listPage(ctx, s, in, tableListing(tenantPK(tenant), "CONN#"), cursor, limit, func(it connItem) Connection { return it.Connection })
 }
 
 // DeleteConnection removes a connection.

@@ -63,10 +63,16 @@ func (s *Store) getItem(ctx context.Context, what string, consistent bool, pk, s
 	return unmarshalMap(out.Item, v)
 }
 
-// queryPages runs a query until limit items passed its filter or the
-// partition ends. It reads one item more than it returns, so the cursor is
-// "" exactly when there is no next page.
-func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit int, each func(map[string]types.AttributeValue) error) (string, error) {
+// listPage reads the page of listing l that follows cursor with the query
+// in: items decoded as I, returned as keep makes them, until limit items
+// passed its filter or the partition ends. It reads one item more than it
+// returns, so the cursor is "" exactly when there is no next page.
+func listPage[I, T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, l listing, cursor string, limit int, keep func(I) T) ([]T, string, error) {
+	start, _, err := decodeCursor(cursor, l)
+	if err != nil {
+		return nil, "", err
+	}
+	in.ExclusiveStartKey = start
 	keyNames := []string{"PK", "SK"}
 	if in.IndexName != nil {
 		idx := *in.IndexName
@@ -77,7 +83,7 @@ func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit i
 		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return "", fmt.Errorf("query: %w", err)
+			return nil, "", fmt.Errorf("query: %w", err)
 		}
 		s.trackOne(false, out.ConsumedCapacity)
 		items = append(items, out.Items...)
@@ -98,12 +104,26 @@ func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit i
 		}
 		next = encodeCursor(key, 0)
 	}
+	out := make([]T, 0, len(items))
 	for _, item := range items {
-		if err := each(item); err != nil {
-			return "", err
+		var it I
+		if err := unmarshalMap(item, &it); err != nil {
+			return nil, "", err
 		}
+		out = append(out, keep(it))
 	}
-	return next, nil
+	return out, next, nil
+}
+
+// prefixQuery queries the items of partition pk whose sort key begins
+// with prefix.
+func (s *Store) prefixQuery(pk, prefix string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk}, ":p": &types.AttributeValueMemberS{Value: prefix},
+		},
+	}
 }
 
 // queryAll runs a query to its end, calling page with each response.

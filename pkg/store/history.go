@@ -50,30 +50,15 @@ func (s *Store) AppendHistory(ctx context.Context, tenant, subject string, e His
 
 // ListHistory lists subject's events newest first; expired ones are skipped.
 func (s *Store) ListHistory(ctx context.Context, tenant, subject string, limit int, cursor string) ([]HistoryEntry, string, error) {
-	start, _, err := decodeCursor(cursor, tableListing(historyPK(tenant, subject), ""))
-	if err != nil {
-		return nil, "", err
-	}
-	var out []HistoryEntry
-	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
 		FilterExpression: aws.String(filterLive),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: historyPK(tenant, subject)}, ":now": numAV(s.now().Unix()),
 		},
-		ScanIndexForward: aws.Bool(false), ExclusiveStartKey: start,
-	}, limit, func(item map[string]types.AttributeValue) error {
-		var it historyItem
-		if err := unmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out = append(out, it.HistoryEntry)
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("listing history: %w", err)
+		ScanIndexForward: aws.Bool(false),
 	}
-	return out, next, nil
+	return listPage(ctx, s, in, tableListing(historyPK(tenant, subject), ""), cursor, limit, func(it historyItem) HistoryEntry { return it.HistoryEntry })
 }
 
 type suppressionItem struct {

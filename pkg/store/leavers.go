@@ -191,13 +191,8 @@ func (s *Store) MarkIncomplete(ctx context.Context, tenant, runID string, groups
 // incompleteGroups lists the groups MarkIncomplete recorded for the run.
 func (s *Store) incompleteGroups(ctx context.Context, tenant, runID string) (map[string]bool, error) {
 	out := map[string]bool{}
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "INCOMPLETE#"},
-		},
-		ConsistentRead: aws.Bool(true),
-	}
+	in := s.prefixQuery(runPK(tenant, runID), "INCOMPLETE#")
+	in.ConsistentRead = aws.Bool(true)
 	err := s.queryAll(ctx, "reading incomplete groups", in, func(res *dynamodb.QueryOutput) error {
 		for _, item := range res.Items {
 			var it assertItem
@@ -250,13 +245,8 @@ func (s *Store) DeferOutOfScope(ctx context.Context, tenant, runID, pageID strin
 // ListDeferred reads the run's deferred batches a few at a time (cursor ""
 // first; next "" at the end).
 func (s *Store) ListDeferred(ctx context.Context, tenant, runID, cursor string) (batches []Deferred, next string, err error) {
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "DEFER#"},
-		},
-		ConsistentRead: aws.Bool(true), Limit: aws.Int32(4),
-	}
+	in := s.prefixQuery(runPK(tenant, runID), "DEFER#")
+	in.ConsistentRead, in.Limit = aws.Bool(true), aws.Int32(4)
 	if cursor != "" {
 		in.ExclusiveStartKey = keyOf(runPK(tenant, runID), cursor)
 	}
@@ -320,13 +310,8 @@ func leftRowSK(group, extID string) string { return "ROWS#~left#" + hashHex(grou
 
 // countLeft counts the run's left_group row items.
 func (s *Store) countLeft(ctx context.Context, tenant, runID string) (int, error) {
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "ROWS#~left#"},
-		},
-		Select: types.SelectCount, ConsistentRead: aws.Bool(true),
-	}
+	in := s.prefixQuery(runPK(tenant, runID), "ROWS#~left#")
+	in.Select, in.ConsistentRead = types.SelectCount, aws.Bool(true)
 	n := 0
 	err := s.queryAll(ctx, "counting groups left", in, func(res *dynamodb.QueryOutput) error { n += int(res.Count); return nil })
 	return n, err

@@ -247,27 +247,13 @@ func marshalTime(t time.Time) (types.AttributeValue, error) {
 
 // ListNotifications lists a tenant's notifications newest first.
 func (s *Store) ListNotifications(ctx context.Context, tenant string, limit int, cursor string) ([]Notification, string, error) {
-	start, _, err := decodeCursor(cursor, tableListing(notificationsPK(tenant), "msg_"))
-	if err != nil {
-		return nil, "", err
-	}
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-		ExclusiveStartKey:      start,
+		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false),
 		KeyConditionExpression: aws.String(keyPartition),
 		FilterExpression:       aws.String(filterLive),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: notificationsPK(tenant)}, ":now": numAV(s.now().Unix()),
 		},
 	}
-	var out []Notification
-	next, err := s.queryPages(ctx, in, limit, func(item map[string]types.AttributeValue) error {
-		var it notificationItem
-		if err := unmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out = append(out, it.Notification)
-		return nil
-	})
-	return out, next, err
+	return listPage(ctx, s, in, tableListing(notificationsPK(tenant), "msg_"), cursor, limit, func(it notificationItem) Notification { return it.Notification })
 }

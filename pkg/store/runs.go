@@ -472,13 +472,8 @@ func (s *Store) ListRunsFiltered(ctx context.Context, tenant string, f RunFilter
 	if conn != "" {
 		l = listing{pk: "GSI1PK", pkValue: connRunsIndexPK(tenant, conn), sk: "GSI1SK", index: true, tablePK: tenantPK(tenant), tableSK: "RUN#"}
 	}
-	start, _, err := decodeCursor(cursor, l)
-	if err != nil {
-		return nil, "", err
-	}
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-		ExclusiveStartKey:         start,
+		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false),
 		FilterExpression:          aws.String(filterLive),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": numAV(s.now().Unix())},
 	}
@@ -496,16 +491,7 @@ func (s *Store) ListRunsFiltered(ctx context.Context, tenant string, f RunFilter
 		in.KeyConditionExpression = aws.String(keyIndex1)
 		in.ExpressionAttributeValues[":pk"] = &types.AttributeValueMemberS{Value: connRunsIndexPK(tenant, conn)}
 	}
-	var runs []Run
-	next, err := s.queryPages(ctx, in, limit, func(item map[string]types.AttributeValue) error {
-		var it runItem
-		if err := unmarshalMap(item, &it); err != nil {
-			return err
-		}
-		runs = append(runs, it.Run)
-		return nil
-	})
-	return runs, next, err
+	return listPage(ctx, s, in, l, cursor, limit, func(it runItem) Run { return it.Run })
 }
 
 // ListReport lists a run's report rows, optionally only those with outcome.
@@ -517,16 +503,11 @@ func (s *Store) ListReport(ctx context.Context, tenant, runID, outcome string, l
 		return nil, "", err
 	}
 	var rows []ReportRow
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "ROWS#"},
-		},
-		ExclusiveStartKey: start,
-		// A few row items per request (each holds up to a page's rows):
-		// a listing of 100 rows reads what it shows, not 1 MB of report.
-		Limit: aws.Int32(reportItemsPerQuery),
-	}
+	in := s.prefixQuery(runPK(tenant, runID), "ROWS#")
+	in.ExclusiveStartKey = start
+	// A few row items per request (each holds up to a page's rows): a
+	// listing of 100 rows reads what it shows, not 1 MB of report.
+	in.Limit = aws.Int32(reportItemsPerQuery)
 	now := s.now().Unix()
 	for {
 		out, err := s.db.Query(ctx, in)
