@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -80,15 +80,12 @@ func (s *Store) Suppress(ctx context.Context, tenant, e164 string, at time.Time,
 
 // Suppressed reports whether the number has a suppression entry, and since when.
 func (s *Store) Suppressed(ctx context.Context, tenant, e164 string) (bool, time.Time, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(suppressionPK(tenant, e164), skSup)})
-	if err != nil {
-		return false, time.Time{}, fmt.Errorf("reading suppression: %w", err)
-	}
-	if out.Item == nil {
+	var it suppressionItem
+	err := s.getItem(ctx, "suppression", false, suppressionPK(tenant, e164), skSup, &it)
+	if errors.Is(err, ErrNotFound) {
 		return false, time.Time{}, nil
 	}
-	var it suppressionItem
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err != nil {
 		return false, time.Time{}, err
 	}
 	return true, it.At, nil

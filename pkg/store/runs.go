@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -202,12 +203,11 @@ func (s *Store) StartRun(ctx context.Context, spec RunSpec) (Run, error) {
 }
 
 func (s *Store) getLock(ctx context.Context, tenant, conn string) (lockItem, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), lockSK(conn)), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return lockItem{}, fmt.Errorf("reading run lock: %w", err)
-	}
 	var l lockItem
-	return l, unmarshalMap(out.Item, &l)
+	if err := s.getItem(ctx, "run lock", true, tenantPK(tenant), lockSK(conn), &l); err != nil && !errors.Is(err, ErrNotFound) {
+		return lockItem{}, err
+	}
+	return l, nil
 }
 
 // RunningRunID returns the id of the connection's live run, or "".
@@ -581,17 +581,9 @@ func (s *Store) ChainPage(ctx context.Context, tenant, runID, pageID, nextPageID
 
 // ChainedNext returns the page ChainPage counted after pageID ("" if none).
 func (s *Store) ChainedNext(ctx context.Context, tenant, runID, pageID string) (string, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: keyOf(runPK(tenant, runID), "NEXT#"+pageID), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return "", fmt.Errorf("reading chain marker: %w", err)
-	}
 	var m pageMarker
-	if out.Item != nil {
-		if err := unmarshalMap(out.Item, &m); err != nil {
-			return "", err
-		}
+	if err := s.getItem(ctx, "chain marker", true, runPK(tenant, runID), "NEXT#"+pageID, &m); err != nil && !errors.Is(err, ErrNotFound) {
+		return "", err
 	}
 	return m.Next, nil
 }
