@@ -147,13 +147,7 @@ func (s *Store) DeleteConnection(ctx context.Context, tenant, id string) error {
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)),
 		ConditionExpression: aws.String(condExists),
 	})
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("deleting connection: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "deleting connection")
 }
 
 // MarkSynced records a finished run's start time and schedules the next
@@ -188,13 +182,7 @@ func (s *Store) ScheduleNext(ctx context.Context, tenant, id string, next time.T
 			":t":  &types.AttributeValueMemberBOOL{Value: true},
 		},
 	})
-	if conditionFailed(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("scheduling the next sync: %w", err)
-	}
-	return nil
+	return written(err, nil, "scheduling the next sync")
 }
 
 // DueConnection identifies a connection the scheduler should sync.

@@ -418,6 +418,19 @@ func (e *RetryError) Error() string {
 }
 func (e *RetryError) Unwrap() error { return e.Err }
 
+// written maps the error of a single write: a failed condition becomes
+// onCondition (ErrNotFound, or nil where the write may find nothing to
+// do), another error is wrapped with what.
+func written(err, onCondition error, what string) error {
+	if conditionFailed(err) {
+		return onCondition
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
 // conditionFailed reports whether err is a failed condition of a single-item
 // write.
 func conditionFailed(err error) bool {

@@ -71,13 +71,7 @@ func (s *Store) GetNotifyEndpoint(ctx context.Context, tenant string) (NotifyEnd
 func (s *Store) DeleteNotifyEndpoint(ctx context.Context, tenant string) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skNotifyEndpoint),
 		ConditionExpression: aws.String(condExists)})
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("deleting notification endpoint: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "deleting notification endpoint")
 }
 
 // Notification is one event for the hub and its delivery so far.
@@ -223,13 +217,7 @@ func (s *Store) FailNotification(ctx context.Context, tenant, id, reason string)
 			":s": &types.AttributeValueMemberS{Value: NotificationFailed}, ":e": &types.AttributeValueMemberS{Value: reason},
 		},
 	})
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("failing notification: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "failing notification")
 }
 
 func marshalTime(t time.Time) (types.AttributeValue, error) {

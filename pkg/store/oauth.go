@@ -125,13 +125,7 @@ func (s *Store) SetReturnURL(ctx context.Context, tenant, returnURL string) erro
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":u": &types.AttributeValueMemberS{Value: returnURL}}
 	}
 	_, err := s.db.UpdateItem(ctx, in)
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("storing return URL: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "storing return URL")
 }
 
 // MarkNeedsReauthorization sets a connection's status to
@@ -148,11 +142,5 @@ func (s *Store) MarkNeedsReauthorization(ctx context.Context, tenant, id string)
 		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: StatusNeedsReauthorization}, ":one": numAV(1),
 			":now": &types.AttributeValueMemberS{Value: s.now().UTC().Format(time.RFC3339Nano)}, ":draft": &types.AttributeValueMemberS{Value: StatusDraft}},
 	})
-	if conditionFailed(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("marking connection for re-authorisation: %w", err)
-	}
-	return nil
+	return written(err, nil, "marking connection for re-authorisation")
 }
