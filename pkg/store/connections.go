@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/schedule"
 )
 
@@ -195,15 +194,8 @@ type DueConnection struct {
 func (s *Store) ListDueConnections(ctx context.Context, now time.Time, each func(DueConnection) error) error {
 	upper := now.UTC().Format(time.RFC3339) + "#~"
 	for shard := range schedShards {
-		in := &dynamodb.QueryInput{
-			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-			KeyConditionExpression: aws.String(keyDue),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("SCHED#%d", shard)},
-				":up": &types.AttributeValueMemberS{Value: upper},
-			},
-			ProjectionExpression: aws.String("tenantId, id"),
-		}
+		in := s.dueQuery(fmt.Sprintf("SCHED#%d", shard), upper)
+		in.ProjectionExpression = aws.String("tenantId, id")
 		err := s.queryAll(ctx, "listing due connections", in, func(out *dynamodb.QueryOutput) error {
 			for _, item := range out.Items {
 				var d struct {

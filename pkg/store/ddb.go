@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/contactsync/contactsync/pkg/resources"
 )
 
 func marshalMap(v any) (map[string]types.AttributeValue, error) {
@@ -122,6 +124,18 @@ func (s *Store) prefixQuery(pk, prefix string) *dynamodb.QueryInput {
 		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: pk}, ":p": &types.AttributeValueMemberS{Value: prefix},
+		},
+	}
+}
+
+// dueQuery queries the entries of shard pk of a sparse GSI2 index that are
+// due by upper.
+func (s *Store) dueQuery(pk, upper string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
+		KeyConditionExpression: aws.String(keyDue),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk}, ":up": &types.AttributeValueMemberS{Value: upper},
 		},
 	}
 }

@@ -192,11 +192,8 @@ func (s *Store) RecordNotificationAttempt(ctx context.Context, tenant, id string
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
-	if conditionFailed(err) {
-		return Notification{}, ErrNotFound
-	}
-	if err != nil {
-		return Notification{}, fmt.Errorf("recording notification attempt: %w", err)
+	if err = written(err, ErrNotFound, "recording notification attempt"); err != nil {
+		return Notification{}, err
 	}
 	var it notificationItem
 	if err := unmarshalMap(out.Attributes, &it); err != nil {

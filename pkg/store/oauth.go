@@ -78,11 +78,8 @@ func (s *Store) TakeOAuthAttempt(ctx context.Context, tenant, nonce string) (OAu
 		TableName: aws.String(s.table), Key: keyOf(oauthPK(tenant, nonce), skOAuth),
 		ConditionExpression: aws.String(condExists), ReturnValues: types.ReturnValueAllOld,
 	})
-	if conditionFailed(err) {
-		return OAuthAttempt{}, ErrNotFound
-	}
-	if err != nil {
-		return OAuthAttempt{}, fmt.Errorf("taking OAuth attempt: %w", err)
+	if err = written(err, ErrNotFound, "taking OAuth attempt"); err != nil {
+		return OAuthAttempt{}, err
 	}
 	var it oauthItem
 	return it.OAuthAttempt, unmarshalMap(out.Attributes, &it)
@@ -102,11 +99,8 @@ func (s *Store) ClaimOAuthAttempt(ctx context.Context, tenant, nonce, connID str
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: connID}},
 		ReturnValues:              types.ReturnValueAllNew,
 	})
-	if conditionFailed(err) {
-		return OAuthAttempt{}, ErrNotFound
-	}
-	if err != nil {
-		return OAuthAttempt{}, fmt.Errorf("claiming OAuth attempt: %w", err)
+	if err = written(err, ErrNotFound, "claiming OAuth attempt"); err != nil {
+		return OAuthAttempt{}, err
 	}
 	var it oauthItem
 	return it.OAuthAttempt, unmarshalMap(out.Attributes, &it)
