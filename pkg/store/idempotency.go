@@ -145,8 +145,6 @@ func (s *Store) ReleaseIdempotency(ctx context.Context, tenant string, scope Ide
 		ExpressionAttributeNames:  map[string]string{"#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: idemInProgress}},
 	})
-	if conditionFailed(err) {
-		return nil // already completed or gone: nothing to release
-	}
-	return err
+	// A failed condition: already completed or gone, nothing to release.
+	return written(err, nil, "releasing idempotency key")
 }

@@ -101,10 +101,7 @@ func (s *Store) SetCompleteGroups(ctx context.Context, tenant, runID string, gro
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
-	if conditionFailed(err) {
-		return nil
-	}
-	return err
+	return written(err, nil, "storing complete groups")
 }
 
 type assertItem struct {
@@ -445,8 +442,5 @@ func (s *Store) ClaimRunEnd(ctx context.Context, tenant, runID, holder string, d
 			":now": numAV(now.UnixMilli()), ":running": &types.AttributeValueMemberS{Value: RunRunning},
 		},
 	})
-	if conditionFailed(err) {
-		return ErrRunEnding
-	}
-	return err
+	return written(err, ErrRunEnding, "claiming the run end")
 }

@@ -251,10 +251,8 @@ func (s *Store) SetPlan(ctx context.Context, tenant, runID string, pages, expect
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
-	if conditionFailed(err) {
-		return nil // already planned (a retried planning message)
-	}
-	return err
+	// A failed condition: already planned (a retried planning message).
+	return written(err, nil, "storing the plan")
 }
 
 // ReportRow is one line of a run's detailed report. Only changes and
