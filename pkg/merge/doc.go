@@ -17,7 +17,7 @@
 // A hot loop uses a Merger per goroutine instead (var mg merge.Merger;
 // d := mg.Merge(in)): its decisions reuse one buffer, so merging
 // allocates nothing of its own; a decision is valid until the next call.
-// Merge allocates each decision in one block. The store uses a Merger.
+// Merge uses a fresh Merger for each decision. The store uses a Merger.
 //
 // # Rules
 //

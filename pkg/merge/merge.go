@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/contactsync/contactsync/pkg/consent"
@@ -14,17 +13,11 @@ import (
 // Merge decides what the record in does to the contacts of in.State
 // (design.md §3). It is deterministic, reads in.State only and returns
 // the mutations to apply. See the package documentation for the rules.
-// The decision is its own: merged by a pooled Merger, then copied out in
-// one allocation (plus one per consent update or removed link).
+// The decision is its own: each call merges with a fresh Merger.
 func Merge(in Input) Decision {
-	mg := mergers.Get().(*Merger)
-	d := mg.Merge(in)
-	d.Mutations = detach(d.Mutations)
-	mergers.Put(mg)
-	return d
+	var mg Merger
+	return mg.Merge(in)
 }
-
-var mergers = sync.Pool{New: func() any { return new(Merger) }}
 
 // Merger merges records like Merge, but reuses the memory of its decisions:
 // a warm Merger allocates nothing for a decision of its own (the consent
@@ -45,38 +38,6 @@ func (mg *Merger) Merge(in Input) Decision {
 	mg.muts = mg.muts[:0]
 	m := merger{in: in, sink: mg}
 	return m.run()
-}
-
-// detach copies a Merger's mutations, and what they point into the Merger,
-// out of it: the new link shares the mutations' allocation for the common
-// sizes; a removed link and a consent update are copied on their own.
-func detach(ms []Mutation) []Mutation {
-	if len(ms) == 0 {
-		return nil
-	}
-	put := slices.IndexFunc(ms, func(m Mutation) bool { return m.Kind == MutPutLink })
-	var out []Mutation
-	var link *Link
-	if put >= 0 {
-		out, link = withLink(len(ms))
-	} else {
-		out = make([]Mutation, 0, len(ms))
-	}
-	out = append(out, ms...)
-	for i := range out {
-		switch mu := &out[i]; {
-		case i == put:
-			*link = *mu.Link
-			mu.Link = link
-		case mu.Kind == MutRemoveLink, mu.Kind == MutHoldLink:
-			l := *mu.Link
-			mu.Link = &l
-		case mu.Kind == MutConsent:
-			cu := *mu.Consent
-			mu.Consent = &cu
-		}
-	}
-	return out
 }
 
 func (m *merger) run() Decision {
@@ -142,32 +103,6 @@ func (m *merger) decision() Decision {
 		m.d.Mutations = m.sink.muts
 	}
 	return m.d
-}
-
-// withLink allocates a decision's mutations (capacity n, exactly) together
-// with its new link, for the sizes most decisions have.
-func withLink(n int) ([]Mutation, *Link) {
-	switch {
-	case n <= 4:
-		b := new(struct {
-			l Link
-			m [4]Mutation
-		})
-		return b.m[:0:n], &b.l
-	case n <= 8:
-		b := new(struct {
-			l Link
-			m [8]Mutation
-		})
-		return b.m[:0:n], &b.l
-	case n <= 12:
-		b := new(struct {
-			l Link
-			m [12]Mutation
-		})
-		return b.m[:0:n], &b.l
-	}
-	return make([]Mutation, 0, n), new(Link)
 }
 
 // remove handles a record deleted at the source: the source leaves the

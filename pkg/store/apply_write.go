@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -146,7 +147,7 @@ func decisionEffects(t Target, rec source.Record, snap snapshot, d merge.Decisio
 func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge.Decision, after merge.State, k decisionKeys, msgs []consent.Message) ([]types.TransactWriteItem, error) {
 	tenant := t.TenantID
 	var items []types.TransactWriteItem
-	for _, id := range sortedSet(k.contacts) {
+	for _, id := range slices.Sorted(maps.Keys(k.contacts)) {
 		if id == "" {
 			continue
 		}
@@ -202,7 +203,7 @@ func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge
 // as read) and outbox markers to items.
 func (s *Store) claimItems(t Target, rec source.Record, snap snapshot, after merge.State, k decisionKeys, fx *effects, items []types.TransactWriteItem, now time.Time) ([]types.TransactWriteItem, error) {
 	tenant := t.TenantID
-	for _, p := range sortedSet(k.phones) {
+	for _, p := range slices.Sorted(maps.Keys(k.phones)) {
 		rec := PhoneRecord{Phone: p, ContactID: after.Phones[p], Ledger: after.Ledger(p), Version: snap.phoneVer[p]}
 		rec.Ledger.Phone = p
 		// The contact's status follows its phone's state: the contact put
@@ -213,7 +214,7 @@ func (s *Store) claimItems(t Target, rec source.Record, snap snapshot, after mer
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
 	}
-	for _, e := range sortedSet(k.emails) {
+	for _, e := range slices.Sorted(maps.Keys(k.emails)) {
 		owner, stored := after.Emails[e], snap.emailOwn[e]
 		switch {
 		case owner == stored:
@@ -401,15 +402,6 @@ func countedOf(ps []string) []consent.Purpose {
 	for _, p := range ps {
 		out = append(out, consent.Purpose(p))
 	}
-	return out
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
 	return out
 }
 

@@ -10,7 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/schedule"
 )
 
@@ -134,26 +133,8 @@ func (s *Store) GetConnection(ctx context.Context, tenant, id string) (Connectio
 
 // ListConnections lists a tenant's connections.
 func (s *Store) ListConnections(ctx context.Context, tenant string, limit int, cursor string) ([]Connection, string, error) {
-	start, _, err := decodeCursor(cursor, tableListing(tenantPK(tenant), "CONN#"))
-	if err != nil {
-		return nil, "", err
-	}
-	var out []Connection
-	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: tenantPK(tenant)}, ":p": &types.AttributeValueMemberS{Value: "CONN#"},
-		},
-		ExclusiveStartKey: start,
-	}, limit, func(item map[string]types.AttributeValue) error {
-		var it connItem
-		if err := unmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out = append(out, it.Connection)
-		return nil
-	})
-	return out, next, err
+	in := s.prefixQuery(tenantPK(tenant), "CONN#")
+	return listPage(ctx, s, in, tableListing(tenantPK(tenant), "CONN#"), cursor, limit, func(it connItem) Connection { return it.Connection })
 }
 
 // DeleteConnection removes a connection.
@@ -165,13 +146,7 @@ func (s *Store) DeleteConnection(ctx context.Context, tenant, id string) error {
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), connSK(id)),
 		ConditionExpression: aws.String(condExists),
 	})
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("deleting connection: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "deleting connection")
 }
 
 // MarkSynced records a finished run's start time and schedules the next
@@ -206,13 +181,7 @@ func (s *Store) ScheduleNext(ctx context.Context, tenant, id string, next time.T
 			":t":  &types.AttributeValueMemberBOOL{Value: true},
 		},
 	})
-	if conditionFailed(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("scheduling the next sync: %w", err)
-	}
-	return nil
+	return written(err, nil, "scheduling the next sync")
 }
 
 // DueConnection identifies a connection the scheduler should sync.
@@ -225,15 +194,8 @@ type DueConnection struct {
 func (s *Store) ListDueConnections(ctx context.Context, now time.Time, each func(DueConnection) error) error {
 	upper := now.UTC().Format(time.RFC3339) + "#~"
 	for shard := range schedShards {
-		in := &dynamodb.QueryInput{
-			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-			KeyConditionExpression: aws.String(keyDue),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": &types.AttributeValueMemberS{Value: fmt.Sprintf("SCHED#%d", shard)},
-				":up": &types.AttributeValueMemberS{Value: upper},
-			},
-			ProjectionExpression: aws.String("tenantId, id"),
-		}
+		in := s.dueQuery(fmt.Sprintf("SCHED#%d", shard), upper)
+		in.ProjectionExpression = aws.String("tenantId, id")
 		err := s.queryAll(ctx, "listing due connections", in, func(out *dynamodb.QueryOutput) error {
 			for _, item := range out.Items {
 				var d struct {

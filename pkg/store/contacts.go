@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -293,20 +294,11 @@ func (s *Store) listGroupContacts(ctx context.Context, tenant string, f ContactF
 			return nil, "", err
 		}
 		v := viewOf(it)
-		if !contains(v.Groups, f.Group) || (f.Status != "" && v.Status != f.Status) || (f.Status == "" && v.Status == string(consent.Pending)) || (f.Source != "" && !contains(v.Labels(), f.Source)) ||
+		if !slices.Contains(v.Groups, f.Group) || (f.Status != "" && v.Status != f.Status) || (f.Status == "" && v.Status == string(consent.Pending)) || (f.Source != "" && !slices.Contains(v.Labels(), f.Source)) ||
 			(q != "" && !strings.HasPrefix(nameKey(v.Contact), q) && !strings.HasPrefix(v.EmailKey, q)) {
 			continue
 		}
 		out = append(out, v)
 	}
 	return out, next, nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

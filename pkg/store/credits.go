@@ -200,13 +200,7 @@ func (s *Store) SetCreditCap(ctx context.Context, tenant string, monthly *int) e
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":c": numAV(int64(*monthly))}
 	}
 	_, err := s.db.UpdateItem(ctx, in)
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("storing credit cap: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "storing credit cap")
 }
 
 // heldItem is an SMS held by the credit cap, in the tenant's held partition

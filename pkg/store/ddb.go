@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/contactsync/contactsync/pkg/resources"
 )
 
 func marshalMap(v any) (map[string]types.AttributeValue, error) {
@@ -63,10 +65,16 @@ func (s *Store) getItem(ctx context.Context, what string, consistent bool, pk, s
 	return unmarshalMap(out.Item, v)
 }
 
-// queryPages runs a query until limit items passed its filter or the
-// partition ends. It reads one item more than it returns, so the cursor is
-// "" exactly when there is no next page.
-func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit int, each func(map[string]types.AttributeValue) error) (string, error) {
+// listPage reads the page of listing l that follows cursor with the query
+// in: items decoded as I, returned as keep makes them, until limit items
+// passed its filter or the partition ends. It reads one item more than it
+// returns, so the cursor is "" exactly when there is no next page.
+func listPage[I, T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, l listing, cursor string, limit int, keep func(I) T) ([]T, string, error) {
+	start, _, err := decodeCursor(cursor, l)
+	if err != nil {
+		return nil, "", err
+	}
+	in.ExclusiveStartKey = start
 	keyNames := []string{"PK", "SK"}
 	if in.IndexName != nil {
 		idx := *in.IndexName
@@ -77,7 +85,7 @@ func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit i
 		in.Limit = aws.Int32(int32(limit + 1 - len(items)))
 		out, err := s.db.Query(ctx, in)
 		if err != nil {
-			return "", fmt.Errorf("query: %w", err)
+			return nil, "", fmt.Errorf("query: %w", err)
 		}
 		s.trackOne(false, out.ConsumedCapacity)
 		items = append(items, out.Items...)
@@ -98,12 +106,38 @@ func (s *Store) queryPages(ctx context.Context, in *dynamodb.QueryInput, limit i
 		}
 		next = encodeCursor(key, 0)
 	}
+	out := make([]T, 0, len(items))
 	for _, item := range items {
-		if err := each(item); err != nil {
-			return "", err
+		var it I
+		if err := unmarshalMap(item, &it); err != nil {
+			return nil, "", err
 		}
+		out = append(out, keep(it))
 	}
-	return next, nil
+	return out, next, nil
+}
+
+// prefixQuery queries the items of partition pk whose sort key begins
+// with prefix.
+func (s *Store) prefixQuery(pk, prefix string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk}, ":p": &types.AttributeValueMemberS{Value: prefix},
+		},
+	}
+}
+
+// dueQuery queries the entries of shard pk of a sparse GSI2 index that are
+// due by upper.
+func (s *Store) dueQuery(pk, upper string) *dynamodb.QueryInput {
+	return &dynamodb.QueryInput{
+		TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
+		KeyConditionExpression: aws.String(keyDue),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": &types.AttributeValueMemberS{Value: pk}, ":up": &types.AttributeValueMemberS{Value: upper},
+		},
+	}
 }
 
 // queryAll runs a query to its end, calling page with each response.
@@ -170,6 +204,23 @@ func (s *Store) transact(ctx context.Context, items []types.TransactWriteItem) e
 		s.track(true, out.ConsumedCapacity...)
 	}
 	return err
+}
+
+// putItems marshals items and puts them with batchWrite; what names them
+// in the error.
+func (s *Store) putItems(ctx context.Context, what string, items []any) error {
+	writes := make([]types.WriteRequest, 0, len(items))
+	for _, it := range items {
+		av, err := marshalMap(it)
+		if err != nil {
+			return err
+		}
+		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+	}
+	if err := s.batchWrite(ctx, writes); err != nil {
+		return fmt.Errorf("writing %s: %w", what, err)
+	}
+	return nil
 }
 
 // batchWrite writes up to 25 requests per call. The SDK retries a failed
@@ -380,6 +431,19 @@ func (e *RetryError) Error() string {
 	return fmt.Sprintf("store: %s gave up after %d attempts: %v", e.Op, e.Attempts, e.Err)
 }
 func (e *RetryError) Unwrap() error { return e.Err }
+
+// written maps the error of a single write: a failed condition becomes
+// onCondition (ErrNotFound, or nil where the write may find nothing to
+// do), another error is wrapped with what.
+func written(err, onCondition error, what string) error {
+	if conditionFailed(err) {
+		return onCondition
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
 
 // conditionFailed reports whether err is a failed condition of a single-item
 // write.

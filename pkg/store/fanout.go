@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/source"
 )
@@ -32,18 +30,11 @@ func fanoutSK(seq int) string { return fmt.Sprintf("FAN#%06d", seq) }
 func (s *Store) SaveFanout(ctx context.Context, tenant, runID string, from int, cursors []source.Cursor) error {
 	pk := runPK(tenant, runID)
 	exp := s.now().Add(resources.RetentionPeriod).Unix()
-	writes := make([]types.WriteRequest, 0, len(cursors))
+	items := make([]any, 0, len(cursors))
 	for i, c := range cursors {
-		item, err := marshalMap(fanoutItem{PK: pk, SK: fanoutSK(from + i), Cursor: c, ExpiresAt: exp})
-		if err != nil {
-			return err
-		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: item}})
+		items = append(items, fanoutItem{PK: pk, SK: fanoutSK(from + i), Cursor: c, ExpiresAt: exp})
 	}
-	if err := s.batchWrite(ctx, writes); err != nil {
-		return fmt.Errorf("saving the plan's pages: %w", err)
-	}
-	return nil
+	return s.putItems(ctx, "the plan's pages", items)
 }
 
 // FanoutCursor returns the cursor SaveFanout stored at place seq of the

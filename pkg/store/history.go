@@ -2,7 +2,7 @@ package store
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -50,30 +50,15 @@ func (s *Store) AppendHistory(ctx context.Context, tenant, subject string, e His
 
 // ListHistory lists subject's events newest first; expired ones are skipped.
 func (s *Store) ListHistory(ctx context.Context, tenant, subject string, limit int, cursor string) ([]HistoryEntry, string, error) {
-	start, _, err := decodeCursor(cursor, tableListing(historyPK(tenant, subject), ""))
-	if err != nil {
-		return nil, "", err
-	}
-	var out []HistoryEntry
-	next, err := s.queryPages(ctx, &dynamodb.QueryInput{
+	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
 		FilterExpression: aws.String(filterLive),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: historyPK(tenant, subject)}, ":now": numAV(s.now().Unix()),
 		},
-		ScanIndexForward: aws.Bool(false), ExclusiveStartKey: start,
-	}, limit, func(item map[string]types.AttributeValue) error {
-		var it historyItem
-		if err := unmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out = append(out, it.HistoryEntry)
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("listing history: %w", err)
+		ScanIndexForward: aws.Bool(false),
 	}
-	return out, next, nil
+	return listPage(ctx, s, in, tableListing(historyPK(tenant, subject), ""), cursor, limit, func(it historyItem) HistoryEntry { return it.HistoryEntry })
 }
 
 type suppressionItem struct {
@@ -95,15 +80,12 @@ func (s *Store) Suppress(ctx context.Context, tenant, e164 string, at time.Time,
 
 // Suppressed reports whether the number has a suppression entry, and since when.
 func (s *Store) Suppressed(ctx context.Context, tenant, e164 string) (bool, time.Time, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(suppressionPK(tenant, e164), skSup)})
-	if err != nil {
-		return false, time.Time{}, fmt.Errorf("reading suppression: %w", err)
-	}
-	if out.Item == nil {
+	var it suppressionItem
+	err := s.getItem(ctx, "suppression", false, suppressionPK(tenant, e164), skSup, &it)
+	if errors.Is(err, ErrNotFound) {
 		return false, time.Time{}, nil
 	}
-	var it suppressionItem
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err != nil {
 		return false, time.Time{}, err
 	}
 	return true, it.At, nil

@@ -9,8 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/contactsync/contactsync/pkg/resources"
 )
 
 // StatusDisconnected: the platform told us the app was uninstalled
@@ -106,15 +104,8 @@ func (s *Store) ListWebhookChecksDue(ctx context.Context, now time.Time, limit i
 	upper := now.UTC().Format(time.RFC3339) + "#~"
 	var out []DueConnection
 	for shard := range schedShards {
-		in := &dynamodb.QueryInput{
-			TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-			KeyConditionExpression: aws.String(keyDue),
-			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":pk": &types.AttributeValueMemberS{Value: "HOOKS#" + strconv.Itoa(shard)},
-				":up": &types.AttributeValueMemberS{Value: upper},
-			},
-			ProjectionExpression: aws.String("tenantId, id"),
-		}
+		in := s.dueQuery("HOOKS#"+strconv.Itoa(shard), upper)
+		in.ProjectionExpression = aws.String("tenantId, id")
 		for len(out) < limit {
 			in.Limit = aws.Int32(int32(limit - len(out)))
 			res, err := s.db.Query(ctx, in)

@@ -116,14 +116,8 @@ func (s *Store) ClaimIdempotency(ctx context.Context, tenant string, scope Idemp
 }
 
 func (s *Store) getIdem(ctx context.Context, pk string) (idemItem, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: keyOf(pk, skIdem), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return idemItem{}, fmt.Errorf("reading idempotency key: %w", err)
-	}
 	var it idemItem
-	if err := unmarshalMap(out.Item, &it); err != nil {
+	if err := s.getItem(ctx, "idempotency key", true, pk, skIdem, &it); err != nil && !errors.Is(err, ErrNotFound) {
 		return idemItem{}, err
 	}
 	return it, nil
@@ -151,8 +145,6 @@ func (s *Store) ReleaseIdempotency(ctx context.Context, tenant string, scope Ide
 		ExpressionAttributeNames:  map[string]string{"#s": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberS{Value: idemInProgress}},
 	})
-	if conditionFailed(err) {
-		return nil // already completed or gone: nothing to release
-	}
-	return err
+	// A failed condition: already completed or gone, nothing to release.
+	return written(err, nil, "releasing idempotency key")
 }

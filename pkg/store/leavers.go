@@ -101,10 +101,7 @@ func (s *Store) SetCompleteGroups(ctx context.Context, tenant, runID string, gro
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
-	if conditionFailed(err) {
-		return nil
-	}
-	return err
+	return written(err, nil, "storing complete groups")
 }
 
 type assertItem struct {
@@ -141,23 +138,13 @@ func AssertedGroups(rec source.Record, complete []string) []string {
 // a page's applied records before it records the page.
 func (s *Store) AssertGroups(ctx context.Context, tenant, runID string, recs []source.Record, complete []string) error {
 	exp := s.now().Add(assertTTL).Unix()
-	var writes []types.WriteRequest
+	var items []any
 	for _, r := range recs {
 		for _, g := range AssertedGroups(r, complete) {
-			av, err := marshalMap(assertItem{PK: assertPK(tenant, runID, r.ExternalID), SK: "G#" + g, ExpiresAt: exp})
-			if err != nil {
-				return err
-			}
-			writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+			items = append(items, assertItem{PK: assertPK(tenant, runID, r.ExternalID), SK: "G#" + g, ExpiresAt: exp})
 		}
 	}
-	if len(writes) == 0 {
-		return nil
-	}
-	if err := s.batchWrite(ctx, writes); err != nil {
-		return fmt.Errorf("writing group assertions: %w", err)
-	}
-	return nil
+	return s.putItems(ctx, "group assertions", items)
 }
 
 // Asserted returns the external ids among extIDs that a record of the run
@@ -191,30 +178,18 @@ func (s *Store) Asserted(ctx context.Context, tenant, runID string, extIDs, grou
 // run (source.Page.Incomplete): RemoveLeavers leaves them alone.
 func (s *Store) MarkIncomplete(ctx context.Context, tenant, runID string, groups []string) error {
 	exp := s.now().Add(assertTTL).Unix()
-	var writes []types.WriteRequest
+	var items []any
 	for _, g := range BoundGroups(groups) {
-		av, err := marshalMap(assertItem{PK: runPK(tenant, runID), SK: "INCOMPLETE#" + g, ExpiresAt: exp})
-		if err != nil {
-			return err
-		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		items = append(items, assertItem{PK: runPK(tenant, runID), SK: "INCOMPLETE#" + g, ExpiresAt: exp})
 	}
-	if len(writes) == 0 {
-		return nil
-	}
-	return s.batchWrite(ctx, writes)
+	return s.putItems(ctx, "incomplete groups", items)
 }
 
 // incompleteGroups lists the groups MarkIncomplete recorded for the run.
 func (s *Store) incompleteGroups(ctx context.Context, tenant, runID string) (map[string]bool, error) {
 	out := map[string]bool{}
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "INCOMPLETE#"},
-		},
-		ConsistentRead: aws.Bool(true),
-	}
+	in := s.prefixQuery(runPK(tenant, runID), "INCOMPLETE#")
+	in.ConsistentRead = aws.Bool(true)
 	err := s.queryAll(ctx, "reading incomplete groups", in, func(res *dynamodb.QueryOutput) error {
 		for _, item := range res.Items {
 			var it assertItem
@@ -256,34 +231,19 @@ type Deferred struct {
 // page rewrites the same ones.
 func (s *Store) DeferOutOfScope(ctx context.Context, tenant, runID, pageID string, ids []string) error {
 	exp := s.now().Add(assertTTL).Unix()
-	var writes []types.WriteRequest
+	var items []any
 	for i, start := 0, 0; start < len(ids); i, start = i+1, start+deferredPerItem {
-		av, err := marshalMap(deferredItem{PK: runPK(tenant, runID), SK: fmt.Sprintf("DEFER#%s#%03d", pageID, i),
+		items = append(items, deferredItem{PK: runPK(tenant, runID), SK: fmt.Sprintf("DEFER#%s#%03d", pageID, i),
 			IDs: ids[start:min(start+deferredPerItem, len(ids))], ExpiresAt: exp})
-		if err != nil {
-			return err
-		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
 	}
-	if len(writes) == 0 {
-		return nil
-	}
-	if err := s.batchWrite(ctx, writes); err != nil {
-		return fmt.Errorf("writing deferred records: %w", err)
-	}
-	return nil
+	return s.putItems(ctx, "deferred records", items)
 }
 
 // ListDeferred reads the run's deferred batches a few at a time (cursor ""
 // first; next "" at the end).
 func (s *Store) ListDeferred(ctx context.Context, tenant, runID, cursor string) (batches []Deferred, next string, err error) {
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "DEFER#"},
-		},
-		ConsistentRead: aws.Bool(true), Limit: aws.Int32(4),
-	}
+	in := s.prefixQuery(runPK(tenant, runID), "DEFER#")
+	in.ConsistentRead, in.Limit = aws.Bool(true), aws.Int32(4)
 	if cursor != "" {
 		in.ExclusiveStartKey = keyOf(runPK(tenant, runID), cursor)
 	}
@@ -347,13 +307,8 @@ func leftRowSK(group, extID string) string { return "ROWS#~left#" + hashHex(grou
 
 // countLeft counts the run's left_group row items.
 func (s *Store) countLeft(ctx context.Context, tenant, runID string) (int, error) {
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "ROWS#~left#"},
-		},
-		Select: types.SelectCount, ConsistentRead: aws.Bool(true),
-	}
+	in := s.prefixQuery(runPK(tenant, runID), "ROWS#~left#")
+	in.Select, in.ConsistentRead = types.SelectCount, aws.Bool(true)
 	n := 0
 	err := s.queryAll(ctx, "counting groups left", in, func(res *dynamodb.QueryOutput) error { n += int(res.Count); return nil })
 	return n, err
@@ -441,25 +396,21 @@ func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, labe
 	if err != nil {
 		return err
 	}
-	var rows []types.WriteRequest
+	var rows []any
 	var recs []source.Record
 	for _, c := range cands {
 		if asserted[c.extID] {
 			continue
 		}
 		row := ReportRow{ExternalID: c.extID, Outcome: string(merge.Updated), Reason: ReasonLeftGroup, ContactID: c.contactID, Group: hub}
-		av, err := marshalMap(rowsItem{PK: runPK(t.TenantID, run.ID), SK: leftRowSK(g, c.extID), Rows: []ReportRow{row}, ExpiresAt: exp})
-		if err != nil {
-			return err
-		}
-		rows = append(rows, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		rows = append(rows, rowsItem{PK: runPK(t.TenantID, run.ID), SK: leftRowSK(g, c.extID), Rows: []ReportRow{row}, ExpiresAt: exp})
 		recs = append(recs, source.Record{Label: label, ConnectionID: t.Conn.ID, ExternalID: c.extID, RemoveGroups: []string{g}, Partial: true})
 	}
 	if len(recs) > 0 {
 		// The row first: a crash before the removal repeats both; one
 		// after it finds the removal done and the row written.
-		if err := s.batchWrite(ctx, rows); err != nil {
-			return fmt.Errorf("writing left_group rows: %w", err)
+		if err := s.putItems(ctx, "left_group rows", rows); err != nil {
+			return err
 		}
 		lt := t
 		lt.keepDeltaBase = true
@@ -491,8 +442,5 @@ func (s *Store) ClaimRunEnd(ctx context.Context, tenant, runID, holder string, d
 			":now": numAV(now.UnixMilli()), ":running": &types.AttributeValueMemberS{Value: RunRunning},
 		},
 	})
-	if conditionFailed(err) {
-		return ErrRunEnding
-	}
-	return err
+	return written(err, ErrRunEnding, "claiming the run end")
 }

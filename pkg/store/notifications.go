@@ -71,13 +71,7 @@ func (s *Store) GetNotifyEndpoint(ctx context.Context, tenant string) (NotifyEnd
 func (s *Store) DeleteNotifyEndpoint(ctx context.Context, tenant string) error {
 	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skNotifyEndpoint),
 		ConditionExpression: aws.String(condExists)})
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("deleting notification endpoint: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "deleting notification endpoint")
 }
 
 // Notification is one event for the hub and its delivery so far.
@@ -198,11 +192,8 @@ func (s *Store) RecordNotificationAttempt(ctx context.Context, tenant, id string
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
-	if conditionFailed(err) {
-		return Notification{}, ErrNotFound
-	}
-	if err != nil {
-		return Notification{}, fmt.Errorf("recording notification attempt: %w", err)
+	if err = written(err, ErrNotFound, "recording notification attempt"); err != nil {
+		return Notification{}, err
 	}
 	var it notificationItem
 	if err := unmarshalMap(out.Attributes, &it); err != nil {
@@ -223,13 +214,7 @@ func (s *Store) FailNotification(ctx context.Context, tenant, id, reason string)
 			":s": &types.AttributeValueMemberS{Value: NotificationFailed}, ":e": &types.AttributeValueMemberS{Value: reason},
 		},
 	})
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("failing notification: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "failing notification")
 }
 
 func marshalTime(t time.Time) (types.AttributeValue, error) {
@@ -247,27 +232,13 @@ func marshalTime(t time.Time) (types.AttributeValue, error) {
 
 // ListNotifications lists a tenant's notifications newest first.
 func (s *Store) ListNotifications(ctx context.Context, tenant string, limit int, cursor string) ([]Notification, string, error) {
-	start, _, err := decodeCursor(cursor, tableListing(notificationsPK(tenant), "msg_"))
-	if err != nil {
-		return nil, "", err
-	}
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-		ExclusiveStartKey:      start,
+		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false),
 		KeyConditionExpression: aws.String(keyPartition),
 		FilterExpression:       aws.String(filterLive),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": &types.AttributeValueMemberS{Value: notificationsPK(tenant)}, ":now": numAV(s.now().Unix()),
 		},
 	}
-	var out []Notification
-	next, err := s.queryPages(ctx, in, limit, func(item map[string]types.AttributeValue) error {
-		var it notificationItem
-		if err := unmarshalMap(item, &it); err != nil {
-			return err
-		}
-		out = append(out, it.Notification)
-		return nil
-	})
-	return out, next, err
+	return listPage(ctx, s, in, tableListing(notificationsPK(tenant), "msg_"), cursor, limit, func(it notificationItem) Notification { return it.Notification })
 }

@@ -78,11 +78,8 @@ func (s *Store) TakeOAuthAttempt(ctx context.Context, tenant, nonce string) (OAu
 		TableName: aws.String(s.table), Key: keyOf(oauthPK(tenant, nonce), skOAuth),
 		ConditionExpression: aws.String(condExists), ReturnValues: types.ReturnValueAllOld,
 	})
-	if conditionFailed(err) {
-		return OAuthAttempt{}, ErrNotFound
-	}
-	if err != nil {
-		return OAuthAttempt{}, fmt.Errorf("taking OAuth attempt: %w", err)
+	if err = written(err, ErrNotFound, "taking OAuth attempt"); err != nil {
+		return OAuthAttempt{}, err
 	}
 	var it oauthItem
 	return it.OAuthAttempt, unmarshalMap(out.Attributes, &it)
@@ -102,11 +99,8 @@ func (s *Store) ClaimOAuthAttempt(ctx context.Context, tenant, nonce, connID str
 		ExpressionAttributeValues: map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: connID}},
 		ReturnValues:              types.ReturnValueAllNew,
 	})
-	if conditionFailed(err) {
-		return OAuthAttempt{}, ErrNotFound
-	}
-	if err != nil {
-		return OAuthAttempt{}, fmt.Errorf("claiming OAuth attempt: %w", err)
+	if err = written(err, ErrNotFound, "claiming OAuth attempt"); err != nil {
+		return OAuthAttempt{}, err
 	}
 	var it oauthItem
 	return it.OAuthAttempt, unmarshalMap(out.Attributes, &it)
@@ -125,13 +119,7 @@ func (s *Store) SetReturnURL(ctx context.Context, tenant, returnURL string) erro
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":u": &types.AttributeValueMemberS{Value: returnURL}}
 	}
 	_, err := s.db.UpdateItem(ctx, in)
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("storing return URL: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "storing return URL")
 }
 
 // MarkNeedsReauthorization sets a connection's status to
@@ -148,11 +136,5 @@ func (s *Store) MarkNeedsReauthorization(ctx context.Context, tenant, id string)
 		ExpressionAttributeValues: map[string]types.AttributeValue{":s": &types.AttributeValueMemberS{Value: StatusNeedsReauthorization}, ":one": numAV(1),
 			":now": &types.AttributeValueMemberS{Value: s.now().UTC().Format(time.RFC3339Nano)}, ":draft": &types.AttributeValueMemberS{Value: StatusDraft}},
 	})
-	if conditionFailed(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("marking connection for re-authorisation: %w", err)
-	}
-	return nil
+	return written(err, nil, "marking connection for re-authorisation")
 }

@@ -213,11 +213,7 @@ func (s *Store) LeaseOutbox(ctx context.Context, tenant, ref string, lease time.
 	if !conditionFailed(err) {
 		return OutboxLease{}, fmt.Errorf("leasing outbox message: %w", err)
 	}
-	got, gerr := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut), ConsistentRead: aws.Bool(true)})
-	if gerr != nil {
-		return OutboxLease{}, fmt.Errorf("reading outbox message: %w", gerr)
-	}
-	if err := unmarshalMap(got.Item, &old); err != nil {
+	if err := s.getItem(ctx, "outbox message", true, outboxPK(tenant, ref), skOut, &old); err != nil && !errors.Is(err, ErrNotFound) {
 		return OutboxLease{}, err
 	}
 	return OutboxLease{State: old.Status, Detail: old.Detail}, nil

@@ -59,10 +59,8 @@ func (s *Store) ForgetSourceRecord(ctx context.Context, t Target, externalID str
 		ConditionExpression:       aws.String("version = :v AND attribute_not_exists(contactId)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": numAV(p.Version)},
 	})
-	if conditionFailed(err) {
-		return nil // it changed meanwhile (a new contact took it): keep it
-	}
-	return err
+	// A failed condition: it changed meanwhile (a new contact took it), keep it.
+	return written(err, nil, "dropping the redacted phone")
 }
 
 func (s *Store) linkedContact(ctx context.Context, tenant, conn, ext string) (string, bool, error) {

@@ -6,8 +6,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/contactsync/contactsync/pkg/logging"
 	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -119,20 +117,10 @@ func rowsSK(pageID string, i int) string {
 // a row), batched. The split depends only on the number of rows, so a
 // retried page overwrites the same items.
 func (s *Store) putRows(ctx context.Context, p PageResult, exp int64) error {
-	var writes []types.WriteRequest
+	var items []any
 	for i, start := 0, 0; start < len(p.Rows); i, start = i+1, start+source.ReportRowsPerItem {
 		part := p.Rows[start:min(start+source.ReportRowsPerItem, len(p.Rows))]
-		av, err := marshalMap(rowsItem{PK: runPK(p.TenantID, p.RunID), SK: rowsSK(p.PageID, i), Rows: part, ExpiresAt: exp})
-		if err != nil {
-			return err
-		}
-		writes = append(writes, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		items = append(items, rowsItem{PK: runPK(p.TenantID, p.RunID), SK: rowsSK(p.PageID, i), Rows: part, ExpiresAt: exp})
 	}
-	if len(writes) == 0 {
-		return nil
-	}
-	if err := s.batchWrite(ctx, writes); err != nil {
-		return fmt.Errorf("writing report rows: %w", err)
-	}
-	return nil
+	return s.putItems(ctx, "report rows", items)
 }

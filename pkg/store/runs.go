@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -202,12 +203,11 @@ func (s *Store) StartRun(ctx context.Context, spec RunSpec) (Run, error) {
 }
 
 func (s *Store) getLock(ctx context.Context, tenant, conn string) (lockItem, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), lockSK(conn)), ConsistentRead: aws.Bool(true)})
-	if err != nil {
-		return lockItem{}, fmt.Errorf("reading run lock: %w", err)
-	}
 	var l lockItem
-	return l, unmarshalMap(out.Item, &l)
+	if err := s.getItem(ctx, "run lock", true, tenantPK(tenant), lockSK(conn), &l); err != nil && !errors.Is(err, ErrNotFound) {
+		return lockItem{}, err
+	}
+	return l, nil
 }
 
 // RunningRunID returns the id of the connection's live run, or "".
@@ -251,10 +251,8 @@ func (s *Store) SetPlan(ctx context.Context, tenant, runID string, pages, expect
 		UpdateExpression: expr.Update(), ConditionExpression: expr.Condition(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
-	if conditionFailed(err) {
-		return nil // already planned (a retried planning message)
-	}
-	return err
+	// A failed condition: already planned (a retried planning message).
+	return written(err, nil, "storing the plan")
 }
 
 // ReportRow is one line of a run's detailed report. Only changes and
@@ -472,13 +470,8 @@ func (s *Store) ListRunsFiltered(ctx context.Context, tenant string, f RunFilter
 	if conn != "" {
 		l = listing{pk: "GSI1PK", pkValue: connRunsIndexPK(tenant, conn), sk: "GSI1SK", index: true, tablePK: tenantPK(tenant), tableSK: "RUN#"}
 	}
-	start, _, err := decodeCursor(cursor, l)
-	if err != nil {
-		return nil, "", err
-	}
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit)),
-		ExclusiveStartKey:         start,
+		TableName: aws.String(s.table), ScanIndexForward: aws.Bool(false),
 		FilterExpression:          aws.String(filterLive),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": numAV(s.now().Unix())},
 	}
@@ -496,16 +489,7 @@ func (s *Store) ListRunsFiltered(ctx context.Context, tenant string, f RunFilter
 		in.KeyConditionExpression = aws.String(keyIndex1)
 		in.ExpressionAttributeValues[":pk"] = &types.AttributeValueMemberS{Value: connRunsIndexPK(tenant, conn)}
 	}
-	var runs []Run
-	next, err := s.queryPages(ctx, in, limit, func(item map[string]types.AttributeValue) error {
-		var it runItem
-		if err := unmarshalMap(item, &it); err != nil {
-			return err
-		}
-		runs = append(runs, it.Run)
-		return nil
-	})
-	return runs, next, err
+	return listPage(ctx, s, in, l, cursor, limit, func(it runItem) Run { return it.Run })
 }
 
 // ListReport lists a run's report rows, optionally only those with outcome.
@@ -517,16 +501,11 @@ func (s *Store) ListReport(ctx context.Context, tenant, runID, outcome string, l
 		return nil, "", err
 	}
 	var rows []ReportRow
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPrefix),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": &types.AttributeValueMemberS{Value: runPK(tenant, runID)}, ":p": &types.AttributeValueMemberS{Value: "ROWS#"},
-		},
-		ExclusiveStartKey: start,
-		// A few row items per request (each holds up to a page's rows):
-		// a listing of 100 rows reads what it shows, not 1 MB of report.
-		Limit: aws.Int32(reportItemsPerQuery),
-	}
+	in := s.prefixQuery(runPK(tenant, runID), "ROWS#")
+	in.ExclusiveStartKey = start
+	// A few row items per request (each holds up to a page's rows): a
+	// listing of 100 rows reads what it shows, not 1 MB of report.
+	in.Limit = aws.Int32(reportItemsPerQuery)
 	now := s.now().Unix()
 	for {
 		out, err := s.db.Query(ctx, in)
@@ -600,17 +579,9 @@ func (s *Store) ChainPage(ctx context.Context, tenant, runID, pageID, nextPageID
 
 // ChainedNext returns the page ChainPage counted after pageID ("" if none).
 func (s *Store) ChainedNext(ctx context.Context, tenant, runID, pageID string) (string, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(s.table), Key: keyOf(runPK(tenant, runID), "NEXT#"+pageID), ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		return "", fmt.Errorf("reading chain marker: %w", err)
-	}
 	var m pageMarker
-	if out.Item != nil {
-		if err := unmarshalMap(out.Item, &m); err != nil {
-			return "", err
-		}
+	if err := s.getItem(ctx, "chain marker", true, runPK(tenant, runID), "NEXT#"+pageID, &m); err != nil && !errors.Is(err, ErrNotFound) {
+		return "", err
 	}
 	return m.Next, nil
 }

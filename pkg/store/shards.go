@@ -10,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
-	"github.com/contactsync/contactsync/pkg/resources"
 )
 
 // A listing of a sharded partition (the name index, a group's members)
@@ -161,15 +159,9 @@ func (s *Store) sweepShards(ctx context.Context, what string, pks []string, uppe
 			if done[i] {
 				continue
 			}
-			out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-				TableName: aws.String(s.table), IndexName: aws.String(resources.GSI2),
-				KeyConditionExpression: aws.String(keyDue),
-				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":pk": &types.AttributeValueMemberS{Value: pks[i]},
-					":up": &types.AttributeValueMemberS{Value: upper},
-				},
-				ExclusiveStartKey: starts[i], Limit: aws.Int32(int32(chunk)),
-			})
+			in := s.dueQuery(pks[i], upper)
+			in.ExclusiveStartKey, in.Limit = starts[i], aws.Int32(int32(chunk))
+			out, err := s.db.Query(ctx, in)
 			if err != nil {
 				return n, fmt.Errorf("%s: %w", what, err)
 			}

@@ -124,13 +124,7 @@ func (s *Store) SetSMSProvider(ctx context.Context, tenant string, sealed []byte
 		ConditionExpression:       aws.String(condExists),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":p": &types.AttributeValueMemberB{Value: sealed}},
 	})
-	if conditionFailed(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("storing SMS provider: %w", err)
-	}
-	return nil
+	return written(err, ErrNotFound, "storing SMS provider")
 }
 
 // EnsureTenant creates the tenant with a fixed id and API key secret if it

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -70,13 +69,7 @@ func (s *Store) StaleLink(ctx context.Context, tenant, conn, externalID string) 
 		ConditionExpression:       aws.String(condExists),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: staleHash}},
 	})
-	if conditionFailed(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("marking link for write-back: %w", err)
-	}
-	return nil
+	return written(err, nil, "marking link for write-back")
 }
 
 // NoteWriteBackUnsupported counts, once per run, that the run's connector
@@ -93,13 +86,8 @@ func (s *Store) NoteWriteBackUnsupported(ctx context.Context, tenant, runID stri
 			":running": &types.AttributeValueMemberS{Value: RunRunning},
 		},
 	})
-	if conditionFailed(err) {
-		return nil // counted before, or the run is over
-	}
-	if err != nil {
-		return fmt.Errorf("counting write-back unsupported: %w", err)
-	}
-	return nil
+	// A failed condition: counted before, or the run is over.
+	return written(err, nil, "counting write-back unsupported")
 }
 
 // Report outcomes of write-backs (rows next to the record's own row).
