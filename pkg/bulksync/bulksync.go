@@ -80,7 +80,10 @@ type Deps struct {
 	// resources.MaxReceiveCount).
 	MaxReceives int
 	LockFor     time.Duration // run lock extension per page (default 6 h)
-	Concurrency int           // messages of one batch processed in parallel (default 4)
+	// Concurrency is how many messages of one batch are processed in
+	// parallel (default: the event source's batch size, so that every
+	// message of a batch starts at once with its whole deadline).
+	Concurrency int
 	// MessageTimeout is each message's deadline (default three quarters of
 	// the function's timeout, resources.MessageTimeout, and never later than
 	// the invocation's deadline minus the time to record a failure): a page
@@ -124,7 +127,8 @@ func New(d Deps) *Handler {
 		d.LockFor = 6 * time.Hour
 	}
 	if d.Concurrency == 0 {
-		d.Concurrency = 4
+		f, _ := resources.FunctionByName("bulksync")
+		d.Concurrency = max(f.EventSource.BatchSize, 1)
 	}
 	if d.MessageTimeout == 0 {
 		d.MessageTimeout = resources.MessageTimeout("bulksync")

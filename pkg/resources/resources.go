@@ -175,8 +175,15 @@ func Functions() []Function {
 		{Name: "scheduler", Timeout: 60 * time.Second, MemoryMB: 256,
 			Table: true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, Consumes: []string{QueuePagesDLQ}, SealKey: true, PublicURL: true,
 			OAuthApps: []string{OAuthKlaviyo}},
+		// A batch is as many pages as an invocation works on at once
+		// (bulksync.Deps.Concurrency's default): every page starts when
+		// the invocation does and has its whole MessageTimeout. With 10 a
+		// batch, four at a time, the last pages started late and, under
+		// load, ran out of the invocation's time on every receive until
+		// they were dead-lettered (a 100,000-member Mailchimp install lost
+		// two 1,000-record pages so in the linear benchmark).
 		{Name: "bulksync", Timeout: 120 * time.Second, MemoryMB: 512, SQSTrigger: DefaultPagesQueue,
-			EventSource: EventSource{BatchSize: 10, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
+			EventSource: EventSource{BatchSize: 4, MaxBatchingWindow: 5 * time.Second, MaxConcurrency: 5, ReportBatchItemFailures: true},
 			Table:       true, Sends: []string{QueuePages, QueueOutbox, QueuePagesDLQ}, SealKey: true, OAuthApps: []string{OAuthKlaviyo},
 			// The consumer's whole page parallelism (5 invocations × 4
 			// pages at once): one install alone still uses every worker.
