@@ -72,8 +72,13 @@ func (r *results) markdown() string {
 	fmt.Fprintf(&b, "contactsync bench — %s, %d customers per store, %d bulk-sync workers, %s\n\n",
 		r.Started.Format("2006-01-02 15:04 UTC"), r.Settings.Size, r.Settings.Workers, r.Machine)
 	b.WriteString("| measure | result | goal / bound |\n|---|---|---|\n")
-	row("DynamoDB Local ceiling", fmt.Sprintf("%.0f conditional 3-item transactions/s", r.Emulators.DynamoDBTx3PerSecond), "the emulator's own limit, this run")
-	row("SQS emulator ceiling", fmt.Sprintf("%.0f messages/s (send, receive, delete)", r.Emulators.SQSMessagesPerSecond), "the emulator's own limit, this run")
+	// A -webhooks-only run measures no ceiling, install or cost: it shows
+	// the webhook rows alone rather than zeros.
+	whole := !r.Settings.WebhooksOnly
+	if whole {
+		row("DynamoDB Local ceiling", fmt.Sprintf("%.0f conditional 3-item transactions/s", r.Emulators.DynamoDBTx3PerSecond), "the emulator's own limit, this run")
+		row("SQS emulator ceiling", fmt.Sprintf("%.0f messages/s (send, receive, delete)", r.Emulators.SQSMessagesPerSecond), "the emulator's own limit, this run")
+	}
 	for _, p := range r.Platforms {
 		i := p.Install
 		row(p.Platform+" install, real default limit", fmt.Sprintf("%d records in %.1f s: **%.0f contacts/s** (%d created, %d invalid)",
@@ -85,10 +90,11 @@ func (r *results) markdown() string {
 		row(p.Platform+" re-sync, unchanged store", fmt.Sprintf("%.1f s; contact items written/contact **%.3f** (all items %.3f), RCU/contact %.2f",
 			s.WallSeconds, s.perContact(float64(s.ContactItems)), s.perContact(float64(s.Items)), s.perContact(s.RCU)), "contact items written: goal 0")
 	}
-	u := r.Units
-	row("capacity per new contact", fmt.Sprintf("%.2f WCU, %.2f RCU", u.WCUNew, u.RCUNew), "AWS pricing rules, from the items written")
-	row("capacity per updated contact", fmt.Sprintf("%.2f WCU, %.2f RCU", u.WCUUpdated, u.RCUUpdated), "")
-	row("capacity per unchanged contact", fmt.Sprintf("%.3f WCU, %.2f RCU", u.WCUUnchanged, u.RCUUnchanged), "goal 0 WCU")
+	if u := r.Units; whole {
+		row("capacity per new contact", fmt.Sprintf("%.2f WCU, %.2f RCU", u.WCUNew, u.RCUNew), "AWS pricing rules, from the items written")
+		row("capacity per updated contact", fmt.Sprintf("%.2f WCU, %.2f RCU", u.WCUUpdated, u.RCUUpdated), "")
+		row("capacity per unchanged contact", fmt.Sprintf("%.3f WCU, %.2f RCU", u.WCUUnchanged, u.RCUUnchanged), "goal 0 WCU")
+	}
 	for _, w := range r.Webhooks {
 		exact := "final data **exact**"
 		if !w.Exact {
@@ -105,6 +111,9 @@ func (r *results) markdown() string {
 		name string
 		c    cost
 	}{{"install sync", r.Cost.Install}, {"daily re-sync (unchanged)", r.Cost.Resync}} {
+		if !whole {
+			break
+		}
 		row("cost per million contacts, "+c.name, fmt.Sprintf("**$%.2f** (DynamoDB $%.2f, SQS $%.2f, Lambda $%.2f)", c.c.Total, c.c.DynamoDB, c.c.SQS, c.c.Lambda),
 			fmt.Sprintf("from %.2f WCU, %.2f RCU, %.3f SQS requests, %.1f ms Lambda at 256 MB arm64 per contact", c.c.WCUPerContact, c.c.RCUPerContact, c.c.SQSRequestsPerContact, 1000*c.c.BilledSecondsPerContact))
 	}
