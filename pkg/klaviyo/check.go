@@ -22,7 +22,7 @@ func (c *Client) CheckCredentials(ctx context.Context) error {
 	if te := (*tokenError)(nil); errors.As(err, &te) {
 		return &source.CredentialsRejectedError{Reason: c.safe("the OAuth token could not be refreshed: " + te.Error())}
 	} else if err != nil {
-		return httpx.CheckError("Klaviyo", err, c.safe)
+		return httpx.CheckError("Klaviyo", err, c.safe, "")
 	}
 	var page struct {
 		Data []json.RawMessage `json:"data"`

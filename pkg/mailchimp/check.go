@@ -1,10 +1,8 @@
 package mailchimp
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -20,11 +18,8 @@ import (
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	u := c.base + "/lists/" + url.PathEscape(c.cfg.AudienceID) + "?" + url.Values{"fields": {"id,name"}}.Encode()
 	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, MaxBody: httpx.DefaultMaxBody, Decode: decode, New: httpx.Build(http.MethodGet, u, nil, "", c.auth)})
-	var he *httpx.Error
-	if errors.As(err, &he) && he.Status == http.StatusNotFound {
-		return &source.CredentialsRejectedError{Reason: c.safe("audience " + c.cfg.AudienceID + " not found with this API key (" + cmp.Or(he.Said(), "HTTP 404") + ")")}
-	} else if err != nil {
-		return httpx.CheckError("Mailchimp", err, c.safe)
+	if err != nil {
+		return httpx.CheckError("Mailchimp", err, c.safe, "audience "+c.cfg.AudienceID+" not found with this API key")
 	}
 	var a struct{ ID string }
 	if json.Unmarshal(resp.Body, &a) != nil || a.ID == "" {

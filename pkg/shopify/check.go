@@ -23,7 +23,7 @@ func (c *Client) CheckCredentials(ctx context.Context) error {
 	r.Attempts, r.MaxBody = 1, httpx.DefaultMaxBody
 	resp, err := c.api.Do(ctx, r)
 	if err != nil {
-		return httpx.CheckError("the shop", err, c.safe)
+		return httpx.CheckError("the shop", err, c.safe, "")
 	}
 	if code, msg := decodeErrors(resp.Body); code != "" || msg != "" {
 		return &source.CredentialsRejectedError{Reason: c.safe(reason(code, msg))}

@@ -1,10 +1,8 @@
 package woocommerce
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -20,11 +18,8 @@ import (
 func (c *Client) CheckCredentials(ctx context.Context) error {
 	resp, err := c.api.Do(ctx, httpx.Request{Attempts: 1, Decode: decode, MaxBody: httpx.DefaultMaxBody,
 		New: c.build(http.MethodGet, "/customers", url.Values{"per_page": {"1"}, "role": {"all"}}, nil)})
-	var he *httpx.Error
-	if errors.As(err, &he) && he.Status == http.StatusNotFound {
-		return &source.CredentialsRejectedError{Reason: c.safe("no WooCommerce REST API at this store URL (" + cmp.Or(he.Said(), "HTTP 404") + ")")}
-	} else if err != nil { // 401/403: the keys; other refusals: a store that refuses the listing
-		return httpx.CheckError("the store", err, c.safe)
+	if err != nil { // 401/403: the keys; 404: not WooCommerce; other refusals: a store that refuses the listing
+		return httpx.CheckError("the store", err, c.safe, "no WooCommerce REST API at this store URL")
 	}
 	var list []json.RawMessage
 	if json.Unmarshal(resp.Body, &list) != nil {
