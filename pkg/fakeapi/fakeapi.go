@@ -159,13 +159,31 @@ func Equal(got, want string) bool {
 type Base struct {
 	Faults
 	srv *httptest.Server
+	url string
 }
 
-// Start serves h on a loopback port.
-func (b *Base) Start(h http.Handler) { b.srv = httptest.NewServer(h) }
+// Start serves h on a loopback port (URL is then its address).
+func (b *Base) Start(h http.Handler) {
+	b.srv = httptest.NewServer(h)
+	b.url = b.srv.URL
+}
 
-// URL is the started server's base URL.
-func (b *Base) URL() string { return b.srv.URL }
+// Mount records the URL of a fake mounted elsewhere (not started).
+func (b *Base) Mount(url string) { b.url = url }
+
+// URL is the fake's base URL: the started server's, or where it is
+// mounted.
+func (b *Base) URL() string { return b.url }
+
+// Serve starts f's Handler on a loopback port and returns f: a fake's
+// NewServer.
+func Serve[F interface {
+	Start(h http.Handler)
+	Handler() http.Handler
+}](f F) F {
+	f.Start(f.Handler())
+	return f
+}
 
 // Close stops a started server (a fake mounted elsewhere has none).
 func (b *Base) Close() {

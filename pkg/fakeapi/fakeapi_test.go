@@ -111,3 +111,30 @@ func TestBasicAndEqual(t *testing.T) {
 		t.Fatal("credential checks wrong")
 	}
 }
+
+type pingFake struct{ fakeapi.Base }
+
+func (p *pingFake) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fakeapi.JSON(w, http.StatusOK, p.URL()) })
+}
+
+// A fake's URL is where Serve started it, or where it was mounted.
+func TestBase_ServeAndMount(t *testing.T) {
+	t.Parallel()
+	f := fakeapi.Serve(&pingFake{})
+	t.Cleanup(f.Close)
+	resp, err := http.Get(f.URL() + "/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || f.URL() == "" {
+		t.Fatalf("served: %d at %q", resp.StatusCode, f.URL())
+	}
+	var m pingFake
+	m.Mount("http://hub.test/_fakes/x")
+	if m.URL() != "http://hub.test/_fakes/x" {
+		t.Fatalf("mounted at %q", m.URL())
+	}
+	m.Close() // not started: nothing to stop
+}

@@ -199,7 +199,7 @@ func (s *Server) directory(kind string) http.HandlerFunc {
 			data = append(data, map[string]any{"type": kind, "id": g.ID, "attributes": attrs})
 		}
 		s.mu.Unlock()
-		links := map[string]any{"self": s.opts.URL + r.URL.RequestURI()}
+		links := map[string]any{"self": s.URL() + r.URL.RequestURI()}
 		if next >= 0 {
 			links["next"] = s.nextLink(r, next)
 		}
@@ -251,7 +251,7 @@ func (s *Server) members(kind string) http.HandlerFunc {
 			data = append(data, map[string]any{"type": "profile", "id": p["id"], "attributes": attrs})
 		}
 		s.mu.Unlock()
-		links := map[string]any{"self": s.opts.URL + r.URL.RequestURI()}
+		links := map[string]any{"self": s.URL() + r.URL.RequestURI()}
 		if next >= 0 {
 			links["next"] = s.nextLink(r, next)
 		}

@@ -203,7 +203,7 @@ func (s *Server) listTopics(w http.ResponseWriter, r *http.Request) {
 	for _, t := range s.topics() {
 		data = append(data, map[string]any{"type": "webhook-topic", "id": t, "attributes": map[string]any{"name": t}})
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"data": data, "links": map[string]any{"self": s.opts.URL + r.URL.RequestURI()}})
+	writeJSON(w, http.StatusOK, map[string]any{"data": data, "links": map[string]any{"self": s.URL() + r.URL.RequestURI()}})
 }
 
 func (s *Server) listHooks(w http.ResponseWriter, r *http.Request) {
@@ -226,7 +226,7 @@ func (s *Server) listHooks(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	out := map[string]any{"data": data, "links": map[string]any{"self": s.opts.URL + r.URL.RequestURI()}}
+	out := map[string]any{"data": data, "links": map[string]any{"self": s.URL() + r.URL.RequestURI()}}
 	if inc != "" {
 		out["included"] = included
 	}

@@ -28,8 +28,8 @@ func (s *Server) OAuth() *oauthtest.Provider {
 }
 
 // OAuthAuthorizeURL and OAuthTokenURL are the app's endpoints on the fake.
-func (s *Server) OAuthAuthorizeURL() string { return s.opts.URL + "/oauth/authorize" }
-func (s *Server) OAuthTokenURL() string     { return s.opts.URL + "/oauth/token" }
+func (s *Server) OAuthAuthorizeURL() string { return s.URL() + "/oauth/authorize" }
+func (s *Server) OAuthTokenURL() string     { return s.URL() + "/oauth/token" }
 
 // serveOAuth serves the OAuth endpoints (outside the API's auth and
 // limits) and reports whether r was one of them.

@@ -81,10 +81,7 @@ type Server struct {
 
 // NewServer starts the fake.
 func NewServer(opts Options) *Server {
-	s := NewStore(opts)
-	s.Start(s.Handler())
-	s.opts.URL = s.Base.URL()
-	return s
+	return fakeapi.Serve(NewStore(opts))
 }
 
 // NewStore builds it without a server.
@@ -99,6 +96,7 @@ func NewStore(opts Options) *Server {
 		opts.PerMinute = 750
 	}
 	s := &Server{opts: opts}
+	s.Mount(opts.URL) // URL() is the API base URL
 	s.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
 	countries := map[string]string{"AU": "Australia", "US": "United States", "GB": "United Kingdom", "NZ": "New Zealand"}
 	for i := range opts.Profiles {
@@ -127,8 +125,7 @@ func NewStore(opts Options) *Server {
 	return s
 }
 
-// URL is the API base URL; APIKey the private key.
-func (s *Server) URL() string    { return s.opts.URL }
+// APIKey is the private key.
 func (s *Server) APIKey() string { return s.opts.APIKey }
 
 // Unsubscribed returns the phone numbers bulk-unsubscribed so far.
@@ -268,7 +265,7 @@ func pageParams(w http.ResponseWriter, q url.Values, def, most int) (size, start
 func (s *Server) nextLink(r *http.Request, next int) string {
 	q := r.URL.Query()
 	q.Set("page[cursor]", base64.RawURLEncoding.EncodeToString([]byte("idx:"+strconv.Itoa(next))))
-	return s.opts.URL + r.URL.Path + "?" + q.Encode()
+	return s.URL() + r.URL.Path + "?" + q.Encode()
 }
 
 // profileResource is profile i as the API returns it (subscriptions only
@@ -364,7 +361,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		data = append(data, p)
 	}
 	s.mu.Unlock()
-	links := map[string]any{"self": s.opts.URL + r.URL.RequestURI()}
+	links := map[string]any{"self": s.URL() + r.URL.RequestURI()}
 	if next >= 0 {
 		links["next"] = s.nextLink(r, next)
 	}

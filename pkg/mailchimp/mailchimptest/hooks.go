@@ -86,7 +86,7 @@ type hookDelivery struct {
 var validator = &http.Client{Timeout: 10 * time.Second}
 
 func (s *Server) hookJSON(h *listHook) map[string]any {
-	self := s.opts.URL + "/3.0/lists/" + s.opts.AudienceID + "/webhooks/" + h.id
+	self := s.URL() + "/3.0/lists/" + s.opts.AudienceID + "/webhooks/" + h.id
 	return map[string]any{"id": h.id, "url": h.url, "events": h.events, "sources": h.sources, "list_id": s.opts.AudienceID,
 		"_links": []map[string]any{{"rel": "self", "href": self, "method": "GET"}, {"rel": "update", "href": self, "method": "PATCH"},
 			{"rel": "delete", "href": self, "method": "DELETE"}}}

@@ -29,9 +29,9 @@ func (s *Server) OAuth() *oauthtest.Provider {
 
 // OAuthAuthorizeURL, OAuthTokenURL and OAuthMetadataURL are the app's
 // endpoints on the fake.
-func (s *Server) OAuthAuthorizeURL() string { return s.opts.URL + "/oauth2/authorize" }
-func (s *Server) OAuthTokenURL() string     { return s.opts.URL + "/oauth2/token" }
-func (s *Server) OAuthMetadataURL() string  { return s.opts.URL + "/oauth2/metadata" }
+func (s *Server) OAuthAuthorizeURL() string { return s.URL() + "/oauth2/authorize" }
+func (s *Server) OAuthTokenURL() string     { return s.URL() + "/oauth2/token" }
+func (s *Server) OAuthMetadataURL() string  { return s.URL() + "/oauth2/metadata" }
 
 func (s *Server) oauthAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.OAuth().Authorize(w, r, nil)
@@ -45,7 +45,7 @@ func (s *Server) oauthMetadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 200, map[string]any{"dc": OAuthDC, "role": "owner", "accountname": "Fake Audience Co",
-		"user_id": 1234, "login_url": "https://login.mailchimp.com", "api_endpoint": s.opts.URL})
+		"user_id": 1234, "login_url": "https://login.mailchimp.com", "api_endpoint": s.URL()})
 }
 
 // bearerOK reports whether r carries an access token the fake issued.

@@ -93,10 +93,7 @@ type Server struct {
 
 // NewServer starts the fake.
 func NewServer(opts Options) *Server {
-	s := NewStore(opts)
-	s.Start(s.Handler())
-	s.opts.URL = s.Base.URL()
-	return s
+	return fakeapi.Serve(NewStore(opts))
 }
 
 // NewStore builds it without a server.
@@ -108,6 +105,7 @@ func NewStore(opts Options) *Server {
 		opts.APIKey = "0123456789abcdef0123456789abcdef-us6"
 	}
 	s := &Server{opts: opts}
+	s.Mount(opts.URL) // URL() is the API base URL (apiBaseUrl)
 	s.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
 	s.initOutbox()
 	for i := range opts.Members {
@@ -225,8 +223,7 @@ func (s *Server) hasTag(i, id int) bool {
 	return slices.ContainsFunc(tags, func(t map[string]any) bool { return t["id"] == id })
 }
 
-// URL is the API base URL (apiBaseUrl); APIKey and AudienceID the credentials.
-func (s *Server) URL() string        { return s.opts.URL }
+// APIKey and AudienceID are the credentials.
 func (s *Server) APIKey() string     { return s.opts.APIKey }
 func (s *Server) AudienceID() string { return s.opts.AudienceID }
 

@@ -102,7 +102,7 @@ func (s *Server) opJSON(op *bulkOp, now time.Time) map[string]any {
 			if !s.opts.OmitFileSize {
 				m["fileSize"] = strconv.Itoa(len(op.data))
 			}
-			m["url"] = fmt.Sprintf("%s/bulk/%d.jsonl?token=%s", s.opts.URL, op.n, s.token(op))
+			m["url"] = fmt.Sprintf("%s/bulk/%d.jsonl?token=%s", s.URL(), op.n, s.token(op))
 		}
 	}
 	return m

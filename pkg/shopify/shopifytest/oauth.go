@@ -34,8 +34,8 @@ func (s *Server) OAuth() *oauthtest.Provider {
 // OAuthAuthorizeURL and OAuthTokenURL are the app's endpoints on the fake,
 // in oauth.App's form ({shop} is the shop domain, which the fake takes
 // from the query as it serves every shop on one host).
-func (s *Server) OAuthAuthorizeURL() string { return s.opts.URL + "/admin/oauth/authorize?shop={shop}" }
-func (s *Server) OAuthTokenURL() string     { return s.opts.URL + "/admin/oauth/access_token?shop={shop}" }
+func (s *Server) OAuthAuthorizeURL() string { return s.URL() + "/admin/oauth/authorize?shop={shop}" }
+func (s *Server) OAuthTokenURL() string     { return s.URL() + "/admin/oauth/access_token?shop={shop}" }
 
 // oauthAuthorize approves the install at once and sends the browser back
 // with code, shop, state, timestamp, host and Shopify's hmac over them.

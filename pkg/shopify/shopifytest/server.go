@@ -160,10 +160,7 @@ const BaseID int64 = 7064055069303700000
 
 // NewServer starts the fake on a loopback port.
 func NewServer(opts Options) *Server {
-	s := NewStore(opts)
-	s.Start(s.Handler())
-	s.opts.URL = s.Base.URL()
-	return s
+	return fakeapi.Serve(NewStore(opts))
 }
 
 // NewStore builds the fake without starting a server (mount Handler() and
@@ -185,6 +182,7 @@ func NewStore(opts Options) *Server {
 		opts.RestoreRate = 100
 	}
 	s := &Server{opts: opts, available: opts.MaxAvailable, at: time.Now(), urlKey: newURLKey()}
+	s.Mount(opts.URL) // URL() is the API base URL (the connection's apiBaseUrl)
 	s.initOutbox()
 	s.FailEvery(opts.FailEvery, http.StatusServiceUnavailable, "")
 	s.FailEvery(opts.TooManyEvery, http.StatusTooManyRequests, "0.05")
@@ -213,9 +211,6 @@ func NewStore(opts Options) *Server {
 	}
 	return s
 }
-
-// URL is the API base URL (the connection's apiBaseUrl).
-func (s *Server) URL() string { return s.opts.URL }
 
 // Domain and AccessToken are the shop's credentials.
 func (s *Server) Domain() string      { return s.opts.Domain }

@@ -97,10 +97,7 @@ type WriteBack struct {
 
 // NewServer starts a fake store on a loopback port.
 func NewServer(opts Options) *Server {
-	s := NewStore(opts)
-	s.Start(s.Handler())
-	s.opts.URL = s.Base.URL()
-	return s
+	return fakeapi.Serve(NewStore(opts))
 }
 
 // NewStore builds the store without starting a server (mount Handler()
@@ -116,6 +113,7 @@ func NewStore(opts Options) *Server {
 		opts.FailStatus = http.StatusInternalServerError
 	}
 	s := &Server{opts: opts, customers: map[int64]*woocommerce.Customer{}}
+	s.Mount(opts.URL) // URL() is the store URL (the connection's storeUrl)
 	s.initOutbox()
 	retryAfter := ""
 	if opts.FailStatus == http.StatusTooManyRequests || opts.FailStatus == http.StatusServiceUnavailable {
@@ -185,9 +183,6 @@ func customerOf(p fakestore.Person, id int64, consentKey string) woocommerce.Cus
 	}
 	return c
 }
-
-// URL is the store URL (the connection's storeUrl).
-func (s *Server) URL() string { return s.opts.URL }
 
 // Credentials returns the consumer key and secret.
 func (s *Server) Credentials() (string, string) { return s.opts.ConsumerKey, s.opts.ConsumerSecret }
@@ -474,7 +469,7 @@ func (s *Server) send(ctx context.Context, url, secret, topic string, body []byt
 	resource, event, _ := strings.Cut(topic, ".")
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "WooCommerce/9.4.0 Hookshot (WordPress/6.7)")
-	req.Header.Set("X-WC-Webhook-Source", s.opts.URL+"/")
+	req.Header.Set("X-WC-Webhook-Source", s.URL()+"/")
 	req.Header.Set("X-WC-Webhook-Topic", topic)
 	req.Header.Set("X-WC-Webhook-Resource", resource)
 	req.Header.Set("X-WC-Webhook-Event", event)

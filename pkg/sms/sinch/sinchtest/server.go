@@ -39,9 +39,7 @@ type Server struct {
 
 // NewServer starts the fake.
 func NewServer(opts Options) *Server {
-	s := New(opts)
-	s.Start(s.Handler())
-	return s
+	return fakeapi.Serve(New(opts))
 }
 
 // New builds it without a server.

@@ -55,9 +55,7 @@ type Server struct {
 
 // NewServer starts the fake on a loopback port.
 func NewServer(opts Options) *Server {
-	s := New(opts)
-	s.Start(s.Handler())
-	return s
+	return fakeapi.Serve(New(opts))
 }
 
 // New builds the fake without starting a server (mount Handler()).
