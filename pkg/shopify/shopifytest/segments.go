@@ -103,8 +103,9 @@ func (s *Server) SegmentPayload(n int, gid string) map[string]any {
 }
 
 // page reads first and after (a "cursor:<id>" cursor) of a connection
-// query; ok is false after answering a bad first.
-func (s *Server) page(w http.ResponseWriter, req gqlRequest, max int) (first int, after int64, ok bool) {
+// query and spends the page's cost (2 + first points); ok is false after
+// answering a bad first or THROTTLED.
+func (s *Server) page(w http.ResponseWriter, req gqlRequest, max int) (first int, after int64, ext map[string]any, ok bool) {
 	first = 50
 	if v, isNum := req.Variables["first"].(float64); isNum {
 		first = int(v)
@@ -115,14 +116,30 @@ func (s *Server) page(w http.ResponseWriter, req gqlRequest, max int) (first int
 	}
 	if first < 1 || first > max {
 		writeJSON(w, map[string]any{"errors": []map[string]any{{"message": fmt.Sprintf("first must be between 1 and %d", max), "extensions": map[string]string{"code": "BAD_REQUEST"}}}})
-		return 0, 0, false
+		return 0, 0, nil, false
 	}
 	if a, _ := req.Variables["after"].(string); a != "" {
 		if b, err := base64.StdEncoding.DecodeString(a); err == nil {
 			after, _ = strconv.ParseInt(strings.TrimPrefix(string(b), "cursor:"), 10, 64)
 		}
 	}
-	return first, after, true
+	ext, ok = s.charge(w, float64(2+first))
+	return first, after, ext, ok
+}
+
+// window is the first items (at most) whose id is after the cursor's;
+// has reports that more follow.
+func window[T any](items []T, id func(T) int64, after int64, first int) (page []T, has bool) {
+	for _, x := range items {
+		if id(x) <= after {
+			continue
+		}
+		if len(page) == first {
+			return page, true
+		}
+		page = append(page, x)
+	}
+	return page, false
 }
 
 func endCursor(id int64) string {
@@ -142,25 +159,14 @@ func (s *Server) charge(w http.ResponseWriter, cost float64) (map[string]any, bo
 }
 
 func (s *Server) segmentsPage(w http.ResponseWriter, req gqlRequest) {
-	first, after, ok := s.page(w, req, 250)
-	if !ok {
-		return
-	}
-	ext, ok := s.charge(w, float64(2+first))
+	first, after, ext, ok := s.page(w, req, 250)
 	if !ok {
 		return
 	}
 	s.mu.Lock()
-	nodes := []map[string]any{}
-	has, end := false, ""
-	for _, g := range s.segments { // in id order
-		if g.ID <= after {
-			continue
-		}
-		if len(nodes) == first {
-			has = true
-			break
-		}
+	page, has := window(s.segments, func(g *segment) int64 { return g.ID }, after, first)
+	nodes, end := []map[string]any{}, ""
+	for _, g := range page {
 		nodes = append(nodes, map[string]any{"id": g.gid(), "name": g.Name})
 		end = endCursor(g.ID)
 	}
@@ -187,11 +193,7 @@ func (s *Server) segmentByID(w http.ResponseWriter, req gqlRequest) {
 }
 
 func (s *Server) segmentMembers(w http.ResponseWriter, req gqlRequest) {
-	first, after, ok := s.page(w, req, 1000) // customerSegmentMembers pages hold up to 1,000
-	if !ok {
-		return
-	}
-	ext, ok := s.charge(w, float64(2+first))
+	first, after, ext, ok := s.page(w, req, 1000) // customerSegmentMembers pages hold up to 1,000
 	if !ok {
 		return
 	}
@@ -208,16 +210,9 @@ func (s *Server) segmentMembers(w http.ResponseWriter, req gqlRequest) {
 		writeJSON(w, map[string]any{"data": nil, "errors": []map[string]any{{"message": "Segment does not exist", "extensions": map[string]string{"code": "NOT_FOUND"}}}, "extensions": ext})
 		return
 	}
-	edges := []map[string]any{}
-	has, end := false, ""
-	for _, cid := range g.Members {
-		if cid <= after {
-			continue
-		}
-		if len(edges) == first {
-			has = true
-			break
-		}
+	page, has := window(g.Members, func(id int64) int64 { return id }, after, first)
+	edges, end := []map[string]any{}, ""
+	for _, cid := range page {
 		var c *node
 		for _, x := range s.customers {
 			if x.ID == cid {
@@ -239,25 +234,14 @@ func (s *Server) segmentMembers(w http.ResponseWriter, req gqlRequest) {
 }
 
 func (s *Server) ordersPage(w http.ResponseWriter, req gqlRequest) {
-	first, after, ok := s.page(w, req, 250)
-	if !ok {
-		return
-	}
-	ext, ok := s.charge(w, float64(2+first))
+	first, after, ext, ok := s.page(w, req, 250)
 	if !ok {
 		return
 	}
 	s.mu.Lock()
-	nodes := []map[string]any{}
-	has, end := false, ""
-	for _, o := range s.orders { // in id order
-		if o.ID <= after {
-			continue
-		}
-		if len(nodes) == first {
-			has = true
-			break
-		}
+	page, has := window(s.orders, func(o *order) int64 { return o.ID }, after, first)
+	nodes, end := []map[string]any{}, ""
+	for _, o := range page {
 		at := o.CreatedAt.Format(time.RFC3339)
 		n := map[string]any{"id": fmt.Sprintf("gid://shopify/Order/%d", o.ID), "createdAt": at, "updatedAt": at,
 			"email": nilIfEmpty(o.Guest.Email), "phone": nilIfEmpty(o.Guest.Phone), "customer": nil, "billingAddress": nil}
