@@ -3,6 +3,7 @@ package twiliotest
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/contactsync/contactsync/pkg/fakeapi"
@@ -72,6 +73,29 @@ func (s *Server) failUpdate(w http.ResponseWriter) bool {
 	})
 }
 
+// updating checks an update's credentials (account sid, "" for the
+// Messaging API) and form, then its injected failure (FailUpdates); false:
+// it is answered.
+func (s *Server) updating(w http.ResponseWriter, r *http.Request, sid string) bool {
+	if !s.authorized(w, r, sid) {
+		return false
+	}
+	if err := r.ParseForm(); err != nil {
+		fakeapi.JSON(w, 400, map[string]any{"code": 20001, "message": "Invalid form", "status": 400})
+		return false
+	}
+	return !s.failUpdate(w)
+}
+
+// pageSize is a listing's PageSize (1 to 1,000; 50 when absent or out of
+// range).
+func pageSize(q url.Values) int {
+	if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > 0 && n <= 1000 {
+		return n
+	}
+	return 50
+}
+
 func (s *Server) numberRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /2010-04-01/Accounts/{file}", s.account)
 	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json", s.listNumbers)
@@ -127,10 +151,7 @@ func (s *Server) listNumbers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	size := 50
-	if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > 0 && n <= 1000 {
-		size = n
-	}
+	size := pageSize(q)
 	s.mu.Lock()
 	out := []map[string]any{}
 	for _, n := range s.numbers {
@@ -146,18 +167,11 @@ func (s *Server) listNumbers(w http.ResponseWriter, r *http.Request) {
 // updateNumber serves POST IncomingPhoneNumbers/{PN..}.json (SmsUrl,
 // SmsMethod).
 func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r, r.PathValue("sid")) {
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		fakeapi.JSON(w, 400, map[string]any{"code": 20001, "message": "Invalid form", "status": 400})
+	if !s.updating(w, r, r.PathValue("sid")) {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failUpdate(w) {
-		return
-	}
 	for _, n := range s.numbers {
 		if n.sid+".json" != r.PathValue("file") {
 			continue
@@ -181,18 +195,11 @@ func (s *Server) updateNumber(w http.ResponseWriter, r *http.Request) {
 // updateService serves POST /v1/Services/{MG..} (InboundRequestUrl,
 // InboundMethod).
 func (s *Server) updateService(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r, "") {
-		return
-	}
-	if err := r.ParseForm(); err != nil {
-		fakeapi.JSON(w, 400, map[string]any{"code": 20001, "message": "Invalid form", "status": 400})
+	if !s.updating(w, r, "") {
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failUpdate(w) {
-		return
-	}
 	sv := s.services[r.PathValue("mg")]
 	if sv == nil {
 		notFound(w, r)

@@ -166,10 +166,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	size := 50
-	if n, err := strconv.Atoi(q.Get("PageSize")); err == nil && n > 0 && n <= 1000 {
-		size = n
-	}
+	size := pageSize(q)
 	page, _ := strconv.Atoi(q.Get("Page"))
 	s.mu.Lock()
 	var all []map[string]any
