@@ -21,6 +21,6 @@
 // the request carried and would reach API callers through sync and outbox
 // errors. CheckError turns a connector's one-attempt credential check
 // into the rejection (the platform's refusal, in its words with the
-// secrets removed) or platform error (busy, down, unreachable) the Hub
-// API shows.
+// secrets removed; a 404 as what is missing, when the check names it) or
+// platform error (busy, down, unreachable) the Hub API shows.
 package httpx
