@@ -6,9 +6,10 @@
 // rate limit answered 429 with Retry-After, the credential checks, JSON
 // answers, and the platforms' webhook deliveries retried until they give
 // a webhook up (Outbox), and the fake's URL, started (Serve, a fake's
-// NewServer) or mounted elsewhere (Mount). Each fake keeps its platform's paths, error
-// bodies, documented options and limits (Mailchimp's connection cap,
-// Klaviyo's rate windows); the base only decides when a request fails.
+// NewServer) or mounted elsewhere (Mount). Each fake keeps its platform's
+// paths, error bodies, documented options and limits (Mailchimp's
+// connection cap, Klaviyo's rate windows); the base only decides when a
+// request fails.
 package fakeapi
 
 import (
