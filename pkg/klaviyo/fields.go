@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,8 +39,6 @@ const FieldSamplePages = 2
 // maxSampledProperties bounds the custom keys the sample offers.
 const maxSampledProperties = 200
 
-var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-
 // Fields lists the standard profile attributes and the custom properties
 // seen on the first FieldSamplePages pages of profiles (GET /api/profiles
 // with the properties sparse fieldset): source.FieldLister. A property's
@@ -50,7 +46,7 @@ var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
 // date, the rest text. A property no sampled profile has is not offered.
 func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 	out := slices.Clone(standardFields)
-	types := map[string]string{}
+	sample := source.FieldSample{Max: maxSampledProperties}
 	q := url.Values{"page[size]": {strconv.Itoa(PageSize)}, "fields[profile]": {"properties"}}
 	type profile struct {
 		Attributes struct {
@@ -60,10 +56,9 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 	_, err := listing(ctx, c, "/api/profiles", q, false, FieldSamplePages, func(data []profile) bool {
 		for _, p := range data {
 			for k, raw := range p.Attributes.Properties {
-				if k == "" || strings.HasPrefix(k, "$") || len(types) >= maxSampledProperties && types[k] == "" {
-					continue
+				if k != "" && !strings.HasPrefix(k, "$") {
+					sample.Add(k, propertyType(raw))
 				}
-				types[k] = mergeType(types[k], propertyType(raw))
 			}
 		}
 		return true
@@ -71,11 +66,7 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 	if err != nil {
 		return nil, fmt.Errorf("klaviyo: sampling profile properties: %w", err)
 	}
-	keys := slices.Sorted(maps.Keys(types))
-	for _, k := range keys {
-		out = append(out, source.Field{Key: k, Label: k, Type: types[k]})
-	}
-	return out, nil
+	return append(out, sample.Fields()...), nil
 }
 
 func propertyType(raw json.RawMessage) string {
@@ -84,16 +75,8 @@ func propertyType(raw json.RawMessage) string {
 		return source.FieldNumber
 	}
 	var s string
-	if json.Unmarshal(raw, &s) == nil && isoDate.MatchString(s) {
+	if json.Unmarshal(raw, &s) == nil && source.IsISODate(s) {
 		return source.FieldDate
-	}
-	return source.FieldText
-}
-
-// mergeType keeps a type only while every sampled value agrees.
-func mergeType(seen, t string) string {
-	if seen == "" || seen == t {
-		return t
 	}
 	return source.FieldText
 }

@@ -3,9 +3,7 @@ package woocommerce
 import (
 	"context"
 	"fmt"
-	"maps"
 	"net/url"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -38,8 +36,6 @@ const MetaSampleSize = 100
 // maxSampledMeta bounds the meta keys the sample offers.
 const maxSampledMeta = 200
 
-var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-
 // Fields lists the customer fields, the billing and shipping fields
 // ("billing.phone", "shipping.city"...) and the meta keys seen on a sample
 // of MetaSampleSize customers (keyed by the meta key itself; a meta key
@@ -61,25 +57,15 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 	if _, err := c.get(ctx, "/customers", q, &customers); err != nil {
 		return nil, fmt.Errorf("woocommerce: sampling customer meta keys: %w", err)
 	}
-	types := map[string]string{}
+	sample := source.FieldSample{Max: maxSampledMeta}
 	for _, cu := range customers {
 		for _, m := range cu.MetaData {
-			k := m.Key
-			if k == "" || isStandard(k) || len(types) >= maxSampledMeta && types[k] == "" {
-				continue
+			if m.Key != "" && !isStandard(m.Key) {
+				sample.Add(m.Key, metaType(m))
 			}
-			t := metaType(m)
-			if seen := types[k]; seen != "" && seen != t {
-				t = source.FieldText
-			}
-			types[k] = t
 		}
 	}
-	keys := slices.Sorted(maps.Keys(types))
-	for _, k := range keys {
-		out = append(out, source.Field{Key: k, Label: k, Type: types[k]})
-	}
-	return out, nil
+	return append(out, sample.Fields()...), nil
 }
 
 func isStandard(k string) bool {
@@ -96,7 +82,7 @@ func metaType(m Meta) string {
 			return source.FieldNumber
 		}
 	}
-	if isoDate.MatchString(m.StringValue()) {
+	if source.IsISODate(m.StringValue()) {
 		return source.FieldDate
 	}
 	return source.FieldText
