@@ -46,7 +46,7 @@ const maxSampledProperties = 200
 // date, the rest text. A property no sampled profile has is not offered.
 func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 	out := slices.Clone(standardFields)
-	sample := source.FieldSample{Max: maxSampledProperties}
+	sample := source.FieldSample{}
 	q := url.Values{"page[size]": {strconv.Itoa(PageSize)}, "fields[profile]": {"properties"}}
 	type profile struct {
 		Attributes struct {
@@ -57,7 +57,7 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 		for _, p := range data {
 			for k, raw := range p.Attributes.Properties {
 				if k != "" && !strings.HasPrefix(k, "$") {
-					sample.Add(k, propertyType(raw))
+					sample.Add(k, propertyType(raw), maxSampledProperties)
 				}
 			}
 		}
@@ -75,7 +75,7 @@ func propertyType(raw json.RawMessage) string {
 		return source.FieldNumber
 	}
 	var s string
-	if json.Unmarshal(raw, &s) == nil && source.IsISODate(s) {
+	if json.Unmarshal(raw, &s) == nil && source.ISODate.MatchString(s) {
 		return source.FieldDate
 	}
 	return source.FieldText

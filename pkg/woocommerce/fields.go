@@ -57,11 +57,11 @@ func (c *Client) Fields(ctx context.Context) ([]source.Field, error) {
 	if _, err := c.get(ctx, "/customers", q, &customers); err != nil {
 		return nil, fmt.Errorf("woocommerce: sampling customer meta keys: %w", err)
 	}
-	sample := source.FieldSample{Max: maxSampledMeta}
+	sample := source.FieldSample{}
 	for _, cu := range customers {
 		for _, m := range cu.MetaData {
 			if m.Key != "" && !isStandard(m.Key) {
-				sample.Add(m.Key, metaType(m))
+				sample.Add(m.Key, metaType(m), maxSampledMeta)
 			}
 		}
 	}
@@ -82,7 +82,7 @@ func metaType(m Meta) string {
 			return source.FieldNumber
 		}
 	}
-	if source.IsISODate(m.StringValue()) {
+	if source.ISODate.MatchString(m.StringValue()) {
 		return source.FieldDate
 	}
 	return source.FieldText
