@@ -12,11 +12,11 @@ import (
 // is text.
 type FieldSample map[string]string
 
-// Add records a value of type typ for key; a new key past max keys is
+// Add records a value of type typ for key; a new key past most keys is
 // ignored.
-func (s FieldSample) Add(key, typ string, max int) {
+func (s FieldSample) Add(key, typ string, most int) {
 	switch seen := s[key]; {
-	case seen == "" && len(s) >= max:
+	case seen == "" && len(s) >= most:
 	case seen == "" || seen == typ:
 		s[key] = typ
 	default:
