@@ -157,10 +157,12 @@ type bench struct {
 	queues *sqs.Client
 }
 
-// run starts a sandbox on fresh resources, runs every part and returns
-// the results.
-func run(ctx context.Context, s settings) (*results, error) {
-	suffix := fmt.Sprintf("-bench-%d", time.Now().UnixNano())
+// startBench starts a sandbox on fresh resources (names with their own
+// suffix, a new sealer and admin token, the meter on every AWS call) with
+// the given page window, and the unmetered clients the bench itself reads
+// with (b.poll, b.queues); stop closes it and removes the resources.
+func startBench(ctx context.Context, s settings, kind string, window int) (b *bench, stop func(), err error) {
+	suffix := fmt.Sprintf("-%s-%d", kind, time.Now().UnixNano())
 	names := awsenv.NamesFrom(os.Getenv)
 	names.Table += suffix
 	names.PagesQueue += suffix
@@ -168,31 +170,43 @@ func run(ctx context.Context, s settings) (*results, error) {
 	names.PagesQueueURL, names.OutboxQueueURL, names.PagesDLQURL = "", "", ""
 	sealer, err := seal.New(randomBytes(32))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	b := &bench{s: s, meter: newMeter(), usage: &store.Usage{}}
+	b = &bench{s: s, meter: newMeter(), usage: &store.Usage{}}
 	admin := "adm_" + hex.EncodeToString(randomBytes(16))
 	b.app, err = sandbox.Start(ctx, sandbox.Config{
-		Addr: "127.0.0.1:0", AdminToken: admin, Sealer: sealer, Names: names, PageWorkers: s.Workers,
+		Addr: "127.0.0.1:0", AdminToken: admin, Sealer: sealer, Names: names, PageWorkers: s.Workers, PageWindow: window,
 		AWSOptions: []func(*middleware.Stack) error{b.meter.option}, StoreOptions: []store.Option{store.WithUsage(b.usage)},
 		OnInvoke: b.meter.invoked,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer func() {
+	b.admin = sandbox.Client{Base: b.app.BaseURL, Token: admin}
+	stop = func() {
 		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = b.app.Close(shutdown)
 		b.cleanup(shutdown)
-	}()
-	b.admin = sandbox.Client{Base: b.app.BaseURL, Token: admin}
+	}
 	awsCfg, err := sharedconfig.Load(ctx)
 	if err != nil {
-		return nil, err
+		stop()
+		return nil, nil, err
 	}
 	b.poll = store.New(awsenv.NewDynamoDB(awsCfg), names.Table)
 	b.queues = awsenv.NewSQS(awsCfg)
+	return b, stop, nil
+}
+
+// run starts a sandbox on fresh resources, runs every part and returns
+// the results.
+func run(ctx context.Context, s settings) (*results, error) {
+	b, stop, err := startBench(ctx, s, "bench", 0)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
 	res := &results{Settings: s, Machine: machine(), Started: time.Now().UTC()}
 	if s.Linear {
 		res.Linear, err = b.linear(ctx)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,13 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/smithy-go/middleware"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
-	"github.com/contactsync/contactsync/pkg/awsenv"
 	"github.com/contactsync/contactsync/pkg/dev/sandbox"
 	"github.com/contactsync/contactsync/pkg/resources"
-	"github.com/contactsync/contactsync/pkg/seal"
 	"github.com/contactsync/contactsync/pkg/store"
 	"github.com/contactsync/contactsync/pkg/woocommerce"
 	"github.com/contactsync/contactsync/pkg/woocommerce/woocommercetest"
@@ -115,16 +111,6 @@ func starveMain(ctx context.Context, s settings) int {
 
 func runStarve(ctx context.Context, s settings) (*starveResult, error) {
 	began := time.Now()
-	suffix := fmt.Sprintf("-starve-%d", time.Now().UnixNano())
-	names := awsenv.NamesFrom(os.Getenv)
-	names.Table += suffix
-	names.PagesQueue += suffix
-	names.OutboxQueue += suffix
-	names.PagesQueueURL, names.OutboxQueueURL, names.PagesDLQURL = "", "", ""
-	sealer, err := seal.New(randomBytes(32))
-	if err != nil {
-		return nil, err
-	}
 	window := -1 // no window: every page enqueued by the plan
 	res := &starveResult{Fair: s.Fair, Workers: s.Workers, BigCustomers: s.Starve, SmallTenants: starveSmallTenants, SmallCustomers: starveSmallCustomers}
 	if s.Fair {
@@ -132,22 +118,11 @@ func runStarve(ctx context.Context, s settings) (*starveResult, error) {
 		f, _ := resources.FunctionByName("bulksync")
 		res.Window = f.PageWindow
 	}
-	b := &bench{s: s, meter: newMeter(), usage: &store.Usage{}}
-	admin := "adm_" + hex.EncodeToString(randomBytes(16))
-	b.app, err = sandbox.Start(ctx, sandbox.Config{
-		Addr: "127.0.0.1:0", AdminToken: admin, Sealer: sealer, Names: names, PageWorkers: s.Workers, PageWindow: window,
-		AWSOptions: []func(*middleware.Stack) error{b.meter.option}, StoreOptions: []store.Option{store.WithUsage(b.usage)},
-	})
+	b, stop, err := startBench(ctx, s, "starve", window)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = b.app.Close(shutdown)
-		b.cleanup(shutdown)
-	}()
-	b.admin = sandbox.Client{Base: b.app.BaseURL, Token: admin}
+	defer stop()
 
 	// The small tenants, installed first.
 	b.logf("installing %d small tenants of %d customers", starveSmallTenants, starveSmallCustomers)
