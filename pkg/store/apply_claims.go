@@ -198,7 +198,7 @@ func (s *Store) completeCreate(ctx context.Context, tenant, id string, payload [
 		}
 	}
 	c.Version = it.Version
-	av, err := s.contactAV(tenant, c, string(merge.Status(c, ledger)), it.Applied)
+	av, err := s.contactAV(tenant, c, string(merge.Status(c, ledger)), it.Marks)
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,7 @@ type loaded struct {
 	links    map[merge.LinkKey]linkItem
 	phoneVer map[string]int64 // E.164 -> stored version (0: no item)
 	emailOwn map[string]string
-	marks    map[string]appliedMark // contact id -> its last run application
+	marks    map[string][]appliedMark // contact id -> its source records' last run applications
 	dry      *dryScope              // a dry run's scratch space (nil: none)
 	pre      *prefetched            // a delivery's first reads (nil: none)
 	// pending: contact id -> the contact item a claim read carries for it
@@ -105,7 +105,7 @@ func newLoaded() *loaded {
 			Held: map[merge.LinkKey]merge.Link{},
 		},
 		links: map[merge.LinkKey]linkItem{}, phoneVer: map[string]int64{}, emailOwn: map[string]string{},
-		marks: map[string]appliedMark{}, pending: map[string][]byte{},
+		marks: map[string][]appliedMark{}, pending: map[string][]byte{},
 	}
 }
 
@@ -244,9 +244,7 @@ func (s *Store) loadContacts(ctx context.Context, tenant string, consistent bool
 			c := it.Contact
 			c.Version = it.Version
 			into.state.Contacts[c.ID] = c
-			if it.Applied != nil {
-				into.marks[c.ID] = *it.Applied
-			}
+			into.marks[c.ID] = it.Marks
 			for _, l := range c.Sources {
 				into.state.Links[l.Key()] = c.ID
 			}
@@ -506,6 +504,8 @@ type snapshot struct {
 	state    merge.State
 	phoneVer map[string]int64
 	emailOwn map[string]string
+	// marks are the loaded contacts' run marks (contact id -> marks).
+	marks map[string][]appliedMark
 	// link is the record's link item as read (read: it exists), which a
 	// held or first link is conditioned on.
 	link     linkItem
@@ -522,7 +522,7 @@ func (l *loaded) snapshot(id merge.Identity, lk merge.LinkKey) snapshot {
 			Links: map[merge.LinkKey]string{}, Ledgers: map[string]consent.Ledger{},
 			Held: map[merge.LinkKey]merge.Link{},
 		},
-		phoneVer: map[string]int64{}, emailOwn: map[string]string{},
+		phoneVer: map[string]int64{}, emailOwn: map[string]string{}, marks: map[string][]appliedMark{},
 	}
 	snap.link, snap.linkRead = l.links[lk]
 	if h, ok := l.state.Held[lk]; ok {
@@ -559,6 +559,7 @@ func (l *loaded) snapshot(id merge.Identity, lk merge.LinkKey) snapshot {
 			return
 		}
 		sub.Contacts[cid] = c
+		snap.marks[cid] = l.marks[cid]
 		for _, s := range c.Sources {
 			sub.Links[s.Key()] = cid
 		}
@@ -583,8 +584,10 @@ func (l *loaded) absorb(before, after merge.State, d merge.Decision, fx effects,
 		if _, ok := after.Contacts[cid]; !ok {
 			l.dropContact(cid)
 			delete(l.state.Contacts, cid)
+			delete(l.marks, cid)
 		}
 	}
+	maps.Copy(l.marks, fx.marks)
 	for cid, c := range after.Contacts {
 		old, existed := before.Contacts[cid]
 		if touched(d, cid) {

@@ -144,10 +144,10 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 		return Applied{Decision: d}, nil
 	}
 	pg.mu.Lock()
-	mark, marked := pg.ld.marks[d.ContactID]
+	mark, marked := markOf(pg.ld.marks[d.ContactID], t.RunID, t.Conn.ID, rec.ExternalID)
 	c := snap.state.Contacts[d.ContactID]
 	pg.mu.Unlock()
-	crashed := marked && t.RunID != "" && mark.RunID == t.RunID && mark.ConnectionID == t.Conn.ID && mark.ExternalID == rec.ExternalID
+	crashed := marked && t.RunID != ""
 	var again Applied // what the crashed application did, counted again
 	if crashed {
 		again.Counted, again.Pending = countedOf(mark.Purposes), mark.Pending

@@ -36,6 +36,9 @@ type effects struct {
 	// deltas, when read); heldHash is the held item's applied hash then.
 	linkCond bool
 	heldHash string
+	// marks are the run marks each contact put wrote (contact id ->
+	// marks), which the page's loaded state takes on.
+	marks map[string][]appliedMark
 }
 
 // writeDecision writes decision d (computed on snap.state; after is the state
@@ -45,7 +48,7 @@ type effects struct {
 // history follow as side writes (effects).
 func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, snap snapshot, d merge.Decision, after merge.State, now time.Time) (effects, error) {
 	fx, keys := decisionEffects(t, rec, snap, d)
-	items, err := s.contactItems(t, rec, snap, d, after, keys, fx.messages)
+	items, err := s.contactItems(t, rec, snap, d, after, keys, &fx)
 	if err != nil {
 		return fx, err
 	}
@@ -144,7 +147,7 @@ func decisionEffects(t Target, rec source.Record, snap snapshot, d merge.Decisio
 // conditioned on the version read (or on being new), and the status
 // updates of contacts whose number changed state but that the decision
 // does not put.
-func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge.Decision, after merge.State, k decisionKeys, msgs []consent.Message) ([]types.TransactWriteItem, error) {
+func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge.Decision, after merge.State, k decisionKeys, fx *effects) ([]types.TransactWriteItem, error) {
 	tenant := t.TenantID
 	var items []types.TransactWriteItem
 	for _, id := range slices.Sorted(maps.Keys(k.contacts)) {
@@ -169,9 +172,14 @@ func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge
 		var mark *appliedMark
 		if t.RunID != "" && id == d.ContactID {
 			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: t.RunID, Outcome: string(d.Outcome),
-				Purposes: purposesOf(msgs), Pending: merge.Status(c, after.Ledger(c.Phone)) == consent.Pending}
+				Purposes: purposesOf(fx.messages), Pending: merge.Status(c, after.Ledger(c.Phone)) == consent.Pending}
 		}
-		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))), mark)
+		marks := marksFor(snap.marks[id], c, mark)
+		if fx.marks == nil {
+			fx.marks = map[string][]appliedMark{}
+		}
+		fx.marks[id] = marks
+		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))), marks)
 		if err != nil {
 			return nil, err
 		}

@@ -31,13 +31,15 @@ type contactItem struct {
 	Status  string        `dynamodbav:"status"`
 	Labels  []string      `dynamodbav:"labels,stringset,omitempty"`
 	Version int64         `dynamodbav:"version"`
-	// Applied marks the sync run and source record that wrote this version,
-	// with its outcome, so a page that crashed after the contact's
-	// transaction but before its link is re-counted with what it did.
-	Applied *appliedMark `dynamodbav:"applied,omitempty"`
+	// Marks say, for each source record of the contact that a sync run
+	// applied, the run and its outcome, so a page that crashed after the
+	// contact's write but before its link is re-counted with what it did,
+	// even when another source or a webhook wrote the contact meanwhile
+	// (marksFor).
+	Marks []appliedMark `dynamodbav:"marks,omitempty"`
 }
 
-// appliedMark is a contact's last application by a sync run.
+// appliedMark is one source record's last application by a sync run.
 type appliedMark struct {
 	ConnectionID string `dynamodbav:"conn"`
 	ExternalID   string `dynamodbav:"ext"`
@@ -46,6 +48,38 @@ type appliedMark struct {
 	// Purposes and Pending: see linkItem.
 	Purposes []string `dynamodbav:"purposes,omitempty"`
 	Pending  bool     `dynamodbav:"pending,omitempty"`
+}
+
+// marksFor returns the marks contact c keeps when it is written: the ones
+// it had (old) for its source records other than mark's, then mark (when
+// a run wrote c for one of its records). One per source record of c at
+// most, so a contact's marks are bounded by its sources.
+func marksFor(old []appliedMark, c merge.Contact, mark *appliedMark) []appliedMark {
+	var out []appliedMark
+	for _, m := range old {
+		k := merge.LinkKey{ConnectionID: m.ConnectionID, ExternalID: m.ExternalID}
+		if mark != nil && m.ConnectionID == mark.ConnectionID && m.ExternalID == mark.ExternalID {
+			continue
+		}
+		if slices.ContainsFunc(c.Sources, func(l merge.Link) bool { return l.Key() == k }) {
+			out = append(out, m)
+		}
+	}
+	if mark != nil {
+		out = append(out, *mark)
+	}
+	return out
+}
+
+// markOf is the mark of source record (conn, ext) among marks applied by
+// run, if any.
+func markOf(marks []appliedMark, run, conn, ext string) (appliedMark, bool) {
+	for _, m := range marks {
+		if m.RunID == run && m.ConnectionID == conn && m.ExternalID == ext {
+			return m, true
+		}
+	}
+	return appliedMark{}, false
 }
 
 // nameKey is the contact's sort key in the tenant's name index: lower-case
@@ -67,11 +101,11 @@ func nameKey(c merge.Contact) string {
 	return n + "#" + c.ID
 }
 
-func (s *Store) contactAV(tenant string, c merge.Contact, status string, mark *appliedMark) (map[string]types.AttributeValue, error) {
+func (s *Store) contactAV(tenant string, c merge.Contact, status string, marks []appliedMark) (map[string]types.AttributeValue, error) {
 	return marshalMap(contactItem{
 		PK: contactPK(tenant, c.ID), SK: skContact,
 		GSI1PK: contactsIndexFor(tenant, c.ID, status), GSI1SK: nameKey(c),
-		Contact: c, Status: status, Labels: c.Labels(), Version: c.Version, Applied: mark,
+		Contact: c, Status: status, Labels: c.Labels(), Version: c.Version, Marks: marks,
 	})
 }
 

@@ -149,8 +149,11 @@
 //     slow creator and a completer write the same contact (its id is the
 //     creator's alone: the creator's own failed "absent" put of it counts as
 //     written);
-//   - a crash after the contact put: as before, the contact's applied mark
-//     makes the page delivered again count it and redo its side writes;
+//   - a crash after the contact put: as before, the contact's run mark for
+//     the record makes the page delivered again count it and redo its side
+//     writes. A contact keeps one mark per source record (marksFor), so
+//     another source or a webhook writing the contact before the page
+//     comes back does not erase it;
 //   - a claim's payload goes with its next write (any phone or email write
 //     but a ledger update of the same owner; DeleteContact removes it), so
 //     a deleted contact is never brought back from it.

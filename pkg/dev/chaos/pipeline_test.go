@@ -247,8 +247,10 @@ func TestFaults_InstallSyncThroughFaultsEqualsAFaultFreeOne(t *testing.T) {
 		want.Seen, want.Created, want.Updated, want.Unchanged, want.Invalid = want.Seen+c.Seen, want.Created+c.Created,
 			want.Updated+c.Updated, want.Unchanged+c.Unchanged, want.Invalid+c.Invalid
 	}
+	t.Logf("faulty runs counted %+v, clean ones %+v", got, want)
 	if got != want {
-		t.Errorf("faulty runs counted %+v in all, the clean ones %+v", got, want)
+		t.Errorf("faulty runs counted %+v in all, the clean ones %+v; records counted differently: %v", got, want,
+			outcomeDiff(t, faulty.st, faultyTenant, faultyRuns, cleanTenant, cleanRuns))
 	}
 	if refusedRun.Status != store.RunFailed || !strings.Contains(strings.ToLower(refusedRun.Error), "401") && !strings.Contains(strings.ToLower(refusedRun.Error), "unauthorized") {
 		t.Errorf("refused connection's run = %s %q; want failed with the platform's refusal as its reason", refusedRun.Status, refusedRun.Error)
@@ -321,4 +323,44 @@ func firstDiff(a, b []string, n int) []string {
 		}
 	}
 	return out[:min(n, len(out))]
+}
+
+// outcomeDiff lists the records whose report rows differ between the
+// faulty runs and the clean ones (run index, external id, outcome and
+// reason in each), at most 20.
+func outcomeDiff(t *testing.T, st *store.Store, faultyTenant string, faulty []store.Run, cleanTenant string, clean []store.Run) []string {
+	t.Helper()
+	rows := func(tenant string, runs []store.Run) map[string]string {
+		out := map[string]string{}
+		for i, r := range runs {
+			for cursor := ""; ; {
+				page, next, err := st.ListReport(context.Background(), tenant, r.ID, "", 500, cursor)
+				if err != nil {
+					t.Logf("report of run %d: %v", i, err)
+					return out
+				}
+				for _, row := range page {
+					out[fmt.Sprintf("%d/%s", i, row.ExternalID)] += row.Outcome + ":" + row.Reason + " "
+				}
+				if cursor = next; cursor == "" {
+					break
+				}
+			}
+		}
+		return out
+	}
+	f, c := rows(faultyTenant, faulty), rows(cleanTenant, clean)
+	var out []string
+	for k, v := range f {
+		if c[k] != v {
+			out = append(out, fmt.Sprintf("%s faulty=%q clean=%q", k, v, c[k]))
+		}
+	}
+	for k, v := range c {
+		if _, ok := f[k]; !ok {
+			out = append(out, fmt.Sprintf("%s faulty=none clean=%q", k, v))
+		}
+	}
+	sort.Strings(out)
+	return out[:min(20, len(out))]
 }

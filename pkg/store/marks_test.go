@@ -1,0 +1,91 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+
+	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/merge"
+	"github.com/contactsync/contactsync/pkg/source"
+	"github.com/contactsync/contactsync/pkg/store"
+)
+
+// A page that crashed after writing a new contact but before its links is
+// delivered again after another source wrote the same contact (another
+// run's record, or a webhook): the redelivered page still counts the
+// record created, as its run did. With one mark per contact (the last
+// writer's) it counted it unchanged: a fault-free install of two stores
+// sharing people reported 19 of 840 new contacts as unchanged under load.
+func TestApply_CrashedPageCountsItsCreationAfterAnotherSourceWroteTheContact(t *testing.T) {
+	t.Parallel()
+	for _, otherRun := range []string{"run-2", ""} {
+		st, _, clk := newStore(t)
+		ctx := context.Background()
+		c1, c2 := conn("c1", "Shopify", consent.Inferred), conn("c2", "WooCommerce", consent.Inferred)
+		rec := record(c1, 21, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
+		target := store.Target{TenantID: "t1", Conn: c1, RunID: "run-1"}
+		store.SetAfterWrite(st, func() error { return errors.New("killed") })
+		if _, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now()); err == nil {
+			t.Fatal("the crash hook did not fire")
+		}
+		store.SetAfterWrite(st, nil)
+		other := record(c2, 21, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
+		out, err := st.ApplyRecords(ctx, store.Target{TenantID: "t1", Conn: c2, RunID: otherRun}, []source.Record{other}, clk.now())
+		if err != nil || out[0].Decision.Outcome != merge.Updated {
+			t.Fatalf("the other source's record (run %q): %v %v, want updated", otherRun, out, err)
+		}
+		out, err = st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := out[0].Decision.Outcome; got != merge.Created {
+			t.Errorf("other writer in run %q: the redelivered page counted its record %s, want created", otherRun, got)
+		}
+		if all := checkClaims(t, st, "t1"); len(all) != 1 || len(all[0].Sources) != 2 {
+			t.Errorf("contacts %+v, want one with both sources", all)
+		}
+	}
+}
+
+// Two records of one page land on one contact (the second joins the
+// first by its number) and the page crashes after the second's contact
+// write: the redelivered page counts one created and one updated, as the
+// first delivery did (the first's link was written before the second
+// applied, or its mark is kept beside the second's).
+func TestApply_CrashedPageCountsEachOfItsRecordsOnOneContact(t *testing.T) {
+	t.Parallel()
+	st, _, clk := newStore(t)
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Inferred)
+	a, b := record(c, 41, t0, "Ann", source.ConsentSignal{}), record(c, 41, t0, "Ann", source.ConsentSignal{})
+	a.ExternalID, b.ExternalID = "a", "b"
+	b.Emails = []string{"other41@example.com"}
+	target := store.Target{TenantID: "t1", Conn: c, RunID: "run-1"}
+	var writes atomic.Int32
+	store.SetAfterWrite(st, func() error {
+		if writes.Add(1) == 2 {
+			return errors.New("killed")
+		}
+		return nil
+	})
+	if _, err := st.ApplyRecords(ctx, target, []source.Record{a, b}, clk.now()); err == nil {
+		t.Fatal("the crash hook did not fire")
+	}
+	store.SetAfterWrite(st, nil)
+	if n := writes.Load(); n != 2 {
+		t.Fatalf("%d decisions written before the crash, want 2", n)
+	}
+	out, err := st.ApplyRecords(ctx, target, []source.Record{a, b}, clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[merge.Outcome]int{}
+	for _, x := range out {
+		got[x.Decision.Outcome]++
+	}
+	if got[merge.Created] != 1 || got[merge.Updated] != 1 {
+		t.Errorf("the redelivered page counted %v, want one created and one updated", got)
+	}
+}
