@@ -90,8 +90,8 @@ type loaded struct {
 	phoneVer map[string]int64 // E.164 -> stored version (0: no item)
 	emailOwn map[string]string
 	marks    map[string][]appliedMark // contact id -> its source records' last run applications
-	dry      *dryScope              // a dry run's scratch space (nil: none)
-	pre      *prefetched            // a delivery's first reads (nil: none)
+	dry      *dryScope                // a dry run's scratch space (nil: none)
+	pre      *prefetched              // a delivery's first reads (nil: none)
 	// pending: contact id -> the contact item a claim read carries for it
 	// (apply_claims.go), to complete it if it is missing.
 	pending map[string][]byte
