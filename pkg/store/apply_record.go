@@ -211,7 +211,7 @@ func (s *Store) afterDecision(ctx context.Context, r *applying, snap snapshot, d
 			return Applied{}, err // a crash between the transaction and the side writes
 		}
 	}
-	if err := s.staleOnOptOut(ctx, t.TenantID, r.lk, d, after); err != nil {
+	if err := s.staleOnOptOut(ctx, t, r.lk, d, after); err != nil {
 		return Applied{}, err
 	}
 	// A webhook's first link is conditioned (putFirstLink): a partial
@@ -255,8 +255,13 @@ func (s *Store) afterDecision(ctx context.Context, r *applying, snap snapshot, d
 // marketing tool's unsubscribe) with StaleLink, so each of their
 // connections' next sync applies them again and writes the opt-out back to
 // those that still show the number subscribed, instead of finding them
-// unchanged. A flip to unsubscribed is rare; nothing else pays for it.
-func (s *Store) staleOnOptOut(ctx context.Context, tenant string, self merge.LinkKey, d merge.Decision, after merge.State) error {
+// unchanged. Only connections that write opt-outs back need it (the
+// setting is part of the applied hash: turning it on re-applies every
+// record anyway): the decision's own connection says so through t, another
+// one is read once. A flip to unsubscribed is rare; nothing else pays for
+// it.
+func (s *Store) staleOnOptOut(ctx context.Context, t Target, self merge.LinkKey, d merge.Decision, after merge.State) error {
+	writesBack := map[string]bool{t.Conn.ID: t.WriteBack}
 	for _, m := range d.Mutations {
 		if m.Kind != merge.MutConsent || m.Consent == nil || !m.Consent.Change.StateChanged() || m.Consent.Change.To != consent.Unsubscribed {
 			continue
@@ -269,7 +274,22 @@ func (s *Store) staleOnOptOut(ctx context.Context, tenant string, self merge.Lin
 			if l.Guest || l.Key() == self {
 				continue
 			}
-			if err := s.StaleLink(ctx, tenant, l.ConnectionID, l.ExternalID); err != nil {
+			on, known := writesBack[l.ConnectionID]
+			if !known {
+				conn, err := s.GetConnection(ctx, t.TenantID, l.ConnectionID)
+				switch {
+				case errors.Is(err, ErrNotFound):
+				case err != nil:
+					return err
+				default:
+					on = conn.Enabled && conn.WriteBackOptOuts
+				}
+				writesBack[l.ConnectionID] = on
+			}
+			if !on {
+				continue
+			}
+			if err := s.StaleLink(ctx, t.TenantID, l.ConnectionID, l.ExternalID); err != nil {
 				return err
 			}
 		}

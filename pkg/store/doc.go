@@ -209,7 +209,8 @@
 // its link instead (StaleLink: its applied hash is replaced, and the next
 // apply reads it whole): a write-back's outcome, written or refused, and a
 // decision that unsubscribes a number through a source (the contact's
-// other source records). The setting itself is part of the applied hash.
+// other source records, of connections that write back: the setting
+// itself is part of the applied hash, so turning it on re-applies them).
 // NoteWriteBackUnsupported counts a run's unsupported write-backs once,
 // with a flag on the run item. Write-backs use the outbox markers above
 // (kind writeback), one per record and run for syncs.
