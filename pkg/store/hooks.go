@@ -99,39 +99,17 @@ func (s *Store) DeleteWebhookState(ctx context.Context, tenant, conn string) err
 
 // ListWebhookChecksDue returns up to limit connections whose webhook check
 // is due at now, across every tenant (the check's index, sharded), the
-// most overdue of each shard first.
+// most overdue of each shard first. The shards are read fairly
+// (sweepShards): a backlog on one shard takes its share of a tick, not all
+// of it.
 func (s *Store) ListWebhookChecksDue(ctx context.Context, now time.Time, limit int) ([]DueConnection, error) {
 	upper := now.UTC().Format(time.RFC3339) + "#~"
 	var out []DueConnection
-	for shard := range schedShards {
-		in := s.dueQuery("HOOKS#"+strconv.Itoa(shard), upper)
-		in.ProjectionExpression = aws.String("tenantId, id")
-		for len(out) < limit {
-			in.Limit = aws.Int32(int32(limit - len(out)))
-			res, err := s.db.Query(ctx, in)
-			if err != nil {
-				return out, fmt.Errorf("listing due webhook checks: %w", err)
-			}
-			for _, item := range res.Items {
-				var d struct {
-					TenantID string `dynamodbav:"tenantId"`
-					ID       string `dynamodbav:"id"`
-				}
-				if err := unmarshalMap(item, &d); err != nil {
-					return out, err
-				}
-				out = append(out, DueConnection{TenantID: d.TenantID, ConnectionID: d.ID})
-			}
-			if res.LastEvaluatedKey == nil {
-				break
-			}
-			in.ExclusiveStartKey = res.LastEvaluatedKey
-		}
-		if len(out) >= limit {
-			break
-		}
-	}
-	return out, nil
+	_, err := s.sweepShards(ctx, "listing due webhook checks", shardKeys("HOOKS", schedShards), upper, limit, func(item map[string]types.AttributeValue) (bool, error) {
+		out = append(out, DueConnection{TenantID: attrS(item, "tenantId"), ConnectionID: attrS(item, "id")})
+		return true, nil
+	})
+	return out, err
 }
 
 // MarkDisconnected sets a connection's status to StatusDisconnected and
