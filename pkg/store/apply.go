@@ -48,6 +48,20 @@ type Target struct {
 	keepDeltaBase bool
 }
 
+// markedBy names the application a contact's run mark records (marksFor):
+// the sync run, or the webhook delivery (its idempotency key), so either
+// one delivered again after a crash between its decision and its side
+// writes finds what it did and redoes them. "" for neither.
+func (t Target) markedBy() string {
+	switch {
+	case t.RunID != "":
+		return t.RunID
+	case t.Delivery != nil:
+		return "D#" + string(t.Delivery.Scope) + "#" + t.Delivery.Key
+	}
+	return ""
+}
+
 // Applied is the result of applying one record.
 type Applied struct {
 	// Decision is the record's decision without its mutations (nil: they

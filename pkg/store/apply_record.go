@@ -144,10 +144,10 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 		return Applied{Decision: d}, nil
 	}
 	pg.mu.Lock()
-	mark, marked := markOf(pg.ld.marks[d.ContactID], t.RunID, t.Conn.ID, rec.ExternalID)
+	mark, marked := markOf(pg.ld.marks[d.ContactID], t.markedBy(), t.Conn.ID, rec.ExternalID)
 	c := snap.state.Contacts[d.ContactID]
 	pg.mu.Unlock()
-	crashed := marked && t.RunID != ""
+	crashed := marked && t.markedBy() != ""
 	var again Applied // what the crashed application did, counted again
 	if crashed {
 		again.Counted, again.Pending = countedOf(mark.Purposes), mark.Pending

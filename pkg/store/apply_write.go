@@ -170,8 +170,8 @@ func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge
 		}
 		c.Version = old.Version + 1
 		var mark *appliedMark
-		if t.RunID != "" && id == d.ContactID {
-			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: t.RunID, Outcome: string(d.Outcome),
+		if by := t.markedBy(); by != "" && id == d.ContactID {
+			mark = &appliedMark{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID, RunID: by, Outcome: string(d.Outcome),
 				Purposes: purposesOf(fx.messages), Pending: merge.Status(c, after.Ledger(c.Phone)) == consent.Pending}
 		}
 		marks := marksFor(snap.marks[id], c, mark)

@@ -153,7 +153,9 @@
 //     the record makes the page delivered again count it and redo its side
 //     writes. A contact keeps one mark per source record (marksFor), so
 //     another source or a webhook writing the contact before the page
-//     comes back does not erase it;
+//     comes back does not erase it. A webhook delivery marks the contact
+//     it writes too (by its idempotency key, Target.markedBy): delivered
+//     again after a crash before its side writes, it redoes them;
 //   - a claim's payload goes with its next write (any phone or email write
 //     but a ledger update of the same owner; DeleteContact removes it), so
 //     a deleted contact is never brought back from it.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/contactsync/contactsync/pkg/consent"
 	"github.com/contactsync/contactsync/pkg/merge"
@@ -87,5 +88,35 @@ func TestApply_CrashedPageCountsEachOfItsRecordsOnOneContact(t *testing.T) {
 	}
 	if got[merge.Created] != 1 || got[merge.Updated] != 1 {
 		t.Errorf("the redelivered page counted %v, want one created and one updated", got)
+	}
+}
+
+// A webhook delivery that crashed after its decision's transaction but
+// before its side writes (group memberships, link, the delivery's key) is
+// delivered again: the contact is already as the record says, and the
+// delivery's mark on it makes the second delivery redo the side writes, so
+// the contact is in its group.
+func TestApply_CrashedDeliveryRedoesItsMemberships(t *testing.T) {
+	t.Parallel()
+	st, _, clk := newStore(t)
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Inferred)
+	rec := record(c, 61, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
+	target := store.Target{TenantID: "t1", Conn: c, Delivery: &store.Delivery{Scope: store.ScopeWebhook, Key: "shopify:c1:d-61", KeepFor: time.Hour}}
+	store.SetAfterWrite(st, func() error { return errors.New("killed") })
+	if _, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now()); err == nil {
+		t.Fatal("the crash hook did not fire")
+	}
+	store.SetAfterWrite(st, nil)
+	out, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Decision.Outcome; got != merge.Created {
+		t.Errorf("the delivery again reports %s, want created (what it did)", got)
+	}
+	members, _, err := st.ListContacts(ctx, "t1", store.ContactFilter{Group: "Shopify - tag-c1"}, 10, "")
+	if err != nil || len(members) != 1 {
+		t.Fatalf("%d in the group after the delivery came again (%v), want 1", len(members), err)
 	}
 }
