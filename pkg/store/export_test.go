@@ -28,3 +28,7 @@ func EmailOwner(ctx context.Context, s *Store, tenant, emailKey string) (string,
 	}
 	return avString(got[emailPK(tenant, emailKey)+"|"+emailKey]["contactId"]), nil
 }
+
+// SetBeforeFold installs a hook that runs between reading a usage shard's
+// free credits and folding them into the month's committed credits.
+func SetBeforeFold(s *Store, f func()) { s.beforeFold = f }
