@@ -46,7 +46,7 @@ type Store struct {
 	// beforeFold, when set (tests only), runs between reading a usage
 	// shard's free credits and folding them into the cap's committed
 	// credits (usage_shards.go).
-	beforeFold func()
+	beforeFold func(shard int)
 }
 
 // Option configures a Store.

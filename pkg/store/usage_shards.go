@@ -194,7 +194,7 @@ func (s *Store) foldShard(ctx context.Context, tenant, month string, k int) erro
 			return err
 		}
 		if s.beforeFold != nil {
-			s.beforeFold()
+			s.beforeFold(k)
 		}
 		flag := &types.Update{
 			TableName: aws.String(s.table), Key: keyOf(creditShardPK(tenant, k), usageTotalSK),
