@@ -67,8 +67,9 @@ func (s *Store) commitUpdate(tenant, month string, n int) *types.Update {
 // the reservations of messages being sent — would pass limit; ok is false
 // then (nothing is reserved: the caller holds the message). The
 // reservation is recorded on the marker (OutboxLease.Reserved for a later
-// holder) in the same transaction, so concurrent consumers cannot together
-// pass the cap.
+// holder) and on the message's usage shard (what a rebase counts as held)
+// in the same transaction, so concurrent consumers cannot together pass
+// the cap.
 func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error) {
 	if credits > limit {
 		return false, nil
