@@ -30,7 +30,11 @@
 // credits before it is sent (store.ReserveCredits: a conditional add to the
 // month's committed credits, sent plus in flight), so consumers sending at
 // the same moment cannot together pass the cap; a send whose outcome is
-// unknown keeps its reservation.
+// unknown keeps its reservation. Only a tenant with a cap writes that
+// central item (its reservation, and a sent text's credits only where they
+// differ from it); without a cap a sent text is counted on a usage shard
+// alone (store.OutboxResult.Capped), and setting a cap counts those sends
+// in (store.SetCreditCap).
 //
 // Notifications to the hub (messages.KindNotify, pkg/notify) ride the
 // same markers, leases and sweeper: notify.Notifier stores an event's log
@@ -266,7 +270,8 @@ func (h *Handler) send(ctx context.Context, m messages.Outbox, lease *store.Outb
 	// What the provider bills the text as; recorded with the sent message.
 	_, parts := sms.Credits(text)
 	sent := func(id string) store.OutboxResult {
-		return store.OutboxResult{Status: store.OutboxSent, Detail: id, Credits: parts, ConnectionID: m.SMS.ConnectionID, Purpose: string(m.SMS.Purpose)}
+		return store.OutboxResult{Status: store.OutboxSent, Detail: id, Credits: parts, ConnectionID: m.SMS.ConnectionID, Purpose: string(m.SMS.Purpose),
+			Capped: t.MonthlyCreditCap != nil}
 	}
 	finder, canFind := sender.(sms.Finder)
 	if lease.State == store.OutboxUnknown || lease.State == store.OutboxSending {

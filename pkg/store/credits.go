@@ -18,11 +18,13 @@ import (
 // held partition until the cap is changed (ReleaseHeld).
 const OutboxHeld = "held_by_cap"
 
-// Usage counters: one item per tenant and month (PK=T#t, SK=USAGE#<yyyy-mm>)
-// holding the month's totals and, as top-level numbers, the messages and
-// credits of each connection ("c#<connectionId>#m" / "#c") and purpose
-// ("p#<purpose>#m" / "#c"); FinishOutbox adds to them with ADD in the same
-// transaction that marks a message sent. GET /v1/usage reads one item.
+// Usage counters: a sent message is counted by month, connection
+// ("c#<connectionId>#m" / "#c", top-level numbers) and purpose
+// ("p#<purpose>#m" / "#c") on one of 16 usage shards (usage_shards.go),
+// in the same transaction that marks it sent. The month's central item
+// (PK=T#t, SK=USAGE#<yyyy-mm>) keeps the credit cap's committed credits,
+// and the counters written there before the shards; GET /v1/usage sums the
+// central item and the 16 shards (one BatchGetItem).
 const (
 	usagePrefix = "USAGE#"
 	usageConn   = "c#"
@@ -51,26 +53,6 @@ type MonthUsage struct {
 	ByPurpose    []UsageCount // sorted by key
 }
 
-// usageUpdate is the transaction item that counts one sent message of
-// credits parts for connection conn and purpose purpose in month, and adds
-// commit to the month's committed credits (its credits less what it had
-// reserved there already).
-func (s *Store) usageUpdate(tenant, month, conn, purpose string, credits, commit int) *types.Update {
-	return &types.Update{
-		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)),
-		UpdateExpression: aws.String("SET tenantId = :t, #month = :month ADD messages :one, credits :n, committed :commit, #cm :one, #cc :n, #pm :one, #pc :n"),
-		ExpressionAttributeNames: map[string]string{
-			"#month": "month",
-			"#cm":    usageConn + conn + "#m", "#cc": usageConn + conn + "#c",
-			"#pm": usagePurp + purpose + "#m", "#pc": usagePurp + purpose + "#c",
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
-			":one": numAV(1), ":n": numAV(int64(credits)), ":commit": numAV(int64(commit)),
-		},
-	}
-}
-
 // commitUpdate adds n (negative: gives back) to month's committed credits.
 func (s *Store) commitUpdate(tenant, month string, n int) *types.Update {
 	return &types.Update{
@@ -85,14 +67,15 @@ func (s *Store) commitUpdate(tenant, month string, n int) *types.Update {
 // the reservations of messages being sent — would pass limit; ok is false
 // then (nothing is reserved: the caller holds the message). The
 // reservation is recorded on the marker (OutboxLease.Reserved for a later
-// holder) in the same transaction, so concurrent consumers cannot together
-// pass the cap.
+// holder) and on the message's usage shard (what a rebase counts as held)
+// in the same transaction, so concurrent consumers cannot together pass
+// the cap.
 func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error) {
 	if credits > limit {
 		return false, nil
 	}
 	usage := &types.Update{
-		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)),
+		TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
 		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD committed :n"),
 		ConditionExpression:      aws.String("attribute_not_exists(committed) OR committed <= :room"),
 		ExpressionAttributeNames: map[string]string{"#month": "month"},
@@ -111,11 +94,14 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 			":sending": &types.AttributeValueMemberS{Value: OutboxSending},
 		},
 	}
-	err := s.transact(ctx, []types.TransactWriteItem{{Update: usage}, {Update: marker}})
+	// The shard's month item holds the reservation too, so a rebase
+	// (SetCreditCap) knows what is held.
+	held := s.shardReservedUpdate(tenant, usageShard(ref), month, credits)
+	err := s.transact(ctx, []types.TransactWriteItem{{Update: usage}, {Update: marker}, {Update: held}})
 	switch reasons := cancelReasons(err); {
-	case len(reasons) == 2 && reasons[0] == "ConditionalCheckFailed":
+	case len(reasons) >= 2 && reasons[0] == "ConditionalCheckFailed":
 		return false, nil
-	case len(reasons) == 2 && reasons[1] == "ConditionalCheckFailed":
+	case len(reasons) >= 2 && reasons[1] == "ConditionalCheckFailed":
 		return false, fmt.Errorf("reserving credits for %s: %w", ref, errNotLeased)
 	case err != nil:
 		return false, fmt.Errorf("reserving credits: %w", err)
@@ -123,36 +109,43 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 	return true, nil
 }
 
-// GetMonthUsage reads a tenant's usage in month ("2006-01"); a month with no
-// message is all zeros.
+// GetMonthUsage reads a tenant's usage in month ("2006-01"): the sum of
+// its 16 usage shards and the month's central item (one consistent
+// BatchGetItem); a month with no message is all zeros.
 func (s *Store) GetMonthUsage(ctx context.Context, tenant, month string) (MonthUsage, error) {
 	u := MonthUsage{Month: month, ByConnection: []UsageCount{}, ByPurpose: []UsageCount{}}
 	if !keyable(tenant) {
 		return u, nil
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), usageSK(month)), ConsistentRead: aws.Bool(true)})
+	keys := []map[string]types.AttributeValue{usageCentralKey(tenant, month)}
+	for k := range usageShards {
+		keys = append(keys, keyOf(usageShardPK(tenant, k), month))
+	}
+	items, err := s.batchGet(ctx, keys, true)
 	if err != nil {
 		return u, fmt.Errorf("reading usage: %w", err)
 	}
 	conns, purps := map[string]*UsageCount{}, map[string]*UsageCount{}
-	for name, av := range out.Item {
-		n, ok := av.(*types.AttributeValueMemberN)
-		if !ok {
-			continue
-		}
-		v, err := strconv.Atoi(n.Value)
-		if err != nil {
-			return u, fmt.Errorf("reading usage: %s: %w", name, err)
-		}
-		switch {
-		case name == "messages":
-			u.Messages = v
-		case name == "credits":
-			u.Credits = v
-		case strings.HasPrefix(name, usageConn):
-			addCount(conns, strings.TrimPrefix(name, usageConn), v)
-		case strings.HasPrefix(name, usagePurp):
-			addCount(purps, strings.TrimPrefix(name, usagePurp), v)
+	for _, item := range items {
+		for name, av := range item {
+			n, ok := av.(*types.AttributeValueMemberN)
+			if !ok {
+				continue
+			}
+			v, err := strconv.Atoi(n.Value)
+			if err != nil {
+				return u, fmt.Errorf("reading usage: %s: %w", name, err)
+			}
+			switch {
+			case name == "messages":
+				u.Messages += v
+			case name == "credits":
+				u.Credits += v
+			case strings.HasPrefix(name, usageConn):
+				addCount(conns, strings.TrimPrefix(name, usageConn), v)
+			case strings.HasPrefix(name, usagePurp):
+				addCount(purps, strings.TrimPrefix(name, usagePurp), v)
+			}
 		}
 	}
 	u.ByConnection, u.ByPurpose = sortedCounts(conns), sortedCounts(purps)
@@ -188,7 +181,11 @@ func sortedCounts(m map[string]*UsageCount) []UsageCount {
 	return out
 }
 
-// SetCreditCap sets the tenant's monthly credit cap (nil: no cap).
+// SetCreditCap sets the tenant's monthly credit cap (nil: no cap). Setting
+// one rebases the month's committed credits on what was really sent
+// (rebaseUsage: the credits of texts sent without a cap, on the usage
+// shards, join it); removing it lets texts sent without a cap leave the
+// central item alone again.
 func (s *Store) SetCreditCap(ctx context.Context, tenant string, monthly *int) error {
 	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
@@ -199,8 +196,26 @@ func (s *Store) SetCreditCap(ctx context.Context, tenant string, monthly *int) e
 		in.UpdateExpression = aws.String("SET monthlyCreditCap = :c")
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":c": numAV(int64(*monthly))}
 	}
-	_, err := s.db.UpdateItem(ctx, in)
-	return written(err, ErrNotFound, "storing credit cap")
+	if _, err := s.db.UpdateItem(ctx, in); err != nil {
+		return written(err, ErrNotFound, "storing credit cap")
+	}
+	month := UsageMonth(s.now())
+	if monthly != nil {
+		return s.rebaseUsage(ctx, tenant, month)
+	}
+	if err := s.uncapShards(ctx, tenant); err != nil {
+		return err
+	}
+	// A cap stored meanwhile by a concurrent call may have folded before
+	// the flags went: fold again under it.
+	var it tenantItem
+	if err := s.getItem(ctx, "tenant", true, tenantPK(tenant), skTenant, &it); err != nil {
+		return err
+	}
+	if it.MonthlyCreditCap != nil {
+		return s.rebaseUsage(ctx, tenant, month)
+	}
+	return nil
 }
 
 // heldItem is an SMS held by the credit cap, in the tenant's held partition

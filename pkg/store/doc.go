@@ -26,8 +26,9 @@
 // The partitions one large install would heat past DynamoDB's limits
 // (heat.md) are sharded by a stable hash (FNV-1a) of the contact id, the
 // email or the message: the name index (16 shards of each partition), a
-// group's members (8), the email claims (32), the sweeper's index (64)
-// and the pending-request index (16). A listing of a sharded partition
+// group's members (8), the email claims (32), the sweeper's index (64),
+// the pending-request index (16) and the SMS usage counters (16 of the
+// month's and 16 of the running total, by message reference). A listing of a sharded partition
 // merges one query a shard in its sort key's order (shards.go: the name
 // key ends with the contact id and a membership's key is the id, so the
 // order is total), and its cursor — the last key returned, with the
@@ -61,7 +62,7 @@
 //	idempotency keys                       PK=T#t#IDEM#<scope>#<key> SK=IDEM                          table (TTL)
 //	outbox markers                         PK=T#t#OUT#<ref>  SK=OUT                                   table (TTL)
 //	unfinished outbox markers (sweeper)    GSI2PK=OUTBOX#<0..63> GSI2SK <= <ms>#T#t#<ref>             GSI2 (sparse)
-//	SMS usage of a month (credits)         PK=T#t            SK=USAGE#<yyyy-mm>                       table
+//	credit cap's committed credits (month) PK=T#t            SK=USAGE#<yyyy-mm>  (+ counters before the shards) table
 //	SMS held by the monthly credit cap     PK=T#t#HELD       SK=<ref>                                 table (TTL)
 //	OAuth install attempt (single use)     PK=T#t#OAUTH#<nonce> SK=OAUTH                             table (TTL)
 //	unanswered double opt-in request       PK=T#t#DOI#<c>#<e164> SK=DOI                                table
@@ -71,6 +72,8 @@
 //	a dry run's scratch (its would-be writes) PK=T#t#RUN#<r>#D#<key after T#t#> SK=<the key's SK>      table (TTL 7 days, no index attributes)
 //	platform webhook subscriptions of a connection PK=T#t SK=HOOKS#<c> (ids by topic, last check)    table
 //	webhook checks due (daily, pkg/hooks)  GSI2PK=HOOKS#<0..7> GSI2SK <= <nextCheck>#<t>#<c>         GSI2 (sparse)
+//	SMS usage of a month, one shard        PK=T#t#USAGE#<0..15> SK=<yyyy-mm>   (k = hash(ref)%16)     table, 16 summed (BatchGetItem)
+//	SMS credits ever sent, one shard       PK=T#t#CREDITS#<0..15> SK=TOTAL     (k = hash(ref)%16)     table, 16 summed (GetTenant)
 //
 // A dry run (Target.DryRun, dryrun.go) decides as a real run does but
 // writes its contacts, phone items, email claims and links to its scratch
@@ -173,9 +176,22 @@
 // plus the sweeper index's copy; its lease and finish update both (the index
 // entry moves to the lease's end, then leaves): about 3 index WCU per SMS.
 // A sent SMS adds its credits (the parts its text is billed as) to the
-// tenant's total and to its month's usage item — totals, and one counter
-// per connection and per purpose — in the transaction that marks it sent,
-// so GET /v1/usage is one read of one item.
+// running total and the month's usage item — totals, and one counter per
+// connection and per purpose — of its reference's usage shard, in the
+// transaction that marks it sent (2 WCU on each of two shard keys, none
+// on T#t); GET /v1/usage is one BatchGetItem of the month's 16 shards and
+// its central item. Only a tenant with a monthly credit cap writes T#t
+// for a text: the reservation, a conditional ADD on the month's central
+// committed credits (one transactional write; the sent text adds there
+// only what differs from it). Setting a cap folds the credits sent
+// without one into committed, shard by shard; the fold is exact, sends in
+// flight included: each fold is conditioned on the shard's uncapped
+// credits it read and flags the shard, and a send checked without a cap
+// that finds its shard flagged counts itself in committed
+// (usage_shards.go; TestUsageShards_*). The cap can be passed only as
+// before the shards: by opt-out confirmations and help replies, a send
+// whose parts exceed its reservation, and texts whose sender read the
+// tenant before the cap was stored (counted, never held).
 // A full run whose plan names complete groups (a Klaviyo listing) also
 // writes one small assertion item per listed membership (1 WCU each, by
 // batch; they are not contact, link or membership writes, which a re-sync
@@ -197,8 +213,9 @@
 // (1.3x, a transactional claim; a new contact's claim is now a plain
 // put, 1 WCU) were over the limit at that rate; sharded as above, each is
 // under it (the test asserts the busiest shard's share). A tenant's sent
-// texts still pass its key's limit above 167 a second (three
-// transactional writes each on T#t). A change that adds a write to a hot
+// texts write T#t only under a monthly credit cap (one transactional
+// write each: the key's limit is reached at 500 capped texts a second;
+// block reservations would lift it, not done). A change that adds a write to a hot
 // key fails that test until heat.md says so.
 //
 // # Write-back of opt-outs

@@ -28,3 +28,21 @@ func EmailOwner(ctx context.Context, s *Store, tenant, emailKey string) (string,
 	}
 	return avString(got[emailPK(tenant, emailKey)+"|"+emailKey]["contactId"]), nil
 }
+
+// SetBeforeFold installs a hook that runs between reading a usage shard's
+// uncapped credits and folding them into the month's committed credits;
+// it is given the shard.
+func SetBeforeFold(s *Store, f func(shard int)) { s.beforeFold = f }
+
+// UsageShard is the usage shard a message reference is counted on.
+func UsageShard(ref string) int { return usageShard(ref) }
+
+// MonthCommitted reads the month's committed credits (the credit cap's
+// central item), consistently.
+func MonthCommitted(ctx context.Context, s *Store, tenant, month string) (int, error) {
+	got, err := s.batchGet(ctx, []map[string]types.AttributeValue{usageCentralKey(tenant, month)}, true)
+	if err != nil {
+		return 0, err
+	}
+	return numAttr(got[tenantPK(tenant)+"|"+usageSK(month)], "committed")
+}

@@ -52,6 +52,8 @@ type heatReplay struct {
 	hooksNew, hooksRenamed          map[heatKey]heatCount // webhook deliveries
 	confirm, doubleOptIn, sent      map[heatKey]heatCount // pages of heatPageSize new contacts that make SMS due; their sends
 	sentCount                       int
+	sentCapped                      map[heatKey]heatCount // the double opt-in page's texts, sent under a monthly cap
+	sentCappedCount                 int
 	pagesMeasured                   int // pages in .pages (all but the first)
 }
 
@@ -131,9 +133,9 @@ func runPages(t *testing.T, st *store.Store, m *heatMeter, c merge.Connection, r
 }
 
 // sends replays the store calls of the outbox sender for each message
-// (outbox.Handler: LeaseOutbox, GetPhone, GetTenant, ReserveCredits under
-// a monthly cap, FinishOutbox sent with its credits).
-func sends(t *testing.T, st *store.Store, due []consent.Message, now time.Time) {
+// (outbox.Handler: LeaseOutbox, GetPhone, GetTenant, ReserveCredits when
+// the tenant has a monthly cap, FinishOutbox sent with its credits).
+func sends(t *testing.T, st *store.Store, due []consent.Message, now time.Time, capped bool) {
 	t.Helper()
 	ctx := context.Background()
 	for _, msg := range due {
@@ -148,12 +150,15 @@ func sends(t *testing.T, st *store.Store, due []consent.Message, now time.Time) 
 		if _, err := st.GetTenant(ctx, heatTenant); err != nil {
 			t.Fatal(err)
 		}
-		month := store.UsageMonth(now)
-		if ok, err := st.ReserveCredits(ctx, heatTenant, ref, month, 1, 1_000_000); err != nil || !ok {
-			t.Fatalf("reserve %s: %v %v", ref, ok, err)
+		month, reserved := store.UsageMonth(now), 0
+		if capped {
+			if ok, err := st.ReserveCredits(ctx, heatTenant, ref, month, 1, 1_000_000); err != nil || !ok {
+				t.Fatalf("reserve %s: %v %v", ref, ok, err)
+			}
+			reserved = 1
 		}
 		if err := st.FinishOutbox(ctx, heatTenant, ref, store.OutboxResult{Status: store.OutboxSent, Detail: "SM" + ref, Credits: 1,
-			ConnectionID: msg.ConnectionID, Purpose: string(msg.Purpose), Reserved: 1, ReservedMonth: month}); err != nil {
+			ConnectionID: msg.ConnectionID, Purpose: string(msg.Purpose), Capped: capped, Reserved: reserved, ReservedMonth: month}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -228,10 +233,6 @@ func replayHeat(t *testing.T) heatReplay {
 	if err := st.EnsureTenant(ctx, heatTenant, "Heat", "secret"); err != nil {
 		t.Fatal(err)
 	}
-	capacity := 1_000_000
-	if err := st.SetCreditCap(ctx, heatTenant, &capacity); err != nil {
-		t.Fatal(err)
-	}
 	for i, mode := range []consent.Mode{consent.Confirmation, consent.DoubleOptIn} {
 		cm := merge.Connection{ID: fmt.Sprint("c", i+2), Label: "Shopify", Mode: mode, DefaultRegion: "AU"}
 		if err := st.CreateConnection(ctx, store.Connection{TenantID: heatTenant, ID: cm.ID, Platform: "shopify", Label: cm.Label,
@@ -244,11 +245,21 @@ func replayHeat(t *testing.T) heatReplay {
 			t.Fatalf("%s: %d messages due, want one a contact (%d)", mode, len(due), heatPageSize)
 		}
 		if mode == consent.Confirmation {
+			// The confirmations go out without a cap; then a cap is set
+			// and the double opt-in requests go out under it.
 			r.confirm = first
-			sends(t, st, due, clk.t)
+			sends(t, st, due, clk.t, false)
 			r.sent, r.sentCount = m.take(), len(due)
+			capacity := 1_000_000
+			if err := st.SetCreditCap(ctx, heatTenant, &capacity); err != nil {
+				t.Fatal(err)
+			}
+			m.take()
 		} else {
 			r.doubleOptIn = first
+			m.take()
+			sends(t, st, due, clk.t, true)
+			r.sentCapped, r.sentCappedCount = m.take(), len(due)
 		}
 	}
 	return r
@@ -497,14 +508,33 @@ func TestHeat_Replay(t *testing.T) {
 		all("GSI2", "DOI#<n>", 1, 1, 0, 0),
 	), per(1, hot("table", "T#t", n, n, n, n), hot("GSI1", "T#t#CONN#<c>#RUNS", n, n, n, n), hot("table", "T#t#RUN#<r>", n, n, n, n)))
 
-	t.Logf("SMS sent, per message, at 1,000/s:\n%s", heatTable(heatRows(heatTenant, r.sent), float64(r.sentCount), 1000))
-	// A sent text: the tenant item read; its month's usage reserved (a
-	// transaction with the marker), then counted with the tenant's total
-	// (a transaction with the marker): three transactional writes on the
-	// tenant's key. The marker's index entry moves (lease: a delete and a
-	// put), is rewritten (reservation) and leaves (finish).
+	t.Logf("SMS sent without a cap, per message, at 1,000/s:\n%s", heatTable(heatRows(heatTenant, r.sent), float64(r.sentCount), 1000))
+	// A sent text of a tenant without a cap: the tenant item read (with
+	// its 16 running totals, one BatchGetItem); counted with the marker in
+	// one transaction on its usage shard's month item and its running
+	// total (16 shards each, by reference): no write on the tenant's key.
+	// The marker's index entry moves (lease: a delete and a put) and
+	// leaves (finish).
 	checkHeat(t, "SMS sent", r.sent, per(float64(r.sentCount),
-		hot("table", "T#t", 3, 6, 1, 0.5),
+		hot("table", "T#t", 0, 0, 1, 0.5),
+		all("table", "T#t#USAGE#<k>", 1, 2, 0, 0),
+		all("table", "T#t#CREDITS#<k>", 1, 2, 16, 8),
+		all("GSI2", "OUTBOX#<n>", 3, 3, 0, 0),
+		all("table", "T#t#OUT#<ref>", 2, n, 0, 0),
+	))
+	// 250 texts are too few to measure the shards' spread (the busiest
+	// of 16 takes 24 of them, 9.6 %); TestShards_SpreadEvenly does, over
+	// 4,000 references.
+	t.Logf("SMS sent under a cap, per message, at 1,000/s:\n%s", heatTable(heatRows(heatTenant, r.sentCapped), float64(r.sentCappedCount), 1000))
+	// Under a cap: its reservation on the month's central item (a
+	// transaction with the marker and its shard's reserved credits), then
+	// counted as above; the sent credits equal the reservation, so the
+	// central item is not written again: one transactional write on the
+	// tenant's key. The index entry is also rewritten by the reservation.
+	checkHeat(t, "SMS sent under a cap", r.sentCapped, per(float64(r.sentCappedCount),
+		hot("table", "T#t", 1, 2, 1, 0.5),
+		all("table", "T#t#USAGE#<k>", 2, 4, 0, 0),
+		all("table", "T#t#CREDITS#<k>", 1, 2, 16, 8),
 		all("GSI2", "OUTBOX#<n>", 4, 4, 0, 0),
 		all("table", "T#t#OUT#<ref>", 3, n, 0, 0),
 	))
@@ -512,7 +542,7 @@ func TestHeat_Replay(t *testing.T) {
 	// No item grows with the run: the largest of each pattern stays far
 	// from DynamoDB's 400 KB item limit (report rows: ReportRowsPerItem to
 	// an item, each row bounded by MaxReportRowBytes).
-	for _, ph := range []map[heatKey]heatCount{r.pages, r.renamed, r.finish, r.sent} {
+	for _, ph := range []map[heatKey]heatCount{r.pages, r.renamed, r.finish, r.sent, r.sentCapped} {
 		for _, row := range heatRows(heatTenant, ph) {
 			limit := 4 << 10
 			if row.Class == "T#t#RUN#<r>" {

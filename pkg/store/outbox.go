@@ -235,9 +235,17 @@ type OutboxResult struct {
 	Detail string
 	// Credits are added to the tenant's usage in the same write that marks
 	// the message sent: its total (Tenant.CreditsUsed) and the month's
-	// counters (GetMonthUsage) of ConnectionID and Purpose. For OutboxHeld,
-	// the credits the message would have cost.
+	// counters (GetMonthUsage) of ConnectionID and Purpose, on the usage
+	// shard of its reference. For OutboxHeld, the credits the message
+	// would have cost.
 	Credits int
+	// Capped: the message was checked against a monthly credit cap (the
+	// tenant had one when it was sent), so its credits count in the
+	// month's committed credits (only what differs from Reserved is
+	// written there). Without it, and without a reservation, the send
+	// writes no item of the tenant's key — unless a cap was set meanwhile
+	// (SetCreditCap), which the store finds and then counts it capped.
+	Capped bool
 	// ConnectionID and Purpose are the sent message's ("" connection: a
 	// hub-level reply), for the usage counters.
 	ConnectionID, Purpose string
@@ -282,10 +290,12 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 		UpdateExpression: aws.String(upd), ConditionExpression: aws.String(condSending),
 		ExpressionAttributeNames: map[string]string{"#s": "status"}, ExpressionAttributeValues: vals,
 	}
+	k := usageShard(ref)
 	if r.Credits == 0 && r.Reserved > 0 && (r.Status == OutboxFailed || r.Status == OutboxSkipped) {
 		// Not sent: the reservation goes back to the month it was taken in.
-		give := s.commitUpdate(tenant, r.ReservedMonth, -r.Reserved)
-		err := s.transact(ctx, []types.TransactWriteItem{{Update: marker}, {Update: give}})
+		err := s.transact(ctx, []types.TransactWriteItem{{Update: marker},
+			{Update: s.commitUpdate(tenant, r.ReservedMonth, -r.Reserved)},
+			{Update: s.shardReservedUpdate(tenant, k, r.ReservedMonth, -r.Reserved)}})
 		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
 			return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
 		}
@@ -301,34 +311,47 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 		}
 		return err
 	}
-	credit := &types.Update{
-		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
-		UpdateExpression:          aws.String("ADD creditsUsed :n"),
-		ConditionExpression:       aws.String(condExists),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(r.Credits))},
+	capped := r.Capped || r.Reserved > 0
+	err := s.transact(ctx, s.sentItems(tenant, k, UsageMonth(now), marker, r, capped))
+	if reasons := cancelReasons(err); !capped && len(reasons) > 1 && reasons[1] == "ConditionalCheckFailed" && reasons[0] != "ConditionalCheckFailed" {
+		// A cap was set since the message was checked (its shard is
+		// flagged): it counts in the month's committed credits.
+		err = s.transact(ctx, s.sentItems(tenant, k, UsageMonth(now), marker, r, true))
 	}
-	month := UsageMonth(now)
-	items := []types.TransactWriteItem{{Update: marker}, {Update: credit}}
-	if r.Reserved > 0 && r.ReservedMonth != month {
-		// Reserved in another month (a send across the month's end): the
-		// credits count now, the reservation goes back where it was taken.
-		items = append(items, types.TransactWriteItem{Update: s.usageUpdate(tenant, month, r.ConnectionID, r.Purpose, r.Credits, r.Credits)},
-			types.TransactWriteItem{Update: s.commitUpdate(tenant, r.ReservedMonth, -r.Reserved)})
-	} else {
-		items = append(items, types.TransactWriteItem{Update: s.usageUpdate(tenant, month, r.ConnectionID, r.Purpose, r.Credits, r.Credits-r.Reserved)})
-	}
-	err := s.transact(ctx, items)
-	switch reasons := cancelReasons(err); {
-	case len(reasons) >= 3 && reasons[0] == "ConditionalCheckFailed":
+	if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
 		return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
-	case len(reasons) >= 3 && reasons[1] == "ConditionalCheckFailed":
-		// The tenant is gone: record the message, there is no usage to count.
-		r.Credits = 0
-		return s.FinishOutbox(ctx, tenant, ref, r)
-	case err != nil:
+	}
+	if err != nil {
 		return fmt.Errorf("finishing outbox message: %w", err)
 	}
 	return nil
+}
+
+// sentItems is the transaction of a sent message on shard k in month: its
+// marker, its shard's running total (item 1; conditioned on no cap when
+// uncapped), its shard's month counters, and — capped — what differs from
+// its reservation on the month's committed credits.
+func (s *Store) sentItems(tenant string, k int, month string, marker *types.Update, r OutboxResult, capped bool) []types.TransactWriteItem {
+	items := []types.TransactWriteItem{{Update: marker}, {Update: s.totalUpdate(tenant, k, r.Credits, !capped)}}
+	free := 0
+	if !capped {
+		free = r.Credits
+	}
+	switch {
+	case r.Reserved > 0 && r.ReservedMonth != month:
+		// Reserved in another month (a send across the month's end): the
+		// credits count now, the reservation goes back where it was taken.
+		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, 0, 0)},
+			types.TransactWriteItem{Update: s.commitUpdate(tenant, month, r.Credits)},
+			types.TransactWriteItem{Update: s.shardReservedUpdate(tenant, k, r.ReservedMonth, -r.Reserved)},
+			types.TransactWriteItem{Update: s.commitUpdate(tenant, r.ReservedMonth, -r.Reserved)})
+	default:
+		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, r.Reserved, free)})
+		if capped && r.Credits != r.Reserved {
+			items = append(items, types.TransactWriteItem{Update: s.commitUpdate(tenant, month, r.Credits-r.Reserved)})
+		}
+	}
+	return items
 }
 
 var errNotLeased = errors.New("not leased")

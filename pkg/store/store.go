@@ -43,6 +43,10 @@ type Store struct {
 	// new contact's ordered writes (apply_claims.go); an error fails the
 	// record there (a crash between the puts).
 	afterClaim func() error
+	// beforeFold, when set (tests only), runs between reading a usage
+	// shard's free credits and folding them into the cap's committed
+	// credits (usage_shards.go).
+	beforeFold func(shard int)
 }
 
 // Option configures a Store.

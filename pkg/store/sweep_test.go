@@ -83,6 +83,7 @@ func TestShards_SpreadEvenly(t *testing.T) {
 		{"email claims", emailShards, func(i int) string { return emailPK("t", fmt.Sprintf("user%d@example.com", i)) }},
 		{"sweeper index", outboxShards, func(i int) string { return outboxIndexPK("t", fmt.Sprintf("%032x", i*104729)) }},
 		{"pending-request index", pendingShards, func(i int) string { return doiIndexPK("t", "c1", fmt.Sprintf("+61412%06d", i)) }},
+		{"usage shards", usageShards, func(i int) string { return usageShardPK("t", usageShard(fmt.Sprintf("%032x", i*104729))) }},
 	} {
 		count := map[string]int{}
 		for i := range ids {

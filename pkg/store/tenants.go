@@ -22,7 +22,9 @@ type Tenant struct {
 	// SMSProvider is the sealed SMS provider settings (PUT /v1/sms-provider);
 	// the store never looks inside.
 	SMSProvider []byte `dynamodbav:"smsProvider,omitempty"`
-	// CreditsUsed counts SMS sent for the tenant.
+	// CreditsUsed counts SMS sent for the tenant: GetTenant sums the item's
+	// own count (texts sent before the usage shards) and the 16 shards'
+	// running totals (usage_shards.go).
 	CreditsUsed int `dynamodbav:"creditsUsed"`
 	// MonthlyCreditCap, when set, holds SMS that would take the month's
 	// credits past it (SetCreditCap, PUT /v1/usage/cap).
@@ -111,9 +113,28 @@ func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	if !keyable(id) {
 		return Tenant{}, ErrNotFound // no such key can exist
 	}
+	// One BatchGetItem: the tenant item and its 16 running totals.
+	keys := append([]map[string]types.AttributeValue{keyOf(tenantPK(id), skTenant)}, totalKeys(id)...)
+	items, err := s.batchGet(ctx, keys, false)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("reading tenant: %w", err)
+	}
+	item, ok := items[tenantPK(id)+"|"+skTenant]
+	if !ok {
+		return Tenant{}, ErrNotFound
+	}
 	var it tenantItem
-	err := s.getItem(ctx, "tenant", false, tenantPK(id), skTenant, &it)
-	return it.Tenant, err
+	if err := unmarshalMap(item, &it); err != nil {
+		return Tenant{}, err
+	}
+	for _, key := range keys[1:] {
+		n, err := sumCredits(items[itemKey(key)])
+		if err != nil {
+			return Tenant{}, err
+		}
+		it.CreditsUsed += n
+	}
+	return it.Tenant, nil
 }
 
 // SetSMSProvider stores the tenant's sealed SMS provider settings.
