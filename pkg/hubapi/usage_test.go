@@ -203,8 +203,8 @@ func TestUsage_CreditsByEncodingAndLengthPerConnectionAndPurpose(t *testing.T) {
 			t.Errorf("byPurpose entry without purpose: %v", e)
 		}
 	}
-	if tn, _ := f.st.GetTenant(context.Background(), f.tenant); tn.CreditsUsed != 7 {
-		t.Errorf("tenant credits = %d, want 7", tn.CreditsUsed)
+	if used, _ := f.st.CreditsUsed(context.Background(), f.tenant); used != 7 {
+		t.Errorf("tenant credits = %d, want 7", used)
 	}
 	if same := f.usage(map[string]string{"month": "2026-11"}); same.Credits != 7 {
 		t.Errorf("month=2026-11: %+v", same)

@@ -142,8 +142,7 @@ func TestDoubleOptIn_YesThenStop_EndToEnd(t *testing.T) {
 	if got := tw.SentTo(phone); len(got) != 2 {
 		t.Fatalf("provider received %d messages, want exactly 2 (one request, one opt-out confirmation): %+v", len(got), got)
 	}
-	tn, _ := st.GetTenant(ctx, tenant.ID)
-	if tn.CreditsUsed != 2 {
-		t.Errorf("credits used = %d, want 2", tn.CreditsUsed)
+	if used, _ := st.CreditsUsed(ctx, tenant.ID); used != 2 {
+		t.Errorf("credits used = %d, want 2", used)
 	}
 }

@@ -66,8 +66,8 @@ func TestOutbox_AcceptedSendWithLostAnswerIsSentOnceAndCountedOnce(t *testing.T)
 	if _, status, err := st.GetOutbox(ctx, tenant.ID, msg.Ref); err != nil || status != store.OutboxUnknown {
 		t.Fatalf("marker = %q %v, want unknown", status, err)
 	}
-	if tn, _ := st.GetTenant(ctx, tenant.ID); tn.CreditsUsed != 0 {
-		t.Fatalf("credits = %d before the outcome is known, want 0", tn.CreditsUsed)
+	if used, _ := st.CreditsUsed(ctx, tenant.ID); used != 0 {
+		t.Fatalf("credits = %d before the outcome is known, want 0", used)
 	}
 	handle(string(body)) // a redelivery reconciles, it does not send
 
@@ -81,8 +81,8 @@ func TestOutbox_AcceptedSendWithLostAnswerIsSentOnceAndCountedOnce(t *testing.T)
 	if _, status, err := st.GetOutbox(ctx, tenant.ID, msg.Ref); err != nil || status != store.OutboxSent {
 		t.Fatalf("marker = %q %v, want sent", status, err)
 	}
-	if tn, _ := st.GetTenant(ctx, tenant.ID); tn.CreditsUsed != 1 {
-		t.Fatalf("credits = %d, want 1", tn.CreditsUsed)
+	if used, _ := st.CreditsUsed(ctx, tenant.ID); used != 1 {
+		t.Fatalf("credits = %d, want 1", used)
 	}
 }
 
@@ -126,8 +126,8 @@ func TestOutbox_UnknownSendIsSweptAndReconciled(t *testing.T) {
 	if _, status, _ := st.GetOutbox(ctx, tenant.ID, msg.Ref); status != store.OutboxSent || len(tw.SentTo(number)) != 1 || tw.Posts() != 1 {
 		t.Fatalf("marker %q, %d messages after %d posts; want sent, 1, 1", status, len(tw.SentTo(number)), tw.Posts())
 	}
-	if tn, _ := st.GetTenant(ctx, tenant.ID); tn.CreditsUsed != 1 {
-		t.Fatalf("credits = %d, want 1", tn.CreditsUsed)
+	if used, _ := st.CreditsUsed(ctx, tenant.ID); used != 1 {
+		t.Fatalf("credits = %d, want 1", used)
 	}
 }
 

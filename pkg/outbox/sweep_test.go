@@ -133,8 +133,8 @@ func TestSweep_DueMessagesSurviveAFailedEnqueue(t *testing.T) {
 	if got := tw.SentTo(stopper); len(got) != 1 || !strings.Contains(got[0].Text, "unsubscribed") {
 		t.Fatalf("opt-out confirmations = %+v, want one", got)
 	}
-	if tn, _ := st.GetTenant(ctx, tenant.ID); tn.CreditsUsed != 2 {
-		t.Fatalf("credits = %d, want 2", tn.CreditsUsed)
+	if used, _ := st.CreditsUsed(ctx, tenant.ID); used != 2 {
+		t.Fatalf("credits = %d, want 2", used)
 	}
 	if n, err := sw.Sweep(ctx, later.Add(time.Hour)); err != nil || n != 0 {
 		t.Fatalf("sweep after delivery = %d %v, want 0", n, err)

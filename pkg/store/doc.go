@@ -73,7 +73,7 @@
 //	platform webhook subscriptions of a connection PK=T#t SK=HOOKS#<c> (ids by topic, last check)    table
 //	webhook checks due (daily, pkg/hooks)  GSI2PK=HOOKS#<0..7> GSI2SK <= <nextCheck>#<t>#<c>         GSI2 (sparse)
 //	SMS usage of a month, one shard        PK=T#t#USAGE#<0..15> SK=<yyyy-mm>   (k = hash(ref)%16)     table, 16 summed (BatchGetItem)
-//	SMS credits ever sent, one shard       PK=T#t#CREDITS#<0..15> SK=TOTAL     (k = hash(ref)%16)     table, 16 summed (GetTenant)
+//	SMS credits ever sent, one shard       PK=T#t#CREDITS#<0..15> SK=TOTAL     (k = hash(ref)%16)     table, 16 summed (CreditsUsed)
 //
 // A dry run (Target.DryRun, dryrun.go) decides as a real run does but
 // writes its contacts, phone items, email claims and links to its scratch

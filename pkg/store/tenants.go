@@ -22,10 +22,6 @@ type Tenant struct {
 	// SMSProvider is the sealed SMS provider settings (PUT /v1/sms-provider);
 	// the store never looks inside.
 	SMSProvider []byte `dynamodbav:"smsProvider,omitempty"`
-	// CreditsUsed counts SMS sent for the tenant: GetTenant sums the item's
-	// own count (texts sent before the usage shards) and the 16 shards'
-	// running totals (usage_shards.go).
-	CreditsUsed int `dynamodbav:"creditsUsed"`
 	// MonthlyCreditCap, when set, holds SMS that would take the month's
 	// credits past it (SetCreditCap, PUT /v1/usage/cap).
 	MonthlyCreditCap *int `dynamodbav:"monthlyCreditCap,omitempty"`
@@ -38,6 +34,9 @@ type tenantItem struct {
 	PK string `dynamodbav:"PK"`
 	SK string `dynamodbav:"SK"`
 	Tenant
+	// CreditsUsed is the count of texts sent before the usage shards
+	// (CreditsUsed adds the shards' running totals to it).
+	CreditsUsed int `dynamodbav:"creditsUsed"`
 }
 
 type apiKeyItem struct {
@@ -108,33 +107,48 @@ func (s *Store) Authenticate(ctx context.Context, apiKey string) (string, error)
 	return tenant, nil
 }
 
-// GetTenant reads a tenant.
+// GetTenant reads a tenant (one item: the outbox and the inbound path read
+// it for every text).
 func (s *Store) GetTenant(ctx context.Context, id string) (Tenant, error) {
 	if !keyable(id) {
 		return Tenant{}, ErrNotFound // no such key can exist
 	}
-	// One BatchGetItem: the tenant item and its 16 running totals.
-	keys := append([]map[string]types.AttributeValue{keyOf(tenantPK(id), skTenant)}, totalKeys(id)...)
-	items, err := s.batchGet(ctx, keys, false)
-	if err != nil {
-		return Tenant{}, fmt.Errorf("reading tenant: %w", err)
+	var it tenantItem
+	if err := s.getItem(ctx, "tenant", false, tenantPK(id), skTenant, &it); err != nil {
+		return Tenant{}, err
 	}
-	item, ok := items[tenantPK(id)+"|"+skTenant]
+	return it.Tenant, nil
+}
+
+// CreditsUsed is the credits of every SMS sent for the tenant: the tenant
+// item's own count (texts sent before the usage shards) and the 16 shards'
+// running totals (usage_shards.go), in one BatchGetItem.
+func (s *Store) CreditsUsed(ctx context.Context, id string) (int, error) {
+	if !keyable(id) {
+		return 0, ErrNotFound
+	}
+	keys := append([]map[string]types.AttributeValue{keyOf(tenantPK(id), skTenant)}, totalKeys(id)...)
+	items, err := s.batchGet(ctx, keys, true)
+	if err != nil {
+		return 0, fmt.Errorf("reading credits used: %w", err)
+	}
+	item, ok := items[itemKey(keys[0])]
 	if !ok {
-		return Tenant{}, ErrNotFound
+		return 0, ErrNotFound
 	}
 	var it tenantItem
 	if err := unmarshalMap(item, &it); err != nil {
-		return Tenant{}, err
+		return 0, err
 	}
+	n := it.CreditsUsed
 	for _, key := range keys[1:] {
-		n, err := sumCredits(items[itemKey(key)])
+		c, err := sumCredits(items[itemKey(key)])
 		if err != nil {
-			return Tenant{}, err
+			return 0, err
 		}
-		it.CreditsUsed += n
+		n += c
 	}
-	return it.Tenant, nil
+	return n, nil
 }
 
 // SetSMSProvider stores the tenant's sealed SMS provider settings.

@@ -28,8 +28,9 @@ import (
 // writes each of two shard keys once (2 WCU each, in the marker's
 // transaction). GetMonthUsage sums the month's 16 shards and the central
 // item's counters (written there before the shards: the sums stay whole
-// across the change); GetTenant adds the 16 totals to the tenant item's
-// creditsUsed the same way.
+// across the change); CreditsUsed adds the 16 totals to the tenant item's
+// creditsUsed the same way (GetTenant, read for every text, reads the
+// tenant item alone).
 //
 // The credit cap's reservations stay on one central item (PK=T#t,
 // SK=USAGE#<yyyy-mm>, "committed"): a conditional ADD is what makes the
