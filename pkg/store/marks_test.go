@@ -27,11 +27,7 @@ func TestApply_CrashedPageCountsItsCreationAfterAnotherSourceWroteTheContact(t *
 		c1, c2 := conn("c1", "Shopify", consent.Inferred), conn("c2", "WooCommerce", consent.Inferred)
 		rec := record(c1, 21, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
 		target := store.Target{TenantID: "t1", Conn: c1, RunID: "run-1"}
-		store.SetAfterWrite(st, func() error { return errors.New("killed") })
-		if _, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now()); err == nil {
-			t.Fatal("the crash hook did not fire")
-		}
-		store.SetAfterWrite(st, nil)
+		applyCrashing(t, st, target, []source.Record{rec}, clk.now())
 		other := record(c2, 21, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
 		out, err := st.ApplyRecords(ctx, store.Target{TenantID: "t1", Conn: c2, RunID: otherRun}, []source.Record{other}, clk.now())
 		if err != nil || out[0].Decision.Outcome != merge.Updated {
@@ -103,11 +99,7 @@ func TestApply_CrashedDeliveryRedoesItsMemberships(t *testing.T) {
 	c := conn("c1", "Shopify", consent.Inferred)
 	rec := record(c, 61, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
 	target := store.Target{TenantID: "t1", Conn: c, Delivery: &store.Delivery{Scope: store.ScopeWebhook, Key: "shopify:c1:d-61", KeepFor: time.Hour}}
-	store.SetAfterWrite(st, func() error { return errors.New("killed") })
-	if _, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now()); err == nil {
-		t.Fatal("the crash hook did not fire")
-	}
-	store.SetAfterWrite(st, nil)
+	applyCrashing(t, st, target, []source.Record{rec}, clk.now())
 	out, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now())
 	if err != nil {
 		t.Fatal(err)
@@ -118,5 +110,17 @@ func TestApply_CrashedDeliveryRedoesItsMemberships(t *testing.T) {
 	members, _, err := st.ListContacts(ctx, "t1", store.ContactFilter{Group: "Shopify - tag-c1"}, 10, "")
 	if err != nil || len(members) != 1 {
 		t.Fatalf("%d in the group after the delivery came again (%v), want 1", len(members), err)
+	}
+}
+
+// applyCrashing applies recs with a crash between each decision's write
+// and its side writes (the after-write hook fails), and checks that the
+// apply failed.
+func applyCrashing(t *testing.T, st *store.Store, target store.Target, recs []source.Record, now time.Time) {
+	t.Helper()
+	store.SetAfterWrite(st, func() error { return errors.New("killed") })
+	defer store.SetAfterWrite(st, nil)
+	if _, err := st.ApplyRecords(context.Background(), target, recs, now); err == nil {
+		t.Fatal("the crash hook did not fire")
 	}
 }

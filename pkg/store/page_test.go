@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -408,11 +407,7 @@ func TestApply_CrashAfterTransactionBeforeSideWritesCountsWhatItDid(t *testing.T
 	c := conn("c1", "Shopify", consent.Inferred)
 	rec := record(c, 7, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
 	target := store.Target{TenantID: "t1", Conn: c, RunID: "run-1"}
-	store.SetAfterWrite(st, func() error { return errors.New("killed") })
-	if _, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now()); err == nil {
-		t.Fatal("the crash hook did not fire")
-	}
-	store.SetAfterWrite(st, nil)
+	applyCrashing(t, st, target, []source.Record{rec}, clk.now())
 	out, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now())
 	if err != nil {
 		t.Fatal(err)
