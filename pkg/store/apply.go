@@ -48,6 +48,10 @@ type Target struct {
 	keepDeltaBase bool
 }
 
+// deliveryMarkPrefix starts a webhook delivery's mark (a run id is "r"
+// and digits, newRunID).
+const deliveryMarkPrefix = "D#"
+
 // markedBy names the application a contact's run mark records (marksFor):
 // the sync run, or the webhook delivery (its idempotency key), so either
 // one delivered again after a crash between its decision and its side
@@ -57,7 +61,7 @@ func (t Target) markedBy() string {
 	case t.RunID != "":
 		return t.RunID
 	case t.Delivery != nil:
-		return "D#" + string(t.Delivery.Scope) + "#" + t.Delivery.Key
+		return deliveryMarkPrefix + string(t.Delivery.Scope) + "#" + t.Delivery.Key
 	}
 	return ""
 }

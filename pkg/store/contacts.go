@@ -51,14 +51,17 @@ type appliedMark struct {
 }
 
 // marksFor returns the marks contact c keeps when it is written: the ones
-// it had (old) for its source records other than mark's, then mark (when
-// a run wrote c for one of its records). One per source record of c at
-// most, so a contact's marks are bounded by its sources.
+// it had (old) for its source records, but the one mark replaces (the same
+// record's earlier mark of the same kind: a sync run's, or a webhook
+// delivery's), then mark (when a run or a delivery wrote c for one of its
+// records). A source record keeps one mark of each kind, so a webhook for
+// it does not erase the mark of a run that crashed before its link; the
+// marks are bounded by twice the contact's sources.
 func marksFor(old []appliedMark, c merge.Contact, mark *appliedMark) []appliedMark {
 	var out []appliedMark
 	for _, m := range old {
 		k := merge.LinkKey{ConnectionID: m.ConnectionID, ExternalID: m.ExternalID}
-		if mark != nil && m.ConnectionID == mark.ConnectionID && m.ExternalID == mark.ExternalID {
+		if mark != nil && m.ConnectionID == mark.ConnectionID && m.ExternalID == mark.ExternalID && deliveryMark(m) == deliveryMark(*mark) {
 			continue
 		}
 		if slices.ContainsFunc(c.Sources, func(l merge.Link) bool { return l.Key() == k }) {
@@ -70,6 +73,10 @@ func marksFor(old []appliedMark, c merge.Contact, mark *appliedMark) []appliedMa
 	}
 	return out
 }
+
+// deliveryMark says whether m was written by a webhook delivery
+// (Target.markedBy) rather than a sync run.
+func deliveryMark(m appliedMark) bool { return strings.HasPrefix(m.RunID, deliveryMarkPrefix) }
 
 // markOf is the mark of source record (conn, ext) among marks applied by
 // run, if any.

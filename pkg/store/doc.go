@@ -158,7 +158,9 @@
 //     another source or a webhook writing the contact before the page
 //     comes back does not erase it. A webhook delivery marks the contact
 //     it writes too (by its idempotency key, Target.markedBy): delivered
-//     again after a crash before its side writes, it redoes them;
+//     again after a crash before its side writes, it redoes them. A source
+//     record keeps one mark of each kind (run, delivery), so a webhook for
+//     the record itself does not erase a crashed run's;
 //   - a claim's payload goes with its next write (any phone or email write
 //     but a ledger update of the same owner; DeleteContact removes it), so
 //     a deleted contact is never brought back from it.

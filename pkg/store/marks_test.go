@@ -124,3 +124,33 @@ func applyCrashing(t *testing.T, st *store.Store, target store.Target, recs []so
 		t.Fatal("the crash hook did not fire")
 	}
 }
+
+// A webhook for the same source record lands between a page's crash and
+// its redelivery (the record changed at the platform meanwhile): the
+// delivery's mark sits beside the run's, so the redelivered page still
+// counts its record created.
+func TestApply_CrashedPageCountsItsCreationAfterAWebhookForTheSameRecord(t *testing.T) {
+	t.Parallel()
+	st, _, clk := newStore(t)
+	ctx := context.Background()
+	c := conn("c1", "Shopify", consent.Inferred)
+	rec := record(c, 71, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked})
+	target := store.Target{TenantID: "t1", Conn: c, RunID: "run-1"}
+	applyCrashing(t, st, target, []source.Record{rec}, clk.now())
+	changed := rec
+	changed.UpdatedAt, changed.LastName = t0.Add(time.Hour), "Nguyen-Smith"
+	hook := store.Target{TenantID: "t1", Conn: c, Delivery: &store.Delivery{Scope: store.ScopeWebhook, Key: "shopify:c1:d-71", KeepFor: time.Hour}}
+	if out, err := st.ApplyRecords(ctx, hook, []source.Record{changed}, clk.now()); err != nil || out[0].Decision.Outcome != merge.Updated {
+		t.Fatalf("the webhook: %+v %v, want updated", out, err)
+	}
+	out, err := st.ApplyRecords(ctx, target, []source.Record{rec}, clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out[0].Decision.Outcome; got != merge.Created {
+		t.Errorf("the redelivered page counted its record %s, want created", got)
+	}
+	if all := checkClaims(t, st, "t1"); len(all) != 1 || all[0].LastName.Value != "Nguyen-Smith" {
+		t.Errorf("contacts %+v, want one with the webhook's newer name", all)
+	}
+}
