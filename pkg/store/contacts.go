@@ -31,15 +31,16 @@ type contactItem struct {
 	Status  string        `dynamodbav:"status"`
 	Labels  []string      `dynamodbav:"labels,stringset,omitempty"`
 	Version int64         `dynamodbav:"version"`
-	// Marks say, for each source record of the contact that a sync run
-	// applied, the run and its outcome, so a page that crashed after the
-	// contact's write but before its link is re-counted with what it did,
-	// even when another source or a webhook wrote the contact meanwhile
-	// (marksFor).
+	// Marks say, for each source record of the contact that a sync run or
+	// a webhook delivery applied, which one and its outcome, so either,
+	// delivered again after a crash between the contact's write and its
+	// side writes, is counted with what it did and redoes them, even when
+	// another source or a webhook wrote the contact meanwhile (marksFor).
 	Marks []appliedMark `dynamodbav:"marks,omitempty"`
 }
 
-// appliedMark is one source record's last application by a sync run.
+// appliedMark is one source record's last application by a sync run or
+// by a webhook delivery (RunID: Target.markedBy).
 type appliedMark struct {
 	ConnectionID string `dynamodbav:"conn"`
 	ExternalID   string `dynamodbav:"ext"`

@@ -234,7 +234,7 @@ type OutboxResult struct {
 	Status string
 	Detail string
 	// Credits are added to the tenant's usage in the same write that marks
-	// the message sent: its total (Tenant.CreditsUsed) and the month's
+	// the message sent: its total (CreditsUsed) and the month's
 	// counters (GetMonthUsage) of ConnectionID and Purpose, on the usage
 	// shard of its reference. For OutboxHeld, the credits the message
 	// would have cost.
