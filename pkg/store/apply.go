@@ -219,6 +219,7 @@ type page struct {
 	mu   sync.Mutex
 	ld   *loaded
 	side pendingWrites
+	ids  contactIDs // the ids of the contacts the page creates
 }
 
 // applying is one record being applied, with its page.
@@ -283,6 +284,9 @@ func (s *Store) flushSideWrites(ctx context.Context, t Target, side *pendingWrit
 	if err := s.batchWrite(ctx, side.first); err != nil {
 		return err
 	}
+	if err := s.writeMembers(ctx, t.TenantID, &side.members); err != nil {
+		return err
+	}
 	for _, it := range side.firstLinks {
 		if err := s.putFirstLink(ctx, t, it.item, it.heldHash, now); err != nil {
 			return err
@@ -300,8 +304,9 @@ func (s *Store) flushSideWrites(ctx context.Context, t Target, side *pendingWrit
 // pendingWrites collects a page's side writes.
 type pendingWrites struct {
 	first, last []types.WriteRequest
-	firstLinks  []firstLink // webhooks: first links, conditioned (putFirstLink)
-	dryKeys     []string    // a dry run: the original keys of last's scratch writes
+	members     memberChanges // memberships, one write per bundle
+	firstLinks  []firstLink   // webhooks: first links, conditioned (putFirstLink)
+	dryKeys     []string      // a dry run: the original keys of last's scratch writes
 }
 
 // firstLink is the first link item of a source record, and the applied

@@ -29,8 +29,12 @@ func (s *Store) rewriteMemberships(ctx context.Context, tenant string, c merge.C
 	if len(fx.groupsAdd) == 0 {
 		return nil
 	}
-	first, _, err := s.sideWrites(tenant, fx, nil)
+	var members memberChanges
+	first, _, err := s.sideWrites(tenant, fx, nil, &members)
 	if err != nil {
+		return err
+	}
+	if err := s.writeMembers(ctx, tenant, &members); err != nil {
 		return err
 	}
 	return s.batchWrite(ctx, first)
@@ -118,8 +122,12 @@ func (s *Store) applyAttempt(ctx context.Context, r *applying, mg *merge.Merger)
 		return a, nil
 	}
 	snap := pg.ld.snapshot(r.id, r.lk)
-	d := mg.Merge(merge.Input{Record: rec, Identity: r.id, Connection: t.Conn, Now: r.now, NewID: NewID("c_"), State: snap.state, KeepDeltaBase: t.keepDeltaBase})
+	nid := pg.ids.next()
+	d := mg.Merge(merge.Input{Record: rec, Identity: r.id, Connection: t.Conn, Now: r.now, NewID: nid, State: snap.state, KeepDeltaBase: t.keepDeltaBase})
 	after := merge.Apply(snap.state, d)
+	if _, ok := after.Contacts[nid]; ok {
+		pg.ids.took()
+	}
 	pg.mu.Unlock()
 	if len(d.Mutations) == 0 {
 		return s.keepLink(ctx, r, snap, d, link, linked)
@@ -229,7 +237,7 @@ func (s *Store) afterDecision(ctx context.Context, r *applying, snap snapshot, d
 		// (sideWrites would also note groups as known).
 		last, dryKeys, err = s.dryLinkWrites(t, rec, fx)
 	} else {
-		first, last, err = s.sideWrites(t.TenantID, sfx, keyOf(linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), skLink))
+		first, last, err = s.sideWrites(t.TenantID, sfx, keyOf(linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), skLink), &pg.side.members)
 	}
 	if err != nil {
 		return Applied{}, err

@@ -328,17 +328,13 @@ func (s *Store) commitDecision(ctx context.Context, items []types.TransactWriteI
 }
 
 // sideWrites returns the idempotent writes that follow a committed
-// decision: memberships, group list entries and history first, the link
-// last (the link is the marker that everything before it is done). A page
-// batches them across its records.
-func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.AttributeValue) (first, last []types.WriteRequest, err error) {
+// decision: memberships (noted in members, written by bundle), group list
+// entries and history first, the link last (the link is the marker that
+// everything before it is done). A page batches them across its records.
+func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.AttributeValue, members *memberChanges) (first, last []types.WriteRequest, err error) {
 	for _, g := range fx.groupsAdd {
 		name := g.String()
-		av, err := marshalMap(membershipItem{PK: groupPK(tenant, name, fx.contactID), SK: "C#" + fx.contactID, ContactID: fx.contactID})
-		if err != nil {
-			return nil, nil, err
-		}
-		first = append(first, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
+		members.note(memberChange{group: name, contactID: fx.contactID, add: true})
 		if s.groupKnown(tenant, name) {
 			continue
 		}
@@ -349,7 +345,7 @@ func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.A
 		first = append(first, types.WriteRequest{PutRequest: &types.PutRequest{Item: gav}})
 	}
 	for _, g := range fx.groupsDel {
-		first = append(first, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(tenant, g.String(), fx.contactID), "C#"+fx.contactID)}})
+		members.note(memberChange{group: g.String(), contactID: fx.contactID})
 	}
 	for _, h := range fx.history {
 		av, err := historyAV(tenant, h.subject, h.entry)

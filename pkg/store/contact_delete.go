@@ -53,8 +53,12 @@ func (s *Store) DeleteContact(ctx context.Context, tenant, id string) error {
 		for _, l := range c.Sources {
 			writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(linkPK(tenant, l.ConnectionID, l.ExternalID), skLink)}})
 		}
+		var members memberChanges
 		for _, g := range c.Groups {
-			writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(tenant, g, id), "C#"+id)}})
+			members.note(memberChange{group: g, contactID: id})
+		}
+		if err := s.writeMembers(ctx, tenant, &members); err != nil {
+			return err
 		}
 		return s.batchWrite(ctx, writes)
 	}

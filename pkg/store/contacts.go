@@ -283,36 +283,21 @@ func (s *Store) contactsFilter(in *dynamodb.QueryInput, f ContactFilter, q strin
 	}
 }
 
-type membershipItem struct {
-	PK        string `dynamodbav:"PK"`
-	SK        string `dynamodbav:"SK"`
-	ContactID string `dynamodbav:"contactId"`
-}
-
 func (s *Store) listGroupContacts(ctx context.Context, tenant string, f ContactFilter, limit int, start map[string]types.AttributeValue) ([]ContactView, string, error) {
-	var ins []*dynamodb.QueryInput
-	for _, pk := range groupPKs(tenant, f.Group) {
-		ins = append(ins, &dynamodb.QueryInput{
-			TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-			ExclusiveStartKey:         shardStart(start, "PK", pk),
-		})
+	after := ""
+	if v, ok := start["SK"].(*types.AttributeValueMemberS); ok {
+		after = strings.TrimPrefix(v.Value, "C#")
 	}
-	members, more, err := s.queryMerged(ctx, ins, "SK", limit)
+	ids, more, err := s.groupMemberIDs(ctx, tenant, f.Group, after, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing group: %w", err)
 	}
-	ids := make([]string, 0, len(members))
-	for _, item := range members {
-		var m membershipItem
-		if err := unmarshalMap(item, &m); err != nil {
-			return nil, "", err
-		}
-		ids = append(ids, m.ContactID)
-	}
 	next := ""
-	if more {
-		next = mergedCursor(members[len(members)-1], []string{"SK"}, "PK", groupBasePK(tenant, f.Group))
+	if more && len(ids) > 0 {
+		next = encodeCursor(map[string]types.AttributeValue{
+			"PK": &types.AttributeValueMemberS{Value: groupBasePK(tenant, f.Group)},
+			"SK": &types.AttributeValueMemberS{Value: "C#" + ids[len(ids)-1]},
+		}, 0)
 	}
 	keys := make([]map[string]types.AttributeValue, len(ids))
 	for i, id := range ids {

@@ -26,12 +26,12 @@
 // The partitions one large install would heat past DynamoDB's limits
 // (heat.md) are sharded by a stable hash (FNV-1a) of the contact id, the
 // email or the message: the name index (16 shards of each partition), a
-// group's members (8), the email claims (32), the sweeper's index (64),
+// group's member bundles (8, by the ids' bucket), the email claims (32), the sweeper's index (64),
 // the pending-request index (16) and the SMS usage counters (16 of the
 // month's and 16 of the running total, by message reference). A listing of a sharded partition
 // merges one query a shard in its sort key's order (shards.go: the name
-// key ends with the contact id and a membership's key is the id, so the
-// order is total), and its cursor — the last key returned, with the
+// key ends with the contact id and a member bundle's key is its ids'
+// common prefix, so the order is total), and its cursor — the last key returned, with the
 // unsharded partition — resumes every shard after it. A sweep reads its
 // index's shards round by round, limit/shards items a shard a round, from
 // a shard that turns each sweep. There was no deployment before the
@@ -50,7 +50,7 @@
 //	contacts of a tenant, by name prefix   GSI1PK=T#t#CONTACTS#<0..15> GSI1SK begins_with <name>#<id> GSI1, 16 merged (not pending ones; k = hash(id)%16)
 //	pending contacts (double opt-in)       GSI1PK=T#t#CONTACTS#PENDING#<0..15> GSI1SK begins_with <name> GSI1, 16 merged
 //	contacts by email prefix               GSI1PK=T#t#CONTACTS#<0..15>, filter begins_with(EmailKey)  GSI1, 16 merged (name order)
-//	contacts of a group                    PK=T#t#G#<group>#<0..7> SK=C#<id>    (k = hash(id)%8)      table, 8 merged
+//	contacts of a group (bundles, members.go) PK=T#t#G#<group>#<0..7> SK=K#<bucket> ids={<id>...} (bucket = the id's 8 characters after c_, k = hash(bucket)%8) table, 8 merged
 //	group list                             PK=T#t            SK begins_with GROUP#                    table
 //	consent ledger of a phone              PK=T#t#P#<e164>   SK=PHONE (state + evidence)              table
 //	consent/contact history                PK=T#t#H#<e164|contactId> SK=<time>#<seq>                  table (TTL)
@@ -84,7 +84,7 @@
 //	groups whose listing ended early       PK=T#t#RUN#<r>    SK=INCOMPLETE#<group>                    table (TTL 14 d)
 //	out-of-scope ids awaiting the run end  PK=T#t#RUN#<r>    SK=DEFER#<p>#<nnn> (≤500 ids an item)    table (TTL 14 d)
 //	left_group report rows                 PK=T#t#RUN#<r>    SK begins_with ROWS#~left# (one a row)    table (TTL; counted: groups_left)
-//	members of a complete group (run end)  PK=T#t#G#<group>#<0..7> SK=C#<id>, 100 a query, paged     table, shard after shard
+//	members of a complete group (run end)  PK=T#t#G#<group>#<0..7> SK=K#<bucket>, 25 bundles a query  table, shard after shard
 //	a plan's pages past its window         PK=T#t#RUN#<r>    SK=FAN#<nnnnnn> (place in the plan)      table (TTL; fanout.go, pkg/bulksync window.go)
 //
 // # Wings
@@ -118,19 +118,20 @@
 // An unchanged contact in a re-sync page costs one eventually consistent read
 // of its source link (0.5 RCU) and no write: the link stores the content hash
 // of the last applied record. A new contact with phone, email and two groups
-// costs 7 WCU (TestApply_NewContactCostsAtMost7WCUWithoutATransaction,
+// costs 5.07 WCU in a page of 100 (TestApply_NewContactCostsAtMost5WCUAndABundleShare,
 // BenchmarkUnitsPerContact): its phone item (1, with the contact it claims
 // for, deflated, and the ledger: under 1 KB for a typical contact), its
 // email claim (1), the contact and its name-index entry (2), its link (1)
-// and two memberships (2). A transaction of the three would cost 10 (each
-// item twice). Every item is a lookup of its own (by phone, email, id,
-// name, source record, group): fewer units need fewer items, i.e. lookups
-// folded into one item. Folding the link into the contact (an id derived
-// from the first source record) saves 1 and costs a second read for every
-// record a re-sync finds linked to another's contact; folding memberships
-// across a page's contacts (one item per group and page) saves about 1.9
-// and changes the group listing and the run end's leaver pass. Together
-// they give about 5.1, not the 5: not done.
+// and its share of the page's member bundles (members.go: a group's new
+// members of a page share bundles of 40, one write each, 0.02–0.03 a
+// group). A transaction of the three claims would cost 10 (each item
+// twice); one membership item per group cost 7. Every other item is a
+// lookup of its own (by phone, email, id, name, source record): fewer
+// units need two of them folded into one item, which only an id derived
+// from what the record carries allows — the contact at its creator
+// record's key (the link folded in: 4.07) or at its first number's — and
+// every link or phone reader then meets items that are two things at
+// once. Not done.
 //
 // The claims of a decision that only creates a contact (apply_claims.go)
 // are three conditional puts in a fixed order: phone item (absent or at

@@ -46,3 +46,6 @@ func MonthCommitted(ctx context.Context, s *Store, tenant, month string) (int, e
 	}
 	return numAttr(got[tenantPK(tenant)+"|"+usageSK(month)], "committed")
 }
+
+// BucketSize is how many new contacts of a page share a membership bundle.
+const BucketSize = bucketSize

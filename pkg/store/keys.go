@@ -63,10 +63,13 @@ func pendingIndexPK(t, id string) string {
 }
 
 // groupBasePK is a group's member partition before its shard; groupPK is
-// the one holding contact id's membership; groupPKs are all of them.
+// the one holding contact id's membership (the shard of its bundle,
+// members.go); groupPKs are all of them.
 func groupBasePK(t, group string) string { return "T#" + t + "#G#" + group }
-func groupPK(t, group, id string) string { return shardKey(groupBasePK(t, group), id, groupShards) }
-func groupPKs(t, group string) []string  { return shardKeys(groupBasePK(t, group), groupShards) }
+func groupPK(t, group, id string) string {
+	return shardKey(groupBasePK(t, group), memberBucket(id), groupShards)
+}
+func groupPKs(t, group string) []string { return shardKeys(groupBasePK(t, group), groupShards) }
 
 // doiIndexPK is the pending-request index partition (GSI2, all tenants) of
 // a number waiting on a connection's double opt-in request.

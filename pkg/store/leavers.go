@@ -267,6 +267,10 @@ func (s *Store) ListDeferred(ctx context.Context, tenant, runID, cursor string) 
 // leaverPage is how many members of a group RemoveLeavers reads at once.
 const leaverPage = 100
 
+// leaverBundles is how many member bundles (up to bucketSize members each)
+// one query of RemoveLeavers reads.
+const leaverBundles = 25
+
 // RemoveLeavers removes, at the end of a full run that completes, each of
 // the run's complete groups (not marked incomplete) from this connection's
 // source links that no record of the run put in it, and sets the run's
@@ -315,7 +319,7 @@ func (s *Store) countLeft(ctx context.Context, tenant, runID string) (int, error
 }
 
 // removeGroupLeavers pages through the members of "<label> - <g>", shard
-// after shard (groupShards).
+// after shard (groupShards), leaverPage members at a time.
 func (s *Store) removeGroupLeavers(ctx context.Context, t Target, run Run, label, g string, now time.Time) error {
 	hub := merge.GroupName(label, g)
 	exp := now.Add(resources.RetentionPeriod).Unix()
@@ -323,16 +327,25 @@ func (s *Store) removeGroupLeavers(ctx context.Context, t Target, run Run, label
 		in := &dynamodb.QueryInput{
 			TableName: aws.String(s.table), KeyConditionExpression: aws.String(keyPartition),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: pk}},
-			Limit:                     aws.Int32(leaverPage), ReturnConsumedCapacity: s.capacityMode(),
+			Limit:                     aws.Int32(leaverBundles), ReturnConsumedCapacity: s.capacityMode(),
 		}
 		err := s.queryAll(ctx, "listing members of a complete group", in, func(res *dynamodb.QueryOutput) error {
 			s.trackOne(false, res.ConsumedCapacity)
 			size := 0
+			var ids []string
 			for _, item := range res.Items {
 				size += itemSize(item)
+				ids = append(ids, bundleIDs(item)...)
 			}
 			s.estimate(false, 0.5*float64((size+4095)/4096))
-			return s.removeLeaversOfPage(ctx, t, run, label, g, res.Items, exp, now)
+			for len(ids) > 0 {
+				n := min(len(ids), leaverPage)
+				if err := s.removeLeaversOfPage(ctx, t, run, label, g, ids[:n], exp, now); err != nil {
+					return err
+				}
+				ids = ids[n:]
+			}
+			return nil
 		})
 		if err != nil {
 			return err
@@ -341,20 +354,14 @@ func (s *Store) removeGroupLeavers(ctx context.Context, t Target, run Run, label
 	return nil
 }
 
-// removeLeaversOfPage removes from group g the members of one page of its
-// membership items that this run's records no longer put there: a report
+// removeLeaversOfPage removes from group g those of the members ids (at
+// most leaverPage) that this run's records no longer put there: a report
 // row, then the removal (a partial record that leaves the group).
-func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, label, g string, items []map[string]types.AttributeValue, exp int64, now time.Time) error {
+func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, label, g string, ids []string, exp int64, now time.Time) error {
 	hub := merge.GroupName(label, g)
-	var keys []map[string]types.AttributeValue
-	members := map[string]string{} // contact id -> membership SK
-	for _, item := range items {
-		var m membershipItem
-		if err := unmarshalMap(item, &m); err != nil {
-			return err
-		}
-		members[m.ContactID] = m.SK
-		keys = append(keys, keyOf(contactPK(t.TenantID, m.ContactID), skContact))
+	keys := make([]map[string]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		keys[i] = keyOf(contactPK(t.TenantID, id), skContact)
 	}
 	// Consistent reads: a membership put after its contact's write
 	// is never met with the contact as it was before.
@@ -364,8 +371,8 @@ func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, labe
 	}
 	type leaver struct{ contactID, extID string }
 	var cands []leaver
-	var stale []types.WriteRequest
-	for cid, sk := range members {
+	var stale memberChanges
+	for _, cid := range ids {
 		item, ok := got[contactPK(t.TenantID, cid)+"|"+skContact]
 		var c contactItem
 		if ok {
@@ -376,7 +383,7 @@ func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, labe
 		if !ok || !slices.Contains(c.Contact.Groups, hub) {
 			// A membership its contact does not have (a crash between
 			// a contact's write and its side writes): repaired here.
-			stale = append(stale, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: keyOf(groupPK(t.TenantID, hub, cid), sk)}})
+			stale.note(memberChange{group: hub, contactID: cid})
 			continue
 		}
 		for _, l := range c.Contact.Sources {
@@ -385,14 +392,14 @@ func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, labe
 			}
 		}
 	}
-	if err := s.batchWrite(ctx, stale); err != nil { // none: no call
+	if err := s.writeMembers(ctx, t.TenantID, &stale); err != nil { // none: no call
 		return err
 	}
-	ids := make([]string, len(cands))
+	extIDs := make([]string, len(cands))
 	for i, c := range cands {
-		ids[i] = c.extID
+		extIDs[i] = c.extID
 	}
-	asserted, err := s.Asserted(ctx, t.TenantID, run.ID, ids, []string{g})
+	asserted, err := s.Asserted(ctx, t.TenantID, run.ID, extIDs, []string{g})
 	if err != nil {
 		return err
 	}

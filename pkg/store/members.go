@@ -1,0 +1,266 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Group memberships are bundled by the contact id's bucket, the first
+// bucketLen characters of the id after "c_": a group's members of one
+// bucket are one item (PK groupPK, SK memberSK, attribute "ids", a
+// string set) that a membership change updates with ADD or DELETE. The
+// contacts a page creates get ids of one bucket (bucketSize of them, then
+// a new one: contactIDs), so a page adds its new contacts to a group with
+// one write per bucketSize contacts instead of one per contact, and a
+// bundle stays under 1 KB (a change to an older contact's groups costs 1
+// WCU, as a membership item of its own did). A contact is in exactly one
+// item of each of its groups (its bucket's), so a listing never shows it
+// twice, and a removal knows where it is from the id alone.
+//
+// Like the membership items before them, bundles are an index: the contact
+// item decides (its Groups). A listing shows a member only if the contact
+// still has the group, and the run end's leaver pass takes out ids whose
+// contact does not (a crash between a contact's write and its side writes).
+const (
+	bucketLen  = 8
+	bucketSize = 40 // 40 ids of 22 bytes: a bundle under 1 KB with its key
+	membersSK  = "K#"
+	attrIDs    = "ids"
+)
+
+// memberBucket is contact id's bucket.
+func memberBucket(id string) string {
+	b := strings.TrimPrefix(id, "c_")
+	if len(b) > bucketLen {
+		b = b[:bucketLen]
+	}
+	return b
+}
+
+// memberSK is the sort key of the bundle holding contact id.
+func memberSK(id string) string { return membersSK + memberBucket(id) }
+
+// contactIDs hands out a page's new contact ids: "c_" and 20 hex digits
+// like NewID's, the first bucketLen of them shared by bucketSize contacts.
+// Not safe for concurrent use (the page's lock guards it).
+type contactIDs struct {
+	prefix string
+	used   int
+}
+
+// next returns an id to create a contact with.
+func (c *contactIDs) next() string {
+	if c.prefix == "" || c.used >= bucketSize {
+		c.prefix, c.used = randomHex(bucketLen/2), 0
+	}
+	return "c_" + c.prefix + randomHex((20-bucketLen)/2)
+}
+
+// took notes that the last id next returned named a contact.
+func (c *contactIDs) took() { c.used++ }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
+}
+
+// memberChange is one contact joining (add) or leaving a group.
+type memberChange struct {
+	group, contactID string
+	add              bool
+}
+
+// memberChanges collects membership changes, the last one of each
+// (group, contact) winning, and writes them as one update per bundle.
+type memberChanges struct {
+	mu   sync.Mutex
+	last map[[2]string]bool // (group, contact id) -> add
+}
+
+func (m *memberChanges) note(ch ...memberChange) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.last == nil {
+		m.last = map[[2]string]bool{}
+	}
+	for _, c := range ch {
+		m.last[[2]string{c.group, c.contactID}] = c.add
+	}
+}
+
+// bundleUpdate is one bundle's ADD or DELETE of ids.
+type bundleUpdate struct {
+	pk, sk string
+	add    bool
+	ids    []string
+}
+
+// updates groups the changes by bundle and kind, in a stable order.
+func (m *memberChanges) updates(tenant string) []bundleUpdate {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	byKey := map[[3]string]*bundleUpdate{}
+	var out []*bundleUpdate
+	for k, add := range m.last {
+		group, id := k[0], k[1]
+		pk, sk := groupPK(tenant, group, id), memberSK(id)
+		kind := "-"
+		if add {
+			kind = "+"
+		}
+		key := [3]string{pk, sk, kind}
+		u := byKey[key]
+		if u == nil {
+			u = &bundleUpdate{pk: pk, sk: sk, add: add}
+			byKey[key] = u
+			out = append(out, u)
+		}
+		u.ids = append(u.ids, id)
+	}
+	res := make([]bundleUpdate, len(out))
+	for i, u := range out {
+		slices.Sort(u.ids)
+		res[i] = *u
+	}
+	slices.SortFunc(res, func(a, b bundleUpdate) int {
+		return strings.Compare(a.pk+"|"+a.sk+"|"+fmt.Sprint(a.add), b.pk+"|"+b.sk+"|"+fmt.Sprint(b.add))
+	})
+	return res
+}
+
+// memberWriters bounds a page's concurrent bundle updates.
+const memberWriters = 8
+
+// writeMembers writes the membership changes: one UpdateItem per bundle
+// and kind (a set's ADD and DELETE are idempotent, so a page delivered
+// again writes them again harmlessly).
+func (s *Store) writeMembers(ctx context.Context, tenant string, m *memberChanges) error {
+	ups := m.updates(tenant)
+	if len(ups) == 0 {
+		return nil
+	}
+	errs := make([]error, len(ups))
+	sem := make(chan struct{}, memberWriters)
+	var wg sync.WaitGroup
+	for i, u := range ups {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			errs[i] = s.updateBundle(ctx, u)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateBundle adds ids to, or deletes them from, one bundle.
+func (s *Store) updateBundle(ctx context.Context, u bundleUpdate) error {
+	op, rv := "DELETE", types.ReturnValueUpdatedOld
+	if u.add {
+		op, rv = "ADD", types.ReturnValueUpdatedNew
+	}
+	in := &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(u.pk, u.sk),
+		UpdateExpression:          aws.String(op + " " + attrIDs + " :ids"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":ids": &types.AttributeValueMemberSS{Value: u.ids}},
+		ReturnConsumedCapacity:    s.capacityMode(),
+	}
+	if s.usage != nil {
+		// The set before or after, to price the write by AWS's rule (the
+		// larger of the item before and after).
+		in.ReturnValues = rv
+	}
+	out, err := s.db.UpdateItem(ctx, in)
+	if err != nil {
+		return fmt.Errorf("updating group members: %w", err)
+	}
+	s.trackOne(true, out.ConsumedCapacity)
+	if s.usage != nil {
+		item := keyOf(u.pk, u.sk)
+		if v, ok := out.Attributes[attrIDs]; ok {
+			item[attrIDs] = v
+		}
+		s.estimate(true, kbUnits(itemSize(item)))
+	}
+	return nil
+}
+
+// bundleIDs is the ids of a bundle item (none when its set is gone).
+func bundleIDs(item map[string]types.AttributeValue) []string {
+	if v, ok := item[attrIDs].(*types.AttributeValueMemberSS); ok {
+		ids := slices.Clone(v.Value)
+		slices.Sort(ids)
+		return ids
+	}
+	return nil
+}
+
+// groupMemberIDs lists the ids of group's members after contact id after
+// ("" from the first), in id order, at most limit, and whether more may
+// follow. A bundle's sort key is its ids' common prefix, so the bundles of
+// the group's shards merged by sort key, each's ids in order, are the
+// members in id order; the listing resumes at the bundle of after.
+func (s *Store) groupMemberIDs(ctx context.Context, tenant, group, after string, limit int) ([]string, bool, error) {
+	limit = max(limit, 1)
+	from := membersSK
+	if after != "" {
+		from = memberSK(after)
+	}
+	var out []string
+	lastSK := ""
+	n := limit/20 + 2 // bundles a round: a page's bundles hold up to bucketSize ids
+	for {
+		var ins []*dynamodb.QueryInput
+		for _, pk := range groupPKs(tenant, group) {
+			in := &dynamodb.QueryInput{
+				TableName: aws.String(s.table), KeyConditionExpression: aws.String("PK = :pk AND SK >= :from"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{
+					":pk": &types.AttributeValueMemberS{Value: pk}, ":from": &types.AttributeValueMemberS{Value: from},
+				},
+				ReturnConsumedCapacity: s.capacityMode(),
+			}
+			if lastSK != "" {
+				in.ExclusiveStartKey = keyOf(pk, lastSK)
+			}
+			ins = append(ins, in)
+		}
+		items, more, err := s.queryMerged(ctx, ins, "SK", n)
+		if err != nil {
+			return nil, false, err
+		}
+		for _, item := range items {
+			for _, id := range bundleIDs(item) {
+				if id > after {
+					out = append(out, id)
+				}
+			}
+		}
+		if len(items) > 0 {
+			lastSK = attrS(items[len(items)-1], "SK")
+		}
+		if len(out) >= limit {
+			return out[:limit], len(out) > limit || more, nil
+		}
+		if !more {
+			return out, false, nil
+		}
+		n = min(2*n, 100)
+	}
+}
