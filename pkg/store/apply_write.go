@@ -39,6 +39,9 @@ type effects struct {
 	// marks are the run marks each contact put wrote (contact id ->
 	// marks), which the page's loaded state takes on.
 	marks map[string][]appliedMark
+	// membersDone: the membership changes went into the decision's
+	// transaction (membersInTransaction), not the side writes.
+	membersDone bool
 }
 
 // writeDecision writes decision d (computed on snap.state; after is the state
@@ -58,6 +61,8 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 	var dryKeys []string
 	if t.dry != nil {
 		items, dryKeys = t.dry.rewrite(items)
+	} else if t.Delivery != nil && len(items) > 1 {
+		items = s.membersInTransaction(t.TenantID, &fx, items)
 	}
 	if err := s.commitItems(ctx, t, keys, fx, after, items); err != nil {
 		return fx, err
@@ -334,7 +339,9 @@ func (s *Store) commitDecision(ctx context.Context, items []types.TransactWriteI
 func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.AttributeValue, members *memberChanges) (first, last []types.WriteRequest, err error) {
 	for _, g := range fx.groupsAdd {
 		name := g.String()
-		members.note(memberChange{group: name, contactID: fx.contactID, add: true})
+		if !fx.membersDone {
+			members.note(memberChange{group: name, contactID: fx.contactID, add: true})
+		}
 		if s.groupKnown(tenant, name) {
 			continue
 		}
@@ -345,7 +352,9 @@ func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.A
 		first = append(first, types.WriteRequest{PutRequest: &types.PutRequest{Item: gav}})
 	}
 	for _, g := range fx.groupsDel {
-		members.note(memberChange{group: g.String(), contactID: fx.contactID})
+		if !fx.membersDone {
+			members.note(memberChange{group: g.String(), contactID: fx.contactID})
+		}
 	}
 	for _, h := range fx.history {
 		av, err := historyAV(tenant, h.subject, h.entry)

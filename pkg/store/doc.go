@@ -173,8 +173,9 @@
 // record); history items only for changes and failures.
 // A webhook delivery of one customer costs at most 4 requests
 // (pkg/webhook/doc.go): its idempotency key rides the record's first
-// BatchGetItem (0.5 RCU) and its last BatchWriteItem (1 WCU); a
-// redelivery is that read alone.
+// BatchGetItem (0.5 RCU) and its last BatchWriteItem (1 WCU), and its
+// membership changes (up to 10) its decision's transaction (2 WCU each,
+// membersInTransaction); a redelivery is that read alone.
 // A due message's marker costs its put (inside the decision's transaction)
 // plus the sweeper index's copy; its lease and finish update both (the index
 // entry moves to the lease's end, then leaves): about 3 index WCU per SMS.

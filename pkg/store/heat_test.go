@@ -482,9 +482,11 @@ func TestHeat_Replay(t *testing.T) {
 		hot("table", "T#t", 0, 0, 1.0/heatHooks, 1.0/heatHooks),
 		all("table", "T#t#IDEM#<scope>#<key>", 1, 1, 1, 0.5),
 	}
+	// Its two memberships ride the decision's transaction (2 WCU each,
+	// no request of their own: membersInTransaction).
 	hookContact := []heatExpect{
 		all("GSI1", "T#t#CONTACTS#<k>", 1, 1, 0, 0),
-		all("table", "T#t#G#<group>#<k>", 2, 2, 0, 0),
+		all("table", "T#t#G#<group>#<k>", 2, 4, 0, 0),
 		all("table", "T#t#EMAILS#<s>", 1, 2, n, n),
 	}
 	checkHeat(t, "webhook, new contact", r.hooksNew, per(heatHooks, append(delivery, hookContact...)...))

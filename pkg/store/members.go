@@ -264,3 +264,40 @@ func (s *Store) groupMemberIDs(ctx context.Context, tenant, group, after string,
 		n = min(2*n, 100)
 	}
 }
+
+// maxMembersInTransaction bounds the membership changes a webhook's
+// decision carries in its transaction (a record with more writes them as
+// side writes).
+const maxMembersInTransaction = 10
+
+// membersInTransaction adds a webhook decision's membership changes to its
+// transaction, which it is anyway (items holds two or more): an update in
+// a transaction costs 2 WCU instead of 1, but a delivery keeps its
+// requests (TestWebhook_RequestsPerDelivery) and its memberships commit
+// with its contact. fx.membersDone tells the side writes.
+func (s *Store) membersInTransaction(tenant string, fx *effects, items []types.TransactWriteItem) []types.TransactWriteItem {
+	n := len(fx.groupsAdd) + len(fx.groupsDel)
+	if n == 0 || n > maxMembersInTransaction {
+		return items
+	}
+	var m memberChanges
+	for _, g := range fx.groupsAdd {
+		m.note(memberChange{group: g.String(), contactID: fx.contactID, add: true})
+	}
+	for _, g := range fx.groupsDel {
+		m.note(memberChange{group: g.String(), contactID: fx.contactID})
+	}
+	for _, u := range m.updates(tenant) {
+		op := "DELETE"
+		if u.add {
+			op = "ADD"
+		}
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: keyOf(u.pk, u.sk),
+			UpdateExpression:          aws.String(op + " " + attrIDs + " :ids"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":ids": &types.AttributeValueMemberSS{Value: u.ids}},
+		}})
+	}
+	fx.membersDone = true
+	return items
+}

@@ -153,6 +153,11 @@ func countCustomer(id int64, v int) woocommerce.Customer {
 	return c
 }
 
+func withRole(c woocommerce.Customer, role string) woocommerce.Customer {
+	c.Role = role
+	return c
+}
+
 // deliver hands a signed delivery to the handler and returns its answer.
 func (r *countRig) deliver(t *testing.T, ctx context.Context, c woocommerce.Customer, topic, deliveryID string) (int, string) {
 	t.Helper()
@@ -224,6 +229,13 @@ func TestWebhook_RequestsPerDelivery(t *testing.T) {
 		{"same delivery again", "customer.updated", "d2", `"duplicate"`, countCustomer(2, 3), 1},
 		{"same payload, new delivery id", "customer.updated", "d4", `"unchanged"`, countCustomer(2, 3), 3},
 		{"it again, new delivery id", "customer.updated", "d5", `"unchanged"`, countCustomer(2, 3), 2},
+		// A role other than "customer" is a group: its membership goes
+		// in the decision's transaction, not a request of its own. The
+		// group's first member in a container also writes the group's
+		// list entry (once per group and container).
+		{"first of a group", "customer.created", "d6", `"created"`, withRole(countCustomer(3, 1), "wholesale"), 5},
+		{"new customer in the group", "customer.created", "d7", `"created"`, withRole(countCustomer(4, 1), "wholesale"), 4},
+		{"it leaves the group", "customer.updated", "d8", `"updated"`, countCustomer(4, 2), 4},
 	}
 	for _, c := range cases {
 		r.usage.Reset()
