@@ -170,17 +170,29 @@ func (s *Store) writeMembers(ctx context.Context, tenant string, m *memberChange
 	return nil
 }
 
-// updateBundle adds ids to, or deletes them from, one bundle.
-func (s *Store) updateBundle(ctx context.Context, u bundleUpdate) error {
-	op, rv := "DELETE", types.ReturnValueUpdatedOld
+// bundleUpdateOf is u as an update: ADD or DELETE of its ids on the set.
+func (s *Store) bundleUpdateOf(u bundleUpdate) *types.Update {
+	op := "DELETE"
 	if u.add {
-		op, rv = "ADD", types.ReturnValueUpdatedNew
+		op = "ADD"
 	}
-	in := &dynamodb.UpdateItemInput{
+	return &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(u.pk, u.sk),
 		UpdateExpression:          aws.String(op + " " + attrIDs + " :ids"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":ids": &types.AttributeValueMemberSS{Value: u.ids}},
-		ReturnConsumedCapacity:    s.capacityMode(),
+	}
+}
+
+// updateBundle adds ids to, or deletes them from, one bundle.
+func (s *Store) updateBundle(ctx context.Context, u bundleUpdate) error {
+	up := s.bundleUpdateOf(u)
+	rv := types.ReturnValueUpdatedOld
+	if u.add {
+		rv = types.ReturnValueUpdatedNew
+	}
+	in := &dynamodb.UpdateItemInput{
+		TableName: up.TableName, Key: up.Key, UpdateExpression: up.UpdateExpression,
+		ExpressionAttributeValues: up.ExpressionAttributeValues, ReturnConsumedCapacity: s.capacityMode(),
 	}
 	if s.usage != nil {
 		// The set before or after, to price the write by AWS's rule (the
@@ -288,15 +300,7 @@ func (s *Store) membersInTransaction(tenant string, fx *effects, items []types.T
 		m.note(memberChange{group: g.String(), contactID: fx.contactID})
 	}
 	for _, u := range m.updates(tenant) {
-		op := "DELETE"
-		if u.add {
-			op = "ADD"
-		}
-		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(s.table), Key: keyOf(u.pk, u.sk),
-			UpdateExpression:          aws.String(op + " " + attrIDs + " :ids"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":ids": &types.AttributeValueMemberSS{Value: u.ids}},
-		}})
+		items = append(items, types.TransactWriteItem{Update: s.bundleUpdateOf(u)})
 	}
 	fx.membersDone = true
 	return items
