@@ -48,15 +48,19 @@ import (
 // taken under another cap — by a sender that read the tenant before the
 // change — from serving texts checked against the new one.
 const (
-	// blockCredits is what a shard takes beyond its text's need: at most
-	// 64 credits, and at most a 32nd of the cap (a cap under 32 takes no
-	// more than each text needs).
-	blockCredits  = 64
+	// A shard takes beyond its text's credits those of blockTexts more
+	// texts like it, and at most a 32nd of the cap (under a cap of 32 no
+	// more than each text needs): the central item is written once for
+	// 65 texts of any length while the cap is 2,048 times a text's credits
+	// or more.
+	blockTexts    = 64
 	blockCapShare = 32
 )
 
-// blockExtra is what a shard takes beyond its text's credits under limit.
-func blockExtra(limit int) int { return max(0, min(blockCredits, limit/blockCapShare)) }
+// blockExtra is what a shard takes beyond a text's credits under limit.
+func blockExtra(limit, credits int) int {
+	return max(0, min(blockTexts*credits, limit/blockCapShare))
+}
 
 // ReserveCredits reserves credits for the leased message ref in month's
 // usage, unless the month's used credits — those of sent messages and the
@@ -204,7 +208,7 @@ func planBlock(snap blockSnapshot, k, n, limit int) blockPlan {
 		if need <= 0 {
 			return blockPlan{} // the block suffices: restamped under this cap
 		}
-		return blockPlan{take: min(room, need+blockExtra(limit))}
+		return blockPlan{take: min(room, need+blockExtra(limit, n))}
 	}
 	// Near (or past) the cap: what is left of the central item, the rest
 	// from the other blocks, the largest first.

@@ -9,6 +9,6 @@ func MonthBlocks(ctx context.Context, s *Store, tenant, month string) ([]int, er
 	return snap.blocks[:], err
 }
 
-// BlockExtra is what a usage shard takes beyond its text's credits when
-// it takes a block under limit.
-func BlockExtra(limit int) int { return blockExtra(limit) }
+// BlockExtra is what a usage shard takes beyond a text's credits when it
+// takes a block under limit.
+func BlockExtra(limit, credits int) int { return blockExtra(limit, credits) }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,8 +93,8 @@ func TestBlocks_NearTheCapTextsTakeOtherShardsUnusedCredits(t *testing.T) {
 	t.Parallel()
 	u := newUsageSender(t)
 	limit := 40
-	if store.BlockExtra(limit) != 1 {
-		t.Fatalf("a block under a cap of 40 takes %d credits beyond its text, want 1", store.BlockExtra(limit))
+	if store.BlockExtra(limit, 1) != 1 {
+		t.Fatalf("a block under a cap of 40 takes %d credits beyond its text, want 1", store.BlockExtra(limit, 1))
 	}
 	u.setCap(&limit)
 	for i := range limit {
@@ -178,7 +179,7 @@ func TestBlocks_LoweringTheCapBelowCommittedAndBlockedGivesTheBlocksBack(t *test
 		}
 		u.finish(ref, 1, 1)
 	}
-	extra := store.BlockExtra(limit)
+	extra := store.BlockExtra(limit, 1)
 	if sum, _ := u.blocks(); sum != 3*extra || u.committed() != 3+3*extra {
 		t.Fatalf("blocks %d, committed %d; want %d in blocks, committed %d", sum, u.committed(), 3*extra, 3+3*extra)
 	}
@@ -280,7 +281,7 @@ func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 	u := &usageSender{t: t, st: st, tenant: tn.ID, clk: clk}
 	limit := 1_000_000
 	u.setCap(&limit)
-	perBlock := 1 + store.BlockExtra(limit)
+	perBlock := 1 + store.BlockExtra(limit, 1)
 	if perBlock != 65 {
 		t.Fatalf("a block under a cap of 1,000,000 serves %d one-credit texts, want 65", perBlock)
 	}
@@ -307,5 +308,42 @@ func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 	t.Logf("%d capped texts wrote the tenant's key %d times (%.4f a text; %d blocks)", n, writes, float64(writes)/n, want)
 	if writes != want || writes*16 > n {
 		t.Fatalf("%d writes on the tenant's key for %d texts, want one a block (%d), at most 1/16 a text", writes, n, want)
+	}
+}
+
+// TestBlocks_ConcurrentSendersOnEveryShardStopExactlyAtTheCap: 64 texts,
+// four on each of the 16 usage shards, reserve at once under a cap of 40:
+// exactly 40 reserve (blocks taken, partial blocks and other shards'
+// unused credits included), and no credit is left in a block.
+func TestBlocks_ConcurrentSendersOnEveryShardStopExactlyAtTheCap(t *testing.T) {
+	t.Parallel()
+	u := newUsageSender(t)
+	limit := 40
+	u.setCap(&limit)
+	refs := make([]string, 64)
+	for i := range refs {
+		refs[i] = u.leaseOn(i % 16)
+	}
+	month := store.UsageMonth(u.clk.now())
+	var mu sync.Mutex
+	reserved := 0
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		wg.Go(func() {
+			ok, err := u.st.ReserveCredits(context.Background(), u.tenant, ref, month, 1, limit)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				reserved++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if sum, each := u.blocks(); reserved != limit || sum != 0 || u.committed() != limit {
+		t.Fatalf("%d reservations under a cap of %d, blocks %v, committed %d; want %d, none, %d", reserved, limit, each, u.committed(), limit, limit)
 	}
 }

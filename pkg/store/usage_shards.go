@@ -32,21 +32,22 @@ import (
 // creditsUsed the same way (GetTenant, read for every text, reads the
 // tenant item alone).
 //
-// The credit cap's reservations stay on one central item (PK=T#t,
-// SK=USAGE#<yyyy-mm>, "committed"): a conditional ADD is what makes the
-// cap exact across concurrent senders. A text checked against a cap
-// (OutboxResult.Capped, or holding a reservation) adds to committed only
-// what differs from its reservation; a text checked without a cap does not
-// touch it but adds its credits to its shard's "uncapped". So at every
-// moment
+// The credit cap's committed credits stay on one central item (PK=T#t,
+// SK=USAGE#<yyyy-mm>, "committed"): conditional writes there are what make
+// the cap exact across concurrent senders. Shards take them in blocks
+// ("block" on the month item, blocks.go) and reserve texts from those. A
+// text checked against a cap (OutboxResult.Capped, or holding a
+// reservation) adds to committed only what its credits pass its
+// reservation by; a text checked without a cap does not touch it but adds
+// its credits to its shard's "uncapped". So at every moment
 //
-//	committed = Σ over the month's shards (credits + reserved − uncapped)
+//	committed = Σ over the month's shards (credits + reserved + block − uncapped)
 //
 // (plus what the central item counted before the shards). Setting a cap
-// folds each shard's uncapped credits into committed (rebaseUsage), so the cap
-// counts what was really sent. The fold of a shard is one transaction,
-// conditioned on the uncapped credits it read, that also sets the shard's
-// "capped" flag; a send checked without a cap conditions its total's write
+// folds each shard's uncapped credits into committed and gives its block
+// back (rebaseUsage), so the cap counts what was really sent. The fold of
+// a shard is one transaction, conditioned on the uncapped credits and
+// block it read, that also sets the shard's "capped" flag; a send checked without a cap conditions its total's write
 // on that flag's absence and, finding it set, counts itself as capped. So
 // every uncapped send lands either before its shard's fold (folded) or
 // after it (counted in committed): the rebase is exact, with sends in
