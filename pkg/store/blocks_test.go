@@ -347,3 +347,44 @@ func TestBlocks_ConcurrentSendersOnEveryShardStopExactlyAtTheCap(t *testing.T) {
 		t.Fatalf("%d reservations under a cap of %d, blocks %v, committed %d; want %d, none, %d", reserved, limit, each, u.committed(), limit, limit)
 	}
 }
+
+// TestBlocks_ASendAcrossTheMonthsEndCountsInTheMonthItIsSent: a text
+// reserved on the last day of November and sent in December counts in
+// December (messages, credits, committed); its November reservation goes
+// back to its shard's November block, so November's used credits do not
+// keep it.
+func TestBlocks_ASendAcrossTheMonthsEndCountsInTheMonthItIsSent(t *testing.T) {
+	t.Parallel()
+	u := newUsageSender(t)
+	u.clk.t = time.Date(2026, 11, 30, 23, 59, 0, 0, time.UTC)
+	limit := 100
+	u.setCap(&limit)
+	ref := u.leaseOn(2)
+	nov := store.UsageMonth(u.clk.now())
+	if !u.reserveRef(ref, 2, limit) {
+		t.Fatal("held under an empty cap")
+	}
+	novCommitted := u.committed()
+	u.clk.advance(2 * time.Minute)
+	if err := u.st.FinishOutbox(context.Background(), u.tenant, ref, store.OutboxResult{Status: store.OutboxSent, Detail: "SM", Credits: 2,
+		ConnectionID: "c1", Purpose: string(consent.PurposeConfirmation), Capped: true, Reserved: 2, ReservedMonth: nov}); err != nil {
+		t.Fatal(err)
+	}
+	if got := u.committed(); got != 2 {
+		t.Fatalf("December committed = %d, want 2", got)
+	}
+	if mu := u.monthUsage(); mu.Month != "2026-12" || mu.Messages != 1 || mu.Credits != 2 {
+		t.Fatalf("December usage = %+v, want 1 message, 2 credits", mu)
+	}
+	blocks, err := store.MonthBlocks(context.Background(), u.st, u.tenant, nov)
+	if err != nil {
+		t.Fatal(err)
+	}
+	novUsed, _ := store.MonthCommitted(context.Background(), u.st, u.tenant, nov)
+	for _, b := range blocks {
+		novUsed -= b
+	}
+	if novUsed != 0 || novCommitted != 2+store.BlockExtra(limit, 2) {
+		t.Fatalf("November: %d credits used after the reservation went back (blocks %v), committed %d at the reservation; want 0, %d", novUsed, blocks, novCommitted, 2+store.BlockExtra(limit, 2))
+	}
+}
