@@ -27,12 +27,13 @@
 // releases held messages (store.ReleaseHeld) and they are checked again.
 // Opt-out confirmations and help replies answer the number's own STOP or
 // HELP and are never held (they are counted). A message reserves its
-// credits before it is sent (store.ReserveCredits: a conditional add to the
-// month's committed credits, sent plus in flight), so consumers sending at
-// the same moment cannot together pass the cap; a send whose outcome is
-// unknown keeps its reservation. Only a tenant with a cap writes that
-// central item (its reservation, and a sent text's credits only where they
-// differ from it); without a cap a sent text is counted on a usage shard
+// credits before it is sent (store.ReserveCredits: from its usage shard's
+// block of the month's committed credits, sent plus in flight, which the
+// shard takes by conditional adds), so consumers sending at the same
+// moment cannot together pass the cap; a send whose outcome is unknown
+// keeps its reservation. Only a tenant with a cap writes that central item
+// (a block at a time, and a sent text's credits only where they pass its
+// reservation); without a cap a sent text is counted on a usage shard
 // alone (store.OutboxResult.Capped), and setting a cap counts those sends
 // in (store.SetCreditCap).
 //

@@ -22,8 +22,9 @@ const OutboxHeld = "held_by_cap"
 // ("c#<connectionId>#m" / "#c", top-level numbers) and purpose
 // ("p#<purpose>#m" / "#c") on one of 16 usage shards (usage_shards.go),
 // in the same transaction that marks it sent. The month's central item
-// (PK=T#t, SK=USAGE#<yyyy-mm>) keeps the credit cap's committed credits,
-// and the counters written there before the shards; GET /v1/usage sums the
+// (PK=T#t, SK=USAGE#<yyyy-mm>) keeps the credit cap's committed credits
+// (the shards take them in blocks: blocks.go), and the counters written
+// there before the shards; GET /v1/usage sums the
 // central item and the 16 shards (one BatchGetItem).
 const (
 	usagePrefix = "USAGE#"
@@ -60,53 +61,6 @@ func (s *Store) commitUpdate(tenant, month string, n int) *types.Update {
 		UpdateExpression:          aws.String("ADD committed :n"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(n))},
 	}
-}
-
-// ReserveCredits reserves credits for the leased message ref in month's
-// usage, unless the month's committed credits — those of sent messages and
-// the reservations of messages being sent — would pass limit; ok is false
-// then (nothing is reserved: the caller holds the message). The
-// reservation is recorded on the marker (OutboxLease.Reserved for a later
-// holder) and on the message's usage shard (what a rebase counts as held)
-// in the same transaction, so concurrent consumers cannot together pass
-// the cap.
-func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error) {
-	if credits > limit {
-		return false, nil
-	}
-	usage := &types.Update{
-		TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
-		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD committed :n"),
-		ConditionExpression:      aws.String("attribute_not_exists(committed) OR committed <= :room"),
-		ExpressionAttributeNames: map[string]string{"#month": "month"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
-			":n": numAV(int64(credits)), ":room": numAV(int64(limit - credits)),
-		},
-	}
-	marker := &types.Update{
-		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
-		UpdateExpression:         aws.String("SET reserved = :n, reservedMonth = :month"),
-		ConditionExpression:      aws.String(condSending),
-		ExpressionAttributeNames: map[string]string{"#s": "status"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":n": numAV(int64(credits)), ":month": &types.AttributeValueMemberS{Value: month},
-			":sending": &types.AttributeValueMemberS{Value: OutboxSending},
-		},
-	}
-	// The shard's month item holds the reservation too, so a rebase
-	// (SetCreditCap) knows what is held.
-	held := s.shardReservedUpdate(tenant, usageShard(ref), month, credits)
-	err := s.transact(ctx, []types.TransactWriteItem{{Update: usage}, {Update: marker}, {Update: held}})
-	switch reasons := cancelReasons(err); {
-	case len(reasons) >= 2 && reasons[0] == "ConditionalCheckFailed":
-		return false, nil
-	case len(reasons) >= 2 && reasons[1] == "ConditionalCheckFailed":
-		return false, fmt.Errorf("reserving credits for %s: %w", ref, errNotLeased)
-	case err != nil:
-		return false, fmt.Errorf("reserving credits: %w", err)
-	}
-	return true, nil
 }
 
 // GetMonthUsage reads a tenant's usage in month ("2006-01"): the sum of
@@ -184,8 +138,9 @@ func sortedCounts(m map[string]*UsageCount) []UsageCount {
 // SetCreditCap sets the tenant's monthly credit cap (nil: no cap). Setting
 // one rebases the month's committed credits on what was really sent
 // (rebaseUsage: the credits of texts sent without a cap, on the usage
-// shards, join it); removing it lets texts sent without a cap leave the
-// central item alone again.
+// shards, join it, and the shards' blocks of credits go back to it);
+// removing it lets texts sent without a cap leave the central item alone
+// again and gives the blocks back too.
 func (s *Store) SetCreditCap(ctx context.Context, tenant string, monthly *int) error {
 	in := &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(tenantPK(tenant), skTenant),
@@ -215,7 +170,8 @@ func (s *Store) SetCreditCap(ctx context.Context, tenant string, monthly *int) e
 	if it.MonthlyCreditCap != nil {
 		return s.rebaseUsage(ctx, tenant, month)
 	}
-	return nil
+	// The month's blocks go back to its committed credits (blocks.go).
+	return s.releaseBlocks(ctx, tenant, month)
 }
 
 // heldItem is an SMS held by the credit cap, in the tenant's held partition

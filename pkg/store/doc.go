@@ -72,7 +72,7 @@
 //	a dry run's scratch (its would-be writes) PK=T#t#RUN#<r>#D#<key after T#t#> SK=<the key's SK>      table (TTL 7 days, no index attributes)
 //	platform webhook subscriptions of a connection PK=T#t SK=HOOKS#<c> (ids by topic, last check)    table
 //	webhook checks due (daily, pkg/hooks)  GSI2PK=HOOKS#<0..7> GSI2SK <= <nextCheck>#<t>#<c>         GSI2 (sparse)
-//	SMS usage of a month, one shard        PK=T#t#USAGE#<0..15> SK=<yyyy-mm>   (k = hash(ref)%16)     table, 16 summed (BatchGetItem)
+//	SMS usage of a month, one shard        PK=T#t#USAGE#<0..15> SK=<yyyy-mm>   (k = hash(ref)%16)     table, 16 summed (BatchGetItem); + the shard's block of the cap (block, blockCap)
 //	SMS credits ever sent, one shard       PK=T#t#CREDITS#<0..15> SK=TOTAL     (k = hash(ref)%16)     table, 16 summed (CreditsUsed)
 //
 // A dry run (Target.DryRun, dryrun.go) decides as a real run does but
@@ -184,18 +184,26 @@
 // connection and per purpose — of its reference's usage shard, in the
 // transaction that marks it sent (2 WCU on each of two shard keys, none
 // on T#t); GET /v1/usage is one BatchGetItem of the month's 16 shards and
-// its central item. Only a tenant with a monthly credit cap writes T#t
-// for a text: the reservation, a conditional ADD on the month's central
-// committed credits (one transactional write; the sent text adds there
-// only what differs from it). Setting a cap folds the credits sent
-// without one into committed, shard by shard; the fold is exact, sends in
-// flight included: each fold is conditioned on the shard's uncapped
-// credits it read and flags the shard, and a send checked without a cap
-// that finds its shard flagged counts itself in committed
-// (usage_shards.go; TestUsageShards_*). The cap can be passed only as
-// before the shards: by opt-out confirmations and help replies, a send
-// whose parts exceed its reservation, and texts whose sender read the
-// tenant before the cap was stored (counted, never held).
+// its central item. Under a monthly credit cap a text reserves its credits
+// from its usage shard's block (blocks.go): credits the shard took from
+// the month's central committed credits (T#t) with one conditional write
+// for 65 texts like it (at most cap/32), so T#t is written once a block,
+// not once a text (TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock);
+// near the cap a shard takes what is left and then other shards' unused
+// blocks, and a text is held only when a transaction's condition checks
+// confirm no credit is left anywhere: the cap stays exact. A sent text
+// turns its reservation into credits on the shard; a failed one gives it
+// back to the block. Setting a cap folds the credits sent without one
+// into committed, and gives the blocks back, shard by shard; the fold is
+// exact, sends in flight included: each fold is conditioned on the
+// shard's uncapped credits and block it read and flags the shard, and a
+// send checked without a cap that finds its shard flagged counts itself
+// in committed (usage_shards.go; TestUsageShards_*). The cap can be
+// passed only as before the shards: by opt-out confirmations and help
+// replies, a send whose parts exceed its reservation, and texts whose
+// sender read the tenant before the cap was stored (counted, never held;
+// a block such a sender takes under the old cap serves only texts checked
+// against that cap).
 // A full run whose plan names complete groups (a Klaviyo listing) also
 // writes one small assertion item per listed membership (1 WCU each, by
 // batch; they are not contact, link or membership writes, which a re-sync
@@ -218,8 +226,9 @@
 // put, 1 WCU) were over the limit at that rate; sharded as above, each is
 // under it (the test asserts the busiest shard's share). A tenant's sent
 // texts write T#t only under a monthly credit cap (one transactional
-// write each: the key's limit is reached at 500 capped texts a second;
-// block reservations would lift it, not done). A change that adds a write to a hot
+// write a block of 65 texts; the month's usage shard, written by the
+// reservation and the send, limits a capped tenant to about 3,500 texts a
+// second). A change that adds a write to a hot
 // key fails that test until heat.md says so.
 //
 // # Write-back of opt-outs

@@ -292,10 +292,10 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 	}
 	k := usageShard(ref)
 	if r.Credits == 0 && r.Reserved > 0 && (r.Status == OutboxFailed || r.Status == OutboxSkipped) {
-		// Not sent: the reservation goes back to the month it was taken in.
+		// Not sent: the reservation goes back to its shard's block of the
+		// month it was taken in (blocks.go).
 		err := s.transact(ctx, []types.TransactWriteItem{{Update: marker},
-			{Update: s.commitUpdate(tenant, r.ReservedMonth, -r.Reserved)},
-			{Update: s.shardReservedUpdate(tenant, k, r.ReservedMonth, -r.Reserved)}})
+			{Update: s.shardGiveBack(tenant, k, r.ReservedMonth, r.Reserved)}})
 		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
 			return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
 		}
@@ -329,8 +329,9 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 
 // sentItems is the transaction of a sent message on shard k in month: its
 // marker, its shard's running total (item 1; conditioned on no cap when
-// uncapped), its shard's month counters, and — capped — what differs from
-// its reservation on the month's committed credits.
+// uncapped), its shard's month counters, and — capped — what its credits
+// pass its reservation by on the month's committed credits (what they fall
+// short of it goes back to the shard's block: blocks.go).
 func (s *Store) sentItems(tenant string, k int, month string, marker *types.Update, r OutboxResult, capped bool) []types.TransactWriteItem {
 	items := []types.TransactWriteItem{{Update: marker}, {Update: s.totalUpdate(tenant, k, r.Credits, !capped)}}
 	free := 0
@@ -340,14 +341,18 @@ func (s *Store) sentItems(tenant string, k int, month string, marker *types.Upda
 	switch {
 	case r.Reserved > 0 && r.ReservedMonth != month:
 		// Reserved in another month (a send across the month's end): the
-		// credits count now, the reservation goes back where it was taken.
-		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, 0, 0)},
+		// credits count now, the reservation goes back to the block of the
+		// month it was taken in.
+		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, 0, 0, 0)},
 			types.TransactWriteItem{Update: s.commitUpdate(tenant, month, r.Credits)},
-			types.TransactWriteItem{Update: s.shardReservedUpdate(tenant, k, r.ReservedMonth, -r.Reserved)},
-			types.TransactWriteItem{Update: s.commitUpdate(tenant, r.ReservedMonth, -r.Reserved)})
+			types.TransactWriteItem{Update: s.shardGiveBack(tenant, k, r.ReservedMonth, r.Reserved)})
 	default:
-		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, r.Reserved, free)})
-		if capped && r.Credits != r.Reserved {
+		back := 0
+		if capped && r.Reserved > r.Credits {
+			back = r.Reserved - r.Credits
+		}
+		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, r.Reserved, free, back)})
+		if capped && r.Credits > r.Reserved {
 			items = append(items, types.TransactWriteItem{Update: s.commitUpdate(tenant, month, r.Credits-r.Reserved)})
 		}
 	}

@@ -32,21 +32,22 @@ import (
 // creditsUsed the same way (GetTenant, read for every text, reads the
 // tenant item alone).
 //
-// The credit cap's reservations stay on one central item (PK=T#t,
-// SK=USAGE#<yyyy-mm>, "committed"): a conditional ADD is what makes the
-// cap exact across concurrent senders. A text checked against a cap
-// (OutboxResult.Capped, or holding a reservation) adds to committed only
-// what differs from its reservation; a text checked without a cap does not
-// touch it but adds its credits to its shard's "uncapped". So at every
-// moment
+// The credit cap's committed credits stay on one central item (PK=T#t,
+// SK=USAGE#<yyyy-mm>, "committed"): conditional writes there are what make
+// the cap exact across concurrent senders. Shards take them in blocks
+// ("block" on the month item, blocks.go) and reserve texts from those. A
+// text checked against a cap (OutboxResult.Capped, or holding a
+// reservation) adds to committed only what its credits pass its
+// reservation by; a text checked without a cap does not touch it but adds
+// its credits to its shard's "uncapped". So at every moment
 //
-//	committed = Σ over the month's shards (credits + reserved − uncapped)
+//	committed = Σ over the month's shards (credits + reserved + block − uncapped)
 //
 // (plus what the central item counted before the shards). Setting a cap
-// folds each shard's uncapped credits into committed (rebaseUsage), so the cap
-// counts what was really sent. The fold of a shard is one transaction,
-// conditioned on the uncapped credits it read, that also sets the shard's
-// "capped" flag; a send checked without a cap conditions its total's write
+// folds each shard's uncapped credits into committed and gives its block
+// back (rebaseUsage), so the cap counts what was really sent. The fold of
+// a shard is one transaction, conditioned on the uncapped credits and
+// block it read, that also sets the shard's "capped" flag; a send checked without a cap conditions its total's write
 // on that flag's absence and, finding it set, counts itself as capped. So
 // every uncapped send lands either before its shard's fold (folded) or
 // after it (counted in committed): the rebase is exact, with sends in
@@ -72,8 +73,9 @@ func usageCentralKey(t, month string) map[string]types.AttributeValue {
 // shardUsageUpdate counts one sent message of credits parts for conn and
 // purpose on its month's shard item; reservedBack is the reservation of the
 // shard's month it turns into credits (0: none), free the credits counted
-// without the cap.
-func (s *Store) shardUsageUpdate(tenant string, k int, month, conn, purpose string, credits, reservedBack, free int) *types.Update {
+// without the cap, blockBack what of the reservation the message did not
+// use (back to the shard's block: blocks.go).
+func (s *Store) shardUsageUpdate(tenant string, k int, month, conn, purpose string, credits, reservedBack, free, blockBack int) *types.Update {
 	expr := "SET tenantId = :t, #month = :month ADD messages :one, credits :n, #cm :one, #cc :n, #pm :one, #pc :n"
 	vals := map[string]types.AttributeValue{
 		":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
@@ -87,29 +89,19 @@ func (s *Store) shardUsageUpdate(tenant string, k int, month, conn, purpose stri
 		expr += ", uncapped :free"
 		vals[":free"] = numAV(int64(free))
 	}
-	return &types.Update{
-		TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
-		UpdateExpression: aws.String(expr),
-		ExpressionAttributeNames: map[string]string{
-			"#month": "month",
-			"#cm":    usageConn + conn + "#m", "#cc": usageConn + conn + "#c",
-			"#pm": usagePurp + purpose + "#m", "#pc": usagePurp + purpose + "#c",
-		},
-		ExpressionAttributeValues: vals,
+	names := map[string]string{
+		"#month": "month",
+		"#cm":    usageConn + conn + "#m", "#cc": usageConn + conn + "#c",
+		"#pm": usagePurp + purpose + "#m", "#pc": usagePurp + purpose + "#c",
 	}
-}
-
-// shardReservedUpdate adds n (negative: takes away) to the reservations
-// held on the shard's month item.
-func (s *Store) shardReservedUpdate(tenant string, k int, month string, n int) *types.Update {
+	if blockBack != 0 {
+		expr += ", #block :blockBack"
+		vals[":blockBack"] = numAV(int64(blockBack))
+		names["#block"] = "block"
+	}
 	return &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
-		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD reserved :n"),
-		ExpressionAttributeNames: map[string]string{"#month": "month"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
-			":n": numAV(int64(n)),
-		},
+		UpdateExpression: aws.String(expr), ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
 	}
 }
 
@@ -166,8 +158,8 @@ func numAttr(item map[string]types.AttributeValue, name string) (int, error) {
 }
 
 // rebaseUsage folds every shard's uncapped credits of month into the month's
-// committed credits and flags the shards capped (see the package comment
-// above). Concurrent rebases do not count a shard twice: each fold is
+// committed credits, gives its block back (blocks.go) and flags the shards
+// capped (see the package comment above). Concurrent rebases do not count a shard twice: each fold is
 // conditioned on the uncapped credits it read.
 func (s *Store) rebaseUsage(ctx context.Context, tenant, month string) error {
 	for k := range usageShards {
@@ -194,6 +186,10 @@ func (s *Store) foldShard(ctx context.Context, tenant, month string, k int) erro
 		if err != nil {
 			return err
 		}
+		blk, err := numAttr(out.Item, "block")
+		if err != nil {
+			return err
+		}
 		if s.beforeFold != nil {
 			s.beforeFold(k)
 		}
@@ -202,32 +198,39 @@ func (s *Store) foldShard(ctx context.Context, tenant, month string, k int) erro
 			UpdateExpression:          aws.String("SET tenantId = :t, capped = :true"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: tenant}, ":true": &types.AttributeValueMemberBOOL{Value: true}},
 		}
+		// The shard's uncapped credits join committed and its block of
+		// credits goes back to it (blocks.go), each as read.
+		cond := "(attribute_not_exists(uncapped) OR uncapped = :free) AND (attribute_not_exists(#block) OR #block = :blk)"
+		vals := map[string]types.AttributeValue{":free": numAV(int64(free)), ":blk": numAV(int64(blk))}
 		items := []types.TransactWriteItem{{Update: flag}}
-		if free == 0 {
+		if free == 0 && blk == 0 {
 			items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-				TableName: aws.String(s.table), Key: shardKey,
-				ConditionExpression:       aws.String("attribute_not_exists(uncapped) OR uncapped = :zero"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":zero": numAV(0)},
+				TableName: aws.String(s.table), Key: shardKey, ConditionExpression: aws.String(cond),
+				ExpressionAttributeNames: map[string]string{"#block": "block"}, ExpressionAttributeValues: vals,
 			}})
 		} else {
+			vals[":negfree"], vals[":negblk"] = numAV(int64(-free)), numAV(int64(-blk))
 			items = append(items, types.TransactWriteItem{Update: &types.Update{
 				TableName: aws.String(s.table), Key: shardKey,
-				UpdateExpression:          aws.String("ADD uncapped :neg"),
-				ConditionExpression:       aws.String("uncapped = :free"),
-				ExpressionAttributeValues: map[string]types.AttributeValue{":free": numAV(int64(free)), ":neg": numAV(int64(-free))},
-			}}, types.TransactWriteItem{Update: &types.Update{
-				TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
-				UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD committed :free"),
-				ExpressionAttributeNames: map[string]string{"#month": "month"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{
-					":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
-					":free": numAV(int64(free)),
-				},
+				UpdateExpression:         aws.String("ADD uncapped :negfree, #block :negblk"),
+				ConditionExpression:      aws.String(cond),
+				ExpressionAttributeNames: map[string]string{"#block": "block"}, ExpressionAttributeValues: vals,
 			}})
+			if free != blk {
+				items = append(items, types.TransactWriteItem{Update: &types.Update{
+					TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
+					UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD committed :d"),
+					ExpressionAttributeNames: map[string]string{"#month": "month"},
+					ExpressionAttributeValues: map[string]types.AttributeValue{
+						":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+						":d": numAV(int64(free - blk)),
+					},
+				}})
+			}
 		}
 		err = s.transact(ctx, items)
 		if reasons := cancelReasons(err); len(reasons) > 1 && reasons[1] == "ConditionalCheckFailed" {
-			continue // an uncapped send counted on the shard meanwhile: read it again
+			continue // an uncapped send counted on the shard, or its block changed, meanwhile: read it again
 		}
 		if err != nil {
 			return fmt.Errorf("rebasing usage on a cap: %w", err)

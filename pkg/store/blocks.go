@@ -1,0 +1,362 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Block reservations (heat.md: a capped tenant's texts sent). Under a
+// monthly credit cap a text's credits are reserved on its usage shard's
+// month item (PK=T#t#USAGE#<k>, SK=<yyyy-mm>) from the shard's "block":
+// credits the shard took from the month's central committed credits
+// (PK=T#t, SK=USAGE#<yyyy-mm>) with one conditional write, for its own
+// texts. So the central item is written once a block, not once a text:
+//
+//	committed = Σ over the month's shards (credits + reserved + block − uncapped)
+//
+// and the sent and held credits ("used": committed less the blocks) never
+// pass the cap:
+//
+//   - a reservation from the shard's block is one transaction with the
+//     marker: block ≥ the text's credits and "blockCap" (the cap the
+//     block was taken under) = the sender's cap; block −n, reserved +n;
+//   - otherwise the sender reads the central item and the 16 shards (one
+//     consistent BatchGetItem) and writes one transaction: it takes what
+//     its text needs plus blockExtra from the central item (committed +
+//     taken ≤ cap, conditioned), or near the cap what is left of it, and
+//     what still lacks from other shards' blocks (each conditioned on
+//     what it gives), largest first; its shard's block is stamped with
+//     the cap. A central item already past the cap (the cap was lowered)
+//     gets the excess back from the blocks in the same write. Every such
+//     write conditions committed on the cap, so committed — and with it
+//     used — is at most the cap whenever a text reserves;
+//   - a text is held only when a transaction of condition checks confirms
+//     what the read found: committed no lower and no shard's block higher,
+//     so cap − used < the text's credits at one moment. No text is held
+//     while unused credits sit in any shard's block.
+//
+// A sent text turns its reservation into credits on the same item (no
+// central write); a text sent for fewer credits than it reserved, or not
+// sent, gives the difference back to its shard's block. SetCreditCap gives
+// the month's blocks back to the central item (with the fold of each
+// shard, and on removing the cap), and the blockCap stamp keeps a block
+// taken under another cap — by a sender that read the tenant before the
+// change — from serving texts checked against the new one.
+const (
+	// A shard takes beyond its text's credits those of blockTexts more
+	// texts like it, and at most a 32nd of the cap (under a cap of 32 no
+	// more than each text needs): the central item is written once for
+	// 65 texts of any length while the cap is 2,048 times a text's credits
+	// or more.
+	blockTexts    = 64
+	blockCapShare = 32
+)
+
+// blockExtra is what a shard takes beyond a text's credits under limit.
+func blockExtra(limit, credits int) int {
+	return max(0, min(blockTexts*credits, limit/blockCapShare))
+}
+
+// ReserveCredits reserves credits for the leased message ref in month's
+// usage, unless the month's used credits — those of sent messages and the
+// reservations of messages being sent — would pass limit; ok is false then
+// (nothing is reserved: the caller holds the message). The reservation is
+// recorded on the marker (OutboxLease.Reserved for a later holder) and on
+// the message's usage shard, taken from the shard's block of the month's
+// credits (see above), in one transaction, so concurrent consumers cannot
+// together pass the cap.
+func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error) {
+	if credits > limit {
+		return false, nil
+	}
+	k := usageShard(ref)
+	err := s.transact(ctx, []types.TransactWriteItem{{Update: s.reserveMarker(tenant, ref, month, credits)}, {Update: &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
+		UpdateExpression:    aws.String("ADD #block :neg, reserved :n"),
+		ConditionExpression: aws.String("#block >= :n AND blockCap = :cap"),
+		// "block" is a reserved word of DynamoDB's expressions.
+		ExpressionAttributeNames:  map[string]string{"#block": "block"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(credits)), ":neg": numAV(int64(-credits)), ":cap": numAV(int64(limit))},
+	}}})
+	reasons := cancelReasons(err)
+	switch {
+	case err == nil:
+		return true, nil
+	case len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed":
+		return false, fmt.Errorf("reserving credits for %s: %w", ref, errNotLeased)
+	case len(reasons) < 2 || reasons[1] != "ConditionalCheckFailed":
+		return false, fmt.Errorf("reserving credits: %w", err)
+	}
+	// The shard's block is short (or was taken under another cap).
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if err := s.rereadPause(ctx, attempt); err != nil {
+				return false, fmt.Errorf("reserving credits: %w", err)
+			}
+		}
+		snap, err := s.readBlocks(ctx, tenant, month)
+		if err != nil {
+			return false, err
+		}
+		p := planBlock(snap, k, credits, limit)
+		if p.hold {
+			err := s.transact(ctx, s.holdChecks(tenant, month, snap))
+			if conditionCancelled(err) {
+				continue // the credits moved meanwhile: read again
+			}
+			if err != nil {
+				return false, fmt.Errorf("reserving credits: %w", err)
+			}
+			return false, nil
+		}
+		err = s.transact(ctx, s.blockItems(tenant, ref, month, k, credits, limit, snap, p))
+		reasons := cancelReasons(err)
+		switch {
+		case err == nil:
+			return true, nil
+		case len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed":
+			return false, fmt.Errorf("reserving credits for %s: %w", ref, errNotLeased)
+		case conditionCancelled(err):
+			continue
+		default:
+			return false, fmt.Errorf("reserving credits: %w", err)
+		}
+	}
+}
+
+// conditionCancelled reports whether a transaction was cancelled because
+// one of its conditions failed.
+func conditionCancelled(err error) bool {
+	for _, r := range cancelReasons(err) {
+		if r == "ConditionalCheckFailed" {
+			return true
+		}
+	}
+	return false
+}
+
+// reserveMarker records a reservation on the leased marker.
+func (s *Store) reserveMarker(tenant, ref, month string, credits int) *types.Update {
+	return &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(outboxPK(tenant, ref), skOut),
+		UpdateExpression:         aws.String("SET reserved = :n, reservedMonth = :month"),
+		ConditionExpression:      aws.String(condSending),
+		ExpressionAttributeNames: map[string]string{"#s": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":n": numAV(int64(credits)), ":month": &types.AttributeValueMemberS{Value: month},
+			":sending": &types.AttributeValueMemberS{Value: OutboxSending},
+		},
+	}
+}
+
+// blockSnapshot is the month's committed credits and each shard's block,
+// as one read found them.
+type blockSnapshot struct {
+	committed int
+	blocks    [usageShards]int
+}
+
+func (s *Store) readBlocks(ctx context.Context, tenant, month string) (blockSnapshot, error) {
+	var snap blockSnapshot
+	keys := []map[string]types.AttributeValue{usageCentralKey(tenant, month)}
+	for k := range usageShards {
+		keys = append(keys, keyOf(usageShardPK(tenant, k), month))
+	}
+	items, err := s.batchGet(ctx, keys, true)
+	if err != nil {
+		return snap, fmt.Errorf("reading credit blocks: %w", err)
+	}
+	if snap.committed, err = numAttr(items[tenantPK(tenant)+"|"+usageSK(month)], "committed"); err != nil {
+		return snap, err
+	}
+	for k := range usageShards {
+		if snap.blocks[k], err = numAttr(items[usageShardPK(tenant, k)+"|"+month], "block"); err != nil {
+			return snap, err
+		}
+	}
+	return snap, nil
+}
+
+// blockPlan is how a text of shard k gets its credits: take from the
+// central item (negative: gives back its excess over the cap) and steal
+// from other shards' blocks; hold when they cannot cover it.
+type blockPlan struct {
+	hold  bool
+	take  int
+	steal map[int]int
+}
+
+// planBlock plans a reservation of n credits on shard k under limit.
+func planBlock(snap blockSnapshot, k, n, limit int) blockPlan {
+	room := limit - snap.committed
+	need := n - snap.blocks[k] // what the shard's block lacks
+	others := 0
+	for j, b := range snap.blocks {
+		if j != k {
+			others += b
+		}
+	}
+	if room+snap.blocks[k]+others < n {
+		return blockPlan{hold: true}
+	}
+	if room >= max(need, 0) {
+		if need <= 0 {
+			return blockPlan{} // the block suffices: restamped under this cap
+		}
+		return blockPlan{take: min(room, need+blockExtra(limit, n))}
+	}
+	// Near (or past) the cap: what is left of the central item, the rest
+	// from the other blocks, the largest first.
+	p := blockPlan{take: room, steal: map[int]int{}}
+	order := make([]int, 0, usageShards)
+	for j, b := range snap.blocks {
+		if j != k && b > 0 {
+			order = append(order, j)
+		}
+	}
+	sort.SliceStable(order, func(a, b int) bool { return snap.blocks[order[a]] > snap.blocks[order[b]] })
+	for rest, i := need-room, 0; rest > 0; i++ {
+		j := order[i]
+		x := min(rest, snap.blocks[j])
+		p.steal[j] = x
+		rest -= x
+	}
+	return p
+}
+
+// blockItems is the transaction of a planned reservation: the marker
+// (item 0), the shard's month item, the central item, the stolen blocks.
+func (s *Store) blockItems(tenant, ref, month string, k, n, limit int, snap blockSnapshot, p blockPlan) []types.TransactWriteItem {
+	stolen := 0
+	for _, x := range p.steal {
+		stolen += x
+	}
+	items := []types.TransactWriteItem{{Update: s.reserveMarker(tenant, ref, month, n)}, {Update: &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
+		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month, blockCap = :cap ADD #block :delta, reserved :n"),
+		ConditionExpression:      aws.String("attribute_not_exists(#block) OR #block >= :had"),
+		ExpressionAttributeNames: map[string]string{"#month": "month", "#block": "block"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+			":cap": numAV(int64(limit)), ":delta": numAV(int64(stolen + p.take - n)), ":n": numAV(int64(n)),
+			":had": numAV(int64(snap.blocks[k])),
+		},
+	}}}
+	// committed + take ≤ limit, checked even when nothing is taken.
+	cond := "attribute_not_exists(committed) OR committed <= :room"
+	room := numAV(int64(limit - p.take))
+	if p.take == 0 {
+		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
+			ConditionExpression: aws.String(cond), ExpressionAttributeValues: map[string]types.AttributeValue{":room": room},
+		}})
+	} else {
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
+			UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD committed :take"),
+			ConditionExpression:      aws.String(cond),
+			ExpressionAttributeNames: map[string]string{"#month": "month"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+				":take": numAV(int64(p.take)), ":room": room,
+			},
+		}})
+	}
+	for j := range usageShards {
+		x, ok := p.steal[j]
+		if !ok {
+			continue
+		}
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, j), month),
+			UpdateExpression:          aws.String("ADD #block :neg"),
+			ConditionExpression:       aws.String("#block >= :x"),
+			ExpressionAttributeNames:  map[string]string{"#block": "block"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":x": numAV(int64(x)), ":neg": numAV(int64(-x))},
+		}})
+	}
+	return items
+}
+
+// holdChecks confirm a snapshot that leaves no room: committed is no lower
+// than read and no shard's block higher, all at one moment.
+func (s *Store) holdChecks(tenant, month string, snap blockSnapshot) []types.TransactWriteItem {
+	items := []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
+		ConditionExpression:       aws.String("committed >= :c"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":c": numAV(int64(snap.committed))},
+	}}}
+	if snap.committed <= 0 {
+		items[0].ConditionCheck.ConditionExpression = aws.String("attribute_not_exists(committed) OR committed >= :c")
+	}
+	for k, b := range snap.blocks {
+		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+			TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
+			ConditionExpression:       aws.String("attribute_not_exists(#block) OR #block <= :b"),
+			ExpressionAttributeNames:  map[string]string{"#block": "block"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":b": numAV(int64(b))},
+		}})
+	}
+	return items
+}
+
+// shardGiveBack turns n reserved credits of the shard's month back into
+// its block (a text not sent, or sent for fewer credits).
+func (s *Store) shardGiveBack(tenant string, k int, month string, n int) *types.Update {
+	return &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
+		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD reserved :neg, #block :n"),
+		ExpressionAttributeNames: map[string]string{"#month": "month", "#block": "block"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+			":n": numAV(int64(n)), ":neg": numAV(int64(-n)),
+		},
+	}
+}
+
+// releaseBlocks gives every shard's block of month back to the central
+// item (the cap was removed), each conditioned on the block it read.
+func (s *Store) releaseBlocks(ctx context.Context, tenant, month string) error {
+	for k := range usageShards {
+		key := keyOf(usageShardPK(tenant, k), month)
+		for attempt := 0; ; attempt++ {
+			if attempt > 0 {
+				if err := s.rereadPause(ctx, attempt); err != nil {
+					return fmt.Errorf("releasing credit blocks: %w", err)
+				}
+			}
+			var it struct {
+				Block int `dynamodbav:"block"`
+			}
+			if err := s.getItem(ctx, "usage shard", true, usageShardPK(tenant, k), month, &it); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					break
+				}
+				return err
+			}
+			if it.Block == 0 {
+				break
+			}
+			err := s.transact(ctx, []types.TransactWriteItem{{Update: &types.Update{
+				TableName: aws.String(s.table), Key: key,
+				UpdateExpression:          aws.String("ADD #block :neg"),
+				ConditionExpression:       aws.String("#block = :b"),
+				ExpressionAttributeNames:  map[string]string{"#block": "block"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{":b": numAV(int64(it.Block)), ":neg": numAV(int64(-it.Block))},
+			}}, {Update: s.commitUpdate(tenant, month, -it.Block)}})
+			if conditionCancelled(err) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("releasing credit blocks: %w", err)
+			}
+			break
+		}
+	}
+	return nil
+}
