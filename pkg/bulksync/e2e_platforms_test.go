@@ -102,13 +102,32 @@ func TestInstall_FourPlatformsWithOverlappingPeople(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	shop.ReleaseBulk()
+	// The runs share the workers: wait while any of them makes progress,
+	// and give up only after stallLimit without a record counted (a
+	// loaded machine is slower, a stuck run stops counting).
+	const stallLimit = 3 * time.Minute
+	progress, lastChange := -1, time.Now()
+	counted := func() int {
+		n := 0
+		for _, id := range runs {
+			r, err := st.GetRun(ctx, tenant.ID, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += r.Counts.Seen
+		}
+		return n
+	}
 	for i, id := range runs {
 		var run store.Run
-		for deadline := time.Now().Add(4 * time.Minute); ; {
+		for {
 			if run, err = st.GetRun(ctx, tenant.ID, id); err != nil {
 				t.Fatal(err)
 			}
-			if run.Status != store.RunRunning || time.Now().After(deadline) {
+			if n := counted(); n != progress {
+				progress, lastChange = n, time.Now()
+			}
+			if run.Status != store.RunRunning || time.Since(lastChange) > stallLimit {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)
