@@ -302,7 +302,7 @@ func heatClass(tenant, pk string) string {
 		{"T#t#RUN#", "T#t#RUN#<r>"}, {"T#t#CONN#", "T#t#CONN#<c>#RUNS"}, {"T#t#G#", "T#t#G#<group>#<k>"},
 		{"T#t#CONTACTS#PENDING#", "T#t#CONTACTS#PENDING#<k>"}, {"T#t#CONTACTS#", "T#t#CONTACTS#<k>"},
 		{"SCHED#", "SCHED#<n>"}, {"OUTBOX#", "OUTBOX#<n>"}, {"DOI#", "DOI#<n>"}, {"HOOKS#", "HOOKS#<n>"},
-		{"T#t#USAGE#", "T#t#USAGE#<k>"}, {"T#t#CREDITS#", "T#t#CREDITS#<k>"},
+		{"T#t#USAGE#", "T#t#USAGE#<k>"}, {"T#t#CREDITS#", "T#t#CREDITS#<k>"}, {"T#t#BLOCK#", "T#t#BLOCK#<k>"},
 	} {
 		if strings.HasPrefix(pk, p.prefix) {
 			return p.class
