@@ -8,6 +8,7 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -43,12 +44,14 @@ import (
 //     gets the excess back from the blocks in the same write. Every such
 //     write conditions committed on the cap, so committed — and with it
 //     used — is at most the cap whenever a text reserves;
-//   - a text is held only when a transaction of condition checks confirms
-//     what the read found: committed no lower and no shard's block higher,
-//     so cap − used < the text's credits at one moment. No text is held
-//     while unused credits sit in any shard's block. (Every write that
-//     lowers used raises a block — a give-back — so the 16 block checks
-//     and the central one are what that takes: 17 checks a held text.)
+//   - a text is held only when the central item and the 16 blocks read
+//     at one moment (one TransactGetItems, serializable with every write
+//     of them) leave cap − used below the text's credits. No text is held
+//     while unused credits sit in any shard's block. The read of the plan
+//     (a BatchGetItem) reads each item at its own moment, so it only
+//     tells when to read them so; a held text writes nothing but its
+//     failed try (it read 17 items twice: 51 RCU, where 17 condition
+//     checks cost 34 WCU and the tenant key's write limit).
 //
 // Moving credits between a block, the central item and the counters keeps
 // the sum: a reservation moves them from block to reserved on one item,
@@ -127,14 +130,19 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 		}
 		p := planBlock(snap, k, credits, limit)
 		if p.hold {
-			err := s.transact(ctx, s.holdChecks(tenant, month, snap))
-			if conditionCancelled(err) {
-				continue // the credits moved meanwhile: read again
+			// The read's items were read at different moments: read them
+			// again at one moment, and hold only if that leaves no room.
+			snap, err = s.snapshotBlocks(ctx, tenant, month)
+			var tc *types.TransactionCanceledException
+			if errors.As(err, &tc) {
+				continue // a transaction was writing them: read again
 			}
 			if err != nil {
-				return false, fmt.Errorf("reserving credits: %w", err)
+				return false, err
 			}
-			return false, nil
+			if p = planBlock(snap, k, credits, limit); p.hold {
+				return false, nil
+			}
 		}
 		err = s.transact(ctx, s.blockItems(tenant, ref, month, k, credits, limit, snap, p))
 		reasons := cancelReasons(err)
@@ -198,6 +206,36 @@ func (s *Store) readBlocks(ctx context.Context, tenant, month string) (blockSnap
 	}
 	for k := range usageShards {
 		if snap.blocks[k], err = numAttr(items[blockShardPK(tenant, k)+"|"+month], "block"); err != nil {
+			return snap, err
+		}
+	}
+	return snap, nil
+}
+
+// snapshotBlocks reads what readBlocks does at one moment (one
+// TransactGetItems: 2 RCU an item).
+func (s *Store) snapshotBlocks(ctx context.Context, tenant, month string) (blockSnapshot, error) {
+	var snap blockSnapshot
+	gets := []types.TransactGetItem{{Get: &types.Get{TableName: aws.String(s.table), Key: usageCentralKey(tenant, month)}}}
+	for k := range usageShards {
+		gets = append(gets, types.TransactGetItem{Get: &types.Get{TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month)}})
+	}
+	s.estimate(false, 2*float64(len(gets)))
+	out, err := s.db.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets, ReturnConsumedCapacity: s.capacityMode()})
+	if out != nil {
+		s.track(false, out.ConsumedCapacity...)
+	}
+	if err != nil {
+		return snap, fmt.Errorf("reading credit blocks: %w", err)
+	}
+	if len(out.Responses) != len(gets) {
+		return snap, fmt.Errorf("reading credit blocks: %d of %d items", len(out.Responses), len(gets))
+	}
+	if snap.committed, err = numAttr(out.Responses[0].Item, "committed"); err != nil {
+		return snap, err
+	}
+	for k := range usageShards {
+		if snap.blocks[k], err = numAttr(out.Responses[1+k].Item, "block"); err != nil {
 			return snap, err
 		}
 	}
@@ -300,28 +338,6 @@ func (s *Store) blockItems(tenant, ref, month string, k, n, limit int, snap bloc
 			ConditionExpression:       aws.String("#block >= :x"),
 			ExpressionAttributeNames:  map[string]string{"#block": "block"},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":x": numAV(int64(x)), ":neg": numAV(int64(-x))},
-		}})
-	}
-	return items
-}
-
-// holdChecks confirm a snapshot that leaves no room: committed is no lower
-// than read and no shard's block higher, all at one moment.
-func (s *Store) holdChecks(tenant, month string, snap blockSnapshot) []types.TransactWriteItem {
-	items := []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
-		TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
-		ConditionExpression:       aws.String("committed >= :c"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":c": numAV(int64(snap.committed))},
-	}}}
-	if snap.committed <= 0 {
-		items[0].ConditionCheck.ConditionExpression = aws.String("attribute_not_exists(committed) OR committed >= :c")
-	}
-	for k, b := range snap.blocks {
-		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-			TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month),
-			ConditionExpression:       aws.String("attribute_not_exists(#block) OR #block <= :b"),
-			ExpressionAttributeNames:  map[string]string{"#block": "block"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":b": numAV(int64(b))},
 		}})
 	}
 	return items

@@ -337,6 +337,61 @@ func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 	}
 }
 
+// TestBlocks_AHeldTextWritesNothingButItsFailedTry meters a text the cap
+// holds: under a cap of 2 with two texts reserved (nothing left in any
+// block), a third is held after its failed try on its own block (the one
+// write, with its marker's) and two reads of the central item and the 16
+// blocks, the second at one moment (TransactGetItems: 2 RCU an item): no
+// condition check on the tenant's key or the other blocks, which cost a
+// held text 17 writes (34 WCU) and held texts the tenant key's write
+// limit (≈ 500/s).
+func TestBlocks_AHeldTextWritesNothingButItsFailedTry(t *testing.T) {
+	t.Parallel()
+	_, stack, clk := newStore(t)
+	m := newHeatMeter(stack.DynamoDB, stack.Table)
+	st := store.New(m, stack.Table, store.WithClock(clk.now))
+	tn, _, err := st.CreateTenant(context.Background(), "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &usageSender{t: t, st: st, tenant: tn.ID, clk: clk}
+	limit := 2
+	u.setCap(&limit)
+	for k := range limit {
+		if !u.reserveRef(u.leaseOn(k), 1, limit) {
+			t.Fatalf("text %d held under an empty cap of %d", k+1, limit)
+		}
+	}
+	ref := u.leaseOn(2)
+	m.take()
+	if u.reserveRef(ref, 1, limit) {
+		t.Fatal("a text reserved past the cap")
+	}
+	got := m.take()
+	writes, wcu := map[string]int{}, 0.0
+	reads := map[string]float64{}
+	for key, c := range got {
+		if key.Where != "table" {
+			continue
+		}
+		pk := strings.Replace(key.PK, "T#"+u.tenant, "T#t", 1)
+		if c.Writes > 0 {
+			writes[pk] += c.Writes
+			wcu += c.WCU
+		}
+		if c.Reads > 0 {
+			reads[pk] += c.RCU
+		}
+	}
+	wantWrites := map[string]int{"T#t#BLOCK#2": 1, "T#t#OUT#" + ref: 1}
+	if fmt.Sprint(writes) != fmt.Sprint(wantWrites) || wcu != 4 {
+		t.Errorf("a held text wrote %v (%g WCU), want only its failed try %v (4 WCU)", writes, wcu, wantWrites)
+	}
+	if reads["T#t"] != 3 || reads["T#t#BLOCK#0"] != 3 || reads["T#t#BLOCK#15"] != 3 {
+		t.Errorf("a held text read %v, want 3 RCU on the central item and on each block (a read, then one at one moment)", reads)
+	}
+}
+
 // TestBlocks_ConcurrentSendersOnEveryShardStopExactlyAtTheCap: 64 texts,
 // four on each of the 16 usage shards, reserve at once under a cap of 40:
 // exactly 40 reserve (blocks taken, partial blocks and other shards'

@@ -195,9 +195,10 @@
 // (2 WCU each): each shard key once a text, and the block once more a
 // block (its failed try);
 // near the cap a shard takes what is left and then other shards' unused
-// blocks, and a text is held only when a transaction's condition checks
-// confirm no credit is left anywhere (17 checks, 2 WCU each: T#t and the
-// 16 blocks): the cap stays exact. A sent text
+// blocks, and a text is held only when the central item and the 16
+// blocks read at one moment (TransactGetItems, 34 RCU; no write but its
+// failed try, where 17 condition checks cost 34 WCU) leave no credit
+// anywhere: the cap stays exact. A sent text
 // turns its reservation into credits on the shard's counters (the
 // block's key is not written again); a failed one gives it back to the
 // block. Setting a cap folds the credits sent without one
