@@ -5,27 +5,36 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Block reservations (heat.md: a capped tenant's texts sent). Under a
-// monthly credit cap a text's credits are reserved on its usage shard's
-// month item (PK=T#t#USAGE#<k>, SK=<yyyy-mm>) from the shard's "block":
-// credits the shard took from the month's central committed credits
-// (PK=T#t, SK=USAGE#<yyyy-mm>) with one conditional write, for its own
-// texts. So the central item is written once a block, not once a text:
+// monthly credit cap a text's credits are reserved from its usage shard's
+// "block": credits the shard took from the month's central committed
+// credits (PK=T#t, SK=USAGE#<yyyy-mm>) with one conditional write, for its
+// own texts. A shard's block has a partition key of its own, PK=T#t#BLOCK#<k>,
+// SK=<yyyy-mm> ("block", "blockCap", "reserved"), apart from its month's
+// counters (PK=T#t#USAGE#<k>, SK=<yyyy-mm>, usage_shards.go): a text's
+// reservation writes the block's key and its send the counters' key, so
+// neither takes both writes of a text (heat.md). The central item is
+// written once a block, not once a text:
 //
-//	committed = Σ over the month's shards (credits + reserved + block − uncapped)
+//	committed = Σ over the month's shards (block + reserved − settled + credits − uncapped)
 //
-// and the sent and held credits ("used": committed less the blocks) never
-// pass the cap:
+// where block and reserved (the credits the shard's texts reserved from
+// it, less those given back unsent) are on the shard's block item, and
+// settled (the reservations sent texts ended), credits and uncapped on its
+// month's counters. The sent and held credits ("used": committed less the
+// blocks) never pass the cap:
 //
 //   - a reservation from the shard's block is one transaction with the
 //     marker: block ≥ the text's credits and "blockCap" (the cap the
 //     block was taken under) = the sender's cap; block −n, reserved +n;
-//   - otherwise the sender reads the central item and the 16 shards (one
+//   - otherwise the sender reads the central item and the 16 blocks (one
 //     consistent BatchGetItem) and writes one transaction: it takes what
 //     its text needs plus blockExtra from the central item (committed +
 //     taken ≤ cap, conditioned), or near the cap what is left of it, and
@@ -35,27 +44,43 @@ import (
 //     gets the excess back from the blocks in the same write. Every such
 //     write conditions committed on the cap, so committed — and with it
 //     used — is at most the cap whenever a text reserves;
-//   - a text is held only when a transaction of condition checks confirms
-//     what the read found: committed no lower and no shard's block higher,
-//     so cap − used < the text's credits at one moment. No text is held
-//     while unused credits sit in any shard's block.
+//   - a text is held only when the central item and the 16 blocks read
+//     at one moment (one TransactGetItems, serializable with every write
+//     of them) leave cap − used below the text's credits. No text is held
+//     while unused credits sit in any shard's block. The read of the plan
+//     (a BatchGetItem) reads each item at its own moment, so it only
+//     tells when to read them so; a held text writes nothing but its
+//     failed try (it read 17 items twice: 51 RCU, where 17 condition
+//     checks cost 34 WCU and the tenant key's write limit).
 //
-// A sent text turns its reservation into credits on the same item (no
-// central write); a text sent for fewer credits than it reserved, or not
-// sent, gives the difference back to its shard's block. SetCreditCap gives
-// the month's blocks back to the central item (with the fold of each
-// shard, and on removing the cap), and the blockCap stamp keeps a block
-// taken under another cap — by a sender that read the tenant before the
-// change — from serving texts checked against the new one.
+// Moving credits between a block, the central item and the counters keeps
+// the sum: a reservation moves them from block to reserved on one item,
+// and a sent text from reserved to credits across the two keys (settled
+// and credits +n on the counters: the block's key is not written). A text
+// sent for fewer credits than it reserved settles its whole reservation
+// and gives the difference back to its block (its one send that writes
+// both keys); a text not sent gives its reservation back to the block
+// (block +n, reserved −n: the block's key alone). SetCreditCap gives the
+// month's blocks back to the central item (with the fold of each shard,
+// and on removing the cap), and the blockCap stamp keeps a block taken
+// under another cap — by a sender that read the tenant before the change
+// — from serving texts checked against the new one.
 const (
 	// A shard takes beyond its text's credits those of blockTexts more
 	// texts like it, and at most a 32nd of the cap (under a cap of 32 no
 	// more than each text needs): the central item is written once for
 	// 65 texts of any length while the cap is 2,048 times a text's credits
 	// or more.
-	blockTexts    = 64
-	blockCapShare = 32
+	blockTexts     = 64
+	blockCapShare  = 32
+	blockShardBase = "#BLOCK#"
 )
+
+// blockShardKey is the key of usage shard k's block of month.
+func blockShardKey(t string, k int, month string) map[string]types.AttributeValue {
+	return keyOf(blockShardPK(t, k), month)
+}
+func blockShardPK(t string, k int) string { return "T#" + t + blockShardBase + strconv.Itoa(k) }
 
 // blockExtra is what a shard takes beyond a text's credits under limit.
 func blockExtra(limit, credits int) int {
@@ -67,8 +92,8 @@ func blockExtra(limit, credits int) int {
 // reservations of messages being sent — would pass limit; ok is false then
 // (nothing is reserved: the caller holds the message). The reservation is
 // recorded on the marker (OutboxLease.Reserved for a later holder) and on
-// the message's usage shard, taken from the shard's block of the month's
-// credits (see above), in one transaction, so concurrent consumers cannot
+// the block of the month's credits of the message's usage shard (see
+// above), in one transaction, so concurrent consumers cannot
 // together pass the cap.
 func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, credits, limit int) (bool, error) {
 	if credits > limit {
@@ -76,7 +101,7 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 	}
 	k := usageShard(ref)
 	err := s.transact(ctx, []types.TransactWriteItem{{Update: s.reserveMarker(tenant, ref, month, credits)}, {Update: &types.Update{
-		TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
+		TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month),
 		UpdateExpression:    aws.String("ADD #block :neg, reserved :n"),
 		ConditionExpression: aws.String("#block >= :n AND blockCap = :cap"),
 		// "block" is a reserved word of DynamoDB's expressions.
@@ -105,14 +130,19 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 		}
 		p := planBlock(snap, k, credits, limit)
 		if p.hold {
-			err := s.transact(ctx, s.holdChecks(tenant, month, snap))
-			if conditionCancelled(err) {
-				continue // the credits moved meanwhile: read again
+			// The read's items were read at different moments: read them
+			// again at one moment, and hold only if that leaves no room.
+			snap, err = s.snapshotBlocks(ctx, tenant, month)
+			var tc *types.TransactionCanceledException
+			if errors.As(err, &tc) {
+				continue // a transaction was writing them: read again
 			}
 			if err != nil {
-				return false, fmt.Errorf("reserving credits: %w", err)
+				return false, err
 			}
-			return false, nil
+			if p = planBlock(snap, k, credits, limit); p.hold {
+				return false, nil
+			}
 		}
 		err = s.transact(ctx, s.blockItems(tenant, ref, month, k, credits, limit, snap, p))
 		reasons := cancelReasons(err)
@@ -165,7 +195,7 @@ func (s *Store) readBlocks(ctx context.Context, tenant, month string) (blockSnap
 	var snap blockSnapshot
 	keys := []map[string]types.AttributeValue{usageCentralKey(tenant, month)}
 	for k := range usageShards {
-		keys = append(keys, keyOf(usageShardPK(tenant, k), month))
+		keys = append(keys, blockShardKey(tenant, k, month))
 	}
 	items, err := s.batchGet(ctx, keys, true)
 	if err != nil {
@@ -175,7 +205,37 @@ func (s *Store) readBlocks(ctx context.Context, tenant, month string) (blockSnap
 		return snap, err
 	}
 	for k := range usageShards {
-		if snap.blocks[k], err = numAttr(items[usageShardPK(tenant, k)+"|"+month], "block"); err != nil {
+		if snap.blocks[k], err = numAttr(items[blockShardPK(tenant, k)+"|"+month], "block"); err != nil {
+			return snap, err
+		}
+	}
+	return snap, nil
+}
+
+// snapshotBlocks reads what readBlocks does at one moment (one
+// TransactGetItems: 2 RCU an item).
+func (s *Store) snapshotBlocks(ctx context.Context, tenant, month string) (blockSnapshot, error) {
+	var snap blockSnapshot
+	gets := []types.TransactGetItem{{Get: &types.Get{TableName: aws.String(s.table), Key: usageCentralKey(tenant, month)}}}
+	for k := range usageShards {
+		gets = append(gets, types.TransactGetItem{Get: &types.Get{TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month)}})
+	}
+	s.estimate(false, 2*float64(len(gets)))
+	out, err := s.db.TransactGetItems(ctx, &dynamodb.TransactGetItemsInput{TransactItems: gets, ReturnConsumedCapacity: s.capacityMode()})
+	if out != nil {
+		s.track(false, out.ConsumedCapacity...)
+	}
+	if err != nil {
+		return snap, fmt.Errorf("reading credit blocks: %w", err)
+	}
+	if len(out.Responses) != len(gets) {
+		return snap, fmt.Errorf("reading credit blocks: %d of %d items", len(out.Responses), len(gets))
+	}
+	if snap.committed, err = numAttr(out.Responses[0].Item, "committed"); err != nil {
+		return snap, err
+	}
+	for k := range usageShards {
+		if snap.blocks[k], err = numAttr(out.Responses[1+k].Item, "block"); err != nil {
 			return snap, err
 		}
 	}
@@ -230,14 +290,14 @@ func planBlock(snap blockSnapshot, k, n, limit int) blockPlan {
 }
 
 // blockItems is the transaction of a planned reservation: the marker
-// (item 0), the shard's month item, the central item, the stolen blocks.
+// (item 0), the shard's block, the central item, the stolen blocks.
 func (s *Store) blockItems(tenant, ref, month string, k, n, limit int, snap blockSnapshot, p blockPlan) []types.TransactWriteItem {
 	stolen := 0
 	for _, x := range p.steal {
 		stolen += x
 	}
 	items := []types.TransactWriteItem{{Update: s.reserveMarker(tenant, ref, month, n)}, {Update: &types.Update{
-		TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
+		TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month),
 		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month, blockCap = :cap ADD #block :delta, reserved :n"),
 		ConditionExpression:      aws.String("attribute_not_exists(#block) OR #block >= :had"),
 		ExpressionAttributeNames: map[string]string{"#month": "month", "#block": "block"},
@@ -273,7 +333,7 @@ func (s *Store) blockItems(tenant, ref, month string, k, n, limit int, snap bloc
 			continue
 		}
 		items = append(items, types.TransactWriteItem{Update: &types.Update{
-			TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, j), month),
+			TableName: aws.String(s.table), Key: blockShardKey(tenant, j, month),
 			UpdateExpression:          aws.String("ADD #block :neg"),
 			ConditionExpression:       aws.String("#block >= :x"),
 			ExpressionAttributeNames:  map[string]string{"#block": "block"},
@@ -283,33 +343,12 @@ func (s *Store) blockItems(tenant, ref, month string, k, n, limit int, snap bloc
 	return items
 }
 
-// holdChecks confirm a snapshot that leaves no room: committed is no lower
-// than read and no shard's block higher, all at one moment.
-func (s *Store) holdChecks(tenant, month string, snap blockSnapshot) []types.TransactWriteItem {
-	items := []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
-		TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
-		ConditionExpression:       aws.String("committed >= :c"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":c": numAV(int64(snap.committed))},
-	}}}
-	if snap.committed <= 0 {
-		items[0].ConditionCheck.ConditionExpression = aws.String("attribute_not_exists(committed) OR committed >= :c")
-	}
-	for k, b := range snap.blocks {
-		items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-			TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
-			ConditionExpression:       aws.String("attribute_not_exists(#block) OR #block <= :b"),
-			ExpressionAttributeNames:  map[string]string{"#block": "block"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":b": numAV(int64(b))},
-		}})
-	}
-	return items
-}
-
 // shardGiveBack turns n reserved credits of the shard's month back into
-// its block (a text not sent, or sent for fewer credits).
+// its block (a text not sent, or sent in another month): the block's key
+// alone.
 func (s *Store) shardGiveBack(tenant string, k int, month string, n int) *types.Update {
 	return &types.Update{
-		TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
+		TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month),
 		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD reserved :neg, #block :n"),
 		ExpressionAttributeNames: map[string]string{"#month": "month", "#block": "block"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -319,11 +358,25 @@ func (s *Store) shardGiveBack(tenant string, k int, month string, n int) *types.
 	}
 }
 
+// blockBack gives n credits of a settled reservation back to the shard's
+// block of month (a text sent for fewer credits than it reserved).
+func (s *Store) blockBack(tenant string, k int, month string, n int) *types.Update {
+	return &types.Update{
+		TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month),
+		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD #block :n"),
+		ExpressionAttributeNames: map[string]string{"#month": "month", "#block": "block"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+			":n": numAV(int64(n)),
+		},
+	}
+}
+
 // releaseBlocks gives every shard's block of month back to the central
 // item (the cap was removed), each conditioned on the block it read.
 func (s *Store) releaseBlocks(ctx context.Context, tenant, month string) error {
 	for k := range usageShards {
-		key := keyOf(usageShardPK(tenant, k), month)
+		key := blockShardKey(tenant, k, month)
 		for attempt := 0; ; attempt++ {
 			if attempt > 0 {
 				if err := s.rereadPause(ctx, attempt); err != nil {
@@ -333,7 +386,7 @@ func (s *Store) releaseBlocks(ctx context.Context, tenant, month string) error {
 			var it struct {
 				Block int `dynamodbav:"block"`
 			}
-			if err := s.getItem(ctx, "usage shard", true, usageShardPK(tenant, k), month, &it); err != nil {
+			if err := s.getItem(ctx, "credit block", true, blockShardPK(tenant, k), month, &it); err != nil {
 				if errors.Is(err, ErrNotFound) {
 					break
 				}

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -268,7 +269,13 @@ func TestBlocks_ACapLoweredWhileTextsSendIsNotServedByBlocksOfTheOldCap(t *testi
 // tenant's key T#t is written once per block a shard takes — a text's
 // credit and 64 more under a large cap — counted from the requests, so
 // 512 texts over 16 shards write it at most 512/16 times, here once per
-// shard.
+// shard. The reservation and the send write different keys of the shard:
+// its block's key T#t#BLOCK#<k> once a text (its reservation) and once
+// more a block (the failed try before the take), its month's counters
+// T#t#USAGE#<k> and its running total T#t#CREDITS#<k> once a text (the
+// send), so no key of a shard takes more than 1 + 1/65 writes a text of
+// the shard (heat.md: 719 WCU/s on the busiest at 5,000 texts/s, where
+// the month's counters took both writes, 1,427).
 func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 	t.Parallel()
 	_, stack, clk := newStore(t)
@@ -287,6 +294,7 @@ func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 	}
 	const n = 512
 	perShard, writes := map[int]int{}, 0
+	keyWrites := map[string]int{} // writes of each shard key
 	for i := range n {
 		ref := u.leaseOn(i % 16)
 		perShard[store.UsageShard(ref)]++
@@ -299,7 +307,13 @@ func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 			ConnectionID: "c1", Purpose: string(consent.PurposeConfirmation), Capped: true, Reserved: 1, ReservedMonth: store.UsageMonth(u.clk.now())}); err != nil {
 			t.Fatal(err)
 		}
-		writes += m.take()[heatKey{"table", "T#" + u.tenant}].Writes
+		got := m.take()
+		writes += got[heatKey{"table", "T#" + u.tenant}].Writes
+		for key, c := range got {
+			if key.Where == "table" && strings.HasPrefix(key.PK, "T#"+u.tenant+"#") && !strings.HasPrefix(key.PK, "T#"+u.tenant+"#OUT#") {
+				keyWrites[strings.TrimPrefix(key.PK, "T#"+u.tenant)] += c.Writes
+			}
+		}
 	}
 	want := 0
 	for _, c := range perShard {
@@ -308,6 +322,73 @@ func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 	t.Logf("%d capped texts wrote the tenant's key %d times (%.4f a text; %d blocks)", n, writes, float64(writes)/n, want)
 	if writes != want || writes*16 > n {
 		t.Fatalf("%d writes on the tenant's key for %d texts, want one a block (%d), at most 1/16 a text", writes, n, want)
+	}
+	for k, c := range perShard {
+		blocks := (c + perBlock - 1) / perBlock
+		for key, w := range map[string]int{fmt.Sprintf("#BLOCK#%d", k): c + blocks, fmt.Sprintf("#USAGE#%d", k): c, fmt.Sprintf("#CREDITS#%d", k): c} {
+			if keyWrites[key] != w {
+				t.Errorf("shard %d's %d texts (%d blocks) wrote T#t%s %d times, want %d", k, c, blocks, key, keyWrites[key], w)
+			}
+			delete(keyWrites, key)
+		}
+	}
+	if len(keyWrites) > 0 {
+		t.Errorf("capped texts wrote other keys of the tenant: %v", keyWrites)
+	}
+}
+
+// TestBlocks_AHeldTextWritesNothingButItsFailedTry meters a text the cap
+// holds: under a cap of 2 with two texts reserved (nothing left in any
+// block), a third is held after its failed try on its own block (the one
+// write, with its marker's) and two reads of the central item and the 16
+// blocks, the second at one moment (TransactGetItems: 2 RCU an item): no
+// condition check on the tenant's key or the other blocks, which cost a
+// held text 17 writes (34 WCU) and held texts the tenant key's write
+// limit (≈ 500/s).
+func TestBlocks_AHeldTextWritesNothingButItsFailedTry(t *testing.T) {
+	t.Parallel()
+	_, stack, clk := newStore(t)
+	m := newHeatMeter(stack.DynamoDB, stack.Table)
+	st := store.New(m, stack.Table, store.WithClock(clk.now))
+	tn, _, err := st.CreateTenant(context.Background(), "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &usageSender{t: t, st: st, tenant: tn.ID, clk: clk}
+	limit := 2
+	u.setCap(&limit)
+	for k := range limit {
+		if !u.reserveRef(u.leaseOn(k), 1, limit) {
+			t.Fatalf("text %d held under an empty cap of %d", k+1, limit)
+		}
+	}
+	ref := u.leaseOn(2)
+	m.take()
+	if u.reserveRef(ref, 1, limit) {
+		t.Fatal("a text reserved past the cap")
+	}
+	got := m.take()
+	writes, wcu := map[string]int{}, 0.0
+	reads := map[string]float64{}
+	for key, c := range got {
+		if key.Where != "table" {
+			continue
+		}
+		pk := strings.Replace(key.PK, "T#"+u.tenant, "T#t", 1)
+		if c.Writes > 0 {
+			writes[pk] += c.Writes
+			wcu += c.WCU
+		}
+		if c.Reads > 0 {
+			reads[pk] += c.RCU
+		}
+	}
+	wantWrites := map[string]int{"T#t#BLOCK#2": 1, "T#t#OUT#" + ref: 1}
+	if fmt.Sprint(writes) != fmt.Sprint(wantWrites) || wcu != 4 {
+		t.Errorf("a held text wrote %v (%g WCU), want only its failed try %v (4 WCU)", writes, wcu, wantWrites)
+	}
+	if reads["T#t"] != 3 || reads["T#t#BLOCK#0"] != 3 || reads["T#t#BLOCK#15"] != 3 {
+		t.Errorf("a held text read %v, want 3 RCU on the central item and on each block (a read, then one at one moment)", reads)
 	}
 }
 

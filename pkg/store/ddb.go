@@ -326,7 +326,8 @@ func (s *Store) unprocessedPause(ctx context.Context, op string, attempt, left i
 	return sleep(ctx, backoff(min(attempt, 6)))
 }
 
-// retrying is the store's client: its writes carry conflictRetry.
+// retrying is the store's client: its writes (and transactional reads)
+// carry conflictRetry.
 type retrying struct{ DynamoDBAPI }
 
 func (r retrying) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
@@ -343,6 +344,9 @@ func (r retrying) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteIte
 }
 func (r retrying) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	return r.DynamoDBAPI.TransactWriteItems(ctx, in, append(o, conflictRetry)...)
+}
+func (r retrying) TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error) {
+	return r.DynamoDBAPI.TransactGetItems(ctx, in, append(o, conflictRetry)...)
 }
 
 // conflictRetry extends a call's retryer to transaction conflicts.

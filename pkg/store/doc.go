@@ -72,8 +72,9 @@
 //	a dry run's scratch (its would-be writes) PK=T#t#RUN#<r>#D#<key after T#t#> SK=<the key's SK>      table (TTL 7 days, no index attributes)
 //	platform webhook subscriptions of a connection PK=T#t SK=HOOKS#<c> (ids by topic, last check)    table
 //	webhook checks due (daily, pkg/hooks)  GSI2PK=HOOKS#<0..7> GSI2SK <= <nextCheck>#<t>#<c>         GSI2 (sparse)
-//	SMS usage of a month, one shard        PK=T#t#USAGE#<0..15> SK=<yyyy-mm>   (k = hash(ref)%16)     table, 16 summed (BatchGetItem); + the shard's block of the cap (block, blockCap)
+//	SMS usage of a month, one shard        PK=T#t#USAGE#<0..15> SK=<yyyy-mm>   (k = hash(ref)%16)     table, 16 summed (BatchGetItem)
 //	SMS credits ever sent, one shard       PK=T#t#CREDITS#<0..15> SK=TOTAL     (k = hash(ref)%16)     table, 16 summed (CreditsUsed)
+//	a usage shard's block of the cap (month) PK=T#t#BLOCK#<0..15> SK=<yyyy-mm> (block, blockCap, reserved) table, 16 read to take a block (blocks.go)
 //
 // A dry run (Target.DryRun, dryrun.go) decides as a real run does but
 // writes its contacts, phone items, email claims and links to its scratch
@@ -189,11 +190,18 @@
 // the month's central committed credits (T#t) with one conditional write
 // for 65 texts like it (at most cap/32), so T#t is written once a block,
 // not once a text (TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock);
+// the block is on a key of its own (T#t#BLOCK#<k>), so the reservation
+// writes it (2 WCU) and the send the month's counters and the total
+// (2 WCU each): each shard key once a text, and the block once more a
+// block (its failed try);
 // near the cap a shard takes what is left and then other shards' unused
-// blocks, and a text is held only when a transaction's condition checks
-// confirm no credit is left anywhere: the cap stays exact. A sent text
-// turns its reservation into credits on the shard; a failed one gives it
-// back to the block. Setting a cap folds the credits sent without one
+// blocks, and a text is held only when the central item and the 16
+// blocks read at one moment (TransactGetItems, 34 RCU; no write but its
+// failed try, where 17 condition checks cost 34 WCU) leave no credit
+// anywhere: the cap stays exact. A sent text
+// turns its reservation into credits on the shard's counters (the
+// block's key is not written again); a failed one gives it back to the
+// block. Setting a cap folds the credits sent without one
 // into committed, and gives the blocks back, shard by shard; the fold is
 // exact, sends in flight included: each fold is conditioned on the
 // shard's uncapped credits and block it read and flags the shard, and a
@@ -226,9 +234,9 @@
 // put, 1 WCU) were over the limit at that rate; sharded as above, each is
 // under it (the test asserts the busiest shard's share). A tenant's sent
 // texts write T#t only under a monthly credit cap (one transactional
-// write a block of 65 texts; the month's usage shard, written by the
-// reservation and the send, limits a capped tenant to about 3,500 texts a
-// second). A change that adds a write to a hot
+// write a block of 65 texts); a capped text's reservation and its send
+// write different shard keys (its block, its month's counters), each
+// under 0.72x a partition at 5,000 capped texts a second. A change that adds a write to a hot
 // key fails that test until heat.md says so.
 //
 // # Write-back of opt-outs

@@ -290,6 +290,22 @@ func (m *heatMeter) TransactWriteItems(ctx context.Context, in *dynamodb.Transac
 	return out, err
 }
 
+// TransactGetItems records each item read: two units per started 4 KB.
+func (m *heatMeter) TransactGetItems(ctx context.Context, in *dynamodb.TransactGetItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactGetItemsOutput, error) {
+	out, err := m.raw.TransactGetItems(ctx, in, o...)
+	if err != nil {
+		return out, err
+	}
+	for i, it := range in.TransactItems {
+		size := 0
+		if i < len(out.Responses) {
+			size = store.ItemSize(out.Responses[i].Item)
+		}
+		m.add(heatKey{"table", strAttr(it.Get.Key, "PK")}, false, 2*readUnits(size, true), size)
+	}
+	return out, nil
+}
+
 // heatClass names the access pattern of a partition key: tenant and ids
 // become placeholders, the key's shape stays ("T#t#C#<id>"). Keys whose
 // value is one per tenant, run or group keep their fixed parts.
@@ -302,7 +318,7 @@ func heatClass(tenant, pk string) string {
 		{"T#t#RUN#", "T#t#RUN#<r>"}, {"T#t#CONN#", "T#t#CONN#<c>#RUNS"}, {"T#t#G#", "T#t#G#<group>#<k>"},
 		{"T#t#CONTACTS#PENDING#", "T#t#CONTACTS#PENDING#<k>"}, {"T#t#CONTACTS#", "T#t#CONTACTS#<k>"},
 		{"SCHED#", "SCHED#<n>"}, {"OUTBOX#", "OUTBOX#<n>"}, {"DOI#", "DOI#<n>"}, {"HOOKS#", "HOOKS#<n>"},
-		{"T#t#USAGE#", "T#t#USAGE#<k>"}, {"T#t#CREDITS#", "T#t#CREDITS#<k>"},
+		{"T#t#USAGE#", "T#t#USAGE#<k>"}, {"T#t#CREDITS#", "T#t#CREDITS#<k>"}, {"T#t#BLOCK#", "T#t#BLOCK#<k>"},
 	} {
 		if strings.HasPrefix(pk, p.prefix) {
 			return p.class

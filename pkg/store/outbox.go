@@ -329,9 +329,10 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 
 // sentItems is the transaction of a sent message on shard k in month: its
 // marker, its shard's running total (item 1; conditioned on no cap when
-// uncapped), its shard's month counters, and — capped — what its credits
-// pass its reservation by on the month's committed credits (what they fall
-// short of it goes back to the shard's block: blocks.go).
+// uncapped), its shard's month counters (settling its reservation there),
+// and — capped — what its credits pass its reservation by on the month's
+// committed credits, or what they fall short of it back to the shard's
+// block (blocks.go).
 func (s *Store) sentItems(tenant string, k int, month string, marker *types.Update, r OutboxResult, capped bool) []types.TransactWriteItem {
 	items := []types.TransactWriteItem{{Update: marker}, {Update: s.totalUpdate(tenant, k, r.Credits, !capped)}}
 	free := 0
@@ -343,15 +344,14 @@ func (s *Store) sentItems(tenant string, k int, month string, marker *types.Upda
 		// Reserved in another month (a send across the month's end): the
 		// credits count now, the reservation goes back to the block of the
 		// month it was taken in.
-		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, 0, 0, 0)},
+		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, 0, 0)},
 			types.TransactWriteItem{Update: s.commitUpdate(tenant, month, r.Credits)},
 			types.TransactWriteItem{Update: s.shardGiveBack(tenant, k, r.ReservedMonth, r.Reserved)})
 	default:
-		back := 0
+		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, r.Reserved, free)})
 		if capped && r.Reserved > r.Credits {
-			back = r.Reserved - r.Credits
+			items = append(items, types.TransactWriteItem{Update: s.blockBack(tenant, k, month, r.Reserved-r.Credits)})
 		}
-		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, r.Reserved, free, back)})
 		if capped && r.Credits > r.Reserved {
 			items = append(items, types.TransactWriteItem{Update: s.commitUpdate(tenant, month, r.Credits-r.Reserved)})
 		}

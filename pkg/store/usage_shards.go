@@ -16,17 +16,19 @@ import (
 //
 //   - the month's counters: PK=T#t#USAGE#<k>, SK=<yyyy-mm> — messages,
 //     credits and the per-connection and per-purpose counters (as the
-//     central item had them), plus "reserved", the credits reservations
-//     of the shard's messages hold in the month (ReserveCredits adds,
-//     the message's finish takes away), and "uncapped", the credits of
-//     sends counted without the cap (not in the month's committed credits);
+//     central item had them), plus "settled", the credits of the
+//     reservations the shard's sent messages ended (their reservations
+//     are on the shard's block, PK=T#t#BLOCK#<k>, blocks.go), and
+//     "uncapped", the credits of sends counted without the cap (not in
+//     the month's committed credits);
 //   - the running total: PK=T#t#CREDITS#<k>, SK=TOTAL — "credits", and
 //     "capped" while the tenant has a cap (set by SetCreditCap's rebase,
 //     removed with the cap).
 //
 // Month counters and totals are on partition keys of their own, so a text
 // writes each of two shard keys once (2 WCU each, in the marker's
-// transaction). GetMonthUsage sums the month's 16 shards and the central
+// transaction); under a cap its reservation writes a third, the shard's
+// block. GetMonthUsage sums the month's 16 shards and the central
 // item's counters (written there before the shards: the sums stay whole
 // across the change); CreditsUsed adds the 16 totals to the tenant item's
 // creditsUsed the same way (GetTenant, read for every text, reads the
@@ -35,19 +37,20 @@ import (
 // The credit cap's committed credits stay on one central item (PK=T#t,
 // SK=USAGE#<yyyy-mm>, "committed"): conditional writes there are what make
 // the cap exact across concurrent senders. Shards take them in blocks
-// ("block" on the month item, blocks.go) and reserve texts from those. A
+// (on a key of their own, blocks.go) and reserve texts from those. A
 // text checked against a cap (OutboxResult.Capped, or holding a
 // reservation) adds to committed only what its credits pass its
 // reservation by; a text checked without a cap does not touch it but adds
 // its credits to its shard's "uncapped". So at every moment
 //
-//	committed = Σ over the month's shards (credits + reserved + block − uncapped)
+//	committed = Σ over the month's shards (block + reserved − settled + credits − uncapped)
 //
 // (plus what the central item counted before the shards). Setting a cap
 // folds each shard's uncapped credits into committed and gives its block
 // back (rebaseUsage), so the cap counts what was really sent. The fold of
-// a shard is one transaction, conditioned on the uncapped credits and
-// block it read, that also sets the shard's "capped" flag; a send checked without a cap conditions its total's write
+// a shard is one transaction, conditioned on the uncapped credits (on its
+// month's counters) and block (on its block's key) it read, that also
+// sets the shard's "capped" flag; a send checked without a cap conditions its total's write
 // on that flag's absence and, finding it set, counts itself as capped. So
 // every uncapped send lands either before its shard's fold (folded) or
 // after it (counted in committed): the rebase is exact, with sends in
@@ -71,19 +74,19 @@ func usageCentralKey(t, month string) map[string]types.AttributeValue {
 }
 
 // shardUsageUpdate counts one sent message of credits parts for conn and
-// purpose on its month's shard item; reservedBack is the reservation of the
-// shard's month it turns into credits (0: none), free the credits counted
-// without the cap, blockBack what of the reservation the message did not
-// use (back to the shard's block: blocks.go).
-func (s *Store) shardUsageUpdate(tenant string, k int, month, conn, purpose string, credits, reservedBack, free, blockBack int) *types.Update {
+// purpose on its month's shard item; settled is the reservation of the
+// shard's month it ends (0: none; what the message did not use goes back
+// to the shard's block, blocks.go), free the credits counted without the
+// cap.
+func (s *Store) shardUsageUpdate(tenant string, k int, month, conn, purpose string, credits, settled, free int) *types.Update {
 	expr := "SET tenantId = :t, #month = :month ADD messages :one, credits :n, #cm :one, #cc :n, #pm :one, #pc :n"
 	vals := map[string]types.AttributeValue{
 		":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
 		":one": numAV(1), ":n": numAV(int64(credits)),
 	}
-	if reservedBack != 0 {
-		expr += ", reserved :back"
-		vals[":back"] = numAV(int64(-reservedBack))
+	if settled != 0 {
+		expr += ", settled :settled"
+		vals[":settled"] = numAV(int64(settled))
 	}
 	if free != 0 {
 		expr += ", uncapped :free"
@@ -93,11 +96,6 @@ func (s *Store) shardUsageUpdate(tenant string, k int, month, conn, purpose stri
 		"#month": "month",
 		"#cm":    usageConn + conn + "#m", "#cc": usageConn + conn + "#c",
 		"#pm": usagePurp + purpose + "#m", "#pc": usagePurp + purpose + "#c",
-	}
-	if blockBack != 0 {
-		expr += ", #block :blockBack"
-		vals[":blockBack"] = numAV(int64(blockBack))
-		names["#block"] = "block"
 	}
 	return &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(usageShardPK(tenant, k), month),
@@ -171,22 +169,22 @@ func (s *Store) rebaseUsage(ctx context.Context, tenant, month string) error {
 }
 
 func (s *Store) foldShard(ctx context.Context, tenant, month string, k int) error {
-	shardKey := keyOf(usageShardPK(tenant, k), month)
+	shardKey, blockKey := keyOf(usageShardPK(tenant, k), month), blockShardKey(tenant, k, month)
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := s.rereadPause(ctx, attempt); err != nil {
 				return fmt.Errorf("rebasing usage on a cap: %w", err)
 			}
 		}
-		out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(s.table), Key: shardKey, ConsistentRead: aws.Bool(true)})
+		got, err := s.batchGet(ctx, []map[string]types.AttributeValue{shardKey, blockKey}, true)
 		if err != nil {
 			return fmt.Errorf("reading usage shard: %w", err)
 		}
-		free, err := numAttr(out.Item, "uncapped")
+		free, err := numAttr(got[itemKey(shardKey)], "uncapped")
 		if err != nil {
 			return err
 		}
-		blk, err := numAttr(out.Item, "block")
+		blk, err := numAttr(got[itemKey(blockKey)], "block")
 		if err != nil {
 			return err
 		}
@@ -199,38 +197,52 @@ func (s *Store) foldShard(ctx context.Context, tenant, month string, k int) erro
 			ExpressionAttributeValues: map[string]types.AttributeValue{":t": &types.AttributeValueMemberS{Value: tenant}, ":true": &types.AttributeValueMemberBOOL{Value: true}},
 		}
 		// The shard's uncapped credits join committed and its block of
-		// credits goes back to it (blocks.go), each as read.
-		cond := "(attribute_not_exists(uncapped) OR uncapped = :free) AND (attribute_not_exists(#block) OR #block = :blk)"
-		vals := map[string]types.AttributeValue{":free": numAV(int64(free)), ":blk": numAV(int64(blk))}
+		// credits goes back to it (blocks.go), each as read: the month's
+		// counters (item 1) and the block (item 2) are conditioned on what
+		// was read, written when there is something to move.
 		items := []types.TransactWriteItem{{Update: flag}}
-		if free == 0 && blk == 0 {
+		freeCond := "attribute_not_exists(uncapped) OR uncapped = :free"
+		freeVals := map[string]types.AttributeValue{":free": numAV(int64(free))}
+		if free == 0 {
 			items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-				TableName: aws.String(s.table), Key: shardKey, ConditionExpression: aws.String(cond),
-				ExpressionAttributeNames: map[string]string{"#block": "block"}, ExpressionAttributeValues: vals,
+				TableName: aws.String(s.table), Key: shardKey, ConditionExpression: aws.String(freeCond), ExpressionAttributeValues: freeVals,
 			}})
 		} else {
-			vals[":negfree"], vals[":negblk"] = numAV(int64(-free)), numAV(int64(-blk))
+			freeVals[":negfree"] = numAV(int64(-free))
 			items = append(items, types.TransactWriteItem{Update: &types.Update{
-				TableName: aws.String(s.table), Key: shardKey,
-				UpdateExpression:         aws.String("ADD uncapped :negfree, #block :negblk"),
-				ConditionExpression:      aws.String(cond),
-				ExpressionAttributeNames: map[string]string{"#block": "block"}, ExpressionAttributeValues: vals,
+				TableName: aws.String(s.table), Key: shardKey, UpdateExpression: aws.String("ADD uncapped :negfree"),
+				ConditionExpression: aws.String(freeCond), ExpressionAttributeValues: freeVals,
 			}})
-			if free != blk {
-				items = append(items, types.TransactWriteItem{Update: &types.Update{
-					TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
-					UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD committed :d"),
-					ExpressionAttributeNames: map[string]string{"#month": "month"},
-					ExpressionAttributeValues: map[string]types.AttributeValue{
-						":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
-						":d": numAV(int64(free - blk)),
-					},
-				}})
-			}
+		}
+		blkCond := "attribute_not_exists(#block) OR #block = :blk"
+		blkNames := map[string]string{"#block": "block"}
+		blkVals := map[string]types.AttributeValue{":blk": numAV(int64(blk))}
+		if blk == 0 {
+			items = append(items, types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
+				TableName: aws.String(s.table), Key: blockKey, ConditionExpression: aws.String(blkCond),
+				ExpressionAttributeNames: blkNames, ExpressionAttributeValues: blkVals,
+			}})
+		} else {
+			blkVals[":negblk"] = numAV(int64(-blk))
+			items = append(items, types.TransactWriteItem{Update: &types.Update{
+				TableName: aws.String(s.table), Key: blockKey, UpdateExpression: aws.String("ADD #block :negblk"),
+				ConditionExpression: aws.String(blkCond), ExpressionAttributeNames: blkNames, ExpressionAttributeValues: blkVals,
+			}})
+		}
+		if free != blk {
+			items = append(items, types.TransactWriteItem{Update: &types.Update{
+				TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
+				UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD committed :d"),
+				ExpressionAttributeNames: map[string]string{"#month": "month"},
+				ExpressionAttributeValues: map[string]types.AttributeValue{
+					":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+					":d": numAV(int64(free - blk)),
+				},
+			}})
 		}
 		err = s.transact(ctx, items)
-		if reasons := cancelReasons(err); len(reasons) > 1 && reasons[1] == "ConditionalCheckFailed" {
-			continue // an uncapped send counted on the shard, or its block changed, meanwhile: read it again
+		if reasons := cancelReasons(err); len(reasons) > 2 && (reasons[1] == "ConditionalCheckFailed" || reasons[2] == "ConditionalCheckFailed") {
+			continue // an uncapped send counted on the shard, or its block changed, meanwhile: read them again
 		}
 		if err != nil {
 			return fmt.Errorf("rebasing usage on a cap: %w", err)
