@@ -347,28 +347,32 @@ func (s *Store) blockItems(tenant, ref, month string, k, n, limit int, snap bloc
 // its block (a text not sent, or sent in another month): the block's key
 // alone.
 func (s *Store) shardGiveBack(tenant string, k int, month string, n int) *types.Update {
-	return &types.Update{
-		TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month),
-		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD reserved :neg, #block :n"),
-		ExpressionAttributeNames: map[string]string{"#month": "month", "#block": "block"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
-			":n": numAV(int64(n)), ":neg": numAV(int64(-n)),
-		},
-	}
+	return s.blockAdd(tenant, k, month, n, true)
 }
 
 // blockBack gives n credits of a settled reservation back to the shard's
 // block of month (a text sent for fewer credits than it reserved).
 func (s *Store) blockBack(tenant string, k int, month string, n int) *types.Update {
+	return s.blockAdd(tenant, k, month, n, false)
+}
+
+// blockAdd adds n to the shard's block of month, taking them from its
+// reserved credits when unreserve is set.
+func (s *Store) blockAdd(tenant string, k int, month string, n int, unreserve bool) *types.Update {
+	expr := "SET tenantId = :t, #month = :month ADD #block :n"
+	vals := map[string]types.AttributeValue{
+		":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
+		":n": numAV(int64(n)),
+	}
+	if unreserve {
+		expr += ", reserved :neg"
+		vals[":neg"] = numAV(int64(-n))
+	}
 	return &types.Update{
 		TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month),
-		UpdateExpression:         aws.String("SET tenantId = :t, #month = :month ADD #block :n"),
-		ExpressionAttributeNames: map[string]string{"#month": "month", "#block": "block"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": &types.AttributeValueMemberS{Value: tenant}, ":month": &types.AttributeValueMemberS{Value: month},
-			":n": numAV(int64(n)),
-		},
+		UpdateExpression:          aws.String(expr),
+		ExpressionAttributeNames:  map[string]string{"#month": "month", "#block": "block"},
+		ExpressionAttributeValues: vals,
 	}
 }
 
