@@ -337,11 +337,11 @@ func (s *Store) commitDecision(ctx context.Context, items []types.TransactWriteI
 // entries and history first, the link last (the link is the marker that
 // everything before it is done). A page batches them across its records.
 func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.AttributeValue, members *memberChanges) (first, last []types.WriteRequest, err error) {
+	if !fx.membersDone {
+		members.noteEffects(fx)
+	}
 	for _, g := range fx.groupsAdd {
 		name := g.String()
-		if !fx.membersDone {
-			members.note(memberChange{group: name, contactID: fx.contactID, add: true})
-		}
 		if s.groupKnown(tenant, name) {
 			continue
 		}
@@ -350,11 +350,6 @@ func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.A
 			return nil, nil, err
 		}
 		first = append(first, types.WriteRequest{PutRequest: &types.PutRequest{Item: gav}})
-	}
-	for _, g := range fx.groupsDel {
-		if !fx.membersDone {
-			members.note(memberChange{group: g.String(), contactID: fx.contactID})
-		}
 	}
 	for _, h := range fx.history {
 		av, err := historyAV(tenant, h.subject, h.entry)

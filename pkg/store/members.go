@@ -98,6 +98,16 @@ func (m *memberChanges) note(ch ...memberChange) {
 	}
 }
 
+// noteEffects notes a decision's group changes for its contact.
+func (m *memberChanges) noteEffects(fx effects) {
+	for _, g := range fx.groupsAdd {
+		m.note(memberChange{group: g.String(), contactID: fx.contactID, add: true})
+	}
+	for _, g := range fx.groupsDel {
+		m.note(memberChange{group: g.String(), contactID: fx.contactID})
+	}
+}
+
 // bundleUpdate is one bundle's ADD or DELETE of ids.
 type bundleUpdate struct {
 	pk, sk string
@@ -293,12 +303,7 @@ func (s *Store) membersInTransaction(tenant string, fx *effects, items []types.T
 		return items
 	}
 	var m memberChanges
-	for _, g := range fx.groupsAdd {
-		m.note(memberChange{group: g.String(), contactID: fx.contactID, add: true})
-	}
-	for _, g := range fx.groupsDel {
-		m.note(memberChange{group: g.String(), contactID: fx.contactID})
-	}
+	m.noteEffects(*fx)
 	for _, u := range m.updates(tenant) {
 		items = append(items, types.TransactWriteItem{Update: s.bundleUpdateOf(u)})
 	}
