@@ -58,6 +58,9 @@ type Contact struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	Version   int64 // optimistic-lock counter, owned by the store
+	// Bucket is the store's: the member bundle the contact's group
+	// memberships are kept in (pkg/store members.go). Merge keeps it.
+	Bucket string
 }
 
 // Core returns the contact's core field of that hub name (one of

@@ -216,10 +216,10 @@ func (s *Store) applyRecords(ctx context.Context, t Target, recs []source.Record
 // state (each written decision is absorbed into it) and the side writes
 // collected. mu guards both.
 type page struct {
-	mu   sync.Mutex
-	ld   *loaded
-	side pendingWrites
-	ids  contactIDs // the ids of the contacts the page creates
+	mu      sync.Mutex
+	ld      *loaded
+	side    pendingWrites
+	buckets pageBuckets // the bucket of the contacts the page creates
 }
 
 // applying is one record being applied, with its page.
@@ -287,6 +287,11 @@ func (s *Store) flushSideWrites(ctx context.Context, t Target, side *pendingWrit
 	if err := s.writeMembers(ctx, t.TenantID, &side.members); err != nil {
 		return err
 	}
+	for _, u := range side.folds {
+		if err := s.writeFold(ctx, u); err != nil {
+			return err
+		}
+	}
 	for _, it := range side.firstLinks {
 		if err := s.putFirstLink(ctx, t, it.item, it.heldHash, now); err != nil {
 			return err
@@ -304,9 +309,10 @@ func (s *Store) flushSideWrites(ctx context.Context, t Target, side *pendingWrit
 // pendingWrites collects a page's side writes.
 type pendingWrites struct {
 	first, last []types.WriteRequest
-	members     memberChanges // memberships, one write per bundle
-	firstLinks  []firstLink   // webhooks: first links, conditioned (putFirstLink)
-	dryKeys     []string      // a dry run: the original keys of last's scratch writes
+	members     memberChanges   // memberships, one write per bundle
+	folds       []*types.Update // links folded into contacts the decisions did not put (foldUpdate)
+	firstLinks  []firstLink     // webhooks: first links, conditioned (putFirstLink)
+	dryKeys     []string        // a dry run: the original keys of last's scratch writes
 }
 
 // firstLink is the first link item of a source record, and the applied

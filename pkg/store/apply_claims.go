@@ -113,17 +113,27 @@ func (s *Store) commitCreate(ctx context.Context, id string, items []types.Trans
 }
 
 // claimedFor is nil when the claim at item's key holds contact id (read
-// consistently), else errStale.
+// consistently) and the same pending contact as item (attrPending), else
+// errStale. A contact id is its creator record's (creatorID), so two
+// decisions for one record (its webhook and its page) may claim for the
+// same id: the one whose claim holds another payload reads again and
+// merges onto the contact the other wrote.
 func (s *Store) claimedFor(ctx context.Context, item map[string]types.AttributeValue, id string) error {
 	key := keyOf(avString(item["PK"]), avString(item["SK"]))
 	got, err := s.batchGet(ctx, []map[string]types.AttributeValue{key}, true)
 	if err != nil {
 		return err
 	}
-	if cur, ok := got[itemKey(key)]; ok && avString(cur["contactId"]) == id {
-		return nil
+	cur, ok := got[itemKey(key)]
+	if !ok || avString(cur["contactId"]) != id {
+		return errStale
 	}
-	return errStale
+	if want, ok := item[attrPending].(*types.AttributeValueMemberB); ok {
+		if have, ok := cur[attrPending].(*types.AttributeValueMemberB); !ok || !bytes.Equal(have.Value, want.Value) {
+			return errStale
+		}
+	}
+	return nil
 }
 
 // completeCreate finishes the creation a claim's payload describes (the
@@ -184,7 +194,7 @@ func (s *Store) completeCreate(ctx context.Context, tenant, id string, payload [
 			case err == nil:
 				owner = id
 			case conditionFailed(err):
-				if s.claimedFor(ctx, av, id) == nil {
+				if s.claimedFor(ctx, withAttr(av, attrPending, &types.AttributeValueMemberB{Value: payload}), id) == nil {
 					owner = id
 				}
 			case rejected(err):
@@ -198,7 +208,7 @@ func (s *Store) completeCreate(ctx context.Context, tenant, id string, payload [
 		}
 	}
 	c.Version = it.Version
-	av, err := s.contactAV(tenant, c, string(merge.Status(c, ledger)), it.Marks)
+	av, err := s.contactAV(tenant, c, string(merge.Status(c, ledger)), it.Marks, it.Link)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,8 @@ func (s *Store) prefetchDelivery(ctx context.Context, t Target, recs []source.Re
 	idem := keyOf(idemPK(t.TenantID, string(t.Delivery.Scope), t.Delivery.Key), skIdem)
 	keys := []map[string]types.AttributeValue{idem}
 	for i, r := range recs {
-		keys = append(keys, keyOf(linkPK(t.TenantID, t.Conn.ID, r.ExternalID), skLink))
+		keys = append(keys, keyOf(contactPK(t.TenantID, creatorID(t.TenantID, t.Conn.ID, r.ExternalID)), skContact),
+			keyOf(linkPK(t.TenantID, t.Conn.ID, r.ExternalID), skLink))
 		if p := ids[i].Phone; p != "" {
 			keys = append(keys, keyOf(phonePK(t.TenantID, p), skPhone), keyOf(suppressionPK(t.TenantID, p), skSup))
 		}

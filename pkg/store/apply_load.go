@@ -42,6 +42,9 @@ type linkItem struct {
 	// before the full one (merge.MutHoldLink). AppliedHash is then the
 	// last held record's.
 	Held *merge.Link `dynamodbav:"held,omitempty"`
+	// folded: read from its contact (contactItem.Link), not an item of
+	// its own; written there too.
+	folded bool `dynamodbav:"-"`
 }
 
 type emailItem struct {
@@ -95,6 +98,14 @@ type loaded struct {
 	// pending: contact id -> the contact item a claim read carries for it
 	// (apply_claims.go), to complete it if it is missing.
 	pending map[string][]byte
+	// lnks: contact id -> its creator's folded link as read (nil: none).
+	lnks map[string]*foldedLink
+	// creatorTaken: a contact holds the record's creatorID (read with its
+	// link): a contact the record creates gets another id.
+	creatorTaken map[merge.LinkKey]bool
+	// folded: the contact a record's folded link was read from, for a
+	// page delivered again to redo its side writes (redoFolded).
+	folded map[merge.LinkKey]contactItem
 }
 
 func newLoaded() *loaded {
@@ -106,6 +117,7 @@ func newLoaded() *loaded {
 		},
 		links: map[merge.LinkKey]linkItem{}, phoneVer: map[string]int64{}, emailOwn: map[string]string{},
 		marks: map[string][]appliedMark{}, pending: map[string][]byte{},
+		lnks: map[string]*foldedLink{}, creatorTaken: map[merge.LinkKey]bool{}, folded: map[merge.LinkKey]contactItem{},
 	}
 }
 
@@ -144,22 +156,71 @@ func (s *Store) loadPage(ctx context.Context, t Target, recs []source.Record, id
 }
 
 // loadLinks reads only the records' links: enough to find the unchanged
-// records of a re-sync (one eventually consistent read each).
+// records of a re-sync (one eventually consistent read each). A record's
+// link is first looked for in the contact its record would have created
+// (creatorID: the link folded in), then, for the records without one, in
+// its link item: a second read, for the records that matched a contact
+// another record created and for the new ones.
 func (s *Store) loadLinks(ctx context.Context, tenant string, conn merge.Connection, recs []source.Record, into *loaded) error {
 	keys := make([]map[string]types.AttributeValue, len(recs))
 	for i, r := range recs {
-		keys[i] = keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink)
+		keys[i] = keyOf(contactPK(tenant, creatorID(tenant, conn.ID, r.ExternalID)), skContact)
 	}
 	items, err := s.getItems(ctx, into, keys, false)
 	if err != nil {
 		return err
 	}
-	return into.takeLinks(items, tenant, conn, recs)
+	if err := into.takeFolded(items, tenant, conn, recs); err != nil {
+		return err
+	}
+	keys = keys[:0]
+	var rest []source.Record
+	for _, r := range recs {
+		if !into.links[merge.LinkKey{ConnectionID: conn.ID, ExternalID: r.ExternalID}].folded {
+			rest = append(rest, r)
+			keys = append(keys, keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink))
+		}
+	}
+	if len(rest) == 0 {
+		return nil
+	}
+	if items, err = s.getItems(ctx, into, keys, false); err != nil {
+		return err
+	}
+	return into.takeLinks(items, tenant, conn, rest)
+}
+
+// takeFolded takes the links folded into the contacts at the records'
+// creatorIDs, and notes which of those ids a contact holds.
+func (l *loaded) takeFolded(items map[string]map[string]types.AttributeValue, tenant string, conn merge.Connection, recs []source.Record) error {
+	for _, r := range recs {
+		lk := merge.LinkKey{ConnectionID: conn.ID, ExternalID: r.ExternalID}
+		item, ok := items[contactPK(tenant, creatorID(tenant, conn.ID, r.ExternalID))+"|"+skContact]
+		if !ok {
+			continue
+		}
+		var it contactItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return err
+		}
+		l.creatorTaken[lk] = true
+		if it.Link == nil || !createdBy(tenant, it.Contact, lk) {
+			continue
+		}
+		l.links[lk] = it.Link.item(tenant, lk, it.Contact.ID)
+		l.state.Links[lk] = it.Contact.ID
+		delete(l.state.Held, lk)
+		l.folded[lk] = it
+	}
+	return nil
 }
 
 func (l *loaded) takeLinks(items map[string]map[string]types.AttributeValue, tenant string, conn merge.Connection, recs []source.Record) error {
 	for _, r := range recs {
 		lk := merge.LinkKey{ConnectionID: conn.ID, ExternalID: r.ExternalID}
+		if l.links[lk].folded {
+			continue // the contact's folded link is the record's
+		}
 		if item, ok := items[linkPK(tenant, conn.ID, r.ExternalID)+"|"+skLink]; ok {
 			var it linkItem
 			if err := unmarshalMap(item, &it); err != nil {
@@ -183,7 +244,8 @@ func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connecti
 	var keys []map[string]types.AttributeValue
 	for i, r := range recs {
 		if !linksLoaded {
-			keys = append(keys, keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink))
+			keys = append(keys, keyOf(contactPK(tenant, creatorID(tenant, conn.ID, r.ExternalID)), skContact),
+				keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink))
 		}
 		if p := ids[i].Phone; p != "" {
 			keys = append(keys, keyOf(phonePK(tenant, p), skPhone))
@@ -197,6 +259,9 @@ func (s *Store) loadWith(ctx context.Context, tenant string, conn merge.Connecti
 		return err
 	}
 	if !linksLoaded {
+		if err := into.takeFolded(items, tenant, conn, recs); err != nil {
+			return err
+		}
 		if err := into.takeLinks(items, tenant, conn, recs); err != nil {
 			return err
 		}
@@ -245,6 +310,7 @@ func (s *Store) loadContacts(ctx context.Context, tenant string, consistent bool
 			c.Version = it.Version
 			into.state.Contacts[c.ID] = c
 			into.marks[c.ID] = it.Marks
+			into.lnks[c.ID] = it.Link
 			for _, l := range c.Sources {
 				into.state.Links[l.Key()] = c.ID
 			}
@@ -464,6 +530,8 @@ func (s *Store) reload(ctx context.Context, r *applying) error {
 	} else {
 		delete(ld.links, lk)
 	}
+	delete(ld.folded, lk)
+	delete(ld.creatorTaken, lk)
 	// Forget what ld believed about the record's keys, then take the fresh view.
 	if p := id.Phone; p != "" {
 		delete(ld.state.Phones, p)
@@ -496,6 +564,9 @@ func (l *loaded) merge(o *loaded) {
 	maps.Copy(l.phoneVer, o.phoneVer)
 	maps.Copy(l.emailOwn, o.emailOwn)
 	maps.Copy(l.pending, o.pending)
+	maps.Copy(l.lnks, o.lnks)
+	maps.Copy(l.creatorTaken, o.creatorTaken)
+	maps.Copy(l.folded, o.folded)
 }
 
 // snapshot is the part of the loaded state one record can touch, with the
@@ -510,6 +581,10 @@ type snapshot struct {
 	// held or first link is conditioned on.
 	link     linkItem
 	linkRead bool
+	// lnks are the loaded contacts' creators' folded links; creatorTaken:
+	// a contact holds the record's creatorID.
+	lnks         map[string]*foldedLink
+	creatorTaken bool
 }
 
 // snapshot extracts what one record can touch: its link, phone and email,
@@ -523,8 +598,10 @@ func (l *loaded) snapshot(id merge.Identity, lk merge.LinkKey) snapshot {
 			Held: map[merge.LinkKey]merge.Link{},
 		},
 		phoneVer: map[string]int64{}, emailOwn: map[string]string{}, marks: map[string][]appliedMark{},
+		lnks: map[string]*foldedLink{},
 	}
 	snap.link, snap.linkRead = l.links[lk]
+	snap.creatorTaken = l.creatorTaken[lk]
 	if h, ok := l.state.Held[lk]; ok {
 		snap.state.Held[lk] = h
 	}
@@ -560,6 +637,7 @@ func (l *loaded) snapshot(id merge.Identity, lk merge.LinkKey) snapshot {
 		}
 		sub.Contacts[cid] = c
 		snap.marks[cid] = l.marks[cid]
+		snap.lnks[cid] = l.lnks[cid]
 		for _, s := range c.Sources {
 			sub.Links[s.Key()] = cid
 		}
@@ -585,9 +663,11 @@ func (l *loaded) absorb(before, after merge.State, d merge.Decision, fx effects,
 			l.dropContact(cid)
 			delete(l.state.Contacts, cid)
 			delete(l.marks, cid)
+			delete(l.lnks, cid)
 		}
 	}
 	maps.Copy(l.marks, fx.marks)
+	maps.Copy(l.lnks, fx.lnks)
 	for cid, c := range after.Contacts {
 		old, existed := before.Contacts[cid]
 		if touched(d, cid) {
@@ -636,9 +716,15 @@ func (l *loaded) absorb(before, after merge.State, d merge.Decision, fx effects,
 		delete(l.links, lk)
 		delete(l.state.Links, lk)
 	}
-	if fx.linkPut != nil {
-		l.links[lk] = *fx.linkPut
+	if li := cmp.Or(fx.linkPut, fx.linkFold); li != nil {
+		l.links[lk] = *li
 		delete(l.state.Held, lk)
+	}
+	delete(l.folded, lk)
+	for _, m := range d.Mutations {
+		if m.Kind == merge.MutCreateContact {
+			l.creatorTaken[lk] = true // its creatorID, or one for it when that was taken
+		}
 	}
 	if fx.held != nil {
 		l.links[lk] = *fx.held

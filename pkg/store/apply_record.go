@@ -1,10 +1,12 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/consent"
@@ -16,21 +18,8 @@ import (
 // entries) again, from its sources: the recovery of a page that crashed
 // between a contact's transaction and its batched side writes.
 func (s *Store) rewriteMemberships(ctx context.Context, tenant string, c merge.Contact) error {
-	var fx effects
-	fx.contactID = c.ID
-	for _, l := range c.Sources {
-		for _, name := range l.Groups {
-			fx.groupsAdd = append(fx.groupsAdd, merge.Group{Label: l.Label, Name: name})
-		}
-		if l.Guest {
-			fx.groupsAdd = append(fx.groupsAdd, merge.Group{Label: l.Label, Name: merge.GuestsGroup})
-		}
-	}
-	if len(fx.groupsAdd) == 0 {
-		return nil
-	}
 	var members memberChanges
-	first, _, err := s.sideWrites(tenant, fx, nil, &members)
+	first, err := s.membershipWrites(tenant, c, &members)
 	if err != nil {
 		return err
 	}
@@ -40,17 +29,76 @@ func (s *Store) rewriteMemberships(ctx context.Context, tenant string, c merge.C
 	return s.batchWrite(ctx, first)
 }
 
+// membershipWrites notes contact c's group memberships, from its sources,
+// in members and returns the group list entries to put with them.
+func (s *Store) membershipWrites(tenant string, c merge.Contact, members *memberChanges) ([]types.WriteRequest, error) {
+	fx := effects{contactID: c.ID, bucket: contactBucket(c)}
+	for _, l := range c.Sources {
+		for _, name := range l.Groups {
+			fx.groupsAdd = append(fx.groupsAdd, merge.Group{Label: l.Label, Name: name})
+		}
+		if l.Guest {
+			fx.groupsAdd = append(fx.groupsAdd, merge.Group{Label: l.Label, Name: merge.GuestsGroup})
+		}
+	}
+	if len(fx.groupsAdd) == 0 {
+		return nil, nil
+	}
+	first, _, err := s.sideWrites(tenant, fx, nil, members)
+	return first, err
+}
+
+// redoFolded redoes, for a page or delivery applied again, the side
+// writes of a record whose folded link shows this content applied: the
+// link was written with its contact, before them, so it does not say
+// they were done. The contact's mark says whether this run or delivery
+// wrote it (marksFor); if so its memberships go with the page's side
+// writes again (idempotent), and the mark is returned to count.
+func (s *Store) redoFolded(r *applying) (appliedMark, bool, error) {
+	by := r.t.markedBy()
+	r.pg.mu.Lock()
+	it, ok := r.pg.ld.folded[r.lk]
+	r.pg.mu.Unlock()
+	if by == "" || !ok || r.t.dry != nil {
+		return appliedMark{}, false, nil
+	}
+	mark, marked := markOf(it.Marks, by, r.lk.ConnectionID, r.lk.ExternalID)
+	if !marked {
+		return appliedMark{}, false, nil
+	}
+	first, err := s.membershipWrites(r.t.TenantID, it.Contact, &r.pg.side.members)
+	if err != nil {
+		return appliedMark{}, false, err
+	}
+	r.pg.mu.Lock()
+	r.pg.side.first = append(r.pg.side.first, first...)
+	delete(r.pg.ld.folded, r.lk)
+	r.pg.mu.Unlock()
+	return mark, true, nil
+}
+
 // putFirstLink writes a source record's first link, conditioned on the
 // link item being as read (absent, or holding the deltas read). When a
 // partial record held deltas on it meanwhile (a tag webhook that raced
 // the customer's create), the link is written all the same and those
 // deltas are applied to the now linked record, so none is lost.
+//
+// A link folded into its contact (written with it) has no item to put:
+// the link item is deleted on the same condition instead — a write of
+// nothing while it is absent, the same unit as the put — and held deltas
+// found are applied the same way.
 func (s *Store) putFirstLink(ctx context.Context, t Target, it linkItem, heldHash string, now time.Time) error {
 	av, err := marshalMap(it)
 	if err != nil {
 		return err
 	}
-	err = s.commitDecision(ctx, []types.TransactWriteItem{{Put: conditionedPut(s.table, av, condHeld, ":h", heldHash)}})
+	first := types.TransactWriteItem{Put: conditionedPut(s.table, av, condHeld, ":h", heldHash)}
+	if it.folded {
+		p := first.Put
+		first = types.TransactWriteItem{Delete: &types.Delete{TableName: p.TableName, Key: keyOf(it.PK, it.SK),
+			ConditionExpression: p.ConditionExpression, ExpressionAttributeValues: p.ExpressionAttributeValues}}
+	}
+	err = s.commitDecision(ctx, []types.TransactWriteItem{first})
 	if !errors.Is(err, errStale) {
 		return err
 	}
@@ -66,7 +114,12 @@ func (s *Store) putFirstLink(ctx context.Context, t Target, it linkItem, heldHas
 		}
 	}
 	// The link is this record's: it was merged and its contact written.
-	if err := s.put(ctx, av); err != nil {
+	if it.folded {
+		err = s.writeItem(ctx, types.TransactWriteItem{Delete: &types.Delete{TableName: aws.String(s.table), Key: key}})
+	} else {
+		err = s.put(ctx, av)
+	}
+	if err != nil {
 		return err
 	}
 	if cur.ContactID != "" || cur.Held == nil {
@@ -119,14 +172,30 @@ func (s *Store) applyAttempt(ctx context.Context, r *applying, mg *merge.Merger)
 			a.Decision.Outcome = merge.Outcome(link.Outcome)
 			a.Counted, a.Pending = countedOf(link.Purposes), link.Pending
 		}
+		if link.folded {
+			mark, again, err := s.redoFolded(r)
+			if err != nil {
+				return Applied{}, err
+			}
+			if again {
+				// Applied by this run or delivery, which may have crashed
+				// before its side writes: count what it did.
+				a.Decision.Outcome = merge.Outcome(mark.Outcome)
+				a.Counted, a.Pending = countedOf(mark.Purposes), mark.Pending
+			}
+		}
 		return a, nil
 	}
 	snap := pg.ld.snapshot(r.id, r.lk)
-	nid := pg.ids.next()
+	nid := creatorID(t.TenantID, t.Conn.ID, rec.ExternalID)
+	if _, loaded := snap.state.Contacts[nid]; loaded || snap.creatorTaken {
+		nid = randomContactID() // its own is a contact it left
+	}
 	d := mg.Merge(merge.Input{Record: rec, Identity: r.id, Connection: t.Conn, Now: r.now, NewID: nid, State: snap.state, KeepDeltaBase: t.keepDeltaBase})
 	after := merge.Apply(snap.state, d)
-	if _, ok := after.Contacts[nid]; ok {
-		pg.ids.took()
+	if c, ok := after.Contacts[nid]; ok && c.Bucket == "" {
+		c.Bucket = pg.buckets.take()
+		after.Contacts[nid] = c
 	}
 	pg.mu.Unlock()
 	if len(d.Mutations) == 0 {
@@ -139,7 +208,7 @@ func (s *Store) applyAttempt(ctx context.Context, r *applying, mg *merge.Merger)
 	if err != nil {
 		return Applied{}, err
 	}
-	return s.afterDecision(ctx, r, snap, d, after, fx, link, linked)
+	return s.afterDecision(ctx, r, snap, d, after, fx)
 }
 
 // keepLink ends a record whose decision changes nothing: its link must
@@ -180,6 +249,24 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 	if crashed {
 		li.Purposes, li.Pending = mark.Purposes, mark.Pending
 	}
+	if linked && link.folded && link.ContactID == d.ContactID {
+		// The link is folded into the contact: it is updated there.
+		li.folded = true
+		if t.dry == nil {
+			if err := s.writeFold(ctx, s.foldUpdate(t.TenantID, d.ContactID, foldOf(li))); err != nil {
+				return Applied{}, err
+			}
+		}
+		pg.mu.Lock()
+		pg.ld.links[r.lk] = li
+		pg.ld.lnks[d.ContactID] = foldOf(li)
+		if c, ok := pg.ld.state.Contacts[d.ContactID]; ok && t.dry == nil {
+			c.Version++ // writeFold's
+			pg.ld.state.Contacts[d.ContactID] = c
+		}
+		pg.mu.Unlock()
+		return writeBackDue(t, rec, r.id, snap.state, Applied{Decision: d, Wrote: true, Counted: again.Counted, Pending: again.Pending}), nil
+	}
 	av, err := marshalMap(li)
 	if err != nil {
 		return Applied{}, err
@@ -207,13 +294,8 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 // afterDecision follows a committed decision: the other links an opt-out
 // makes stale, the decision's side writes queued for its page, and its
 // writes absorbed into the page's loaded state.
-func (s *Store) afterDecision(ctx context.Context, r *applying, snap snapshot, d merge.Decision, after merge.State, fx effects, link linkItem, linked bool) (Applied, error) {
+func (s *Store) afterDecision(ctx context.Context, r *applying, snap snapshot, d merge.Decision, after merge.State, fx effects) (Applied, error) {
 	t, rec, pg := r.t, r.rec, r.pg
-	if fx.linkPut != nil && linked && link.ContactID == d.ContactID && rec.IsPartial() {
-		// A partial record: the link item keeps the applied hash and
-		// time of the full record, whose next sync then stays free.
-		fx.linkPut.AppliedHash, fx.linkPut.UpdatedAt = link.AppliedHash, link.UpdatedAt
-	}
 	if s.afterWrite != nil {
 		if err := s.afterWrite(); err != nil {
 			return Applied{}, err // a crash between the transaction and the side writes
@@ -225,7 +307,7 @@ func (s *Store) afterDecision(ctx context.Context, r *applying, snap snapshot, d
 	// A webhook's first link is conditioned (putFirstLink): a partial
 	// record may hold deltas on it meanwhile. Bulk pages batch theirs.
 	sfx := fx
-	cond := t.RunID == "" && fx.linkCond && fx.linkPut != nil
+	cond := t.RunID == "" && fx.linkCond && (fx.linkPut != nil || fx.linkFold != nil)
 	if cond {
 		sfx.linkPut = nil
 	}
@@ -245,9 +327,12 @@ func (s *Store) afterDecision(ctx context.Context, r *applying, snap snapshot, d
 	pg.mu.Lock()
 	pg.side.first = append(pg.side.first, first...)
 	pg.side.last = append(pg.side.last, last...)
+	if fx.foldSide != nil && t.dry == nil {
+		pg.side.folds = append(pg.side.folds, fx.foldSide)
+	}
 	pg.side.dryKeys = append(pg.side.dryKeys, dryKeys...)
 	if cond {
-		pg.side.firstLinks = append(pg.side.firstLinks, firstLink{item: *fx.linkPut, heldHash: fx.heldHash})
+		pg.side.firstLinks = append(pg.side.firstLinks, firstLink{item: *cmp.Or(fx.linkPut, fx.linkFold), heldHash: fx.heldHash})
 	}
 	pg.ld.absorb(snap.state, after, d, fx, r.lk)
 	pg.mu.Unlock()

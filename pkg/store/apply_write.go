@@ -24,14 +24,25 @@ var errStale = errors.New("store: state changed since it was read")
 // writes that can be repeated after a crash) and what it returns.
 type effects struct {
 	contactID string
+	bucket    string // the contact's (contactBucket): where its memberships are
 	groupsAdd []merge.Group
 	groupsDel []merge.Group
 	history   []subjectEntry
 	messages  []consent.Message
 	linkPut   *linkItem
 	linkDel   bool
-	held      *linkItem // the held deltas written (merge.MutHoldLink)
-	heldDel   bool      // the held deltas deleted
+	// linkFold is the record's link folded into its contact (contactItem
+	// Link), in the contact's put, or foldSide when the decision does not
+	// put it; linkWasFolded: the link was read folded (a deleted link has
+	// no item to delete).
+	linkFold      *linkItem
+	foldSide      *types.Update
+	linkWasFolded bool
+	// lnks are the folded links each contact put wrote (contact id ->
+	// link, nil for none), which the page's loaded state takes on.
+	lnks    map[string]*foldedLink
+	held    *linkItem // the held deltas written (merge.MutHoldLink)
+	heldDel bool      // the held deltas deleted
 	// linkCond: linkPut is a first link (the record had no link, or held
 	// deltas, when read); heldHash is the held item's applied hash then.
 	linkCond bool
@@ -51,6 +62,30 @@ type effects struct {
 // history follow as side writes (effects).
 func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, snap snapshot, d merge.Decision, after merge.State, now time.Time) (effects, error) {
 	fx, keys := decisionEffects(t, rec, snap, d)
+	c, ok := after.Contacts[d.ContactID]
+	if !ok {
+		c = snap.state.Contacts[d.ContactID]
+	}
+	fx.bucket = contactBucket(c)
+	fx.linkWasFolded = snap.linkRead && snap.link.folded
+	lk := merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID}
+	li := linkOf(t, rec, snap, d, after, fx)
+	if li != nil && createdBy(t.TenantID, after.Contacts[d.ContactID], lk) && (fx.linkWasFolded || (!snap.linkRead && t.dry == nil)) {
+		// The record's contact is the one it created, and it has no link
+		// item: the link is folded into the contact. (A webhook's first
+		// link then checks that no partial record held tags meanwhile:
+		// putFirstLink.)
+		li.folded = true
+		fx.linkFold = li
+	} else if li != nil {
+		fx.linkPut = li
+	}
+	if li != nil && (!snap.linkRead || snap.link.ContactID == "") {
+		fx.linkCond = true
+		if snap.linkRead {
+			fx.heldHash = snap.link.AppliedHash
+		}
+	}
 	items, err := s.contactItems(t, rec, snap, d, after, keys, &fx)
 	if err != nil {
 		return fx, err
@@ -70,25 +105,31 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 	if t.dry != nil {
 		t.dry.mark(dryKeys...)
 	}
-	if !fx.linkDel && d.ContactID != "" && d.Outcome != merge.Invalid {
-		fx.linkPut = &linkItem{
-			PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
-			AppliedHash: appliedHash(rec, t.Conn, t.WriteBack), UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome),
-		}
-		if t.RunID != "" {
-			fx.linkPut.Purposes = purposesOf(fx.messages)
-			if c, ok := after.Contacts[d.ContactID]; ok {
-				fx.linkPut.Pending = merge.Status(c, after.Ledger(c.Phone)) == consent.Pending
-			}
-		}
-		if !snap.linkRead || snap.link.ContactID == "" {
-			fx.linkCond = true
-			if snap.linkRead {
-				fx.heldHash = snap.link.AppliedHash
-			}
+	return fx, nil
+}
+
+// linkOf is the link the decision leaves record rec with (nil: none, or
+// deleted): its contact, the applied hash and what the run did.
+func linkOf(t Target, rec source.Record, snap snapshot, d merge.Decision, after merge.State, fx effects) *linkItem {
+	if fx.linkDel || d.ContactID == "" || d.Outcome == merge.Invalid {
+		return nil
+	}
+	li := &linkItem{
+		PK: linkPK(t.TenantID, t.Conn.ID, rec.ExternalID), SK: skLink, ContactID: d.ContactID,
+		AppliedHash: appliedHash(rec, t.Conn, t.WriteBack), UpdatedAt: rec.UpdatedAt, RunID: t.RunID, Outcome: string(d.Outcome),
+	}
+	if snap.linkRead && snap.link.ContactID == d.ContactID && rec.IsPartial() {
+		// A partial record: the link keeps the applied hash and time of
+		// the full record, whose next sync then stays free.
+		li.AppliedHash, li.UpdatedAt = snap.link.AppliedHash, snap.link.UpdatedAt
+	}
+	if t.RunID != "" {
+		li.Purposes = purposesOf(fx.messages)
+		if c, ok := after.Contacts[d.ContactID]; ok {
+			li.Pending = merge.Status(c, after.Ledger(c.Phone)) == consent.Pending
 		}
 	}
-	return fx, nil
+	return li
 }
 
 // decisionKeys are the keys a decision's transaction writes.
@@ -181,10 +222,18 @@ func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge
 		}
 		marks := marksFor(snap.marks[id], c, mark)
 		if fx.marks == nil {
-			fx.marks = map[string][]appliedMark{}
+			fx.marks, fx.lnks = map[string][]appliedMark{}, map[string]*foldedLink{}
 		}
 		fx.marks[id] = marks
-		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))), marks)
+		var lnk *foldedLink
+		switch {
+		case fx.linkFold != nil && id == d.ContactID:
+			lnk = foldOf(*fx.linkFold)
+		case id != creatorID(t.TenantID, t.Conn.ID, rec.ExternalID) && keepsFold(t.TenantID, c):
+			lnk = snap.lnks[id] // its creator's, as read
+		}
+		fx.lnks[id] = lnk
+		av, err := s.contactAV(tenant, c, string(merge.Status(c, after.Ledger(c.Phone))), marks, lnk)
 		if err != nil {
 			return nil, err
 		}
@@ -194,6 +243,15 @@ func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge
 			put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": numAV(old.Version)}
 		}
 		items = append(items, types.TransactWriteItem{Put: put})
+	}
+	if fx.linkFold != nil && !k.contacts[d.ContactID] {
+		// The decision does not put the contact its link is folded into
+		// (a consent change alone): the link is updated there after it.
+		fx.foldSide = s.foldUpdate(tenant, d.ContactID, foldOf(*fx.linkFold))
+		if fx.lnks == nil {
+			fx.lnks = map[string]*foldedLink{}
+		}
+		fx.lnks[d.ContactID] = foldOf(*fx.linkFold)
 	}
 	// A number whose state changes shows it on the contact that has it: a
 	// contact the decision does not put otherwise gets its denormalised
@@ -365,10 +423,34 @@ func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.A
 			return nil, nil, err
 		}
 		last = append(last, types.WriteRequest{PutRequest: &types.PutRequest{Item: av}})
-	case fx.linkDel:
+	case fx.linkDel && !fx.linkWasFolded:
 		last = append(last, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: linkKey}})
 	}
 	return first, last, nil
+}
+
+// foldUpdate sets the creator's link folded into contact id (a decision
+// or a link refresh that does not put the contact), with the contact's
+// version, so a writer that read it before puts it again with this link
+// (contactItems carries it).
+func (s *Store) foldUpdate(tenant, id string, f *foldedLink) *types.Update {
+	av, _ := marshalMap(f) // a struct of strings, a time and a bool: never fails
+	return &types.Update{
+		TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact),
+		UpdateExpression:          aws.String("SET lnk = :l ADD version :one"),
+		ConditionExpression:       aws.String(condExists),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":l": &types.AttributeValueMemberM{Value: av}, ":one": numAV(1)},
+	}
+}
+
+// writeFold writes a foldUpdate; a contact deleted meanwhile took the link
+// with it (its record's next sync finds neither).
+func (s *Store) writeFold(ctx context.Context, u *types.Update) error {
+	err := s.writeItem(ctx, types.TransactWriteItem{Update: u})
+	if err == nil || conditionFailed(err) {
+		return nil
+	}
+	return fmt.Errorf("updating a folded link: %w", err)
 }
 
 func consentHistory(ch consent.Change) HistoryEntry {

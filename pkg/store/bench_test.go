@@ -53,6 +53,7 @@ func BenchmarkUnitsPerContact(b *testing.B) {
 		recs := benchPage(c, n, t0)
 		measure := func(recs []source.Record) (float64, float64) {
 			usage.Reset()
+			t.RunID = store.NewID("r") // each application a sync run of its own, as an install and re-syncs are
 			if _, err := st.ApplyRecords(ctx, t, recs, t0); err != nil {
 				b.Fatal(err)
 			}

@@ -16,15 +16,16 @@ import (
 )
 
 // maxNewContactItemsWCU is what a new contact with phone, email and two
-// groups may cost by the store's estimator (units.go) before its group
-// memberships: its phone item with the contact it claims for (1), its
-// email claim (1), the contact with its name-index entry (2) and its link
-// (1). Its memberships are its share of the page's bundles (members.go):
-// one write per group and store.BucketSize new contacts. The transaction
-// of the claims cost 10, one membership item per group 2 more.
-const maxNewContactItemsWCU = 5
+// groups costs in a sync page, in whole items, beside its share of its
+// page's memberships: its phone item with the contact it claims for (1),
+// its email claim (1) and the contact with its name-index entry (2), its
+// link folded into it (contactItem.Link). Its memberships are its share
+// of the page's bundles (members.go): one write per group and
+// store.BucketSize new contacts. The transaction of the claims cost 10,
+// one membership item per group 2 more, a link item of its own 1 more.
+const maxNewContactItemsWCU = 4
 
-func TestApply_NewContactCostsAtMost5WCUAndABundleShare(t *testing.T) {
+func TestApply_NewContactCostsAtMost4WCUAndABundleShare(t *testing.T) {
 	t.Parallel()
 	usage := &store.Usage{}
 	st, _, clk := newStore(t, store.WithUsage(usage))

@@ -55,7 +55,7 @@ func (s *Store) DeleteContact(ctx context.Context, tenant, id string) error {
 		}
 		var members memberChanges
 		for _, g := range c.Groups {
-			members.note(memberChange{group: g, contactID: id})
+			members.note(memberChange{group: g, contactID: id, bucket: contactBucket(c)})
 		}
 		if err := s.writeMembers(ctx, tenant, &members); err != nil {
 			return err

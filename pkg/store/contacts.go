@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,6 +38,51 @@ type contactItem struct {
 	// side writes, is counted with what it did and redoes them, even when
 	// another source or a webhook wrote the contact meanwhile (marksFor).
 	Marks []appliedMark `dynamodbav:"marks,omitempty"`
+	// Link is the link of the contact's creator — the source record whose
+	// creatorID is the contact's id — folded into the contact while that
+	// record is among its sources and has no link item of its own: a new
+	// contact then costs no link write, and the record's next sync reads
+	// the contact at the key its record gives instead of a link item
+	// (apply_load.go loadLinks).
+	Link *foldedLink `dynamodbav:"lnk,omitempty"`
+}
+
+// foldedLink is a linkItem without its keys and contact (the contact's
+// own).
+type foldedLink struct {
+	AppliedHash string    `dynamodbav:"h"`
+	UpdatedAt   time.Time `dynamodbav:"u"`
+	RunID       string    `dynamodbav:"r,omitempty"`
+	Outcome     string    `dynamodbav:"o,omitempty"`
+	Purposes    []string  `dynamodbav:"p,omitempty"`
+	Pending     bool      `dynamodbav:"pd,omitempty"`
+}
+
+// foldOf is li folded into its contact.
+func foldOf(li linkItem) *foldedLink {
+	return &foldedLink{AppliedHash: li.AppliedHash, UpdatedAt: li.UpdatedAt, RunID: li.RunID, Outcome: li.Outcome, Purposes: li.Purposes, Pending: li.Pending}
+}
+
+// item is f as the link item of record lk to contact id, marked folded.
+func (f *foldedLink) item(tenant string, lk merge.LinkKey, id string) linkItem {
+	return linkItem{PK: linkPK(tenant, lk.ConnectionID, lk.ExternalID), SK: skLink, ContactID: id,
+		AppliedHash: f.AppliedHash, UpdatedAt: f.UpdatedAt, RunID: f.RunID, Outcome: f.Outcome,
+		Purposes: f.Purposes, Pending: f.Pending, folded: true}
+}
+
+// createdBy reports whether source record lk created contact c (c's id is
+// its creatorID) and is still among its sources: its link may be folded
+// into c.
+func createdBy(tenant string, c merge.Contact, lk merge.LinkKey) bool {
+	return c.ID == creatorID(tenant, lk.ConnectionID, lk.ExternalID) &&
+		slices.ContainsFunc(c.Sources, func(l merge.Link) bool { return l.Key() == lk })
+}
+
+// keepsFold reports whether c, written by another record's decision,
+// keeps the creator's folded link it had: its creator is still among its
+// sources.
+func keepsFold(tenant string, c merge.Contact) bool {
+	return slices.ContainsFunc(c.Sources, func(l merge.Link) bool { return creatorID(tenant, l.ConnectionID, l.ExternalID) == c.ID })
 }
 
 // appliedMark is one source record's last application by a sync run or
@@ -109,11 +155,11 @@ func nameKey(c merge.Contact) string {
 	return n + "#" + c.ID
 }
 
-func (s *Store) contactAV(tenant string, c merge.Contact, status string, marks []appliedMark) (map[string]types.AttributeValue, error) {
+func (s *Store) contactAV(tenant string, c merge.Contact, status string, marks []appliedMark, lnk *foldedLink) (map[string]types.AttributeValue, error) {
 	return marshalMap(contactItem{
 		PK: contactPK(tenant, c.ID), SK: skContact,
 		GSI1PK: contactsIndexFor(tenant, c.ID, status), GSI1SK: nameKey(c),
-		Contact: c, Status: status, Labels: c.Labels(), Version: c.Version, Marks: marks,
+		Contact: c, Status: status, Labels: c.Labels(), Version: c.Version, Marks: marks, Link: lnk,
 	})
 }
 
@@ -284,24 +330,24 @@ func (s *Store) contactsFilter(in *dynamodb.QueryInput, f ContactFilter, q strin
 }
 
 func (s *Store) listGroupContacts(ctx context.Context, tenant string, f ContactFilter, limit int, start map[string]types.AttributeValue) ([]ContactView, string, error) {
-	after := ""
+	var after member
 	if v, ok := start["SK"].(*types.AttributeValueMemberS); ok {
-		after = strings.TrimPrefix(v.Value, "C#")
+		after = memberAfter(v.Value)
 	}
-	ids, more, err := s.groupMemberIDs(ctx, tenant, f.Group, after, limit)
+	ms, more, err := s.groupMembers(ctx, tenant, f.Group, after, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("listing group: %w", err)
 	}
 	next := ""
-	if more && len(ids) > 0 {
+	if more && len(ms) > 0 {
 		next = encodeCursor(map[string]types.AttributeValue{
 			"PK": &types.AttributeValueMemberS{Value: groupBasePK(tenant, f.Group)},
-			"SK": &types.AttributeValueMemberS{Value: "C#" + ids[len(ids)-1]},
+			"SK": &types.AttributeValueMemberS{Value: memberCursor(ms[len(ms)-1])},
 		}, 0)
 	}
-	keys := make([]map[string]types.AttributeValue, len(ids))
-	for i, id := range ids {
-		keys[i] = keyOf(contactPK(tenant, id), skContact)
+	keys := make([]map[string]types.AttributeValue, len(ms))
+	for i, m := range ms {
+		keys[i] = keyOf(contactPK(tenant, m.id), skContact)
 	}
 	items, err := s.batchGet(ctx, keys, false)
 	if err != nil {
@@ -309,8 +355,8 @@ func (s *Store) listGroupContacts(ctx context.Context, tenant string, f ContactF
 	}
 	var out []ContactView
 	q := strings.ToLower(strings.TrimSpace(f.Query))
-	for _, id := range ids {
-		item, ok := items[contactPK(tenant, id)+"|"+skContact]
+	for _, m := range ms {
+		item, ok := items[contactPK(tenant, m.id)+"|"+skContact]
 		if !ok {
 			continue // a membership whose contact was deleted meanwhile
 		}
@@ -321,7 +367,7 @@ func (s *Store) listGroupContacts(ctx context.Context, tenant string, f ContactF
 			return nil, "", err
 		}
 		v := viewOf(it)
-		if !slices.Contains(v.Groups, f.Group) || (f.Status != "" && v.Status != f.Status) || (f.Status == "" && v.Status == string(consent.Pending)) || (f.Source != "" && !slices.Contains(v.Labels(), f.Source)) ||
+		if contactBucket(v.Contact) != m.bucket || !slices.Contains(v.Groups, f.Group) || (f.Status != "" && v.Status != f.Status) || (f.Status == "" && v.Status == string(consent.Pending)) || (f.Source != "" && !slices.Contains(v.Labels(), f.Source)) ||
 			(q != "" && !strings.HasPrefix(nameKey(v.Contact), q) && !strings.HasPrefix(v.EmailKey, q)) {
 			continue
 		}

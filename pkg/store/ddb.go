@@ -187,6 +187,16 @@ func (s *Store) writeItem(ctx context.Context, it types.TransactWriteItem) error
 		}
 		return err
 	}
+	if u := it.Update; u != nil {
+		s.estimate(true, 2) // a contact's folded link: the item and its index entry
+		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: u.TableName, Key: u.Key, UpdateExpression: u.UpdateExpression,
+			ConditionExpression: u.ConditionExpression, ExpressionAttributeNames: u.ExpressionAttributeNames,
+			ExpressionAttributeValues: u.ExpressionAttributeValues, ReturnConsumedCapacity: s.capacityMode()})
+		if out != nil {
+			s.trackOne(true, out.ConsumedCapacity)
+		}
+		return err
+	}
 	return errors.New("store: unsupported single write")
 }
 

@@ -30,8 +30,8 @@
 // the pending-request index (16) and the SMS usage counters (16 of the
 // month's and 16 of the running total, by message reference). A listing of a sharded partition
 // merges one query a shard in its sort key's order (shards.go: the name
-// key ends with the contact id and a member bundle's key is its ids'
-// common prefix, so the order is total), and its cursor — the last key returned, with the
+// key ends with the contact id and a member bundle's key is its bucket,
+// whose ids it lists in order, so the order is total), and its cursor — the last key returned, with the
 // unsharded partition — resumes every shard after it. A sweep reads its
 // index's shards round by round, limit/shards items a shard a round, from
 // a shard that turns each sweep. There was no deployment before the
@@ -46,11 +46,12 @@
 //	contact by id                          PK=T#t#C#<id>     SK=CONTACT                               table
 //	contact by phone (claim + consent)     PK=T#t#P#<e164>   SK=PHONE                                 table
 //	contact by email (claim)               PK=T#t#EMAILS#<s> SK=<email>         (s = hash(email)%32)  table
-//	contact by source record               PK=T#t#S#<c>#<extId> SK=LINK                               table
+//	contact by source record (its creator) PK=T#t#C#<creatorID(t,c,extId)> SK=CONTACT, lnk            table (the link folded in)
+//	contact by source record (any other)   PK=T#t#S#<c>#<extId> SK=LINK                               table
 //	contacts of a tenant, by name prefix   GSI1PK=T#t#CONTACTS#<0..15> GSI1SK begins_with <name>#<id> GSI1, 16 merged (not pending ones; k = hash(id)%16)
 //	pending contacts (double opt-in)       GSI1PK=T#t#CONTACTS#PENDING#<0..15> GSI1SK begins_with <name> GSI1, 16 merged
 //	contacts by email prefix               GSI1PK=T#t#CONTACTS#<0..15>, filter begins_with(EmailKey)  GSI1, 16 merged (name order)
-//	contacts of a group (bundles, members.go) PK=T#t#G#<group>#<0..7> SK=K#<bucket> ids={<id>...} (bucket = the id's 8 characters after c_, k = hash(bucket)%8) table, 8 merged
+//	contacts of a group (bundles, members.go) PK=T#t#G#<group>#<0..7> SK=K#<bucket> ids={<id>...} (bucket: the contact's, given with its page; k = hash(bucket)%8) table, 8 merged
 //	group list                             PK=T#t            SK begins_with GROUP#                    table
 //	consent ledger of a phone              PK=T#t#P#<e164>   SK=PHONE (state + evidence)              table
 //	consent/contact history                PK=T#t#H#<e164|contactId> SK=<time>#<seq>                  table (TTL)
@@ -119,20 +120,60 @@
 // An unchanged contact in a re-sync page costs one eventually consistent read
 // of its source link (0.5 RCU) and no write: the link stores the content hash
 // of the last applied record. A new contact with phone, email and two groups
-// costs 5.07 WCU in a page of 100 (TestApply_NewContactCostsAtMost5WCUAndABundleShare,
+// costs 4.09 WCU in a page of 100 (TestApply_NewContactCostsAtMost4WCUAndABundleShare,
 // BenchmarkUnitsPerContact): its phone item (1, with the contact it claims
 // for, deflated, and the ledger: under 1 KB for a typical contact), its
-// email claim (1), the contact and its name-index entry (2), its link (1)
-// and its share of the page's member bundles (members.go: a group's new
-// members of a page share bundles of 40, one write each, 0.02–0.03 a
-// group). A transaction of the three claims would cost 10 (each item
-// twice); one membership item per group cost 7. Every other item is a
-// lookup of its own (by phone, email, id, name, source record): fewer
-// units need two of them folded into one item, which only an id derived
-// from what the record carries allows — the contact at its creator
-// record's key (the link folded in: 4.07) or at its first number's — and
-// every link or phone reader then meets items that are two things at
-// once. Not done.
+// email claim (1), the contact and its name-index entry (2), and its share
+// of the page's member bundles (members.go: a group's new members of a page
+// share bundles of 32, one write each, 0.04 a group). A transaction of the
+// three claims would cost 10 (each item twice); one membership item per
+// group cost 7; a link item of its own 5.07.
+//
+// # The creator's link, folded into its contact
+//
+// A contact's id is derived from the source record that creates it
+// (creatorID: 96 bits of SHA-256 of tenant, connection and external id),
+// so that record finds it from what it carries, and the record's link
+// lives in the contact item (contactItem.Link, "lnk") instead of a link
+// item: one item written and read where there were two. The rules:
+//   - a record's link is the lnk of the contact at its creatorID when that
+//     contact has one and the record is among its sources (createdBy), else
+//     its link item. loadLinks reads the contacts first, then the link items
+//     of the records without a folded link (a second request, for new
+//     records and for those matched onto a contact another record created);
+//     a webhook's first read and a re-read take both in one request;
+//   - a link is folded when the record's decision writes the contact it
+//     created and the record has no link item (a held item, or one from
+//     before, stays the record's link); a contact put by another record's
+//     decision keeps the lnk it had while its creator is still a source
+//     (keepsFold); a record that leaves the contact it created takes its
+//     link to an item, and the contact's next put drops the lnk;
+//   - a decision that does not put the contact (a consent change alone) and
+//     a link refresh (keepLink) update the lnk with the contact's version
+//     (foldUpdate), so a writer that read the contact before puts it again
+//     with this link; StaleLink marks a folded link the same way;
+//   - a record whose creatorID a contact already holds (the one it created
+//     and left) creates with a random id, and its link is an item;
+//   - the link item was the marker that a decision's side writes were done
+//     (it is written after them); a folded link is written with the contact,
+//     before them. So a record whose folded link shows its content applied
+//     but whose contact carries this run's or delivery's mark (marksFor)
+//     redoes its memberships (redoFolded: idempotent ADDs, aggregated per
+//     bundle with the page's): a page or delivery applied again after a
+//     crash loses none, at one write per bundle and group;
+//   - two decisions for one record (its webhook and its page) claim for the
+//     same id: a claim is counted as written by a decision only if it
+//     carries that decision's own pending contact (claimedFor), so the other
+//     reads again and merges onto the contact;
+//   - a webhook's first link (a transaction, as before) checks the link
+//     item is still as read — a conditional delete where it put the item,
+//     the same unit (putFirstLink) — so tags a racing partial record held
+//     meanwhile are applied to the contact. A sync page's creations do not
+//     (as before, when pages put their links unconditioned);
+//   - a deleted contact takes its creator's link with it: the record's next
+//     sync finds neither and creates the contact again, at the same id;
+//     a listing shows an id only from its contact's own bucket's bundle, so
+//     an id left in another bucket's bundle by the deleted one is not shown.
 //
 // The claims of a decision that only creates a contact (apply_claims.go)
 // are three conditional puts in a fixed order: phone item (absent or at

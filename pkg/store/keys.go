@@ -63,11 +63,11 @@ func pendingIndexPK(t, id string) string {
 }
 
 // groupBasePK is a group's member partition before its shard; groupPK is
-// the one holding contact id's membership (the shard of its bundle,
-// members.go); groupPKs are all of them.
+// the one holding the memberships of a bucket's contacts (the shard of
+// their bundle, members.go); groupPKs are all of them.
 func groupBasePK(t, group string) string { return "T#" + t + "#G#" + group }
-func groupPK(t, group, id string) string {
-	return shardKey(groupBasePK(t, group), memberBucket(id), groupShards)
+func groupPK(t, group, bucket string) string {
+	return shardKey(groupBasePK(t, group), bucket, groupShards)
 }
 func groupPKs(t, group string) []string { return shardKeys(groupBasePK(t, group), groupShards) }
 

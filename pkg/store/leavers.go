@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -332,10 +333,13 @@ func (s *Store) removeGroupLeavers(ctx context.Context, t Target, run Run, label
 		err := s.queryAll(ctx, "listing members of a complete group", in, func(res *dynamodb.QueryOutput) error {
 			s.trackOne(false, res.ConsumedCapacity)
 			size := 0
-			var ids []string
+			var ids []member
 			for _, item := range res.Items {
 				size += itemSize(item)
-				ids = append(ids, bundleIDs(item)...)
+				b := strings.TrimPrefix(attrS(item, "SK"), membersSK)
+				for _, id := range bundleIDs(item) {
+					ids = append(ids, member{b, id})
+				}
 			}
 			s.estimate(false, 0.5*float64((size+4095)/4096))
 			for len(ids) > 0 {
@@ -357,11 +361,11 @@ func (s *Store) removeGroupLeavers(ctx context.Context, t Target, run Run, label
 // removeLeaversOfPage removes from group g those of the members ids (at
 // most leaverPage) that this run's records no longer put there: a report
 // row, then the removal (a partial record that leaves the group).
-func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, label, g string, ids []string, exp int64, now time.Time) error {
+func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, label, g string, ids []member, exp int64, now time.Time) error {
 	hub := merge.GroupName(label, g)
 	keys := make([]map[string]types.AttributeValue, len(ids))
-	for i, id := range ids {
-		keys[i] = keyOf(contactPK(t.TenantID, id), skContact)
+	for i, m := range ids {
+		keys[i] = keyOf(contactPK(t.TenantID, m.id), skContact)
 	}
 	// Consistent reads: a membership put after its contact's write
 	// is never met with the contact as it was before.
@@ -372,7 +376,8 @@ func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, labe
 	type leaver struct{ contactID, extID string }
 	var cands []leaver
 	var stale memberChanges
-	for _, cid := range ids {
+	for _, m := range ids {
+		cid := m.id
 		item, ok := got[contactPK(t.TenantID, cid)+"|"+skContact]
 		var c contactItem
 		if ok {
@@ -380,10 +385,11 @@ func (s *Store) removeLeaversOfPage(ctx context.Context, t Target, run Run, labe
 				return err
 			}
 		}
-		if !ok || !slices.Contains(c.Contact.Groups, hub) {
+		if !ok || !slices.Contains(c.Contact.Groups, hub) || contactBucket(c.Contact) != m.bucket {
 			// A membership its contact does not have (a crash between
-			// a contact's write and its side writes): repaired here.
-			stale.note(memberChange{group: hub, contactID: cid})
+			// a contact's write and its side writes, or an id a new
+			// contact took in another bucket): repaired here.
+			stale.note(memberChange{group: hub, contactID: cid, bucket: m.bucket})
 			continue
 		}
 		for _, l := range c.Contact.Sources {

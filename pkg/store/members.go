@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"slices"
@@ -12,61 +13,80 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/contactsync/contactsync/pkg/merge"
 )
 
-// Group memberships are bundled by the contact id's bucket, the first
-// bucketLen characters of the id after "c_": a group's members of one
-// bucket are one item (PK groupPK, SK memberSK, attribute "ids", a
-// string set) that a membership change updates with ADD or DELETE. The
-// contacts a page creates get ids of one bucket (bucketSize of them, then
-// a new one: contactIDs), so a page adds its new contacts to a group with
-// one write per bucketSize contacts instead of one per contact, and a
-// bundle stays under 1 KB (a change to an older contact's groups costs 1
-// WCU, as a membership item of its own did). A contact is in exactly one
-// item of each of its groups (its bucket's), so a listing never shows it
-// twice, and a removal knows where it is from the id alone.
+// Group memberships are bundled by the contact's bucket (merge.Contact
+// Bucket, given when the contact is created): a group's members of one
+// bucket are one item (PK groupPK, SK K#<bucket>, attribute "ids", a string
+// set) that a membership change updates with ADD or DELETE. The contacts a
+// page creates share a bucket (bucketSize of them, then a new one:
+// pageBuckets), so a page adds its new contacts to a group with one write
+// per bucketSize contacts instead of one per contact, and a bundle stays
+// under 1 KB (a change to an older contact's groups costs 1 WCU, as a
+// membership item of its own did). A contact is in exactly one item of
+// each of its groups (its bucket's), so a listing never shows it twice
+// (an id in another bucket's bundle, left by a deleted contact whose id a
+// new one took, is not its), and a removal knows where it is from the
+// contact alone.
 //
 // Like the membership items before them, bundles are an index: the contact
-// item decides (its Groups). A listing shows a member only if the contact
-// still has the group, and the run end's leaver pass takes out ids whose
-// contact does not (a crash between a contact's write and its side writes).
+// item decides (its Groups and Bucket). A listing shows a member only if
+// the contact still has the group, and the run end's leaver pass takes out
+// ids whose contact does not (a crash between a contact's write and its
+// side writes).
 const (
 	bucketLen  = 8
-	bucketSize = 40 // 40 ids of 22 bytes: a bundle under 1 KB with its key
+	bucketSize = 32 // 32 ids of 26 bytes: a bundle under 1 KB with its key
 	membersSK  = "K#"
 	attrIDs    = "ids"
 )
 
-// memberBucket is contact id's bucket.
-func memberBucket(id string) string {
-	b := strings.TrimPrefix(id, "c_")
+// contactBucket is c's bucket: the one it was created with, or for a
+// contact stored without one, the first bucketLen characters of its id
+// after "c_" (ids were once given by bucket).
+func contactBucket(c merge.Contact) string {
+	if c.Bucket != "" {
+		return c.Bucket
+	}
+	b := strings.TrimPrefix(c.ID, "c_")
 	if len(b) > bucketLen {
 		b = b[:bucketLen]
 	}
 	return b
 }
 
-// memberSK is the sort key of the bundle holding contact id.
-func memberSK(id string) string { return membersSK + memberBucket(id) }
+// creatorID is the id of the contact source record (conn, ext) creates:
+// derived from the record (96 bits of SHA-256), so the record finds the
+// contact it created, and its link folded into it (contactItem.Link),
+// with one read of the contact's key.
+func creatorID(tenant, conn, ext string) string {
+	sum := sha256.Sum256([]byte(tenant + "\x00" + conn + "\x00" + ext))
+	return "c_" + hex.EncodeToString(sum[:12])
+}
 
-// contactIDs hands out a page's new contact ids: "c_" and 20 hex digits
-// like NewID's, the first bucketLen of them shared by bucketSize contacts.
-// Not safe for concurrent use (the page's lock guards it).
-type contactIDs struct {
-	prefix string
+// randomContactID is a new contact's id when its record's own
+// (creatorID) is taken: by the contact the record created before and
+// left, which still holds other records.
+func randomContactID() string { return "c_" + randomHex(12) }
+
+// pageBuckets hands out the bucket of a page's new contacts, bucketSize
+// contacts a bucket. Not safe for concurrent use (the page's lock guards
+// it).
+type pageBuckets struct {
+	bucket string
 	used   int
 }
 
-// next returns an id to create a contact with.
-func (c *contactIDs) next() string {
-	if c.prefix == "" || c.used >= bucketSize {
-		c.prefix, c.used = randomHex(bucketLen/2), 0
+// take returns the bucket for one more new contact.
+func (b *pageBuckets) take() string {
+	if b.bucket == "" || b.used >= bucketSize {
+		b.bucket, b.used = randomHex(bucketLen/2), 0
 	}
-	return "c_" + c.prefix + randomHex((20-bucketLen)/2)
+	b.used++
+	return b.bucket
 }
-
-// took notes that the last id next returned named a contact.
-func (c *contactIDs) took() { c.used++ }
 
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -76,35 +96,35 @@ func randomHex(n int) string {
 
 // memberChange is one contact joining (add) or leaving a group.
 type memberChange struct {
-	group, contactID string
-	add              bool
+	group, contactID, bucket string
+	add                      bool
 }
 
 // memberChanges collects membership changes, the last one of each
 // (group, contact) winning, and writes them as one update per bundle.
 type memberChanges struct {
 	mu   sync.Mutex
-	last map[[2]string]bool // (group, contact id) -> add
+	last map[[3]string]bool // (group, contact id, bucket) -> add
 }
 
 func (m *memberChanges) note(ch ...memberChange) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.last == nil {
-		m.last = map[[2]string]bool{}
+		m.last = map[[3]string]bool{}
 	}
 	for _, c := range ch {
-		m.last[[2]string{c.group, c.contactID}] = c.add
+		m.last[[3]string{c.group, c.contactID, c.bucket}] = c.add
 	}
 }
 
 // noteEffects notes a decision's group changes for its contact.
 func (m *memberChanges) noteEffects(fx effects) {
 	for _, g := range fx.groupsAdd {
-		m.note(memberChange{group: g.String(), contactID: fx.contactID, add: true})
+		m.note(memberChange{group: g.String(), contactID: fx.contactID, bucket: fx.bucket, add: true})
 	}
 	for _, g := range fx.groupsDel {
-		m.note(memberChange{group: g.String(), contactID: fx.contactID})
+		m.note(memberChange{group: g.String(), contactID: fx.contactID, bucket: fx.bucket})
 	}
 }
 
@@ -122,8 +142,8 @@ func (m *memberChanges) updates(tenant string) []bundleUpdate {
 	byKey := map[[3]string]*bundleUpdate{}
 	var out []*bundleUpdate
 	for k, add := range m.last {
-		group, id := k[0], k[1]
-		pk, sk := groupPK(tenant, group, id), memberSK(id)
+		group, id, bucket := k[0], k[1], k[2]
+		pk, sk := groupPK(tenant, group, bucket), membersSK+bucket
 		kind := "-"
 		if add {
 			kind = "+"
@@ -234,18 +254,19 @@ func bundleIDs(item map[string]types.AttributeValue) []string {
 	return nil
 }
 
-// groupMemberIDs lists the ids of group's members after contact id after
-// ("" from the first), in id order, at most limit, and whether more may
-// follow. A bundle's sort key is its ids' common prefix, so the bundles of
-// the group's shards merged by sort key, each's ids in order, are the
-// members in id order; the listing resumes at the bundle of after.
-func (s *Store) groupMemberIDs(ctx context.Context, tenant, group, after string, limit int) ([]string, bool, error) {
+// member is a group's member as its bundle lists it: the bundle's
+// bucket and the contact id.
+type member struct{ bucket, id string }
+
+// groupMembers lists group's members after after (zero: from the first),
+// in (bucket, id) order, at most limit, and whether more may follow. A
+// bundle's sort key is its bucket, so the bundles of the group's shards
+// merged by sort key, each's ids in order, are the members in that order;
+// the listing resumes at after's bundle.
+func (s *Store) groupMembers(ctx context.Context, tenant, group string, after member, limit int) ([]member, bool, error) {
 	limit = max(limit, 1)
-	from := membersSK
-	if after != "" {
-		from = memberSK(after)
-	}
-	var out []string
+	from := membersSK + after.bucket
+	var out []member
 	lastSK := ""
 	n := limit/20 + 2 // bundles a round: a page's bundles hold up to bucketSize ids
 	for {
@@ -268,9 +289,10 @@ func (s *Store) groupMemberIDs(ctx context.Context, tenant, group, after string,
 			return nil, false, err
 		}
 		for _, item := range items {
+			b := strings.TrimPrefix(attrS(item, "SK"), membersSK)
 			for _, id := range bundleIDs(item) {
-				if id > after {
-					out = append(out, id)
+				if b > after.bucket || (b == after.bucket && id > after.id) {
+					out = append(out, member{b, id})
 				}
 			}
 		}
@@ -285,6 +307,23 @@ func (s *Store) groupMemberIDs(ctx context.Context, tenant, group, after string,
 		}
 		n = min(2*n, 100)
 	}
+}
+
+// memberCursor is the sort key a group listing's cursor carries: the last
+// member listed.
+func memberCursor(m member) string { return "C#" + m.bucket + "#" + m.id }
+
+// memberAfter reads a cursor's sort key back (a cursor of one id alone,
+// from before buckets were kept, resumes at that id's bucket of old).
+func memberAfter(sk string) member {
+	rest, ok := strings.CutPrefix(sk, "C#")
+	if !ok || rest == "" {
+		return member{}
+	}
+	if b, id, ok := strings.Cut(rest, "#"); ok {
+		return member{b, id}
+	}
+	return member{contactBucket(merge.Contact{ID: rest}), rest}
 }
 
 // maxMembersInTransaction bounds the membership changes a webhook's

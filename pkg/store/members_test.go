@@ -120,9 +120,15 @@ func TestGroupMembers_BundledByPageAndListedOnceInIDOrder(t *testing.T) {
 		members = append(members, ids[fmt.Sprintf("c1-%d", i)])
 	}
 	slices.Sort(members)
+	// Members come in (bucket, id) order: one long page holds each once,
+	// and every limit pages through that order.
+	whole := listAll(t, st, store.ContactFilter{Group: "Shopify - VIP"}, 1000)
+	if got := slices.Sorted(slices.Values(whole)); !slices.Equal(got, members) {
+		t.Fatalf("one page: %d members (duplicates %v), want the %d members (first difference at %d)", len(whole), hasDup(whole), len(members), firstDiff(got, members))
+	}
 	for _, limit := range []int{1, 7, 40, 100} {
-		if got := listAll(t, st, store.ContactFilter{Group: "Shopify - VIP"}, limit); !slices.Equal(got, members) {
-			t.Errorf("limit %d: %d members (duplicates %v), want the id order of %d (first difference at %d)", limit, len(got), hasDup(got), len(members), firstDiff(got, members))
+		if got := listAll(t, st, store.ContactFilter{Group: "Shopify - VIP"}, limit); !slices.Equal(got, whole) {
+			t.Errorf("limit %d: %d members (duplicates %v), want the order of one page of %d (first difference at %d)", limit, len(got), hasDup(got), len(whole), firstDiff(got, whole))
 		}
 	}
 	var inBundles []string

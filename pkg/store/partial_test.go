@@ -97,38 +97,50 @@ func TestApply_HeldTagsGoWithTheirDeletedCustomer(t *testing.T) {
 	}
 }
 
-// A tag webhook that lands between the customer's create transaction and
-// its link (it finds no link, so it holds its tags) is not lost: the
-// create's link is conditioned on the link item it read, and applies what
-// was held meanwhile.
+// A tag webhook that races its customer's create is not lost. Landing
+// between the create's reads and its write, it finds neither link nor
+// contact and holds its tags: the create's first link (folded into the
+// contact) checks the link item it read, still absent, and applies what
+// was held meanwhile. Landing after the create's write, it finds the link
+// folded into the new contact and updates it.
 func TestApply_TagsRacingTheirCustomersCreate_AreNotLost(t *testing.T) {
 	t.Parallel()
-	st, _, clk := newStore(t)
-	ctx := context.Background()
-	c := conn("s1", "Shopify", consent.Explicit)
-	tgt := store.Target{TenantID: "t1", Conn: c}
-	fired := false
-	store.SetAfterWrite(st, func() error {
-		if fired {
-			return nil
-		}
-		fired = true
-		a, err := st.ApplyRecord(ctx, tgt, partialShopifyTags(c, 4, "VIP"), clk.now())
-		if err == nil && a.Decision.Outcome != merge.Skipped {
-			t.Errorf("the racing tags were %s, want held (skipped)", a.Decision.Outcome)
-		}
-		return err
-	})
-	a, err := st.ApplyRecord(ctx, tgt, partialShopifyCreate(c, 4), clk.now())
-	if err != nil || !fired {
-		t.Fatalf("create: %v (hook fired %v)", err, fired)
-	}
-	got, err := st.GetContact(ctx, "t1", a.Decision.ContactID)
-	if err != nil || !slices.Equal(got.Groups, []string{"Shopify - VIP"}) {
-		t.Fatalf("contact groups %v, %v: the racing tags were lost", got.Groups, err)
-	}
-	if m := partialGroupMembers(t, st, "Shopify - VIP"); len(m) != 1 {
-		t.Fatalf("members of Shopify - VIP: %+v", m)
+	for _, tc := range []struct {
+		name string
+		hook func(*store.Store, func())
+		want merge.Outcome
+	}{
+		{"before the create's write", func(st *store.Store, f func()) { store.SetBeforeWrite(st, f) }, merge.Skipped},
+		{"after the create's write", func(st *store.Store, f func()) { store.SetAfterWrite(st, func() error { f(); return nil }) }, merge.Updated},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _, clk := newStore(t)
+			ctx := context.Background()
+			c := conn("s1", "Shopify", consent.Explicit)
+			tgt := store.Target{TenantID: "t1", Conn: c}
+			fired := false
+			tc.hook(st, func() {
+				if fired {
+					return
+				}
+				fired = true
+				a, err := st.ApplyRecord(ctx, tgt, partialShopifyTags(c, 4, "VIP"), clk.now())
+				if err != nil || a.Decision.Outcome != tc.want {
+					t.Errorf("the racing tags were %s (%v), want %s", a.Decision.Outcome, err, tc.want)
+				}
+			})
+			a, err := st.ApplyRecord(ctx, tgt, partialShopifyCreate(c, 4), clk.now())
+			if err != nil || !fired {
+				t.Fatalf("create: %v (hook fired %v)", err, fired)
+			}
+			got, err := st.GetContact(ctx, "t1", a.Decision.ContactID)
+			if err != nil || !slices.Equal(got.Groups, []string{"Shopify - VIP"}) {
+				t.Fatalf("contact groups %v, %v: the racing tags were lost", got.Groups, err)
+			}
+			if m := partialGroupMembers(t, st, "Shopify - VIP"); len(m) != 1 {
+				t.Fatalf("members of Shopify - VIP: %+v", m)
+			}
+		})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/consent"
+	"github.com/contactsync/contactsync/pkg/merge"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -64,11 +65,21 @@ func (s *Store) ForgetSourceRecord(ctx context.Context, t Target, externalID str
 }
 
 func (s *Store) linkedContact(ctx context.Context, tenant, conn, ext string) (string, bool, error) {
-	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{keyOf(linkPK(tenant, conn, ext), skLink)}, true)
+	ckey, lkey := keyOf(contactPK(tenant, creatorID(tenant, conn, ext)), skContact), keyOf(linkPK(tenant, conn, ext), skLink)
+	items, err := s.batchGet(ctx, []map[string]types.AttributeValue{ckey, lkey}, true)
 	if err != nil {
 		return "", false, err
 	}
-	item, ok := items[linkPK(tenant, conn, ext)+"|"+skLink]
+	if item, ok := items[itemKey(ckey)]; ok {
+		var it contactItem
+		if err := unmarshalMap(item, &it); err != nil {
+			return "", false, err
+		}
+		if it.Link != nil && createdBy(tenant, it.Contact, merge.LinkKey{ConnectionID: conn, ExternalID: ext}) {
+			return it.Contact.ID, true, nil // the link folded into it
+		}
+	}
+	item, ok := items[itemKey(lkey)]
 	if !ok {
 		return "", false, nil
 	}

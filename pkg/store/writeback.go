@@ -63,7 +63,20 @@ const staleHash = "writeback-due"
 // rather than the record staying unchanged. A link that does not exist is
 // left alone.
 func (s *Store) StaleLink(ctx context.Context, tenant, conn, externalID string) error {
+	// A link folded into the contact the record created first (only the
+	// creator's link is ever folded there, and only while it is a source);
+	// the version moves, so a writer that read the contact before puts it
+	// again with this hash.
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, creatorID(tenant, conn, externalID)), skContact),
+		UpdateExpression:          aws.String("SET lnk.h = :h ADD version :one"),
+		ConditionExpression:       aws.String("attribute_exists(lnk)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: staleHash}, ":one": numAV(1)},
+	})
+	if !conditionFailed(err) {
+		return written(err, nil, "marking a folded link for write-back")
+	}
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table), Key: keyOf(linkPK(tenant, conn, externalID), skLink),
 		UpdateExpression:          aws.String("SET appliedHash = :h"),
 		ConditionExpression:       aws.String(condExists),
