@@ -142,6 +142,7 @@ type decisionKeys struct {
 func decisionEffects(t Target, rec source.Record, snap snapshot, d merge.Decision) (effects, decisionKeys) {
 	fx := effects{contactID: d.ContactID}
 	k := decisionKeys{contacts: map[string]bool{}, created: map[string]bool{}, deleted: map[string]bool{}, phones: map[string]bool{}, emails: map[string]bool{}}
+	moved := false
 	for _, m := range d.Mutations {
 		switch m.Kind {
 		case merge.MutCreateContact:
@@ -182,10 +183,16 @@ func decisionEffects(t Target, rec source.Record, snap snapshot, d merge.Decisio
 				fx.linkDel = true
 			}
 			k.contacts[m.ContactID] = true
-		default: // set_field, set_custom, put_link
+		case merge.MutPutLink:
+			if m.Link.ConnectionID == t.Conn.ID && m.Link.ExternalID == rec.ExternalID {
+				moved = true // put on a contact too: its link is kept (linkOf)
+			}
+			k.contacts[m.ContactID] = true
+		default: // set_field, set_custom
 			k.contacts[m.ContactID] = true
 		}
 	}
+	fx.linkDel = fx.linkDel && !moved
 	return fx, k
 }
 

@@ -49,3 +49,11 @@ func MonthCommitted(ctx context.Context, s *Store, tenant, month string) (int, e
 
 // BucketSize is how many new contacts of a page share a membership bundle.
 const BucketSize = bucketSize
+
+// CreatorID is the id of the contact source record (conn, ext) creates.
+func CreatorID(tenant, conn, ext string) string { return creatorID(tenant, conn, ext) }
+
+// GroupBundleKey is the key of group's member bundle of bucket.
+func GroupBundleKey(tenant, group, bucket string) (pk, sk string) {
+	return groupPK(tenant, group, bucket), membersSK + bucket
+}

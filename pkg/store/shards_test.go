@@ -91,7 +91,7 @@ func listAll(t *testing.T, st *store.Store, f store.ContactFilter, limit int) []
 // any limit — ones that split a run of equal names — with a name prefix
 // and with a status, gives exactly the single-partition order (name key,
 // then id), each contact once; the members of a group (8 partitions) come
-// in id order the same way.
+// in (bucket, id) order the same way.
 func TestListContacts_ShardsMergeInNameOrder(t *testing.T) {
 	t.Parallel()
 	st, s, _ := newStore(t)
