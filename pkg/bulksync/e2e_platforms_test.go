@@ -56,7 +56,8 @@ func TestInstall_FourPlatformsWithOverlappingPeople(t *testing.T) {
 	s := stacktest.New(t, stacktest.WithVisibilityTimeout(30*time.Second))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	st := store.New(s.DynamoDB, s.Table)
+	usage := &store.Usage{} // the store's successful writes: progress below
+	st := store.New(s.DynamoDB, s.Table, store.WithUsage(usage))
 	sealer, _ := seal.New([]byte(strings.Repeat("k", 32)))
 	tenant, _, err := st.CreateTenant(ctx, "Acme")
 	if err != nil {
@@ -102,12 +103,14 @@ func TestInstall_FourPlatformsWithOverlappingPeople(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	shop.ReleaseBulk()
-	// The runs share the workers: wait while any of them makes progress,
-	// and give up only after stallLimit without a record counted (a
-	// loaded machine is slower, a stuck run stops counting).
+	// The runs share the workers: wait while any of them makes progress —
+	// a record counted or anything written (a page of 600 records counts
+	// nothing until it is done, and a loaded machine under -race applies
+	// it slowly) — and give up only after stallLimit without either (a
+	// stuck run stops writing).
 	const stallLimit = 3 * time.Minute
-	progress, lastChange := -1, time.Now()
-	counted := func() int {
+	progress, lastChange := -1.0, time.Now()
+	counted := func() float64 {
 		n := 0
 		for _, id := range runs {
 			r, err := st.GetRun(ctx, tenant.ID, id)
@@ -116,7 +119,8 @@ func TestInstall_FourPlatformsWithOverlappingPeople(t *testing.T) {
 			}
 			n += r.Counts.Seen
 		}
-		return n
+		_, wcu, _ := usage.Totals()
+		return float64(n) + wcu
 	}
 	for i, id := range runs {
 		var run store.Run
