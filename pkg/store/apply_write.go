@@ -271,7 +271,15 @@ func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge
 		if _, loaded := snap.state.Contacts[owner]; owner == "" || k.contacts[owner] || !loaded {
 			continue
 		}
-		items = append(items, types.TransactWriteItem{Update: s.statusUpdate(tenant, owner, m.Consent.Ledger.State())})
+		up := s.statusUpdate(tenant, owner, m.Consent.Ledger.State())
+		if fx.foldSide != nil && owner == d.ContactID {
+			// The folded link goes with the status (foldUpdate's
+			// expression, in the same update).
+			up.UpdateExpression = aws.String(*up.UpdateExpression + ", lnk = :l ADD version :one")
+			maps.Copy(up.ExpressionAttributeValues, fx.foldSide.ExpressionAttributeValues)
+			fx.foldSide = nil
+		}
+		items = append(items, types.TransactWriteItem{Update: up})
 	}
 	return items, nil
 }
