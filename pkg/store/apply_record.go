@@ -51,10 +51,11 @@ func (s *Store) membershipWrites(tenant string, c merge.Contact, members *member
 // redoFolded redoes, for a page or delivery applied again, the side
 // writes of a record whose folded link shows this content applied: the
 // link was written with its contact, before them, so it does not say
-// they were done. The contact's mark says whether this run or delivery
-// wrote it (marksFor); if so its memberships go with the page's side
-// writes again (idempotent), and the mark is returned to count.
-func (s *Store) redoFolded(r *applying) (appliedMark, bool, error) {
+// they were done. The contact's mark (marksFor; a run's is the folded
+// link's run, withoutRunMark) says whether this run or delivery wrote it;
+// if so its memberships go with the page's side writes again
+// (idempotent), and the mark is returned to count.
+func (s *Store) redoFolded(r *applying, link linkItem) (appliedMark, bool, error) {
 	by := r.t.markedBy()
 	r.pg.mu.Lock()
 	it, ok := r.pg.ld.folded[r.lk]
@@ -63,6 +64,10 @@ func (s *Store) redoFolded(r *applying) (appliedMark, bool, error) {
 		return appliedMark{}, false, nil
 	}
 	mark, marked := markOf(it.Marks, by, r.lk.ConnectionID, r.lk.ExternalID)
+	if !marked && r.t.RunID != "" && link.RunID == r.t.RunID {
+		// A run's mark is the folded link itself (withoutRunMark).
+		mark, marked = appliedMark{RunID: link.RunID, Outcome: link.Outcome, Purposes: link.Purposes, Pending: link.Pending}, true
+	}
 	if !marked {
 		return appliedMark{}, false, nil
 	}
@@ -136,6 +141,16 @@ func (s *Store) putFirstLink(ctx context.Context, t Target, it linkItem, heldHas
 	return err
 }
 
+// carryRun keeps, in a folded link a webhook writes (t has no run), the
+// run part of the link it replaces: the folded link is also its last
+// run's mark (withoutRunMark), which a page of that run delivered again
+// after a crash counts what it did by.
+func carryRun(t Target, li *linkItem, was linkItem) {
+	if t.RunID == "" && was.folded {
+		li.RunID, li.Outcome, li.Purposes, li.Pending = was.RunID, was.Outcome, was.Purposes, was.Pending
+	}
+}
+
 // applyOne applies one record: it merges the record on the state its page
 // loaded and writes the decision conditioned on that state; when the state
 // moved on meanwhile (errStale) it reads the record's keys again,
@@ -173,7 +188,7 @@ func (s *Store) applyAttempt(ctx context.Context, r *applying, mg *merge.Merger)
 			a.Counted, a.Pending = countedOf(link.Purposes), link.Pending
 		}
 		if link.folded {
-			mark, again, err := s.redoFolded(r)
+			mark, again, err := s.redoFolded(r, link)
 			if err != nil {
 				return Applied{}, err
 			}
@@ -223,7 +238,21 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 	pg.mu.Lock()
 	mark, marked := markOf(pg.ld.marks[d.ContactID], t.markedBy(), t.Conn.ID, rec.ExternalID)
 	c := snap.state.Contacts[d.ContactID]
+	// The record's link folded into the contact, as read with it (a
+	// contact a claim's payload completed has one its record's first read
+	// did not see).
+	var fold *foldedLink
+	if f := pg.ld.lnks[d.ContactID]; f != nil && createdBy(t.TenantID, c, r.lk) {
+		fold = f
+	}
 	pg.mu.Unlock()
+	if fold != nil && !(linked && link.folded) {
+		link, linked = fold.item(t.TenantID, r.lk, d.ContactID), true
+	}
+	if !marked && t.RunID != "" && linked && link.folded && link.RunID == t.RunID {
+		// A folded link holds its run's mark (withoutRunMark).
+		mark, marked = appliedMark{RunID: t.RunID, Outcome: link.Outcome, Purposes: link.Purposes, Pending: link.Pending}, true
+	}
 	crashed := marked && t.markedBy() != ""
 	var again Applied // what the crashed application did, counted again
 	if crashed {
@@ -250,8 +279,10 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 		li.Purposes, li.Pending = mark.Purposes, mark.Pending
 	}
 	if linked && link.folded && link.ContactID == d.ContactID {
-		// The link is folded into the contact: it is updated there.
+		// The link is folded into the contact: it is updated there (a
+		// webhook keeps the last run's part, carryRun).
 		li.folded = true
+		carryRun(t, &li, link)
 		if t.dry == nil {
 			if err := s.writeFold(ctx, s.foldUpdate(t.TenantID, d.ContactID, foldOf(li))); err != nil {
 				return Applied{}, err

@@ -76,6 +76,7 @@ func (s *Store) writeDecision(ctx context.Context, t Target, rec source.Record, 
 		// link then checks that no partial record held tags meanwhile:
 		// putFirstLink.)
 		li.folded = true
+		carryRun(t, li, snap.link)
 		fx.linkFold = li
 	} else if li != nil {
 		fx.linkPut = li
@@ -228,6 +229,11 @@ func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge
 				Purposes: purposesOf(fx.messages), Pending: merge.Status(c, after.Ledger(c.Phone)) == consent.Pending}
 		}
 		marks := marksFor(snap.marks[id], c, mark)
+		if fx.linkFold != nil && id == d.ContactID && t.RunID != "" {
+			// The folded link says what this run did (its run, outcome,
+			// purposes): the record's run mark would say it again.
+			marks = withoutRunMark(marks, merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: rec.ExternalID})
+		}
 		if fx.marks == nil {
 			fx.marks, fx.lnks = map[string][]appliedMark{}, map[string]*foldedLink{}
 		}

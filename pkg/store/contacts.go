@@ -1,11 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,27 +48,47 @@ type contactItem struct {
 	Link *foldedLink `dynamodbav:"lnk,omitempty"`
 }
 
-// foldedLink is a linkItem without its keys and contact (the contact's
-// own).
+// foldedLink is a linkItem without its keys and contact (the contact's),
+// kept small — the contact item and its index entry stay under 1 KB
+// each: the applied hash in binary, no updated-at (a link's is written,
+// never read), and the run mark it replaces (contactItems).
 type foldedLink struct {
-	AppliedHash string    `dynamodbav:"h"`
-	UpdatedAt   time.Time `dynamodbav:"u"`
-	RunID       string    `dynamodbav:"r,omitempty"`
-	Outcome     string    `dynamodbav:"o,omitempty"`
-	Purposes    []string  `dynamodbav:"p,omitempty"`
-	Pending     bool      `dynamodbav:"pd,omitempty"`
+	AppliedHash []byte   `dynamodbav:"h"`
+	RunID       string   `dynamodbav:"r,omitempty"`
+	Outcome     string   `dynamodbav:"o,omitempty"`
+	Purposes    []string `dynamodbav:"p,omitempty"`
+	Pending     bool     `dynamodbav:"pd,omitempty"`
 }
+
+// staleFold is a folded link's applied hash once marked stale
+// (StaleLink): it is no record's (those are 16 bytes).
+var staleFold = []byte{0}
 
 // foldOf is li folded into its contact.
 func foldOf(li linkItem) *foldedLink {
-	return &foldedLink{AppliedHash: li.AppliedHash, UpdatedAt: li.UpdatedAt, RunID: li.RunID, Outcome: li.Outcome, Purposes: li.Purposes, Pending: li.Pending}
+	h, err := hex.DecodeString(li.AppliedHash)
+	if err != nil || li.AppliedHash == staleHash {
+		h = staleFold
+	}
+	return &foldedLink{AppliedHash: h, RunID: li.RunID, Outcome: li.Outcome, Purposes: li.Purposes, Pending: li.Pending}
 }
 
 // item is f as the link item of record lk to contact id, marked folded.
 func (f *foldedLink) item(tenant string, lk merge.LinkKey, id string) linkItem {
+	h := hex.EncodeToString(f.AppliedHash)
+	if bytes.Equal(f.AppliedHash, staleFold) {
+		h = staleHash
+	}
 	return linkItem{PK: linkPK(tenant, lk.ConnectionID, lk.ExternalID), SK: skLink, ContactID: id,
-		AppliedHash: f.AppliedHash, UpdatedAt: f.UpdatedAt, RunID: f.RunID, Outcome: f.Outcome,
-		Purposes: f.Purposes, Pending: f.Pending, folded: true}
+		AppliedHash: h, RunID: f.RunID, Outcome: f.Outcome, Purposes: f.Purposes, Pending: f.Pending, folded: true}
+}
+
+// withoutRunMark is marks without source record lk's run mark: a link
+// folded into the contact holds what that mark would (foldedLink).
+func withoutRunMark(marks []appliedMark, lk merge.LinkKey) []appliedMark {
+	return slices.DeleteFunc(marks, func(m appliedMark) bool {
+		return m.ConnectionID == lk.ConnectionID && m.ExternalID == lk.ExternalID && !deliveryMark(m)
+	})
 }
 
 // createdBy reports whether source record lk created contact c (c's id is

@@ -71,7 +71,7 @@ func (s *Store) StaleLink(ctx context.Context, tenant, conn, externalID string) 
 		TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, creatorID(tenant, conn, externalID)), skContact),
 		UpdateExpression:          aws.String("SET lnk.h = :h ADD version :one"),
 		ConditionExpression:       aws.String("attribute_exists(lnk)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberS{Value: staleHash}, ":one": numAV(1)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": &types.AttributeValueMemberB{Value: staleFold}, ":one": numAV(1)},
 	})
 	if !conditionFailed(err) {
 		return written(err, nil, "marking a folded link for write-back")
