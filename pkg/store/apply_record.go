@@ -291,10 +291,6 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 		pg.mu.Lock()
 		pg.ld.links[r.lk] = li
 		pg.ld.lnks[d.ContactID] = foldOf(li)
-		if c, ok := pg.ld.state.Contacts[d.ContactID]; ok && t.dry == nil {
-			c.Version++ // writeFold's
-			pg.ld.state.Contacts[d.ContactID] = c
-		}
 		pg.mu.Unlock()
 		return writeBackDue(t, rec, r.id, snap.state, Applied{Decision: d, Wrote: true, Counted: again.Counted, Pending: again.Pending}), nil
 	}

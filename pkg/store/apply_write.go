@@ -281,7 +281,7 @@ func (s *Store) contactItems(t Target, rec source.Record, snap snapshot, d merge
 		if fx.foldSide != nil && owner == d.ContactID {
 			// The folded link goes with the status (foldUpdate's
 			// expression, in the same update).
-			up.UpdateExpression = aws.String(*up.UpdateExpression + ", lnk = :l ADD version :one")
+			up.UpdateExpression = aws.String(*up.UpdateExpression + ", lnk = :l")
 			maps.Copy(up.ExpressionAttributeValues, fx.foldSide.ExpressionAttributeValues)
 			fx.foldSide = nil
 		}
@@ -451,16 +451,19 @@ func (s *Store) sideWrites(tenant string, fx effects, linkKey map[string]types.A
 }
 
 // foldUpdate sets the creator's link folded into contact id (a decision
-// or a link refresh that does not put the contact), with the contact's
-// version, so a writer that read it before puts it again with this link
-// (contactItems carries it).
+// or a link refresh that does not put the contact). The contact's version
+// stays: the update must not fail the decisions of webhooks racing it on
+// the contact (each would read again). A writer that read the contact
+// before it puts the link it read back (contactItems carries it), as a
+// link item's last writer won: the record's next sync applies it again
+// and writes the link once more.
 func (s *Store) foldUpdate(tenant, id string, f *foldedLink) *types.Update {
-	av, _ := marshalMap(f) // a struct of strings, a time and a bool: never fails
+	av, _ := marshalMap(f) // a struct of strings, bytes and a bool: never fails
 	return &types.Update{
 		TableName: aws.String(s.table), Key: keyOf(contactPK(tenant, id), skContact),
-		UpdateExpression:          aws.String("SET lnk = :l ADD version :one"),
+		UpdateExpression:          aws.String("SET lnk = :l"),
 		ConditionExpression:       aws.String(condExists),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":l": &types.AttributeValueMemberM{Value: av}, ":one": numAV(1)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":l": &types.AttributeValueMemberM{Value: av}},
 	}
 }
 

@@ -149,9 +149,12 @@
 //     (keepsFold); a record that leaves the contact it created takes its
 //     link to an item, and the contact's next put drops the lnk;
 //   - a decision that does not put the contact (a consent change alone) and
-//     a link refresh (keepLink) update the lnk with the contact's version
-//     (foldUpdate), so a writer that read the contact before puts it again
-//     with this link; StaleLink marks a folded link the same way;
+//     a link refresh (keepLink) update the lnk alone (foldUpdate), leaving
+//     the contact's version, so webhooks racing on the contact do not fail
+//     for it; a writer that read the contact before puts back the lnk it
+//     read, and the record's next sync applies it again (a link item's
+//     last writer won the same way). StaleLink's mark moves the version:
+//     a write-back to try again must not be lost;
 //   - a record whose creatorID a contact already holds (the one it created
 //     and left) creates with a random id, and its link is an item;
 //   - the link item was the marker that a decision's side writes were done
