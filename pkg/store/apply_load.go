@@ -173,18 +173,18 @@ func (s *Store) loadLinks(ctx context.Context, tenant string, conn merge.Connect
 	if err := into.takeFolded(items, tenant, conn, recs); err != nil {
 		return err
 	}
-	keys = keys[:0]
 	var rest []source.Record
+	var lkeys []map[string]types.AttributeValue
 	for _, r := range recs {
 		if !into.links[merge.LinkKey{ConnectionID: conn.ID, ExternalID: r.ExternalID}].folded {
 			rest = append(rest, r)
-			keys = append(keys, keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink))
+			lkeys = append(lkeys, keyOf(linkPK(tenant, conn.ID, r.ExternalID), skLink))
 		}
 	}
 	if len(rest) == 0 {
 		return nil
 	}
-	if items, err = s.getItems(ctx, into, keys, false); err != nil {
+	if items, err = s.getItems(ctx, into, lkeys, false); err != nil {
 		return err
 	}
 	return into.takeLinks(items, tenant, conn, rest)

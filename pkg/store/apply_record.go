@@ -63,11 +63,7 @@ func (s *Store) redoFolded(r *applying, link linkItem) (appliedMark, bool, error
 	if by == "" || !ok || r.t.dry != nil {
 		return appliedMark{}, false, nil
 	}
-	mark, marked := markOf(it.Marks, by, r.lk.ConnectionID, r.lk.ExternalID)
-	if !marked && r.t.RunID != "" && link.RunID == r.t.RunID {
-		// A run's mark is the folded link itself (withoutRunMark).
-		mark, marked = appliedMark{RunID: link.RunID, Outcome: link.Outcome, Purposes: link.Purposes, Pending: link.Pending}, true
-	}
+	mark, marked := appliedBy(r.t, it.Marks, r.lk, link)
 	if !marked {
 		return appliedMark{}, false, nil
 	}
@@ -139,6 +135,20 @@ func (s *Store) putFirstLink(ctx context.Context, t Target, it linkItem, heldHas
 	t.Delivery = nil // the delivery is completed by the apply that called this
 	_, err = s.ApplyRecord(ctx, t, delta, now)
 	return err
+}
+
+// appliedBy is the mark of t's run or delivery for record lk among a
+// contact's marks, or, for a run, the record's folded link when that run
+// wrote it (a folded link holds its run's mark: withoutRunMark).
+func appliedBy(t Target, marks []appliedMark, lk merge.LinkKey, link linkItem) (appliedMark, bool) {
+	if m, ok := markOf(marks, t.markedBy(), lk.ConnectionID, lk.ExternalID); ok {
+		return m, true
+	}
+	if t.RunID != "" && link.folded && link.RunID == t.RunID {
+		return appliedMark{ConnectionID: lk.ConnectionID, ExternalID: lk.ExternalID, RunID: link.RunID,
+			Outcome: link.Outcome, Purposes: link.Purposes, Pending: link.Pending}, true
+	}
+	return appliedMark{}, false
 }
 
 // carryRun keeps, in a folded link a webhook writes (t has no run), the
@@ -236,7 +246,7 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 		return Applied{Decision: d}, nil
 	}
 	pg.mu.Lock()
-	mark, marked := markOf(pg.ld.marks[d.ContactID], t.markedBy(), t.Conn.ID, rec.ExternalID)
+	marks := pg.ld.marks[d.ContactID]
 	c := snap.state.Contacts[d.ContactID]
 	// The record's link folded into the contact, as read with it (a
 	// contact a claim's payload completed has one its record's first read
@@ -249,10 +259,7 @@ func (s *Store) keepLink(ctx context.Context, r *applying, snap snapshot, d merg
 	if fold != nil && !(linked && link.folded) {
 		link, linked = fold.item(t.TenantID, r.lk, d.ContactID), true
 	}
-	if !marked && t.RunID != "" && linked && link.folded && link.RunID == t.RunID {
-		// A folded link holds its run's mark (withoutRunMark).
-		mark, marked = appliedMark{RunID: t.RunID, Outcome: link.Outcome, Purposes: link.Purposes, Pending: link.Pending}, true
-	}
+	mark, marked := appliedBy(t, marks, r.lk, link)
 	crashed := marked && t.markedBy() != ""
 	var again Applied // what the crashed application did, counted again
 	if crashed {

@@ -18,31 +18,28 @@ import (
 // The creator's link folded into its contact (doc.go): these tests read
 // the table itself to see where a record's link lives.
 
+// tableItem reads one item of the table, consistently (nil: absent).
+func tableItem(t *testing.T, s *stacktest.Stack, pk, sk string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := s.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: pk}, "SK": &types.AttributeValueMemberS{Value: sk}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item
+}
+
 // linkItemExists reports whether source record (conn, ext) of tenant t1
 // has a link item of its own.
 func linkItemExists(t *testing.T, s *stacktest.Stack, conn, ext string) bool {
 	t.Helper()
-	out, err := s.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{
-			"PK": &types.AttributeValueMemberS{Value: "T#t1#S#" + conn + "#" + ext}, "SK": &types.AttributeValueMemberS{Value: "LINK"},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Item != nil
+	return tableItem(t, s, "T#t1#S#"+conn+"#"+ext, "LINK") != nil
 }
 
 // foldedLink reports whether contact id of tenant t1 carries a folded link.
 func foldedLink(t *testing.T, s *stacktest.Stack, id string) bool {
 	t.Helper()
-	out, err := s.DynamoDB.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(s.Table), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{
-			"PK": &types.AttributeValueMemberS{Value: "T#t1#C#" + id}, "SK": &types.AttributeValueMemberS{Value: "CONTACT"},
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ok := out.Item["lnk"]
+	_, ok := tableItem(t, s, "T#t1#C#"+id, "CONTACT")["lnk"]
 	return ok
 }
 
