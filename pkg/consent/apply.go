@@ -168,6 +168,13 @@ func (l *Ledger) putSignal(s SourceSignal) bool {
 // received at the earlier of the two receipts: its OrderedAt never moves
 // later, so a daily re-sync of "subscribed, 2099" received before a STOP
 // stays before the STOP. Otherwise the newer statement wins (supersedes).
+//
+// The slot holds one statement, not every one the connection made, so this
+// is idempotent for a retry but not for every later replay: a statement
+// displaced and then received again keeps only its second receipt until a
+// replay of the first brings it back. Such a replay moves only this
+// connection's signal, toward what the full history says; the opt-out
+// rules hold throughout (property tests (a) and (b)).
 func nextSignal(b, a SourceSignal) (SourceSignal, bool) {
 	if !sameStatement(a, b) {
 		if supersedes(a, b) {
