@@ -90,7 +90,9 @@ func (l *Ledger) recordSignal(ev Event) bool {
 	if ev.Signal.State == source.SignalNone {
 		return false
 	}
-	return l.putSignal(signalOf(ev))
+	s := signalOf(ev)
+	ahead := l.noteAhead(s)
+	return l.putSignal(s) || ahead
 }
 
 func signalOf(ev Event) SourceSignal {
@@ -126,7 +128,14 @@ func (l *Ledger) Holds(ev Event) bool {
 		if !found {
 			return false
 		}
-		_, changed := nextSignal(l.Signals[i], signalOf(ev))
+		s := signalOf(ev)
+		if aheadOfReceipt(s) {
+			c := *l // noteAhead replaces the list, never writes into it
+			if c.noteAhead(s) {
+				return false
+			}
+		}
+		_, changed := nextSignal(l.Signals[i], s)
 		return !changed
 	case EventDoubleOptInExpired:
 		c := *l
@@ -173,8 +182,10 @@ func (l *Ledger) putSignal(s SourceSignal) bool {
 // is idempotent for a retry but not for every later replay: a statement
 // displaced and then received again keeps only its second receipt until a
 // replay of the first brings it back. Such a replay moves only this
-// connection's signal, toward what the full history says; the opt-out
-// rules hold throughout (property tests (a) and (b)).
+// connection's signal, toward what the full history says. No second receipt
+// lets an opt-in lift an opt-out it was first received before: the fence
+// (Ledger.fence) remembers claims that were ahead of their receipt
+// (property tests (a) and (b)).
 func nextSignal(b, a SourceSignal) (SourceSignal, bool) {
 	if !sameStatement(a, b) {
 		if supersedes(a, b) {

@@ -37,6 +37,14 @@ func TestConsent_SourceClockIsUntrusted(t *testing.T) {
 			[]Event{signal("c1", Explicit, source.SignalSubscribed, at(15), 9), stop(10)}, Unsubscribed},
 		{"OptInSkewedAhead_ReceivedAfterStop_Lifts",
 			[]Event{stop(10), signal("c1", Explicit, source.SignalSubscribed, at(30), 11)}, Subscribed},
+		// One slot per connection forgets a displaced statement's first
+		// receipt; the fence (Ledger.AheadClaims) remembers its claim.
+		{"OptInSkewedAhead_DisplacedThenRedelivered_StopWins",
+			[]Event{signal("c1", Explicit, source.SignalSubscribed, at(15), 9), stop(10), signal("c1", Explicit, source.SignalSubscribed, time.Time{}, 12), signal("c1", Explicit, source.SignalSubscribed, at(15), 20)}, Unsubscribed},
+		{"OptInDated2099_DisplacedThenRedelivered_StopWins",
+			[]Event{signal("c1", Explicit, source.SignalSubscribed, year2099, 1), stop(10), signal("c1", Explicit, source.SignalUnsubscribed, at(11), 11), signal("c1", Explicit, source.SignalSubscribed, year2099, 20)}, Unsubscribed},
+		{"OptInSkewedAhead_BeforeStop_ThenANewOptIn_Lifts",
+			[]Event{signal("c1", Explicit, source.SignalSubscribed, at(15), 9), stop(10), signal("c1", Explicit, source.SignalSubscribed, at(30), 31)}, Subscribed},
 		{"OptInClaimEqualToStop_DoesNotLift",
 			[]Event{stop(10), signal("c1", Explicit, source.SignalSubscribed, at(10), 10)}, Unsubscribed},
 		{"OptInReceivedAtStopTime_DoesNotLift",

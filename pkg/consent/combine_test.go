@@ -6,7 +6,11 @@
 
 package consent
 
-import "time"
+import (
+	"time"
+
+	"github.com/contactsync/contactsync/pkg/source"
+)
 
 // Combine is what happens to consent when two contacts merge ("the most
 // restrictive wins", design.md §4). keep is the ledger of the number the
@@ -64,6 +68,9 @@ func (l *Ledger) union(other *Ledger) bool {
 	}
 	for _, s := range other.Signals {
 		changed = l.putSignal(s) || changed
+	}
+	for _, a := range other.AheadClaims {
+		changed = l.noteAhead(SourceSignal{State: source.SignalSubscribed, At: a.Claim, ReceivedAt: a.ReceivedAt}) || changed
 	}
 	for _, e := range other.Expirations {
 		if !l.expired(e.ConnectionID) {

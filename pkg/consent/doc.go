@@ -19,14 +19,18 @@
 // min(claimed time, time the hub received it), SourceSignal.OrderedAt, and
 // the claimed time is kept as evidence. The same statement arriving again
 // (same state and claimed time: a re-sync, a replay) keeps its first
-// receipt. From these, State computes:
+// receipt. The ledger keeps one signal per connection, so it also keeps the
+// claims of opt-ins that were ahead of their receipt (AheadClaims): an
+// opt-in claimed no later than one received before an opt-out may be that
+// statement again after a newer one took its slot, and lifts nothing (the
+// fence). From these, State computes:
 //
 //  1. The newest explicit opt-out: the hub opt-out at T, or a source
 //     "unsubscribed" at its OrderedAt (the receipt when the source gave no
 //     timestamp).
 //  2. If there is one, the number is unsubscribed unless a lifting statement
 //     is strictly newer: a hub opt-in, a YES, or a source "subscribed" with
-//     a consent timestamp whose OrderedAt is after it. A source signal
+//     a consent timestamp whose OrderedAt is after it and past the fence. A source signal
 //     without a consent timestamp never lifts an opt-out, and neither does inferred consent
 //     ("never asked" in an inferred, confirmation or double opt-in
 //     connection), a re-sync, a replay or a new connection. The state is then

@@ -64,9 +64,64 @@ func (s SourceSignal) effectiveAt() time.Time {
 
 // lifts reports whether the signal may lift an opt-out at t: an explicit
 // "subscribed" with a consent timestamp of its own, ordered (OrderedAt)
-// strictly after t.
-func (s SourceSignal) lifts(t time.Time) bool {
-	return s.State == source.SignalSubscribed && !s.At.IsZero() && s.effectiveAt().After(t)
+// strictly after t, and claimed after the fence at t.
+func (l *Ledger) lifts(s SourceSignal, t time.Time) bool {
+	return s.State == source.SignalSubscribed && !s.At.IsZero() && s.effectiveAt().After(t) && s.At.After(l.fence(t))
+}
+
+// fence is the latest time claimed, ahead of its receipt, by a source
+// opt-in received at or before t (zero if none). An opt-in claimed at or
+// before it may be that statement delivered again (a re-sync, a replayed
+// page) after its slot forgot its first receipt (nextSignal), so it lifts
+// nothing at t: "subscribed, 2099" received before a STOP never lifts the
+// STOP, however often it comes back, even once a newer statement took its
+// slot. A source's new opt-in is claimed after the fence: a skewed clock's
+// fence is its skew past the STOP; a source that claimed 2099 before a
+// STOP lifts it only with an opt-in first received after it and claimed
+// later still.
+func (l *Ledger) fence(t time.Time) time.Time {
+	var f time.Time
+	for _, a := range l.AheadClaims {
+		if a.ReceivedAt.After(t) {
+			break
+		}
+		if a.Claim.After(f) {
+			f = a.Claim
+		}
+	}
+	return f
+}
+
+// noteAhead adds a source opt-in claimed ahead of its receipt to
+// AheadClaims; it reports whether the list changed.
+func (l *Ledger) noteAhead(s SourceSignal) bool {
+	if !aheadOfReceipt(s) {
+		return false
+	}
+	a := AheadClaim{Claim: s.At, ReceivedAt: s.ReceivedAt}
+	next := make([]AheadClaim, 0, len(l.AheadClaims)+1)
+	for _, o := range l.AheadClaims {
+		if !o.ReceivedAt.After(a.ReceivedAt) && !o.Claim.Before(a.Claim) {
+			return false // o outdoes a: nothing to add
+		}
+		if !(!a.ReceivedAt.After(o.ReceivedAt) && !a.Claim.Before(o.Claim)) {
+			next = append(next, o) // a does not outdo o
+		}
+	}
+	next = append(next, a)
+	slices.SortFunc(next, func(x, y AheadClaim) int { return x.ReceivedAt.Compare(y.ReceivedAt) })
+	for len(next) > maxAheadClaims {
+		next[0].Claim = next[1].Claim // earliest receipt, later claim
+		next = slices.Delete(next, 1, 2)
+	}
+	l.AheadClaims = next
+	return true
+}
+
+// aheadOfReceipt reports whether s is an opt-in claimed later than its
+// receipt.
+func aheadOfReceipt(s SourceSignal) bool {
+	return s.State == source.SignalSubscribed && !s.ReceivedAt.IsZero() && s.At.After(s.ReceivedAt)
 }
 
 // contribution is the state this signal alone would give the number
@@ -168,9 +223,25 @@ type Ledger struct {
 	// expired unanswered (sorted by ConnectionID): their pending
 	// contribution counts as not_subscribed (see ReviewPending).
 	Expirations []Expiry `dynamodbav:",omitempty"`
+	// AheadClaims remembers the source opt-ins whose claimed time was later
+	// than their receipt (see fence): one (claim, receipt) per such
+	// statement that no other outdoes (an earlier or equal receipt with a
+	// later or equal claim), sorted by receipt. Empty for honest clocks.
+	AheadClaims []AheadClaim `dynamodbav:",omitempty"`
 
 	Version int64 // optimistic-lock counter, owned by the store
 }
+
+// AheadClaim is a source opt-in's claimed time that was ahead of its
+// receipt, and that receipt.
+type AheadClaim struct {
+	Claim, ReceivedAt time.Time
+}
+
+// maxAheadClaims bounds AheadClaims. Past it two neighbours are merged into
+// the earlier receipt with the later claim: the fence only rises, so an
+// opt-in is refused more, never allowed more.
+const maxAheadClaims = 32
 
 // Suppressed reports whether the number is opted out: nothing may be sent
 // to it (except the opt-out confirmation that Apply hands out).
@@ -228,7 +299,7 @@ func (l *Ledger) state() State {
 			consider(Subscribed)
 		}
 		for _, s := range l.Signals {
-			if s.lifts(outAt) {
+			if l.lifts(s, outAt) {
 				consider(l.signalContribution(s))
 			}
 		}

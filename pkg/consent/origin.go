@@ -74,7 +74,7 @@ func (l *Ledger) consumerHubOptOutAt() time.Time {
 // ordered after t.
 func (l *Ledger) liftedAfter(t time.Time) bool {
 	return l.OptInAt.After(t) || l.YesAt.After(t) ||
-		slices.ContainsFunc(l.Signals, func(s SourceSignal) bool { return s.lifts(t) })
+		slices.ContainsFunc(l.Signals, func(s SourceSignal) bool { return l.lifts(s, t) })
 }
 
 // ConsentRequired reports whether the number carries an opt-out the person
