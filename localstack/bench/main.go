@@ -32,6 +32,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -92,7 +93,19 @@ func main() {
 	flag.BoolVar(&s.WebhooksOnly, "webhooks-only", false, "run only the webhook loads (-rates)")
 	flag.BoolVar(&s.Linear, "linear", false, "only each platform's install and unchanged re-sync; per-contact figures by size into linear.md and linear.json")
 	flag.BoolVar(&s.Unlimited, "unlimited", false, "with -linear: the fakes' rate limits off")
+	cpuProfile := flag.String("cpuprofile", "", "write the bench process's CPU profile (handlers, SDK, fakes) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: -cpuprofile:", err)
+			os.Exit(2)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if s.WebhooksOnly {
 		plats, s.Stops = "", 0
 	}
