@@ -52,10 +52,7 @@ func TestFold_ANewContactHoldsItsRecordsLink(t *testing.T) {
 	st, s, clk := newStore(t, store.WithUsage(usage))
 	ctx := context.Background()
 	c := conn("c1", "Shopify", consent.Explicit)
-	var recs []source.Record
-	for i := range 5 {
-		recs = append(recs, record(c, i, t0, "Ann", source.ConsentSignal{State: source.SignalSubscribed, At: t0}))
-	}
+	recs := anns(c, 5, source.ConsentSignal{State: source.SignalSubscribed, At: t0})
 	out, err := st.ApplyRecords(ctx, store.Target{TenantID: "t1", Conn: c, RunID: "r1"}, recs, clk.now())
 	if err != nil {
 		t.Fatal(err)
@@ -162,10 +159,7 @@ func TestFold_ADeletedContactComesBackOnceInItsGroup(t *testing.T) {
 	st, s, clk := newStore(t)
 	ctx := context.Background()
 	c := conn("c1", "Shopify", consent.Explicit)
-	var recs []source.Record
-	for i := range 3 {
-		recs = append(recs, record(c, i, t0, "Ann", source.ConsentSignal{}))
-	}
+	recs := anns(c, 3, source.ConsentSignal{})
 	out, err := st.ApplyRecords(ctx, store.Target{TenantID: "t1", Conn: c, RunID: "r1"}, recs, clk.now())
 	if err != nil {
 		t.Fatal(err)

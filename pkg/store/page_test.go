@@ -24,6 +24,15 @@ func conn(id, label string, mode consent.Mode) merge.Connection {
 	return merge.Connection{ID: id, Label: label, Mode: mode, DefaultRegion: "AU"}
 }
 
+// anns is n records of c, each a person named Ann updated at t0 with sig.
+func anns(c merge.Connection, n int, sig source.ConsentSignal) []source.Record {
+	recs := make([]source.Record, 0, n)
+	for i := range n {
+		recs = append(recs, record(c, i, t0, "Ann", sig))
+	}
+	return recs
+}
+
 func record(c merge.Connection, i int, updated time.Time, first string, sig source.ConsentSignal) source.Record {
 	email := fmt.Sprintf("User%03d@Example.com", i)
 	if c.ID == "c2" {
@@ -137,10 +146,7 @@ func TestApply_ReplayedPageWritesOnlyItsBundlesAndCountsOnce(t *testing.T) {
 	st, _, clk := newStore(t, store.WithUsage(usage))
 	ctx := context.Background()
 	c := conn("c1", "Shopify", consent.Inferred)
-	var recs []source.Record
-	for i := range 50 {
-		recs = append(recs, record(c, i, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked}))
-	}
+	recs := anns(c, 50, source.ConsentSignal{State: source.SignalNeverAsked})
 	run, err := st.StartRun(ctx, store.RunSpec{TenantID: "t1", ConnectionID: "c1", Trigger: store.TriggerInstall, LockFor: time.Hour})
 	if err != nil {
 		t.Fatal(err)
@@ -378,10 +384,7 @@ func TestApply_UnchangedRecordsCostOnlyTheirLinkBesideAChangedOne(t *testing.T) 
 	st, _, clk := newStore(t, store.WithUsage(usage))
 	ctx := context.Background()
 	c := conn("c1", "Shopify", consent.Inferred)
-	var recs []source.Record
-	for i := range 99 {
-		recs = append(recs, record(c, i, t0, "Ann", source.ConsentSignal{State: source.SignalNeverAsked}))
-	}
+	recs := anns(c, 99, source.ConsentSignal{State: source.SignalNeverAsked})
 	target := store.Target{TenantID: "t1", Conn: c}
 	if _, err := st.ApplyRecords(ctx, target, recs, clk.now()); err != nil {
 		t.Fatal(err)
