@@ -54,7 +54,11 @@ func newLinearRow(size int, platform, phase string, limited bool, m measured) li
 		LambdaMs: per(1000 * m.BilledSeconds), CPUMs: per(1000 * m.CPUSeconds)}
 }
 
-// linear runs the linear mode's phases for every selected platform.
+// linear runs the linear mode's phases for every selected platform: after
+// a warm-up install and re-sync of -warmup customers (unmeasured: the
+// emulators' JIT and the process's heap and connections warm), -repeat
+// installs and re-syncs of the platform's store, each a new tenant, whose
+// per-column medians make the rows.
 func (b *bench) linear(ctx context.Context) ([]linearRow, error) {
 	var rows []linearRow
 	timeout := syncTimeout(b.s.Size)
@@ -64,23 +68,39 @@ func (b *bench) linear(ctx context.Context) ([]linearRow, error) {
 			continue
 		}
 		err := func() error {
+			if b.s.Warmup > 0 {
+				wfs := p.start(b.s.Warmup, limited)
+				defer wfs.close()
+				b.logf("%s: warm-up install and re-sync of %d customers (not measured)", p.label, wfs.records)
+				in, err := b.install(ctx, p, wfs, "linear warm-up", timeout)
+				if err != nil {
+					return fmt.Errorf("warm-up: %w", err)
+				}
+				if _, err := b.syncNow(ctx, in.tenant, in.api, in.conn, timeout); err != nil {
+					return fmt.Errorf("warm-up: %w", err)
+				}
+			}
 			fs := p.start(b.s.Size, limited)
 			defer fs.close()
-			b.logf("%s: install sync of %d customers (limits on: %v)", p.label, fs.records, limited)
-			in, err := b.install(ctx, p, fs, "linear", timeout)
-			if err != nil {
-				return err
+			var ins, res []measured
+			for i := range max(b.s.Repeat, 1) {
+				b.logf("%s: install sync of %d customers (limits on: %v; run %d of %d)", p.label, fs.records, limited, i+1, max(b.s.Repeat, 1))
+				in, err := b.install(ctx, p, fs, fmt.Sprintf("linear %d", i+1), timeout)
+				if err != nil {
+					return err
+				}
+				b.logf("%s: %.0f contacts/s; full re-sync of the unchanged store", p.label, in.m.PerSecond)
+				re, err := b.syncNow(ctx, in.tenant, in.api, in.conn, timeout)
+				if err != nil {
+					return err
+				}
+				if re.Counts.Unchanged+re.Counts.Invalid != re.Seen {
+					return fmt.Errorf("re-sync of an unchanged store: %+v", re.Counts)
+				}
+				ins, res = append(ins, in.m), append(res, re)
 			}
-			rows = append(rows, newLinearRow(b.s.Size, p.label, phaseInstall, limited, in.m))
-			b.logf("%s: %.0f contacts/s; full re-sync of the unchanged store", p.label, in.m.PerSecond)
-			re, err := b.syncNow(ctx, in.tenant, in.api, in.conn, timeout)
-			if err != nil {
-				return err
-			}
-			if re.Counts.Unchanged+re.Counts.Invalid != re.Seen {
-				return fmt.Errorf("re-sync of an unchanged store: %+v", re.Counts)
-			}
-			rows = append(rows, newLinearRow(b.s.Size, p.label, phaseResync, limited, re))
+			rows = append(rows, newLinearRow(b.s.Size, p.label, phaseInstall, limited, median(ins)),
+				newLinearRow(b.s.Size, p.label, phaseResync, limited, median(res)))
 			return b.saveLinear(rows[len(rows)-2:])
 		}()
 		if err != nil {
@@ -88,6 +108,53 @@ func (b *bench) linear(ctx context.Context) ([]linearRow, error) {
 		}
 	}
 	return rows, nil
+}
+
+// median is the measure of repeated runs of one phase: each figure the
+// median of the runs' (the mean of the middle two for an even number),
+// Runs their number.
+func median(ms []measured) measured {
+	if len(ms) == 1 {
+		ms[0].Runs = 1
+		return ms[0]
+	}
+	mid := func(get func(measured) float64) float64 {
+		vs := make([]float64, len(ms))
+		for i, m := range ms {
+			vs[i] = get(m)
+		}
+		slices.Sort(vs)
+		n := len(vs)
+		return (vs[(n-1)/2] + vs[n/2]) / 2
+	}
+	midInt := func(get func(measured) int) int {
+		return int(math.Round(mid(func(m measured) float64 { return float64(get(m)) })))
+	}
+	out := ms[0]
+	out.Runs = len(ms)
+	out.WallSeconds = mid(func(m measured) float64 { return m.WallSeconds })
+	out.PerSecond = mid(func(m measured) float64 { return m.PerSecond })
+	out.RCU = mid(func(m measured) float64 { return m.RCU })
+	out.WCU = mid(func(m measured) float64 { return m.WCU })
+	out.BilledSeconds = mid(func(m measured) float64 { return m.BilledSeconds })
+	out.CPUSeconds = mid(func(m measured) float64 { return m.CPUSeconds })
+	out.Items = midInt(func(m measured) int { return m.Items })
+	out.ContactItems = midInt(func(m measured) int { return m.ContactItems })
+	out.DynamoDB = midInt(func(m measured) int { return m.DynamoDB })
+	out.SQS = midInt(func(m measured) int { return m.SQS })
+	out.Invocations = midInt(func(m measured) int { return m.Invocations })
+	out.Requests = map[string]int{}
+	for k := range ms[0].Requests {
+		out.Requests[k] = midInt(func(m measured) int { return m.Requests[k] })
+	}
+	out.Functions = map[string]functionMeasure{}
+	for fn := range ms[0].Functions {
+		out.Functions[fn] = functionMeasure{
+			Invocations: midInt(func(m measured) int { return m.Functions[fn].Invocations }),
+			BilledMs:    mid(func(m measured) float64 { return m.Functions[fn].BilledMs }),
+		}
+	}
+	return out
 }
 
 // saveLinear merges rows into linear.json and linear.md under the output

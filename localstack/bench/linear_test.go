@@ -59,3 +59,24 @@ func TestLinear_MergeSpreadAndMarginals(t *testing.T) {
 		}
 	}
 }
+
+// TestLinear_MedianOfRepeatedRuns: repeated runs' figures are each the
+// median of the runs' (the mean of the middle two for an even number), so
+// one slow run does not move a row.
+func TestLinear_MedianOfRepeatedRuns(t *testing.T) {
+	run := func(billed, cpu float64, dynamodb int) measured {
+		return measured{Seen: 1000, BilledSeconds: billed, CPUSeconds: cpu, DynamoDB: dynamodb,
+			Requests: map[string]int{"DynamoDB": dynamodb}, Functions: map[string]functionMeasure{"bulksync": {Invocations: 5, BilledMs: 1000 * billed}}}
+	}
+	m := median([]measured{run(2.5, 2.0, 2800), run(9.0, 2.4, 2810), run(2.4, 1.9, 2790)})
+	if m.Runs != 3 || m.BilledSeconds != 2.5 || m.CPUSeconds != 2.0 || m.DynamoDB != 2800 || m.Requests["DynamoDB"] != 2800 ||
+		m.Functions["bulksync"].BilledMs != 2500 || m.Seen != 1000 {
+		t.Errorf("median of three runs = %+v", m)
+	}
+	if m := median([]measured{run(2, 1, 10), run(4, 3, 20)}); m.BilledSeconds != 3 || m.CPUSeconds != 2 || m.DynamoDB != 15 {
+		t.Errorf("median of two runs = %+v, want their means", m)
+	}
+	if m := median([]measured{run(2, 1, 10)}); m.Runs != 1 || m.BilledSeconds != 2 {
+		t.Errorf("median of one run = %+v", m)
+	}
+}

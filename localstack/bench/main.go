@@ -20,7 +20,10 @@
 // -starve N [-fair=false] runs only the starvation scenario (starve.go).
 // -webhooks-only runs the webhook loads alone.
 // -linear runs only the installs and unchanged re-syncs and keeps their
-// per-contact figures by size, to check that cost stays linear (linear.go).
+// per-contact figures by size, to check that cost stays linear (linear.go);
+// with it, -unlimited turns the fakes' rate limits off, -repeat N makes the
+// rows medians of N runs and -warmup M runs an unmeasured M-customer
+// install and re-sync first.
 package main
 
 import (
@@ -75,6 +78,11 @@ type settings struct {
 	// fakes' rate limits off for them.
 	Linear    bool `json:"linear,omitempty"`
 	Unlimited bool `json:"unlimited,omitempty"`
+	// Repeat is how many runs of each phase the linear rows are medians
+	// of; Warmup the customers of an unmeasured install and re-sync
+	// before them (0: none).
+	Repeat int `json:"repeat,omitempty"`
+	Warmup int `json:"warmup,omitempty"`
 }
 
 func main() {
@@ -93,6 +101,8 @@ func main() {
 	flag.BoolVar(&s.WebhooksOnly, "webhooks-only", false, "run only the webhook loads (-rates)")
 	flag.BoolVar(&s.Linear, "linear", false, "only each platform's install and unchanged re-sync; per-contact figures by size into linear.md and linear.json")
 	flag.BoolVar(&s.Unlimited, "unlimited", false, "with -linear: the fakes' rate limits off")
+	flag.IntVar(&s.Repeat, "repeat", 1, "with -linear: runs of each phase; the rows are their medians")
+	flag.IntVar(&s.Warmup, "warmup", 0, "with -linear: customers of an unmeasured install and re-sync per platform before the measured runs (0: none)")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench process's CPU profile (handlers, SDK, fakes) to this file")
 	flag.Parse()
 	if *cpuProfile != "" {

@@ -57,8 +57,12 @@ func platforms() []platform {
 				}
 				s := woocommercetest.NewServer(woocommercetest.Options{Customers: size, Seed: 7, RateLimit: rps})
 				key, secret := s.Credentials()
-				return fakeStore{config: map[string]string{"storeUrl": s.URL(), "consumerKey": key, "consumerSecret": secret, "webhookSecret": "bench"},
-					records: size, close: s.Close}
+				cfg := map[string]string{"storeUrl": s.URL(), "consumerKey": key, "consumerSecret": secret, "webhookSecret": "bench"}
+				if !limited {
+					// Limits off: our own pace too (20/s by default).
+					cfg["maxRequestsPerSecond"] = strconv.Itoa(woocommerce.MaxMaxRPS)
+				}
+				return fakeStore{config: cfg, records: size, close: s.Close}
 			},
 		},
 		{

@@ -40,6 +40,17 @@ type measured struct {
 	CPUSeconds float64 `json:"cpuSeconds"`
 	// Requests by service and operation ("DynamoDB.BatchGetItem", ...).
 	Requests map[string]int `json:"requests"`
+	// Functions is the invocations and billed milliseconds by function.
+	Functions map[string]functionMeasure `json:"functions"`
+	// Runs is how many runs' medians the figures are (linear mode's
+	// -repeat; 0: one run).
+	Runs int `json:"runs,omitempty"`
+}
+
+// functionMeasure is one function's share of a phase.
+type functionMeasure struct {
+	Invocations int     `json:"invocations"`
+	BilledMs    float64 `json:"billedMs"`
 }
 
 // perContact divides by the records the phase saw.
@@ -71,9 +82,13 @@ func (b *bench) end(p phase, counts store.Counts) measured {
 	m := measured{WallSeconds: wall.Seconds(), Counts: counts, Seen: counts.Seen, RCU: r - p.rcu, WCU: w - p.wcu,
 		Items: d.allItems(), ContactItems: d.contactItems(), DynamoDB: d.Requests["DynamoDB"], SQS: d.Requests["SQS"], Requests: d.Requests,
 		CPUSeconds: (processCPU() - p.cpu).Seconds()}
+	m.Functions = map[string]functionMeasure{}
 	for fn, n := range d.Invocations {
 		m.Invocations += n
 		m.BilledSeconds += d.Billed[fn].Seconds()
+		if n > 0 {
+			m.Functions[fn] = functionMeasure{Invocations: n, BilledMs: float64(d.Billed[fn].Microseconds()) / 1000}
+		}
 	}
 	if wall > 0 {
 		m.PerSecond = float64(counts.Seen) / wall.Seconds()

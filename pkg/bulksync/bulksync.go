@@ -57,7 +57,7 @@ type Store interface {
 	ClaimRunEnd(ctx context.Context, tenant, runID, holder string, d time.Duration) error
 	// The page window's stored cursors (window.go).
 	SaveFanout(ctx context.Context, tenant, runID string, from int, cursors []source.Cursor) error
-	FanoutCursor(ctx context.Context, tenant, runID string, seq int) (source.Cursor, bool, error)
+	FanoutCursors(ctx context.Context, tenant, runID string, from, to int) ([]source.Cursor, error)
 }
 
 // Sender enqueues JSON messages.

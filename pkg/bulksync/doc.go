@@ -39,9 +39,10 @@
 // tenant's pages share the pages queue and this consumer (at most 5
 // invocations of Concurrency pages: 20 pages in parallel). A plan of more
 // pages than the run's window (Deps.PageWindow, resources' PageWindow, 20)
-// enqueues the first 20 and stores the rest (store.SaveFanout); each page
-// enqueues the page 20 places after it as it finishes, before it is
-// counted. A run so holds about 20 messages however big its install, and
+// enqueues the first 20 and stores the rest (store.SaveFanout); every
+// tenth page enqueues the ten places that end 20 places after it (one
+// query, one SQS batch) as it finishes, before it is counted. A run so
+// holds about 20 messages (up to 30) however big its install, and
 // another tenant's page waits behind those, not behind the backlog: before
 // the window a 50-contact sync planned after a 4,000-page install waited
 // ≈ 4,000 × page time / 20 (≈ 10 minutes on AWS, twice: plan, then page).

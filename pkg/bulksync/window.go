@@ -3,9 +3,9 @@ package bulksync
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/contactsync/contactsync/pkg/messages"
+	"github.com/contactsync/contactsync/pkg/queue"
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
@@ -23,17 +23,29 @@ import (
 // With a window of W pages (Deps.PageWindow, resources.Function.PageWindow)
 // a plan of more than W fan-out pages enqueues its first W and stores the
 // rest (store.SaveFanout); each message carries its place in the plan
-// (messages.Page.Seq), and the page that ends its place — a fan-out page,
-// or the last page of a chain — enqueues place Seq+W as it finishes, just
-// before it is counted (a retry re-sends it: the same page id, counted
-// once; a dead page releases it too). A run therefore holds about W
-// messages, queued or in flight, so a page queued behind it waits for at
-// most W of its pages, not its backlog: at most W × page time / pages in
-// parallel, and about nothing when W is no more than the pages in
-// parallel (its W are then all in flight). W is the consumer's whole
+// (messages.Page.Seq) and the window's block B (min(W, 10), one SQS
+// batch). The page that ends a place that is a multiple of B — a fan-out
+// page, or the last page of a chain — enqueues the B places ending at
+// Seq+W (messages.Page.Releases) as it finishes, just before it is
+// counted (a retry re-sends them: the same page ids, counted once; a dead
+// page releases them too). Places 1..W are enqueued by the plan, place B
+// releases W+1..W+B, place 2B the next B, and so on: every place once.
+// A run therefore holds about W messages, queued or in flight (up to B
+// more while a block's last page finishes before the others), so a page
+// queued behind it waits for at most about W of its pages, not its
+// backlog: W × page time / pages in parallel, and little more than a page
+// when W is no more than the pages in parallel. W is the consumer's whole
 // parallelism, so an install alone still uses every worker; two installs
 // at once share them.
 //
+// A block costs one query for its cursors and one SQS batch: a page past
+// the window costs a tenth of a read and of a send, as a page of a plan
+// that fits the window does (its pages are sent ten to a batch), so a
+// run's cost per page does not step up when it outgrows the window.
+// Releasing one place per page cost a read and a send per page: on a
+// re-sync, whose pages cost little else, 50 % more SQS requests and
+// Lambda time per contact past 20 pages (issue 21's linear table).
+
 // On AWS the pages queue is also a fair queue: every message carries its
 // tenant as MessageGroupId (messages.Page.MessageGroup, pkg/queue), and
 // SQS, seeing one tenant hold most of the messages in flight, returns the
@@ -56,30 +68,37 @@ func (h *Handler) windowed(ctx context.Context, m messages.Page, fanout []source
 	for i, cur := range fanout {
 		pm := messages.PageMessage(m, cur)
 		if windowed {
-			pm.Seq, pm.Window, pm.Pages = i+1, w, n
+			pm.Seq, pm.Window, pm.Pages, pm.Block = i+1, w, n, releaseBlock(w)
 		}
 		msgs[i] = pm
 	}
 	return msgs, nil
 }
 
-// releaseNext enqueues the page of m's plan one window after m, if any.
+// releaseBlock is how many places one page releases with a window of w:
+// one SQS batch, and never more than the window (a block's releaser must
+// come before it in the plan).
+func releaseBlock(w int) int { return min(w, queue.MaxBatch) }
+
+// releaseNext enqueues the places of m's plan that m releases
+// (messages.Page.Releases), if any.
 func (h *Handler) releaseNext(ctx context.Context, m messages.Page) error {
-	if m.Seq <= 0 || m.Seq+m.Window > m.Pages {
+	from, to, ok := m.Releases()
+	if !ok {
 		return nil
 	}
 	if h.d.Pages == nil {
-		return errors.New("no pages queue to enqueue the window's next page on")
+		return errors.New("no pages queue to enqueue the window's next pages on")
 	}
-	seq := m.Seq + m.Window
-	cur, ok, err := h.d.Store.FanoutCursor(ctx, m.TenantID, m.RunID, seq)
+	curs, err := h.d.Store.FanoutCursors(ctx, m.TenantID, m.RunID, from, to)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return fmt.Errorf("page %d of %d of the plan is not stored", seq, m.Pages)
+	next := make([]any, len(curs))
+	for i, cur := range curs {
+		pm := messages.PageMessage(m, cur)
+		pm.Seq = from + i
+		next[i] = pm
 	}
-	next := messages.PageMessage(m, cur)
-	next.Seq = seq
-	return h.d.Pages.Send(ctx, next)
+	return h.d.Pages.Send(ctx, next...)
 }

@@ -148,14 +148,14 @@ func TestWindow_SmallTenantIsNotQueuedBehindABigInstall(t *testing.T) {
 	}
 }
 
-// TestWindow_DeadPageStillEnqueuesTheNextOne: with a window of 2 pages, the
-// install's first page dead-letters before it fetched anything — the
-// handler gives up on its only receive, or SQS moves it to the DLQ itself
-// and the scheduler's drain (bulksync.DeadLetters, built as schedulerfn
-// builds it) records it. The page a window after it is still enqueued (by
-// the dead page), so every other page runs and the run ends failed with
-// all six pages done, instead of waiting for a page nobody enqueued until
-// its lock expires.
+// TestWindow_DeadPageStillEnqueuesTheNextOne: with a window of 2 pages
+// (blocks of 2), the install's second page — the one that releases places
+// 3 and 4 — dead-letters before it fetched anything: the handler gives up
+// on its only receive, or SQS moves it to the DLQ itself and the
+// scheduler's drain (bulksync.DeadLetters, built as schedulerfn builds it)
+// records it. The block after it is still enqueued (by the dead page), so
+// every other page runs and the run ends failed with all six pages done,
+// instead of waiting for pages nobody enqueued until its lock expires.
 func TestWindow_DeadPageStillEnqueuesTheNextOne(t *testing.T) {
 	t.Parallel()
 	for _, by := range []string{"handler", "sqs"} {
@@ -208,7 +208,7 @@ func deadPageReleasesNext(t *testing.T, by string) {
 		if err := json.Unmarshal([]byte(aws.ToString(out.Messages[0].Body)), &m); err != nil {
 			t.Fatal(err)
 		}
-		if m.Kind == messages.KindPage && m.Seq == 1 && by == "sqs" {
+		if m.Kind == messages.KindPage && m.Seq == 2 && by == "sqs" {
 			// Every receive timed out: SQS moves it to the DLQ, the
 			// scheduler's tick drains it.
 			if _, err := s.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(s.PagesDLQURL), MessageBody: out.Messages[0].Body}); err != nil {
@@ -224,7 +224,7 @@ func deadPageReleasesNext(t *testing.T, by string) {
 			}
 			continue
 		}
-		if m.Kind == messages.KindPage && m.Seq == 1 {
+		if m.Kind == messages.KindPage && m.Seq == 2 {
 			faulty.failRecorded.Store(1) // its only receive fails before it fetches
 		}
 		if _, err := h.Handle(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: aws.ToString(out.Messages[0].Body),

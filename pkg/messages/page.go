@@ -35,12 +35,32 @@ type Page struct {
 	// The run's page window (pkg/bulksync): a plan of Pages fan-out
 	// pages, more than Window, enqueues only its first Window pages; Seq
 	// is this page's 1-based place in the plan (a chained page inherits
-	// its first page's), and the page that ends it enqueues page
-	// Seq+Window (store.FanoutCursor). All zero: every page was enqueued
-	// by the plan.
+	// its first page's), and the page that ends it enqueues the places
+	// Releases names (store.FanoutCursors): the Block places ending at
+	// Seq+Window when Seq is a multiple of Block, none otherwise; with no
+	// Block (a message from before blocks), place Seq+Window. All zero:
+	// every page was enqueued by the plan.
 	Seq    int `json:"seq,omitempty"`
 	Window int `json:"window,omitempty"`
 	Pages  int `json:"pages,omitempty"`
+	Block  int `json:"block,omitempty"`
+}
+
+// Releases returns the places of the plan (from to to, inclusive) that
+// the page at m's place enqueues when it ends it; ok is false when it
+// enqueues none. Every place past the window is released exactly once,
+// by the place Window places before its block's last: with Block ≤
+// Window that place comes earlier in the plan, so it was itself enqueued.
+func (m Page) Releases() (from, to int, ok bool) {
+	if m.Seq <= 0 {
+		return 0, 0, false
+	}
+	b := max(m.Block, 1)
+	if m.Seq%b != 0 {
+		return 0, 0, false
+	}
+	from, to = m.Seq+m.Window-b+1, min(m.Seq+m.Window, m.Pages)
+	return from, to, from <= to
 }
 
 // MessageGroup is the message's SQS message group: its tenant, so that a
@@ -55,8 +75,8 @@ func (m Page) Validate() error {
 		return fmt.Errorf("unsupported message version %d", m.V)
 	case m.TenantID == "" || m.ConnectionID == "" || m.RunID == "":
 		return errors.New("message lacks tenant, connection or run")
-	case m.Seq < 0 || m.Window < 0 || m.Pages < 0 || (m.Seq > 0 && (m.Window == 0 || m.Seq > m.Pages)):
-		return fmt.Errorf("invalid page window: page %d of %d, window %d", m.Seq, m.Pages, m.Window)
+	case m.Seq < 0 || m.Window < 0 || m.Pages < 0 || m.Block < 0 || m.Block > m.Window || (m.Seq > 0 && (m.Window == 0 || m.Seq > m.Pages)):
+		return fmt.Errorf("invalid page window: page %d of %d, window %d, block %d", m.Seq, m.Pages, m.Window, m.Block)
 	case m.Kind == KindPlan:
 		return nil
 	case m.Kind == KindPage && m.PageID != "":

@@ -19,6 +19,9 @@ import (
 // MaxMessageBytes is SQS's message size limit (256 KiB).
 const MaxMessageBytes = 256 * 1024
 
+// MaxBatch is the most messages one SendMessageBatch request carries.
+const MaxBatch = 10
+
 // API lists the SQS calls the sender makes.
 type API interface {
 	SendMessageBatch(context.Context, *sqs.SendMessageBatchInput, ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
@@ -88,8 +91,8 @@ func (s *Sender) send(ctx context.Context, delaySeconds int32, messages []any) e
 			out[i].group = g.MessageGroup()
 		}
 	}
-	for start := 0; start < len(out); start += 10 {
-		if err := s.sendBatch(ctx, delaySeconds, out[start:min(start+10, len(out))]); err != nil {
+	for start := 0; start < len(out); start += MaxBatch {
+		if err := s.sendBatch(ctx, delaySeconds, out[start:min(start+MaxBatch, len(out))]); err != nil {
 			return err
 		}
 	}

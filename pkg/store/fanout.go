@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/source"
@@ -13,7 +16,7 @@ import (
 // window enqueues only the first ones and keeps the rest here, one item
 // per cursor under the run (PK=T#t#RUN#<r>, SK=FAN#<nnnnnn>, its 1-based
 // place in the plan); a page that ends its share of the window reads the
-// cursor it enqueues next with FanoutCursor.
+// cursors it enqueues next with FanoutCursors.
 
 type fanoutItem struct {
 	PK        string        `dynamodbav:"PK"`
@@ -37,16 +40,36 @@ func (s *Store) SaveFanout(ctx context.Context, tenant, runID string, from int, 
 	return s.putItems(ctx, "the plan's pages", items)
 }
 
-// FanoutCursor returns the cursor SaveFanout stored at place seq of the
-// run's plan; ok is false when there is none.
-func (s *Store) FanoutCursor(ctx context.Context, tenant, runID string, seq int) (cur source.Cursor, ok bool, err error) {
-	var it fanoutItem
-	err = s.getItem(ctx, "plan page", true, runPK(tenant, runID), fanoutSK(seq), &it)
-	if errors.Is(err, ErrNotFound) {
-		return "", false, nil
+// FanoutCursors returns the cursors SaveFanout stored at places from to
+// to (inclusive) of the run's plan, in order, read by one strongly
+// consistent query (a block of ten cursors is one read unit); a place not
+// stored is an error.
+func (s *Store) FanoutCursors(ctx context.Context, tenant, runID string, from, to int) ([]source.Cursor, error) {
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":   &types.AttributeValueMemberS{Value: runPK(tenant, runID)},
+			":from": &types.AttributeValueMemberS{Value: fanoutSK(from)},
+			":to":   &types.AttributeValueMemberS{Value: fanoutSK(to)},
+		},
 	}
+	curs := make([]source.Cursor, 0, max(to-from+1, 0))
+	err := s.queryAll(ctx, "reading the plan's pages", in, func(out *dynamodb.QueryOutput) error {
+		for _, item := range out.Items {
+			var it fanoutItem
+			if err := unmarshalMap(item, &it); err != nil {
+				return err
+			}
+			curs = append(curs, it.Cursor)
+		}
+		return nil
+	})
 	if err != nil {
-		return "", false, err
+		return nil, err
 	}
-	return it.Cursor, true, nil
+	if len(curs) != to-from+1 {
+		return nil, fmt.Errorf("places %d to %d of the plan: %d stored", from, to, len(curs))
+	}
+	return curs, nil
 }

@@ -3,15 +3,16 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/contactsync/contactsync/pkg/source"
 )
 
 // TestFanout_StoresAPlansPagesByPlace: the pages past a run's window are
-// read back by their place in the plan (1-based), across batch writes;
-// a place never stored is reported missing, and saving again (a retried
-// plan) rewrites the same places.
+// read back by their places in the plan (1-based), a block at a time,
+// across batch writes; a place never stored is an error, and saving again
+// (a retried plan) rewrites the same places.
 func TestFanout_StoresAPlansPagesByPlace(t *testing.T) {
 	t.Parallel()
 	st, _, _ := newStore(t)
@@ -25,18 +26,21 @@ func TestFanout_StoresAPlansPagesByPlace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for seq, want := range map[int]source.Cursor{3: "cursor-0", 30: "cursor-27", 62: "cursor-59"} {
-		got, ok, err := st.FanoutCursor(ctx, "t_1", "run_1", seq)
-		if err != nil || !ok || got != want {
-			t.Errorf("place %d: %q %v %v, want %q", seq, got, ok, err, want)
+	for _, c := range []struct {
+		from, to int
+		want     []source.Cursor
+	}{{3, 3, curs[:1]}, {30, 39, curs[27:37]}, {53, 62, curs[50:]}} {
+		got, err := st.FanoutCursors(ctx, "t_1", "run_1", c.from, c.to)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("places %d to %d: %q %v, want %q", c.from, c.to, got, err, c.want)
 		}
 	}
 	for _, miss := range []struct {
 		tenant, run string
-		seq         int
-	}{{"t_1", "run_1", 2}, {"t_1", "run_1", 63}, {"t_2", "run_1", 3}, {"t_1", "run_2", 3}} {
-		if got, ok, err := st.FanoutCursor(ctx, miss.tenant, miss.run, miss.seq); err != nil || ok {
-			t.Errorf("%+v: %q %v %v, want none", miss, got, ok, err)
+		from, to    int
+	}{{"t_1", "run_1", 2, 2}, {"t_1", "run_1", 55, 63}, {"t_2", "run_1", 3, 3}, {"t_1", "run_2", 3, 4}} {
+		if got, err := st.FanoutCursors(ctx, miss.tenant, miss.run, miss.from, miss.to); err == nil {
+			t.Errorf("%+v: %q, want an error (not stored)", miss, got)
 		}
 	}
 }

@@ -3,7 +3,11 @@ package woocommerce
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
+	"math"
 	"net/url"
+	"strconv"
+	"strings"
 
 	"github.com/contactsync/contactsync/pkg/endpoints"
 	"github.com/contactsync/contactsync/pkg/httpx"
@@ -24,14 +28,30 @@ func Spec() platform.Spec {
 			{Name: "webhookSecret", Flags: platform.Required | platform.Secret | platform.Resubscribe},
 			{Name: "smsConsentMetaKey"},
 			{Name: "groupsMetaKey"},
+			// The host's request limit, when it allows more (or less) than
+			// DefaultMaxRPS: requests per second, MinRPS to MaxMaxRPS.
+			{Name: "maxRequestsPerSecond"},
+		},
+		Check: func(cfg map[string]string) map[string]string {
+			if v, ok := cfg["maxRequestsPerSecond"]; ok {
+				if _, err := parseRPS(v); err != nil {
+					return map[string]string{"maxRequestsPerSecond": err.Error()}
+				}
+			}
+			return nil
 		},
 		Hosts: func(cfg map[string]string, allowPrivate bool) map[string]string {
 			return endpoints.Connection(string(source.WooCommerce), cfg, allowPrivate)
 		},
 		New: func(cfg map[string]string, opts source.Options, env platform.Env) (platform.Client, error) {
+			rps, err := parseRPS(cfg["maxRequestsPerSecond"])
+			if err != nil {
+				return nil, fmt.Errorf("%w: maxRequestsPerSecond: %v", ErrInvalidConfig, err)
+			}
 			return New(Config{
 				StoreURL: cfg["storeUrl"], ConsumerKey: cfg["consumerKey"], ConsumerSecret: cfg["consumerSecret"],
 				WebhookSecret: cfg["webhookSecret"], SMSConsentMetaKey: cfg["smsConsentMetaKey"], GroupsMetaKey: cfg["groupsMetaKey"],
+				MaxRPS: rps,
 			}, opts, env.HTTP)
 		},
 		Permanent: Permanent,
@@ -53,6 +73,25 @@ func Spec() platform.Spec {
 			},
 		},
 	}
+}
+
+// The range a connection's maxRequestsPerSecond may take.
+const (
+	MinRPS    = 1
+	MaxMaxRPS = 100
+)
+
+// parseRPS reads a connection's maxRequestsPerSecond: "" is the default
+// (0, DefaultMaxRPS), else a number from MinRPS to MaxMaxRPS.
+func parseRPS(v string) (float64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || math.IsNaN(f) || f < MinRPS || f > MaxMaxRPS {
+		return 0, fmt.Errorf("requests per second from %d to %d (default %d)", MinRPS, MaxMaxRPS, DefaultMaxRPS)
+	}
+	return f, nil
 }
 
 // Permanent reports whether err is one no retry fixes.
