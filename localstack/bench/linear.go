@@ -22,7 +22,10 @@ import (
 // per size, in linear.json next to results.json. Each run replaces the
 // rows of its size and platforms, so the sizes are run one at a time
 // (BENCH_SIZE=1000, 10000, 100000) and linear.md shows them side by side
-// with each column's spread (max/min − 1; the goal is 5 %).
+// with each column's spread (max/min − 1; the goal is 5 %). BENCH_SIZE=0
+// runs the same phases on an empty store: what a run costs however few
+// its contacts, so that linear.md also shows each size's cost per contact
+// net of it.
 
 // linearRow is one platform's phase at one size, per contact.
 type linearRow struct {
@@ -36,6 +39,8 @@ type linearRow struct {
 	SQS      float64   `json:"sqsRequestsPerContact"`
 	LambdaMs float64   `json:"lambdaMsPerContact"`
 	CPUMs    float64   `json:"cpuMsPerContact"`
+	Allocs   float64   `json:"allocsPerContact"`
+	AllocKiB float64   `json:"allocKiBPerContact"`
 	Limited  bool      `json:"limited"`
 	At       time.Time `json:"at"`
 	// Measured is the phase's whole measure (requests by operation, ...).
@@ -51,7 +56,7 @@ func newLinearRow(size int, platform, phase string, limited bool, m measured) li
 	per := func(v float64) float64 { return m.perContact(v) }
 	return linearRow{Size: size, Platform: platform, Phase: phase, Contacts: m.Seen, Limited: limited, At: time.Now().UTC(), Measured: m,
 		WCU: per(m.WCU), RCU: per(m.RCU), DynamoDB: per(float64(m.DynamoDB)), SQS: per(float64(m.SQS)),
-		LambdaMs: per(1000 * m.BilledSeconds), CPUMs: per(1000 * m.CPUSeconds)}
+		LambdaMs: per(1000 * m.BilledSeconds), CPUMs: per(1000 * m.CPUSeconds), Allocs: per(float64(m.Allocs)), AllocKiB: per(float64(m.AllocBytes) / 1024)}
 }
 
 // linear runs the linear mode's phases for every selected platform: after
@@ -138,6 +143,8 @@ func median(ms []measured) measured {
 	out.WCU = mid(func(m measured) float64 { return m.WCU })
 	out.BilledSeconds = mid(func(m measured) float64 { return m.BilledSeconds })
 	out.CPUSeconds = mid(func(m measured) float64 { return m.CPUSeconds })
+	out.Allocs = uint64(math.Round(mid(func(m measured) float64 { return float64(m.Allocs) })))
+	out.AllocBytes = uint64(math.Round(mid(func(m measured) float64 { return float64(m.AllocBytes) })))
 	out.Items = midInt(func(m measured) int { return m.Items })
 	out.ContactItems = midInt(func(m measured) int { return m.ContactItems })
 	out.DynamoDB = midInt(func(m measured) int { return m.DynamoDB })
@@ -229,6 +236,8 @@ var linearColumns = []struct {
 	{"SQS requests", func(r linearRow) float64 { return r.SQS }, func(m measured) float64 { return float64(m.SQS) }},
 	{"Lambda ms", func(r linearRow) float64 { return r.LambdaMs }, func(m measured) float64 { return 1000 * m.BilledSeconds }},
 	{"CPU ms", func(r linearRow) float64 { return r.CPUMs }, func(m measured) float64 { return 1000 * m.CPUSeconds }},
+	{"allocations", func(r linearRow) float64 { return r.Allocs }, func(m measured) float64 { return float64(m.Allocs) }},
+	{"KiB allocated", func(r linearRow) float64 { return r.AllocKiB }, func(m measured) float64 { return float64(m.AllocBytes) / 1024 }},
 }
 
 // spread is max/min − 1 of vs (0 when all are 0, +Inf when only the
@@ -277,6 +286,13 @@ func linearMarkdown(rows []linearRow) string {
 	}
 	b.WriteString("Per contact, by customers per store (sizes in the order shown); spread = max/min − 1, goal ≤ 5 %.\n\n")
 	header("platform, phase", "sizes")
+	var fixedRuns []linearRow // the empty store's runs (size 0): a run's fixed cost
+	rows = slices.DeleteFunc(slices.Clone(rows), func(r linearRow) bool {
+		if r.Size == 0 {
+			fixedRuns = append(fixedRuns, r)
+		}
+		return r.Size == 0
+	})
 	groups := linearGroups(rows)
 	for _, group := range groups {
 		var sizes []string
@@ -299,6 +315,36 @@ func linearMarkdown(rows []linearRow) string {
 			fmt.Fprintf(&b, " %s |", strings.Join(cells, " "))
 		}
 		b.WriteString("\n")
+	}
+	if len(fixedRuns) > 0 {
+		b.WriteString("\nPer contact net of the run's fixed cost ((total − the same phase's total on an empty store) / contacts), its spread, and that fixed cost (the empty store's run).\n\n")
+		header("platform, phase", "sizes")
+		for _, group := range groups {
+			i := slices.IndexFunc(fixedRuns, func(r linearRow) bool { return r.Platform == group[0].Platform && r.Phase == group[0].Phase })
+			if i < 0 {
+				continue
+			}
+			var sizes []string
+			for _, r := range group {
+				sizes = append(sizes, thousands(r.Size))
+			}
+			fmt.Fprintf(&b, "| %s, %s | %s |", group[0].Platform, group[0].Phase, strings.Join(sizes, " / "))
+			for _, c := range linearColumns {
+				fixed := c.total(fixedRuns[i].Measured)
+				var vs []string
+				var fs []float64
+				for _, r := range group {
+					v := (c.total(r.Measured) - fixed) / float64(max(r.Measured.Seen, 1))
+					fs, vs = append(fs, v), append(vs, figure(v))
+				}
+				cell := strings.Join(vs, " / ")
+				if len(group) > 1 {
+					cell += " " + spreadText(spread(fs))
+				}
+				fmt.Fprintf(&b, " %s; fixed %s |", cell, figure(fixed))
+			}
+			b.WriteString("\n")
+		}
 	}
 	b.WriteString("\nMarginal cost per contact between consecutive sizes ((total at the larger − total at the smaller) / (contacts at the larger − at the smaller)), its spread, and the fixed cost per run it implies (total at the smallest size − its contacts × the first marginal).\n\n")
 	header("platform, phase", "between sizes")

@@ -43,6 +43,12 @@ func TestLinear_MergeSpreadAndMarginals(t *testing.T) {
 	if m := marginals(rows[:3], func(m measured) float64 { return m.WCU }); len(m) != 2 || m[0] != 2 || m[1] != 2 {
 		t.Errorf("marginals of a fixed cost plus 2 per contact = %v, want [2 2]", m)
 	}
+	// The empty store's run (size 0) is the phase's fixed cost: each size's
+	// cost per contact net of it is 2 at every size.
+	rows, err = mergeLinear(path, []linearRow{newLinearRow(0, "WooCommerce", phaseInstall, true, measured{WCU: 50})})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := writeLinear(filepath.Dir(path), rows); err != nil {
 		t.Fatal(err)
 	}
@@ -53,6 +59,7 @@ func TestLinear_MergeSpreadAndMarginals(t *testing.T) {
 	for _, want := range []string{
 		"| WooCommerce, install | 1,000 / 10,000 / 100,000 | 2.05 / 2.00 / 2.00 (2.5 %) |",
 		"| WooCommerce, install | 1,000–10,000 / 10,000–100,000 | 2.00 / 2.00 (0.0 %); fixed 50.0 |",
+		"| WooCommerce, install | 1,000 / 10,000 / 100,000 | 2.00 / 2.00 / 2.00 (0.0 %); fixed 50.0 |",
 	} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("linear.md lacks %q:\n%s", want, md)

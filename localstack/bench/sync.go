@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -38,6 +39,11 @@ type measured struct {
 	// phase: the handlers, the AWS SDK and the platform fake, not the
 	// emulators. Less sensitive to a loaded machine than BilledSeconds.
 	CPUSeconds float64 `json:"cpuSeconds"`
+	// Allocs and AllocBytes are the bench process's heap allocations in
+	// the phase (the same parts as CPUSeconds): the work its CPU time is
+	// mostly made of, counted exactly rather than timed on shared cores.
+	Allocs     uint64 `json:"allocs"`
+	AllocBytes uint64 `json:"allocBytes"`
 	// Requests by service and operation ("DynamoDB.BatchGetItem", ...).
 	Requests map[string]int `json:"requests"`
 	// Functions is the invocations and billed milliseconds by function.
@@ -67,11 +73,14 @@ type phase struct {
 	snap     snapshot
 	rcu, wcu float64
 	cpu      time.Duration
+	mem      runtime.MemStats
 }
 
 func (b *bench) begin() phase {
 	r, w := b.usage.Estimated()
-	return phase{start: time.Now(), snap: b.meter.snapshot(), rcu: r, wcu: w, cpu: processCPU()}
+	p := phase{start: time.Now(), snap: b.meter.snapshot(), rcu: r, wcu: w, cpu: processCPU()}
+	runtime.ReadMemStats(&p.mem)
+	return p
 }
 
 func (b *bench) end(p phase, counts store.Counts) measured {
@@ -82,6 +91,9 @@ func (b *bench) end(p phase, counts store.Counts) measured {
 	m := measured{WallSeconds: wall.Seconds(), Counts: counts, Seen: counts.Seen, RCU: r - p.rcu, WCU: w - p.wcu,
 		Items: d.allItems(), ContactItems: d.contactItems(), DynamoDB: d.Requests["DynamoDB"], SQS: d.Requests["SQS"], Requests: d.Requests,
 		CPUSeconds: (processCPU() - p.cpu).Seconds()}
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	m.Allocs, m.AllocBytes = mem.Mallocs-p.mem.Mallocs, mem.TotalAlloc-p.mem.TotalAlloc
 	m.Functions = map[string]functionMeasure{}
 	for fn, n := range d.Invocations {
 		m.Invocations += n
