@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -256,10 +257,9 @@ func pendingAV(contact map[string]types.AttributeValue) (*types.AttributeValueMe
 		return nil, err
 	}
 	var buf bytes.Buffer
-	w, err := flate.NewWriter(&buf, flate.BestCompression)
-	if err != nil {
-		return nil, err
-	}
+	w := deflaters.Get().(*flate.Writer)
+	defer deflaters.Put(w)
+	w.Reset(&buf)
 	if _, err := w.Write(raw); err != nil {
 		return nil, err
 	}
@@ -268,6 +268,18 @@ func pendingAV(contact map[string]types.AttributeValue) (*types.AttributeValueMe
 	}
 	return &types.AttributeValueMemberB{Value: buf.Bytes()}, nil
 }
+
+// deflaters reuses pendingAV's compressors: a flate.Writer holds about
+// 1 MB of tables and window, which a new one per new contact allocated
+// (and the garbage collector then marked and swept): most of what an
+// install allocated per contact (issue 21's linear table).
+var deflaters = sync.Pool{New: func() any {
+	w, err := flate.NewWriter(io.Discard, flate.BestCompression)
+	if err != nil {
+		panic(err) // only for an invalid level
+	}
+	return w
+}}
 
 // maxPendingBytes bounds a payload's inflated size (a contact item is at
 // most 400 KB).
