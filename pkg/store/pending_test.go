@@ -38,8 +38,11 @@ func TestPendingAV_RoundTripsAndReusesItsCompressor(t *testing.T) {
 		}
 	}
 	runtime.ReadMemStats(&after)
-	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > 64<<10 {
-		t.Errorf("pendingAV allocates %d KiB a contact; want under 64 (a compressor of its own is about 1 MB)", per>>10)
+	// About 3 KB with the pool. Under -race, sync.Pool drops a quarter of
+	// what is put back (on purpose), so about 200 KiB; a new compressor
+	// every time, as before, is about 800.
+	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > 400<<10 {
+		t.Errorf("pendingAV allocates %d KiB a contact; want under 400 (a compressor of its own is about 800)", per>>10)
 	}
 }
 
