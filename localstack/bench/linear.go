@@ -74,14 +74,7 @@ func (b *bench) linear(ctx context.Context) ([]linearRow, error) {
 		}
 		err := func() error {
 			if b.s.Warmup > 0 {
-				wfs := p.start(b.s.Warmup, limited)
-				defer wfs.close()
-				b.logf("%s: warm-up install and re-sync of %d customers (not measured)", p.label, wfs.records)
-				in, err := b.install(ctx, p, wfs, "linear warm-up", timeout)
-				if err != nil {
-					return fmt.Errorf("warm-up: %w", err)
-				}
-				if _, err := b.syncNow(ctx, in.tenant, in.api, in.conn, timeout); err != nil {
+				if err := b.warmUp(ctx, p, limited, timeout); err != nil {
 					return fmt.Errorf("warm-up: %w", err)
 				}
 			}
@@ -113,6 +106,20 @@ func (b *bench) linear(ctx context.Context) ([]linearRow, error) {
 		}
 	}
 	return rows, nil
+}
+
+// warmUp runs an unmeasured install and re-sync of the -warmup customers
+// on a store of their own, closed before the measured runs.
+func (b *bench) warmUp(ctx context.Context, p platform, limited bool, timeout time.Duration) error {
+	fs := p.start(b.s.Warmup, limited)
+	defer fs.close()
+	b.logf("%s: warm-up install and re-sync of %d customers (not measured)", p.label, fs.records)
+	in, err := b.install(ctx, p, fs, "linear warm-up", timeout)
+	if err != nil {
+		return err
+	}
+	_, err = b.syncNow(ctx, in.tenant, in.api, in.conn, timeout)
+	return err
 }
 
 // median is the measure of repeated runs of one phase: each figure the

@@ -100,7 +100,7 @@ func main() {
 	flag.BoolVar(&s.Fair, "fair", true, "with -starve: the page window per run on (false: every page enqueued by its plan)")
 	flag.BoolVar(&s.WebhooksOnly, "webhooks-only", false, "run only the webhook loads (-rates)")
 	flag.BoolVar(&s.Linear, "linear", false, "only each platform's install and unchanged re-sync; per-contact figures by size into linear.md and linear.json")
-	flag.BoolVar(&s.Unlimited, "unlimited", false, "with -linear: the fakes' rate limits off")
+	flag.BoolVar(&s.Unlimited, "unlimited", false, "with -linear: the fakes' rate limits off, and our own pace toward them (WooCommerce's maxRequestsPerSecond)")
 	flag.IntVar(&s.Repeat, "repeat", 1, "with -linear: runs of each phase; the rows are their medians")
 	flag.IntVar(&s.Warmup, "warmup", 0, "with -linear: customers of an unmeasured install and re-sync per platform before the measured runs (0: none)")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench process's CPU profile (handlers, SDK, fakes) to this file")

@@ -42,9 +42,8 @@ import (
 // the window costs a tenth of a read and of a send, as a page of a plan
 // that fits the window does (its pages are sent ten to a batch), so a
 // run's cost per page does not step up when it outgrows the window.
-// Releasing one place per page cost a read and a send per page: on a
-// re-sync, whose pages cost little else, 50 % more SQS requests and
-// Lambda time per contact past 20 pages (issue 21's linear table).
+// Releasing one place per page cost a read and a send per page: 35–50 %
+// more SQS requests per contact past 20 pages (issue 21's linear table).
 
 // On AWS the pages queue is also a fair queue: every message carries its
 // tenant as MessageGroupId (messages.Page.MessageGroup, pkg/queue), and

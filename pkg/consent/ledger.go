@@ -101,11 +101,11 @@ func (l *Ledger) noteAhead(s SourceSignal) bool {
 	a := AheadClaim{Claim: s.At, ReceivedAt: s.ReceivedAt}
 	next := make([]AheadClaim, 0, len(l.AheadClaims)+1)
 	for _, o := range l.AheadClaims {
-		if !o.ReceivedAt.After(a.ReceivedAt) && !o.Claim.Before(a.Claim) {
-			return false // o outdoes a: nothing to add
+		if o.outdoes(a) {
+			return false // nothing to add
 		}
-		if !(!a.ReceivedAt.After(o.ReceivedAt) && !a.Claim.Before(o.Claim)) {
-			next = append(next, o) // a does not outdo o
+		if !a.outdoes(o) {
+			next = append(next, o)
 		}
 	}
 	next = append(next, a)
@@ -236,6 +236,12 @@ type Ledger struct {
 // receipt, and that receipt.
 type AheadClaim struct {
 	Claim, ReceivedAt time.Time
+}
+
+// outdoes reports whether a fences at least what b does: received no
+// later, claimed no earlier.
+func (a AheadClaim) outdoes(b AheadClaim) bool {
+	return !a.ReceivedAt.After(b.ReceivedAt) && !a.Claim.Before(b.Claim)
 }
 
 // maxAheadClaims bounds AheadClaims. Past it two neighbours are merged into
