@@ -95,6 +95,7 @@ func (b *bench) linear(ctx context.Context) ([]linearRow, error) {
 				if re.Counts.Unchanged+re.Counts.Invalid != re.Seen {
 					return fmt.Errorf("re-sync of an unchanged store: %+v", re.Counts)
 				}
+				b.logRun(in.m, re)
 				ins, res = append(ins, in.m), append(res, re)
 			}
 			rows = append(rows, newLinearRow(b.s.Size, p.label, phaseInstall, limited, median(ins)),
@@ -106,6 +107,19 @@ func (b *bench) linear(ctx context.Context) ([]linearRow, error) {
 		}
 	}
 	return rows, nil
+}
+
+// logRun logs one repeat's time and work per contact, so that the spread
+// of the runs behind a median can be seen.
+func (b *bench) logRun(install, resync measured) {
+	for _, r := range []struct {
+		name string
+		m    measured
+	}{{phaseInstall, install}, {phaseResync, resync}} {
+		m := r.m
+		b.logf("  %s: %.3f Lambda ms, %.3f CPU ms, %.0f allocations a contact; %.1f s", r.name,
+			m.perContact(1000*m.BilledSeconds), m.perContact(1000*m.CPUSeconds), m.perContact(float64(m.Allocs)), m.WallSeconds)
+	}
 }
 
 // warmUp runs an unmeasured install and re-sync of the -warmup customers

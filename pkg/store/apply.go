@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -237,37 +238,51 @@ type applying struct {
 // (groupRecords), pageConcurrency groups at a time, each group in page
 // order. A record DynamoDB refuses for good is Invalid; another error stops
 // its group and is returned (the first one) with what was applied.
+//
+// The groups are taken in turn by pageConcurrency workers rather than a
+// goroutine each: a record's write runs the AWS SDK's deep middleware
+// stack, which grew every new goroutine's stack (copied twice or more),
+// about a twentieth of an install's CPU (issue 21's profile); a worker
+// grows its stack once per page.
 func (s *Store) applyGroups(ctx context.Context, t Target, recs []source.Record, ids []merge.Identity, pg *page, now time.Time) ([]Applied, error) {
 	out := make([]Applied, len(recs))
 	var (
 		wg       sync.WaitGroup
 		firstErr error
 		errOnce  sync.Once
+		next     atomic.Int64
 	)
-	sem := make(chan struct{}, pageConcurrency)
-	for _, g := range groupRecords(t.Conn.ID, recs, ids, pg.ld) {
+	groups := groupRecords(t.Conn.ID, recs, ids, pg.ld)
+	apply := func(g []int, mg *merge.Merger) {
+		for _, i := range g {
+			r := &applying{t: t, rec: recs[i], id: ids[i], now: now, pg: pg,
+				lk: merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: recs[i].ExternalID}, hash: appliedHash(recs[i], t.Conn, t.WriteBack)}
+			a, err := s.applyOne(ctx, r, mg)
+			if rejected(err) {
+				// This record's write can never succeed: it is the
+				// record's problem, not the page's.
+				out[i] = Applied{Decision: merge.Decision{Outcome: merge.Invalid, Reason: ReasonWriteRejected, At: now}}
+				continue
+			}
+			if err != nil {
+				errOnce.Do(func() { firstErr = fmt.Errorf("record %s: %w", recs[i].ExternalID, err) })
+				return
+			}
+			a.Decision.Mutations = nil // written; the next merge reuses them
+			out[i] = a
+		}
+	}
+	for range min(pageConcurrency, len(groups)) {
 		wg.Add(1)
-		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			var mg merge.Merger // this goroutine's: its decisions reuse one buffer
-			for _, i := range g {
-				r := &applying{t: t, rec: recs[i], id: ids[i], now: now, pg: pg,
-					lk: merge.LinkKey{ConnectionID: t.Conn.ID, ExternalID: recs[i].ExternalID}, hash: appliedHash(recs[i], t.Conn, t.WriteBack)}
-				a, err := s.applyOne(ctx, r, &mg)
-				if rejected(err) {
-					// This record's write can never succeed: it is the
-					// record's problem, not the page's.
-					out[i] = Applied{Decision: merge.Decision{Outcome: merge.Invalid, Reason: ReasonWriteRejected, At: now}}
-					continue
-				}
-				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("record %s: %w", recs[i].ExternalID, err) })
+			var mg merge.Merger // this worker's: its decisions reuse one buffer
+			for {
+				k := int(next.Add(1)) - 1
+				if k >= len(groups) {
 					return
 				}
-				a.Decision.Mutations = nil // written; the next merge reuses them
-				out[i] = a
+				apply(groups[k], &mg)
 			}
 		}()
 	}
