@@ -116,12 +116,28 @@ func alone(words []string, set map[string]bool) bool {
 	joined := ""
 	for i, w := range words {
 		joined += w
+		if len(joined) > longestKeyword {
+			return false // only grows: no keyword can match any more
+		}
 		if set[joined] && onlyCourtesy(words[i+1:]) {
 			return true
 		}
 	}
 	return false
 }
+
+// longestKeyword is the length of the longest opt-out, opt-in or help
+// keyword: alone stops joining words past it, so a long reply of short
+// words costs linear time (it was quadratic: 13 ms for 2,048 words).
+var longestKeyword = func() int {
+	n := 0
+	for _, set := range []map[string]bool{optOutWords, optInWords, helpWords} {
+		for k := range set {
+			n = max(n, len(k))
+		}
+	}
+	return n
+}()
 
 func onlyCourtesy(words []string) bool {
 	for _, w := range words {

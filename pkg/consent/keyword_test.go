@@ -148,3 +148,17 @@ func BenchmarkClassify(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "messages/s")
 }
+
+// BenchmarkClassify_LongReply: the longest reply Classify reads (4,096
+// bytes) made of 2,048 one-letter words, the worst case of joining words
+// into a keyword: about 13 ms a reply when every word was joined, now
+// linear.
+func BenchmarkClassify_LongReply(b *testing.B) {
+	text := strings.Repeat("a ", maxClassifyBytes/2)
+	b.ReportAllocs()
+	for b.Loop() {
+		if Classify(text) != Other {
+			b.Fatal("a reply of one-letter words is not a keyword")
+		}
+	}
+}
