@@ -151,7 +151,7 @@ func BenchmarkClassify(b *testing.B) {
 
 // BenchmarkClassify_LongReply: the longest reply Classify reads (4,096
 // bytes) made of 2,048 one-letter words, the worst case of joining words
-// into a keyword: about 13 ms a reply when every word was joined, now
+// into a keyword: about 12 ms a reply when every word was joined, now
 // linear.
 func BenchmarkClassify_LongReply(b *testing.B) {
 	text := strings.Repeat("a ", maxClassifyBytes/2)
