@@ -117,8 +117,8 @@ func (b *bench) logRun(install, resync measured) {
 		m    measured
 	}{{phaseInstall, install}, {phaseResync, resync}} {
 		m := r.m
-		b.logf("  %s: %.3f Lambda ms, %.3f CPU ms, %.0f allocations a contact; %.1f s", r.name,
-			m.perContact(1000*m.BilledSeconds), m.perContact(1000*m.CPUSeconds), m.perContact(float64(m.Allocs)), m.WallSeconds)
+		b.logf("  %s: %.3f Lambda ms, %.3f CPU ms, %.0f allocations a contact; %d collections; %.1f s", r.name,
+			m.perContact(1000*m.BilledSeconds), m.perContact(1000*m.CPUSeconds), m.perContact(float64(m.Allocs)), m.GCs, m.WallSeconds)
 	}
 }
 
@@ -167,6 +167,7 @@ func median(ms []measured) measured {
 	out.Allocs = uint64(math.Round(mid(func(m measured) float64 { return float64(m.Allocs) })))
 	out.AllocBytes = uint64(math.Round(mid(func(m measured) float64 { return float64(m.AllocBytes) })))
 	out.Items = midInt(func(m measured) int { return m.Items })
+	out.GCs = midInt(func(m measured) int { return m.GCs })
 	out.ContactItems = midInt(func(m measured) int { return m.ContactItems })
 	out.DynamoDB = midInt(func(m measured) int { return m.DynamoDB })
 	out.SQS = midInt(func(m measured) int { return m.SQS })
@@ -230,10 +231,16 @@ func mergeLinear(path string, rows []linearRow) ([]linearRow, error) {
 
 // writeLinear saves rows as linear.json and linear.md under dir.
 func writeLinear(dir string, rows []linearRow) (string, string, error) {
+	return writeRows(dir, "linear", rows, "")
+}
+
+// writeRows saves rows as name.json and name.md under dir, the markdown
+// (linearMarkdown) followed by notes.
+func writeRows(dir, name string, rows []linearRow, notes string) (string, string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", "", err
 	}
-	md, js := filepath.Join(dir, "linear.md"), filepath.Join(dir, "linear.json")
+	md, js := filepath.Join(dir, name+".md"), filepath.Join(dir, name+".json")
 	b, err := json.MarshalIndent(rows, "", "  ")
 	if err != nil {
 		return "", "", err
@@ -241,7 +248,7 @@ func writeLinear(dir string, rows []linearRow) (string, string, error) {
 	if err := os.WriteFile(js, append(b, '\n'), 0o644); err != nil {
 		return "", "", err
 	}
-	return md, js, os.WriteFile(md, []byte(linearMarkdown(rows)), 0o644)
+	return md, js, os.WriteFile(md, []byte(linearMarkdown(rows)+notes), 0o644)
 }
 
 // linearColumns are the per-contact figures the table compares, and the

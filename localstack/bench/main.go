@@ -23,7 +23,8 @@
 // per-contact figures by size, to check that cost stays linear (linear.go);
 // with it, -unlimited turns the fakes' rate limits off, -repeat N makes the
 // rows medians of N runs and -warmup M runs an unmeasured M-customer
-// install and re-sync first.
+// install and re-sync first; -matched runs several sizes side by side
+// (matched.go).
 package main
 
 import (
@@ -35,6 +36,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -83,6 +85,10 @@ type settings struct {
 	// before them (0: none).
 	Repeat int `json:"repeat,omitempty"`
 	Warmup int `json:"warmup,omitempty"`
+	// Matched runs the linear sizes side by side (matched.go); Lane is
+	// set in a lane process, to the directory it shares with the leader.
+	Matched []int  `json:"matched,omitempty"`
+	Lane    string `json:"-"`
 }
 
 func main() {
@@ -103,6 +109,8 @@ func main() {
 	flag.BoolVar(&s.Unlimited, "unlimited", false, "with -linear: the fakes' rate limits off, and our own pace toward them (WooCommerce's maxRequestsPerSecond)")
 	flag.IntVar(&s.Repeat, "repeat", 1, "with -linear: runs of each phase; the rows are their medians")
 	flag.IntVar(&s.Warmup, "warmup", 0, "with -linear: customers of an unmeasured install and re-sync per platform before the measured runs (0: none)")
+	matched := flag.String("matched", "", "with -linear: run these sizes side by side (e.g. 0,1000,10000,100000) instead of -size; rows into matched.md and matched.json")
+	flag.StringVar(&s.Lane, "lane", "", "internal: run -size as a lane of -matched, sharing this directory with the leader")
 	cpuProfile := flag.String("cpuprofile", "", "write the bench process's CPU profile (handlers, SDK, fakes) to this file")
 	flag.Parse()
 	if *cpuProfile != "" {
@@ -134,8 +142,39 @@ func main() {
 		}
 		s.Rates = append(s.Rates, n)
 	}
+	for _, v := range split(*matched) {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			fmt.Fprintf(os.Stderr, "bench: -matched: %q is not a size\n", v)
+			os.Exit(2)
+		}
+		s.Matched = append(s.Matched, n)
+	}
+	if len(s.Matched) > 0 && (!s.Linear || len(s.Matched) < 2) {
+		fmt.Fprintln(os.Stderr, "bench: -matched needs -linear and two sizes or more")
+		os.Exit(2)
+	}
+	if s.Linear && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		// The fakes' stores live in this process: paced by GOGC, a big
+		// store's heap would make the handlers collect their garbage
+		// less often than a small one's (at 1,000 customers 21
+		// collections per 1,000 contacts, at 10,000 11.5). Collections
+		// paced by a fixed heap limit instead run about as often at
+		// every size, and rarely (linear.go).
+		debug.SetGCPercent(-1)
+		debug.SetMemoryLimit(linearHeapLimit)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if s.Lane != "" {
+		err := runLane(ctx, s)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: lane:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if s.Starve > 0 {
 		code := starveMain(ctx, s)
 		stop()
@@ -147,13 +186,18 @@ func main() {
 		os.Exit(1)
 	}
 	if s.Linear {
-		// Each platform's rows were saved as it finished (saveLinear).
-		rows, err := mergeLinear(filepath.Join(s.Out, "linear.json"), nil)
+		// Each platform's rows were saved as it finished (saveLinear,
+		// saveMatched).
+		name := "linear"
+		if len(s.Matched) > 0 {
+			name = "matched"
+		}
+		rows, err := mergeLinear(filepath.Join(s.Out, name+".json"), nil)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		fmt.Printf("\n%s\nwritten: %s, %s\n", linearMarkdown(rows), filepath.Join(s.Out, "linear.md"), filepath.Join(s.Out, "linear.json"))
+		fmt.Printf("\n%s\nwritten: %s, %s\n", linearMarkdown(rows), filepath.Join(s.Out, name+".md"), filepath.Join(s.Out, name+".json"))
 		return
 	}
 	fmt.Println()
@@ -231,6 +275,11 @@ func run(ctx context.Context, s settings) (*results, error) {
 	}
 	defer stop()
 	res := &results{Settings: s, Machine: machine(), Started: time.Now().UTC()}
+	if s.Linear && len(s.Matched) > 0 {
+		res.Linear, err = b.matched(ctx, s.Matched)
+		res.Finished = time.Now().UTC()
+		return res, err
+	}
 	if s.Linear {
 		res.Linear, err = b.linear(ctx)
 		res.Finished = time.Now().UTC()
@@ -271,6 +320,21 @@ func run(ctx context.Context, s settings) (*results, error) {
 	res.Cost = costModel(res.Platforms)
 	res.Finished = time.Now().UTC()
 	return res, nil
+}
+
+// linearHeapLimit is the heap that sets off a garbage collection in the
+// linear and matched modes (with GOGC off); a 100,000-customer store and
+// its run live in a few hundred MB.
+const linearHeapLimit = 2 << 30
+
+// runLane runs a lane of a matched run (matched.go) on a sandbox of its own.
+func runLane(ctx context.Context, s settings) error {
+	b, stop, err := startBench(ctx, s, "lane", 0)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	return b.lane(ctx, laneDir(s.Lane))
 }
 
 // newTenant creates a tenant through the admin API and returns a client

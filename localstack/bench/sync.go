@@ -44,6 +44,9 @@ type measured struct {
 	// mostly made of, counted exactly rather than timed on shared cores.
 	Allocs     uint64 `json:"allocs"`
 	AllocBytes uint64 `json:"allocBytes"`
+	// GCs is how many garbage collections the bench process finished in
+	// the phase.
+	GCs int `json:"gcs"`
 	// Requests by service and operation ("DynamoDB.BatchGetItem", ...).
 	Requests map[string]int `json:"requests"`
 	// Functions is the invocations and billed milliseconds by function.
@@ -94,6 +97,7 @@ func (b *bench) end(p phase, counts store.Counts) measured {
 	var mem runtime.MemStats
 	runtime.ReadMemStats(&mem)
 	m.Allocs, m.AllocBytes = mem.Mallocs-p.mem.Mallocs, mem.TotalAlloc-p.mem.TotalAlloc
+	m.GCs = int(mem.NumGC - p.mem.NumGC)
 	m.Functions = map[string]functionMeasure{}
 	for fn, n := range d.Invocations {
 		m.Invocations += n
