@@ -144,43 +144,54 @@ func median(ms []measured) measured {
 		ms[0].Runs = 1
 		return ms[0]
 	}
-	mid := func(get func(measured) float64) float64 {
+	return combine(ms, func(vs []float64) float64 {
+		slices.Sort(vs)
+		n := len(vs)
+		return (vs[(n-1)/2] + vs[n/2]) / 2
+	})
+}
+
+// combine makes one measure of runs of one phase: each figure agg of the
+// runs' (counts rounded), Runs their number.
+func combine(ms []measured, agg func([]float64) float64) measured {
+	of := func(get func(measured) float64) float64 {
 		vs := make([]float64, len(ms))
 		for i, m := range ms {
 			vs[i] = get(m)
 		}
-		slices.Sort(vs)
-		n := len(vs)
-		return (vs[(n-1)/2] + vs[n/2]) / 2
+		return agg(vs)
 	}
-	midInt := func(get func(measured) int) int {
-		return int(math.Round(mid(func(m measured) float64 { return float64(get(m)) })))
+	ofInt := func(get func(measured) int) int {
+		return int(math.Round(of(func(m measured) float64 { return float64(get(m)) })))
 	}
 	out := ms[0]
 	out.Runs = len(ms)
-	out.WallSeconds = mid(func(m measured) float64 { return m.WallSeconds })
-	out.PerSecond = mid(func(m measured) float64 { return m.PerSecond })
-	out.RCU = mid(func(m measured) float64 { return m.RCU })
-	out.WCU = mid(func(m measured) float64 { return m.WCU })
-	out.BilledSeconds = mid(func(m measured) float64 { return m.BilledSeconds })
-	out.CPUSeconds = mid(func(m measured) float64 { return m.CPUSeconds })
-	out.Allocs = uint64(math.Round(mid(func(m measured) float64 { return float64(m.Allocs) })))
-	out.AllocBytes = uint64(math.Round(mid(func(m measured) float64 { return float64(m.AllocBytes) })))
-	out.Items = midInt(func(m measured) int { return m.Items })
-	out.GCs = midInt(func(m measured) int { return m.GCs })
-	out.ContactItems = midInt(func(m measured) int { return m.ContactItems })
-	out.DynamoDB = midInt(func(m measured) int { return m.DynamoDB })
-	out.SQS = midInt(func(m measured) int { return m.SQS })
-	out.Invocations = midInt(func(m measured) int { return m.Invocations })
+	out.Seen = ofInt(func(m measured) int { return m.Seen })
+	out.WallSeconds = of(func(m measured) float64 { return m.WallSeconds })
+	out.PerSecond = of(func(m measured) float64 { return m.PerSecond })
+	out.RCU = of(func(m measured) float64 { return m.RCU })
+	out.WCU = of(func(m measured) float64 { return m.WCU })
+	out.BilledSeconds = of(func(m measured) float64 { return m.BilledSeconds })
+	out.CPUSeconds = of(func(m measured) float64 { return m.CPUSeconds })
+	out.Allocs = uint64(math.Round(of(func(m measured) float64 { return float64(m.Allocs) })))
+	out.AllocBytes = uint64(math.Round(of(func(m measured) float64 { return float64(m.AllocBytes) })))
+	out.Items = ofInt(func(m measured) int { return m.Items })
+	out.GCs = ofInt(func(m measured) int { return m.GCs })
+	out.ContactItems = ofInt(func(m measured) int { return m.ContactItems })
+	out.DynamoDB = ofInt(func(m measured) int { return m.DynamoDB })
+	out.SQS = ofInt(func(m measured) int { return m.SQS })
+	out.Invocations = ofInt(func(m measured) int { return m.Invocations })
 	out.Requests = map[string]int{}
-	for k := range ms[0].Requests {
-		out.Requests[k] = midInt(func(m measured) int { return m.Requests[k] })
-	}
 	out.Functions = map[string]functionMeasure{}
-	for fn := range ms[0].Functions {
-		out.Functions[fn] = functionMeasure{
-			Invocations: midInt(func(m measured) int { return m.Functions[fn].Invocations }),
-			BilledMs:    mid(func(m measured) float64 { return m.Functions[fn].BilledMs }),
+	for _, m := range ms {
+		for k := range m.Requests {
+			out.Requests[k] = ofInt(func(m measured) int { return m.Requests[k] })
+		}
+		for fn := range m.Functions {
+			out.Functions[fn] = functionMeasure{
+				Invocations: ofInt(func(m measured) int { return m.Functions[fn].Invocations }),
+				BilledMs:    of(func(m measured) float64 { return m.Functions[fn].BilledMs }),
+			}
 		}
 	}
 	return out

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,52 +88,13 @@ func meanRun(ms []measured) measured {
 	if len(ms) == 0 {
 		return measured{}
 	}
-	n := float64(len(ms))
-	sum := func(get func(measured) float64) float64 {
+	return combine(ms, func(vs []float64) float64 {
 		t := 0.0
-		for _, m := range ms {
-			t += get(m)
+		for _, v := range vs {
+			t += v
 		}
-		return t / n
-	}
-	sumInt := func(get func(measured) int) int {
-		return int(math.Round(sum(func(m measured) float64 { return float64(get(m)) })))
-	}
-	out := ms[0]
-	out.Runs = len(ms)
-	out.Seen = sumInt(func(m measured) int { return m.Seen })
-	out.WallSeconds = sum(func(m measured) float64 { return m.WallSeconds })
-	if out.WallSeconds > 0 {
-		out.PerSecond = float64(out.Seen) / out.WallSeconds
-	}
-	out.RCU = sum(func(m measured) float64 { return m.RCU })
-	out.WCU = sum(func(m measured) float64 { return m.WCU })
-	out.BilledSeconds = sum(func(m measured) float64 { return m.BilledSeconds })
-	out.CPUSeconds = sum(func(m measured) float64 { return m.CPUSeconds })
-	out.Allocs = uint64(math.Round(sum(func(m measured) float64 { return float64(m.Allocs) })))
-	out.AllocBytes = uint64(math.Round(sum(func(m measured) float64 { return float64(m.AllocBytes) })))
-	out.Items = sumInt(func(m measured) int { return m.Items })
-	out.GCs = sumInt(func(m measured) int { return m.GCs })
-	out.ContactItems = sumInt(func(m measured) int { return m.ContactItems })
-	out.DynamoDB = sumInt(func(m measured) int { return m.DynamoDB })
-	out.SQS = sumInt(func(m measured) int { return m.SQS })
-	out.Invocations = sumInt(func(m measured) int { return m.Invocations })
-	out.Requests = map[string]int{}
-	for _, m := range ms {
-		for k := range m.Requests {
-			out.Requests[k] = sumInt(func(m measured) int { return m.Requests[k] })
-		}
-	}
-	out.Functions = map[string]functionMeasure{}
-	for _, m := range ms {
-		for fn := range m.Functions {
-			out.Functions[fn] = functionMeasure{
-				Invocations: sumInt(func(m measured) int { return m.Functions[fn].Invocations }),
-				BilledMs:    sum(func(m measured) float64 { return m.Functions[fn].BilledMs }),
-			}
-		}
-	}
-	return out
+		return t / float64(len(vs))
+	})
 }
 
 // laneDir is the directory the leader and its lanes share.
