@@ -160,7 +160,7 @@ func main() {
 		// less often than a small one's (at 1,000 customers 21
 		// collections per 1,000 contacts, at 10,000 11.5). Collections
 		// paced by a fixed heap limit instead run about as often at
-		// every size, and rarely (linear.go).
+		// every size, and rarely.
 		debug.SetGCPercent(-1)
 		debug.SetMemoryLimit(linearHeapLimit)
 	}

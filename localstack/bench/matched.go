@@ -119,7 +119,7 @@ func (d laneDir) phase() string {
 func (d laneDir) say(name string) error { return os.WriteFile(d.path(name), nil, 0o644) }
 
 // waitFor polls, up to timeout, until ok; failed, when it returns an
-// error (a lane that exited, the phase set to stop), ends the wait with it.
+// error (a lane that exited early, a leader gone), ends the wait with it.
 func waitFor(ctx context.Context, timeout time.Duration, what string, ok func() bool, failed func() error) error {
 	deadline := time.Now().Add(timeout)
 	for !ok() {
