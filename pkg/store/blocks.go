@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -49,9 +51,25 @@ import (
 //     of them) leave cap − used below the text's credits. No text is held
 //     while unused credits sit in any shard's block. The read of the plan
 //     (a BatchGetItem) reads each item at its own moment, so it only
-//     tells when to read them so; a held text writes nothing but its
-//     failed try (it read 17 items twice: 51 RCU, where 17 condition
-//     checks cost 34 WCU and the tenant key's write limit).
+//     tells when to read them so;
+//   - such a hold stamps the month "spent" (stampSpent): one transaction,
+//     conditioned on the committed credits and the 16 blocks it read,
+//     writes on every block the credits then free, cap − used
+//     ("spentFree", and "spentCap", the cap it was computed under). While
+//     the stamps stand, what is free is at most spentFree: every write
+//     that frees credits (a give-back to a block: transactGiveBack) is
+//     conditioned on its block having no stamp, and on a stamped block
+//     clears the stamps of all 16 in the same transaction; every other
+//     write to the blocks or the central item frees none (a reservation,
+//     a take, a steal, a sent text's excess, a fold: used grows or stays).
+//     The stamps are written and cleared 16 at once, so a block without
+//     one means none stands. A text whose own block carries a stamp of
+//     its cap below its credits is held on that one item: its failed try
+//     returns the block (ReturnValuesOnConditionCheckFailure), and a
+//     sender that saw the month spent reads the block first (a GetItem,
+//     which no transaction delays) and does not try. A held text then
+//     reads 1 RCU, on its own block, and touches neither the tenant's key
+//     nor the other blocks (heat.md).
 //
 // Moving credits between a block, the central item and the counters keeps
 // the sum: a reservation moves them from block to reserved on one item,
@@ -100,13 +118,28 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 		return false, nil
 	}
 	k := usageShard(ref)
+	if s.spent.seen(tenant, month) {
+		// This sender saw the month spent: its own block's stamp, read on
+		// its own, may hold the text without a try.
+		st, err := s.readStamp(ctx, tenant, k, month)
+		if err != nil {
+			return false, err
+		}
+		if st.holds(credits, limit) {
+			return false, nil
+		}
+		if st.Free == nil {
+			s.spent.forget(tenant, month)
+		}
+	}
 	err := s.transact(ctx, []types.TransactWriteItem{{Update: s.reserveMarker(tenant, ref, month, credits)}, {Update: &types.Update{
 		TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month),
 		UpdateExpression:    aws.String("ADD #block :neg, reserved :n"),
 		ConditionExpression: aws.String("#block >= :n AND blockCap = :cap"),
 		// "block" is a reserved word of DynamoDB's expressions.
-		ExpressionAttributeNames:  map[string]string{"#block": "block"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":n": numAV(int64(credits)), ":neg": numAV(int64(-credits)), ":cap": numAV(int64(limit))},
+		ExpressionAttributeNames:            map[string]string{"#block": "block"},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":n": numAV(int64(credits)), ":neg": numAV(int64(-credits)), ":cap": numAV(int64(limit))},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}}})
 	reasons := cancelReasons(err)
 	switch {
@@ -117,7 +150,18 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 	case len(reasons) < 2 || reasons[1] != "ConditionalCheckFailed":
 		return false, fmt.Errorf("reserving credits: %w", err)
 	}
-	// The shard's block is short (or was taken under another cap).
+	// The shard's block is short (or was taken under another cap): the
+	// block as the try found it may carry a stamp that holds the text.
+	// (An emulator that returns no item, like a block never written, has
+	// none to show.)
+	var st spentStamp
+	if err := unmarshalMap(cancelItem(err, 1), &st); err != nil {
+		return false, err
+	}
+	if st.holds(credits, limit) {
+		s.spent.see(tenant, month)
+		return false, nil
+	}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if err := s.rereadPause(ctx, attempt); err != nil {
@@ -141,6 +185,10 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 				return false, err
 			}
 			if p = planBlock(snap, k, credits, limit); p.hold {
+				if s.beforeStamp != nil {
+					s.beforeStamp()
+				}
+				s.stampSpent(ctx, tenant, month, snap, limit)
 				return false, nil
 			}
 		}
@@ -157,6 +205,108 @@ func (s *Store) ReserveCredits(ctx context.Context, tenant, ref, month string, c
 			return false, fmt.Errorf("reserving credits: %w", err)
 		}
 	}
+}
+
+// spentStamp is a block's stamp (see above): while it stands, the credits
+// free under Cap are at most Free. A block without one has a nil Free.
+type spentStamp struct {
+	Free *int `dynamodbav:"spentFree"`
+	Cap  int  `dynamodbav:"spentCap"`
+}
+
+// holds reports whether the stamp holds a text of credits under limit.
+func (st spentStamp) holds(credits, limit int) bool {
+	return st.Free != nil && st.Cap == limit && credits > *st.Free
+}
+
+// readStamp reads the stamp of shard k's block of month (consistently: 1
+// RCU).
+func (s *Store) readStamp(ctx context.Context, tenant string, k int, month string) (spentStamp, error) {
+	var st spentStamp
+	err := s.getItem(ctx, "credit block", true, blockShardPK(tenant, k), month, &st)
+	if errors.Is(err, ErrNotFound) {
+		err = nil
+	}
+	return st, err
+}
+
+// stampSpent stamps the month spent on the 16 blocks (see above): the
+// credits free in snap, a read at one moment, under limit. Each block is
+// conditioned on the credits snap found in it and the central item on its
+// committed credits, so the stamp is written only while they still free
+// exactly that. The stamp saves later held texts their reads; a stamp not
+// written (a write came between) costs only that, so its error is not the
+// text's.
+func (s *Store) stampSpent(ctx context.Context, tenant, month string, snap blockSnapshot, limit int) {
+	free := limit - snap.committed
+	for _, b := range snap.blocks {
+		free += b
+	}
+	cond, vals := equalsRead("committed", snap.committed)
+	items := []types.TransactWriteItem{{ConditionCheck: &types.ConditionCheck{
+		TableName: aws.String(s.table), Key: usageCentralKey(tenant, month),
+		ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals,
+	}}}
+	for j, b := range snap.blocks {
+		cond, vals := equalsRead("#block", b)
+		vals[":t"] = &types.AttributeValueMemberS{Value: tenant}
+		vals[":month"] = &types.AttributeValueMemberS{Value: month}
+		vals[":free"], vals[":cap"] = numAV(int64(free)), numAV(int64(limit))
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: blockShardKey(tenant, j, month),
+			UpdateExpression:          aws.String("SET tenantId = :t, #month = :month, spentFree = :free, spentCap = :cap"),
+			ConditionExpression:       aws.String(cond),
+			ExpressionAttributeNames:  map[string]string{"#month": "month", "#block": "block"},
+			ExpressionAttributeValues: vals,
+		}})
+	}
+	if s.transact(ctx, items) == nil {
+		s.spent.see(tenant, month)
+	}
+}
+
+// equalsRead is the condition that the number attribute name still has
+// the value v a read found (absent when 0), with its value.
+func equalsRead(name string, v int) (string, map[string]types.AttributeValue) {
+	cond := name + " = :was"
+	if v == 0 {
+		cond = "attribute_not_exists(" + name + ") OR " + cond
+	}
+	return cond, map[string]types.AttributeValue{":was": numAV(int64(v))}
+}
+
+// spentMonths remembers the tenants' months this process saw spent (a
+// stamp that held a text, or one it wrote), so that their senders read
+// their block's stamp before trying it. It only orders a sender's steps:
+// the hold itself always rests on a stamp read from the table.
+type spentMonths struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+// spentMonthsMax bounds what a process remembers; past it, it starts over.
+const spentMonthsMax = 4096
+
+func (sm *spentMonths) see(tenant, month string) {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	if sm.m == nil || len(sm.m) >= spentMonthsMax {
+		sm.m = map[string]struct{}{}
+	}
+	sm.m[tenant+"|"+month] = struct{}{}
+}
+
+func (sm *spentMonths) forget(tenant, month string) {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	delete(sm.m, tenant+"|"+month)
+}
+
+func (sm *spentMonths) seen(tenant, month string) bool {
+	sm.mu.Lock()
+	defer sm.mu.Unlock()
+	_, ok := sm.m[tenant+"|"+month]
+	return ok
 }
 
 // conditionCancelled reports whether a transaction was cancelled because
@@ -345,7 +495,7 @@ func (s *Store) blockItems(tenant, ref, month string, k, n, limit int, snap bloc
 
 // shardGiveBack turns n reserved credits of the shard's month back into
 // its block (a text not sent, or sent in another month): the block's key
-// alone.
+// alone. Like every give-back it is run by transactGiveBack.
 func (s *Store) shardGiveBack(tenant string, k int, month string, n int) *types.Update {
 	return s.blockAdd(tenant, k, month, n, true)
 }
@@ -356,8 +506,11 @@ func (s *Store) blockBack(tenant string, k int, month string, n int) *types.Upda
 	return s.blockAdd(tenant, k, month, n, false)
 }
 
+// condUnstamped is a give-back's condition: its block has no spent stamp.
+const condUnstamped = "attribute_not_exists(spentFree)"
+
 // blockAdd adds n to the shard's block of month, taking them from its
-// reserved credits when unreserve is set.
+// reserved credits when unreserve is set, on a block without a stamp.
 func (s *Store) blockAdd(tenant string, k int, month string, n int, unreserve bool) *types.Update {
 	expr := "SET tenantId = :t, #month = :month ADD #block :n"
 	vals := map[string]types.AttributeValue{
@@ -371,9 +524,50 @@ func (s *Store) blockAdd(tenant string, k int, month string, n int, unreserve bo
 	return &types.Update{
 		TableName: aws.String(s.table), Key: blockShardKey(tenant, k, month),
 		UpdateExpression:          aws.String(expr),
+		ConditionExpression:       aws.String(condUnstamped),
 		ExpressionAttributeNames:  map[string]string{"#month": "month", "#block": "block"},
 		ExpressionAttributeValues: vals,
 	}
+}
+
+// giveBack names the give-back (blockAdd) of a transaction: its index,
+// and the tenant, shard and month of its block.
+type giveBack struct {
+	at     int
+	tenant string
+	k      int
+	month  string
+}
+
+// transactGiveBack runs a transaction whose item g.at gives credits back
+// to a block. If that block carries a spent stamp, the credits it frees
+// would make the stamps too low: it runs the transaction again with the
+// give-back unconditioned and the stamps of all 16 blocks removed (the
+// others' removals appended, so the other items keep their indexes).
+func (s *Store) transactGiveBack(ctx context.Context, items []types.TransactWriteItem, g giveBack) error {
+	err := s.transact(ctx, items)
+	if r := cancelReasons(err); g.at < 0 || len(r) <= g.at || r[g.at] != "ConditionalCheckFailed" {
+		return err
+	}
+	back := *items[g.at].Update
+	back.ConditionExpression = nil
+	back.UpdateExpression = aws.String(aws.ToString(back.UpdateExpression) + " REMOVE spentFree, spentCap")
+	items = slices.Clone(items)
+	items[g.at] = types.TransactWriteItem{Update: &back}
+	for j := range usageShards {
+		if j == g.k {
+			continue
+		}
+		items = append(items, types.TransactWriteItem{Update: &types.Update{
+			TableName: aws.String(s.table), Key: blockShardKey(g.tenant, j, g.month),
+			UpdateExpression:         aws.String("SET tenantId = :t, #month = :month REMOVE spentFree, spentCap"),
+			ExpressionAttributeNames: map[string]string{"#month": "month"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":t": &types.AttributeValueMemberS{Value: g.tenant}, ":month": &types.AttributeValueMemberS{Value: g.month},
+			},
+		}})
+	}
+	return s.transact(ctx, items)
 }
 
 // releaseBlocks gives every shard's block of month back to the central

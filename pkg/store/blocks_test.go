@@ -12,6 +12,20 @@ import (
 	"github.com/contactsync/contactsync/pkg/store"
 )
 
+// newUsageSenders is newUsageSender and a maker of more senders (a Store
+// each, as in another container) on its table and clock.
+func newUsageSenders(t *testing.T) (*usageSender, func() *store.Store) {
+	t.Helper()
+	st, stack, clk := newStore(t)
+	tn, _, err := st.CreateTenant(context.Background(), "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &usageSender{t: t, st: st, tenant: tn.ID, clk: clk}, func() *store.Store {
+		return store.New(stack.DynamoDB, stack.Table, store.WithClock(clk.now))
+	}
+}
+
 // leaseOn makes a new SMS due whose reference falls on usage shard k and
 // leases it.
 func (u *usageSender) leaseOn(k int) string {
@@ -337,15 +351,23 @@ func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 	}
 }
 
-// TestBlocks_AHeldTextWritesNothingButItsFailedTry meters a text the cap
-// holds: under a cap of 2 with two texts reserved (nothing left in any
-// block), a third is held after its failed try on its own block (the one
-// write, with its marker's) and two reads of the central item and the 16
-// blocks, the second at one moment (TransactGetItems: 2 RCU an item): no
-// condition check on the tenant's key or the other blocks, which cost a
-// held text 17 writes (34 WCU) and held texts the tenant key's write
-// limit (≈ 500/s).
-func TestBlocks_AHeldTextWritesNothingButItsFailedTry(t *testing.T) {
+// TestBlocks_OnceTheMonthIsStampedSpentAHeldTextReadsOnlyItsOwnBlock
+// meters texts the cap holds. Under a cap of 2 with two texts reserved
+// (nothing left in any block):
+//   - the first held text makes its failed try on its own block (with its
+//     marker), reads the central item and the 16 blocks twice, the second
+//     time at one moment (TransactGetItems, 2 RCU an item), and stamps the
+//     month spent: one transaction, a condition check on the central item
+//     and a write on each block;
+//   - a second, from a sender that has not seen the month spent (a new
+//     container), writes its failed try and reads nothing: the try
+//     returns its block's stamp;
+//   - a third, from the sender that saw it, reads its own block (1 RCU)
+//     and writes nothing.
+//
+// Neither touches the tenant's key: held texts were 3.5 RCU on it, its
+// read limit at ≈ 850 held texts a second (heat.md).
+func TestBlocks_OnceTheMonthIsStampedSpentAHeldTextReadsOnlyItsOwnBlock(t *testing.T) {
 	t.Parallel()
 	_, stack, clk := newStore(t)
 	m := newHeatMeter(stack.DynamoDB, stack.Table)
@@ -362,33 +384,243 @@ func TestBlocks_AHeldTextWritesNothingButItsFailedTry(t *testing.T) {
 			t.Fatalf("text %d held under an empty cap of %d", k+1, limit)
 		}
 	}
-	ref := u.leaseOn(2)
-	m.take()
-	if u.reserveRef(ref, 1, limit) {
-		t.Fatal("a text reserved past the cap")
+	// held reserves a text of shard k through sender s and returns what it
+	// wrote (item writes and WCU) and read (RCU) on each table key.
+	held := func(s *store.Store, k int) (map[string]int, float64, map[string]float64) {
+		t.Helper()
+		ref := u.leaseOn(k)
+		m.take()
+		ok, err := s.ReserveCredits(context.Background(), u.tenant, ref, store.UsageMonth(clk.now()), 1, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			t.Fatal("a text reserved past the cap")
+		}
+		writes, wcu, reads := map[string]int{}, 0.0, map[string]float64{}
+		for key, c := range m.take() {
+			if key.Where != "table" {
+				continue
+			}
+			pk := strings.Replace(key.PK, "T#"+u.tenant, "T#t", 1)
+			if strings.HasPrefix(pk, "T#t#OUT#") {
+				pk = "T#t#OUT#<ref>"
+			}
+			if c.Writes > 0 {
+				writes[pk] += c.Writes
+				wcu += c.WCU
+			}
+			if c.Reads > 0 {
+				reads[pk] += c.RCU
+			}
+		}
+		return writes, wcu, reads
 	}
-	got := m.take()
-	writes, wcu := map[string]int{}, 0.0
-	reads := map[string]float64{}
-	for key, c := range got {
-		if key.Where != "table" {
-			continue
-		}
-		pk := strings.Replace(key.PK, "T#"+u.tenant, "T#t", 1)
-		if c.Writes > 0 {
-			writes[pk] += c.Writes
-			wcu += c.WCU
-		}
-		if c.Reads > 0 {
-			reads[pk] += c.RCU
-		}
+
+	writes, wcu, reads := held(st, 2)
+	wantWrites := map[string]int{"T#t": 1, "T#t#OUT#<ref>": 1}
+	for k := range 16 {
+		wantWrites[fmt.Sprintf("T#t#BLOCK#%d", k)] = 1
 	}
-	wantWrites := map[string]int{"T#t#BLOCK#2": 1, "T#t#OUT#" + ref: 1}
-	if fmt.Sprint(writes) != fmt.Sprint(wantWrites) || wcu != 4 {
-		t.Errorf("a held text wrote %v (%g WCU), want only its failed try %v (4 WCU)", writes, wcu, wantWrites)
+	wantWrites["T#t#BLOCK#2"] = 2 // its failed try and its stamp
+	if fmt.Sprint(writes) != fmt.Sprint(wantWrites) || wcu != 4+34 {
+		t.Errorf("the first held text wrote %v (%g WCU), want its failed try and the stamp %v (38 WCU)", writes, wcu, wantWrites)
 	}
 	if reads["T#t"] != 3 || reads["T#t#BLOCK#0"] != 3 || reads["T#t#BLOCK#15"] != 3 {
-		t.Errorf("a held text read %v, want 3 RCU on the central item and on each block (a read, then one at one moment)", reads)
+		t.Errorf("the first held text read %v, want 3 RCU on the central item and on each block (a read, then one at one moment)", reads)
+	}
+	stamps, err := store.MonthStamps(context.Background(), st, u.tenant, store.UsageMonth(clk.now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, s := range stamps {
+		if s != "0/2" {
+			t.Fatalf("block %d's stamp is %q, want 0 credits free under a cap of 2 (all: %q)", k, s, stamps)
+		}
+	}
+
+	fresh := store.New(m, stack.Table, store.WithClock(clk.now))
+	writes, wcu, reads = held(fresh, 3)
+	if want := map[string]int{"T#t#BLOCK#3": 1, "T#t#OUT#<ref>": 1}; fmt.Sprint(writes) != fmt.Sprint(want) || wcu != 4 || len(reads) != 0 {
+		t.Errorf("a held text of a new sender wrote %v (%g WCU) and read %v, want only its failed try %v (4 WCU) and no read", writes, wcu, reads, want)
+	}
+
+	writes, _, reads = held(st, 4)
+	if len(writes) != 0 || fmt.Sprint(reads) != fmt.Sprint(map[string]float64{"T#t#BLOCK#4": 1}) {
+		t.Errorf("a held text of a sender that saw the month spent wrote %v and read %v, want nothing written and 1 RCU on its own block", writes, reads)
+	}
+}
+
+// TestBlocks_AGiveBackUnderTheStampFreesItsCredits: under a cap of 3,
+// fully reserved, a held text stamps the month spent. A text the provider
+// refused then gives its credit back, and one sent for fewer credits than
+// it reserved gives back the difference: each clears all 16 stamps in its
+// transaction, so a text of another shard reserves that credit — from a
+// sender that saw the month spent (it reads its block first) and from one
+// that did not — and the text after it is held and stamps again.
+func TestBlocks_AGiveBackUnderTheStampFreesItsCredits(t *testing.T) {
+	t.Parallel()
+	u, newSender := newUsageSenders(t)
+	month := store.UsageMonth(u.clk.now())
+	limit := 3
+	u.setCap(&limit)
+	refused, short := u.leaseOn(0), u.leaseOn(1)
+	if !u.reserveRef(refused, 1, limit) || !u.reserveRef(short, 2, limit) {
+		t.Fatal("held under an empty cap")
+	}
+	stamped := func(want string) {
+		t.Helper()
+		stamps, err := store.MonthStamps(context.Background(), u.st, u.tenant, month)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, s := range stamps {
+			if s != want {
+				t.Fatalf("block %d's stamp is %q, want %q (all: %q)", k, s, want, stamps)
+			}
+		}
+	}
+	if u.reserveRef(u.leaseOn(5), 1, limit) {
+		t.Fatal("a text reserved past the cap")
+	}
+	stamped("0/3")
+
+	u.finish(refused, 0, 1)
+	stamped("")
+	if !u.reserveRef(u.leaseOn(6), 1, limit) {
+		t.Fatal("a text held after a refused text gave its credit back under the stamp")
+	}
+	if u.reserveRef(u.leaseOn(7), 1, limit) {
+		t.Fatal("a text reserved past the cap")
+	}
+	stamped("0/3")
+
+	u.finish(short, 1, 2)
+	stamped("")
+	fresh := &usageSender{t: t, st: newSender(), tenant: u.tenant, clk: u.clk}
+	if !fresh.reserveRef(u.leaseOn(8), 1, limit) {
+		t.Fatal("a text held after a text sent for fewer credits gave the rest back under the stamp")
+	}
+	if fresh.reserveRef(u.leaseOn(9), 1, limit) {
+		t.Fatal("a text reserved past the cap")
+	}
+	stamped("0/3")
+	if sum, each := u.blocks(); sum != 0 || u.committed() != limit {
+		t.Fatalf("blocks %v, committed %d; want none left, committed at the cap %d", each, u.committed(), limit)
+	}
+}
+
+// TestBlocks_AGiveBackBetweenTheHoldAndTheStampLeavesNoStamp: a text is
+// held on a read at one moment that left no credit; a refused text gives
+// one back before the stamp is written. The stamp is conditioned on the
+// blocks the read found, so it is not written, and the next text reserves
+// the credit.
+func TestBlocks_AGiveBackBetweenTheHoldAndTheStampLeavesNoStamp(t *testing.T) {
+	t.Parallel()
+	u := newUsageSender(t)
+	month := store.UsageMonth(u.clk.now())
+	limit := 2
+	u.setCap(&limit)
+	refused := u.leaseOn(0)
+	if !u.reserveRef(refused, 1, limit) || !u.reserveRef(u.leaseOn(1), 1, limit) {
+		t.Fatal("held under an empty cap")
+	}
+	var once sync.Once
+	store.SetBeforeStamp(u.st, func() { once.Do(func() { u.finish(refused, 0, 1) }) })
+	if u.reserveRef(u.leaseOn(2), 1, limit) {
+		t.Fatal("a text reserved past the cap")
+	}
+	stamps, err := store.MonthStamps(context.Background(), u.st, u.tenant, month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(stamps, "") != "" {
+		t.Fatalf("stamps %q written after a credit was given back", stamps)
+	}
+	if !u.reserveRef(u.leaseOn(3), 1, limit) {
+		t.Fatal("the credit given back before the stamp was held")
+	}
+}
+
+// TestBlocks_ConcurrentHoldsAndGiveBacksNeverHoldAFreeCredit: 96 texts,
+// six on each of the 16 usage shards, reserve at once under a cap of 40,
+// through two senders; every third that reserves is refused by the
+// provider (its credit goes back), the others are sent. Holds, stamps and
+// give-backs race. No more than 40 credits are ever sent; and afterwards,
+// whatever stamps the race left, texts one after another reserve exactly
+// the credits still free, and the next is held.
+func TestBlocks_ConcurrentHoldsAndGiveBacksNeverHoldAFreeCredit(t *testing.T) {
+	t.Parallel()
+	u, newSender := newUsageSenders(t)
+	month := store.UsageMonth(u.clk.now())
+	limit := 40
+	u.setCap(&limit)
+	other := newSender()
+	refs := make([]string, 96)
+	for i := range refs {
+		refs[i] = u.leaseOn(i % 16)
+	}
+	var mu sync.Mutex
+	reserved, sent, held := 0, 0, 0
+	var wg sync.WaitGroup
+	for i, ref := range refs {
+		wg.Go(func() {
+			s := u.st
+			if i%2 == 1 {
+				s = other
+			}
+			ok, err := s.ReserveCredits(context.Background(), u.tenant, ref, month, 1, limit)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			if !ok {
+				held++
+				mu.Unlock()
+				return
+			}
+			reserved++
+			refuse := reserved%3 == 0
+			if !refuse {
+				sent++
+			}
+			mu.Unlock()
+			r := store.OutboxResult{Status: store.OutboxSent, Detail: "SM" + ref, Credits: 1, ConnectionID: "c1",
+				Purpose: string(consent.PurposeConfirmation), Capped: true, Reserved: 1, ReservedMonth: month}
+			if refuse {
+				r.Status, r.Detail, r.Credits = store.OutboxFailed, "provider refused", 0
+			}
+			if err := s.FinishOutbox(context.Background(), u.tenant, ref, r); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	// Every third reservation gives its credit back, so at most 60 of the
+	// 96 reserve: at least 36 are held while give-backs race them.
+	if mu := u.monthUsage(); mu.Credits != sent || sent > limit || held+reserved != len(refs) || held < 36 {
+		t.Fatalf("%d texts sent (usage %+v), %d reserved, %d held of %d under a cap of %d", sent, mu, reserved, held, len(refs), limit)
+	}
+	free := limit - sent
+	for i := range free + 1 {
+		s := u
+		if i%2 == 1 {
+			s = &usageSender{t: t, st: other, tenant: u.tenant, clk: u.clk}
+		}
+		ref := u.leaseOn(i % 16)
+		ok := s.reserveRef(ref, 1, limit)
+		if i < free && !ok {
+			stamps, _ := store.MonthStamps(context.Background(), u.st, u.tenant, month)
+			sum, each := u.blocks()
+			t.Fatalf("after the race, text %d of %d free credits was held (blocks %v, %d credits; stamps %q)", i+1, free, each, sum, stamps)
+		}
+		if i == free && ok {
+			t.Fatalf("a text reserved past the cap: %d sent in the race, then %d", sent, free+1)
+		}
 	}
 }
 

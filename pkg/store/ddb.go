@@ -480,6 +480,16 @@ func cancelReasons(err error) []string {
 	return codes
 }
 
+// cancelItem is the item at index i of a cancelled transaction as its
+// failed condition found it (ReturnValuesOnConditionCheckFailure), or nil.
+func cancelItem(err error, i int) map[string]types.AttributeValue {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) || i >= len(tc.CancellationReasons) {
+		return nil
+	}
+	return tc.CancellationReasons[i].Item
+}
+
 // rejected reports whether DynamoDB refused a write for good: a
 // ValidationException (an item over 400 KB, a key over its limit, a value
 // it cannot store), or a transaction cancelled for a ValidationError. No

@@ -242,7 +242,9 @@
 // blocks, and a text is held only when the central item and the 16
 // blocks read at one moment (TransactGetItems, 34 RCU; no write but its
 // failed try, where 17 condition checks cost 34 WCU) leave no credit
-// anywhere: the cap stays exact. A sent text
+// anywhere: the cap stays exact. That hold stamps the 16 blocks "spent"
+// with the credits then free, and while the stamps stand a held text
+// reads only its own block (a give-back clears them all). A sent text
 // turns its reservation into credits on the shard's counters (the
 // block's key is not written again); a failed one gives it back to the
 // block. Setting a cap folds the credits sent without one

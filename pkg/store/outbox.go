@@ -294,8 +294,8 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 	if r.Credits == 0 && r.Reserved > 0 && (r.Status == OutboxFailed || r.Status == OutboxSkipped) {
 		// Not sent: the reservation goes back to its shard's block of the
 		// month it was taken in (blocks.go).
-		err := s.transact(ctx, []types.TransactWriteItem{{Update: marker},
-			{Update: s.shardGiveBack(tenant, k, r.ReservedMonth, r.Reserved)}})
+		err := s.transactGiveBack(ctx, []types.TransactWriteItem{{Update: marker},
+			{Update: s.shardGiveBack(tenant, k, r.ReservedMonth, r.Reserved)}}, giveBack{at: 1, tenant: tenant, k: k, month: r.ReservedMonth})
 		if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
 			return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
 		}
@@ -312,11 +312,13 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 		return err
 	}
 	capped := r.Capped || r.Reserved > 0
-	err := s.transact(ctx, s.sentItems(tenant, k, UsageMonth(now), marker, r, capped))
+	items, back := s.sentItems(tenant, k, UsageMonth(now), marker, r, capped)
+	err := s.transactGiveBack(ctx, items, back)
 	if reasons := cancelReasons(err); !capped && len(reasons) > 1 && reasons[1] == "ConditionalCheckFailed" && reasons[0] != "ConditionalCheckFailed" {
 		// A cap was set since the message was checked (its shard is
 		// flagged): it counts in the month's committed credits.
-		err = s.transact(ctx, s.sentItems(tenant, k, UsageMonth(now), marker, r, true))
+		items, back = s.sentItems(tenant, k, UsageMonth(now), marker, r, true)
+		err = s.transactGiveBack(ctx, items, back)
 	}
 	if reasons := cancelReasons(err); len(reasons) > 0 && reasons[0] == "ConditionalCheckFailed" {
 		return fmt.Errorf("finishing outbox message %s: %w", ref, errNotLeased)
@@ -332,9 +334,11 @@ func (s *Store) FinishOutbox(ctx context.Context, tenant, ref string, r OutboxRe
 // uncapped), its shard's month counters (settling its reservation there),
 // and — capped — what its credits pass its reservation by on the month's
 // committed credits, or what they fall short of it back to the shard's
-// block (blocks.go).
-func (s *Store) sentItems(tenant string, k int, month string, marker *types.Update, r OutboxResult, capped bool) []types.TransactWriteItem {
+// block (blocks.go); and where in it credits go back to a block (at −1:
+// nowhere).
+func (s *Store) sentItems(tenant string, k int, month string, marker *types.Update, r OutboxResult, capped bool) ([]types.TransactWriteItem, giveBack) {
 	items := []types.TransactWriteItem{{Update: marker}, {Update: s.totalUpdate(tenant, k, r.Credits, !capped)}}
+	back := giveBack{at: -1}
 	free := 0
 	if !capped {
 		free = r.Credits
@@ -347,16 +351,18 @@ func (s *Store) sentItems(tenant string, k int, month string, marker *types.Upda
 		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, 0, 0)},
 			types.TransactWriteItem{Update: s.commitUpdate(tenant, month, r.Credits)},
 			types.TransactWriteItem{Update: s.shardGiveBack(tenant, k, r.ReservedMonth, r.Reserved)})
+		back = giveBack{at: len(items) - 1, tenant: tenant, k: k, month: r.ReservedMonth}
 	default:
 		items = append(items, types.TransactWriteItem{Update: s.shardUsageUpdate(tenant, k, month, r.ConnectionID, r.Purpose, r.Credits, r.Reserved, free)})
 		if capped && r.Reserved > r.Credits {
 			items = append(items, types.TransactWriteItem{Update: s.blockBack(tenant, k, month, r.Reserved-r.Credits)})
+			back = giveBack{at: len(items) - 1, tenant: tenant, k: k, month: month}
 		}
 		if capped && r.Credits > r.Reserved {
 			items = append(items, types.TransactWriteItem{Update: s.commitUpdate(tenant, month, r.Credits-r.Reserved)})
 		}
 	}
-	return items
+	return items, back
 }
 
 var errNotLeased = errors.New("not leased")

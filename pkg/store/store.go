@@ -34,6 +34,9 @@ type Store struct {
 	usage       *Usage
 	// groups remembers group list entries this process wrote.
 	groups sync.Map
+	// spent remembers the months whose credit cap this process saw spent
+	// (blocks.go).
+	spent spentMonths
 	// beforeWrite, when set (tests only), runs between reading a record's
 	// state and writing its decision, to drive interleavings.
 	beforeWrite func()
@@ -48,6 +51,9 @@ type Store struct {
 	// shard's free credits and folding them into the cap's committed
 	// credits (usage_shards.go).
 	beforeFold func(shard int)
+	// beforeStamp, when set (tests only), runs between the read that holds
+	// a text and the stamp it writes (blocks.go).
+	beforeStamp func()
 }
 
 // Option configures a Store.
