@@ -38,10 +38,13 @@ import (
 // parallelism, so an install alone still uses every worker; two installs
 // at once share them.
 //
-// A block costs one query for its cursors and one SQS batch: a page past
-// the window costs a tenth of a read and of a send, as a page of a plan
-// that fits the window does (its pages are sent ten to a batch), so a
-// run's cost per page does not step up when it outgrows the window.
+// A block costs one query for its cursors and one SQS batch, and its ten
+// cursors were stored as one item: a page past the window costs a tenth
+// of a write, of a read and of a send, as a page of a plan that fits the
+// window does (its pages are sent ten to a batch), so a run's cost per
+// page barely steps up when it outgrows the window. A cursor to an item
+// cost a write unit per page (Mailchimp's re-sync: 0.0069 WCU a contact
+// from 10,000 to 100,000 customers against 0.0060 below the window).
 // Releasing one place per page cost a read and a send per page: 35–50 %
 // more SQS requests per contact past 20 pages (issue 21's linear table).
 

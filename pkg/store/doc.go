@@ -87,7 +87,7 @@
 //	out-of-scope ids awaiting the run end  PK=T#t#RUN#<r>    SK=DEFER#<p>#<nnn> (≤500 ids an item)    table (TTL 14 d)
 //	left_group report rows                 PK=T#t#RUN#<r>    SK begins_with ROWS#~left# (one a row)    table (TTL; counted: groups_left)
 //	members of a complete group (run end)  PK=T#t#G#<group>#<0..7> SK=K#<bucket>, 25 bundles a query  table, shard after shard
-//	a plan's pages past its window         PK=T#t#RUN#<r>    SK=FAN#<nnnnnn> (place in the plan)      table (TTL; fanout.go, pkg/bulksync window.go)
+//	a plan's pages past its window, by 10  PK=T#t#RUN#<r>    SK=FAN#<nnnnnn> (a bundle's first place) table (TTL; fanout.go, pkg/bulksync window.go)
 //
 // # Wings
 //

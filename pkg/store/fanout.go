@@ -13,38 +13,55 @@ import (
 )
 
 // A run's page window (pkg/bulksync): a plan with more pages than the
-// window enqueues only the first ones and keeps the rest here, one item
-// per cursor under the run (PK=T#t#RUN#<r>, SK=FAN#<nnnnnn>, its 1-based
-// place in the plan); a page that ends its share of the window reads the
-// cursors it enqueues next with FanoutCursors.
+// window enqueues only the first ones and keeps the rest here, under the
+// run (PK=T#t#RUN#<r>), in bundles of fanoutBundle consecutive places
+// (SK=FAN#<nnnnnn>, the bundle's first place in the plan, 1-based: 1, 11,
+// 21, ...); a page that ends its share of the window reads the cursors it
+// enqueues next with FanoutCursors. A page number, an offset or a byte
+// range is a few dozen bytes, so a bundle of ten is one write unit where a
+// cursor to an item cost one each: a page past the window costs a tenth of
+// a write, as it costs a tenth of a read and of a send (window.go).
+const fanoutBundle = 10
 
 type fanoutItem struct {
-	PK        string        `dynamodbav:"PK"`
-	SK        string        `dynamodbav:"SK"`
-	Cursor    source.Cursor `dynamodbav:"c"`
-	ExpiresAt int64         `dynamodbav:"expiresAt"`
+	PK    string          `dynamodbav:"PK"`
+	SK    string          `dynamodbav:"SK"`
+	First int             `dynamodbav:"f"` // the place of Cursors[0]
+	Curs  []source.Cursor `dynamodbav:"c"`
+	// ExpiresAt: the run's retention.
+	ExpiresAt int64 `dynamodbav:"expiresAt"`
 }
 
-func fanoutSK(seq int) string { return fmt.Sprintf("FAN#%06d", seq) }
+// fanoutSK is the key of the bundle that holds place.
+func fanoutSK(place int) string {
+	return fmt.Sprintf("FAN#%06d", (place-1)/fanoutBundle*fanoutBundle+1)
+}
 
-// SaveFanout stores cursors as the plan's pages from, from+1, ... (1-based
-// places in the plan), 25 to a request. Writing them again (a retried plan
-// message) writes the same items.
+// SaveFanout stores cursors as the plan's places from, from+1, ...
+// (1-based), a bundle to an item and 25 items to a request. Writing them
+// again (a retried plan message) writes the same items.
 func (s *Store) SaveFanout(ctx context.Context, tenant, runID string, from int, cursors []source.Cursor) error {
 	pk := runPK(tenant, runID)
 	exp := s.now().Add(resources.RetentionPeriod).Unix()
-	items := make([]any, 0, len(cursors))
-	for i, c := range cursors {
-		items = append(items, fanoutItem{PK: pk, SK: fanoutSK(from + i), Cursor: c, ExpiresAt: exp})
+	var items []any
+	for i := 0; i < len(cursors); {
+		place := from + i
+		n := min(len(cursors)-i, fanoutBundle-(place-1)%fanoutBundle) // to the bundle's end
+		items = append(items, fanoutItem{PK: pk, SK: fanoutSK(place), First: place, Curs: cursors[i : i+n], ExpiresAt: exp})
+		i += n
 	}
 	return s.putItems(ctx, "the plan's pages", items)
 }
 
 // FanoutCursors returns the cursors SaveFanout stored at places from to
 // to (inclusive) of the run's plan, in order, read by one strongly
-// consistent query (a block of ten cursors is one read unit); a place not
-// stored is an error.
+// consistent query of the bundles that hold them (a block of ten places
+// is one bundle, one read unit when aligned); a place not stored is an
+// error.
 func (s *Store) FanoutCursors(ctx context.Context, tenant, runID string, from, to int) ([]source.Cursor, error) {
+	if from < 1 || to < from {
+		return nil, fmt.Errorf("places %d to %d of the plan: no such places", from, to)
+	}
 	in := &dynamodb.QueryInput{
 		TableName: aws.String(s.table), ConsistentRead: aws.Bool(true),
 		KeyConditionExpression: aws.String("PK = :pk AND SK BETWEEN :from AND :to"),
@@ -61,7 +78,13 @@ func (s *Store) FanoutCursors(ctx context.Context, tenant, runID string, from, t
 			if err := unmarshalMap(item, &it); err != nil {
 				return err
 			}
-			curs = append(curs, it.Cursor)
+			// The bundle's places within from..to, in order: a place
+			// missing before them leaves the count short.
+			for i, c := range it.Curs {
+				if p := it.First + i; p >= from && p <= to && p == from+len(curs) {
+					curs = append(curs, c)
+				}
+			}
 		}
 		return nil
 	})
