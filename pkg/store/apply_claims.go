@@ -256,6 +256,15 @@ func pendingAV(contact map[string]types.AttributeValue) (*types.AttributeValueMe
 	if err != nil {
 		return nil, err
 	}
+	z, err := deflateBytes(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &types.AttributeValueMemberB{Value: z}, nil
+}
+
+// deflateBytes compresses raw (flate, best compression).
+func deflateBytes(raw []byte) ([]byte, error) {
 	var buf bytes.Buffer
 	w := deflaters.Get().(*flate.Writer)
 	defer deflaters.Put(w)
@@ -266,10 +275,16 @@ func pendingAV(contact map[string]types.AttributeValue) (*types.AttributeValueMe
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	return &types.AttributeValueMemberB{Value: buf.Bytes()}, nil
+	return buf.Bytes(), nil
 }
 
-// deflaters reuses pendingAV's compressors: a flate.Writer holds about
+// inflateBytes decompresses what deflateBytes made, at most limit bytes
+// of it.
+func inflateBytes(z []byte, limit int64) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(z)), limit))
+}
+
+// deflaters reuses deflateBytes' compressors: a flate.Writer holds about
 // 1 MB of tables and window, which a new one per new contact allocated
 // (and the garbage collector then marked and swept): most of what an
 // install allocated per contact (issue 21's linear table).
@@ -287,7 +302,7 @@ const maxPendingBytes = 400 << 10
 
 func decodePending(b []byte) (contactItem, error) {
 	var it contactItem
-	raw, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b)), maxPendingBytes))
+	raw, err := inflateBytes(b, maxPendingBytes)
 	if err != nil {
 		return it, fmt.Errorf("reading a claim's pending contact: %w", err)
 	}

@@ -292,9 +292,7 @@ func TestBlocks_ACapLoweredWhileTextsSendIsNotServedByBlocksOfTheOldCap(t *testi
 // the month's counters took both writes, 1,427).
 func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 	t.Parallel()
-	_, stack, clk := newStore(t)
-	m := newHeatMeter(stack.DynamoDB, stack.Table)
-	st := store.New(m, stack.Table, store.WithClock(clk.now))
+	st, m, _, clk := newMeteredStore(t)
 	tn, _, err := st.CreateTenant(context.Background(), "Acme")
 	if err != nil {
 		t.Fatal(err)
@@ -369,9 +367,7 @@ func TestBlocks_CappedTextsWriteTheTenantKeyOncePerBlock(t *testing.T) {
 // read limit at ≈ 850 held texts a second (heat.md).
 func TestBlocks_OnceTheMonthIsStampedSpentAHeldTextReadsOnlyItsOwnBlock(t *testing.T) {
 	t.Parallel()
-	_, stack, clk := newStore(t)
-	m := newHeatMeter(stack.DynamoDB, stack.Table)
-	st := store.New(m, stack.Table, store.WithClock(clk.now))
+	st, m, stack, clk := newMeteredStore(t)
 	tn, _, err := st.CreateTenant(context.Background(), "Acme")
 	if err != nil {
 		t.Fatal(err)

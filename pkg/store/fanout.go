@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,18 +17,26 @@ import (
 // window enqueues only the first ones and keeps the rest here, under the
 // run (PK=T#t#RUN#<r>), in bundles of fanoutBundle consecutive places
 // (SK=FAN#<nnnnnn>, the bundle's first place in the plan, 1-based: 1, 11,
-// 21, ...); a page that ends its share of the window reads the cursors it
-// enqueues next with FanoutCursors. A page number, an offset or a byte
-// range is a few dozen bytes, so a bundle of ten is one write unit where a
-// cursor to an item cost one each: a page past the window costs a tenth of
-// a write, as it costs a tenth of a read and of a send (window.go).
+// 21, ...), the bundle's cursors as JSON, deflated; a page that ends its
+// share of the window reads the cursors it enqueues next with
+// FanoutCursors. A page number, an offset or a byte range is a few dozen
+// bytes, and a bulk export's ten byte ranges repeat one signed URL, so a
+// bundle is one or two write units where a cursor to an item cost one or
+// two each: a page past the window costs a tenth of a write, as it costs
+// a tenth of a read and of a send (window.go), and a 1,000,000-customer
+// export's plan writes 398 items where it wrote 3,980 on the run's key
+// (heat.md).
 const fanoutBundle = 10
 
+// maxFanoutBytes bounds a bundle's inflated size (an item is at most 400
+// KB).
+const maxFanoutBytes = 400 << 10
+
 type fanoutItem struct {
-	PK    string          `dynamodbav:"PK"`
-	SK    string          `dynamodbav:"SK"`
-	First int             `dynamodbav:"f"` // the place of Cursors[0]
-	Curs  []source.Cursor `dynamodbav:"c"`
+	PK    string `dynamodbav:"PK"`
+	SK    string `dynamodbav:"SK"`
+	First int    `dynamodbav:"f"` // the place of the bundle's first cursor
+	Z     []byte `dynamodbav:"z"` // its cursors, JSON, deflated
 	// ExpiresAt: the run's retention.
 	ExpiresAt int64 `dynamodbav:"expiresAt"`
 }
@@ -47,7 +56,15 @@ func (s *Store) SaveFanout(ctx context.Context, tenant, runID string, from int, 
 	for i := 0; i < len(cursors); {
 		place := from + i
 		n := min(len(cursors)-i, fanoutBundle-(place-1)%fanoutBundle) // to the bundle's end
-		items = append(items, fanoutItem{PK: pk, SK: fanoutSK(place), First: place, Curs: cursors[i : i+n], ExpiresAt: exp})
+		raw, err := json.Marshal(cursors[i : i+n])
+		if err != nil {
+			return err
+		}
+		z, err := deflateBytes(raw)
+		if err != nil {
+			return err
+		}
+		items = append(items, fanoutItem{PK: pk, SK: fanoutSK(place), First: place, Z: z, ExpiresAt: exp})
 		i += n
 	}
 	return s.putItems(ctx, "the plan's pages", items)
@@ -78,9 +95,17 @@ func (s *Store) FanoutCursors(ctx context.Context, tenant, runID string, from, t
 			if err := unmarshalMap(item, &it); err != nil {
 				return err
 			}
+			raw, err := inflateBytes(it.Z, maxFanoutBytes)
+			var bundle []source.Cursor
+			if err == nil {
+				err = json.Unmarshal(raw, &bundle)
+			}
+			if err != nil {
+				return fmt.Errorf("reading the plan's pages from place %d: %w", it.First, err)
+			}
 			// The bundle's places within from..to, in order: a place
 			// missing before them leaves the count short.
-			for i, c := range it.Curs {
+			for i, c := range bundle {
 				if p := it.First + i; p >= from && p <= to && p == from+len(curs) {
 					curs = append(curs, c)
 				}

@@ -6,11 +6,13 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/contactsync/contactsync/pkg/dev/stacktest"
 	"github.com/contactsync/contactsync/pkg/resources"
 	"github.com/contactsync/contactsync/pkg/store"
 )
@@ -43,6 +45,15 @@ type heatCount struct {
 	Writes, Reads int     // item writes (index entries for a GSI), read requests or items
 	WCU, RCU      float64 // units by AWS's rules
 	MaxItem       int     // the largest item written or read there, bytes
+}
+
+// newMeteredStore is newStore with a heat meter on its DynamoDB client;
+// the stack is there for more stores on the same table.
+func newMeteredStore(t *testing.T) (*store.Store, *heatMeter, *stacktest.Stack, *clock) {
+	t.Helper()
+	_, stack, clk := newStore(t)
+	m := newHeatMeter(stack.DynamoDB, stack.Table)
+	return store.New(m, stack.Table, store.WithClock(clk.now)), m, stack, clk
 }
 
 func newHeatMeter(raw store.DynamoDBAPI, table string) *heatMeter {
