@@ -68,8 +68,8 @@ import (
 //     returns the block (ReturnValuesOnConditionCheckFailure), and a
 //     sender that saw the month spent reads the block first (a GetItem,
 //     which no transaction delays) and does not try. A held text then
-//     reads 1 RCU, on its own block, and touches neither the tenant's key
-//     nor the other blocks (heat.md).
+//     costs its own block one read (1 RCU) or its failed try, and touches
+//     neither the tenant's key nor the other blocks (heat.md).
 //
 // Moving credits between a block, the central item and the counters keeps
 // the sum: a reservation moves them from block to reserved on one item,
